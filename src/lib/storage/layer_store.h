@@ -1,0 +1,72 @@
+/* Layer store: read-only image layers identified by chain ID, stored once,
+ * reference counted; and read-write container layers on top of them.
+ * Backed by a storage driver (drivers/*.c behind struct berth_graph_driver).
+ * Metadata lives in the daemon's SQLite database (tables created here).
+ * Thread-safe: every call takes the store's own mutex. */
+#pragma once
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/digest.h"
+#include "common/error.h"
+#include "common/util.h"
+
+#define BERTH_MAX_LAYERS 125 /* docker's maxLayerDepth; more gives "max depth exceeded" */
+
+struct berth_layer_store;
+
+struct berth_layer_info {
+	char chain_id[BERTH_DIGEST_LEN + 1];
+	char diff_id[BERTH_DIGEST_LEN + 1];
+	char parent[BERTH_DIGEST_LEN + 1]; /* "" for a base layer */
+	int64_t size;                      /* bytes of this layer's own files */
+	int refcount;
+	int depth; /* 1 for a base layer */
+};
+
+/* driver: "overlay2", "vfs", ... or NULL/"" to pick (overlay2 where the kernel
+ * supports it on data_root's filesystem, else vfs). "aufs"/"devicemapper"/unknown
+ * names fail with a clear "not supported on this host" (BERTH_E_UNSUPPORTED). */
+struct berth_layer_store *berth_layer_store_open(const char *data_root, const char *driver, sqlite3 *db,
+						 struct berth_error *err);
+void berth_layer_store_close(struct berth_layer_store *ls);
+const char *berth_layer_store_driver_name(struct berth_layer_store *ls);
+/* [["Backing Filesystem","extfs"],["Supports d_type","true"],...] as docker's info shows. */
+json_t *berth_layer_store_driver_status(struct berth_layer_store *ls);
+
+/* Apply a layer tarball (plain tar, gzip or zstd: detected from magic bytes)
+ * on top of parent_chain (NULL or "" for a base layer). Computes the diff ID
+ * (sha256 of the uncompressed tar stream, read to EOF). If expected_diff_id is
+ * non-NULL and differs: error, nothing kept. If the resulting chain ID already
+ * exists, the new extraction is discarded and the existing layer reused. The
+ * resulting layer's refcount is incremented (the caller owns one reference).
+ * Hostile entries (.., escapes through symlinks, hard links out of the layer,
+ * absurd sizes, truncated data) fail with BERTH_E_INVALID and leave nothing. */
+int berth_layer_register(struct berth_layer_store *ls, const char *parent_chain, struct berth_reader *in,
+			 const char *expected_diff_id, struct berth_layer_info *out, struct berth_error *err);
+/* Take / drop a reference. Dropping the last one removes the layer and drops
+ * its reference on the parent. *removed (may be NULL) lists how many layers went. */
+int berth_layer_ref(struct berth_layer_store *ls, const char *chain_id, struct berth_error *err);
+int berth_layer_release(struct berth_layer_store *ls, const char *chain_id, int *removed, struct berth_error *err);
+int berth_layer_get(struct berth_layer_store *ls, const char *chain_id, struct berth_layer_info *out,
+		    struct berth_error *err);
+/* chain ID of diff IDs: chain(d1) = d1; chain(d1..dn) = sha256(chain(d1..dn-1) + " " + dn). */
+void berth_layer_chain_id(const char *parent_chain, const char *diff_id, char out[BERTH_DIGEST_LEN + 1]);
+/* Write the layer's uncompressed tar, byte-identical to what was registered
+ * (so its sha256 is the diff ID; verified while streaming). */
+int berth_layer_export(struct berth_layer_store *ls, const char *chain_id, struct berth_writer *out,
+		       struct berth_error *err);
+/* Sum of sizes of every stored layer (for system df), number of layers. */
+int64_t berth_layer_store_total_size(struct berth_layer_store *ls);
+
+/* Read-write container layers (issue 3+). id is the container id. */
+int berth_rwlayer_create(struct berth_layer_store *ls, const char *id, const char *image_chain_id,
+			 struct berth_error *err);
+/* Mounts (refcounted) and returns the rootfs path (caller frees). */
+int berth_rwlayer_mount(struct berth_layer_store *ls, const char *id, char **rootfs, struct berth_error *err);
+int berth_rwlayer_unmount(struct berth_layer_store *ls, const char *id, struct berth_error *err);
+int berth_rwlayer_remove(struct berth_layer_store *ls, const char *id, struct berth_error *err);
+/* Size of the container's own writable files. */
+int64_t berth_rwlayer_size(struct berth_layer_store *ls, const char *id);
