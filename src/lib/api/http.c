@@ -1,0 +1,873 @@
+#include "http.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <http_parser.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+
+#define MAX_LISTENERS 8
+#define MAX_HEADER_BYTES (64 * 1024)
+#define MAX_HEADERS 100
+#define INBUF_SIZE 65536
+
+struct listener {
+	int fd;
+	char *unlink_path;
+};
+
+struct berth_http_server {
+	berth_http_handler handler;
+	void *ctx;
+	char *server_name;
+	struct listener l[MAX_LISTENERS];
+	int nl;
+	int stop_pipe[2];
+	pthread_t thread;
+	bool started;
+	atomic_int active;
+};
+
+enum body_state { BODY_NONE, BODY_READING, BODY_DONE };
+
+struct berth_http_conn {
+	struct berth_http_server *srv;
+	int fd;
+	http_parser parser;
+	http_parser_settings settings;
+	char *in;
+	size_t in_off, in_len; /* unparsed bytes in[in_off .. in_off+in_len) */
+	/* header parsing */
+	struct berth_buf url, hfield, hvalue;
+	bool last_was_value, headers_done, message_done;
+	size_t header_bytes;
+	struct berth_http_req req;
+	/* body delivery */
+	char *body_dst;
+	size_t body_dst_len, body_got;
+	struct berth_buf body_extra; /* body bytes that did not fit */
+	size_t body_extra_off;
+	/* response */
+	bool responded, streaming, hijacked, broken, is_head;
+};
+
+/* ---------- parsing ---------- */
+
+static void add_header(struct berth_http_conn *c)
+{
+	if (!c->hfield.len)
+		return;
+	if (c->req.nheaders < MAX_HEADERS) {
+		c->req.headers = realloc(c->req.headers, (c->req.nheaders + 1) * sizeof(struct berth_kv));
+		c->req.headers[c->req.nheaders].k = berth_buf_steal(&c->hfield);
+		c->req.headers[c->req.nheaders].v = berth_buf_steal(&c->hvalue);
+		c->req.nheaders++;
+	}
+	berth_buf_free(&c->hfield);
+	berth_buf_free(&c->hvalue);
+}
+
+static int on_url(http_parser *p, const char *at, size_t len)
+{
+	struct berth_http_conn *c = p->data;
+	c->header_bytes += len;
+	return c->header_bytes > MAX_HEADER_BYTES ? -1 : berth_buf_append(&c->url, at, len);
+}
+
+static int on_hfield(http_parser *p, const char *at, size_t len)
+{
+	struct berth_http_conn *c = p->data;
+	c->header_bytes += len;
+	if (c->header_bytes > MAX_HEADER_BYTES)
+		return -1;
+	if (c->last_was_value) {
+		add_header(c);
+		c->last_was_value = false;
+	}
+	return berth_buf_append(&c->hfield, at, len);
+}
+
+static int on_hvalue(http_parser *p, const char *at, size_t len)
+{
+	struct berth_http_conn *c = p->data;
+	c->header_bytes += len;
+	if (c->header_bytes > MAX_HEADER_BYTES)
+		return -1;
+	c->last_was_value = true;
+	return berth_buf_append(&c->hvalue, at, len);
+}
+
+static int on_headers_complete(http_parser *p)
+{
+	struct berth_http_conn *c = p->data;
+	add_header(c);
+	c->headers_done = true;
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+	struct berth_http_conn *c = p->data;
+	size_t room = c->body_dst_len - c->body_got;
+	size_t n = len < room ? len : room;
+	if (n) {
+		memcpy(c->body_dst + c->body_got, at, n);
+		c->body_got += n;
+	}
+	if (n < len)
+		berth_buf_append(&c->body_extra, at + n, len - n);
+	return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+	struct berth_http_conn *c = p->data;
+	c->message_done = true;
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+static int hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+static char *url_decode(const char *s, size_t n, bool plus_space)
+{
+	char *out = malloc(n + 1), *o = out;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+			*o++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+			i += 2;
+		} else if (plus_space && s[i] == '+') {
+			*o++ = ' ';
+		} else {
+			*o++ = s[i];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+static void parse_url(struct berth_http_conn *c)
+{
+	const char *u = berth_buf_str(&c->url);
+	c->req.raw_path = strdup(u);
+	const char *q = strchr(u, '?');
+	size_t plen = q ? (size_t)(q - u) : strlen(u);
+	c->req.path = url_decode(u, plen, false);
+	if (!q)
+		return;
+	const char *s = q + 1;
+	while (*s) {
+		const char *amp = strchr(s, '&');
+		size_t len = amp ? (size_t)(amp - s) : strlen(s);
+		if (len) {
+			const char *eq = memchr(s, '=', len);
+			size_t klen = eq ? (size_t)(eq - s) : len;
+			c->req.query = realloc(c->req.query, (c->req.nquery + 1) * sizeof(struct berth_kv));
+			c->req.query[c->req.nquery].k = url_decode(s, klen, true);
+			c->req.query[c->req.nquery].v = eq ? url_decode(eq + 1, len - klen - 1, true) : strdup("");
+			c->req.nquery++;
+		}
+		s += len;
+		if (*s == '&')
+			s++;
+	}
+}
+
+static void req_reset(struct berth_http_conn *c)
+{
+	struct berth_http_req *r = &c->req;
+	free(r->path);
+	free(r->raw_path);
+	for (size_t i = 0; i < r->nquery; i++) {
+		free(r->query[i].k);
+		free(r->query[i].v);
+	}
+	free(r->query);
+	for (size_t i = 0; i < r->nheaders; i++) {
+		free(r->headers[i].k);
+		free(r->headers[i].v);
+	}
+	free(r->headers);
+	for (int i = 0; i < r->nparams; i++)
+		free(r->params[i]);
+	memset(r, 0, sizeof(*r));
+	berth_buf_free(&c->url);
+	berth_buf_free(&c->hfield);
+	berth_buf_free(&c->hvalue);
+	berth_buf_free(&c->body_extra);
+	c->body_extra_off = 0;
+	c->last_was_value = c->headers_done = c->message_done = false;
+	c->header_bytes = 0;
+	c->responded = c->streaming = c->is_head = false;
+	http_parser_init(&c->parser, HTTP_REQUEST);
+	c->parser.data = c;
+}
+
+/* Feed buffered input to the parser; read more from the socket when empty.
+ * Returns 0 on progress, -1 on EOF/error. */
+static int feed(struct berth_http_conn *c)
+{
+	if (c->in_len == 0) {
+		ssize_t n;
+		do
+			n = read(c->fd, c->in, INBUF_SIZE);
+		while (n < 0 && errno == EINTR);
+		if (n <= 0) {
+			/* signal EOF to the parser (completes bodies without length) */
+			http_parser_execute(&c->parser, &c->settings, NULL, 0);
+			return -1;
+		}
+		c->in_off = 0;
+		c->in_len = (size_t)n;
+	}
+	if (HTTP_PARSER_ERRNO(&c->parser) == HPE_PAUSED)
+		http_parser_pause(&c->parser, 0);
+	size_t used = http_parser_execute(&c->parser, &c->settings, c->in + c->in_off, c->in_len);
+	enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+	if (e != HPE_OK && e != HPE_PAUSED)
+		return -1;
+	c->in_off += used;
+	c->in_len -= used;
+	return 0;
+}
+
+ssize_t berth_http_body_read(struct berth_http_conn *c, void *buf, size_t len)
+{
+	if (c->body_extra.len > c->body_extra_off) {
+		size_t n = c->body_extra.len - c->body_extra_off;
+		if (n > len)
+			n = len;
+		memcpy(buf, c->body_extra.data + c->body_extra_off, n);
+		c->body_extra_off += n;
+		if (c->body_extra_off == c->body_extra.len) {
+			c->body_extra.len = 0;
+			c->body_extra_off = 0;
+		}
+		return (ssize_t)n;
+	}
+	if (c->message_done || c->hijacked || !len)
+		return 0;
+	c->body_dst = buf;
+	c->body_dst_len = len;
+	c->body_got = 0;
+	while (c->body_got == 0 && !c->message_done) {
+		if (feed(c) < 0) {
+			if (c->message_done)
+				break;
+			c->broken = true;
+			errno = EPIPE;
+			return -1;
+		}
+	}
+	c->body_dst = NULL;
+	return (ssize_t)c->body_got;
+}
+
+static ssize_t body_reader_read(void *ctx, void *buf, size_t len) { return berth_http_body_read(ctx, buf, len); }
+
+struct berth_reader berth_http_body_reader(struct berth_http_conn *c)
+{
+	return (struct berth_reader){body_reader_read, c};
+}
+
+int berth_http_body_json(struct berth_http_conn *c, size_t max, json_t **out, struct berth_error *err)
+{
+	struct berth_buf b = {0};
+	char tmp[16384];
+	*out = NULL;
+	for (;;) {
+		ssize_t n = berth_http_body_read(c, tmp, sizeof(tmp));
+		if (n < 0) {
+			berth_buf_free(&b);
+			return berth_err(err, BERTH_E_INVALID, "error reading request body");
+		}
+		if (n == 0)
+			break;
+		if (b.len + (size_t)n > max) {
+			berth_buf_free(&b);
+			return berth_err(err, BERTH_E_INVALID, "request body too large");
+		}
+		berth_buf_append(&b, tmp, (size_t)n);
+	}
+	size_t i = 0;
+	while (i < b.len && (b.data[i] == ' ' || b.data[i] == '\n' || b.data[i] == '\r' || b.data[i] == '\t'))
+		i++;
+	if (i == b.len) {
+		berth_buf_free(&b);
+		return 0;
+	}
+	json_error_t je;
+	*out = json_loadb(b.data, b.len, 0, &je);
+	berth_buf_free(&b);
+	if (!*out)
+		return berth_err(err, BERTH_E_INVALID, "invalid JSON: %s", je.text);
+	return 0;
+}
+
+/* ---------- request accessors ---------- */
+
+const char *berth_http_query(const struct berth_http_req *r, const char *name)
+{
+	for (size_t i = r->nquery; i-- > 0;)
+		if (!strcmp(r->query[i].k, name))
+			return r->query[i].v;
+	return NULL;
+}
+
+bool berth_http_query_bool(const struct berth_http_req *r, const char *name, bool def)
+{
+	const char *v = berth_http_query(r, name);
+	if (!v)
+		return def;
+	return !(!*v || !strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no") ||
+		 !strcasecmp(v, "off") || !strcasecmp(v, "none"));
+}
+
+int64_t berth_http_query_int(const struct berth_http_req *r, const char *name, int64_t def)
+{
+	const char *v = berth_http_query(r, name);
+	if (!v || !*v)
+		return def;
+	char *end;
+	long long n = strtoll(v, &end, 10);
+	return *end ? def : n;
+}
+
+const char *berth_http_header(const struct berth_http_req *r, const char *name)
+{
+	for (size_t i = 0; i < r->nheaders; i++)
+		if (!strcasecmp(r->headers[i].k, name))
+			return r->headers[i].v;
+	return NULL;
+}
+
+json_t *berth_http_filters(const struct berth_http_req *r, struct berth_error *err)
+{
+	const char *f = berth_http_query(r, "filters");
+	json_t *out = json_object();
+	if (!f || !*f)
+		return out;
+	json_error_t je;
+	cleanup_json json_t *in = json_loads(f, 0, &je);
+	if (!in || !json_is_object(in)) {
+		json_decref(out);
+		berth_err(err, BERTH_E_INVALID, "invalid filter '%s'", f);
+		return NULL;
+	}
+	const char *k;
+	json_t *v;
+	json_object_foreach(in, k, v)
+	{
+		json_t *arr = json_array();
+		if (json_is_array(v)) {
+			size_t i;
+			json_t *e;
+			json_array_foreach(v, i, e) if (json_is_string(e)) json_array_append(arr, e);
+		} else if (json_is_object(v)) {
+			const char *vk;
+			json_t *vv;
+			json_object_foreach(v, vk, vv) if (json_is_true(vv)) json_array_append_new(arr, json_string(vk));
+		} else if (json_is_string(v)) {
+			json_array_append(arr, v);
+		} else {
+			json_decref(arr);
+			json_decref(out);
+			berth_err(err, BERTH_E_INVALID, "invalid filter '%s'", f);
+			return NULL;
+		}
+		json_object_set_new(out, k, arr);
+	}
+	return out;
+}
+
+/* ---------- responses ---------- */
+
+static const char *status_text(int s)
+{
+	switch (s) {
+	case 101: return "UPGRADED";
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 406: return "Not Acceptable";
+	case 409: return "Conflict";
+	case 413: return "Request Entity Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	}
+	return "Unknown";
+}
+
+static void common_headers(struct berth_http_conn *c, struct berth_buf *h, int status)
+{
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	berth_buf_printf(h, "HTTP/1.1 %d %s\r\n", status, status_text(status));
+	berth_buf_printf(h,
+			 "Api-Version: " BERTH_API_VERSION "\r\nDocker-Experimental: false\r\nOstype: linux\r\n"
+			 "Server: %s\r\nDate: %s\r\n",
+			 c->srv->server_name, date);
+}
+
+static int send_buf(struct berth_http_conn *c, const void *d, size_t n)
+{
+	if (c->broken)
+		return -1;
+	if (berth_write_all(c->fd, d, n) < 0) {
+		c->broken = true;
+		return -1;
+	}
+	return 0;
+}
+
+int berth_http_respond(struct berth_http_conn *c, int status, const char *ctype, const void *body, size_t len)
+{
+	if (c->responded)
+		return -1;
+	c->responded = true;
+	struct berth_buf h = {0};
+	common_headers(c, &h, status);
+	if (ctype)
+		berth_buf_printf(&h, "Content-Type: %s\r\n", ctype);
+	if (status != 204 && status != 304)
+		berth_buf_printf(&h, "Content-Length: %zu\r\n", len);
+	if (!c->req.keep_alive)
+		berth_buf_printf(&h, "Connection: close\r\n");
+	berth_buf_append(&h, "\r\n", 2);
+	if (body && len && !c->is_head && status != 204 && status != 304)
+		berth_buf_append(&h, body, len);
+	int r = send_buf(c, h.data, h.len);
+	berth_buf_free(&h);
+	return r;
+}
+
+int berth_http_respond_json(struct berth_http_conn *c, int status, json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (!s)
+		return berth_http_respond(c, 500, "application/json", "{\"message\":\"out of memory\"}\n", 27);
+	struct berth_buf b = {0};
+	berth_buf_printf(&b, "%s\n", s);
+	free(s);
+	int r = berth_http_respond(c, status, "application/json", b.data, b.len);
+	berth_buf_free(&b);
+	return r;
+}
+
+int berth_http_respond_error(struct berth_http_conn *c, const struct berth_error *err)
+{
+	int status = berth_err_http_status(err->kind);
+	if (status == 200)
+		status = 500;
+	if (c->streaming) {
+		/* already streaming: report in-band as docker does for progress streams */
+		json_t *j = json_pack("{s:s, s:{s:s}}", "error", err->msg, "errorDetail", "message", err->msg);
+		berth_http_stream_json(c, j);
+		json_decref(j);
+		return -1;
+	}
+	return berth_http_respond_json(c, status, json_pack("{s:s}", "message", err->msg));
+}
+
+int berth_http_respond_msg(struct berth_http_conn *c, int status, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return berth_http_respond_json(c, status, json_pack("{s:s}", "message", msg));
+}
+
+int berth_http_respond_empty(struct berth_http_conn *c, int status)
+{
+	return berth_http_respond(c, status, NULL, NULL, 0);
+}
+
+int berth_http_stream_begin(struct berth_http_conn *c, int status, const char *ctype)
+{
+	if (c->responded)
+		return -1;
+	c->responded = c->streaming = true;
+	struct berth_buf h = {0};
+	common_headers(c, &h, status);
+	if (ctype)
+		berth_buf_printf(&h, "Content-Type: %s\r\n", ctype);
+	berth_buf_printf(&h, "Transfer-Encoding: chunked\r\n\r\n");
+	int r = send_buf(c, h.data, h.len);
+	berth_buf_free(&h);
+	return r;
+}
+
+int berth_http_stream_write(struct berth_http_conn *c, const void *data, size_t len)
+{
+	if (!len)
+		return 0;
+	char head[32];
+	int n = snprintf(head, sizeof(head), "%zx\r\n", len);
+	if (send_buf(c, head, (size_t)n) < 0 || send_buf(c, data, len) < 0 || send_buf(c, "\r\n", 2) < 0)
+		return -1;
+	return 0;
+}
+
+int berth_http_stream_json(struct berth_http_conn *c, json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT);
+	if (!s)
+		return -1;
+	struct berth_buf b = {0};
+	berth_buf_printf(&b, "%s\r\n", s);
+	free(s);
+	int r = berth_http_stream_write(c, b.data, b.len);
+	berth_buf_free(&b);
+	return r;
+}
+
+int berth_http_stream_end(struct berth_http_conn *c)
+{
+	if (!c->streaming)
+		return 0;
+	c->streaming = false;
+	return send_buf(c, "0\r\n\r\n", 5);
+}
+
+static int stream_writer_write(void *ctx, const void *buf, size_t len) { return berth_http_stream_write(ctx, buf, len); }
+
+struct berth_writer berth_http_stream_writer(struct berth_http_conn *c)
+{
+	return (struct berth_writer){stream_writer_write, c};
+}
+
+int berth_http_hijack(struct berth_http_conn *c, const char *ctype, const void **pending, size_t *npending)
+{
+	if (c->responded)
+		return -1;
+	c->responded = c->hijacked = true;
+	struct berth_buf h = {0};
+	bool up = c->req.upgrade;
+	common_headers(c, &h, up ? 101 : 200);
+	berth_buf_printf(&h, "Content-Type: %s\r\n", ctype ? ctype : "application/vnd.docker.raw-stream");
+	if (up)
+		berth_buf_printf(&h, "Connection: Upgrade\r\nUpgrade: tcp\r\n");
+	berth_buf_append(&h, "\r\n", 2);
+	int r = send_buf(c, h.data, h.len);
+	berth_buf_free(&h);
+	/* Body bytes already parsed plus raw bytes not yet parsed. */
+	if (c->in_len)
+		berth_buf_append(&c->body_extra, c->in + c->in_off, c->in_len);
+	c->in_len = 0;
+	if (pending)
+		*pending = c->body_extra.data ? c->body_extra.data + c->body_extra_off : NULL;
+	if (npending)
+		*npending = c->body_extra.len - c->body_extra_off;
+	return r < 0 ? -1 : c->fd;
+}
+
+int berth_http_fd(struct berth_http_conn *c) { return c->fd; }
+
+bool berth_http_peer_gone(struct berth_http_conn *c)
+{
+	if (c->broken)
+		return true;
+	struct pollfd p = {.fd = c->fd, .events = POLLRDHUP};
+	if (poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+		return true;
+	return false;
+}
+
+bool berth_http_responded(struct berth_http_conn *c) { return c->responded; }
+
+/* ---------- connection loop ---------- */
+
+static void *conn_main(void *arg)
+{
+	struct berth_http_conn *c = arg;
+	struct berth_http_server *s = c->srv;
+	for (;;) {
+		req_reset(c);
+		/* read headers */
+		while (!c->headers_done) {
+			if (feed(c) < 0)
+				goto out;
+		}
+		parse_url(c);
+		snprintf(c->req.method, sizeof(c->req.method), "%s", http_method_str(c->parser.method));
+		c->req.keep_alive = http_should_keep_alive(&c->parser);
+		c->req.upgrade = c->parser.upgrade;
+		const char *conn_h = berth_http_header(&c->req, "Connection");
+		if (conn_h && strcasestr(conn_h, "upgrade"))
+			c->req.upgrade = true;
+		c->req.has_body = c->parser.content_length > 0 && c->parser.content_length != ULLONG_MAX;
+		if (c->parser.flags & F_CHUNKED)
+			c->req.has_body = true;
+		if (!c->req.has_body && c->in_len > 0)
+			feed(c); /* consumes the header's final LF and completes the message */
+		c->is_head = !strcmp(c->req.method, "HEAD");
+		s->handler(s->ctx, &c->req, c);
+		if (!c->responded)
+			berth_http_respond_msg(c, 500, "handler did not respond");
+		if (c->streaming)
+			berth_http_stream_end(c);
+		if (c->hijacked || c->broken || !c->req.keep_alive)
+			break;
+		/* drain the rest of the body so the next request parses */
+		char tmp[8192];
+		while (!c->message_done) {
+			ssize_t n = berth_http_body_read(c, tmp, sizeof(tmp));
+			if (n < 0)
+				goto out;
+			if (n == 0)
+				break;
+		}
+		if (!c->message_done) {
+			/* message still running; parse past it */
+			while (!c->message_done)
+				if (feed(c) < 0)
+					goto out;
+		}
+	}
+out:
+	req_reset(c);
+	close(c->fd);
+	free(c->in);
+	berth_buf_free(&c->body_extra);
+	free(c);
+	atomic_fetch_sub(&s->active, 1);
+	return NULL;
+}
+
+static void *accept_main(void *arg)
+{
+	struct berth_http_server *s = arg;
+	struct pollfd pf[MAX_LISTENERS + 1];
+	for (;;) {
+		for (int i = 0; i < s->nl; i++)
+			pf[i] = (struct pollfd){.fd = s->l[i].fd, .events = POLLIN};
+		pf[s->nl] = (struct pollfd){.fd = s->stop_pipe[0], .events = POLLIN};
+		if (poll(pf, (nfds_t)s->nl + 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pf[s->nl].revents)
+			break;
+		for (int i = 0; i < s->nl; i++) {
+			if (!(pf[i].revents & POLLIN))
+				continue;
+			int fd = accept4(s->l[i].fd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd < 0)
+				continue;
+			struct berth_http_conn *c = calloc(1, sizeof(*c));
+			c->srv = s;
+			c->fd = fd;
+			c->in = malloc(INBUF_SIZE);
+			c->settings = (http_parser_settings){.on_url = on_url,
+							     .on_header_field = on_hfield,
+							     .on_header_value = on_hvalue,
+							     .on_headers_complete = on_headers_complete,
+							     .on_body = on_body,
+							     .on_message_complete = on_message_complete};
+			http_parser_init(&c->parser, HTTP_REQUEST);
+			c->parser.data = c;
+			atomic_fetch_add(&s->active, 1);
+			pthread_t t;
+			pthread_attr_t attr;
+			pthread_attr_init(&attr);
+			pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+			pthread_attr_setstacksize(&attr, 256 * 1024);
+			if (pthread_create(&t, &attr, conn_main, c) != 0) {
+				close(fd);
+				free(c->in);
+				free(c);
+				atomic_fetch_sub(&s->active, 1);
+			}
+			pthread_attr_destroy(&attr);
+		}
+	}
+	return NULL;
+}
+
+struct berth_http_server *berth_http_server_new(berth_http_handler handler, void *ctx, const char *server_name)
+{
+	struct berth_http_server *s = calloc(1, sizeof(*s));
+	s->handler = handler;
+	s->ctx = ctx;
+	s->server_name = strdup(server_name);
+	s->stop_pipe[0] = s->stop_pipe[1] = -1;
+	return s;
+}
+
+static int listen_unix(struct berth_http_server *s, const char *path, struct berth_error *err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return berth_err(err, BERTH_E_INVALID, "socket path too long: %s", path);
+	strcpy(sa.sun_path, path);
+	cleanup_free char *dir = strdup(path);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (berth_mkdir_p(dir, 0755, err) < 0)
+			return -1;
+	}
+	unlink(path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "socket");
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 512) < 0) {
+		int e = errno;
+		close(fd);
+		return berth_err_sys(err, BERTH_E_INTERNAL, e, "listen on %s", path);
+	}
+	chmod(path, 0660);
+	s->l[s->nl].fd = fd;
+	s->l[s->nl].unlink_path = strdup(path);
+	s->nl++;
+	return 0;
+}
+
+static int listen_tcp(struct berth_http_server *s, const char *hostport, struct berth_error *err)
+{
+	cleanup_free char *hp = strdup(hostport);
+	char *colon = strrchr(hp, ':');
+	if (!colon)
+		return berth_err(err, BERTH_E_INVALID, "invalid tcp address %s: missing port", hostport);
+	*colon = '\0';
+	const char *host = hp;
+	if (*host == '[') {
+		host++;
+		hp[strlen(hp) - 1] = '\0';
+	}
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *ai = NULL;
+	if (getaddrinfo(*host ? host : NULL, colon + 1, &hints, &ai) != 0 || !ai)
+		return berth_err(err, BERTH_E_INVALID, "invalid tcp address %s", hostport);
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 512) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(ai);
+		return berth_err_sys(err, BERTH_E_INTERNAL, e, "listen on tcp://%s", hostport);
+	}
+	freeaddrinfo(ai);
+	s->l[s->nl++].fd = fd;
+	return 0;
+}
+
+static int listen_fd(struct berth_http_server *s, const char *spec, struct berth_error *err)
+{
+	const char *lfds = getenv("LISTEN_FDS");
+	const char *lpid = getenv("LISTEN_PID");
+	if (!lfds || (lpid && atoi(lpid) != getpid()))
+		return berth_err(err, BERTH_E_INVALID, "no sockets found via socket activation: make sure the service was started by systemd");
+	int n = atoi(lfds);
+	if (*spec) {
+		int want = atoi(spec);
+		if (want < 3 || want >= 3 + n)
+			return berth_err(err, BERTH_E_INVALID, "too few socket activated files passed in by systemd");
+		s->l[s->nl++].fd = want;
+		return 0;
+	}
+	for (int i = 0; i < n && s->nl < MAX_LISTENERS; i++) {
+		fcntl(3 + i, F_SETFD, FD_CLOEXEC);
+		s->l[s->nl++].fd = 3 + i;
+	}
+	return 0;
+}
+
+int berth_http_server_listen(struct berth_http_server *s, const char *addr, struct berth_error *err)
+{
+	if (s->nl >= MAX_LISTENERS)
+		return berth_err(err, BERTH_E_INVALID, "too many listeners");
+	if (berth_str_has_prefix(addr, "unix://"))
+		return listen_unix(s, addr + 7, err);
+	if (addr[0] == '/')
+		return listen_unix(s, addr, err);
+	if (berth_str_has_prefix(addr, "tcp://"))
+		return listen_tcp(s, addr + 6, err);
+	if (berth_str_has_prefix(addr, "fd://"))
+		return listen_fd(s, addr + 5, err);
+	return berth_err(err, BERTH_E_INVALID, "Invalid bind address format: %s", addr);
+}
+
+int berth_http_server_start(struct berth_http_server *s, struct berth_error *err)
+{
+	if (pipe2(s->stop_pipe, O_CLOEXEC) < 0)
+		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "pipe");
+	if (pthread_create(&s->thread, NULL, accept_main, s) != 0)
+		return berth_err(err, BERTH_E_INTERNAL, "cannot start accept thread");
+	s->started = true;
+	return 0;
+}
+
+void berth_http_server_stop(struct berth_http_server *s)
+{
+	if (s->started) {
+		if (write(s->stop_pipe[1], "x", 1) < 0) {
+			/* nothing to do */
+		}
+		pthread_join(s->thread, NULL);
+		s->started = false;
+	}
+	for (int i = 0; i < s->nl; i++) {
+		close(s->l[i].fd);
+		if (s->l[i].unlink_path) {
+			unlink(s->l[i].unlink_path);
+			free(s->l[i].unlink_path);
+		}
+	}
+	s->nl = 0;
+}
+
+void berth_http_server_free(struct berth_http_server *s)
+{
+	if (!s)
+		return;
+	berth_http_server_stop(s);
+	if (s->stop_pipe[0] >= 0) {
+		close(s->stop_pipe[0]);
+		close(s->stop_pipe[1]);
+	}
+	free(s->server_name);
+	free(s);
+}
+
+int berth_http_server_active(struct berth_http_server *s) { return atomic_load(&s->active); }

@@ -1,0 +1,88 @@
+/* HTTP/1.1 server for the Engine API: one thread per connection (streaming
+ * endpoints — logs -f, events, attach, pull progress — are plain blocking
+ * code), requests parsed with http-parser, bodies read on demand (so a 1 GB
+ * `load` streams), responses whole, chunked or hijacked (101 UPGRADED). */
+#pragma once
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+#include "common/util.h"
+
+#define BERTH_API_VERSION "1.41"
+#define BERTH_API_MIN_VERSION "1.12"
+#define BERTH_HTTP_MAX_PARAMS 4
+
+struct berth_kv {
+	char *k, *v;
+};
+
+struct berth_http_req {
+	char method[16];
+	char *path;      /* decoded, without query; version prefix removed by the router */
+	char *raw_path;  /* as received */
+	struct berth_kv *query;
+	size_t nquery;
+	struct berth_kv *headers;
+	size_t nheaders;
+	bool keep_alive, upgrade, has_body;
+	int api_minor; /* 1.<api_minor>; 41 when unversioned */
+	char *params[BERTH_HTTP_MAX_PARAMS];
+	int nparams;
+};
+
+struct berth_http_conn;
+typedef void (*berth_http_handler)(void *ctx, struct berth_http_req *req, struct berth_http_conn *c);
+
+struct berth_http_server;
+struct berth_http_server *berth_http_server_new(berth_http_handler handler, void *ctx, const char *server_name);
+/* Listen on "unix://PATH" (mode 0660), "tcp://host:port", or "fd://N" / "fd://"
+ * (socket activation: LISTEN_FDS). Call before berth_http_server_start. */
+int berth_http_server_listen(struct berth_http_server *s, const char *addr, struct berth_error *err);
+/* Accept in a background thread. */
+int berth_http_server_start(struct berth_http_server *s, struct berth_error *err);
+/* Stop accepting, close listeners (unlinking unix sockets), wait for nothing. */
+void berth_http_server_stop(struct berth_http_server *s);
+void berth_http_server_free(struct berth_http_server *s);
+int berth_http_server_active(struct berth_http_server *s);
+
+/* Request accessors. */
+const char *berth_http_query(const struct berth_http_req *r, const char *name);
+/* docker's boolean query rule: "", "0", "false", "no"... are false; absent -> def. */
+bool berth_http_query_bool(const struct berth_http_req *r, const char *name, bool def);
+int64_t berth_http_query_int(const struct berth_http_req *r, const char *name, int64_t def);
+const char *berth_http_header(const struct berth_http_req *r, const char *name);
+/* Parse the `filters` query (JSON {"k":["v"]} or legacy {"k":{"v":true}}) into
+ * {"k":["v",...]} (new ref); NULL + err on bad JSON. Absent -> empty object. */
+json_t *berth_http_filters(const struct berth_http_req *r, struct berth_error *err);
+
+/* Body. */
+ssize_t berth_http_body_read(struct berth_http_conn *c, void *buf, size_t len);
+struct berth_reader berth_http_body_reader(struct berth_http_conn *c);
+/* Whole body as JSON (max bytes). Empty body: *out = NULL, returns 0. */
+int berth_http_body_json(struct berth_http_conn *c, size_t max, json_t **out, struct berth_error *err);
+
+/* Responses. Headers common to every response are added. */
+int berth_http_respond(struct berth_http_conn *c, int status, const char *ctype, const void *body, size_t len);
+int berth_http_respond_json(struct berth_http_conn *c, int status, json_t *j); /* steals j */
+int berth_http_respond_error(struct berth_http_conn *c, const struct berth_error *err);
+int berth_http_respond_msg(struct berth_http_conn *c, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int berth_http_respond_empty(struct berth_http_conn *c, int status); /* 204/304/200 with no body */
+/* Chunked streaming. */
+int berth_http_stream_begin(struct berth_http_conn *c, int status, const char *ctype);
+int berth_http_stream_write(struct berth_http_conn *c, const void *data, size_t len);
+int berth_http_stream_json(struct berth_http_conn *c, json_t *j); /* borrows j; adds "\n" */
+int berth_http_stream_end(struct berth_http_conn *c);
+struct berth_writer berth_http_stream_writer(struct berth_http_conn *c);
+/* Hijack: answer 101 UPGRADED (if the client asked for Upgrade) or 200 and hand
+ * the raw socket over. Bytes the client already sent past the request are
+ * returned in *pending and *npending (owned by the conn). The conn closes the fd
+ * after the handler returns. */
+int berth_http_hijack(struct berth_http_conn *c, const char *ctype, const void **pending, size_t *npending);
+int berth_http_fd(struct berth_http_conn *c);
+/* True when the peer has hung up (poll POLLRDHUP); for long streams. */
+bool berth_http_peer_gone(struct berth_http_conn *c);
+bool berth_http_responded(struct berth_http_conn *c);

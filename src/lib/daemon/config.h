@@ -1,0 +1,41 @@
+/* Daemon configuration: flags and daemon.json, merged with docker's rule
+ * (a key given both as a flag and in the file is an error). */
+#pragma once
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "common/error.h"
+
+struct berth_config {
+	char **hosts;    /* -H, NULL-terminated */
+	char *data_root; /* --data-root */
+	char *exec_root; /* --exec-root */
+	char *storage_driver;
+	char **labels; /* key=value */
+	bool debug;
+	char *pidfile;
+	char *config_file;
+	char *default_runtime; /* NULL: probe */
+	json_t *runtimes;      /* {"name":{"path":"..."}} */
+	char *log_driver;
+	json_t *log_opts; /* {"k":"v"} */
+	bool live_restore;
+	char *shim_path; /* berth-shim binary (defaults beside berthd) */
+};
+
+void berth_config_init(struct berth_config *c);
+void berth_config_free(struct berth_config *c);
+
+/* Flag names as given on the command line (without "--"), e.g. "debug",
+ * "data-root", "label"; used for the conflict check. */
+struct berth_config_flags {
+	const char *set[32];
+	int n;
+};
+
+/* Read the file (missing file is fine unless `required`), validate keys and
+ * merge into c. Keys set by flags (names in flags) conflict with the file. */
+int berth_config_load_file(struct berth_config *c, const char *path, bool required,
+			   const struct berth_config_flags *flags, struct berth_error *err);
+/* Re-read only the reloadable keys (labels, debug) for SIGHUP. */
+int berth_config_reload(struct berth_config *c, struct berth_error *err);
