@@ -1,0 +1,132 @@
+#include "daemon.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/util.h"
+#include "storage/layer_store.h"
+
+static int open_db(struct berth_daemon *d, struct berth_error *err)
+{
+	cleanup_free char *path = berth_strdup_printf("%s/berth.db", d->cfg.data_root);
+	if (sqlite3_open_v2(path, &d->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) !=
+	    SQLITE_OK)
+		return berth_err(err, BERTH_E_INTERNAL, "open database %s: %s", path,
+				 d->db ? sqlite3_errmsg(d->db) : "out of memory");
+	char *msg = NULL;
+	if (sqlite3_exec(d->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", NULL,
+			 NULL, &msg) != SQLITE_OK) {
+		berth_err(err, BERTH_E_INTERNAL, "configure database: %s", msg ? msg : "?");
+		sqlite3_free(msg);
+		return -1;
+	}
+	sqlite3_busy_timeout(d->db, 10000);
+	return 0;
+}
+
+/* Engine ID in docker's format: 12 groups of 4 base32 characters. */
+static void load_engine_id(struct berth_daemon *d)
+{
+	cleanup_free char *path = berth_strdup_printf("%s/engine-id", d->cfg.data_root);
+	char *data = NULL;
+	size_t len = 0;
+	if (berth_read_file(path, &data, &len, 256, NULL) == 0 && len > 10) {
+		snprintf(d->id, sizeof(d->id), "%.*s", (int)strcspn(data, "\n"), data);
+		free(data);
+		return;
+	}
+	free(data);
+	char rnd[65];
+	berth_random_id(rnd);
+	static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+	char *o = d->id;
+	for (int i = 0; i < 48; i++) {
+		int hi = rnd[i] <= '9' ? rnd[i] - '0' : rnd[i] - 'a' + 10;
+		int lo = rnd[(i + 48) % 64] <= '9' ? rnd[(i + 48) % 64] - '0' : rnd[(i + 48) % 64] - 'a' + 10;
+		*o++ = b32[(hi * 16 + lo) % 32];
+		if (i % 4 == 3 && i < 47)
+			*o++ = ':';
+	}
+	*o = '\0';
+	berth_write_file_atomic(path, d->id, strlen(d->id), 0600, NULL);
+}
+
+void berth_daemon_warn(struct berth_daemon *d, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	berth_strv_push(&d->warnings, msg);
+	berth_log(&d->log, BERTH_LOG_WARN, "%s", msg);
+}
+
+int berth_daemon_open(struct berth_daemon *d, struct berth_config *cfg, struct berth_error *err)
+{
+	memset(d, 0, sizeof(*d));
+	d->cfg = *cfg;
+	memset(cfg, 0, sizeof(*cfg));
+	atomic_store(&d->log.level, d->cfg.debug ? BERTH_LOG_DEBUG : BERTH_LOG_INFO);
+	d->started_ns = berth_now_ns();
+	pthread_mutex_init(&d->db_lock, NULL);
+	gethostname(d->hostname, sizeof(d->hostname) - 1);
+	if (berth_mkdir_p(d->cfg.data_root, 0711, err) < 0 || berth_mkdir_p(d->cfg.exec_root, 0711, err) < 0)
+		goto fail;
+	char *tmp = berth_strdup_printf("%s/tmp", d->cfg.data_root);
+	int r = berth_mkdir_p(tmp, 0700, err);
+	free(tmp);
+	if (r < 0)
+		goto fail;
+	if (open_db(d, err) < 0)
+		goto fail;
+	load_engine_id(d);
+	d->events = berth_events_new(1024);
+	d->layers = berth_layer_store_open(d->cfg.data_root, d->cfg.storage_driver, d->db, err);
+	if (!d->layers)
+		goto fail;
+	return 0;
+fail:
+	berth_daemon_close(d);
+	return -1;
+}
+
+void berth_daemon_close(struct berth_daemon *d)
+{
+	if (d->layers)
+		berth_layer_store_close(d->layers);
+	d->layers = NULL;
+	if (d->db)
+		sqlite3_close_v2(d->db);
+	d->db = NULL;
+	berth_events_free(d->events);
+	d->events = NULL;
+	berth_strv_free(d->warnings);
+	d->warnings = NULL;
+	berth_config_free(&d->cfg);
+	pthread_mutex_destroy(&d->db_lock);
+}
+
+void berth_daemon_sd_notify(const char *socket_path, const char *msg)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t len = strlen(socket_path);
+	if (!len || len >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, socket_path, len);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
+	close(fd);
+}

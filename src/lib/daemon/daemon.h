@@ -1,0 +1,40 @@
+/* The daemon core: configuration, metadata database, stores and buses.
+ * One struct berth_daemon is the context every API handler receives. */
+#pragma once
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "daemon/config.h"
+#include "daemon/events.h"
+
+struct berth_layer_store;
+struct berth_image_store;
+struct berth_runtimes;
+struct berth_containers;
+
+struct berth_daemon {
+	struct berth_config cfg;
+	struct berth_log log;
+	char id[128];         /* engine ID, persisted in <data-root>/engine-id */
+	char hostname[256];
+	int64_t started_ns;
+	sqlite3 *db;
+	pthread_mutex_t db_lock; /* serializes use of db across stores */
+	struct berth_events *events;
+	struct berth_layer_store *layers;
+	struct berth_image_store *images;
+	struct berth_runtimes *runtimes;
+	struct berth_containers *containers;
+	char **warnings; /* for GET /info */
+};
+
+/* Create directories, open the database, the stores; on failure everything
+ * opened so far is closed again. cfg is moved into the daemon. */
+int berth_daemon_open(struct berth_daemon *d, struct berth_config *cfg, struct berth_error *err);
+void berth_daemon_close(struct berth_daemon *d);
+void berth_daemon_warn(struct berth_daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Tell a service manager we are ready (NOTIFY_SOCKET protocol). */
+void berth_daemon_sd_notify(const char *socket_path, const char *msg);
