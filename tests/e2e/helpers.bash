@@ -19,7 +19,9 @@
 #   E2E_SANITIZER_DIR   where ASan/UBSan reports of berthd and berth go
 #   E2E_KEEP=1     keep the temp dir of a suite (debugging)
 
-bats_require_minimum_version 1.5.0
+if type -t bats_require_minimum_version >/dev/null; then
+	bats_require_minimum_version 1.5.0
+fi
 
 E2E_ROOT=${E2E_ROOT:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
 E2E_TARGET=${E2E_TARGET:-berthd}
@@ -158,7 +160,7 @@ _e2e_tmpdir_pids()
 		p=${d#/proc/}
 		[ "$p" = $$ ] && continue
 		[ "$p" = "$BASHPID" ] && continue
-		if tr '\0' ' ' <"$d/cmdline" 2>/dev/null | grep -qF "$E2E_TMP/"; then
+		if tr '\0' ' ' 2>/dev/null <"$d/cmdline" | grep -qF "$E2E_TMP/"; then
 			echo "$p"
 		fi
 	done
@@ -283,6 +285,14 @@ api()
 	HTTP_BODY=$(cat "$body")
 	[ "$method" = HEAD ] && HTTP_BODY=$(sed '1,/^\r\{0,1\}$/d' "$body")
 	rm -f "$hdr" "$body"
+}
+
+# api_get_file PATH FILE: GET with the body written to FILE; sets HTTP_CODE.
+api_get_file()
+{
+	HTTP_CODE=$(curl -sS --max-time 120 --unix-socket "$E2E_SOCK" -o "$2" -w '%{http_code}' "http://localhost$1")
+	HTTP_BODY=
+	[ "$HTTP_CODE" = 200 ] || HTTP_BODY=$(head -c 2000 "$2")
 }
 
 # header NAME: value of a response header from the last api call (case-insensitive).
