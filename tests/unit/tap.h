@@ -8,8 +8,9 @@ struct tap {
 };
 #define TAP_OK(t, cond, ...)                                                                                           \
 	do {                                                                                                           \
+		int _c = !!(cond);                                                                                     \
 		(t)->n++;                                                                                              \
-		if (cond) {                                                                                            \
+		if (_c) {                                                                                            \
 			printf("ok %d - ", (t)->n);                                                                    \
 		} else {                                                                                               \
 			(t)->failed++;                                                                                 \
@@ -17,7 +18,7 @@ struct tap {
 		}                                                                                                      \
 		printf(__VA_ARGS__);                                                                                   \
 		printf("\n");                                                                                          \
-		if (!(cond))                                                                                           \
+		if (!_c)                                                                                               \
 			printf("#   failed at %s:%d: %s\n", __FILE__, __LINE__, #cond);                                 \
 	} while (0)
 #define TAP_STREQ(t, a, b, ...)                                                                                        \

@@ -250,7 +250,7 @@ static int feed(struct berth_http_conn *c)
 	size_t used = http_parser_execute(&c->parser, &c->settings, c->in + c->in_off, c->in_len);
 	enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
 	if (e != HPE_OK && e != HPE_PAUSED)
-		return -1;
+		return -2;
 	c->in_off += used;
 	c->in_len -= used;
 	return 0;
@@ -623,7 +623,13 @@ static void *conn_main(void *arg)
 		req_reset(c);
 		/* read headers */
 		while (!c->headers_done) {
-			if (feed(c) < 0)
+			int fr = feed(c);
+			if (fr == -2) {
+				static const char bad[] = "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; "
+							  "charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request";
+				send_buf(c, bad, sizeof(bad) - 1);
+			}
+			if (fr < 0)
 				goto out;
 		}
 		parse_url(c);
