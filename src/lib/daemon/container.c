@@ -1,0 +1,498 @@
+#include "container.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/util.h"
+#include "daemon/daemon.h"
+
+struct berth_containers {
+	struct berth_daemon *d;
+	pthread_mutex_t mu;
+	struct berth_container *head;
+};
+
+static const char *const adjectives[] = {
+	"brave", "calm", "clever", "eager", "elated", "festive", "gentle", "happy", "jolly", "keen",
+	"kind", "lucid", "merry", "nifty", "noble", "quirky", "serene", "sharp", "silly", "stoic",
+	"sweet", "tender", "upbeat", "vibrant", "wizardly", "zealous", "bold", "cool", "dreamy", "fervent",
+};
+static const char *const surnames[] = {
+	"curie", "darwin", "euler", "fermi", "galois", "hopper", "hypatia", "kepler", "lovelace", "maxwell",
+	"meitner", "newton", "noether", "pascal", "planck", "ramanujan", "shannon", "tesla", "turing", "volta",
+	"wright", "yalow", "bohr", "dirac", "gauss", "hertz", "joule", "kelvin", "ohm", "raman",
+};
+
+static const char *const state_names[] = {"created", "running", "paused", "restarting", "removing", "exited", "dead"};
+
+const char *berth_cstate_name(enum berth_cstate st) { return state_names[st]; }
+
+static enum berth_cstate state_from_name(const char *s)
+{
+	for (int i = 0; i <= CS_DEAD; i++)
+		if (s && !strcmp(s, state_names[i]))
+			return (enum berth_cstate)i;
+	return CS_CREATED;
+}
+
+static int db_exec(sqlite3 *db, const char *sql, struct berth_error *err)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		berth_err(err, BERTH_E_INTERNAL, "database: %s", msg ? msg : "?");
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static struct berth_container *new_container(const char *id, const char *name, json_t *doc)
+{
+	struct berth_container *c = calloc(1, sizeof(*c));
+	snprintf(c->id, sizeof(c->id), "%s", id);
+	snprintf(c->name, sizeof(c->name), "%s%s", name[0] == '/' ? "" : "/", name);
+	c->doc = doc;
+	c->pidfd = -1;
+	c->refs = 1; /* the table's */
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	json_t *st = json_object_get(doc, "State");
+	c->state = state_from_name(json_string_value(json_object_get(st, "Status")));
+	c->shim_pid = (int)json_integer_value(json_object_get(doc, "BerthShimPid"));
+	const char *started = json_string_value(json_object_get(st, "StartedAt"));
+	c->has_been_started = started && strncmp(started, "0001", 4) != 0;
+	return c;
+}
+
+static void free_container(struct berth_container *c)
+{
+	json_decref(c->doc);
+	if (c->pidfd >= 0)
+		close(c->pidfd);
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cond);
+	free(c);
+}
+
+struct berth_containers *berth_containers_open(struct berth_daemon *d, struct berth_error *err)
+{
+	struct berth_containers *cs = calloc(1, sizeof(*cs));
+	cs->d = d;
+	pthread_mutex_init(&cs->mu, NULL);
+	if (db_exec(d->db,
+		    "CREATE TABLE IF NOT EXISTS containers (id TEXT PRIMARY KEY, name TEXT UNIQUE NOT NULL, "
+		    "created INTEGER NOT NULL, doc TEXT NOT NULL)",
+		    err) < 0) {
+		berth_containers_close(cs);
+		return NULL;
+	}
+	sqlite3_stmt *st = NULL;
+	sqlite3_prepare_v2(d->db, "SELECT id, name, doc FROM containers ORDER BY created", -1, &st, NULL);
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		json_t *doc = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+		if (!doc) {
+			berth_log(&d->log, BERTH_LOG_ERROR, "container %s: unreadable record, skipped",
+				  sqlite3_column_text(st, 0));
+			continue;
+		}
+		struct berth_container *c =
+			new_container((const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1), doc);
+		c->next = cs->head;
+		cs->head = c;
+	}
+	sqlite3_finalize(st);
+	return cs;
+}
+
+void berth_containers_close(struct berth_containers *cs)
+{
+	if (!cs)
+		return;
+	struct berth_container *c = cs->head;
+	while (c) {
+		struct berth_container *n = c->next;
+		free_container(c);
+		c = n;
+	}
+	pthread_mutex_destroy(&cs->mu);
+	free(cs);
+}
+
+struct berth_container *berth_container_get(struct berth_containers *cs, const char *ref, struct berth_error *err)
+{
+	if (!ref || !*ref) {
+		berth_err(err, BERTH_E_NOT_FOUND, "No such container: %s", ref ? ref : "");
+		return NULL;
+	}
+	pthread_mutex_lock(&cs->mu);
+	struct berth_container *found = NULL;
+	/* exact id, then exact name, then unique prefix */
+	for (struct berth_container *c = cs->head; c && !found; c = c->next)
+		if (!c->removed && !strcmp(c->id, ref))
+			found = c;
+	for (struct berth_container *c = cs->head; c && !found; c = c->next)
+		if (!c->removed && (!strcmp(c->name, ref) || !strcmp(c->name + 1, ref)))
+			found = c;
+	if (!found) {
+		size_t n = strlen(ref);
+		int matches = 0;
+		for (struct berth_container *c = cs->head; c; c = c->next)
+			if (!c->removed && !strncmp(c->id, ref, n)) {
+				found = c;
+				matches++;
+			}
+		if (matches > 1) {
+			pthread_mutex_unlock(&cs->mu);
+			berth_err(err, BERTH_E_INVALID, "multiple IDs found with provided prefix: %s", ref);
+			return NULL;
+		}
+	}
+	if (found)
+		found->refs++;
+	pthread_mutex_unlock(&cs->mu);
+	if (!found)
+		berth_err(err, BERTH_E_NOT_FOUND, "No such container: %s", ref);
+	return found;
+}
+
+void berth_container_put(struct berth_containers *cs, struct berth_container *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&cs->mu);
+	bool last = --c->refs == 0;
+	pthread_mutex_unlock(&cs->mu);
+	if (last)
+		free_container(c);
+}
+
+struct berth_container **berth_container_list_all(struct berth_containers *cs, size_t *n)
+{
+	pthread_mutex_lock(&cs->mu);
+	size_t cnt = 0;
+	for (struct berth_container *c = cs->head; c; c = c->next)
+		if (!c->removed)
+			cnt++;
+	struct berth_container **v = calloc(cnt + 1, sizeof(*v));
+	size_t i = 0;
+	for (struct berth_container *c = cs->head; c; c = c->next)
+		if (!c->removed) {
+			c->refs++;
+			v[i++] = c;
+		}
+	pthread_mutex_unlock(&cs->mu);
+	*n = cnt;
+	return v;
+}
+
+void berth_container_list_free(struct berth_containers *cs, struct berth_container **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		berth_container_put(cs, v[i]);
+	free(v);
+}
+
+int berth_container_name_valid(const char *name, struct berth_error *err)
+{
+	const char *n = name[0] == '/' ? name + 1 : name;
+	bool ok = strlen(n) >= 2 && isalnum((unsigned char)n[0]);
+	for (const char *p = n + 1; ok && *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '.' && *p != '-')
+			ok = false;
+	if (!ok)
+		return berth_err(err, BERTH_E_INVALID, "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+				 n);
+	return 0;
+}
+
+static struct berth_container *by_name_locked(struct berth_containers *cs, const char *slash_name)
+{
+	for (struct berth_container *c = cs->head; c; c = c->next)
+		if (!c->removed && !strcmp(c->name, slash_name))
+			return c;
+	return NULL;
+}
+
+static void random_name(struct berth_containers *cs, char *out, size_t len)
+{
+	for (int attempt = 0; attempt < 1000; attempt++) {
+		unsigned int r[2];
+		if (getrandom(r, sizeof(r), 0) != sizeof(r))
+			r[0] = r[1] = (unsigned)attempt;
+		size_t na = sizeof(adjectives) / sizeof(*adjectives), ns = sizeof(surnames) / sizeof(*surnames);
+		if (attempt < 10)
+			snprintf(out, len, "/%s_%s", adjectives[r[0] % na], surnames[r[1] % ns]);
+		else
+			snprintf(out, len, "/%s_%s%u", adjectives[r[0] % na], surnames[r[1] % ns], r[0] % 10);
+		if (!by_name_locked(cs, out))
+			return;
+	}
+}
+
+struct berth_container *berth_container_add(struct berth_containers *cs, const char *id, const char *name,
+					    json_t *doc, struct berth_error *err)
+{
+	char slash[256];
+	pthread_mutex_lock(&cs->mu);
+	if (name && *name) {
+		snprintf(slash, sizeof(slash), "%s%s", name[0] == '/' ? "" : "/", name);
+		struct berth_container *other = by_name_locked(cs, slash);
+		if (other) {
+			pthread_mutex_unlock(&cs->mu);
+			json_decref(doc);
+			berth_err(err, BERTH_E_CONFLICT,
+				  "Conflict. The container name \"%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.",
+				  slash, other->id);
+			return NULL;
+		}
+	} else {
+		random_name(cs, slash, sizeof(slash));
+	}
+	json_object_set_new(doc, "Name", json_string(slash));
+	struct berth_container *c = new_container(id, slash, doc);
+	if (berth_container_save(cs, c, err) < 0) {
+		pthread_mutex_unlock(&cs->mu);
+		free_container(c);
+		return NULL;
+	}
+	c->next = cs->head;
+	cs->head = c;
+	c->refs++; /* the caller's */
+	pthread_mutex_unlock(&cs->mu);
+	return c;
+}
+
+int berth_container_save(struct berth_containers *cs, struct berth_container *c, struct berth_error *err)
+{
+	cleanup_free char *s = json_dumps(c->doc, JSON_COMPACT);
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(cs->d->db, "INSERT OR REPLACE INTO containers (id, name, created, doc) VALUES (?, ?, ?, ?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return berth_err(err, BERTH_E_INTERNAL, "database: %s", sqlite3_errmsg(cs->d->db));
+	int64_t created = 0;
+	berth_time_parse(json_string_value(json_object_get(c->doc, "Created")), &created);
+	sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, c->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, created);
+	sqlite3_bind_text(st, 4, s, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return berth_err(err, rc == SQLITE_CONSTRAINT ? BERTH_E_CONFLICT : BERTH_E_INTERNAL, "database: %s",
+				 sqlite3_errmsg(cs->d->db));
+	return 0;
+}
+
+int berth_container_rename(struct berth_containers *cs, struct berth_container *c, const char *newname,
+			   struct berth_error *err)
+{
+	if (berth_container_name_valid(newname, err) < 0)
+		return -1;
+	char slash[256];
+	snprintf(slash, sizeof(slash), "%s%s", newname[0] == '/' ? "" : "/", newname);
+	pthread_mutex_lock(&cs->mu);
+	if (!strcmp(c->name, slash)) {
+		pthread_mutex_unlock(&cs->mu);
+		return berth_err(err, BERTH_E_INVALID, "Renaming a container with the same name as its current name");
+	}
+	struct berth_container *other = by_name_locked(cs, slash);
+	if (other) {
+		pthread_mutex_unlock(&cs->mu);
+		return berth_err(err, BERTH_E_CONFLICT,
+				 "Conflict. The container name \"%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.",
+				 slash, other->id);
+	}
+	pthread_mutex_lock(&c->mu);
+	char old[256];
+	snprintf(old, sizeof(old), "%s", c->name);
+	snprintf(c->name, sizeof(c->name), "%s", slash);
+	json_object_set_new(c->doc, "Name", json_string(slash));
+	int rc = berth_container_save(cs, c, err);
+	if (rc < 0) {
+		snprintf(c->name, sizeof(c->name), "%s", old);
+		json_object_set_new(c->doc, "Name", json_string(old));
+	}
+	pthread_mutex_unlock(&c->mu);
+	pthread_mutex_unlock(&cs->mu);
+	return rc;
+}
+
+int berth_container_delete(struct berth_containers *cs, struct berth_container *c, struct berth_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(cs->d->db, "DELETE FROM containers WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+		return berth_err(err, BERTH_E_INTERNAL, "database: %s", sqlite3_errmsg(cs->d->db));
+	sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return berth_err(err, BERTH_E_INTERNAL, "database: %s", sqlite3_errmsg(cs->d->db));
+	pthread_mutex_lock(&cs->mu);
+	struct berth_container **pp = &cs->head;
+	while (*pp && *pp != c)
+		pp = &(*pp)->next;
+	if (*pp) {
+		*pp = c->next;
+		c->removed = true;
+		c->refs--; /* the table's reference; callers still hold theirs */
+	}
+	pthread_mutex_unlock(&cs->mu);
+	pthread_mutex_lock(&c->mu);
+	c->state_seq++;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->mu);
+	return 0;
+}
+
+void berth_containers_count(struct berth_containers *cs, int *total, int *running, int *paused, int *stopped)
+{
+	*total = *running = *paused = *stopped = 0;
+	pthread_mutex_lock(&cs->mu);
+	for (struct berth_container *c = cs->head; c; c = c->next) {
+		if (c->removed)
+			continue;
+		(*total)++;
+		if (c->state == CS_PAUSED)
+			(*paused)++;
+		else if (c->state == CS_RUNNING || c->state == CS_RESTARTING)
+			(*running)++;
+		else
+			(*stopped)++;
+	}
+	pthread_mutex_unlock(&cs->mu);
+}
+
+bool berth_containers_image_in_use(struct berth_containers *cs, const char *image_id, char user[65], bool *running)
+{
+	bool found = false;
+	if (running)
+		*running = false;
+	pthread_mutex_lock(&cs->mu);
+	for (struct berth_container *c = cs->head; c; c = c->next) {
+		if (c->removed)
+			continue;
+		const char *img = json_string_value(json_object_get(c->doc, "Image"));
+		if (img && !strcmp(img, image_id)) {
+			bool r = c->state == CS_RUNNING || c->state == CS_PAUSED || c->state == CS_RESTARTING;
+			if (!found || (r && running && !*running)) {
+				if (user)
+					snprintf(user, 65, "%s", c->id);
+				if (running)
+					*running = r;
+			}
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&cs->mu);
+	return found;
+}
+
+static void set_status(struct berth_container *c, enum berth_cstate st)
+{
+	c->state = st;
+	json_t *s = json_object_get(c->doc, "State");
+	json_object_set_new(s, "Status", json_string(state_names[st]));
+	json_object_set_new(s, "Running", json_boolean(st == CS_RUNNING || st == CS_PAUSED || st == CS_RESTARTING));
+	json_object_set_new(s, "Paused", json_boolean(st == CS_PAUSED));
+	json_object_set_new(s, "Restarting", json_boolean(st == CS_RESTARTING));
+	json_object_set_new(s, "Dead", json_boolean(st == CS_DEAD));
+	c->state_seq++;
+	pthread_cond_broadcast(&c->cond);
+}
+
+void berth_container_set_state(struct berth_container *c, enum berth_cstate st) { set_status(c, st); }
+
+void berth_container_set_running(struct berth_container *c, int pid)
+{
+	char ts[64];
+	c->started_ns = berth_now_ns();
+	berth_time_rfc3339(c->started_ns, ts, sizeof(ts));
+	json_t *s = json_object_get(c->doc, "State");
+	json_object_set_new(s, "Pid", json_integer(pid));
+	json_object_set_new(s, "ExitCode", json_integer(0));
+	json_object_set_new(s, "Error", json_string(""));
+	json_object_set_new(s, "OOMKilled", json_false());
+	json_object_set_new(s, "StartedAt", json_string(ts));
+	json_object_set_new(s, "FinishedAt", json_string("0001-01-01T00:00:00Z"));
+	c->has_been_started = true;
+	set_status(c, CS_RUNNING);
+}
+
+void berth_container_set_exited(struct berth_container *c, int exit_code, bool oom, int64_t finished_ns,
+				const char *error)
+{
+	char ts[64];
+	berth_time_rfc3339(finished_ns ? finished_ns : berth_now_ns(), ts, sizeof(ts));
+	json_t *s = json_object_get(c->doc, "State");
+	json_object_set_new(s, "Pid", json_integer(0));
+	json_object_set_new(s, "ExitCode", json_integer(exit_code));
+	json_object_set_new(s, "OOMKilled", json_boolean(oom));
+	json_object_set_new(s, "FinishedAt", json_string(ts));
+	if (error)
+		json_object_set_new(s, "Error", json_string(error));
+	set_status(c, CS_EXITED);
+}
+
+static void human_duration(int64_t secs, char *out, size_t len)
+{
+	/* go-units HumanDuration */
+	if (secs < 1)
+		snprintf(out, len, "Less than a second");
+	else if (secs == 1)
+		snprintf(out, len, "1 second");
+	else if (secs < 60)
+		snprintf(out, len, "%lld seconds", (long long)secs);
+	else if (secs / 60 == 1)
+		snprintf(out, len, "About a minute");
+	else if (secs / 60 < 60)
+		snprintf(out, len, "%lld minutes", (long long)(secs / 60));
+	else if (secs / 3600 == 1)
+		snprintf(out, len, "About an hour");
+	else if (secs / 3600 < 48)
+		snprintf(out, len, "%lld hours", (long long)(secs / 3600));
+	else if (secs / 3600 < 24 * 7 * 2)
+		snprintf(out, len, "%lld days", (long long)(secs / 86400));
+	else if (secs / 3600 < 24 * 30 * 2)
+		snprintf(out, len, "%lld weeks", (long long)(secs / (86400 * 7)));
+	else if (secs / 3600 < 24 * 365 * 2)
+		snprintf(out, len, "%lld months", (long long)(secs / (86400 * 30)));
+	else
+		snprintf(out, len, "%lld years", (long long)(secs / (86400 * 365)));
+}
+
+void berth_container_status_text(struct berth_container *c, char *out, size_t len)
+{
+	json_t *s = json_object_get(c->doc, "State");
+	int64_t now = berth_now_ns(), t = 0;
+	char dur[64];
+	switch (c->state) {
+	case CS_RUNNING:
+	case CS_PAUSED:
+		berth_time_parse(json_string_value(json_object_get(s, "StartedAt")), &t);
+		human_duration((now - t) / 1000000000LL, dur, sizeof(dur));
+		snprintf(out, len, "Up %s%s", dur, c->state == CS_PAUSED ? " (Paused)" : "");
+		return;
+	case CS_RESTARTING:
+		berth_time_parse(json_string_value(json_object_get(s, "FinishedAt")), &t);
+		human_duration((now - t) / 1000000000LL, dur, sizeof(dur));
+		snprintf(out, len, "Restarting (%lld) %s ago", json_integer_value(json_object_get(s, "ExitCode")), dur);
+		return;
+	case CS_EXITED:
+		if (!c->has_been_started) {
+			snprintf(out, len, "Created");
+			return;
+		}
+		berth_time_parse(json_string_value(json_object_get(s, "FinishedAt")), &t);
+		human_duration((now - t) / 1000000000LL, dur, sizeof(dur));
+		snprintf(out, len, "Exited (%lld) %s ago", json_integer_value(json_object_get(s, "ExitCode")), dur);
+		return;
+	case CS_REMOVING: snprintf(out, len, "Removal In Progress"); return;
+	case CS_DEAD: snprintf(out, len, "Dead"); return;
+	case CS_CREATED: snprintf(out, len, "Created"); return;
+	}
+}

@@ -1,0 +1,72 @@
+/* Containers: the in-memory table (id, name, state) backed by SQLite, and the
+ * inspect document that is both docker's JSON shape and our record.
+ * Locking: the table has a mutex; each container has its own mutex guarding
+ * its document and a condition variable signalled on every state change. */
+#pragma once
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/error.h"
+
+struct berth_daemon;
+
+enum berth_cstate { CS_CREATED, CS_RUNNING, CS_PAUSED, CS_RESTARTING, CS_REMOVING, CS_EXITED, CS_DEAD };
+
+struct berth_container {
+	char id[65];
+	char name[256]; /* with leading '/' */
+	json_t *doc;    /* inspect document (Id, Created, State, Config, HostConfig, ...) */
+	enum berth_cstate state;
+	int shim_pid;
+	int pidfd; /* watched by the monitor while running */
+	uint64_t state_seq; /* bumps on every state change (wait next-exit) */
+	bool removed;
+	bool stop_requested; /* explicit stop/kill: no restart */
+	bool has_been_started;
+	int64_t started_ns;
+	int refs;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	struct berth_container *next;
+};
+
+struct berth_containers;
+
+struct berth_containers *berth_containers_open(struct berth_daemon *d, struct berth_error *err);
+void berth_containers_close(struct berth_containers *cs);
+
+/* Find by full id, unique id prefix, or name (with or without '/'). Returns a
+ * reference (berth_container_put it). Not found: BERTH_E_NOT_FOUND
+ * "No such container: ref"; ambiguous prefix: BERTH_E_INVALID. */
+struct berth_container *berth_container_get(struct berth_containers *cs, const char *ref, struct berth_error *err);
+void berth_container_put(struct berth_containers *cs, struct berth_container *c);
+/* Snapshot of every container (references; free with berth_container_list_free). */
+struct berth_container **berth_container_list_all(struct berth_containers *cs, size_t *n);
+void berth_container_list_free(struct berth_containers *cs, struct berth_container **v, size_t n);
+
+/* Name rules and reservation. name NULL/"" generates a random one. */
+int berth_container_name_valid(const char *name, struct berth_error *err);
+/* Add a new container record (doc is stolen). Fails with 409 on a name in use. */
+struct berth_container *berth_container_add(struct berth_containers *cs, const char *id, const char *name,
+					    json_t *doc, struct berth_error *err);
+int berth_container_rename(struct berth_containers *cs, struct berth_container *c, const char *newname,
+			   struct berth_error *err);
+/* Drop from the table and the database (the caller cleaned up files). */
+int berth_container_delete(struct berth_containers *cs, struct berth_container *c, struct berth_error *err);
+/* Persist c->doc (call with c->mu held). */
+int berth_container_save(struct berth_containers *cs, struct berth_container *c, struct berth_error *err);
+/* Count by state for info. */
+void berth_containers_count(struct berth_containers *cs, int *total, int *running, int *paused, int *stopped);
+/* Is an image (by id) used by any container? Fills the first user's id. */
+bool berth_containers_image_in_use(struct berth_containers *cs, const char *image_id, char user[65], bool *running);
+
+/* State helpers: update doc.State and c->state, bump seq, broadcast. Hold c->mu. */
+void berth_container_set_running(struct berth_container *c, int pid);
+void berth_container_set_exited(struct berth_container *c, int exit_code, bool oom, int64_t finished_ns,
+				const char *error);
+void berth_container_set_state(struct berth_container *c, enum berth_cstate st);
+const char *berth_cstate_name(enum berth_cstate st);
+/* docker's "Up 3 minutes", "Exited (0) 2 seconds ago", "Created"... */
+void berth_container_status_text(struct berth_container *c, char *out, size_t len);
