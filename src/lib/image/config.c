@@ -1,7 +1,6 @@
 /* Image config parsing and Go-compatible JSON serialization. */
 #include "image/config.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -331,11 +330,11 @@ static void go_string(struct berth_buf *b, const char *s, size_t n)
 
 static void go_real(struct berth_buf *b, double d)
 {
-	if (!isfinite(d)) {
+	if (d != d || d > 1.8e308 || d < -1.8e308) {
 		berth_buf_printf(b, "0");
 		return;
 	}
-	if (d == floor(d) && fabs(d) < 1e21) {
+	if (d > -1e18 && d < 1e18 && d == (double)(long long)d) {
 		berth_buf_printf(b, "%.0f", d);
 		return;
 	}
