@@ -330,7 +330,7 @@ static void go_string(struct berth_buf *b, const char *s, size_t n)
 
 static void go_real(struct berth_buf *b, double d)
 {
-	if (d != d || d > 1.8e308 || d < -1.8e308) {
+	if (!(d - d == 0)) { /* NaN or Inf */
 		berth_buf_printf(b, "0");
 		return;
 	}
