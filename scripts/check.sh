@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# `make check`: build with ASan/UBSan, run the unit tests (meson test, TAP),
+# the format check and the e2e suites (bats, TAP) against the sanitizer
+# binaries, then print one summary line `N passed, N failed`.
+#
+# Environment: ASAN_BUILD (default build-asan), E2E_SUITES (bats files, default
+# tests/e2e/*.bats), E2E_SUITE_TIMEOUT (per suite, default 20m), E2E_TARGET
+# (berthd; dockerd runs the suites against docker 20.10 instead).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+B=${ASAN_BUILD:-build-asan}
+results=$B/test-results
+mkdir -p "$B"
+rm -rf "$results"
+mkdir -p "$results/e2e" "$results/sanitizer"
+
+summary() { python3 scripts/test-summary.py "$@"; }
+
+echo "== build ($B: ASan + UBSan)"
+build=ok
+if [ ! -f "$B/build.ninja" ]; then
+	meson setup "$B" -Db_sanitize=address,undefined -Db_lundef=false || build=fail
+fi
+if [ $build = ok ] && ! ninja -C "$B"; then
+	build=fail
+fi
+if [ $build = fail ]; then
+	echo "check: build failed"
+	# Nothing to test with E2E_TARGET=berthd; dockerd (the reference) needs no build.
+	if [ "${E2E_TARGET:-berthd}" = berthd ]; then
+		summary --extra build=fail
+		exit 1
+	fi
+fi
+
+if [ $build = ok ]; then
+	echo "== unit tests"
+	meson test -C "$B" --print-errorlogs --num-processes "$(nproc)" --timeout-multiplier 3 || true
+fi
+
+echo "== format check"
+fmt=ok
+if ! make -s format-check; then
+	fmt=fail
+	echo "check: run 'make format'"
+fi
+
+echo "== e2e"
+# Services the suites use (a local registry on 127.0.0.1 when a suite wants one).
+services_env=$results/services.env
+scripts/e2e-services.sh start "$services_env" || echo "check: services failed to start"
+trap 'scripts/e2e-services.sh stop "$services_env" >/dev/null 2>&1 || true' EXIT
+set -a
+# shellcheck disable=SC1090
+[ -f "$services_env" ] && . "$services_env"
+set +a
+
+export E2E_TARGET=${E2E_TARGET:-berthd}
+export BERTHD=${BERTHD:-$root/$B/src/berthd/berthd}
+if [ "$E2E_TARGET" = berthd ]; then
+	export BERTH_CLI=${BERTH_CLI:-$root/$B/src/berth/berth}
+fi
+export E2E_SANITIZER_DIR=$root/$results/sanitizer
+suites=${E2E_SUITES:-$(ls tests/e2e/*.bats)}
+taps=()
+for s in $suites; do
+	name=$(basename "$s" .bats)
+	tap=$results/e2e/$name.tap
+	taps+=("$tap")
+	echo "-- $name"
+	timeout --kill-after=30 "${E2E_SUITE_TIMEOUT:-20m}" bats --tap "$s" 2>&1 | tee "$tap"
+done
+
+echo "== summary"
+unit=()
+[ $build = ok ] && unit=(--meson "$B/meson-logs/testlog.json")
+summary "${unit[@]}" --tap "${taps[@]}" --sanitizer-dir "$results/sanitizer" \
+	--extra "build=$build" --extra "format-check=$fmt"
