@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# Berth benchmarks against its peers, measured in the same run on this machine,
+# reported as medians and ratios. Never run in CI (numbers, not assertions).
+#
+#   bench/run.sh [all|load|rss|run] [-n N]
+#
+#   load  `berth load` of a ~100 MB docker-archive vs `tar -xf` of the same
+#         layers (the floor) vs `docker load` on a private dockerd 20.10
+#   rss   berthd idle RSS after start and after loading 50 images
+#         (dockerd + its containerd in the same conditions, when installed)
+#   run   container start benchmarks (issue 3): skipped until `berth run` exists
+#
+# Environment: BERTHD, BERTH_CLI (default build/src/...), BENCH_DIR (image
+# cache, default /var/tmp/berth-bench), BENCH_N (iterations, default 5),
+# BENCH_DOCKERD=0 to leave dockerd out.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+what=all
+N=${BENCH_N:-5}
+while [ $# -gt 0 ]; do
+	case $1 in
+	-n) N=$2; shift ;;
+	all | load | rss | run) what=$1 ;;
+	*) echo "usage: $0 [all|load|rss|run] [-n N]" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+export E2E_ROOT=$root
+export BERTHD=${BERTHD:-$root/build/src/berthd/berthd}
+export BERTH_CLI=${BERTH_CLI:-$root/build/src/berth/berth}
+BENCH_DIR=${BENCH_DIR:-/var/tmp/berth-bench}
+exec 3>&2 # helpers.bash reports on fd 3 (bats' channel)
+# shellcheck source=../tests/e2e/helpers.bash
+. "$root/tests/e2e/helpers.bash"
+
+have_dockerd() { [ "${BENCH_DOCKERD:-1}" = 1 ] && [ -x "$DOCKERD" ] && [ -x "$DOCKER_CLI_20" ]; }
+
+# --- measurement helpers -----------------------------------------------------
+
+now_ns() { date +%s%N; }
+# time_cmd CMD...: prints elapsed seconds of one run (fails if CMD fails)
+time_cmd()
+{
+	local t0 t1
+	t0=$(now_ns)
+	"$@" >/dev/null 2>&1 || return 1
+	t1=$(now_ns)
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }'
+}
+median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a == a + 0) printf "%.2fx", a / b; else print "-" }'; }
+rss_kib() { ps -o rss= -p "$1" 2>/dev/null | tr -d ' '; }
+mib() { awk -v k="$1" 'BEGIN { if (k == "" || k == "-") print "-"; else printf "%.1f MiB", k / 1024 }'; }
+
+ROWS=()
+row() { ROWS+=("$(printf '%-44s %14s %-34s %8s' "$1" "$2" "$3" "$4")"); }
+
+# Daemon of a given target in its own temp dir (tests/e2e/helpers.bash).
+daemon_up()
+{
+	E2E_TARGET=$1
+	export E2E_TARGET
+	unset E2E_TMP
+	berthd_start >/dev/null
+}
+daemon_down() { berthd_stop >/dev/null 2>&1; }
+trap 'daemon_down' EXIT
+
+# daemon RSS; for dockerd add its containerd (pid file in the exec root)
+daemon_rss()
+{
+	local total pid
+	total=$(rss_kib "$E2E_DAEMON_PID")
+	if [ "$E2E_TARGET" = dockerd ]; then
+		pid=$(cat "$E2E_EXEC/containerd/containerd.pid" 2>/dev/null)
+		[ -n "$pid" ] && total=$((total + $(rss_kib "$pid")))
+	fi
+	echo "$total"
+}
+
+# --- load ----------------------------------------------------------------------
+
+bench_load()
+{
+	local img=$BENCH_DIR/big.tar samples i t
+	local size
+	size=$(du -m "$img" | cut -f1)
+	echo "bench: load of $img (${size} MB), median of $N" >&2
+
+	# floor: tar -xf of the same layer tars into a fresh directory (and the
+	# same followed by syncfs, as a store that makes layers durable must)
+	local floor floor_sync dst layers=("$BENCH_DIR/layers/base.tar" "$BENCH_DIR/layers/random.tar" "$BENCH_DIR/layers/text.tar")
+	local -a s1=() s2=()
+	for ((i = 0; i < N; i++)); do
+		dst=$(mktemp -d /var/tmp/berth-bench-floor.XXXXXX)
+		s1+=("$(time_cmd bash -c 'd=$1; shift; for l in "$@"; do tar -C "$d" -xf "$l" || exit 1; done' _ "$dst" "${layers[@]}")")
+		rm -rf "$dst"
+		sync
+		dst=$(mktemp -d /var/tmp/berth-bench-floor.XXXXXX)
+		s2+=("$(time_cmd bash -c 'd=$1; shift; for l in "$@"; do tar -C "$d" -xf "$l" || exit 1; done; sync -f "$d"' _ "$dst" "${layers[@]}")")
+		rm -rf "$dst"
+		sync
+	done
+	floor=$(printf '%s\n' "${s1[@]}" | median)
+	floor_sync=$(printf '%s\n' "${s2[@]}" | median)
+
+	# berth
+	local berth_t=-
+	if [ -x "$BERTHD" ] && [ -x "$BERTH_CLI" ] && daemon_up berthd; then
+		samples=()
+		for ((i = 0; i < N; i++)); do
+			"$BERTH_CLI" rmi -f bench/big:latest >/dev/null 2>&1
+			t=$(time_cmd "$BERTH_CLI" load -i "$img") || { echo "bench: berth load failed" >&2; break; }
+			samples+=("$t")
+		done
+		[ ${#samples[@]} -gt 0 ] && berth_t=$(printf '%s\n' "${samples[@]}" | median)
+		daemon_down
+	else
+		echo "bench: berthd/berth not available ($BERTHD)" >&2
+	fi
+
+	# docker 20.10
+	local docker_t=-
+	if have_dockerd && daemon_up dockerd; then
+		samples=()
+		for ((i = 0; i < N; i++)); do
+			"$DOCKER_CLI_20" rmi -f bench/big:latest >/dev/null 2>&1
+			t=$(time_cmd "$DOCKER_CLI_20" load -i "$img") || { echo "bench: docker load failed" >&2; break; }
+			samples+=("$t")
+		done
+		[ ${#samples[@]} -gt 0 ] && docker_t=$(printf '%s\n' "${samples[@]}" | median)
+		daemon_down
+	fi
+
+	row "load ${size} MB image (median of $N), s" "$berth_t" "tar -xf floor $floor" "$(ratio "$berth_t" "$floor")"
+	row "" "" "tar -xf + syncfs $floor_sync" "$(ratio "$berth_t" "$floor_sync")"
+	row "" "" "docker load (20.10) $docker_t" "$(ratio "$berth_t" "$docker_t")"
+}
+
+# --- rss -----------------------------------------------------------------------
+
+rss_for()
+{
+	local target=$1 cli=$2 idle after f
+	daemon_up "$target" || return 1
+	sleep 2
+	idle=$(daemon_rss)
+	for f in "$BENCH_DIR"/small-*.tar; do
+		"$cli" load -q -i "$f" >/dev/null 2>&1 || { echo "bench: $target: load $f failed" >&2; break; }
+	done
+	sleep 2
+	after=$(daemon_rss)
+	daemon_down
+	echo "$idle $after"
+}
+
+bench_rss()
+{
+	local b_idle=- b_after=- d_idle=- d_after=-
+	echo "bench: daemon RSS idle and after loading 50 images" >&2
+	if [ -x "$BERTHD" ] && [ -x "$BERTH_CLI" ]; then
+		read -r b_idle b_after < <(rss_for berthd "$BERTH_CLI")
+	fi
+	if have_dockerd; then
+		read -r d_idle d_after < <(rss_for dockerd "$DOCKER_CLI_20")
+	fi
+	row "berthd RSS idle" "$(mib "$b_idle")" "dockerd+containerd $(mib "$d_idle")" "$(ratio "$b_idle" "$d_idle")"
+	row "berthd RSS after loading 50 images" "$(mib "$b_after")" "dockerd+containerd $(mib "$d_after")" \
+		"$(ratio "$b_after" "$d_after")"
+}
+
+# --- run (issue 3) ---------------------------------------------------------------
+
+bench_run()
+{
+	if [ ! -x "$BERTH_CLI" ] || ! "$BERTH_CLI" run --help >/dev/null 2>&1; then
+		row "run --rm busybox true" "-" "needs berth run (issue 3)" "-"
+		return 0
+	fi
+	# TODO(issue 3): berth run --rm --network none busybox true vs raw runc/crun
+	# of an equivalent bundle, docker 20.10 and podman, medians of >= 20.
+	row "run --rm busybox true" "-" "not implemented yet" "-"
+}
+
+# --- main ----------------------------------------------------------------------
+
+if [ "$what" = all ] || [ "$what" = load ] || [ "$what" = rss ]; then
+	echo "bench: preparing images in $BENCH_DIR" >&2
+	bench/make-image.sh "$BENCH_DIR" || exit 1
+fi
+case $what in
+all) bench_load; bench_rss; bench_run ;;
+load) bench_load ;;
+rss) bench_rss ;;
+run) bench_run ;;
+esac
+
+echo
+printf '%-44s %14s %-34s %8s\n' "benchmark" "berth" "peer / floor" "ratio"
+printf '%s\n' "${ROWS[@]}"
