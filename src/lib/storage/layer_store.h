@@ -1,6 +1,6 @@
 /* Layer store: read-only image layers identified by chain ID, stored once,
  * reference counted; and read-write container layers on top of them.
- * Backed by a storage driver (drivers/*.c behind struct berth_graph_driver).
+ * Backed by a storage driver (drivers/NAME.c behind struct berth_graph_driver).
  * Metadata lives in the daemon's SQLite database (tables created here).
  * Thread-safe: every call takes the store's own mutex. */
 #pragma once
@@ -47,9 +47,17 @@ json_t *berth_layer_store_driver_status(struct berth_layer_store *ls);
 int berth_layer_register(struct berth_layer_store *ls, const char *parent_chain, struct berth_reader *in,
 			 const char *expected_diff_id, struct berth_layer_info *out, struct berth_error *err);
 /* Take / drop a reference. Dropping the last one removes the layer and drops
- * its reference on the parent. *removed (may be NULL) lists how many layers went. */
+ * its reference on the parent. *removed (may be NULL) lists how many layers went.
+ * A layer's refcount counts its owners: callers' references, each child
+ * layer registered on it, each container layer created from it. So an image
+ * may keep just one reference on its top layer (releasing the intermediate
+ * ones register returned) or one per layer; both work if released alike. */
 int berth_layer_ref(struct berth_layer_store *ls, const char *chain_id, struct berth_error *err);
 int berth_layer_release(struct berth_layer_store *ls, const char *chain_id, int *removed, struct berth_error *err);
+/* Same; *removed_chains (may be NULL) gets the chain IDs removed, top first
+ * (NULL-terminated, free with berth_strv_free) for rmi's "Deleted:" lines. */
+int berth_layer_release_list(struct berth_layer_store *ls, const char *chain_id, char ***removed_chains,
+			     struct berth_error *err);
 int berth_layer_get(struct berth_layer_store *ls, const char *chain_id, struct berth_layer_info *out,
 		    struct berth_error *err);
 /* chain ID of diff IDs: chain(d1) = d1; chain(d1..dn) = sha256(chain(d1..dn-1) + " " + dn). */
@@ -60,8 +68,17 @@ int berth_layer_export(struct berth_layer_store *ls, const char *chain_id, struc
 		       struct berth_error *err);
 /* Sum of sizes of every stored layer (for system df), number of layers. */
 int64_t berth_layer_store_total_size(struct berth_layer_store *ls);
+/* docker's GraphDriver.Data of an image's top layer: overlay2
+ * {"LowerDir","MergedDir","UpperDir","WorkDir"}, vfs {"Dir"}. NULL if unknown. */
+json_t *berth_layer_graph_data(struct berth_layer_store *ls, const char *chain_id);
 
-/* Read-write container layers (issue 3+). id is the container id. */
+/* Read-write container layers (issue 3+). id is the container id (1-128 of
+ * [A-Za-z0-9_.-]). As docker does, an "<id>-init" layer sits between the
+ * image and the container's layer, holding empty /etc/hosts, /etc/hostname,
+ * /etc/resolv.conf, /.dockerenv, /dev/console, /dev/pts, /dev/shm, /proc,
+ * /sys and /etc/mtab -> /proc/mounts where the image lacks them, so bind
+ * mount targets do not show up in changes. The container layer holds one
+ * reference on the image's top layer until berth_rwlayer_remove. */
 int berth_rwlayer_create(struct berth_layer_store *ls, const char *id, const char *image_chain_id,
 			 struct berth_error *err);
 /* Mounts (refcounted) and returns the rootfs path (caller frees). */
@@ -70,3 +87,15 @@ int berth_rwlayer_unmount(struct berth_layer_store *ls, const char *id, struct b
 int berth_rwlayer_remove(struct berth_layer_store *ls, const char *id, struct berth_error *err);
 /* Size of the container's own writable files. */
 int64_t berth_rwlayer_size(struct berth_layer_store *ls, const char *id);
+/* docker diff: [{"Path":"/etc","Kind":0},{"Path":"/etc/x","Kind":1},...]
+ * Kind 0 modified, 1 added, 2 deleted. Caller owns *changes. */
+int berth_rwlayer_changes(struct berth_layer_store *ls, const char *id, json_t **changes, struct berth_error *err);
+/* The container's changes as an uncompressed tar with AUFS whiteouts
+ * (".wh.<name>", "<dir>/.wh..wh..opq"), ready for berth_layer_register (commit). */
+int berth_rwlayer_export_diff(struct berth_layer_store *ls, const char *id, struct berth_writer *out,
+			      struct berth_error *err);
+/* GraphDriver.Data for a container (container inspect). NULL if unknown. */
+json_t *berth_rwlayer_graph_data(struct berth_layer_store *ls, const char *id);
+/* Image chain ID the container layer was created from ("" for none). */
+int berth_rwlayer_image(struct berth_layer_store *ls, const char *id, char out[BERTH_DIGEST_LEN + 1],
+			struct berth_error *err);

@@ -1,0 +1,503 @@
+/* overlay2 driver, docker's layout:
+ *   <home>/<id>/diff     the layer's files (whiteouts: char 0:0, opaque xattr)
+ *   <home>/<id>/link     short id; <home>/l/<short> -> ../<id>/diff
+ *   <home>/<id>/lower    "l/AAA:l/BBB" (parent first), absent for base layers
+ *   <home>/<id>/work, merged   for writable (container) layers
+ * Mounts use the short relative lowerdir paths from inside <home>: a forked
+ * child chdirs there and mounts, so the daemon's threads never change cwd
+ * and deep images stay within the one-page mount-option limit. */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "storage/changes.h"
+#include "storage/driver.h"
+#include "storage/fsutil.h"
+
+#define LINK_LEN 26
+
+struct ov_priv {
+	bool index_off; /* kernel knows "index=off" */
+};
+
+static char *layer_path(struct berth_graph_driver *d, const char *id, const char *sub)
+{
+	return sub ? berth_strdup_printf("%s/%s/%s", d->home, id, sub) : berth_strdup_printf("%s/%s", d->home, id);
+}
+
+/* Run mount(2) in a child whose cwd is dir (NULL: no chdir). errno on failure. */
+static int mount_in_child(const char *dir, const char *target, const char *opts, unsigned long flags)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		if (dir && chdir(dir) < 0)
+			_exit(errno & 0xff);
+		if (mount("overlay", target, "overlay", flags, opts) < 0)
+			_exit(errno & 0xff);
+		_exit(0);
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			return -1;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	errno = WIFEXITED(status) ? WEXITSTATUS(status) : EIO;
+	return -1;
+}
+
+static int probe_mount(const char *base, const char *extra)
+{
+	cleanup_free char *opts = berth_strdup_printf("lowerdir=%s/l2:%s/l1,upperdir=%s/u,workdir=%s/w%s", base, base,
+						      base, base, extra);
+	cleanup_free char *merged = berth_strdup_printf("%s/m", base);
+	if (!opts || !merged)
+		return -1;
+	if (mount_in_child(NULL, merged, opts, 0) < 0)
+		return -1;
+	umount2(merged, MNT_DETACH);
+	return 0;
+}
+
+static int ov_probe_dir(const char *home, bool *index_off, struct berth_error *err)
+{
+	char rnd[65];
+	berth_random_id(rnd);
+	cleanup_free char *base = berth_strdup_printf("%s/tmp-probe-%.12s", home, rnd);
+	if (!base || mkdir(base, 0700) < 0)
+		return berth_err_sys(err, BERTH_E_UNSUPPORTED, errno, "overlay2: cannot create probe dir in %s", home);
+	const char *subs[] = {"l1", "l2", "u", "w", "m"};
+	int rc = 0;
+	for (size_t i = 0; i < 5 && rc == 0; i++) {
+		cleanup_free char *p = berth_strdup_printf("%s/%s", base, subs[i]);
+		if (!p || mkdir(p, 0700) < 0)
+			rc = berth_err_sys(err, BERTH_E_UNSUPPORTED, errno, "overlay2: probe mkdir");
+	}
+	if (rc == 0) {
+		if (probe_mount(base, ",index=off") == 0) {
+			*index_off = true;
+		} else if (probe_mount(base, "") == 0) {
+			*index_off = false;
+		} else {
+			rc = berth_err_sys(err, BERTH_E_UNSUPPORTED, errno,
+					   "driver not supported on this host: overlay2 (overlay mount on %s failed)",
+					   berth_backing_fs_name(home));
+		}
+	}
+	berth_rm_rf(base, NULL);
+	return rc;
+}
+
+static int ov_probe(const char *data_root, struct berth_error *err)
+{
+	cleanup_free char *home = berth_strdup_printf("%s/overlay2", data_root);
+	if (!home || berth_mkdir_p(home, 0710, err) < 0)
+		return -1;
+	const char *fs = berth_backing_fs_name(home);
+	if (!strcmp(fs, "overlayfs") || !strcmp(fs, "aufs") || !strcmp(fs, "ecryptfs"))
+		return berth_err(err, BERTH_E_UNSUPPORTED,
+				 "driver not supported on this host: overlay2 is not supported over %s", fs);
+	if (!berth_fs_supports_dtype(home))
+		return berth_err(err, BERTH_E_UNSUPPORTED,
+				 "driver not supported on this host: overlay2 needs d_type support on the backing "
+				 "filesystem (%s)",
+				 fs);
+	bool index_off;
+	return ov_probe_dir(home, &index_off, err);
+}
+
+static int ov_init(struct berth_graph_driver *d, struct berth_error *err)
+{
+	struct ov_priv *p = calloc(1, sizeof(*p));
+	if (!p)
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	d->priv = p;
+	cleanup_free char *l = berth_strdup_printf("%s/l", d->home);
+	if (!l || berth_mkdir_p(l, 0700, err) < 0)
+		return -1;
+	/* links left by an interrupted create/commit/remove */
+	DIR *dir = opendir(l);
+	struct dirent *e;
+	while (dir && (e = readdir(dir))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		struct stat st;
+		if (berth_str_has_prefix(e->d_name, ".tmp-") || fstatat(dirfd(dir), e->d_name, &st, 0) < 0)
+			unlinkat(dirfd(dir), e->d_name, 0);
+	}
+	if (dir)
+		closedir(dir);
+	return ov_probe_dir(d->home, &p->index_off, err);
+}
+
+static void ov_cleanup(struct berth_graph_driver *d)
+{
+	free(d->priv);
+	d->priv = NULL;
+}
+
+static char *read_small(const char *path)
+{
+	char *s = NULL;
+	size_t len;
+	if (berth_read_file(path, &s, &len, 65536, NULL) < 0)
+		return NULL;
+	while (len && (s[len - 1] == '\n' || s[len - 1] == ' '))
+		s[--len] = '\0';
+	return s;
+}
+
+static void new_link_id(char out[LINK_LEN + 1])
+{
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+	unsigned char raw[LINK_LEN];
+	size_t got = 0;
+	while (got < sizeof(raw)) {
+		ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
+		if (n > 0)
+			got += (size_t)n;
+	}
+	for (int i = 0; i < LINK_LEN; i++)
+		out[i] = alphabet[raw[i] & 31];
+	out[LINK_LEN] = '\0';
+}
+
+/* Point l/<link> at ../<id>/diff (atomically replacing an older link). */
+static int set_link(struct berth_graph_driver *d, const char *link, const char *id, struct berth_error *err)
+{
+	cleanup_free char *target = berth_strdup_printf("../%s/diff", id);
+	cleanup_free char *lp = berth_strdup_printf("%s/l/%s", d->home, link);
+	cleanup_free char *tmp = berth_strdup_printf("%s/l/.tmp-%s", d->home, link);
+	if (!target || !lp || !tmp)
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	unlink(tmp);
+	if (symlink(target, tmp) < 0 || rename(tmp, lp) < 0) {
+		int e = errno;
+		unlink(tmp);
+		return berth_err_sys(err, BERTH_E_INTERNAL, e, "overlay2: link %s", lp);
+	}
+	return 0;
+}
+
+static int mkdir_sub(struct berth_graph_driver *d, const char *id, const char *sub, mode_t mode,
+		     struct berth_error *err)
+{
+	cleanup_free char *p = layer_path(d, id, sub);
+	if (!p || mkdir(p, mode) < 0)
+		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "overlay2: mkdir %s", p ? p : sub);
+	chmod(p, mode);
+	return 0;
+}
+
+static int ov_create(struct berth_graph_driver *d, const char *id, const char *parent, bool rw,
+		     struct berth_error *err)
+{
+	cleanup_free char *dir = layer_path(d, id, NULL);
+	if (!dir)
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	if (mkdir(dir, 0700) < 0)
+		return berth_err_sys(err, errno == EEXIST ? BERTH_E_CONFLICT : BERTH_E_INTERNAL, errno,
+				     "overlay2: create layer %s", id);
+	char link[LINK_LEN + 1];
+	new_link_id(link);
+	cleanup_free char *linkf = layer_path(d, id, "link");
+	if (mkdir_sub(d, id, "diff", 0755, err) < 0 || !linkf ||
+	    berth_write_file_atomic(linkf, link, LINK_LEN, 0644, err) < 0)
+		goto fail;
+	if (parent && *parent) {
+		cleanup_free char *plinkf = layer_path(d, parent, "link");
+		cleanup_free char *plowerf = layer_path(d, parent, "lower");
+		cleanup_free char *plink = plinkf ? read_small(plinkf) : NULL;
+		if (!plink) {
+			berth_err(err, BERTH_E_NOT_FOUND, "overlay2: parent layer %s not found", parent);
+			goto fail;
+		}
+		cleanup_free char *plower = plowerf ? read_small(plowerf) : NULL;
+		cleanup_free char *lower = plower && *plower ? berth_strdup_printf("l/%s:%s", plink, plower)
+							     : berth_strdup_printf("l/%s", plink);
+		cleanup_free char *lowerf = layer_path(d, id, "lower");
+		if (!lower || !lowerf || berth_write_file_atomic(lowerf, lower, strlen(lower), 0644, err) < 0)
+			goto fail;
+	}
+	if (rw && (mkdir_sub(d, id, "work", 0700, err) < 0 || mkdir_sub(d, id, "merged", 0700, err) < 0))
+		goto fail;
+	if (set_link(d, link, id, err) < 0)
+		goto fail;
+	return 0;
+fail:
+	berth_rm_rf(dir, NULL);
+	return -1;
+}
+
+static int ov_commit(struct berth_graph_driver *d, const char *tmp_id, const char *id, struct berth_error *err)
+{
+	cleanup_free char *from = layer_path(d, tmp_id, NULL);
+	cleanup_free char *to = layer_path(d, id, NULL);
+	cleanup_free char *linkf = layer_path(d, id, "link");
+	if (!from || !to || !linkf)
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	if (rename(from, to) < 0)
+		return berth_err_sys(err, errno == EEXIST || errno == ENOTEMPTY ? BERTH_E_CONFLICT : BERTH_E_INTERNAL,
+				     errno, "overlay2: rename layer %s", id);
+	cleanup_free char *link = read_small(linkf);
+	if (!link)
+		return berth_err(err, BERTH_E_INTERNAL, "overlay2: layer %s has no link", id);
+	return set_link(d, link, id, err);
+}
+
+static int ov_remove(struct berth_graph_driver *d, const char *id, struct berth_error *err)
+{
+	cleanup_free char *dir = layer_path(d, id, NULL);
+	cleanup_free char *merged = layer_path(d, id, "merged");
+	cleanup_free char *linkf = layer_path(d, id, "link");
+	if (!dir || !merged || !linkf)
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	cleanup_free char *link = read_small(linkf);
+	if (link && strlen(link) == LINK_LEN && !strchr(link, '/')) {
+		cleanup_free char *lp = berth_strdup_printf("%s/l/%s", d->home, link);
+		if (lp)
+			unlink(lp);
+	}
+	struct stat st;
+	if (lstat(merged, &st) == 0 && berth_is_mountpoint(merged))
+		umount2(merged, MNT_DETACH);
+	return berth_rm_rf(dir, err);
+}
+
+static bool ov_exists(struct berth_graph_driver *d, const char *id)
+{
+	cleanup_free char *p = layer_path(d, id, "diff");
+	struct stat st;
+	return p && stat(p, &st) == 0;
+}
+
+static int ov_get(struct berth_graph_driver *d, const char *id, char **path, struct berth_error *err)
+{
+	struct ov_priv *p = d->priv;
+	cleanup_free char *lowerf = layer_path(d, id, "lower");
+	cleanup_free char *work = layer_path(d, id, "work");
+	cleanup_free char *merged = layer_path(d, id, "merged");
+	if (!lowerf || !work || !merged)
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	if (!ov_exists(d, id))
+		return berth_err(err, BERTH_E_NOT_FOUND, "overlay2: layer %s does not exist", id);
+	cleanup_free char *lower = read_small(lowerf);
+	if (!lower || !*lower) { /* nothing below: the diff dir is the root filesystem */
+		*path = layer_path(d, id, "diff");
+		return *path ? 0 : berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	}
+	struct stat st;
+	bool rw = stat(work, &st) == 0;
+	if (!rw && mkdir(merged, 0700) < 0 && errno != EEXIST)
+		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "overlay2: mkdir %s", merged);
+	if (berth_is_mountpoint(merged)) { /* mounted before a daemon restart */
+		*path = steal_ptr(merged);
+		return 0;
+	}
+	cleanup_free char *opts = NULL;
+	if (rw) {
+		opts = berth_strdup_printf("lowerdir=%s,upperdir=%s/diff,workdir=%s/work%s", lower, id, id,
+					   p->index_off ? ",index=off" : "");
+	} else {
+		cleanup_free char *linkf = layer_path(d, id, "link");
+		cleanup_free char *link = linkf ? read_small(linkf) : NULL;
+		if (!link)
+			return berth_err(err, BERTH_E_INTERNAL, "overlay2: layer %s has no link", id);
+		opts = berth_strdup_printf("lowerdir=l/%s:%s%s", link, lower, p->index_off ? ",index=off" : "");
+	}
+	if (!opts)
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	long page = sysconf(_SC_PAGESIZE);
+	if ((long)strlen(opts) >= page)
+		return berth_err(err, BERTH_E_INVALID, "overlay2: mount options for layer %s are too long (%zu bytes)", id,
+				 strlen(opts));
+	if (mount_in_child(d->home, merged, opts, rw ? 0 : MS_RDONLY) < 0)
+		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "overlay2: mount %s", merged);
+	*path = steal_ptr(merged);
+	return 0;
+}
+
+static int ov_put(struct berth_graph_driver *d, const char *id, struct berth_error *err)
+{
+	cleanup_free char *merged = layer_path(d, id, "merged");
+	if (!merged)
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	struct stat st;
+	if (lstat(merged, &st) < 0 || !berth_is_mountpoint(merged))
+		return 0;
+	if (umount2(merged, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "overlay2: unmount %s", merged);
+	return 0;
+}
+
+static char *ov_diff_path(struct berth_graph_driver *d, const char *id) { return layer_path(d, id, "diff"); }
+
+static int ov_apply_diff(struct berth_graph_driver *d, const char *id, struct berth_reader *in,
+			 const struct berth_tar_apply_opts *opts, struct berth_tar_apply_result *res,
+			 struct berth_error *err)
+{
+	cleanup_free char *diff = layer_path(d, id, "diff");
+	if (!diff)
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	struct berth_tar_apply_opts o = *opts;
+	o.whiteout = BERTH_WHITEOUT_OVERLAY;
+	return berth_driver_apply_diff_at(diff, in, &o, res, err);
+}
+
+/* fds of the lower diff dirs of id, top first. */
+static int open_lowers(struct berth_graph_driver *d, const char *id, int **fds, size_t *n, struct berth_error *err)
+{
+	*fds = NULL;
+	*n = 0;
+	cleanup_free char *lowerf = layer_path(d, id, "lower");
+	cleanup_free char *lower = lowerf ? read_small(lowerf) : NULL;
+	if (!lower || !*lower)
+		return 0;
+	size_t cap = 1;
+	for (const char *s = lower; *s; s++)
+		cap += *s == ':';
+	*fds = calloc(cap, sizeof(int));
+	if (!*fds)
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	char *save = NULL;
+	for (char *tok = strtok_r(lower, ":", &save); tok; tok = strtok_r(NULL, ":", &save)) {
+		if (strncmp(tok, "l/", 2) != 0 || strchr(tok + 2, '/') || strstr(tok, ".."))
+			continue;
+		cleanup_free char *p = berth_strdup_printf("%s/%s", d->home, tok);
+		int fd = p ? open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+		if (fd < 0) {
+			for (size_t i = 0; i < *n; i++)
+				close((*fds)[i]);
+			free(*fds);
+			*fds = NULL;
+			*n = 0;
+			return berth_err_sys(err, BERTH_E_INTERNAL, errno, "overlay2: open lower %s", tok);
+		}
+		(*fds)[(*n)++] = fd;
+	}
+	return 0;
+}
+
+static int ov_changes(struct berth_graph_driver *d, const char *id, const char *parent, json_t **out,
+		      struct berth_error *err)
+{
+	(void)parent;
+	cleanup_free char *diff = layer_path(d, id, "diff");
+	cleanup_close int ufd = diff ? open(diff, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (ufd < 0)
+		return berth_err_sys(err, BERTH_E_NOT_FOUND, errno, "overlay2: layer %s", id);
+	int *fds;
+	size_t n;
+	if (open_lowers(d, id, &fds, &n, err) < 0)
+		return -1;
+	int rc = berth_changes_overlay(ufd, fds, n, out, err);
+	for (size_t i = 0; i < n; i++)
+		close(fds[i]);
+	free(fds);
+	return rc;
+}
+
+static int ov_export_changes(struct berth_graph_driver *d, const char *id, const char *parent,
+			     struct berth_writer *out, struct berth_error *err)
+{
+	(void)parent;
+	cleanup_free char *diff = layer_path(d, id, "diff");
+	cleanup_close int ufd = diff ? open(diff, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (ufd < 0)
+		return berth_err_sys(err, BERTH_E_NOT_FOUND, errno, "overlay2: layer %s", id);
+	return berth_overlay_export_upper(ufd, out, err);
+}
+
+static int64_t ov_diff_size(struct berth_graph_driver *d, const char *id, const char *parent)
+{
+	(void)parent;
+	cleanup_free char *diff = layer_path(d, id, "diff");
+	return diff ? berth_dir_size(diff) : 0;
+}
+
+static json_t *ov_metadata(struct berth_graph_driver *d, const char *id)
+{
+	cleanup_free char *dir = layer_path(d, id, NULL);
+	if (!dir)
+		return json_object();
+	json_t *m = json_object();
+	json_object_set_new(m, "MergedDir", json_sprintf("%s/merged", dir));
+	json_object_set_new(m, "UpperDir", json_sprintf("%s/diff", dir));
+	json_object_set_new(m, "WorkDir", json_sprintf("%s/work", dir));
+	cleanup_free char *lowerf = layer_path(d, id, "lower");
+	cleanup_free char *lower = lowerf ? read_small(lowerf) : NULL;
+	if (lower && *lower) {
+		struct berth_buf b = {0};
+		char *save = NULL;
+		for (char *tok = strtok_r(lower, ":", &save); tok; tok = strtok_r(NULL, ":", &save)) {
+			cleanup_free char *lp = berth_strdup_printf("%s/%s", d->home, tok);
+			char target[PATH_MAX];
+			ssize_t n = lp ? readlink(lp, target, sizeof(target) - 1) : -1;
+			if (n <= 0)
+				continue;
+			target[n] = '\0';
+			/* "../<id>/diff" relative to l/ */
+			berth_buf_printf(&b, "%s%s/%s", b.len ? ":" : "", d->home,
+					 berth_str_has_prefix(target, "../") ? target + 3 : target);
+		}
+		json_object_set_new(m, "LowerDir", json_string(berth_buf_str(&b)));
+		berth_buf_free(&b);
+	}
+	return m;
+}
+
+static json_t *ov_status(struct berth_graph_driver *d)
+{
+	return json_pack("[[s,s],[s,s],[s,s],[s,s]]", "Backing Filesystem", berth_backing_fs_name(d->home),
+			 "Supports d_type", berth_fs_supports_dtype(d->home) ? "true" : "false",
+			 "Native Overlay Diff", "true", "userxattr", "false");
+}
+
+static char **ov_list(struct berth_graph_driver *d)
+{
+	char **v = calloc(1, sizeof(char *));
+	DIR *dir = opendir(d->home);
+	struct dirent *e;
+	while (v && dir && (e = readdir(dir))) {
+		if (e->d_name[0] == '.' || !strcmp(e->d_name, "l"))
+			continue;
+		berth_strv_push(&v, e->d_name);
+	}
+	if (dir)
+		closedir(dir);
+	return v;
+}
+
+const struct berth_graph_driver_ops berth_driver_overlay2 = {
+	.name = "overlay2",
+	.probe = ov_probe,
+	.init = ov_init,
+	.cleanup = ov_cleanup,
+	.create = ov_create,
+	.commit = ov_commit,
+	.remove = ov_remove,
+	.exists = ov_exists,
+	.get = ov_get,
+	.put = ov_put,
+	.diff_path = ov_diff_path,
+	.apply_diff = ov_apply_diff,
+	.changes = ov_changes,
+	.export_changes = ov_export_changes,
+	.diff_size = ov_diff_size,
+	.metadata = ov_metadata,
+	.status = ov_status,
+	.list = ov_list,
+	.whiteout = BERTH_WHITEOUT_OVERLAY,
+};

@@ -1,0 +1,711 @@
+/* Layer store: image layers by chain ID, metadata in SQLite, files through
+ * the storage driver, exact export through tar-split. */
+#include "storage/layer_store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "storage/fsutil.h"
+#include "storage/layer_store_int.h"
+#include "storage/tar_split.h"
+
+#define TARSPLIT_NAME "tar-split.zst"
+
+static const char *const schema =
+	"CREATE TABLE IF NOT EXISTS layers ("
+	" driver TEXT NOT NULL, chain_id TEXT NOT NULL, diff_id TEXT NOT NULL,"
+	" parent TEXT NOT NULL DEFAULT '', cache_id TEXT NOT NULL, size INTEGER NOT NULL DEFAULT 0,"
+	" tar_size INTEGER NOT NULL DEFAULT 0, refcount INTEGER NOT NULL DEFAULT 0, depth INTEGER NOT NULL,"
+	" exact INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY (driver, chain_id));"
+	"CREATE TABLE IF NOT EXISTS layer_pending ("
+	" driver TEXT NOT NULL, tmp_id TEXT NOT NULL, parent TEXT NOT NULL DEFAULT '',"
+	" created INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (driver, tmp_id));"
+	"CREATE TABLE IF NOT EXISTS layer_rw ("
+	" driver TEXT NOT NULL, id TEXT NOT NULL, chain_id TEXT NOT NULL DEFAULT '',"
+	" init_id TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY (driver, id));";
+
+/* ---- SQL helpers ---- */
+
+int ls_exec(struct berth_layer_store *ls, const char *sql, struct berth_error *err)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(ls->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		berth_err(err, BERTH_E_INTERNAL, "layer store database: %s", msg ? msg : sqlite3_errmsg(ls->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Savepoints nest inside a caller's transaction on the shared handle. */
+int ls_tx_begin(struct berth_layer_store *ls, struct berth_error *err)
+{
+	return ls_exec(ls, "SAVEPOINT layer_tx", err);
+}
+
+int ls_tx_commit(struct berth_layer_store *ls, struct berth_error *err)
+{
+	if (ls_exec(ls, "RELEASE layer_tx", err) < 0) {
+		ls_tx_rollback(ls);
+		return -1;
+	}
+	return 0;
+}
+
+void ls_tx_rollback(struct berth_layer_store *ls)
+{
+	sqlite3_exec(ls->db, "ROLLBACK TO layer_tx; RELEASE layer_tx", NULL, NULL, NULL);
+}
+
+static sqlite3_stmt *prep(struct berth_layer_store *ls, const char *sql, struct berth_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(ls->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		berth_err(err, BERTH_E_INTERNAL, "layer store database: %s", sqlite3_errmsg(ls->db));
+		return NULL;
+	}
+	sqlite3_bind_text(st, 1, ls->drv->ops->name, -1, SQLITE_STATIC);
+	return st;
+}
+
+static int step_done(struct berth_layer_store *ls, sqlite3_stmt *st, struct berth_error *err)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return berth_err(err, BERTH_E_INTERNAL, "layer store database: %s", sqlite3_errmsg(ls->db));
+	return 0;
+}
+
+static void copy_col(char *dst, size_t n, sqlite3_stmt *st, int col)
+{
+	const char *s = (const char *)sqlite3_column_text(st, col);
+	snprintf(dst, n, "%s", s ? s : "");
+}
+
+int ls_row_get(struct berth_layer_store *ls, const char *chain_id, struct ls_row *r, struct berth_error *err)
+{
+	sqlite3_stmt *st = prep(ls,
+				"SELECT chain_id, diff_id, parent, cache_id, size, tar_size, refcount, depth, exact"
+				" FROM layers WHERE driver = ?1 AND chain_id = ?2",
+				err);
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 2, chain_id, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		copy_col(r->chain_id, sizeof(r->chain_id), st, 0);
+		copy_col(r->diff_id, sizeof(r->diff_id), st, 1);
+		copy_col(r->parent, sizeof(r->parent), st, 2);
+		copy_col(r->cache_id, sizeof(r->cache_id), st, 3);
+		r->size = sqlite3_column_int64(st, 4);
+		r->tar_size = sqlite3_column_int64(st, 5);
+		r->refcount = sqlite3_column_int(st, 6);
+		r->depth = sqlite3_column_int(st, 7);
+		r->exact = sqlite3_column_int(st, 8) != 0;
+		sqlite3_finalize(st);
+		return 1;
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	return berth_err(err, BERTH_E_INTERNAL, "layer store database: %s", sqlite3_errmsg(ls->db));
+}
+
+int ls_ref_locked(struct berth_layer_store *ls, const char *chain_id, int delta, struct berth_error *err)
+{
+	sqlite3_stmt *st =
+		prep(ls, "UPDATE layers SET refcount = refcount + ?3 WHERE driver = ?1 AND chain_id = ?2", err);
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 2, chain_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 3, delta);
+	if (step_done(ls, st, err) < 0)
+		return -1;
+	if (sqlite3_changes(ls->db) == 0)
+		return berth_err(err, BERTH_E_NOT_FOUND, "layer %s does not exist", chain_id);
+	return 0;
+}
+
+int ls_release_locked(struct berth_layer_store *ls, const char *chain_id, char ***gone, char ***chains,
+		      struct berth_error *err)
+{
+	char cur[BERTH_DIGEST_LEN + 1];
+	snprintf(cur, sizeof(cur), "%s", chain_id);
+	while (*cur) {
+		struct ls_row r;
+		int found = ls_row_get(ls, cur, &r, err);
+		if (found < 0)
+			return -1;
+		if (!found)
+			return berth_err(err, BERTH_E_NOT_FOUND, "layer %s does not exist", cur);
+		if (r.refcount > 1)
+			return ls_ref_locked(ls, cur, -1, err);
+		sqlite3_stmt *st = prep(ls, "DELETE FROM layers WHERE driver = ?1 AND chain_id = ?2", err);
+		if (!st)
+			return -1;
+		sqlite3_bind_text(st, 2, cur, -1, SQLITE_TRANSIENT);
+		if (step_done(ls, st, err) < 0 || berth_strv_push(gone, r.cache_id) < 0 ||
+		    (chains && berth_strv_push(chains, r.chain_id) < 0))
+			return -1;
+		snprintf(cur, sizeof(cur), "%s", r.parent);
+	}
+	return 0;
+}
+
+/* ---- pins and removal ---- */
+
+static struct ls_pin *find_pin(struct berth_layer_store *ls, const char *id)
+{
+	for (struct ls_pin *p = ls->pins; p; p = p->next)
+		if (!strcmp(p->id, id))
+			return p;
+	return NULL;
+}
+
+void ls_pin(struct berth_layer_store *ls, const char *driver_id)
+{
+	struct ls_pin *p = find_pin(ls, driver_id);
+	if (!p) {
+		p = calloc(1, sizeof(*p));
+		if (!p || !(p->id = strdup(driver_id))) {
+			free(p);
+			return; /* no pin: removal will simply not wait */
+		}
+		p->next = ls->pins;
+		ls->pins = p;
+	}
+	p->n++;
+}
+
+static void remove_now(struct berth_layer_store *ls, const char *driver_id)
+{
+	struct berth_error e = {0};
+	ls->drv->ops->remove(ls->drv, driver_id, &e);
+	cleanup_free char *meta = berth_strdup_printf("%s/%s", ls->meta_dir, driver_id);
+	if (meta)
+		berth_rm_rf(meta, NULL);
+}
+
+void ls_unpin(struct berth_layer_store *ls, const char *driver_id)
+{
+	for (struct ls_pin **pp = &ls->pins; *pp; pp = &(*pp)->next) {
+		struct ls_pin *p = *pp;
+		if (strcmp(p->id, driver_id) != 0)
+			continue;
+		if (--p->n > 0)
+			return;
+		*pp = p->next;
+		if (p->doomed)
+			remove_now(ls, p->id);
+		free(p->id);
+		free(p);
+		return;
+	}
+}
+
+void ls_remove_dirs(struct berth_layer_store *ls, const char *driver_id)
+{
+	struct ls_pin *p = find_pin(ls, driver_id);
+	if (p) {
+		p->doomed = true;
+		return;
+	}
+	remove_now(ls, driver_id);
+}
+
+static void remove_all(struct berth_layer_store *ls, char **gone)
+{
+	for (size_t i = 0; gone && gone[i]; i++)
+		ls_remove_dirs(ls, gone[i]);
+}
+
+/* ---- open / sweep ---- */
+
+static bool id_referenced(struct berth_layer_store *ls, const char *id)
+{
+	sqlite3_stmt *st = prep(ls,
+				"SELECT 1 FROM layers WHERE driver = ?1 AND cache_id = ?2 UNION ALL "
+				"SELECT 1 FROM layer_rw WHERE driver = ?1 AND (id = ?2 OR init_id = ?2)",
+				NULL);
+	if (!st)
+		return true; /* when in doubt, keep */
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc != SQLITE_DONE;
+}
+
+/* Undo interrupted registrations, remove temp and orphaned layer dirs. */
+static int sweep(struct berth_layer_store *ls, struct berth_error *err)
+{
+	char **tmp_ids = NULL, **parents = NULL;
+	sqlite3_stmt *st = prep(ls, "SELECT tmp_id, parent FROM layer_pending WHERE driver = ?1", err);
+	if (!st)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		berth_strv_push(&tmp_ids, (const char *)sqlite3_column_text(st, 0));
+		berth_strv_push(&parents, (const char *)sqlite3_column_text(st, 1));
+	}
+	sqlite3_finalize(st);
+	int rc = 0;
+	char **gone = NULL;
+	for (size_t i = 0; tmp_ids && tmp_ids[i] && rc == 0; i++) {
+		if (ls_tx_begin(ls, err) < 0) {
+			rc = -1;
+			break;
+		}
+		sqlite3_stmt *d = prep(ls, "DELETE FROM layer_pending WHERE driver = ?1 AND tmp_id = ?2", err);
+		if (d) {
+			sqlite3_bind_text(d, 2, tmp_ids[i], -1, SQLITE_TRANSIENT);
+			rc = step_done(ls, d, err);
+		} else {
+			rc = -1;
+		}
+		if (rc == 0 && *parents[i]) {
+			struct berth_error e2 = {0};
+			if (ls_release_locked(ls, parents[i], &gone, NULL, &e2) < 0 && e2.kind != BERTH_E_NOT_FOUND)
+				rc = berth_err(err, e2.kind, "%s", e2.msg);
+		}
+		if (rc == 0)
+			rc = ls_tx_commit(ls, err);
+		else
+			ls_tx_rollback(ls);
+	}
+	berth_strv_free(tmp_ids);
+	berth_strv_free(parents);
+	remove_all(ls, gone);
+	berth_strv_free(gone);
+	if (rc < 0)
+		return -1;
+
+	char **ids = ls->drv->ops->list(ls->drv);
+	for (size_t i = 0; ids && ids[i]; i++)
+		if (berth_str_has_prefix(ids[i], "tmp-") || !id_referenced(ls, ids[i]))
+			remove_now(ls, ids[i]);
+	berth_strv_free(ids);
+	DIR *dir = opendir(ls->meta_dir);
+	struct dirent *e;
+	char **stale = NULL;
+	while (dir && (e = readdir(dir))) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (berth_str_has_prefix(e->d_name, "tmp-") || !id_referenced(ls, e->d_name))
+			berth_strv_push(&stale, e->d_name);
+	}
+	if (dir)
+		closedir(dir);
+	for (size_t i = 0; stale && stale[i]; i++)
+		remove_now(ls, stale[i]);
+	berth_strv_free(stale);
+	return 0;
+}
+
+struct berth_layer_store *berth_layer_store_open(const char *data_root, const char *driver, sqlite3 *db,
+						 struct berth_error *err)
+{
+	if (!data_root || !db) {
+		berth_err(err, BERTH_E_INVALID, "layer store: no data root or database");
+		return NULL;
+	}
+	struct berth_layer_store *ls = calloc(1, sizeof(*ls));
+	if (!ls) {
+		berth_err(err, BERTH_E_INTERNAL, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&ls->lock, NULL);
+	ls->db = db;
+	ls->data_root = strdup(data_root);
+	if (!ls->data_root || berth_mkdir_p(data_root, 0710, err) < 0)
+		goto fail;
+	ls->drv = berth_graph_driver_open(data_root, driver, err);
+	if (!ls->drv)
+		goto fail;
+	ls->meta_dir = berth_strdup_printf("%s/layerdb/%s", data_root, ls->drv->ops->name);
+	if (!ls->meta_dir || berth_mkdir_p(ls->meta_dir, 0700, err) < 0)
+		goto fail;
+	if (ls_exec(ls, schema, err) < 0 || sweep(ls, err) < 0)
+		goto fail;
+	return ls;
+fail:
+	berth_layer_store_close(ls);
+	return NULL;
+}
+
+void berth_layer_store_close(struct berth_layer_store *ls)
+{
+	if (!ls)
+		return;
+	/* Mounts stay: containers may still run (live restore). */
+	for (struct ls_mount *m = ls->mounts, *n; m; m = n) {
+		n = m->next;
+		free(m->id);
+		free(m->path);
+		free(m);
+	}
+	for (struct ls_pin *p = ls->pins, *n; p; p = n) {
+		n = p->next;
+		free(p->id);
+		free(p);
+	}
+	berth_graph_driver_close(ls->drv);
+	free(ls->meta_dir);
+	free(ls->data_root);
+	pthread_mutex_destroy(&ls->lock);
+	free(ls);
+}
+
+const char *berth_layer_store_driver_name(struct berth_layer_store *ls) { return ls->drv->ops->name; }
+
+json_t *berth_layer_store_driver_status(struct berth_layer_store *ls)
+{
+	pthread_mutex_lock(&ls->lock);
+	json_t *s = ls->drv->ops->status(ls->drv);
+	pthread_mutex_unlock(&ls->lock);
+	return s;
+}
+
+void berth_layer_chain_id(const char *parent_chain, const char *diff_id, char out[BERTH_DIGEST_LEN + 1])
+{
+	if (!parent_chain || !*parent_chain) {
+		snprintf(out, BERTH_DIGEST_LEN + 1, "%s", diff_id);
+		return;
+	}
+	char buf[2 * BERTH_DIGEST_LEN + 2];
+	int n = snprintf(buf, sizeof(buf), "%s %s", parent_chain, diff_id);
+	berth_sha256_digest(buf, (size_t)n, out);
+}
+
+static void fill_info(const struct ls_row *r, struct berth_layer_info *out)
+{
+	if (!out)
+		return;
+	memset(out, 0, sizeof(*out));
+	snprintf(out->chain_id, sizeof(out->chain_id), "%s", r->chain_id);
+	snprintf(out->diff_id, sizeof(out->diff_id), "%s", r->diff_id);
+	snprintf(out->parent, sizeof(out->parent), "%s", r->parent);
+	out->size = r->size;
+	out->refcount = r->refcount;
+	out->depth = r->depth;
+}
+
+/* ---- register ---- */
+
+static int pending_add(struct berth_layer_store *ls, const char *tmp_id, const char *parent, struct berth_error *err)
+{
+	if (ls_tx_begin(ls, err) < 0)
+		return -1;
+	if (*parent && ls_ref_locked(ls, parent, 1, err) < 0)
+		goto fail;
+	sqlite3_stmt *st = prep(ls, "INSERT INTO layer_pending (driver, tmp_id, parent, created) VALUES (?1, ?2, ?3, ?4)",
+				err);
+	if (!st)
+		goto fail;
+	sqlite3_bind_text(st, 2, tmp_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, parent, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 4, berth_now_ns() / 1000000000LL);
+	if (step_done(ls, st, err) < 0)
+		goto fail;
+	return ls_tx_commit(ls, err);
+fail:
+	ls_tx_rollback(ls);
+	return -1;
+}
+
+static int pending_del(struct berth_layer_store *ls, const char *tmp_id, struct berth_error *err)
+{
+	sqlite3_stmt *st = prep(ls, "DELETE FROM layer_pending WHERE driver = ?1 AND tmp_id = ?2", err);
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 2, tmp_id, -1, SQLITE_TRANSIENT);
+	return step_done(ls, st, err);
+}
+
+/* Registration failed after pending_add: drop everything it made. */
+static void register_abort(struct berth_layer_store *ls, const char *tmp_id, const char *parent)
+{
+	struct berth_error e = {0};
+	char **gone = NULL;
+	pthread_mutex_lock(&ls->lock);
+	remove_now(ls, tmp_id);
+	if (ls_tx_begin(ls, &e) == 0) {
+		if (pending_del(ls, tmp_id, &e) == 0 && (!*parent || ls_release_locked(ls, parent, &gone, NULL, &e) == 0))
+			ls_tx_commit(ls, &e);
+		else
+			ls_tx_rollback(ls);
+	}
+	remove_all(ls, gone);
+	pthread_mutex_unlock(&ls->lock);
+	berth_strv_free(gone);
+}
+
+/* Under the lock: make the staged layer visible as chain (or reuse an existing one). */
+static int register_finish(struct berth_layer_store *ls, const char *tmp_id, const char *parent,
+			   const struct berth_tar_apply_result *res, const char *chain, int parent_depth,
+			   struct berth_layer_info *out, bool *reused, struct berth_error *err)
+{
+	struct ls_row r;
+	int found = ls_row_get(ls, chain, &r, err);
+	if (found < 0)
+		return -1;
+	if (found) {
+		if (ls_tx_begin(ls, err) < 0)
+			return -1;
+		if (ls_ref_locked(ls, chain, 1, err) < 0 || (*parent && ls_ref_locked(ls, parent, -1, err) < 0) ||
+		    pending_del(ls, tmp_id, err) < 0) {
+			ls_tx_rollback(ls);
+			return -1;
+		}
+		if (ls_tx_commit(ls, err) < 0)
+			return -1;
+		r.refcount++;
+		fill_info(&r, out);
+		*reused = true;
+		return 0;
+	}
+	const char *hex = berth_digest_hex(chain);
+	cleanup_free char *meta_from = berth_strdup_printf("%s/%s", ls->meta_dir, tmp_id);
+	cleanup_free char *meta_to = berth_strdup_printf("%s/%s", ls->meta_dir, hex);
+	if (!meta_from || !meta_to)
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	struct ls_pin *pin = find_pin(ls, hex);
+	if (pin && pin->doomed)
+		return berth_err(err, BERTH_E_CONFLICT, "layer %s is being removed, try again", chain);
+	remove_now(ls, hex); /* an orphan of a crash, if any: not in the table */
+	if (ls->drv->ops->commit(ls->drv, tmp_id, hex, err) < 0)
+		return -1;
+	if (rename(meta_from, meta_to) < 0) {
+		berth_err_sys(err, BERTH_E_INTERNAL, errno, "rename %s", meta_from);
+		remove_now(ls, hex);
+		return -1;
+	}
+	if (ls_tx_begin(ls, err) < 0)
+		goto undo;
+	sqlite3_stmt *st = prep(ls,
+				"INSERT INTO layers (driver, chain_id, diff_id, parent, cache_id, size, tar_size,"
+				" refcount, depth, exact, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, ?10)",
+				err);
+	if (!st) {
+		ls_tx_rollback(ls);
+		goto undo;
+	}
+	sqlite3_bind_text(st, 2, chain, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, res->diff_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, parent, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, hex, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 6, res->size);
+	sqlite3_bind_int64(st, 7, res->tar_size);
+	sqlite3_bind_int(st, 8, parent_depth + 1);
+	sqlite3_bind_int(st, 9, res->exact_record ? 1 : 0);
+	sqlite3_bind_int64(st, 10, berth_now_ns() / 1000000000LL);
+	if (step_done(ls, st, err) < 0 || pending_del(ls, tmp_id, err) < 0) {
+		ls_tx_rollback(ls);
+		goto undo;
+	}
+	if (ls_tx_commit(ls, err) < 0)
+		goto undo;
+	struct ls_row nr = {.size = res->size, .tar_size = res->tar_size, .refcount = 1, .depth = parent_depth + 1};
+	snprintf(nr.chain_id, sizeof(nr.chain_id), "%s", chain);
+	snprintf(nr.diff_id, sizeof(nr.diff_id), "%s", res->diff_id);
+	snprintf(nr.parent, sizeof(nr.parent), "%s", parent);
+	fill_info(&nr, out);
+	*reused = false;
+	return 0;
+undo:
+	remove_now(ls, hex);
+	return -1;
+}
+
+int berth_layer_register(struct berth_layer_store *ls, const char *parent_chain, struct berth_reader *in,
+			 const char *expected_diff_id, struct berth_layer_info *out, struct berth_error *err)
+{
+	const char *parent = parent_chain ? parent_chain : "";
+	if (*parent && !berth_digest_valid(parent))
+		return berth_err(err, BERTH_E_INVALID, "invalid parent layer ID \"%s\"", parent);
+	if (expected_diff_id && !berth_digest_valid(expected_diff_id))
+		return berth_err(err, BERTH_E_INVALID, "invalid diff ID \"%s\"", expected_diff_id);
+	char rnd[65], tmp_id[40];
+	berth_random_id(rnd);
+	snprintf(tmp_id, sizeof(tmp_id), "tmp-%.32s", rnd);
+	struct ls_row pr = {0};
+	const char *parent_cache = NULL;
+
+	pthread_mutex_lock(&ls->lock);
+	if (*parent) {
+		int found = ls_row_get(ls, parent, &pr, err);
+		if (found <= 0) {
+			pthread_mutex_unlock(&ls->lock);
+			return found < 0 ? -1 : berth_err(err, BERTH_E_NOT_FOUND, "layer %s does not exist", parent);
+		}
+		if (pr.depth >= BERTH_MAX_LAYERS) {
+			pthread_mutex_unlock(&ls->lock);
+			return berth_err(err, BERTH_E_INVALID, "max depth exceeded");
+		}
+		parent_cache = pr.cache_id;
+	}
+	int rc = pending_add(ls, tmp_id, parent, err);
+	pthread_mutex_unlock(&ls->lock);
+	if (rc < 0)
+		return -1;
+
+	/* Extraction runs without the lock: tmp_id is ours, the parent is pinned by its reference. */
+	struct berth_tar_apply_result res;
+	cleanup_free char *meta = berth_strdup_printf("%s/%s", ls->meta_dir, tmp_id);
+	cleanup_free char *ts = berth_strdup_printf("%s/%s/" TARSPLIT_NAME, ls->meta_dir, tmp_id);
+	if (!meta || !ts) {
+		berth_err(err, BERTH_E_INTERNAL, "out of memory");
+		goto fail;
+	}
+	if (mkdir(meta, 0700) < 0) {
+		berth_err_sys(err, BERTH_E_INTERNAL, errno, "mkdir %s", meta);
+		goto fail;
+	}
+	if (ls->drv->ops->create(ls->drv, tmp_id, parent_cache, false, err) < 0)
+		goto fail;
+	struct berth_tar_apply_opts opts = {.whiteout = ls->drv->ops->whiteout, .tarsplit_path = ts};
+	if (ls->drv->ops->apply_diff(ls->drv, tmp_id, in, &opts, &res, err) < 0)
+		goto fail;
+	if (expected_diff_id && strcmp(expected_diff_id, res.diff_id) != 0) {
+		berth_err(err, BERTH_E_INVALID, "layer content does not match its diff ID: expected %s, got %s",
+			  expected_diff_id, res.diff_id);
+		goto fail;
+	}
+	char chain[BERTH_DIGEST_LEN + 1];
+	berth_layer_chain_id(parent, res.diff_id, chain);
+	bool reused = false;
+	pthread_mutex_lock(&ls->lock);
+	rc = register_finish(ls, tmp_id, parent, &res, chain, pr.depth, out, &reused, err);
+	if (rc == 0 && reused)
+		remove_now(ls, tmp_id);
+	pthread_mutex_unlock(&ls->lock);
+	if (rc == 0)
+		return 0;
+fail:
+	register_abort(ls, tmp_id, parent);
+	return -1;
+}
+
+/* ---- references ---- */
+
+int berth_layer_ref(struct berth_layer_store *ls, const char *chain_id, struct berth_error *err)
+{
+	pthread_mutex_lock(&ls->lock);
+	int rc = ls_ref_locked(ls, chain_id, 1, err);
+	pthread_mutex_unlock(&ls->lock);
+	return rc;
+}
+
+int berth_layer_release_list(struct berth_layer_store *ls, const char *chain_id, char ***removed_chains,
+			     struct berth_error *err)
+{
+	char **gone = NULL, **chains = NULL;
+	pthread_mutex_lock(&ls->lock);
+	int rc = ls_tx_begin(ls, err);
+	if (rc == 0) {
+		rc = ls_release_locked(ls, chain_id, &gone, &chains, err);
+		if (rc == 0)
+			rc = ls_tx_commit(ls, err);
+		else
+			ls_tx_rollback(ls);
+	}
+	if (rc == 0)
+		remove_all(ls, gone);
+	pthread_mutex_unlock(&ls->lock);
+	berth_strv_free(gone);
+	if (rc == 0 && removed_chains)
+		*removed_chains = chains ? chains : calloc(1, sizeof(char *));
+	else
+		berth_strv_free(chains);
+	return rc;
+}
+
+int berth_layer_release(struct berth_layer_store *ls, const char *chain_id, int *removed, struct berth_error *err)
+{
+	char **chains = NULL;
+	int rc = berth_layer_release_list(ls, chain_id, &chains, err);
+	if (rc == 0 && removed)
+		*removed = (int)berth_strv_len(chains);
+	berth_strv_free(chains);
+	return rc;
+}
+
+int berth_layer_get(struct berth_layer_store *ls, const char *chain_id, struct berth_layer_info *out,
+		    struct berth_error *err)
+{
+	struct ls_row r;
+	pthread_mutex_lock(&ls->lock);
+	int found = ls_row_get(ls, chain_id, &r, err);
+	pthread_mutex_unlock(&ls->lock);
+	if (found < 0)
+		return -1;
+	if (!found)
+		return berth_err(err, BERTH_E_NOT_FOUND, "layer %s does not exist", chain_id);
+	fill_info(&r, out);
+	return 0;
+}
+
+int berth_layer_export(struct berth_layer_store *ls, const char *chain_id, struct berth_writer *out,
+		       struct berth_error *err)
+{
+	struct ls_row r;
+	pthread_mutex_lock(&ls->lock);
+	int found = ls_row_get(ls, chain_id, &r, err);
+	if (found > 0 && r.exact)
+		ls_pin(ls, r.cache_id);
+	pthread_mutex_unlock(&ls->lock);
+	if (found < 0)
+		return -1;
+	if (!found)
+		return berth_err(err, BERTH_E_NOT_FOUND, "layer %s does not exist", chain_id);
+	if (!r.exact)
+		return berth_err(err, BERTH_E_UNSUPPORTED,
+				 "layer %s cannot be exported byte for byte: its tar replaced files it had written",
+				 chain_id);
+	cleanup_free char *ts = berth_strdup_printf("%s/%s/" TARSPLIT_NAME, ls->meta_dir, r.cache_id);
+	cleanup_free char *diff = ls->drv->ops->diff_path(ls->drv, r.cache_id);
+	int rc = -1;
+	if (!ts || !diff) {
+		berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	} else {
+		cleanup_close int root = open(diff, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (root < 0)
+			berth_err_sys(err, BERTH_E_INTERNAL, errno, "open %s", diff);
+		else
+			rc = berth_tarsplit_export(ts, root, r.diff_id, out, err);
+	}
+	pthread_mutex_lock(&ls->lock);
+	ls_unpin(ls, r.cache_id);
+	pthread_mutex_unlock(&ls->lock);
+	return rc;
+}
+
+int64_t berth_layer_store_total_size(struct berth_layer_store *ls)
+{
+	pthread_mutex_lock(&ls->lock);
+	int64_t total = 0;
+	sqlite3_stmt *st = prep(ls, "SELECT COALESCE(SUM(size), 0) FROM layers WHERE driver = ?1", NULL);
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		total = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&ls->lock);
+	return total;
+}
+
+json_t *berth_layer_graph_data(struct berth_layer_store *ls, const char *chain_id)
+{
+	struct ls_row r;
+	json_t *m = NULL;
+	pthread_mutex_lock(&ls->lock);
+	if (ls_row_get(ls, chain_id, &r, NULL) == 1 && ls->drv->ops->metadata)
+		m = ls->drv->ops->metadata(ls->drv, r.cache_id);
+	pthread_mutex_unlock(&ls->lock);
+	return m;
+}

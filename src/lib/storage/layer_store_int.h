@@ -1,0 +1,58 @@
+/* Internals shared by layer_store.c and rwlayer.c. Call with ls->lock held
+ * unless noted. */
+#pragma once
+#include <pthread.h>
+
+#include "storage/driver.h"
+#include "storage/layer_store.h"
+
+/* Driver ids in use outside the lock (export, diff): removal waits for them. */
+struct ls_pin {
+	char *id;
+	int n;
+	bool doomed; /* metadata gone; remove the dirs when the last user leaves */
+	struct ls_pin *next;
+};
+
+struct ls_mount {
+	char *id;
+	char *path;
+	int count;
+	struct ls_mount *next;
+};
+
+struct berth_layer_store {
+	pthread_mutex_t lock;
+	sqlite3 *db;
+	struct berth_graph_driver *drv;
+	char *data_root;
+	char *meta_dir; /* <data_root>/layerdb/<driver>: tar-split records */
+	struct ls_pin *pins;
+	struct ls_mount *mounts;
+};
+
+struct ls_row {
+	char chain_id[BERTH_DIGEST_LEN + 1];
+	char diff_id[BERTH_DIGEST_LEN + 1];
+	char parent[BERTH_DIGEST_LEN + 1];
+	char cache_id[129];
+	int64_t size, tar_size;
+	int refcount, depth;
+	bool exact;
+};
+
+int ls_exec(struct berth_layer_store *ls, const char *sql, struct berth_error *err);
+int ls_tx_begin(struct berth_layer_store *ls, struct berth_error *err);
+int ls_tx_commit(struct berth_layer_store *ls, struct berth_error *err);
+void ls_tx_rollback(struct berth_layer_store *ls);
+/* 1 found, 0 not found, -1 error. */
+int ls_row_get(struct berth_layer_store *ls, const char *chain_id, struct ls_row *r, struct berth_error *err);
+int ls_ref_locked(struct berth_layer_store *ls, const char *chain_id, int delta, struct berth_error *err);
+/* Drop one reference (cascading to parents) inside a transaction; driver ids
+ * to delete are pushed on *gone, chain IDs removed on *chains (may be NULL). */
+int ls_release_locked(struct berth_layer_store *ls, const char *chain_id, char ***gone, char ***chains,
+		      struct berth_error *err);
+/* Remove a driver layer and its records now, or when its last pin goes. */
+void ls_remove_dirs(struct berth_layer_store *ls, const char *driver_id);
+void ls_pin(struct berth_layer_store *ls, const char *driver_id);
+void ls_unpin(struct berth_layer_store *ls, const char *driver_id);

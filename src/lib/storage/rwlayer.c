@@ -1,0 +1,386 @@
+/* Read-write (container) layers: "<id>-init" on the image, "<id>" on top. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "storage/fsutil.h"
+#include "storage/layer_store_int.h"
+
+#define INIT_SUFFIX "-init"
+
+struct rw_row {
+	char chain_id[BERTH_DIGEST_LEN + 1];
+	char init_id[160];
+};
+
+static bool valid_rw_id(const char *id)
+{
+	size_t n = id ? strlen(id) : 0;
+	if (n == 0 || n > 128 || id[0] == '.' || id[0] == '-' || berth_str_has_prefix(id, "tmp-"))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = id[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+		      c == '.' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+static sqlite3_stmt *rw_prep(struct berth_layer_store *ls, const char *sql, const char *id, struct berth_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(ls->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		berth_err(err, BERTH_E_INTERNAL, "layer store database: %s", sqlite3_errmsg(ls->db));
+		return NULL;
+	}
+	sqlite3_bind_text(st, 1, ls->drv->ops->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
+	return st;
+}
+
+/* 1 found, 0 not, -1 error */
+static int rw_get(struct berth_layer_store *ls, const char *id, struct rw_row *r, struct berth_error *err)
+{
+	sqlite3_stmt *st = rw_prep(ls, "SELECT chain_id, init_id FROM layer_rw WHERE driver = ?1 AND id = ?2", id, err);
+	if (!st)
+		return -1;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *c = (const char *)sqlite3_column_text(st, 0);
+		const char *i = (const char *)sqlite3_column_text(st, 1);
+		snprintf(r->chain_id, sizeof(r->chain_id), "%s", c ? c : "");
+		snprintf(r->init_id, sizeof(r->init_id), "%s", i ? i : "");
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return berth_err(err, BERTH_E_INTERNAL, "layer store database: %s", sqlite3_errmsg(ls->db));
+}
+
+static int rw_get_or_404(struct berth_layer_store *ls, const char *id, struct rw_row *r, struct berth_error *err)
+{
+	int found = rw_get(ls, id, r, err);
+	if (found == 0)
+		return berth_err(err, BERTH_E_NOT_FOUND, "no such container layer: %s", id);
+	return found < 0 ? -1 : 0;
+}
+
+/* docker's init layer: mount targets that must exist in every container. */
+static int setup_init_layer(const char *root, struct berth_error *err)
+{
+	static const struct {
+		const char *path;
+		char type; /* d dir, f file, l symlink */
+		const char *target;
+	} entries[] = {
+		{"dev/pts", 'd', NULL},	      {"dev/shm", 'd', NULL},	       {"proc", 'd', NULL},
+		{"sys", 'd', NULL},	      {".dockerenv", 'f', NULL},      {"etc/resolv.conf", 'f', NULL},
+		{"etc/hosts", 'f', NULL},     {"etc/hostname", 'f', NULL},    {"dev/console", 'f', NULL},
+		{"etc/mtab", 'l', "/proc/mounts"},
+	};
+	cleanup_close int rfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0)
+		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "open %s", root);
+	for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++) {
+		cleanup_free char *dir = NULL;
+		const char *base;
+		if (berth_path_split(entries[i].path, &dir, &base) < 0)
+			return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+		/* Never through the image's symlinks (an /etc -> /host link stays untouched). */
+		cleanup_close int dfd = berth_open_dir_beneath(rfd, dir, true);
+		if (dfd < 0)
+			continue;
+		struct stat st;
+		if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			continue;
+		int r = 0;
+		if (entries[i].type == 'd') {
+			r = mkdirat(dfd, base, 0755);
+		} else if (entries[i].type == 'f') {
+			int fd = openat(dfd, base, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0755);
+			if (fd >= 0)
+				close(fd);
+			r = fd < 0 ? -1 : 0;
+		} else {
+			r = symlinkat(entries[i].target, dfd, base);
+		}
+		if (r < 0)
+			return berth_err_sys(err, BERTH_E_INTERNAL, errno, "init layer: create %s", entries[i].path);
+	}
+	return 0;
+}
+
+int berth_rwlayer_create(struct berth_layer_store *ls, const char *id, const char *image_chain_id,
+			 struct berth_error *err)
+{
+	if (!valid_rw_id(id))
+		return berth_err(err, BERTH_E_INVALID, "invalid container layer id \"%s\"", id ? id : "");
+	const char *chain = image_chain_id ? image_chain_id : "";
+	char init_id[160];
+	snprintf(init_id, sizeof(init_id), "%s" INIT_SUFFIX, id);
+	const struct berth_graph_driver_ops *ops = ls->drv->ops;
+	pthread_mutex_lock(&ls->lock);
+	struct rw_row rr;
+	struct ls_row lr = {0};
+	int rc = rw_get(ls, id, &rr, err);
+	if (rc > 0)
+		rc = berth_err(err, BERTH_E_CONFLICT, "container layer %s already exists", id);
+	if (rc == 0 && *chain) {
+		int found = ls_row_get(ls, chain, &lr, err);
+		if (found == 0)
+			rc = berth_err(err, BERTH_E_NOT_FOUND, "layer %s does not exist", chain);
+		else if (found < 0)
+			rc = -1;
+	}
+	if (rc < 0) {
+		pthread_mutex_unlock(&ls->lock);
+		return -1;
+	}
+	/* Directories first, the row last: a crash in between leaves orphans the next open sweeps. */
+	bool made_init = false, made_rw = false;
+	char *root = NULL;
+	if (ops->create(ls->drv, init_id, *chain ? lr.cache_id : NULL, true, err) < 0)
+		goto fail;
+	made_init = true;
+	if (ops->get(ls->drv, init_id, &root, err) < 0)
+		goto fail;
+	rc = setup_init_layer(root, err);
+	free(root);
+	if (ops->put(ls->drv, init_id, rc < 0 ? NULL : err) < 0 || rc < 0)
+		goto fail;
+	if (ops->create(ls->drv, id, init_id, true, err) < 0)
+		goto fail;
+	made_rw = true;
+	if (ls_tx_begin(ls, err) < 0)
+		goto fail;
+	sqlite3_stmt *st = rw_prep(ls,
+				   "INSERT INTO layer_rw (driver, id, chain_id, init_id, created) VALUES (?1, ?2, ?3, ?4, ?5)",
+				   id, err);
+	if (!st || (*chain && ls_ref_locked(ls, chain, 1, err) < 0)) {
+		sqlite3_finalize(st);
+		ls_tx_rollback(ls);
+		goto fail;
+	}
+	sqlite3_bind_text(st, 3, chain, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, init_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 5, berth_now_ns() / 1000000000LL);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		berth_err(err, BERTH_E_INTERNAL, "layer store database: %s", sqlite3_errmsg(ls->db));
+		ls_tx_rollback(ls);
+		goto fail;
+	}
+	if (ls_tx_commit(ls, err) < 0)
+		goto fail;
+	pthread_mutex_unlock(&ls->lock);
+	return 0;
+fail:
+	if (made_rw)
+		ops->remove(ls->drv, id, NULL);
+	if (made_init)
+		ops->remove(ls->drv, init_id, NULL);
+	pthread_mutex_unlock(&ls->lock);
+	return -1;
+}
+
+static struct ls_mount *find_mount(struct berth_layer_store *ls, const char *id)
+{
+	for (struct ls_mount *m = ls->mounts; m; m = m->next)
+		if (!strcmp(m->id, id))
+			return m;
+	return NULL;
+}
+
+int berth_rwlayer_mount(struct berth_layer_store *ls, const char *id, char **rootfs, struct berth_error *err)
+{
+	pthread_mutex_lock(&ls->lock);
+	struct rw_row r;
+	int rc = rw_get_or_404(ls, id, &r, err);
+	struct ls_mount *m = rc == 0 ? find_mount(ls, id) : NULL;
+	if (m) {
+		*rootfs = strdup(m->path);
+		if (*rootfs)
+			m->count++;
+		else
+			rc = berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	} else if (rc == 0) {
+		char *path = NULL;
+		rc = ls->drv->ops->get(ls->drv, id, &path, err);
+		m = rc == 0 ? calloc(1, sizeof(*m)) : NULL;
+		if (m && (m->id = strdup(id)) && (*rootfs = strdup(path))) {
+			m->path = path;
+			m->count = 1;
+			m->next = ls->mounts;
+			ls->mounts = m;
+		} else if (rc == 0) {
+			if (m)
+				free(m->id);
+			free(m);
+			free(path);
+			ls->drv->ops->put(ls->drv, id, NULL);
+			rc = berth_err(err, BERTH_E_INTERNAL, "out of memory");
+		}
+	}
+	pthread_mutex_unlock(&ls->lock);
+	return rc;
+}
+
+static void drop_mount(struct berth_layer_store *ls, struct ls_mount *m)
+{
+	for (struct ls_mount **pp = &ls->mounts; *pp; pp = &(*pp)->next) {
+		if (*pp == m) {
+			*pp = m->next;
+			break;
+		}
+	}
+	free(m->id);
+	free(m->path);
+	free(m);
+}
+
+int berth_rwlayer_unmount(struct berth_layer_store *ls, const char *id, struct berth_error *err)
+{
+	pthread_mutex_lock(&ls->lock);
+	struct rw_row r;
+	int rc = rw_get_or_404(ls, id, &r, err);
+	if (rc == 0) {
+		struct ls_mount *m = find_mount(ls, id);
+		if (m && --m->count > 0) {
+			pthread_mutex_unlock(&ls->lock);
+			return 0;
+		}
+		/* last user, or mounted by an earlier daemon: unmount */
+		rc = ls->drv->ops->put(ls->drv, id, err);
+		if (rc == 0 && m)
+			drop_mount(ls, m);
+		else if (m)
+			m->count = 1;
+	}
+	pthread_mutex_unlock(&ls->lock);
+	return rc;
+}
+
+int berth_rwlayer_remove(struct berth_layer_store *ls, const char *id, struct berth_error *err)
+{
+	pthread_mutex_lock(&ls->lock);
+	struct rw_row r;
+	char **gone = NULL;
+	int rc = rw_get_or_404(ls, id, &r, err);
+	if (rc < 0)
+		goto out;
+	struct ls_mount *m = find_mount(ls, id);
+	if (ls->drv->ops->put(ls->drv, id, err) < 0) {
+		rc = -1;
+		goto out;
+	}
+	if (m)
+		drop_mount(ls, m);
+	if ((rc = ls_tx_begin(ls, err)) < 0)
+		goto out;
+	sqlite3_stmt *st = rw_prep(ls, "DELETE FROM layer_rw WHERE driver = ?1 AND id = ?2", id, err);
+	rc = st && sqlite3_step(st) == SQLITE_DONE ? 0 : berth_err(err, BERTH_E_INTERNAL, "layer store database: %s", sqlite3_errmsg(ls->db));
+	sqlite3_finalize(st);
+	if (rc == 0 && *r.chain_id)
+		rc = ls_release_locked(ls, r.chain_id, &gone, NULL, err);
+	if (rc == 0)
+		rc = ls_tx_commit(ls, err);
+	else
+		ls_tx_rollback(ls);
+	if (rc == 0) {
+		ls_remove_dirs(ls, id);
+		if (*r.init_id)
+			ls_remove_dirs(ls, r.init_id);
+		for (size_t i = 0; gone && gone[i]; i++)
+			ls_remove_dirs(ls, gone[i]);
+	}
+out:
+	pthread_mutex_unlock(&ls->lock);
+	berth_strv_free(gone);
+	return rc;
+}
+
+/* Look the layer up and pin it (and its init layer) so it survives a
+ * concurrent remove while we read it without the lock. */
+static int rw_pin(struct berth_layer_store *ls, const char *id, struct rw_row *r, struct berth_error *err)
+{
+	pthread_mutex_lock(&ls->lock);
+	int rc = rw_get_or_404(ls, id, r, err);
+	if (rc == 0) {
+		ls_pin(ls, id);
+		if (*r->init_id)
+			ls_pin(ls, r->init_id);
+	}
+	pthread_mutex_unlock(&ls->lock);
+	return rc;
+}
+
+static void rw_unpin(struct berth_layer_store *ls, const char *id, struct rw_row *r)
+{
+	pthread_mutex_lock(&ls->lock);
+	ls_unpin(ls, id);
+	if (*r->init_id)
+		ls_unpin(ls, r->init_id);
+	pthread_mutex_unlock(&ls->lock);
+}
+
+int64_t berth_rwlayer_size(struct berth_layer_store *ls, const char *id)
+{
+	struct rw_row r;
+	if (rw_pin(ls, id, &r, NULL) < 0)
+		return 0;
+	int64_t size = ls->drv->ops->diff_size(ls->drv, id, r.init_id);
+	rw_unpin(ls, id, &r);
+	return size;
+}
+
+int berth_rwlayer_changes(struct berth_layer_store *ls, const char *id, json_t **changes, struct berth_error *err)
+{
+	struct rw_row r;
+	if (rw_pin(ls, id, &r, err) < 0)
+		return -1;
+	int rc = ls->drv->ops->changes(ls->drv, id, r.init_id, changes, err);
+	rw_unpin(ls, id, &r);
+	return rc;
+}
+
+int berth_rwlayer_export_diff(struct berth_layer_store *ls, const char *id, struct berth_writer *out,
+			      struct berth_error *err)
+{
+	struct rw_row r;
+	if (rw_pin(ls, id, &r, err) < 0)
+		return -1;
+	int rc = ls->drv->ops->export_changes(ls->drv, id, r.init_id, out, err);
+	rw_unpin(ls, id, &r);
+	return rc;
+}
+
+json_t *berth_rwlayer_graph_data(struct berth_layer_store *ls, const char *id)
+{
+	struct rw_row r;
+	json_t *m = NULL;
+	pthread_mutex_lock(&ls->lock);
+	if (rw_get(ls, id, &r, NULL) == 1 && ls->drv->ops->metadata)
+		m = ls->drv->ops->metadata(ls->drv, id);
+	pthread_mutex_unlock(&ls->lock);
+	return m;
+}
+
+int berth_rwlayer_image(struct berth_layer_store *ls, const char *id, char out[BERTH_DIGEST_LEN + 1],
+			struct berth_error *err)
+{
+	struct rw_row r;
+	pthread_mutex_lock(&ls->lock);
+	int rc = rw_get_or_404(ls, id, &r, err);
+	pthread_mutex_unlock(&ls->lock);
+	if (rc == 0)
+		snprintf(out, BERTH_DIGEST_LEN + 1, "%s", r.chain_id);
+	return rc;
+}

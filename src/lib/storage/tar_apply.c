@@ -1,0 +1,603 @@
+/* Layer tar extraction with safe path resolution and tar-split recording. */
+#include "storage/tar_apply.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "storage/fsutil.h"
+#include "storage/tar_split.h"
+
+#define WH_PREFIX ".wh."
+#define WH_META_PREFIX ".wh..wh."
+#define WH_OPAQUE ".wh..wh..opq"
+#define QUEUE_MAX (64u << 20) /* raw bytes kept for tar-split between two file contents */
+
+struct dirtime {
+	char *path;
+	struct timespec ts[2];
+};
+
+struct apply_ctx {
+	int root_fd;
+	const struct berth_tar_apply_opts *opts;
+	struct berth_decompressor *dc;
+	struct berth_error *err;
+	bool read_failed;
+	unsigned char chunk[65536];
+	/* tar-split: raw bytes [qbase, qbase + qlen) not yet recorded */
+	struct berth_tarsplit_writer *ts;
+	unsigned char *q;
+	size_t qlen, qcap;
+	uint64_t qbase, skip_until, read_pos;
+	struct berth_strmap written; /* paths this layer wrote: 1 = file recorded by reference */
+	struct dirtime *dirs;
+	size_t ndirs, capdirs;
+	char *cached_dir;
+	int cached_fd;
+	int64_t size, entries;
+	bool ts_broken;
+};
+
+/* ---- raw stream queue ---- */
+
+static int queue_append(struct apply_ctx *c, const unsigned char *data, size_t n)
+{
+	uint64_t start = c->read_pos;
+	c->read_pos += n;
+	if (!c->ts)
+		return 0;
+	if (c->read_pos <= c->skip_until)
+		return 0;
+	if (start < c->skip_until) {
+		data += c->skip_until - start;
+		n -= (size_t)(c->skip_until - start);
+	}
+	if (c->qlen + n > QUEUE_MAX)
+		return berth_err(c->err, BERTH_E_INVALID, "tar stream: too much non-file data to record");
+	if (c->qlen + n > c->qcap) {
+		size_t ncap = c->qcap ? c->qcap : 65536;
+		while (ncap < c->qlen + n)
+			ncap *= 2;
+		unsigned char *nq = realloc(c->q, ncap);
+		if (!nq)
+			return berth_err(c->err, BERTH_E_INTERNAL, "out of memory");
+		c->q = nq;
+		c->qcap = ncap;
+	}
+	memcpy(c->q + c->qlen, data, n);
+	c->qlen += n;
+	return 0;
+}
+
+/* Record [qbase, pos) as raw bytes and [pos, pos + size) as rel's content. */
+static int queue_file(struct apply_ctx *c, uint64_t pos, uint64_t size, const char *rel)
+{
+	if (pos < c->qbase || pos > c->qbase + c->qlen)
+		return berth_err(c->err, BERTH_E_INTERNAL, "tar-split: lost track of the stream position");
+	size_t head = (size_t)(pos - c->qbase);
+	if (berth_tarsplit_segment(c->ts, c->q, head, c->err) < 0 ||
+	    berth_tarsplit_file(c->ts, rel, size, c->err) < 0)
+		return -1;
+	size_t have = c->qlen - head;
+	size_t drop = (uint64_t)have < size ? have : (size_t)size;
+	memmove(c->q, c->q + head + drop, have - drop);
+	c->qlen = have - drop;
+	c->qbase = pos + size;
+	if (c->qlen == 0)
+		c->skip_until = pos + size;
+	return 0;
+}
+
+static la_ssize_t read_cb(struct archive *a, void *ctx, const void **buf)
+{
+	struct apply_ctx *c = ctx;
+	ssize_t n = berth_decompressor_read(c->dc, c->chunk, sizeof(c->chunk), c->err);
+	if (n < 0 || queue_append(c, c->chunk, n > 0 ? (size_t)n : 0) < 0) {
+		c->read_failed = true;
+		archive_set_error(a, EIO, "%s", c->err ? c->err->msg : "read error");
+		return -1;
+	}
+	*buf = c->chunk;
+	return n;
+}
+
+/* A file this layer recorded by reference is being removed or replaced: its
+ * bytes can no longer be read back, so give up on the exact record. */
+static void note_removed(struct apply_ctx *c, const char *rel, bool was_dir)
+{
+	int64_t v;
+	if (!c->ts || !berth_strmap_get(&c->written, rel, &v))
+		return;
+	if (v == 1 || was_dir) {
+		berth_tarsplit_writer_free(c->ts);
+		c->ts = NULL;
+		c->ts_broken = true;
+	}
+}
+
+/* ---- path helpers ---- */
+
+static void drop_cache(struct apply_ctx *c)
+{
+	free(c->cached_dir);
+	c->cached_dir = NULL;
+	if (c->cached_fd >= 0)
+		close(c->cached_fd);
+	c->cached_fd = -1;
+}
+
+static int parent_error(struct apply_ctx *c, const char *name, int e)
+{
+	if (e == ELOOP)
+		return berth_err(c->err, BERTH_E_INVALID, "invalid tar entry %s: a parent directory is a symlink",
+				 name);
+	if (e == ENOTDIR)
+		return berth_err(c->err, BERTH_E_INVALID, "invalid tar entry %s: a parent is not a directory", name);
+	return berth_err_sys(c->err, BERTH_E_INTERNAL, e, "tar entry %s", name);
+}
+
+/* fd of directory dir (created if missing); owned by the cache. */
+static int get_dir(struct apply_ctx *c, const char *dir, const char *name)
+{
+	if (c->cached_dir && !strcmp(c->cached_dir, dir))
+		return c->cached_fd;
+	drop_cache(c);
+	int fd = berth_open_dir_beneath(c->root_fd, dir, true);
+	if (fd < 0)
+		return parent_error(c, name, errno);
+	c->cached_dir = strdup(dir);
+	if (!c->cached_dir) {
+		close(fd);
+		return berth_err(c->err, BERTH_E_INTERNAL, "out of memory");
+	}
+	c->cached_fd = fd;
+	return fd;
+}
+
+static int defer_dir_time(struct apply_ctx *c, const char *rel, struct archive_entry *e)
+{
+	if (c->ndirs == c->capdirs) {
+		size_t ncap = c->capdirs ? c->capdirs * 2 : 64;
+		struct dirtime *nd = realloc(c->dirs, ncap * sizeof(*nd));
+		if (!nd)
+			return berth_err(c->err, BERTH_E_INTERNAL, "out of memory");
+		c->dirs = nd;
+		c->capdirs = ncap;
+	}
+	struct dirtime *d = &c->dirs[c->ndirs];
+	d->path = strdup(rel);
+	if (!d->path)
+		return berth_err(c->err, BERTH_E_INTERNAL, "out of memory");
+	d->ts[1] = (struct timespec){archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
+	d->ts[0] = archive_entry_atime_is_set(e)
+			   ? (struct timespec){archive_entry_atime(e), archive_entry_atime_nsec(e)}
+			   : d->ts[1];
+	c->ndirs++;
+	return 0;
+}
+
+static bool xattr_allowed(const char *key)
+{
+	if (!strcmp(key, "security.capability"))
+		return true;
+	if (berth_str_has_prefix(key, "user."))
+		return true;
+	return berth_str_has_prefix(key, "trusted.") && !berth_str_has_prefix(key, "trusted.overlay.");
+}
+
+/* Owner, mode, xattrs and (non-directory) times of (dfd, base); fd is the
+ * open regular file or -1. */
+static int set_meta(struct apply_ctx *c, int dfd, const char *base, int fd, struct archive_entry *e,
+		    const char *name)
+{
+	int64_t uid = archive_entry_uid(e), gid = archive_entry_gid(e);
+	if (uid < 0 || gid < 0 || uid >= UINT32_MAX || gid >= UINT32_MAX)
+		return berth_err(c->err, BERTH_E_INVALID, "invalid tar entry %s: bad owner %lld:%lld", name,
+				 (long long)uid, (long long)gid);
+	mode_t type = archive_entry_filetype(e);
+	bool is_link = type == AE_IFLNK && !archive_entry_hardlink(e);
+	int r = fd >= 0 ? fchown(fd, (uid_t)uid, (gid_t)gid)
+			: fchownat(dfd, base, (uid_t)uid, (gid_t)gid, AT_SYMLINK_NOFOLLOW);
+	if (r < 0)
+		return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "chown %s", name);
+	if (!is_link) {
+		mode_t perm = archive_entry_perm(e) & 07777;
+		r = fd >= 0 ? fchmod(fd, perm) : fchmodat(dfd, base, perm, 0);
+		if (r < 0)
+			return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "chmod %s", name);
+	}
+	const char *key;
+	const void *val;
+	size_t vlen;
+	archive_entry_xattr_reset(e);
+	while (archive_entry_xattr_next(e, &key, &val, &vlen) == ARCHIVE_OK) {
+		if (!xattr_allowed(key))
+			continue;
+		r = fd >= 0 ? fsetxattr(fd, key, val, vlen, 0) : berth_lsetxattr_at(dfd, base, key, val, vlen);
+		if (r < 0 && errno != ENOTSUP && errno != EPERM)
+			return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "set xattr %s on %s", key, name);
+	}
+	if (type == AE_IFDIR)
+		return 0; /* after all children, see finish_dir_times */
+	struct timespec ts[2];
+	ts[1] = (struct timespec){archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
+	ts[0] = archive_entry_atime_is_set(e) ? (struct timespec){archive_entry_atime(e), archive_entry_atime_nsec(e)}
+					      : ts[1];
+	r = fd >= 0 ? futimens(fd, ts) : utimensat(dfd, base, ts, AT_SYMLINK_NOFOLLOW);
+	if (r < 0 && errno != EOPNOTSUPP)
+		return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "set times of %s", name);
+	return 0;
+}
+
+/* ---- whiteouts ---- */
+
+static int apply_opaque(struct apply_ctx *c, const char *dir, const char *name)
+{
+	int dfd = get_dir(c, dir, name);
+	if (dfd < 0)
+		return -1;
+	if (c->opts->whiteout == BERTH_WHITEOUT_OVERLAY) {
+		if (fsetxattr(dfd, "trusted.overlay.opaque", "y", 1, 0) < 0)
+			return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "mark %s opaque", dir);
+		return 0;
+	}
+	/* Delete what lower layers had here, keep what this layer wrote. */
+	cleanup_close int lfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lfd < 0)
+		return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "open %s", dir);
+	DIR *d = fdopendir(lfd);
+	if (!d)
+		return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "open %s", dir);
+	lfd = -1;
+	char **victims = NULL;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		cleanup_free char *rel = *dir ? berth_strdup_printf("%s/%s", dir, de->d_name) : strdup(de->d_name);
+		if (rel && !berth_strmap_get(&c->written, rel, NULL))
+			berth_strv_push(&victims, de->d_name);
+	}
+	closedir(d);
+	int rc = 0;
+	for (size_t i = 0; victims && victims[i]; i++) {
+		if (berth_rm_rf_at(dfd, victims[i]) < 0) {
+			rc = berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "remove %s/%s", dir, victims[i]);
+			break;
+		}
+	}
+	berth_strv_free(victims);
+	drop_cache(c);
+	return rc;
+}
+
+static int apply_whiteout(struct apply_ctx *c, const char *dir, const char *target, struct archive_entry *e,
+			  const char *name)
+{
+	if (!*target || !strcmp(target, ".") || !strcmp(target, ".."))
+		return berth_err(c->err, BERTH_E_INVALID, "invalid whiteout %s", name);
+	cleanup_free char *trel = *dir ? berth_strdup_printf("%s/%s", dir, target) : strdup(target);
+	if (!trel)
+		return berth_err(c->err, BERTH_E_INTERNAL, "out of memory");
+	if (c->opts->whiteout == BERTH_WHITEOUT_DELETE) {
+		cleanup_close int dfd = berth_open_dir_beneath(c->root_fd, dir, false);
+		if (dfd < 0)
+			return errno == ENOENT ? 0 : parent_error(c, name, errno);
+		struct stat tst;
+		if (fstatat(dfd, target, &tst, AT_SYMLINK_NOFOLLOW) == 0)
+			note_removed(c, trel, S_ISDIR(tst.st_mode));
+		if (berth_rm_rf_at(dfd, target) < 0)
+			return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "remove %s", name);
+		drop_cache(c);
+		return 0;
+	}
+	int dfd = get_dir(c, dir, name);
+	if (dfd < 0)
+		return -1;
+	struct stat st;
+	if (fstatat(dfd, target, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		note_removed(c, trel, S_ISDIR(st.st_mode));
+		if (berth_rm_rf_at(dfd, target) < 0)
+			return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "remove %s", name);
+		if (S_ISDIR(st.st_mode)) {
+			drop_cache(c);
+			if ((dfd = get_dir(c, dir, name)) < 0)
+				return -1;
+		}
+	}
+	if (mknodat(dfd, target, S_IFCHR | 0, makedev(0, 0)) < 0)
+		return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "create whiteout for %s", name);
+	int64_t uid = archive_entry_uid(e), gid = archive_entry_gid(e);
+	if (uid >= 0 && gid >= 0 && uid < UINT32_MAX && gid < UINT32_MAX)
+		fchownat(dfd, target, (uid_t)uid, (gid_t)gid, AT_SYMLINK_NOFOLLOW);
+	return 0;
+}
+
+/* ---- entries ---- */
+
+static int write_data(struct apply_ctx *c, struct archive *a, int fd, int64_t size, const char *name)
+{
+	const void *buf;
+	size_t len;
+	la_int64_t off;
+	int64_t end = 0;
+	for (;;) {
+		int r = archive_read_data_block(a, &buf, &len, &off);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r < ARCHIVE_WARN)
+			return berth_err(c->err, c->read_failed ? c->err->kind : BERTH_E_INVALID, "tar entry %s: %s",
+					 name, c->read_failed ? c->err->msg : archive_error_string(a));
+		if (off < 0 || (int64_t)len > size || off > size - (int64_t)len)
+			return berth_err(c->err, BERTH_E_INVALID, "tar entry %s: data beyond its size", name);
+		const char *p = buf;
+		size_t left = len;
+		while (left) {
+			ssize_t n = pwrite(fd, p, left, off);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "write %s", name);
+			p += n;
+			off += n;
+			left -= (size_t)n;
+		}
+		if (off > end)
+			end = off;
+	}
+	if (end < size && ftruncate(fd, size) < 0)
+		return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "truncate %s", name);
+	return 0;
+}
+
+static int make_node(struct apply_ctx *c, struct archive *a, struct archive_entry *e, int dfd, const char *base,
+		     const char *rel, const char *name)
+{
+	mode_t type = archive_entry_filetype(e);
+	const char *hardlink = archive_entry_hardlink(e);
+	if (!hardlink)
+		hardlink = archive_entry_hardlink_utf8(e);
+	if (hardlink) {
+		cleanup_free char *target = berth_path_clean(hardlink);
+		if (!target || !*target)
+			return berth_err(c->err, BERTH_E_INVALID, "invalid tar entry %s: hard link target %s is outside the layer",
+					 name, hardlink);
+		cleanup_free char *tdir = NULL;
+		const char *tbase;
+		if (berth_path_split(target, &tdir, &tbase) < 0)
+			return berth_err(c->err, BERTH_E_INTERNAL, "out of memory");
+		cleanup_close int tfd = berth_open_dir_beneath(c->root_fd, tdir, false);
+		if (tfd < 0)
+			return errno == ENOENT ? berth_err(c->err, BERTH_E_INVALID,
+							   "invalid tar entry %s: hard link target %s does not exist",
+							   name, hardlink)
+					       : parent_error(c, name, errno);
+		struct stat tst;
+		if (fstatat(tfd, tbase, &tst, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(tst.st_mode))
+			return berth_err(c->err, BERTH_E_INVALID, "invalid tar entry %s: bad hard link target %s",
+					 name, hardlink);
+		if (linkat(tfd, tbase, dfd, base, 0) < 0)
+			return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "link %s", name);
+		return 0;
+	}
+	switch (type) {
+	case AE_IFREG: {
+		int64_t size = archive_entry_size(e);
+		cleanup_close int fd =
+			openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "create %s", name);
+		int64_t recorded = 0;
+		if (c->ts && size > 0 && archive_entry_sparse_count(e) == 0) {
+			if (queue_file(c, (uint64_t)archive_filter_bytes(a, 0), (uint64_t)size, rel) < 0)
+				return -1;
+			recorded = 1;
+		}
+		if (write_data(c, a, fd, size, name) < 0)
+			return -1;
+		c->size += size;
+		if (set_meta(c, dfd, base, fd, e, name) < 0)
+			return -1;
+		return berth_strmap_put(&c->written, rel, recorded) < 0 ? berth_err(c->err, BERTH_E_INTERNAL, "out of memory") : 1;
+	}
+	case AE_IFDIR:
+		if (mkdirat(dfd, base, 0700) < 0 && errno != EEXIST)
+			return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "mkdir %s", name);
+		return 0;
+	case AE_IFLNK: {
+		const char *target = archive_entry_symlink(e);
+		if (!target)
+			target = archive_entry_symlink_utf8(e);
+		if (!target || !*target)
+			return berth_err(c->err, BERTH_E_INVALID, "invalid tar entry %s: empty symlink target", name);
+		if (symlinkat(target, dfd, base) < 0)
+			return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "symlink %s", name);
+		return 0;
+	}
+	case AE_IFCHR:
+	case AE_IFBLK:
+	case AE_IFIFO:
+		if (mknodat(dfd, base, type | 0600,
+			    makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e))) < 0)
+			return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "mknod %s", name);
+		return 0;
+	default:
+		return berth_err(c->err, BERTH_E_INVALID, "invalid tar entry %s: unsupported file type 0%o", name,
+				 (unsigned)type);
+	}
+}
+
+static int apply_entry(struct apply_ctx *c, struct archive *a, struct archive_entry *e)
+{
+	const char *name = archive_entry_pathname(e);
+	if (!name)
+		name = archive_entry_pathname_utf8(e);
+	if (!name || !*name)
+		return berth_err(c->err, BERTH_E_INVALID, "invalid tar entry: empty name");
+	if (name[0] == '/')
+		return berth_err(c->err, BERTH_E_INVALID, "invalid tar entry %s: absolute path", name);
+	cleanup_free char *rel = berth_path_clean(name);
+	if (!rel)
+		return berth_err(c->err, BERTH_E_INVALID, "invalid tar entry %s: path escapes the layer root", name);
+	if (strlen(rel) >= PATH_MAX)
+		return berth_err(c->err, BERTH_E_INVALID, "invalid tar entry: path too long");
+	int64_t size = archive_entry_size(e);
+	if (size < 0 || size > BERTH_TAR_MAX_ENTRY_SIZE)
+		return berth_err(c->err, BERTH_E_INVALID, "invalid tar entry %s: size %lld out of range", name,
+				 (long long)size);
+	c->entries++;
+	mode_t type = archive_entry_filetype(e);
+	bool hard = archive_entry_hardlink(e) || archive_entry_hardlink_utf8(e);
+
+	if (!*rel) { /* the root itself ("./") */
+		if (type != AE_IFDIR || hard)
+			return berth_err(c->err, BERTH_E_INVALID, "invalid tar entry %s: root is not a directory", name);
+		if (set_meta(c, c->root_fd, ".", -1, e, name) < 0)
+			return -1;
+		return defer_dir_time(c, "", e);
+	}
+	cleanup_free char *dir = NULL;
+	const char *base;
+	if (berth_path_split(rel, &dir, &base) < 0)
+		return berth_err(c->err, BERTH_E_INTERNAL, "out of memory");
+
+	if (berth_str_has_prefix(base, WH_PREFIX)) {
+		if (!strcmp(base, WH_OPAQUE))
+			return apply_opaque(c, dir, name);
+		if (berth_str_has_prefix(base, WH_META_PREFIX))
+			return 0; /* aufs metadata: ignored, as docker does */
+		return apply_whiteout(c, dir, base + strlen(WH_PREFIX), e, name);
+	}
+
+	int dfd = get_dir(c, dir, name);
+	if (dfd < 0)
+		return -1;
+	struct stat st;
+	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !(S_ISDIR(st.st_mode) && type == AE_IFDIR && !hard)) {
+		note_removed(c, rel, S_ISDIR(st.st_mode));
+		if (berth_rm_rf_at(dfd, base) < 0)
+			return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "replace %s", name);
+		if (S_ISDIR(st.st_mode)) {
+			drop_cache(c);
+			if ((dfd = get_dir(c, dir, name)) < 0)
+				return -1;
+		}
+	}
+	int r = make_node(c, a, e, dfd, base, rel, name);
+	if (r < 0)
+		return -1;
+	if (r == 1)
+		return 0; /* regular file: done (metadata set on its fd) */
+	if (!hard && set_meta(c, dfd, base, -1, e, name) < 0)
+		return -1;
+	if (type == AE_IFDIR && !hard && defer_dir_time(c, rel, e) < 0)
+		return -1;
+	if (!berth_strmap_get(&c->written, rel, NULL) && berth_strmap_put(&c->written, rel, 0) < 0)
+		return berth_err(c->err, BERTH_E_INTERNAL, "out of memory");
+	return 0;
+}
+
+static void finish_dir_times(struct apply_ctx *c)
+{
+	/* deepest first does not matter: setting a dir's times does not touch its parent */
+	for (size_t i = c->ndirs; i-- > 0;) {
+		int fd = berth_open_dir_beneath(c->root_fd, c->dirs[i].path, false);
+		if (fd < 0)
+			continue;
+		futimens(fd, c->dirs[i].ts);
+		close(fd);
+	}
+}
+
+static int run_archive(struct apply_ctx *c)
+{
+	struct archive *a = archive_read_new();
+	if (!a)
+		return berth_err(c->err, BERTH_E_INTERNAL, "out of memory");
+	archive_read_support_format_tar(a);
+	archive_read_support_format_gnutar(a);
+	archive_read_support_format_empty(a);
+	int rc = 0;
+	if (archive_read_open(a, c, NULL, read_cb, NULL) != ARCHIVE_OK) {
+		rc = c->read_failed ? -1
+				    : berth_err(c->err, BERTH_E_INVALID, "invalid layer tar: %s", archive_error_string(a));
+		goto out;
+	}
+	for (;;) {
+		struct archive_entry *e;
+		int r = archive_read_next_header(a, &e);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r < ARCHIVE_WARN) {
+			rc = c->read_failed ? -1
+					    : berth_err(c->err, BERTH_E_INVALID, "invalid layer tar: %s",
+							archive_error_string(a));
+			goto out;
+		}
+		if (apply_entry(c, a, e) < 0) {
+			rc = -1;
+			goto out;
+		}
+	}
+out:
+	archive_read_free(a);
+	return rc;
+}
+
+int berth_tar_apply(int root_fd, struct berth_reader *in, const struct berth_tar_apply_opts *opts,
+		    struct berth_tar_apply_result *res, struct berth_error *err)
+{
+	struct apply_ctx c = {.root_fd = root_fd, .opts = opts, .err = err, .cached_fd = -1};
+	struct berth_error local;
+	if (!c.err)
+		c.err = &local;
+	memset(res, 0, sizeof(*res));
+	int rc = -1;
+	c.dc = berth_decompressor_new(in, c.err);
+	if (!c.dc)
+		goto out;
+	if (opts->tarsplit_path && !(c.ts = berth_tarsplit_writer_new(opts->tarsplit_path, c.err)))
+		goto out;
+	if (run_archive(&c) < 0)
+		goto out;
+	drop_cache(&c);
+	finish_dir_times(&c);
+	/* Everything after the end-of-archive blocks still counts for the digest. */
+	for (;;) {
+		ssize_t n = berth_decompressor_read(c.dc, c.chunk, sizeof(c.chunk), c.err);
+		if (n < 0 || queue_append(&c, c.chunk, n > 0 ? (size_t)n : 0) < 0)
+			goto out;
+		if (n == 0)
+			break;
+	}
+	if (berth_decompressor_finish(c.dc, res->diff_id, &res->tar_size, c.err) < 0)
+		goto out;
+	if (c.ts && (berth_tarsplit_segment(c.ts, c.q, c.qlen, c.err) < 0 ||
+		     berth_tarsplit_writer_finish(c.ts, (uint64_t)res->tar_size, c.err) < 0))
+		goto out;
+	res->exact_record = c.ts != NULL;
+	res->size = c.size;
+	res->entries = c.entries;
+	res->compression = berth_decompressor_kind(c.dc);
+	rc = 0;
+out:
+	drop_cache(&c);
+	berth_tarsplit_writer_free(c.ts);
+	berth_decompressor_free(c.dc);
+	berth_strmap_free(&c.written);
+	for (size_t i = 0; i < c.ndirs; i++)
+		free(c.dirs[i].path);
+	free(c.dirs);
+	free(c.q);
+	return rc;
+}

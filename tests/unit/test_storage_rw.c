@@ -1,0 +1,187 @@
+/* Container (read-write) layers on both drivers: mount shows the image's
+ * files, mount refcounting, docker-diff changes, diff export registered back
+ * as an image layer (commit round trip), removal. Root only; the temp data
+ * root is unmounted and removed even on failure. */
+#include <stdlib.h>
+
+#include "common/cleanup.h"
+#include "storage/fsutil.h"
+#include "storage/layer_store.h"
+#include "tap.h"
+#include "test_storage_util.h"
+
+#define FIXTURE "/work/shared/fixtures/images/busybox-rootfs.tar"
+#define FIXTURE_DIFF "sha256:0ee228408e13d8cfce836896e9dc03f484435e262c85bb37410afb3cea151b66"
+
+static struct tap t;
+
+static const char *const expected_changes =
+	"[{\"Path\":\"/bin\",\"Kind\":0},{\"Path\":\"/bin/cat\",\"Kind\":2},{\"Path\":\"/etc\",\"Kind\":0},"
+	"{\"Path\":\"/etc/group\",\"Kind\":0},{\"Path\":\"/etc/new\",\"Kind\":1},{\"Path\":\"/newdir\",\"Kind\":1},"
+	"{\"Path\":\"/newdir/file\",\"Kind\":1}]";
+
+static bool path_exists(const char *dir, const char *rel)
+{
+	char *p = berth_strdup_printf("%s/%s", dir, rel);
+	struct stat st;
+	bool ok = lstat(p, &st) == 0;
+	free(p);
+	return ok;
+}
+
+static void write_in(const char *dir, const char *rel, const char *content, bool append)
+{
+	char *p = berth_strdup_printf("%s/%s", dir, rel);
+	int fd = open(p, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC) | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		berth_write_all(fd, content, strlen(content));
+		close(fd);
+	}
+	free(p);
+}
+
+static void test_driver(const char *root, const char *driver)
+{
+	char *dr = berth_strdup_printf("%s/%s", root, driver);
+	berth_mkdir_p(dr, 0700, NULL);
+	sqlite3 *db = st_open_db(dr);
+	struct berth_error err = {0};
+	struct berth_layer_store *ls = berth_layer_store_open(dr, driver, db, &err);
+	TAP_OK(&t, ls != NULL, "[%s] open %s", driver, ls ? "" : err.msg);
+	if (!ls)
+		return;
+	int fd = open(FIXTURE, O_RDONLY | O_CLOEXEC);
+	struct berth_reader fr = berth_reader_fd(fd);
+	struct berth_layer_info img;
+	int rc = berth_layer_register(ls, NULL, &fr, FIXTURE_DIFF, &img, &err);
+	close(fd);
+	TAP_OK(&t, rc == 0, "[%s] image layer registered %s", driver, rc ? err.msg : "");
+
+	rc = berth_rwlayer_create(ls, "c1", FIXTURE_DIFF, &err);
+	TAP_OK(&t, rc == 0, "[%s] rwlayer create %s", driver, rc ? err.msg : "");
+	TAP_OK(&t, berth_rwlayer_create(ls, "c1", FIXTURE_DIFF, &err) < 0 && err.kind == BERTH_E_CONFLICT,
+	       "[%s] duplicate rwlayer: conflict", driver);
+	TAP_OK(&t, berth_rwlayer_create(ls, "../evil", FIXTURE_DIFF, &err) < 0 && err.kind == BERTH_E_INVALID,
+	       "[%s] bad rwlayer id refused", driver);
+	berth_layer_get(ls, FIXTURE_DIFF, &img, &err);
+	TAP_OK(&t, img.refcount == 2, "[%s] container holds a reference on the image layer", driver);
+
+	char *rootfs = NULL, *rootfs2 = NULL;
+	rc = berth_rwlayer_mount(ls, "c1", &rootfs, &err);
+	TAP_OK(&t, rc == 0 && rootfs, "[%s] mount %s", driver, rc ? err.msg : rootfs);
+	if (rc < 0)
+		goto out;
+	TAP_OK(&t, path_exists(rootfs, "bin/busybox") && path_exists(rootfs, "etc/passwd"),
+	       "[%s] rootfs shows the image's files", driver);
+	TAP_OK(&t, path_exists(rootfs, ".dockerenv") && path_exists(rootfs, "etc/mtab") &&
+			   path_exists(rootfs, "dev/console") && path_exists(rootfs, "proc"),
+	       "[%s] init layer entries present", driver);
+	if (!strcmp(driver, "overlay2"))
+		TAP_OK(&t, berth_is_mountpoint(rootfs), "[overlay2] rootfs is an overlay mount");
+	rc = berth_rwlayer_mount(ls, "c1", &rootfs2, &err);
+	TAP_OK(&t, rc == 0 && rootfs2 && !strcmp(rootfs, rootfs2), "[%s] second mount: same path", driver);
+
+	json_t *ch = NULL;
+	rc = berth_rwlayer_changes(ls, "c1", &ch, &err);
+	TAP_OK(&t, rc == 0 && json_array_size(ch) == 0, "[%s] fresh container has no changes", driver);
+	json_decref(ch);
+
+	/* change things through the mounted rootfs */
+	write_in(rootfs, "etc/group", "extra:x:99:\n", true);
+	write_in(rootfs, "etc/new", "new\n", false);
+	char *nd = berth_strdup_printf("%s/newdir", rootfs);
+	mkdir(nd, 0755);
+	write_in(rootfs, "newdir/file", "f\n", false);
+	char *cat = berth_strdup_printf("%s/bin/cat", rootfs);
+	unlink(cat);
+	rc = berth_rwlayer_changes(ls, "c1", &ch, &err);
+	char *s = rc == 0 ? json_dumps(ch, JSON_COMPACT) : NULL;
+	TAP_STREQ(&t, s, expected_changes, "[%s] changes as docker diff reports them", driver);
+	free(s);
+	json_decref(ch);
+	TAP_OK(&t, berth_rwlayer_size(ls, "c1") >= 4 + 2 + 12, "[%s] rwlayer size %lld", driver,
+	       (long long)berth_rwlayer_size(ls, "c1"));
+	json_t *gd = berth_rwlayer_graph_data(ls, "c1");
+	TAP_OK(&t, gd && json_object_size(gd) > 0, "[%s] graph driver data", driver);
+	json_decref(gd);
+
+	/* commit round trip: export the diff, register it on the image */
+	struct berth_buf diff = {0};
+	struct berth_writer w = st_buf_writer(&diff);
+	rc = berth_rwlayer_export_diff(ls, "c1", &w, &err);
+	TAP_OK(&t, rc == 0 && diff.len > 0 && memmem(diff.data, diff.len, "bin/.wh.cat", 11),
+	       "[%s] diff tar has the whiteout %s", driver, rc ? err.msg : "");
+	struct st_mem m = {.data = (const unsigned char *)diff.data, .len = diff.len};
+	struct berth_reader r = st_mem_reader(&m);
+	struct berth_layer_info committed;
+	rc = berth_layer_register(ls, FIXTURE_DIFF, &r, NULL, &committed, &err);
+	TAP_OK(&t, rc == 0 && committed.depth == 2, "[%s] diff registered as a layer %s", driver, rc ? err.msg : "");
+	char *rootfs3 = NULL;
+	if (rc == 0 && berth_rwlayer_create(ls, "c2", committed.chain_id, &err) == 0 &&
+	    berth_rwlayer_mount(ls, "c2", &rootfs3, &err) == 0) {
+		TAP_OK(&t, path_exists(rootfs3, "etc/new") && path_exists(rootfs3, "newdir/file") &&
+				   !path_exists(rootfs3, "bin/cat") && path_exists(rootfs3, "bin/busybox"),
+		       "[%s] container on the committed image sees the changes", driver);
+		berth_rwlayer_unmount(ls, "c2", &err);
+		berth_rwlayer_remove(ls, "c2", &err);
+	} else {
+		TAP_OK(&t, false, "[%s] container on the committed image: %s", driver, err.msg);
+	}
+	free(rootfs3);
+	berth_layer_release(ls, committed.chain_id, NULL, &err);
+	berth_buf_free(&diff);
+
+	berth_rwlayer_unmount(ls, "c1", &err);
+	if (!strcmp(driver, "overlay2"))
+		TAP_OK(&t, berth_is_mountpoint(rootfs), "[overlay2] still mounted after one of two unmounts");
+	rc = berth_rwlayer_unmount(ls, "c1", &err);
+	if (!strcmp(driver, "overlay2"))
+		TAP_OK(&t, rc == 0 && !berth_is_mountpoint(rootfs), "[overlay2] unmounted after the last unmount");
+	free(nd);
+	free(cat);
+
+out:
+	free(rootfs);
+	free(rootfs2);
+	/* scratch container: no image */
+	char *sroot = NULL;
+	rc = berth_rwlayer_create(ls, "scratch", NULL, &err);
+	if (rc == 0)
+		rc = berth_rwlayer_mount(ls, "scratch", &sroot, &err);
+	TAP_OK(&t, rc == 0 && sroot && path_exists(sroot, ".dockerenv"), "[%s] container without image %s", driver,
+	       rc ? err.msg : "");
+	if (rc == 0)
+		berth_rwlayer_unmount(ls, "scratch", &err);
+	berth_rwlayer_remove(ls, "scratch", &err);
+	free(sroot);
+
+	rc = berth_rwlayer_remove(ls, "c1", &err);
+	TAP_OK(&t, rc == 0, "[%s] rwlayer removed %s", driver, rc ? err.msg : "");
+	berth_layer_get(ls, FIXTURE_DIFF, &img, &err);
+	TAP_OK(&t, img.refcount == 1, "[%s] image reference dropped", driver);
+	TAP_OK(&t, berth_rwlayer_mount(ls, "c1", &sroot, &err) < 0 && err.kind == BERTH_E_NOT_FOUND,
+	       "[%s] removed layer: not found", driver);
+	int removed = 0;
+	berth_layer_release(ls, FIXTURE_DIFF, &removed, &err);
+	TAP_OK(&t, removed == 1, "[%s] image layer freed", driver);
+	char *home = !strcmp(driver, "vfs") ? berth_strdup_printf("%s/vfs/dir", dr)
+					    : berth_strdup_printf("%s/overlay2", dr);
+	TAP_OK(&t, st_count_dir(home, "l") == 0, "[%s] no layer dirs left", driver);
+	TAP_OK(&t, !st_is_mounted_below(dr), "[%s] no mounts left", driver);
+	free(home);
+	berth_layer_store_close(ls);
+	sqlite3_close(db);
+	free(dr);
+}
+
+int main(void)
+{
+	if (geteuid() != 0) {
+		printf("1..0 # SKIP storage tests need root\n");
+		return 0;
+	}
+	const char *root = st_make_root("storage-rw-test");
+	test_driver(root, "overlay2");
+	test_driver(root, "vfs");
+	return TAP_DONE(&t);
+}
