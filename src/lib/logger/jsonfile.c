@@ -1,0 +1,328 @@
+/* json-file log driver: docker's format, one JSON object per line,
+ *   {"log":"hello\n","stream":"stdout","time":"2024-01-01T00:00:00.123456789Z"}
+ * with max-size / max-file / compress rotation (<path>.1, <path>.2[.gz], ...). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "common/cleanup.h"
+#include "logger_internal.h"
+
+struct jsonfile {
+	struct berth_logger base;
+	int fd;
+	char *path;
+	int64_t capacity; /* -1: no rotation */
+	int max_files;
+	bool compress;
+	int64_t size;
+	int64_t last_ts;
+	char *attrs; /* rendered "attrs" object or NULL */
+	struct berth_buf buf;
+};
+
+struct jf_opts {
+	int64_t capacity;
+	int max_files;
+	bool compress;
+};
+
+static const char *jopt(const json_t *opts, const char *k)
+{
+	json_t *v = json_is_object(opts) ? json_object_get(opts, k) : NULL;
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static int parse_bool(const char *s)
+{
+	static const char *const t[] = {"1", "t", "T", "TRUE", "true", "True"};
+	static const char *const f[] = {"0", "f", "F", "FALSE", "false", "False"};
+	for (size_t i = 0; i < 6; i++) {
+		if (!strcmp(s, t[i]))
+			return 1;
+		if (!strcmp(s, f[i]))
+			return 0;
+	}
+	return -1;
+}
+
+static int parse_opts(const json_t *opts, struct jf_opts *o, struct berth_error *err)
+{
+	static const char *const known[] = {"max-file", "max-size", "compress", "labels", "labels-regex",
+					    "env",      "env-regex", "tag",     NULL};
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)opts, k, v) {
+		bool ok = false;
+		for (size_t i = 0; known[i]; i++)
+			ok |= !strcmp(k, known[i]);
+		if (!ok)
+			return berth_err(err, BERTH_E_INVALID, "unknown log opt '%s' for json-file log driver", k);
+	}
+	o->capacity = -1;
+	o->max_files = 1;
+	o->compress = false;
+	const char *s;
+	if ((s = jopt(opts, "max-size"))) {
+		if (berth_parse_human_size(s, &o->capacity) < 0)
+			return berth_err(err, BERTH_E_INVALID, "invalid size: '%s'", s);
+		if (o->capacity <= 0)
+			return berth_err(err, BERTH_E_INVALID, "max-size must be a positive number");
+	}
+	if ((s = jopt(opts, "max-file"))) {
+		char *end;
+		errno = 0;
+		long n = strtol(s, &end, 10);
+		if (!*s || *end || errno)
+			return berth_err(err, BERTH_E_INVALID, "strconv.Atoi: parsing \"%s\": invalid syntax", s);
+		if (n < 1)
+			return berth_err(err, BERTH_E_INVALID, "max-file cannot be less than 1");
+		o->max_files = n > 100000 ? 100000 : (int)n;
+	}
+	if ((s = jopt(opts, "compress"))) {
+		int b = parse_bool(s);
+		if (b < 0)
+			return berth_err(err, BERTH_E_INVALID, "strconv.ParseBool: parsing \"%s\": invalid syntax", s);
+		o->compress = b;
+		if (o->compress && (o->max_files == 1 || o->capacity == -1))
+			return berth_err(err, BERTH_E_INVALID,
+					 "compress cannot be true when max-file is less than 2 or max-size is not set");
+	}
+	return 0;
+}
+
+static int jf_validate(const json_t *opts, struct berth_error *err)
+{
+	struct jf_opts o;
+	if (parse_opts(opts, &o, err) < 0)
+		return -1;
+	/* tag and regexes must compile */
+	struct berth_log_info dummy = {.opts = opts};
+	struct berth_error e = {0};
+	json_decref(berth_log_attrs(&dummy, true, &e));
+	if (e.kind != BERTH_E_NONE) {
+		if (err)
+			*err = e;
+		return -1;
+	}
+	return 0;
+}
+
+static void jf_close(struct berth_logger *l)
+{
+	struct jsonfile *j = (struct jsonfile *)l;
+	if (j->fd >= 0)
+		close(j->fd);
+	free(j->path);
+	free(j->attrs);
+	berth_buf_free(&j->buf);
+	free(j);
+}
+
+static struct berth_logger *jf_open(const struct berth_log_info *info, struct berth_error *err);
+
+/* gzip <src> into <src>.gz with docker's header extra {"lastTime": ...}, then unlink src. */
+static int compress_file(const char *src, int64_t last_ts, struct berth_error *err)
+{
+	cleanup_close int in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return errno == ENOENT ? 0 : berth_err_sys(err, BERTH_E_INTERNAL, errno, "open %s", src);
+	cleanup_free char *dst = berth_strdup_printf("%s.gz", src);
+	cleanup_close int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (out < 0)
+		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "create %s", dst);
+	char ts[64];
+	berth_log_time_format(last_ts, ts, sizeof(ts));
+	char extra[96];
+	int elen = snprintf(extra, sizeof(extra), "{\"lastTime\":\"%s\"}", ts);
+	z_stream z = {0};
+	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return berth_err(err, BERTH_E_INTERNAL, "deflateInit failed");
+	gz_header h = {0};
+	h.extra = (Bytef *)extra;
+	h.extra_len = (uInt)elen;
+	h.os = 255;
+	deflateSetHeader(&z, &h);
+	unsigned char ibuf[65536], obuf[65536];
+	int rc = 0, flush;
+	do {
+		ssize_t n = read(in, ibuf, sizeof(ibuf));
+		if (n < 0) {
+			rc = berth_err_sys(err, BERTH_E_INTERNAL, errno, "read %s", src);
+			break;
+		}
+		flush = n == 0 ? Z_FINISH : Z_NO_FLUSH;
+		z.next_in = ibuf;
+		z.avail_in = (uInt)n;
+		do {
+			z.next_out = obuf;
+			z.avail_out = sizeof(obuf);
+			deflate(&z, flush);
+			if (berth_write_all(out, obuf, sizeof(obuf) - z.avail_out) < 0) {
+				rc = berth_err_sys(err, BERTH_E_INTERNAL, errno, "write %s", dst);
+				flush = Z_FINISH;
+				break;
+			}
+		} while (z.avail_out == 0);
+	} while (flush != Z_FINISH);
+	deflateEnd(&z);
+	if (rc < 0) {
+		unlink(dst);
+		return -1;
+	}
+	unlink(src);
+	return 0;
+}
+
+static int rotate(struct jsonfile *j, struct berth_error *err)
+{
+	close(j->fd);
+	j->fd = -1;
+	const char *ext = j->compress ? ".gz" : "";
+	if (j->max_files >= 2) {
+		char from[4096], to[4096];
+		snprintf(to, sizeof(to), "%s.%d%s", j->path, j->max_files - 1, ext);
+		unlink(to);
+		for (int i = j->max_files - 1; i > 1; i--) {
+			snprintf(to, sizeof(to), "%s.%d%s", j->path, i, ext);
+			snprintf(from, sizeof(from), "%s.%d%s", j->path, i - 1, ext);
+			if (rename(from, to) < 0 && errno != ENOENT)
+				berth_err_sys(err, BERTH_E_INTERNAL, errno, "rotate %s", from);
+		}
+		snprintf(to, sizeof(to), "%s.1", j->path);
+		if (rename(j->path, to) < 0 && errno != ENOENT)
+			berth_err_sys(err, BERTH_E_INTERNAL, errno, "rotate %s", j->path);
+		else if (j->compress)
+			compress_file(to, j->last_ts, err);
+	} else {
+		/* one file: start over (readers holding the old one finish it) */
+		unlink(j->path);
+	}
+	j->fd = open(j->path, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (j->fd < 0)
+		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "open %s", j->path);
+	j->size = 0;
+	return 0;
+}
+
+static int jf_log(struct berth_logger *l, const struct berth_log_msg *m, struct berth_error *err)
+{
+	struct jsonfile *j = (struct jsonfile *)l;
+	struct berth_buf *b = &j->buf;
+	b->len = 0;
+	berth_buf_append(b, "{", 1);
+	bool first = true;
+	if (m->len || !m->partial) {
+		berth_buf_append(b, "\"log\":", 6);
+		if (m->partial) {
+			berth_log_json_string(b, m->line, m->len);
+		} else {
+			/* escape line + "\n" without copying: escape, then splice "\n" before the closing quote */
+			berth_log_json_string(b, m->line, m->len);
+			b->len--;
+			berth_buf_append(b, "\\n\"", 3);
+		}
+		first = false;
+	}
+	if (!first)
+		berth_buf_putc(b, ',');
+	berth_buf_printf(b, "\"stream\":\"%s\"", berth_log_stream_name(m->stream));
+	if (j->attrs)
+		berth_buf_printf(b, ",\"attrs\":%s", j->attrs);
+	char ts[64];
+	berth_log_time_format(m->ts_ns, ts, sizeof(ts));
+	berth_buf_printf(b, ",\"time\":\"%s\"}\n", ts);
+
+	if (j->capacity != -1 && j->size >= j->capacity && rotate(j, err) < 0)
+		return -1;
+	if (j->fd < 0)
+		return berth_err(err, BERTH_E_INTERNAL, "log file is not open");
+	if (berth_write_all(j->fd, b->data, b->len) < 0)
+		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "write %s", j->path);
+	j->size += (int64_t)b->len;
+	j->last_ts = m->ts_ns;
+	return 0;
+}
+
+/* Go's json.Marshal of map[string]string: sorted keys, compact, HTML-escaped. */
+static char *render_attrs(const json_t *a)
+{
+	if (!a)
+		return NULL;
+	size_t n = json_object_size(a), k = 0;
+	const char **keys = calloc(n, sizeof(*keys));
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)a, key, v) keys[k++] = key;
+	for (size_t x = 1; x < n; x++)
+		for (size_t y = x; y > 0 && strcmp(keys[y - 1], keys[y]) > 0; y--) {
+			const char *t = keys[y];
+			keys[y] = keys[y - 1];
+			keys[y - 1] = t;
+		}
+	struct berth_buf b = {0};
+	berth_buf_putc(&b, '{');
+	for (size_t x = 0; x < n; x++) {
+		if (x)
+			berth_buf_putc(&b, ',');
+		berth_log_json_string(&b, keys[x], strlen(keys[x]));
+		berth_buf_putc(&b, ':');
+		const char *s = json_string_value(json_object_get(a, keys[x]));
+		berth_log_json_string(&b, s ? s : "", s ? strlen(s) : 0);
+	}
+	berth_buf_putc(&b, '}');
+	free(keys);
+	return berth_buf_steal(&b);
+}
+
+const struct berth_log_driver berth_log_driver_jsonfile = {
+	.name = "json-file",
+	.validate = jf_validate,
+	.open = jf_open,
+	.log = jf_log,
+	.close = jf_close,
+	.reader_open = berth_jsonfile_reader_open,
+};
+
+static struct berth_logger *jf_open(const struct berth_log_info *info, struct berth_error *err)
+{
+	struct jf_opts o;
+	if (!info->log_path) {
+		berth_err(err, BERTH_E_INVALID, "json-file: no log path");
+		return NULL;
+	}
+	if (parse_opts(info->opts, &o, err) < 0)
+		return NULL;
+	struct berth_error aerr = {0};
+	cleanup_json json_t *attrs = berth_log_attrs(info, true, &aerr);
+	if (aerr.kind != BERTH_E_NONE) {
+		if (err)
+			*err = aerr;
+		return NULL;
+	}
+	struct jsonfile *j = calloc(1, sizeof(*j));
+	if (!j) {
+		berth_err(err, BERTH_E_INTERNAL, "out of memory");
+		return NULL;
+	}
+	j->base.drv = &berth_log_driver_jsonfile;
+	j->capacity = o.capacity;
+	j->max_files = o.max_files;
+	j->compress = o.compress;
+	j->path = strdup(info->log_path);
+	j->attrs = render_attrs(attrs);
+	j->fd = open(j->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (j->fd < 0) {
+		berth_err_sys(err, BERTH_E_INTERNAL, errno, "open %s", j->path);
+		jf_close(&j->base);
+		return NULL;
+	}
+	struct stat st;
+	j->size = fstat(j->fd, &st) == 0 ? st.st_size : 0;
+	return &j->base;
+}

@@ -1,0 +1,25 @@
+/* Seccomp: docker's default profile (built from a table in
+ * seccomp_default.c), docker-format profile loading, and conversion to the
+ * OCI linux.seccomp object for this host (arch, capabilities, kernel). */
+#pragma once
+#include <jansson.h>
+
+#include "caps.h"
+#include "common/error.h"
+#include "sysinfo.h"
+
+/* Docker's default profile in docker's own format (defaultAction, archMap,
+ * syscalls with includes/excludes). New reference. */
+json_t *berth_seccomp_default_profile(void);
+
+/* Convert a docker-format profile to the OCI linux.seccomp object, keeping
+ * only the rules that apply on this arch/kernel with this bounding set (as
+ * moby's setupSeccomp does). Returns NULL with err->kind == BERTH_E_NONE when
+ * the profile disables seccomp (no defaultAction and no syscalls). */
+json_t *berth_seccomp_to_oci(const json_t *profile, berth_capset bounding, const struct berth_sysinfo *si,
+			     struct berth_error *err);
+
+/* Parse profile text (docker format) and convert. Errors: BERTH_E_INVALID
+ * "Decoding seccomp profile failed: ...". */
+json_t *berth_seccomp_load(const char *text, berth_capset bounding, const struct berth_sysinfo *si,
+			   struct berth_error *err);
