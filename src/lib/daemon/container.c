@@ -367,31 +367,6 @@ void berth_containers_count(struct berth_containers *cs, int *total, int *runnin
 	pthread_mutex_unlock(&cs->mu);
 }
 
-bool berth_containers_image_in_use(struct berth_containers *cs, const char *image_id, char user[65], bool *running)
-{
-	bool found = false;
-	if (running)
-		*running = false;
-	pthread_mutex_lock(&cs->mu);
-	for (struct berth_container *c = cs->head; c; c = c->next) {
-		if (c->removed)
-			continue;
-		const char *img = json_string_value(json_object_get(c->doc, "Image"));
-		if (img && !strcmp(img, image_id)) {
-			bool r = c->state == CS_RUNNING || c->state == CS_PAUSED || c->state == CS_RESTARTING;
-			if (!found || (r && running && !*running)) {
-				if (user)
-					snprintf(user, 65, "%s", c->id);
-				if (running)
-					*running = r;
-			}
-			found = true;
-		}
-	}
-	pthread_mutex_unlock(&cs->mu);
-	return found;
-}
-
 static void set_status(struct berth_container *c, enum berth_cstate st)
 {
 	c->state = st;

@@ -59,8 +59,6 @@ int berth_container_delete(struct berth_containers *cs, struct berth_container *
 int berth_container_save(struct berth_containers *cs, struct berth_container *c, struct berth_error *err);
 /* Count by state for info. */
 void berth_containers_count(struct berth_containers *cs, int *total, int *running, int *paused, int *stopped);
-/* Is an image (by id) used by any container? Fills the first user's id. */
-bool berth_containers_image_in_use(struct berth_containers *cs, const char *image_id, char user[65], bool *running);
 
 /* State helpers: update doc.State and c->state, bump seq, broadcast. Hold c->mu. */
 void berth_container_set_running(struct berth_container *c, int pid);

@@ -12,6 +12,8 @@
 
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "daemon/container.h"
+#include "image/store.h"
 #include "storage/layer_store.h"
 
 static int open_db(struct berth_daemon *d, struct berth_error *err)
@@ -70,6 +72,49 @@ void berth_daemon_warn(struct berth_daemon *d, const char *fmt, ...)
 	berth_log(&d->log, BERTH_LOG_WARN, "%s", msg);
 }
 
+static bool image_used_by(void *ctx, const char *image_id, enum berth_image_use which, char container_id[65])
+{
+	struct berth_daemon *d = ctx;
+	if (!d->containers)
+		return false;
+	size_t n = 0;
+	struct berth_container **all = berth_container_list_all(d->containers, &n);
+	bool found = false;
+	for (size_t i = 0; i < n && !found; i++) {
+		struct berth_container *c = all[i];
+		pthread_mutex_lock(&c->mu);
+		const char *img = json_string_value(json_object_get(c->doc, "Image"));
+		bool running = c->state == CS_RUNNING || c->state == CS_PAUSED || c->state == CS_RESTARTING;
+		if (img && !strcmp(img, image_id) &&
+		    (which == BERTH_IMAGE_USE_ANY || (which == BERTH_IMAGE_USE_RUNNING) == running)) {
+			snprintf(container_id, 65, "%s", c->id);
+			found = true;
+		}
+		pthread_mutex_unlock(&c->mu);
+	}
+	berth_container_list_free(d->containers, all, n);
+	return found;
+}
+
+static int64_t image_users(void *ctx, const char *image_id)
+{
+	struct berth_daemon *d = ctx;
+	if (!d->containers)
+		return 0;
+	size_t n = 0;
+	int64_t count = 0;
+	struct berth_container **all = berth_container_list_all(d->containers, &n);
+	for (size_t i = 0; i < n; i++) {
+		pthread_mutex_lock(&all[i]->mu);
+		const char *img = json_string_value(json_object_get(all[i]->doc, "Image"));
+		if (img && !strcmp(img, image_id))
+			count++;
+		pthread_mutex_unlock(&all[i]->mu);
+	}
+	berth_container_list_free(d->containers, all, n);
+	return count;
+}
+
 int berth_daemon_open(struct berth_daemon *d, struct berth_config *cfg, struct berth_error *err)
 {
 	memset(d, 0, sizeof(*d));
@@ -78,6 +123,7 @@ int berth_daemon_open(struct berth_daemon *d, struct berth_config *cfg, struct b
 	atomic_store(&d->log.level, d->cfg.debug ? BERTH_LOG_DEBUG : BERTH_LOG_INFO);
 	d->started_ns = berth_now_ns();
 	pthread_mutex_init(&d->db_lock, NULL);
+	pthread_mutex_init(&d->store_lock, NULL);
 	gethostname(d->hostname, sizeof(d->hostname) - 1);
 	if (berth_mkdir_p(d->cfg.data_root, 0711, err) < 0 || berth_mkdir_p(d->cfg.exec_root, 0711, err) < 0)
 		goto fail;
@@ -93,6 +139,14 @@ int berth_daemon_open(struct berth_daemon *d, struct berth_config *cfg, struct b
 	d->layers = berth_layer_store_open(d->cfg.data_root, d->cfg.storage_driver, d->db, err);
 	if (!d->layers)
 		goto fail;
+	d->images = berth_image_store_open(d->cfg.data_root, d->db, d->layers, d->events, err);
+	if (!d->images)
+		goto fail;
+	d->containers = berth_containers_open(d, err);
+	if (!d->containers)
+		goto fail;
+	struct berth_image_hooks hooks = {.find_container = image_used_by, .count_containers = image_users, .ctx = d};
+	berth_image_store_set_hooks(d->images, &hooks);
 	return 0;
 fail:
 	berth_daemon_close(d);
@@ -101,6 +155,11 @@ fail:
 
 void berth_daemon_close(struct berth_daemon *d)
 {
+	berth_containers_close(d->containers);
+	d->containers = NULL;
+	if (d->images)
+		berth_image_store_close(d->images);
+	d->images = NULL;
 	if (d->layers)
 		berth_layer_store_close(d->layers);
 	d->layers = NULL;
@@ -113,6 +172,7 @@ void berth_daemon_close(struct berth_daemon *d)
 	d->warnings = NULL;
 	berth_config_free(&d->cfg);
 	pthread_mutex_destroy(&d->db_lock);
+	pthread_mutex_destroy(&d->store_lock);
 }
 
 void berth_daemon_sd_notify(const char *socket_path, const char *msg)

@@ -22,7 +22,8 @@ struct berth_daemon {
 	char hostname[256];
 	int64_t started_ns;
 	sqlite3 *db;
-	pthread_mutex_t db_lock; /* serializes use of db across stores */
+	pthread_mutex_t db_lock;    /* serializes use of db across stores */
+	pthread_mutex_t store_lock; /* image delete/prune vs container create */
 	struct berth_events *events;
 	struct berth_layer_store *layers;
 	struct berth_image_store *images;

@@ -26,3 +26,5 @@ bool berth_api_event_matches(json_t *filters, json_t *msg);
 int berth_api_filters_check(json_t *filters, const char *const *allowed, struct berth_error *err);
 /* label filter: every "k" / "k=v" in values matches labels (a JSON object). */
 bool berth_api_labels_match(json_t *values, json_t *labels);
+/* Containers part of GET /system/df. */
+json_t *berth_api_df_containers(struct berth_daemon *d);
