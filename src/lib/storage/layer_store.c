@@ -195,37 +195,65 @@ static void remove_now(struct berth_layer_store *ls, const char *driver_id)
 		berth_rm_rf(meta, NULL);
 }
 
-void ls_unpin(struct berth_layer_store *ls, const char *driver_id)
+bool ls_unpin(struct berth_layer_store *ls, const char *driver_id)
 {
-	for (struct ls_pin **pp = &ls->pins; *pp; pp = &(*pp)->next) {
-		struct ls_pin *p = *pp;
-		if (strcmp(p->id, driver_id) != 0)
-			continue;
-		if (--p->n > 0)
-			return;
-		*pp = p->next;
-		if (p->doomed)
-			remove_now(ls, p->id);
-		free(p->id);
-		free(p);
-		return;
+	struct ls_pin *p = find_pin(ls, driver_id);
+	if (!p || --p->n > 0)
+		return false;
+	if (p->doomed) {
+		p->n = 1; /* now held by the remover until ls_remove_unlocked */
+		return true;
 	}
+	for (struct ls_pin **pp = &ls->pins; *pp; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	}
+	free(p->id);
+	free(p);
+	return false;
 }
 
-void ls_remove_dirs(struct berth_layer_store *ls, const char *driver_id)
+bool ls_claim_removal(struct berth_layer_store *ls, const char *driver_id)
 {
 	struct ls_pin *p = find_pin(ls, driver_id);
 	if (p) {
 		p->doomed = true;
-		return;
+		return false;
 	}
-	remove_now(ls, driver_id);
+	ls_pin(ls, driver_id);
+	p = find_pin(ls, driver_id);
+	if (!p)
+		return true; /* out of memory: remove without the guard */
+	p->doomed = true;
+	return true;
 }
 
-static void remove_all(struct berth_layer_store *ls, char **gone)
+void ls_remove_unlocked(struct berth_layer_store *ls, const char *driver_id)
+{
+	remove_now(ls, driver_id);
+	pthread_mutex_lock(&ls->lock);
+	struct ls_pin *p = find_pin(ls, driver_id);
+	if (p) {
+		p->doomed = false;
+		ls_unpin(ls, driver_id);
+	}
+	pthread_mutex_unlock(&ls->lock);
+}
+
+void ls_claim_all(struct berth_layer_store *ls, char **gone, char ***now)
 {
 	for (size_t i = 0; gone && gone[i]; i++)
-		ls_remove_dirs(ls, gone[i]);
+		if (ls_claim_removal(ls, gone[i]))
+			berth_strv_push(now, gone[i]);
+}
+
+void ls_remove_all_unlocked(struct berth_layer_store *ls, char **now)
+{
+	for (size_t i = 0; now && now[i]; i++)
+		ls_remove_unlocked(ls, now[i]);
+	berth_strv_free(now);
 }
 
 /* ---- open / sweep ---- */
@@ -282,7 +310,8 @@ static int sweep(struct berth_layer_store *ls, struct berth_error *err)
 	}
 	berth_strv_free(tmp_ids);
 	berth_strv_free(parents);
-	remove_all(ls, gone);
+	for (size_t i = 0; gone && gone[i]; i++)
+		remove_now(ls, gone[i]);
 	berth_strv_free(gone);
 	if (rc < 0)
 		return -1;
@@ -433,18 +462,19 @@ static int pending_del(struct berth_layer_store *ls, const char *tmp_id, struct 
 static void register_abort(struct berth_layer_store *ls, const char *tmp_id, const char *parent)
 {
 	struct berth_error e = {0};
-	char **gone = NULL;
+	char **gone = NULL, **now = NULL;
+	remove_now(ls, tmp_id); /* ours alone: no lock needed */
 	pthread_mutex_lock(&ls->lock);
-	remove_now(ls, tmp_id);
 	if (ls_tx_begin(ls, &e) == 0) {
 		if (pending_del(ls, tmp_id, &e) == 0 && (!*parent || ls_release_locked(ls, parent, &gone, NULL, &e) == 0))
 			ls_tx_commit(ls, &e);
 		else
 			ls_tx_rollback(ls);
 	}
-	remove_all(ls, gone);
+	ls_claim_all(ls, gone, &now);
 	pthread_mutex_unlock(&ls->lock);
 	berth_strv_free(gone);
+	ls_remove_all_unlocked(ls, now);
 }
 
 /* Under the lock: make the staged layer visible as chain (or reuse an existing one). */
@@ -524,6 +554,16 @@ undo:
 	return -1;
 }
 
+/* The layer becomes visible in the database only after its files are on disk. */
+static int sync_layer(struct berth_layer_store *ls, const char *tmp_id, struct berth_error *err)
+{
+	cleanup_free char *diff = ls->drv->ops->diff_path(ls->drv, tmp_id);
+	cleanup_close int fd = diff ? open(diff, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (fd < 0 || syncfs(fd) < 0)
+		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "sync layer %s", tmp_id);
+	return 0;
+}
+
 int berth_layer_register(struct berth_layer_store *ls, const char *parent_chain, struct berth_reader *in,
 			 const char *expected_diff_id, struct berth_layer_info *out, struct berth_error *err)
 {
@@ -573,6 +613,8 @@ int berth_layer_register(struct berth_layer_store *ls, const char *parent_chain,
 	struct berth_tar_apply_opts opts = {.whiteout = ls->drv->ops->whiteout, .tarsplit_path = ts};
 	if (ls->drv->ops->apply_diff(ls->drv, tmp_id, in, &opts, &res, err) < 0)
 		goto fail;
+	if (sync_layer(ls, tmp_id, err) < 0)
+		goto fail;
 	if (expected_diff_id && strcmp(expected_diff_id, res.diff_id) != 0) {
 		berth_err(err, BERTH_E_INVALID, "layer content does not match its diff ID: expected %s, got %s",
 			  expected_diff_id, res.diff_id);
@@ -583,9 +625,9 @@ int berth_layer_register(struct berth_layer_store *ls, const char *parent_chain,
 	bool reused = false;
 	pthread_mutex_lock(&ls->lock);
 	rc = register_finish(ls, tmp_id, parent, &res, chain, pr.depth, out, &reused, err);
-	if (rc == 0 && reused)
-		remove_now(ls, tmp_id);
 	pthread_mutex_unlock(&ls->lock);
+	if (rc == 0 && reused)
+		remove_now(ls, tmp_id); /* the same layer was already there */
 	if (rc == 0)
 		return 0;
 fail:
@@ -606,7 +648,7 @@ int berth_layer_ref(struct berth_layer_store *ls, const char *chain_id, struct b
 int berth_layer_release_list(struct berth_layer_store *ls, const char *chain_id, char ***removed_chains,
 			     struct berth_error *err)
 {
-	char **gone = NULL, **chains = NULL;
+	char **gone = NULL, **chains = NULL, **now = NULL;
 	pthread_mutex_lock(&ls->lock);
 	int rc = ls_tx_begin(ls, err);
 	if (rc == 0) {
@@ -617,9 +659,10 @@ int berth_layer_release_list(struct berth_layer_store *ls, const char *chain_id,
 			ls_tx_rollback(ls);
 	}
 	if (rc == 0)
-		remove_all(ls, gone);
+		ls_claim_all(ls, gone, &now);
 	pthread_mutex_unlock(&ls->lock);
 	berth_strv_free(gone);
+	ls_remove_all_unlocked(ls, now);
 	if (rc == 0 && removed_chains)
 		*removed_chains = chains ? chains : calloc(1, sizeof(char *));
 	else
@@ -682,8 +725,10 @@ int berth_layer_export(struct berth_layer_store *ls, const char *chain_id, struc
 			rc = berth_tarsplit_export(ts, root, r.diff_id, out, err);
 	}
 	pthread_mutex_lock(&ls->lock);
-	ls_unpin(ls, r.cache_id);
+	bool remove = ls_unpin(ls, r.cache_id);
 	pthread_mutex_unlock(&ls->lock);
+	if (remove)
+		ls_remove_unlocked(ls, r.cache_id);
 	return rc;
 }
 

@@ -52,7 +52,16 @@ int ls_ref_locked(struct berth_layer_store *ls, const char *chain_id, int delta,
  * to delete are pushed on *gone, chain IDs removed on *chains (may be NULL). */
 int ls_release_locked(struct berth_layer_store *ls, const char *chain_id, char ***gone, char ***chains,
 		      struct berth_error *err);
-/* Remove a driver layer and its records now, or when its last pin goes. */
-void ls_remove_dirs(struct berth_layer_store *ls, const char *driver_id);
+/* Removal of a layer's directories happens without the lock (it can take
+ * seconds); the id stays pinned ("doomed") meanwhile so nobody reuses it.
+ * ls_claim_removal (lock held) returns true when the caller must call
+ * ls_remove_unlocked(id) after dropping the lock; false when a reader still
+ * uses it (the last ls_unpin then returns true instead). */
+bool ls_claim_removal(struct berth_layer_store *ls, const char *driver_id);
+void ls_remove_unlocked(struct berth_layer_store *ls, const char *driver_id);
+/* Claims every id of gone (lock held), moving the ones to remove now into *now. */
+void ls_claim_all(struct berth_layer_store *ls, char **gone, char ***now);
+/* Removes every id of now (lock NOT held) and frees it. */
+void ls_remove_all_unlocked(struct berth_layer_store *ls, char **now);
 void ls_pin(struct berth_layer_store *ls, const char *driver_id);
-void ls_unpin(struct berth_layer_store *ls, const char *driver_id);
+bool ls_unpin(struct berth_layer_store *ls, const char *driver_id);

@@ -272,7 +272,7 @@ int berth_rwlayer_remove(struct berth_layer_store *ls, const char *id, struct be
 {
 	pthread_mutex_lock(&ls->lock);
 	struct rw_row r;
-	char **gone = NULL;
+	char **gone = NULL, **now = NULL;
 	int rc = rw_get_or_404(ls, id, &r, err);
 	if (rc < 0)
 		goto out;
@@ -295,15 +295,16 @@ int berth_rwlayer_remove(struct berth_layer_store *ls, const char *id, struct be
 	else
 		ls_tx_rollback(ls);
 	if (rc == 0) {
-		ls_remove_dirs(ls, id);
-		if (*r.init_id)
-			ls_remove_dirs(ls, r.init_id);
-		for (size_t i = 0; gone && gone[i]; i++)
-			ls_remove_dirs(ls, gone[i]);
+		if (ls_claim_removal(ls, id))
+			berth_strv_push(&now, id);
+		if (*r.init_id && ls_claim_removal(ls, r.init_id))
+			berth_strv_push(&now, r.init_id);
+		ls_claim_all(ls, gone, &now);
 	}
 out:
 	pthread_mutex_unlock(&ls->lock);
 	berth_strv_free(gone);
+	ls_remove_all_unlocked(ls, now);
 	return rc;
 }
 
@@ -325,10 +326,13 @@ static int rw_pin(struct berth_layer_store *ls, const char *id, struct rw_row *r
 static void rw_unpin(struct berth_layer_store *ls, const char *id, struct rw_row *r)
 {
 	pthread_mutex_lock(&ls->lock);
-	ls_unpin(ls, id);
-	if (*r->init_id)
-		ls_unpin(ls, r->init_id);
+	bool rm_id = ls_unpin(ls, id);
+	bool rm_init = *r->init_id && ls_unpin(ls, r->init_id);
 	pthread_mutex_unlock(&ls->lock);
+	if (rm_id)
+		ls_remove_unlocked(ls, id);
+	if (rm_init)
+		ls_remove_unlocked(ls, r->init_id);
 }
 
 int64_t berth_rwlayer_size(struct berth_layer_store *ls, const char *id)
