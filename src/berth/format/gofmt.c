@@ -234,7 +234,7 @@ static void json_float(struct berth_buf *b, double v)
 		berth_buf_append(b, "null", 4);
 		return;
 	}
-	double a = fabs(v);
+	double a = v < 0 ? -v : v;
 	if (a != 0 && (a < 1e-6 || a >= 1e21)) {
 		struct berth_buf t = {0};
 		go_fmt_float(&t, v, 'e', -1);
@@ -261,7 +261,7 @@ static bool rune_printable(unsigned r)
 		return false;
 	if (r >= 0x80 && r < 0xa0)
 		return false;
-	if (r == 0xad || r == 0xfffd + 1 || (r >= 0x2028 && r <= 0x202e) || (r >= 0x200b && r <= 0x200f) ||
+	if (r == 0xad || (r >= 0x2028 && r <= 0x202e) || (r >= 0x200b && r <= 0x200f) ||
 	    (r >= 0x2060 && r <= 0x206f) || r == 0xfeff || (r >= 0xfff9 && r <= 0xfffb) || (r >= 0xe000 && r <= 0xf8ff))
 		return false;
 	return true;
@@ -326,7 +326,7 @@ static void quote_rune(struct berth_buf *b, long long r)
 
 /* ---- JSON ---- */
 
-static void json_string(struct berth_buf *b, const char *s, size_t len, bool escape_html)
+static void json_str_enc(struct berth_buf *b, const char *s, size_t len, bool escape_html)
 {
 	static const char hex[] = "0123456789abcdef";
 	berth_buf_putc(b, '"');
@@ -389,7 +389,7 @@ void go_json_encode(struct berth_buf *b, const json_t *v, bool escape_html)
 	case JSON_FALSE: berth_buf_append(b, "false", 5); break;
 	case JSON_INTEGER: berth_buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v)); break;
 	case JSON_REAL: json_float(b, json_real_value(v)); break;
-	case JSON_STRING: json_string(b, json_string_value(v), json_string_length(v), escape_html); break;
+	case JSON_STRING: json_str_enc(b, json_string_value(v), json_string_length(v), escape_html); break;
 	case JSON_ARRAY: {
 		berth_buf_putc(b, '[');
 		for (size_t i = 0; i < json_array_size(v); i++) {
@@ -410,7 +410,7 @@ void go_json_encode(struct berth_buf *b, const json_t *v, bool escape_html)
 			if (!first)
 				berth_buf_putc(b, ',');
 			first = false;
-			json_string(b, k, strlen(k), escape_html);
+			json_str_enc(b, k, strlen(k), escape_html);
 			berth_buf_putc(b, ':');
 			go_json_encode(b, val, escape_html);
 		}
@@ -418,6 +418,57 @@ void go_json_encode(struct berth_buf *b, const json_t *v, bool escape_html)
 		break;
 	}
 	}
+}
+
+static void newline_indent(struct berth_buf *b, const char *prefix, const char *indent, int depth)
+{
+	berth_buf_putc(b, '\n');
+	berth_buf_append(b, prefix, strlen(prefix));
+	for (int i = 0; i < depth; i++)
+		berth_buf_append(b, indent, strlen(indent));
+}
+
+static void json_indent(struct berth_buf *b, const json_t *v, const char *prefix, const char *indent, bool esc,
+			int depth)
+{
+	if (v && json_is_array(v) && json_array_size(v) > 0) {
+		berth_buf_putc(b, '[');
+		for (size_t i = 0; i < json_array_size(v); i++) {
+			if (i)
+				berth_buf_putc(b, ',');
+			newline_indent(b, prefix, indent, depth + 1);
+			json_indent(b, json_array_get(v, i), prefix, indent, esc, depth + 1);
+		}
+		newline_indent(b, prefix, indent, depth);
+		berth_buf_putc(b, ']');
+		return;
+	}
+	if (v && json_is_object(v) && json_object_size(v) > 0) {
+		const char *k;
+		json_t *val;
+		bool first = true;
+		berth_buf_putc(b, '{');
+		json_object_foreach((json_t *)v, k, val)
+		{
+			if (!first)
+				berth_buf_putc(b, ',');
+			first = false;
+			newline_indent(b, prefix, indent, depth + 1);
+			json_str_enc(b, k, strlen(k), esc);
+			berth_buf_append(b, ": ", 2);
+			json_indent(b, val, prefix, indent, esc, depth + 1);
+		}
+		newline_indent(b, prefix, indent, depth);
+		berth_buf_putc(b, '}');
+		return;
+	}
+	go_json_encode(b, v, esc);
+}
+
+void go_json_encode_indent(struct berth_buf *b, const json_t *v, const char *prefix, const char *indent,
+			   bool escape_html)
+{
+	json_indent(b, v, prefix ? prefix : "", indent ? indent : "", escape_html, 0);
 }
 
 /* ---- fmt ---- */
@@ -564,6 +615,15 @@ static void fmt_float_spec(struct berth_buf *b, double v, unsigned verb, const s
 	go_fmt_float(&t, v, cv, prec);
 	const char *s = berth_buf_str(&t);
 	bool special = isinf(v) || isnan(v);
+	if (isinf(v)) {
+		/* Go always shows the sign of an infinity ("+Inf"), space flag aside. */
+		const char *inf = v > 0 ? (sp->space && !sp->plus ? " Inf" : "+Inf") : "-Inf";
+		struct spec s2 = *sp;
+		s2.zero = false;
+		pad_str(b, &s2, inf, 4);
+		berth_buf_free(&t);
+		return;
+	}
 	struct berth_buf o = {0};
 	/* Sign handling: Go always has a sign slot. */
 	const char *body = s;

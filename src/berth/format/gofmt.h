@@ -37,6 +37,10 @@ void go_quote(struct berth_buf *b, const char *s, size_t len);
  * mirrors json.Marshal's default; docker's `json` template func turns it off. */
 void go_json_encode(struct berth_buf *b, const json_t *v, bool escape_html);
 
+/* json.MarshalIndent layout (empty arrays/objects stay "[]"/"{}"). */
+void go_json_encode_indent(struct berth_buf *b, const json_t *v, const char *prefix, const char *indent,
+			   bool escape_html);
+
 /* Number of UTF-8 runes in s[0:len] (invalid bytes count as one each). */
 size_t go_rune_count(const char *s, size_t len);
 /* Decode one rune at s (len > 0); returns its byte length, *r = U+FFFD for invalid. */
