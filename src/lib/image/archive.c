@@ -328,7 +328,7 @@ static int unpack(struct berth_image_store *s, struct berth_reader *in, struct u
 		}
 		if (type != AE_IFREG)
 			continue; /* devices, fifos: nothing an image archive needs */
-		const char *base;
+		const char *base = rel;
 		int dfd = open_parent(u->rootfd, rel, &base, err);
 		if (dfd < 0) {
 			ret = -1;

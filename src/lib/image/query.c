@@ -426,7 +426,8 @@ json_t *berth_image_inspect(struct berth_image_store *s, const char *name, struc
 	json_object_set_new(o, "Size", json_integer(size));
 	json_object_set_new(o, "VirtualSize", json_integer(size));
 	const char *drv = berth_layer_store_driver_name(s->ls);
-	json_object_set_new(o, "GraphDriver", json_pack("{s:{},s:s}", "Data", "Name", drv ? drv : ""));
+	json_t *gd = row.top_chain[0] ? berth_layer_graph_data(s->ls, row.top_chain) : NULL;
+	json_object_set_new(o, "GraphDriver", json_pack("{s:o,s:s}", "Data", gd ? gd : json_object(), "Name", drv ? drv : ""));
 	json_t *rootfs = berth_json_field(c, "rootfs");
 	json_t *rf = json_object();
 	const char *rtype = json_string_value(berth_json_field(rootfs, "type"));

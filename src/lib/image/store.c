@@ -916,19 +916,21 @@ static int delete_helper(struct berth_image_store *s, const char *id, json_t *re
 	if (sql_exec(s, err, "DELETE FROM images WHERE id = ?", id, NULL) < 0)
 		return -1;
 	berth_image_blob_delete(s, id);
-	int removed = 0;
+	char **removed = NULL;
 	if (row.top_chain[0]) {
 		struct berth_error lerr = {0};
-		if (berth_layer_release(s->ls, row.top_chain, &removed, &lerr) < 0)
-			removed = 0; /* the image is gone; a layer left behind is not the client's problem */
+		if (berth_layer_release_list(s->ls, row.top_chain, &removed, &lerr) < 0)
+			removed = NULL; /* the image is gone; a layer left behind is not the client's problem */
 	}
 	berth_image_event(s, id, id, "delete");
 	add_record(records, "Deleted", id);
-	for (int i = 0; i < removed && (size_t)i < nch; i++) {
-		add_record(records, "Deleted", chains[i]);
-		if (reclaimed)
-			*reclaimed += sizes[i];
+	for (size_t i = 0; removed && removed[i]; i++) {
+		add_record(records, "Deleted", removed[i]);
+		for (size_t k = 0; reclaimed && k < nch; k++)
+			if (!strcmp(chains[k], removed[i]))
+				*reclaimed += sizes[k];
 	}
+	berth_strv_free(removed);
 	if (!prune || !row.parent[0])
 		return 0;
 	return delete_helper(s, row.parent, records, false, true, true, reclaimed, err);
