@@ -134,6 +134,11 @@ int main(void)
 	       "missing image message: %s", err.msg);
 	TAP_OK(&t, berth_image_resolve(e.is, "Bad:Name", rid, &err) < 0 && err.kind == BERTH_E_INVALID,
 	       "invalid reference is INVALID");
+	TAP_OK(&t, berth_image_inspect(e.is, "nosuch", &err) == NULL && err.kind == BERTH_E_NOT_FOUND &&
+			   !strcmp(err.msg, "no such image: nosuch: No such image: nosuch:latest"),
+	       "inspect of a missing image (docker's wrapped message): %s", err.msg);
+	TAP_OK(&t, berth_image_history(e.is, "nosuch", &err) == NULL && !strcmp(err.msg, "No such image: nosuch:latest"),
+	       "history of a missing image");
 
 	/* ---- second image sharing the layer ---- */
 	char id2[BERTH_DIGEST_LEN + 1];

@@ -971,7 +971,7 @@ int berth_image_load(struct berth_image_store *s, struct berth_reader *in, const
 		struct berth_error tmp;
 		struct ent *man = resolve(&l.u, "manifest.json", &tmp);
 		struct ent *idx = man ? NULL : resolve(&l.u, "index.json", &tmp);
-		img_lock(s);
+		/* phase 1 (layers) needs only the layer store: other image requests go on meanwhile */
 		if (man) {
 			docker_archive = true;
 			ret = load_docker_archive(&l, man, err);
@@ -985,12 +985,13 @@ int berth_image_load(struct berth_image_store *s, struct berth_reader *in, const
 					"invalid archive: no manifest.json (docker) or index.json (OCI) found");
 		}
 		if (ret == 0) {
+			img_lock(s);
 			ret = commit_images(&l, lines, docker_archive, err);
 			if (ret < 0)
 				rollback_images(&l);
+			img_unlock(s);
 		}
 		release_held(&l);
-		img_unlock(s);
 	}
 	release_held(&l);
 	for (size_t i = 0; i < l.nimgs; i++) {

@@ -374,8 +374,13 @@ json_t *berth_image_inspect(struct berth_image_store *s, const char *name, struc
 	struct img_row row;
 	struct berth_image img;
 	img_lock(s);
-	if (berth_image_resolve(s, name, id, err) < 0 || img_row_get(s, id, &row, err) < 0 ||
-	    img_load(s, &row, &img, err) < 0) {
+	if (berth_image_resolve(s, name, id, err) < 0) {
+		/* docker's LookupImage wraps the lookup error */
+		berth_err_prefix(err, "no such image: %s", name);
+		img_unlock(s);
+		return NULL;
+	}
+	if (img_row_get(s, id, &row, err) < 0 || img_load(s, &row, &img, err) < 0) {
 		img_unlock(s);
 		return NULL;
 	}

@@ -899,10 +899,15 @@ static int delete_helper(struct berth_image_store *s, const char *id, json_t *re
 	}
 	img_refs_free(&refs);
 
-	/* the layers this image's reference keeps alive, top first */
-	char chains[BERTH_MAX_LAYERS + 8][BERTH_DIGEST_LEN + 1];
-	int64_t sizes[BERTH_MAX_LAYERS + 8];
+	/* the layers this image's reference keeps alive, top first (their sizes for prune) */
+	char(*chains)[BERTH_DIGEST_LEN + 1] = malloc((BERTH_MAX_LAYERS + 8) * sizeof(*chains));
+	int64_t *sizes = malloc((BERTH_MAX_LAYERS + 8) * sizeof(*sizes));
 	size_t nch = 0;
+	if (!chains || !sizes) {
+		free(chains);
+		free(sizes);
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	}
 	char cur[BERTH_DIGEST_LEN + 1];
 	snprintf(cur, sizeof(cur), "%s", row.top_chain);
 	while (cur[0] && nch < BERTH_MAX_LAYERS + 8) {
@@ -913,8 +918,11 @@ static int delete_helper(struct berth_image_store *s, const char *id, json_t *re
 		sizes[nch++] = li.size;
 		snprintf(cur, sizeof(cur), "%s", li.parent);
 	}
-	if (sql_exec(s, err, "DELETE FROM images WHERE id = ?", id, NULL) < 0)
+	if (sql_exec(s, err, "DELETE FROM images WHERE id = ?", id, NULL) < 0) {
+		free(chains);
+		free(sizes);
 		return -1;
+	}
 	berth_image_blob_delete(s, id);
 	char **removed = NULL;
 	if (row.top_chain[0]) {
@@ -931,6 +939,8 @@ static int delete_helper(struct berth_image_store *s, const char *id, json_t *re
 				*reclaimed += sizes[k];
 	}
 	berth_strv_free(removed);
+	free(chains);
+	free(sizes);
 	if (!prune || !row.parent[0])
 		return 0;
 	return delete_helper(s, row.parent, records, false, true, true, reclaimed, err);
