@@ -130,8 +130,9 @@ static bool evil_layer_path(const char *name, struct berth_buf *c)
 {
 	if (!strcmp(name, "manifest.json")) {
 		berth_buf_free(c);
-		berth_buf_printf(c, "[{\"Config\":\"6d8f264bf1f91212333cd15d084aef66a11190ddbca4b32adcccdc2a22ec2ab7.json\","
-				    "\"RepoTags\":[\"evil:1\"],\"Layers\":[\"../../../../etc/passwd\"]}]");
+		berth_buf_printf(
+			c, "[{\"Config\":\"6d8f264bf1f91212333cd15d084aef66a11190ddbca4b32adcccdc2a22ec2ab7.json\","
+			   "\"RepoTags\":[\"evil:1\"],\"Layers\":[\"../../../../etc/passwd\"]}]");
 	}
 	return true;
 }
@@ -163,9 +164,10 @@ int main(void)
 		return TAP_DONE(&t);
 	}
 	struct berth_buf docker = {0}, oci = {0}, multi = {0};
-	TAP_OK(&t, st_read_file(fixture_path("busybox-docker-archive.tar"), &docker) == 0 &&
-			   st_read_file(fixture_path("busybox-oci-archive.tar"), &oci) == 0 &&
-			   st_read_file(fixture_path("busybox-multiarch-oci-archive.tar"), &multi) == 0,
+	TAP_OK(&t,
+	       st_read_file(fixture_path("busybox-docker-archive.tar"), &docker) == 0 &&
+		       st_read_file(fixture_path("busybox-oci-archive.tar"), &oci) == 0 &&
+		       st_read_file(fixture_path("busybox-multiarch-oci-archive.tar"), &multi) == 0,
 	       "read fixtures");
 
 	/* docker-archive */
@@ -197,8 +199,9 @@ int main(void)
 			i++;
 		printf("# first difference at byte %zu\n", i);
 	}
-	TAP_OK(&t, berth_image_save(a.is, (char *[]){"nosuch:tag"}, 1, &w, &err) < 0 && err.kind == BERTH_E_NOT_FOUND &&
-			   !strcmp(err.msg, "reference does not exist"),
+	TAP_OK(&t,
+	       berth_image_save(a.is, (char *[]){"nosuch:tag"}, 1, &w, &err) < 0 && err.kind == BERTH_E_NOT_FOUND &&
+		       !strcmp(err.msg, "reference does not exist"),
 	       "save of a missing tag: %s", err.msg);
 	TAP_OK(&t, berth_image_save(a.is, (char *[]){"abcdef"}, 1, &w, &err) < 0 && err.kind == BERTH_E_NOT_FOUND,
 	       "save of a missing name: %s", err.msg);
@@ -230,7 +233,8 @@ int main(void)
 		  "OCI archive output");
 	free(s);
 	berth_strv_free(lines);
-	TAP_OK(&t, berth_image_resolve(a.is, "busybox", id, &err) == 0 && !strcmp(id, OCI_ID), "OCI image ID is the config digest");
+	TAP_OK(&t, berth_image_resolve(a.is, "busybox", id, &err) == 0 && !strcmp(id, OCI_ID),
+	       "OCI image ID is the config digest");
 	struct berth_layer_info li;
 	TAP_OK(&t, berth_layer_get(a.ls, ROOTFS_DIFF, &li, &err) == 0 && li.refcount == 2,
 	       "docker and OCI images share the layer (refcount %d)", li.refcount);
@@ -251,8 +255,8 @@ int main(void)
 	json_t *recs = berth_image_delete(c.is, "busybox", true, true, &err);
 	json_decref(recs);
 	r = load_buf(&c, &multi, "linux/s390x", &lines, &err);
-	TAP_OK(&t, r < 0 && !strcmp(err.msg, "no match for platform in manifest: not found"), "no matching platform: %s",
-	       err.msg);
+	TAP_OK(&t, r < 0 && !strcmp(err.msg, "no match for platform in manifest: not found"),
+	       "no matching platform: %s", err.msg);
 	expect_nothing(&t, &c, "no matching platform");
 
 	/* save of several images, then load them all into a clean store */
@@ -265,7 +269,9 @@ int main(void)
 	berth_strv_free(lines);
 	TAP_OK(&t, berth_layer_get(c.ls, ROOTFS_DIFF, &li, &err) == 0 && li.refcount == 3, "one layer, three users");
 	/* clean c again */
-	for (const char *n = DOCKER_ID; n; n = !strcmp(n, DOCKER_ID) ? OCI_ID : !strcmp(n, OCI_ID) ? MULTI_AMD64_ID : NULL)
+	for (const char *n = DOCKER_ID; n; n = !strcmp(n, DOCKER_ID) ? OCI_ID :
+					       !strcmp(n, OCI_ID)    ? MULTI_AMD64_ID :
+								       NULL)
 		json_decref(berth_image_delete(c.is, n, true, true, &err));
 	expect_nothing(&t, &c, "deleting everything");
 

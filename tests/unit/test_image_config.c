@@ -108,8 +108,9 @@ int main(void)
 	json_decref(canon);
 	json_decref(pc);
 	free(cfg);
-	TAP_OK(&t, berth_image_config_parse("{\"os\":\"linux\"}", 14, &err) == NULL &&
-			   !strcmp(err.msg, "invalid image JSON, no RootFS key"),
+	TAP_OK(&t,
+	       berth_image_config_parse("{\"os\":\"linux\"}", 14, &err) == NULL &&
+		       !strcmp(err.msg, "invalid image JSON, no RootFS key"),
 	       "config without rootfs rejected");
 	TAP_OK(&t, berth_image_config_parse("{", 1, &err) == NULL && err.kind == BERTH_E_INVALID, "bad JSON rejected");
 
@@ -173,8 +174,9 @@ int main(void)
 	free(out);
 	const char *ep_only[] = {"ENTRYPOINT [\"/init\"]"};
 	json_t *base = json_pack("{s:[s]}", "Cmd", "old");
-	TAP_OK(&t, berth_image_changes_apply(base, (char *const *)ep_only, 1, &err) == 0 &&
-			   json_is_null(json_object_get(base, "Cmd")),
+	TAP_OK(&t,
+	       berth_image_changes_apply(base, (char *const *)ep_only, 1, &err) == 0 &&
+		       json_is_null(json_object_get(base, "Cmd")),
 	       "ENTRYPOINT resets an inherited CMD");
 	json_decref(base);
 	const char *cont[] = {"ENV A=1 \\", "  B=2"};

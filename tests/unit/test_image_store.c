@@ -83,25 +83,41 @@ int main(void)
 	TAP_STREQ(&t, json_string_value(json_object_get(insp, "DockerVersion")), "20.10.24", "inspect DockerVersion");
 	TAP_STREQ(&t, json_string_value(json_object_get(insp, "Os")), "linux", "inspect Os");
 	json_t *cfg = json_object_get(insp, "Config");
-	TAP_STREQ(&t, json_string_value(json_array_get(json_object_get(cfg, "Cmd"), 0)), "/bin/sh", "inspect Config.Cmd");
+	TAP_STREQ(&t, json_string_value(json_array_get(json_object_get(cfg, "Cmd"), 0)), "/bin/sh",
+		  "inspect Config.Cmd");
 	TAP_STREQ(&t, json_string_value(json_object_get(json_object_get(cfg, "Labels"), "tier")), "base",
 		  "inspect Config.Labels");
 	TAP_STREQ(&t, json_string_value(json_array_get(json_object_get(json_object_get(insp, "RootFS"), "Layers"), 0)),
 		  ROOTFS_DIFF, "inspect RootFS.Layers");
 	TAP_OK(&t, json_integer_value(json_object_get(insp, "Size")) > 1000000, "inspect Size %lld",
 	       (long long)json_integer_value(json_object_get(insp, "Size")));
-	TAP_OK(&t, strcmp(json_string_value(json_object_get(json_object_get(insp, "Metadata"), "LastTagTime")),
-			  "0001-01-01T00:00:00Z") != 0,
+	TAP_OK(&t,
+	       strcmp(json_string_value(json_object_get(json_object_get(insp, "Metadata"), "LastTagTime")),
+		      "0001-01-01T00:00:00Z") != 0,
 	       "LastTagTime set by the tag");
-	const char *keys[] = {"Id",	      "RepoTags",     "RepoDigests", "Parent", "Comment",	"Created",
-			      "Container",    "ContainerConfig", "DockerVersion", "Author", "Config",	"Architecture",
-			      "Os",	      "Size",	      "VirtualSize", "GraphDriver", "RootFS", "Metadata"};
+	const char *keys[] = {"Id",
+			      "RepoTags",
+			      "RepoDigests",
+			      "Parent",
+			      "Comment",
+			      "Created",
+			      "Container",
+			      "ContainerConfig",
+			      "DockerVersion",
+			      "Author",
+			      "Config",
+			      "Architecture",
+			      "Os",
+			      "Size",
+			      "VirtualSize",
+			      "GraphDriver",
+			      "RootFS",
+			      "Metadata"};
 	size_t ki = 0;
 	const char *k;
 	json_t *v;
 	bool order = true;
-	json_object_foreach(insp, k, v)
-	{
+	json_object_foreach(insp, k, v) {
 		if (ki >= sizeof(keys) / sizeof(keys[0]) || strcmp(k, keys[ki++]))
 			order = false;
 	}
@@ -129,15 +145,18 @@ int main(void)
 	TAP_OK(&t, berth_image_resolve(e.is, berth_digest_hex(id), rid, &err) == 0, "resolve full hex");
 	TAP_OK(&t, berth_image_resolve(e.is, "docker.io/library/busybox:latest", rid, &err) == 0,
 	       "resolve full reference");
-	TAP_OK(&t, berth_image_resolve(e.is, "nosuch", rid, &err) < 0 && err.kind == BERTH_E_NOT_FOUND &&
-			   !strcmp(err.msg, "No such image: nosuch:latest"),
+	TAP_OK(&t,
+	       berth_image_resolve(e.is, "nosuch", rid, &err) < 0 && err.kind == BERTH_E_NOT_FOUND &&
+		       !strcmp(err.msg, "No such image: nosuch:latest"),
 	       "missing image message: %s", err.msg);
 	TAP_OK(&t, berth_image_resolve(e.is, "Bad:Name", rid, &err) < 0 && err.kind == BERTH_E_INVALID,
 	       "invalid reference is INVALID");
-	TAP_OK(&t, berth_image_inspect(e.is, "nosuch", &err) == NULL && err.kind == BERTH_E_NOT_FOUND &&
-			   !strcmp(err.msg, "no such image: nosuch: No such image: nosuch:latest"),
+	TAP_OK(&t,
+	       berth_image_inspect(e.is, "nosuch", &err) == NULL && err.kind == BERTH_E_NOT_FOUND &&
+		       !strcmp(err.msg, "no such image: nosuch: No such image: nosuch:latest"),
 	       "inspect of a missing image (docker's wrapped message): %s", err.msg);
-	TAP_OK(&t, berth_image_history(e.is, "nosuch", &err) == NULL && !strcmp(err.msg, "No such image: nosuch:latest"),
+	TAP_OK(&t,
+	       berth_image_history(e.is, "nosuch", &err) == NULL && !strcmp(err.msg, "No such image: nosuch:latest"),
 	       "history of a missing image");
 
 	/* ---- second image sharing the layer ---- */
@@ -153,24 +172,25 @@ int main(void)
 	json_t *list = berth_image_list(e.is, NULL, false, &err);
 	TAP_OK(&t, json_array_size(list) == 2, "list shows two images");
 	json_t *l0 = json_array_get(list, 0);
-	const char *lkeys[] = {"Containers", "Created",	   "Id",	 "Labels", "ParentId",
-			       "RepoDigests", "RepoTags", "SharedSize", "Size",	 "VirtualSize"};
+	const char *lkeys[] = {"Containers",  "Created",  "Id",         "Labels", "ParentId",
+			       "RepoDigests", "RepoTags", "SharedSize", "Size",   "VirtualSize"};
 	ki = 0;
 	order = true;
-	json_object_foreach(l0, k, v)
-	{
+	json_object_foreach(l0, k, v) {
 		if (ki >= 10 || strcmp(k, lkeys[ki++]))
 			order = false;
 	}
 	TAP_OK(&t, order && ki == 10, "list entries have docker's fields");
-	TAP_OK(&t, json_integer_value(json_object_get(l0, "SharedSize")) == -1 &&
-			   json_integer_value(json_object_get(l0, "Containers")) == -1,
+	TAP_OK(&t,
+	       json_integer_value(json_object_get(l0, "SharedSize")) == -1 &&
+		       json_integer_value(json_object_get(l0, "Containers")) == -1,
 	       "SharedSize and Containers are -1");
 	json_decref(list);
 	json_t *f = json_pack("{s:{s:b}}", "label", "tier=app", 1);
 	list = berth_image_list(e.is, f, false, &err);
-	TAP_OK(&t, json_array_size(list) == 1 &&
-			   !strcmp(json_string_value(json_object_get(json_array_get(list, 0), "Id")), id2),
+	TAP_OK(&t,
+	       json_array_size(list) == 1 &&
+		       !strcmp(json_string_value(json_object_get(json_array_get(list, 0), "Id")), id2),
 	       "label=tier=app filter");
 	json_decref(list);
 	json_decref(f);
@@ -195,22 +215,26 @@ int main(void)
 
 	/* ---- tag, untag, delete semantics ---- */
 	char *fam = NULL;
-	TAP_OK(&t, berth_image_tag(e.is, "busybox", "other/name", "t1", &fam, &err) == 0 && fam &&
-			   !strcmp(fam, "other/name:t1"),
+	TAP_OK(&t,
+	       berth_image_tag(e.is, "busybox", "other/name", "t1", &fam, &err) == 0 && fam &&
+		       !strcmp(fam, "other/name:t1"),
 	       "tag busybox other/name:t1");
 	free(fam);
-	TAP_OK(&t, berth_image_tag(e.is, "busybox", "sha256", "x", NULL, &err) < 0 &&
-			   !strcmp(err.msg, "refusing to create an ambiguous tag using digest algorithm as name"),
+	TAP_OK(&t,
+	       berth_image_tag(e.is, "busybox", "sha256", "x", NULL, &err) < 0 &&
+		       !strcmp(err.msg, "refusing to create an ambiguous tag using digest algorithm as name"),
 	       "tag sha256:x refused");
 	TAP_OK(&t, berth_image_tag(e.is, "busybox", "Upper", NULL, NULL, &err) < 0 && err.kind == BERTH_E_INVALID,
 	       "tag with an upper-case repo refused");
-	TAP_OK(&t, berth_image_tag(e.is, "busybox", "ok", "bad tag", NULL, &err) < 0 &&
-			   !strcmp(err.msg, "invalid tag format"),
+	TAP_OK(&t,
+	       berth_image_tag(e.is, "busybox", "ok", "bad tag", NULL, &err) < 0 &&
+		       !strcmp(err.msg, "invalid tag format"),
 	       "bad tag refused");
 	json_t *recs = berth_image_delete(e.is, shortid, false, true, &err);
 	char expect[256];
 	snprintf(expect, sizeof(expect),
-		 "conflict: unable to delete %s (must be forced) - image is referenced in multiple repositories", shortid);
+		 "conflict: unable to delete %s (must be forced) - image is referenced in multiple repositories",
+		 shortid);
 	TAP_OK(&t, !recs && err.kind == BERTH_E_CONFLICT && !strcmp(err.msg, expect), "rmi by ID with two names: %s",
 	       err.msg);
 	recs = berth_image_delete(e.is, "other/name:t1", false, true, &err);
@@ -224,14 +248,18 @@ int main(void)
 	struct berth_image_hooks hooks = {hook_find, hook_count, id};
 	berth_image_store_set_hooks(e.is, &hooks);
 	recs = berth_image_delete(e.is, shortid, true, true, &err);
-	snprintf(expect, sizeof(expect),
-		 "conflict: unable to delete %s (cannot be forced) - image is being used by running container abcdef012345",
-		 shortid);
+	snprintf(
+		expect, sizeof(expect),
+		"conflict: unable to delete %s (cannot be forced) - image is being used by running container abcdef012345",
+		shortid);
 	TAP_OK(&t, !recs && err.kind == BERTH_E_CONFLICT && !strcmp(err.msg, expect), "running container conflict: %s",
 	       err.msg);
 	recs = berth_image_delete(e.is, "busybox", false, true, &err);
-	TAP_OK(&t, !recs && err.kind == BERTH_E_CONFLICT &&
-			   berth_str_has_prefix(err.msg, "conflict: unable to remove repository reference \"busybox\" (must force) - container abcdef012345 is using its referenced image"),
+	TAP_OK(&t,
+	       !recs && err.kind == BERTH_E_CONFLICT &&
+		       berth_str_has_prefix(
+			       err.msg,
+			       "conflict: unable to remove repository reference \"busybox\" (must force) - container abcdef012345 is using its referenced image"),
 	       "untag of an image a container uses: %s", err.msg);
 	json_t *df = berth_image_df(e.is, &err);
 	json_t *dfimgs = json_object_get(df, "Images");
@@ -260,10 +288,10 @@ int main(void)
 	TAP_OK(&t, import_rootfs(&e, &rootfs, NULL, changes3, 1, id3, &err) == 0, "import untagged");
 	f = json_pack("{s:{s:b}}", "dangling", "true", 1);
 	list = berth_image_list(e.is, f, false, &err);
-	TAP_OK(&t, json_array_size(list) == 1 &&
-			   !strcmp(json_string_value(json_array_get(
-					   json_object_get(json_array_get(list, 0), "RepoTags"), 0)),
-				   "<none>:<none>"),
+	TAP_OK(&t,
+	       json_array_size(list) == 1 && !strcmp(json_string_value(json_array_get(
+							     json_object_get(json_array_get(list, 0), "RepoTags"), 0)),
+						     "<none>:<none>"),
 	       "dangling=true lists the untagged image as <none>:<none>");
 	json_decref(list);
 	json_decref(f);
@@ -290,20 +318,23 @@ int main(void)
 	TAP_OK(&t, import_rootfs(&e, &rootfs, "keep:1", changes2, 2, id2, &err) == 0, "import keep:1");
 	f = json_pack("{s:[s],s:[s]}", "dangling", "false", "label", "tier=nomatch");
 	pr = berth_image_prune(e.is, f, &err);
-	TAP_OK(&t, pr && json_is_null(json_object_get(pr, "ImagesDeleted")), "prune -a with a non-matching label keeps");
+	TAP_OK(&t, pr && json_is_null(json_object_get(pr, "ImagesDeleted")),
+	       "prune -a with a non-matching label keeps");
 	json_decref(pr);
 	json_decref(f);
 	f = json_pack("{s:[s]}", "dangling", "false");
 	pr = berth_image_prune(e.is, f, &err);
-	TAP_OK(&t, pr && json_array_size(json_object_get(pr, "ImagesDeleted")) == 3 &&
-			   json_integer_value(json_object_get(pr, "SpaceReclaimed")) > 1000000,
+	TAP_OK(&t,
+	       pr && json_array_size(json_object_get(pr, "ImagesDeleted")) == 3 &&
+		       json_integer_value(json_object_get(pr, "SpaceReclaimed")) > 1000000,
 	       "prune -a removes the tagged image and its layer: %s", (s = dump(pr)));
 	free(s);
 	json_decref(pr);
 	json_decref(f);
 
 	/* import errors */
-	struct berth_image_import_opts bad = {.repo = "busybox@sha256:0ee228408e13d8cfce836896e9dc03f484435e262c85bb37410afb3cea151b66"};
+	struct berth_image_import_opts bad = {
+		.repo = "busybox@sha256:0ee228408e13d8cfce836896e9dc03f484435e262c85bb37410afb3cea151b66"};
 	TAP_OK(&t, berth_image_import_check(&bad, &err) < 0 && !strcmp(err.msg, "cannot import digest reference"),
 	       "import into a digest reference refused");
 	char *badch[] = {"RUN echo"};

@@ -27,8 +27,9 @@ static void check_ok(struct tap *t, const struct ok_case *c)
 	char *full = berth_ref_string(&r), *fam = berth_ref_familiar_string(&r);
 	TAP_STREQ(t, full, c->full, "'%s' full string", c->in);
 	TAP_STREQ(t, fam, c->familiar, "'%s' familiar string", c->in);
-	TAP_OK(t, !strcmp(r.domain, c->domain) && !strcmp(r.path, c->path) && !strcmp(r.tag, c->tag) &&
-			  !strcmp(r.digest, c->digest),
+	TAP_OK(t,
+	       !strcmp(r.domain, c->domain) && !strcmp(r.path, c->path) && !strcmp(r.tag, c->tag) &&
+		       !strcmp(r.digest, c->digest),
 	       "'%s' parts (%s | %s | %s | %s)", c->in, r.domain, r.path, r.tag, r.digest);
 	free(full);
 	free(fam);
@@ -61,13 +62,13 @@ int main(void)
 		{"localhost:5000/a/b:tag", "localhost:5000/a/b:tag", "localhost:5000/a/b:tag", "localhost:5000", "a/b",
 		 "tag", ""},
 		{"localhost/foo", "localhost/foo", "localhost/foo", "localhost", "foo", "", ""},
-		{"localhost:5000", "docker.io/library/localhost:5000", "localhost:5000", "docker.io", "library/localhost",
-		 "5000", ""},
+		{"localhost:5000", "docker.io/library/localhost:5000", "localhost:5000", "docker.io",
+		 "library/localhost", "5000", ""},
 		{"quay.io/x/y", "quay.io/x/y", "quay.io/x/y", "quay.io", "x/y", "", ""},
 		{"UPPER.io/foo", "UPPER.io/foo", "UPPER.io/foo", "UPPER.io", "foo", "", ""},
 		{"foo:5000/bar", "foo:5000/bar", "foo:5000/bar", "foo:5000", "bar", "", ""},
-		{"ab/a-b.c_d__e---f", "docker.io/ab/a-b.c_d__e---f", "ab/a-b.c_d__e---f", "docker.io", "ab/a-b.c_d__e---f",
-		 "", ""},
+		{"ab/a-b.c_d__e---f", "docker.io/ab/a-b.c_d__e---f", "ab/a-b.c_d__e---f", "docker.io",
+		 "ab/a-b.c_d__e---f", "", ""},
 		/* a "domain" that fails the domain grammar falls back to a plain path (as in Go) */
 		{"a_b.c/g", "a_b.c/g", "a_b.c/g", "", "a_b.c/g", "", ""},
 		{"busybox@sha256:" HEX64, "docker.io/library/busybox@sha256:" HEX64, "busybox@sha256:" HEX64,
@@ -127,12 +128,15 @@ int main(void)
 	/* plain Parse keeps the string as written */
 	TAP_OK(&t, berth_ref_parse("foo/bar", &r, &err) == 0 && !strcmp(r.domain, "foo") && !strcmp(r.path, "bar"),
 	       "Parse: foo/bar has domain foo");
-	TAP_OK(&t, berth_ref_parse("", &r, &err) < 0 && !strcmp(err.msg, "repository name must have at least one component"),
+	TAP_OK(&t,
+	       berth_ref_parse("", &r, &err) < 0 &&
+		       !strcmp(err.msg, "repository name must have at least one component"),
 	       "Parse: empty name message");
 
 	/* ParseAnyReference */
-	TAP_OK(&t, berth_ref_parse_any(HEX64, &r, &err) == 0 && !berth_ref_is_named(&r) &&
-			   !strcmp(r.digest, "sha256:" HEX64),
+	TAP_OK(&t,
+	       berth_ref_parse_any(HEX64, &r, &err) == 0 && !berth_ref_is_named(&r) &&
+		       !strcmp(r.digest, "sha256:" HEX64),
 	       "any: 64 hex is a digest");
 	TAP_OK(&t, berth_ref_parse_any("sha256:" HEX64, &r, &err) == 0 && !berth_ref_is_named(&r), "any: sha256:hex");
 	TAP_OK(&t, berth_ref_parse_any("6d8f", &r, &err) == 0 && !strcmp(r.path, "library/6d8f"),

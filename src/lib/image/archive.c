@@ -287,8 +287,8 @@ static int unpack(struct berth_image_store *s, struct berth_reader *in, struct u
 			goto out;
 		}
 		if (esc) {
-			ret = berth_err(err, BERTH_E_INVALID, "invalid tar archive: entry %s points outside the archive",
-					name);
+			ret = berth_err(err, BERTH_E_INVALID,
+					"invalid tar archive: entry %s points outside the archive", name);
 			goto out;
 		}
 		if (!*rel)
@@ -300,7 +300,8 @@ static int unpack(struct berth_image_store *s, struct berth_reader *in, struct u
 			bool esc2;
 			cleanup_free char *target = clean_rel(hl, &esc2);
 			if (!target || esc2) {
-				ret = berth_err(err, BERTH_E_INVALID, "invalid tar archive: hard link %s escapes", name);
+				ret = berth_err(err, BERTH_E_INVALID, "invalid tar archive: hard link %s escapes",
+						name);
 				goto out;
 			}
 			e = add_ent(u, rel);
@@ -608,8 +609,7 @@ static int load_docker_archive(struct load *l, struct ent *manifest_ent, struct 
 		return berth_err(err, BERTH_E_INVALID, "invalid archive: manifest.json is not a list");
 	size_t mi;
 	json_t *m;
-	json_array_foreach(manifest, mi, m)
-	{
+	json_array_foreach(manifest, mi, m) {
 		const char *cfg_path = json_string_value(berth_json_field(m, "Config"));
 		if (!cfg_path)
 			return berth_err(err, BERTH_E_INVALID, "invalid archive: manifest entry %zu has no Config", mi);
@@ -663,8 +663,7 @@ static int load_docker_archive(struct load *l, struct ent *manifest_ent, struct 
 		json_t *tags = berth_json_field(m, "RepoTags");
 		size_t ti;
 		json_t *t;
-		json_array_foreach(json_is_array(tags) ? tags : NULL, ti, t)
-		{
+		json_array_foreach(json_is_array(tags) ? tags : NULL, ti, t) {
 			const char *ts = json_string_value(t);
 			struct berth_ref r;
 			if (!ts || berth_ref_parse_normalized(ts, &r, err) < 0)
@@ -747,16 +746,14 @@ static bool is_index(const json_t *desc, const json_t *doc)
 static int load_oci_manifest(struct load *l, const json_t *desc, const char *ref_name, int depth,
 			     struct berth_error *err);
 
-static int load_oci_index(struct load *l, const json_t *index, const char *ref_name, int depth,
-			  struct berth_error *err)
+static int load_oci_index(struct load *l, const json_t *index, const char *ref_name, int depth, struct berth_error *err)
 {
 	json_t *ms = json_object_get(index, "manifests");
 	int best = 0;
 	const json_t *pick = NULL;
 	size_t i;
 	json_t *d;
-	json_array_foreach(json_is_array(ms) ? ms : NULL, i, d)
-	{
+	json_array_foreach(json_is_array(ms) ? ms : NULL, i, d) {
 		int sc = platform_score(l, d);
 		if (sc > best) {
 			best = sc;
@@ -824,8 +821,8 @@ static int load_oci_manifest(struct load *l, const json_t *desc, const char *ref
 	size_t nl = json_is_array(layers) ? json_array_size(layers) : 0;
 	size_t nd = berth_image_config_layers(cfg, NULL, 0);
 	if (nl != nd)
-		return berth_err(err, BERTH_E_INVALID, "invalid manifest, layers length mismatch: expected %zu, got %zu",
-				 nl, nd);
+		return berth_err(err, BERTH_E_INVALID,
+				 "invalid manifest, layers length mismatch: expected %zu, got %zu", nl, nd);
 	if (nl > BERTH_MAX_LAYERS)
 		return berth_err(err, BERTH_E_INVALID, "max depth exceeded");
 	struct ent *files[BERTH_MAX_LAYERS + 1];
@@ -859,8 +856,7 @@ static int load_oci(struct load *l, struct ent *index_ent, struct berth_error *e
 	json_t *ms = json_object_get(index, "manifests");
 	size_t i;
 	json_t *d;
-	json_array_foreach(json_is_array(ms) ? ms : NULL, i, d)
-	{
+	json_array_foreach(json_is_array(ms) ? ms : NULL, i, d) {
 		cleanup_free char *tag = NULL;
 		if (oci_tag(d, &tag, err) < 0)
 			return -1;
@@ -910,8 +906,8 @@ static int commit_images(struct load *l, char ***lines, bool docker_archive, str
 			}
 			if (prev[0]) {
 				cleanup_free char *msg = berth_strdup_printf(
-					"The image %s already exists, renaming the old one with ID %s to empty string", fam,
-					prev);
+					"The image %s already exists, renaming the old one with ID %s to empty string",
+					fam, prev);
 				berth_strv_push(lines, msg);
 			}
 			cleanup_free char *msg = berth_strdup_printf("Loaded image: %s", fam);

@@ -147,8 +147,7 @@ static int parse_json_array(const char *rest, char ***out)
 	char **v = calloc(1, sizeof(char *));
 	size_t i;
 	json_t *e;
-	json_array_foreach(a, i, e)
-	{
+	json_array_foreach(a, i, e) {
 		if (!json_is_string(e)) {
 			berth_strv_free(v);
 			json_decref(a);
@@ -214,7 +213,8 @@ static int parse_name_val(struct node *nd, const char *rest, const char *key, st
 		char *eq = strchr(words[i], '=');
 		if (!eq) {
 			int r = berth_err(err, BERTH_E_INVALID,
-					  "Syntax error - can't find = in \"%s\". Must be of the form: name=value", words[i]);
+					  "Syntax error - can't find = in \"%s\". Must be of the form: name=value",
+					  words[i]);
 			berth_strv_free(words);
 			return r;
 		}
@@ -327,8 +327,7 @@ static const char *env_get(json_t *env, const char *name, size_t nlen, bool *fou
 {
 	size_t i;
 	json_t *e;
-	json_array_foreach(env, i, e)
-	{
+	json_array_foreach(env, i, e) {
 		const char *s = json_string_value(e);
 		if (!s)
 			continue;
@@ -405,8 +404,10 @@ static int lex_dollar(struct lexer *lx, struct berth_buf *out)
 			res = *val ? val : w;
 		else if (mod == '?') {
 			if (!found || (ch == ':' && !*val)) {
-				r = berth_err(lx->err, BERTH_E_INVALID, "%.*s: %s", (int)nl, lx->s + st,
-					      *w ? w : (!found ? "is not allowed to be unset" : "is not allowed to be empty"));
+				r = berth_err(
+					lx->err, BERTH_E_INVALID, "%.*s: %s", (int)nl, lx->s + st,
+					*w ? w :
+					     (!found ? "is not allowed to be unset" : "is not allowed to be empty"));
 				berth_buf_free(&word);
 				return r;
 			}
@@ -457,8 +458,9 @@ static int lex_stop_on(struct lexer *lx, char stop, struct berth_buf *out, char 
 			have = true;
 			for (;;) {
 				if (lx->pos >= lx->n)
-					return berth_err(lx->err, BERTH_E_INVALID,
-							 "unexpected end of statement while looking for matching double-quote");
+					return berth_err(
+						lx->err, BERTH_E_INVALID,
+						"unexpected end of statement while looking for matching double-quote");
 				char c = lx->s[lx->pos];
 				if (c == '"') {
 					lx->pos++;
@@ -644,11 +646,10 @@ static bool signal_valid(const char *raw)
 	long n = strtol(raw, &end, 10);
 	if (*raw && !*end)
 		return n != 0;
-	static const char *const names[] = {"ABRT", "ALRM", "BUS",  "CHLD",   "CLD",  "CONT", "FPE",    "HUP",
-					    "ILL",  "INT",  "IO",   "IOT",    "KILL", "PIPE", "POLL",   "PROF",
-					    "PWR",  "QUIT", "SEGV", "STKFLT", "STOP", "SYS",  "TERM",   "TRAP",
-					    "TSTP", "TTIN", "TTOU", "URG",    "USR1", "USR2", "VTALRM", "WINCH",
-					    "XCPU", "XFSZ", "RTMIN", "RTMAX"};
+	static const char *const names[] = {
+		"ABRT", "ALRM", "BUS",  "CHLD", "CLD",  "CONT", "FPE",    "HUP",    "ILL",  "INT",  "IO",    "IOT",
+		"KILL", "PIPE", "POLL", "PROF", "PWR",  "QUIT", "SEGV",   "STKFLT", "STOP", "SYS",  "TERM",  "TRAP",
+		"TSTP", "TTIN", "TTOU", "URG",  "USR1", "USR2", "VTALRM", "WINCH",  "XCPU", "XFSZ", "RTMIN", "RTMAX"};
 	char up[32];
 	snprintf(up, sizeof(up), "%s", raw);
 	for (char *q = up; *q; q++)
@@ -831,8 +832,7 @@ static int dispatch(json_t *cfg, struct node *nd, bool *cmd_set, struct berth_er
 			bool replaced = false;
 			size_t j;
 			json_t *e;
-			json_array_foreach(envs, j, e)
-			{
+			json_array_foreach(envs, j, e) {
 				const char *s = json_string_value(e);
 				if (!s)
 					continue;
@@ -970,7 +970,7 @@ static int dispatch(json_t *cfg, struct node *nd, bool *cmd_set, struct berth_er
 
 static bool valid_change(const char *c)
 {
-	static const char *const ok[] = {"cmd",   "entrypoint", "healthcheck", "env",    "expose", "label",
+	static const char *const ok[] = {"cmd",     "entrypoint", "healthcheck", "env",    "expose", "label",
 					 "onbuild", "stopsignal", "user",        "volume", "workdir"};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
 		if (!strcmp(c, ok[i]))

@@ -18,8 +18,7 @@ json_t *berth_json_field(const json_t *obj, const char *name)
 		return v;
 	const char *k;
 	json_t *val;
-	json_object_foreach((json_t *)obj, k, val)
-	{
+	json_object_foreach((json_t *)obj, k, val) {
 		if (!strcasecmp(k, name))
 			return val;
 	}
@@ -54,8 +53,7 @@ json_t *berth_image_config_parse(const char *data, size_t len, struct berth_erro
 		}
 		size_t i;
 		json_t *d;
-		json_array_foreach(ids, i, d)
-		{
+		json_array_foreach(ids, i, d) {
 			if (!berth_digest_valid(json_string_value(d))) {
 				json_decref(cfg);
 				berth_err(err, BERTH_E_INVALID, "invalid image config: bad diff ID %s",
@@ -159,7 +157,8 @@ static json_t *strv_or_null(const json_t *v, bool accept_string)
 	json_t *a = json_array();
 	size_t i;
 	json_t *e;
-	json_array_foreach(v, i, e) json_array_append_new(a, str_or_empty(e));
+	json_array_foreach(v, i, e)
+		json_array_append_new(a, str_or_empty(e));
 	return a;
 }
 
@@ -175,7 +174,8 @@ static json_t *sorted_map(const json_t *v, bool string_values)
 	const char **keys = calloc(n ? n : 1, sizeof(char *));
 	const char *k;
 	json_t *val;
-	json_object_foreach((json_t *)v, k, val) keys[i++] = k;
+	json_object_foreach((json_t *)v, k, val)
+		keys[i++] = k;
 	qsort(keys, n, sizeof(char *), cmp_str);
 	json_t *o = json_object();
 	for (i = 0; i < n; i++) {
@@ -266,21 +266,11 @@ static void go_string(struct berth_buf *b, const char *s, size_t n)
 			}
 			berth_buf_append(b, s + start, i - start);
 			switch (c) {
-			case '"':
-				berth_buf_append(b, "\\\"", 2);
-				break;
-			case '\\':
-				berth_buf_append(b, "\\\\", 2);
-				break;
-			case '\n':
-				berth_buf_append(b, "\\n", 2);
-				break;
-			case '\r':
-				berth_buf_append(b, "\\r", 2);
-				break;
-			case '\t':
-				berth_buf_append(b, "\\t", 2);
-				break;
+			case '"': berth_buf_append(b, "\\\"", 2); break;
+			case '\\': berth_buf_append(b, "\\\\", 2); break;
+			case '\n': berth_buf_append(b, "\\n", 2); break;
+			case '\r': berth_buf_append(b, "\\r", 2); break;
+			case '\t': berth_buf_append(b, "\\t", 2); break;
 			default: {
 				char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
 				berth_buf_append(b, u, 6);
@@ -355,7 +345,8 @@ static void go_dump(struct berth_buf *b, const json_t *v, bool sort)
 		const char **keys = calloc(n ? n : 1, sizeof(char *));
 		const char *k;
 		json_t *val;
-		json_object_foreach((json_t *)v, k, val) keys[i++] = k;
+		json_object_foreach((json_t *)v, k, val)
+			keys[i++] = k;
 		if (sort)
 			qsort(keys, n, sizeof(char *), cmp_str);
 		berth_buf_putc(b, '{');
@@ -380,24 +371,12 @@ static void go_dump(struct berth_buf *b, const json_t *v, bool sort)
 		berth_buf_putc(b, ']');
 		break;
 	}
-	case JSON_STRING:
-		go_string(b, json_string_value(v), json_string_length(v));
-		break;
-	case JSON_INTEGER:
-		berth_buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		break;
-	case JSON_REAL:
-		go_real(b, json_real_value(v));
-		break;
-	case JSON_TRUE:
-		berth_buf_append(b, "true", 4);
-		break;
-	case JSON_FALSE:
-		berth_buf_append(b, "false", 5);
-		break;
-	case JSON_NULL:
-		berth_buf_append(b, "null", 4);
-		break;
+	case JSON_STRING: go_string(b, json_string_value(v), json_string_length(v)); break;
+	case JSON_INTEGER: berth_buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v)); break;
+	case JSON_REAL: go_real(b, json_real_value(v)); break;
+	case JSON_TRUE: berth_buf_append(b, "true", 4); break;
+	case JSON_FALSE: berth_buf_append(b, "false", 5); break;
+	case JSON_NULL: berth_buf_append(b, "null", 4); break;
 	}
 }
 
@@ -454,9 +433,9 @@ const char *berth_image_host_arch(void)
 		return "amd64";
 	static const struct {
 		const char *m, *arch;
-	} map[] = {{"x86_64", "amd64"}, {"aarch64", "arm64"}, {"armv7l", "arm"}, {"armv6l", "arm"},
-		   {"i686", "386"},     {"i386", "386"},      {"ppc64le", "ppc64le"}, {"s390x", "s390x"},
-		   {"riscv64", "riscv64"}};
+	} map[] = {{"x86_64", "amd64"},    {"aarch64", "arm64"}, {"armv7l", "arm"},
+		   {"armv6l", "arm"},      {"i686", "386"},      {"i386", "386"},
+		   {"ppc64le", "ppc64le"}, {"s390x", "s390x"},   {"riscv64", "riscv64"}};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (!strcmp(u.machine, map[i].m))
 			return map[i].arch;
@@ -511,8 +490,8 @@ int berth_go_duration_parse(const char *s, int64_t *ns)
 		static const struct {
 			const char *u;
 			long double mult;
-		} units[] = {{"ns", 1},	    {"us", 1e3},	 {"\xc2\xb5s", 1e3}, {"\xce\xbcs", 1e3},
-			     {"ms", 1e6},   {"s", 1e9},		 {"m", 60e9},	     {"h", 3600e9}};
+		} units[] = {{"ns", 1},   {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"\xce\xbcs", 1e3},
+			     {"ms", 1e6}, {"s", 1e9},  {"m", 60e9},        {"h", 3600e9}};
 		size_t best = 0, bi = 0;
 		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 			size_t l = strlen(units[i].u);

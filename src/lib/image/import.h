@@ -5,10 +5,10 @@
 #include "image/store.h"
 
 struct berth_image_import_opts {
-	const char *repo;    /* "" / NULL: untagged; may carry a tag ("busybox:1") */
-	const char *tag;     /* overrides the tag of repo */
-	const char *message; /* "" / NULL: "Imported from <src>" */
-	const char *src;     /* NULL: "-" */
+	const char *repo;     /* "" / NULL: untagged; may carry a tag ("busybox:1") */
+	const char *tag;      /* overrides the tag of repo */
+	const char *message;  /* "" / NULL: "Imported from <src>" */
+	const char *src;      /* NULL: "-" */
 	char *const *changes; /* Dockerfile lines (CMD, ENV, ...) */
 	size_t n_changes;
 	const char *os;   /* NULL: "linux" */

@@ -18,12 +18,12 @@ char **img_filter_values(const json_t *filters, const char *key)
 	if (json_is_object(v)) {
 		const char *k;
 		json_t *x;
-		json_object_foreach(v, k, x) berth_strv_push(&out, k);
+		json_object_foreach(v, k, x)
+			berth_strv_push(&out, k);
 	} else if (json_is_array(v)) {
 		size_t i;
 		json_t *x;
-		json_array_foreach(v, i, x)
-		{
+		json_array_foreach(v, i, x) {
 			if (json_is_string(x))
 				berth_strv_push(&out, json_string_value(x));
 		}
@@ -63,8 +63,7 @@ int img_filter_validate(const json_t *filters, const char *const *accepted, stru
 {
 	const char *k;
 	json_t *v;
-	json_object_foreach((json_t *)filters, k, v)
-	{
+	json_object_foreach((json_t *)filters, k, v) {
 		bool ok = false;
 		for (size_t i = 0; accepted[i]; i++)
 			ok |= !strcmp(accepted[i], k);
@@ -295,8 +294,7 @@ static json_t *list_images(struct berth_image_store *s, const json_t *filters, c
 			int64_t shared = 0;
 			size_t k;
 			json_t *pair;
-			json_array_foreach(cl, k, pair)
-			{
+			json_array_foreach(cl, k, pair) {
 				const char *cid = json_string_value(json_array_get(pair, 0));
 				if (json_integer_value(json_object_get(layer_refs, cid)) > 1)
 					shared += json_integer_value(json_array_get(pair, 1));
@@ -402,15 +400,16 @@ json_t *berth_image_inspect(struct berth_image_store *s, const char *name, struc
 	const char *comment = json_string_value(berth_json_field(c, "comment"));
 	json_t *hist = berth_json_field(c, "history");
 	if ((!comment || !*comment) && json_is_array(hist) && json_array_size(hist))
-		comment = json_string_value(
-			berth_json_field(json_array_get(hist, json_array_size(hist) - 1), "comment"));
+		comment =
+			json_string_value(berth_json_field(json_array_get(hist, json_array_size(hist) - 1), "comment"));
 	json_object_set_new(o, "Comment", json_string(comment ? comment : ""));
 	char ts[64];
 	berth_image_config_created_str(c, ts, sizeof(ts));
 	json_object_set_new(o, "Created", json_string(ts));
 	const char *container = json_string_value(berth_json_field(c, "container"));
 	json_object_set_new(o, "Container", json_string(container ? container : ""));
-	json_object_set_new(o, "ContainerConfig", berth_container_config_canon(berth_json_field(c, "container_config")));
+	json_object_set_new(o, "ContainerConfig",
+			    berth_container_config_canon(berth_json_field(c, "container_config")));
 	const char *dv = json_string_value(berth_json_field(c, "docker_version"));
 	json_object_set_new(o, "DockerVersion", json_string(dv ? dv : ""));
 	const char *author = json_string_value(berth_json_field(c, "author"));
@@ -432,7 +431,8 @@ json_t *berth_image_inspect(struct berth_image_store *s, const char *name, struc
 	json_object_set_new(o, "VirtualSize", json_integer(size));
 	const char *drv = berth_layer_store_driver_name(s->ls);
 	json_t *gd = row.top_chain[0] ? berth_layer_graph_data(s->ls, row.top_chain) : NULL;
-	json_object_set_new(o, "GraphDriver", json_pack("{s:o,s:s}", "Data", gd ? gd : json_object(), "Name", drv ? drv : ""));
+	json_object_set_new(o, "GraphDriver",
+			    json_pack("{s:o,s:s}", "Data", gd ? gd : json_object(), "Name", drv ? drv : ""));
 	json_t *rootfs = berth_json_field(c, "rootfs");
 	json_t *rf = json_object();
 	const char *rtype = json_string_value(berth_json_field(rootfs, "type"));
@@ -466,8 +466,7 @@ json_t *berth_image_history(struct berth_image_store *s, const char *name, struc
 	size_t nlayers = berth_image_config_layers(img.json, NULL, 0), layer = 0;
 	size_t i;
 	json_t *h;
-	json_array_foreach(json_is_array(hist) ? hist : NULL, i, h)
-	{
+	json_array_foreach(json_is_array(hist) ? hist : NULL, i, h) {
 		int64_t lsize = 0;
 		if (!json_is_true(berth_json_field(h, "empty_layer"))) {
 			if (layer >= nlayers) {
@@ -538,8 +537,7 @@ static int parse_until(const char *v, int64_t *ns, struct berth_error *err)
 	}
 	if (berth_time_parse(v, ns) == 0)
 		return 0;
-	return berth_err(err, BERTH_E_INVALID,
-			 "failed to parse value as time or duration: \"%s\"", v);
+	return berth_err(err, BERTH_E_INVALID, "failed to parse value as time or duration: \"%s\"", v);
 }
 
 json_t *berth_image_prune(struct berth_image_store *s, const json_t *filters, struct berth_error *err)

@@ -93,8 +93,8 @@ static int search_id(struct berth_image_store *s, const char *name, char id[BERT
 	if (!strncmp(name, "sha256:", 7))
 		hex = name + 7;
 	struct berth_error tmp;
-	if (*hex && strlen(hex) <= 64 && berth_is_hex(hex, strlen(hex)) &&
-	    berth_image_resolve(s, hex, id, &tmp) == 0 && berth_str_has_prefix(berth_digest_hex(id), hex))
+	if (*hex && strlen(hex) <= 64 && berth_is_hex(hex, strlen(hex)) && berth_image_resolve(s, hex, id, &tmp) == 0 &&
+	    berth_str_has_prefix(berth_digest_hex(id), hex))
 		return 0;
 	return berth_err(err, BERTH_E_NOT_FOUND, "No such image: %s", name);
 }
@@ -137,8 +137,9 @@ struct berth_image_save_set *berth_image_save_prepare(struct berth_image_store *
 			sqlite3_stmt *st;
 			size_t found = 0;
 			img_dbl(s);
-			if (sqlite3_prepare_v2(s->db, "SELECT ref, image_id FROM image_refs WHERE name = ? ORDER BY ref",
-					       -1, &st, NULL) == SQLITE_OK) {
+			if (sqlite3_prepare_v2(s->db,
+					       "SELECT ref, image_id FROM image_refs WHERE name = ? ORDER BY ref", -1,
+					       &st, NULL) == SQLITE_OK) {
 				sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
 				while (r == 0 && sqlite3_step(st) == SQLITE_ROW) {
 					struct berth_ref rr;
@@ -265,7 +266,10 @@ static int tar_header(struct tar_out *t, const char *name, char type, unsigned m
 	h[156] = type;
 	if (link)
 		memcpy(h + 157, link, strlen(link));
-	memcpy(h + 257, "ustar\0" "00", 8);
+	memcpy(h + 257,
+	       "ustar\0"
+	       "00",
+	       8);
 	memcpy(h + 265, "root", 4);
 	memcpy(h + 297, "root", 4);
 	octal(h + 329, 8, 0);
@@ -325,7 +329,8 @@ static json_t *v1_image(const json_t *cfg, bool full, const char *v1id, const ch
 	berth_image_time_format(ns, ts, sizeof(ts));
 	json_object_set_new(o, "created", json_string(ts));
 	STR("container");
-	json_object_set_new(o, "container_config", berth_container_config_canon(berth_json_field(cfg, "container_config")));
+	json_object_set_new(o, "container_config",
+			    berth_container_config_canon(berth_json_field(cfg, "container_config")));
 	STR("docker_version");
 	STR("author");
 	json_t *c = berth_json_field(cfg, "config");
@@ -353,7 +358,8 @@ static void v1_create_id(const json_t *v1, const char *chain, const char *parent
 	const char **keys = calloc(n, sizeof(char *));
 	const char *k;
 	json_t *v;
-	json_object_foreach(m, k, v) keys[i++] = k;
+	json_object_foreach(m, k, v)
+		keys[i++] = k;
 	for (size_t a = 1; a < n; a++)
 		for (size_t b = a; b > 0 && strcmp(keys[b - 1], keys[b]) > 0; b--) {
 			const char *t = keys[b];
@@ -518,8 +524,8 @@ static int build_items(struct berth_image_save_set *set, struct items *it, struc
 				} else {
 					free(jb);
 				}
-				const char *diff = json_string_value(
-					json_array_get(berth_json_field(berth_json_field(cfg, "rootfs"), "diff_ids"), k));
+				const char *diff = json_string_value(json_array_get(
+					berth_json_field(berth_json_field(cfg, "rootfs"), "diff_ids"), k));
 				struct item *lt = item_add(it, v1id, "layer.tar", '0', mt);
 				if (!d || !ver || !js || !lt) {
 					ret = berth_err(err, BERTH_E_INTERNAL, "out of memory");
@@ -617,8 +623,9 @@ int berth_image_save_write(struct berth_image_store *s, struct berth_image_save_
 		struct tar_out t = {out, 0};
 		for (size_t i = 0; i < it.n && ret == 0; i++) {
 			struct item *x = &it.v[i];
-			cleanup_free char *name = x->child[0] ? berth_strdup_printf("%s/%s", x->top, x->child)
-							      : berth_strdup_printf("%s%s", x->top, x->type == '5' ? "/" : "");
+			cleanup_free char *name =
+				x->child[0] ? berth_strdup_printf("%s/%s", x->top, x->child) :
+					      berth_strdup_printf("%s%s", x->top, x->type == '5' ? "/" : "");
 			if (x->type == '5') {
 				if (tar_header(&t, name, '5', 040755, x->mtime, 0, NULL) < 0)
 					ret = berth_err(err, BERTH_E_INTERNAL, "write failed");

@@ -12,21 +12,20 @@
 
 #define MAX_CONFIG_BYTES (32 << 20)
 
-static const char SCHEMA[] =
-	"CREATE TABLE IF NOT EXISTS images ("
-	" id TEXT PRIMARY KEY,"
-	" parent TEXT NOT NULL DEFAULT '',"
-	" top_chain TEXT NOT NULL DEFAULT '',"
-	" created_ns INTEGER NOT NULL DEFAULT 0,"
-	" added_ns INTEGER NOT NULL DEFAULT 0,"
-	" last_tag_ns INTEGER NOT NULL DEFAULT 0);"
-	"CREATE INDEX IF NOT EXISTS images_parent ON images(parent);"
-	"CREATE TABLE IF NOT EXISTS image_refs ("
-	" ref TEXT PRIMARY KEY,"
-	" name TEXT NOT NULL,"
-	" is_digest INTEGER NOT NULL DEFAULT 0,"
-	" image_id TEXT NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS image_refs_image ON image_refs(image_id);";
+static const char SCHEMA[] = "CREATE TABLE IF NOT EXISTS images ("
+			     " id TEXT PRIMARY KEY,"
+			     " parent TEXT NOT NULL DEFAULT '',"
+			     " top_chain TEXT NOT NULL DEFAULT '',"
+			     " created_ns INTEGER NOT NULL DEFAULT 0,"
+			     " added_ns INTEGER NOT NULL DEFAULT 0,"
+			     " last_tag_ns INTEGER NOT NULL DEFAULT 0);"
+			     "CREATE INDEX IF NOT EXISTS images_parent ON images(parent);"
+			     "CREATE TABLE IF NOT EXISTS image_refs ("
+			     " ref TEXT PRIMARY KEY,"
+			     " name TEXT NOT NULL,"
+			     " is_digest INTEGER NOT NULL DEFAULT 0,"
+			     " image_id TEXT NOT NULL);"
+			     "CREATE INDEX IF NOT EXISTS image_refs_image ON image_refs(image_id);";
 
 void img_lock(struct berth_image_store *s) { pthread_mutex_lock(&s->mu); }
 void img_unlock(struct berth_image_store *s) { pthread_mutex_unlock(&s->mu); }
@@ -250,8 +249,8 @@ int img_rows_all(struct berth_image_store *s, struct img_row **rows, size_t *n, 
 	*rows = NULL;
 	*n = 0;
 	img_dbl(s);
-	if (sqlite3_prepare_v2(s->db, "SELECT " ROW_COLS " FROM images ORDER BY created_ns DESC, id", -1, &st,
-			       NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db, "SELECT " ROW_COLS " FROM images ORDER BY created_ns DESC, id", -1, &st, NULL) !=
+	    SQLITE_OK) {
 		int r = sql_err(s, err, "prepare");
 		img_dbu(s);
 		return r;
@@ -308,8 +307,8 @@ int img_refs_of(struct berth_image_store *s, const char *id, struct img_refs *ou
 	memset(out, 0, sizeof(*out));
 	sqlite3_stmt *st;
 	img_dbl(s);
-	if (sqlite3_prepare_v2(s->db, "SELECT ref, is_digest FROM image_refs WHERE image_id = ? ORDER BY ref", -1,
-			       &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db, "SELECT ref, is_digest FROM image_refs WHERE image_id = ? ORDER BY ref", -1, &st,
+			       NULL) != SQLITE_OK) {
 		int r = sql_err(s, err, "prepare");
 		img_dbu(s);
 		return r;
@@ -603,9 +602,8 @@ int berth_image_create(struct berth_image_store *s, const char *config, size_t l
 	char cbuf[32], abuf[32];
 	snprintf(cbuf, sizeof(cbuf), "%lld", (long long)created_ns);
 	snprintf(abuf, sizeof(abuf), "%lld", (long long)berth_now_ns());
-	if (sql_exec(s, err,
-		     "INSERT INTO images (id, parent, top_chain, created_ns, added_ns) VALUES (?, ?, ?, ?, ?)", id,
-		     parent ? parent : "", top, cbuf, abuf, NULL) < 0) {
+	if (sql_exec(s, err, "INSERT INTO images (id, parent, top_chain, created_ns, added_ns) VALUES (?, ?, ?, ?, ?)",
+		     id, parent ? parent : "", top, cbuf, abuf, NULL) < 0) {
 		berth_image_blob_delete(s, id);
 		goto out;
 	}
@@ -676,17 +674,18 @@ int berth_image_add_digest_reference(struct berth_image_store *s, const char *im
 	if (!full || !name)
 		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
 	img_lock(s);
-	int r = berth_image_exists(s, image_id)
-			? sql_exec(s, err,
-				   "INSERT OR REPLACE INTO image_refs (ref, name, is_digest, image_id) VALUES (?, ?, 1, ?)",
-				   full, name, image_id, NULL)
-			: berth_err(err, BERTH_E_NOT_FOUND, "No such image: %s", image_id);
+	int r = berth_image_exists(s, image_id) ?
+			sql_exec(
+				s, err,
+				"INSERT OR REPLACE INTO image_refs (ref, name, is_digest, image_id) VALUES (?, ?, 1, ?)",
+				full, name, image_id, NULL) :
+			berth_err(err, BERTH_E_NOT_FOUND, "No such image: %s", image_id);
 	img_unlock(s);
 	return r;
 }
 
-int berth_image_tag(struct berth_image_store *s, const char *source, const char *repo, const char *tag,
-		    char **familiar, struct berth_error *err)
+int berth_image_tag(struct berth_image_store *s, const char *source, const char *repo, const char *tag, char **familiar,
+		    struct berth_error *err)
 {
 	char id[BERTH_DIGEST_LEN + 1];
 	if (berth_image_resolve(s, source, id, err) < 0)
@@ -788,7 +787,8 @@ static struct conflict check_conflict(struct berth_image_store *s, const char *i
 			size_t n = refs.n;
 			img_refs_free(&refs);
 			if (n) {
-				c = (struct conflict){true, false, false, "image is referenced in multiple repositories"};
+				c = (struct conflict){true, false, false,
+						      "image is referenced in multiple repositories"};
 				return c;
 			}
 		}
@@ -851,8 +851,8 @@ static void add_record(json_t *records, const char *key, const char *val)
 	json_array_append_new(records, o);
 }
 
-static int remove_ref_record(struct berth_image_store *s, const char *id, const struct berth_ref *ref,
-			     json_t *records, struct berth_error *err)
+static int remove_ref_record(struct berth_image_store *s, const char *id, const struct berth_ref *ref, json_t *records,
+			     struct berth_error *err)
 {
 	struct berth_ref r = *ref;
 	berth_ref_tag_name_only(&r);
@@ -977,10 +977,11 @@ int img_delete_resolved(struct berth_image_store *s, const char *name, const cha
 		if (!force && single_reference(&refs) && find_container(s, id, BERTH_IMAGE_USE_ANY, cid)) {
 			char q[600], sc[13], si[13];
 			go_quote(name, q, sizeof(q));
-			ret = berth_err(err, BERTH_E_CONFLICT,
-					"conflict: unable to remove repository reference %s (must force) - container %s is "
-					"using its referenced image %s",
-					q, short_id(cid, sc), short_id(id, si));
+			ret = berth_err(
+				err, BERTH_E_CONFLICT,
+				"conflict: unable to remove repository reference %s (must force) - container %s is "
+				"using its referenced image %s",
+				q, short_id(cid, sc), short_id(id, si));
 			goto out;
 		}
 		struct berth_ref parsed;

@@ -79,8 +79,8 @@ int berth_image_create(struct berth_image_store *s, const char *config, size_t l
 /* POST /images/{name}/tag: source resolved by GetImage, repo parsed normalized,
  * tag optional ("latest"). *familiar (may be NULL) gets "repo:tag" (caller frees).
  * Emits "tag". */
-int berth_image_tag(struct berth_image_store *s, const char *source, const char *repo, const char *tag,
-		    char **familiar, struct berth_error *err);
+int berth_image_tag(struct berth_image_store *s, const char *source, const char *repo, const char *tag, char **familiar,
+		    struct berth_error *err);
 /* Point ref (name, name:tag; a missing tag means latest) at image_id. Emits "tag".
  * *previous (may be NULL) gets the image ID the tag was moved away from, or "". */
 int berth_image_tag_reference(struct berth_image_store *s, const char *image_id, const struct berth_ref *ref,
