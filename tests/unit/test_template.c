@@ -269,6 +269,9 @@ static void test_parse_errors(struct tap *t)
 		  "template: :1: template: multiple definition of template \"a\"");
 	check_err(t, "{{with .A}}{{else if .B}}{{end}}", "template: :1: unexpected <if> in input");
 	check_err(t, "{{.A | }}x", "(no error)");
+	check_err(t, "{{range .L}}{{block \"b\" .}}{{break}}{{end}}{{end}}", "template: :1: {{break}} outside {{range}}");
+	check_err(t, "{{define \"x\"}}{{$y}}{{end}}", "template: :1: undefined variable \"$y\"");
+	check_err(t, "{{if .A}}{{$v := 1}}{{end}}{{$v}}", "template: :1: undefined variable \"$v\"");
 	check_err(t, "{{99999999999999999999}}", "template: :1: integer overflow: \"99999999999999999999\"");
 }
 

@@ -1410,9 +1410,12 @@ static struct tnode *parse_template_control(struct parser *p, bool block)
 		n->pipe = parse_pipeline(p, context, I_RDELIM);
 		struct tnode *end;
 		size_t nvars = p->nvars;
-		p->nvars = 1; /* a block body sees only $ */
+		int range_depth = p->range_depth;
+		p->nvars = 1; /* a block body is its own template: only $, no enclosing range */
+		p->range_depth = 0;
 		struct tnode *root = parse_list(p, &end);
 		p->nvars = nvars;
+		p->range_depth = range_depth;
 		if (end->type != TN_END) {
 			struct berth_buf s = {0};
 			tmpl_node_string(&s, end);
