@@ -1,6 +1,7 @@
 /* Layer store: chain IDs, registering the busybox fixture, exact export,
  * sharing, refcounts, release, depth limit, crash sweep, driver choice.
  * Runs as root; everything lives under a temp data root removed at exit. */
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "common/cleanup.h"
@@ -310,6 +311,120 @@ static void test_depth(const char *root)
 	free(dr);
 }
 
+/* ---- concurrency: parallel registrations; export racing a release ---- */
+
+struct reg_arg {
+	struct berth_layer_store *ls;
+	const struct berth_buf *data;
+	int rc;
+	struct berth_layer_info info;
+};
+
+static void *reg_thread(void *p)
+{
+	struct reg_arg *a = p;
+	struct berth_error err = {0};
+	a->rc = register_buf(a->ls, NULL, a->data, FIXTURE_DIFF, &a->info, &err);
+	return NULL;
+}
+
+struct slow_writer {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool started, released;
+	struct berth_sha256 *h;
+};
+
+static int slow_write(void *ctx, const void *buf, size_t len)
+{
+	struct slow_writer *s = ctx;
+	pthread_mutex_lock(&s->mu);
+	s->started = true;
+	pthread_cond_broadcast(&s->cv);
+	while (!s->released)
+		pthread_cond_wait(&s->cv, &s->mu);
+	pthread_mutex_unlock(&s->mu);
+	berth_sha256_update(s->h, buf, len);
+	return 0;
+}
+
+struct exp_arg {
+	struct berth_layer_store *ls;
+	struct slow_writer *sw;
+	int rc;
+};
+
+static void *export_thread(void *p)
+{
+	struct exp_arg *a = p;
+	struct berth_error err = {0};
+	struct berth_writer w = {slow_write, a->sw};
+	a->rc = berth_layer_export(a->ls, FIXTURE_DIFF, &w, &err);
+	return NULL;
+}
+
+static void test_concurrency(const char *root)
+{
+	char *dr = berth_strdup_printf("%s/concurrent", root);
+	berth_mkdir_p(dr, 0700, NULL);
+	sqlite3 *db = st_open_db(dr);
+	struct berth_error err = {0};
+	struct berth_layer_store *ls = berth_layer_store_open(dr, "overlay2", db, &err);
+	struct berth_buf fixture = {0};
+	st_read_file(FIXTURE, &fixture);
+	struct reg_arg args[4];
+	pthread_t th[4];
+	for (int i = 0; i < 4; i++) {
+		args[i] = (struct reg_arg){.ls = ls, .data = &fixture};
+		pthread_create(&th[i], NULL, reg_thread, &args[i]);
+	}
+	int ok = 0;
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		ok += args[i].rc == 0;
+	}
+	struct berth_layer_info info = {0};
+	berth_layer_get(ls, FIXTURE_DIFF, &info, &err);
+	char *home = berth_strdup_printf("%s/overlay2", dr);
+	TAP_OK(&t, ok == 4 && info.refcount == 4 && st_count_dir(home, "l") == 1,
+	       "4 parallel registrations: one layer, refcount %d", info.refcount);
+	for (int i = 0; i < 3; i++)
+		berth_layer_release(ls, FIXTURE_DIFF, NULL, &err);
+
+	/* export in progress while the last reference goes */
+	struct slow_writer sw = {.h = berth_sha256_new()};
+	pthread_mutex_init(&sw.mu, NULL);
+	pthread_cond_init(&sw.cv, NULL);
+	struct exp_arg ea = {.ls = ls, .sw = &sw};
+	pthread_t et;
+	pthread_create(&et, NULL, export_thread, &ea);
+	pthread_mutex_lock(&sw.mu);
+	while (!sw.started)
+		pthread_cond_wait(&sw.cv, &sw.mu);
+	pthread_mutex_unlock(&sw.mu);
+	int removed = 0;
+	berth_layer_release(ls, FIXTURE_DIFF, &removed, &err);
+	char *diff = berth_strdup_printf("%s/%s/diff/bin/busybox", home, berth_digest_hex(FIXTURE_DIFF));
+	struct stat st;
+	TAP_OK(&t, removed == 1 && berth_layer_get(ls, FIXTURE_DIFF, &info, &err) < 0 && stat(diff, &st) == 0,
+	       "released during an export: gone from the store, files kept for the reader");
+	pthread_mutex_lock(&sw.mu);
+	sw.released = true;
+	pthread_cond_broadcast(&sw.cv);
+	pthread_mutex_unlock(&sw.mu);
+	pthread_join(et, NULL);
+	char got[BERTH_DIGEST_LEN + 1];
+	berth_sha256_final(sw.h, got);
+	TAP_OK(&t, ea.rc == 0 && !strcmp(got, FIXTURE_DIFF), "the export finished with the right bytes");
+	TAP_OK(&t, stat(diff, &st) < 0 && st_count_dir(home, "l") == 0, "files removed after the export ended");
+	berth_layer_store_close(ls);
+	sqlite3_close(db);
+	berth_buf_free(&fixture);
+	free(dr);
+	free(home);
+	free(diff);
+}
+
 int main(void)
 {
 	if (geteuid() != 0) {
@@ -322,6 +437,7 @@ int main(void)
 	test_store(root, "overlay2");
 	test_store(root, "vfs");
 	test_depth(root);
+	test_concurrency(root);
 	TAP_OK(&t, !st_is_mounted_below(root), "no mounts left under the test root");
 	return TAP_DONE(&t);
 }

@@ -335,9 +335,11 @@ static int write_data(struct apply_ctx *c, struct archive *a, int fd, int64_t si
 		int r = archive_read_data_block(a, &buf, &len, &off);
 		if (r == ARCHIVE_EOF)
 			break;
-		if (r < ARCHIVE_WARN)
-			return berth_err(c->err, c->read_failed ? c->err->kind : BERTH_E_INVALID, "tar entry %s: %s",
-					 name, c->read_failed ? c->err->msg : archive_error_string(a));
+		if (r < ARCHIVE_WARN) {
+			if (c->read_failed)
+				return berth_err_prefix(c->err, "tar entry %s", name);
+			return berth_err(c->err, BERTH_E_INVALID, "tar entry %s: %s", name, archive_error_string(a));
+		}
 		if (off < 0 || (int64_t)len > size || off > size - (int64_t)len)
 			return berth_err(c->err, BERTH_E_INVALID, "tar entry %s: data beyond its size", name);
 		const char *p = buf;

@@ -25,8 +25,13 @@
 
 #define LINK_LEN 26
 
+/* Extra mount options, the first set the kernel accepts. Redirects and
+ * metacopy must stay off: the native diff reads whole files and directories
+ * from the upper dir, as docker's does. */
+static const char *const mount_extras[] = {",index=off,redirect_dir=off,metacopy=off", ",index=off", ""};
+
 struct ov_priv {
-	bool index_off; /* kernel knows "index=off" */
+	const char *extra;
 };
 
 static char *layer_path(struct berth_graph_driver *d, const char *id, const char *sub)
@@ -71,7 +76,7 @@ static int probe_mount(const char *base, const char *extra)
 	return 0;
 }
 
-static int ov_probe_dir(const char *home, bool *index_off, struct berth_error *err)
+static int ov_probe_dir(const char *home, const char **extra, struct berth_error *err)
 {
 	char rnd[65];
 	berth_random_id(rnd);
@@ -86,15 +91,16 @@ static int ov_probe_dir(const char *home, bool *index_off, struct berth_error *e
 			rc = berth_err_sys(err, BERTH_E_UNSUPPORTED, errno, "overlay2: probe mkdir");
 	}
 	if (rc == 0) {
-		if (probe_mount(base, ",index=off") == 0) {
-			*index_off = true;
-		} else if (probe_mount(base, "") == 0) {
-			*index_off = false;
-		} else {
+		size_t i;
+		for (i = 0; i < sizeof(mount_extras) / sizeof(mount_extras[0]); i++)
+			if (probe_mount(base, mount_extras[i]) == 0)
+				break;
+		if (i < sizeof(mount_extras) / sizeof(mount_extras[0]))
+			*extra = mount_extras[i];
+		else
 			rc = berth_err_sys(err, BERTH_E_UNSUPPORTED, errno,
 					   "driver not supported on this host: overlay2 (overlay mount on %s failed)",
 					   berth_backing_fs_name(home));
-		}
 	}
 	berth_rm_rf(base, NULL);
 	return rc;
@@ -114,8 +120,8 @@ static int ov_probe(const char *data_root, struct berth_error *err)
 				 "driver not supported on this host: overlay2 needs d_type support on the backing "
 				 "filesystem (%s)",
 				 fs);
-	bool index_off;
-	return ov_probe_dir(home, &index_off, err);
+	const char *extra;
+	return ov_probe_dir(home, &extra, err);
 }
 
 static int ov_init(struct berth_graph_driver *d, struct berth_error *err)
@@ -139,7 +145,7 @@ static int ov_init(struct berth_graph_driver *d, struct berth_error *err)
 	}
 	if (dir)
 		closedir(dir);
-	return ov_probe_dir(d->home, &p->index_off, err);
+	return ov_probe_dir(d->home, &p->extra, err);
 }
 
 static void ov_cleanup(struct berth_graph_driver *d)
@@ -308,14 +314,13 @@ static int ov_get(struct berth_graph_driver *d, const char *id, char **path, str
 	}
 	cleanup_free char *opts = NULL;
 	if (rw) {
-		opts = berth_strdup_printf("lowerdir=%s,upperdir=%s/diff,workdir=%s/work%s", lower, id, id,
-					   p->index_off ? ",index=off" : "");
+		opts = berth_strdup_printf("lowerdir=%s,upperdir=%s/diff,workdir=%s/work%s", lower, id, id, p->extra);
 	} else {
 		cleanup_free char *linkf = layer_path(d, id, "link");
 		cleanup_free char *link = linkf ? read_small(linkf) : NULL;
 		if (!link)
 			return berth_err(err, BERTH_E_INTERNAL, "overlay2: layer %s has no link", id);
-		opts = berth_strdup_printf("lowerdir=l/%s:%s%s", link, lower, p->index_off ? ",index=off" : "");
+		opts = berth_strdup_printf("lowerdir=l/%s:%s%s", link, lower, p->extra);
 	}
 	if (!opts)
 		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
