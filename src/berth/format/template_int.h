@@ -105,6 +105,56 @@ struct berth_tmpl {
 	struct tnode *arena; /* every node, for freeing */
 };
 
+/* Lexer items (template_lex.c). */
+enum itype {
+	I_ERROR,
+	I_BOOL,
+	I_CHAR,
+	I_CHARCONST,
+	I_COMPLEX,
+	I_ASSIGN,
+	I_DECLARE,
+	I_EOF,
+	I_FIELD,
+	I_IDENT,
+	I_LDELIM,
+	I_LPAREN,
+	I_NUMBER,
+	I_PIPE,
+	I_RAWSTRING,
+	I_RDELIM,
+	I_RPAREN,
+	I_SPACE,
+	I_STRING,
+	I_TEXT,
+	I_VARIABLE,
+	I_KEYWORD, /* keywords follow */
+	I_BLOCK,
+	I_BREAK,
+	I_CONTINUE,
+	I_DOT,
+	I_DEFINE,
+	I_ELSE,
+	I_END,
+	I_IF,
+	I_NIL,
+	I_RANGE,
+	I_TEMPLATE,
+	I_WITH,
+};
+
+struct tmpl_item {
+	enum itype typ;
+	size_t pos;
+	const char *val;
+	size_t len;
+	int line;
+};
+
+/* Lex all of in[0:n]; the items end with I_EOF or I_ERROR (whose val is
+ * *errmsg). Returns -1 on allocation failure. Caller frees items and errmsg. */
+int tmpl_lex(const char *in, size_t n, struct tmpl_item **items, size_t *nitems, char **errmsg);
+
 /* Builtins (template_funcs.c). header selects docker's HeaderFunctions overrides. */
 const struct tmpl_builtin *tmpl_find_builtin(const char *name, bool header);
 /* User function/method lookup. */

@@ -1,4 +1,4 @@
-/* Go text/template lexer and parser (behaviour of text/template/parse). */
+/* Go text/template parser (behaviour of text/template/parse/parse.go). */
 #include <errno.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -10,589 +10,11 @@
 #include "gofmt.h"
 #include "template_int.h"
 
-/* ------------------------------------------------------------------ lexer */
-
-enum itype {
-	I_ERROR,
-	I_BOOL,
-	I_CHAR,
-	I_CHARCONST,
-	I_COMPLEX,
-	I_ASSIGN,
-	I_DECLARE,
-	I_EOF,
-	I_FIELD,
-	I_IDENT,
-	I_LDELIM,
-	I_LPAREN,
-	I_NUMBER,
-	I_PIPE,
-	I_RAWSTRING,
-	I_RDELIM,
-	I_RPAREN,
-	I_SPACE,
-	I_STRING,
-	I_TEXT,
-	I_VARIABLE,
-	I_KEYWORD, /* keywords follow */
-	I_BLOCK,
-	I_BREAK,
-	I_CONTINUE,
-	I_DOT,
-	I_DEFINE,
-	I_ELSE,
-	I_END,
-	I_IF,
-	I_NIL,
-	I_RANGE,
-	I_TEMPLATE,
-	I_WITH,
-};
-
-static const struct {
-	const char *word;
-	enum itype typ;
-} keywords[] = {
-	{".", I_DOT},         {"block", I_BLOCK}, {"break", I_BREAK}, {"continue", I_CONTINUE},
-	{"define", I_DEFINE}, {"else", I_ELSE},   {"end", I_END},     {"if", I_IF},
-	{"range", I_RANGE},   {"nil", I_NIL},     {"template", I_TEMPLATE}, {"with", I_WITH},
-};
-
-struct item {
-	enum itype typ;
-	size_t pos;
-	const char *val;
-	size_t len;
-	int line;
-};
-
-struct lexer {
-	const char *in;
-	size_t n;
-	size_t pos, start;
-	size_t width;
-	int paren;
-	struct item *items;
-	size_t nitems, cap;
-	char *errmsg;
-	/* incremental line counting */
-	size_t line_pos;
-	int line;
-	bool oom;
-};
-
-#define L_EOF (-1)
-
-static int line_at(struct lexer *l, size_t pos)
-{
-	if (pos < l->line_pos) {
-		l->line_pos = 0;
-		l->line = 1;
-	}
-	for (; l->line_pos < pos && l->line_pos < l->n; l->line_pos++)
-		if (l->in[l->line_pos] == '\n')
-			l->line++;
-	return l->line;
-}
-
-static void emit_at(struct lexer *l, enum itype t, size_t start, size_t end)
-{
-	if (l->nitems == l->cap) {
-		size_t nc = l->cap ? l->cap * 2 : 32;
-		struct item *n = realloc(l->items, nc * sizeof(*n));
-		if (!n) {
-			l->oom = true;
-			return;
-		}
-		l->items = n;
-		l->cap = nc;
-	}
-	struct item *it = &l->items[l->nitems++];
-	it->typ = t;
-	it->pos = start;
-	it->val = l->in + start;
-	it->len = end - start;
-	it->line = line_at(l, start);
-}
-
-static void emit(struct lexer *l, enum itype t)
-{
-	emit_at(l, t, l->start, l->pos);
-	l->start = l->pos;
-}
-
-static int lx_next(struct lexer *l)
-{
-	if (l->pos >= l->n) {
-		l->width = 0;
-		return L_EOF;
-	}
-	unsigned r;
-	l->width = go_decode_rune(l->in + l->pos, l->n - l->pos, &r);
-	l->pos += l->width;
-	return (int)r;
-}
-
-static void lx_backup(struct lexer *l) { l->pos -= l->width; }
-
-static int lx_peek(struct lexer *l)
-{
-	int r = lx_next(l);
-	lx_backup(l);
-	return r;
-}
-
-static bool is_space(int r) { return r == ' ' || r == '\t' || r == '\r' || r == '\n'; }
-
-static bool is_alnum(int r)
-{
-	return r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') ||
-	       (r >= 0x80 && r != 0xfffd);
-}
-
-static bool has_prefix(const struct lexer *l, size_t pos, const char *p)
-{
-	size_t k = strlen(p);
-	return pos <= l->n && l->n - pos >= k && memcmp(l->in + pos, p, k) == 0;
-}
-
-/* "- " after the left delimiter (any space char). */
-static bool left_trim_marker(const struct lexer *l, size_t pos)
-{
-	return pos + 2 <= l->n && l->in[pos] == '-' && is_space((unsigned char)l->in[pos + 1]);
-}
-
-/* " -" before the right delimiter. */
-static bool right_trim_marker(const struct lexer *l, size_t pos)
-{
-	return pos + 2 <= l->n && is_space((unsigned char)l->in[pos]) && l->in[pos + 1] == '-';
-}
-
-static bool at_right_delim(const struct lexer *l, bool *trim)
-{
-	*trim = false;
-	if (has_prefix(l, l->pos, "}}"))
-		return true;
-	if (right_trim_marker(l, l->pos) && has_prefix(l, l->pos + 2, "}}")) {
-		*trim = true;
-		return true;
-	}
-	return false;
-}
-
-static void fmt_U(char *out, size_t len, int r)
-{
-	/* %#U */
-	if (r >= 0x20 && r != 0x7f && !(r >= 0x80 && r < 0xa0)) {
-		struct berth_buf b = {0};
-		go_encode_rune(&b, (unsigned)r);
-		snprintf(out, len, "U+%04X '%s'", (unsigned)r, berth_buf_str(&b));
-		berth_buf_free(&b);
-	} else {
-		snprintf(out, len, "U+%04X", (unsigned)r);
-	}
-}
-
-__attribute__((format(printf, 2, 3))) static void lx_errorf(struct lexer *l, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (vasprintf(&l->errmsg, fmt, ap) < 0)
-		l->errmsg = NULL;
-	va_end(ap);
-	emit_at(l, I_ERROR, l->start, l->start);
-	if (l->nitems && l->errmsg) {
-		struct item *it = &l->items[l->nitems - 1];
-		it->val = l->errmsg;
-		it->len = strlen(l->errmsg);
-		it->line = line_at(l, l->pos);
-	}
-}
-
-static size_t rtrim_len(const char *s, size_t n)
-{
-	size_t k = 0;
-	while (k < n && is_space((unsigned char)s[n - 1 - k]))
-		k++;
-	return k;
-}
-
-static size_t ltrim_len(const char *s, size_t n)
-{
-	size_t k = 0;
-	while (k < n && is_space((unsigned char)s[k]))
-		k++;
-	return k;
-}
-
-static bool at_terminator(struct lexer *l)
-{
-	int r = lx_peek(l);
-	if (is_space(r))
-		return true;
-	switch (r) {
-	case L_EOF:
-	case '.':
-	case ',':
-	case '|':
-	case ':':
-	case ')':
-	case '(':
-	case '}': /* first rune of the right delimiter */
-		return true;
-	}
-	return false;
-}
-
-static bool accept(struct lexer *l, const char *valid)
-{
-	int r = lx_next(l);
-	if (r != L_EOF && r < 0x80 && strchr(valid, r))
-		return true;
-	lx_backup(l);
-	return false;
-}
-
-static void accept_run(struct lexer *l, const char *valid)
-{
-	for (;;) {
-		int r = lx_next(l);
-		if (r == L_EOF || r >= 0x80 || !strchr(valid, r))
-			break;
-	}
-	lx_backup(l);
-}
-
-static bool scan_number(struct lexer *l)
-{
-	accept(l, "+-");
-	const char *digits = "0123456789_";
-	if (accept(l, "0")) {
-		if (accept(l, "xX"))
-			digits = "0123456789abcdefABCDEF_";
-		else if (accept(l, "oO"))
-			digits = "01234567_";
-		else if (accept(l, "bB"))
-			digits = "01_";
-	}
-	accept_run(l, digits);
-	if (accept(l, "."))
-		accept_run(l, digits);
-	if (strlen(digits) == 11 && accept(l, "eE")) {
-		accept(l, "+-");
-		accept_run(l, "0123456789_");
-	}
-	if (strlen(digits) == 23 && accept(l, "pP")) {
-		accept(l, "+-");
-		accept_run(l, "0123456789_");
-	}
-	accept(l, "i");
-	if (is_alnum(lx_peek(l))) {
-		lx_next(l);
-		return false;
-	}
-	return true;
-}
-
-enum lstate { LS_TEXT, LS_LEFT, LS_RIGHT, LS_INSIDE, LS_DONE };
-
-static enum lstate lex_left(struct lexer *l);
-static enum lstate lex_inside(struct lexer *l);
-
-static enum lstate lex_text(struct lexer *l)
-{
-	const char *p = l->pos < l->n ? memmem(l->in + l->pos, l->n - l->pos, "{{", 2) : NULL;
-	if (p) {
-		size_t x = (size_t)(p - l->in);
-		size_t trim = 0;
-		if (left_trim_marker(l, x + 2))
-			trim = rtrim_len(l->in + l->start, x - l->start);
-		l->pos = x - trim;
-		if (l->pos > l->start)
-			emit(l, I_TEXT);
-		l->pos = x;
-		l->start = l->pos;
-		return LS_LEFT;
-	}
-	l->pos = l->n;
-	if (l->pos > l->start)
-		emit(l, I_TEXT);
-	emit(l, I_EOF);
-	return LS_DONE;
-}
-
-static enum lstate lex_comment(struct lexer *l)
-{
-	l->pos += 2;
-	const char *e = l->pos < l->n ? memmem(l->in + l->pos, l->n - l->pos, "*/", 2) : NULL;
-	if (!e) {
-		lx_errorf(l, "unclosed comment");
-		return LS_DONE;
-	}
-	l->pos = (size_t)(e - l->in) + 2;
-	bool trim;
-	if (!at_right_delim(l, &trim)) {
-		lx_errorf(l, "comment ends before closing delimiter");
-		return LS_DONE;
-	}
-	if (trim)
-		l->pos += 2;
-	l->pos += 2;
-	if (trim)
-		l->pos += ltrim_len(l->in + l->pos, l->n - l->pos);
-	l->start = l->pos;
-	return LS_TEXT;
-}
-
-static enum lstate lex_left(struct lexer *l)
-{
-	l->pos += 2;
-	bool trim = left_trim_marker(l, l->pos);
-	size_t after = trim ? 2 : 0;
-	if (has_prefix(l, l->pos + after, "/*")) {
-		l->pos += after;
-		l->start = l->pos;
-		return lex_comment(l);
-	}
-	emit(l, I_LDELIM);
-	l->pos += after;
-	l->start = l->pos;
-	l->paren = 0;
-	return LS_INSIDE;
-}
-
-static enum lstate lex_right(struct lexer *l)
-{
-	bool trim = right_trim_marker(l, l->pos);
-	if (trim) {
-		l->pos += 2;
-		l->start = l->pos;
-	}
-	l->pos += 2;
-	emit(l, I_RDELIM);
-	if (trim) {
-		l->pos += ltrim_len(l->in + l->pos, l->n - l->pos);
-		l->start = l->pos;
-	}
-	return LS_TEXT;
-}
-
-static enum lstate lex_space(struct lexer *l)
-{
-	int nspaces = 0;
-	for (;;) {
-		int r = lx_peek(l);
-		if (!is_space(r))
-			break;
-		lx_next(l);
-		nspaces++;
-	}
-	/* A trim-marked closing delimiter: the last space belongs to " -}}". */
-	if (right_trim_marker(l, l->pos - 1) && has_prefix(l, l->pos + 1, "}}")) {
-		l->pos--;
-		if (nspaces == 1)
-			return lex_right(l);
-	}
-	emit(l, I_SPACE);
-	return LS_INSIDE;
-}
-
-static enum lstate lex_field_or_var(struct lexer *l, enum itype typ)
-{
-	if (at_terminator(l)) {
-		emit(l, typ == I_VARIABLE ? I_VARIABLE : I_DOT);
-		return LS_INSIDE;
-	}
-	int r;
-	for (;;) {
-		r = lx_next(l);
-		if (!is_alnum(r)) {
-			lx_backup(l);
-			break;
-		}
-	}
-	if (!at_terminator(l)) {
-		char u[32];
-		fmt_U(u, sizeof(u), r);
-		lx_errorf(l, "bad character %s", u);
-		return LS_DONE;
-	}
-	emit(l, typ);
-	return LS_INSIDE;
-}
-
-static enum lstate lex_identifier(struct lexer *l)
-{
-	int r;
-	for (;;) {
-		r = lx_next(l);
-		if (!is_alnum(r)) {
-			lx_backup(l);
-			break;
-		}
-	}
-	if (!at_terminator(l)) {
-		char u[32];
-		fmt_U(u, sizeof(u), r);
-		lx_errorf(l, "bad character %s", u);
-		return LS_DONE;
-	}
-	size_t len = l->pos - l->start;
-	const char *w = l->in + l->start;
-	for (size_t i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++) {
-		if (strlen(keywords[i].word) == len && memcmp(keywords[i].word, w, len) == 0) {
-			emit(l, keywords[i].typ);
-			return LS_INSIDE;
-		}
-	}
-	if (w[0] == '.')
-		emit(l, I_FIELD);
-	else if ((len == 4 && memcmp(w, "true", 4) == 0) || (len == 5 && memcmp(w, "false", 5) == 0))
-		emit(l, I_BOOL);
-	else
-		emit(l, I_IDENT);
-	return LS_INSIDE;
-}
-
-static enum lstate lex_quote(struct lexer *l, int q, enum itype typ, const char *unterminated)
-{
-	for (;;) {
-		int r = lx_next(l);
-		if (r == '\\' && q != '`') {
-			r = lx_next(l);
-			if (r != L_EOF && r != '\n')
-				continue;
-			lx_errorf(l, "%s", unterminated);
-			return LS_DONE;
-		}
-		if (r == L_EOF || (r == '\n' && q != '`')) {
-			lx_errorf(l, "%s", unterminated);
-			return LS_DONE;
-		}
-		if (r == q)
-			break;
-	}
-	emit(l, typ);
-	return LS_INSIDE;
-}
-
-static enum lstate lex_number(struct lexer *l)
-{
-	if (!scan_number(l)) {
-		struct berth_buf q = {0};
-		go_quote(&q, l->in + l->start, l->pos - l->start);
-		lx_errorf(l, "bad number syntax: %s", berth_buf_str(&q));
-		berth_buf_free(&q);
-		return LS_DONE;
-	}
-	int sign = lx_peek(l);
-	if (sign == '+' || sign == '-') {
-		if (!scan_number(l) || l->in[l->pos - 1] != 'i') {
-			struct berth_buf q = {0};
-			go_quote(&q, l->in + l->start, l->pos - l->start);
-			lx_errorf(l, "bad number syntax: %s", berth_buf_str(&q));
-			berth_buf_free(&q);
-			return LS_DONE;
-		}
-		emit(l, I_COMPLEX);
-	} else {
-		emit(l, I_NUMBER);
-	}
-	return LS_INSIDE;
-}
-
-static enum lstate lex_inside(struct lexer *l)
-{
-	bool trim;
-	if (at_right_delim(l, &trim)) {
-		if (l->paren == 0)
-			return lex_right(l);
-		lx_errorf(l, "unclosed left paren");
-		return LS_DONE;
-	}
-	int r = lx_next(l);
-	if (r == L_EOF) {
-		lx_errorf(l, "unclosed action");
-		return LS_DONE;
-	}
-	if (is_space(r)) {
-		lx_backup(l);
-		return lex_space(l);
-	}
-	switch (r) {
-	case '=': emit(l, I_ASSIGN); return LS_INSIDE;
-	case ':':
-		if (lx_next(l) != '=') {
-			lx_errorf(l, "expected :=");
-			return LS_DONE;
-		}
-		emit(l, I_DECLARE);
-		return LS_INSIDE;
-	case '|': emit(l, I_PIPE); return LS_INSIDE;
-	case '"': return lex_quote(l, '"', I_STRING, "unterminated quoted string");
-	case '`': return lex_quote(l, '`', I_RAWSTRING, "unterminated raw quoted string");
-	case '\'': return lex_quote(l, '\'', I_CHARCONST, "unterminated character constant");
-	case '$': return lex_field_or_var(l, I_VARIABLE);
-	case '.':
-		if (l->pos < l->n) {
-			char c = l->in[l->pos];
-			if (c < '0' || c > '9')
-				return lex_field_or_var(l, I_FIELD);
-		}
-		lx_backup(l);
-		return lex_number(l);
-	case '(':
-		emit(l, I_LPAREN);
-		l->paren++;
-		return LS_INSIDE;
-	case ')':
-		emit(l, I_RPAREN);
-		l->paren--;
-		if (l->paren < 0) {
-			lx_errorf(l, "unexpected right paren");
-			return LS_DONE;
-		}
-		return LS_INSIDE;
-	}
-	if (r == '+' || r == '-' || (r >= '0' && r <= '9')) {
-		lx_backup(l);
-		return lex_number(l);
-	}
-	if (is_alnum(r)) {
-		lx_backup(l);
-		return lex_identifier(l);
-	}
-	if (r < 0x7f && r >= 0x20) {
-		emit(l, I_CHAR);
-		return LS_INSIDE;
-	}
-	char u[32];
-	fmt_U(u, sizeof(u), r);
-	lx_errorf(l, "unrecognized character in action: %s", u);
-	return LS_DONE;
-}
-
-static int lex_all(struct lexer *l)
-{
-	enum lstate s = LS_TEXT;
-	l->line = 1;
-	while (s != LS_DONE && !l->oom) {
-		switch (s) {
-		case LS_TEXT: s = lex_text(l); break;
-		case LS_LEFT: s = lex_left(l); break;
-		case LS_RIGHT: s = lex_right(l); break;
-		case LS_INSIDE: s = lex_inside(l); break;
-		case LS_DONE: break;
-		}
-	}
-	return l->oom ? -1 : 0;
-}
-
 /* ------------------------------------------------------------------ parser */
 
 struct parser {
 	struct berth_tmpl *t;
-	struct item *items;
+	struct tmpl_item *items;
 	size_t nitems;
 	size_t i;  /* next item */
 	size_t hi; /* furthest item looked at */
@@ -618,7 +40,7 @@ __attribute__((format(printf, 2, 3), noreturn)) static void p_errorf(struct pars
 	longjmp(p->jb, 1);
 }
 
-static struct item *p_next(struct parser *p)
+static struct tmpl_item *p_next(struct parser *p)
 {
 	size_t idx = p->i < p->nitems ? p->i : p->nitems - 1;
 	if (idx > p->hi)
@@ -633,7 +55,7 @@ static void p_backup(struct parser *p)
 		p->i--;
 }
 
-static struct item *p_peek(struct parser *p)
+static struct tmpl_item *p_peek(struct parser *p)
 {
 	size_t i = p->i < p->nitems ? p->i : p->nitems - 1;
 	if (i > p->hi)
@@ -641,24 +63,24 @@ static struct item *p_peek(struct parser *p)
 	return &p->items[i];
 }
 
-static struct item *p_next_nonspace(struct parser *p)
+static struct tmpl_item *p_next_nonspace(struct parser *p)
 {
-	struct item *it;
+	struct tmpl_item *it;
 	do
 		it = p_next(p);
 	while (it->typ == I_SPACE);
 	return it;
 }
 
-static struct item *p_peek_nonspace(struct parser *p)
+static struct tmpl_item *p_peek_nonspace(struct parser *p)
 {
-	struct item *it = p_next_nonspace(p);
+	struct tmpl_item *it = p_next_nonspace(p);
 	p_backup(p);
 	return it;
 }
 
 /* item.String() */
-static void item_string(struct berth_buf *b, const struct item *it)
+static void item_string(struct berth_buf *b, const struct tmpl_item *it)
 {
 	if (it->typ == I_EOF) {
 		berth_buf_append(b, "EOF", 3);
@@ -681,7 +103,7 @@ static void item_string(struct berth_buf *b, const struct item *it)
 	}
 }
 
-__attribute__((noreturn)) static void p_unexpected(struct parser *p, const struct item *it, const char *context)
+__attribute__((noreturn)) static void p_unexpected(struct parser *p, const struct tmpl_item *it, const char *context)
 {
 	struct berth_buf b = {0};
 	item_string(&b, it);
@@ -693,9 +115,9 @@ __attribute__((noreturn)) static void p_unexpected(struct parser *p, const struc
 	p_errorf(p, "unexpected %s in %s", s, context);
 }
 
-static struct item *p_expect(struct parser *p, enum itype t, const char *context)
+static struct tmpl_item *p_expect(struct parser *p, enum itype t, const char *context)
 {
-	struct item *it = p_next_nonspace(p);
+	struct tmpl_item *it = p_next_nonspace(p);
 	if (it->typ != t)
 		p_unexpected(p, it, context);
 	return it;
@@ -963,7 +385,7 @@ static bool parse_go_uint(const char *s, unsigned long long *out)
 	return any;
 }
 
-static struct tnode *new_number(struct parser *p, const struct item *it)
+static struct tnode *new_number(struct parser *p, const struct tmpl_item *it)
 {
 	struct tnode *n = new_node(p, TN_NUMBER, it->pos, it->line);
 	n->quoted = p_strndup(p, it->val, it->len);
@@ -1058,7 +480,7 @@ static struct tnode *parse_with(struct parser *p);
 
 static struct tnode *parse_term(struct parser *p)
 {
-	struct item *tok = p_next_nonspace(p);
+	struct tmpl_item *tok = p_next_nonspace(p);
 	switch (tok->typ) {
 	case I_ERROR: p_errorf(p, "%.*s", (int)tok->len, tok->val);
 	case I_IDENT: {
@@ -1104,7 +526,7 @@ static struct tnode *parse_term(struct parser *p)
 			p_errorf(p, "max expression depth exceeded");
 		struct tnode *pipe = parse_pipeline(p, "parenthesized pipeline", I_RPAREN);
 		p->depth--;
-		struct item *t2 = p_next(p);
+		struct tmpl_item *t2 = p_next(p);
 		if (t2->typ != I_RPAREN) {
 			struct berth_buf b = {0};
 			item_string(&b, t2);
@@ -1141,12 +563,12 @@ static struct tnode *parse_operand(struct parser *p)
 		return NULL;
 	if (p_peek(p)->typ != I_FIELD)
 		return node;
-	struct item *first = p_peek(p);
+	struct tmpl_item *first = p_peek(p);
 	size_t cpos = first->pos;
 	int cline = first->line;
 	struct berth_buf fields = {0};
 	while (p_peek(p)->typ == I_FIELD) {
-		struct item *f = p_next(p);
+		struct tmpl_item *f = p_next(p);
 		berth_buf_append(&fields, f->val, f->len);
 	}
 	switch (node->type) {
@@ -1193,14 +615,14 @@ static struct tnode *parse_operand(struct parser *p)
 
 static struct tnode *parse_command(struct parser *p)
 {
-	struct item *first = p_peek_nonspace(p);
+	struct tmpl_item *first = p_peek_nonspace(p);
 	struct tnode *cmd = new_node(p, TN_COMMAND, first->pos, first->line);
 	for (;;) {
 		p_peek_nonspace(p);
 		struct tnode *op = parse_operand(p);
 		if (op)
 			add_kid(p, cmd, op);
-		struct item *tok = p_next(p);
+		struct tmpl_item *tok = p_next(p);
 		switch (tok->typ) {
 		case I_SPACE: continue;
 		case I_ERROR: p_errorf(p, "%.*s", (int)tok->len, tok->val);
@@ -1234,14 +656,14 @@ static void check_pipeline(struct parser *p, struct tnode *pipe, const char *con
 
 static struct tnode *parse_pipeline(struct parser *p, const char *context, enum itype end)
 {
-	struct item *tok = p_peek_nonspace(p);
+	struct tmpl_item *tok = p_peek_nonspace(p);
 	struct tnode *pipe = new_node(p, TN_PIPE, tok->pos, tok->line);
 decls:;
-	struct item *v = p_peek_nonspace(p);
+	struct tmpl_item *v = p_peek_nonspace(p);
 	if (v->typ == I_VARIABLE) {
 		size_t vidx = p->i;
 		p_next(p);
-		struct item *next = p_peek_nonspace(p);
+		struct tmpl_item *next = p_peek_nonspace(p);
 		if (next->typ == I_ASSIGN || next->typ == I_DECLARE) {
 			pipe->is_assign = next->typ == I_ASSIGN;
 			p_next_nonspace(p);
@@ -1267,7 +689,7 @@ decls:;
 		}
 	}
 	for (;;) {
-		struct item *t = p_next_nonspace(p);
+		struct tmpl_item *t = p_next_nonspace(p);
 		if (t->typ == end) {
 			check_pipeline(p, pipe, context);
 			if (t->typ == I_RPAREN)
@@ -1338,7 +760,7 @@ static struct tnode *parse_control(struct parser *p, enum tnode_type type, const
 static struct tnode *parse_if(struct parser *p) { return parse_control(p, TN_IF, "if"); }
 static struct tnode *parse_with(struct parser *p) { return parse_control(p, TN_WITH, "with"); }
 
-static char *parse_template_name(struct parser *p, struct item *tok, const char *context)
+static char *parse_template_name(struct parser *p, struct tmpl_item *tok, const char *context)
 {
 	if (tok->typ != I_STRING && tok->typ != I_RAWSTRING)
 		p_unexpected(p, tok, context);
@@ -1349,6 +771,8 @@ static char *parse_template_name(struct parser *p, struct item *tok, const char 
 	}
 	return berth_buf_steal(&b);
 }
+
+static bool is_space(int r) { return r == ' ' || r == '\t' || r == '\r' || r == '\n'; }
 
 static bool is_empty_tree(const struct tnode *root)
 {
@@ -1401,7 +825,7 @@ static void add_def(struct parser *p, char *name, struct tnode *root)
 static struct tnode *parse_template_control(struct parser *p, bool block)
 {
 	const char *context = block ? "block clause" : "template clause";
-	struct item *tok = p_next_nonspace(p);
+	struct tmpl_item *tok = p_next_nonspace(p);
 	char *name = parse_template_name(p, tok, context);
 	struct tnode *n = new_node(p, TN_TEMPLATE, tok->pos, tok->line);
 	n->text = name;
@@ -1436,13 +860,13 @@ static struct tnode *parse_template_control(struct parser *p, bool block)
 
 static struct tnode *parse_action(struct parser *p)
 {
-	struct item *tok = p_next_nonspace(p);
+	struct tmpl_item *tok = p_next_nonspace(p);
 	switch (tok->typ) {
 	case I_BLOCK: return parse_template_control(p, true);
 	case I_BREAK:
 	case I_CONTINUE: {
 		bool brk = tok->typ == I_BREAK;
-		struct item *t2 = p_next_nonspace(p);
+		struct tmpl_item *t2 = p_next_nonspace(p);
 		if (t2->typ != I_RDELIM)
 			p_unexpected(p, t2, brk ? "{{break}}" : "{{continue}}");
 		if (p->range_depth == 0)
@@ -1450,14 +874,14 @@ static struct tnode *parse_action(struct parser *p)
 		return new_node(p, brk ? TN_BREAK : TN_CONTINUE, tok->pos, tok->line);
 	}
 	case I_ELSE: {
-		struct item *pk = p_peek_nonspace(p);
+		struct tmpl_item *pk = p_peek_nonspace(p);
 		if (pk->typ == I_IF || pk->typ == I_WITH)
 			return new_node(p, TN_ELSE, pk->pos, pk->line);
-		struct item *t2 = p_expect(p, I_RDELIM, "else");
+		struct tmpl_item *t2 = p_expect(p, I_RDELIM, "else");
 		return new_node(p, TN_ELSE, t2->pos, t2->line);
 	}
 	case I_END: {
-		struct item *t2 = p_expect(p, I_RDELIM, "end");
+		struct tmpl_item *t2 = p_expect(p, I_RDELIM, "end");
 		return new_node(p, TN_END, t2->pos, t2->line);
 	}
 	case I_IF: return parse_if(p);
@@ -1467,7 +891,7 @@ static struct tnode *parse_action(struct parser *p)
 	default: break;
 	}
 	p_backup(p);
-	struct item *pk = p_peek(p);
+	struct tmpl_item *pk = p_peek(p);
 	size_t pos = pk->pos;
 	int line = pk->line;
 	struct tnode *pipe = parse_pipeline(p, "command", I_RDELIM);
@@ -1478,7 +902,7 @@ static struct tnode *parse_action(struct parser *p)
 
 static struct tnode *parse_text_or_action(struct parser *p)
 {
-	struct item *tok = p_next_nonspace(p);
+	struct tmpl_item *tok = p_next_nonspace(p);
 	switch (tok->typ) {
 	case I_TEXT: {
 		struct tnode *n = new_node(p, TN_TEXT, tok->pos, tok->line);
@@ -1493,7 +917,7 @@ static struct tnode *parse_text_or_action(struct parser *p)
 
 static struct tnode *parse_list(struct parser *p, struct tnode **next)
 {
-	struct item *pk = p_peek_nonspace(p);
+	struct tmpl_item *pk = p_peek_nonspace(p);
 	struct tnode *list = new_node(p, TN_LIST, pk->pos, pk->line);
 	while (p_peek_nonspace(p)->typ != I_EOF) {
 		struct tnode *n = parse_text_or_action(p);
@@ -1509,7 +933,7 @@ static struct tnode *parse_list(struct parser *p, struct tnode **next)
 static void parse_definition(struct parser *p)
 {
 	const char *context = "define clause";
-	struct item *tok = p_next_nonspace(p);
+	struct tmpl_item *tok = p_next_nonspace(p);
 	if (tok->typ != I_STRING && tok->typ != I_RAWSTRING)
 		p_unexpected(p, tok, context);
 	char *name = parse_template_name(p, tok, context);
@@ -1609,10 +1033,12 @@ struct berth_tmpl *berth_tmpl_parse_funcs(const char *src, const struct berth_tm
 		berth_err(err, BERTH_E_INTERNAL, "out of memory");
 		return NULL;
 	}
-	struct lexer l = {.in = t->text, .n = strlen(t->text)};
-	if (lex_all(&l) < 0 || l.nitems == 0) {
-		free(l.items);
-		free(l.errmsg);
+	struct tmpl_item *items = NULL;
+	size_t nitems = 0;
+	char *lexmsg = NULL;
+	if (tmpl_lex(t->text, strlen(t->text), &items, &nitems, &lexmsg) < 0) {
+		free(items);
+		free(lexmsg);
 		berth_tmpl_free(t);
 		berth_err(err, BERTH_E_INTERNAL, "out of memory");
 		return NULL;
@@ -1620,15 +1046,15 @@ struct berth_tmpl *berth_tmpl_parse_funcs(const char *src, const struct berth_tm
 	/* The parser needs an EOF or ERROR at the end (always present). */
 	struct parser *p = calloc(1, sizeof(*p));
 	if (!p) {
-		free(l.items);
-		free(l.errmsg);
+		free(items);
+		free(lexmsg);
 		berth_tmpl_free(t);
 		berth_err(err, BERTH_E_INTERNAL, "out of memory");
 		return NULL;
 	}
 	p->t = t;
-	p->items = l.items;
-	p->nitems = l.nitems;
+	p->items = items;
+	p->nitems = nitems;
 	static const char dollar[] = "$";
 	if (setjmp(p->jb) == 0) {
 		push_var(p, dollar);
@@ -1641,8 +1067,8 @@ struct berth_tmpl *berth_tmpl_parse_funcs(const char *src, const struct berth_tm
 	struct berth_tmpl *res = p->t;
 	free(p->vars);
 	free(p);
-	free(l.items);
-	free(l.errmsg);
+	free(items);
+	free(lexmsg);
 	return res;
 }
 
