@@ -483,6 +483,17 @@ static void test_table(struct tap *t)
 	berth_format_inspect_buf(NULL, empty, &b, &err);
 	TAP_STREQ(t, berth_buf_str(&b), "[]\n", "inspect of nothing");
 	json_decref(empty);
+	b.len = 0;
+	json_t *cmd = json_loads("[{\"Cmd\":[\"sh\",\"-c\",\"a && b > c\"],\"E\":[],\"O\":{}}]", 0, NULL);
+	berth_format_inspect_buf(NULL, cmd, &b, &err);
+	TAP_STREQ(t, berth_buf_str(&b),
+		  "[\n    {\n        \"Cmd\": [\n            \"sh\",\n            \"-c\",\n"
+		  "            \"a \\u0026\\u0026 b \\u003e c\"\n        ],\n        \"E\": [],\n        \"O\": {}\n    }\n]\n",
+		  "inspect escapes HTML like the daemon's JSON");
+	b.len = 0;
+	berth_format_inspect_buf("{{json .Cmd}}", cmd, &b, &err);
+	TAP_STREQ(t, berth_buf_str(&b), "[\"sh\",\"-c\",\"a && b > c\"]\n", "inspect -f json does not escape");
+	json_decref(cmd);
 	berth_buf_free(&b);
 	json_decref(items);
 }

@@ -407,7 +407,9 @@ int berth_format_inspect_buf(const char *format, json_t *items, struct berth_buf
 			berth_buf_append(out, "[]\n", 3);
 			return 0;
 		}
-		go_json_encode_indent(out, items, "", "    ", false);
+		/* The daemon's encoder escapes <, > and & (json.Marshal) and the
+		 * CLI only re-indents those bytes, so docker inspect shows \u003c. */
+		go_json_encode_indent(out, items, "", "    ", true);
 		berth_buf_putc(out, '\n');
 		return 0;
 	}

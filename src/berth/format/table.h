@@ -67,7 +67,8 @@ char *berth_format_prepare(const char *format, const char *default_table, bool *
 
 /* docker inspect output for a JSON array of objects: without a format, the
  * array as indented JSON (4 spaces, like json.Indent) and "\n" ("[]\n" when
- * empty); with a format, each item's template output followed by "\n".
+ * empty; <, > and & escaped as \u003c... like the daemon's JSON); with a
+ * format, each item's template output followed by "\n".
  * Template errors read "Template parsing error: <Go message>". */
 int berth_format_inspect(const char *format, json_t *items, FILE *out, struct berth_error *err);
 int berth_format_inspect_buf(const char *format, json_t *items, struct berth_buf *out, struct berth_error *err);
