@@ -88,7 +88,9 @@ static void test_basics(struct tap *t)
 	check_data(t, "{{.}}", "null", "<nil>");
 	check(t, "{{\"str\"}} {{`raw\\n`}} {{1}} {{-2}} {{1.5}} {{1e3}} {{true}} {{'a'}} {{0x1F}} {{010}}",
 	      "str raw\\n 1 -2 1.5 1000 true 97 31 8");
-	check(t, "{{\"tab\\tq\\\"\\u00e9\\x41\"}}", "tab\tq\"\xc3\xa9" "A");
+	check(t, "{{\"tab\\tq\\\"\\u00e9\\x41\"}}",
+	      "tab\tq\"\xc3\xa9"
+	      "A");
 	check(t, "a{{/* comment */}}b", "ab");
 	check(t, "a  {{- /* comment */ -}}  b", "ab");
 	check(t, "x  {{- .A -}}\n  y", "xxy");
@@ -116,7 +118,8 @@ static void test_docker_templates(struct tap *t)
 	check(t, "{{join .Missing \",\"}}", "");
 	check(t, "{{if eq .State.Status \"running\"}}up{{else}}down{{end}}", "up");
 	check(t, "{{if eq .State.Status \"exited\"}}up{{else}}down{{end}}", "down");
-	check(t, "{{upper .Name}} {{lower \"MiXeD\"}} {{title \"hello wide-world it's\"}}", "WEB mixed Hello Wide-World It'S");
+	check(t, "{{upper .Name}} {{lower \"MiXeD\"}} {{title \"hello wide-world it's\"}}",
+	      "WEB mixed Hello Wide-World It'S");
 	check(t, "{{upper \"\xc3\xa9t\xc3\xa9\"}}", "\xc3\x89T\xc3\x89");
 	check(t, "{{range $k,$v := .Labels}}{{$k}}={{$v}};{{end}}", "a=1;b=2;c=3;");
 	check(t, "{{range $k, $v := .Labels}}{{$k}}={{$v}};{{end}}", "a=1;b=2;c=3;");
@@ -127,7 +130,8 @@ static void test_docker_templates(struct tap *t)
 	check(t, "{{len (split .S \",\")}}", "3");
 	check(t, "{{index (split .S \",\") 1}}", "b");
 	check(t, "{{(index .RepoTags 0)}}", "busybox:latest");
-	check(t, "{{truncate .ID 4}} {{truncate \"ab\" 3}} {{truncate \"abc\" 3}} {{truncate \"abc\" 0}}.", "4e8a ab abc .");
+	check(t, "{{truncate .ID 4}} {{truncate \"ab\" 3}} {{truncate \"abc\" 3}} {{truncate \"abc\" 0}}.",
+	      "4e8a ab abc .");
 	check(t, "[{{pad .A 2 3}}] [{{pad \"\" 2 3}}]", "[  x   ] []");
 	check(t, "{{range .Config.Env}}{{println .}}{{end}}", "A=1\nB=2\n");
 	check(t, "{{with .State}}{{.Status}}/{{.Pid}}{{end}}", "running/4242");
@@ -141,7 +145,8 @@ static void test_docker_templates(struct tap *t)
 
 static void test_control(struct tap *t)
 {
-	check(t, "{{if .T}}a{{end}}{{if .Z}}b{{end}}{{if .E}}c{{end}}{{if .Missing}}d{{end}}{{if .Nil}}e{{end}}{{if .L}}f{{end}}",
+	check(t,
+	      "{{if .T}}a{{end}}{{if .Z}}b{{end}}{{if .E}}c{{end}}{{if .Missing}}d{{end}}{{if .Nil}}e{{end}}{{if .L}}f{{end}}",
 	      "af");
 	check(t, "{{if eq .B 1}}one{{else if eq .B 5}}five{{else}}many{{end}}", "five");
 	check(t, "{{if eq .B 1}}one{{else if eq .B 2}}two{{else}}many{{end}}", "many");
@@ -156,11 +161,12 @@ static void test_control(struct tap *t)
 	check(t, "{{range .M}}{{.}};{{end}}", "<nil>;map[x:[1 a] y:1];");
 	check(t, "{{$x := .A}}{{$x}}{{$x = \"y\"}}{{$x}}", "xy");
 	check(t, "{{$x := 1}}{{if true}}{{$x = 2}}{{end}}{{$x}}", "2");
-	check(t, "{{$}}", "map[A:x Args:[-c sleep 1 x] B:5 Big:1.23456789e+08 Config:map[Env:[A=1 B=2] "
-		     "Labels:map[a.b:v com.example:x<y>&z]] E:[] F:0.5 ID:4e8a1b2c3d4f L:[1 2 3 4] "
-		     "Labels:map[a:1 b:2 c:3] M:map[a:<nil> b:map[x:[1 a] y:1]] Name:web Names:/web Nil:<nil> "
-		     "RepoTags:[busybox:latest busybox:1.36] S:a,b,c Sci:1e+06 Small:1e-05 State:map[Health:<nil> "
-		     "Pid:4242 Running:true Status:running] T:true Z:0]");
+	check(t, "{{$}}",
+	      "map[A:x Args:[-c sleep 1 x] B:5 Big:1.23456789e+08 Config:map[Env:[A=1 B=2] "
+	      "Labels:map[a.b:v com.example:x<y>&z]] E:[] F:0.5 ID:4e8a1b2c3d4f L:[1 2 3 4] "
+	      "Labels:map[a:1 b:2 c:3] M:map[a:<nil> b:map[x:[1 a] y:1]] Name:web Names:/web Nil:<nil> "
+	      "RepoTags:[busybox:latest busybox:1.36] S:a,b,c Sci:1e+06 Small:1e-05 State:map[Health:<nil> "
+	      "Pid:4242 Running:true Status:running] T:true Z:0]");
 	check(t, "{{define \"T\"}}<{{.}}>{{end}}{{template \"T\" .A}}{{template \"T\" .B}}", "<x><5>");
 	check(t, "{{block \"B\" .Name}}[{{.}}]{{end}}", "[web]");
 	check(t, "{{define \"R\"}}{{if .}}{{len .}}{{end}}{{end}}{{template \"R\" .L}}", "4");
@@ -168,28 +174,35 @@ static void test_control(struct tap *t)
 
 static void test_funcs(struct tap *t)
 {
-	check(t, "{{printf \"%-5s|%5s|%05d|%.2f|%v|%q|%t|%x|%X|%o|%b|%c|%U\" \"a\" \"b\" 42 3.14159 .L \"q\" true 255 255 8 5 65 65}}",
+	check(t,
+	      "{{printf \"%-5s|%5s|%05d|%.2f|%v|%q|%t|%x|%X|%o|%b|%c|%U\" \"a\" \"b\" 42 3.14159 .L \"q\" true 255 255 8 5 65 65}}",
 	      "a    |    b|00042|3.14|[1 2 3 4]|\"q\"|true|ff|FF|10|101|A|U+0041");
 	check(t, "{{printf \"%d|%+d|% d|%x|%8.3f|%-8.2e|%g|%g|%v\" -7 7 7 -255 2.5 1234.5 0.000001 1e6 .Labels}}",
 	      "-7|+7| 7|-ff|   2.500|1.23e+03|1e-06|1e+06|map[a:1 b:2 c:3]");
-	check(t, "{{printf \"%5.1s|%.2s|%s\" \"abc\" \"\xc3\xa9\xc3\xa9\xc3\xa9\" .RepoTags}}", "    a|\xc3\xa9\xc3\xa9|[busybox:latest busybox:1.36]");
-	check(t, "{{printf \"%d\" \"x\"}}|{{printf \"%s\" 5}}|{{printf \"%s\"}}|{{printf \"a\" 1 \"b\"}}|{{printf \"%d %\" 1}}",
+	check(t, "{{printf \"%5.1s|%.2s|%s\" \"abc\" \"\xc3\xa9\xc3\xa9\xc3\xa9\" .RepoTags}}",
+	      "    a|\xc3\xa9\xc3\xa9|[busybox:latest busybox:1.36]");
+	check(t,
+	      "{{printf \"%d\" \"x\"}}|{{printf \"%s\" 5}}|{{printf \"%s\"}}|{{printf \"a\" 1 \"b\"}}|{{printf \"%d %\" 1}}",
 	      "%!d(string=x)|%!s(int=5)|%!s(MISSING)|a%!(EXTRA int=1, string=b)|1 %!(NOVERB)");
 	check(t, "{{printf \"%v %d %s\" .Nil .Nil .Missing}}", "<nil> %!d(<nil>) %!s(<nil>)");
-	check(t, "{{printf \"%q %v %T %T\" .Config.Env .T .F .M}}", "[\"A=1\" \"B=2\"] true float64 map[string]interface {}");
+	check(t, "{{printf \"%q %v %T %T\" .Config.Env .T .F .M}}",
+	      "[\"A=1\" \"B=2\"] true float64 map[string]interface {}");
 	check(t, "{{printf \"%6.2f%%\" 12.5}}", " 12.50%");
 	check(t, "{{printf \"%*d|%-*d|\" 4 1 3 2}}", "   1|2  |");
 	check(t, "{{print \"a\" 1 2 \"b\" .T .B}}", "a1 2btrue 5");
 	check(t, "{{print .Missing}} {{html .Missing}}", "<nil> &lt;no value&gt;");
 	check(t, "{{println \"a\" 1}}", "a 1\n");
-	check(t, "{{and 1 0 2}} {{and 1 2}} {{or 0 \"\" \"x\"}} {{or 0 \"\"}} {{not true}} {{not .E}}", "0 2 x  false true");
+	check(t, "{{and 1 0 2}} {{and 1 2}} {{or 0 \"\" \"x\"}} {{or 0 \"\"}} {{not true}} {{not .E}}",
+	      "0 2 x  false true");
 	check(t, "{{and .Missing .Boom}}|{{or .A .Missing.X}}", "<no value>|x");
 	check(t, "{{eq 1 1}} {{eq \"a\" \"b\" \"a\"}} {{ne 1 2}} {{lt 1 2}} {{le 2 2}} {{gt 1.5 1}} {{ge \"b\" \"a\"}}",
 	      "true true true true true true true");
-	check(t, "{{eq .B 5}} {{eq .F 0.5}} {{eq 1 1.0}} {{eq .T true}} {{eq .Missing .Nil}} {{eq .Missing 1}} {{lt .B 6}}",
+	check(t,
+	      "{{eq .B 5}} {{eq .F 0.5}} {{eq 1 1.0}} {{eq .T true}} {{eq .Missing .Nil}} {{eq .Missing 1}} {{lt .B 6}}",
 	      "true true true true true false true");
 	check(t, "{{len .L}} {{len .Labels}} {{len \"h\xc3\xa9\"}} {{len .E}}", "4 3 3 0");
-	check(t, "{{index .L 1}} {{index .M \"b\" \"x\" 1}} {{index \"abc\" 1}} {{index .RepoTags 1}}", "2 a 98 busybox:1.36");
+	check(t, "{{index .L 1}} {{index .M \"b\" \"x\" 1}} {{index \"abc\" 1}} {{index .RepoTags 1}}",
+	      "2 a 98 busybox:1.36");
 	check(t, "{{slice \"hello\" 1 3}} {{slice .L 1}} {{slice .L 1 2}} {{slice \"abc\"}}", "el [2 3 4] [2] abc");
 	check(t, "{{html \"<a href='x'>&\\\"\"}}", "&lt;a href=&#39;x&#39;&gt;&amp;&#34;");
 	check(t, "{{js \"a'b\\\"<c>\"}}", "a\\'b\\\"\\u003Cc\\u003E");
@@ -201,7 +214,8 @@ static void test_funcs(struct tap *t)
 
 static void test_exec_errors(struct tap *t)
 {
-	check_err(t, "{{.Name.X}}", "template: :1:7: executing \"\" at <.Name.X>: can't evaluate field X in type string");
+	check_err(t, "{{.Name.X}}",
+		  "template: :1:7: executing \"\" at <.Name.X>: can't evaluate field X in type string");
 	check_err(t, "{{.A \"x\"}}", "template: :1:2: executing \"\" at <.A>: A is not a method but has arguments");
 	check_err(t, "{{join .Args}}",
 		  "template: :1:2: executing \"\" at <join>: wrong number of args for join: want 2 got 1");
@@ -209,8 +223,9 @@ static void test_exec_errors(struct tap *t)
 		  "template: :1:2: executing \"\" at <index .L 5>: error calling index: index out of range: 5");
 	check_err(t, "{{index .L 4}}",
 		  "template: :1:2: executing \"\" at <index .L 4>: error calling index: index out of range: 4");
-	check_err(t, "{{index .L \"a\"}}", "template: :1:2: executing \"\" at <index .L \"a\">: error calling index: "
-					   "cannot index slice/array with type string");
+	check_err(t, "{{index .L \"a\"}}",
+		  "template: :1:2: executing \"\" at <index .L \"a\">: error calling index: "
+		  "cannot index slice/array with type string");
 	check_err(t, "{{upper .B}}",
 		  "template: :1:8: executing \"\" at <.B>: wrong type for value; expected string; got int");
 	check_err(t, "{{upper .Missing}}",
@@ -218,8 +233,9 @@ static void test_exec_errors(struct tap *t)
 	check_err(t, "{{truncate .A \"x\"}}",
 		  "template: :1:14: executing \"\" at <\"x\">: expected integer; found \"x\"");
 	check_err(t, "{{range .S}}{{end}}", "template: :1:8: executing \"\" at <.S>: range can't iterate over a,b,c");
-	check_err(t, "{{lt 1 \"a\"}}",
-		  "template: :1:2: executing \"\" at <lt 1 \"a\">: error calling lt: incompatible types for comparison");
+	check_err(
+		t, "{{lt 1 \"a\"}}",
+		"template: :1:2: executing \"\" at <lt 1 \"a\">: error calling lt: incompatible types for comparison");
 	check_err(t, "{{lt .T .T}}",
 		  "template: :1:2: executing \"\" at <lt .T .T>: error calling lt: invalid type for comparison");
 	check_err(t, "{{len .B}}", "template: :1:2: executing \"\" at <len .B>: error calling len: len of type int");
@@ -228,8 +244,9 @@ static void test_exec_errors(struct tap *t)
 		  "template: :1:2: executing \"\" at <\"a\">: can't give argument to non-function \"a\"");
 	check_err(t, "line1\n{{.A}}\n  {{.Name.X.Y}}",
 		  "template: :3:9: executing \"\" at <.Name.X.Y>: can't evaluate field X in type string");
-	check_err(t, "{{template \"nope\"}}", "template: :1:11: executing \"\" at <{{template \"nope\"}}>: "
-					     "template \"nope\" not defined");
+	check_err(t, "{{template \"nope\"}}",
+		  "template: :1:11: executing \"\" at <{{template \"nope\"}}>: "
+		  "template \"nope\" not defined");
 	check_err(t, "{{define \"T\"}}{{.X.Y}}{{end}}{{template \"T\" .A}}",
 		  "template: :1:18: executing \"T\" at <.X.Y>: can't evaluate field X in type string");
 	check_err(t, "{{pad .A -1 0}}",
@@ -269,7 +286,8 @@ static void test_parse_errors(struct tap *t)
 		  "template: :1: template: multiple definition of template \"a\"");
 	check_err(t, "{{with .A}}{{else if .B}}{{end}}", "template: :1: unexpected <if> in input");
 	check_err(t, "{{.A | }}x", "(no error)");
-	check_err(t, "{{range .L}}{{block \"b\" .}}{{break}}{{end}}{{end}}", "template: :1: {{break}} outside {{range}}");
+	check_err(t, "{{range .L}}{{block \"b\" .}}{{break}}{{end}}{{end}}",
+		  "template: :1: {{break}} outside {{range}}");
 	check_err(t, "{{define \"x\"}}{{$y}}{{end}}", "template: :1: undefined variable \"$y\"");
 	check_err(t, "{{if .A}}{{$v := 1}}{{end}}{{$v}}", "template: :1: undefined variable \"$v\"");
 	check_err(t, "{{99999999999999999999}}", "template: :1: integer overflow: \"99999999999999999999\"");
@@ -304,8 +322,8 @@ static void test_user_funcs(struct tap *t)
 	};
 	struct berth_error err = {0};
 	json_t *data = json_loads(DATA, 0, NULL);
-	struct berth_tmpl *tm = berth_tmpl_parse_funcs("{{double .B}} {{.B | double}} {{.Label \"b\"}}|{{.Label \"zz\"}}|",
-						       funcs, 2, &err);
+	struct berth_tmpl *tm = berth_tmpl_parse_funcs(
+		"{{double .B}} {{.B | double}} {{.Label \"b\"}}|{{.Label \"zz\"}}|", funcs, 2, &err);
 	TAP_OK(t, tm != NULL, "parse with user funcs: %s", err.msg);
 	struct berth_buf b = {0};
 	if (tm) {
@@ -317,7 +335,8 @@ static void test_user_funcs(struct tap *t)
 	tm = berth_tmpl_parse_funcs("{{double .A}}", funcs, 2, &err);
 	if (tm) {
 		TAP_OK(t, berth_tmpl_exec(tm, data, &b, &err) < 0, "user function error");
-		TAP_STREQ(t, err.msg, "template: :1:2: executing \"\" at <double .A>: error calling double: want one int",
+		TAP_STREQ(t, err.msg,
+			  "template: :1:2: executing \"\" at <double .A>: error calling double: want one int",
 			  "user function error message");
 		berth_tmpl_free(tm);
 	}
@@ -326,8 +345,9 @@ static void test_user_funcs(struct tap *t)
 	json_decref(data);
 
 	/* reuse: one template, several executions, header mode */
-	tm = berth_tmpl_parse("{{upper .Name}}|{{json .Name}}|{{truncate .Name 1}}|{{pad .Name 1 0}}|{{.Label \"com.x.my-app_v\"}}",
-			      &err);
+	tm = berth_tmpl_parse(
+		"{{upper .Name}}|{{json .Name}}|{{truncate .Name 1}}|{{pad .Name 1 0}}|{{.Label \"com.x.my-app_v\"}}",
+		&err);
 	TAP_OK(t, tm != NULL, "parse header template");
 	json_t *hdr = json_pack("{s:s}", "Name", "NAMES");
 	if (tm && berth_tmpl_exec_flags(tm, hdr, BERTH_TMPL_HEADER, &b, &err) == 0)
@@ -337,7 +357,8 @@ static void test_user_funcs(struct tap *t)
 	berth_buf_free(&b);
 	json_t *row = json_pack("{s:s}", "Name", "web");
 	if (tm && berth_tmpl_exec(tm, row, &b, &err) < 0)
-		TAP_STREQ(t, err.msg, "template: :1:72: executing \"\" at <.Label>: Label is not a method but has arguments",
+		TAP_STREQ(t, err.msg,
+			  "template: :1:72: executing \"\" at <.Label>: Label is not a method but has arguments",
 			  "Label is only a method in header mode");
 	else
 		TAP_OK(t, 0, "expected Label error, got %s", berth_buf_str(&b));
@@ -350,9 +371,11 @@ static void test_user_funcs(struct tap *t)
 static void test_gofmt(struct tap *t)
 {
 	struct berth_buf b = {0};
-	double vals[] = {0, 1, -1, 0.1, 1.0 / 3, 123456, 1234567, 1e20, 1e21, 1e-4, 1e-5, 5e-324, 1.7976931348623157e308};
-	const char *want_v[] = {"0",     "1",     "-1",    "0.1",   "0.3333333333333333", "123456", "1.234567e+06",
-				"1e+20", "1e+21", "0.0001", "1e-05", "5e-324",             "1.7976931348623157e+308"};
+	double vals[] = {
+		0, 1, -1, 0.1, 1.0 / 3, 123456, 1234567, 1e20, 1e21, 1e-4, 1e-5, 5e-324, 1.7976931348623157e308};
+	const char *want_v[] = {
+		"0",     "1",      "-1",    "0.1",    "0.3333333333333333",     "123456", "1.234567e+06", "1e+20",
+		"1e+21", "0.0001", "1e-05", "5e-324", "1.7976931348623157e+308"};
 	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
 		b.len = 0;
 		go_fmt_float_v(&b, vals[i]);
@@ -368,13 +391,15 @@ static void test_gofmt(struct tap *t)
 		  "json.Marshal escapes HTML");
 	b.len = 0;
 	go_json_encode_indent(&b, v, "", "    ", false);
-	TAP_STREQ(t, berth_buf_str(&b), "{\n    \"a\": \"<&>\",\n    \"b\": [\n        1,\n        2.5\n    ],\n    \"c\": {}\n}",
+	TAP_STREQ(t, berth_buf_str(&b),
+		  "{\n    \"a\": \"<&>\",\n    \"b\": [\n        1,\n        2.5\n    ],\n    \"c\": {}\n}",
 		  "json.MarshalIndent layout");
 	json_decref(v);
 	berth_buf_free(&b);
 }
 
-static void list(struct tap *t, const char *format, const char *deflt, json_t *items, const char *want, const char *what)
+static void list(struct tap *t, const char *format, const char *deflt, json_t *items, const char *want,
+		 const char *what)
 {
 	static const struct berth_header_map hdrs[] = {
 		{"Repository", "REPOSITORY"}, {"Tag", "TAG"}, {"ID", "IMAGE ID"}, {"Size", "SIZE"}, {NULL, NULL}};
@@ -396,9 +421,10 @@ static void test_table(struct tap *t)
 	berth_tabwriter_puts(w, "REPOSITORY\tTAG\tIMAGE ID\nverylongrepositoryname\tv1\tabc\nx\n");
 	berth_tabwriter_puts(w, "a\tb\n");
 	berth_tabwriter_flush(w);
-	TAP_STREQ(t, berth_buf_str(&b),
-		  "REPOSITORY               TAG       IMAGE ID\nverylongrepositoryname   v1        abc\nx\na         b\n",
-		  "tabwriter padding 3, single-cell line flushes");
+	TAP_STREQ(
+		t, berth_buf_str(&b),
+		"REPOSITORY               TAG       IMAGE ID\nverylongrepositoryname   v1        abc\nx\na         b\n",
+		"tabwriter padding 3, single-cell line flushes");
 	berth_tabwriter_free(w);
 
 	/* Go's text/tabwriter documentation examples */
@@ -425,9 +451,10 @@ static void test_table(struct tap *t)
 	berth_tabwriter_free(w);
 	berth_buf_free(&b);
 
-	json_t *items = json_loads("[{\"Repository\":\"busybox\",\"Tag\":\"latest\",\"ID\":\"sha256:abc\",\"Size\":\"4.26MB\"},"
-				   "{\"Repository\":\"alpine\",\"Tag\":\"3.19\",\"ID\":\"sha256:def\",\"Size\":\"7.38MB\"}]",
-				   0, NULL);
+	json_t *items =
+		json_loads("[{\"Repository\":\"busybox\",\"Tag\":\"latest\",\"ID\":\"sha256:abc\",\"Size\":\"4.26MB\"},"
+			   "{\"Repository\":\"alpine\",\"Tag\":\"3.19\",\"ID\":\"sha256:def\",\"Size\":\"7.38MB\"}]",
+			   0, NULL);
 	const char *deflt = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.Size}}";
 	const char *want_default = "REPOSITORY   TAG       IMAGE ID     SIZE\n"
 				   "busybox      latest    sha256:abc   4.26MB\n"
@@ -474,9 +501,10 @@ static void test_table(struct tap *t)
 	json_t *mixed = json_loads("[{\"A\":\"s\"},{\"A\":{\"B\":1}}]", 0, NULL);
 	TAP_OK(t, berth_format_inspect_buf("{{.A.B}}", mixed, &b, &err) < 0, "inspect -f error");
 	TAP_STREQ(t, berth_buf_str(&b), "1\n", "inspect prints the elements that worked");
-	TAP_STREQ(t, err.msg,
-		  "Template parsing error: template: :1:4: executing \"\" at <.A.B>: can't evaluate field B in type string",
-		  "inspect error message");
+	TAP_STREQ(
+		t, err.msg,
+		"Template parsing error: template: :1:4: executing \"\" at <.A.B>: can't evaluate field B in type string",
+		"inspect error message");
 	json_decref(mixed);
 	b.len = 0;
 	json_t *empty = json_array();
@@ -486,10 +514,11 @@ static void test_table(struct tap *t)
 	b.len = 0;
 	json_t *cmd = json_loads("[{\"Cmd\":[\"sh\",\"-c\",\"a && b > c\"],\"E\":[],\"O\":{}}]", 0, NULL);
 	berth_format_inspect_buf(NULL, cmd, &b, &err);
-	TAP_STREQ(t, berth_buf_str(&b),
-		  "[\n    {\n        \"Cmd\": [\n            \"sh\",\n            \"-c\",\n"
-		  "            \"a \\u0026\\u0026 b \\u003e c\"\n        ],\n        \"E\": [],\n        \"O\": {}\n    }\n]\n",
-		  "inspect escapes HTML like the daemon's JSON");
+	TAP_STREQ(
+		t, berth_buf_str(&b),
+		"[\n    {\n        \"Cmd\": [\n            \"sh\",\n            \"-c\",\n"
+		"            \"a \\u0026\\u0026 b \\u003e c\"\n        ],\n        \"E\": [],\n        \"O\": {}\n    }\n]\n",
+		"inspect escapes HTML like the daemon's JSON");
 	b.len = 0;
 	berth_format_inspect_buf("{{json .Cmd}}", cmd, &b, &err);
 	TAP_STREQ(t, berth_buf_str(&b), "[\"sh\",\"-c\",\"a && b > c\"]\n", "inspect -f json does not escape");

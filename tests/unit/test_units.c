@@ -324,7 +324,8 @@ int main(void)
 	timestamp(&t, "abc", ref, "failed to parse value as time or duration: \"abc\"");
 	timestamp(&t, "2006-13-01", ref, "parsing time \"2006-13-01\": month out of range");
 	timestamp(&t, "2006-02-30T00:00:00Z", ref, "parsing time \"2006-02-30T00:00:00Z\": day out of range");
-	timestamp(&t, "2006-01-02T15:04:05Zjunk", ref, "parsing time \"2006-01-02T15:04:05Zjunk\": extra text: \"junk\"");
+	timestamp(&t, "2006-01-02T15:04:05Zjunk", ref,
+		  "parsing time \"2006-01-02T15:04:05Zjunk\": extra text: \"junk\"");
 	timestamp(&t, "2006-1-02", ref,
 		  "parsing time \"2006-1-02\" as \"2006-01-02\": cannot parse \"1-02\" as \"01\"");
 	/* local zone: POSIX TZ "ABC-2" is UTC+2 and needs no tz database */

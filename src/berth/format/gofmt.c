@@ -192,7 +192,7 @@ void go_fmt_float(struct berth_buf *b, double v, char verb, int prec)
 		snprintf(f, sizeof(f), "%%.*%c", verb);
 		if (prec > 400)
 			prec = 400;
-		/* Precision-limited formatting: C's rounding of the exact binary
+			/* Precision-limited formatting: C's rounding of the exact binary
 		 * value agrees with strconv's. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
@@ -261,8 +261,8 @@ static bool rune_printable(unsigned r)
 		return false;
 	if (r >= 0x80 && r < 0xa0)
 		return false;
-	if (r == 0xad || (r >= 0x2028 && r <= 0x202e) || (r >= 0x200b && r <= 0x200f) ||
-	    (r >= 0x2060 && r <= 0x206f) || r == 0xfeff || (r >= 0xfff9 && r <= 0xfffb) || (r >= 0xe000 && r <= 0xf8ff))
+	if (r == 0xad || (r >= 0x2028 && r <= 0x202e) || (r >= 0x200b && r <= 0x200f) || (r >= 0x2060 && r <= 0x206f) ||
+	    r == 0xfeff || (r >= 0xfff9 && r <= 0xfffb) || (r >= 0xe000 && r <= 0xf8ff))
 		return false;
 	return true;
 }
@@ -334,7 +334,8 @@ static void json_str_enc(struct berth_buf *b, const char *s, size_t len, bool es
 	for (size_t i = 0; i < len;) {
 		unsigned char c = (unsigned char)s[i];
 		if (c < 0x80) {
-			bool safe = c >= 0x20 && c != '"' && c != '\\' && (!escape_html || (c != '<' && c != '>' && c != '&'));
+			bool safe = c >= 0x20 && c != '"' && c != '\\' &&
+				    (!escape_html || (c != '<' && c != '>' && c != '&'));
 			if (safe) {
 				i++;
 				continue;
@@ -405,8 +406,7 @@ void go_json_encode(struct berth_buf *b, const json_t *v, bool escape_html)
 		json_t *val;
 		bool first = true;
 		berth_buf_putc(b, '{');
-		json_object_foreach((json_t *)v, k, val)
-		{
+		json_object_foreach((json_t *)v, k, val) {
 			if (!first)
 				berth_buf_putc(b, ',');
 			first = false;
@@ -448,8 +448,7 @@ static void json_indent(struct berth_buf *b, const json_t *v, const char *prefix
 		json_t *val;
 		bool first = true;
 		berth_buf_putc(b, '{');
-		json_object_foreach((json_t *)v, k, val)
-		{
+		json_object_foreach((json_t *)v, k, val) {
 			if (!first)
 				berth_buf_putc(b, ',');
 			first = false;
@@ -492,8 +491,7 @@ static const char **sorted_keys(const json_t *o, size_t *n)
 	}
 	const char *k;
 	json_t *val;
-	json_object_foreach((json_t *)o, k, val)
-	{
+	json_object_foreach((json_t *)o, k, val) {
 		(void)val;
 		if (i < cnt)
 			keys[i++] = k;

@@ -183,7 +183,7 @@ static void tw_push_width(struct berth_tabwriter *w, int width)
 static size_t tw_format(struct berth_tabwriter *w, size_t pos, size_t line0, size_t line1)
 {
 	size_t column = w->nwidths;
-	for (size_t this = line0; this < line1; this++) {
+	for (size_t this = line0; this < line1; this ++) {
 		struct tw_line *line = &w->lines[this];
 		if (line->n == 0 || column >= line->n - 1)
 			continue;
@@ -194,7 +194,7 @@ static size_t tw_format(struct berth_tabwriter *w, size_t pos, size_t line0, siz
 		/* column block */
 		int width = w->minwidth;
 		bool discardable = true;
-		for (; this < line1; this++) {
+		for (; this < line1; this ++) {
 			line = &w->lines[this];
 			if (line->n == 0 || column >= line->n - 1)
 				break;
@@ -356,7 +356,8 @@ int berth_format_list_buf(const char *format, const char *default_table, const s
 	} else if (rc == 0) {
 		json_t *hdr = json_object();
 		for (size_t i = 0; headers && headers[i].field; i++)
-			json_object_set_new(hdr, headers[i].field, json_string(headers[i].header ? headers[i].header : ""));
+			json_object_set_new(hdr, headers[i].field,
+					    json_string(headers[i].header ? headers[i].header : ""));
 		struct berth_buf hb = {0};
 		struct berth_error herr = {0};
 		/* docker ignores errors here: whatever was produced is the header */

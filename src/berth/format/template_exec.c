@@ -339,9 +339,8 @@ static int header_label(void *ctx, json_t *const *args, size_t nargs, json_t **o
 static const struct berth_tmpl_func header_label_method = {"Label", header_label, NULL, true};
 
 /* evalField: one step of .A.B.C on receiver (borrowed). */
-static int eval_field(struct ex *s, json_t *dot, const char *name, const struct tnode *node,
-		      struct tnode *const *args, size_t nargs, json_t *final, bool has_final, json_t *receiver,
-		      json_t **out)
+static int eval_field(struct ex *s, json_t *dot, const char *name, const struct tnode *node, struct tnode *const *args,
+		      size_t nargs, json_t *final, bool has_final, json_t *receiver, json_t **out)
 {
 	*out = NULL;
 	if (!receiver)
@@ -365,9 +364,9 @@ static int eval_field(struct ex *s, json_t *dot, const char *name, const struct 
 	return ex_errorf(s, "can't evaluate field %s in type %s", name, go_type_name(receiver));
 }
 
-static int eval_field_chain(struct ex *s, json_t *dot, json_t *receiver, const struct tnode *node,
-			    char *const *ident, size_t n, struct tnode *const *args, size_t nargs, json_t *final,
-			    bool has_final, json_t **out)
+static int eval_field_chain(struct ex *s, json_t *dot, json_t *receiver, const struct tnode *node, char *const *ident,
+			    size_t n, struct tnode *const *args, size_t nargs, json_t *final, bool has_final,
+			    json_t **out)
 {
 	json_t *r = json_incref(receiver);
 	for (size_t i = 0; i + 1 < n; i++) {
@@ -406,8 +405,7 @@ static int eval_chain_node(struct ex *s, json_t *dot, const struct tnode *chain,
 	json_t *pipe;
 	if (eval_arg(s, dot, PT_ANY, chain->node, &pipe) < 0)
 		return -1;
-	int rc = eval_field_chain(s, dot, pipe, chain, chain->ident, chain->nident, args, nargs, final, has_final,
-				  out);
+	int rc = eval_field_chain(s, dot, pipe, chain, chain->ident, chain->nident, args, nargs, final, has_final, out);
 	json_decref(pipe);
 	return rc;
 }
@@ -446,8 +444,8 @@ static int eval_function(struct ex *s, json_t *dot, const struct tnode *ident, c
 		/* not a header override: user functions take precedence over builtins */
 		const struct berth_tmpl_func *f = tmpl_find_func(s->t, name, false);
 		if (f)
-			return eval_user_call(s, dot, f, cmd, name, NULL, args ? args + 1 : NULL,
-					      nargs ? nargs - 1 : 0, final, has_final, out);
+			return eval_user_call(s, dot, f, cmd, name, NULL, args ? args + 1 : NULL, nargs ? nargs - 1 : 0,
+					      final, has_final, out);
 		b = nb;
 	}
 	if (!b) {
@@ -528,8 +526,7 @@ static int eval_arg(struct ex *s, json_t *dot, enum tmpl_ptype pt, const struct 
 	return ex_errorf(s, "can't handle %s for arg of type %s", m, ptype_name(pt));
 }
 
-static int eval_command(struct ex *s, json_t *dot, const struct tnode *cmd, json_t *final, bool has_final,
-			json_t **out)
+static int eval_command(struct ex *s, json_t *dot, const struct tnode *cmd, json_t *final, bool has_final, json_t **out)
 {
 	*out = NULL;
 	const struct tnode *first = cmd->kids[0];
@@ -655,8 +652,7 @@ static int walk_range(struct ex *s, json_t *dot, const struct tnode *r)
 		} else {
 			const char *key;
 			json_t *v;
-			json_object_foreach(val, key, v)
-			{
+			json_object_foreach(val, key, v) {
 				(void)v;
 				if (k < n)
 					keys[k++] = key;

@@ -52,11 +52,11 @@ typedef int (*tmpl_builtin_fn)(json_t *const *args, size_t nargs, json_t **out, 
 struct tmpl_builtin {
 	const char *name;
 	tmpl_builtin_fn fn;
-	int nfixed;             /* number of fixed parameters */
-	bool variadic;          /* trailing ...vtype */
+	int nfixed;    /* number of fixed parameters */
+	bool variadic; /* trailing ...vtype */
 	enum tmpl_ptype ptype[3];
 	enum tmpl_ptype vtype;
-	int special;            /* TB_* below: evaluated by the executor itself */
+	int special; /* TB_* below: evaluated by the executor itself */
 };
 
 enum { TB_NONE, TB_AND, TB_OR, TB_CALL };

@@ -11,8 +11,8 @@ static const struct {
 	const char *word;
 	enum itype typ;
 } keywords[] = {
-	{".", I_DOT},         {"block", I_BLOCK}, {"break", I_BREAK}, {"continue", I_CONTINUE},
-	{"define", I_DEFINE}, {"else", I_ELSE},   {"end", I_END},     {"if", I_IF},
+	{".", I_DOT},         {"block", I_BLOCK}, {"break", I_BREAK},       {"continue", I_CONTINUE},
+	{"define", I_DEFINE}, {"else", I_ELSE},   {"end", I_END},           {"if", I_IF},
 	{"range", I_RANGE},   {"nil", I_NIL},     {"template", I_TEMPLATE}, {"with", I_WITH},
 };
 
@@ -188,8 +188,7 @@ static bool at_terminator(struct lexer *l)
 	case ':':
 	case ')':
 	case '(':
-	case '}': /* first rune of the right delimiter */
-		return true;
+	case '}': /* first rune of the right delimiter */ return true;
 	}
 	return false;
 }

@@ -578,8 +578,8 @@ static struct tnode *parse_operand(struct parser *p)
 		tmpl_node_string(&s, node);
 		berth_buf_append(&s, fields.data, fields.len);
 		berth_buf_free(&fields);
-		struct tnode *n = node->type == TN_FIELD ? new_field(p, cpos, cline, s.data, s.len)
-							 : new_variable(p, cpos, cline, s.data, s.len);
+		struct tnode *n = node->type == TN_FIELD ? new_field(p, cpos, cline, s.data, s.len) :
+							   new_variable(p, cpos, cline, s.data, s.len);
 		berth_buf_free(&s);
 		return n;
 	}

@@ -98,7 +98,10 @@ invalid:
 	return berth_err(err, BERTH_E_INVALID, "invalid size: '%s'", s);
 }
 
-int berth_from_human_size(const char *s, int64_t *out, struct berth_error *err) { return parse_size(s, false, out, err); }
+int berth_from_human_size(const char *s, int64_t *out, struct berth_error *err)
+{
+	return parse_size(s, false, out, err);
+}
 
 int berth_ram_in_bytes(const char *s, int64_t *out, struct berth_error *err) { return parse_size(s, true, out, err); }
 
@@ -171,14 +174,9 @@ static const struct {
 	const char *name;
 	uint64_t ns;
 } duration_units[] = {
-	{"ns", 1ULL},
-	{"us", 1000ULL},
-	{"\xc2\xb5s", 1000ULL}, /* U+00B5 micro sign */
-	{"\xce\xbcs", 1000ULL}, /* U+03BC greek mu */
-	{"ms", 1000000ULL},
-	{"s", 1000000000ULL},
-	{"m", 60ULL * 1000000000ULL},
-	{"h", 3600ULL * 1000000000ULL},
+	{"ns", 1ULL},           {"us", 1000ULL},      {"\xc2\xb5s", 1000ULL}, /* U+00B5 micro sign */
+	{"\xce\xbcs", 1000ULL},                                               /* U+03BC greek mu */
+	{"ms", 1000000ULL},     {"s", 1000000000ULL}, {"m", 60ULL * 1000000000ULL}, {"h", 3600ULL * 1000000000ULL},
 };
 
 int berth_parse_go_duration(const char *orig, int64_t *ns, struct berth_error *err)
@@ -529,11 +527,13 @@ int berth_get_timestamp(const char *value, int64_t reference_ns, char *out, size
 			tcolons--;
 		tk = tcolons == 0 ? TK_H : tcolons == 1 ? TK_HM : TK_HMS;
 		if (in_location)
-			layout = tk == TK_H ? "2006-01-02T15" : tk == TK_HM ? "2006-01-02T15:04" : "2006-01-02T15:04:05";
+			layout = tk == TK_H  ? "2006-01-02T15" :
+				 tk == TK_HM ? "2006-01-02T15:04" :
+					       "2006-01-02T15:04:05";
 		else
-			layout = tk == TK_H	 ? "2006-01-02T15Z07:00"
-				 : tk == TK_HM ? "2006-01-02T15:04Z07:00"
-					       : "2006-01-02T15:04:05Z07:00";
+			layout = tk == TK_H  ? "2006-01-02T15Z07:00" :
+				 tk == TK_HM ? "2006-01-02T15:04Z07:00" :
+					       "2006-01-02T15:04:05Z07:00";
 	} else {
 		tk = TK_DATE;
 		layout = in_location ? "2006-01-02" : "2006-01-02Z07:00";
