@@ -182,6 +182,10 @@ int main(void)
 	char id[BERTH_DIGEST_LEN + 1] = "";
 	berth_image_resolve(a.is, "busybox", id, &err);
 	TAP_STREQ(&t, id, DOCKER_ID, "docker-archive gives docker's image ID");
+	json_t *li0 = berth_image_inspect(a.is, "busybox", &err);
+	TAP_STREQ(&t, json_string_value(json_object_get(json_object_get(li0, "Metadata"), "LastTagTime")),
+		  "0001-01-01T00:00:00Z", "load does not set LastTagTime (as docker)");
+	json_decref(li0);
 
 	/* save reproduces docker's bytes */
 	struct berth_buf saved = {0};

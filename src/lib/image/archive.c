@@ -900,7 +900,7 @@ static int commit_images(struct load *l, char ***lines, bool docker_archive, str
 			}
 			char prev[BERTH_DIGEST_LEN + 1];
 			cleanup_free char *fam = berth_ref_familiar_string(&r);
-			if (berth_image_tag_reference(s, p->id, &r, prev, err) < 0) {
+			if (img_add_tag(s, p->id, &r, prev, false, err) < 0) {
 				berth_buf_free(&ids);
 				return -1;
 			}

@@ -623,6 +623,12 @@ out:
 int berth_image_tag_reference(struct berth_image_store *s, const char *image_id, const struct berth_ref *ref_in,
 			      char previous[BERTH_DIGEST_LEN + 1], struct berth_error *err)
 {
+	return img_add_tag(s, image_id, ref_in, previous, true, err);
+}
+
+int img_add_tag(struct berth_image_store *s, const char *image_id, const struct berth_ref *ref_in,
+		char previous[BERTH_DIGEST_LEN + 1], bool tag_image, struct berth_error *err)
+{
 	if (previous)
 		previous[0] = '\0';
 	struct berth_ref ref = *ref_in;
@@ -652,10 +658,13 @@ int berth_image_tag_reference(struct berth_image_store *s, const char *image_id,
 	char now[32];
 	snprintf(now, sizeof(now), "%lld", (long long)berth_now_ns());
 	if (sql_exec(s, err, "INSERT OR REPLACE INTO image_refs (ref, name, is_digest, image_id) VALUES (?, ?, 0, ?)",
-		     full, name, image_id, NULL) < 0 ||
-	    sql_exec(s, err, "UPDATE images SET last_tag_ns = ? WHERE id = ?", now, image_id, NULL) < 0)
+		     full, name, image_id, NULL) < 0)
 		goto out;
-	berth_image_event(s, image_id, fam, "tag");
+	if (tag_image) {
+		if (sql_exec(s, err, "UPDATE images SET last_tag_ns = ? WHERE id = ?", now, image_id, NULL) < 0)
+			goto out;
+		berth_image_event(s, image_id, fam, "tag");
+	}
 	ret = 0;
 out:
 	img_unlock(s);

@@ -67,6 +67,11 @@ int64_t img_chain_size(struct berth_image_store *s, const char *top_chain);
 int img_delete_resolved(struct berth_image_store *s, const char *name, const char *id, bool force, bool prune,
 			json_t *records, int64_t *reclaimed, struct berth_error *err);
 
+/* Point a tag at an image. tag_image: as TagImageWithReference (LastTagTime and
+ * a "tag" event); false: as docker load's setLoadedTag (reference store only). */
+int img_add_tag(struct berth_image_store *s, const char *image_id, const struct berth_ref *ref,
+		char previous[BERTH_DIGEST_LEN + 1], bool tag_image, struct berth_error *err);
+
 /* Labels object of a parsed config (borrowed, may be NULL). */
 json_t *img_config_labels(const json_t *cfg);
 
