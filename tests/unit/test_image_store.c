@@ -332,6 +332,18 @@ int main(void)
 	json_decref(pr);
 	json_decref(f);
 
+	/* state survives a restart (reopen on the same database and data root) */
+	TAP_OK(&t, import_rootfs(&e, &rootfs, "persist:1", changes2, 2, id2, &err) == 0, "import persist:1");
+	berth_image_store_close(e.is);
+	e.is = berth_image_store_open(root, e.db, e.ls, e.ev, &err);
+	TAP_OK(&t,
+	       e.is && berth_image_resolve(e.is, "persist:1", rid, &err) == 0 && !strcmp(rid, id2) &&
+		       berth_image_count(e.is) == 1,
+	       "image and tag found after reopening the store");
+	recs = berth_image_delete(e.is, "persist:1", false, true, &err);
+	TAP_OK(&t, json_array_size(recs) == 3, "and deleted with its layer");
+	json_decref(recs);
+
 	/* import errors */
 	struct berth_image_import_opts bad = {
 		.repo = "busybox@sha256:0ee228408e13d8cfce836896e9dc03f484435e262c85bb37410afb3cea151b66"};
@@ -359,7 +371,7 @@ int main(void)
 		prunes += a && !strcmp(a, "prune");
 		json_decref(evj);
 	}
-	TAP_OK(&t, imports == 4 && tags >= 4 && deletes >= 4 && untags >= 3 && prunes == 3,
+	TAP_OK(&t, imports == 5 && tags >= 5 && deletes >= 5 && untags >= 3 && prunes == 3,
 	       "events: import %d tag %d untag %d delete %d prune %d", imports, tags, untags, deletes, prunes);
 	berth_events_unsubscribe(sub);
 
