@@ -388,8 +388,8 @@ static int tar_add(struct tar_out *t, int dirfd, const char *base, const char *n
 		berth_strmap_put(&t->inodes, key, (int64_t)berth_strv_len(t->links) - 1);
 	}
 	if (S_ISLNK(st->st_mode)) {
-		char target[PATH_MAX + 1];
-		ssize_t n = readlinkat(dirfd, base, target, sizeof(target) - 1);
+		cleanup_free char *target = malloc(PATH_MAX + 1);
+		ssize_t n = target ? readlinkat(dirfd, base, target, PATH_MAX) : -1;
 		if (n < 0) {
 			archive_entry_free(e);
 			return berth_err_sys(t->err, BERTH_E_INTERNAL, errno, "readlink %s", name);
@@ -415,16 +415,19 @@ static int tar_add(struct tar_out *t, int dirfd, const char *base, const char *n
 	archive_entry_free(e);
 	if (rc < 0 || fd < 0)
 		return rc;
-	char buf[65536];
+	enum { BUFSZ = 65536 };
+	cleanup_free char *buf = malloc(BUFSZ);
+	if (!buf)
+		return berth_err(t->err, BERTH_E_INTERNAL, "out of memory");
 	int64_t left = st->st_size;
 	while (left > 0) {
-		ssize_t n = read(fd, buf, left < (int64_t)sizeof(buf) ? (size_t)left : sizeof(buf));
+		ssize_t n = read(fd, buf, left < BUFSZ ? (size_t)left : BUFSZ);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return berth_err_sys(t->err, BERTH_E_INTERNAL, errno, "read %s", name);
 		if (n == 0) { /* shrank meanwhile: pad with zeros as the header promised */
-			n = (ssize_t)(left < (int64_t)sizeof(buf) ? left : (int64_t)sizeof(buf));
+			n = (ssize_t)(left < BUFSZ ? left : BUFSZ);
 			memset(buf, 0, (size_t)n);
 		}
 		if (archive_write_data(t->a, buf, (size_t)n) < 0)

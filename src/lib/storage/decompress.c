@@ -179,13 +179,17 @@ ssize_t berth_decompressor_read(struct berth_decompressor *dc, void *buf, size_t
 int berth_decompressor_finish(struct berth_decompressor *dc, char digest[BERTH_DIGEST_LEN + 1], int64_t *total,
 			      struct berth_error *err)
 {
-	char scratch[DC_BUF];
+	char *scratch = malloc(DC_BUF);
+	if (!scratch)
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
 	for (;;) {
-		ssize_t n = berth_decompressor_read(dc, scratch, sizeof(scratch), err);
-		if (n < 0)
-			return -1;
-		if (n == 0)
+		ssize_t n = berth_decompressor_read(dc, scratch, DC_BUF, err);
+		if (n <= 0) {
+			free(scratch);
+			if (n < 0)
+				return -1;
 			break;
+		}
 	}
 	berth_sha256_final(dc->h, digest);
 	dc->h = NULL;

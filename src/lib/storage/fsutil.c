@@ -293,6 +293,31 @@ static int copy_meta(int sfd, const char *name, int dfd, const struct stat *st)
 	return 0;
 }
 
+static int copy_by_read(int in, int out)
+{
+	char *buf = malloc(65536);
+	if (!buf)
+		return -1;
+	int rc = 0;
+	for (;;) {
+		ssize_t n = read(in, buf, 65536);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -1 : 0;
+			break;
+		}
+		if (berth_write_all(out, buf, (size_t)n) < 0) {
+			rc = -1;
+			break;
+		}
+	}
+	int e = errno;
+	free(buf);
+	errno = e;
+	return rc;
+}
+
 static int copy_file_data(int in, int out)
 {
 	if (ioctl(out, FICLONE, in) == 0)
@@ -311,16 +336,7 @@ static int copy_file_data(int in, int out)
 				return -1;
 			use_cfr = false;
 		}
-		char buf[65536];
-		ssize_t n = read(in, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			return 0;
-		if (berth_write_all(out, buf, (size_t)n) < 0)
-			return -1;
+		return copy_by_read(in, out);
 	}
 }
 
@@ -368,8 +384,9 @@ static int copy_entry(struct copy_ctx *c, int sfd, int dfd, const char *name, co
 		if (copy_file_data(in, out) < 0)
 			return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "copy %s", rel);
 	} else if (S_ISLNK(st.st_mode)) {
-		char target[PATH_MAX + 1];
-		ssize_t n = readlinkat(sfd, name, target, sizeof(target) - 1);
+		/* heap buffer: this frame recurses once per directory level */
+		cleanup_free char *target = malloc(PATH_MAX + 1);
+		ssize_t n = target ? readlinkat(sfd, name, target, PATH_MAX) : -1;
 		if (n < 0)
 			return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "readlink %s", rel);
 		target[n] = '\0';

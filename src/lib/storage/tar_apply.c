@@ -559,47 +559,56 @@ out:
 int berth_tar_apply(int root_fd, struct berth_reader *in, const struct berth_tar_apply_opts *opts,
 		    struct berth_tar_apply_result *res, struct berth_error *err)
 {
-	struct apply_ctx c = {.root_fd = root_fd, .opts = opts, .err = err, .cached_fd = -1};
+	/* The context (64 KiB read buffer) lives on the heap: callers run on small thread stacks. */
+	struct apply_ctx *cp = calloc(1, sizeof(*cp));
+	if (!cp)
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	struct apply_ctx *c = cp;
+	c->root_fd = root_fd;
+	c->opts = opts;
+	c->err = err;
+	c->cached_fd = -1;
 	struct berth_error local;
-	if (!c.err)
-		c.err = &local;
+	if (!c->err)
+		c->err = &local;
 	memset(res, 0, sizeof(*res));
 	int rc = -1;
-	c.dc = berth_decompressor_new(in, c.err);
-	if (!c.dc)
+	c->dc = berth_decompressor_new(in, c->err);
+	if (!c->dc)
 		goto out;
-	if (opts->tarsplit_path && !(c.ts = berth_tarsplit_writer_new(opts->tarsplit_path, c.err)))
+	if (opts->tarsplit_path && !(c->ts = berth_tarsplit_writer_new(opts->tarsplit_path, c->err)))
 		goto out;
-	if (run_archive(&c) < 0)
+	if (run_archive(c) < 0)
 		goto out;
-	drop_cache(&c);
-	finish_dir_times(&c);
+	drop_cache(c);
+	finish_dir_times(c);
 	/* Everything after the end-of-archive blocks still counts for the digest. */
 	for (;;) {
-		ssize_t n = berth_decompressor_read(c.dc, c.chunk, sizeof(c.chunk), c.err);
-		if (n < 0 || queue_append(&c, c.chunk, n > 0 ? (size_t)n : 0) < 0)
+		ssize_t n = berth_decompressor_read(c->dc, c->chunk, sizeof(c->chunk), c->err);
+		if (n < 0 || queue_append(c, c->chunk, n > 0 ? (size_t)n : 0) < 0)
 			goto out;
 		if (n == 0)
 			break;
 	}
-	if (berth_decompressor_finish(c.dc, res->diff_id, &res->tar_size, c.err) < 0)
+	if (berth_decompressor_finish(c->dc, res->diff_id, &res->tar_size, c->err) < 0)
 		goto out;
-	if (c.ts && (berth_tarsplit_segment(c.ts, c.q, c.qlen, c.err) < 0 ||
-		     berth_tarsplit_writer_finish(c.ts, (uint64_t)res->tar_size, c.err) < 0))
+	if (c->ts && (berth_tarsplit_segment(c->ts, c->q, c->qlen, c->err) < 0 ||
+		     berth_tarsplit_writer_finish(c->ts, (uint64_t)res->tar_size, c->err) < 0))
 		goto out;
-	res->exact_record = c.ts != NULL;
-	res->size = c.size;
-	res->entries = c.entries;
-	res->compression = berth_decompressor_kind(c.dc);
+	res->exact_record = c->ts != NULL;
+	res->size = c->size;
+	res->entries = c->entries;
+	res->compression = berth_decompressor_kind(c->dc);
 	rc = 0;
 out:
-	drop_cache(&c);
-	berth_tarsplit_writer_free(c.ts);
-	berth_decompressor_free(c.dc);
-	berth_strmap_free(&c.written);
-	for (size_t i = 0; i < c.ndirs; i++)
-		free(c.dirs[i].path);
-	free(c.dirs);
-	free(c.q);
+	drop_cache(c);
+	berth_tarsplit_writer_free(c->ts);
+	berth_decompressor_free(c->dc);
+	berth_strmap_free(&c->written);
+	for (size_t i = 0; i < c->ndirs; i++)
+		free(c->dirs[i].path);
+	free(c->dirs);
+	free(c->q);
+	free(c);
 	return rc;
 }

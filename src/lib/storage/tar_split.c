@@ -203,6 +203,8 @@ static int ts_read_varint(struct ts_reader *r, uint64_t *v)
 	return -1;
 }
 
+#define EXPORT_BUF 65536
+
 struct export_out {
 	struct berth_writer *w;
 	struct berth_sha256 *h;
@@ -218,7 +220,8 @@ static int out_write(struct export_out *o, const void *data, size_t len, struct 
 	return 0;
 }
 
-static int export_file(struct export_out *o, int root_fd, const char *rel, uint64_t size, struct berth_error *err)
+static int export_file(struct export_out *o, int root_fd, const char *rel, uint64_t size, char *buf,
+		       struct berth_error *err)
 {
 	cleanup_close int fd = berth_open_beneath(root_fd, rel, O_RDONLY);
 	if (fd < 0)
@@ -226,9 +229,8 @@ static int export_file(struct export_out *o, int root_fd, const char *rel, uint6
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != size)
 		return berth_err(err, BERTH_E_INTERNAL, "layer file %s changed since it was registered", rel);
-	char buf[65536];
 	while (size) {
-		size_t want = size < sizeof(buf) ? (size_t)size : sizeof(buf);
+		size_t want = size < EXPORT_BUF ? (size_t)size : EXPORT_BUF;
 		ssize_t n = read(fd, buf, want);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -241,12 +243,11 @@ static int export_file(struct export_out *o, int root_fd, const char *rel, uint6
 	return 0;
 }
 
-static int export_records(struct ts_reader *r, struct export_out *o, int root_fd, struct berth_error *err)
+static int export_records(struct ts_reader *r, struct export_out *o, int root_fd, char *buf, struct berth_error *err)
 {
 	char magic[8];
 	if (ts_read(r, magic, 8) < 0 || memcmp(magic, TS_MAGIC, 8) != 0)
 		return berth_err(err, BERTH_E_INTERNAL, "tar-split: bad header");
-	char buf[65536];
 	for (;;) {
 		unsigned char t;
 		uint64_t len;
@@ -259,7 +260,7 @@ static int export_records(struct ts_reader *r, struct export_out *o, int root_fd
 		}
 		if (t == TS_SEGMENT) {
 			while (len) {
-				size_t n = len < sizeof(buf) ? (size_t)len : sizeof(buf);
+				size_t n = len < EXPORT_BUF ? (size_t)len : EXPORT_BUF;
 				if (ts_read(r, buf, n) < 0)
 					return berth_err(err, BERTH_E_INTERNAL, "tar-split: truncated");
 				if (out_write(o, buf, n, err) < 0)
@@ -276,7 +277,7 @@ static int export_records(struct ts_reader *r, struct export_out *o, int root_fd
 			path[len] = '\0';
 			if (memchr(path, '\0', len))
 				return berth_err(err, BERTH_E_INTERNAL, "tar-split: bad record");
-			if (export_file(o, root_fd, path, size, err) < 0)
+			if (export_file(o, root_fd, path, size, buf, err) < 0)
 				return -1;
 		} else {
 			return berth_err(err, BERTH_E_INTERNAL, "tar-split: unknown record %u", t);
@@ -287,19 +288,32 @@ static int export_records(struct ts_reader *r, struct export_out *o, int root_fd
 int berth_tarsplit_export(const char *path, int root_fd, const char *diff_id, struct berth_writer *out,
 			  struct berth_error *err)
 {
-	struct ts_reader r = {.fd = open(path, O_RDONLY | O_CLOEXEC)};
-	if (r.fd < 0)
-		return berth_err_sys(err, errno == ENOENT ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL, errno, "open %s",
-				     path);
-	r.dctx = ZSTD_createDCtx();
+	/* Buffers on the heap: callers run on small thread stacks. */
+	struct ts_reader *r = calloc(1, sizeof(*r));
+	char *buf = malloc(EXPORT_BUF);
+	if (!r || !buf) {
+		free(r);
+		free(buf);
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	}
+	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (r->fd < 0) {
+		int e = errno;
+		free(r);
+		free(buf);
+		return berth_err_sys(err, e == ENOENT ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL, e, "open %s", path);
+	}
+	r->dctx = ZSTD_createDCtx();
 	struct export_out o = {.w = out, .h = berth_sha256_new()};
 	int rc = -1;
-	if (!r.dctx || !o.h)
+	if (!r->dctx || !o.h)
 		berth_err(err, BERTH_E_INTERNAL, "out of memory");
 	else
-		rc = export_records(&r, &o, root_fd, err);
-	close(r.fd);
-	ZSTD_freeDCtx(r.dctx);
+		rc = export_records(r, &o, root_fd, buf, err);
+	close(r->fd);
+	ZSTD_freeDCtx(r->dctx);
+	free(r);
+	free(buf);
 	if (rc < 0) {
 		berth_sha256_free(o.h);
 		return -1;
