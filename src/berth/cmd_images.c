@@ -82,6 +82,7 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 	};
 	PARSE_OR_RETURN(opts, false);
 	int rc = 0;
+	cleanup_json json_t *list = NULL, *rows = NULL;
 	if (berth_strv_len(args) > 1) {
 		cli_args_error(c, "requires at most 1 argument");
 		rc = 1;
@@ -98,7 +99,6 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 		berth_buf_printf(&q, "&filters=%s", f);
 	}
 	struct berth_error err = {0};
-	cleanup_json json_t *list = NULL;
 	rc = berth_client_json(&c->cl, "GET", berth_buf_str(&q), NULL, &list, &err);
 	berth_buf_free(&q);
 	if (rc < 0) {
@@ -126,7 +126,7 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 		berth_strv_free(seen);
 		goto out;
 	}
-	cleanup_json json_t *rows = json_array();
+	rows = json_array();
 	size_t i;
 	json_t *img;
 	json_array_foreach(list, i, img)
@@ -257,20 +257,21 @@ static int cmd_history(struct cli *c, int argc, char **argv)
 	};
 	PARSE_OR_RETURN(opts, false);
 	int rc = 0;
+	cleanup_free char *path = NULL;
+	cleanup_json json_t *list = NULL, *rows = NULL;
+	struct berth_error err = {0};
 	if (berth_strv_len(args) != 1) {
 		cli_args_error(c, "requires exactly 1 argument");
 		rc = 1;
 		goto out;
 	}
 	bool is_human = !human || strcmp(human, "false");
-	cleanup_free char *path = berth_strdup_printf("/images/%s/history", args[0]);
-	struct berth_error err = {0};
-	cleanup_json json_t *list = NULL;
+	path = berth_strdup_printf("/images/%s/history", args[0]);
 	if (berth_client_json(&c->cl, "GET", path, NULL, &list, &err) < 0) {
 		rc = cli_daemon_error(c, &err);
 		goto out;
 	}
-	cleanup_json json_t *rows = json_array();
+	rows = json_array();
 	size_t i;
 	json_t *h;
 	json_array_foreach(list, i, h)
@@ -517,12 +518,13 @@ static int cmd_inspect(struct cli *c, int argc, char **argv)
 	int rc = 0;
 	bool image_only = !strcmp(c->cmdpath, "berth image inspect") || (type && !strcmp(type, "image"));
 	bool container_only = !strcmp(c->cmdpath, "berth container inspect") || (type && !strcmp(type, "container"));
+	cleanup_json json_t *items = NULL;
 	if (!args) {
 		cli_args_error(c, "requires at least 1 argument");
 		rc = 1;
 		goto out;
 	}
-	cleanup_json json_t *items = json_array();
+	items = json_array();
 	for (size_t i = 0; args[i]; i++) {
 		struct berth_error err = {0};
 		json_t *obj = NULL;
@@ -570,6 +572,8 @@ static int cmd_image_prune(struct cli *c, int argc, char **argv)
 				       END_OPTS};
 	PARSE_OR_RETURN(opts, false);
 	int rc = 0;
+	cleanup_free char *f = NULL, *path = NULL;
+	cleanup_json json_t *res = NULL;
 	if (!force) {
 		printf("WARNING! This will remove all %s images.\nAre you sure you want to continue? [y/N] ",
 		       all ? "images without at least one container associated to them" : "dangling");
@@ -579,10 +583,9 @@ static int cmd_image_prune(struct cli *c, int argc, char **argv)
 			goto out;
 	}
 	berth_strv_push(&filters, all ? "dangling=false" : "dangling=true");
-	cleanup_free char *f = output_filters_query(filters);
-	cleanup_free char *path = berth_strdup_printf("/images/prune?filters=%s", f);
+	f = output_filters_query(filters);
+	path = berth_strdup_printf("/images/prune?filters=%s", f);
 	struct berth_error err = {0};
-	cleanup_json json_t *res = NULL;
 	if (berth_client_json(&c->cl, "POST", path, NULL, &res, &err) < 0) {
 		rc = cli_daemon_error(c, &err);
 		goto out;

@@ -50,7 +50,7 @@ static int cmd_version(struct cli *c, int argc, char **argv)
 	kv(" ", "Go version", "none (C17)", 18);
 	kv(" ", "Git commit", "berth", 18);
 	kv(" ", "Built", __DATE__ " " __TIME__, 18);
-	char osarch[64];
+	char osarch[160];
 	snprintf(osarch, sizeof(osarch), "linux/%s", arch);
 	kv(" ", "OS/Arch", osarch, 18);
 	kv(" ", "Context", "default", 18);
@@ -68,7 +68,7 @@ static int cmd_version(struct cli *c, int argc, char **argv)
 		printf(" %s:\n", js(comp, "Name"));
 		kv("  ", "Version", js(comp, "Version"), 17);
 		if (!strcmp(js(comp, "Name") ? js(comp, "Name") : "", "Engine")) {
-			char api[64];
+			char api[160];
 			snprintf(api, sizeof(api), "%s (minimum version %s)", js(det, "ApiVersion"), js(det, "MinAPIVersion"));
 			kv("  ", "API version", api, 17);
 			kv("  ", "Go version", js(det, "GoVersion"), 17);

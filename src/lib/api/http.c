@@ -716,7 +716,7 @@ static void *accept_main(void *arg)
 			pthread_attr_t attr;
 			pthread_attr_init(&attr);
 			pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-			pthread_attr_setstacksize(&attr, 256 * 1024);
+			pthread_attr_setstacksize(&attr, 2 * 1024 * 1024);
 			if (pthread_create(&t, &attr, conn_main, c) != 0) {
 				close(fd);
 				free(c->in);
