@@ -6,6 +6,7 @@ load helpers
 
 setup_file() { berthd_start; }
 teardown_file() { berthd_stop; }
+setup() { berthd_ensure; }
 
 @test "GET /_ping answers OK with docker's headers" {
 	api GET /_ping
@@ -172,4 +173,8 @@ teardown_file() { berthd_stop; }
 @test "daemon still answers after the malformed requests" {
 	api GET /_ping
 	assert_status 200
+}
+
+@test "the daemon did not crash or hang during this suite" {
+	assert_no_daemon_crash
 }

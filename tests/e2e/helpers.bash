@@ -113,9 +113,21 @@ berthd_start()
 		return 1
 		;;
 	esac
+	# Kept for berthd_ensure, which restarts a daemon that died mid-suite.
+	declare -p cmd >"$E2E_TMP/daemon.cmd"
+	printf '%q ' "$@" >"$E2E_TMP/daemon.args"
+	_e2e_spawn "${cmd[@]}" "$@" || return 1
+	export DOCKER_HOST=unix://$E2E_SOCK BERTH_HOST=unix://$E2E_SOCK
+	# Private client config: never read or write ~/.docker.
+	export DOCKER_CONFIG=$E2E_TMP/home/.docker HOME=$E2E_TMP/home
+}
+
+# _e2e_spawn CMD...: start the daemon, wait for /_ping.
+_e2e_spawn()
+{
 	# New session so the daemon ignores the terminal's signals; fd 3 closed so
 	# bats does not wait for it.
-	setsid "${cmd[@]}" "$@" </dev/null >"$E2E_LOG" 2>&1 3>&- &
+	setsid "$@" </dev/null >>"$E2E_LOG" 2>&1 3>&- &
 	E2E_DAEMON_PID=$!
 	export E2E_DAEMON_PID
 	echo "$E2E_DAEMON_PID" >"$E2E_TMP/daemon.spawned-pid"
@@ -135,9 +147,42 @@ berthd_start()
 		tail -50 "$E2E_LOG" >&2
 		return 1
 	fi
-	export DOCKER_HOST=unix://$E2E_SOCK BERTH_HOST=unix://$E2E_SOCK
-	# Private client config: never read or write ~/.docker.
-	export DOCKER_CONFIG=$E2E_TMP/home/.docker HOME=$E2E_TMP/home
+}
+
+# For setup(): if the suite's daemon died (crash in an earlier test), record
+# it in $E2E_TMP/crashes and start it again on the same data root, so later
+# tests stay independent. The suite's last test checks the record.
+berthd_ensure()
+{
+	[ -n "${E2E_TMP:-}" ] || return 0
+	_e2e_ping && return 0
+	local pid
+	pid=$(cat "$E2E_PIDFILE" 2>/dev/null || cat "$E2E_TMP/daemon.spawned-pid" 2>/dev/null)
+	# a live but unresponsive daemon is a hang: count it too, then replace it
+	if [ -n "$pid" ] && [ -d "/proc/$pid" ]; then
+		kill -KILL "$pid" 2>/dev/null || true
+		_e2e_wait_gone 50 "$pid" || true
+	fi
+	{
+		echo "daemon (pid ${pid:-?}) was down before test '${BATS_TEST_DESCRIPTION:-?}'; last log lines:"
+		tail -20 "$E2E_LOG" | sed 's/^/    /'
+	} >>"$E2E_TMP/crashes"
+	echo "# daemon was down before this test: restarted (see the suite's crash test)" >&3
+	local -a cmd
+	# shellcheck disable=SC1091
+	. "$E2E_TMP/daemon.cmd"
+	rm -f "$E2E_SOCK" "$E2E_PIDFILE"
+	eval "_e2e_spawn \"\${cmd[@]}\" $(cat "$E2E_TMP/daemon.args")"
+}
+
+# The last test of every suite: the daemon never died during the suite.
+assert_no_daemon_crash()
+{
+	berthd_ensure || true
+	if [ -s "$E2E_TMP/crashes" ]; then
+		cat "$E2E_TMP/crashes" >&2
+		return 1
+	fi
 }
 
 # Pid files below the exec root (shims, runtimes, dockerd's containerd).

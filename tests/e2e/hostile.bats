@@ -33,6 +33,7 @@ teardown_file()
 	[ -z "${CANARY:-}" ] || rm -rf "$CANARY"
 }
 
+setup() { berthd_ensure; }
 teardown() { reset_images; }
 
 # Files (not directories) under the data root, minus the metadata database.
@@ -150,7 +151,7 @@ hostile()
 }
 
 @test "an absurd size header is refused without filling the disk" {
-	hostile huge-size dockerd-accepts
+	hostile huge-size
 }
 
 @test "truncated gzip is refused" {
@@ -197,4 +198,8 @@ hostile()
 	load_busybox
 	run -0 berth image inspect -f '{{.Id}}' busybox
 	assert_eq "$output" "$BUSYBOX_ID"
+}
+
+@test "the daemon did not crash or hang during this suite" {
+	assert_no_daemon_crash
 }

@@ -9,6 +9,7 @@ load helpers
 
 setup_file() { berthd_start; }
 teardown_file() { berthd_stop; }
+setup() { berthd_ensure; }
 teardown() { reset_images; }
 
 # rows of a table without its header, sorted (equal CREATED times have no order)
@@ -443,4 +444,8 @@ docker_cli_tour()
 
 @test "docker CLI 20.10: version, info, import, images, inspect, tag, history, save, rmi, load" {
 	docker_cli_tour "$DOCKER_CLI_20"
+}
+
+@test "the daemon did not crash or hang during this suite" {
+	assert_no_daemon_crash
 }

@@ -24,6 +24,7 @@ setup_file()
 }
 
 teardown_file() { berthd_stop; }
+setup() { berthd_ensure; }
 teardown() { reset_images; }
 
 mkarchive() { python3 "$E2E_ROOT/scripts/make-docker-archive.py" "$@"; }
@@ -182,4 +183,8 @@ layer_dir_of()
 	[ -n "$stderr" ] || fail "no error message"
 	assert_eq "$(image_count)" 0
 	assert_eq "$(driver_layer_dirs)" 0
+}
+
+@test "the daemon did not crash or hang during this suite" {
+	assert_no_daemon_crash
 }
