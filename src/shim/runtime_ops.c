@@ -1,0 +1,412 @@
+/* Running the OCI runtime (runc/crun CLI): create, start, exec, kill, delete. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "runtime/jget.h"
+#include "shim.h"
+
+/* Absolute path of a file in the state dir (our cwd). */
+static char *state_path(struct shim *s, const char *name) { return berth_strdup_printf("%s/%s", s->state_dir, name); }
+
+static off_t file_size(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 ? st.st_size : 0;
+}
+
+/* The last error the runtime logged (--log-format json) after offset. */
+static void runtime_log_error(struct shim *s, off_t from, char *out, size_t outlen)
+{
+	cleanup_free char *p = state_path(s, "runtime.log");
+	cleanup_close int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || lseek(fd, from, SEEK_SET) < 0)
+		return;
+	char buf[16384];
+	ssize_t n = berth_read_all(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		json_t *j = json_loads(line, 0, NULL);
+		const char *lvl = jstr(j, "level"), *msg = jstr(j, "msg");
+		if (msg && lvl && (!strcmp(lvl, "error") || !strcmp(lvl, "fatal")))
+			snprintf(out, outlen, "%s", msg);
+		else if (!j && *line)
+			snprintf(out, outlen, "%s", line); /* a runtime that does not write json */
+		json_decref(j);
+	}
+}
+
+/* fork+exec the runtime with the given stdio; wait for it. Returns its
+ * exit status (0 ok), -1 if it could not run. */
+static int run_rt(struct shim *s, const char *const *sub, int in, int out, int errfd)
+{
+	char *argv[64];
+	size_t k = 0;
+	cleanup_free char *logp = state_path(s, "runtime.log");
+	argv[k++] = s->rt_path;
+	for (size_t i = 0; s->rt_args && s->rt_args[i] && k < 40; i++)
+		argv[k++] = s->rt_args[i];
+	argv[k++] = "--root";
+	argv[k++] = s->rt_root;
+	argv[k++] = "--log";
+	argv[k++] = logp;
+	argv[k++] = "--log-format";
+	argv[k++] = "json";
+	for (size_t i = 0; sub[i] && k < 63; i++)
+		argv[k++] = (char *)sub[i];
+	argv[k] = NULL;
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR);
+		dup2(in >= 0 ? in : nul, 0);
+		dup2(out >= 0 ? out : nul, 1);
+		dup2(errfd >= 0 ? errfd : 2, 2);
+		/* what we changed must not leak into the runtime (and the container) */
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		execv(s->rt_path, argv);
+		dprintf(2, "exec %s: %s\n", s->rt_path, strerror(errno));
+		_exit(127);
+	}
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+	}
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	return 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+static pid_t read_pid(const char *name)
+{
+	char buf[32] = "";
+	cleanup_close int fd = open(name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read(fd, buf, sizeof(buf) - 1) <= 0)
+		return -1;
+	return (pid_t)atoi(buf);
+}
+
+/* A listening socket for --console-socket. The runtime chdirs to the
+ * bundle, so the path must be absolute: use the state dir when the path
+ * fits in sun_path, else a short temporary directory. */
+struct console {
+	int fd;
+	char path[108];
+	char tmpdir[64];
+};
+
+static int console_listen(struct shim *s, struct console *c, const char *name)
+{
+	c->tmpdir[0] = '\0';
+	cleanup_free char *p = state_path(s, name);
+	if (strlen(p) < sizeof(c->path)) {
+		snprintf(c->path, sizeof(c->path), "%s", p);
+	} else {
+		snprintf(c->tmpdir, sizeof(c->tmpdir), "/tmp/berth-shim-XXXXXX");
+		if (!mkdtemp(c->tmpdir))
+			return -1;
+		snprintf(c->path, sizeof(c->path), "%s/c.sock", c->tmpdir);
+	}
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", c->path);
+	unlink(c->path);
+	if (c->fd < 0 || bind(c->fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(c->fd, 1) < 0)
+		return -1;
+	return 0;
+}
+
+static void console_done(struct console *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	unlink(c->path);
+	if (c->tmpdir[0])
+		rmdir(c->tmpdir);
+}
+
+/* The pty master the runtime sent over the console socket. */
+static int console_recv(struct console *c)
+{
+	int conn = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (conn < 0)
+		return -1;
+	char data[256];
+	char ctrl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {.iov_base = data, .iov_len = sizeof(data)};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl, .msg_controllen = sizeof(ctrl)};
+	int fd = -1;
+	if (recvmsg(conn, &m, MSG_CMSG_CLOEXEC) >= 0) {
+		struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+		if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS)
+			memcpy(&fd, CMSG_DATA(h), sizeof(int));
+	}
+	close(conn);
+	return fd;
+}
+
+static void set_nonblock(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
+
+/* Create the process's stdio (pipes, or a console socket for a tty), run the
+ * runtime subcommand, and keep our ends. */
+static int spawn_with_stdio(struct shim *s, struct proc *p, const char **sub, size_t nsub, const char *console_name,
+			    const char *what, char *errbuf, size_t errlen)
+{
+	int in[2] = {-1, -1}, out[2] = {-1, -1}, err2[2] = {-1, -1};
+	struct console con = {.fd = -1};
+	if (p->tty) {
+		if (console_listen(s, &con, console_name) < 0) {
+			snprintf(errbuf, errlen, "console socket: %s", strerror(errno));
+			console_done(&con);
+			return -1;
+		}
+		sub[nsub++] = "--console-socket";
+		sub[nsub++] = con.path;
+	} else {
+		if ((p->open_stdin && pipe2(in, O_CLOEXEC) < 0) || pipe2(out, O_CLOEXEC) < 0 || pipe2(err2, O_CLOEXEC) < 0) {
+			snprintf(errbuf, errlen, "pipe: %s", strerror(errno));
+			return -1;
+		}
+	}
+	sub[nsub++] = s->id;
+	sub[nsub] = NULL;
+	cleanup_free char *logp = state_path(s, "runtime.log");
+	off_t off = file_size(logp);
+	int rc = run_rt(s, sub, in[0], out[1], p->tty ? -1 : err2[1]);
+	if (in[0] >= 0)
+		close(in[0]);
+	if (out[1] >= 0)
+		close(out[1]);
+	if (err2[1] >= 0)
+		close(err2[1]);
+	if (rc != 0) {
+		char msg[900] = "";
+		runtime_log_error(s, off, msg, sizeof(msg));
+		if (!msg[0])
+			snprintf(msg, sizeof(msg), "%s exited with status %d", s->rt_path, rc);
+		snprintf(errbuf, errlen, "OCI runtime %s failed: %s: unknown", what, msg);
+		if (in[1] >= 0)
+			close(in[1]);
+		if (out[0] >= 0)
+			close(out[0]);
+		if (err2[0] >= 0)
+			close(err2[0]);
+		console_done(&con);
+		return -1;
+	}
+	if (p->tty) {
+		int master = console_recv(&con);
+		console_done(&con);
+		if (master < 0) {
+			snprintf(errbuf, errlen, "OCI runtime %s failed: no console from the runtime: unknown", what);
+			return -1;
+		}
+		set_nonblock(master);
+		p->out[0].fd = master;
+		if (p->open_stdin)
+			p->in.fd = fcntl(master, F_DUPFD_CLOEXEC, 3);
+		if (p->pend_w || p->pend_h)
+			io_resize(p, p->pend_w, p->pend_h);
+	} else {
+		set_nonblock(out[0]);
+		set_nonblock(err2[0]);
+		p->out[0].fd = out[0];
+		p->out[1].fd = err2[0];
+		if (in[1] >= 0) {
+			set_nonblock(in[1]);
+			p->in.fd = in[1];
+		}
+	}
+	return 0;
+}
+
+int rt_create(struct shim *s, char *errbuf, size_t errlen)
+{
+	cleanup_free char *pidf = state_path(s, "init.pid");
+	unlink(pidf);
+	const char *sub[16] = {"create", "--bundle", s->bundle, "--pid-file", pidf};
+	if (spawn_with_stdio(s, &s->init, sub, 5, "console.sock", "create", errbuf, errlen) < 0)
+		return -1;
+	s->init.pid = read_pid(pidf);
+	if (s->init.pid <= 0) {
+		snprintf(errbuf, errlen, "OCI runtime create failed: no pid file: unknown");
+		return -1;
+	}
+	s->init.state = P_CREATED;
+	return 0;
+}
+
+int rt_start(struct shim *s, char *errbuf, size_t errlen)
+{
+	cleanup_free char *logp = state_path(s, "runtime.log");
+	off_t off = file_size(logp);
+	const char *sub[] = {"start", s->id, NULL};
+	int rc = run_rt(s, sub, -1, -1, -1);
+	if (rc != 0) {
+		char msg[900] = "";
+		runtime_log_error(s, off, msg, sizeof(msg));
+		snprintf(errbuf, errlen, "OCI runtime start failed: %s: unknown", msg[0] ? msg : "runtime error");
+		return -1;
+	}
+	if (s->init.state == P_CREATED) {
+		s->init.state = P_RUNNING;
+		s->init.started_ns = berth_now_ns();
+	}
+	return 0;
+}
+
+int rt_exec(struct shim *s, struct proc *p, char *errbuf, size_t errlen)
+{
+	char pidname[128], conname[128];
+	snprintf(pidname, sizeof(pidname), "exec-%s.pid", p->id);
+	snprintf(conname, sizeof(conname), "exec-%.16s.sock", p->id);
+	cleanup_free char *pidf = state_path(s, pidname);
+	unlink(pidf);
+	const char *sub[16] = {"exec", "--process", p->process_file, "--pid-file", pidf, "-d"};
+	if (spawn_with_stdio(s, p, sub, 6, conname, "exec", errbuf, errlen) < 0)
+		return -1;
+	p->pid = read_pid(pidf);
+	unlink(pidf);
+	if (p->pid <= 0) {
+		snprintf(errbuf, errlen, "OCI runtime exec failed: no pid file: unknown");
+		return -1;
+	}
+	p->state = P_RUNNING;
+	p->started_ns = berth_now_ns();
+	return 0;
+}
+
+/* rmdir <every controller>/<rel> (a failed create leaves its cgroup behind) */
+static void rmdir_cgroup(const char *rel)
+{
+	cleanup_dir DIR *d = opendir("/sys/fs/cgroup");
+	struct dirent *e;
+	char p[1024];
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "/sys/fs/cgroup/%s%s", e->d_name, rel);
+		rmdir(p);
+	}
+	snprintf(p, sizeof(p), "/sys/fs/cgroup%s", rel);
+	rmdir(p);
+}
+
+void rt_delete(struct shim *s)
+{
+	const char *sub[] = {"delete", "--force", s->id, NULL};
+	run_rt(s, sub, -1, -1, -1);
+	cleanup_free char *cfg = berth_strdup_printf("%s/config.json", s->bundle);
+	cleanup_json json_t *spec = json_load_file(cfg, 0, NULL);
+	const char *cg = jstr(jobj(spec, "linux"), "cgroupsPath");
+	if (cg && cg[0] == '/' && !strstr(cg, ".."))
+		rmdir_cgroup(cg);
+}
+
+int rt_kill(struct shim *s, int sig, bool all, char *errbuf, size_t errlen)
+{
+	if (s->init.state != P_CREATED && s->init.state != P_RUNNING) {
+		snprintf(errbuf, errlen, "container is not running");
+		return -1;
+	}
+	if (!all) {
+		if (kill(s->init.pid, sig) < 0) {
+			snprintf(errbuf, errlen, "kill: %s", strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	char signame[16];
+	snprintf(signame, sizeof(signame), "%d", sig);
+	const char *sub[] = {"kill", "--all", s->id, signame, NULL};
+	if (run_rt(s, sub, -1, -1, -1) != 0) {
+		snprintf(errbuf, errlen, "OCI runtime kill failed");
+		return -1;
+	}
+	return 0;
+}
+
+int rt_error_exit_code(const char *msg)
+{
+	/* docker's translateContainerdStartErr */
+	static const char *const notfound[] = {"executable file not found", "no such file or directory",
+					       "system cannot find the file specified", "not a directory", NULL};
+	char low[1024];
+	size_t i = 0;
+	for (; msg[i] && i < sizeof(low) - 1; i++)
+		low[i] = (char)(msg[i] >= 'A' && msg[i] <= 'Z' ? msg[i] + 32 : msg[i]);
+	low[i] = '\0';
+	if (strstr(low, "permission denied"))
+		return 126;
+	for (size_t k = 0; notfound[k]; k++)
+		if (strstr(low, notfound[k]))
+			return 127;
+	return 0;
+}
+
+/* ---- OOM: the memory cgroup's oom_kill counter ---- */
+
+void shim_oom_setup(struct shim *s)
+{
+	char p[64];
+	snprintf(p, sizeof(p), "/proc/%d/cgroup", (int)s->init.pid);
+	cleanup_fclose FILE *f = fopen(p, "re");
+	char line[1024];
+	char v1[512] = "", v2[512] = "";
+	while (f && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		char *c1 = strchr(line, ':');
+		char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2)
+			continue;
+		*c2 = '\0';
+		const char *ctrls = c1 + 1, *path = c2 + 1;
+		if (!*ctrls)
+			snprintf(v2, sizeof(v2), "%s", path);
+		else {
+			char cbuf[256];
+			snprintf(cbuf, sizeof(cbuf), "%s", ctrls);
+			for (char *save = NULL, *t = strtok_r(cbuf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+				if (!strcmp(t, "memory"))
+					snprintf(v1, sizeof(v1), "%s", path);
+		}
+	}
+	if (v1[0])
+		snprintf(s->oom_file, sizeof(s->oom_file), "/sys/fs/cgroup/memory%s/memory.oom_control", v1);
+	else if (v2[0]) {
+		snprintf(s->oom_file, sizeof(s->oom_file), "/sys/fs/cgroup%s/memory.events", v2);
+		if (access(s->oom_file, R_OK) < 0)
+			snprintf(s->oom_file, sizeof(s->oom_file), "/sys/fs/cgroup/unified%s/memory.events", v2);
+	}
+	s->oom_base = 0; /* the container's cgroup is fresh */
+}
+
+bool shim_oom_killed(struct shim *s)
+{
+	if (!s->oom_file[0])
+		return false;
+	cleanup_fclose FILE *f = fopen(s->oom_file, "re");
+	char line[256];
+	while (f && fgets(line, sizeof(line), f)) {
+		long n;
+		if (sscanf(line, "oom_kill %ld", &n) == 1)
+			return n > s->oom_base;
+	}
+	return false;
+}
