@@ -424,6 +424,7 @@ static int make_node(struct apply_ctx *c, struct archive *a, struct archive_entr
 			return berth_err(c->err, BERTH_E_INVALID, "invalid tar entry %s: empty symlink target", name);
 		if (symlinkat(target, dfd, base) < 0)
 			return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "symlink %s", name);
+		c->size += (int64_t)strlen(target); /* docker's layer size counts symlinks (du-style) */
 		return 0;
 	}
 	case AE_IFCHR:
