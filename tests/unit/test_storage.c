@@ -66,8 +66,8 @@ static void test_driver_choice(const char *root)
 	free(r);
 }
 
-static int register_buf(struct berth_layer_store *ls, const char *parent, const struct berth_buf *b,
-			const char *expect, struct berth_layer_info *info, struct berth_error *err)
+static int register_buf(struct berth_layer_store *ls, const char *parent, const struct berth_buf *b, const char *expect,
+			struct berth_layer_info *info, struct berth_error *err)
 {
 	struct st_mem m = {.data = (const unsigned char *)b->data, .len = b->len, .chunk = 7000};
 	struct berth_reader r = st_mem_reader(&m);
@@ -84,8 +84,8 @@ static void test_store(const char *root, const char *driver)
 	TAP_OK(&t, ls != NULL, "[%s] open store %s", driver, ls ? "" : err.msg);
 	if (!ls)
 		return;
-	char *layers_dir = !strcmp(driver, "vfs") ? berth_strdup_printf("%s/vfs/dir", dr)
-						  : berth_strdup_printf("%s/overlay2", dr);
+	char *layers_dir =
+		!strcmp(driver, "vfs") ? berth_strdup_printf("%s/vfs/dir", dr) : berth_strdup_printf("%s/overlay2", dr);
 	const char *skip = !strcmp(driver, "vfs") ? NULL : "l";
 
 	struct berth_buf fixture = {0};
@@ -100,13 +100,12 @@ static void test_store(const char *root, const char *driver)
 	TAP_OK(&t, rc == 0, "[%s] register busybox fixture %s", driver, rc ? err.msg : "");
 	TAP_STREQ(&t, info.diff_id, FIXTURE_DIFF, "[%s] diff id", driver);
 	TAP_STREQ(&t, info.chain_id, FIXTURE_DIFF, "[%s] chain id", driver);
-	TAP_OK(&t, info.refcount == 1 && info.depth == 1 && info.parent[0] == '\0', "[%s] refcount 1, depth 1",
-	       driver);
+	TAP_OK(&t, info.refcount == 1 && info.depth == 1 && info.parent[0] == '\0', "[%s] refcount 1, depth 1", driver);
 	TAP_OK(&t, info.size == 1985581, "[%s] size %lld as docker reports it", driver, (long long)info.size);
 	TAP_OK(&t, st_count_dir(layers_dir, skip) == 1, "[%s] one layer dir", driver);
-	char *hex_dir = !strcmp(driver, "vfs")
-				? berth_strdup_printf("%s/%s", layers_dir, berth_digest_hex(FIXTURE_DIFF))
-				: berth_strdup_printf("%s/%s/diff", layers_dir, berth_digest_hex(FIXTURE_DIFF));
+	char *hex_dir = !strcmp(driver, "vfs") ?
+				berth_strdup_printf("%s/%s", layers_dir, berth_digest_hex(FIXTURE_DIFF)) :
+				berth_strdup_printf("%s/%s/diff", layers_dir, berth_digest_hex(FIXTURE_DIFF));
 	char *bb = berth_strdup_printf("%s/bin/busybox", hex_dir);
 	struct stat st;
 	TAP_OK(&t, stat(bb, &st) == 0 && st.st_size == 1982256 && (st.st_mode & 0777) == 0755,
@@ -159,8 +158,9 @@ static void test_store(const char *root, const char *driver)
 	rc = register_buf(ls, FIXTURE_DIFF, &top, NULL, &child, &err);
 	char want_chain[BERTH_DIGEST_LEN + 1];
 	berth_layer_chain_id(FIXTURE_DIFF, child.diff_id, want_chain);
-	TAP_OK(&t, rc == 0 && !strcmp(child.chain_id, want_chain) && child.depth == 2 &&
-			   !strcmp(child.parent, FIXTURE_DIFF),
+	TAP_OK(&t,
+	       rc == 0 && !strcmp(child.chain_id, want_chain) && child.depth == 2 &&
+		       !strcmp(child.parent, FIXTURE_DIFF),
 	       "[%s] child layer on the fixture %s", driver, rc ? err.msg : "");
 	struct berth_layer_info pinfo;
 	berth_layer_get(ls, FIXTURE_DIFF, &pinfo, &err);
@@ -176,8 +176,7 @@ static void test_store(const char *root, const char *driver)
 	for (int i = 0; i < 3; i++)
 		berth_layer_release(ls, FIXTURE_DIFF, &removed, &err);
 	berth_layer_get(ls, FIXTURE_DIFF, &pinfo, &err);
-	TAP_OK(&t, removed == 0 && pinfo.refcount == 1, "[%s] releases keep the layer while the child uses it",
-	       driver);
+	TAP_OK(&t, removed == 0 && pinfo.refcount == 1, "[%s] releases keep the layer while the child uses it", driver);
 
 	/* persistence across reopen */
 	berth_layer_store_close(ls);
@@ -188,8 +187,9 @@ static void test_store(const char *root, const char *driver)
 
 	char **gone = NULL;
 	rc = berth_layer_release_list(ls, child.chain_id, &gone, &err);
-	TAP_OK(&t, rc == 0 && berth_strv_len(gone) == 2 && !strcmp(gone[0], child.chain_id) &&
-			   !strcmp(gone[1], FIXTURE_DIFF),
+	TAP_OK(&t,
+	       rc == 0 && berth_strv_len(gone) == 2 && !strcmp(gone[0], child.chain_id) &&
+		       !strcmp(gone[1], FIXTURE_DIFF),
 	       "[%s] releasing the child cascades to the base", driver);
 	berth_strv_free(gone);
 	TAP_OK(&t, st_count_dir(layers_dir, skip) == 0, "[%s] layer dirs removed", driver);
@@ -207,20 +207,20 @@ static void test_store(const char *root, const char *driver)
 
 	/* crash leftovers: a pending registration holding a parent ref and its temp dirs */
 	rc = register_buf(ls, NULL, &top, NULL, &info, &err);
-	char *tmpd = !strcmp(driver, "vfs") ? berth_strdup_printf("%s/tmp-crashed", layers_dir)
-					    : berth_strdup_printf("%s/tmp-crashed/diff", layers_dir);
+	char *tmpd = !strcmp(driver, "vfs") ? berth_strdup_printf("%s/tmp-crashed", layers_dir) :
+					      berth_strdup_printf("%s/tmp-crashed/diff", layers_dir);
 	berth_mkdir_p(tmpd, 0700, NULL);
 	char *sql = berth_strdup_printf("INSERT INTO layer_pending (driver, tmp_id, parent) VALUES ('%s', "
 					"'tmp-crashed', '%s'); UPDATE layers SET refcount = refcount + 1",
 					driver, info.chain_id);
 	sqlite3_exec(db, sql, NULL, NULL, NULL);
-	char *orphan = berth_strdup_printf("%s/%s", layers_dir, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+	char *orphan = berth_strdup_printf("%s/%s", layers_dir,
+					   "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
 	berth_mkdir_p(orphan, 0700, NULL);
 	berth_layer_store_close(ls);
 	ls = berth_layer_store_open(dr, driver, db, &err);
 	struct stat s2;
-	TAP_OK(&t, ls && stat(tmpd, &s2) < 0 && stat(orphan, &s2) < 0, "[%s] open sweeps temp and orphan dirs",
-	       driver);
+	TAP_OK(&t, ls && stat(tmpd, &s2) < 0 && stat(orphan, &s2) < 0, "[%s] open sweeps temp and orphan dirs", driver);
 	TAP_OK(&t, ls && berth_layer_get(ls, info.chain_id, &info, &err) == 0 && info.refcount == 1,
 	       "[%s] sweep gave back the pending reference", driver);
 	berth_layer_release(ls, info.chain_id, NULL, &err);
@@ -280,8 +280,7 @@ static void test_depth(const char *root)
 	st_tar_end(&tb);
 	struct berth_layer_info info;
 	int rc = ls ? register_buf(ls, parent, &b, NULL, &info, &err) : -1;
-	TAP_OK(&t, rc < 0 && !strcmp(err.msg, "max depth exceeded"), "layer %d: \"%s\"", BERTH_MAX_LAYERS + 1,
-	       err.msg);
+	TAP_OK(&t, rc < 0 && !strcmp(err.msg, "max depth exceeded"), "layer %d: \"%s\"", BERTH_MAX_LAYERS + 1, err.msg);
 	berth_buf_free(&b);
 
 	/* a container on the deepest image mounts (short lowerdir links fit the page) */

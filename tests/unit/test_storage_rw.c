@@ -73,8 +73,9 @@ static void test_driver(const char *root, const char *driver)
 		goto out;
 	TAP_OK(&t, path_exists(rootfs, "bin/busybox") && path_exists(rootfs, "etc/passwd"),
 	       "[%s] rootfs shows the image's files", driver);
-	TAP_OK(&t, path_exists(rootfs, ".dockerenv") && path_exists(rootfs, "etc/mtab") &&
-			   path_exists(rootfs, "dev/console") && path_exists(rootfs, "proc"),
+	TAP_OK(&t,
+	       path_exists(rootfs, ".dockerenv") && path_exists(rootfs, "etc/mtab") &&
+		       path_exists(rootfs, "dev/console") && path_exists(rootfs, "proc"),
 	       "[%s] init layer entries present", driver);
 	if (!strcmp(driver, "overlay2"))
 		TAP_OK(&t, berth_is_mountpoint(rootfs), "[overlay2] rootfs is an overlay mount");
@@ -119,8 +120,9 @@ static void test_driver(const char *root, const char *driver)
 	char *rootfs3 = NULL;
 	if (rc == 0 && berth_rwlayer_create(ls, "c2", committed.chain_id, &err) == 0 &&
 	    berth_rwlayer_mount(ls, "c2", &rootfs3, &err) == 0) {
-		TAP_OK(&t, path_exists(rootfs3, "etc/new") && path_exists(rootfs3, "newdir/file") &&
-				   !path_exists(rootfs3, "bin/cat") && path_exists(rootfs3, "bin/busybox"),
+		TAP_OK(&t,
+		       path_exists(rootfs3, "etc/new") && path_exists(rootfs3, "newdir/file") &&
+			       !path_exists(rootfs3, "bin/cat") && path_exists(rootfs3, "bin/busybox"),
 		       "[%s] container on the committed image sees the changes", driver);
 		berth_rwlayer_unmount(ls, "c2", &err);
 		berth_rwlayer_remove(ls, "c2", &err);
@@ -164,8 +166,8 @@ out:
 	int removed = 0;
 	berth_layer_release(ls, FIXTURE_DIFF, &removed, &err);
 	TAP_OK(&t, removed == 1, "[%s] image layer freed", driver);
-	char *home = !strcmp(driver, "vfs") ? berth_strdup_printf("%s/vfs/dir", dr)
-					    : berth_strdup_printf("%s/overlay2", dr);
+	char *home =
+		!strcmp(driver, "vfs") ? berth_strdup_printf("%s/vfs/dir", dr) : berth_strdup_printf("%s/overlay2", dr);
 	TAP_OK(&t, st_count_dir(home, "l") == 0, "[%s] no layer dirs left", driver);
 	TAP_OK(&t, !st_is_mounted_below(dr), "[%s] no mounts left", driver);
 	free(home);

@@ -196,8 +196,8 @@ static inline void st_tar_begin(struct st_tar *t, struct berth_buf *out)
 	archive_write_open(t->a, out, NULL, st_tar_write_cb, NULL);
 }
 
-static inline void st_tar_entry(struct st_tar *t, const char *name, mode_t type, mode_t perm, const void *data, size_t len,
-			 const char *link, bool hard)
+static inline void st_tar_entry(struct st_tar *t, const char *name, mode_t type, mode_t perm, const void *data,
+				size_t len, const char *link, bool hard)
 {
 	struct archive_entry *e = archive_entry_new();
 	archive_entry_set_pathname(e, name);
@@ -219,7 +219,10 @@ static inline void st_tar_file(struct st_tar *t, const char *name, const char *c
 {
 	st_tar_entry(t, name, AE_IFREG, 0644, content, content ? strlen(content) : 0, NULL, false);
 }
-static inline void st_tar_dir(struct st_tar *t, const char *name) { st_tar_entry(t, name, AE_IFDIR, 0755, NULL, 0, NULL, false); }
+static inline void st_tar_dir(struct st_tar *t, const char *name)
+{
+	st_tar_entry(t, name, AE_IFDIR, 0755, NULL, 0, NULL, false);
+}
 static inline void st_tar_symlink(struct st_tar *t, const char *name, const char *target)
 {
 	st_tar_entry(t, name, AE_IFLNK, 0777, NULL, 0, target, false);

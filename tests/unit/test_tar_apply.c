@@ -243,7 +243,8 @@ static void test_hostile_store(const char *driver)
 			struct berth_reader hr = st_mem_reader(&hm);
 			struct berth_layer_info info;
 			berth_err_clear(&err);
-			int rc = berth_layer_register(ls, on_parent ? base_info.chain_id : NULL, &hr, NULL, &info, &err);
+			int rc =
+				berth_layer_register(ls, on_parent ? base_info.chain_id : NULL, &hr, NULL, &info, &err);
 			TAP_OK(&t, rc < 0 && err.kind == BERTH_E_INVALID, "[%s] %s%s refused: %s", driver,
 			       hostile[i].name, on_parent ? " (on a parent)" : "", err.msg);
 			TAP_OK(&t, st_count_files(data) == before && canary_intact(),
@@ -329,7 +330,8 @@ static void test_whiteouts(void)
 	TAP_OK(&t, lgetxattr(p, "trusted.overlay.opaque", v, sizeof(v)) == 1 && v[0] == 'y',
 	       "overlay: opaque dir has trusted.overlay.opaque=y");
 	free(p);
-	TAP_OK(&t, !exists(ov, "etc/.wh.hostname") && !exists(ov, "var/tmp/.wh..wh..opq") && !exists(ov, ".wh..wh.plnk"),
+	TAP_OK(&t,
+	       !exists(ov, "etc/.wh.hostname") && !exists(ov, "var/tmp/.wh..wh..opq") && !exists(ov, ".wh..wh.plnk"),
 	       "overlay: no .wh. files left");
 	TAP_OK(&t, file_is(ov, "var/tmp/new", "kept\n"), "overlay: new file in opaque dir");
 
@@ -350,8 +352,9 @@ static void test_whiteouts(void)
 		rc = apply_buf(vfs, &wb, BERTH_WHITEOUT_DELETE, &res, &err);
 		TAP_OK(&t, rc == 0 && !exists(vfs, "etc/hostname") && file_is(vfs, "etc/keep", "keep\n"),
 		       "vfs%s: .wh.hostname deleted the file, kept its neighbour", order ? " (new first)" : "");
-		TAP_OK(&t, !exists(vfs, "var/tmp/old") && !exists(vfs, "var/tmp/sub") &&
-				   file_is(vfs, "var/tmp/new", "kept\n"),
+		TAP_OK(&t,
+		       !exists(vfs, "var/tmp/old") && !exists(vfs, "var/tmp/sub") &&
+			       file_is(vfs, "var/tmp/new", "kept\n"),
 		       "vfs%s: opaque dir emptied of lower files, this layer's file kept", order ? " (new first)" : "");
 		TAP_OK(&t, !exists(vfs, "etc/.wh.hostname") && !exists(vfs, "var/tmp/.wh..wh..opq"),
 		       "vfs%s: no .wh. files left", order ? " (new first)" : "");
@@ -419,8 +422,7 @@ static void test_types(void)
 	TAP_OK(&t, lstat(dir, &a) == 0 && (a.st_mode & 07777) == 0711, "root entry mode applied");
 	TAP_OK(&t, file_is(dir, "etc/secret", "mine\n") && canary_intact(), "symlink replaced by a file, not followed");
 	TAP_OK(&t, res.entries == 9 && res.size == (int64_t)strlen("linked\n") + 1 + 5 + strlen("/etc/passwd"),
-	       "entries %lld size %lld",
-	       (long long)res.entries, (long long)res.size);
+	       "entries %lld size %lld", (long long)res.entries, (long long)res.size);
 
 	/* a tar writing the same file twice applies (last wins) but cannot be rebuilt exactly */
 	struct berth_buf d = {0};
@@ -455,8 +457,16 @@ static void test_path_clean(void)
 {
 	struct {
 		const char *in, *out;
-	} cases[] = {{"./a/b/", "a/b"}, {"a//b/./c", "a/b/c"}, {"a/../b", "b"}, {"./", ""}, {".", ""},
-		     {"a/b/../../c", "c"}, {"../a", NULL}, {"a/../../b", NULL}, {"/etc/passwd", NULL}, {"..", NULL}};
+	} cases[] = {{"./a/b/", "a/b"},
+		     {"a//b/./c", "a/b/c"},
+		     {"a/../b", "b"},
+		     {"./", ""},
+		     {".", ""},
+		     {"a/b/../../c", "c"},
+		     {"../a", NULL},
+		     {"a/../../b", NULL},
+		     {"/etc/passwd", NULL},
+		     {"..", NULL}};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *got = berth_path_clean(cases[i].in);
 		bool ok = cases[i].out ? got && !strcmp(got, cases[i].out) : got == NULL;

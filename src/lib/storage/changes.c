@@ -210,7 +210,8 @@ static int dir_walk(struct dir_ctx *c, int new_fd, int old_fd, const char *rel, 
 		struct stat ns, os;
 		if (!path || fstatat(new_fd, nn[i], &ns, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		bool in_old = old_fd >= 0 && strv_has(on, nn[i]) && fstatat(old_fd, nn[i], &os, AT_SYMLINK_NOFOLLOW) == 0;
+		bool in_old =
+			old_fd >= 0 && strv_has(on, nn[i]) && fstatat(old_fd, nn[i], &os, AT_SYMLINK_NOFOLLOW) == 0;
 		bool recorded = false;
 		if (!in_old) {
 			add_change(c->out, path, BERTH_CHANGE_ADD);
@@ -221,9 +222,10 @@ static int dir_walk(struct dir_ctx *c, int new_fd, int old_fd, const char *rel, 
 		}
 		if (S_ISDIR(ns.st_mode)) {
 			cleanup_close int nsub = openat(new_fd, nn[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			cleanup_close int osub = in_old && S_ISDIR(os.st_mode)
-							 ? openat(old_fd, nn[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-							 : -1;
+			cleanup_close int osub =
+				in_old && S_ISDIR(os.st_mode) ?
+					openat(old_fd, nn[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) :
+					-1;
 			if (nsub >= 0)
 				rc = dir_walk(c, nsub, osub, path, recorded);
 		}
@@ -236,7 +238,8 @@ static int dir_walk(struct dir_ctx *c, int new_fd, int old_fd, const char *rel, 
 			add_change(c->out, path, BERTH_CHANGE_DELETE);
 	}
 	if (rc == 0 && json_array_size(c->out) > at_entry && !self_recorded && *rel)
-		json_array_insert_new(c->out, at_entry, json_pack("{s:s,s:i}", "Path", rel, "Kind", BERTH_CHANGE_MODIFY));
+		json_array_insert_new(c->out, at_entry,
+				      json_pack("{s:s,s:i}", "Path", rel, "Kind", BERTH_CHANGE_MODIFY));
 	berth_strv_free(nn);
 	berth_strv_free(on);
 	return rc;
@@ -259,8 +262,7 @@ int64_t berth_changes_size(int root_fd, json_t *changes)
 	struct berth_strmap seen = {0};
 	size_t i;
 	json_t *ch;
-	json_array_foreach(changes, i, ch)
-	{
+	json_array_foreach(changes, i, ch) {
 		if (json_integer_value(json_object_get(ch, "Kind")) == BERTH_CHANGE_DELETE)
 			continue;
 		const char *path = json_string_value(json_object_get(ch, "Path"));

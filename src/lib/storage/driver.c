@@ -21,8 +21,12 @@ extern const struct berth_graph_driver_ops berth_driver_zfs;
 
 /* Order matters for nothing but listing; auto choice is explicit below. */
 const struct berth_graph_driver_ops *const berth_graph_driver_table[] = {
-	&berth_driver_overlay2, &berth_driver_vfs,  &berth_driver_aufs,
-	&berth_driver_devicemapper, &berth_driver_btrfs, &berth_driver_zfs,
+	&berth_driver_overlay2,
+	&berth_driver_vfs,
+	&berth_driver_aufs,
+	&berth_driver_devicemapper,
+	&berth_driver_btrfs,
+	&berth_driver_zfs,
 	NULL,
 };
 
@@ -34,8 +38,7 @@ const struct berth_graph_driver_ops *berth_graph_driver_lookup(const char *name)
 	return NULL;
 }
 
-struct berth_graph_driver *berth_graph_driver_open(const char *data_root, const char *name,
-						   struct berth_error *err)
+struct berth_graph_driver *berth_graph_driver_open(const char *data_root, const char *name, struct berth_error *err)
 {
 	const struct berth_graph_driver_ops *ops;
 	bool probed = false;
@@ -48,9 +51,10 @@ struct berth_graph_driver *berth_graph_driver_open(const char *data_root, const 
 	} else {
 		ops = berth_graph_driver_lookup(name);
 		if (!ops) {
-			berth_err(err, BERTH_E_UNSUPPORTED,
-				  "error initializing graphdriver: driver \"%s\" not supported on this host (unknown driver)",
-				  name);
+			berth_err(
+				err, BERTH_E_UNSUPPORTED,
+				"error initializing graphdriver: driver \"%s\" not supported on this host (unknown driver)",
+				name);
 			return NULL;
 		}
 	}
@@ -95,28 +99,17 @@ const char *berth_backing_fs_name(const char *path)
 	if (statfs(path, &sf) < 0)
 		return "<unknown>";
 	switch ((unsigned long)sf.f_type) {
-	case 0xEF53:
-		return "extfs";
-	case 0x58465342:
-		return "xfs";
-	case 0x9123683E:
-		return "btrfs";
-	case 0x01021994:
-		return "tmpfs";
-	case 0x794c7630:
-		return "overlayfs";
-	case 0x2fc12fc1:
-		return "zfs";
-	case 0x6969:
-		return "nfs";
-	case 0xF2F52010:
-		return "f2fs";
-	case 0x65735546:
-		return "fuseblk";
-	case 0x5346544e:
-		return "ntfs";
-	default:
-		return "<unknown>";
+	case 0xEF53: return "extfs";
+	case 0x58465342: return "xfs";
+	case 0x9123683E: return "btrfs";
+	case 0x01021994: return "tmpfs";
+	case 0x794c7630: return "overlayfs";
+	case 0x2fc12fc1: return "zfs";
+	case 0x6969: return "nfs";
+	case 0xF2F52010: return "f2fs";
+	case 0x65735546: return "fuseblk";
+	case 0x5346544e: return "ntfs";
+	default: return "<unknown>";
 	}
 }
 

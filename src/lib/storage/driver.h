@@ -73,8 +73,7 @@ const struct berth_graph_driver_ops *berth_graph_driver_lookup(const char *name)
 
 /* Open a driver by name, or pick one (name NULL/""): overlay2 when overlayfs
  * works on data_root (real test mount, d_type), else vfs. */
-struct berth_graph_driver *berth_graph_driver_open(const char *data_root, const char *name,
-						   struct berth_error *err);
+struct berth_graph_driver *berth_graph_driver_open(const char *data_root, const char *name, struct berth_error *err);
 void berth_graph_driver_close(struct berth_graph_driver *d);
 
 /* Helpers shared by drivers. */

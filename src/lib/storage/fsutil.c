@@ -200,10 +200,7 @@ int berth_rm_rf_at(int dirfd, const char *name)
 	return 0;
 }
 
-static char *proc_path(int dirfd, const char *name)
-{
-	return berth_strdup_printf("/proc/self/fd/%d/%s", dirfd, name);
-}
+static char *proc_path(int dirfd, const char *name) { return berth_strdup_printf("/proc/self/fd/%d/%s", dirfd, name); }
 
 int berth_lsetxattr_at(int dirfd, const char *name, const char *key, const void *val, size_t len)
 {

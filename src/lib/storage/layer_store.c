@@ -434,8 +434,8 @@ static int pending_add(struct berth_layer_store *ls, const char *tmp_id, const c
 		return -1;
 	if (*parent && ls_ref_locked(ls, parent, 1, err) < 0)
 		goto fail;
-	sqlite3_stmt *st = prep(ls, "INSERT INTO layer_pending (driver, tmp_id, parent, created) VALUES (?1, ?2, ?3, ?4)",
-				err);
+	sqlite3_stmt *st =
+		prep(ls, "INSERT INTO layer_pending (driver, tmp_id, parent, created) VALUES (?1, ?2, ?3, ?4)", err);
 	if (!st)
 		goto fail;
 	sqlite3_bind_text(st, 2, tmp_id, -1, SQLITE_TRANSIENT);
@@ -466,7 +466,8 @@ static void register_abort(struct berth_layer_store *ls, const char *tmp_id, con
 	remove_now(ls, tmp_id); /* ours alone: no lock needed */
 	pthread_mutex_lock(&ls->lock);
 	if (ls_tx_begin(ls, &e) == 0) {
-		if (pending_del(ls, tmp_id, &e) == 0 && (!*parent || ls_release_locked(ls, parent, &gone, NULL, &e) == 0))
+		if (pending_del(ls, tmp_id, &e) == 0 &&
+		    (!*parent || ls_release_locked(ls, parent, &gone, NULL, &e) == 0))
 			ls_tx_commit(ls, &e);
 		else
 			ls_tx_rollback(ls);

@@ -80,10 +80,11 @@ static int setup_init_layer(const char *root, struct berth_error *err)
 		char type; /* d dir, f file, l symlink */
 		const char *target;
 	} entries[] = {
-		{"dev/pts", 'd', NULL},	      {"dev/shm", 'd', NULL},	       {"proc", 'd', NULL},
-		{"sys", 'd', NULL},	      {".dockerenv", 'f', NULL},      {"etc/resolv.conf", 'f', NULL},
-		{"etc/hosts", 'f', NULL},     {"etc/hostname", 'f', NULL},    {"dev/console", 'f', NULL},
-		{"etc/mtab", 'l', "/proc/mounts"},
+		{"dev/pts", 'd', NULL},     {"dev/shm", 'd', NULL},
+		{"proc", 'd', NULL},        {"sys", 'd', NULL},
+		{".dockerenv", 'f', NULL},  {"etc/resolv.conf", 'f', NULL},
+		{"etc/hosts", 'f', NULL},   {"etc/hostname", 'f', NULL},
+		{"dev/console", 'f', NULL}, {"etc/mtab", 'l', "/proc/mounts"},
 	};
 	cleanup_close int rfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rfd < 0)
@@ -160,9 +161,9 @@ int berth_rwlayer_create(struct berth_layer_store *ls, const char *id, const cha
 	made_rw = true;
 	if (ls_tx_begin(ls, err) < 0)
 		goto fail;
-	sqlite3_stmt *st = rw_prep(ls,
-				   "INSERT INTO layer_rw (driver, id, chain_id, init_id, created) VALUES (?1, ?2, ?3, ?4, ?5)",
-				   id, err);
+	sqlite3_stmt *st =
+		rw_prep(ls, "INSERT INTO layer_rw (driver, id, chain_id, init_id, created) VALUES (?1, ?2, ?3, ?4, ?5)",
+			id, err);
 	if (!st || (*chain && ls_ref_locked(ls, chain, 1, err) < 0)) {
 		sqlite3_finalize(st);
 		ls_tx_rollback(ls);
@@ -286,7 +287,9 @@ int berth_rwlayer_remove(struct berth_layer_store *ls, const char *id, struct be
 	if ((rc = ls_tx_begin(ls, err)) < 0)
 		goto out;
 	sqlite3_stmt *st = rw_prep(ls, "DELETE FROM layer_rw WHERE driver = ?1 AND id = ?2", id, err);
-	rc = st && sqlite3_step(st) == SQLITE_DONE ? 0 : berth_err(err, BERTH_E_INTERNAL, "layer store database: %s", sqlite3_errmsg(ls->db));
+	rc = st && sqlite3_step(st) == SQLITE_DONE ?
+		     0 :
+		     berth_err(err, BERTH_E_INTERNAL, "layer store database: %s", sqlite3_errmsg(ls->db));
 	sqlite3_finalize(st);
 	if (rc == 0 && *r.chain_id)
 		rc = ls_release_locked(ls, r.chain_id, &gone, NULL, err);

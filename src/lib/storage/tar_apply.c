@@ -85,8 +85,7 @@ static int queue_file(struct apply_ctx *c, uint64_t pos, uint64_t size, const ch
 	if (pos < c->qbase || pos > c->qbase + c->qlen)
 		return berth_err(c->err, BERTH_E_INTERNAL, "tar-split: lost track of the stream position");
 	size_t head = (size_t)(pos - c->qbase);
-	if (berth_tarsplit_segment(c->ts, c->q, head, c->err) < 0 ||
-	    berth_tarsplit_file(c->ts, rel, size, c->err) < 0)
+	if (berth_tarsplit_segment(c->ts, c->q, head, c->err) < 0 || berth_tarsplit_file(c->ts, rel, size, c->err) < 0)
 		return -1;
 	size_t have = c->qlen - head;
 	size_t drop = (uint64_t)have < size ? have : (size_t)size;
@@ -179,9 +178,9 @@ static int defer_dir_time(struct apply_ctx *c, const char *rel, struct archive_e
 	if (!d->path)
 		return berth_err(c->err, BERTH_E_INTERNAL, "out of memory");
 	d->ts[1] = (struct timespec){archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
-	d->ts[0] = archive_entry_atime_is_set(e)
-			   ? (struct timespec){archive_entry_atime(e), archive_entry_atime_nsec(e)}
-			   : d->ts[1];
+	d->ts[0] = archive_entry_atime_is_set(e) ?
+			   (struct timespec){archive_entry_atime(e), archive_entry_atime_nsec(e)} :
+			   d->ts[1];
 	c->ndirs++;
 	return 0;
 }
@@ -197,8 +196,7 @@ static bool xattr_allowed(const char *key)
 
 /* Owner, mode, xattrs and (non-directory) times of (dfd, base); fd is the
  * open regular file or -1. */
-static int set_meta(struct apply_ctx *c, int dfd, const char *base, int fd, struct archive_entry *e,
-		    const char *name)
+static int set_meta(struct apply_ctx *c, int dfd, const char *base, int fd, struct archive_entry *e, const char *name)
 {
 	int64_t uid = archive_entry_uid(e), gid = archive_entry_gid(e);
 	if (uid < 0 || gid < 0 || uid >= UINT32_MAX || gid >= UINT32_MAX)
@@ -206,8 +204,8 @@ static int set_meta(struct apply_ctx *c, int dfd, const char *base, int fd, stru
 				 (long long)uid, (long long)gid);
 	mode_t type = archive_entry_filetype(e);
 	bool is_link = type == AE_IFLNK && !archive_entry_hardlink(e);
-	int r = fd >= 0 ? fchown(fd, (uid_t)uid, (gid_t)gid)
-			: fchownat(dfd, base, (uid_t)uid, (gid_t)gid, AT_SYMLINK_NOFOLLOW);
+	int r = fd >= 0 ? fchown(fd, (uid_t)uid, (gid_t)gid) :
+			  fchownat(dfd, base, (uid_t)uid, (gid_t)gid, AT_SYMLINK_NOFOLLOW);
 	if (r < 0)
 		return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "chown %s", name);
 	if (!is_link) {
@@ -231,8 +229,8 @@ static int set_meta(struct apply_ctx *c, int dfd, const char *base, int fd, stru
 		return 0; /* after all children, see finish_dir_times */
 	struct timespec ts[2];
 	ts[1] = (struct timespec){archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
-	ts[0] = archive_entry_atime_is_set(e) ? (struct timespec){archive_entry_atime(e), archive_entry_atime_nsec(e)}
-					      : ts[1];
+	ts[0] = archive_entry_atime_is_set(e) ? (struct timespec){archive_entry_atime(e), archive_entry_atime_nsec(e)} :
+						ts[1];
 	r = fd >= 0 ? futimens(fd, ts) : utimensat(dfd, base, ts, AT_SYMLINK_NOFOLLOW);
 	if (r < 0 && errno != EOPNOTSUPP)
 		return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "set times of %s", name);
@@ -372,8 +370,9 @@ static int make_node(struct apply_ctx *c, struct archive *a, struct archive_entr
 	if (hardlink) {
 		cleanup_free char *target = berth_path_clean(hardlink);
 		if (!target || !*target)
-			return berth_err(c->err, BERTH_E_INVALID, "invalid tar entry %s: hard link target %s is outside the layer",
-					 name, hardlink);
+			return berth_err(c->err, BERTH_E_INVALID,
+					 "invalid tar entry %s: hard link target %s is outside the layer", name,
+					 hardlink);
 		cleanup_free char *tdir = NULL;
 		const char *tbase;
 		if (berth_path_split(target, &tdir, &tbase) < 0)
@@ -382,12 +381,12 @@ static int make_node(struct apply_ctx *c, struct archive *a, struct archive_entr
 		if (tfd < 0)
 			return errno == ENOENT ? berth_err(c->err, BERTH_E_INVALID,
 							   "invalid tar entry %s: hard link target %s does not exist",
-							   name, hardlink)
-					       : parent_error(c, name, errno);
+							   name, hardlink) :
+						 parent_error(c, name, errno);
 		struct stat tst;
 		if (fstatat(tfd, tbase, &tst, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(tst.st_mode))
-			return berth_err(c->err, BERTH_E_INVALID, "invalid tar entry %s: bad hard link target %s",
-					 name, hardlink);
+			return berth_err(c->err, BERTH_E_INVALID, "invalid tar entry %s: bad hard link target %s", name,
+					 hardlink);
 		if (linkat(tfd, tbase, dfd, base, 0) < 0)
 			return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "link %s", name);
 		return 0;
@@ -395,8 +394,7 @@ static int make_node(struct apply_ctx *c, struct archive *a, struct archive_entr
 	switch (type) {
 	case AE_IFREG: {
 		int64_t size = archive_entry_size(e);
-		cleanup_close int fd =
-			openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		cleanup_close int fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0)
 			return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "create %s", name);
 		int64_t recorded = 0;
@@ -410,7 +408,9 @@ static int make_node(struct apply_ctx *c, struct archive *a, struct archive_entr
 		c->size += size;
 		if (set_meta(c, dfd, base, fd, e, name) < 0)
 			return -1;
-		return berth_strmap_put(&c->written, rel, recorded) < 0 ? berth_err(c->err, BERTH_E_INTERNAL, "out of memory") : 1;
+		return berth_strmap_put(&c->written, rel, recorded) < 0 ?
+			       berth_err(c->err, BERTH_E_INTERNAL, "out of memory") :
+			       1;
 	}
 	case AE_IFDIR:
 		if (mkdirat(dfd, base, 0700) < 0 && errno != EEXIST)
@@ -430,8 +430,8 @@ static int make_node(struct apply_ctx *c, struct archive *a, struct archive_entr
 	case AE_IFCHR:
 	case AE_IFBLK:
 	case AE_IFIFO:
-		if (mknodat(dfd, base, type | 0600,
-			    makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e))) < 0)
+		if (mknodat(dfd, base, type | 0600, makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e))) <
+		    0)
 			return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "mknod %s", name);
 		return 0;
 	default:
@@ -464,7 +464,8 @@ static int apply_entry(struct apply_ctx *c, struct archive *a, struct archive_en
 
 	if (!*rel) { /* the root itself ("./") */
 		if (type != AE_IFDIR || hard)
-			return berth_err(c->err, BERTH_E_INVALID, "invalid tar entry %s: root is not a directory", name);
+			return berth_err(c->err, BERTH_E_INVALID, "invalid tar entry %s: root is not a directory",
+					 name);
 		if (set_meta(c, c->root_fd, ".", -1, e, name) < 0)
 			return -1;
 		return defer_dir_time(c, "", e);
@@ -532,8 +533,9 @@ static int run_archive(struct apply_ctx *c)
 	archive_read_support_format_empty(a);
 	int rc = 0;
 	if (archive_read_open(a, c, NULL, read_cb, NULL) != ARCHIVE_OK) {
-		rc = c->read_failed ? -1
-				    : berth_err(c->err, BERTH_E_INVALID, "invalid layer tar: %s", archive_error_string(a));
+		rc = c->read_failed ?
+			     -1 :
+			     berth_err(c->err, BERTH_E_INVALID, "invalid layer tar: %s", archive_error_string(a));
 		goto out;
 	}
 	for (;;) {
@@ -542,8 +544,8 @@ static int run_archive(struct apply_ctx *c)
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r < ARCHIVE_WARN) {
-			rc = c->read_failed ? -1
-					    : berth_err(c->err, BERTH_E_INVALID, "invalid layer tar: %s",
+			rc = c->read_failed ? -1 :
+					      berth_err(c->err, BERTH_E_INVALID, "invalid layer tar: %s",
 							archive_error_string(a));
 			goto out;
 		}
@@ -594,7 +596,7 @@ int berth_tar_apply(int root_fd, struct berth_reader *in, const struct berth_tar
 	if (berth_decompressor_finish(c->dc, res->diff_id, &res->tar_size, c->err) < 0)
 		goto out;
 	if (c->ts && (berth_tarsplit_segment(c->ts, c->q, c->qlen, c->err) < 0 ||
-		     berth_tarsplit_writer_finish(c->ts, (uint64_t)res->tar_size, c->err) < 0))
+		      berth_tarsplit_writer_finish(c->ts, (uint64_t)res->tar_size, c->err) < 0))
 		goto out;
 	res->exact_record = c->ts != NULL;
 	res->size = c->size;

@@ -36,8 +36,8 @@ struct berth_tar_apply_opts {
 
 struct berth_tar_apply_result {
 	char diff_id[BERTH_DIGEST_LEN + 1]; /* sha256 of the uncompressed stream */
-	int64_t size; /* docker's layer size: regular files (hard links once) + symlink target lengths */
-	int64_t tar_size;                   /* uncompressed stream length */
+	int64_t size;     /* docker's layer size: regular files (hard links once) + symlink target lengths */
+	int64_t tar_size; /* uncompressed stream length */
 	enum berth_compression compression;
 	int64_t entries;
 	/* tar-split written (false when the stream replaced a file it had

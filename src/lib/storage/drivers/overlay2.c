@@ -8,8 +8,8 @@
  * and deep images stay within the one-page mount-option limit. */
 #include <dirent.h>
 #include <errno.h>
-#include <limits.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -65,8 +65,8 @@ static int mount_in_child(const char *dir, const char *target, const char *opts,
 
 static int probe_mount(const char *base, const char *extra)
 {
-	cleanup_free char *opts = berth_strdup_printf("lowerdir=%s/l2:%s/l1,upperdir=%s/u,workdir=%s/w%s", base, base,
-						      base, base, extra);
+	cleanup_free char *opts =
+		berth_strdup_printf("lowerdir=%s/l2:%s/l1,upperdir=%s/u,workdir=%s/w%s", base, base, base, base, extra);
 	cleanup_free char *merged = berth_strdup_printf("%s/m", base);
 	if (!opts || !merged)
 		return -1;
@@ -207,8 +207,7 @@ static int mkdir_sub(struct berth_graph_driver *d, const char *id, const char *s
 	return 0;
 }
 
-static int ov_create(struct berth_graph_driver *d, const char *id, const char *parent, bool rw,
-		     struct berth_error *err)
+static int ov_create(struct berth_graph_driver *d, const char *id, const char *parent, bool rw, struct berth_error *err)
 {
 	cleanup_free char *dir = layer_path(d, id, NULL);
 	if (!dir)
@@ -231,8 +230,8 @@ static int ov_create(struct berth_graph_driver *d, const char *id, const char *p
 			goto fail;
 		}
 		cleanup_free char *plower = plowerf ? read_small(plowerf) : NULL;
-		cleanup_free char *lower = plower && *plower ? berth_strdup_printf("l/%s:%s", plink, plower)
-							     : berth_strdup_printf("l/%s", plink);
+		cleanup_free char *lower = plower && *plower ? berth_strdup_printf("l/%s:%s", plink, plower) :
+							       berth_strdup_printf("l/%s", plink);
 		cleanup_free char *lowerf = layer_path(d, id, "lower");
 		if (!lower || !lowerf || berth_write_file_atomic(lowerf, lower, strlen(lower), 0644, err) < 0)
 			goto fail;
@@ -326,8 +325,8 @@ static int ov_get(struct berth_graph_driver *d, const char *id, char **path, str
 		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
 	long page = sysconf(_SC_PAGESIZE);
 	if ((long)strlen(opts) >= page)
-		return berth_err(err, BERTH_E_INVALID, "overlay2: mount options for layer %s are too long (%zu bytes)", id,
-				 strlen(opts));
+		return berth_err(err, BERTH_E_INVALID, "overlay2: mount options for layer %s are too long (%zu bytes)",
+				 id, strlen(opts));
 	if (mount_in_child(d->home, merged, opts, rw ? 0 : MS_RDONLY) < 0)
 		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "overlay2: mount %s", merged);
 	*path = steal_ptr(merged);
@@ -414,8 +413,8 @@ static int ov_changes(struct berth_graph_driver *d, const char *id, const char *
 	return rc;
 }
 
-static int ov_export_changes(struct berth_graph_driver *d, const char *id, const char *parent,
-			     struct berth_writer *out, struct berth_error *err)
+static int ov_export_changes(struct berth_graph_driver *d, const char *id, const char *parent, struct berth_writer *out,
+			     struct berth_error *err)
 {
 	(void)parent;
 	cleanup_free char *diff = layer_path(d, id, "diff");
@@ -466,8 +465,8 @@ static json_t *ov_metadata(struct berth_graph_driver *d, const char *id)
 static json_t *ov_status(struct berth_graph_driver *d)
 {
 	return json_pack("[[s,s],[s,s],[s,s],[s,s]]", "Backing Filesystem", berth_backing_fs_name(d->home),
-			 "Supports d_type", berth_fs_supports_dtype(d->home) ? "true" : "false",
-			 "Native Overlay Diff", "true", "userxattr", "false");
+			 "Supports d_type", berth_fs_supports_dtype(d->home) ? "true" : "false", "Native Overlay Diff",
+			 "true", "userxattr", "false");
 }
 
 static char **ov_list(struct berth_graph_driver *d)
