@@ -70,7 +70,14 @@ fi
 
 berth()
 {
-	echo "\$ berth $*"
+	local a shown=
+	for a in "$@"; do
+		case $a in
+		*[!A-Za-z0-9_./:=@%+-]* | '') shown+=" '$a'" ;;
+		*) shown+=" $a" ;;
+		esac
+	done
+	echo "\$ berth$shown"
 	"$cli" -H "$host" "$@"
 }
 
