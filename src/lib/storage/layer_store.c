@@ -351,7 +351,19 @@ struct berth_layer_store *berth_layer_store_open(const char *data_root, const ch
 		return NULL;
 	}
 	pthread_mutex_init(&ls->lock, NULL);
-	ls->db = db;
+	/* Our own connection to the same file: our savepoints then never mix with
+	 * statements other threads run on the shared handle. */
+	const char *fn = sqlite3_db_filename(db, "main");
+	if (fn && *fn &&
+	    sqlite3_open_v2(fn, &ls->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) == SQLITE_OK) {
+		ls->own_db = true;
+		sqlite3_busy_timeout(ls->db, 30000);
+		sqlite3_exec(ls->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+	} else {
+		if (ls->db)
+			sqlite3_close(ls->db);
+		ls->db = db;
+	}
 	ls->data_root = strdup(data_root);
 	if (!ls->data_root || berth_mkdir_p(data_root, 0710, err) < 0)
 		goto fail;
@@ -386,6 +398,8 @@ void berth_layer_store_close(struct berth_layer_store *ls)
 		free(p);
 	}
 	berth_graph_driver_close(ls->drv);
+	if (ls->own_db)
+		sqlite3_close(ls->db);
 	free(ls->meta_dir);
 	free(ls->data_root);
 	pthread_mutex_destroy(&ls->lock);

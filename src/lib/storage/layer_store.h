@@ -26,7 +26,11 @@ struct berth_layer_info {
 	int depth; /* 1 for a base layer */
 };
 
-/* driver: "overlay2", "vfs", ... or NULL/"" to pick (overlay2 where the kernel
+/* db: the daemon's database; tables "layers", "layer_pending", "layer_rw" are
+ * created in it. For a file database the store uses its own connection to the
+ * same file (WAL), so never call the store while holding a write transaction
+ * open on your connection (it would wait for it).
+ * driver: "overlay2", "vfs", ... or NULL/"" to pick (overlay2 where the kernel
  * supports it on data_root's filesystem, else vfs). "aufs"/"devicemapper"/unknown
  * names fail with a clear "not supported on this host" (BERTH_E_UNSUPPORTED). */
 struct berth_layer_store *berth_layer_store_open(const char *data_root, const char *driver, sqlite3 *db,
