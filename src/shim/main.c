@@ -345,6 +345,51 @@ static int run(struct shim *s)
 	}
 }
 
+static void proc_free(struct proc *p)
+{
+	for (int i = 0; i < 2; i++) {
+		if (p->out[i].fd >= 0)
+			close(p->out[i].fd);
+		free(p->copier[i]);
+	}
+	if (p->in.fd >= 0)
+		close(p->in.fd);
+	berth_buf_free(&p->inbuf);
+	free(p->process_file);
+}
+
+/* Free everything (at exit: keeps leak checkers quiet and the code honest). */
+static void shim_free(struct shim *s)
+{
+	for (struct client *c = s->clients; c; c = c->next)
+		c->dead = true;
+	io_reap_dead(s);
+	for (struct ctl *c = s->ctls; c; c = c->next)
+		c->dead = true;
+	ctl_reap_dead(s);
+	proc_free(&s->init);
+	while (s->execs) {
+		struct proc *p = s->execs;
+		s->execs = p->next;
+		proc_free(p);
+		free(p);
+	}
+	berth_logger_close(s->logger);
+	s->logger = NULL;
+	free(s->id);
+	free(s->bundle);
+	free(s->state_dir);
+	free(s->rt_name);
+	free(s->rt_path);
+	free(s->rt_root);
+	berth_strv_free(s->rt_args);
+	json_decref(s->cfg);
+	int fds[] = {s->ep, s->sig.fd, s->timer.fd, s->ctl_listen.fd, s->att_listen.fd, s->sync_fd};
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: berth-shim --config <state_dir>/shim.json [--sync-fd N]\n"
@@ -377,12 +422,15 @@ int main(int argc, char **argv)
 	s.init.pend_w = s.init.pend_h = 0;
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
+	s.sig.fd = s.timer.fd = s.ctl_listen.fd = s.att_listen.fd = -1;
 	if (load_config(&s, config) < 0) {
 		sync_msg(&s, "error 0 shim: cannot load %s", config);
+		shim_free(&s);
 		return 1;
 	}
 	if (chdir(s.state_dir) < 0) {
 		sync_msg(&s, "error 0 shim: chdir %s: %s", s.state_dir, strerror(errno));
+		shim_free(&s);
 		return 1;
 	}
 	/* the container's processes re-parent to us when the runtime exits */
@@ -404,6 +452,7 @@ int main(int argc, char **argv)
 	s.att_listen = (struct watch){.kind = W_ATT_LISTEN, .fd = listen_unix("attach.sock")};
 	if (s.ep < 0 || s.sig.fd < 0 || s.timer.fd < 0 || s.ctl_listen.fd < 0 || s.att_listen.fd < 0) {
 		sync_msg(&s, "error 0 shim: setup in %s: %s", s.state_dir, strerror(errno));
+		shim_free(&s);
 		return 1;
 	}
 	shim_watch_add(&s, &s.sig, EPOLLIN);
@@ -422,7 +471,7 @@ int main(int argc, char **argv)
 		rt_delete(&s);
 		unlink("control.sock");
 		unlink("attach.sock");
-		berth_logger_close(s.logger);
+		shim_free(&s);
 		return 1;
 	}
 	shim_oom_setup(&s);
@@ -445,7 +494,7 @@ int main(int argc, char **argv)
 	unlink("control.sock");
 	unlink("attach.sock");
 	rt_delete(&s);
-	berth_logger_close(s.logger);
 	shim_log("exiting");
+	shim_free(&s);
 	return rc < 0 ? 1 : 0;
 }
