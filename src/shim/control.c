@@ -38,7 +38,8 @@ static void ctl_kill(struct shim *s, struct ctl *c)
 static void ctl_flush(struct shim *s, struct ctl *c)
 {
 	while (c->out.len > c->out_off) {
-		ssize_t n = send(c->w.fd, c->out.data + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n =
+			send(c->w.fd, c->out.data + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
@@ -94,8 +95,9 @@ static json_t *proc_state(const struct proc *p)
 {
 	char st[64];
 	berth_time_rfc3339(p->started_ns, st, sizeof(st));
-	json_t *j = json_pack("{s:b, s:s, s:i, s:b, s:b, s:s}", "ok", 1, "status", state_name(p->state), "pid",
-			      (int)p->pid, "tty", p->tty, "stdin_open", p->in.fd >= 0, "started_at", p->started_ns ? st : "");
+	json_t *j =
+		json_pack("{s:b, s:s, s:i, s:b, s:b, s:s}", "ok", 1, "status", state_name(p->state), "pid", (int)p->pid,
+			  "tty", p->tty, "stdin_open", p->in.fd >= 0, "started_at", p->started_ns ? st : "");
 	if (p->state == P_EXITED && p->finalized)
 		json_object_set_new(j, "exit", proc_exit_json(p));
 	return j;
@@ -191,8 +193,8 @@ static void op_exec_start(struct shim *s, struct ctl *c, json_t *req)
 static void op_start(struct shim *s, struct ctl *c)
 {
 	if (s->init.state != P_CREATED) {
-		send_err(s, c, "conflict", s->init.state == P_RUNNING ? "container already started" : "container is not created",
-			 0);
+		send_err(s, c, "conflict",
+			 s->init.state == P_RUNNING ? "container already started" : "container is not created", 0);
 		return;
 	}
 	char errbuf[1024];

@@ -98,7 +98,8 @@ static void client_queue(struct shim *s, struct client *c, const void *data, siz
 static void client_flush(struct shim *s, struct client *c)
 {
 	while (c->out.len > c->out_off) {
-		ssize_t n = send(c->w.fd, c->out.data + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n =
+			send(c->w.fd, c->out.data + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -142,8 +143,14 @@ static void broadcast(struct shim *s, struct proc *p, int idx, const char *data,
 		if (!want)
 			continue;
 		if (c->mux && !p->tty) {
-			unsigned char h[8] = {(unsigned char)(idx == 0 ? 1 : 2), 0, 0, 0, (unsigned char)(len >> 24),
-					      (unsigned char)(len >> 16), (unsigned char)(len >> 8), (unsigned char)len};
+			unsigned char h[8] = {(unsigned char)(idx == 0 ? 1 : 2),
+					      0,
+					      0,
+					      0,
+					      (unsigned char)(len >> 24),
+					      (unsigned char)(len >> 16),
+					      (unsigned char)(len >> 8),
+					      (unsigned char)len};
 			client_queue(s, c, h, 8);
 		}
 		client_queue(s, c, data, len);

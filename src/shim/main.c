@@ -24,8 +24,8 @@
 #include "runtime/jget.h"
 #include "shim.h"
 
-#define DRAIN_NS (2LL * 1000000000LL)  /* wait for output EOF after an exit */
-#define FLUSH_NS (5LL * 1000000000LL)  /* wait for attach clients to take their output */
+#define DRAIN_NS (2LL * 1000000000LL) /* wait for output EOF after an exit */
+#define FLUSH_NS (5LL * 1000000000LL) /* wait for attach clients to take their output */
 
 void shim_log(const char *fmt, ...)
 {

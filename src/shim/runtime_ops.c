@@ -179,7 +179,8 @@ static int spawn_with_stdio(struct shim *s, struct proc *p, const char **sub, si
 		sub[nsub++] = "--console-socket";
 		sub[nsub++] = con.path;
 	} else {
-		if ((p->open_stdin && pipe2(in, O_CLOEXEC) < 0) || pipe2(out, O_CLOEXEC) < 0 || pipe2(err2, O_CLOEXEC) < 0) {
+		if ((p->open_stdin && pipe2(in, O_CLOEXEC) < 0) || pipe2(out, O_CLOEXEC) < 0 ||
+		    pipe2(err2, O_CLOEXEC) < 0) {
 			snprintf(errbuf, errlen, "pipe: %s", strerror(errno));
 			return -1;
 		}

@@ -57,8 +57,8 @@ struct client {
 	size_t out_off;
 	unsigned char keys[16];
 	size_t nkeys, matched;
-	bool in_done;  /* no more stdin from this client */
-	bool closing;  /* close when out is flushed */
+	bool in_done; /* no more stdin from this client */
+	bool closing; /* close when out is flushed */
 	bool dead;
 };
 

@@ -29,7 +29,8 @@ static struct berth_logger *open_jf(const char *name, const char *opts, char *pa
 {
 	snprintf(path, plen, "%s/%s-json.log", dir, name);
 	cleanup_json json_t *o = J(opts ? opts : "{}");
-	struct berth_log_info info = {.container_id = "0123456789abcdef0123", .container_name = "/web", .log_path = path, .opts = o};
+	struct berth_log_info info = {
+		.container_id = "0123456789abcdef0123", .container_name = "/web", .log_path = path, .opts = o};
 	struct berth_error err = {0};
 	struct berth_logger *l = berth_logger_open("json-file", &info, &err);
 	if (!l)
@@ -69,17 +70,22 @@ static void test_format(struct tap *t)
 	cleanup_json json_t *o = J("{\"labels\":\"app,missing\",\"env\":\"TIER\",\"tag\":\"{{.Name}}/{{.ID}}\"}");
 	cleanup_json json_t *labels = J("{\"app\":\"w<eb\",\"other\":\"x\"}");
 	cleanup_json json_t *env = J("[\"TIER=front\",\"PATH=/bin\"]");
-	struct berth_log_info info = {.container_id = "0123456789abcdef0123", .container_name = "/web", .log_path = path,
-				      .opts = o, .labels = labels, .env = env};
+	struct berth_log_info info = {.container_id = "0123456789abcdef0123",
+				      .container_name = "/web",
+				      .log_path = path,
+				      .opts = o,
+				      .labels = labels,
+				      .env = env};
 	struct berth_error err = {0};
 	l = berth_logger_open("json-file", &info, &err);
 	logline(l, BERTH_LOG_STDOUT, "x", T0);
 	berth_logger_close(l);
 	cleanup_free char *a = slurp(path);
-	TAP_STREQ(t, a,
-		  "{\"log\":\"x\\n\",\"stream\":\"stdout\",\"attrs\":{\"TIER\":\"front\",\"app\":\"w\\u003ceb\",\"tag\":\"web/0123456789ab\"},"
-		  "\"time\":\"2024-01-01T00:00:00Z\"}\n",
-		  "attrs with labels, env and tag");
+	TAP_STREQ(
+		t, a,
+		"{\"log\":\"x\\n\",\"stream\":\"stdout\",\"attrs\":{\"TIER\":\"front\",\"app\":\"w\\u003ceb\",\"tag\":\"web/0123456789ab\"},"
+		"\"time\":\"2024-01-01T00:00:00Z\"}\n",
+		"attrs with labels, env and tag");
 }
 
 struct collect {
@@ -111,17 +117,20 @@ static void test_copier(struct tap *t)
 	berth_log_copier_feed(cp, "one\ntw", 6, &col.base, T0 + 1);
 	berth_log_copier_feed(cp, "o\nthree", 7, &col.base, T0 + 2);
 	berth_log_copier_flush(cp, &col.base, T0 + 3);
-	TAP_STREQ(t, berth_buf_str(&col.c.b), "[out 3 1][out 3 2][out 5 partial 3]", "lines split, rest flushed as partial at EOF");
+	TAP_STREQ(t, berth_buf_str(&col.c.b), "[out 3 1][out 3 2][out 5 partial 3]",
+		  "lines split, rest flushed as partial at EOF");
 	col.c.b.len = 0;
 	char *big = malloc(40000);
 	memset(big, 'x', 40000);
 	big[20000] = '\n';
 	berth_log_copier_feed(cp, big, 20001, &col.base, T0 + 10);
-	TAP_STREQ(t, berth_buf_str(&col.c.b), "[out 16384 partial 10][out 3616 10]", "20000-byte line: 16 KiB partial + rest");
+	TAP_STREQ(t, berth_buf_str(&col.c.b), "[out 16384 partial 10][out 3616 10]",
+		  "20000-byte line: 16 KiB partial + rest");
 	col.c.b.len = 0;
 	big[16384] = '\n';
 	berth_log_copier_feed(cp, big, 16385, &col.base, T0 + 20);
-	TAP_STREQ(t, berth_buf_str(&col.c.b), "[out 16384 partial 20][out 0 20]", "exactly 16 KiB: partial, then empty final piece");
+	TAP_STREQ(t, berth_buf_str(&col.c.b), "[out 16384 partial 20][out 0 20]",
+		  "exactly 16 KiB: partial, then empty final piece");
 	col.c.b.len = 0;
 	big[16383] = '\n';
 	berth_log_copier_feed(cp, big, 16384, &col.base, T0 + 30);
@@ -144,7 +153,8 @@ static void test_copier(struct tap *t)
 	berth_logger_log(l, &m, &err);
 	berth_logger_close(l);
 	cleanup_free char *got = slurp(path);
-	TAP_STREQ(t, got, "{\"log\":\"abc\",\"stream\":\"stdout\",\"time\":\"2024-01-01T00:00:00Z\"}\n", "partial line has no newline");
+	TAP_STREQ(t, got, "{\"log\":\"abc\",\"stream\":\"stdout\",\"time\":\"2024-01-01T00:00:00Z\"}\n",
+		  "partial line has no newline");
 }
 
 static void test_options(struct tap *t)
@@ -153,7 +163,9 @@ static void test_options(struct tap *t)
 	struct {
 		const char *driver, *opts, *msg;
 	} cases[] = {
-		{"json-file", "{\"max-size\":\"10m\",\"max-file\":\"3\",\"compress\":\"true\",\"labels\":\"a\",\"env\":\"B\",\"tag\":\"{{.ID}}\"}", NULL},
+		{"json-file",
+		 "{\"max-size\":\"10m\",\"max-file\":\"3\",\"compress\":\"true\",\"labels\":\"a\",\"env\":\"B\",\"tag\":\"{{.ID}}\"}",
+		 NULL},
 		{"json-file", "{\"foo\":\"1\"}", "unknown log opt 'foo' for json-file log driver"},
 		{"json-file", "{\"max-size\":\"abc\"}", "invalid size: 'abc'"},
 		{"json-file", "{\"max-size\":\"0\"}", "max-size must be a positive number"},
@@ -174,14 +186,16 @@ static void test_options(struct tap *t)
 		if (!cases[i].msg)
 			TAP_OK(t, rc == 0, "%s %s accepted (%s)", cases[i].driver, cases[i].opts, err.msg);
 		else
-			TAP_STREQ(t, rc < 0 ? err.msg : "accepted", cases[i].msg, "%s %s", cases[i].driver, cases[i].opts);
+			TAP_STREQ(t, rc < 0 ? err.msg : "accepted", cases[i].msg, "%s %s", cases[i].driver,
+				  cases[i].opts);
 	}
 	int64_t v;
 	TAP_OK(t, berth_parse_human_size("10m", &v) == 0 && v == 10000000, "10m = 10,000,000 (decimal, like docker)");
 	TAP_OK(t, berth_parse_human_size("1.5k", &v) == 0 && v == 1500, "1.5k");
 	struct berth_log_read_opts ro = {.tail = -1};
-	TAP_OK(t, !berth_log_reader_open("none", "/x", &ro, &err) && err.kind == BERTH_E_UNSUPPORTED &&
-		      !strcmp(err.msg, "configured logging driver does not support reading"),
+	TAP_OK(t,
+	       !berth_log_reader_open("none", "/x", &ro, &err) && err.kind == BERTH_E_UNSUPPORTED &&
+		       !strcmp(err.msg, "configured logging driver does not support reading"),
 	       "none: reading not supported");
 }
 
@@ -219,21 +233,26 @@ static void test_rotation_and_read(struct tap *t)
 	snprintf(p2, sizeof(p2), "%s.2", path);
 	snprintf(p3, sizeof(p3), "%s.3", path);
 	struct stat st;
-	TAP_OK(t, stat(path, &st) == 0 && stat(p1, &st) == 0 && stat(p2, &st) == 0 && stat(p3, &st) < 0, "max-file 3: .1 and .2 only");
-	TAP_OK(t, stat(p1, &st) == 0 && st.st_size >= 1000 && st.st_size < 1000 + 100, "rotated at max-size (one line over at most)");
+	TAP_OK(t, stat(path, &st) == 0 && stat(p1, &st) == 0 && stat(p2, &st) == 0 && stat(p3, &st) < 0,
+	       "max-file 3: .1 and .2 only");
+	TAP_OK(t, stat(p1, &st) == 0 && st.st_size >= 1000 && st.st_size < 1000 + 100,
+	       "rotated at max-size (one line over at most)");
 	char first[64], last[64];
 	struct berth_log_read_opts all = {.tail = -1};
 	int n = count_entries(path, &all, first, last);
-	TAP_OK(t, n > 20 && n < 100 && !strcmp(last, "line 099"), "reads rotated files then the live one (%d, last %s)", n, last);
+	TAP_OK(t, n > 20 && n < 100 && !strcmp(last, "line 099"), "reads rotated files then the live one (%d, last %s)",
+	       n, last);
 	struct berth_log_read_opts tail = {.tail = 15};
 	n = count_entries(path, &tail, first, last);
-	TAP_OK(t, n == 15 && !strcmp(first, "line 085") && !strcmp(last, "line 099"), "tail 15 across files (%s..%s)", first, last);
+	TAP_OK(t, n == 15 && !strcmp(first, "line 085") && !strcmp(last, "line 099"), "tail 15 across files (%s..%s)",
+	       first, last);
 	struct berth_log_read_opts t0 = {.tail = 0};
 	TAP_OK(t, count_entries(path, &t0, NULL, NULL) == 0, "tail 0: nothing");
 	struct berth_log_read_opts since = {.tail = -1, .since_ns = T0 + 95LL * 1000000000LL};
 	n = count_entries(path, &since, first, last);
 	TAP_OK(t, n == 5 && !strcmp(first, "line 095"), "since");
-	struct berth_log_read_opts until = {.tail = -1, .since_ns = T0 + 90LL * 1000000000LL, .until_ns = T0 + 92LL * 1000000000LL};
+	struct berth_log_read_opts until = {
+		.tail = -1, .since_ns = T0 + 90LL * 1000000000LL, .until_ns = T0 + 92LL * 1000000000LL};
 	n = count_entries(path, &until, first, last);
 	TAP_OK(t, n == 3 && !strcmp(first, "line 090") && !strcmp(last, "line 092"), "since + until");
 	struct berth_log_read_opts ts = {.tail = 3, .since_ns = T0 + 98LL * 1000000000LL};
@@ -246,7 +265,8 @@ static void test_rotation_and_read(struct tap *t)
 	struct berth_log_entry e;
 	TAP_OK(t, r && berth_log_reader_next(r, &e, &err) == BERTH_LOG_ENTRY, "follow: tail first");
 	berth_log_entry_clear(&e);
-	TAP_OK(t, berth_log_reader_next(r, &e, &err) == BERTH_LOG_AGAIN && berth_log_reader_fd(r) >= 0, "follow: then waits");
+	TAP_OK(t, berth_log_reader_next(r, &e, &err) == BERTH_LOG_AGAIN && berth_log_reader_fd(r) >= 0,
+	       "follow: then waits");
 	int got = 0;
 	bool order = true;
 	for (int i = 100; i < 140; i++) {
@@ -287,10 +307,12 @@ static void test_rotation_and_read(struct tap *t)
 	size_t hl = f ? fread(hdr, 1, sizeof(hdr), f) : 0;
 	if (f)
 		fclose(f);
-	TAP_OK(t, hl > 12 && (hdr[3] & 4) && !memcmp(hdr + 12, "{\"lastTime\":\"2024-01-01T00:", 26), "gzip header extra has lastTime");
+	TAP_OK(t, hl > 12 && (hdr[3] & 4) && !memcmp(hdr + 12, "{\"lastTime\":\"2024-01-01T00:", 26),
+	       "gzip header extra has lastTime");
 	struct berth_log_read_opts tail2 = {.tail = 30};
 	n = count_entries(path, &tail2, first, last);
-	TAP_OK(t, n == 30 && !strcmp(first, "line 070") && !strcmp(last, "line 099"), "tail through .gz files (%d %s)", n, first);
+	TAP_OK(t, n == 30 && !strcmp(first, "line 070") && !strcmp(last, "line 099"), "tail through .gz files (%d %s)",
+	       n, first);
 
 	/* max-file 1: the file starts over */
 	l = open_jf("one", "{\"max-size\":\"200\"}", path, sizeof(path));

@@ -119,7 +119,8 @@ static void test_defaults(struct tap *t)
 	cleanup_free char *args = joined(path(s, "process.args"));
 	TAP_STREQ(t, args, "echo,hi", "args from Cmd");
 	cleanup_free char *env = joined(path(s, "process.env"));
-	TAP_STREQ(t, env, "PATH=/usr/bin:/bin,HOSTNAME=0123456789ab,IMG=1", "env: image PATH replaces default, HOSTNAME, image env");
+	TAP_STREQ(t, env, "PATH=/usr/bin:/bin,HOSTNAME=0123456789ab,IMG=1",
+		  "env: image PATH replaces default, HOSTNAME, image env");
 	TAP_STREQ(t, pstr(s, "hostname"), "0123456789ab", "hostname defaults to short id");
 	TAP_STREQ(t, pstr(s, "process.cwd"), "/", "cwd /");
 	TAP_OK(t, pint(s, "process.user.uid") == 0 && pint(s, "process.user.gid") == 0, "root user");
@@ -141,22 +142,29 @@ static void test_defaults(struct tap *t)
 		struct berth_buf b = {0};
 		size_t i;
 		json_t *n;
-		json_array_foreach(path(s, "linux.namespaces"), i, n) berth_buf_printf(&b, "%s%s", i ? "," : "", pstr(n, "type"));
+		json_array_foreach(path(s, "linux.namespaces"), i, n)
+			berth_buf_printf(&b, "%s%s", i ? "," : "", pstr(n, "type"));
 		ns = berth_buf_steal(&b);
 	}
 	TAP_STREQ(t, ns, "mount,network,uts,pid,ipc", "namespaces (no cgroupns on cgroup v1)");
-	TAP_OK(t, json_array_size(path(s, "linux.maskedPaths")) == 10 && arr_has(path(s, "linux.maskedPaths"), "/proc/kcore") &&
-		      arr_has(path(s, "linux.maskedPaths"), "/sys/firmware"),
+	TAP_OK(t,
+	       json_array_size(path(s, "linux.maskedPaths")) == 10 &&
+		       arr_has(path(s, "linux.maskedPaths"), "/proc/kcore") &&
+		       arr_has(path(s, "linux.maskedPaths"), "/sys/firmware"),
 	       "10 masked paths");
-	TAP_OK(t, json_array_size(path(s, "linux.readonlyPaths")) == 5 && arr_has(path(s, "linux.readonlyPaths"), "/proc/sys"),
+	TAP_OK(t,
+	       json_array_size(path(s, "linux.readonlyPaths")) == 5 &&
+		       arr_has(path(s, "linux.readonlyPaths"), "/proc/sys"),
 	       "5 read-only paths");
 	struct berth_buf mb = {0};
 	size_t i;
 	json_t *m;
-	json_array_foreach(path(s, "mounts"), i, m) berth_buf_printf(&mb, "%s%s", i ? "," : "", pstr(m, "destination"));
-	TAP_STREQ(t, berth_buf_str(&mb),
-		  "/proc,/dev,/dev/pts,/sys,/sys/fs/cgroup,/dev/mqueue,/dev/shm,/etc/resolv.conf,/etc/hostname,/etc/hosts",
-		  "mount order: defaults, then network files");
+	json_array_foreach(path(s, "mounts"), i, m)
+		berth_buf_printf(&mb, "%s%s", i ? "," : "", pstr(m, "destination"));
+	TAP_STREQ(
+		t, berth_buf_str(&mb),
+		"/proc,/dev,/dev/pts,/sys,/sys/fs/cgroup,/dev/mqueue,/dev/shm,/etc/resolv.conf,/etc/hostname,/etc/hosts",
+		"mount order: defaults, then network files");
 	berth_buf_free(&mb);
 	cleanup_free char *shm = joined(path(mount_at(s, "/dev/shm"), "options"));
 	TAP_STREQ(t, shm, "rw,nosuid,noexec,nodev,mode=1777,size=67108864", "/dev/shm 64m");
@@ -164,13 +172,14 @@ static void test_defaults(struct tap *t)
 	TAP_STREQ(t, pts, "rw,nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5", "/dev/pts options");
 	cleanup_free char *hosts = joined(path(mount_at(s, "/etc/hosts"), "options"));
 	TAP_STREQ(t, hosts, "rbind,rprivate", "/etc/hosts bind rw");
-	TAP_STREQ(t, json_string_value(json_object_get(path(s, "linux.sysctl"), "net.ipv4.ping_group_range")), "0 2147483647",
-		  "ping group range sysctl");
-	TAP_STREQ(t, json_string_value(json_object_get(path(s, "linux.sysctl"), "net.ipv4.ip_unprivileged_port_start")), "0",
-		  "unprivileged ports sysctl");
+	TAP_STREQ(t, json_string_value(json_object_get(path(s, "linux.sysctl"), "net.ipv4.ping_group_range")),
+		  "0 2147483647", "ping group range sysctl");
+	TAP_STREQ(t, json_string_value(json_object_get(path(s, "linux.sysctl"), "net.ipv4.ip_unprivileged_port_start")),
+		  "0", "unprivileged ports sysctl");
 	TAP_OK(t, json_array_size(path(s, "linux.resources.devices")) == 8, "8 device cgroup rules");
-	TAP_OK(t, json_is_false(path(s, "linux.resources.devices.0.allow")) &&
-		      !strcmp(pstr(s, "linux.resources.devices.0.access"), "rwm"),
+	TAP_OK(t,
+	       json_is_false(path(s, "linux.resources.devices.0.allow")) &&
+		       !strcmp(pstr(s, "linux.resources.devices.0.access"), "rwm"),
 	       "deny all first");
 	TAP_OK(t, json_array_size(path(s, "linux.devices")) == 0, "no extra device nodes");
 	TAP_STREQ(t, pstr(s, "linux.cgroupsPath"), "/berth/0123", "cgroups path");
@@ -192,11 +201,13 @@ static void test_cmd_merge(struct tap *t)
 	cleanup_json json_t *c = build("{\"Entrypoint\":[\"\"],\"Cmd\":[\"ls\"]}", NULL, &err);
 	cleanup_free char *ca = joined(path(c, "process.args"));
 	TAP_STREQ(t, ca, "ls", "--entrypoint \"\" resets");
-	cleanup_json json_t *d = build("{\"Cmd\":[\"x\"],\"Env\":[\"IMG\",\"A=1\",\"HOSTNAME=h\"],\"Tty\":true,\"Hostname\":\"box\",\"WorkingDir\":\"/work/dir\"}",
-				       NULL, &err);
+	cleanup_json json_t *d = build(
+		"{\"Cmd\":[\"x\"],\"Env\":[\"IMG\",\"A=1\",\"HOSTNAME=h\"],\"Tty\":true,\"Hostname\":\"box\",\"WorkingDir\":\"/work/dir\"}",
+		NULL, &err);
 	TAP_OK(t, d != NULL, "tty config builds (%s)", err.msg);
 	cleanup_free char *de = joined(path(d, "process.env"));
-	TAP_STREQ(t, de, "PATH=/usr/bin:/bin,HOSTNAME=h,TERM=xterm,A=1", "env: unset IMG, override HOSTNAME, TERM for tty");
+	TAP_STREQ(t, de, "PATH=/usr/bin:/bin,HOSTNAME=h,TERM=xterm,A=1",
+		  "env: unset IMG, override HOSTNAME, TERM for tty");
 	TAP_STREQ(t, pstr(d, "hostname"), "box", "hostname from config");
 	TAP_STREQ(t, pstr(d, "process.cwd"), "/work/dir", "working dir");
 	char wd[512];
@@ -217,14 +228,18 @@ static void test_cmd_merge(struct tap *t)
 static void test_caps(struct tap *t)
 {
 	struct berth_error err;
-	cleanup_json json_t *a = build("{\"Cmd\":[\"x\"]}", "{\"CapAdd\":[\"NET_ADMIN\",\"cap_sys_time\"],\"CapDrop\":[\"CHOWN\",\"MKNOD\"]}", &err);
+	cleanup_json json_t *a =
+		build("{\"Cmd\":[\"x\"]}",
+		      "{\"CapAdd\":[\"NET_ADMIN\",\"cap_sys_time\"],\"CapDrop\":[\"CHOWN\",\"MKNOD\"]}", &err);
 	json_t *bs = path(a, "process.capabilities.bounding");
-	TAP_OK(t, a && arr_has(bs, "CAP_NET_ADMIN") && arr_has(bs, "CAP_SYS_TIME") && !arr_has(bs, "CAP_CHOWN") &&
-		      !arr_has(bs, "CAP_MKNOD") && json_array_size(bs) == 14,
+	TAP_OK(t,
+	       a && arr_has(bs, "CAP_NET_ADMIN") && arr_has(bs, "CAP_SYS_TIME") && !arr_has(bs, "CAP_CHOWN") &&
+		       !arr_has(bs, "CAP_MKNOD") && json_array_size(bs) == 14,
 	       "cap-add/cap-drop");
 	cleanup_json json_t *b = build("{\"Cmd\":[\"x\"]}", "{\"CapAdd\":[\"ALL\"],\"CapDrop\":[\"MKNOD\"]}", &err);
-	TAP_OK(t, b && json_array_size(path(b, "process.capabilities.bounding")) == 40 &&
-		      !arr_has(path(b, "process.capabilities.bounding"), "CAP_MKNOD"),
+	TAP_OK(t,
+	       b && json_array_size(path(b, "process.capabilities.bounding")) == 40 &&
+		       !arr_has(path(b, "process.capabilities.bounding"), "CAP_MKNOD"),
 	       "cap-add ALL minus MKNOD");
 	cleanup_json json_t *c = build("{\"Cmd\":[\"x\"]}", "{\"CapAdd\":[\"CHOWN\"],\"CapDrop\":[\"all\"]}", &err);
 	cleanup_free char *cc = joined(path(c, "process.capabilities.bounding"));
@@ -248,7 +263,8 @@ static void test_caps(struct tap *t)
 	json_array_foreach(path(f, "linux.seccomp.syscalls"), i, r) {
 		mount_allowed |= arr_has(path(r, "names"), "mount");
 		if (arr_has(path(r, "names"), "clone") && path(r, "args")) {
-			clone_masked = pint(r, "args.0.value") == 2114060288 && !strcmp(pstr(r, "args.0.op"), "SCMP_CMP_MASKED_EQ");
+			clone_masked = pint(r, "args.0.value") == 2114060288 &&
+				       !strcmp(pstr(r, "args.0.op"), "SCMP_CMP_MASKED_EQ");
 		}
 		clone3_enosys |= arr_has(path(r, "names"), "clone3") && pint(r, "errnoRet") == 38;
 		personality |= arr_has(path(r, "names"), "personality") && pint(r, "args.0.value") == 0xffffffffLL;
@@ -264,16 +280,21 @@ static void test_privileged_readonly(struct tap *t)
 	TAP_OK(t, p != NULL, "privileged builds (%s)", err.msg);
 	TAP_OK(t, json_array_size(path(p, "process.capabilities.bounding")) == 41, "privileged: every capability");
 	TAP_OK(t, path(p, "linux.seccomp") == NULL, "privileged: no seccomp");
-	TAP_OK(t, path(p, "linux.maskedPaths") == NULL && path(p, "linux.readonlyPaths") == NULL, "privileged: no masked/ro paths");
+	TAP_OK(t, path(p, "linux.maskedPaths") == NULL && path(p, "linux.readonlyPaths") == NULL,
+	       "privileged: no masked/ro paths");
 	cleanup_free char *sys = joined(path(mount_at(p, "/sys"), "options"));
 	TAP_STREQ(t, sys, "nosuid,noexec,nodev", "privileged: /sys rw");
 	cleanup_free char *cg = joined(path(mount_at(p, "/sys/fs/cgroup"), "options"));
 	TAP_STREQ(t, cg, "nosuid,noexec,nodev", "privileged: cgroup rw");
-	TAP_OK(t, json_array_size(path(p, "linux.resources.devices")) == 1 && json_is_true(path(p, "linux.resources.devices.0.allow")),
+	TAP_OK(t,
+	       json_array_size(path(p, "linux.resources.devices")) == 1 &&
+		       json_is_true(path(p, "linux.resources.devices.0.allow")),
 	       "privileged: all devices allowed");
 	TAP_OK(t, json_array_size(path(p, "linux.devices")) > 3, "privileged: host devices listed");
 
-	cleanup_json json_t *r = build("{\"Cmd\":[\"x\"]}", "{\"ReadonlyRootfs\":true,\"Binds\":[\"/tmp:/data\"],\"Tmpfs\":{\"/run\":\"size=1m,exec\"}}", &err);
+	cleanup_json json_t *r = build(
+		"{\"Cmd\":[\"x\"]}",
+		"{\"ReadonlyRootfs\":true,\"Binds\":[\"/tmp:/data\"],\"Tmpfs\":{\"/run\":\"size=1m,exec\"}}", &err);
 	TAP_OK(t, r && json_is_true(path(r, "root.readonly")), "read-only rootfs");
 	cleanup_free char *hosts = joined(path(mount_at(r, "/etc/hosts"), "options"));
 	TAP_STREQ(t, hosts, "rbind,ro,rprivate", "read-only: network files ro");
@@ -283,7 +304,8 @@ static void test_privileged_readonly(struct tap *t)
 	TAP_STREQ(t, data, "rbind,rprivate", "user bind keeps its own mode");
 	cleanup_free char *run = joined(path(mount_at(r, "/run"), "options"));
 	TAP_STREQ(t, run, "nosuid,nodev,rprivate,size=1m,exec", "tmpfs options merged like docker");
-	cleanup_json json_t *q = build("{\"Cmd\":[\"x\"]}", "{\"Binds\":[\"/tmp:/data:rw,shared\",\"/tmp:/data\"]}", &err);
+	cleanup_json json_t *q =
+		build("{\"Cmd\":[\"x\"]}", "{\"Binds\":[\"/tmp:/data:rw,shared\",\"/tmp:/data\"]}", &err);
 	TAP_OK(t, !q && strstr(err.msg, "Duplicate mount point"), "duplicate mount point refused");
 	cleanup_json json_t *q2 = build("{\"Cmd\":[\"x\"]}", "{\"Binds\":[\"/tmp:/data:bogus\"]}", &err);
 	TAP_STREQ(t, q2 ? "built" : err.msg, "invalid mode: bogus", "bad bind mode");
@@ -295,76 +317,93 @@ static void test_users(struct tap *t)
 {
 	struct berth_user u;
 	struct berth_error err;
-	TAP_OK(t, berth_user_resolve(root, "alice", NULL, &u, &err) == 0 && u.uid == 1000 && u.gid == 1000 && u.ngids == 3 &&
-		      u.gids[0] == 1000 && u.gids[1] == 10 && u.gids[2] == 29,
+	TAP_OK(t,
+	       berth_user_resolve(root, "alice", NULL, &u, &err) == 0 && u.uid == 1000 && u.gid == 1000 &&
+		       u.ngids == 3 && u.gids[0] == 1000 && u.gids[1] == 10 && u.gids[2] == 29,
 	       "alice: uid/gid + supplementary groups");
 	TAP_STREQ(t, u.home, "/home/alice", "home");
 	berth_user_free(&u);
-	TAP_OK(t, berth_user_resolve(root, "alice:audio", NULL, &u, &err) == 0 && u.uid == 1000 && u.gid == 29 && u.ngids == 1,
+	TAP_OK(t,
+	       berth_user_resolve(root, "alice:audio", NULL, &u, &err) == 0 && u.uid == 1000 && u.gid == 29 &&
+		       u.ngids == 1,
 	       "alice:audio: explicit group, no supplementary");
 	berth_user_free(&u);
-	TAP_OK(t, berth_user_resolve(root, "1000", NULL, &u, &err) == 0 && u.uid == 1000 && u.gid == 1000 && u.ngids == 3,
+	TAP_OK(t,
+	       berth_user_resolve(root, "1000", NULL, &u, &err) == 0 && u.uid == 1000 && u.gid == 1000 && u.ngids == 3,
 	       "numeric uid found in passwd");
 	berth_user_free(&u);
 	TAP_OK(t, berth_user_resolve(root, "4321:8765", NULL, &u, &err) == 0 && u.uid == 4321 && u.gid == 8765,
 	       "unknown numeric uid:gid used as is");
 	berth_user_free(&u);
-	TAP_OK(t, berth_user_resolve(root, "4321", NULL, &u, &err) == 0 && u.uid == 4321 && u.gid == 0, "numeric uid, gid 0");
+	TAP_OK(t, berth_user_resolve(root, "4321", NULL, &u, &err) == 0 && u.uid == 4321 && u.gid == 0,
+	       "numeric uid, gid 0");
 	berth_user_free(&u);
 	TAP_OK(t, berth_user_resolve(root, "bob", NULL, &u, &err) < 0, "unknown user");
 	TAP_STREQ(t, err.msg, "unable to find user bob: no matching entries in passwd file", "runc's message");
 	TAP_OK(t, berth_user_resolve(root, "alice:nogroup", NULL, &u, &err) < 0, "unknown group");
 	TAP_STREQ(t, err.msg, "unable to find group nogroup: no matching entries in group file", "group message");
 	cleanup_json json_t *ga = J("[\"audio\",\"777\"]");
-	TAP_OK(t, berth_user_resolve(root, "", ga, &u, &err) == 0 && u.uid == 0 && u.ngids == 4 && u.gids[2] == 29 &&
-		      u.gids[3] == 777,
+	TAP_OK(t,
+	       berth_user_resolve(root, "", ga, &u, &err) == 0 && u.uid == 0 && u.ngids == 4 && u.gids[2] == 29 &&
+		       u.gids[3] == 777,
 	       "root + GroupAdd");
 	berth_user_free(&u);
 	/* a rootfs whose /etc is a symlink pointing out of it: resolved inside */
-	TAP_OK(t, berth_user_resolve(evil, "inside", NULL, &u, &err) == 0 && u.uid == 4242, "symlinked /etc resolved inside the rootfs");
+	TAP_OK(t, berth_user_resolve(evil, "inside", NULL, &u, &err) == 0 && u.uid == 4242,
+	       "symlinked /etc resolved inside the rootfs");
 	berth_user_free(&u);
 	TAP_OK(t, berth_user_resolve(evil, "root", NULL, &u, &err) < 0, "host /etc/passwd never read");
 	struct berth_error e2;
 	cleanup_json json_t *s = build("{\"Cmd\":[\"x\"],\"User\":\"alice\"}", NULL, &e2);
-	TAP_OK(t, s && pint(s, "process.user.uid") == 1000 && path(s, "process.capabilities.effective") == NULL &&
-		      json_array_size(path(s, "process.capabilities.bounding")) == 14,
+	TAP_OK(t,
+	       s && pint(s, "process.user.uid") == 1000 && path(s, "process.capabilities.effective") == NULL &&
+		       json_array_size(path(s, "process.capabilities.bounding")) == 14,
 	       "non-root: bounding only");
 }
 
 static void test_security_opts(struct tap *t)
 {
 	struct berth_error err;
-	cleanup_json json_t *a = build("{\"Cmd\":[\"x\"]}", "{\"SecurityOpt\":[\"seccomp=unconfined\",\"no-new-privileges\"]}", &err);
+	cleanup_json json_t *a =
+		build("{\"Cmd\":[\"x\"]}", "{\"SecurityOpt\":[\"seccomp=unconfined\",\"no-new-privileges\"]}", &err);
 	TAP_OK(t, a && path(a, "linux.seccomp") == NULL, "seccomp=unconfined");
 	TAP_OK(t, json_is_true(path(a, "process.noNewPrivileges")), "no-new-privileges");
 	cleanup_json json_t *b = build("{\"Cmd\":[\"x\"]}", "{\"SecurityOpt\":[\"apparmor=docker-default\"]}", &err);
-	TAP_OK(t, !b && err.kind == BERTH_E_INVALID && strstr(err.msg, "AppArmor is not enabled"), "apparmor without AppArmor: %s", err.msg);
+	TAP_OK(t, !b && err.kind == BERTH_E_INVALID && strstr(err.msg, "AppArmor is not enabled"),
+	       "apparmor without AppArmor: %s", err.msg);
 	cleanup_json json_t *c = build("{\"Cmd\":[\"x\"]}", "{\"SecurityOpt\":[\"foo=bar\"]}", &err);
 	TAP_STREQ(t, c ? "built" : err.msg, "invalid --security-opt 2: \"foo=bar\"", "unknown security opt");
 	cleanup_json json_t *d = build("{\"Cmd\":[\"x\"]}", "{\"SecurityOpt\":[\"nonsense\"]}", &err);
 	TAP_STREQ(t, d ? "built" : err.msg, "invalid --security-opt 1: \"nonsense\"", "malformed security opt");
-	cleanup_json json_t *e = build("{\"Cmd\":[\"x\"]}",
-				       "{\"SecurityOpt\":[\"seccomp={\\\"defaultAction\\\":\\\"SCMP_ACT_ALLOW\\\",\\\"syscalls\\\":[{\\\"names\\\":[\\\"chmod\\\"],\\\"action\\\":\\\"SCMP_ACT_ERRNO\\\"}]}\"]}",
-				       &err);
-	TAP_OK(t, e && !strcmp(pstr(e, "linux.seccomp.defaultAction"), "SCMP_ACT_ALLOW") &&
-		      !strcmp(pstr(e, "linux.seccomp.syscalls.0.names.0"), "chmod"),
+	cleanup_json json_t *e = build(
+		"{\"Cmd\":[\"x\"]}",
+		"{\"SecurityOpt\":[\"seccomp={\\\"defaultAction\\\":\\\"SCMP_ACT_ALLOW\\\",\\\"syscalls\\\":[{\\\"names\\\":[\\\"chmod\\\"],\\\"action\\\":\\\"SCMP_ACT_ERRNO\\\"}]}\"]}",
+		&err);
+	TAP_OK(t,
+	       e && !strcmp(pstr(e, "linux.seccomp.defaultAction"), "SCMP_ACT_ALLOW") &&
+		       !strcmp(pstr(e, "linux.seccomp.syscalls.0.names.0"), "chmod"),
 	       "inline seccomp profile (%s)", err.msg);
 	cleanup_json json_t *f = build("{\"Cmd\":[\"x\"]}", "{\"SecurityOpt\":[\"seccomp={bad\"]}", &err);
-	TAP_OK(t, !f && berth_str_has_prefix(err.msg, "Decoding seccomp profile failed"), "bad seccomp profile: %s", err.msg);
+	TAP_OK(t, !f && berth_str_has_prefix(err.msg, "Decoding seccomp profile failed"), "bad seccomp profile: %s",
+	       err.msg);
 	char prof[512];
 	snprintf(prof, sizeof(prof), "%s/../profile.json", root);
-	put(root, "../profile.json", "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"architectures\":[\"SCMP_ARCH_X86_64\"],\"syscalls\":[{\"name\":\"read\",\"action\":\"SCMP_ACT_ALLOW\"}]}");
+	put(root, "../profile.json",
+	    "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"architectures\":[\"SCMP_ARCH_X86_64\"],\"syscalls\":[{\"name\":\"read\",\"action\":\"SCMP_ACT_ALLOW\"}]}");
 	char hc[700];
 	snprintf(hc, sizeof(hc), "{\"SecurityOpt\":[\"seccomp=%s\"]}", prof);
 	cleanup_json json_t *g = build("{\"Cmd\":[\"x\"]}", hc, &err);
-	TAP_OK(t, g && !strcmp(pstr(g, "linux.seccomp.syscalls.0.names.0"), "read") &&
-		      !strcmp(pstr(g, "linux.seccomp.architectures.0"), "SCMP_ARCH_X86_64"),
+	TAP_OK(t,
+	       g && !strcmp(pstr(g, "linux.seccomp.syscalls.0.names.0"), "read") &&
+		       !strcmp(pstr(g, "linux.seccomp.architectures.0"), "SCMP_ARCH_X86_64"),
 	       "seccomp profile from a file, legacy name/architectures");
 	cleanup_json json_t *h = build("{\"Cmd\":[\"x\"]}", "{\"SecurityOpt\":[\"seccomp=/nonexistent.json\"]}", &err);
 	TAP_OK(t, !h && strstr(err.msg, "opening seccomp profile (/nonexistent.json) failed"), "missing profile file");
 	/* the default profile converts like docker's default.json */
 	cleanup_json json_t *dp = berth_seccomp_default_profile();
-	TAP_OK(t, json_array_size(json_object_get(dp, "syscalls")) == 27 && json_array_size(json_object_get(dp, "archMap")) == 7,
+	TAP_OK(t,
+	       json_array_size(json_object_get(dp, "syscalls")) == 27 &&
+		       json_array_size(json_object_get(dp, "archMap")) == 7,
 	       "default profile: 27 rules, 7 arch maps");
 	size_t allow = json_array_size(path(dp, "syscalls.0.names"));
 	TAP_OK(t, allow > 300, "default allow list (%zu syscalls)", allow);
@@ -373,55 +412,68 @@ static void test_security_opts(struct tap *t)
 static void test_resources(struct tap *t)
 {
 	struct berth_error err;
-	cleanup_json json_t *a = build("{\"Cmd\":[\"x\"]}",
-				       "{\"Memory\":104857600,\"NanoCpus\":1500000000,\"CpuShares\":512,\"PidsLimit\":100,"
-				       "\"Ulimits\":[{\"Name\":\"nofile\",\"Soft\":1024,\"Hard\":2048}],\"OomScoreAdj\":500}",
-				       &err);
+	cleanup_json json_t *a =
+		build("{\"Cmd\":[\"x\"]}",
+		      "{\"Memory\":104857600,\"NanoCpus\":1500000000,\"CpuShares\":512,\"PidsLimit\":100,"
+		      "\"Ulimits\":[{\"Name\":\"nofile\",\"Soft\":1024,\"Hard\":2048}],\"OomScoreAdj\":500}",
+		      &err);
 	TAP_OK(t, a != NULL, "resources build (%s)", err.msg);
 	TAP_OK(t, pint(a, "linux.resources.memory.limit") == 104857600, "memory limit");
 	TAP_OK(t, pint(a, "linux.resources.memory.swap") == 209715200, "swap defaults to 2x memory");
-	TAP_OK(t, pint(a, "linux.resources.cpu.quota") == 150000 && pint(a, "linux.resources.cpu.period") == 100000, "--cpus 1.5");
+	TAP_OK(t, pint(a, "linux.resources.cpu.quota") == 150000 && pint(a, "linux.resources.cpu.period") == 100000,
+	       "--cpus 1.5");
 	TAP_OK(t, pint(a, "linux.resources.cpu.shares") == 512, "cpu shares");
 	TAP_OK(t, pint(a, "linux.resources.pids.limit") == 100, "pids limit");
 	TAP_STREQ(t, pstr(a, "process.rlimits.0.type"), "RLIMIT_NOFILE", "ulimit type");
-	TAP_OK(t, pint(a, "process.rlimits.0.soft") == 1024 && pint(a, "process.rlimits.0.hard") == 2048, "ulimit values");
+	TAP_OK(t, pint(a, "process.rlimits.0.soft") == 1024 && pint(a, "process.rlimits.0.hard") == 2048,
+	       "ulimit values");
 	TAP_OK(t, pint(a, "process.oomScoreAdj") == 500, "oom score adj");
-	cleanup_json json_t *b = build("{\"Cmd\":[\"x\"]}", "{\"Memory\":104857600,\"MemorySwap\":-1,\"PidsLimit\":0}", &err);
+	cleanup_json json_t *b =
+		build("{\"Cmd\":[\"x\"]}", "{\"Memory\":104857600,\"MemorySwap\":-1,\"PidsLimit\":0}", &err);
 	TAP_OK(t, b && path(b, "linux.resources.memory.swap") == NULL, "--memory-swap -1: unlimited swap");
 	TAP_OK(t, pint(b, "linux.resources.pids.limit") == -1, "pids-limit 0: unlimited");
 	cleanup_json json_t *c = build("{\"Cmd\":[\"x\"]}", "{\"Memory\":1000}", &err);
 	TAP_STREQ(t, c ? "built" : err.msg, "Minimum memory limit allowed is 6MB", "minimum memory");
 	cleanup_json json_t *d = build("{\"Cmd\":[\"x\"]}", "{\"Memory\":104857600,\"MemorySwap\":1000000}", &err);
-	TAP_STREQ(t, d ? "built" : err.msg, "Minimum memoryswap limit should be larger than memory limit, see usage", "swap < memory");
+	TAP_STREQ(t, d ? "built" : err.msg, "Minimum memoryswap limit should be larger than memory limit, see usage",
+		  "swap < memory");
 	cleanup_json json_t *e = build("{\"Cmd\":[\"x\"]}", "{\"NanoCpus\":9000000000}", &err);
-	TAP_STREQ(t, e ? "built" : err.msg, "Range of CPUs is from 0.01 to 4.00, as there are only 4 CPUs available", "too many cpus");
-	cleanup_json json_t *f = build("{\"Cmd\":[\"x\"]}", "{\"Ulimits\":[{\"Name\":\"bogus\",\"Soft\":1,\"Hard\":1}]}", &err);
+	TAP_STREQ(t, e ? "built" : err.msg, "Range of CPUs is from 0.01 to 4.00, as there are only 4 CPUs available",
+		  "too many cpus");
+	cleanup_json json_t *f =
+		build("{\"Cmd\":[\"x\"]}", "{\"Ulimits\":[{\"Name\":\"bogus\",\"Soft\":1,\"Hard\":1}]}", &err);
 	TAP_STREQ(t, f ? "built" : err.msg, "invalid ulimit type: bogus", "bad ulimit");
 	/* no swap accounting: docker's warning, swap unlimited */
 	si.swap_limit = false;
 	char **w = NULL;
 	cleanup_json json_t *hc = J("{\"Memory\":104857600}");
-	TAP_OK(t, berth_resources_verify(hc, &si, false, &w, &err) == 0 && w && strstr(w[0], "swap limit") &&
-		      json_integer_value(json_object_get(hc, "MemorySwap")) == -1,
+	TAP_OK(t,
+	       berth_resources_verify(hc, &si, false, &w, &err) == 0 && w && strstr(w[0], "swap limit") &&
+		       json_integer_value(json_object_get(hc, "MemorySwap")) == -1,
 	       "no swap accounting: warning + MemorySwap -1");
 	berth_strv_free(w);
 	si.swap_limit = true;
-	cleanup_json json_t *g = build("{\"Cmd\":[\"x\"]}", "{\"CgroupnsMode\":\"private\",\"PidMode\":\"host\",\"IpcMode\":\"host\",\"UTSMode\":\"host\"}", &err);
+	cleanup_json json_t *g = build(
+		"{\"Cmd\":[\"x\"]}",
+		"{\"CgroupnsMode\":\"private\",\"PidMode\":\"host\",\"IpcMode\":\"host\",\"UTSMode\":\"host\"}", &err);
 	struct berth_buf nb = {0};
 	size_t i;
 	json_t *n;
-	json_array_foreach(path(g, "linux.namespaces"), i, n) berth_buf_printf(&nb, "%s%s", i ? "," : "", pstr(n, "type"));
+	json_array_foreach(path(g, "linux.namespaces"), i, n)
+		berth_buf_printf(&nb, "%s%s", i ? "," : "", pstr(n, "type"));
 	TAP_STREQ(t, berth_buf_str(&nb), "mount,network,cgroup", "host pid/ipc/uts, private cgroupns");
 	berth_buf_free(&nb);
 	TAP_OK(t, g && path(g, "hostname") == NULL, "uts=host: no hostname");
-	TAP_OK(t, g && mount_at(g, "/dev/shm") && !strcmp(pstr(mount_at(g, "/dev/shm"), "type"), "bind"), "ipc=host: host /dev/shm bound");
+	TAP_OK(t, g && mount_at(g, "/dev/shm") && !strcmp(pstr(mount_at(g, "/dev/shm"), "type"), "bind"),
+	       "ipc=host: host /dev/shm bound");
 }
 
 static void test_exec_process(struct tap *t)
 {
 	struct berth_error err;
 	cleanup_json json_t *s = build("{\"Cmd\":[\"x\"],\"Env\":[\"A=1\"]}", NULL, &err);
-	cleanup_json json_t *ec = J("{\"Cmd\":[\"sh\",\"-c\",\"id\"],\"Env\":[\"B=2\"],\"User\":\"alice\",\"Tty\":true,\"WorkingDir\":\"/tmp\"}");
+	cleanup_json json_t *ec = J(
+		"{\"Cmd\":[\"sh\",\"-c\",\"id\"],\"Env\":[\"B=2\"],\"User\":\"alice\",\"Tty\":true,\"WorkingDir\":\"/tmp\"}");
 	cleanup_json json_t *p = berth_oci_exec_process_build(s, ec, root, &si, &err);
 	TAP_OK(t, p != NULL, "exec process (%s)", err.msg);
 	cleanup_free char *args = joined(path(p, "args"));

@@ -71,7 +71,8 @@ static int ctr_spawn(struct ctr *c, const char *cfg, const char *hc, bool start,
 	berth_write_file_atomic(hostname, "box\n", 4, 0644, err);
 	berth_write_file_atomic(resolv, "", 0, 0644, err);
 	cleanup_json json_t *config = J(cfg), *host = J(hc ? hc : "{}");
-	cleanup_json json_t *img = J("{\"Cmd\":[\"/bin/sh\"],\"Env\":[\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"]}");
+	cleanup_json json_t *img = J(
+		"{\"Cmd\":[\"/bin/sh\"],\"Env\":[\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"]}");
 	char cgpath[256];
 	snprintf(cgpath, sizeof(cgpath), "%s/%s", cg_parent, c->id);
 	struct berth_spec_input in = {
@@ -163,13 +164,15 @@ static void test_echo(struct tap *t)
 	TAP_OK(t, ex.exit_code == 0 && ex.signal == 0 && !ex.oom_killed, "exit code 0");
 	cleanup_free char *log = slurp(c.log);
 	const char *prefix = "{\"log\":\"hello\\n\",\"stream\":\"stdout\",\"time\":\"";
-	bool fmt = berth_str_has_prefix(log, prefix) && berth_str_has_suffix(log, "Z\"}\n") && strchr(log, '\n') == log + strlen(log) - 1;
+	bool fmt = berth_str_has_prefix(log, prefix) && berth_str_has_suffix(log, "Z\"}\n") &&
+		   strchr(log, '\n') == log + strlen(log) - 1;
 	TAP_OK(t, fmt, "json-file line in docker's format");
 	if (!fmt)
 		printf("# log: %s\n", log);
 	struct berth_exit fx;
-	TAP_OK(t, berth_shim_read_exit(c.state, &fx, &err) == 0 && fx.exit_code == 0 && fx.finished_ns >= fx.started_ns &&
-		      fx.started_ns > 0,
+	TAP_OK(t,
+	       berth_shim_read_exit(c.state, &fx, &err) == 0 && fx.exit_code == 0 && fx.finished_ns >= fx.started_ns &&
+		       fx.started_ns > 0,
 	       "exit.json recorded with times");
 	/* the shim goes away after recording the exit */
 	for (int i = 0; i < 500 && berth_shim_alive(c.state, NULL); i++)
@@ -192,17 +195,21 @@ static void test_exit_code_and_stderr(struct tap *t)
 	struct berth_error err = {0};
 	int rc = ctr_spawn(&c, "{\"Cmd\":[\"sh\",\"-c\",\"echo oops >&2; exit 3\"]}", NULL, true, &res, &err);
 	struct berth_exit ex = {0};
-	TAP_OK(t, rc == 0 && berth_shim_wait(c.state, NULL, 60000, &ex, &err) == 0 && ex.exit_code == 3, "exit 3 -> 3 (%s)", err.msg);
+	TAP_OK(t, rc == 0 && berth_shim_wait(c.state, NULL, 60000, &ex, &err) == 0 && ex.exit_code == 3,
+	       "exit 3 -> 3 (%s)", err.msg);
 	cleanup_free char *log = slurp(c.log);
 	TAP_OK(t, strstr(log, "{\"log\":\"oops\\n\",\"stream\":\"stderr\"") != NULL, "stderr line logged as stderr");
 
 	struct ctr d;
 	rc = ctr_spawn(&d, "{\"Cmd\":[\"/nonexistent\"]}", NULL, true, &res, &err);
-	TAP_OK(t, rc < 0 && err.kind == BERTH_E_INVALID && res.exit_code == 127 &&
-		      berth_str_has_prefix(err.msg, "OCI runtime create failed: ") && strstr(err.msg, "no such file or directory"),
+	TAP_OK(t,
+	       rc < 0 && err.kind == BERTH_E_INVALID && res.exit_code == 127 &&
+		       berth_str_has_prefix(err.msg, "OCI runtime create failed: ") &&
+		       strstr(err.msg, "no such file or directory"),
 	       "missing binary: 127, docker's message (%s)", err.msg);
 	struct berth_exit fx;
-	TAP_OK(t, berth_shim_read_exit(d.state, &fx, &err) == 0 && fx.exit_code == 127 && fx.error[0], "failed create recorded");
+	TAP_OK(t, berth_shim_read_exit(d.state, &fx, &err) == 0 && fx.exit_code == 127 && fx.error[0],
+	       "failed create recorded");
 }
 
 static void test_tty(struct tap *t)
@@ -210,7 +217,8 @@ static void test_tty(struct tap *t)
 	struct ctr c;
 	struct berth_shim_result res;
 	struct berth_error err = {0};
-	int rc = ctr_spawn(&c, "{\"Cmd\":[\"sh\",\"-c\",\"tty; stty size; echo tty-ok\"],\"Tty\":true}", NULL, false, &res, &err);
+	int rc = ctr_spawn(&c, "{\"Cmd\":[\"sh\",\"-c\",\"tty; stty size; echo tty-ok\"],\"Tty\":true}", NULL, false,
+			   &res, &err);
 	TAP_OK(t, rc == 0 && !res.started, "tty container created (%s)", err.msg);
 	if (rc < 0)
 		return;
@@ -229,7 +237,8 @@ static void test_tty(struct tap *t)
 	struct berth_exit ex;
 	TAP_OK(t, berth_shim_wait(c.state, NULL, 60000, &ex, &err) == 0 && ex.exit_code == 0, "tty exit 0");
 	cleanup_free char *log = slurp(c.log);
-	TAP_OK(t, strstr(log, "{\"log\":\"tty-ok\\r\\n\",\"stream\":\"stdout\"") != NULL, "tty output logged as stdout with \\r\\n");
+	TAP_OK(t, strstr(log, "{\"log\":\"tty-ok\\r\\n\",\"stream\":\"stdout\"") != NULL,
+	       "tty output logged as stdout with \\r\\n");
 }
 
 static void test_kill(struct tap *t)
@@ -238,8 +247,10 @@ static void test_kill(struct tap *t)
 	struct berth_shim_result res;
 	struct berth_error err = {0};
 	/* sh as pid 1 ignores SIGTERM unless it traps it */
-	int rc = ctr_spawn(&c, "{\"Cmd\":[\"sh\",\"-c\",\"trap 'echo got-term; exit 143' TERM; echo ready; while :; do sleep 1; done\"]}",
-			   NULL, true, &res, &err);
+	int rc = ctr_spawn(
+		&c,
+		"{\"Cmd\":[\"sh\",\"-c\",\"trap 'echo got-term; exit 143' TERM; echo ready; while :; do sleep 1; done\"]}",
+		NULL, true, &res, &err);
 	TAP_OK(t, rc == 0, "long-running container (%s)", err.msg);
 	if (rc < 0)
 		return;
@@ -250,12 +261,14 @@ static void test_kill(struct tap *t)
 	int wfd = berth_shim_wait_begin(c.state, NULL, &err);
 	TAP_OK(t, berth_shim_kill(c.state, NULL, SIGTERM, false, &err) == 0, "SIGTERM sent (%s)", err.msg);
 	struct berth_exit ex = {0};
-	TAP_OK(t, wfd >= 0 && berth_shim_wait_end(wfd, c.state, NULL, &ex, &err) == 0 && ex.exit_code == 143, "trapped TERM -> 143 (%d)", ex.exit_code);
+	TAP_OK(t, wfd >= 0 && berth_shim_wait_end(wfd, c.state, NULL, &ex, &err) == 0 && ex.exit_code == 143,
+	       "trapped TERM -> 143 (%d)", ex.exit_code);
 	cleanup_free char *log = slurp(c.log);
 	TAP_OK(t, strstr(log, "got-term") != NULL, "trap ran");
 
 	struct ctr d;
-	rc = ctr_spawn(&d, "{\"Cmd\":[\"sh\",\"-c\",\"echo ready; exec sleep 1000\"]}", "{\"Init\":true}", true, &res, &err);
+	rc = ctr_spawn(&d, "{\"Cmd\":[\"sh\",\"-c\",\"echo ready; exec sleep 1000\"]}", "{\"Init\":true}", true, &res,
+		       &err);
 	TAP_OK(t, rc == 0, "sleep under --init (%s)", err.msg);
 	if (rc < 0)
 		return;
@@ -268,7 +281,8 @@ static void test_kill(struct tap *t)
 	struct ctr e;
 	rc = ctr_spawn(&e, "{\"Cmd\":[\"sleep\",\"1000\"]}", NULL, true, &res, &err);
 	TAP_OK(t, rc == 0 && berth_shim_kill(e.state, NULL, SIGKILL, false, &err) == 0, "SIGKILL sent");
-	TAP_OK(t, berth_shim_wait(e.state, NULL, 60000, &ex, &err) == 0 && ex.exit_code == 137 && ex.signal == 9, "SIGKILL -> 137");
+	TAP_OK(t, berth_shim_wait(e.state, NULL, 60000, &ex, &err) == 0 && ex.exit_code == 137 && ex.signal == 9,
+	       "SIGKILL -> 137");
 }
 
 static void test_attach_stdin(struct tap *t)
@@ -276,8 +290,8 @@ static void test_attach_stdin(struct tap *t)
 	struct ctr c;
 	struct berth_shim_result res;
 	struct berth_error err = {0};
-	int rc = ctr_spawn(&c, "{\"Cmd\":[\"sh\",\"-c\",\"cat; echo done >&2\"],\"OpenStdin\":true,\"StdinOnce\":true}", NULL, false,
-			   &res, &err);
+	int rc = ctr_spawn(&c, "{\"Cmd\":[\"sh\",\"-c\",\"cat; echo done >&2\"],\"OpenStdin\":true,\"StdinOnce\":true}",
+			   NULL, false, &res, &err);
 	TAP_OK(t, rc == 0, "stdin container created (%s)", err.msg);
 	if (rc < 0)
 		return;
@@ -293,11 +307,14 @@ static void test_attach_stdin(struct tap *t)
 	cleanup_free char *o2 = read_all_fd(fd2, &l2);
 	close(fd1);
 	close(fd2);
-	static const unsigned char want1[] = {1, 0, 0, 0, 0, 0, 0, 5, 'p', 'i', 'n', 'g', '\n', 2, 0, 0, 0, 0, 0, 0, 5, 'd', 'o', 'n', 'e', '\n'};
-	TAP_OK(t, l1 == sizeof(want1) && !memcmp(o1, want1, l1), "client 1: stdcopy frames for stdout then stderr (%zu bytes)", l1);
+	static const unsigned char want1[] = {1, 0, 0, 0, 0, 0, 0, 5, 'p', 'i', 'n', 'g', '\n',
+					      2, 0, 0, 0, 0, 0, 0, 5, 'd', 'o', 'n', 'e', '\n'};
+	TAP_OK(t, l1 == sizeof(want1) && !memcmp(o1, want1, l1),
+	       "client 1: stdcopy frames for stdout then stderr (%zu bytes)", l1);
 	TAP_OK(t, l2 == 5 && !memcmp(o2, "ping\n", 5), "client 2: raw stdout only");
 	struct berth_exit ex;
-	TAP_OK(t, berth_shim_wait(c.state, NULL, 60000, &ex, &err) == 0 && ex.exit_code == 0, "stdin EOF ended cat: exit 0");
+	TAP_OK(t, berth_shim_wait(c.state, NULL, 60000, &ex, &err) == 0 && ex.exit_code == 0,
+	       "stdin EOF ended cat: exit 0");
 }
 
 static void test_detach(struct tap *t)
@@ -311,26 +328,34 @@ static void test_detach(struct tap *t)
 		return;
 	struct berth_attach_opts a = {.in = true, .out = true, .detach_keys = "ctrl-x,y"};
 	struct berth_error e2;
-	TAP_OK(t, berth_shim_attach(c.state, &(struct berth_attach_opts){.in = true, .detach_keys = "ctrl-xx"}, &e2) < 0 &&
-		      !strcmp(e2.msg, "Invalid detach keys (ctrl-xx) provided"),
+	TAP_OK(t,
+	       berth_shim_attach(c.state, &(struct berth_attach_opts){.in = true, .detach_keys = "ctrl-xx"}, &e2) < 0 &&
+		       !strcmp(e2.msg, "Invalid detach keys (ctrl-xx) provided"),
 	       "bad detach keys refused");
 	int fd = berth_shim_attach(c.state, &a, &err);
 	TAP_OK(t, fd >= 0, "attached with custom detach keys");
 	/* ctrl-x alone then 'a' is not the sequence: passed through */
-	TAP_OK(t, write(fd, "hi\x18" "a\n", 5) == 5, "typed");
+	TAP_OK(t,
+	       write(fd,
+		     "hi\x18"
+		     "a\n",
+		     5) == 5,
+	       "typed");
 	TAP_OK(t, wait_for_text(c.log, "hi\\u0018a"), "held key passed on when the sequence broke");
 	TAP_OK(t, write(fd, "\x18y", 2) == 2, "detach sequence");
 	size_t len;
 	cleanup_free char *rest = read_all_fd(fd, &len);
 	close(fd);
 	struct berth_shim_state st;
-	TAP_OK(t, berth_shim_state(c.state, NULL, &st, &err) == 0 && !strcmp(st.status, "running"), "detached: still running");
+	TAP_OK(t, berth_shim_state(c.state, NULL, &st, &err) == 0 && !strcmp(st.status, "running"),
+	       "detached: still running");
 	/* default keys on a second attach */
 	int fd2 = berth_shim_attach(c.state, &(struct berth_attach_opts){.in = true, .out = true}, &err);
 	TAP_OK(t, fd2 >= 0 && write(fd2, "\x10\x11", 2) == 2, "ctrl-p ctrl-q");
 	cleanup_free char *rest2 = read_all_fd(fd2, &len);
 	close(fd2);
-	TAP_OK(t, berth_shim_state(c.state, NULL, &st, &err) == 0 && !strcmp(st.status, "running"), "still running after default detach");
+	TAP_OK(t, berth_shim_state(c.state, NULL, &st, &err) == 0 && !strcmp(st.status, "running"),
+	       "still running after default detach");
 	berth_shim_kill(c.state, NULL, SIGKILL, false, &err);
 	struct berth_exit ex;
 	berth_shim_wait(c.state, NULL, 60000, &ex, &err);
@@ -349,10 +374,13 @@ static void test_exec(struct tap *t)
 	cleanup_json json_t *spec = json_load_file(specp, 0, NULL);
 	cleanup_json json_t *ec = J("{\"Cmd\":[\"sh\",\"-c\",\"echo exec-out; echo exec-err >&2; exit 7\"]}");
 	cleanup_json json_t *proc = berth_oci_exec_process_build(spec, ec, rootfs, &si, &err);
-	TAP_OK(t, proc && berth_shim_exec_create(c.state, "e1", proc, false, false, &err) == 0, "exec create (%s)", err.msg);
-	int fd = berth_shim_attach(c.state, &(struct berth_attach_opts){.exec_id = "e1", .out = true, .err = true, .mux = true}, &err);
+	TAP_OK(t, proc && berth_shim_exec_create(c.state, "e1", proc, false, false, &err) == 0, "exec create (%s)",
+	       err.msg);
+	int fd = berth_shim_attach(
+		c.state, &(struct berth_attach_opts){.exec_id = "e1", .out = true, .err = true, .mux = true}, &err);
 	pid_t pid = 0;
-	TAP_OK(t, fd >= 0 && berth_shim_exec_start(c.state, "e1", &pid, NULL, &err) == 0 && pid > 0, "exec start (%s)", err.msg);
+	TAP_OK(t, fd >= 0 && berth_shim_exec_start(c.state, "e1", &pid, NULL, &err) == 0 && pid > 0, "exec start (%s)",
+	       err.msg);
 	size_t len = 0;
 	cleanup_free char *out = fd >= 0 ? read_all_fd(fd, &len) : strdup("");
 	if (fd >= 0)
@@ -369,21 +397,25 @@ static void test_exec(struct tap *t)
 	cleanup_json json_t *ec2 = J("{\"Cmd\":[\"nosuchcmd\"]}");
 	cleanup_json json_t *p2 = berth_oci_exec_process_build(spec, ec2, rootfs, &si, &err);
 	int code = 0;
-	TAP_OK(t, berth_shim_exec_create(c.state, "e2", p2, false, false, &err) == 0 &&
-		      berth_shim_exec_start(c.state, "e2", NULL, &code, &err) < 0 && code == 127 &&
-		      berth_str_has_prefix(err.msg, "OCI runtime exec failed: "),
+	TAP_OK(t,
+	       berth_shim_exec_create(c.state, "e2", p2, false, false, &err) == 0 &&
+		       berth_shim_exec_start(c.state, "e2", NULL, &code, &err) < 0 && code == 127 &&
+		       berth_str_has_prefix(err.msg, "OCI runtime exec failed: "),
 	       "exec of a missing command: 127 (%s)", err.msg);
-	TAP_OK(t, berth_shim_state(c.state, "e2", &st, &err) == 0 && st.exited && st.exit.exit_code == 127, "exec state 127");
+	TAP_OK(t, berth_shim_state(c.state, "e2", &st, &err) == 0 && st.exited && st.exit.exit_code == 127,
+	       "exec state 127");
 	cleanup_json json_t *ec3 = J("{\"Cmd\":[\"/etc/passwd\"]}");
 	cleanup_json json_t *p3 = berth_oci_exec_process_build(spec, ec3, rootfs, &si, &err);
-	TAP_OK(t, berth_shim_exec_create(c.state, "e3", p3, false, false, &err) == 0 &&
-		      berth_shim_exec_start(c.state, "e3", NULL, &code, &err) < 0 && code == 126,
+	TAP_OK(t,
+	       berth_shim_exec_create(c.state, "e3", p3, false, false, &err) == 0 &&
+		       berth_shim_exec_start(c.state, "e3", NULL, &code, &err) < 0 && code == 126,
 	       "exec of a non-executable: 126 (%s)", err.msg);
 	cleanup_json json_t *ec4 = J("{\"Cmd\":[\"sh\",\"-c\",\"tty\"],\"Tty\":true}");
 	cleanup_json json_t *p4 = berth_oci_exec_process_build(spec, ec4, rootfs, &si, &err);
 	TAP_OK(t, berth_shim_exec_create(c.state, "e4", p4, true, false, &err) == 0, "tty exec created");
 	fd = berth_shim_attach(c.state, &(struct berth_attach_opts){.exec_id = "e4", .out = true}, &err);
-	TAP_OK(t, fd >= 0 && berth_shim_exec_start(c.state, "e4", NULL, NULL, &err) == 0, "tty exec started (%s)", err.msg);
+	TAP_OK(t, fd >= 0 && berth_shim_exec_start(c.state, "e4", NULL, NULL, &err) == 0, "tty exec started (%s)",
+	       err.msg);
 	cleanup_free char *o4 = fd >= 0 ? read_all_fd(fd, &len) : strdup("");
 	if (fd >= 0)
 		close(fd);
@@ -406,8 +438,10 @@ static void test_live_restore(struct tap *t)
 		close(pfd[0]);
 		struct berth_shim_result res;
 		struct berth_error err = {0};
-		int rc = ctr_spawn(&c, "{\"Cmd\":[\"sh\",\"-c\",\"echo one; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo two; exit 5\"]}",
-				   NULL, true, &res, &err);
+		int rc = ctr_spawn(
+			&c,
+			"{\"Cmd\":[\"sh\",\"-c\",\"echo one; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo two; exit 5\"]}",
+			NULL, true, &res, &err);
 		if (write(pfd[1], &c, sizeof(c)) < 0 || rc < 0)
 			_exit(1);
 		pause();
@@ -501,9 +535,11 @@ int main(void)
 	TAP_OK(&t, pr == 0 && berth_runtimes_resolve(&rts, NULL, &rt, &err) == 0, "a working runtime was found");
 	const struct berth_runtime *crun = berth_runtimes_get(&rts, "crun");
 	if (crun && si.cgroup_mode == BERTH_CGROUP_HYBRID) {
-		TAP_OK(&t, !crun->works && strstr(crun->reason, "hybrid"), "crun refused the hybrid layout: %s", crun->reason);
+		TAP_OK(&t, !crun->works && strstr(crun->reason, "hybrid"), "crun refused the hybrid layout: %s",
+		       crun->reason);
 		cleanup_json json_t *info = berth_runtimes_info(&rts);
-		TAP_OK(&t, json_array_size(json_object_get(info, "Warnings")) > 0 &&
+		TAP_OK(&t,
+		       json_array_size(json_object_get(info, "Warnings")) > 0 &&
 			       !strcmp(json_string_value(json_object_get(info, "DefaultRuntime")), "runc"),
 		       "info: runc is the default, with a warning about crun");
 		const struct berth_runtime *x;

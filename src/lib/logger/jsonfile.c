@@ -53,8 +53,8 @@ static int parse_bool(const char *s)
 
 static int parse_opts(const json_t *opts, struct jf_opts *o, struct berth_error *err)
 {
-	static const char *const known[] = {"max-file", "max-size", "compress", "labels", "labels-regex",
-					    "env",      "env-regex", "tag",     NULL};
+	static const char *const known[] = {"max-file", "max-size",  "compress", "labels", "labels-regex",
+					    "env",      "env-regex", "tag",      NULL};
 	const char *k;
 	json_t *v;
 	json_object_foreach((json_t *)opts, k, v) {
@@ -258,7 +258,8 @@ static char *render_attrs(const json_t *a)
 	const char **keys = calloc(n, sizeof(*keys));
 	const char *key;
 	json_t *v;
-	json_object_foreach((json_t *)a, key, v) keys[k++] = key;
+	json_object_foreach((json_t *)a, key, v)
+		keys[k++] = key;
 	for (size_t x = 1; x < n; x++)
 		for (size_t y = x; y > 0 && strcmp(keys[y - 1], keys[y]) > 0; y--) {
 			const char *t = keys[y];

@@ -20,10 +20,10 @@
 #define MAX_LINE (16 << 20) /* a broken file must not eat memory */
 
 struct src {
-	int fd;      /* plain file, or -1 */
-	gzFile gz;   /* compressed rotated file, or NULL */
-	long skip;   /* lines to skip first (tail on gz) */
-	bool live;   /* the current log file (follow target) */
+	int fd;        /* plain file, or -1 */
+	gzFile gz;     /* compressed rotated file, or NULL */
+	long skip;     /* lines to skip first (tail on gz) */
+	bool live;     /* the current log file (follow target) */
 	bool draining; /* live file was replaced: read it to its end once more */
 };
 
@@ -188,8 +188,9 @@ struct berth_log_reader *berth_jsonfile_reader_open(const char *log_path, const 
 	const char *dir = dirname(dcopy), *bn = basename(bcopy);
 	if (o->follow) {
 		r->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-		if (r->ino < 0 || inotify_add_watch(r->ino, dir, IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM |
-								     IN_DELETE | IN_CLOSE_WRITE) < 0) {
+		if (r->ino < 0 || inotify_add_watch(r->ino, dir,
+						    IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
+							    IN_CLOSE_WRITE) < 0) {
 			berth_err_sys(err, BERTH_E_INTERNAL, errno, "watch %s", dir);
 			jr_close(&r->base);
 			return NULL;

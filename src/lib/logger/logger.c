@@ -31,7 +31,11 @@ static int none_log(struct berth_logger *l, const struct berth_log_msg *m, struc
 }
 static void none_close(struct berth_logger *l) { free(l); }
 static const struct berth_log_driver none_driver = {
-	.name = "none", .validate = none_validate, .open = none_open, .log = none_log, .close = none_close,
+	.name = "none",
+	.validate = none_validate,
+	.open = none_open,
+	.log = none_log,
+	.close = none_close,
 };
 static struct berth_logger *none_open(const struct berth_log_info *info, struct berth_error *err)
 {
@@ -44,16 +48,29 @@ static struct berth_logger *none_open(const struct berth_log_info *info, struct 
 	return l;
 }
 
-#define NOT_YET(n) {.name = n, .not_implemented = "the " n " log driver is not implemented yet"}
+#define NOT_YET(n)                                                                                                     \
+	{                                                                                                              \
+		.name = n, .not_implemented = "the " n " log driver is not implemented yet"                            \
+	}
 
 static const struct berth_log_driver not_yet[] = {
-	NOT_YET("syslog"), NOT_YET("journald"), NOT_YET("gelf"),   NOT_YET("fluentd"),
-	NOT_YET("awslogs"), NOT_YET("splunk"), NOT_YET("etwlogs"), NOT_YET("gcplogs"), NOT_YET("logentries"),
+	NOT_YET("syslog"), NOT_YET("journald"), NOT_YET("gelf"),    NOT_YET("fluentd"),    NOT_YET("awslogs"),
+	NOT_YET("splunk"), NOT_YET("etwlogs"),  NOT_YET("gcplogs"), NOT_YET("logentries"),
 };
 
 static const struct berth_log_driver *const registry[] = {
-	&berth_log_driver_jsonfile, &berth_log_driver_local, &none_driver,
-	&not_yet[0], &not_yet[1], &not_yet[2], &not_yet[3], &not_yet[4], &not_yet[5], &not_yet[6], &not_yet[7], &not_yet[8],
+	&berth_log_driver_jsonfile,
+	&berth_log_driver_local,
+	&none_driver,
+	&not_yet[0],
+	&not_yet[1],
+	&not_yet[2],
+	&not_yet[3],
+	&not_yet[4],
+	&not_yet[5],
+	&not_yet[6],
+	&not_yet[7],
+	&not_yet[8],
 };
 
 const struct berth_log_driver *berth_log_driver_get(const char *name)
@@ -257,7 +274,8 @@ int berth_log_read(const char *driver, const char *log_path, const struct berth_
 		/* AGAIN */
 		if (cancelled)
 			break;
-		struct pollfd p[2] = {{.fd = berth_log_reader_fd(r), .events = POLLIN}, {.fd = cancel_fd, .events = POLLIN}};
+		struct pollfd p[2] = {{.fd = berth_log_reader_fd(r), .events = POLLIN},
+				      {.fd = cancel_fd, .events = POLLIN}};
 		/* the timeout is only a safety net against missed notifications */
 		int pr = poll(p, 2, 1000);
 		if (pr < 0 && errno != EINTR) {

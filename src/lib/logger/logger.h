@@ -56,9 +56,9 @@ struct berth_log_read_opts {
 struct berth_log_entry {
 	enum berth_log_stream stream;
 	int64_t ts_ns;
-	char *line;   /* the logged bytes, including the '\n' when the line was complete */
+	char *line; /* the logged bytes, including the '\n' when the line was complete */
 	size_t len;
-	bool partial; /* line has no trailing '\n' */
+	bool partial;  /* line has no trailing '\n' */
 	json_t *attrs; /* "attrs" object when the driver stored any, else NULL */
 };
 

@@ -138,11 +138,31 @@ int berth_parse_human_size(const char *s, int64_t *out)
 		p++;
 	double mul = 1;
 	switch (*p) {
-	case 'k': case 'K': mul = 1e3; p++; break;
-	case 'm': case 'M': mul = 1e6; p++; break;
-	case 'g': case 'G': mul = 1e9; p++; break;
-	case 't': case 'T': mul = 1e12; p++; break;
-	case 'p': case 'P': mul = 1e15; p++; break;
+	case 'k':
+	case 'K':
+		mul = 1e3;
+		p++;
+		break;
+	case 'm':
+	case 'M':
+		mul = 1e6;
+		p++;
+		break;
+	case 'g':
+	case 'G':
+		mul = 1e9;
+		p++;
+		break;
+	case 't':
+	case 'T':
+		mul = 1e12;
+		p++;
+		break;
+	case 'p':
+	case 'P':
+		mul = 1e15;
+		p++;
+		break;
 	}
 	if (*p == 'i' || *p == 'I')
 		p++;

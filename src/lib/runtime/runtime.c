@@ -177,9 +177,10 @@ static int write_probe_bundle(const char *dir, const char *cgroup_path, struct b
 	cleanup_free char *rootfs = berth_strdup_printf("%s/rootfs", dir);
 	if (berth_mkdir_p(rootfs, 0755, err) < 0)
 		return -1;
-	cleanup_json json_t *mounts = json_pack("[{s:s, s:s, s:s}, {s:s, s:s, s:s, s:[s,s,s]}]", "destination", "/proc",
-						"type", "proc", "source", "proc", "destination", "/dev", "type", "tmpfs",
-						"source", "tmpfs", "options", "nosuid", "strictatime", "mode=755");
+	cleanup_json json_t *mounts =
+		json_pack("[{s:s, s:s, s:s}, {s:s, s:s, s:s, s:[s,s,s]}]", "destination", "/proc", "type", "proc",
+			  "source", "proc", "destination", "/dev", "type", "tmpfs", "source", "tmpfs", "options",
+			  "nosuid", "strictatime", "mode=755");
 	for (size_t i = 0; host_dirs[i]; i++) {
 		char host[64], inroot[PATH_MAX];
 		snprintf(host, sizeof(host), "/%s", host_dirs[i]);
@@ -198,9 +199,9 @@ static int write_probe_bundle(const char *dir, const char *cgroup_path, struct b
 				return berth_err_sys(err, BERTH_E_INTERNAL, errno, "symlink %s", inroot);
 		} else if (S_ISDIR(st.st_mode)) {
 			mkdir(inroot, 0755);
-			json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:[s,s,s]}", "destination", host, "type",
-								"bind", "source", host, "options", "rbind", "ro",
-								"rprivate"));
+			json_array_append_new(mounts,
+					      json_pack("{s:s, s:s, s:s, s:[s,s,s]}", "destination", host, "type",
+							"bind", "source", host, "options", "rbind", "ro", "rprivate"));
 		}
 	}
 	cleanup_free char *proc = berth_strdup_printf("%s/proc", rootfs), *dev = berth_strdup_printf("%s/dev", rootfs);
@@ -212,9 +213,9 @@ static int write_probe_bundle(const char *dir, const char *cgroup_path, struct b
 		"ociVersion", "1.0.2-dev", "process", "terminal", 0, "user", "uid", 0, "gid", 0, "args", "true", "env",
 		"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "cwd", "/", "noNewPrivileges", 1, "capabilities", "bounding",
 		"effective", "permitted", "root", "path", "rootfs", "readonly", 1, "hostname", "berth-probe", "mounts",
-		json_incref(mounts), "linux", "namespaces", "type", "pid", "type", "ipc", "type", "uts", "type", "mount",
-		"type", "network", "cgroupsPath", cgroup_path, "resources", "devices", "allow", 0, "access", "rwm",
-		"allow", 1, "type", "c", "major", 1, "minor", 3, "access", "rwm");
+		json_incref(mounts), "linux", "namespaces", "type", "pid", "type", "ipc", "type", "uts", "type",
+		"mount", "type", "network", "cgroupsPath", cgroup_path, "resources", "devices", "allow", 0, "access",
+		"rwm", "allow", 1, "type", "c", "major", 1, "minor", 3, "access", "rwm");
 	if (!spec)
 		return berth_err(err, BERTH_E_INTERNAL, "probe spec");
 	cleanup_free char *text = json_dumps(spec, JSON_COMPACT);
@@ -255,7 +256,8 @@ static pid_t spawn_probe(struct probe *p, int *outfd)
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return -1;
-	cleanup_free char *root = berth_strdup_printf("%s/root", p->dir), *bundle = berth_strdup_printf("%s/bundle", p->dir);
+	cleanup_free char *root = berth_strdup_printf("%s/root", p->dir),
+			  *bundle = berth_strdup_printf("%s/bundle", p->dir);
 	char id[96];
 	snprintf(id, sizeof(id), "berth-probe-%s-%d", p->rt->name, (int)getpid());
 	pid_t pid = fork();
@@ -339,9 +341,9 @@ static void choose_default(struct berth_runtimes *r)
 	for (size_t i = 0; i < r->n; i++) {
 		if (r->rt[i].works)
 			continue;
-		char *w = berth_strdup_printf("WARNING: runtime %s (%s) does not work on this host: %s%s%s", r->rt[i].name,
-					      r->rt[i].path, r->rt[i].reason, *r->default_name ? "; using " : "",
-					      r->default_name);
+		char *w = berth_strdup_printf("WARNING: runtime %s (%s) does not work on this host: %s%s%s",
+					      r->rt[i].name, r->rt[i].path, r->rt[i].reason,
+					      *r->default_name ? "; using " : "", r->default_name);
 		berth_strv_push(&r->warnings, w);
 		free(w);
 	}
@@ -483,8 +485,8 @@ int berth_runtimes_probe(struct berth_runtimes *r, const struct berth_probe_opts
 			cleanup_free char *key = cache_key(p->rt, fp);
 			if (key)
 				json_object_set_new(cache, p->rt->name,
-						    json_pack("{s:s, s:b, s:s}", "key", key, "works", p->rt->works, "reason",
-							      p->rt->reason));
+						    json_pack("{s:s, s:b, s:s}", "key", key, "works", p->rt->works,
+							      "reason", p->rt->reason));
 		}
 		free(p->dir);
 		free(p->cg);

@@ -13,20 +13,13 @@ static const char *seccomp_arch(const char *native)
 	static const struct {
 		const char *native, *scmp;
 	} map[] = {
-		{"x86", "SCMP_ARCH_X86"},
-		{"amd64", "SCMP_ARCH_X86_64"},
-		{"arm", "SCMP_ARCH_ARM"},
-		{"arm64", "SCMP_ARCH_AARCH64"},
-		{"mips64", "SCMP_ARCH_MIPS64"},
-		{"mips64n32", "SCMP_ARCH_MIPS64N32"},
-		{"mipsel64", "SCMP_ARCH_MIPSEL64"},
-		{"mips3l64n32", "SCMP_ARCH_MIPSEL64N32"},
-		{"mipsle", "SCMP_ARCH_MIPSEL"},
-		{"ppc", "SCMP_ARCH_PPC"},
-		{"ppc64", "SCMP_ARCH_PPC64"},
-		{"ppc64le", "SCMP_ARCH_PPC64LE"},
-		{"s390", "SCMP_ARCH_S390"},
-		{"s390x", "SCMP_ARCH_S390X"},
+		{"x86", "SCMP_ARCH_X86"},           {"amd64", "SCMP_ARCH_X86_64"},
+		{"arm", "SCMP_ARCH_ARM"},           {"arm64", "SCMP_ARCH_AARCH64"},
+		{"mips64", "SCMP_ARCH_MIPS64"},     {"mips64n32", "SCMP_ARCH_MIPS64N32"},
+		{"mipsel64", "SCMP_ARCH_MIPSEL64"}, {"mips3l64n32", "SCMP_ARCH_MIPSEL64N32"},
+		{"mipsle", "SCMP_ARCH_MIPSEL"},     {"ppc", "SCMP_ARCH_PPC"},
+		{"ppc64", "SCMP_ARCH_PPC64"},       {"ppc64le", "SCMP_ARCH_PPC64LE"},
+		{"s390", "SCMP_ARCH_S390"},         {"s390x", "SCMP_ARCH_S390X"},
 		{"riscv64", "SCMP_ARCH_RISCV64"},
 	};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
@@ -160,12 +153,14 @@ json_t *berth_seccomp_to_oci(const json_t *profile, berth_capset bounding, const
 		json_t *names = jarr(v, "names");
 		const char *name = jstr_ne(v, "name");
 		if (name && jarr_len(names)) {
-			berth_err(err, BERTH_E_INVALID,
-				  "'name' and 'names' were specified in the seccomp profile, use either 'name' or 'names'");
+			berth_err(
+				err, BERTH_E_INVALID,
+				"'name' and 'names' were specified in the seccomp profile, use either 'name' or 'names'");
 			return NULL;
 		}
 		json_t *c = json_object();
-		json_object_set_new(c, "names", name ? json_pack("[s]", name) : json_copy(names ? names : json_array()));
+		json_object_set_new(c, "names",
+				    name ? json_pack("[s]", name) : json_copy(names ? names : json_array()));
 		json_object_set_new(c, "action", json_string(jstr(v, "action") ? jstr(v, "action") : ""));
 		if (json_is_integer(jget(v, "errnoRet")))
 			json_object_set(c, "errnoRet", jget(v, "errnoRet"));
@@ -175,11 +170,11 @@ json_t *berth_seccomp_to_oci(const json_t *profile, berth_capset bounding, const
 			size_t k;
 			json_t *a;
 			json_array_foreach(args, k, a) {
-				json_array_append_new(oargs,
-						      json_pack("{s:I, s:I, s:I, s:s}", "index", (json_int_t)jint(a, "index", 0),
-								"value", (json_int_t)jint(a, "value", 0), "valueTwo",
-								(json_int_t)jint(a, "valueTwo", 0), "op",
-								jstr(a, "op") ? jstr(a, "op") : ""));
+				json_array_append_new(oargs, json_pack("{s:I, s:I, s:I, s:s}", "index",
+								       (json_int_t)jint(a, "index", 0), "value",
+								       (json_int_t)jint(a, "value", 0), "valueTwo",
+								       (json_int_t)jint(a, "valueTwo", 0), "op",
+								       jstr(a, "op") ? jstr(a, "op") : ""));
 			}
 			json_object_set_new(c, "args", oargs);
 		}

@@ -31,8 +31,8 @@ static int connect_in(const char *state_dir, const char *name, struct berth_erro
 	/* through /proc/self/fd so that long state dirs fit in sun_path */
 	cleanup_close int dfd = open(state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
-		return berth_err_sys(err, errno == ENOENT ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL, errno, "shim state %s",
-				     state_dir);
+		return berth_err_sys(err, errno == ENOENT ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL, errno,
+				     "shim state %s", state_dir);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "socket");
@@ -195,8 +195,12 @@ char *berth_shim_find_binary(void)
 	if (n > 0) {
 		self[n] = '\0';
 		char *dir = dirname(self);
-		static const char *const rel[] = {"berth-shim", "../shim/berth-shim", "../../src/shim/berth-shim",
-						  "../src/shim/berth-shim", "../libexec/berth/berth-shim", NULL};
+		static const char *const rel[] = {"berth-shim",
+						  "../shim/berth-shim",
+						  "../../src/shim/berth-shim",
+						  "../src/shim/berth-shim",
+						  "../libexec/berth/berth-shim",
+						  NULL};
 		for (size_t i = 0; rel[i]; i++) {
 			char *p = berth_strdup_printf("%s/%s", dir, rel[i]);
 			if (p && access(p, X_OK) == 0) {
@@ -253,7 +257,8 @@ int berth_shim_spawn(const struct berth_shim_opts *o, struct berth_shim_result *
 {
 	memset(res, 0, sizeof(*res));
 	if (!o->id || !o->bundle || !o->state_dir || !o->runtime || !o->runtime_root)
-		return berth_err(err, BERTH_E_INTERNAL, "shim spawn: id, bundle, state_dir, runtime and runtime_root are required");
+		return berth_err(err, BERTH_E_INTERNAL,
+				 "shim spawn: id, bundle, state_dir, runtime and runtime_root are required");
 	if (o->state_dir[0] != '/' || o->bundle[0] != '/')
 		return berth_err(err, BERTH_E_INTERNAL, "shim spawn: state_dir and bundle must be absolute");
 	cleanup_free char *shim = o->shim_path ? strdup(o->shim_path) : berth_shim_find_binary();
@@ -320,7 +325,8 @@ int berth_shim_spawn(const struct berth_shim_opts *o, struct berth_shim_result *
 	if (berth_read_file(pidp, &pidtxt, NULL, 64, &perr) == 0)
 		res->shim_pid = (pid_t)atoi(pidtxt);
 	if (!line)
-		return berth_err(err, BERTH_E_UNAVAILABLE, "berth-shim did not report: %s (see %s)", lerr.msg, log_path);
+		return berth_err(err, BERTH_E_UNAVAILABLE, "berth-shim did not report: %s (see %s)", lerr.msg,
+				 log_path);
 	if (!strncmp(line, "created ", 8) || !strncmp(line, "started ", 8)) {
 		res->pid = (pid_t)atoi(line + 8);
 		res->started = line[0] == 's';
@@ -331,7 +337,8 @@ int berth_shim_spawn(const struct berth_shim_opts *o, struct berth_shim_result *
 		res->exit_code = (int)strtol(line + 6, &msg, 10);
 		while (msg && *msg == ' ')
 			msg++;
-		enum berth_err_kind k = res->exit_code == 126 || res->exit_code == 127 ? BERTH_E_INVALID : BERTH_E_INTERNAL;
+		enum berth_err_kind k =
+			res->exit_code == 126 || res->exit_code == 127 ? BERTH_E_INVALID : BERTH_E_INTERNAL;
 		if (!res->exit_code)
 			res->exit_code = 128;
 		return berth_err(err, k, "%s", msg && *msg ? msg : "shim error");
@@ -407,8 +414,8 @@ int berth_shim_delete(const char *state_dir, struct berth_error *err)
 	return call_ok(state_dir, json_pack("{s:s}", "op", "delete"), err);
 }
 
-int berth_shim_exec_create(const char *state_dir, const char *exec_id, const json_t *process, bool tty,
-			   bool open_stdin, struct berth_error *err)
+int berth_shim_exec_create(const char *state_dir, const char *exec_id, const json_t *process, bool tty, bool open_stdin,
+			   struct berth_error *err)
 {
 	if (!valid_id(exec_id))
 		return berth_err(err, BERTH_E_INVALID, "invalid exec id");
@@ -467,7 +474,8 @@ int berth_shim_wait_end(int fd, const char *state_dir, const char *exec_id, stru
 	}
 	cleanup_json json_t *r = json_loads(line, 0, NULL);
 	if (!jbool(r, "ok", false))
-		return berth_err(err, kind_of(jstr(r, "kind")), "%s", jstr(r, "error") ? jstr(r, "error") : "wait failed");
+		return berth_err(err, kind_of(jstr(r, "kind")), "%s",
+				 jstr(r, "error") ? jstr(r, "error") : "wait failed");
 	exit_from_json(r, out);
 	return 0;
 }
@@ -503,7 +511,8 @@ int berth_detach_keys_validate(const char *keys, struct berth_error *err)
 		size_t l = strlen(k);
 		if (l == 1)
 			continue;
-		if (l == 6 && !strncmp(k, "ctrl-", 5) && strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ@[\\]^_", k[5]))
+		if (l == 6 && !strncmp(k, "ctrl-", 5) &&
+		    strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ@[\\]^_", k[5]))
 			continue;
 		return berth_err(err, BERTH_E_INVALID, "Invalid detach keys (%s) provided", keys);
 	}
@@ -519,8 +528,8 @@ int berth_shim_attach(const char *state_dir, const struct berth_attach_opts *o, 
 	int fd = connect_in(state_dir, "attach.sock", err);
 	if (fd < 0)
 		return -1;
-	cleanup_json json_t *h = json_pack("{s:b, s:b, s:b, s:b}", "stdin", o->in, "stdout", o->out, "stderr", o->err,
-					   "mux", o->mux);
+	cleanup_json json_t *h =
+		json_pack("{s:b, s:b, s:b, s:b}", "stdin", o->in, "stdout", o->out, "stderr", o->err, "mux", o->mux);
 	if (o->exec_id)
 		json_object_set_new(h, "exec", json_string(o->exec_id));
 	if (o->detach_keys && *o->detach_keys)

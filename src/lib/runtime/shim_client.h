@@ -28,29 +28,29 @@
 #include "runtime.h"
 
 struct berth_shim_opts {
-	const char *shim_path;    /* NULL: berth_shim_find_binary() */
-	const char *id;           /* container id */
-	const char *bundle;       /* directory holding config.json (berth_oci_bundle_write) */
-	const char *state_dir;    /* per-container dir under the exec-root; created if missing */
+	const char *shim_path;               /* NULL: berth_shim_find_binary() */
+	const char *id;                      /* container id */
+	const char *bundle;                  /* directory holding config.json (berth_oci_bundle_write) */
+	const char *state_dir;               /* per-container dir under the exec-root; created if missing */
 	const struct berth_runtime *runtime; /* from berth_runtimes_resolve() */
-	const char *runtime_root; /* the runtime's --root (berth_runtime_root(exec_root, name)) */
-	bool tty;                 /* Config.Tty */
-	bool open_stdin;          /* Config.OpenStdin */
-	bool stdin_once;          /* Config.StdinOnce */
-	bool start;               /* start right after create; else wait for berth_shim_start() */
+	const char *runtime_root;            /* the runtime's --root (berth_runtime_root(exec_root, name)) */
+	bool tty;                            /* Config.Tty */
+	bool open_stdin;                     /* Config.OpenStdin */
+	bool stdin_once;                     /* Config.StdinOnce */
+	bool start;                          /* start right after create; else wait for berth_shim_start() */
 	/* logging (docker's LogConfig + what drivers need to know) */
-	const char *log_driver;   /* "json-file" when NULL */
-	const json_t *log_opts;   /* LogConfig.Config */
-	const char *log_path;     /* json-file: <data-root>/containers/<id>/<id>-json.log */
+	const char *log_driver; /* "json-file" when NULL */
+	const json_t *log_opts; /* LogConfig.Config */
+	const char *log_path;   /* json-file: <data-root>/containers/<id>/<id>-json.log */
 	const char *container_name, *image_id, *image_name;
-	const json_t *labels;     /* Config.Labels */
-	const json_t *env;        /* Config.Env */
-	int timeout_ms;           /* for the shim to report; 30000 when 0 */
+	const json_t *labels; /* Config.Labels */
+	const json_t *env;    /* Config.Env */
+	int timeout_ms;       /* for the shim to report; 30000 when 0 */
 };
 
 struct berth_shim_result {
 	pid_t shim_pid;
-	pid_t pid;     /* the container's init process (host pid) */
+	pid_t pid; /* the container's init process (host pid) */
 	bool started;
 	int exit_code; /* when spawn fails on the runtime: docker's exit code (127 not found, 126 not executable, 128) */
 };
@@ -64,8 +64,8 @@ int berth_shim_spawn(const struct berth_shim_opts *o, struct berth_shim_result *
 
 struct berth_exit {
 	pid_t pid;
-	int exit_code;  /* 128+signal when killed by a signal */
-	int signal;     /* 0 if it exited normally */
+	int exit_code; /* 128+signal when killed by a signal */
+	int signal;    /* 0 if it exited normally */
 	bool oom_killed;
 	int64_t started_ns, finished_ns;
 	char error[1024]; /* start/exec error text, if that is why it ended */
@@ -94,8 +94,8 @@ int berth_shim_delete(const char *state_dir, struct berth_error *err);
  * clients can attach with .exec_id first), start runs `runc exec -d`.
  * Start errors: "OCI runtime exec failed: ...", exit_code 127 (not found) /
  * 126 (not executable), also reported by berth_shim_state(exec). */
-int berth_shim_exec_create(const char *state_dir, const char *exec_id, const json_t *process, bool tty,
-			   bool open_stdin, struct berth_error *err);
+int berth_shim_exec_create(const char *state_dir, const char *exec_id, const json_t *process, bool tty, bool open_stdin,
+			   struct berth_error *err);
 int berth_shim_exec_start(const char *state_dir, const char *exec_id, pid_t *pid, int *exit_code,
 			  struct berth_error *err);
 
@@ -117,9 +117,9 @@ int berth_shim_wait_end(int fd, const char *state_dir, const char *exec_id, stru
  * for stdin EOF. It is closed by the shim when the process is gone or the
  * client detached (detach keys). Several clients may attach at once. */
 struct berth_attach_opts {
-	const char *exec_id; /* NULL = the container */
-	bool in, out, err;   /* stdin, stdout, stderr */
-	bool mux;            /* frame stdout/stderr (ignored with a tty) */
+	const char *exec_id;     /* NULL = the container */
+	bool in, out, err;       /* stdin, stdout, stderr */
+	bool mux;                /* frame stdout/stderr (ignored with a tty) */
 	const char *detach_keys; /* NULL = "ctrl-p,ctrl-q" */
 };
 int berth_shim_attach(const char *state_dir, const struct berth_attach_opts *o, struct berth_error *err);

@@ -196,7 +196,8 @@ static int parse_security_opts(const struct berth_spec_input *in, const json_t *
 			} else {
 				struct berth_error e2 = {0};
 				if (berth_read_file(val, &so->seccomp, NULL, 8 << 20, &e2) < 0)
-					return berth_err(err, BERTH_E_INVALID, "opening seccomp profile (%s) failed: %s", val,
+					return berth_err(err, BERTH_E_INVALID,
+							 "opening seccomp profile (%s) failed: %s", val,
 							 e2.code ? strerror(e2.code) : e2.msg);
 			}
 		} else if (klen == 17 && !strncmp(opt, "no-new-privileges", 17)) {
@@ -211,9 +212,9 @@ static int parse_security_opts(const struct berth_spec_input *in, const json_t *
 	return 0;
 }
 
-static const char *const ulimit_names[] = {"core",  "cpu",   "data",   "fsize",  "locks",      "memlock",
-					   "msgqueue", "nice", "nofile", "nproc", "rss", "rtprio", "rttime",
-					   "sigpending", "stack", "as", NULL};
+static const char *const ulimit_names[] = {"core",     "cpu",        "data",   "fsize", "locks", "memlock",
+					   "msgqueue", "nice",       "nofile", "nproc", "rss",   "rtprio",
+					   "rttime",   "sigpending", "stack",  "as",    NULL};
 
 static int add_rlimit(json_t *rl, const json_t *u, struct berth_error *err)
 {
@@ -270,7 +271,8 @@ static json_t *user_json(const struct berth_user *u)
 	json_t *gids = json_array();
 	for (size_t i = 0; i < u->ngids; i++)
 		json_array_append_new(gids, json_integer(u->gids[i]));
-	return json_pack("{s:I, s:I, s:o}", "uid", (json_int_t)u->uid, "gid", (json_int_t)u->gid, "additionalGids", gids);
+	return json_pack("{s:I, s:I, s:o}", "uid", (json_int_t)u->uid, "gid", (json_int_t)u->gid, "additionalGids",
+			 gids);
 }
 
 /* docker's oci.SetCapabilities: root gets effective+permitted too. */
@@ -339,8 +341,8 @@ static int build_namespaces(json_t *linux_obj, const struct berth_spec_input *in
 		remove_ns(nss, "ipc");
 	} else if (mode_container(ipc_mode)) {
 		if (!in->ipc_ns_path)
-			return berth_err(err, BERTH_E_INVALID, "ipc mode %s needs the joined container's namespace path",
-					 ipc_mode);
+			return berth_err(err, BERTH_E_INVALID,
+					 "ipc mode %s needs the joined container's namespace path", ipc_mode);
 		set_ns(nss, "ipc", in->ipc_ns_path);
 	} else if (!(!*ipc_mode || mode_is(ipc_mode, "private") || mode_is(ipc_mode, "shareable") ||
 		     mode_is(ipc_mode, "none"))) {
@@ -350,8 +352,8 @@ static int build_namespaces(json_t *linux_obj, const struct berth_spec_input *in
 	const char *pid_mode = jstr(hc, "PidMode");
 	if (mode_container(pid_mode)) {
 		if (!in->pid_ns_path)
-			return berth_err(err, BERTH_E_INVALID, "pid mode %s needs the joined container's namespace path",
-					 pid_mode);
+			return berth_err(err, BERTH_E_INVALID,
+					 "pid mode %s needs the joined container's namespace path", pid_mode);
 		set_ns(nss, "pid", in->pid_ns_path);
 	} else if (mode_is(pid_mode, "host")) {
 		remove_ns(nss, "pid");
@@ -378,12 +380,19 @@ static json_t *strv_json(const char *const *v)
 	return a;
 }
 
-static const char *const masked_paths[] = {"/proc/asound",     "/proc/acpi",        "/proc/kcore",
-					   "/proc/keys",       "/proc/latency_stats", "/proc/timer_list",
-					   "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
-					   "/sys/firmware",    NULL};
-static const char *const readonly_paths[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
-					     NULL};
+static const char *const masked_paths[] = {"/proc/asound",
+					   "/proc/acpi",
+					   "/proc/kcore",
+					   "/proc/keys",
+					   "/proc/latency_stats",
+					   "/proc/timer_list",
+					   "/proc/timer_stats",
+					   "/proc/sched_debug",
+					   "/proc/scsi",
+					   "/sys/firmware",
+					   NULL};
+static const char *const readonly_paths[] = {"/proc/bus",           "/proc/fs", "/proc/irq", "/proc/sys",
+					     "/proc/sysrq-trigger", NULL};
 
 /* Effective command: docker's merge() of image config into the container's
  * plus getEntrypointAndArgs. */
@@ -541,7 +550,8 @@ json_t *berth_oci_spec_build(const struct berth_spec_input *in, struct berth_err
 	const json_t *uenv = jarr(cfg, "Env");
 	size_t i;
 	json_t *v;
-	json_array_foreach(uenv, i, v) json_array_append(cenv, v);
+	json_array_foreach(uenv, i, v)
+		json_array_append(cenv, v);
 	json_array_foreach(jarr(img, "Env"), i, v) {
 		const char *ie = json_string_value(v);
 		if (!ie)
@@ -563,8 +573,8 @@ json_t *berth_oci_spec_build(const struct berth_spec_input *in, struct berth_err
 	/* cwd */
 	const char *wd = jstr_ne(cfg, "WorkingDir") ? jstr_ne(cfg, "WorkingDir") : jstr_ne(img, "WorkingDir");
 	if (wd && wd[0] != '/') {
-		berth_err(err, BERTH_E_INVALID, "the working directory '%s' is invalid, it needs to be an absolute path",
-			  wd);
+		berth_err(err, BERTH_E_INVALID,
+			  "the working directory '%s' is invalid, it needs to be an absolute path", wd);
 		return NULL;
 	}
 	if (wd && strcmp(wd, "/") && mkdir_in_root(in->rootfs, wd, err) < 0)
@@ -635,7 +645,8 @@ json_t *berth_oci_spec_build(const struct berth_spec_input *in, struct berth_err
 
 	if (!privileged) {
 		const json_t *mp = jget(hc, "MaskedPaths"), *rp = jget(hc, "ReadonlyPaths");
-		json_object_set_new(lx, "maskedPaths", json_is_array(mp) ? json_deep_copy(mp) : strv_json(masked_paths));
+		json_object_set_new(lx, "maskedPaths",
+				    json_is_array(mp) ? json_deep_copy(mp) : strv_json(masked_paths));
 		json_object_set_new(lx, "readonlyPaths",
 				    json_is_array(rp) ? json_deep_copy(rp) : strv_json(readonly_paths));
 	}

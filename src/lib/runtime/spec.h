@@ -22,11 +22,12 @@
 typedef int (*berth_volume_resolve_fn)(void *ctx, const char *name, char **host_path, struct berth_error *err);
 
 struct berth_spec_input {
-	const char *id;           /* full container id (hostname default = first 12 chars) */
-	const json_t *config;     /* docker Config (as stored for the container) */
+	const char *id;            /* full container id (hostname default = first 12 chars) */
+	const json_t *config;      /* docker Config (as stored for the container) */
 	const json_t *host_config; /* docker HostConfig */
-	const json_t *image_config; /* the image's "config" object (Env, Cmd, Entrypoint, User, WorkingDir...); may be NULL */
-	const char *rootfs;       /* absolute path of the mounted root filesystem */
+	const json_t *
+		image_config; /* the image's "config" object (Env, Cmd, Entrypoint, User, WorkingDir...); may be NULL */
+	const char *rootfs;   /* absolute path of the mounted root filesystem */
 
 	/* Files bind-mounted over /etc/hosts, /etc/hostname, /etc/resolv.conf (NULL: not mounted). */
 	const char *hosts_path, *hostname_path, *resolv_conf_path;
@@ -47,9 +48,9 @@ struct berth_spec_input {
 	/* --init: binary mounted at /sbin/docker-init. NULL = look up
 	 * "docker-init" then "tini-static" in PATH. */
 	const char *init_path;
-	bool init_default;             /* daemon "init": true (used when HostConfig.Init is null) */
-	bool no_new_privileges_default; /* daemon "no-new-privileges" */
-	const json_t *default_ulimits;  /* daemon "default-ulimits" (object name -> {Name,Soft,Hard}) or NULL */
+	bool init_default;                   /* daemon "init": true (used when HostConfig.Init is null) */
+	bool no_new_privileges_default;      /* daemon "no-new-privileges" */
+	const json_t *default_ulimits;       /* daemon "default-ulimits" (object name -> {Name,Soft,Hard}) or NULL */
 	const char *default_seccomp_profile; /* daemon "seccomp-profile" text (docker format) or NULL */
 
 	const struct berth_sysinfo *sysinfo; /* required */

@@ -27,13 +27,16 @@ json_t *spec_mount(const char *dest, const char *type, const char *source, json_
 static json_t *default_mounts(void)
 {
 	json_t *a = json_array();
-	json_array_append_new(a, spec_mount("/proc", "proc", "proc", json_pack("[s,s,s,s]", "rw", "nosuid", "noexec", "nodev")));
-	json_array_append_new(a, spec_mount("/dev", "tmpfs", "tmpfs",
-					    json_pack("[s,s,s,s,s]", "rw", "nosuid", "strictatime", "mode=755", "size=65536k")));
+	json_array_append_new(
+		a, spec_mount("/proc", "proc", "proc", json_pack("[s,s,s,s]", "rw", "nosuid", "noexec", "nodev")));
+	json_array_append_new(
+		a, spec_mount("/dev", "tmpfs", "tmpfs",
+			      json_pack("[s,s,s,s,s]", "rw", "nosuid", "strictatime", "mode=755", "size=65536k")));
 	json_array_append_new(a, spec_mount("/dev/pts", "devpts", "devpts",
 					    json_pack("[s,s,s,s,s,s,s]", "rw", "nosuid", "noexec", "newinstance",
 						      "ptmxmode=0666", "mode=0620", "gid=5")));
-	json_array_append_new(a, spec_mount("/sys", "sysfs", "sysfs", json_pack("[s,s,s,s]", "ro", "nosuid", "noexec", "nodev")));
+	json_array_append_new(
+		a, spec_mount("/sys", "sysfs", "sysfs", json_pack("[s,s,s,s]", "ro", "nosuid", "noexec", "nodev")));
 	json_array_append_new(a, spec_mount("/sys/fs/cgroup", "cgroup", "cgroup",
 					    json_pack("[s,s,s,s]", "ro", "nosuid", "noexec", "nodev")));
 	json_array_append_new(a, spec_mount("/dev/mqueue", "mqueue", "mqueue",
@@ -61,12 +64,19 @@ static int flag_group(const char *o)
 		const char *name;
 		int group;
 	} t[] = {
-		{"ro", 1},          {"rw", 1},           {"suid", 2},         {"nosuid", 2},     {"dev", 3},
-		{"nodev", 3},       {"exec", 4},         {"noexec", 4},       {"sync", 5},       {"async", 5},
-		{"dirsync", 6},     {"remount", 7},      {"mand", 8},         {"nomand", 8},     {"atime", 9},
-		{"noatime", 9},     {"diratime", 10},    {"nodiratime", 10},  {"bind", 11},      {"rbind", 12},
-		{"unbindable", 13}, {"runbindable", 14}, {"relatime", 15},    {"norelatime", 15}, {"strictatime", 16},
-		{"nostrictatime", 16},
+		{"ro", 1},           {"rw", 1},
+		{"suid", 2},         {"nosuid", 2},
+		{"dev", 3},          {"nodev", 3},
+		{"exec", 4},         {"noexec", 4},
+		{"sync", 5},         {"async", 5},
+		{"dirsync", 6},      {"remount", 7},
+		{"mand", 8},         {"nomand", 8},
+		{"atime", 9},        {"noatime", 9},
+		{"diratime", 10},    {"nodiratime", 10},
+		{"bind", 11},        {"rbind", 12},
+		{"unbindable", 13},  {"runbindable", 14},
+		{"relatime", 15},    {"norelatime", 15},
+		{"strictatime", 16}, {"nostrictatime", 16},
 	};
 	if (is_propagation(o))
 		return 100;
@@ -206,7 +216,8 @@ static json_t *parse_api_mount(const struct berth_spec_input *in, const json_t *
 {
 	const char *type = jstr(m, "Type"), *src = jstr(m, "Source"), *dst = jstr(m, "Target");
 	if (!dst || dst[0] != '/') {
-		berth_err(err, BERTH_E_INVALID, "invalid mount config for type \"%s\": invalid mount path: '%s' mount path must be absolute",
+		berth_err(err, BERTH_E_INVALID,
+			  "invalid mount config for type \"%s\": invalid mount path: '%s' mount path must be absolute",
 			  type ? type : "", dst ? dst : "");
 		return NULL;
 	}
@@ -215,13 +226,15 @@ static json_t *parse_api_mount(const struct berth_spec_input *in, const json_t *
 		const json_t *bo = jobj(m, "BindOptions");
 		struct stat st;
 		if (!src || src[0] != '/') {
-			berth_err(err, BERTH_E_INVALID, "invalid mount config for type \"bind\": invalid mount path: '%s' mount path must be absolute",
-				  src ? src : "");
+			berth_err(
+				err, BERTH_E_INVALID,
+				"invalid mount config for type \"bind\": invalid mount path: '%s' mount path must be absolute",
+				src ? src : "");
 			return NULL;
 		}
 		if (stat(src, &st) < 0) {
-			berth_err(err, BERTH_E_INVALID, "invalid mount config for type \"bind\": bind source path does not exist: %s",
-				  src);
+			berth_err(err, BERTH_E_INVALID,
+				  "invalid mount config for type \"bind\": bind source path does not exist: %s", src);
 			return NULL;
 		}
 		return bind_mount(dst, src, ro, jstr(bo, "Propagation"), !jbool(bo, "NonRecursive", false));
@@ -350,7 +363,9 @@ int spec_mounts(json_t *spec, const struct berth_spec_input *in, bool readonly, 
 	/* network files, unless the user mounted something there */
 	const struct {
 		const char *dst, *src;
-	} net[] = {{"/etc/resolv.conf", in->resolv_conf_path}, {"/etc/hostname", in->hostname_path}, {"/etc/hosts", in->hosts_path}};
+	} net[] = {{"/etc/resolv.conf", in->resolv_conf_path},
+		   {"/etc/hostname", in->hostname_path},
+		   {"/etc/hosts", in->hosts_path}};
 	for (size_t k = 0; k < 3; k++)
 		if (net[k].src && !has_dest(um, net[k].dst))
 			json_array_append_new(um, bind_mount(net[k].dst, net[k].src, readonly, "rprivate", true));
@@ -446,7 +461,8 @@ static json_t *device_json(const char *host_path, const char *ctr_path, const st
 		return NULL;
 	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "path", ctr_path ? ctr_path : host_path, "type", type,
 			 "major", (json_int_t)major(st->st_rdev), "minor", (json_int_t)minor(st->st_rdev), "fileMode",
-			 (json_int_t)(st->st_mode & 07777), "uid", (json_int_t)st->st_uid, "gid", (json_int_t)st->st_gid);
+			 (json_int_t)(st->st_mode & 07777), "uid", (json_int_t)st->st_uid, "gid",
+			 (json_int_t)st->st_gid);
 }
 
 /* runc's HostDevices walk of /dev (for --privileged). */
@@ -465,7 +481,8 @@ static void host_devices(const char *dir, json_t *out)
 		if (lstat(p, &st) < 0)
 			continue;
 		if (S_ISDIR(st.st_mode)) {
-			static const char *const skip[] = {"pts", "shm", "fd", "mqueue", ".lxc", ".lxd-mounts", ".udev", NULL};
+			static const char *const skip[] = {"pts",  "shm",         "fd",    "mqueue",
+							   ".lxc", ".lxd-mounts", ".udev", NULL};
 			bool sk = false;
 			for (size_t i = 0; skip[i]; i++)
 				sk |= !strcmp(e->d_name, skip[i]);
@@ -492,10 +509,12 @@ static int devices_from_path(const char *host, const char *ctr, const char *perm
 	if (!S_ISDIR(st.st_mode)) {
 		json_t *dj = device_json(host, ctr, &st);
 		if (!dj)
-			return berth_err(err, BERTH_E_INVALID,
-					 "error gathering device information while adding custom device \"%s\": not a device node",
-					 host);
-		json_array_append_new(rules, cg_rule(true, jstr(dj, "type"), jint(dj, "major", 0), jint(dj, "minor", 0), perms));
+			return berth_err(
+				err, BERTH_E_INVALID,
+				"error gathering device information while adding custom device \"%s\": not a device node",
+				host);
+		json_array_append_new(
+			rules, cg_rule(true, jstr(dj, "type"), jint(dj, "major", 0), jint(dj, "minor", 0), perms));
 		json_array_append_new(devs, dj);
 		return 0;
 	}
@@ -518,7 +537,8 @@ static int devices_from_path(const char *host, const char *ctr, const char *perm
 		json_t *dj = device_json(hp, cp, &s2);
 		if (!dj)
 			continue;
-		json_array_append_new(rules, cg_rule(true, jstr(dj, "type"), jint(dj, "major", 0), jint(dj, "minor", 0), perms));
+		json_array_append_new(
+			rules, cg_rule(true, jstr(dj, "type"), jint(dj, "major", 0), jint(dj, "minor", 0), perms));
 		json_array_append_new(devs, dj);
 	}
 	return 0;
@@ -533,8 +553,8 @@ static int parse_cgroup_rule(const char *s, json_t *rules, struct berth_error *e
 	    (type != 'a' && type != 'b' && type != 'c'))
 		return berth_err(err, BERTH_E_INVALID, "invalid device cgroup rule format: '%s'", s);
 	char t[2] = {type, 0};
-	json_array_append_new(rules, cg_rule(true, t, strcmp(maj, "*") ? atoll(maj) : -1,
-					     strcmp(min, "*") ? atoll(min) : -1, acc));
+	json_array_append_new(
+		rules, cg_rule(true, t, strcmp(maj, "*") ? atoll(maj) : -1, strcmp(min, "*") ? atoll(min) : -1, acc));
 	return 0;
 }
 
@@ -561,12 +581,12 @@ int spec_devices(json_t *lx, json_t *res, const struct berth_spec_input *in, boo
 		return 0;
 	}
 	json_array_append_new(rules, cg_rule(false, NULL, -1, -1, "rwm"));
-	json_array_append_new(rules, cg_rule(true, "c", 1, 5, "rwm"));   /* zero */
-	json_array_append_new(rules, cg_rule(true, "c", 1, 3, "rwm"));   /* null */
-	json_array_append_new(rules, cg_rule(true, "c", 1, 9, "rwm"));   /* urandom */
-	json_array_append_new(rules, cg_rule(true, "c", 1, 8, "rwm"));   /* random */
-	json_array_append_new(rules, cg_rule(true, "c", 5, 0, "rwm"));   /* tty */
-	json_array_append_new(rules, cg_rule(true, "c", 5, 1, "rwm"));   /* console */
+	json_array_append_new(rules, cg_rule(true, "c", 1, 5, "rwm"));     /* zero */
+	json_array_append_new(rules, cg_rule(true, "c", 1, 3, "rwm"));     /* null */
+	json_array_append_new(rules, cg_rule(true, "c", 1, 9, "rwm"));     /* urandom */
+	json_array_append_new(rules, cg_rule(true, "c", 1, 8, "rwm"));     /* random */
+	json_array_append_new(rules, cg_rule(true, "c", 5, 0, "rwm"));     /* tty */
+	json_array_append_new(rules, cg_rule(true, "c", 5, 1, "rwm"));     /* console */
 	json_array_append_new(rules, cg_rule(false, "c", 10, 229, "rwm")); /* fuse */
 	json_array_foreach(jarr(hc, "Devices"), i, v) {
 		const char *h = jstr(v, "PathOnHost"), *c = jstr_ne(v, "PathInContainer");
@@ -600,7 +620,8 @@ static int throttle_list(const json_t *list, const char *valkey, const char *out
 		if (!p || stat(p, &st) < 0)
 			return berth_err_sys(err, BERTH_E_INVALID, errno ? errno : EINVAL, "stat %s", p ? p : "");
 		json_array_append_new(a, json_pack("{s:I, s:I, s:I}", "major", (json_int_t)major(st.st_rdev), "minor",
-						   (json_int_t)minor(st.st_rdev), valkey, (json_int_t)jint(v, valkey[0] == 'w' ? "Weight" : "Rate", 0)));
+						   (json_int_t)minor(st.st_rdev), valkey,
+						   (json_int_t)jint(v, valkey[0] == 'w' ? "Weight" : "Rate", 0)));
 	}
 	(void)out;
 	return 0;
@@ -692,31 +713,37 @@ int berth_resources_verify(json_t *hc, const struct berth_sysinfo *si, bool upda
 	if (memory != 0 && memory < LINUX_MIN_MEMORY)
 		return berth_err(err, BERTH_E_INVALID, "Minimum memory limit allowed is 6MB");
 	if (memory > 0 && !si->memory_limit) {
-		warn(w, "Your kernel does not support memory limit capabilities or the cgroup is not mounted. Limitation discarded.");
+		warn(w,
+		     "Your kernel does not support memory limit capabilities or the cgroup is not mounted. Limitation discarded.");
 		memory = 0;
 		swap = -1;
 	}
 	if (memory > 0 && swap != -1 && !si->swap_limit) {
-		warn(w, "Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap.");
+		warn(w,
+		     "Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap.");
 		swap = -1;
 	}
 	if (memory > 0 && swap > 0 && swap < memory)
-		return berth_err(err, BERTH_E_INVALID, "Minimum memoryswap limit should be larger than memory limit, see usage");
+		return berth_err(err, BERTH_E_INVALID,
+				 "Minimum memoryswap limit should be larger than memory limit, see usage");
 	if (memory == 0 && swap > 0 && !update)
 		return berth_err(err, BERTH_E_INVALID,
 				 "You should always set the Memory limit when using Memoryswap limit, see usage");
 	json_t *sw = jget(hc, "MemorySwappiness");
 	if (json_is_integer(sw) && !si->memory_swappiness) {
-		warn(w, "Your kernel does not support memory swappiness capabilities or the cgroup is not mounted. Memory swappiness discarded.");
+		warn(w,
+		     "Your kernel does not support memory swappiness capabilities or the cgroup is not mounted. Memory swappiness discarded.");
 		json_object_set_new(hc, "MemorySwappiness", json_null());
 	} else if (json_is_integer(sw)) {
 		long long s = json_integer_value(sw);
 		if (s < 0 || s > 100)
-			return berth_err(err, BERTH_E_INVALID, "Invalid value: %lld, valid memory swappiness range is 0-100", s);
+			return berth_err(err, BERTH_E_INVALID,
+					 "Invalid value: %lld, valid memory swappiness range is 0-100", s);
 	}
 	long long resv = jint(hc, "MemoryReservation", 0);
 	if (resv > 0 && !si->memory_reservation) {
-		warn(w, "Your kernel does not support memory soft limit capabilities or the cgroup is not mounted. Limitation discarded.");
+		warn(w,
+		     "Your kernel does not support memory soft limit capabilities or the cgroup is not mounted. Limitation discarded.");
 		resv = 0;
 		json_object_set_new(hc, "MemoryReservation", json_integer(0));
 	}
@@ -729,7 +756,8 @@ int berth_resources_verify(json_t *hc, const struct berth_sysinfo *si, bool upda
 	if (kmem > 0) {
 		warn(w, "Specifying a kernel memory limit is deprecated and will be removed in a future release.");
 		if (!si->kernel_memory) {
-			warn(w, "Your kernel does not support kernel memory limit capabilities or the cgroup is not mounted. Limitation discarded.");
+			warn(w,
+			     "Your kernel does not support kernel memory limit capabilities or the cgroup is not mounted. Limitation discarded.");
 			json_object_set_new(hc, "KernelMemory", json_integer(0));
 		} else if (kmem < LINUX_MIN_MEMORY) {
 			return berth_err(err, BERTH_E_INVALID, "Minimum kernel memory limit allowed is 6MB");
@@ -741,26 +769,32 @@ int berth_resources_verify(json_t *hc, const struct berth_sysinfo *si, bool upda
 			warn(w, "Your kernel does not support OomKillDisable. OomKillDisable discarded.");
 		json_object_set_new(hc, "OomKillDisable", json_null());
 	} else if (json_is_true(oom) && memory == 0) {
-		warn(w, "OOM killer is disabled for the container, but no memory limit is set, this can result in the system running out of resources.");
+		warn(w,
+		     "OOM killer is disabled for the container, but no memory limit is set, this can result in the system running out of resources.");
 	}
 	json_t *pids = jget(hc, "PidsLimit");
 	if (json_is_integer(pids) && !si->pids_limit) {
 		if (json_integer_value(pids) > 0)
-			warn(w, "Your kernel does not support PIDs limit capabilities or the cgroup is not mounted. PIDs limit discarded.");
+			warn(w,
+			     "Your kernel does not support PIDs limit capabilities or the cgroup is not mounted. PIDs limit discarded.");
 		json_object_set_new(hc, "PidsLimit", json_null());
 	}
 
 	long long nano = jint(hc, "NanoCpus", 0), period = jint(hc, "CpuPeriod", 0), quota = jint(hc, "CpuQuota", 0);
 	if (nano > 0 && period > 0)
-		return berth_err(err, BERTH_E_INVALID, "Conflicting options: Nano CPUs and CPU Period cannot both be set");
-	if (nano > 0 && quota > 0)
-		return berth_err(err, BERTH_E_INVALID, "Conflicting options: Nano CPUs and CPU Quota cannot both be set");
-	if (nano > 0 && !si->cpu_cfs)
 		return berth_err(err, BERTH_E_INVALID,
-				 "NanoCPUs can not be set, as your kernel does not support CPU CFS scheduler or the cgroup is not mounted");
+				 "Conflicting options: Nano CPUs and CPU Period cannot both be set");
+	if (nano > 0 && quota > 0)
+		return berth_err(err, BERTH_E_INVALID,
+				 "Conflicting options: Nano CPUs and CPU Quota cannot both be set");
+	if (nano > 0 && !si->cpu_cfs)
+		return berth_err(
+			err, BERTH_E_INVALID,
+			"NanoCPUs can not be set, as your kernel does not support CPU CFS scheduler or the cgroup is not mounted");
 	if (nano < 0 || nano > (long long)si->ncpu * 1000000000LL)
-		return berth_err(err, BERTH_E_INVALID, "Range of CPUs is from 0.01 to %d.00, as there are only %d CPUs available",
-				 si->ncpu, si->ncpu);
+		return berth_err(err, BERTH_E_INVALID,
+				 "Range of CPUs is from 0.01 to %d.00, as there are only %d CPUs available", si->ncpu,
+				 si->ncpu);
 	if (jint(hc, "CpuShares", 0) > 0 && !si->cpu_shares) {
 		warn(w, "Your kernel does not support CPU shares or the cgroup is not mounted. Shares discarded.");
 		json_object_set_new(hc, "CpuShares", json_integer(0));
@@ -772,8 +806,9 @@ int berth_resources_verify(json_t *hc, const struct berth_sysinfo *si, bool upda
 		period = quota = 0;
 	}
 	if (period && (period < 1000 || period > 1000000))
-		return berth_err(err, BERTH_E_INVALID,
-				 "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)");
+		return berth_err(
+			err, BERTH_E_INVALID,
+			"CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)");
 	if (quota > 0 && quota < 1000)
 		return berth_err(err, BERTH_E_INVALID, "CPU cfs quota can not be less than 1ms (i.e. 1000)");
 	if (jint(hc, "CpuPercent", 0) > 0) {
@@ -787,14 +822,16 @@ int berth_resources_verify(json_t *hc, const struct berth_sysinfo *si, bool upda
 	}
 	long long bw = jint(hc, "BlkioWeight", 0);
 	if (bw > 0 && !si->blkio_weight) {
-		warn(w, "Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.");
+		warn(w,
+		     "Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.");
 		json_object_set_new(hc, "BlkioWeight", json_integer(0));
 	} else if (bw > 0 && (bw < 10 || bw > 1000)) {
 		return berth_err(err, BERTH_E_INVALID, "Range of blkio weight is from 10 to 1000");
 	}
 	if (jint(hc, "IOMaximumBandwidth", 0) || jint(hc, "IOMaximumIOps", 0))
-		return berth_err(err, BERTH_E_INVALID,
-				 "Invalid QoS settings: linux does not support Maximum IO Bandwidth or Maximum IO IOps");
+		return berth_err(
+			err, BERTH_E_INVALID,
+			"Invalid QoS settings: linux does not support Maximum IO Bandwidth or Maximum IO IOps");
 
 	if (!update && memory > 0 && swap == 0)
 		swap = memory * 2; /* adaptContainerSettings */

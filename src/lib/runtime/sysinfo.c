@@ -169,9 +169,9 @@ static const char *native_arch(const char *machine)
 	static const struct {
 		const char *uname, *native;
 	} map[] = {
-		{"x86_64", "amd64"}, {"i386", "x86"},       {"i486", "x86"},       {"i586", "x86"},
-		{"i686", "x86"},     {"aarch64", "arm64"},  {"armv7l", "arm"},     {"armv6l", "arm"},
-		{"ppc64le", "ppc64le"}, {"ppc64", "ppc64"}, {"s390x", "s390x"},    {"mips64", "mips64"},
+		{"x86_64", "amd64"},    {"i386", "x86"},      {"i486", "x86"},    {"i586", "x86"},
+		{"i686", "x86"},        {"aarch64", "arm64"}, {"armv7l", "arm"},  {"armv6l", "arm"},
+		{"ppc64le", "ppc64le"}, {"ppc64", "ppc64"},   {"s390x", "s390x"}, {"mips64", "mips64"},
 		{"riscv64", "riscv64"},
 	};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)

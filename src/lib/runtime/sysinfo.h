@@ -15,7 +15,7 @@ enum berth_cgroup_mode {
 
 struct berth_sysinfo {
 	enum berth_cgroup_mode cgroup_mode;
-	char cgroup_root[128];  /* v1: "/sys/fs/cgroup"; v2: the cgroup2 mount */
+	char cgroup_root[128];   /* v1: "/sys/fs/cgroup"; v2: the cgroup2 mount */
 	char cgroup2_mount[128]; /* "" when none */
 	/* controllers (docker's sysinfo fields) */
 	bool memory_limit, swap_limit, memory_reservation, memory_swappiness, kernel_memory, oom_kill_disable;

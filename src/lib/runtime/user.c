@@ -89,7 +89,7 @@ static size_t split_colon(char *line, char **f, size_t n)
 
 /* Iterate the non-empty, non-comment lines of a db; line is writable. */
 #define FOREACH_LINE(db, line, save)                                                                                   \
-	for (char *line = strtok_r(db, "\n", &save); line; line = strtok_r(NULL, "\n", &save))                      \
+	for (char *line = strtok_r(db, "\n", &save); line; line = strtok_r(NULL, "\n", &save))                         \
 		if (line[strspn(line, " \t\r")] && line[0] != '#')
 
 static void trim(char *s)
@@ -154,7 +154,8 @@ int berth_user_resolve(const char *rootfs, const char *spec, const json_t *group
 	long uid = 0, gid = 0;
 	if (pw) {
 		char *save = NULL;
-		FOREACH_LINE(pw, line, save) {
+		FOREACH_LINE(pw, line, save)
+		{
 			char *f[7];
 			trim(line);
 			split_colon(line, f, 7);
@@ -174,8 +175,8 @@ int berth_user_resolve(const char *rootfs, const char *spec, const json_t *group
 	}
 	if (!found && *user_arg) {
 		if (!uid_num)
-			return berth_err(err, BERTH_E_INVALID, "unable to find user %s: no matching entries in passwd file",
-					 user_arg);
+			return berth_err(err, BERTH_E_INVALID,
+					 "unable to find user %s: no matching entries in passwd file", user_arg);
 		uid = uid_arg;
 		if (uid < 0 || uid > MAX_ID)
 			return berth_err(err, BERTH_E_INVALID, "uids and gids must be in range 0-%ld", MAX_ID);
@@ -188,7 +189,8 @@ int berth_user_resolve(const char *rootfs, const char *spec, const json_t *group
 		if (gr) {
 			cleanup_free char *copy = strdup(gr);
 			char *save = NULL;
-			FOREACH_LINE(copy, line, save) {
+			FOREACH_LINE(copy, line, save)
+			{
 				char *f[4];
 				trim(line);
 				split_colon(line, f, 4);
@@ -207,7 +209,8 @@ int berth_user_resolve(const char *rootfs, const char *spec, const json_t *group
 		if (*group_arg && !gfound) {
 			if (!gid_num)
 				return berth_err(err, BERTH_E_INVALID,
-						 "unable to find group %s: no matching entries in group file", group_arg);
+						 "unable to find group %s: no matching entries in group file",
+						 group_arg);
 			gid = gid_arg;
 			if (gid < 0 || gid > MAX_ID)
 				return berth_err(err, BERTH_E_INVALID, "uids and gids must be in range 0-%ld", MAX_ID);
@@ -232,7 +235,8 @@ int berth_user_resolve(const char *rootfs, const char *spec, const json_t *group
 		if (gr) {
 			cleanup_free char *copy = strdup(gr);
 			char *save = NULL;
-			FOREACH_LINE(copy, line, save) {
+			FOREACH_LINE(copy, line, save)
+			{
 				char *f[4];
 				trim(line);
 				split_colon(line, f, 4);
