@@ -285,6 +285,36 @@ static void test_kill(struct tap *t)
 	       "SIGKILL -> 137");
 }
 
+static void test_limits_oom(struct tap *t)
+{
+	struct ctr c;
+	struct berth_shim_result res;
+	struct berth_error err = {0};
+	const char *cmd =
+		si.cgroup_mode == BERTH_CGROUP_V2 ?
+			"cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max; cut -d' ' -f1 /sys/fs/cgroup/cpu.max" :
+			"cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max "
+			"/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us 2>/dev/null || cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us";
+	char cfg[512];
+	snprintf(cfg, sizeof(cfg), "{\"Cmd\":[\"sh\",\"-c\",\"%s\"]}", cmd);
+	int rc = ctr_spawn(&c, cfg, "{\"Memory\":67108864,\"PidsLimit\":50,\"NanoCpus\":500000000}", true, &res, &err);
+	struct berth_exit ex;
+	TAP_OK(t, rc == 0 && berth_shim_wait(c.state, NULL, 60000, &ex, &err) == 0, "limits container ran (%s)",
+	       err.msg);
+	cleanup_free char *log = slurp(c.log);
+	TAP_OK(t, strstr(log, "\"67108864\\n\"") && strstr(log, "\"50\\n\"") && strstr(log, "\"50000\\n\""),
+	       "memory, pids and cpu limits applied in the cgroup");
+	if (!strstr(log, "67108864"))
+		printf("# %s\n", log);
+
+	struct ctr d;
+	rc = ctr_spawn(&d, "{\"Cmd\":[\"sh\",\"-c\",\"a=xxxxxxxxxxxxxxxx; while :; do a=$a$a; done\"]}",
+		       "{\"Memory\":16777216,\"MemorySwap\":16777216}", true, &res, &err);
+	TAP_OK(t, rc == 0 && berth_shim_wait(d.state, NULL, 60000, &ex, &err) == 0, "memory hog ran (%s)", err.msg);
+	TAP_OK(t, ex.oom_killed && ex.exit_code == 137, "OOM kill recorded (exit %d, oom %d)", ex.exit_code,
+	       ex.oom_killed);
+}
+
 static void test_attach_stdin(struct tap *t)
 {
 	struct ctr c;
@@ -557,6 +587,7 @@ int main(void)
 		test_exit_code_and_stderr(&t);
 		test_tty(&t);
 		test_kill(&t);
+		test_limits_oom(&t);
 		test_attach_stdin(&t);
 		test_detach(&t);
 		test_exec(&t);

@@ -19,6 +19,8 @@
 #include "common/util.h"
 #include "jget.h"
 
+static void rmdir_cgroup_everywhere(const char *rel);
+
 static char *which(const char *name)
 {
 	const char *path = getenv("PATH");
@@ -125,6 +127,41 @@ int berth_runtimes_resolve(const struct berth_runtimes *r, const char *name, con
 		return berth_err(err, BERTH_E_UNAVAILABLE, "runtime %s does not work on this host: %s", rt->name,
 				 rt->reason);
 	*out = rt;
+	return 0;
+}
+
+int berth_runtime_force_delete(const struct berth_runtime *rt, const char *root, const char *id,
+			       const char *cgroup_path, struct berth_error *err)
+{
+	char *argv[64];
+	size_t k = 0;
+	argv[k++] = (char *)rt->path;
+	for (size_t i = 0; rt->args && rt->args[i] && k < 50; i++)
+		argv[k++] = rt->args[i];
+	argv[k++] = "--root";
+	argv[k++] = (char *)root;
+	argv[k++] = "delete";
+	argv[k++] = "--force";
+	argv[k++] = (char *)id;
+	argv[k] = NULL;
+	pid_t pid = fork();
+	if (pid < 0)
+		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "fork");
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR);
+		dup2(nul, 0);
+		dup2(nul, 1);
+		dup2(nul, 2);
+		execv(rt->path, argv);
+		_exit(127);
+	}
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+	}
+	if (cgroup_path && cgroup_path[0] == '/' && !strstr(cgroup_path, ".."))
+		rmdir_cgroup_everywhere(cgroup_path);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return berth_err(err, BERTH_E_INTERNAL, "%s delete --force %s failed", rt->name, id);
 	return 0;
 }
 

@@ -70,5 +70,11 @@ json_t *berth_runtimes_info(const struct berth_runtimes *r);
 char *berth_runtimes_summary(const struct berth_runtimes *r);
 void berth_runtimes_free(struct berth_runtimes *r);
 
+/* `<rt> --root <root> delete --force <id>`: for a container whose shim is
+ * gone (berth_shim_reconnect() == BERTH_SHIM_LOST). Also removes its cgroup
+ * when cgroup_path (the spec's cgroupsPath) is given. */
+int berth_runtime_force_delete(const struct berth_runtime *rt, const char *root, const char *id,
+			       const char *cgroup_path, struct berth_error *err);
+
 /* State directory a runtime uses for its containers (--root). */
 char *berth_runtime_root(const char *exec_root, const char *runtime_name);

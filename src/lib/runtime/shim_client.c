@@ -47,6 +47,22 @@ static int connect_in(const char *state_dir, const char *name, struct berth_erro
 	return fd;
 }
 
+/* write() to a socket without SIGPIPE if the shim went away */
+static int send_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 /* Read one '\n'-terminated line (byte by byte: nothing past it is consumed). */
 static char *read_line_fd(int fd, int timeout_ms, struct berth_error *err)
 {
@@ -112,7 +128,7 @@ static json_t *exchange(int fd, json_t *req, int timeout_ms, struct berth_error 
 	}
 	size_t len = strlen(text);
 	text[len] = '\n';
-	int wr = berth_write_all(fd, text, len + 1);
+	int wr = send_all(fd, text, len + 1);
 	text[len] = '\0';
 	if (wr < 0) {
 		berth_err_sys(err, BERTH_E_UNAVAILABLE, errno, "write to shim");
@@ -450,7 +466,7 @@ int berth_shim_wait_begin(const char *state_dir, const char *exec_id, struct ber
 	cleanup_free char *text = json_dumps(req, JSON_COMPACT);
 	size_t len = strlen(text);
 	text[len] = '\n';
-	if (berth_write_all(fd, text, len + 1) < 0) {
+	if (send_all(fd, text, len + 1) < 0) {
 		int e = errno;
 		close(fd);
 		return berth_err_sys(err, BERTH_E_UNAVAILABLE, e, "write to shim");
