@@ -280,6 +280,15 @@ static bool clients_flushed(struct shim *s)
 	return true;
 }
 
+/* execs die with the container; let their waits be answered before leaving */
+static bool execs_done(struct shim *s)
+{
+	for (struct proc *p = s->execs; p; p = p->next)
+		if (p->state != P_NEW && !p->finalized)
+			return false;
+	return true;
+}
+
 static void arm_timer(struct shim *s, int64_t deadline)
 {
 	struct itimerspec its = {0};
@@ -339,7 +348,7 @@ static int run(struct shim *s)
 		if (s->init.finalized) {
 			if (!flush_deadline)
 				flush_deadline = berth_now_ns() + FLUSH_NS;
-			if (clients_flushed(s) || berth_now_ns() >= flush_deadline)
+			if ((clients_flushed(s) && execs_done(s)) || berth_now_ns() >= flush_deadline)
 				return 0;
 		}
 	}
