@@ -315,6 +315,26 @@ static void test_limits_oom(struct tap *t)
 	       ex.oom_killed);
 }
 
+static void test_privileged(struct tap *t)
+{
+	struct ctr c;
+	struct berth_shim_result res;
+	struct berth_error err = {0};
+	int rc = ctr_spawn(
+		&c,
+		"{\"Cmd\":[\"sh\",\"-c\",\"grep CapEff /proc/self/status; ls /dev/loop-control >/dev/null && echo devs-ok\"]}",
+		"{\"Privileged\":true}", true, &res, &err);
+	struct berth_exit ex;
+	TAP_OK(t, rc == 0 && berth_shim_wait(c.state, NULL, 60000, &ex, &err) == 0 && ex.exit_code == 0,
+	       "--privileged runs here (%s)", err.msg);
+	cleanup_free char *log = slurp(c.log);
+	char want[64];
+	snprintf(want, sizeof(want), "CapEff:\\u0009%016llx", si.cap_bound & ((1ULL << (si.cap_last_cap + 1)) - 1));
+	TAP_OK(t, strstr(log, want) && strstr(log, "devs-ok"), "all of the daemon's capabilities and the host devices");
+	if (!strstr(log, want))
+		printf("# want %s in %s\n", want, log);
+}
+
 static void test_attach_stdin(struct tap *t)
 {
 	struct ctr c;
@@ -588,6 +608,7 @@ int main(void)
 		test_tty(&t);
 		test_kill(&t);
 		test_limits_oom(&t);
+		test_privileged(&t);
 		test_attach_stdin(&t);
 		test_detach(&t);
 		test_exec(&t);

@@ -120,10 +120,12 @@ static int parse_list(const json_t *list, int cap_last_cap, berth_capset *set, b
 }
 
 int berth_caps_tweak(const json_t *cap_add, const json_t *cap_drop, bool privileged, int cap_last_cap,
-		     berth_capset *out, struct berth_error *err)
+		     berth_capset host_bound, berth_capset *out, struct berth_error *err)
 {
 	int last = last_cap(cap_last_cap);
 	berth_capset every = last >= 63 ? ~0ULL : ((1ULL << (last + 1)) - 1);
+	if (host_bound)
+		every &= host_bound;
 	if (privileged) {
 		*out = every;
 		return 0;
@@ -146,9 +148,18 @@ int berth_caps_tweak(const json_t *cap_add, const json_t *cap_drop, bool privile
 	return 0;
 }
 
-json_t *berth_caps_to_json(berth_capset set)
+json_t *berth_caps_to_json(berth_capset set, bool docker_order)
 {
 	json_t *a = json_array();
+	if (docker_order) {
+		for (int i = 0; default_caps[i]; i++) {
+			int n = berth_cap_from_name(default_caps[i]);
+			if (set & (1ULL << n)) {
+				json_array_append_new(a, json_string(cap_names[n]));
+				set &= ~(1ULL << n);
+			}
+		}
+	}
 	for (int i = 0; i < NCAPS; i++)
 		if (set & (1ULL << i))
 			json_array_append_new(a, json_string(cap_names[i]));

@@ -170,11 +170,12 @@ json_t *berth_seccomp_to_oci(const json_t *profile, berth_capset bounding, const
 			size_t k;
 			json_t *a;
 			json_array_foreach(args, k, a) {
-				json_array_append_new(oargs, json_pack("{s:I, s:I, s:I, s:s}", "index",
-								       (json_int_t)jint(a, "index", 0), "value",
-								       (json_int_t)jint(a, "value", 0), "valueTwo",
-								       (json_int_t)jint(a, "valueTwo", 0), "op",
-								       jstr(a, "op") ? jstr(a, "op") : ""));
+				json_t *oa = json_pack("{s:I, s:I, s:s}", "index", (json_int_t)jint(a, "index", 0),
+						       "value", (json_int_t)jint(a, "value", 0), "op",
+						       jstr(a, "op") ? jstr(a, "op") : "");
+				if (jint(a, "valueTwo", 0)) /* omitted when 0, like docker */
+					json_object_set_new(oa, "valueTwo", json_integer(jint(a, "valueTwo", 0)));
+				json_array_append_new(oargs, oa);
 			}
 			json_object_set_new(c, "args", oargs);
 		}

@@ -276,13 +276,13 @@ static json_t *user_json(const struct berth_user *u)
 }
 
 /* docker's oci.SetCapabilities: root gets effective+permitted too. */
-static json_t *caps_json(berth_capset set, uint32_t uid)
+static json_t *caps_json(berth_capset set, uint32_t uid, bool all)
 {
 	json_t *c = json_object();
-	json_object_set_new(c, "bounding", berth_caps_to_json(set));
+	json_object_set_new(c, "bounding", berth_caps_to_json(set, !all));
 	if (uid == 0) {
-		json_object_set_new(c, "effective", berth_caps_to_json(set));
-		json_object_set_new(c, "permitted", berth_caps_to_json(set));
+		json_object_set_new(c, "effective", berth_caps_to_json(set, !all));
+		json_object_set_new(c, "permitted", berth_caps_to_json(set, !all));
 	}
 	return c;
 }
@@ -500,7 +500,8 @@ json_t *berth_oci_spec_build(const struct berth_spec_input *in, struct berth_err
 		return NULL;
 	json_t *proc = json_object();
 	json_object_set_new(spec, "process", proc);
-	json_object_set_new(proc, "terminal", json_boolean(tty));
+	if (tty)
+		json_object_set_new(proc, "terminal", json_true());
 
 	/* user */
 	const char *user = jstr_ne(cfg, "User") ? jstr_ne(cfg, "User") : jstr_ne(img, "User");
@@ -583,10 +584,14 @@ json_t *berth_oci_spec_build(const struct berth_spec_input *in, struct berth_err
 
 	/* capabilities */
 	berth_capset caps;
-	if (berth_caps_tweak(jarr(hc, "CapAdd"), jarr(hc, "CapDrop"), privileged, in->sysinfo->cap_last_cap, &caps,
-			     err) < 0)
+	if (berth_caps_tweak(jarr(hc, "CapAdd"), jarr(hc, "CapDrop"), privileged, in->sysinfo->cap_last_cap,
+			     in->sysinfo->cap_bound, &caps, err) < 0)
 		return NULL;
-	json_object_set_new(proc, "capabilities", caps_json(caps, uid));
+	/* docker lists the default set in its own order; privileged/ALL in number order */
+	bool all_order = privileged;
+	json_array_foreach(jarr(hc, "CapAdd"), i, v)
+		all_order |= json_is_string(v) && !strcasecmp(json_string_value(v), "ALL");
+	json_object_set_new(proc, "capabilities", caps_json(caps, uid, all_order));
 
 	json_t *rl = build_rlimits(in, err);
 	if (!rl)
@@ -604,7 +609,9 @@ json_t *berth_oci_spec_build(const struct berth_spec_input *in, struct berth_err
 	}
 
 	/* root */
-	json_object_set_new(spec, "root", json_pack("{s:s, s:b}", "path", in->rootfs, "readonly", readonly));
+	json_object_set_new(spec, "root", json_pack("{s:s}", "path", in->rootfs));
+	if (readonly)
+		json_object_set_new(json_object_get(spec, "root"), "readonly", json_true());
 	if (!mode_is(jstr(hc, "UTSMode"), "host"))
 		json_object_set_new(spec, "hostname", json_string(hostname));
 
@@ -638,6 +645,8 @@ json_t *berth_oci_spec_build(const struct berth_spec_input *in, struct berth_err
 		return NULL;
 	if (spec_resources(res, hc, err) < 0)
 		return NULL;
+	if (!json_array_size(json_object_get(lx, "devices")))
+		json_object_del(lx, "devices");
 	if (in->cgroup_path)
 		json_object_set_new(lx, "cgroupsPath", json_string(in->cgroup_path));
 	if (build_namespaces(lx, in, ipc_mode, err) < 0)
@@ -720,10 +729,11 @@ json_t *berth_oci_exec_process_build(const json_t *container_spec, const json_t 
 	}
 	if (jbool(exec_config, "Privileged", false)) {
 		berth_capset all;
-		berth_caps_tweak(NULL, NULL, true, si ? si->cap_last_cap : 40, &all, err);
+		berth_caps_tweak(NULL, NULL, true, si ? si->cap_last_cap : 40, si ? si->cap_bound : 0, &all, err);
 		json_object_set_new(p, "capabilities",
-				    json_pack("{s:o, s:o, s:o}", "bounding", berth_caps_to_json(all), "permitted",
-					      berth_caps_to_json(all), "effective", berth_caps_to_json(all)));
+				    json_pack("{s:o, s:o, s:o}", "bounding", berth_caps_to_json(all, false),
+					      "permitted", berth_caps_to_json(all, false), "effective",
+					      berth_caps_to_json(all, false)));
 	}
 	return steal_ptr(p);
 }

@@ -24,25 +24,26 @@ json_t *spec_mount(const char *dest, const char *type, const char *source, json_
 
 /* ---- mounts ---------------------------------------------------------------- */
 
+/* moby oci/defaults.go as of docker 20.10 (option lists exactly as docker writes them) */
 static json_t *default_mounts(void)
 {
 	json_t *a = json_array();
-	json_array_append_new(
-		a, spec_mount("/proc", "proc", "proc", json_pack("[s,s,s,s]", "rw", "nosuid", "noexec", "nodev")));
-	json_array_append_new(
-		a, spec_mount("/dev", "tmpfs", "tmpfs",
-			      json_pack("[s,s,s,s,s]", "rw", "nosuid", "strictatime", "mode=755", "size=65536k")));
+	json_array_append_new(a,
+			      spec_mount("/proc", "proc", "proc", json_pack("[s,s,s]", "nosuid", "noexec", "nodev")));
+	json_array_append_new(a,
+			      spec_mount("/dev", "tmpfs", "tmpfs",
+					 json_pack("[s,s,s,s]", "nosuid", "strictatime", "mode=755", "size=65536k")));
 	json_array_append_new(a, spec_mount("/dev/pts", "devpts", "devpts",
-					    json_pack("[s,s,s,s,s,s,s]", "rw", "nosuid", "noexec", "newinstance",
+					    json_pack("[s,s,s,s,s,s]", "nosuid", "noexec", "newinstance",
 						      "ptmxmode=0666", "mode=0620", "gid=5")));
 	json_array_append_new(
-		a, spec_mount("/sys", "sysfs", "sysfs", json_pack("[s,s,s,s]", "ro", "nosuid", "noexec", "nodev")));
+		a, spec_mount("/sys", "sysfs", "sysfs", json_pack("[s,s,s,s]", "nosuid", "noexec", "nodev", "ro")));
 	json_array_append_new(a, spec_mount("/sys/fs/cgroup", "cgroup", "cgroup",
 					    json_pack("[s,s,s,s]", "ro", "nosuid", "noexec", "nodev")));
-	json_array_append_new(a, spec_mount("/dev/mqueue", "mqueue", "mqueue",
-					    json_pack("[s,s,s,s]", "rw", "nosuid", "noexec", "nodev")));
+	json_array_append_new(
+		a, spec_mount("/dev/mqueue", "mqueue", "mqueue", json_pack("[s,s,s]", "nosuid", "noexec", "nodev")));
 	json_array_append_new(a, spec_mount("/dev/shm", "tmpfs", "shm",
-					    json_pack("[s,s,s,s,s]", "rw", "nosuid", "noexec", "nodev", "mode=1777")));
+					    json_pack("[s,s,s,s]", "nosuid", "noexec", "nodev", "mode=1777")));
 	return a;
 }
 
@@ -562,7 +563,7 @@ int spec_devices(json_t *lx, json_t *res, const struct berth_spec_input *in, boo
 {
 	const json_t *hc = in->host_config;
 	json_t *devs = json_array();
-	json_object_set_new(lx, "devices", devs);
+	json_object_set_new(lx, "devices", devs); /* dropped again by the caller when empty, as docker omits it */
 	json_t *rules = json_array();
 	json_object_set_new(res, "devices", rules);
 	size_t i;
@@ -651,8 +652,7 @@ int spec_resources(json_t *res, const json_t *hc, struct berth_error *err)
 	long long shares = jint(hc, "CpuShares", 0);
 	if (shares < 0)
 		return berth_err(err, BERTH_E_INVALID, "shares: invalid argument");
-	if (shares > 0)
-		json_object_set_new(cpu, "shares", json_integer(shares));
+	json_object_set_new(cpu, "shares", json_integer(shares)); /* docker writes 0 too; runtimes skip it */
 	if (jstr_ne(hc, "CpusetCpus"))
 		json_object_set_new(cpu, "cpus", json_string(jstr(hc, "CpusetCpus")));
 	if (jstr_ne(hc, "CpusetMems"))
@@ -680,8 +680,7 @@ int spec_resources(json_t *res, const json_t *hc, struct berth_error *err)
 	}
 
 	json_t *blkio = json_object();
-	if (jint(hc, "BlkioWeight", 0) > 0)
-		json_object_set_new(blkio, "weight", json_integer(jint(hc, "BlkioWeight", 0)));
+	json_object_set_new(blkio, "weight", json_integer(jint(hc, "BlkioWeight", 0)));
 	if (throttle_list(jarr(hc, "BlkioWeightDevice"), "weight", "weightDevice", res, blkio, err) < 0 ||
 	    throttle_list(jarr(hc, "BlkioDeviceReadBps"), "rate", "throttleReadBpsDevice", res, blkio, err) < 0 ||
 	    throttle_list(jarr(hc, "BlkioDeviceWriteBps"), "rate", "throttleWriteBpsDevice", res, blkio, err) < 0 ||

@@ -201,6 +201,12 @@ void berth_sysinfo_probe(struct berth_sysinfo *si)
 	}
 	read_line("/proc/sys/kernel/cap_last_cap", buf, sizeof(buf));
 	si->cap_last_cap = buf[0] ? atoi(buf) : 37;
+	si->cap_bound = ~0ULL;
+	cleanup_fclose FILE *st = fopen("/proc/self/status", "re");
+	char line[256];
+	while (st && fgets(line, sizeof(line), st))
+		if (sscanf(line, "CapBnd: %llx", &si->cap_bound) == 1)
+			break;
 
 	struct utsname u;
 	if (uname(&u) == 0) {
@@ -229,6 +235,7 @@ void berth_sysinfo_fake(struct berth_sysinfo *si)
 	snprintf(si->cpuset_mems, sizeof(si->cpuset_mems), "0");
 	si->seccomp = true;
 	si->cap_last_cap = 40;
+	si->cap_bound = ~0ULL;
 	si->kernel_major = 5;
 	si->kernel_minor = 10;
 	snprintf(si->kernel_release, sizeof(si->kernel_release), "5.10.0-fake");

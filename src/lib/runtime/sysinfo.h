@@ -25,6 +25,9 @@ struct berth_sysinfo {
 	/* security */
 	bool apparmor, seccomp;
 	int cap_last_cap;
+	/* the daemon's own capability bounding set (CapBnd): --privileged and
+	 * --cap-add ALL get what the daemon has, not what it lacks */
+	unsigned long long cap_bound;
 	/* kernel */
 	int kernel_major, kernel_minor;
 	char kernel_release[128];

@@ -252,7 +252,8 @@ int berth_user_resolve(const char *rootfs, const char *spec, const json_t *group
 		if (!agfound) {
 			if (!agnum) {
 				berth_user_free(out);
-				return berth_err(err, BERTH_E_INVALID, "Unable to find group %s", ag);
+				return berth_err(err, BERTH_E_INVALID,
+						 "Unable to find group %s: no matching entries in group file", ag);
 			}
 			if (agid < 0 || agid > MAX_ID) {
 				berth_user_free(out);

@@ -18,7 +18,7 @@ struct berth_user {
 
 /* group_add: HostConfig.GroupAdd (json array of names/ids) or NULL.
  * Errors (BERTH_E_INVALID): "unable to find user x: no matching entries in passwd file",
- * "unable to find group g: no matching entries in group file", "Unable to find group g",
+ * "unable to find group g: no matching entries in group file", "Unable to find group g: no matching entries in group file",
  * "uids and gids must be in range 0-2147483647". */
 int berth_user_resolve(const char *rootfs, const char *spec, const json_t *group_add, struct berth_user *out,
 		       struct berth_error *err);
