@@ -315,6 +315,62 @@ static void test_limits_oom(struct tap *t)
 	       ex.oom_killed);
 }
 
+/* Same commands as run under dockerd 20.10.24 on this host; expected lines
+ * are what its json-file wrote (times stripped). */
+static char *strip_times(const char *log)
+{
+	struct berth_buf b = {0};
+	for (const char *p = log; *p;) {
+		const char *t = strstr(p, ",\"time\":\"");
+		if (!t) {
+			berth_buf_printf(&b, "%s", p);
+			break;
+		}
+		berth_buf_append(&b, p, (size_t)(t - p));
+		const char *e = strstr(t, "\"}");
+		p = e ? e + 1 : t + strlen(t);
+	}
+	return berth_buf_steal(&b);
+}
+
+static void test_log_format(struct tap *t)
+{
+	struct ctr c;
+	struct berth_shim_result res;
+	struct berth_error err = {0};
+	int rc = ctr_spawn(
+		&c,
+		"{\"Cmd\":[\"sh\",\"-c\",\"printf \\\"a<b>&\\\\t\\\\\\\"q\\\\\\\"\\\\\\\\ \\\\001 \\\\303\\\\251 \\\\342\\\\200\\\\250\\\\n\\\"; "
+		"head -c 20000 /dev/zero | tr \\\"\\\\0\\\" x; echo; head -c 16384 /dev/zero | tr \\\"\\\\0\\\" y; echo; "
+		"printf \\\"no newline at end\\\"\"]}",
+		NULL, true, &res, &err);
+	struct berth_exit ex;
+	TAP_OK(t, rc == 0 && berth_shim_wait(c.state, NULL, 60000, &ex, &err) == 0 && ex.exit_code == 0,
+	       "log format container (%s)", err.msg);
+	cleanup_free char *log = slurp(c.log);
+	cleanup_free char *got = strip_times(log);
+	struct berth_buf w = {0};
+	berth_buf_printf(
+		&w,
+		"{\"log\":\"a\\u003cb\\u003e\\u0026\\u0009\\\"q\\\"\\\\ \\u0001 \xc3\xa9 \\u2028\\n\",\"stream\":\"stdout\"}\n");
+	berth_buf_printf(&w, "{\"log\":\"");
+	for (int i = 0; i < 16384; i++)
+		berth_buf_putc(&w, 'x');
+	berth_buf_printf(&w, "\",\"stream\":\"stdout\"}\n{\"log\":\"");
+	for (int i = 0; i < 3616; i++)
+		berth_buf_putc(&w, 'x');
+	berth_buf_printf(&w, "\\n\",\"stream\":\"stdout\"}\n{\"log\":\"");
+	for (int i = 0; i < 16384; i++)
+		berth_buf_putc(&w, 'y');
+	berth_buf_printf(&w, "\",\"stream\":\"stdout\"}\n{\"log\":\"\\n\",\"stream\":\"stdout\"}\n"
+			     "{\"log\":\"no newline at end\",\"stream\":\"stdout\"}\n");
+	bool same = !strcmp(got, berth_buf_str(&w));
+	TAP_OK(t, same, "json-file lines byte-identical to dockerd's for the same output (times aside)");
+	if (!same)
+		printf("# got:  %.300s\n# want: %.300s\n", got, berth_buf_str(&w));
+	berth_buf_free(&w);
+}
+
 static void test_privileged(struct tap *t)
 {
 	struct ctr c;
@@ -609,6 +665,7 @@ int main(void)
 		test_kill(&t);
 		test_limits_oom(&t);
 		test_privileged(&t);
+		test_log_format(&t);
 		test_attach_stdin(&t);
 		test_detach(&t);
 		test_exec(&t);
