@@ -482,6 +482,27 @@ static void test_resources(struct tap *t)
 	       "ipc=host: host /dev/shm bound");
 }
 
+static void test_info(struct tap *t)
+{
+	cleanup_json json_t *i = berth_sysinfo_info(&si);
+	TAP_OK(t,
+	       json_is_true(json_object_get(i, "SwapLimit")) && !strcmp(pstr(i, "CgroupVersion"), "1") &&
+		       !strcmp(pstr(i, "CgroupDriver"), "cgroupfs") &&
+		       !strcmp(pstr(i, "SecurityOptions.0"), "name=seccomp,profile=default") &&
+		       json_array_size(json_object_get(i, "Warnings")) == 0,
+	       "info fields for a capable host");
+	struct berth_sysinfo s2 = si;
+	s2.swap_limit = false;
+	cleanup_json json_t *j = berth_sysinfo_info(&s2);
+	TAP_STREQ(t, pstr(j, "Warnings.0"), "WARNING: No swap limit support",
+		  "docker's warning without swap accounting");
+	struct berth_sysinfo host;
+	berth_sysinfo_probe(&host);
+	TAP_OK(t, host.cgroup_mode != BERTH_CGROUP_NONE && host.ncpu > 0 && host.cap_last_cap > 30 && host.arch[0],
+	       "probe of this host: cgroups %s, %d cpus, cap_last_cap %d, arch %s",
+	       berth_cgroup_mode_name(host.cgroup_mode), host.ncpu, host.cap_last_cap, host.arch);
+}
+
 static void test_exec_process(struct tap *t)
 {
 	struct berth_error err;
@@ -525,6 +546,7 @@ int main(void)
 	test_security_opts(&t);
 	test_resources(&t);
 	test_exec_process(&t);
+	test_info(&t);
 
 	char top[256];
 	snprintf(top, sizeof(top), "/tmp/berth-spec-test-%d", (int)getpid());

@@ -106,6 +106,7 @@ static void probe_v1(struct berth_sysinfo *si, const struct v1_mounts *m)
 	si->memory_reservation = exists_in(m->memory, "memory.soft_limit_in_bytes");
 	si->memory_swappiness = exists_in(m->memory, "memory.swappiness");
 	si->kernel_memory = exists_in(m->memory, "memory.kmem.limit_in_bytes");
+	si->kernel_memory_tcp = exists_in(m->memory, "memory.kmem.tcp.limit_in_bytes");
 	si->oom_kill_disable = exists_in(m->memory, "memory.oom_control");
 	si->cpu_cfs = exists_in(m->cpu, "cpu.cfs_quota_us");
 	si->cpu_shares = exists_in(m->cpu, "cpu.shares");
@@ -227,7 +228,7 @@ void berth_sysinfo_fake(struct berth_sysinfo *si)
 	si->cgroup_mode = BERTH_CGROUP_V1;
 	snprintf(si->cgroup_root, sizeof(si->cgroup_root), "/sys/fs/cgroup");
 	si->memory_limit = si->swap_limit = si->memory_reservation = si->memory_swappiness = true;
-	si->kernel_memory = si->oom_kill_disable = true;
+	si->kernel_memory = si->kernel_memory_tcp = si->oom_kill_disable = true;
 	si->cpu_cfs = si->cpu_shares = si->cpuset = si->pids_limit = true;
 	si->blkio_weight = si->blkio_weight_device = true;
 	si->blkio_read_bps = si->blkio_write_bps = si->blkio_read_iops = si->blkio_write_iops = true;
@@ -242,4 +243,49 @@ void berth_sysinfo_fake(struct berth_sysinfo *si)
 	si->ncpu = 4;
 	si->sysctl_ping_group_range = si->sysctl_unprivileged_port_start = true;
 	snprintf(si->arch, sizeof(si->arch), "amd64");
+}
+
+json_t *berth_sysinfo_info(const struct berth_sysinfo *si)
+{
+	bool v2 = si->cgroup_mode == BERTH_CGROUP_V2;
+	json_t *sec = json_array();
+	if (si->apparmor)
+		json_array_append_new(sec, json_string("name=apparmor"));
+	if (si->seccomp)
+		json_array_append_new(sec, json_string("name=seccomp,profile=default"));
+	if (v2)
+		json_array_append_new(sec, json_string("name=cgroupns"));
+	json_t *w = json_array();
+	struct {
+		bool ok, v1_only;
+		const char *msg;
+	} checks[] = {
+		{si->memory_limit, false, "WARNING: No memory limit support"},
+		{si->swap_limit, false, "WARNING: No swap limit support"},
+		{si->kernel_memory, true, "WARNING: No kernel memory limit support"},
+		{si->kernel_memory_tcp, true, "WARNING: No kernel memory TCP limit support"},
+		{si->oom_kill_disable, true, "WARNING: No oom kill disable support"},
+		{si->cpu_cfs, false, "WARNING: No cpu cfs quota support"},
+		{si->cpu_cfs, false, "WARNING: No cpu cfs period support"},
+		{si->cpu_shares, false, "WARNING: No cpu shares support"},
+		{si->cpuset, false, "WARNING: No cpuset support"},
+		{si->blkio_weight, false, "WARNING: No blkio weight support"},
+		{si->blkio_weight_device, false, "WARNING: No blkio weight_device support"},
+		{si->blkio_read_bps, false, "WARNING: No blkio throttle.read_bps_device support"},
+		{si->blkio_write_bps, false, "WARNING: No blkio throttle.write_bps_device support"},
+		{si->blkio_read_iops, false, "WARNING: No blkio throttle.read_iops_device support"},
+		{si->blkio_write_iops, false, "WARNING: No blkio throttle.write_iops_device support"},
+	};
+	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
+		if (!checks[i].ok && !(checks[i].v1_only && v2))
+			json_array_append_new(w, json_string(checks[i].msg));
+	if (si->cgroup_mode == BERTH_CGROUP_NONE)
+		json_array_append_new(w, json_string("WARNING: cgroups are not mounted"));
+	return json_pack("{s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:s, s:s, s:s, s:i, s:o, s:o}",
+			 "MemoryLimit", si->memory_limit, "SwapLimit", si->swap_limit, "KernelMemory",
+			 si->kernel_memory, "KernelMemoryTCP", si->kernel_memory_tcp, "CpuCfsPeriod", si->cpu_cfs,
+			 "CpuCfsQuota", si->cpu_cfs, "CPUShares", si->cpu_shares, "CPUSet", si->cpuset, "PidsLimit",
+			 si->pids_limit, "OomKillDisable", si->oom_kill_disable, "CgroupDriver", "cgroupfs",
+			 "CgroupVersion", v2 ? "2" : "1", "KernelVersion", si->kernel_release, "NCPU", si->ncpu,
+			 "SecurityOptions", sec, "Warnings", w);
 }

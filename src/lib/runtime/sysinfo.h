@@ -18,7 +18,8 @@ struct berth_sysinfo {
 	char cgroup_root[128];   /* v1: "/sys/fs/cgroup"; v2: the cgroup2 mount */
 	char cgroup2_mount[128]; /* "" when none */
 	/* controllers (docker's sysinfo fields) */
-	bool memory_limit, swap_limit, memory_reservation, memory_swappiness, kernel_memory, oom_kill_disable;
+	bool memory_limit, swap_limit, memory_reservation, memory_swappiness, kernel_memory, kernel_memory_tcp,
+		oom_kill_disable;
 	bool cpu_cfs, cpu_shares, cpu_realtime, cpuset, pids_limit, blkio_weight, blkio_weight_device;
 	bool blkio_read_bps, blkio_write_bps, blkio_read_iops, blkio_write_iops;
 	char cpuset_cpus[128], cpuset_mems[128];
@@ -43,3 +44,11 @@ void berth_sysinfo_probe(struct berth_sysinfo *si);
 /* A fully capable cgroup-v1 amd64 host, kernel 5.10: deterministic input for tests. */
 void berth_sysinfo_fake(struct berth_sysinfo *si);
 const char *berth_cgroup_mode_name(enum berth_cgroup_mode m); /* "1", "2", "hybrid"... for logs */
+
+/* The `GET /info` fields this module knows, docker's names: MemoryLimit,
+ * SwapLimit, KernelMemory, KernelMemoryTCP, CpuCfsPeriod, CpuCfsQuota,
+ * CPUShares, CPUSet, PidsLimit, OomKillDisable, CgroupDriver, CgroupVersion,
+ * KernelVersion, NCPU, SecurityOptions, and Warnings (docker's "WARNING: No
+ * swap limit support" etc.). Merge into the daemon's info object. */
+#include <jansson.h>
+json_t *berth_sysinfo_info(const struct berth_sysinfo *si);
