@@ -69,7 +69,19 @@ struct berth_spec_input {
 /* Build the OCI spec. Returns a new reference, or NULL with err:
  * BERTH_E_INVALID for bad input with docker's messages (unknown capability,
  * invalid --security-opt, bad seccomp profile, AppArmor requested on a host
- * without AppArmor, unknown user/group, "No command specified"...). */
+ * without AppArmor, unknown user/group, "No command specified"...).
+ *
+ * The output matches docker 20.10's config.json field for field (checked
+ * against dockerd on this host), except: no libnetwork prestart hook (berthd
+ * sets the network namespace up itself and passes netns_path), and
+ * --privileged / --cap-add ALL get the capabilities the daemon itself has
+ * (docker asks for all of them and fails where root lacks one).
+ *
+ * Side effects, as docker's: the working directory is created in the
+ * rootfs (resolved inside it), and a missing -v bind source directory is
+ * created on the host. The config is merged with the image config the way
+ * docker merges them at create (Env, Cmd/Entrypoint, User, WorkingDir), and
+ * the HostConfig resources go through berth_resources_verify() on a copy. */
 json_t *berth_oci_spec_build(const struct berth_spec_input *in, struct berth_error *err);
 
 /* Write <bundle_dir>/config.json atomically (creates bundle_dir). */
