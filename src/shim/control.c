@@ -91,7 +91,7 @@ static const char *state_name(enum pstate st)
 	return "unknown";
 }
 
-static json_t *proc_state(const struct proc *p)
+static json_t *proc_state(const struct proc *p, bool paused)
 {
 	char st[64];
 	berth_time_rfc3339(p->started_ns, st, sizeof(st));
@@ -100,6 +100,8 @@ static json_t *proc_state(const struct proc *p)
 			  "tty", p->tty, "stdin_open", p->in.fd >= 0, "started_at", p->started_ns ? st : "");
 	if (p->state == P_EXITED && p->finalized)
 		json_object_set_new(j, "exit", proc_exit_json(p));
+	if (paused && p->state == P_RUNNING)
+		json_object_set_new(j, "paused", json_true());
 	return j;
 }
 
@@ -224,7 +226,7 @@ static void handle(struct shim *s, struct ctl *c, const char *line)
 		if (!p)
 			send_err(s, c, "not_found", "No such exec instance", 0);
 		else
-			send_json(s, c, proc_state(p));
+			send_json(s, c, proc_state(p, p == &s->init && s->paused));
 	} else if (!strcmp(op, "start")) {
 		op_start(s, c);
 	} else if (!strcmp(op, "kill")) {
@@ -272,6 +274,42 @@ static void handle(struct shim *s, struct ctl *c, const char *line)
 		} else {
 			snprintf(c->wait_for, sizeof(c->wait_for), "%s", p->id);
 			c->wait_active = true;
+		}
+	} else if (!strcmp(op, "pause") || !strcmp(op, "resume")) {
+		bool pause = !strcmp(op, "pause");
+		char errbuf[1024];
+		if (s->init.state != P_RUNNING)
+			send_err(s, c, "conflict", "container is not running", 0);
+		else if (s->paused == pause)
+			send_err(s, c, "conflict", pause ? "container is already paused" : "container is not paused",
+				 0);
+		else if (rt_simple(s, op, NULL, errbuf, sizeof(errbuf)) < 0)
+			send_err(s, c, "internal", errbuf, 0);
+		else {
+			s->paused = pause;
+			send_json(s, c, json_pack("{s:b}", "ok", 1));
+		}
+	} else if (!strcmp(op, "update")) {
+		/* {"op":"update","resources":{OCI linux.resources}} -> runc update --resources <file> */
+		json_t *res = jobj(req, "resources");
+		char errbuf[1024];
+		struct berth_error err = {0};
+		cleanup_free char *text = res ? json_dumps(res, JSON_COMPACT) : NULL;
+		cleanup_free char *path = berth_strdup_printf("%s/update.json", s->state_dir);
+		if (!text)
+			send_err(s, c, "invalid", "update needs \"resources\"", 0);
+		else if (s->init.state != P_RUNNING && s->init.state != P_CREATED)
+			send_err(s, c, "conflict", "container is not running", 0);
+		else if (berth_write_file_atomic("update.json", text, strlen(text), 0600, &err) < 0)
+			send_err(s, c, "internal", err.msg, 0);
+		else {
+			const char *args[] = {"--resources", path, NULL};
+			int r = rt_simple(s, "update", args, errbuf, sizeof(errbuf));
+			unlink("update.json");
+			if (r < 0)
+				send_err(s, c, "internal", errbuf, 0);
+			else
+				send_json(s, c, json_pack("{s:b}", "ok", 1));
 		}
 	} else if (!strcmp(op, "delete")) {
 		/* a created-but-never-started (or stopped) container: let it go */

@@ -343,6 +343,25 @@ int rt_kill(struct shim *s, int sig, bool all, char *errbuf, size_t errlen)
 	return 0;
 }
 
+int rt_simple(struct shim *s, const char *what, const char *const *args, char *errbuf, size_t errlen)
+{
+	const char *sub[16] = {what};
+	size_t k = 1;
+	for (size_t i = 0; args && args[i] && k < 14; i++)
+		sub[k++] = args[i];
+	sub[k++] = s->id;
+	sub[k] = NULL;
+	cleanup_free char *logp = state_path(s, "runtime.log");
+	off_t off = file_size(logp);
+	if (run_rt(s, sub, -1, -1, -1) != 0) {
+		char msg[900] = "";
+		runtime_log_error(s, off, msg, sizeof(msg));
+		snprintf(errbuf, errlen, "OCI runtime %s failed: %s: unknown", what, msg[0] ? msg : "runtime error");
+		return -1;
+	}
+	return 0;
+}
+
 int rt_error_exit_code(const char *msg)
 {
 	/* docker's translateContainerdStartErr */

@@ -91,6 +91,7 @@ struct shim {
 	char oom_file[512]; /* memory.oom_control or memory.events of the container cgroup */
 	long oom_base;
 	bool paused_output; /* a slow attach client: stop reading container output */
+	bool paused;        /* the container is frozen (`runc pause`) */
 	bool exiting;
 	int sync_fd;
 };
@@ -108,6 +109,8 @@ int rt_start(struct shim *s, char *errbuf, size_t errlen);
 int rt_exec(struct shim *s, struct proc *p, char *errbuf, size_t errlen);
 void rt_delete(struct shim *s);
 int rt_kill(struct shim *s, int sig, bool all, char *errbuf, size_t errlen);
+/* `pause` / `resume` / `update --resources <file>` (args: NULL-terminated extra args) */
+int rt_simple(struct shim *s, const char *what, const char *const *args, char *errbuf, size_t errlen);
 /* docker's exit code for a start/exec error text (127 not found, 126 not executable), or 0 */
 int rt_error_exit_code(const char *msg);
 void shim_oom_setup(struct shim *s);

@@ -258,6 +258,21 @@ static void test_kill(struct tap *t)
 	struct berth_shim_state st;
 	TAP_OK(t, berth_shim_state(c.state, NULL, &st, &err) == 0 && !strcmp(st.status, "running") && st.pid == res.pid,
 	       "state: running");
+	TAP_OK(t, berth_shim_pause(c.state, &err) == 0 && berth_shim_state(c.state, NULL, &st, &err) == 0 && st.paused,
+	       "paused (%s)", err.msg);
+	char frz[512];
+	snprintf(frz, sizeof(frz), "/sys/fs/cgroup/freezer%s/%s/freezer.state", cg_parent, c.id);
+	cleanup_free char *fs = slurp(frz);
+	TAP_OK(t, si.cgroup_mode == BERTH_CGROUP_V2 || berth_str_has_prefix(fs, "FROZEN"), "freezer says FROZEN");
+	TAP_OK(t,
+	       berth_shim_resume(c.state, &err) == 0 && berth_shim_state(c.state, NULL, &st, &err) == 0 && !st.paused,
+	       "resumed");
+	cleanup_json json_t *upd = J("{\"memory\":{\"limit\":33554432},\"pids\":{\"limit\":20}}");
+	TAP_OK(t, berth_shim_update(c.state, upd, &err) == 0, "update resources (%s)", err.msg);
+	char pm[512];
+	snprintf(pm, sizeof(pm), "/sys/fs/cgroup/pids%s/%s/pids.max", cg_parent, c.id);
+	cleanup_free char *pids = slurp(pm);
+	TAP_OK(t, si.cgroup_mode == BERTH_CGROUP_V2 || !strcmp(pids, "20\n"), "pids.max updated to 20");
 	int wfd = berth_shim_wait_begin(c.state, NULL, &err);
 	TAP_OK(t, berth_shim_kill(c.state, NULL, SIGTERM, false, &err) == 0, "SIGTERM sent (%s)", err.msg);
 	struct berth_exit ex = {0};

@@ -383,6 +383,7 @@ int berth_shim_state(const char *state_dir, const char *exec_id, struct berth_sh
 	st->pid = (pid_t)jint(r, "pid", 0);
 	st->tty = jbool(r, "tty", false);
 	st->stdin_open = jbool(r, "stdin_open", false);
+	st->paused = jbool(r, "paused", false);
 	if (jstr_ne(r, "started_at"))
 		berth_time_parse(jstr(r, "started_at"), &st->started_ns);
 	if (jobj(r, "exit")) {
@@ -423,6 +424,21 @@ int berth_shim_resize(const char *state_dir, const char *exec_id, int width, int
 	json_object_set_new(r, "width", json_integer(width));
 	json_object_set_new(r, "height", json_integer(height));
 	return call_ok(state_dir, r, err);
+}
+
+int berth_shim_pause(const char *state_dir, struct berth_error *err)
+{
+	return call_ok(state_dir, json_pack("{s:s}", "op", "pause"), err);
+}
+
+int berth_shim_resume(const char *state_dir, struct berth_error *err)
+{
+	return call_ok(state_dir, json_pack("{s:s}", "op", "resume"), err);
+}
+
+int berth_shim_update(const char *state_dir, const json_t *resources, struct berth_error *err)
+{
+	return call_ok(state_dir, json_pack("{s:s, s:O}", "op", "update", "resources", resources), err);
 }
 
 int berth_shim_delete(const char *state_dir, struct berth_error *err)

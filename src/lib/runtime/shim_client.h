@@ -75,6 +75,7 @@ struct berth_shim_state {
 	char status[16]; /* "created", "running", "stopped" ("new" for an exec not started) */
 	pid_t pid;
 	bool tty, stdin_open;
+	bool paused; /* frozen by berth_shim_pause() */
 	int64_t started_ns;
 	bool exited; /* exit below is valid */
 	struct berth_exit exit;
@@ -87,6 +88,12 @@ int berth_shim_start(const char *state_dir, pid_t *pid, int *exit_code, struct b
 /* Signal the container's init (all: every process, `runc kill --all`) or an exec. */
 int berth_shim_kill(const char *state_dir, const char *exec_id, int sig, bool all, struct berth_error *err);
 int berth_shim_resize(const char *state_dir, const char *exec_id, int width, int height, struct berth_error *err);
+/* Freeze / thaw every process of the container (`runc pause` / `resume`). */
+int berth_shim_pause(const char *state_dir, struct berth_error *err);
+int berth_shim_resume(const char *state_dir, struct berth_error *err);
+/* `docker update`: resources is an OCI linux.resources object (memory, cpu,
+ * pids, blockIO) applied with `runc update --resources`. */
+int berth_shim_update(const char *state_dir, const json_t *resources, struct berth_error *err);
 /* A created-but-never-started container (or a stopped one): the shim lets go and exits. */
 int berth_shim_delete(const char *state_dir, struct berth_error *err);
 
