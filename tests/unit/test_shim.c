@@ -23,6 +23,7 @@
 #include "runtime/runtime.h"
 #include "runtime/shim_client.h"
 #include "runtime/spec.h"
+#include "runtime/stats.h"
 #include "tap.h"
 
 #ifndef FIXTURE_ROOTFS
@@ -541,8 +542,25 @@ static void test_exec(struct tap *t)
 	if (fd >= 0)
 		close(fd);
 	TAP_OK(t, strstr(o4, "/dev/pts/") != NULL, "exec got a tty");
+	char cgpath[256];
+	snprintf(cgpath, sizeof(cgpath), "%s/%s", cg_parent, c.id);
+	cleanup_json json_t *stats = berth_cgroup_stats(cgpath, &si, &err);
+	json_t *mem = json_object_get(stats, "memory_stats"), *cpu = json_object_get(stats, "cpu_stats");
+	TAP_OK(t,
+	       stats && json_integer_value(json_object_get(mem, "usage")) > 0 &&
+		       json_integer_value(json_object_get(mem, "limit")) > 0 &&
+		       json_object_get(json_object_get(mem, "stats"),
+				       si.cgroup_mode == BERTH_CGROUP_V2 ? "anon" : "total_rss") &&
+		       json_integer_value(json_object_get(json_object_get(stats, "pids_stats"), "current")) >= 1 &&
+		       json_integer_value(json_object_get(json_object_get(cpu, "cpu_usage"), "total_usage")) > 0 &&
+		       json_integer_value(json_object_get(cpu, "system_cpu_usage")) > 0,
+	       "cgroup stats in docker's shape (%s)", err.msg);
 	berth_shim_kill(c.state, NULL, SIGKILL, false, &err);
 	berth_shim_wait(c.state, NULL, 60000, &ex, &err);
+	for (int i = 0; i < 500 && berth_shim_alive(c.state, NULL); i++)
+		usleep(10000);
+	cleanup_json json_t *gone = berth_cgroup_stats(cgpath, &si, &err);
+	TAP_OK(t, !gone && err.kind == BERTH_E_NOT_FOUND, "stats after delete: not found");
 }
 
 /* "berthd" (a child here) spawns a shim and is SIGKILLed; the container

@@ -41,7 +41,7 @@ static void read_line(const char *path, char *out, size_t outlen)
 }
 
 struct v1_mounts {
-	char memory[128], cpu[128], cpuset[128], pids[128], blkio[128];
+	char memory[128], cpu[128], cpuacct[128], cpuset[128], pids[128], blkio[128], freezer[128];
 };
 
 /* Parse /proc/self/mountinfo for cgroup (v1) and cgroup2 mounts. */
@@ -79,6 +79,10 @@ static void scan_mounts(struct berth_sysinfo *si, struct v1_mounts *m)
 				dst = m->memory;
 			else if (!strcmp(tok, "cpu"))
 				dst = m->cpu;
+			else if (!strcmp(tok, "cpuacct"))
+				dst = m->cpuacct;
+			else if (!strcmp(tok, "freezer"))
+				dst = m->freezer;
 			else if (!strcmp(tok, "cpuset"))
 				dst = m->cpuset;
 			else if (!strcmp(tok, "pids"))
@@ -186,9 +190,16 @@ void berth_sysinfo_probe(struct berth_sysinfo *si)
 	memset(si, 0, sizeof(*si));
 	struct v1_mounts m = {0};
 	scan_mounts(si, &m);
-	if (si->cgroup_mode == BERTH_CGROUP_V1 || si->cgroup_mode == BERTH_CGROUP_HYBRID)
+	if (si->cgroup_mode == BERTH_CGROUP_V1 || si->cgroup_mode == BERTH_CGROUP_HYBRID) {
 		probe_v1(si, &m);
-	else if (si->cgroup_mode == BERTH_CGROUP_V2)
+		memcpy(si->cg_memory, m.memory, sizeof(m.memory));
+		memcpy(si->cg_cpu, m.cpu, sizeof(m.cpu));
+		memcpy(si->cg_cpuacct, m.cpuacct, sizeof(m.cpuacct));
+		memcpy(si->cg_cpuset, m.cpuset, sizeof(m.cpuset));
+		memcpy(si->cg_pids, m.pids, sizeof(m.pids));
+		memcpy(si->cg_blkio, m.blkio, sizeof(m.blkio));
+		memcpy(si->cg_freezer, m.freezer, sizeof(m.freezer));
+	} else if (si->cgroup_mode == BERTH_CGROUP_V2)
 		probe_v2(si);
 
 	char buf[64];
@@ -218,6 +229,7 @@ void berth_sysinfo_probe(struct berth_sysinfo *si)
 	cpu_set_t set;
 	CPU_ZERO(&set);
 	si->ncpu = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	si->mem_total = (long long)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE);
 	si->sysctl_ping_group_range = access("/proc/sys/net/ipv4/ping_group_range", F_OK) == 0;
 	si->sysctl_unprivileged_port_start = access("/proc/sys/net/ipv4/ip_unprivileged_port_start", F_OK) == 0;
 }

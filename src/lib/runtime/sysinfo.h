@@ -17,6 +17,9 @@ struct berth_sysinfo {
 	enum berth_cgroup_mode cgroup_mode;
 	char cgroup_root[128];   /* v1: "/sys/fs/cgroup"; v2: the cgroup2 mount */
 	char cgroup2_mount[128]; /* "" when none */
+	/* v1 controller mount points ("" when not mounted) */
+	char cg_memory[128], cg_cpu[128], cg_cpuacct[128], cg_cpuset[128], cg_pids[128], cg_blkio[128], cg_freezer[128];
+	long long mem_total; /* bytes of RAM (docker's machineMemory) */
 	/* controllers (docker's sysinfo fields) */
 	bool memory_limit, swap_limit, memory_reservation, memory_swappiness, kernel_memory, kernel_memory_tcp,
 		oom_kill_disable;
