@@ -7,7 +7,8 @@
 #include "common/util.h"
 #include "daemon/daemon.h"
 
-static const struct berth_route *const tables[] = {berth_routes_system, berth_routes_images, NULL};
+static const struct berth_route *const tables[] = {berth_routes_system, berth_routes_images, berth_routes_containers,
+						    berth_routes_containers_io, NULL};
 
 static int split(const char *s, char ***out)
 {

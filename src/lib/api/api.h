@@ -15,6 +15,8 @@ struct berth_route {
 /* Route tables, one per handler file (api/handlers/<area>.c), NULL-terminated. */
 extern const struct berth_route berth_routes_system[];
 extern const struct berth_route berth_routes_images[];
+extern const struct berth_route berth_routes_containers[];
+extern const struct berth_route berth_routes_containers_io[];
 
 /* The berth_http_handler for berthd: ctx is the struct berth_daemon. */
 void berth_api_dispatch(void *ctx, struct berth_http_req *req, struct berth_http_conn *c);

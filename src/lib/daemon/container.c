@@ -60,10 +60,10 @@ static struct berth_container *new_container(const char *id, const char *name, j
 	c->pidfd = -1;
 	c->refs = 1; /* the table's */
 	pthread_mutex_init(&c->mu, NULL);
+	pthread_mutex_init(&c->opmu, NULL);
 	pthread_cond_init(&c->cond, NULL);
 	json_t *st = json_object_get(doc, "State");
 	c->state = state_from_name(json_string_value(json_object_get(st, "Status")));
-	c->shim_pid = (int)json_integer_value(json_object_get(doc, "BerthShimPid"));
 	const char *started = json_string_value(json_object_get(st, "StartedAt"));
 	c->has_been_started = started && strncmp(started, "0001", 4) != 0;
 	return c;
@@ -75,6 +75,7 @@ static void free_container(struct berth_container *c)
 	if (c->pidfd >= 0)
 		close(c->pidfd);
 	pthread_mutex_destroy(&c->mu);
+	pthread_mutex_destroy(&c->opmu);
 	pthread_cond_destroy(&c->cond);
 	free(c);
 }
@@ -410,6 +411,9 @@ void berth_container_set_exited(struct berth_container *c, int exit_code, bool o
 	json_object_set_new(s, "FinishedAt", json_string(ts));
 	if (error)
 		json_object_set_new(s, "Error", json_string(error));
+	c->exit_seq++;
+	c->shim_pid = 0;
+	c->shim_ready = false;
 	set_status(c, CS_EXITED);
 }
 

@@ -27,6 +27,12 @@ struct berth_container {
 	bool has_been_started;
 	int64_t started_ns;
 	int refs;
+	uint64_t exit_seq;    /* bumps on every exit (wait next-exit) */
+	int attach_waiters;   /* attach requests waiting for the shim of a starting container */
+	bool shim_ready;      /* shim created, container not yet started */
+	uint64_t start_fail_seq; /* bumps when a start fails (ends waiting attaches) */
+	int restart_delay_ms; /* restart manager back-off */
+	pthread_mutex_t opmu; /* serializes lifecycle operations (start/stop/rm...) */
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
 	struct berth_container *next;

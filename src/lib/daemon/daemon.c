@@ -13,6 +13,9 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "daemon/container.h"
+#include "daemon/container_ops.h"
+#include "daemon/exec.h"
+#include "runtime/runtime.h"
 #include "image/store.h"
 #include "storage/layer_store.h"
 
@@ -115,6 +118,37 @@ static int64_t image_users(void *ctx, const char *image_id)
 	return count;
 }
 
+static int open_runtimes(struct berth_daemon *d, struct berth_error *err)
+{
+	berth_sysinfo_probe(&d->sysinfo);
+	d->runtimes = calloc(1, sizeof(*d->runtimes));
+	if (berth_runtimes_init(d->runtimes, d->cfg.default_runtime, err) < 0)
+		return -1;
+	const char *name;
+	json_t *v;
+	json_object_foreach(d->cfg.runtimes, name, v)
+	{
+		const char *path = json_string_value(json_object_get(v, "path"));
+		if (!path || berth_runtimes_add(d->runtimes, name, path, json_object_get(v, "runtimeArgs"), err) < 0) {
+			if (!path)
+				berth_err(err, BERTH_E_INVALID, "runtime %s: no path given", name);
+			return -1;
+		}
+	}
+	struct berth_probe_opts po = {.state_dir = d->cfg.exec_root};
+	if (berth_runtimes_probe(d->runtimes, &po, err) < 0) {
+		/* no runtime works: keep serving images, say why everywhere */
+		berth_daemon_warn(d, "%s", err->msg);
+		berth_err_clear(err);
+	}
+	char *summary = berth_runtimes_summary(d->runtimes);
+	berth_log(&d->log, BERTH_LOG_INFO, "%s", summary ? summary : "runtimes probed");
+	free(summary);
+	for (size_t i = 0; d->runtimes->warnings && d->runtimes->warnings[i]; i++)
+		berth_strv_push(&d->warnings, d->runtimes->warnings[i]);
+	return 0;
+}
+
 int berth_daemon_open(struct berth_daemon *d, struct berth_config *cfg, struct berth_error *err)
 {
 	memset(d, 0, sizeof(*d));
@@ -147,6 +181,13 @@ int berth_daemon_open(struct berth_daemon *d, struct berth_config *cfg, struct b
 		goto fail;
 	struct berth_image_hooks hooks = {.find_container = image_used_by, .count_containers = image_users, .ctx = d};
 	berth_image_store_set_hooks(d->images, &hooks);
+	if (open_runtimes(d, err) < 0)
+		goto fail;
+	d->execs = berth_execs_new();
+	d->monitor = berth_monitor_start(d, err);
+	if (!d->monitor)
+		goto fail;
+	berth_ctr_restore(d);
 	return 0;
 fail:
 	berth_daemon_close(d);
@@ -155,8 +196,17 @@ fail:
 
 void berth_daemon_close(struct berth_daemon *d)
 {
+	berth_monitor_stop(d->monitor);
+	d->monitor = NULL;
+	berth_execs_free(d->execs);
+	d->execs = NULL;
 	berth_containers_close(d->containers);
 	d->containers = NULL;
+	if (d->runtimes) {
+		berth_runtimes_free(d->runtimes);
+		free(d->runtimes);
+		d->runtimes = NULL;
+	}
 	if (d->images)
 		berth_image_store_close(d->images);
 	d->images = NULL;

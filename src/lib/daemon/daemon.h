@@ -9,11 +9,14 @@
 #include "common/log.h"
 #include "daemon/config.h"
 #include "daemon/events.h"
+#include "runtime/sysinfo.h"
 
 struct berth_layer_store;
 struct berth_image_store;
 struct berth_runtimes;
 struct berth_containers;
+struct berth_monitor;
+struct berth_execs;
 
 struct berth_daemon {
 	struct berth_config cfg;
@@ -29,11 +32,15 @@ struct berth_daemon {
 	struct berth_image_store *images;
 	struct berth_runtimes *runtimes;
 	struct berth_containers *containers;
+	struct berth_monitor *monitor;
+	struct berth_execs *execs;
+	struct berth_sysinfo sysinfo;
 	char **warnings; /* for GET /info */
 };
 
-/* Create directories, open the database, the stores; on failure everything
- * opened so far is closed again. cfg is moved into the daemon. */
+/* Create directories, open the database, the stores, probe the runtimes,
+ * restore containers; on failure everything opened so far is closed again.
+ * cfg is moved into the daemon. */
 int berth_daemon_open(struct berth_daemon *d, struct berth_config *cfg, struct berth_error *err);
 void berth_daemon_close(struct berth_daemon *d);
 void berth_daemon_warn(struct berth_daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

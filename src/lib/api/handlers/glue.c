@@ -1,8 +1,11 @@
 /* Figures other subsystems provide to the system endpoints. */
 #include "api/handlers/handlers.h"
 #include "daemon/container.h"
+#include "daemon/container_ops.h"
 #include "daemon/daemon.h"
 #include "image/store.h"
+#include "runtime/runtime.h"
+#include "storage/layer_store.h"
 
 void berth_api_counts(struct berth_daemon *d, struct berth_api_counts *n)
 {
@@ -13,20 +16,33 @@ void berth_api_counts(struct berth_daemon *d, struct berth_api_counts *n)
 
 json_t *berth_api_runtime_components(struct berth_daemon *d)
 {
-	(void)d;
-	return NULL;
+	if (!d->runtimes || !d->runtimes->default_name[0])
+		return NULL;
+	const struct berth_runtime *rt = berth_runtimes_get(d->runtimes, d->runtimes->default_name);
+	if (!rt)
+		return NULL;
+	return json_pack("[{s:s, s:s, s:{s:s}}]", "Name", rt->name, "Version", rt->name, "Details", "GitCommit", rt->path);
 }
 
 void berth_api_runtime_info(struct berth_daemon *d, json_t *info)
 {
-	(void)d;
-	json_object_set_new(info, "Runtimes", json_object());
-	json_object_set_new(info, "DefaultRuntime", json_string(""));
-	json_object_set_new(info, "SecurityOptions", json_array());
+	json_t *ri = d->runtimes ? berth_runtimes_info(d->runtimes) : NULL;
+	json_object_set(info, "Runtimes", ri && json_object_get(ri, "Runtimes") ? json_object_get(ri, "Runtimes") : json_object());
+	json_object_set_new(info, "DefaultRuntime", json_string(d->runtimes ? d->runtimes->default_name : ""));
+	json_t *sec = json_array();
+	if (d->sysinfo.seccomp)
+		json_array_append_new(sec, json_string("name=seccomp,profile=default"));
+	if (d->sysinfo.apparmor)
+		json_array_append_new(sec, json_string("name=apparmor"));
+	json_object_set_new(info, "SecurityOptions", sec);
+	json_decref(ri);
 }
 
 json_t *berth_api_df_containers(struct berth_daemon *d)
 {
-	(void)d;
-	return json_array();
+	struct berth_error err = {0};
+	json_t *f = json_object();
+	json_t *list = berth_ctr_list(d, f, true, -1, true, &err);
+	json_decref(f);
+	return list ? list : json_array();
 }

@@ -1,0 +1,263 @@
+/* What happens when a container's process ends: the monitor thread waits on
+ * shim pidfds; the exit is recorded, the rootfs unmounted, die emitted, then
+ * the restart policy (docker's back-off) or --rm applies. Also live restore
+ * at daemon start. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/util.h"
+#include "daemon/container_ops.h"
+#include "daemon/daemon.h"
+#include "runtime/jget.h"
+#include "runtime/shim_client.h"
+#include "storage/layer_store.h"
+
+struct berth_monitor {
+	struct berth_daemon *d;
+	int epfd;
+	int stop_pipe[2];
+	pthread_t thread;
+};
+
+struct watch {
+	struct berth_container *c; /* a reference */
+	int pidfd;
+};
+
+static void *monitor_main(void *arg)
+{
+	struct berth_monitor *m = arg;
+	for (;;) {
+		struct epoll_event evs[16];
+		int n = epoll_wait(m->epfd, evs, 16, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		for (int i = 0; i < n; i++) {
+			struct watch *w = evs[i].data.ptr;
+			if (!w)
+				return NULL; /* stop pipe */
+			epoll_ctl(m->epfd, EPOLL_CTL_DEL, w->pidfd, NULL);
+			close(w->pidfd);
+			cleanup_free char *state_dir = berth_ctr_state_dir(m->d, w->c->id);
+			struct berth_exit ex = {0};
+			struct berth_error err = {0};
+			if (berth_shim_read_exit(state_dir, &ex, &err) < 0) {
+				ex.exit_code = 255;
+				snprintf(ex.error, sizeof(ex.error), "berth-shim exited without recording an exit status");
+			}
+			berth_ctr_exited(m->d, w->c, &ex);
+			berth_container_put(m->d->containers, w->c);
+			free(w);
+		}
+	}
+	return NULL;
+}
+
+struct berth_monitor *berth_monitor_start(struct berth_daemon *d, struct berth_error *err)
+{
+	struct berth_monitor *m = calloc(1, sizeof(*m));
+	m->d = d;
+	m->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (m->epfd < 0 || pipe2(m->stop_pipe, O_CLOEXEC) < 0) {
+		free(m);
+		berth_err_sys(err, BERTH_E_INTERNAL, errno, "monitor");
+		return NULL;
+	}
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+	epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->stop_pipe[0], &ev);
+	pthread_create(&m->thread, NULL, monitor_main, m);
+	return m;
+}
+
+void berth_monitor_stop(struct berth_monitor *m)
+{
+	if (!m)
+		return;
+	if (write(m->stop_pipe[1], "x", 1) < 0) {
+		/* ignore */
+	}
+	pthread_join(m->thread, NULL);
+	close(m->epfd);
+	close(m->stop_pipe[0]);
+	close(m->stop_pipe[1]);
+	free(m);
+}
+
+int berth_monitor_watch(struct berth_monitor *m, struct berth_container *c, int shim_pid)
+{
+	int fd = berth_shim_pidfd(shim_pid);
+	if (fd < 0) {
+		/* already gone: handle the exit right away */
+		cleanup_free char *state_dir = berth_ctr_state_dir(m->d, c->id);
+		struct berth_exit ex = {0};
+		if (berth_shim_read_exit(state_dir, &ex, NULL) < 0)
+			ex.exit_code = 255;
+		berth_ctr_exited(m->d, c, &ex);
+		return 0;
+	}
+	struct watch *w = calloc(1, sizeof(*w));
+	struct berth_error err = {0};
+	w->c = berth_container_get(m->d->containers, c->id, &err);
+	w->pidfd = fd;
+	if (!w->c) {
+		close(fd);
+		free(w);
+		return -1;
+	}
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = w};
+	return epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+struct restart_job {
+	struct berth_daemon *d;
+	struct berth_container *c;
+	int delay_ms;
+	bool remove;
+};
+
+static void *restart_main(void *arg)
+{
+	struct restart_job *j = arg;
+	struct berth_error err = {0};
+	if (j->remove) {
+		if (berth_ctr_remove(j->d, j->c, true, true, &err) < 0)
+			berth_log(&j->d->log, BERTH_LOG_WARN, "auto-remove %.12s: %s", j->c->id, err.msg);
+	} else {
+		usleep((useconds_t)j->delay_ms * 1000);
+		pthread_mutex_lock(&j->c->mu);
+		bool go = j->c->state == CS_RESTARTING && !j->c->stop_requested && !j->c->removed;
+		pthread_mutex_unlock(&j->c->mu);
+		if (go && berth_ctr_start(j->d, j->c, &err) < 0) {
+			berth_log(&j->d->log, BERTH_LOG_ERROR, "restart %.12s: %s", j->c->id, err.msg);
+			pthread_mutex_lock(&j->c->mu);
+			if (j->c->state == CS_RESTARTING)
+				berth_container_set_state(j->c, CS_EXITED);
+			berth_container_save(j->d->containers, j->c, NULL);
+			pthread_mutex_unlock(&j->c->mu);
+		}
+	}
+	berth_container_put(j->d->containers, j->c);
+	free(j);
+	return NULL;
+}
+
+static void spawn_job(struct berth_daemon *d, struct berth_container *c, int delay_ms, bool remove)
+{
+	struct restart_job *j = calloc(1, sizeof(*j));
+	struct berth_error err = {0};
+	j->d = d;
+	j->c = berth_container_get(d->containers, c->id, &err);
+	j->delay_ms = delay_ms;
+	j->remove = remove;
+	if (!j->c) {
+		free(j);
+		return;
+	}
+	pthread_t t;
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &a, restart_main, j) != 0) {
+		berth_container_put(d->containers, j->c);
+		free(j);
+	}
+	pthread_attr_destroy(&a);
+}
+
+void berth_ctr_exited(struct berth_daemon *d, struct berth_container *c, const struct berth_exit *ex)
+{
+	pthread_mutex_lock(&c->mu);
+	int64_t ran_ns = c->started_ns ? berth_now_ns() - c->started_ns : 0;
+	berth_container_set_exited(c, ex->exit_code, ex->oom_killed, ex->finished_ns, ex->error[0] ? ex->error : NULL);
+	json_t *hc = json_object_get(c->doc, "HostConfig");
+	json_t *rp = jobj(hc, "RestartPolicy");
+	const char *policy = jstr(rp, "Name") ? jstr(rp, "Name") : "";
+	int64_t max = jint(rp, "MaximumRetryCount", 0);
+	int64_t count = jint(c->doc, "RestartCount", 0);
+	bool restart = false;
+	if (!c->stop_requested && !c->removed) {
+		if (!strcmp(policy, "always") || !strcmp(policy, "unless-stopped"))
+			restart = true;
+		else if (!strcmp(policy, "on-failure") && ex->exit_code != 0 && (max == 0 || count < max))
+			restart = true;
+	}
+	bool autoremove = jbool(hc, "AutoRemove", false) && !restart;
+	if (restart) {
+		/* docker's back-off: 100 ms doubling, reset after 10 s of running */
+		if (ran_ns >= 10000000000LL || c->restart_delay_ms == 0)
+			c->restart_delay_ms = 100;
+		else
+			c->restart_delay_ms *= 2;
+		json_object_set_new(c->doc, "RestartCount", json_integer(count + 1));
+		berth_container_set_state(c, CS_RESTARTING);
+	}
+	int delay = c->restart_delay_ms;
+	berth_container_save(d->containers, c, NULL);
+	pthread_mutex_unlock(&c->mu);
+	struct berth_error e = {0};
+	if (berth_rwlayer_unmount(d->layers, c->id, &e) < 0)
+		berth_log(&d->log, BERTH_LOG_WARN, "container %.12s: unmount: %s", c->id, e.msg);
+	cleanup_free char *code = berth_strdup_printf("%d", ex->exit_code);
+	berth_ctr_event(d, c, "die", json_pack("{s:s}", "exitCode", code));
+	if (ex->oom_killed)
+		berth_ctr_event(d, c, "oom", NULL);
+	if (restart)
+		spawn_job(d, c, delay, false);
+	else if (autoremove)
+		spawn_job(d, c, 0, true);
+}
+
+void berth_ctr_restore(struct berth_daemon *d)
+{
+	size_t n = 0;
+	struct berth_container **all = berth_container_list_all(d->containers, &n);
+	for (size_t i = 0; i < n; i++) {
+		struct berth_container *c = all[i];
+		pthread_mutex_lock(&c->mu);
+		enum berth_cstate st = c->state;
+		pthread_mutex_unlock(&c->mu);
+		if (st != CS_RUNNING && st != CS_PAUSED && st != CS_RESTARTING)
+			continue;
+		cleanup_free char *state_dir = berth_ctr_state_dir(d, c->id);
+		struct berth_shim_state ss = {0};
+		struct berth_error err = {0};
+		int found = st == CS_RESTARTING ? BERTH_SHIM_LOST : berth_shim_reconnect(state_dir, &ss, &err);
+		pid_t shim_pid = 0;
+		if (found == BERTH_SHIM_RUNNING && berth_shim_alive(state_dir, &shim_pid) == 1) {
+			char *rootfs = NULL;
+			/* take the mount reference again (the mount itself is still there) */
+			if (berth_rwlayer_mount(d->layers, c->id, &rootfs, &err) < 0)
+				berth_log(&d->log, BERTH_LOG_WARN, "restore %.12s: %s", c->id, err.msg);
+			free(rootfs);
+			pthread_mutex_lock(&c->mu);
+			c->shim_pid = shim_pid;
+			c->started_ns = ss.started_ns;
+			pthread_mutex_unlock(&c->mu);
+			berth_monitor_watch(d->monitor, c, shim_pid);
+			berth_log(&d->log, BERTH_LOG_INFO, "restored container %.12s (shim %d)", c->id, shim_pid);
+			continue;
+		}
+		struct berth_exit ex = {0};
+		if (found == BERTH_SHIM_EXITED && ss.exited) {
+			ex = ss.exit;
+		} else if (berth_shim_read_exit(state_dir, &ex, NULL) < 0) {
+			ex.exit_code = st == CS_RESTARTING ? (int)jint(jobj(c->doc, "State"), "ExitCode", 255) : 255;
+			if (st != CS_RESTARTING)
+				snprintf(ex.error, sizeof(ex.error), "container's shim was lost while berthd was down");
+		}
+		char *rootfs = NULL;
+		if (berth_rwlayer_mount(d->layers, c->id, &rootfs, NULL) == 0)
+			free(rootfs);
+		berth_ctr_exited(d, c, &ex);
+		berth_shim_cleanup(state_dir, NULL);
+	}
+	berth_container_list_free(d->containers, all, n);
+}
