@@ -8,6 +8,7 @@
 #include "common/cleanup.h"
 #include "format/table.h"
 #include "format/units.h"
+#include "image/reference.h"
 #include "output.h"
 
 #define END_OPTS {NULL, 0, 0, NULL, NULL}
@@ -189,6 +190,14 @@ static int cmd_tag(struct cli *c, int argc, char **argv)
 		berth_strv_free(args);
 		return 1;
 	}
+	struct berth_ref ref;
+	struct berth_error perr = {0};
+	if (berth_ref_parse_normalized(args[1], &ref, &perr) < 0 || ref.digest[0]) {
+		fprintf(stderr, "Error parsing reference: \"%s\" is not a valid repository/tag: %s\n", args[1],
+			ref.digest[0] && !perr.msg[0] ? "refusing to create a tag with a digest reference" : perr.msg);
+		berth_strv_free(args);
+		return 1;
+	}
 	char repo[512], tag[256];
 	split_repo_tag(args[1], repo, sizeof(repo), tag, sizeof(tag));
 	cleanup_free char *src = berth_urlencode(args[0]);
@@ -219,7 +228,10 @@ static int cmd_rmi(struct cli *c, int argc, char **argv)
 		struct berth_error err = {0};
 		cleanup_json json_t *out = NULL;
 		if (berth_client_json(&c->cl, "DELETE", path, NULL, &out, &err) < 0) {
-			fprintf(stderr, "Error response from daemon: %s\n", err.msg);
+			if (err.kind == BERTH_E_NOT_FOUND)
+				fprintf(stderr, "Error: No such image: %s\n", args[i]);
+			else
+				fprintf(stderr, "Error response from daemon: %s\n", err.msg);
 			rc = 1;
 			continue;
 		}
@@ -447,7 +459,8 @@ static int cmd_load(struct cli *c, int argc, char **argv)
 	if (args) {
 		rc = cli_args_error(c, "accepts no arguments") < 0 ? 1 : 0;
 	} else {
-		cleanup_free char *path = berth_strdup_printf("/images/load?quiet=%d", quiet);
+		/* docker's CLI asks for no progress when stdout is not a terminal */
+		cleanup_free char *path = berth_strdup_printf("/images/load?quiet=%d", quiet || !isatty(1));
 		rc = post_stream_file(c, path, input, false, "load");
 	}
 	berth_strv_free(args);

@@ -457,11 +457,19 @@ static int send_buf(struct berth_http_conn *c, const void *d, size_t n)
 
 int berth_http_respond(struct berth_http_conn *c, int status, const char *ctype, const void *body, size_t len)
 {
+	return berth_http_respond_ex(c, status, ctype, NULL, body, len);
+}
+
+int berth_http_respond_ex(struct berth_http_conn *c, int status, const char *ctype, const char *extra_headers,
+			  const void *body, size_t len)
+{
 	if (c->responded)
 		return -1;
 	c->responded = true;
 	struct berth_buf h = {0};
 	common_headers(c, &h, status);
+	if (extra_headers)
+		berth_buf_printf(&h, "%s", extra_headers);
 	if (ctype)
 		berth_buf_printf(&h, "Content-Type: %s\r\n", ctype);
 	if (status != 204 && status != 304)

@@ -66,6 +66,9 @@ int berth_http_body_json(struct berth_http_conn *c, size_t max, json_t **out, st
 
 /* Responses. Headers common to every response are added. */
 int berth_http_respond(struct berth_http_conn *c, int status, const char *ctype, const void *body, size_t len);
+/* extra_headers: "Name: value\r\n" lines, or NULL. */
+int berth_http_respond_ex(struct berth_http_conn *c, int status, const char *ctype, const char *extra_headers,
+			  const void *body, size_t len);
 int berth_http_respond_json(struct berth_http_conn *c, int status, json_t *j); /* steals j */
 int berth_http_respond_error(struct berth_http_conn *c, const struct berth_error *err);
 int berth_http_respond_msg(struct berth_http_conn *c, int status, const char *fmt, ...)

@@ -18,7 +18,8 @@ static void ping(struct berth_daemon *d, struct berth_http_req *r, struct berth_
 	(void)d;
 	(void)r;
 	/* docker adds cache headers; the body is "OK" (empty for HEAD). */
-	berth_http_respond(c, 200, "text/plain; charset=utf-8", "OK", 2);
+	berth_http_respond_ex(c, 200, "text/plain; charset=utf-8",
+			      "Cache-Control: no-cache, no-store, must-revalidate\r\nPragma: no-cache\r\n", "OK", 2);
 }
 
 static void os_release(char *name, size_t nlen, char *version, size_t vlen)
