@@ -530,11 +530,18 @@ int berth_http_respond_empty(struct berth_http_conn *c, int status)
 
 int berth_http_stream_begin(struct berth_http_conn *c, int status, const char *ctype)
 {
+	return berth_http_stream_begin_ex(c, status, ctype, NULL);
+}
+
+int berth_http_stream_begin_ex(struct berth_http_conn *c, int status, const char *ctype, const char *extra_headers)
+{
 	if (c->responded)
 		return -1;
 	c->responded = c->streaming = true;
 	struct berth_buf h = {0};
 	common_headers(c, &h, status);
+	if (extra_headers)
+		berth_buf_printf(&h, "%s", extra_headers);
 	if (ctype)
 		berth_buf_printf(&h, "Content-Type: %s\r\n", ctype);
 	berth_buf_printf(&h, "Transfer-Encoding: chunked\r\n\r\n");

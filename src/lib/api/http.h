@@ -76,6 +76,8 @@ int berth_http_respond_msg(struct berth_http_conn *c, int status, const char *fm
 int berth_http_respond_empty(struct berth_http_conn *c, int status); /* 204/304/200 with no body */
 /* Chunked streaming. */
 int berth_http_stream_begin(struct berth_http_conn *c, int status, const char *ctype);
+/* Same with extra "Name: value\r\n" header lines (or NULL). */
+int berth_http_stream_begin_ex(struct berth_http_conn *c, int status, const char *ctype, const char *extra_headers);
 int berth_http_stream_write(struct berth_http_conn *c, const void *data, size_t len);
 int berth_http_stream_json(struct berth_http_conn *c, json_t *j); /* borrows j; adds "\n" */
 int berth_http_stream_end(struct berth_http_conn *c);
