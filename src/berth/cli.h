@@ -45,3 +45,4 @@ int cli_args_error(struct cli *c, const char *what);
 /* Command families. */
 extern const struct cli_cmd cli_cmds_system[];
 extern const struct cli_cmd cli_cmds_images[];
+extern const struct cli_cmd cli_cmds_containers[];

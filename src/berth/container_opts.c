@@ -723,7 +723,7 @@ int ctr_create_parse(struct cli *c, int argc, char **argv, bool is_run, struct c
 	json_t *throttle[4] = {NULL, NULL, NULL, NULL};
 	cleanup_free char *rname = NULL;
 	if (!args) {
-		cli_args_error(c, "requires at least 1 argument");
+		ctr_args_error(c, "requires at least 1 argument");
 		rc = CTR_PARSE_ARGS;
 		goto out;
 	}
@@ -1147,6 +1147,46 @@ void ctr_create_free(struct ctr_create *cc)
 	free(cc->cidfile);
 	cc->body = NULL;
 	cc->image = cc->name = cc->platform = cc->pull = cc->detach_keys = cc->cidfile = NULL;
+}
+
+static const struct {
+	const char *cmd, *usage, *summary;
+} ctr_usages[] = {
+	{"run", "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Run a command in a new container"},
+	{"create", "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container"},
+	{"start", "[OPTIONS] CONTAINER [CONTAINER...]", "Start one or more stopped containers"},
+	{"stop", "[OPTIONS] CONTAINER [CONTAINER...]", "Stop one or more running containers"},
+	{"restart", "[OPTIONS] CONTAINER [CONTAINER...]", "Restart one or more containers"},
+	{"kill", "[OPTIONS] CONTAINER [CONTAINER...]", "Kill one or more running containers"},
+	{"rm", "[OPTIONS] CONTAINER [CONTAINER...]", "Remove one or more containers"},
+	{"remove", "[OPTIONS] CONTAINER [CONTAINER...]", "Remove one or more containers"},
+	{"pause", "CONTAINER [CONTAINER...]", "Pause all processes within one or more containers"},
+	{"unpause", "CONTAINER [CONTAINER...]", "Unpause all processes within one or more containers"},
+	{"wait", "CONTAINER [CONTAINER...]", "Block until one or more containers stop, then print their exit codes"},
+	{"logs", "[OPTIONS] CONTAINER", "Fetch the logs of a container"},
+	{"attach", "[OPTIONS] CONTAINER", "Attach local standard input, output, and error streams to a running container"},
+	{"exec", "[OPTIONS] CONTAINER COMMAND [ARG...]", "Run a command in a running container"},
+	{"top", "CONTAINER [ps OPTIONS]", "Display the running processes of a container"},
+	{"rename", "CONTAINER NEW_NAME", "Rename a container"},
+	{"port", "CONTAINER [PRIVATE_PORT[/PROTO]]", "List port mappings or a specific mapping for the container"},
+	{"ps", "[OPTIONS]", "List containers"},
+	{"ls", "[OPTIONS]", "List containers"},
+	{"list", "[OPTIONS]", "List containers"},
+	{"prune", "[OPTIONS]", "Remove all stopped containers"},
+};
+
+int ctr_args_error(struct cli *c, const char *what)
+{
+	const char *sp = strrchr(c->cmdpath, ' ');
+	const char *name = sp ? sp + 1 : c->cmdpath;
+	for (size_t i = 0; i < sizeof(ctr_usages) / sizeof(ctr_usages[0]); i++) {
+		if (strcmp(ctr_usages[i].cmd, name))
+			continue;
+		fprintf(stderr, "\"%s\" %s.\nSee '%s --help'.\n\nUsage:  %s %s\n\n%s\n", c->cmdpath, what, c->cmdpath,
+			c->cmdpath, ctr_usages[i].usage, ctr_usages[i].summary);
+		return -1;
+	}
+	return cli_args_error(c, what);
 }
 
 int ctr_create_report(struct cli *c, int rc, const struct berth_error *err)

@@ -38,6 +38,10 @@ void ctr_create_free(struct ctr_create *cc);
 /* Print a CTR_PARSE_* error the way docker does; returns the exit code (125). */
 int ctr_create_report(struct cli *c, int rc, const struct berth_error *err);
 
+/* docker's "requires at least N arguments" message with the command's usage
+ * line and summary (any container command). Returns -1. */
+int ctr_args_error(struct cli *c, const char *what);
+
 /* ---- pieces, exposed for tests ---- */
 
 /* opts.parseKeyValueFile: lines "K=V" (leading blanks trimmed), '#' comments;
