@@ -216,8 +216,10 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, struct be
 	int rc = -1;
 	cleanup_free char *state_dir = berth_ctr_state_dir(d, c->id);
 	cleanup_free char *cgpath = NULL, *rtroot = NULL;
+	int64_t t0 = berth_now_ns();
 	if (prepare_files(d, c, err) < 0)
 		goto out;
+	int64_t t_files = berth_now_ns();
 	netns = netns_for(d, jstr(hc, "NetworkMode"), err);
 	if (netns == (char *)-1) {
 		netns = NULL;
@@ -225,6 +227,7 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, struct be
 	}
 	if (berth_rwlayer_mount(d->layers, c->id, &rootfs, err) < 0)
 		goto out;
+	int64_t t_mount = berth_now_ns();
 	const struct berth_runtime *rt = NULL;
 	if (berth_runtimes_resolve(d->runtimes, jstr_ne(hc, "Runtime"), &rt, err) < 0)
 		goto out_unmount;
@@ -266,6 +269,7 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, struct be
 				     .labels = jobj(cfg, "Labels"),
 				     .env = jarr(cfg, "Env")};
 	struct berth_shim_result res = {0};
+	int64_t t_spec = berth_now_ns();
 	if (berth_shim_spawn(&so, &res, err) < 0) {
 		pthread_mutex_lock(&c->mu);
 		json_t *st = json_object_get(c->doc, "State");
@@ -294,6 +298,7 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, struct be
 	pthread_mutex_unlock(&c->mu);
 	pid_t pid = 0;
 	int exit_code = 0;
+	int64_t t_spawn = berth_now_ns();
 	if (berth_shim_start(state_dir, &pid, &exit_code, err) < 0) {
 		pthread_mutex_lock(&c->mu);
 		c->shim_ready = false;
@@ -314,6 +319,10 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, struct be
 	berth_container_save(d->containers, c, NULL);
 	pthread_mutex_unlock(&c->mu);
 	berth_monitor_watch(d->monitor, c, res.shim_pid);
+	berth_log(&d->log, BERTH_LOG_DEBUG,
+		  "start %.12s: files %.1f ms, mount %.1f ms, spec %.1f ms, shim create %.1f ms, start %.1f ms", c->id,
+		  (t_files - t0) / 1e6, (t_mount - t_files) / 1e6, (t_spec - t_mount) / 1e6, (t_spawn - t_spec) / 1e6,
+		  (berth_now_ns() - t_spawn) / 1e6);
 	berth_ctr_event(d, c, "start", NULL);
 	rc = 0;
 	goto out;
