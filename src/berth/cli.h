@@ -46,3 +46,4 @@ int cli_args_error(struct cli *c, const char *what);
 extern const struct cli_cmd cli_cmds_system[];
 extern const struct cli_cmd cli_cmds_images[];
 extern const struct cli_cmd cli_cmds_containers[];
+extern const struct cli_cmd cli_cmds_volumes[];

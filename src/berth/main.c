@@ -5,7 +5,8 @@
 
 #include "cli.h"
 
-static const struct cli_cmd *const families[] = {cli_cmds_system, cli_cmds_images, cli_cmds_containers, NULL};
+static const struct cli_cmd *const families[] = {cli_cmds_system, cli_cmds_images, cli_cmds_containers,
+						 cli_cmds_volumes, NULL};
 
 static void top_usage(FILE *out)
 {

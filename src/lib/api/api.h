@@ -17,6 +17,7 @@ extern const struct berth_route berth_routes_system[];
 extern const struct berth_route berth_routes_images[];
 extern const struct berth_route berth_routes_containers[];
 extern const struct berth_route berth_routes_containers_io[];
+extern const struct berth_route berth_routes_volumes[];
 
 /* The berth_http_handler for berthd: ctx is the struct berth_daemon. */
 void berth_api_dispatch(void *ctx, struct berth_http_req *req, struct berth_http_conn *c);

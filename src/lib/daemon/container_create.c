@@ -9,6 +9,7 @@
 #include "common/util.h"
 #include "daemon/container_ops.h"
 #include "daemon/daemon.h"
+#include "daemon/volumes.h"
 #include "image/config.h"
 #include "image/reference.h"
 #include "image/store.h"
@@ -287,6 +288,11 @@ int berth_ctr_create(struct berth_daemon *d, const char *name, json_t *body, jso
 		}
 		json_decref(spec);
 	}
+	/* volumes: Binds/Mounts/VolumesFrom checked before anything is written (daemon/volumes.h) */
+	if (berth_volumes_container_validate(d, cfg, hc, err) < 0) {
+		json_decref(argv);
+		goto out;
+	}
 	char created[64];
 	berth_time_rfc3339(berth_now_ns(), created, sizeof(created));
 	cdir = berth_ctr_dir(d, id);
@@ -364,6 +370,12 @@ int berth_ctr_create(struct berth_daemon *d, const char *name, json_t *body, jso
 	if (!c) {
 		berth_rwlayer_remove(d->layers, id, NULL);
 		berth_rm_rf(cdir, NULL);
+		goto out;
+	}
+	/* volumes: create them, record doc.Mounts, copy image content up (daemon/volumes.h) */
+	if (berth_volumes_container_create(d, c, err) < 0) {
+		berth_ctr_remove(d, c, true, true, NULL);
+		berth_container_put(d->containers, c);
 		goto out;
 	}
 	berth_ctr_event(d, c, "create", NULL);

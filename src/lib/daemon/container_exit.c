@@ -14,6 +14,7 @@
 #include "common/util.h"
 #include "daemon/container_ops.h"
 #include "daemon/daemon.h"
+#include "daemon/volumes.h"
 #include "runtime/jget.h"
 #include "runtime/shim_client.h"
 #include "storage/layer_store.h"
@@ -209,6 +210,7 @@ void berth_ctr_exited(struct berth_daemon *d, struct berth_container *c, const s
 	berth_ctr_event(d, c, "die", json_pack("{s:s}", "exitCode", code));
 	if (ex->oom_killed)
 		berth_ctr_event(d, c, "oom", NULL);
+	berth_volumes_container_stop(d, c); /* "unmount" events, driver-option volumes (daemon/volumes.h) */
 	if (restart)
 		spawn_job(d, c, delay, false);
 	else if (autoremove)

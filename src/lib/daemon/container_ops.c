@@ -15,6 +15,7 @@
 #include "common/util.h"
 #include "daemon/container_ops.h"
 #include "daemon/daemon.h"
+#include "daemon/volumes.h"
 #include "image/store.h"
 #include "runtime/jget.h"
 #include "runtime/runtime.h"
@@ -214,6 +215,7 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, struct be
 	char *netns = NULL;
 	json_t *spec = NULL;
 	int rc = -1;
+	cleanup_json json_t *vol_mounts = NULL;
 	cleanup_free char *state_dir = berth_ctr_state_dir(d, c->id);
 	cleanup_free char *cgpath = NULL, *rtroot = NULL;
 	int64_t t0 = berth_now_ns();
@@ -232,6 +234,9 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, struct be
 	if (berth_runtimes_resolve(d->runtimes, jstr_ne(hc, "Runtime"), &rt, err) < 0)
 		goto out_unmount;
 	cgpath = berth_strdup_printf("/berth/%s", c->id);
+	/* volumes: mount driver-option volumes, name anonymous ones, extra OCI mounts (daemon/volumes.h) */
+	if (berth_volumes_container_start(d, c, hc, &vol_mounts, err) < 0)
+		goto out_unmount;
 	struct berth_spec_input in = {.id = c->id,
 				      .config = cfg,
 				      .host_config = hc,
@@ -242,7 +247,10 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, struct be
 				      .resolv_conf_path = jstr(c->doc, "ResolvConfPath"),
 				      .netns_path = netns,
 				      .cgroup_path = cgpath,
-				      .sysinfo = &d->sysinfo};
+				      .sysinfo = &d->sysinfo,
+				      .extra_mounts = vol_mounts,
+				      .resolve_volume = berth_volumes_resolve,
+				      .resolve_ctx = d};
 	spec = berth_oci_spec_build(&in, err);
 	if (!spec)
 		goto out_unmount;
@@ -328,6 +336,7 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, struct be
 	goto out;
 out_unmount:
 	unmount_quiet(d, c);
+	berth_volumes_container_stop(d, c);
 out:
 	if (rc < 0) {
 		pthread_mutex_lock(&c->mu);
@@ -512,7 +521,8 @@ int berth_ctr_pause(struct berth_daemon *d, struct berth_container *c, bool paus
 	return 0;
 }
 
-static int do_remove(struct berth_daemon *d, struct berth_container *c, bool force, struct berth_error *err)
+static int do_remove(struct berth_daemon *d, struct berth_container *c, bool force, bool volumes,
+		     struct berth_error *err)
 {
 	pthread_mutex_lock(&c->mu);
 	if (c->removed || c->state == CS_REMOVING) {
@@ -564,6 +574,7 @@ static int do_remove(struct berth_daemon *d, struct berth_container *c, bool for
 	berth_rm_rf(cdir, NULL);
 	if (berth_container_delete(d->containers, c, err) < 0)
 		return -1;
+	berth_volumes_container_remove(d, c, volumes); /* rm -v: anonymous volumes (daemon/volumes.h) */
 	berth_ctr_event(d, c, "destroy", NULL);
 	return 0;
 }
@@ -571,9 +582,8 @@ static int do_remove(struct berth_daemon *d, struct berth_container *c, bool for
 int berth_ctr_remove(struct berth_daemon *d, struct berth_container *c, bool force, bool volumes,
 		     struct berth_error *err)
 {
-	(void)volumes;
 	pthread_mutex_lock(&c->opmu);
-	int rc = do_remove(d, c, force, err);
+	int rc = do_remove(d, c, force, volumes, err);
 	pthread_mutex_unlock(&c->opmu);
 	return rc;
 }

@@ -15,6 +15,7 @@
 #include "daemon/container.h"
 #include "daemon/container_ops.h"
 #include "daemon/exec.h"
+#include "daemon/volumes.h"
 #include "runtime/runtime.h"
 #include "image/store.h"
 #include "storage/layer_store.h"
@@ -179,6 +180,9 @@ int berth_daemon_open(struct berth_daemon *d, struct berth_config *cfg, struct b
 	d->containers = berth_containers_open(d, err);
 	if (!d->containers)
 		goto fail;
+	d->volumes = berth_volumes_open(d, err);
+	if (!d->volumes)
+		goto fail;
 	struct berth_image_hooks hooks = {.find_container = image_used_by, .count_containers = image_users, .ctx = d};
 	berth_image_store_set_hooks(d->images, &hooks);
 	if (open_runtimes(d, err) < 0)
@@ -200,6 +204,8 @@ void berth_daemon_close(struct berth_daemon *d)
 	d->monitor = NULL;
 	berth_execs_free(d->execs);
 	d->execs = NULL;
+	berth_volumes_close(d->volumes);
+	d->volumes = NULL;
 	berth_containers_close(d->containers);
 	d->containers = NULL;
 	if (d->runtimes) {

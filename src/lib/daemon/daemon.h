@@ -17,6 +17,7 @@ struct berth_runtimes;
 struct berth_containers;
 struct berth_monitor;
 struct berth_execs;
+struct berth_volumes;
 
 struct berth_daemon {
 	struct berth_config cfg;
@@ -34,6 +35,7 @@ struct berth_daemon {
 	struct berth_containers *containers;
 	struct berth_monitor *monitor;
 	struct berth_execs *execs;
+	struct berth_volumes *volumes; /* daemon/volumes.h */
 	struct berth_sysinfo sysinfo;
 	char **warnings; /* for GET /info */
 };
