@@ -37,6 +37,7 @@ void berth_response_free(struct berth_response *r)
 	berth_buf_free(&r->body);
 	free(r->content_type);
 	free(r->api_version);
+	free(r->path_stat);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -101,6 +102,7 @@ struct parse_state {
 	void *ctx;
 	struct berth_buf field, value;
 	bool last_value, done, headers_done, stop;
+	bool head; /* a HEAD request: the response has no body */
 };
 
 static void take_header(struct parse_state *ps)
@@ -112,6 +114,8 @@ static void take_header(struct parse_state *ps)
 		ps->resp->content_type = strdup(berth_buf_str(&ps->value));
 	else if (!strcasecmp(f, "Api-Version"))
 		ps->resp->api_version = strdup(berth_buf_str(&ps->value));
+	else if (!strcasecmp(f, "X-Docker-Container-Path-Stat"))
+		ps->resp->path_stat = strdup(berth_buf_str(&ps->value));
 	berth_buf_free(&ps->field);
 	berth_buf_free(&ps->value);
 }
@@ -142,7 +146,7 @@ static int p_headers(http_parser *p)
 	/* errors are always buffered so their message can be read */
 	if (p->status_code >= 300)
 		ps->on_data = NULL;
-	return 0;
+	return ps->head ? 1 : 0; /* 1: no body follows */
 }
 
 static int p_body(http_parser *p, const char *at, size_t len)
@@ -227,7 +231,7 @@ int berth_client_do(struct berth_client *cl, const char *method, const char *pat
 	if (rc < 0) {
 		/* the daemon may have answered early (error); try to read it */
 	}
-	struct parse_state ps = {.resp = resp, .on_data = on_data, .ctx = ctx};
+	struct parse_state ps = {.resp = resp, .on_data = on_data, .ctx = ctx, .head = !strcmp(method, "HEAD")};
 	http_parser p;
 	http_parser_init(&p, HTTP_RESPONSE);
 	p.data = &ps;

@@ -18,6 +18,7 @@ struct berth_response {
 	struct berth_buf body;
 	char *content_type;
 	char *api_version;
+	char *path_stat; /* X-Docker-Container-Path-Stat (archive API), or NULL */
 };
 
 /* Resolve the host from -H, BERTH_HOST, DOCKER_HOST, default. */

@@ -20,6 +20,7 @@
 #include "tap.h"
 
 static struct tap T;
+#define rstat(root, path, ctr, st, err) berth_root_stat(root, path, ctr, NULL, 0, st, err)
 static char tmp[256];
 
 /* ------------------------------------------------------------- helpers */
@@ -234,41 +235,41 @@ static void test_stat(void)
 	int root = open_root("root");
 	struct berth_path_stat st;
 	struct berth_error err = {0};
-	TAP_OK(&T, berth_root_stat(root, "/etc/passwd", "c", &st, &err) == 0 && !strcmp(st.name, "passwd") &&
+	TAP_OK(&T, rstat(root, "/etc/passwd", "c", &st, &err) == 0 && !strcmp(st.name, "passwd") &&
 			   st.mode == 0644 && !*st.link_target,
 	       "stat a file");
 	berth_path_stat_free(&st);
-	TAP_OK(&T, berth_root_stat(root, "/lnk", "c", &st, &err) == 0 && (st.mode & BERTH_GO_MODE_SYMLINK) &&
+	TAP_OK(&T, rstat(root, "/lnk", "c", &st, &err) == 0 && (st.mode & BERTH_GO_MODE_SYMLINK) &&
 			   !strcmp(st.link_target, "/data"),
 	       "stat a symlink: not followed, linkTarget resolved in the root");
 	berth_path_stat_free(&st);
-	TAP_OK(&T, berth_root_stat(root, "/lnk/", "c", &st, &err) == 0 && (st.mode & BERTH_GO_MODE_DIR) &&
+	TAP_OK(&T, rstat(root, "/lnk/", "c", &st, &err) == 0 && (st.mode & BERTH_GO_MODE_DIR) &&
 			   !strcmp(st.name, "lnk"),
 	       "a trailing '/' follows the symlink");
 	berth_path_stat_free(&st);
-	TAP_OK(&T, berth_root_stat(root, "/data/up", "c", &st, &err) == 0 && !strcmp(st.link_target, "/"),
+	TAP_OK(&T, rstat(root, "/data/up", "c", &st, &err) == 0 && !strcmp(st.link_target, "/"),
 	       "../.. resolves to the root, not above it");
 	berth_path_stat_free(&st);
-	TAP_OK(&T, berth_root_stat(root, "/hostabs", "c", &st, &err) == 0 &&
+	TAP_OK(&T, rstat(root, "/hostabs", "c", &st, &err) == 0 &&
 			   !strncmp(st.link_target, tmp, strlen(tmp)) && !strcmp(st.link_target + strlen(tmp), "/outside"),
 	       "an absolute host path is a path inside the root (%s)", st.link_target ? st.link_target : "");
 	berth_path_stat_free(&st);
-	TAP_OK(&T, berth_root_stat(root, "/hostabs/secret", "c", &st, &err) < 0 && err.kind == BERTH_E_NOT_FOUND,
+	TAP_OK(&T, rstat(root, "/hostabs/secret", "c", &st, &err) < 0 && err.kind == BERTH_E_NOT_FOUND,
 	       "the host's directory is not reachable through an absolute symlink: %s", err.msg);
-	TAP_OK(&T, berth_root_stat(root, "/hostrel/secret", "c", &st, &err) < 0 && err.kind == BERTH_E_NOT_FOUND,
+	TAP_OK(&T, rstat(root, "/hostrel/secret", "c", &st, &err) < 0 && err.kind == BERTH_E_NOT_FOUND,
 	       "nor through ../..");
-	TAP_OK(&T, berth_root_stat(root, "/data/up/etc/passwd", "c", &st, &err) == 0, "../.. then down stays inside");
+	TAP_OK(&T, rstat(root, "/data/up/etc/passwd", "c", &st, &err) == 0, "../.. then down stays inside");
 	berth_path_stat_free(&st);
 	berth_err_clear(&err);
-	TAP_OK(&T, berth_root_stat(root, "/nonexist", "c1", &st, &err) < 0 &&
+	TAP_OK(&T, rstat(root, "/nonexist", "c1", &st, &err) < 0 &&
 			   !strcmp(err.msg, "Could not find the file /nonexist in container c1"),
 	       "docker's not-found message");
-	TAP_OK(&T, berth_root_stat(root, "/etc/passwd/", "c1", &st, &err) < 0 && err.kind == BERTH_E_INTERNAL &&
+	TAP_OK(&T, rstat(root, "/etc/passwd/", "c1", &st, &err) < 0 && err.kind == BERTH_E_INTERNAL &&
 			   strstr(err.msg, "not a directory"),
 	       "file with a trailing '/': %s", err.msg);
-	TAP_OK(&T, berth_root_stat(root, "/", "c", &st, &err) == 0 && !strcmp(st.name, "/"), "stat / is named \"/\"");
+	TAP_OK(&T, rstat(root, "/", "c", &st, &err) == 0 && !strcmp(st.name, "/"), "stat / is named \"/\"");
 	berth_path_stat_free(&st);
-	TAP_OK(&T, berth_root_stat(root, "/etc/.", "c", &st, &err) == 0 && !strcmp(st.name, "."), "stat dir/. is named \".\"");
+	TAP_OK(&T, rstat(root, "/etc/.", "c", &st, &err) == 0 && !strcmp(st.name, "."), "stat dir/. is named \".\"");
 	berth_path_stat_free(&st);
 	close(root);
 }
@@ -278,7 +279,7 @@ static char *archive_list(int root, const char *path, struct berth_error *err)
 	struct berth_buf b = {0};
 	struct berth_writer w = {buf_write, &b};
 	char *l = NULL;
-	if (berth_root_archive(root, path, "c", NULL, NULL, &w, err) == 0)
+	if (berth_root_archive(root, path, "c", NULL, 0, NULL, NULL, &w, err) == 0)
 		l = list_tar(&b);
 	berth_buf_free(&b);
 	return l;
@@ -317,7 +318,7 @@ static void test_archive_out(void)
 	struct berth_buf b = {0};
 	struct berth_writer w = {buf_write, &b};
 	sh("mv %s/root/data/up %s/up.saved", tmp, tmp);
-	berth_root_archive(root, "/data", "c", NULL, NULL, &w, &err);
+	berth_root_archive(root, "/data", "c", NULL, 0, NULL, NULL, &w, &err);
 	sh("mv %s/up.saved %s/root/data/up", tmp, tmp);
 	int back = open_root("root/tmp");
 	struct berth_reader r;
@@ -360,6 +361,33 @@ static int put(int root, const char *path, const struct tent *v, size_t n, bool 
 	return rc;
 }
 
+static void test_subst(void)
+{
+	int root = open_root("root");
+	char p[512];
+	snprintf(p, sizeof(p), "%s/hosts.real", tmp);
+	berth_write_file_atomic(p, "127.0.0.1 real\n", 15, 0644, NULL);
+	sh("touch %s/root/etc/hosts", tmp);
+	struct stat st;
+	snprintf(p, sizeof(p), "%s/root/etc/hosts", tmp);
+	stat(p, &st);
+	snprintf(p, sizeof(p), "%s/hosts.real", tmp);
+	struct berth_tar_subst sub = {.dev = st.st_dev, .ino = st.st_ino, .fd = open(p, O_RDONLY)};
+	struct berth_buf b = {0};
+	struct berth_writer w = {buf_write, &b};
+	struct berth_error err = {0};
+	TAP_OK(&T, berth_root_archive(root, "/etc", "c", &sub, 1, NULL, NULL, &w, &err) == 0 &&
+			   memmem(b.data, b.len, "127.0.0.1 real", 14),
+	       "a bind-mounted file is archived from its source");
+	struct berth_path_stat ps;
+	TAP_OK(&T, berth_root_stat(root, "/etc/hosts", "c", &sub, 1, &ps, &err) == 0 && ps.size == 15,
+	       "and stat shows the source's size");
+	berth_path_stat_free(&ps);
+	berth_buf_free(&b);
+	close(sub.fd);
+	close(root);
+}
+
 static void test_archive_in(void)
 {
 	int root = open_root("root");
@@ -399,6 +427,8 @@ static void test_archive_in(void)
 	TAP_OK(&T, put(root, "/etc/passwd", via, 1, true, &err) < 0 && !strcmp(err.msg, "extraction point is not a directory"),
 	       "extraction point must be a directory");
 	TAP_OK(&T, put(root, "/nope", via, 1, true, &err) < 0 && err.kind == BERTH_E_NOT_FOUND, "missing extraction point");
+	struct tent rel[] = {{"tl", 'l', "tree"}, {"d/x", 'l', "../tl"}};
+	TAP_OK(&T, put(root, "/tmp", rel, 2, true, &err) == 0, "relative symlinks staying inside are fine: %s", err.msg);
 	struct tent deep[] = {{"new/deep/file", 'f', "d"}};
 	TAP_OK(&T, put(root, "/tmp", deep, 1, true, &err) == 0 && exists("%s/root/tmp/%s", "new/deep/file"),
 	       "missing parents are made");
@@ -470,7 +500,7 @@ static void test_race(void)
 		char *l = archive_list(root, i % 2 ? "/race/" : "/race/inner", &err);
 		struct berth_buf b = {0};
 		struct berth_writer w = {buf_write, &b};
-		if (berth_root_archive(root, "/race/", "c", NULL, NULL, &w, &err) == 0 && b.len &&
+		if (berth_root_archive(root, "/race/", "c", NULL, 0, NULL, NULL, &w, &err) == 0 && b.len &&
 		    memmem(b.data, b.len, "secret\n", 7))
 			leaked = true;
 		berth_buf_free(&b);
@@ -500,6 +530,7 @@ int main(void)
 	make_tree();
 	test_stat();
 	test_archive_out();
+	test_subst();
 	test_archive_in();
 	test_host_side();
 	test_race();

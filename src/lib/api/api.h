@@ -17,6 +17,8 @@ extern const struct berth_route berth_routes_system[];
 extern const struct berth_route berth_routes_images[];
 extern const struct berth_route berth_routes_containers[];
 extern const struct berth_route berth_routes_containers_io[];
+extern const struct berth_route berth_routes_archive[]; /* handlers/archive.c: cp, export */
+extern const struct berth_route berth_routes_commit[];  /* handlers/commit.c: changes, commit */
 extern const struct berth_route berth_routes_volumes[];
 
 /* The berth_http_handler for berthd: ctx is the struct berth_daemon. */

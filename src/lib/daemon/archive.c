@@ -223,10 +223,15 @@ static int rpath_open(int root_fd, const char *path, const char *ctr, struct rpa
 	return 0;
 }
 
-static int fill_stat(int root_fd, const struct rpath *r, const struct stat *st, struct berth_path_stat *out,
-		     struct berth_error *err)
+static int fill_stat(int root_fd, const struct rpath *r, const struct stat *st0, const struct berth_tar_subst *subst,
+		     size_t nsubst, struct berth_path_stat *out, struct berth_error *err)
 {
 	memset(out, 0, sizeof(*out));
+	struct stat hs;
+	const struct stat *st = st0;
+	for (size_t i = 0; S_ISREG(st0->st_mode) && i < nsubst; i++)
+		if (st0->st_dev == subst[i].dev && st0->st_ino == subst[i].ino && fstat(subst[i].fd, &hs) == 0)
+			st = &hs;
 	out->name = berth_ar_base(r->abs);
 	out->size = st->st_size;
 	out->mode = berth_go_filemode(st->st_mode);
@@ -239,32 +244,34 @@ static int fill_stat(int root_fd, const struct rpath *r, const struct stat *st, 
 	return 0;
 }
 
-int berth_root_stat(int root_fd, const char *path, const char *ctr, struct berth_path_stat *st,
-		    struct berth_error *err)
+int berth_root_stat(int root_fd, const char *path, const char *ctr, const struct berth_tar_subst *subst,
+		    size_t nsubst, struct berth_path_stat *st, struct berth_error *err)
 {
 	struct rpath r;
 	struct stat s;
 	int rc = rpath_open(root_fd, path, ctr, &r, &s, err);
 	if (rc == 0)
-		rc = fill_stat(root_fd, &r, &s, st, err);
+		rc = fill_stat(root_fd, &r, &s, subst, nsubst, st, err);
 	rpath_free(&r);
 	return rc;
 }
 
-int berth_root_archive(int root_fd, const char *path, const char *ctr, berth_archive_begin_fn begin, void *ctx,
-		       struct berth_writer *out, struct berth_error *err)
+int berth_root_archive(int root_fd, const char *path, const char *ctr, const struct berth_tar_subst *subst,
+		       size_t nsubst, berth_archive_begin_fn begin, void *ctx, struct berth_writer *out,
+		       struct berth_error *err)
 {
 	struct rpath r;
 	struct stat s;
 	struct berth_path_stat ps = {0};
 	int rc = rpath_open(root_fd, path, ctr, &r, &s, err);
 	if (rc == 0)
-		rc = fill_stat(root_fd, &r, &s, &ps, err);
+		rc = fill_stat(root_fd, &r, &s, subst, nsubst, &ps, err);
 	if (rc == 0 && begin && begin(ctx, &ps) < 0)
 		rc = berth_err(err, BERTH_E_INTERNAL, "write: connection closed");
 	if (rc == 0) {
 		bool self = !*r.base || !strcmp(r.base, ".");
-		struct berth_tar_src src = {.dirfd = r.dirfd, .base = self ? NULL : r.base, .name = ps.name};
+		struct berth_tar_src src = {
+			.dirfd = r.dirfd, .base = self ? NULL : r.base, .name = ps.name, .subst = subst, .nsubst = nsubst};
 		rc = berth_tar_write(&src, out, err);
 	}
 	berth_path_stat_free(&ps);
@@ -411,12 +418,42 @@ int berth_root_lookup_user(int root_fd, const char *spec, uid_t *uid, gid_t *gid
 struct ctr_root {
 	char *rootfs;
 	int fd;
+	struct berth_tar_subst subst[3];
+	size_t nsubst;
 };
+
+/* The container's /etc/hosts, /etc/hostname, /etc/resolv.conf as its bind
+ * mounts show them (once berthd wrote the files: first start on). */
+static void root_subst(struct berth_container *c, struct ctr_root *r)
+{
+	static const struct {
+		const char *field, *target;
+	} files[] = {{"HostsPath", "etc/hosts"}, {"HostnamePath", "etc/hostname"}, {"ResolvConfPath", "etc/resolv.conf"}};
+	for (size_t i = 0; i < 3; i++) {
+		pthread_mutex_lock(&c->mu);
+		const char *h = json_string_value(json_object_get(c->doc, files[i].field));
+		int hfd = h && *h ? open(h, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+		pthread_mutex_unlock(&c->mu);
+		if (hfd < 0)
+			continue;
+		int tfd = berth_ar_open(r->fd, files[i].target, O_PATH, BERTH_UNTAR_IN_ROOT);
+		struct stat st;
+		if (tfd >= 0 && fstat(tfd, &st) == 0 && S_ISREG(st.st_mode)) {
+			r->subst[r->nsubst++] = (struct berth_tar_subst){.dev = st.st_dev, .ino = st.st_ino, .fd = hfd};
+			hfd = -1;
+		}
+		if (tfd >= 0)
+			close(tfd);
+		if (hfd >= 0)
+			close(hfd);
+	}
+}
 
 static int root_open(struct berth_daemon *d, struct berth_container *c, struct ctr_root *r, struct berth_error *err)
 {
 	r->fd = -1;
 	r->rootfs = NULL;
+	r->nsubst = 0;
 	if (berth_rwlayer_mount(d->layers, c->id, &r->rootfs, err) < 0)
 		return -1;
 	r->fd = open(r->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -427,6 +464,7 @@ static int root_open(struct berth_daemon *d, struct berth_container *c, struct c
 		r->rootfs = NULL;
 		return berth_err_sys(err, BERTH_E_INTERNAL, e, "open container root");
 	}
+	root_subst(c, r);
 	return 0;
 }
 
@@ -434,6 +472,9 @@ static void root_close(struct berth_daemon *d, struct berth_container *c, struct
 {
 	if (r->fd >= 0)
 		close(r->fd);
+	for (size_t i = 0; i < r->nsubst; i++)
+		close(r->subst[i].fd);
+	r->nsubst = 0;
 	if (r->rootfs) {
 		struct berth_error e = {0};
 		if (berth_rwlayer_unmount(d->layers, c->id, &e) < 0 && e.kind != BERTH_E_NOT_FOUND)
@@ -450,7 +491,7 @@ int berth_ctr_archive_stat(struct berth_daemon *d, struct berth_container *c, co
 	struct ctr_root r;
 	if (root_open(d, c, &r, err) < 0)
 		return -1;
-	int rc = berth_root_stat(r.fd, path, ref, st, err);
+	int rc = berth_root_stat(r.fd, path, ref, r.subst, r.nsubst, st, err);
 	root_close(d, c, &r);
 	return rc;
 }
@@ -461,7 +502,7 @@ int berth_ctr_archive_get(struct berth_daemon *d, struct berth_container *c, con
 	struct ctr_root r;
 	if (root_open(d, c, &r, err) < 0)
 		return -1;
-	int rc = berth_root_archive(r.fd, path, ref, begin, ctx, out, err);
+	int rc = berth_root_archive(r.fd, path, ref, r.subst, r.nsubst, begin, ctx, out, err);
 	root_close(d, c, &r);
 	if (rc == 0)
 		berth_ctr_event(d, c, "archive-path", NULL);
@@ -509,7 +550,7 @@ int berth_ctr_export(struct berth_daemon *d, struct berth_container *c, berth_ar
 	if (begin && begin(ctx, NULL) < 0)
 		rc = berth_err(err, BERTH_E_INTERNAL, "write: connection closed");
 	if (rc == 0) {
-		struct berth_tar_src src = {.dirfd = r.fd, .base = NULL, .name = NULL};
+		struct berth_tar_src src = {.dirfd = r.fd, .base = NULL, .name = NULL, .subst = r.subst, .nsubst = r.nsubst};
 		rc = berth_tar_write(&src, out, err);
 	}
 	root_close(d, c, &r);

@@ -74,10 +74,17 @@ char *berth_cp_container_abs(const char *path);
  * Go's filepath.Walk), hard links as link entries to the first name seen,
  * security.capability as a PAX xattr record, mtimes in whole seconds,
  * numeric owners only; sockets and files vanishing meanwhile are skipped. */
+struct berth_tar_subst {
+	dev_t dev; /* a regular file in the tree ... */
+	ino_t ino;
+	int fd;    /* ... read from this file instead (contents and stat), as a bind mount shows it */
+};
 struct berth_tar_src {
 	int dirfd;
 	const char *base;
 	const char *name;
+	const struct berth_tar_subst *subst; /* may be NULL */
+	size_t nsubst;
 };
 /* Writes a complete tar stream (end-of-archive blocks included). */
 int berth_tar_write(const struct berth_tar_src *src, struct berth_writer *out, struct berth_error *err);
@@ -122,14 +129,17 @@ int berth_untar(int root_fd, const char *dest, struct berth_reader *in, const st
 
 /* docker's StatPath on a container path: the parent is resolved inside the
  * root, the last element is not followed unless the path ends in "/" or "/.".
- * ctr names the container in "Could not find the file %s in container %s". */
-int berth_root_stat(int root_fd, const char *path, const char *ctr, struct berth_path_stat *st,
-		    struct berth_error *err);
+ * ctr names the container in "Could not find the file %s in container %s".
+ * subst: files shown from elsewhere (a container's /etc/hosts, /etc/hostname,
+ * /etc/resolv.conf, bind-mounted by docker over the image's). */
+int berth_root_stat(int root_fd, const char *path, const char *ctr, const struct berth_tar_subst *subst,
+		    size_t nsubst, struct berth_path_stat *st, struct berth_error *err);
 /* GET archive: stat, call begin (to send headers; it may fail), then write the
  * tar of the path with docker's entry names (rebased on the stat name). */
 typedef int (*berth_archive_begin_fn)(void *ctx, const struct berth_path_stat *st);
-int berth_root_archive(int root_fd, const char *path, const char *ctr, berth_archive_begin_fn begin, void *ctx,
-		       struct berth_writer *out, struct berth_error *err);
+int berth_root_archive(int root_fd, const char *path, const char *ctr, const struct berth_tar_subst *subst,
+		       size_t nsubst, berth_archive_begin_fn begin, void *ctx, struct berth_writer *out,
+		       struct berth_error *err);
 /* PUT archive: path (its last element followed) must be a directory. */
 struct berth_archive_put_opts {
 	bool no_overwrite_dir_nondir;
@@ -146,6 +156,10 @@ int berth_root_lookup_user(int root_fd, const char *spec, uid_t *uid, gid_t *gid
 
 /* ---- containers (mount the rw layer as needed; emit docker's events) ----
  * ref is the container as the client named it (for docker's messages). */
+
+/* These read /etc/hosts, /etc/hostname and /etc/resolv.conf from the files
+ * berthd writes for the container (HostsPath, ...) once they exist, as the
+ * bind mounts docker makes show them. Volumes are not looked into. */
 
 /* HEAD /containers/{id}/archive */
 int berth_ctr_archive_stat(struct berth_daemon *d, struct berth_container *c, const char *ref, const char *path,

@@ -209,6 +209,8 @@ struct tw {
 	size_t nlinks;
 	char *buf;
 	bool out_failed;
+	const struct berth_tar_subst *subst;
+	size_t nsubst;
 };
 
 static la_ssize_t tw_write_cb(struct archive *a, void *ctx, const void *buf, size_t len)
@@ -374,6 +376,14 @@ static int tw_add_at(struct tw *t, int dirfd, const char *base, const char *name
 				return berth_err_sys(t->err, BERTH_E_INTERNAL, errno, "open %s", name);
 			return 0; /* replaced or removed meanwhile */
 		}
+		for (size_t i = 0; S_ISREG(st.st_mode) && i < t->nsubst; i++) {
+			struct stat hs;
+			if (st.st_dev == t->subst[i].dev && st.st_ino == t->subst[i].ino && fstat(t->subst[i].fd, &hs) == 0 &&
+			    S_ISREG(hs.st_mode) && lseek(t->subst[i].fd, 0, SEEK_SET) == 0) {
+				hs.st_nlink = 1;
+				return tw_entry(t, dirfd, base, t->subst[i].fd, &hs, name);
+			}
+		}
 		int rc = tw_entry(t, dirfd, base, fd, &st, name);
 		if (rc == 0 && S_ISDIR(st.st_mode))
 			rc = tw_walk(t, fd, name, depth + 1);
@@ -406,7 +416,7 @@ static int tw_walk(struct tw *t, int dirfd, const char *prefix, int depth)
 
 int berth_tar_write(const struct berth_tar_src *src, struct berth_writer *out, struct berth_error *err)
 {
-	struct tw t = {.out = out, .err = err};
+	struct tw t = {.out = out, .err = err, .subst = src->subst, .nsubst = src->nsubst};
 	t.buf = malloc(TW_BUF);
 	t.a = archive_write_new();
 	int rc = 0;

@@ -158,7 +158,7 @@ static int ux_check(struct ux *u, struct archive_entry *e, struct ux_names *n)
 				names_free(n);
 				return berth_err(u->err, BERTH_E_INTERNAL, "out of memory");
 			}
-			cleanup_free char *j = berth_strdup_printf("%s/%s", dir + 1, target);
+			cleanup_free char *j = dir[1] ? berth_strdup_printf("%s/%s", dir + 1, target) : strdup(target);
 			cleanup_free char *c = j ? berth_cp_clean(j) : NULL;
 			if (!c || !strcmp(c, "..") || !strncmp(c, "../", 3) || c[0] == '/') {
 				cleanup_free char *t = shown_join(u->shown, n->rel);

@@ -1,0 +1,64 @@
+/* GET /containers/{name}/changes and POST /commit. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "common/cleanup.h"
+#include "common/util.h"
+#include "daemon/commit.h"
+#include "daemon/container.h"
+#include "daemon/daemon.h"
+
+struct berth_container *berth_api_container(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c);
+
+static void ctr_changes(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
+{
+	struct berth_container *ct = berth_api_container(d, r, c);
+	if (!ct)
+		return;
+	struct berth_error err = {0};
+	json_t *changes = berth_ctr_changes(d, ct, &err);
+	berth_container_put(d->containers, ct);
+	if (!changes)
+		berth_http_respond_error(c, &err);
+	else if (json_is_null(changes)) /* nothing changed: docker answers null */
+		berth_http_respond(c, 200, "application/json", "null\n", 5);
+	else
+		berth_http_respond_json(c, 200, changes);
+}
+
+static void commit(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
+{
+	struct berth_error err = {0};
+	cleanup_json json_t *body = NULL;
+	if (berth_http_body_json(c, 4 << 20, &body, &err) < 0) {
+		berth_http_respond_error(c, &err);
+		return;
+	}
+	char **changes = NULL;
+	for (size_t i = 0; i < r->nquery; i++)
+		if (!strcmp(r->query[i].k, "changes") && r->query[i].v && *r->query[i].v)
+			berth_strv_push(&changes, r->query[i].v);
+	struct berth_commit_opts o = {.container = berth_http_query(r, "container"),
+				      .repo = berth_http_query(r, "repo"),
+				      .tag = berth_http_query(r, "tag"),
+				      .author = berth_http_query(r, "author"),
+				      .comment = berth_http_query(r, "comment"),
+				      .changes = changes,
+				      .nchanges = berth_strv_len(changes),
+				      .pause = berth_http_query_bool(r, "pause", true),
+				      .config = json_is_object(body) ? body : NULL};
+	char id[BERTH_DIGEST_LEN + 1];
+	int rc = berth_ctr_commit(d, &o, id, &err);
+	berth_strv_free(changes);
+	if (rc < 0)
+		berth_http_respond_error(c, &err);
+	else
+		berth_http_respond_json(c, 201, json_pack("{s:s}", "Id", id));
+}
+
+const struct berth_route berth_routes_commit[] = {
+	{"GET", "/containers/{name}/changes", ctr_changes},
+	{"POST", "/commit", commit},
+	{NULL, NULL, NULL},
+};
