@@ -123,8 +123,9 @@ struct timeout_ctx {
 static int op_timeout(struct cli *c, const char *name, void *ctx, struct berth_error *err)
 {
 	struct timeout_ctx *tc = ctx;
-	cleanup_free char *path = tc->t == LLONG_MIN ? berth_strdup_printf("/containers/%s/%s", name, tc->verb)
-						     : berth_strdup_printf("/containers/%s/%s?t=%lld", name, tc->verb, tc->t);
+	cleanup_free char *path = tc->t == LLONG_MIN ?
+					  berth_strdup_printf("/containers/%s/%s", name, tc->verb) :
+					  berth_strdup_printf("/containers/%s/%s?t=%lld", name, tc->verb, tc->t);
 	return post(c, path, err);
 }
 
@@ -420,16 +421,13 @@ static int cmd_top(struct cli *c, int argc, char **argv)
 		json_t *titles = json_object_get(res, "Titles"), *procs = json_object_get(res, "Processes");
 		size_t i, k;
 		json_t *v, *p;
-		json_array_foreach(titles, i, v)
-		{
+		json_array_foreach(titles, i, v) {
 			berth_tabwriter_puts(tw, i ? "\t" : "");
 			berth_tabwriter_puts(tw, json_string_value(v) ? json_string_value(v) : "");
 		}
 		berth_tabwriter_puts(tw, "\n");
-		json_array_foreach(procs, k, p)
-		{
-			json_array_foreach(p, i, v)
-			{
+		json_array_foreach(procs, k, p) {
+			json_array_foreach(p, i, v) {
 				berth_tabwriter_puts(tw, i ? "\t" : "");
 				berth_tabwriter_puts(tw, json_string_value(v) ? json_string_value(v) : "");
 			}
@@ -537,8 +535,7 @@ static int cmd_port(struct cli *c, int argc, char **argv)
 	}
 	const char *k;
 	json_t *fe;
-	json_object_foreach(ports, k, fe)
-	{
+	json_object_foreach(ports, k, fe) {
 		size_t i;
 		json_t *f;
 		json_array_foreach(fe, i, f)
@@ -574,7 +571,8 @@ static int cmd_container_prune(struct cli *c, int argc, char **argv)
 		printf("WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ");
 		fflush(stdout);
 		char line[64] = "";
-		if (!fgets(line, sizeof(line), stdin) || !((line[0] == 'y' || line[0] == 'Y') && (line[1] == '\n' || !line[1])))
+		if (!fgets(line, sizeof(line), stdin) ||
+		    !((line[0] == 'y' || line[0] == 'Y') && (line[1] == '\n' || !line[1])))
 			goto out;
 	}
 	struct berth_buf q = {0};
@@ -597,7 +595,8 @@ static int cmd_container_prune(struct cli *c, int argc, char **argv)
 		printf("Deleted Containers:\n");
 		size_t i;
 		json_t *d;
-		json_array_foreach(del, i, d) printf("%s\n", json_string_value(d));
+		json_array_foreach(del, i, d)
+			printf("%s\n", json_string_value(d));
 		printf("\n");
 		space = json_integer_value(json_object_get(res, "SpaceReclaimed"));
 	}

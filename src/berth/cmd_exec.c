@@ -24,7 +24,8 @@ static int exec_env(struct cli *c, char **env_files, char **env, json_t **out)
 	for (size_t i = 0; env && env[i]; i++) {
 		const char *v = env[i];
 		if (!v[0] || v[0] == '=') {
-			fprintf(stderr, "invalid argument \"%s\" for \"-e, --env\" flag: invalid environment variable: %s\nSee '%s --help'.\n",
+			fprintf(stderr,
+				"invalid argument \"%s\" for \"-e, --env\" flag: invalid environment variable: %s\nSee '%s --help'.\n",
 				v, v, c->cmdpath);
 			berth_strv_free(all);
 			return 125;
@@ -94,11 +95,10 @@ int cmd_exec(struct cli *c, int argc, char **argv)
 	json_t *cmd = json_array();
 	for (size_t i = 1; args[i]; i++)
 		json_array_append_new(cmd, json_string(args[i]));
-	body = json_pack("{s:s, s:b, s:b, s:b, s:b, s:b, s:b, s:s, s:O, s:s, s:o}", "User",
-					      user ? user : "", "Privileged", privileged, "Tty", tty, "AttachStdin",
-					      attach_in, "AttachStderr", attach_out, "AttachStdout", attach_out, "Detach",
-					      detach, "DetachKeys", keys ? keys : "", "Env", envj, "WorkingDir",
-					      workdir ? workdir : "", "Cmd", cmd);
+	body = json_pack("{s:s, s:b, s:b, s:b, s:b, s:b, s:b, s:s, s:O, s:s, s:o}", "User", user ? user : "",
+			 "Privileged", privileged, "Tty", tty, "AttachStdin", attach_in, "AttachStderr", attach_out,
+			 "AttachStdout", attach_out, "Detach", detach, "DetachKeys", keys ? keys : "", "Env", envj,
+			 "WorkingDir", workdir ? workdir : "", "Cmd", cmd);
 	path = berth_strdup_printf("/containers/%s/exec", args[0]);
 	struct berth_error e = {0};
 	if (berth_client_json(&c->cl, "POST", path, body, &created, &e) < 0) {

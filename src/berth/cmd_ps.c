@@ -13,10 +13,21 @@
 #include "output.h"
 
 static const struct berth_header_map ps_headers[] = {
-	{"ID", "CONTAINER ID"}, {"Names", "NAMES"},	  {"Image", "IMAGE"},	  {"Command", "COMMAND"},
-	{"CreatedAt", "CREATED AT"}, {"RunningFor", "CREATED"}, {"Ports", "PORTS"},	  {"State", "STATE"},
-	{"Status", "STATUS"},	{"Size", "SIZE"},	  {"Labels", "LABELS"},	  {"Mounts", "MOUNTS"},
-	{"LocalVolumes", "LOCAL VOLUMES"}, {"Networks", "NETWORKS"}, {NULL, NULL},
+	{"ID", "CONTAINER ID"},
+	{"Names", "NAMES"},
+	{"Image", "IMAGE"},
+	{"Command", "COMMAND"},
+	{"CreatedAt", "CREATED AT"},
+	{"RunningFor", "CREATED"},
+	{"Ports", "PORTS"},
+	{"State", "STATE"},
+	{"Status", "STATUS"},
+	{"Size", "SIZE"},
+	{"Labels", "LABELS"},
+	{"Mounts", "MOUNTS"},
+	{"LocalVolumes", "LOCAL VOLUMES"},
+	{"Networks", "NETWORKS"},
+	{NULL, NULL},
 };
 
 #define PS_TABLE "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
@@ -132,7 +143,8 @@ static char *displayable_ports(json_t *ports)
 		json_t *e = json_array_get(ports, i);
 		const char *ip = json_string_value(json_object_get(e, "IP"));
 		const char *type = json_string_value(json_object_get(e, "Type"));
-		p[i] = (struct port){ip ? ip : "", type ? type : "", json_integer_value(json_object_get(e, "PrivatePort")),
+		p[i] = (struct port){ip ? ip : "", type ? type : "",
+				     json_integer_value(json_object_get(e, "PrivatePort")),
 				     json_integer_value(json_object_get(e, "PublicPort"))};
 	}
 	qsort(p, n, sizeof(*p), port_cmp);
@@ -146,8 +158,8 @@ static char *displayable_ports(json_t *ports)
 		snprintf(key, sizeof(key), "%s", p[i].type);
 		if (*p[i].ip) {
 			if (p[i].pub != p[i].priv) {
-				berth_buf_printf(&mappings, "%s%s:%lld->%lld/%s", mappings.len ? ", " : "", p[i].ip, p[i].pub,
-						 p[i].priv, p[i].type);
+				berth_buf_printf(&mappings, "%s%s:%lld->%lld/%s", mappings.len ? ", " : "", p[i].ip,
+						 p[i].pub, p[i].priv, p[i].type);
 				continue;
 			}
 			snprintf(key, sizeof(key), "%s/%s", p[i].ip, p[i].type);
@@ -209,12 +221,14 @@ static json_t *ps_row(json_t *ct, bool trunc)
 	const char **lk = calloc(nl + 1, sizeof(*lk));
 	const char *k;
 	json_t *v;
-	json_object_foreach(labels, k, v) lk[i++] = k;
+	json_object_foreach(labels, k, v)
+		lk[i++] = k;
 	qsort(lk, nl, sizeof(*lk), key_cmp);
 	struct berth_buf lb = {0};
 	berth_buf_str(&lb);
 	for (i = 0; i < nl; i++)
-		berth_buf_printf(&lb, "%s%s=%s", i ? "," : "", lk[i], json_string_value(json_object_get(labels, lk[i])));
+		berth_buf_printf(&lb, "%s%s=%s", i ? "," : "", lk[i],
+				 json_string_value(json_object_get(labels, lk[i])));
 	free(lk);
 	json_object_set_new(row, "Labels", json_string(berth_buf_str(&lb)));
 	berth_buf_free(&lb);
@@ -223,8 +237,7 @@ static json_t *ps_row(json_t *ct, bool trunc)
 	struct berth_buf mb = {0};
 	berth_buf_str(&mb);
 	json_t *m;
-	json_array_foreach(mounts, i, m)
-	{
+	json_array_foreach(mounts, i, m) {
 		const char *name = json_string_value(json_object_get(m, "Name"));
 		if (!name || !*name)
 			name = json_string_value(json_object_get(m, "Source"));
@@ -244,8 +257,7 @@ static json_t *ps_row(json_t *ct, bool trunc)
 	berth_buf_str(&nb);
 	json_t *nv;
 	const char *single = NULL;
-	json_array_foreach(names, i, nv)
-	{
+	json_array_foreach(names, i, nv) {
 		const char *s = json_string_value(nv);
 		if (!s)
 			continue;
@@ -261,7 +273,8 @@ static json_t *ps_row(json_t *ct, bool trunc)
 	struct berth_buf netb = {0};
 	berth_buf_str(&netb);
 	i = 0;
-	json_object_foreach(nets, k, v) berth_buf_printf(&netb, "%s%s", i++ ? "," : "", k);
+	json_object_foreach(nets, k, v)
+		berth_buf_printf(&netb, "%s%s", i++ ? "," : "", k);
 	json_object_set_new(row, "Networks", json_string(berth_buf_str(&netb)));
 	berth_buf_free(&netb);
 	cleanup_free char *ports = displayable_ports(json_object_get(ct, "Ports"));
@@ -395,7 +408,8 @@ int cmd_ps(struct cli *c, int argc, char **argv)
 			continue;
 		const char *eq = strchr(f, '=');
 		if (!eq) {
-			fprintf(stderr, "invalid argument \"%s\" for \"-f, --filter\" flag: bad format of filter (expected name=value)\nSee '%s --help'.\n",
+			fprintf(stderr,
+				"invalid argument \"%s\" for \"-f, --filter\" flag: bad format of filter (expected name=value)\nSee '%s --help'.\n",
 				f, c->cmdpath);
 			rc = 125;
 			goto out;
@@ -444,14 +458,15 @@ int cmd_ps(struct cli *c, int argc, char **argv)
 	rows = json_array();
 	size_t i;
 	json_t *ct;
-	json_array_foreach(list, i, ct) json_array_append_new(rows, ps_row(ct, !no_trunc));
+	json_array_foreach(list, i, ct)
+		json_array_append_new(rows, ps_row(ct, !no_trunc));
 	const char *fmt = format && *format ? format : "table";
 	if (!strcmp(fmt, "table")) {
 		deflt = quiet ? strdup("{{.ID}}") : size ? strdup(PS_TABLE "\t{{.Size}}") : strdup(PS_TABLE);
 		fmt = deflt;
 	} else if (!strcmp(fmt, "raw")) {
-		deflt = quiet ? strdup("container_id: {{.ID}}")
-			      : berth_strdup_printf("container_id: {{.ID}}\nimage: {{.Image}}\ncommand: {{.Command}}\n"
+		deflt = quiet ? strdup("container_id: {{.ID}}") :
+				berth_strdup_printf("container_id: {{.ID}}\nimage: {{.Image}}\ncommand: {{.Command}}\n"
 						    "created_at: {{.CreatedAt}}\nstate: {{- pad .State 1 0}}\n"
 						    "status: {{- pad .Status 1 0}}\nnames: {{.Names}}\n"
 						    "labels: {{- pad .Labels 1 0}}\nports: {{- pad .Ports 1 0}}\n%s",

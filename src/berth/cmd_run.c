@@ -152,12 +152,13 @@ static bool is_localhost_ip(const char *ip)
 static char *create_container(struct cli *c, struct ctr_create *cc, struct berth_error *err)
 {
 	json_t *hc = json_object_get(cc->body, "HostConfig");
-	if (json_is_true(json_object_get(hc, "OomKillDisable")) && json_integer_value(json_object_get(hc, "Memory")) == 0)
-		fprintf(stderr, "WARNING: Disabling the OOM killer on containers without setting a '-m/--memory' limit may be dangerous.\n");
+	if (json_is_true(json_object_get(hc, "OomKillDisable")) &&
+	    json_integer_value(json_object_get(hc, "Memory")) == 0)
+		fprintf(stderr,
+			"WARNING: Disabling the OOM killer on containers without setting a '-m/--memory' limit may be dangerous.\n");
 	size_t i;
 	json_t *d;
-	json_array_foreach(json_object_get(hc, "Dns"), i, d)
-	{
+	json_array_foreach(json_object_get(hc, "Dns"), i, d) {
 		if (is_localhost_ip(json_string_value(d))) {
 			fprintf(stderr, "WARNING: Localhost DNS setting (--dns=%s) may fail in containers.\n",
 				json_string_value(d));
@@ -176,8 +177,8 @@ static char *create_container(struct cli *c, struct ctr_create *cc, struct berth
 		}
 		cidfd = open(cc->cidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 		if (cidfd < 0) {
-			berth_err(err, BERTH_E_INVALID, "failed to create the container ID file: open %s: %s", cc->cidfile,
-				  strerror(errno));
+			berth_err(err, BERTH_E_INVALID, "failed to create the container ID file: open %s: %s",
+				  cc->cidfile, strerror(errno));
 			return NULL;
 		}
 	}
@@ -217,7 +218,8 @@ static char *create_container(struct cli *c, struct ctr_create *cc, struct berth
 	}
 	if (cidfd >= 0) {
 		if (berth_write_all(cidfd, id, strlen(id)) < 0) {
-			berth_err(err, BERTH_E_INTERNAL, "failed to write the container ID to the file: %s", strerror(errno));
+			berth_err(err, BERTH_E_INTERNAL, "failed to write the container ID to the file: %s",
+				  strerror(errno));
 			close(cidfd);
 			berth_buf_free(&path);
 			return NULL;
@@ -309,8 +311,8 @@ static int hijack_attach(struct cli *c, const char *id, bool in, bool out, bool 
 
 static struct ctr_pending *wait_begin(struct cli *c, const char *id, const char *condition, struct berth_error *err)
 {
-	cleanup_free char *path = condition ? berth_strdup_printf("/containers/%s/wait?condition=%s", id, condition)
-					    : berth_strdup_printf("/containers/%s/wait", id);
+	cleanup_free char *path = condition ? berth_strdup_printf("/containers/%s/wait?condition=%s", id, condition) :
+					      berth_strdup_printf("/containers/%s/wait", id);
 	struct berth_error e = {0};
 	struct ctr_pending *p = ctr_request_begin(&c->cl, "POST", path, NULL, &e);
 	if (!p)
@@ -366,7 +368,8 @@ static int run_container(struct cli *c, struct ctr_create *cc)
 		fflush(stdout);
 	}
 	if (attach) {
-		fd = hijack_attach(c, id, cc->attach_stdin, cc->attach_stdout, cc->attach_stderr, cc->detach_keys, &err);
+		fd = hijack_attach(c, id, cc->attach_stdin, cc->attach_stdout, cc->attach_stderr, cc->detach_keys,
+				   &err);
 		if (fd < 0) {
 			fprintf(stderr, "%s\n", err.msg);
 			rc = 1;
@@ -550,7 +553,8 @@ static bool state_check(json_t *info, struct berth_error *err)
 		return false;
 	}
 	if (json_is_true(json_object_get(st, "Restarting"))) {
-		berth_err(err, BERTH_E_CONFLICT, "You cannot attach to a restarting container, wait until it is running");
+		berth_err(err, BERTH_E_CONFLICT,
+			  "You cannot attach to a restarting container, wait until it is running");
 		return false;
 	}
 	return true;

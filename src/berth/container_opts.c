@@ -14,17 +14,17 @@
 
 struct flags {
 	char **attach, **volumes, **tmpfs, **mounts, **blkio_weight_device, **read_bps, **write_bps, **read_iops,
-		**write_iops, **links, **aliases, **link_local_ips, **env, **labels, **cgroup_rules, **devices, **ulimits,
-		**sysctls, **publish, **expose, **dns, **dns_search, **dns_options, **extra_hosts, **volumes_from,
-		**env_file, **cap_add, **cap_drop, **group_add, **security_opt, **storage_opt, **label_file, **log_opts,
-		**networks, **net_compat, **net_alias_compat, **dns_opt_compat;
+		**write_iops, **links, **aliases, **link_local_ips, **env, **labels, **cgroup_rules, **devices,
+		**ulimits, **sysctls, **publish, **expose, **dns, **dns_search, **dns_options, **extra_hosts,
+		**volumes_from, **env_file, **cap_add, **cap_drop, **group_add, **security_opt, **storage_opt,
+		**label_file, **log_opts, **networks, **net_compat, **net_alias_compat, **dns_opt_compat;
 	bool privileged, publish_all, interactive, tty, oom_kill_disable, read_only, no_healthcheck, rm, init, detach,
 		sig_proxy, untrusted;
-	char *pid, *uts, *userns, *cgroupns, *cidfile, *entrypoint, *hostname, *domainname, *memory, *memory_reservation,
-		*memory_swap, *kernel_memory, *user, *workdir, *cpus, *cpuset_cpus, *cpuset_mems, *mac, *ip, *ip6, *ipc,
-		*restart, *log_driver, *cgroup_parent, *volume_driver, *stop_signal, *isolation, *shm_size, *health_cmd,
-		*health_interval, *health_timeout, *health_start_period, *runtime, *name, *detach_keys, *platform, *pull,
-		*io_max_bandwidth, *gpus;
+	char *pid, *uts, *userns, *cgroupns, *cidfile, *entrypoint, *hostname, *domainname, *memory,
+		*memory_reservation, *memory_swap, *kernel_memory, *user, *workdir, *cpus, *cpuset_cpus, *cpuset_mems,
+		*mac, *ip, *ip6, *ipc, *restart, *log_driver, *cgroup_parent, *volume_driver, *stop_signal, *isolation,
+		*shm_size, *health_cmd, *health_interval, *health_timeout, *health_start_period, *runtime, *name,
+		*detach_keys, *platform, *pull, *io_max_bandwidth, *gpus;
 	long long oom_score_adj, cpu_count, cpu_shares, cpu_percent, cpu_period, cpu_rt_period, cpu_rt_runtime,
 		cpu_quota, blkio_weight, swappiness, pids_limit, stop_timeout, health_retries, io_max_iops;
 };
@@ -33,24 +33,84 @@ struct flags {
 
 static void flags_free(struct flags *f)
 {
-	char ***lists[] = {&f->attach,	     &f->volumes,	&f->tmpfs,	   &f->mounts,		&f->blkio_weight_device,
-			   &f->read_bps,     &f->write_bps,	&f->read_iops,	   &f->write_iops,	&f->links,
-			   &f->aliases,	     &f->link_local_ips, &f->env,	   &f->labels,		&f->cgroup_rules,
-			   &f->devices,	     &f->ulimits,	&f->sysctls,	   &f->publish,		&f->expose,
-			   &f->dns,	     &f->dns_search,	&f->dns_options,   &f->extra_hosts,	&f->volumes_from,
-			   &f->env_file,     &f->cap_add,	&f->cap_drop,	   &f->group_add,	&f->security_opt,
-			   &f->storage_opt,  &f->label_file,	&f->log_opts,	   &f->networks,	&f->net_compat,
-			   &f->net_alias_compat, &f->dns_opt_compat};
+	char ***lists[] = {&f->attach,
+			   &f->volumes,
+			   &f->tmpfs,
+			   &f->mounts,
+			   &f->blkio_weight_device,
+			   &f->read_bps,
+			   &f->write_bps,
+			   &f->read_iops,
+			   &f->write_iops,
+			   &f->links,
+			   &f->aliases,
+			   &f->link_local_ips,
+			   &f->env,
+			   &f->labels,
+			   &f->cgroup_rules,
+			   &f->devices,
+			   &f->ulimits,
+			   &f->sysctls,
+			   &f->publish,
+			   &f->expose,
+			   &f->dns,
+			   &f->dns_search,
+			   &f->dns_options,
+			   &f->extra_hosts,
+			   &f->volumes_from,
+			   &f->env_file,
+			   &f->cap_add,
+			   &f->cap_drop,
+			   &f->group_add,
+			   &f->security_opt,
+			   &f->storage_opt,
+			   &f->label_file,
+			   &f->log_opts,
+			   &f->networks,
+			   &f->net_compat,
+			   &f->net_alias_compat,
+			   &f->dns_opt_compat};
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
 		berth_strv_free(*lists[i]);
-	char **strs[] = {&f->pid,	  &f->uts,	       &f->userns,	    &f->cgroupns,	   &f->cidfile,
-			 &f->entrypoint,  &f->hostname,	       &f->domainname,	    &f->memory,		   &f->memory_reservation,
-			 &f->memory_swap, &f->kernel_memory,   &f->user,	    &f->workdir,	   &f->cpus,
-			 &f->cpuset_cpus, &f->cpuset_mems,     &f->mac,		    &f->ip,		   &f->ip6,
-			 &f->ipc,	  &f->restart,	       &f->log_driver,	    &f->cgroup_parent,	   &f->volume_driver,
-			 &f->stop_signal, &f->isolation,       &f->shm_size,	    &f->health_cmd,	   &f->health_interval,
-			 &f->health_timeout, &f->health_start_period, &f->runtime, &f->name,		   &f->detach_keys,
-			 &f->platform,	  &f->pull,	       &f->io_max_bandwidth, &f->gpus};
+	char **strs[] = {&f->pid,
+			 &f->uts,
+			 &f->userns,
+			 &f->cgroupns,
+			 &f->cidfile,
+			 &f->entrypoint,
+			 &f->hostname,
+			 &f->domainname,
+			 &f->memory,
+			 &f->memory_reservation,
+			 &f->memory_swap,
+			 &f->kernel_memory,
+			 &f->user,
+			 &f->workdir,
+			 &f->cpus,
+			 &f->cpuset_cpus,
+			 &f->cpuset_mems,
+			 &f->mac,
+			 &f->ip,
+			 &f->ip6,
+			 &f->ipc,
+			 &f->restart,
+			 &f->log_driver,
+			 &f->cgroup_parent,
+			 &f->volume_driver,
+			 &f->stop_signal,
+			 &f->isolation,
+			 &f->shm_size,
+			 &f->health_cmd,
+			 &f->health_interval,
+			 &f->health_timeout,
+			 &f->health_start_period,
+			 &f->runtime,
+			 &f->name,
+			 &f->detach_keys,
+			 &f->platform,
+			 &f->pull,
+			 &f->io_max_bandwidth,
+			 &f->gpus};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free(*strs[i]);
 }
@@ -133,7 +193,8 @@ static size_t build_opts(struct flags *f, bool is_run, struct cli_opt *o)
 	ADD("memory-reservation", 0, OPT_STR, &f->memory_reservation, "Memory soft limit");
 	ADD("memory-swap", 0, OPT_STR, &f->memory_swap,
 	    "Swap limit equal to memory plus swap: '-1' to enable unlimited swap");
-	ADD("memory-swappiness", 0, OPT_INT, &f->swappiness, "Tune container memory swappiness (0 to 100) (default -1)");
+	ADD("memory-swappiness", 0, OPT_INT, &f->swappiness,
+	    "Tune container memory swappiness (0 to 100) (default -1)");
 	ADD("mount", 0, OPT_LIST, &f->mounts, "Attach a filesystem mount to the container");
 	ADD("name", 0, OPT_STR, &f->name, "Assign a name to the container");
 	ADD("net", 0, OPT_LIST, &f->net_compat, "");
@@ -149,7 +210,8 @@ static size_t build_opts(struct flags *f, bool is_run, struct cli_opt *o)
 	ADD("privileged", 0, OPT_BOOL, &f->privileged, "Give extended privileges to this container");
 	ADD("publish", 'p', OPT_LIST, &f->publish, "Publish a container's port(s) to the host");
 	ADD("publish-all", 'P', OPT_BOOL, &f->publish_all, "Publish all exposed ports to random ports");
-	ADD("pull", 0, OPT_STR, &f->pull, "Pull image before running (\"always\"|\"missing\"|\"never\") (default \"missing\")");
+	ADD("pull", 0, OPT_STR, &f->pull,
+	    "Pull image before running (\"always\"|\"missing\"|\"never\") (default \"missing\")");
 	ADD("read-only", 0, OPT_BOOL, &f->read_only, "Mount the container's root filesystem as read only");
 	ADD("restart", 0, OPT_STR, &f->restart, "Restart policy to apply when a container exits (default \"no\")");
 	ADD("rm", 0, OPT_BOOL, &f->rm, "Automatically remove the container when it exits");
@@ -412,13 +474,20 @@ static int network_endpoints(struct flags *f, struct net_att *nets, size_t nn, j
 			nonuser = true;
 		if (i == 0) {
 			if (n->aliases && f->aliases)
-				return config_err(err, "conflicting options: cannot specify both --network-alias and per-network alias");
+				return config_err(
+					err,
+					"conflicting options: cannot specify both --network-alias and per-network alias");
 			if (n->links && f->links)
-				return config_err(err, "conflicting options: cannot specify both --link and per-network links");
+				return config_err(
+					err, "conflicting options: cannot specify both --link and per-network links");
 			if (n->ip4 && *n->ip4 && f->ip && *f->ip)
-				return config_err(err, "conflicting options: cannot specify both --ip and per-network IPv4 address");
+				return config_err(
+					err,
+					"conflicting options: cannot specify both --ip and per-network IPv4 address");
 			if (n->ip6 && *n->ip6 && f->ip6 && *f->ip6)
-				return config_err(err, "conflicting options: cannot specify both --ip6 and per-network IPv6 address");
+				return config_err(
+					err,
+					"conflicting options: cannot specify both --ip6 and per-network IPv6 address");
 			for (size_t k = 0; f->aliases && f->aliases[k]; k++)
 				berth_strv_push(&n->aliases, f->aliases[k]);
 			for (size_t k = 0; f->links && f->links[k]; k++)
@@ -438,12 +507,14 @@ static int network_endpoints(struct flags *f, struct net_att *nets, size_t nn, j
 			return config_err(err, "no name set for network");
 		if (!net_user_defined(n->target)) {
 			if (n->aliases)
-				return config_err(err, "network-scoped aliases are only supported for user-defined networks");
+				return config_err(
+					err, "network-scoped aliases are only supported for user-defined networks");
 			if (n->links)
 				return config_err(err, "links are only supported for user-defined networks");
 		}
 		bool has_ipam = (n->ip4 && *n->ip4) || (n->ip6 && *n->ip6) || n->llips;
-		bool empty = !n->aliases && !n->links && !has_ipam && !(n->driver_opts && json_object_size(n->driver_opts));
+		bool empty =
+			!n->aliases && !n->links && !has_ipam && !(n->driver_opts && json_object_size(n->driver_opts));
 		if (json_object_get(endpoints, n->target)) {
 			struct berth_buf q = {0};
 			ctr_go_quote(&q, n->target);
@@ -476,12 +547,14 @@ static int network_endpoints(struct flags *f, struct net_att *nets, size_t nn, j
 		json_object_set_new(ep, "GlobalIPv6PrefixLen", json_integer(0));
 		json_object_set_new(ep, "MacAddress", json_string(""));
 		json_object_set_new(ep, "DriverOpts",
-				    n->driver_opts && json_object_size(n->driver_opts) ? ctr_json_sorted(n->driver_opts)
-											: json_null());
+				    n->driver_opts && json_object_size(n->driver_opts) ?
+					    ctr_json_sorted(n->driver_opts) :
+					    json_null());
 		json_object_set_new(endpoints, n->target, ep);
 	}
 	if (user && nonuser)
-		return config_err(err, "conflicting options: cannot attach both user-defined and non-user-defined network-modes");
+		return config_err(
+			err, "conflicting options: cannot attach both user-defined and non-user-defined network-modes");
 	return 0;
 }
 
@@ -557,7 +630,8 @@ static int validate_flags(struct flags *f, const struct cli_opt *opts, struct be
 	}
 	for (size_t i = 0; f->cgroup_rules && f->cgroup_rules[i]; i++)
 		if (!ctr_valid_cgroup_rule(f->cgroup_rules[i])) {
-			cleanup_free char *m = berth_strdup_printf("invalid device cgroup format '%s'", f->cgroup_rules[i]);
+			cleanup_free char *m =
+				berth_strdup_printf("invalid device cgroup format '%s'", f->cgroup_rules[i]);
 			return flag_err(err, opts, "device-cgroup-rule", f->cgroup_rules[i], m);
 		}
 	for (size_t i = 0; f->sysctls && f->sysctls[i]; i++)
@@ -565,8 +639,10 @@ static int validate_flags(struct flags *f, const struct cli_opt *opts, struct be
 			return flag_err(err, opts, "sysctl", f->sysctls[i], e.msg);
 	struct {
 		const char *flag, *val;
-	} sizes[] = {{"memory", f->memory},	      {"memory-reservation", f->memory_reservation},
-		     {"kernel-memory", f->kernel_memory}, {"shm-size", f->shm_size},
+	} sizes[] = {{"memory", f->memory},
+		     {"memory-reservation", f->memory_reservation},
+		     {"kernel-memory", f->kernel_memory},
+		     {"shm-size", f->shm_size},
 		     {"io-maxbandwidth", f->io_max_bandwidth}};
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		int64_t b;
@@ -663,7 +739,8 @@ static int security_opts(char **in, char ***out, bool *unconfined_paths, struct 
 				char m[128];
 				snprintf(m, sizeof(m), "%s", strerror(errno));
 				m[0] = (char)tolower((unsigned char)m[0]);
-				berth_err(err, BERTH_E_INVALID, "opening seccomp profile (%s) failed: open %s: %s", path, path, m);
+				berth_err(err, BERTH_E_INVALID, "opening seccomp profile (%s) failed: open %s: %s",
+					  path, path, m);
 				return CTR_PARSE_CONFIG_ERR;
 			}
 			struct berth_buf data = {0};
@@ -677,8 +754,8 @@ static int security_opts(char **in, char ***out, bool *unconfined_paths, struct 
 			json_t *j = json_loadb(berth_buf_str(&data), len, JSON_DECODE_ANY, &je);
 			berth_buf_free(&data);
 			if (!j) {
-				berth_err(err, BERTH_E_INVALID, "compacting json for seccomp profile (%s) failed: %s", path,
-					  je.text);
+				berth_err(err, BERTH_E_INVALID, "compacting json for seccomp profile (%s) failed: %s",
+					  path, je.text);
 				return CTR_PARSE_CONFIG_ERR;
 			}
 			cleanup_free char *compact = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -692,8 +769,7 @@ static int security_opts(char **in, char ***out, bool *unconfined_paths, struct 
 	return 0;
 }
 
-int ctr_create_parse(struct cli *c, int argc, char **argv, bool is_run, struct ctr_create *out,
-		     struct berth_error *err)
+int ctr_create_parse(struct cli *c, int argc, char **argv, bool is_run, struct ctr_create *out, struct berth_error *err)
 {
 	memset(out, 0, sizeof(*out));
 	struct flags f = {0};
@@ -804,8 +880,8 @@ int ctr_create_parse(struct cli *c, int argc, char **argv, bool is_run, struct c
 		attach_stderr = true;
 	}
 	if (f.swappiness != -1 && (f.swappiness < 0 || f.swappiness > 100)) {
-		cleanup_free char *m =
-			berth_strdup_printf("invalid value: %lld. Valid memory swappiness range is 0-100", f.swappiness);
+		cleanup_free char *m = berth_strdup_printf(
+			"invalid value: %lld. Valid memory swappiness range is 0-100", f.swappiness);
 		rc = config_err(err, m);
 		goto out;
 	}
@@ -935,11 +1011,11 @@ int ctr_create_parse(struct cli *c, int argc, char **argv, bool is_run, struct c
 		}
 		health = json_pack("{s:[s]}", "Test", "NONE");
 	} else if (have_health) {
-		const char *neg = hi < 0 ? "--health-interval cannot be negative"
-				  : ht < 0 ? "--health-timeout cannot be negative"
-				  : f.health_retries < 0 ? "--health-retries cannot be negative"
-				  : hs < 0 ? "--health-start-period cannot be negative"
-					   : NULL;
+		const char *neg = hi < 0               ? "--health-interval cannot be negative" :
+				  ht < 0               ? "--health-timeout cannot be negative" :
+				  f.health_retries < 0 ? "--health-retries cannot be negative" :
+				  hs < 0               ? "--health-start-period cannot be negative" :
+							 NULL;
 		if (neg) {
 			rc = config_err(err, neg);
 			goto out;
@@ -996,11 +1072,13 @@ int ctr_create_parse(struct cli *c, int argc, char **argv, bool is_run, struct c
 	json_object_set_new(b, "HostConfig", h);
 	json_object_set_new(h, "Binds", strv_json(binds, false));
 	json_object_set_new(h, "ContainerIDFile", json_string(f.cidfile ? f.cidfile : ""));
-	json_object_set_new(h, "LogConfig",
-			    json_pack("{s:s, s:o}", "Type", f.log_driver ? f.log_driver : "", "Config", kv_map(f.log_opts)));
+	json_object_set_new(
+		h, "LogConfig",
+		json_pack("{s:s, s:o}", "Type", f.log_driver ? f.log_driver : "", "Config", kv_map(f.log_opts)));
 	json_object_set_new(h, "NetworkMode", json_string(nn ? nets[0].target : "default"));
 	json_object_set_new(h, "PortBindings", ctr_json_sorted(bindings));
-	json_object_set_new(h, "RestartPolicy", json_pack("{s:s, s:I}", "Name", rname, "MaximumRetryCount", (json_int_t)rmax));
+	json_object_set_new(h, "RestartPolicy",
+			    json_pack("{s:s, s:I}", "Name", rname, "MaximumRetryCount", (json_int_t)rmax));
 	json_object_set_new(h, "AutoRemove", json_boolean(f.rm));
 	json_object_set_new(h, "VolumeDriver", json_string(f.volume_driver ? f.volume_driver : ""));
 	json_object_set_new(h, "VolumesFrom", strv_json(f.volumes_from, false));
@@ -1020,7 +1098,8 @@ int ctr_create_parse(struct cli *c, int argc, char **argv, bool is_run, struct c
 	json_object_set_new(h, "Privileged", json_boolean(f.privileged));
 	json_object_set_new(h, "PublishAllPorts", json_boolean(f.publish_all));
 	json_object_set_new(h, "ReadonlyRootfs", json_boolean(f.read_only));
-	json_object_set_new(h, "SecurityOpt", sec || (unconfined_paths && f.security_opt) ? strv_json(sec, true) : json_null());
+	json_object_set_new(h, "SecurityOpt",
+			    sec || (unconfined_paths && f.security_opt) ? strv_json(sec, true) : json_null());
 	if (json_object_size(storage))
 		json_object_set_new(h, "StorageOpt", ctr_json_sorted(storage));
 	if (json_object_size(tmpfs))
@@ -1045,7 +1124,8 @@ int ctr_create_parse(struct cli *c, int argc, char **argv, bool is_run, struct c
 	json_object_set_new(h, "CgroupParent", json_string(f.cgroup_parent ? f.cgroup_parent : ""));
 	json_object_set_new(h, "BlkioWeight", json_integer(f.blkio_weight));
 	json_object_set_new(h, "BlkioWeightDevice", json_incref(weight_devs));
-	const char *tnames[4] = {"BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps"};
+	const char *tnames[4] = {"BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps",
+				 "BlkioDeviceWriteIOps"};
 	for (int t = 0; t < 4; t++)
 		json_object_set_new(h, tnames[t], throttle[t] ? json_incref(throttle[t]) : json_null());
 	json_object_set_new(h, "CpuPeriod", json_integer(f.cpu_period));
@@ -1068,7 +1148,8 @@ int ctr_create_parse(struct cli *c, int argc, char **argv, bool is_run, struct c
 		json_t *sorted = ctr_json_sorted(ulimits), *arr = json_array();
 		const char *k;
 		json_t *v;
-		json_object_foreach(sorted, k, v) json_array_append(arr, v);
+		json_object_foreach(sorted, k, v)
+			json_array_append(arr, v);
 		json_decref(sorted);
 		json_object_set_new(h, "Ulimits", arr);
 	} else {
@@ -1164,7 +1245,8 @@ static const struct {
 	{"unpause", "CONTAINER [CONTAINER...]", "Unpause all processes within one or more containers"},
 	{"wait", "CONTAINER [CONTAINER...]", "Block until one or more containers stop, then print their exit codes"},
 	{"logs", "[OPTIONS] CONTAINER", "Fetch the logs of a container"},
-	{"attach", "[OPTIONS] CONTAINER", "Attach local standard input, output, and error streams to a running container"},
+	{"attach", "[OPTIONS] CONTAINER",
+	 "Attach local standard input, output, and error streams to a running container"},
 	{"exec", "[OPTIONS] CONTAINER COMMAND [ARG...]", "Run a command in a running container"},
 	{"top", "CONTAINER [ps OPTIONS]", "Display the running processes of a container"},
 	{"rename", "CONTAINER NEW_NAME", "Rename a container"},
@@ -1192,9 +1274,7 @@ int ctr_args_error(struct cli *c, const char *what)
 int ctr_create_report(struct cli *c, int rc, const struct berth_error *err)
 {
 	switch (rc) {
-	case CTR_PARSE_FLAG_ERR:
-		fprintf(stderr, "%s\nSee '%s --help'.\n", err->msg, c->cmdpath);
-		return 125;
+	case CTR_PARSE_FLAG_ERR: fprintf(stderr, "%s\nSee '%s --help'.\n", err->msg, c->cmdpath); return 125;
 	case CTR_PARSE_CONFIG_ERR: {
 		size_t l = strlen(err->msg);
 		if (l && err->msg[l - 1] == '.')

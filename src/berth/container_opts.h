@@ -11,9 +11,9 @@
 
 /* Result of parsing `run`/`create` arguments. */
 struct ctr_create {
-	json_t *body;  /* Config fields + HostConfig + NetworkingConfig */
-	char *image;   /* as given */
-	char *name;    /* --name or NULL */
+	json_t *body; /* Config fields + HostConfig + NetworkingConfig */
+	char *image;  /* as given */
+	char *name;   /* --name or NULL */
 	char *platform, *pull, *detach_keys, *cidfile;
 	bool detach, sig_proxy, auto_remove;
 	/* a copy of what the body says, for the run flow */
@@ -23,9 +23,9 @@ struct ctr_create {
 
 enum {
 	CTR_PARSE_OK = 0,
-	CTR_PARSE_HELP = 1,       /* --help was printed */
-	CTR_PARSE_PRINTED = -1,   /* flag syntax error, already printed by cli_parse */
-	CTR_PARSE_FLAG_ERR = -2,  /* err->msg: `invalid argument "x" for "-e, --env" flag: ...` */
+	CTR_PARSE_HELP = 1,        /* --help was printed */
+	CTR_PARSE_PRINTED = -1,    /* flag syntax error, already printed by cli_parse */
+	CTR_PARSE_FLAG_ERR = -2,   /* err->msg: `invalid argument "x" for "-e, --env" flag: ...` */
 	CTR_PARSE_CONFIG_ERR = -3, /* err->msg: what docker prints after "docker: " */
 	CTR_PARSE_ARGS = -4        /* missing IMAGE, already printed (exit 1) */
 };

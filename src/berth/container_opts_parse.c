@@ -45,7 +45,8 @@ int ctr_parse_uint(const char *s, int base, unsigned bits, unsigned long long *o
 			goto syntax;
 		if (v > (max - (unsigned long long)d) / (unsigned long long)base) {
 			if (err)
-				berth_err(err, BERTH_E_INVALID, "strconv.%s: parsing \"%s\": value out of range", fn, s);
+				berth_err(err, BERTH_E_INVALID, "strconv.%s: parsing \"%s\": value out of range", fn,
+					  s);
 			return -1;
 		}
 		v = v * (unsigned long long)base + (unsigned long long)d;
@@ -68,7 +69,8 @@ int ctr_parse_int(const char *s, long long *out, struct berth_error *err)
 	}
 	unsigned long long v;
 	struct berth_error e = {0};
-	if (ctr_parse_uint(p, 10, 64, &v, "ParseInt", &e) < 0 || v > (neg ? 9223372036854775808ULL : 9223372036854775807ULL)) {
+	if (ctr_parse_uint(p, 10, 64, &v, "ParseInt", &e) < 0 ||
+	    v > (neg ? 9223372036854775808ULL : 9223372036854775807ULL)) {
 		if (strstr(e.msg, "invalid syntax") || !*p)
 			return berth_err(err, BERTH_E_INVALID, "strconv.ParseInt: parsing \"%s\": invalid syntax", s);
 		return berth_err(err, BERTH_E_INVALID, "strconv.ParseInt: parsing \"%s\": value out of range", s);
@@ -133,8 +135,8 @@ int ctr_read_kv_file(const char *path, bool env_lookup, char ***out, struct bert
 			struct berth_buf b = {0};
 			for (size_t i = 0; i < len; i++)
 				berth_buf_printf(&b, "%s%u", i ? " " : "", (unsigned char)s[i]);
-			rc = berth_err(err, BERTH_E_INVALID, "env file %s contains invalid utf8 bytes at line %d: [%s]", path,
-				       lineno + 1, berth_buf_str(&b));
+			rc = berth_err(err, BERTH_E_INVALID, "env file %s contains invalid utf8 bytes at line %d: [%s]",
+				       path, lineno + 1, berth_buf_str(&b));
 			berth_buf_free(&b);
 			break;
 		}
@@ -149,12 +151,13 @@ int ctr_read_kv_file(const char *path, bool env_lookup, char ***out, struct bert
 		size_t vlen = eq ? (size_t)(eq - s) : strlen(s);
 		cleanup_free char *var = strndup(s, vlen);
 		if (strpbrk(var, " \t")) {
-			rc = berth_err(err, BERTH_E_INVALID, "poorly formatted environment: variable '%s' contains whitespaces",
-				       var);
+			rc = berth_err(err, BERTH_E_INVALID,
+				       "poorly formatted environment: variable '%s' contains whitespaces", var);
 			break;
 		}
 		if (!*var) {
-			rc = berth_err(err, BERTH_E_INVALID, "poorly formatted environment: no variable name on line '%s'", s);
+			rc = berth_err(err, BERTH_E_INVALID,
+				       "poorly formatted environment: no variable name on line '%s'", s);
 			break;
 		}
 		if (eq) {
@@ -196,7 +199,8 @@ static int parse_port_range(const char *ports, unsigned long long *start, unsign
 	const char *b = dash + 1;
 	const char *dash2 = strchr(b, '-');
 	cleanup_free char *bs = dash2 ? strndup(b, (size_t)(dash2 - b)) : strdup(b);
-	if (ctr_parse_uint(a, 10, 16, start, "ParseUint", err) < 0 || ctr_parse_uint(bs, 10, 16, end, "ParseUint", err) < 0)
+	if (ctr_parse_uint(a, 10, 16, start, "ParseUint", err) < 0 ||
+	    ctr_parse_uint(bs, 10, 16, end, "ParseUint", err) < 0)
 		return -1;
 	if (*end < *start)
 		return berth_err(err, BERTH_E_INVALID, "Invalid range specified for the Port: %s", ports);
@@ -272,14 +276,14 @@ int ctr_parse_port_spec(const char *raw, json_t *exposed, json_t *bindings, stru
 	if (raw_ip[0] == '[') {
 		size_t l = strlen(raw_ip);
 		if (raw_ip[l - 1] != ']' || memchr(raw_ip + 1, ']', l - 2) || memchr(raw_ip + 1, '[', l - 2)) {
-			berth_err(err, BERTH_E_INVALID, "Invalid ip address %s: address %s:: missing ']' in address", raw_ip,
-				  raw_ip);
+			berth_err(err, BERTH_E_INVALID, "Invalid ip address %s: address %s:: missing ']' in address",
+				  raw_ip, raw_ip);
 			goto out;
 		}
 		ip = strndup(raw_ip + 1, l - 2);
 	} else if (strchr(raw_ip, ':')) {
-		berth_err(err, BERTH_E_INVALID, "Invalid ip address %s: address %s:: too many colons in address", raw_ip,
-			  raw_ip);
+		berth_err(err, BERTH_E_INVALID, "Invalid ip address %s: address %s:: too many colons in address",
+			  raw_ip, raw_ip);
 		goto out;
 	} else {
 		ip = strdup(raw_ip);
@@ -303,8 +307,8 @@ int ctr_parse_port_spec(const char *raw, json_t *exposed, json_t *bindings, stru
 		goto out;
 	}
 	if (*host_port && end - start != hend - hstart && end != start) {
-		berth_err(err, BERTH_E_INVALID, "Invalid ranges specified for container and host Ports: %s and %s", cport,
-			  host_port);
+		berth_err(err, BERTH_E_INVALID, "Invalid ranges specified for container and host Ports: %s and %s",
+			  cport, host_port);
 		goto out;
 	}
 	lproto = strdup(proto);
@@ -367,7 +371,8 @@ char *ctr_port_standard_notation(const char *publish, struct berth_error *err)
 	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(tok, '=');
 		if (!eq) {
-			berth_err(err, BERTH_E_INVALID, "invalid publish opts format (should be name=value but got '%s')", tok);
+			berth_err(err, BERTH_E_INVALID,
+				  "invalid publish opts format (should be name=value but got '%s')", tok);
 			return NULL;
 		}
 		*eq = '\0';
@@ -398,9 +403,10 @@ char **ctr_csv_fields(const char *s, struct berth_error *err)
 			p++;
 			for (;;) {
 				if (!*p) {
-					berth_err(err, BERTH_E_INVALID,
-						  "parse error on line 1, column %zu: extraneous or missing \" in quoted-field",
-						  (size_t)(p - s) + 1);
+					berth_err(
+						err, BERTH_E_INVALID,
+						"parse error on line 1, column %zu: extraneous or missing \" in quoted-field",
+						(size_t)(p - s) + 1);
 					berth_buf_free(&f);
 					berth_strv_free(out);
 					return NULL;
@@ -426,7 +432,8 @@ char **ctr_csv_fields(const char *s, struct berth_error *err)
 		} else {
 			while (*p && *p != ',') {
 				if (*p == '"') {
-					berth_err(err, BERTH_E_INVALID, "parse error on line 1, column %zu: bare \" in non-quoted-field",
+					berth_err(err, BERTH_E_INVALID,
+						  "parse error on line 1, column %zu: bare \" in non-quoted-field",
 						  (size_t)(p - s) + 1);
 					berth_buf_free(&f);
 					berth_strv_free(out);
@@ -633,8 +640,9 @@ out:
 
 /* ---- ulimits ---- */
 
-static const char *const ulimit_names[] = {"core",   "cpu",  "data",     "fsize",	  "locks",  "memlock", "msgqueue", "nice",
-					   "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack", NULL};
+static const char *const ulimit_names[] = {"core",     "cpu",        "data",   "fsize", "locks", "memlock",
+					   "msgqueue", "nice",       "nofile", "nproc", "rss",   "rtprio",
+					   "rttime",   "sigpending", "stack",  NULL};
 
 json_t *ctr_parse_ulimit(const char *value, struct berth_error *err)
 {
@@ -669,14 +677,16 @@ json_t *ctr_parse_ulimit(const char *value, struct berth_error *err)
 		hard = soft;
 	if (hard != -1) {
 		if (soft == -1) {
-			berth_err(err, BERTH_E_INVALID,
-				  "ulimit soft limit must be less than or equal to hard limit: soft: -1 (unlimited), hard: %lld",
-				  hard);
+			berth_err(
+				err, BERTH_E_INVALID,
+				"ulimit soft limit must be less than or equal to hard limit: soft: -1 (unlimited), hard: %lld",
+				hard);
 			return NULL;
 		}
 		if (soft > hard) {
-			berth_err(err, BERTH_E_INVALID, "ulimit soft limit must be less than or equal to hard limit: %lld > %lld",
-				  soft, hard);
+			berth_err(err, BERTH_E_INVALID,
+				  "ulimit soft limit must be less than or equal to hard limit: %lld > %lld", soft,
+				  hard);
 			return NULL;
 		}
 	}
@@ -720,8 +730,8 @@ int ctr_parse_cpus(const char *value, long long *nano, struct berth_error *err)
 	if (slash) {
 		unsigned long long a, b;
 		cleanup_free char *as = strndup(p, (size_t)(slash - p));
-		if (ctr_parse_uint(as, 10, 64, &a, "x", NULL) < 0 || ctr_parse_uint(slash + 1, 10, 64, &b, "x", NULL) < 0 ||
-		    b == 0)
+		if (ctr_parse_uint(as, 10, 64, &a, "x", NULL) < 0 ||
+		    ctr_parse_uint(slash + 1, 10, 64, &b, "x", NULL) < 0 || b == 0)
 			goto bad;
 		if (a > ~0ULL / 1000000000ULL)
 			goto bad;
@@ -1016,9 +1026,9 @@ bool ctr_valid_mac(const char *mac)
 
 int ctr_validate_sysctl(const char *val, struct berth_error *err)
 {
-	static const char *const exact[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
-					    "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced",
-					    NULL};
+	static const char *const exact[] = {"kernel.msgmax", "kernel.msgmnb",          "kernel.msgmni",
+					    "kernel.sem",    "kernel.shmall",          "kernel.shmmax",
+					    "kernel.shmmni", "kernel.shm_rmid_forced", NULL};
 	const char *eq = strchr(val, '=');
 	if (eq) {
 		cleanup_free char *k = strndup(val, (size_t)(eq - val));
@@ -1092,18 +1102,20 @@ json_t *ctr_parse_throttle_device(const char *val, bool iops, struct berth_error
 	unsigned long long rate = 0;
 	if (iops) {
 		if (ctr_parse_uint(colon + 1, 10, 64, &rate, "ParseUint", NULL) < 0) {
-			berth_err(err, BERTH_E_INVALID,
-				  "invalid rate for device: %s. The correct format is <device-path>:<number>. Number must be a positive integer",
-				  val);
+			berth_err(
+				err, BERTH_E_INVALID,
+				"invalid rate for device: %s. The correct format is <device-path>:<number>. Number must be a positive integer",
+				val);
 			return NULL;
 		}
 	} else {
 		int64_t r;
 		struct berth_error e = {0};
 		if (berth_ram_in_bytes(colon + 1, &r, &e) < 0 || r < 0) {
-			berth_err(err, BERTH_E_INVALID,
-				  "invalid rate for device: %s. The correct format is <device-path>:<number>[<unit>]. Number must be a positive integer. Unit is optional and can be kb, mb, or gb",
-				  val);
+			berth_err(
+				err, BERTH_E_INVALID,
+				"invalid rate for device: %s. The correct format is <device-path>:<number>[<unit>]. Number must be a positive integer. Unit is optional and can be kb, mb, or gb",
+				val);
 			return NULL;
 		}
 		rate = (unsigned long long)r;
@@ -1118,7 +1130,8 @@ json_t *ctr_json_sorted(json_t *obj)
 	size_t i = 0;
 	const char *k;
 	json_t *v;
-	json_object_foreach(obj, k, v) keys[i++] = k;
+	json_object_foreach(obj, k, v)
+		keys[i++] = k;
 	qsort(keys, n, sizeof(*keys), ctr_strcmp_p);
 	json_t *out = json_object();
 	for (i = 0; i < n; i++)

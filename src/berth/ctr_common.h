@@ -7,7 +7,10 @@
 #include "cli.h"
 #include "common/error.h"
 
-#define CTR_END_OPTS {NULL, 0, 0, NULL, NULL}
+#define CTR_END_OPTS                                                                                                   \
+	{                                                                                                              \
+		NULL, 0, 0, NULL, NULL                                                                                 \
+	}
 
 /* Parse flags; on --help or a flag error return from the command (0 / 125). */
 #define CTR_PARSE(opts, stop)                                                                                          \

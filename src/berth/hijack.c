@@ -143,8 +143,8 @@ struct ctr_pending *ctr_request_begin(struct berth_client *cl, const char *metho
 	pr->st.on_message_complete = pend_done;
 	cleanup_free char *js = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	struct berth_buf h = {0};
-	berth_buf_printf(&h, "%s %s%s HTTP/1.1\r\nHost: docker\r\nUser-Agent: Berth-Client/" BERTH_VERSION "\r\n", method,
-			 cl->api, path);
+	berth_buf_printf(&h, "%s %s%s HTTP/1.1\r\nHost: docker\r\nUser-Agent: Berth-Client/" BERTH_VERSION "\r\n",
+			 method, cl->api, path);
 	if (js)
 		berth_buf_printf(&h, "Content-Type: application/json\r\n");
 	berth_buf_printf(&h, "Content-Length: %zu\r\n\r\n", js ? strlen(js) : 0);
@@ -202,11 +202,11 @@ static const struct {
 	int sig;
 	const char *name;
 } signal_names[] = {
-	{SIGABRT, "ABRT"},   {SIGALRM, "ALRM"}, {SIGBUS, "BUS"},	 {SIGCONT, "CONT"}, {SIGFPE, "FPE"},
-	{SIGHUP, "HUP"},     {SIGILL, "ILL"},	{SIGINT, "INT"},	 {SIGIO, "IO"},	    {SIGPROF, "PROF"},
-	{SIGPWR, "PWR"},     {SIGQUIT, "QUIT"}, {SIGSEGV, "SEGV"},	 {SIGSTKFLT, "STKFLT"}, {SIGSYS, "SYS"},
-	{SIGTERM, "TERM"},   {SIGTRAP, "TRAP"}, {SIGTSTP, "TSTP"},	 {SIGTTIN, "TTIN"}, {SIGTTOU, "TTOU"},
-	{SIGUSR1, "USR1"},   {SIGUSR2, "USR2"}, {SIGVTALRM, "VTALRM"}, {SIGXCPU, "XCPU"}, {SIGXFSZ, "XFSZ"},
+	{SIGABRT, "ABRT"}, {SIGALRM, "ALRM"}, {SIGBUS, "BUS"},       {SIGCONT, "CONT"},     {SIGFPE, "FPE"},
+	{SIGHUP, "HUP"},   {SIGILL, "ILL"},   {SIGINT, "INT"},       {SIGIO, "IO"},         {SIGPROF, "PROF"},
+	{SIGPWR, "PWR"},   {SIGQUIT, "QUIT"}, {SIGSEGV, "SEGV"},     {SIGSTKFLT, "STKFLT"}, {SIGSYS, "SYS"},
+	{SIGTERM, "TERM"}, {SIGTRAP, "TRAP"}, {SIGTSTP, "TSTP"},     {SIGTTIN, "TTIN"},     {SIGTTOU, "TTOU"},
+	{SIGUSR1, "USR1"}, {SIGUSR2, "USR2"}, {SIGVTALRM, "VTALRM"}, {SIGXCPU, "XCPU"},     {SIGXFSZ, "XFSZ"},
 };
 
 /* Signals docker's CLI forwards (all but CHLD, PIPE and the Go runtime's URG;
@@ -240,7 +240,8 @@ int ctr_resize(struct berth_client *cl, const char *id, bool is_exec, unsigned h
 {
 	if (h == 0 && w == 0)
 		return 0;
-	cleanup_free char *path = berth_strdup_printf("/%s/%s/resize?h=%u&w=%u", is_exec ? "exec" : "containers", id, h, w);
+	cleanup_free char *path =
+		berth_strdup_printf("/%s/%s/resize?h=%u&w=%u", is_exec ? "exec" : "containers", id, h, w);
 	struct berth_error err = {0};
 	return berth_client_json(cl, "POST", path, NULL, NULL, &err);
 }

@@ -58,7 +58,8 @@ void berth_escape_init(struct berth_escape *e, const unsigned char *keys, size_t
 	memset(e, 0, sizeof(*e));
 	if (nkeys > BERTH_DETACH_KEYS_MAX)
 		nkeys = BERTH_DETACH_KEYS_MAX;
-	memcpy(e->keys, keys, nkeys);
+	if (nkeys)
+		memcpy(e->keys, keys, nkeys);
 	e->nkeys = nkeys;
 }
 

@@ -105,20 +105,109 @@ static void test_golden(struct tap *t)
 	char *labf = write_tmp("labels.list", "lf=1\nnolabel\n");
 	setenv("B", "1", 1);
 	unsetenv("Y");
-	const char *args[] = {"create", "--name", "full2", "-e", "X=1", "-e", "Y", "-e", "B", "--env-file", envf,
-			      "--label-file", labf, "-w", "/tmp", "-u", "1:2", "--entrypoint", "/bin/sh", "-l", "a=b",
-			      "-l", "c", "--network", "none", "--log-driver", "json-file", "--log-opt", "max-size=1m",
-			      "--runtime", "runc", "--privileged", "--cap-add", "NET_ADMIN", "--cap-drop", "chown",
-			      "--security-opt", "no-new-privileges", "--read-only", "-m", "64m", "--memory-swap", "128m",
-			      "--cpus", "1.5", "--cpu-shares", "512", "--pids-limit", "100", "--init", "--stop-signal",
-			      "SIGUSR1", "--stop-timeout", "7", "-h", "myhost", "--add-host", "foo:1.2.3.4", "-v",
-			      "/tmp:/mnt:ro", "-v", "/data", "--mount", "type=tmpfs,target=/t,tmpfs-size=1m", "--tmpfs",
-			      "/run:size=1m", "--restart", "on-failure:3", "--ulimit", "nofile=100:200", "--device",
-			      "/dev/null:/dev/xnull:r", "--shm-size", "32m", "-p", "8080:80", "-p", "127.0.0.1::53/udp",
-			      "--dns", "1.1.1.1", "--dns-search", "example.com", "--dns-option", "ndots:2", "--expose",
-			      "9000-9001", "--domainname", "dom", "--group-add", "10", "--sysctl", "net.ipv4.ip_forward=1",
-			      "--oom-score-adj", "5", "--health-cmd", "true", "--health-interval", "5s", "busybox", "echo",
-			      "a", "b", NULL};
+	const char *args[] = {"create",
+			      "--name",
+			      "full2",
+			      "-e",
+			      "X=1",
+			      "-e",
+			      "Y",
+			      "-e",
+			      "B",
+			      "--env-file",
+			      envf,
+			      "--label-file",
+			      labf,
+			      "-w",
+			      "/tmp",
+			      "-u",
+			      "1:2",
+			      "--entrypoint",
+			      "/bin/sh",
+			      "-l",
+			      "a=b",
+			      "-l",
+			      "c",
+			      "--network",
+			      "none",
+			      "--log-driver",
+			      "json-file",
+			      "--log-opt",
+			      "max-size=1m",
+			      "--runtime",
+			      "runc",
+			      "--privileged",
+			      "--cap-add",
+			      "NET_ADMIN",
+			      "--cap-drop",
+			      "chown",
+			      "--security-opt",
+			      "no-new-privileges",
+			      "--read-only",
+			      "-m",
+			      "64m",
+			      "--memory-swap",
+			      "128m",
+			      "--cpus",
+			      "1.5",
+			      "--cpu-shares",
+			      "512",
+			      "--pids-limit",
+			      "100",
+			      "--init",
+			      "--stop-signal",
+			      "SIGUSR1",
+			      "--stop-timeout",
+			      "7",
+			      "-h",
+			      "myhost",
+			      "--add-host",
+			      "foo:1.2.3.4",
+			      "-v",
+			      "/tmp:/mnt:ro",
+			      "-v",
+			      "/data",
+			      "--mount",
+			      "type=tmpfs,target=/t,tmpfs-size=1m",
+			      "--tmpfs",
+			      "/run:size=1m",
+			      "--restart",
+			      "on-failure:3",
+			      "--ulimit",
+			      "nofile=100:200",
+			      "--device",
+			      "/dev/null:/dev/xnull:r",
+			      "--shm-size",
+			      "32m",
+			      "-p",
+			      "8080:80",
+			      "-p",
+			      "127.0.0.1::53/udp",
+			      "--dns",
+			      "1.1.1.1",
+			      "--dns-search",
+			      "example.com",
+			      "--dns-option",
+			      "ndots:2",
+			      "--expose",
+			      "9000-9001",
+			      "--domainname",
+			      "dom",
+			      "--group-add",
+			      "10",
+			      "--sysctl",
+			      "net.ipv4.ip_forward=1",
+			      "--oom-score-adj",
+			      "5",
+			      "--health-cmd",
+			      "true",
+			      "--health-interval",
+			      "5s",
+			      "busybox",
+			      "echo",
+			      "a",
+			      "b",
+			      NULL};
 	struct ctr_create cc;
 	struct berth_error err = {0};
 	int rc = parse(false, &cc, &err, args);
@@ -131,13 +220,39 @@ static void test_golden(struct tap *t)
 	free(envf);
 	free(labf);
 
-	const char *args2[] = {"create", "-it", "-a", "stdin", "-a", "stdout", "--mount",
-			       "type=volume,src=v,dst=/v,volume-nocopy,volume-label=x=y", "--mount",
-			       "type=bind,source=/tmp,target=/b,bind-propagation=rshared,ro", "--network", "host",
-			       "--security-opt", "seccomp=unconfined", "--security-opt", "systempaths=unconfined",
-			       "--ulimit", "nproc=5", "--ulimit", "core=-1", "--init=false", "--entrypoint=", "-p",
-			       "1000-1001:2000-2001", "--blkio-weight-device", "/dev/sda:100", "--device-read-bps",
-			       "/dev/sda:1mb", "--health-cmd", "", "--no-healthcheck", "busybox", NULL};
+	const char *args2[] = {"create",
+			       "-it",
+			       "-a",
+			       "stdin",
+			       "-a",
+			       "stdout",
+			       "--mount",
+			       "type=volume,src=v,dst=/v,volume-nocopy,volume-label=x=y",
+			       "--mount",
+			       "type=bind,source=/tmp,target=/b,bind-propagation=rshared,ro",
+			       "--network",
+			       "host",
+			       "--security-opt",
+			       "seccomp=unconfined",
+			       "--security-opt",
+			       "systempaths=unconfined",
+			       "--ulimit",
+			       "nproc=5",
+			       "--ulimit",
+			       "core=-1",
+			       "--init=false",
+			       "--entrypoint=",
+			       "-p",
+			       "1000-1001:2000-2001",
+			       "--blkio-weight-device",
+			       "/dev/sda:100",
+			       "--device-read-bps",
+			       "/dev/sda:1mb",
+			       "--health-cmd",
+			       "",
+			       "--no-healthcheck",
+			       "busybox",
+			       NULL};
 	rc = parse(false, &cc, &err, args2);
 	TAP_OK(t, rc == CTR_PARSE_OK, "create -it with mounts parses (%s)", err.msg);
 	s = rc == 0 ? body_str(&cc) : NULL;
@@ -168,7 +283,8 @@ static void test_args(struct tap *t)
 	TAP_OK(t, cc.auto_remove, "--rm");
 	ctr_create_free(&cc);
 
-	const char *a2[] = {"run", "-h", "box", "-it", "--sig-proxy=false", "--detach-keys", "ctrl-a,x", "busybox", NULL};
+	const char *a2[] = {"run",           "-h",       "box",     "-it", "--sig-proxy=false",
+			    "--detach-keys", "ctrl-a,x", "busybox", NULL};
 	rc = parse(true, &cc, &err, a2);
 	TAP_OK(t, rc == 0, "-h is --hostname for run");
 	TAP_STREQ(t, rc == 0 ? json_string_value(json_object_get(cc.body, "Hostname")) : NULL, "box", "hostname set");
@@ -183,19 +299,21 @@ static void test_args(struct tap *t)
 
 	const char *a4[] = {"run", "--network", "mynet", "--network-alias", "web", "--ip", "10.0.0.5", "busybox", NULL};
 	rc = parse(true, &cc, &err, a4);
-	json_t *ep = rc == 0 ? json_object_get(json_object_get(json_object_get(cc.body, "NetworkingConfig"),
-							       "EndpointsConfig"),
-					       "mynet")
-			     : NULL;
+	json_t *ep = rc == 0 ? json_object_get(
+				       json_object_get(json_object_get(cc.body, "NetworkingConfig"), "EndpointsConfig"),
+				       "mynet") :
+			       NULL;
 	TAP_OK(t, ep && json_array_size(json_object_get(ep, "Aliases")) == 1, "network alias goes to the endpoint");
 	TAP_STREQ(t, json_string_value(json_object_get(json_object_get(ep, "IPAMConfig"), "IPv4Address")), "10.0.0.5",
 		  "--ip goes to IPAMConfig");
-	TAP_STREQ(t, rc == 0 ? json_string_value(json_object_get(json_object_get(cc.body, "HostConfig"), "NetworkMode"))
-			     : NULL,
+	TAP_STREQ(t,
+		  rc == 0 ? json_string_value(json_object_get(json_object_get(cc.body, "HostConfig"), "NetworkMode")) :
+			    NULL,
 		  "mynet", "NetworkMode is the first network");
 	ctr_create_free(&cc);
 
-	const char *a5[] = {"run", "--network", "container:abc", "-e", "A=1", "-e", "B=2", "-e", "A=3", "busybox", NULL};
+	const char *a5[] = {"run", "--network", "container:abc", "-e",      "A=1", "-e",
+			    "B=2", "-e",        "A=3",           "busybox", NULL};
 	rc = parse(true, &cc, &err, a5);
 	char *env = rc == 0 ? json_dumps(json_object_get(cc.body, "Env"), JSON_COMPACT) : NULL;
 	TAP_STREQ(t, env, "[\"A=3\",\"B=2\"]", "-e names are unique, the last value wins");
@@ -212,34 +330,48 @@ struct err_case {
 static void test_errors(struct tap *t)
 {
 	static const struct err_case cases[] = {
-		{{"run", "-e", "=x", "busybox"}, CTR_PARSE_FLAG_ERR,
+		{{"run", "-e", "=x", "busybox"},
+		 CTR_PARSE_FLAG_ERR,
 		 "invalid argument \"=x\" for \"-e, --env\" flag: invalid environment variable: =x"},
-		{{"run", "--add-host", "bad", "busybox"}, CTR_PARSE_FLAG_ERR,
+		{{"run", "--add-host", "bad", "busybox"},
+		 CTR_PARSE_FLAG_ERR,
 		 "invalid argument \"bad\" for \"--add-host\" flag: bad format for add-host: \"bad\""},
-		{{"run", "-m", "1x", "busybox"}, CTR_PARSE_FLAG_ERR,
+		{{"run", "-m", "1x", "busybox"},
+		 CTR_PARSE_FLAG_ERR,
 		 "invalid argument \"1x\" for \"-m, --memory\" flag: invalid size: '1x'"},
-		{{"run", "--cpus", "abc", "busybox"}, CTR_PARSE_FLAG_ERR,
+		{{"run", "--cpus", "abc", "busybox"},
+		 CTR_PARSE_FLAG_ERR,
 		 "invalid argument \"abc\" for \"--cpus\" flag: failed to parse abc as a rational number"},
-		{{"run", "-a", "foo", "busybox"}, CTR_PARSE_FLAG_ERR,
+		{{"run", "-a", "foo", "busybox"},
+		 CTR_PARSE_FLAG_ERR,
 		 "invalid argument \"foo\" for \"-a, --attach\" flag: valid streams are STDIN, STDOUT and STDERR"},
-		{{"run", "--ulimit", "nofile", "busybox"}, CTR_PARSE_FLAG_ERR,
+		{{"run", "--ulimit", "nofile", "busybox"},
+		 CTR_PARSE_FLAG_ERR,
 		 "invalid argument \"nofile\" for \"--ulimit\" flag: invalid ulimit argument: nofile"},
-		{{"run", "--mount", "type=bind", "busybox"}, CTR_PARSE_FLAG_ERR,
+		{{"run", "--mount", "type=bind", "busybox"},
+		 CTR_PARSE_FLAG_ERR,
 		 "invalid argument \"type=bind\" for \"--mount\" flag: target is required"},
-		{{"run", "--restart", "on-failure:x", "busybox"}, CTR_PARSE_CONFIG_ERR, "maximum retry count must be an integer"},
-		{{"run", "--rm", "--restart", "always", "busybox"}, CTR_PARSE_CONFIG_ERR,
+		{{"run", "--restart", "on-failure:x", "busybox"},
+		 CTR_PARSE_CONFIG_ERR,
+		 "maximum retry count must be an integer"},
+		{{"run", "--rm", "--restart", "always", "busybox"},
+		 CTR_PARSE_CONFIG_ERR,
 		 "Conflicting options: --restart and --rm"},
-		{{"run", "--log-driver", "none", "--log-opt", "a=b", "busybox"}, CTR_PARSE_CONFIG_ERR,
+		{{"run", "--log-driver", "none", "--log-opt", "a=b", "busybox"},
+		 CTR_PARSE_CONFIG_ERR,
 		 "invalid logging opts for driver none"},
 		{{"run", "--security-opt", "foo", "busybox"}, CTR_PARSE_CONFIG_ERR, "Invalid --security-opt: \"foo\""},
 		{{"run", "-p", "99999", "busybox"}, CTR_PARSE_CONFIG_ERR, "Invalid containerPort: 99999"},
 		{{"run", "--pid", "foo", "busybox"}, CTR_PARSE_CONFIG_ERR, "--pid: invalid PID mode"},
-		{{"run", "--memory-swappiness", "200", "busybox"}, CTR_PARSE_CONFIG_ERR,
+		{{"run", "--memory-swappiness", "200", "busybox"},
+		 CTR_PARSE_CONFIG_ERR,
 		 "invalid value: 200. Valid memory swappiness range is 0-100"},
-		{{"run", "--env-file", "/nonexistent/env", "busybox"}, CTR_PARSE_CONFIG_ERR,
+		{{"run", "--env-file", "/nonexistent/env", "busybox"},
+		 CTR_PARSE_CONFIG_ERR,
 		 "open /nonexistent/env: no such file or directory"},
 		{{"run", "--device", "/dev/null:rel", "busybox"}, CTR_PARSE_CONFIG_ERR, "rel is not an absolute path"},
-		{{"run", "--health-interval", "5x", "busybox"}, CTR_PARSE_FLAG_ERR,
+		{{"run", "--health-interval", "5x", "busybox"},
+		 CTR_PARSE_FLAG_ERR,
 		 "invalid argument \"5x\" for \"--health-interval\" flag: time: unknown unit \"x\" in duration \"5x\""},
 		{{"run"}, CTR_PARSE_ARGS, NULL},
 	};
@@ -261,8 +393,9 @@ static void test_env_file(struct tap *t)
 	struct berth_error err = {0};
 	setenv("BERTH_T_PRESENT", "yes", 1);
 	unsetenv("BERTH_T_ABSENT");
-	char *p = write_tmp("e1", "\xEF\xBB\xBF"
-				  "FIRST=1\r\n  # comment\n\n\tSPACED=a b \nBERTH_T_PRESENT\nBERTH_T_ABSENT\nEQ=x=y\nEMPTY=\n");
+	char *p = write_tmp(
+		"e1", "\xEF\xBB\xBF"
+		      "FIRST=1\r\n  # comment\n\n\tSPACED=a b \nBERTH_T_PRESENT\nBERTH_T_ABSENT\nEQ=x=y\nEMPTY=\n");
 	int rc = ctr_read_kv_file(p, true, &out, &err);
 	TAP_OK(t, rc == 0, "env file parses");
 	const char *want[] = {"FIRST=1", "SPACED=a b ", "BERTH_T_PRESENT=yes", "EQ=x=y", "EMPTY=", NULL};
@@ -280,7 +413,8 @@ static void test_env_file(struct tap *t)
 	p = write_tmp("e2", "OK=1\nBAD KEY=1\n");
 	rc = ctr_read_kv_file(p, true, &out, &err);
 	TAP_OK(t, rc < 0, "whitespace in a name is an error");
-	TAP_STREQ(t, err.msg, "poorly formatted environment: variable 'BAD KEY' contains whitespaces", "docker's message");
+	TAP_STREQ(t, err.msg, "poorly formatted environment: variable 'BAD KEY' contains whitespaces",
+		  "docker's message");
 	berth_strv_free(out);
 	out = NULL;
 	free(p);
@@ -311,7 +445,8 @@ static void test_pieces(struct tap *t)
 	TAP_STREQ(t, json_string_value(json_object_get(json_array_get(json_object_get(bind, "80/tcp"), 0), "HostPort")),
 		  "8000-8001", "host port range kept");
 	TAP_OK(t, ctr_parse_port_spec("8000-8001:80-82", exp, bind, &err) < 0, "mismatched ranges");
-	TAP_STREQ(t, err.msg, "Invalid ranges specified for container and host Ports: 80-82 and 8000-8001", "range msg");
+	TAP_STREQ(t, err.msg, "Invalid ranges specified for container and host Ports: 80-82 and 8000-8001",
+		  "range msg");
 	json_decref(exp);
 	json_decref(bind);
 
@@ -319,7 +454,8 @@ static void test_pieces(struct tap *t)
 	TAP_OK(t, !u, "soft > hard refused");
 	TAP_STREQ(t, err.msg, "ulimit soft limit must be less than or equal to hard limit: 200 > 100", "ulimit msg");
 
-	TAP_OK(t, ctr_volume_has_source("/a:/b") && ctr_volume_has_source("named:/b") && !ctr_volume_has_source("/data") &&
+	TAP_OK(t,
+	       ctr_volume_has_source("/a:/b") && ctr_volume_has_source("named:/b") && !ctr_volume_has_source("/data") &&
 		       !ctr_volume_has_source("c:"),
 	       "volume specs with a source are binds");
 	json_t *m = ctr_parse_mount("type=bind,\"source=/a,b\",target=/c", &err);

@@ -22,8 +22,14 @@ static int sink_write(void *ctx, int stream, const char *data, size_t len)
 
 static void frame(struct berth_buf *b, int stream, const char *payload, size_t len)
 {
-	unsigned char h[8] = {(unsigned char)stream, 0, 0, 0, (unsigned char)(len >> 24), (unsigned char)(len >> 16),
-			      (unsigned char)(len >> 8), (unsigned char)len};
+	unsigned char h[8] = {(unsigned char)stream,
+			      0,
+			      0,
+			      0,
+			      (unsigned char)(len >> 24),
+			      (unsigned char)(len >> 16),
+			      (unsigned char)(len >> 8),
+			      (unsigned char)len};
 	berth_buf_append(b, h, 8);
 	berth_buf_append(b, payload, len);
 }
@@ -110,8 +116,9 @@ static void test_detach_keys(struct tap *t)
 	int n = berth_detach_keys_parse("ctrl-p,ctrl-q", k, &err);
 	TAP_OK(t, n == 2 && k[0] == 16 && k[1] == 17, "ctrl-p,ctrl-q = 16,17");
 	n = berth_detach_keys_parse("ctrl-@,ctrl-a,ctrl-z,ctrl-[,ctrl-\\,ctrl-],ctrl-^,ctrl-_", k, &err);
-	TAP_OK(t, n == 8 && k[0] == 0 && k[1] == 1 && k[2] == 26 && k[3] == 27 && k[4] == 28 && k[5] == 29 &&
-			  k[6] == 30 && k[7] == 31,
+	TAP_OK(t,
+	       n == 8 && k[0] == 0 && k[1] == 1 && k[2] == 26 && k[3] == 27 && k[4] == 28 && k[5] == 29 && k[6] == 30 &&
+		       k[7] == 31,
 	       "all ctrl keys");
 	n = berth_detach_keys_parse("a,b,,", k, &err);
 	TAP_OK(t, n < 0, "empty item refused");
