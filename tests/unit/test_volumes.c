@@ -586,6 +586,13 @@ int main(void)
 	TAP_OK(&t, v != NULL, "records persist across a restart");
 	json_decref(v);
 	close_daemon(&d);
+	/* never leave a mount behind, even after a failed check */
+	static const char *const mounted[] = {"tv", "bad", "tm"};
+	for (size_t i = 0; i < sizeof(mounted) / sizeof(*mounted); i++) {
+		char *p = berth_strdup_printf("%s/data/volumes/%s/_data", tmpdir, mounted[i]);
+		umount2(p, MNT_DETACH);
+		free(p);
+	}
 	berth_rm_rf(tmpdir, NULL);
 	return TAP_DONE(&t);
 }
