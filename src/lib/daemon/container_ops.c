@@ -183,6 +183,11 @@ static char *netns_for(struct berth_daemon *d, const char *mode, struct berth_er
 	return berth_strdup_printf("/proc/%d/ns/net", pid);
 }
 
+static bool is_running_state(enum berth_cstate st)
+{
+	return st == CS_RUNNING || st == CS_PAUSED || st == CS_RESTARTING;
+}
+
 static void unmount_quiet(struct berth_daemon *d, struct berth_container *c)
 {
 	struct berth_error e = {0};
@@ -351,10 +356,22 @@ out:
 	return rc;
 }
 
+static int do_remove(struct berth_daemon *d, struct berth_container *c, bool force, bool volumes,
+		     struct berth_error *err);
+
 int berth_ctr_start(struct berth_daemon *d, struct berth_container *c, struct berth_error *err)
 {
 	pthread_mutex_lock(&c->opmu);
 	int rc = do_start(d, c, err);
+	if (rc < 0 && err->kind != BERTH_E_NOT_MODIFIED) {
+		/* docker removes an --rm container whose start failed */
+		pthread_mutex_lock(&c->mu);
+		bool autoremove = jbool(jobj(c->doc, "HostConfig"), "AutoRemove", false) && !is_running_state(c->state);
+		pthread_mutex_unlock(&c->mu);
+		struct berth_error e2 = {0};
+		if (autoremove && do_remove(d, c, true, true, &e2) < 0)
+			berth_log(&d->log, BERTH_LOG_WARN, "auto-remove %.12s after failed start: %s", c->id, e2.msg);
+	}
 	pthread_mutex_unlock(&c->opmu);
 	return rc;
 }
