@@ -54,7 +54,7 @@ char *berth_urlencode(const char *s)
 	return berth_buf_steal(&b);
 }
 
-static int dial(struct berth_client *cl, struct berth_error *err)
+int berth_client_dial(struct berth_client *cl, struct berth_error *err)
 {
 	const char *h = cl->host;
 	if (berth_str_has_prefix(h, "unix://") || h[0] == '/') {
@@ -220,7 +220,7 @@ int berth_client_do(struct berth_client *cl, const char *method, const char *pat
 		    struct berth_response *resp, struct berth_error *err)
 {
 	memset(resp, 0, sizeof(*resp));
-	int fd = dial(cl, err);
+	int fd = berth_client_dial(cl, err);
 	if (fd < 0)
 		return -1;
 	cleanup_free char *js = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -302,7 +302,7 @@ int berth_client_json(struct berth_client *cl, const char *method, const char *p
 int berth_client_hijack(struct berth_client *cl, const char *method, const char *path, json_t *body,
 			struct berth_buf *pending, struct berth_error *err)
 {
-	int fd = dial(cl, err);
+	int fd = berth_client_dial(cl, err);
 	if (fd < 0)
 		return -1;
 	cleanup_free char *js = body ? json_dumps(body, JSON_COMPACT) : NULL;

@@ -41,6 +41,8 @@ int berth_client_json(struct berth_client *cl, const char *method, const char *p
  * (bytes after the headers are delivered in *pending). */
 int berth_client_hijack(struct berth_client *cl, const char *method, const char *path, json_t *body,
 			struct berth_buf *pending, struct berth_error *err);
+/* Connect to the daemon (unix:// or tcp://); returns the socket fd. */
+int berth_client_dial(struct berth_client *cl, struct berth_error *err);
 /* URL-encode a query value. */
 char *berth_urlencode(const char *s);
 /* Turn an error response into err: message from {"message":...}. Returns -1. */

@@ -28,48 +28,6 @@ struct ctr_pending {
 	char *host;
 };
 
-/* Connect like client.c does (which keeps its dialer private). */
-static int dial_host(const char *h, struct berth_error *err)
-{
-	if (berth_str_has_prefix(h, "unix://") || h[0] == '/') {
-		const char *path = h[0] == '/' ? h : h + 7;
-		struct sockaddr_un sa = {.sun_family = AF_UNIX};
-		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-			if (fd >= 0)
-				close(fd);
-			return berth_err(err, BERTH_E_UNAVAILABLE,
-					 "Cannot connect to the Docker daemon at %s. Is the docker daemon running?", h);
-		}
-		return fd;
-	}
-	if (berth_str_has_prefix(h, "tcp://")) {
-		cleanup_free char *hp = strdup(h + 6);
-		char *slash = strchr(hp, '/');
-		if (slash)
-			*slash = '\0';
-		char *colon = strrchr(hp, ':');
-		const char *port = colon ? colon + 1 : "2375";
-		if (colon)
-			*colon = '\0';
-		struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
-		if (getaddrinfo(hp, port, &hints, &ai) != 0 || !ai)
-			return berth_err(err, BERTH_E_UNAVAILABLE, "Cannot connect to the Docker daemon at %s", h);
-		int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-			if (fd >= 0)
-				close(fd);
-			freeaddrinfo(ai);
-			return berth_err(err, BERTH_E_UNAVAILABLE,
-					 "Cannot connect to the Docker daemon at %s. Is the docker daemon running?", h);
-		}
-		freeaddrinfo(ai);
-		return fd;
-	}
-	return berth_err(err, BERTH_E_INVALID, "unable to parse docker host `%s`", h);
-}
-
 static int pend_headers(http_parser *p)
 {
 	struct ctr_pending *pr = p->data;
@@ -130,7 +88,7 @@ static int pend_error(struct ctr_pending *pr, struct berth_error *err)
 struct ctr_pending *ctr_request_begin(struct berth_client *cl, const char *method, const char *path, json_t *body,
 				      struct berth_error *err)
 {
-	int fd = dial_host(cl->host, err);
+	int fd = berth_client_dial(cl, err);
 	if (fd < 0)
 		return NULL;
 	struct ctr_pending *pr = calloc(1, sizeof(*pr));
