@@ -27,11 +27,43 @@ static void ctr_changes(struct berth_daemon *d, struct berth_http_req *r, struct
 		berth_http_respond_json(c, 200, changes);
 }
 
+/* The optional container config body; docker's CLI sends "null" when it has none. */
+static int body_config(struct berth_http_conn *c, json_t **out, struct berth_error *err)
+{
+	struct berth_buf b = {0};
+	char tmp[16384];
+	*out = NULL;
+	for (;;) {
+		ssize_t n = berth_http_body_read(c, tmp, sizeof(tmp));
+		if (n < 0 || b.len + (size_t)n > (4u << 20)) {
+			berth_buf_free(&b);
+			return berth_err(err, BERTH_E_INVALID, n < 0 ? "error reading request body" : "request body too large");
+		}
+		if (n == 0)
+			break;
+		berth_buf_append(&b, tmp, (size_t)n);
+	}
+	json_error_t je;
+	json_t *j = b.len ? json_loadb(b.data, b.len, JSON_DECODE_ANY, &je) : NULL;
+	bool blank = true;
+	for (size_t i = 0; i < b.len && blank; i++)
+		blank = b.data[i] == ' ' || b.data[i] == '\n' || b.data[i] == '\r' || b.data[i] == '\t';
+	berth_buf_free(&b);
+	if (!j && !blank)
+		return berth_err(err, BERTH_E_INVALID, "invalid JSON: %s", je.text);
+	if (j && !json_is_object(j) && !json_is_null(j)) {
+		json_decref(j);
+		return berth_err(err, BERTH_E_INVALID, "json: cannot unmarshal into Go value of type container.Config");
+	}
+	*out = j;
+	return 0;
+}
+
 static void commit(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
 {
 	struct berth_error err = {0};
 	cleanup_json json_t *body = NULL;
-	if (berth_http_body_json(c, 4 << 20, &body, &err) < 0) {
+	if (body_config(c, &body, &err) < 0) {
 		berth_http_respond_error(c, &err);
 		return;
 	}
