@@ -266,8 +266,10 @@ int berth_ctr_create(struct berth_daemon *d, const char *name, json_t *body, jso
 	json_object_set_new(cfg, "Image", json_string(image_ref));
 	/* Path and Args from Entrypoint + Cmd */
 	json_t *argv = json_array();
-	json_array_extend(argv, jarr(cfg, "Entrypoint") ? jarr(cfg, "Entrypoint") : json_array());
-	json_array_extend(argv, jarr(cfg, "Cmd") ? jarr(cfg, "Cmd") : json_array());
+	if (jarr(cfg, "Entrypoint"))
+		json_array_extend(argv, jarr(cfg, "Entrypoint"));
+	if (jarr(cfg, "Cmd"))
+		json_array_extend(argv, jarr(cfg, "Cmd"));
 	if (json_array_size(argv) == 0) {
 		json_decref(argv);
 		berth_err(err, BERTH_E_INVALID, "No command specified");

@@ -12,6 +12,7 @@
 #include "image/archive.h"
 #include "image/import.h"
 #include "image/store.h"
+#include "daemon/volumes.h"
 
 static void image_list(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
 {
@@ -241,7 +242,8 @@ static void system_df(struct berth_daemon *d, struct berth_http_req *r, struct b
 	json_object_set(out, "LayersSize", json_object_get(img, "LayersSize"));
 	json_object_set(out, "Images", json_object_get(img, "Images"));
 	json_object_set_new(out, "Containers", berth_api_df_containers(d));
-	json_object_set_new(out, "Volumes", json_array());
+	json_t *vols = d->volumes ? berth_volumes_df(d->volumes) : NULL;
+	json_object_set_new(out, "Volumes", vols ? vols : json_array());
 	json_object_set_new(out, "BuildCache", json_array());
 	json_decref(img);
 	berth_http_respond_json(c, 200, out);
