@@ -669,7 +669,22 @@ static int cmd_system_df(struct cli *c, int argc, char **argv)
 		else
 			creclaim += s;
 	}
-	char a[32], b[32], d1[32], d2[32], pct[64], pct2[64];
+	int64_t total_v = 0, active_v = 0, vsize = 0, vreclaim = 0;
+	json_array_foreach(json_object_get(df, "Volumes"), i, e)
+	{
+		json_t *u = json_object_get(e, "UsageData");
+		int64_t s = json_integer_value(json_object_get(u, "Size"));
+		total_v++;
+		vsize += s > 0 ? s : 0;
+		if (json_integer_value(json_object_get(u, "RefCount")) > 0)
+			active_v++;
+		else if (s > 0)
+			vreclaim += s;
+	}
+	char a[32], b[32], d1[32], d2[32], pct[64], pct2[64], v1[32], v2[32], pct3[64];
+	berth_human_size((double)vsize, v1, sizeof(v1));
+	berth_human_size((double)vreclaim, v2, sizeof(v2));
+	snprintf(pct3, sizeof(pct3), "%s (%lld%%)", v2, vsize ? (long long)(vreclaim * 100 / vsize) : 0LL);
 	berth_human_size((double)layers, a, sizeof(a));
 	berth_human_size((double)unused_size, b, sizeof(b));
 	snprintf(pct, sizeof(pct), "%s (%lld%%)", b, layers ? (long long)(unused_size * 100 / layers) : 0LL);
@@ -681,8 +696,8 @@ static int cmd_system_df(struct cli *c, int argc, char **argv)
 					      "Type", "Images", "TotalCount", (json_int_t)total_img, "Active",
 					      (json_int_t)active_img, "Size", a, "Reclaimable", pct, "Type", "Containers",
 					      "TotalCount", (json_int_t)total_c, "Active", (json_int_t)active_c, "Size", d1,
-					      "Reclaimable", pct2, "Type", "Local Volumes", "TotalCount", (json_int_t)0,
-					      "Active", (json_int_t)0, "Size", "0B", "Reclaimable", "0B", "Type",
+					      "Reclaimable", pct2, "Type", "Local Volumes", "TotalCount", (json_int_t)total_v,
+					      "Active", (json_int_t)active_v, "Size", v1, "Reclaimable", pct3, "Type",
 					      "Build Cache", "TotalCount", (json_int_t)0, "Active", (json_int_t)0, "Size",
 					      "0B", "Reclaimable", "0B");
 	static const struct berth_header_map hdr[] = {{"Type", "TYPE"},	       {"TotalCount", "TOTAL"},
