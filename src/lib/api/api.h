@@ -19,7 +19,9 @@ extern const struct berth_route berth_routes_containers[];
 extern const struct berth_route berth_routes_containers_io[];
 extern const struct berth_route berth_routes_archive[]; /* handlers/archive.c: cp, export */
 extern const struct berth_route berth_routes_commit[];  /* handlers/commit.c: changes, commit */
+extern const struct berth_route berth_routes_stats[];
 extern const struct berth_route berth_routes_volumes[];
+extern const struct berth_route berth_routes_prune[]; /* keep last: stubs others may replace */
 
 /* The berth_http_handler for berthd: ctx is the struct berth_daemon. */
 void berth_api_dispatch(void *ctx, struct berth_http_req *req, struct berth_http_conn *c);
