@@ -93,6 +93,12 @@ static char *default_shim_path(void)
 
 int main(int argc, char **argv)
 {
+	/* systemd's NOTIFY_SOCKET is for berthd alone: runc honours it too and
+	 * would wait for every container to send READY=1 */
+	char notify_socket[256] = "";
+	if (getenv("NOTIFY_SOCKET"))
+		snprintf(notify_socket, sizeof(notify_socket), "%s", getenv("NOTIFY_SOCKET"));
+	unsetenv("NOTIFY_SOCKET");
 	struct berth_config cfg;
 	berth_config_init(&cfg);
 	struct berth_config_flags flags = {0};
@@ -219,9 +225,12 @@ int main(int argc, char **argv)
 	}
 	berth_log(&d->log, BERTH_LOG_INFO, "Daemon has completed initialization");
 	berth_log(&d->log, BERTH_LOG_INFO, "API listen on %s", d->cfg.hosts[0]);
-	const char *notify = getenv("NOTIFY_SOCKET");
-	if (notify)
-		berth_daemon_sd_notify(notify, "READY=1");
+	/* socket activation is done: keep LISTEN_* from shims and runtimes */
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDNAMES");
+	if (notify_socket[0])
+		berth_daemon_sd_notify(notify_socket, "READY=1");
 	for (;;) {
 		struct signalfd_siginfo si;
 		ssize_t n = read(sfd, &si, sizeof(si));

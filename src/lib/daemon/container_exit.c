@@ -12,6 +12,7 @@
 
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "daemon/container_autostart.h"
 #include "daemon/container_ops.h"
 #include "daemon/daemon.h"
 #include "daemon/volumes.h"
@@ -133,6 +134,7 @@ static void *restart_main(void *arg)
 			berth_log(&j->d->log, BERTH_LOG_WARN, "auto-remove %.12s: %s", j->c->id, err.msg);
 	} else {
 		usleep((useconds_t)j->delay_ms * 1000);
+		berth_ctr_wait_deps(j->d, j->c); /* --volumes-from / container: targets first */
 		pthread_mutex_lock(&j->c->mu);
 		bool go = j->c->state == CS_RESTARTING && !j->c->stop_requested && !j->c->removed;
 		pthread_mutex_unlock(&j->c->mu);
@@ -255,6 +257,8 @@ void berth_ctr_restore(struct berth_daemon *d)
 			if (st != CS_RESTARTING)
 				snprintf(ex.error, sizeof(ex.error), "container's shim was lost while berthd was down");
 		}
+		if (found == BERTH_SHIM_LOST)
+			berth_ctr_lost_cleanup(d, c); /* runtime state left by a killed shim */
 		char *rootfs = NULL;
 		if (berth_rwlayer_mount(d->layers, c->id, &rootfs, NULL) == 0)
 			free(rootfs);
@@ -262,4 +266,5 @@ void berth_ctr_restore(struct berth_daemon *d)
 		berth_shim_cleanup(state_dir, NULL);
 	}
 	berth_container_list_free(d->containers, all, n);
+	berth_ctr_autostart(d); /* stopped containers their restart policy starts at daemon start */
 }
