@@ -9,6 +9,7 @@
 #   rss   berthd idle RSS after start and after loading 50 images
 #         (dockerd + its containerd in the same conditions, when installed)
 #   run   container start benchmarks (issue 3): skipped until `berth run` exists
+#   cp, commit  files in and out of containers (issue 4): see bench/files.sh
 #
 # Environment: BERTHD, BERTH_CLI (default build/src/...), BENCH_DIR (image
 # cache, default /var/tmp/berth-bench), BENCH_N (iterations, default 5),
@@ -22,8 +23,8 @@ N=${BENCH_N:-5}
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n) N=$2; shift ;;
-	all | load | rss | run) what=$1 ;;
-	*) echo "usage: $0 [all|load|rss|run] [-n N]" >&2; exit 2 ;;
+	all | load | rss | run | cp | commit) what=$1 ;;
+	*) echo "usage: $0 [all|load|rss|run|cp|commit] [-n N]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -185,6 +186,9 @@ bench_run()
 	row "run --rm busybox true" "-" "not implemented yet" "-"
 }
 
+# shellcheck source=files.sh
+. "$root/bench/files.sh"
+
 # --- main ----------------------------------------------------------------------
 
 if [ "$what" = all ] || [ "$what" = load ] || [ "$what" = rss ]; then
@@ -192,10 +196,12 @@ if [ "$what" = all ] || [ "$what" = load ] || [ "$what" = rss ]; then
 	bench/make-image.sh "$BENCH_DIR" || exit 1
 fi
 case $what in
-all) bench_load; bench_rss; bench_run ;;
+all) bench_load; bench_rss; bench_run; bench_cp; bench_commit ;;
 load) bench_load ;;
 rss) bench_rss ;;
 run) bench_run ;;
+cp) bench_cp ;;
+commit) bench_commit ;;
 esac
 
 echo

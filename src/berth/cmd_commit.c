@@ -12,14 +12,17 @@
 #include "common/cleanup.h"
 #include "image/reference.h"
 
-#define END_OPTS {NULL, 0, 0, NULL, NULL}
+#define END_OPTS                                                                                                       \
+	{                                                                                                              \
+		NULL, 0, 0, NULL, NULL                                                                                 \
+	}
 
 static int exactly(struct cli *c, char **args, size_t n, const char *usage, const char *summary)
 {
 	if (berth_strv_len(args) == n)
 		return 0;
-	fprintf(stderr, "\"%s\" requires exactly %zu argument%s.\nSee '%s --help'.\n\nUsage:  %s %s\n\n%s\n", c->cmdpath, n,
-		n == 1 ? "" : "s", c->cmdpath, c->cmdpath, usage, summary);
+	fprintf(stderr, "\"%s\" requires exactly %zu argument%s.\nSee '%s --help'.\n\nUsage:  %s %s\n\n%s\n",
+		c->cmdpath, n, n == 1 ? "" : "s", c->cmdpath, c->cmdpath, usage, summary);
 	return -1;
 }
 
@@ -60,8 +63,7 @@ static int cmd_diff(struct cli *c, int argc, char **argv)
 	berth_response_free(&resp);
 	size_t i;
 	json_t *ch;
-	json_array_foreach(changes, i, ch)
-	{
+	json_array_foreach(changes, i, ch) {
 		json_int_t kind = json_integer_value(json_object_get(ch, "Kind"));
 		const char *p = json_string_value(json_object_get(ch, "Path"));
 		printf("%c %s\n", kind == 1 ? 'A' : kind == 2 ? 'D' : 'C', p ? p : "");
@@ -167,7 +169,8 @@ static int to_fd(void *ctx, const char *data, size_t len)
 static int cmd_export(struct cli *c, int argc, char **argv)
 {
 	char *output = NULL;
-	const struct cli_opt opts[] = {{"output", 'o', OPT_STR, &output, "Write to a file, instead of STDOUT"}, END_OPTS};
+	const struct cli_opt opts[] = {{"output", 'o', OPT_STR, &output, "Write to a file, instead of STDOUT"},
+				       END_OPTS};
 	char **args = NULL;
 	int pr = cli_parse(c, argc, argv, opts, false, &args);
 	if (pr)
@@ -190,7 +193,8 @@ static int cmd_export(struct cli *c, int argc, char **argv)
 		if (slash && slash != dir) {
 			*slash = '\0';
 			if (stat(dir, &st) < 0 && errno == ENOENT) {
-				fprintf(stderr, "failed to export container: invalid output path: directory \"%s\" does not exist\n",
+				fprintf(stderr,
+					"failed to export container: invalid output path: directory \"%s\" does not exist\n",
 					dir);
 				goto out;
 			}

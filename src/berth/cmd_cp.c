@@ -17,7 +17,10 @@
 #include "common/cleanup.h"
 #include "daemon/archive.h"
 
-#define END_OPTS {NULL, 0, 0, NULL, NULL}
+#define END_OPTS                                                                                                       \
+	{                                                                                                              \
+		NULL, 0, 0, NULL, NULL                                                                                 \
+	}
 
 /* ------------------------------------------------------------ path rules */
 
@@ -272,8 +275,8 @@ static int validate_output(const char *path, const char *prefix)
 	}
 	if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode) &&
 	    (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
-		fprintf(stderr, "%sinvalid output path: \"%s\" must be a directory or a regular file: got a device\n", prefix,
-			path);
+		fprintf(stderr, "%sinvalid output path: \"%s\" must be a directory or a regular file: got a device\n",
+			prefix, path);
 		return -1;
 	}
 	return 0;
@@ -341,7 +344,7 @@ struct from_ctx {
 	const char *dst;         /* local destination, NULL: stdout */
 	struct copy_info *dinfo; /* destination info */
 	const char *src_path;
-	const char *rebase;      /* -L rebase name or NULL */
+	const char *rebase; /* -L rebase name or NULL */
 	bool archive;
 	bool started, stop, failed;
 	int pipe_w;
@@ -461,8 +464,13 @@ static int copy_from(struct cli *c, const char *ctr, const char *src, const char
 	cleanup_free char *q = archive_path(ctr, srcp, NULL);
 	struct berth_response resp;
 	struct berth_error err = {0};
-	struct from_ctx f = {.resp = &resp, .dst = dst, .dinfo = &dinfo, .src_path = srcp, .rebase = rebase,
-			     .archive = archive, .pipe_w = -1};
+	struct from_ctx f = {.resp = &resp,
+			     .dst = dst,
+			     .dinfo = &dinfo,
+			     .src_path = srcp,
+			     .rebase = rebase,
+			     .archive = archive,
+			     .pipe_w = -1};
 	int r = berth_client_do(&c->cl, "GET", q, NULL, NULL, NULL, from_data, &f, &resp, &err);
 	if (f.started) {
 		close(f.pipe_w);
@@ -550,7 +558,8 @@ static int copy_to(struct cli *c, const char *ctr, const char *src_arg, const ch
 		dinfo.is_dir = (st.mode & BERTH_GO_MODE_DIR) != 0;
 		berth_path_stat_free(&st);
 		if (dev) {
-			fprintf(stderr, "destination \"%s:%s\" must be a directory or a regular file: got a device\n", ctr, dst);
+			fprintf(stderr, "destination \"%s:%s\" must be a directory or a regular file: got a device\n",
+				ctr, dst);
 			copy_info_free(&dinfo);
 			return 1;
 		}
@@ -597,7 +606,8 @@ static int copy_to(struct cli *c, const char *ctr, const char *src_arg, const ch
 		started = true;
 		in = berth_reader_fd(p[0]);
 	}
-	q = archive_path(ctr, put_path, archive ? "&noOverwriteDirNonDir=true&copyUIDGID=true" : "&noOverwriteDirNonDir=true");
+	q = archive_path(ctr, put_path,
+			 archive ? "&noOverwriteDirNonDir=true&copyUIDGID=true" : "&noOverwriteDirNonDir=true");
 	r = berth_client_do(&c->cl, "PUT", q, NULL, &in, "application/x-tar", NULL, NULL, &resp, &err);
 	if (p[0] >= 0)
 		close(p[0]);
@@ -623,9 +633,10 @@ out:
 static int cmd_cp(struct cli *c, int argc, char **argv)
 {
 	bool archive = false, follow = false;
-	const struct cli_opt opts[] = {{"archive", 'a', OPT_BOOL, &archive, "Archive mode (copy all uid/gid information)"},
-				       {"follow-link", 'L', OPT_BOOL, &follow, "Always follow symbol link in SRC_PATH"},
-				       END_OPTS};
+	const struct cli_opt opts[] = {
+		{"archive", 'a', OPT_BOOL, &archive, "Archive mode (copy all uid/gid information)"},
+		{"follow-link", 'L', OPT_BOOL, &follow, "Always follow symbol link in SRC_PATH"},
+		END_OPTS};
 	char **args = NULL;
 	int pr = cli_parse(c, argc, argv, opts, false, &args);
 	if (pr)

@@ -164,7 +164,7 @@ static void test_path_rules(void)
 {
 	struct {
 		const char *in, *want;
-	} clean[] = {{"", "."},       {"/", "/"},           {"//a//b/", "/a/b"}, {"a/../..", ".."},
+	} clean[] = {{"", "."},       {"/", "/"},           {"//a//b/", "/a/b"},    {"a/../..", ".."},
 		     {"/../x", "/x"}, {"./a/./b/.", "a/b"}, {"../../x", "../../x"}, {"a/b/../../../c", "../c"}};
 	for (size_t i = 0; i < sizeof(clean) / sizeof(clean[0]); i++) {
 		char *c = berth_cp_clean(clean[i].in);
@@ -173,8 +173,8 @@ static void test_path_rules(void)
 	}
 	struct {
 		const char *in, *want;
-	} abs[] = {{"etc/passwd", "/etc/passwd"}, {"/etc/", "/etc/"}, {"/etc/.", "/etc/."}, {"/", "/"},
-		   {"/a/../../b/", "/b/"},         {".", "/."},       {"/etc/./", "/etc/./"}};
+	} abs[] = {{"etc/passwd", "/etc/passwd"}, {"/etc/", "/etc/"}, {"/etc/.", "/etc/."},  {"/", "/"},
+		   {"/a/../../b/", "/b/"},        {".", "/."},        {"/etc/./", "/etc/./"}};
 	for (size_t i = 0; i < sizeof(abs) / sizeof(abs[0]); i++) {
 		char *c = berth_cp_container_abs(abs[i].in);
 		TAP_STREQ(&T, c, abs[i].want, "container abs(\"%s\")", abs[i].in);
@@ -199,17 +199,19 @@ static void test_stat_header(void)
 	TAP_OK(&T, berth_go_filemode(S_IFLNK | 0777) == 134218239u, "symlink mode as Go's FileMode");
 	TAP_OK(&T, berth_go_filemode(S_IFIFO | 0644) == 33554852u, "fifo mode as Go's FileMode");
 	TAP_OK(&T, berth_go_filemode(S_IFCHR | 0644) == 69206436u, "char device mode as Go's FileMode");
-	struct berth_path_stat st = {.name = "passwd", .size = 75, .mode = 420, .mtime_ns = 1704067200000000000LL,
-				     .link_target = ""};
+	struct berth_path_stat st = {
+		.name = "passwd", .size = 75, .mode = 420, .mtime_ns = 1704067200000000000LL, .link_target = ""};
 	char *enc = berth_path_stat_encode(&st);
 	/* bytes dockerd 20.10 sends for busybox's /etc/passwd */
-	TAP_STREQ(&T, enc,
-		  "eyJuYW1lIjoicGFzc3dkIiwic2l6ZSI6NzUsIm1vZGUiOjQyMCwibXRpbWUiOiIyMDI0LTAxLTAxVDAwOjAwOjAwWiIsImxpbmtUYXJnZXQiOiIifQ==",
-		  "stat header identical to dockerd's");
+	TAP_STREQ(
+		&T, enc,
+		"eyJuYW1lIjoicGFzc3dkIiwic2l6ZSI6NzUsIm1vZGUiOjQyMCwibXRpbWUiOiIyMDI0LTAxLTAxVDAwOjAwOjAwWiIsImxpbmtUYXJnZXQiOiIifQ==",
+		"stat header identical to dockerd's");
 	struct berth_path_stat back;
 	struct berth_error err = {0};
-	TAP_OK(&T, berth_path_stat_decode(enc, &back, &err) == 0 && !strcmp(back.name, "passwd") && back.size == 75 &&
-			   back.mode == 420 && back.mtime_ns == st.mtime_ns,
+	TAP_OK(&T,
+	       berth_path_stat_decode(enc, &back, &err) == 0 && !strcmp(back.name, "passwd") && back.size == 75 &&
+		       back.mode == 420 && back.mtime_ns == st.mtime_ns,
 	       "stat header decodes back");
 	berth_path_stat_free(&back);
 	free(enc);
@@ -235,23 +237,26 @@ static void test_stat(void)
 	int root = open_root("root");
 	struct berth_path_stat st;
 	struct berth_error err = {0};
-	TAP_OK(&T, rstat(root, "/etc/passwd", "c", &st, &err) == 0 && !strcmp(st.name, "passwd") &&
-			   st.mode == 0644 && !*st.link_target,
+	TAP_OK(&T,
+	       rstat(root, "/etc/passwd", "c", &st, &err) == 0 && !strcmp(st.name, "passwd") && st.mode == 0644 &&
+		       !*st.link_target,
 	       "stat a file");
 	berth_path_stat_free(&st);
-	TAP_OK(&T, rstat(root, "/lnk", "c", &st, &err) == 0 && (st.mode & BERTH_GO_MODE_SYMLINK) &&
-			   !strcmp(st.link_target, "/data"),
+	TAP_OK(&T,
+	       rstat(root, "/lnk", "c", &st, &err) == 0 && (st.mode & BERTH_GO_MODE_SYMLINK) &&
+		       !strcmp(st.link_target, "/data"),
 	       "stat a symlink: not followed, linkTarget resolved in the root");
 	berth_path_stat_free(&st);
-	TAP_OK(&T, rstat(root, "/lnk/", "c", &st, &err) == 0 && (st.mode & BERTH_GO_MODE_DIR) &&
-			   !strcmp(st.name, "lnk"),
+	TAP_OK(&T,
+	       rstat(root, "/lnk/", "c", &st, &err) == 0 && (st.mode & BERTH_GO_MODE_DIR) && !strcmp(st.name, "lnk"),
 	       "a trailing '/' follows the symlink");
 	berth_path_stat_free(&st);
 	TAP_OK(&T, rstat(root, "/data/up", "c", &st, &err) == 0 && !strcmp(st.link_target, "/"),
 	       "../.. resolves to the root, not above it");
 	berth_path_stat_free(&st);
-	TAP_OK(&T, rstat(root, "/hostabs", "c", &st, &err) == 0 &&
-			   !strncmp(st.link_target, tmp, strlen(tmp)) && !strcmp(st.link_target + strlen(tmp), "/outside"),
+	TAP_OK(&T,
+	       rstat(root, "/hostabs", "c", &st, &err) == 0 && !strncmp(st.link_target, tmp, strlen(tmp)) &&
+		       !strcmp(st.link_target + strlen(tmp), "/outside"),
 	       "an absolute host path is a path inside the root (%s)", st.link_target ? st.link_target : "");
 	berth_path_stat_free(&st);
 	TAP_OK(&T, rstat(root, "/hostabs/secret", "c", &st, &err) < 0 && err.kind == BERTH_E_NOT_FOUND,
@@ -261,11 +266,13 @@ static void test_stat(void)
 	TAP_OK(&T, rstat(root, "/data/up/etc/passwd", "c", &st, &err) == 0, "../.. then down stays inside");
 	berth_path_stat_free(&st);
 	berth_err_clear(&err);
-	TAP_OK(&T, rstat(root, "/nonexist", "c1", &st, &err) < 0 &&
-			   !strcmp(err.msg, "Could not find the file /nonexist in container c1"),
+	TAP_OK(&T,
+	       rstat(root, "/nonexist", "c1", &st, &err) < 0 &&
+		       !strcmp(err.msg, "Could not find the file /nonexist in container c1"),
 	       "docker's not-found message");
-	TAP_OK(&T, rstat(root, "/etc/passwd/", "c1", &st, &err) < 0 && err.kind == BERTH_E_INTERNAL &&
-			   strstr(err.msg, "not a directory"),
+	TAP_OK(&T,
+	       rstat(root, "/etc/passwd/", "c1", &st, &err) < 0 && err.kind == BERTH_E_INTERNAL &&
+		       strstr(err.msg, "not a directory"),
 	       "file with a trailing '/': %s", err.msg);
 	TAP_OK(&T, rstat(root, "/", "c", &st, &err) == 0 && !strcmp(st.name, "/"), "stat / is named \"/\"");
 	berth_path_stat_free(&st);
@@ -290,10 +297,11 @@ static void test_archive_out(void)
 	int root = open_root("root");
 	struct berth_error err = {0};
 	char *l = archive_list(root, "/data", &err);
-	TAP_STREQ(&T, l,
-		  "data/ d\ndata/fifo p\ndata/hl f\ndata/rl l -> sub\ndata/root l -> /\ndata/sub/ d\ndata/sub/f h => data/hl\n"
-		  "data/up l -> ../..\n",
-		  "a directory: sorted names, symlinks kept, hard link to the first name");
+	TAP_STREQ(
+		&T, l,
+		"data/ d\ndata/fifo p\ndata/hl f\ndata/rl l -> sub\ndata/root l -> /\ndata/sub/ d\ndata/sub/f h => data/hl\n"
+		"data/up l -> ../..\n",
+		"a directory: sorted names, symlinks kept, hard link to the first name");
 	free(l);
 	l = archive_list(root, "/data/.", &err);
 	TAP_OK(&T, l && !strncmp(l, "./ d\n./fifo p\n", 14), "dir/. gives ./ names");
@@ -305,7 +313,8 @@ static void test_archive_out(void)
 	TAP_STREQ(&T, l, "lnk l -> /data\n", "a symlink alone");
 	free(l);
 	l = archive_list(root, "/data/up/", &err);
-	TAP_OK(&T, l && strstr(l, "up/etc/passwd f\n") && !strstr(l, "secret"), "../.. archives the container's root, not the host");
+	TAP_OK(&T, l && strstr(l, "up/etc/passwd f\n") && !strstr(l, "secret"),
+	       "../.. archives the container's root, not the host");
 	free(l);
 	l = archive_list(root, "/", &err);
 	TAP_OK(&T, l && !strncmp(l, "/ d\n/data/ d\n", 13) && !strstr(l, "secret"), "the root as \"/\" names");
@@ -335,8 +344,9 @@ static void test_archive_out(void)
 	snprintf(p1, sizeof(p1), "%s/root/tmp/data/sub/f", tmp);
 	snprintf(p2, sizeof(p2), "%s/root/tmp/data/hl", tmp);
 	snprintf(p3, sizeof(p3), "%s/root/tmp/data/sub", tmp);
-	TAP_OK(&T, lstat(p1, &a1) == 0 && lstat(p2, &a2) == 0 && a1.st_ino == a2.st_ino && a1.st_uid == 42 &&
-			   a1.st_gid == 43,
+	TAP_OK(&T,
+	       lstat(p1, &a1) == 0 && lstat(p2, &a2) == 0 && a1.st_ino == a2.st_ino && a1.st_uid == 42 &&
+		       a1.st_gid == 43,
 	       "hard link and ownership kept");
 	TAP_OK(&T, lstat(p3, &sub) == 0 && (sub.st_mode & 07777) == 0750, "directory mode kept");
 	char t[64] = "";
@@ -376,8 +386,9 @@ static void test_subst(void)
 	struct berth_buf b = {0};
 	struct berth_writer w = {buf_write, &b};
 	struct berth_error err = {0};
-	TAP_OK(&T, berth_root_archive(root, "/etc", "c", &sub, 1, NULL, NULL, &w, &err) == 0 &&
-			   memmem(b.data, b.len, "127.0.0.1 real", 14),
+	TAP_OK(&T,
+	       berth_root_archive(root, "/etc", "c", &sub, 1, NULL, NULL, &w, &err) == 0 &&
+		       memmem(b.data, b.len, "127.0.0.1 real", 14),
 	       "a bind-mounted file is archived from its source");
 	struct berth_path_stat ps;
 	TAP_OK(&T, berth_root_stat(root, "/etc/hosts", "c", &sub, 1, &ps, &err) == 0 && ps.size == 15,
@@ -393,42 +404,54 @@ static void test_archive_in(void)
 	int root = open_root("root");
 	struct berth_error err = {0};
 	struct tent esc[] = {{"ok1", 'f', "x"}, {"../evil", 'f', "x"}};
-	TAP_OK(&T, put(root, "/tmp", esc, 2, true, &err) < 0 &&
-			   !strcmp(err.msg, "Error processing tar file(exit status 1): \"../evil\" is outside of \"/tmp\""),
+	TAP_OK(&T,
+	       put(root, "/tmp", esc, 2, true, &err) < 0 &&
+		       !strcmp(err.msg, "Error processing tar file(exit status 1): \"../evil\" is outside of \"/tmp\""),
 	       "../ refused with docker's message: %s", err.msg);
 	TAP_OK(&T, !exists("%s/root/tmp/%s", "ok1") && !exists("%s/root/%s", "evil") && !exists("%s/%s", "evil"),
 	       "nothing written when a later entry escapes");
 	struct tent esc2[] = {{"a/../../../../evil2", 'f', "x"}};
 	TAP_OK(&T, put(root, "/", esc2, 1, true, &err) < 0 && strstr(err.msg, "is outside of"), "deeper ../ refused");
 	struct tent sl[] = {{"esc", 'l', "../../../etc"}};
-	TAP_OK(&T, put(root, "/tmp", sl, 1, true, &err) < 0 &&
-			   !strcmp(err.msg, "Error processing tar file(exit status 1): invalid symlink \"/tmp/esc\" -> \"../../../etc\""),
+	TAP_OK(&T,
+	       put(root, "/tmp", sl, 1, true, &err) < 0 &&
+		       !strcmp(err.msg,
+			       "Error processing tar file(exit status 1): invalid symlink \"/tmp/esc\" -> \"../../../etc\""),
 	       "relative symlink above the destination refused: %s", err.msg);
 	struct tent hl[] = {{"h", 'h', "../../outside/secret"}};
-	TAP_OK(&T, put(root, "/tmp", hl, 1, true, &err) < 0 && strstr(err.msg, "invalid hardlink"), "hard link out refused");
+	TAP_OK(&T, put(root, "/tmp", hl, 1, true, &err) < 0 && strstr(err.msg, "invalid hardlink"),
+	       "hard link out refused");
 	/* through symlinks: everything lands inside the root */
 	struct tent via[] = {{"x1", 'f', "one"}};
 	TAP_OK(&T, put(root, "/data/up", via, 1, true, &err) == 0 && exists("%s/root/%s", "x1"),
 	       "PUT to a ../.. symlink writes into the container's root");
 	TAP_OK(&T, put(root, "/data/root", via, 1, true, &err) == 0, "PUT to a symlink to / works");
-	TAP_OK(&T, put(root, "/hostabs", via, 1, true, &err) < 0 && err.kind == BERTH_E_NOT_FOUND &&
-			   !exists("%s/outside/%s", "x1"),
+	TAP_OK(&T,
+	       put(root, "/hostabs", via, 1, true, &err) < 0 && err.kind == BERTH_E_NOT_FOUND &&
+		       !exists("%s/outside/%s", "x1"),
 	       "PUT to a symlink naming a host path finds nothing (no host write)");
-	struct tent chain[] = {{"pl", 'l', "/"}, {"pl/x2", 'f', "two"}, {"pl2", 'l', tmp}, {"pl2/outside/x3", 'f', "3"}};
+	struct tent chain[] = {
+		{"pl", 'l', "/"}, {"pl/x2", 'f', "two"}, {"pl2", 'l', tmp}, {"pl2/outside/x3", 'f', "3"}};
 	put(root, "/tmp", chain, 4, true, &err);
 	TAP_OK(&T, exists("%s/root/%s", "x2") && !exists("%s/outside/%s", "x3") && !exists("%s/%s", "x2"),
 	       "entries through symlinks from the same tar stay in the root (%s)", err.msg);
 	struct tent f[] = {{"etc", 'f', "x"}};
-	TAP_OK(&T, put(root, "/", f, 1, true, &err) < 0 && strstr(err.msg, "cannot overwrite directory \"/etc\" with non-directory \"/\""),
+	TAP_OK(&T,
+	       put(root, "/", f, 1, true, &err) < 0 &&
+		       strstr(err.msg, "cannot overwrite directory \"/etc\" with non-directory \"/\""),
 	       "noOverwriteDirNonDir: %s", err.msg);
 	struct tent d[] = {{"etc/passwd", 'd', NULL}};
 	TAP_OK(&T, put(root, "/", d, 1, true, &err) < 0 && strstr(err.msg, "cannot overwrite non-directory"),
 	       "noOverwriteDirNonDir, the other way");
-	TAP_OK(&T, put(root, "/etc/passwd", via, 1, true, &err) < 0 && !strcmp(err.msg, "extraction point is not a directory"),
+	TAP_OK(&T,
+	       put(root, "/etc/passwd", via, 1, true, &err) < 0 &&
+		       !strcmp(err.msg, "extraction point is not a directory"),
 	       "extraction point must be a directory");
-	TAP_OK(&T, put(root, "/nope", via, 1, true, &err) < 0 && err.kind == BERTH_E_NOT_FOUND, "missing extraction point");
+	TAP_OK(&T, put(root, "/nope", via, 1, true, &err) < 0 && err.kind == BERTH_E_NOT_FOUND,
+	       "missing extraction point");
 	struct tent rel[] = {{"tl", 'l', "tree"}, {"d/x", 'l', "../tl"}};
-	TAP_OK(&T, put(root, "/tmp", rel, 2, true, &err) == 0, "relative symlinks staying inside are fine: %s", err.msg);
+	TAP_OK(&T, put(root, "/tmp", rel, 2, true, &err) == 0, "relative symlinks staying inside are fine: %s",
+	       err.msg);
 	struct tent deep[] = {{"new/deep/file", 'f', "d"}};
 	TAP_OK(&T, put(root, "/tmp", deep, 1, true, &err) == 0 && exists("%s/root/tmp/%s", "new/deep/file"),
 	       "missing parents are made");
@@ -436,19 +459,23 @@ static void test_archive_in(void)
 	struct mem_in m = {"garbage", 7, 0};
 	struct berth_reader r = {mem_read, &m};
 	struct berth_archive_put_opts po = {.spool_dir = tmp};
-	TAP_OK(&T, berth_root_extract(root, "/tmp", "c", &po, &r, &err) < 0 && strstr(err.msg, "Error processing tar file"),
+	TAP_OK(&T,
+	       berth_root_extract(root, "/tmp", "c", &po, &r, &err) < 0 && strstr(err.msg, "Error processing tar file"),
 	       "not a tar: %s", err.msg);
 	struct mem_in m0 = {"", 0, 0};
 	struct berth_reader r0 = {mem_read, &m0};
 	TAP_OK(&T, berth_root_extract(root, "/tmp", "c", &po, &r0, &err) == 0, "an empty body is an empty archive");
 	uid_t uid;
 	gid_t gid;
-	TAP_OK(&T, berth_root_lookup_user(root, "app", &uid, &gid, &err) == 0 && uid == 1000 && gid == 1001, "user by name");
+	TAP_OK(&T, berth_root_lookup_user(root, "app", &uid, &gid, &err) == 0 && uid == 1000 && gid == 1001,
+	       "user by name");
 	TAP_OK(&T, berth_root_lookup_user(root, "nobody:staff", &uid, &gid, &err) == 0 && uid == 65534 && gid == 50,
 	       "user:group");
-	TAP_OK(&T, berth_root_lookup_user(root, "777:888", &uid, &gid, &err) == 0 && uid == 777 && gid == 888, "numeric ids");
-	TAP_OK(&T, berth_root_lookup_user(root, "ghost", &uid, &gid, &err) < 0 &&
-			   !strcmp(err.msg, "unable to find user ghost: no matching entries in passwd file"),
+	TAP_OK(&T, berth_root_lookup_user(root, "777:888", &uid, &gid, &err) == 0 && uid == 777 && gid == 888,
+	       "numeric ids");
+	TAP_OK(&T,
+	       berth_root_lookup_user(root, "ghost", &uid, &gid, &err) < 0 &&
+		       !strcmp(err.msg, "unable to find user ghost: no matching entries in passwd file"),
 	       "unknown user");
 	close(root);
 }
@@ -463,8 +490,11 @@ static void test_host_side(void)
 	make_tar(&b, v, 4);
 	struct mem_in m = {b.data, b.len, 0};
 	struct berth_reader r = {mem_read, &m};
-	struct berth_untar_opts o = {.resolve = BERTH_UNTAR_BENEATH, .no_lchown = true, .no_overwrite_dir_nondir = true,
-				     .rebase_from = "etc", .rebase_to = "copy"};
+	struct berth_untar_opts o = {.resolve = BERTH_UNTAR_BENEATH,
+				     .no_lchown = true,
+				     .no_overwrite_dir_nondir = true,
+				     .rebase_from = "etc",
+				     .rebase_to = "copy"};
 	struct berth_error err = {0};
 	int rc = berth_untar(dst, "", &r, &o, &err);
 	TAP_OK(&T, rc < 0 && exists("%s/host/dst/%s", "copy/a") && !exists("%s/%s", "b") && !exists("/%s%s", "b"),

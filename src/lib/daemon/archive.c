@@ -137,7 +137,8 @@ static char *scope_resolve(int root_fd, const char *path, struct berth_error *er
 		} else {
 			size_t keep = res.len;
 			berth_buf_printf(&res, "/%s", comp);
-			cleanup_close int fd = berth_ar_open(root_fd, res.data + 1, O_PATH | O_NOFOLLOW, BERTH_UNTAR_IN_ROOT);
+			cleanup_close int fd =
+				berth_ar_open(root_fd, res.data + 1, O_PATH | O_NOFOLLOW, BERTH_UNTAR_IN_ROOT);
 			struct stat st;
 			if (fd >= 0 && fstat(fd, &st) == 0 && S_ISLNK(st.st_mode)) {
 				if (++links > 255) {
@@ -214,7 +215,8 @@ static int rpath_open(int root_fd, const char *path, const char *ctr, struct rpa
 			return not_found(err, path, ctr);
 		return berth_err(err, BERTH_E_INTERNAL, "lstat %s: %s", r->abs, berth_ar_errstr(errno, eb, sizeof(eb)));
 	}
-	int rc = !*r->base || !strcmp(r->base, ".") ? fstat(r->dirfd, st) : fstatat(r->dirfd, r->base, st, AT_SYMLINK_NOFOLLOW);
+	int rc = !*r->base || !strcmp(r->base, ".") ? fstat(r->dirfd, st) :
+						      fstatat(r->dirfd, r->base, st, AT_SYMLINK_NOFOLLOW);
 	if (rc < 0) {
 		if (errno == ENOENT)
 			return not_found(err, path, ctr);
@@ -244,8 +246,8 @@ static int fill_stat(int root_fd, const struct rpath *r, const struct stat *st0,
 	return 0;
 }
 
-int berth_root_stat(int root_fd, const char *path, const char *ctr, const struct berth_tar_subst *subst,
-		    size_t nsubst, struct berth_path_stat *st, struct berth_error *err)
+int berth_root_stat(int root_fd, const char *path, const char *ctr, const struct berth_tar_subst *subst, size_t nsubst,
+		    struct berth_path_stat *st, struct berth_error *err)
 {
 	struct rpath r;
 	struct stat s;
@@ -270,8 +272,11 @@ int berth_root_archive(int root_fd, const char *path, const char *ctr, const str
 		rc = berth_err(err, BERTH_E_INTERNAL, "write: connection closed");
 	if (rc == 0) {
 		bool self = !*r.base || !strcmp(r.base, ".");
-		struct berth_tar_src src = {
-			.dirfd = r.dirfd, .base = self ? NULL : r.base, .name = ps.name, .subst = subst, .nsubst = nsubst};
+		struct berth_tar_src src = {.dirfd = r.dirfd,
+					    .base = self ? NULL : r.base,
+					    .name = ps.name,
+					    .subst = subst,
+					    .nsubst = nsubst};
 		rc = berth_tar_write(&src, out, err);
 	}
 	berth_path_stat_free(&ps);
@@ -394,7 +399,8 @@ int berth_root_lookup_user(int root_fd, const char *spec, uid_t *uid, gid_t *gid
 		u = 0;
 	} else if (!db_find(passwd, s, numeric ? num : 0, numeric, &u, &g)) {
 		if (!numeric)
-			return berth_err(err, BERTH_E_INTERNAL, "unable to find user %s: no matching entries in passwd file", s);
+			return berth_err(err, BERTH_E_INTERNAL,
+					 "unable to find user %s: no matching entries in passwd file", s);
 		u = num;
 		g = 0;
 	}
@@ -428,7 +434,8 @@ static void root_subst(struct berth_container *c, struct ctr_root *r)
 {
 	static const struct {
 		const char *field, *target;
-	} files[] = {{"HostsPath", "etc/hosts"}, {"HostnamePath", "etc/hostname"}, {"ResolvConfPath", "etc/resolv.conf"}};
+	} files[] = {
+		{"HostsPath", "etc/hosts"}, {"HostnamePath", "etc/hostname"}, {"ResolvConfPath", "etc/resolv.conf"}};
 	for (size_t i = 0; i < 3; i++) {
 		pthread_mutex_lock(&c->mu);
 		const char *h = json_string_value(json_object_get(c->doc, files[i].field));
@@ -550,7 +557,8 @@ int berth_ctr_export(struct berth_daemon *d, struct berth_container *c, berth_ar
 	if (begin && begin(ctx, NULL) < 0)
 		rc = berth_err(err, BERTH_E_INTERNAL, "write: connection closed");
 	if (rc == 0) {
-		struct berth_tar_src src = {.dirfd = r.fd, .base = NULL, .name = NULL, .subst = r.subst, .nsubst = r.nsubst};
+		struct berth_tar_src src = {
+			.dirfd = r.fd, .base = NULL, .name = NULL, .subst = r.subst, .nsubst = r.nsubst};
 		rc = berth_tar_write(&src, out, err);
 	}
 	root_close(d, c, &r);

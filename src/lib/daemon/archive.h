@@ -39,9 +39,9 @@ struct berth_container;
 #define BERTH_GO_MODE_STICKY (1u << 20)
 
 struct berth_path_stat {
-	char *name;        /* base name of the requested path ("/" for the root, "." for "dir/.") */
-	int64_t size;      /* lstat size */
-	uint32_t mode;     /* Go os.FileMode */
+	char *name;    /* base name of the requested path ("/" for the root, "." for "dir/.") */
+	int64_t size;  /* lstat size */
+	uint32_t mode; /* Go os.FileMode */
 	int64_t mtime_ns;
 	char *link_target; /* symlink: the target fully resolved inside the root, absolute; else "" */
 };
@@ -77,7 +77,7 @@ char *berth_cp_container_abs(const char *path);
 struct berth_tar_subst {
 	dev_t dev; /* a regular file in the tree ... */
 	ino_t ino;
-	int fd;    /* ... read from this file instead (contents and stat), as a bind mount shows it */
+	int fd; /* ... read from this file instead (contents and stat), as a bind mount shows it */
 };
 struct berth_tar_src {
 	int dirfd;
@@ -132,8 +132,8 @@ int berth_untar(int root_fd, const char *dest, struct berth_reader *in, const st
  * ctr names the container in "Could not find the file %s in container %s".
  * subst: files shown from elsewhere (a container's /etc/hosts, /etc/hostname,
  * /etc/resolv.conf, bind-mounted by docker over the image's). */
-int berth_root_stat(int root_fd, const char *path, const char *ctr, const struct berth_tar_subst *subst,
-		    size_t nsubst, struct berth_path_stat *st, struct berth_error *err);
+int berth_root_stat(int root_fd, const char *path, const char *ctr, const struct berth_tar_subst *subst, size_t nsubst,
+		    struct berth_path_stat *st, struct berth_error *err);
 /* GET archive: stat, call begin (to send headers; it may fail), then write the
  * tar of the path with docker's entry names (rebased on the stat name). */
 typedef int (*berth_archive_begin_fn)(void *ctx, const struct berth_path_stat *st);

@@ -236,8 +236,8 @@ static char *child_name(const char *prefix, const char *child)
 	if (!prefix || !*prefix)
 		return strdup(child);
 	size_t n = strlen(prefix);
-	return prefix[n - 1] == '/' ? berth_strdup_printf("%s%s", prefix, child)
-				    : berth_strdup_printf("%s/%s", prefix, child);
+	return prefix[n - 1] == '/' ? berth_strdup_printf("%s%s", prefix, child) :
+				      berth_strdup_printf("%s/%s", prefix, child);
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -297,8 +297,10 @@ static int tw_entry(struct tw *t, int dirfd, const char *base, int fd, const str
 	archive_entry_set_gid(e, st->st_gid);
 	archive_entry_set_mtime(e, st->st_mtim.tv_sec, 0);
 	char cap[512];
-	ssize_t capn = fd >= 0 ? fgetxattr(fd, "security.capability", cap, sizeof(cap))
-			       : (S_ISLNK(st->st_mode) ? -1 : berth_lgetxattr_at(dirfd, base, "security.capability", cap, sizeof(cap)));
+	ssize_t capn = fd >= 0 ? fgetxattr(fd, "security.capability", cap, sizeof(cap)) :
+				 (S_ISLNK(st->st_mode) ?
+					  -1 :
+					  berth_lgetxattr_at(dirfd, base, "security.capability", cap, sizeof(cap)));
 	if (capn > 0)
 		archive_entry_xattr_add_entry(e, "security.capability", cap, (size_t)capn);
 	int rc = 0;
@@ -314,7 +316,8 @@ static int tw_entry(struct tw *t, int dirfd, const char *base, int fd, const str
 			archive_entry_free(e);
 			return rc;
 		}
-		if (berth_strv_push(&t->links, ename) < 0 || berth_strmap_put(&t->inodes, key, (int64_t)t->nlinks) < 0) {
+		if (berth_strv_push(&t->links, ename) < 0 ||
+		    berth_strmap_put(&t->inodes, key, (int64_t)t->nlinks) < 0) {
 			archive_entry_free(e);
 			return berth_err(t->err, BERTH_E_INTERNAL, "out of memory");
 		}
@@ -325,7 +328,9 @@ static int tw_entry(struct tw *t, int dirfd, const char *base, int fd, const str
 		ssize_t n = readlinkat(dirfd, base, target, PATH_MAX);
 		if (n < 0) {
 			archive_entry_free(e);
-			return errno == ENOENT || errno == EINVAL ? 0 : berth_err_sys(t->err, BERTH_E_INTERNAL, errno, "readlink %s", name);
+			return errno == ENOENT || errno == EINVAL ?
+				       0 :
+				       berth_err_sys(t->err, BERTH_E_INTERNAL, errno, "readlink %s", name);
 		}
 		target[n] = '\0';
 		archive_entry_copy_symlink(e, target);
@@ -378,8 +383,9 @@ static int tw_add_at(struct tw *t, int dirfd, const char *base, const char *name
 		}
 		for (size_t i = 0; S_ISREG(st.st_mode) && i < t->nsubst; i++) {
 			struct stat hs;
-			if (st.st_dev == t->subst[i].dev && st.st_ino == t->subst[i].ino && fstat(t->subst[i].fd, &hs) == 0 &&
-			    S_ISREG(hs.st_mode) && lseek(t->subst[i].fd, 0, SEEK_SET) == 0) {
+			if (st.st_dev == t->subst[i].dev && st.st_ino == t->subst[i].ino &&
+			    fstat(t->subst[i].fd, &hs) == 0 && S_ISREG(hs.st_mode) &&
+			    lseek(t->subst[i].fd, 0, SEEK_SET) == 0) {
 				hs.st_nlink = 1;
 				return tw_entry(t, dirfd, base, t->subst[i].fd, &hs, name);
 			}
@@ -434,8 +440,8 @@ int berth_tar_write(const struct berth_tar_src *src, struct berth_writer *out, s
 	if (src->base && *src->base) {
 		struct stat st;
 		if (fstatat(src->dirfd, src->base, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			rc = berth_err_sys(err, errno == ENOENT ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL, errno, "lstat %s",
-					   src->name ? src->name : src->base);
+			rc = berth_err_sys(err, errno == ENOENT ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL, errno,
+					   "lstat %s", src->name ? src->name : src->base);
 		else
 			rc = tw_add_at(&t, src->dirfd, src->base, src->name ? src->name : src->base, &st, 0);
 	} else {

@@ -285,7 +285,8 @@ static int set_meta(struct ux *u, struct archive_entry *e, int pfd, const char *
 	size_t xlen;
 	archive_entry_xattr_reset(e);
 	while (archive_entry_xattr_next(e, &xname, &xval, &xlen) == ARCHIVE_OK) {
-		int r = fd >= 0 ? fsetxattr(fd, xname, xval, xlen, 0) : berth_lsetxattr_at(pfd, base, xname, xval, xlen);
+		int r = fd >= 0 ? fsetxattr(fd, xname, xval, xlen, 0) :
+				  berth_lsetxattr_at(pfd, base, xname, xval, xlen);
 		if (r < 0 && errno != ENOTSUP && errno != EPERM)
 			return berth_err(u->err, BERTH_E_INTERNAL, "lsetxattr %s %s: %s", xname, shown,
 					 berth_ar_errstr(errno, eb, sizeof(eb)));
@@ -316,7 +317,8 @@ static int set_meta(struct ux *u, struct archive_entry *e, int pfd, const char *
 	}
 	int r = fd >= 0 ? futimens(fd, ts) : utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW);
 	if (r < 0 && errno != ENOTSUP)
-		return berth_err(u->err, BERTH_E_INTERNAL, "chtimes %s: %s", shown, berth_ar_errstr(errno, eb, sizeof(eb)));
+		return berth_err(u->err, BERTH_E_INTERNAL, "chtimes %s: %s", shown,
+				 berth_ar_errstr(errno, eb, sizeof(eb)));
 	return 0;
 }
 
@@ -351,7 +353,8 @@ static int write_data(struct ux *u, struct archive *a, int fd, struct archive_en
 			end = off;
 	}
 	if (archive_entry_size_is_set(e) && archive_entry_size(e) > end && ftruncate(fd, archive_entry_size(e)) < 0)
-		return berth_err(u->err, BERTH_E_INTERNAL, "truncate %s: %s", rel, berth_ar_errstr(errno, eb, sizeof(eb)));
+		return berth_err(u->err, BERTH_E_INTERNAL, "truncate %s: %s", rel,
+				 berth_ar_errstr(errno, eb, sizeof(eb)));
 	return 0;
 }
 
@@ -404,7 +407,8 @@ static int ux_entry(struct ux *u, struct archive *a, struct archive_entry *e)
 		}
 		exists_dir = S_ISDIR(ex.st_mode) && is_dir;
 		if (!exists_dir && berth_rm_rf_at(pfd, base) < 0) {
-			berth_err(u->err, BERTH_E_INTERNAL, "remove %s: %s", shown, berth_ar_errstr(errno, eb, sizeof(eb)));
+			berth_err(u->err, BERTH_E_INTERNAL, "remove %s: %s", shown,
+				  berth_ar_errstr(errno, eb, sizeof(eb)));
 			goto out;
 		}
 	}
@@ -460,7 +464,8 @@ static void set_dir_times(struct ux *u)
 		if (slash)
 			*slash = '\0';
 		cleanup_free char *full = join_rel(u->dest, slash ? rel : "");
-		cleanup_close int pfd = full ? berth_ar_open(u->root_fd, full, O_PATH | O_DIRECTORY, u->o->resolve) : -1;
+		cleanup_close int pfd =
+			full ? berth_ar_open(u->root_fd, full, O_PATH | O_DIRECTORY, u->o->resolve) : -1;
 		if (pfd >= 0)
 			utimensat(pfd, slash ? slash + 1 : rel, u->dirs[i].ts, AT_SYMLINK_NOFOLLOW);
 	}

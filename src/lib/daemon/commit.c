@@ -67,7 +67,9 @@ void berth_commit_merge_config(json_t *u, const json_t *ctr)
 		json_t *up = json_object_get(u, "ExposedPorts");
 		const char *k;
 		json_t *v;
-		json_object_foreach(cports, k, v) if (!json_object_get(up, k)) json_object_set_new(up, k, json_object());
+		json_object_foreach(cports, k, v)
+			if (!json_object_get(up, k))
+				json_object_set_new(up, k, json_object());
 	}
 
 	json_t *cenv = json_object_get(ctr, "Env");
@@ -77,14 +79,12 @@ void berth_commit_merge_config(json_t *u, const json_t *ctr)
 		json_t *uenv = json_object_get(u, "Env");
 		size_t i, j;
 		json_t *ce, *ue;
-		json_array_foreach(cenv, i, ce)
-		{
+		json_array_foreach(cenv, i, ce) {
 			const char *cs = json_string_value(ce);
 			if (!cs)
 				continue;
 			bool found = false;
-			json_array_foreach(uenv, j, ue)
-			{
+			json_array_foreach(uenv, j, ue) {
 				const char *us = json_string_value(ue);
 				if (us && env_key_len(us) == env_key_len(cs) && !strncmp(us, cs, env_key_len(cs))) {
 					found = true;
@@ -103,8 +103,9 @@ void berth_commit_merge_config(json_t *u, const json_t *ctr)
 	}
 	const char *k;
 	json_t *v;
-	json_object_foreach(json_object_get(ctr, "Labels"), k, v) if (!json_object_get(labels, k))
-		json_object_set(labels, k, v);
+	json_object_foreach(json_object_get(ctr, "Labels"), k, v)
+		if (!json_object_get(labels, k))
+			json_object_set(labels, k, v);
 
 	if (!len_of(json_object_get(u, "Entrypoint"))) {
 		if (!len_of(json_object_get(u, "Cmd"))) {
@@ -137,7 +138,8 @@ void berth_commit_merge_config(json_t *u, const json_t *ctr)
 		copy_field(u, ctr, "Volumes");
 	} else {
 		json_t *uv = json_object_get(u, "Volumes");
-		json_object_foreach(json_object_get(ctr, "Volumes"), k, v) json_object_set(uv, k, v);
+		json_object_foreach(json_object_get(ctr, "Volumes"), k, v)
+			json_object_set(uv, k, v);
 	}
 
 	if (str_empty(json_object_get(u, "StopSignal")))
@@ -182,15 +184,15 @@ char *berth_commit_image_config(const struct berth_commit_image *ci, size_t *len
 	json_t *hist = json_array();
 	size_t i;
 	json_t *h;
-	json_array_foreach(json_object_get(p, "history"), i, h) json_array_append_new(hist, history_canon(h));
+	json_array_foreach(json_object_get(p, "history"), i, h)
+		json_array_append_new(hist, history_canon(h));
 	json_t *nh = json_object();
 	json_object_set_new(nh, "created", json_string(created));
 	if (ci->author && *ci->author)
 		json_object_set_new(nh, "author", json_string(ci->author));
 	struct berth_buf by = {0};
 	json_t *a;
-	json_array_foreach(json_object_get(ci->container_config, "Cmd"), i, a)
-	{
+	json_array_foreach(json_object_get(ci->container_config, "Cmd"), i, a) {
 		if (i)
 			berth_buf_putc(&by, ' ');
 		berth_buf_printf(&by, "%s", json_string_value(a) ? json_string_value(a) : "");
@@ -248,8 +250,8 @@ static void *export_main(void *arg)
 
 /* The container's diff as a layer on parent_chain (streamed through a pipe:
  * nothing is staged on disk twice). */
-static int register_diff(struct berth_daemon *d, const char *id, const char *parent_chain,
-			 struct berth_layer_info *li, struct berth_error *err)
+static int register_diff(struct berth_daemon *d, const char *id, const char *parent_chain, struct berth_layer_info *li,
+			 struct berth_error *err)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -263,7 +265,8 @@ static int register_diff(struct berth_daemon *d, const char *id, const char *par
 		return berth_err(err, BERTH_E_INTERNAL, "cannot start export thread");
 	}
 	struct berth_reader r = berth_reader_fd(p[0]);
-	int rc = berth_layer_register(d->layers, parent_chain && *parent_chain ? parent_chain : NULL, &r, NULL, li, err);
+	int rc =
+		berth_layer_register(d->layers, parent_chain && *parent_chain ? parent_chain : NULL, &r, NULL, li, err);
 	close(p[0]);
 	pthread_join(th, NULL);
 	if (j.rc < 0) {

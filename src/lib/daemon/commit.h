@@ -16,13 +16,13 @@ struct berth_container;
 json_t *berth_ctr_changes(struct berth_daemon *d, struct berth_container *c, struct berth_error *err);
 
 struct berth_commit_opts {
-	const char *container; /* name, id or id prefix */
+	const char *container;  /* name, id or id prefix */
 	const char *repo, *tag; /* repo NULL/"": untagged */
 	const char *author, *comment;
 	char *const *changes; /* Dockerfile instructions (CMD, ENV, ...) */
 	size_t nchanges;
-	bool pause;            /* pause a running container while its layer is read (docker's default) */
-	const json_t *config;  /* the request body (a container config) or NULL: the container's */
+	bool pause;           /* pause a running container while its layer is read (docker's default) */
+	const json_t *config; /* the request body (a container config) or NULL: the container's */
 };
 
 /* POST /commit: the container's changes become a layer on its image (AUFS

@@ -12,7 +12,8 @@
 #include "daemon/container_ops.h"
 #include "daemon/daemon.h"
 
-struct berth_container *berth_api_container(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c);
+struct berth_container *berth_api_container(struct berth_daemon *d, struct berth_http_req *r,
+					    struct berth_http_conn *c);
 
 /* A buffered chunked-stream writer: fewer, bigger chunks than libarchive's blocks. */
 #define OUT_BUF (512 * 1024)
@@ -99,7 +100,8 @@ static void ctr_archive_get(struct berth_daemon *d, struct berth_http_req *r, st
 			berth_http_respond_error(c, &err);
 		} else {
 			cleanup_free char *enc = berth_path_stat_encode(&st);
-			cleanup_free char *hdr = berth_strdup_printf("X-Docker-Container-Path-Stat: %s\r\n", enc ? enc : "");
+			cleanup_free char *hdr =
+				berth_strdup_printf("X-Docker-Container-Path-Stat: %s\r\n", enc ? enc : "");
 			berth_http_respond_ex(c, 200, NULL, hdr, NULL, 0);
 			berth_path_stat_free(&st);
 		}
@@ -123,7 +125,8 @@ static void ctr_archive_put(struct berth_daemon *d, struct berth_http_req *r, st
 		return;
 	struct berth_error err = {0};
 	struct berth_reader in = berth_http_body_reader(c);
-	int rc = berth_ctr_archive_put(d, ct, r->params[0], path, berth_http_query_bool(r, "noOverwriteDirNonDir", false),
+	int rc = berth_ctr_archive_put(d, ct, r->params[0], path,
+				       berth_http_query_bool(r, "noOverwriteDirNonDir", false),
 				       berth_http_query_bool(r, "copyUIDGID", false), &in, &err);
 	berth_container_put(d->containers, ct);
 	if (rc < 0)

@@ -9,7 +9,8 @@
 #include "daemon/container.h"
 #include "daemon/daemon.h"
 
-struct berth_container *berth_api_container(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c);
+struct berth_container *berth_api_container(struct berth_daemon *d, struct berth_http_req *r,
+					    struct berth_http_conn *c);
 
 static void ctr_changes(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
 {
@@ -37,7 +38,8 @@ static int body_config(struct berth_http_conn *c, json_t **out, struct berth_err
 		ssize_t n = berth_http_body_read(c, tmp, sizeof(tmp));
 		if (n < 0 || b.len + (size_t)n > (4u << 20)) {
 			berth_buf_free(&b);
-			return berth_err(err, BERTH_E_INVALID, n < 0 ? "error reading request body" : "request body too large");
+			return berth_err(err, BERTH_E_INVALID,
+					 n < 0 ? "error reading request body" : "request body too large");
 		}
 		if (n == 0)
 			break;
