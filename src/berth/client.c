@@ -259,6 +259,7 @@ int berth_client_do(struct berth_client *cl, const char *method, const char *pat
 	berth_buf_free(&ps.value);
 	if (!ps.headers_done)
 		return berth_err(err, BERTH_E_UNAVAILABLE, "error during connect: unexpected EOF from %s", cl->host);
+	resp->truncated = !ps.done && !ps.stop;
 	return 0;
 }
 

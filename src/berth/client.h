@@ -19,6 +19,7 @@ struct berth_response {
 	char *content_type;
 	char *api_version;
 	char *path_stat; /* X-Docker-Container-Path-Stat (archive API), or NULL */
+	bool truncated;  /* the connection ended before the body did */
 };
 
 /* Resolve the host from -H, BERTH_HOST, DOCKER_HOST, default. */

@@ -216,6 +216,8 @@ static int cmd_export(struct cli *c, int argc, char **argv)
 	}
 	if (resp.status >= 300)
 		api_error(c, &resp, &err);
+	else if (resp.truncated)
+		fprintf(stderr, "failed to export container: unexpected EOF\n");
 	else if (s.failed)
 		fprintf(stderr, "failed to export container: write error\n");
 	else

@@ -483,6 +483,8 @@ static int copy_from(struct cli *c, const char *ctr, const char *src, const char
 		print_api_error(c, &resp, &err, ctr, srcp);
 	} else if (f.started && f.job.rc < 0) {
 		fprintf(stderr, "%s\n", f.job.err.msg);
+	} else if (resp.truncated && !f.failed) {
+		fprintf(stderr, "unexpected EOF\n");
 	} else if (!f.failed) {
 		rc = 0;
 	} else if (!dst) {
@@ -569,7 +571,7 @@ static int copy_to(struct cli *c, const char *ctr, const char *src_arg, const ch
 	struct copy_info sinfo = {0};
 	cleanup_close int dirfd = -1;
 	cleanup_free char *top = NULL, *sdir = NULL, *sbase = NULL, *q = NULL;
-	struct berth_response resp;
+	struct berth_response resp = {0};
 	struct berth_error err = {0};
 	const char *put_path = dinfo.path;
 	struct berth_reader in = berth_reader_fd(0);
@@ -621,8 +623,7 @@ static int copy_to(struct cli *c, const char *ctr, const char *src_arg, const ch
 		fprintf(stderr, "%s\n", job.err.msg);
 	else
 		rc = 0;
-	if (r == 0)
-		berth_response_free(&resp);
+	berth_response_free(&resp);
 out:
 	prepared_free(&prep);
 	copy_info_free(&sinfo);

@@ -141,6 +141,11 @@ static void ctr_export(struct berth_daemon *d, struct berth_http_req *r, struct 
 	if (!ct)
 		return;
 	struct berth_error err = {0};
+	if (!strcmp(r->method, "HEAD")) { /* no body to send: do not run the export */
+		berth_container_put(d->containers, ct);
+		berth_http_respond_ex(c, 200, "application/x-tar", NULL, NULL, 0);
+		return;
+	}
 	pthread_mutex_lock(&ct->mu);
 	enum berth_cstate st = ct->state;
 	bool removing = ct->removed || st == CS_REMOVING;
