@@ -358,6 +358,27 @@ static void test_archive_out(void)
 	close(root);
 }
 
+/* Names are bytes: UTF-8 and invalid UTF-8 both survive out and in. */
+static void test_names(void)
+{
+	sh("cd %s/root && mkdir -p names && echo u > 'names/\303\274n\303\257 \342\202\254' && echo b > \"names/a$(printf '\\377')b\"",
+	   tmp);
+	int root = open_root("root");
+	struct berth_buf b = {0};
+	struct berth_writer w = {buf_write, &b};
+	struct berth_error err = {0};
+	int rc = berth_root_archive(root, "/names", "c", NULL, 0, NULL, NULL, &w, &err);
+	TAP_OK(&T, rc == 0, "archive of odd names: %s", err.msg);
+	struct mem_in m = {b.data, b.len, 0};
+	struct berth_reader r = {mem_read, &m};
+	struct berth_archive_put_opts po = {.spool_dir = tmp};
+	sh("mkdir -p %s/root/names-back", tmp);
+	TAP_OK(&T, berth_root_extract(root, "/names-back", "c", &po, &r, &err) == 0, "extracted: %s", err.msg);
+	TAP_OK(&T, sh("diff -r %s/root/names %s/root/names-back/names", tmp, tmp) == 0, "the same names came back");
+	berth_buf_free(&b);
+	close(root);
+}
+
 static int put(int root, const char *path, const struct tent *v, size_t n, bool no_over, struct berth_error *err)
 {
 	struct berth_buf b = {0};
@@ -561,6 +582,7 @@ int main(void)
 	test_stat();
 	test_archive_out();
 	test_subst();
+	test_names();
 	test_archive_in();
 	test_host_side();
 	test_race();

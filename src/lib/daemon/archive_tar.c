@@ -291,7 +291,10 @@ static int tw_entry(struct tw *t, int dirfd, const char *base, int fd, const str
 		archive_entry_free(e);
 		return berth_err(t->err, BERTH_E_INTERNAL, "out of memory");
 	}
-	archive_entry_copy_pathname(e, ename);
+	/* names are bytes; valid UTF-8 ones are given as UTF-8 so the PAX
+	 * records need no hdrcharset=BINARY (whatever the process locale) */
+	if (!archive_entry_update_pathname_utf8(e, ename))
+		archive_entry_copy_pathname(e, ename);
 	archive_entry_set_mode(e, st->st_mode);
 	archive_entry_set_uid(e, st->st_uid);
 	archive_entry_set_gid(e, st->st_gid);
@@ -309,7 +312,8 @@ static int tw_entry(struct tw *t, int dirfd, const char *base, int fd, const str
 		snprintf(key, sizeof(key), "%llu:%llu", (unsigned long long)st->st_dev, (unsigned long long)st->st_ino);
 		int64_t idx;
 		if (berth_strmap_get(&t->inodes, key, &idx)) {
-			archive_entry_copy_hardlink(e, t->links[idx]);
+			if (!archive_entry_update_hardlink_utf8(e, t->links[idx]))
+				archive_entry_copy_hardlink(e, t->links[idx]);
 			archive_entry_set_size(e, 0);
 			if (archive_write_header(t->a, e) < ARCHIVE_WARN)
 				rc = tw_fail(t, "header", ename);
@@ -333,7 +337,8 @@ static int tw_entry(struct tw *t, int dirfd, const char *base, int fd, const str
 				       berth_err_sys(t->err, BERTH_E_INTERNAL, errno, "readlink %s", name);
 		}
 		target[n] = '\0';
-		archive_entry_copy_symlink(e, target);
+		if (!archive_entry_update_symlink_utf8(e, target))
+			archive_entry_copy_symlink(e, target);
 	} else if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) {
 		archive_entry_set_rdevmajor(e, major(st->st_rdev));
 		archive_entry_set_rdevminor(e, minor(st->st_rdev));
