@@ -385,6 +385,7 @@ static int from_start(struct from_ctx *f)
 		close(root);
 		return -1;
 	}
+	fcntl(p[1], F_SETPIPE_SZ, 1 << 20); /* fewer thread wake-ups per MB */
 	f->pipe_w = p[1];
 	f->job = (struct untar_job){.root_fd = root, .fd = p[0]};
 	f->job.o = (struct berth_untar_opts){.resolve = BERTH_UNTAR_BENEATH,
@@ -600,6 +601,7 @@ static int copy_to(struct cli *c, const char *ctr, const char *src_arg, const ch
 		}
 		if (pipe2(p, O_CLOEXEC) < 0)
 			goto out;
+		fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
 		job = (struct tar_job){.dirfd = dirfd, .base = sbase, .name = top, .fd = p[1]};
 		if (pthread_create(&th, NULL, tar_main, &job) != 0) {
 			close(p[1]);
