@@ -90,6 +90,18 @@ daemon_restart()
 # starts on the same data root.
 daemon_reboot()
 {
+	daemon_kill_all
+	_e2e_umount_all
+	rm -rf --one-file-system "${E2E_EXEC:?}"/*
+	_e2e_remove_cgroups
+	_respawn
+}
+
+# SIGKILL the daemon, its shims (dockerd: containerd and its shims) and the
+# containers' processes by pid; their runtime state, mounts and cgroup
+# directories stay behind.
+daemon_kill_all()
+{
 	local -a pids=()
 	local id p
 	for id in $(berth ps -q --no-trunc); do
@@ -100,10 +112,6 @@ daemon_reboot()
 	mapfile -t -O "${#pids[@]}" pids < <({ _e2e_pidfile_pids; _e2e_tmpdir_pids; } | sort -u)
 	_e2e_kill_pids KILL "${pids[@]}"
 	_e2e_wait_gone 100 "${pids[@]}" || fail "processes survived SIGKILL: ${pids[*]}"
-	_e2e_umount_all
-	rm -rf --one-file-system "${E2E_EXEC:?}"/*
-	_e2e_remove_cgroups
-	_respawn
 }
 
 @test "on-failure:3: a failing command runs 4 times, RestartCount 3, then stays exited" {
@@ -219,6 +227,25 @@ daemon_reboot()
 	daemon_reboot
 	wait_for status_is alw running
 	wait_for status_is us running
+}
+
+@test "daemon, shims and containers killed by pid (state left behind): always and unless-stopped come back" {
+	run -0 berth run -d --name alw --restart always busybox sleep 1000
+	run -0 berth run -d --name us --restart unless-stopped busybox sleep 1000
+	run -0 berth run -d --name nop busybox sleep 1000
+	local old
+	old=$(field alw '{{.State.Pid}}')
+	daemon_kill_all
+	_respawn
+	wait_for status_is alw running
+	wait_for status_is us running
+	[ "$(field alw '{{.State.Pid}}')" != "$old" ] || fail "same pid"
+	run -0 berth exec us echo alive
+	sleep 1
+	assert_eq "$(field nop '{{.State.Status}}')" exited
+	# and they stop and restart normally afterwards
+	run -0 berth restart -t 1 alw
+	assert_eq "$(field alw '{{.State.Status}}')" running
 }
 
 @test "reboot: stop still wins afterwards" {
