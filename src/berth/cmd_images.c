@@ -684,13 +684,22 @@ static int cmd_system_df(struct cli *c, int argc, char **argv)
 	char a[32], b[32], d1[32], d2[32], pct[64], pct2[64], v1[32], v2[32], pct3[64];
 	berth_human_size((double)vsize, v1, sizeof(v1));
 	berth_human_size((double)vreclaim, v2, sizeof(v2));
-	snprintf(pct3, sizeof(pct3), "%s (%lld%%)", v2, vsize ? (long long)(vreclaim * 100 / vsize) : 0LL);
+	if (vsize)
+		snprintf(pct3, sizeof(pct3), "%s (%lld%%)", v2, (long long)(vreclaim * 100 / vsize));
+	else
+		snprintf(pct3, sizeof(pct3), "%s", v2);
 	berth_human_size((double)layers, a, sizeof(a));
 	berth_human_size((double)unused_size, b, sizeof(b));
-	snprintf(pct, sizeof(pct), "%s (%lld%%)", b, layers ? (long long)(unused_size * 100 / layers) : 0LL);
+	if (layers)
+		snprintf(pct, sizeof(pct), "%s (%lld%%)", b, (long long)(unused_size * 100 / layers));
+	else
+		snprintf(pct, sizeof(pct), "%s", b);
 	berth_human_size((double)csize, d1, sizeof(d1));
 	berth_human_size((double)creclaim, d2, sizeof(d2));
-	snprintf(pct2, sizeof(pct2), "%s (%lld%%)", d2, csize ? (long long)(creclaim * 100 / csize) : 0LL);
+	if (csize)
+		snprintf(pct2, sizeof(pct2), "%s (%lld%%)", d2, (long long)(creclaim * 100 / csize));
+	else
+		snprintf(pct2, sizeof(pct2), "%s", d2);
 	cleanup_json json_t *rows = json_pack("[{s:s, s:I, s:I, s:s, s:s}, {s:s, s:I, s:I, s:s, s:s}, "
 					      "{s:s, s:I, s:I, s:s, s:s}, {s:s, s:I, s:I, s:s, s:s}]",
 					      "Type", "Images", "TotalCount", (json_int_t)total_img, "Active",
