@@ -278,12 +278,16 @@ int berth_ctr_create(struct berth_daemon *d, const char *name, json_t *body, jso
 	/* Validate security options and the rest of the spec early, as docker does
 	 * at create: a dry run of the spec builder on an empty rootfs path. */
 	{
-		struct berth_spec_input in = {.id = id, .config = cfg, .host_config = hc, .image_config = img_cfg,
-					      .rootfs = "/nonexistent-rootfs-for-validation", .sysinfo = &d->sysinfo};
+		struct berth_spec_input in = {.id = id,
+					      .config = cfg,
+					      .host_config = hc,
+					      .image_config = img_cfg,
+					      .rootfs = "/",
+					      .validate_only = true,
+					      .sysinfo = &d->sysinfo};
 		struct berth_error verr = {0};
 		json_t *spec = berth_oci_spec_build(&in, &verr);
-		if (!spec && verr.kind == BERTH_E_INVALID && !strstr(verr.msg, "user") && !strstr(verr.msg, "group") &&
-		    !strstr(verr.msg, "passwd")) {
+		if (!spec && verr.kind == BERTH_E_INVALID) {
 			json_decref(argv);
 			*err = verr;
 			goto out;

@@ -106,7 +106,8 @@ static int mkdir_in_root(const char *root, const char *path, struct berth_error 
 		/* parent = p up to s */
 		char saved = *s;
 		*s = '\0';
-		cleanup_close int dfd = berth_open_in_root(root, *p ? p : "/", O_PATH | O_DIRECTORY);
+		bool at_root = strspn(p, "/") == strlen(p);
+		cleanup_close int dfd = berth_open_in_root(root, at_root ? "." : p, O_PATH | O_DIRECTORY);
 		*s = saved;
 		if (dfd < 0)
 			return berth_err_sys(err, BERTH_E_INVALID, errno, "Cannot mkdir: %s", path);
@@ -506,7 +507,9 @@ json_t *berth_oci_spec_build(const struct berth_spec_input *in, struct berth_err
 	/* user */
 	const char *user = jstr_ne(cfg, "User") ? jstr_ne(cfg, "User") : jstr_ne(img, "User");
 	struct berth_user u;
-	if (berth_user_resolve(in->rootfs, user, jarr(hc, "GroupAdd"), &u, err) < 0) {
+	if (in->validate_only) {
+		memset(&u, 0, sizeof(u));
+	} else if (berth_user_resolve(in->rootfs, user, jarr(hc, "GroupAdd"), &u, err) < 0) {
 		json_decref(args);
 		return NULL;
 	}
@@ -578,7 +581,7 @@ json_t *berth_oci_spec_build(const struct berth_spec_input *in, struct berth_err
 			  "the working directory '%s' is invalid, it needs to be an absolute path", wd);
 		return NULL;
 	}
-	if (wd && strcmp(wd, "/") && mkdir_in_root(in->rootfs, wd, err) < 0)
+	if (!in->validate_only && wd && strcmp(wd, "/") && mkdir_in_root(in->rootfs, wd, err) < 0)
 		return NULL;
 	json_object_set_new(proc, "cwd", json_string(wd ? wd : "/"));
 

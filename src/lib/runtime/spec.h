@@ -28,6 +28,9 @@ struct berth_spec_input {
 	const json_t *
 		image_config; /* the image's "config" object (Env, Cmd, Entrypoint, User, WorkingDir...); may be NULL */
 	const char *rootfs;   /* absolute path of the mounted root filesystem */
+	/* Create-time validation: check everything that does not need the root
+	 * filesystem (user lookup and the working directory are skipped). */
+	bool validate_only;
 
 	/* Files bind-mounted over /etc/hosts, /etc/hostname, /etc/resolv.conf (NULL: not mounted). */
 	const char *hosts_path, *hostname_path, *resolv_conf_path;
