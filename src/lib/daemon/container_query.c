@@ -17,7 +17,9 @@ json_t *berth_ctr_inspect(struct berth_daemon *d, struct berth_container *c, boo
 	pthread_mutex_lock(&c->mu);
 	json_t *j = json_deep_copy(c->doc);
 	pthread_mutex_unlock(&c->mu);
-	json_object_set_new(j, "GraphDriver", json_pack("{s:s, s:n}", "Name", berth_layer_store_driver_name(d->layers), "Data"));
+	json_t *gd = berth_rwlayer_graph_data(d->layers, c->id);
+	json_object_set_new(j, "GraphDriver", json_pack("{s:o, s:s}", "Data", gd ? gd : json_null(), "Name",
+							berth_layer_store_driver_name(d->layers)));
 	if (size) {
 		int64_t rw = berth_rwlayer_size(d->layers, c->id);
 		json_object_set_new(j, "SizeRw", json_integer(rw));
