@@ -20,17 +20,32 @@
 #include "runtime/shim_client.h"
 #include "storage/layer_store.h"
 
+struct watch {
+	struct berth_container *c; /* a reference */
+	int pidfd;
+	struct watch *prev, *next;
+};
+
 struct berth_monitor {
 	struct berth_daemon *d;
 	int epfd;
 	int stop_pipe[2];
 	pthread_t thread;
+	pthread_mutex_t mu;
+	struct watch *watches; /* still waiting (freed at stop) */
 };
 
-struct watch {
-	struct berth_container *c; /* a reference */
-	int pidfd;
-};
+static void watch_unlink(struct berth_monitor *m, struct watch *w)
+{
+	pthread_mutex_lock(&m->mu);
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		m->watches = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	pthread_mutex_unlock(&m->mu);
+}
 
 static void *monitor_main(void *arg)
 {
@@ -48,6 +63,7 @@ static void *monitor_main(void *arg)
 				return NULL; /* stop pipe */
 			epoll_ctl(m->epfd, EPOLL_CTL_DEL, w->pidfd, NULL);
 			close(w->pidfd);
+			watch_unlink(m, w);
 			cleanup_free char *state_dir = berth_ctr_state_dir(m->d, w->c->id);
 			struct berth_exit ex = {0};
 			struct berth_error err = {0};
@@ -67,6 +83,7 @@ struct berth_monitor *berth_monitor_start(struct berth_daemon *d, struct berth_e
 {
 	struct berth_monitor *m = calloc(1, sizeof(*m));
 	m->d = d;
+	pthread_mutex_init(&m->mu, NULL);
 	m->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (m->epfd < 0 || pipe2(m->stop_pipe, O_CLOEXEC) < 0) {
 		free(m);
@@ -87,6 +104,14 @@ void berth_monitor_stop(struct berth_monitor *m)
 		/* ignore */
 	}
 	pthread_join(m->thread, NULL);
+	while (m->watches) {
+		struct watch *w = m->watches;
+		m->watches = w->next;
+		close(w->pidfd);
+		berth_container_put(m->d->containers, w->c);
+		free(w);
+	}
+	pthread_mutex_destroy(&m->mu);
 	close(m->epfd);
 	close(m->stop_pipe[0]);
 	close(m->stop_pipe[1]);
@@ -114,6 +139,12 @@ int berth_monitor_watch(struct berth_monitor *m, struct berth_container *c, int 
 		free(w);
 		return -1;
 	}
+	pthread_mutex_lock(&m->mu);
+	w->next = m->watches;
+	if (w->next)
+		w->next->prev = w;
+	m->watches = w;
+	pthread_mutex_unlock(&m->mu);
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = w};
 	return epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
@@ -198,7 +229,7 @@ void berth_ctr_exited(struct berth_daemon *d, struct berth_container *c, const s
 		if (ran_ns >= 10000000000LL || c->restart_delay_ms == 0)
 			c->restart_delay_ms = 100;
 		else
-			c->restart_delay_ms *= 2;
+			c->restart_delay_ms = c->restart_delay_ms >= 30000 ? 60000 : c->restart_delay_ms * 2; /* docker caps at 1 min */
 		json_object_set_new(c->doc, "RestartCount", json_integer(count + 1));
 		berth_container_set_state(c, CS_RESTARTING);
 	}

@@ -359,6 +359,19 @@ out:
 static int do_remove(struct berth_daemon *d, struct berth_container *c, bool force, bool volumes,
 		     struct berth_error *err);
 
+int berth_ctr_start_user(struct berth_daemon *d, struct berth_container *c, struct berth_error *err)
+{
+	/* a start by the user resets the restart manager, as docker does */
+	pthread_mutex_lock(&c->mu);
+	bool running = is_running_state(c->state);
+	if (!running) {
+		json_object_set_new(c->doc, "RestartCount", json_integer(0));
+		c->restart_delay_ms = 0;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return berth_ctr_start(d, c, err);
+}
+
 int berth_ctr_start(struct berth_daemon *d, struct berth_container *c, struct berth_error *err)
 {
 	pthread_mutex_lock(&c->opmu);
@@ -490,8 +503,8 @@ int berth_ctr_kill(struct berth_daemon *d, struct berth_container *c, const char
 		pthread_mutex_unlock(&c->mu);
 		return berth_err(err, BERTH_E_CONFLICT, "Container %s is not running", c->id);
 	}
-	if (sig == SIGKILL)
-		c->stop_requested = true;
+	/* docker: any kill through the API counts as a manual stop (no restart) */
+	c->stop_requested = true;
 	pthread_mutex_unlock(&c->mu);
 	return send_signal(d, c, sig, false, err);
 }

@@ -14,7 +14,9 @@ struct berth_exit;
 /* POST /containers/create. body: Config fields + HostConfig + NetworkingConfig.
  * *resp = {"Id":..., "Warnings":[...]}. */
 int berth_ctr_create(struct berth_daemon *d, const char *name, json_t *body, json_t **resp, struct berth_error *err);
-/* Start; already running -> BERTH_E_NOT_MODIFIED. */
+/* Start; already running -> BERTH_E_NOT_MODIFIED. berth_ctr_start_user is the
+ * API's: it also resets RestartCount and the back-off, as docker does. */
+int berth_ctr_start_user(struct berth_daemon *d, struct berth_container *c, struct berth_error *err);
 int berth_ctr_start(struct berth_daemon *d, struct berth_container *c, struct berth_error *err);
 /* timeout < 0: the container's StopTimeout or 10 s. Not running -> BERTH_E_NOT_MODIFIED. */
 int berth_ctr_stop(struct berth_daemon *d, struct berth_container *c, int timeout, struct berth_error *err);

@@ -69,7 +69,7 @@ static void ctr_start(struct berth_daemon *d, struct berth_http_req *r, struct b
 	if (!ct)
 		return;
 	struct berth_error err = {0};
-	int rc = berth_ctr_start(d, ct, &err);
+	int rc = berth_ctr_start_user(d, ct, &err);
 	berth_container_put(d->containers, ct);
 	respond_op(c, rc, &err);
 }
