@@ -157,14 +157,12 @@ static int prepare_files(struct berth_daemon *d, struct berth_container *c, stru
 	return rc;
 }
 
-/* For --network container:<x>: the target's netns path. */
-static char *netns_for(struct berth_daemon *d, const char *mode, struct berth_error *err)
+/* For --network/--ipc/--pid container:<x>: the target's namespace path
+ * (ns is "net", "ipc" or "pid"). NULL when the mode is not container:,
+ * (char *)-1 with err on a missing or stopped target. */
+static char *ns_for(struct berth_daemon *d, const char *mode, const char *ns, struct berth_error *err)
 {
-	if (!mode || !strcmp(mode, "none"))
-		return NULL;
-	if (!strcmp(mode, "host"))
-		return strdup("host");
-	if (strncmp(mode, "container:", 10))
+	if (!mode || strncmp(mode, "container:", 10))
 		return NULL;
 	struct berth_container *t = berth_container_get(d->containers, mode + 10, err);
 	if (!t)
@@ -177,10 +175,19 @@ static char *netns_for(struct berth_daemon *d, const char *mode, struct berth_er
 	pthread_mutex_unlock(&t->mu);
 	berth_container_put(d->containers, t);
 	if (!running || pid <= 0) {
-		berth_err(err, BERTH_E_CONFLICT, "cannot join network of a non running container: %s", id);
+		berth_err(err, BERTH_E_CONFLICT, "cannot join %s of a non running container: %s",
+			  !strcmp(ns, "net") ? "network" : ns, id);
 		return (char *)-1;
 	}
-	return berth_strdup_printf("/proc/%d/ns/net", pid);
+	return berth_strdup_printf("/proc/%d/ns/%s", pid, ns);
+}
+
+/* The network namespace for the spec: NULL (new), "host", or a path. */
+static char *netns_for(struct berth_daemon *d, const char *mode, struct berth_error *err)
+{
+	if (mode && !strcmp(mode, "host"))
+		return strdup("host");
+	return ns_for(d, mode, "net", err);
 }
 
 static bool is_running_state(enum berth_cstate st)
@@ -217,7 +224,7 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, struct be
 	if (berth_image_get(d->images, image_id, &img, err) < 0)
 		return -1;
 	char *rootfs = NULL;
-	char *netns = NULL;
+	char *netns = NULL, *ipcns = NULL, *pidns = NULL;
 	json_t *spec = NULL;
 	int rc = -1;
 	cleanup_json json_t *vol_mounts = NULL;
@@ -230,6 +237,16 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, struct be
 	netns = netns_for(d, jstr(hc, "NetworkMode"), err);
 	if (netns == (char *)-1) {
 		netns = NULL;
+		goto out;
+	}
+	ipcns = ns_for(d, jstr(hc, "IpcMode"), "ipc", err);
+	if (ipcns == (char *)-1) {
+		ipcns = NULL;
+		goto out;
+	}
+	pidns = ns_for(d, jstr(hc, "PidMode"), "pid", err);
+	if (pidns == (char *)-1) {
+		pidns = NULL;
 		goto out;
 	}
 	if (berth_rwlayer_mount(d->layers, c->id, &rootfs, err) < 0)
@@ -251,6 +268,8 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, struct be
 				      .hostname_path = jstr(c->doc, "HostnamePath"),
 				      .resolv_conf_path = jstr(c->doc, "ResolvConfPath"),
 				      .netns_path = netns,
+				      .ipc_ns_path = ipcns,
+				      .pid_ns_path = pidns,
 				      .cgroup_path = cgpath,
 				      .sysinfo = &d->sysinfo,
 				      .extra_mounts = vol_mounts,
@@ -352,6 +371,8 @@ out:
 	json_decref(spec);
 	free(rootfs);
 	free(netns);
+	free(ipcns);
+	free(pidns);
 	berth_image_free(&img);
 	return rc;
 }

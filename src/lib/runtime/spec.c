@@ -333,6 +333,8 @@ static int build_namespaces(json_t *linux_obj, const struct berth_spec_input *in
 		remove_ns(nss, "network");
 	} else if (in->netns_path) {
 		set_ns(nss, "network", in->netns_path);
+	} else if (mode_container(jstr(hc, "NetworkMode")) && in->validate_only) {
+		set_ns(nss, "network", "/proc/self/ns/net"); /* the real path is known at start */
 	} else if (mode_container(jstr(hc, "NetworkMode"))) {
 		return berth_err(err, BERTH_E_INVALID, "network mode %s needs the joined container's namespace path",
 				 jstr(hc, "NetworkMode"));
@@ -341,10 +343,13 @@ static int build_namespaces(json_t *linux_obj, const struct berth_spec_input *in
 	if (mode_is(ipc_mode, "host")) {
 		remove_ns(nss, "ipc");
 	} else if (mode_container(ipc_mode)) {
-		if (!in->ipc_ns_path)
+		if (!in->ipc_ns_path && in->validate_only)
+			set_ns(nss, "ipc", "/proc/self/ns/ipc");
+		else if (!in->ipc_ns_path)
 			return berth_err(err, BERTH_E_INVALID,
 					 "ipc mode %s needs the joined container's namespace path", ipc_mode);
-		set_ns(nss, "ipc", in->ipc_ns_path);
+		else
+			set_ns(nss, "ipc", in->ipc_ns_path);
 	} else if (!(!*ipc_mode || mode_is(ipc_mode, "private") || mode_is(ipc_mode, "shareable") ||
 		     mode_is(ipc_mode, "none"))) {
 		return berth_err(err, BERTH_E_INVALID, "Invalid IPC mode: %s", ipc_mode);
@@ -352,10 +357,10 @@ static int build_namespaces(json_t *linux_obj, const struct berth_spec_input *in
 
 	const char *pid_mode = jstr(hc, "PidMode");
 	if (mode_container(pid_mode)) {
-		if (!in->pid_ns_path)
+		if (!in->pid_ns_path && !in->validate_only)
 			return berth_err(err, BERTH_E_INVALID,
 					 "pid mode %s needs the joined container's namespace path", pid_mode);
-		set_ns(nss, "pid", in->pid_ns_path);
+		set_ns(nss, "pid", in->pid_ns_path ? in->pid_ns_path : "/proc/self/ns/pid");
 	} else if (mode_is(pid_mode, "host")) {
 		remove_ns(nss, "pid");
 	}
