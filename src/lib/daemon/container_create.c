@@ -53,7 +53,9 @@ static void merge_image_config(json_t *cfg, json_t *img)
 	}
 	json_t *ienv = jarr(img, "Env");
 	if (jarr_len(ienv)) {
-		json_t *merged = berth_env_merge(ienv, jarr(cfg, "Env") ? jarr(cfg, "Env") : json_array());
+		json_t *none = json_array();
+		json_t *merged = berth_env_merge(ienv, jarr(cfg, "Env") ? jarr(cfg, "Env") : none);
+		json_decref(none);
 		json_object_set_new(cfg, "Env", merged);
 	}
 	json_t *ilabels = jobj(img, "Labels");
@@ -259,9 +261,11 @@ int berth_ctr_create(struct berth_daemon *d, const char *name, json_t *body, jso
 	json_t *img_cfg = jobj(img.json, "config");
 	merge_image_config(cfg, img_cfg);
 	if (!jstr_ne(cfg, "Hostname")) {
+		/* docker: the host's name with --network host, else the short id */
 		char h[13];
 		snprintf(h, sizeof(h), "%.12s", id);
-		json_object_set_new(cfg, "Hostname", json_string(h));
+		bool host_net = !strcmp(jstr(hc, "NetworkMode") ? jstr(hc, "NetworkMode") : "", "host");
+		json_object_set_new(cfg, "Hostname", json_string(host_net && d->hostname[0] ? d->hostname : h));
 	}
 	json_object_set_new(cfg, "Image", json_string(image_ref));
 	/* Path and Args from Entrypoint + Cmd */
