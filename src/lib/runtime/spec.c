@@ -718,7 +718,7 @@ json_t *berth_oci_exec_process_build(const json_t *container_spec, const json_t 
 	json_object_set_new(p, "terminal", json_boolean(tty));
 	json_object_del(p, "consoleSize");
 	/* env: container's process env, then the exec's (docker: ReplaceOrAppendEnvValues) */
-	cleanup_json json_t *base = json_deep_copy(jarr(cproc, "env") ? jarr(cproc, "env") : json_array());
+	cleanup_json json_t *base = jarr(cproc, "env") ? json_deep_copy(jarr(cproc, "env")) : json_array();
 	if (tty) {
 		cleanup_json json_t *t = json_pack("[s]", "TERM=xterm");
 		json_t *m = berth_env_merge(base, t);
