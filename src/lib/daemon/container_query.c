@@ -144,7 +144,7 @@ json_t *berth_ctr_list(struct berth_daemon *d, json_t *filters, bool all, int li
 			if (!strcmp(ok[k], json_string_value(v) ?: ""))
 				good = true;
 		if (!good)
-			return berth_err(err, BERTH_E_INVALID, "Unrecognised filter value for status: %s", json_string_value(v)),
+			return berth_err(err, BERTH_E_INVALID, "Invalid filter 'status=%s'", json_string_value(v)),
 			       NULL;
 	}
 	/* ancestor: resolve each to an image ID */
