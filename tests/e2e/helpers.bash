@@ -46,6 +46,8 @@ if [ -z "${E2E_FIXTURES:-}" ]; then
 	E2E_FIXTURES=${E2E_FIXTURES:-$E2E_ROOT/../shared/fixtures/images}
 fi
 E2E_STORAGE_DRIVER=${E2E_STORAGE_DRIVER:-overlay2}
+# A hung test fails (and its processes are killed) instead of hanging the suite.
+BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-600}
 export E2E_ROOT E2E_TARGET BERTHD BERTH_CLI DOCKER_CLI_28 DOCKER_CLI_20 E2E_FIXTURES E2E_STORAGE_DRIVER
 
 # The fixture image (see the fixtures' README).
@@ -463,3 +465,143 @@ need_cli()
 {
 	[ -x "$1" ] || skip "$1 not installed"
 }
+
+# ---------------------------------------------------------------------------
+# containers
+
+# Remove every container (force), so each test starts from an empty table.
+reset_containers()
+{
+	local ids id
+	api GET '/containers/json?all=1' || return 0
+	ids=$(printf '%s' "$HTTP_BODY" | jq -r '.[].Id' 2>/dev/null) || return 0
+	for id in $ids; do
+		api DELETE "/containers/$id?force=1" || true
+	done
+}
+
+container_count()
+{
+	api GET '/containers/json?all=1'
+	printf '%s' "$HTTP_BODY" | jq length
+}
+
+# cjq REF FILTER: jq FILTER over the container's inspect document (raw output).
+cjq()
+{
+	api GET "/containers/$1/json" || return 1
+	[ "$HTTP_CODE" = 200 ] || {
+		echo "inspect $1: HTTP $HTTP_CODE $HTTP_BODY" >&2
+		return 1
+	}
+	printf '%s' "$HTTP_BODY" | jq -r "$2"
+}
+
+cstatus() { cjq "$1" .State.Status; }
+
+# wait_for SECONDS CMD...: run CMD until it succeeds (every 0.1 s). A bound
+# for progress, not a timing assertion: generous, and the failure says what
+# was awaited.
+wait_for()
+{
+	local secs=$1 i
+	shift
+	for ((i = 0; i < secs * 10; i++)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	"$@" >/dev/null 2>&1 && return 0
+	fail "still not true after ${secs}s: $*"
+}
+
+status_is() { [ "$(cstatus "$1" 2>/dev/null)" = "$2" ]; }
+wait_status() { wait_for "${3:-60}" status_is "$1" "$2"; }
+
+# The container's log (API, both streams, no framing needed for a tty; for
+# no tty the stdcopy headers are stripped).
+logs_text()
+{
+	local tty
+	tty=$(cjq "$1" .Config.Tty) || return 1
+	if [ "$tty" = true ]; then
+		curl -s --max-time 60 --unix-socket "$E2E_SOCK" "http://localhost/containers/$1/logs?stdout=1&stderr=1"
+	else
+		curl -s --max-time 60 --unix-socket "$E2E_SOCK" "http://localhost/containers/$1/logs?stdout=1&stderr=1" |
+			python3 -c '
+import sys
+d = sys.stdin.buffer.read()
+o = sys.stdout.buffer
+while len(d) >= 8:
+    n = int.from_bytes(d[4:8], "big")
+    o.write(d[8:8 + n])
+    d = d[8 + n:]
+'
+	fi
+}
+logs_contain() { logs_text "$1" | grep -qF -- "$2"; }
+
+# Processes whose command line names this suite's exec root (shims).
+exec_root_procs()
+{
+	local d
+	for d in /proc/[0-9]*; do
+		tr '\0' ' ' 2>/dev/null <"$d/cmdline" | grep -qF "$E2E_EXEC/" && echo "${d#/proc/}"
+	done
+	return 0
+}
+
+# ---------------------------------------------------------------------------
+# daemon restarts (live restore)
+
+berthd_pid() { cat "$E2E_PIDFILE" 2>/dev/null || cat "$E2E_TMP/daemon.spawned-pid"; }
+
+# SIGKILL the daemon (not recorded as a crash).
+berthd_kill9()
+{
+	local pid
+	pid=$(berthd_pid)
+	kill -KILL "$pid"
+	_e2e_wait_gone 100 "$pid"
+}
+
+# Start the daemon again with the same command line, roots and socket.
+berthd_respawn()
+{
+	local -a cmd
+	# shellcheck disable=SC1091
+	. "$E2E_TMP/daemon.cmd"
+	rm -f "$E2E_SOCK" "$E2E_PIDFILE"
+	eval "_e2e_spawn \"\${cmd[@]}\" $(cat "$E2E_TMP/daemon.args")"
+}
+
+# ---------------------------------------------------------------------------
+# terminals: a private tmux server per suite (its socket is in the suite's
+# temp dir, so berthd_stop also ends it)
+
+tmx() { tmux -S "$E2E_TMP/tmux.sock" "$@"; }
+
+# tmux_start NAME COLS ROWS CMD: run CMD (a shell command line) in a new
+# session; when it ends the pane prints "[exit N]" and stays.
+tmux_start()
+{
+	local name=$1 cols=$2 rows=$3 script
+	shift 3
+	script=$E2E_TMP/tmux-$name.sh
+	{
+		echo "export DOCKER_HOST=$DOCKER_HOST DOCKER_CONFIG=$DOCKER_CONFIG HOME=$HOME TERM=xterm"
+		printf '%s\n' "$*"
+		echo 'echo "[exit $?]"'
+		echo 'exec sleep 3600'
+	} >"$script"
+	tmx new-session -d -s "$name" -x "$cols" -y "$rows" "bash $script" 3>&-
+}
+
+tmux_screen() { tmx capture-pane -p -J -S -200 -t "$1"; }
+tmux_has() { tmux_screen "$1" | grep -qF -- "$2"; }
+tmux_wait() { wait_for "${3:-30}" tmux_has "$1" "$2" || { tmux_screen "$1" >&2; return 1; }; }
+tmux_send() {
+	local name=$1
+	shift
+	tmx send-keys -t "$name" "$@"
+}
+tmux_stop() { tmx kill-server 2>/dev/null || true; }
