@@ -117,7 +117,7 @@ berthd_start()
 	esac
 	# Kept for berthd_ensure, which restarts a daemon that died mid-suite.
 	declare -p cmd >"$E2E_TMP/daemon.cmd"
-	printf '%q ' "$@" >"$E2E_TMP/daemon.args"
+	if [ $# -gt 0 ]; then printf '%q ' "$@"; fi >"$E2E_TMP/daemon.args"
 	_e2e_spawn "${cmd[@]}" "$@" || return 1
 	export DOCKER_HOST=unix://$E2E_SOCK BERTH_HOST=unix://$E2E_SOCK
 	# Private client config: never read or write ~/.docker.
