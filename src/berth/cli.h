@@ -34,8 +34,7 @@ struct cli_opt {
  * free with berth_strv_free). With stop_at_positional, everything after the first positional
  * is positional (docker run IMAGE CMD...). Prints docker's messages and returns -1 on error;
  * returns 1 when --help was printed. */
-int cli_parse(struct cli *c, int argc, char **argv, const struct cli_opt *opts, bool stop_at_positional,
-	      char ***args);
+int cli_parse(struct cli *c, int argc, char **argv, const struct cli_opt *opts, bool stop_at_positional, char ***args);
 void cli_usage(struct cli *c, const struct cli_opt *opts, FILE *out);
 /* Prints "Error response from daemon: ..." (or the transport error) to stderr. */
 int cli_daemon_error(struct cli *c, const struct berth_error *err);

@@ -265,12 +265,12 @@ int berth_client_do(struct berth_client *cl, const char *method, const char *pat
 
 int berth_client_error(struct berth_response *resp, struct berth_error *err)
 {
-	enum berth_err_kind k = resp->status == 404   ? BERTH_E_NOT_FOUND
-				: resp->status == 409 ? BERTH_E_CONFLICT
-				: resp->status == 400 ? BERTH_E_INVALID
-				: resp->status == 403 ? BERTH_E_FORBIDDEN
-				: resp->status == 503 ? BERTH_E_UNAVAILABLE
-							: BERTH_E_INTERNAL;
+	enum berth_err_kind k = resp->status == 404 ? BERTH_E_NOT_FOUND :
+				resp->status == 409 ? BERTH_E_CONFLICT :
+				resp->status == 400 ? BERTH_E_INVALID :
+				resp->status == 403 ? BERTH_E_FORBIDDEN :
+				resp->status == 503 ? BERTH_E_UNAVAILABLE :
+						      BERTH_E_INTERNAL;
 	cleanup_json json_t *j = json_loadb(resp->body.data ? resp->body.data : "", resp->body.len, 0, NULL);
 	const char *msg = json_string_value(json_object_get(j, "message"));
 	if (msg)

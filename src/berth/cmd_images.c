@@ -11,7 +11,10 @@
 #include "image/reference.h"
 #include "output.h"
 
-#define END_OPTS {NULL, 0, 0, NULL, NULL}
+#define END_OPTS                                                                                                       \
+	{                                                                                                              \
+		NULL, 0, 0, NULL, NULL                                                                                 \
+	}
 #define PARSE_OR_RETURN(opts, stop)                                                                                    \
 	char **args = NULL;                                                                                            \
 	{                                                                                                              \
@@ -21,9 +24,18 @@
 	}
 
 static const struct berth_header_map image_headers[] = {
-	{"ID", "IMAGE ID"},	   {"Repository", "REPOSITORY"}, {"Tag", "TAG"},	   {"Digest", "DIGEST"},
-	{"CreatedSince", "CREATED"}, {"CreatedAt", "CREATED AT"}, {"Size", "SIZE"},	   {"SharedSize", "SHARED SIZE"},
-	{"UniqueSize", "UNIQUE SIZE"}, {"VirtualSize", "VIRTUAL SIZE"}, {"Containers", "CONTAINERS"}, {NULL, NULL},
+	{"ID", "IMAGE ID"},
+	{"Repository", "REPOSITORY"},
+	{"Tag", "TAG"},
+	{"Digest", "DIGEST"},
+	{"CreatedSince", "CREATED"},
+	{"CreatedAt", "CREATED AT"},
+	{"Size", "SIZE"},
+	{"SharedSize", "SHARED SIZE"},
+	{"UniqueSize", "UNIQUE SIZE"},
+	{"VirtualSize", "VIRTUAL SIZE"},
+	{"Containers", "CONTAINERS"},
+	{NULL, NULL},
 };
 
 static void split_repo_tag(const char *rt, char *repo, size_t rl, char *tag, size_t tl)
@@ -49,16 +61,15 @@ static json_t *image_row(json_t *img, const char *repo, const char *tag, const c
 	berth_human_size_prec((double)json_integer_value(json_object_get(img, "Size")), 3, size, sizeof(size));
 	berth_human_size_prec((double)json_integer_value(json_object_get(img, "VirtualSize")), 3, vsize, sizeof(vsize));
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ID", id, "Repository", repo, "Tag",
-			 tag, "Digest", digest, "CreatedSince", since, "CreatedAt", at, "Size", size, "VirtualSize", vsize,
-			 "SharedSize", "N/A", "UniqueSize", "N/A", "Containers", "N/A");
+			 tag, "Digest", digest, "CreatedSince", since, "CreatedAt", at, "Size", size, "VirtualSize",
+			 vsize, "SharedSize", "N/A", "UniqueSize", "N/A", "Containers", "N/A");
 }
 
 static const char *digest_for_repo(json_t *img, const char *repo)
 {
 	size_t i;
 	json_t *d;
-	json_array_foreach(json_object_get(img, "RepoDigests"), i, d)
-	{
+	json_array_foreach(json_object_get(img, "RepoDigests"), i, d) {
 		const char *s = json_string_value(d);
 		const char *at = s ? strchr(s, '@') : NULL;
 		if (at && strlen(repo) == (size_t)(at - s) && !strncmp(s, repo, (size_t)(at - s)))
@@ -111,8 +122,7 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 		char **seen = NULL;
 		size_t i;
 		json_t *img;
-		json_array_foreach(list, i, img)
-		{
+		json_array_foreach(list, i, img) {
 			char id[128];
 			output_short_id(json_string_value(json_object_get(img, "Id")), no_trunc, id, sizeof(id));
 			bool dup = false;
@@ -130,15 +140,13 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 	rows = json_array();
 	size_t i;
 	json_t *img;
-	json_array_foreach(list, i, img)
-	{
+	json_array_foreach(list, i, img) {
 		json_t *tags = json_object_get(img, "RepoTags");
 		json_t *dgs = json_object_get(img, "RepoDigests");
 		size_t ntags = 0;
 		size_t k;
 		json_t *t;
-		json_array_foreach(tags, k, t)
-		{
+		json_array_foreach(tags, k, t) {
 			const char *rt = json_string_value(t);
 			if (!rt || !strcmp(rt, "<none>:<none>"))
 				continue;
@@ -151,8 +159,7 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 			continue;
 		/* untagged: one row per digest, or a single <none> row */
 		size_t nd = 0;
-		json_array_foreach(dgs, k, t)
-		{
+		json_array_foreach(dgs, k, t) {
 			const char *s = json_string_value(t);
 			const char *at = s ? strchr(s, '@') : NULL;
 			if (!at || !strcmp(s, "<none>@<none>"))
@@ -165,8 +172,9 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 		if (!nd)
 			json_array_append_new(rows, image_row(img, "<none>", "<none>", "<none>", no_trunc));
 	}
-	const char *def = digests ? "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
-				  : "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
+	const char *def =
+		digests ? "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}" :
+			  "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
 	if (quiet)
 		def = "{{.ID}}";
 	if (berth_format_list(format, def, image_headers, rows, stdout, &err) < 0) {
@@ -224,7 +232,8 @@ static int cmd_rmi(struct cli *c, int argc, char **argv)
 	}
 	int rc = 0;
 	for (size_t i = 0; args[i]; i++) {
-		cleanup_free char *path = berth_strdup_printf("/images/%s?force=%d&noprune=%d", args[i], force, no_prune);
+		cleanup_free char *path =
+			berth_strdup_printf("/images/%s?force=%d&noprune=%d", args[i], force, no_prune);
 		struct berth_error err = {0};
 		cleanup_json json_t *out = NULL;
 		if (berth_client_json(&c->cl, "DELETE", path, NULL, &out, &err) < 0) {
@@ -237,8 +246,7 @@ static int cmd_rmi(struct cli *c, int argc, char **argv)
 		}
 		size_t k;
 		json_t *e;
-		json_array_foreach(out, k, e)
-		{
+		json_array_foreach(out, k, e) {
 			const char *u = json_string_value(json_object_get(e, "Untagged"));
 			const char *d = json_string_value(json_object_get(e, "Deleted"));
 			if (u)
@@ -252,8 +260,13 @@ static int cmd_rmi(struct cli *c, int argc, char **argv)
 }
 
 static const struct berth_header_map history_headers[] = {
-	{"ID", "IMAGE"}, {"CreatedSince", "CREATED"}, {"CreatedAt", "CREATED AT"}, {"CreatedBy", "CREATED BY"},
-	{"Size", "SIZE"}, {"Comment", "COMMENT"}, {NULL, NULL},
+	{"ID", "IMAGE"},
+	{"CreatedSince", "CREATED"},
+	{"CreatedAt", "CREATED AT"},
+	{"CreatedBy", "CREATED BY"},
+	{"Size", "SIZE"},
+	{"Comment", "COMMENT"},
+	{NULL, NULL},
 };
 
 static int cmd_history(struct cli *c, int argc, char **argv)
@@ -286,8 +299,7 @@ static int cmd_history(struct cli *c, int argc, char **argv)
 	rows = json_array();
 	size_t i;
 	json_t *h;
-	json_array_foreach(list, i, h)
-	{
+	json_array_foreach(list, i, h) {
 		const char *hid = json_string_value(json_object_get(h, "Id"));
 		char id[128], since[64], at[64], size[32];
 		if (!hid || !strcmp(hid, "<missing>"))
@@ -320,13 +332,14 @@ static int cmd_history(struct cli *c, int argc, char **argv)
 			by.data[by.len] = '\0';
 			berth_buf_printf(&by, "…");
 		}
-		json_array_append_new(rows, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "ID", id, "CreatedSince", since,
-						      "CreatedAt", at, "CreatedBy", berth_buf_str(&by), "Size", size,
-						      "Comment", json_string_value(json_object_get(h, "Comment")) ?: ""));
+		json_array_append_new(rows,
+				      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "ID", id, "CreatedSince", since,
+						"CreatedAt", at, "CreatedBy", berth_buf_str(&by), "Size", size,
+						"Comment", json_string_value(json_object_get(h, "Comment")) ?: ""));
 		berth_buf_free(&by);
 	}
-	const char *def = quiet ? "{{.ID}}"
-				: "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
+	const char *def =
+		quiet ? "{{.ID}}" : "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
 	if (berth_format_list(format, def, history_headers, rows, stdout, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		rc = 64;
@@ -356,7 +369,8 @@ static int write_to_fd(void *ctx, const char *data, size_t len)
 static int cmd_save(struct cli *c, int argc, char **argv)
 {
 	char *output = NULL;
-	const struct cli_opt opts[] = {{"output", 'o', OPT_STR, &output, "Write to a file, instead of STDOUT"}, END_OPTS};
+	const struct cli_opt opts[] = {{"output", 'o', OPT_STR, &output, "Write to a file, instead of STDOUT"},
+				       END_OPTS};
 	PARSE_OR_RETURN(opts, false);
 	int rc = 0;
 	int fd = -1;
@@ -472,10 +486,11 @@ static int cmd_import(struct cli *c, int argc, char **argv)
 {
 	char **changes = NULL;
 	char *message = NULL, *platform = NULL;
-	const struct cli_opt opts[] = {{"change", 'c', OPT_LIST, &changes, "Apply Dockerfile instruction to the created image"},
-				       {"message", 'm', OPT_STR, &message, "Set commit message for imported image"},
-				       {"platform", 0, OPT_STR, &platform, "Set platform if server is multi-platform capable"},
-				       END_OPTS};
+	const struct cli_opt opts[] = {
+		{"change", 'c', OPT_LIST, &changes, "Apply Dockerfile instruction to the created image"},
+		{"message", 'm', OPT_STR, &message, "Set commit message for imported image"},
+		{"platform", 0, OPT_STR, &platform, "Set platform if server is multi-platform capable"},
+		END_OPTS};
 	PARSE_OR_RETURN(opts, false);
 	int rc = 0;
 	size_t n = berth_strv_len(args);
@@ -523,10 +538,11 @@ static int cmd_inspect(struct cli *c, int argc, char **argv)
 {
 	char *format = NULL, *type = NULL;
 	bool size = false;
-	const struct cli_opt opts[] = {{"format", 'f', OPT_STR, &format, "Format the output using the given Go template"},
-				       {"size", 's', OPT_BOOL, &size, "Display total file sizes if the type is container"},
-				       {"type", 0, OPT_STR, &type, "Return JSON for specified type"},
-				       END_OPTS};
+	const struct cli_opt opts[] = {
+		{"format", 'f', OPT_STR, &format, "Format the output using the given Go template"},
+		{"size", 's', OPT_BOOL, &size, "Display total file sizes if the type is container"},
+		{"type", 0, OPT_STR, &type, "Return JSON for specified type"},
+		END_OPTS};
 	PARSE_OR_RETURN(opts, false);
 	int rc = 0;
 	bool image_only = !strcmp(c->cmdpath, "berth image inspect") || (type && !strcmp(type, "image"));
@@ -543,20 +559,25 @@ static int cmd_inspect(struct cli *c, int argc, char **argv)
 		json_t *obj = NULL;
 		if (!image_only) {
 			cleanup_free char *p = berth_strdup_printf("/containers/%s/json?size=%d", args[i], size);
-			if (berth_client_json(&c->cl, "GET", p, NULL, &obj, &err) < 0 && err.kind != BERTH_E_NOT_FOUND) {
+			if (berth_client_json(&c->cl, "GET", p, NULL, &obj, &err) < 0 &&
+			    err.kind != BERTH_E_NOT_FOUND) {
 				rc = cli_daemon_error(c, &err);
 				continue;
 			}
 		}
 		if (!obj && !container_only) {
 			cleanup_free char *p = berth_strdup_printf("/images/%s/json", args[i]);
-			if (berth_client_json(&c->cl, "GET", p, NULL, &obj, &err) < 0 && err.kind != BERTH_E_NOT_FOUND) {
+			if (berth_client_json(&c->cl, "GET", p, NULL, &obj, &err) < 0 &&
+			    err.kind != BERTH_E_NOT_FOUND) {
 				rc = cli_daemon_error(c, &err);
 				continue;
 			}
 		}
 		if (!obj) {
-			fprintf(stderr, "Error: No such %s: %s\n", image_only ? "image" : container_only ? "container" : "object",
+			fprintf(stderr, "Error: No such %s: %s\n",
+				image_only     ? "image" :
+				container_only ? "container" :
+						 "object",
 				args[i]);
 			rc = 1;
 			continue;
@@ -579,10 +600,11 @@ static int cmd_image_prune(struct cli *c, int argc, char **argv)
 {
 	bool all = false, force = false;
 	char **filters = NULL;
-	const struct cli_opt opts[] = {{"all", 'a', OPT_BOOL, &all, "Remove all unused images, not just dangling ones"},
-				       {"filter", 0, OPT_LIST, &filters, "Provide filter values (e.g. 'until=<timestamp>')"},
-				       {"force", 'f', OPT_BOOL, &force, "Do not prompt for confirmation"},
-				       END_OPTS};
+	const struct cli_opt opts[] = {
+		{"all", 'a', OPT_BOOL, &all, "Remove all unused images, not just dangling ones"},
+		{"filter", 0, OPT_LIST, &filters, "Provide filter values (e.g. 'until=<timestamp>')"},
+		{"force", 'f', OPT_BOOL, &force, "Do not prompt for confirmation"},
+		END_OPTS};
 	PARSE_OR_RETURN(opts, false);
 	int rc = 0;
 	cleanup_free char *f = NULL, *path = NULL;
@@ -608,8 +630,7 @@ static int cmd_image_prune(struct cli *c, int argc, char **argv)
 		printf("Deleted Images:\n");
 		size_t i;
 		json_t *e;
-		json_array_foreach(del, i, e)
-		{
+		json_array_foreach(del, i, e) {
 			const char *u = json_string_value(json_object_get(e, "Untagged"));
 			const char *d = json_string_value(json_object_get(e, "Deleted"));
 			if (u)
@@ -647,20 +668,18 @@ static int cmd_system_df(struct cli *c, int argc, char **argv)
 	int64_t total_img = 0, active_img = 0, unused_size = 0;
 	size_t i;
 	json_t *e;
-	json_array_foreach(json_object_get(df, "Images"), i, e)
-	{
+	json_array_foreach(json_object_get(df, "Images"), i, e) {
 		total_img++;
 		if (json_integer_value(json_object_get(e, "Containers")) > 0)
 			active_img++;
 		else
 			unused_size += json_integer_value(json_object_get(e, "Size")) -
-				       (json_integer_value(json_object_get(e, "SharedSize")) > 0
-						? json_integer_value(json_object_get(e, "SharedSize"))
-						: 0);
+				       (json_integer_value(json_object_get(e, "SharedSize")) > 0 ?
+						json_integer_value(json_object_get(e, "SharedSize")) :
+						0);
 	}
 	int64_t total_c = 0, active_c = 0, csize = 0, creclaim = 0;
-	json_array_foreach(json_object_get(df, "Containers"), i, e)
-	{
+	json_array_foreach(json_object_get(df, "Containers"), i, e) {
 		total_c++;
 		int64_t s = json_integer_value(json_object_get(e, "SizeRw"));
 		csize += s;
@@ -670,8 +689,7 @@ static int cmd_system_df(struct cli *c, int argc, char **argv)
 			creclaim += s;
 	}
 	int64_t total_v = 0, active_v = 0, vsize = 0, vreclaim = 0;
-	json_array_foreach(json_object_get(df, "Volumes"), i, e)
-	{
+	json_array_foreach(json_object_get(df, "Volumes"), i, e) {
 		json_t *u = json_object_get(e, "UsageData");
 		int64_t s = json_integer_value(json_object_get(u, "Size"));
 		total_v++;
@@ -700,18 +718,17 @@ static int cmd_system_df(struct cli *c, int argc, char **argv)
 		snprintf(pct2, sizeof(pct2), "%s (%lld%%)", d2, (long long)(creclaim * 100 / csize));
 	else
 		snprintf(pct2, sizeof(pct2), "%s", d2);
-	cleanup_json json_t *rows = json_pack("[{s:s, s:I, s:I, s:s, s:s}, {s:s, s:I, s:I, s:s, s:s}, "
-					      "{s:s, s:I, s:I, s:s, s:s}, {s:s, s:I, s:I, s:s, s:s}]",
-					      "Type", "Images", "TotalCount", (json_int_t)total_img, "Active",
-					      (json_int_t)active_img, "Size", a, "Reclaimable", pct, "Type", "Containers",
-					      "TotalCount", (json_int_t)total_c, "Active", (json_int_t)active_c, "Size", d1,
-					      "Reclaimable", pct2, "Type", "Local Volumes", "TotalCount", (json_int_t)total_v,
-					      "Active", (json_int_t)active_v, "Size", v1, "Reclaimable", pct3, "Type",
-					      "Build Cache", "TotalCount", (json_int_t)0, "Active", (json_int_t)0, "Size",
-					      "0B", "Reclaimable", "0B");
-	static const struct berth_header_map hdr[] = {{"Type", "TYPE"},	       {"TotalCount", "TOTAL"},
-						      {"Active", "ACTIVE"},	       {"Size", "SIZE"},
-						      {"Reclaimable", "RECLAIMABLE"}, {NULL, NULL}};
+	cleanup_json json_t *rows = json_pack(
+		"[{s:s, s:I, s:I, s:s, s:s}, {s:s, s:I, s:I, s:s, s:s}, "
+		"{s:s, s:I, s:I, s:s, s:s}, {s:s, s:I, s:I, s:s, s:s}]",
+		"Type", "Images", "TotalCount", (json_int_t)total_img, "Active", (json_int_t)active_img, "Size", a,
+		"Reclaimable", pct, "Type", "Containers", "TotalCount", (json_int_t)total_c, "Active",
+		(json_int_t)active_c, "Size", d1, "Reclaimable", pct2, "Type", "Local Volumes", "TotalCount",
+		(json_int_t)total_v, "Active", (json_int_t)active_v, "Size", v1, "Reclaimable", pct3, "Type",
+		"Build Cache", "TotalCount", (json_int_t)0, "Active", (json_int_t)0, "Size", "0B", "Reclaimable", "0B");
+	static const struct berth_header_map hdr[] = {
+		{"Type", "TYPE"}, {"TotalCount", "TOTAL"},        {"Active", "ACTIVE"},
+		{"Size", "SIZE"}, {"Reclaimable", "RECLAIMABLE"}, {NULL, NULL}};
 	int rc = 0;
 	if (berth_format_list(format, "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}", hdr,
 			      rows, stdout, &err) < 0) {

@@ -20,8 +20,9 @@ static const char *js(json_t *o, const char *k) { return json_string_value(json_
 static int cmd_version(struct cli *c, int argc, char **argv)
 {
 	char *format = NULL;
-	const struct cli_opt opts[] = {{"format", 'f', OPT_STR, &format, "Format the output using the given Go template"},
-				       {NULL, 0, 0, NULL, NULL}};
+	const struct cli_opt opts[] = {
+		{"format", 'f', OPT_STR, &format, "Format the output using the given Go template"},
+		{NULL, 0, 0, NULL, NULL}};
 	char **args = NULL;
 	int pr = cli_parse(c, argc, argv, opts, false, &args);
 	berth_strv_free(args);
@@ -34,9 +35,9 @@ static int cmd_version(struct cli *c, int argc, char **argv)
 	int rc = berth_client_json(&c->cl, "GET", "/version", NULL, &sv, &err);
 	const char *arch = !strcmp(u.machine, "x86_64") ? "amd64" : u.machine;
 	if (format) {
-		json_t *client = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "Version", BERTH_VERSION, "ApiVersion",
-					   "1.41", "DefaultAPIVersion", "1.41", "GitCommit", "berth", "GoVersion",
-					   "none (C17)", "Os", "linux", "Arch", arch);
+		json_t *client = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "Version", BERTH_VERSION,
+					   "ApiVersion", "1.41", "DefaultAPIVersion", "1.41", "GitCommit", "berth",
+					   "GoVersion", "none (C17)", "Os", "linux", "Arch", arch);
 		cleanup_json json_t *all = json_pack("{s:o, s:O}", "Client", client, "Server", sv ? sv : json_null());
 		int r = output_template(format, all);
 		free(format);
@@ -59,17 +60,18 @@ static int cmd_version(struct cli *c, int argc, char **argv)
 		printf("\n");
 		return cli_daemon_error(c, &err);
 	}
-	printf("\nServer: %s\n", js(json_object_get(sv, "Platform"), "Name") ? js(json_object_get(sv, "Platform"), "Name") : "");
+	printf("\nServer: %s\n",
+	       js(json_object_get(sv, "Platform"), "Name") ? js(json_object_get(sv, "Platform"), "Name") : "");
 	size_t i;
 	json_t *comp;
-	json_array_foreach(json_object_get(sv, "Components"), i, comp)
-	{
+	json_array_foreach(json_object_get(sv, "Components"), i, comp) {
 		json_t *det = json_object_get(comp, "Details");
 		printf(" %s:\n", js(comp, "Name"));
 		kv("  ", "Version", js(comp, "Version"), 17);
 		if (!strcmp(js(comp, "Name") ? js(comp, "Name") : "", "Engine")) {
 			char api[160];
-			snprintf(api, sizeof(api), "%s (minimum version %s)", js(det, "ApiVersion"), js(det, "MinAPIVersion"));
+			snprintf(api, sizeof(api), "%s (minimum version %s)", js(det, "ApiVersion"),
+				 js(det, "MinAPIVersion"));
 			kv("  ", "API version", api, 17);
 			kv("  ", "Go version", js(det, "GoVersion"), 17);
 			kv("  ", "Git commit", js(det, "GitCommit"), 17);
@@ -97,7 +99,8 @@ static void print_info(json_t *in)
 	size_t i;
 	json_t *pair;
 	json_array_foreach(json_object_get(in, "DriverStatus"), i, pair)
-		printf("  %s: %s\n", json_string_value(json_array_get(pair, 0)), json_string_value(json_array_get(pair, 1)));
+		printf("  %s: %s\n", json_string_value(json_array_get(pair, 0)),
+		       json_string_value(json_array_get(pair, 1)));
 	printf(" Logging Driver: %s\n", js(in, "LoggingDriver"));
 	printf(" Cgroup Driver: %s\n", js(in, "CgroupDriver"));
 	printf(" Cgroup Version: %s\n", js(in, "CgroupVersion"));
@@ -114,13 +117,13 @@ static void print_info(json_t *in)
 	printf(" Runtimes:");
 	const char *rk;
 	json_t *rv;
-	json_object_foreach(json_object_get(in, "Runtimes"), rk, rv) printf(" %s", rk);
+	json_object_foreach(json_object_get(in, "Runtimes"), rk, rv)
+		printf(" %s", rk);
 	printf("\n Default Runtime: %s\n", js(in, "DefaultRuntime"));
 	printf(" Init Binary: %s\n", js(in, "InitBinary"));
 	printf(" Security Options:\n");
 	json_t *so;
-	json_array_foreach(json_object_get(in, "SecurityOptions"), i, so)
-	{
+	json_array_foreach(json_object_get(in, "SecurityOptions"), i, so) {
 		const char *s = json_string_value(so);
 		cleanup_free char *copy = strdup(s ? s : "");
 		char *save = NULL;
@@ -153,21 +156,25 @@ static void print_info(json_t *in)
 	if (json_array_size(labels)) {
 		printf(" Labels:\n");
 		json_t *l;
-		json_array_foreach(labels, i, l) printf("  %s\n", json_string_value(l));
+		json_array_foreach(labels, i, l)
+			printf("  %s\n", json_string_value(l));
 	}
 	printf(" Experimental: false\n");
 	printf(" Insecure Registries:\n  127.0.0.0/8\n");
-	printf(" Live Restore Enabled: %s\n", json_is_true(json_object_get(in, "LiveRestoreEnabled")) ? "true" : "false");
+	printf(" Live Restore Enabled: %s\n",
+	       json_is_true(json_object_get(in, "LiveRestoreEnabled")) ? "true" : "false");
 	printf("\n");
 	json_t *w;
-	json_array_foreach(json_object_get(in, "Warnings"), i, w) fprintf(stderr, "%s\n", json_string_value(w));
+	json_array_foreach(json_object_get(in, "Warnings"), i, w)
+		fprintf(stderr, "%s\n", json_string_value(w));
 }
 
 static int cmd_info(struct cli *c, int argc, char **argv)
 {
 	char *format = NULL;
-	const struct cli_opt opts[] = {{"format", 'f', OPT_STR, &format, "Format the output using the given Go template"},
-				       {NULL, 0, 0, NULL, NULL}};
+	const struct cli_opt opts[] = {
+		{"format", 'f', OPT_STR, &format, "Format the output using the given Go template"},
+		{NULL, 0, 0, NULL, NULL}};
 	char **args = NULL;
 	int pr = cli_parse(c, argc, argv, opts, false, &args);
 	berth_strv_free(args);
@@ -213,8 +220,8 @@ static void print_event(struct events_ctx *ec, json_t *m)
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 	strftime(tz, sizeof(tz), "%z", &tm);
 	json_t *actor = json_object_get(m, "Actor");
-	printf("%s.%09lld%.3s:%s %s %s %s", ts, (long long)(tn % 1000000000LL), tz, tz + 3,
-	       js(m, "Type"), js(m, "Action"), js(actor, "ID"));
+	printf("%s.%09lld%.3s:%s %s %s %s", ts, (long long)(tn % 1000000000LL), tz, tz + 3, js(m, "Type"),
+	       js(m, "Action"), js(actor, "ID"));
 	json_t *attrs = json_object_get(actor, "Attributes");
 	if (json_object_size(attrs)) {
 		printf(" (");
@@ -223,7 +230,8 @@ static void print_event(struct events_ctx *ec, json_t *m)
 		size_t n = 0;
 		const char *k;
 		json_t *v;
-		json_object_foreach(attrs, k, v) keys[n++] = k;
+		json_object_foreach(attrs, k, v)
+			keys[n++] = k;
 		for (size_t a = 0; a < n; a++)
 			for (size_t b = a + 1; b < n; b++)
 				if (strcmp(keys[a], keys[b]) > 0) {
@@ -262,11 +270,12 @@ static int cmd_events(struct cli *c, int argc, char **argv)
 {
 	char *format = NULL, *since = NULL, *until = NULL;
 	char **filters = NULL;
-	const struct cli_opt opts[] = {{"filter", 'f', OPT_LIST, &filters, "Filter output based on conditions provided"},
-				       {"format", 0, OPT_STR, &format, "Format the output using the given Go template"},
-				       {"since", 0, OPT_STR, &since, "Show all events created since timestamp"},
-				       {"until", 0, OPT_STR, &until, "Stream events until this timestamp"},
-				       {NULL, 0, 0, NULL, NULL}};
+	const struct cli_opt opts[] = {
+		{"filter", 'f', OPT_LIST, &filters, "Filter output based on conditions provided"},
+		{"format", 0, OPT_STR, &format, "Format the output using the given Go template"},
+		{"since", 0, OPT_STR, &since, "Show all events created since timestamp"},
+		{"until", 0, OPT_STR, &until, "Stream events until this timestamp"},
+		{NULL, 0, 0, NULL, NULL}};
 	char **args = NULL;
 	int pr = cli_parse(c, argc, argv, opts, false, &args);
 	berth_strv_free(args);

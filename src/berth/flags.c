@@ -28,7 +28,8 @@ static int set_value(struct cli *c, const struct cli_opt *o, const char *val, co
 		else if (!strcmp(val, "false") || !strcmp(val, "0"))
 			*(bool *)o->ptr = false;
 		else {
-			fprintf(stderr, "invalid argument \"%s\" for \"%s\" flag: strconv.ParseBool: parsing \"%s\": invalid syntax\nSee '%s --help'.\n",
+			fprintf(stderr,
+				"invalid argument \"%s\" for \"%s\" flag: strconv.ParseBool: parsing \"%s\": invalid syntax\nSee '%s --help'.\n",
 				val, shown, val, c->cmdpath);
 			return -1;
 		}
@@ -42,7 +43,8 @@ static int set_value(struct cli *c, const struct cli_opt *o, const char *val, co
 		char *end;
 		long long v = strtoll(val, &end, 10);
 		if (!*val || *end) {
-			fprintf(stderr, "invalid argument \"%s\" for \"%s\" flag: strconv.ParseInt: parsing \"%s\": invalid syntax\nSee '%s --help'.\n",
+			fprintf(stderr,
+				"invalid argument \"%s\" for \"%s\" flag: strconv.ParseInt: parsing \"%s\": invalid syntax\nSee '%s --help'.\n",
 				val, shown, val, c->cmdpath);
 			return -1;
 		}
@@ -53,8 +55,7 @@ static int set_value(struct cli *c, const struct cli_opt *o, const char *val, co
 	return -1;
 }
 
-int cli_parse(struct cli *c, int argc, char **argv, const struct cli_opt *opts, bool stop_at_positional,
-	      char ***args)
+int cli_parse(struct cli *c, int argc, char **argv, const struct cli_opt *opts, bool stop_at_positional, char ***args)
 {
 	*args = NULL;
 	bool only_pos = false;
@@ -89,7 +90,8 @@ int cli_parse(struct cli *c, int argc, char **argv, const struct cli_opt *opts, 
 			const char *val = eq ? eq + 1 : NULL;
 			if (!val && o->type != OPT_BOOL) {
 				if (i + 1 >= argc) {
-					fprintf(stderr, "flag needs an argument: --%s\nSee '%s --help'.\n", o->lng, c->cmdpath);
+					fprintf(stderr, "flag needs an argument: --%s\nSee '%s --help'.\n", o->lng,
+						c->cmdpath);
 					goto fail;
 				}
 				val = argv[++i];
@@ -102,7 +104,8 @@ int cli_parse(struct cli *c, int argc, char **argv, const struct cli_opt *opts, 
 		for (const char *p = a + 1; *p; p++) {
 			const struct cli_opt *o = find_short(opts, *p);
 			if (!o) {
-				fprintf(stderr, "unknown shorthand flag: '%c' in %s\nSee '%s --help'.\n", *p, a, c->cmdpath);
+				fprintf(stderr, "unknown shorthand flag: '%c' in %s\nSee '%s --help'.\n", *p, a,
+					c->cmdpath);
 				goto fail;
 			}
 			char shown[64];
@@ -122,8 +125,8 @@ int cli_parse(struct cli *c, int argc, char **argv, const struct cli_opt *opts, 
 				val++;
 			if (!val) {
 				if (i + 1 >= argc) {
-					fprintf(stderr, "flag needs an argument: '%c' in -%c\nSee '%s --help'.\n", *p, *p,
-						c->cmdpath);
+					fprintf(stderr, "flag needs an argument: '%c' in -%c\nSee '%s --help'.\n", *p,
+						*p, c->cmdpath);
 					goto fail;
 				}
 				val = argv[++i];
@@ -149,10 +152,16 @@ void cli_usage(struct cli *c, const struct cli_opt *opts, FILE *out)
 		char left[64];
 		if (o->shrt)
 			snprintf(left, sizeof(left), "-%c, --%s%s", o->shrt, o->lng,
-				 o->type == OPT_BOOL ? "" : o->type == OPT_LIST ? " list" : o->type == OPT_INT ? " int" : " string");
+				 o->type == OPT_BOOL ? "" :
+				 o->type == OPT_LIST ? " list" :
+				 o->type == OPT_INT  ? " int" :
+						       " string");
 		else
 			snprintf(left, sizeof(left), "    --%s%s", o->lng,
-				 o->type == OPT_BOOL ? "" : o->type == OPT_LIST ? " list" : o->type == OPT_INT ? " int" : " string");
+				 o->type == OPT_BOOL ? "" :
+				 o->type == OPT_LIST ? " list" :
+				 o->type == OPT_INT  ? " int" :
+						       " string");
 		fprintf(out, "  %-26s %s\n", left, o->help ? o->help : "");
 	}
 }

@@ -5,8 +5,8 @@
 
 #include "cli.h"
 
-static const struct cli_cmd *const families[] = {cli_cmds_system, cli_cmds_images,  cli_cmds_containers,
-						 cli_cmds_stats,  cli_cmds_volumes, cli_cmds_cp, cli_cmds_files, NULL};
+static const struct cli_cmd *const families[] = {cli_cmds_system,  cli_cmds_images, cli_cmds_containers, cli_cmds_stats,
+						 cli_cmds_volumes, cli_cmds_cp,     cli_cmds_files,      NULL};
 
 static void top_usage(FILE *out)
 {
@@ -59,7 +59,8 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			top_usage(stdout);
 			return 0;
-		} else if (!strcmp(a, "-D") || !strcmp(a, "--debug") || !strcmp(a, "--tls") || !strcmp(a, "--tlsverify")) {
+		} else if (!strcmp(a, "-D") || !strcmp(a, "--debug") || !strcmp(a, "--tls") ||
+			   !strcmp(a, "--tlsverify")) {
 			continue;
 		} else if ((!strcmp(a, "-l") || !strcmp(a, "--log-level") || !strcmp(a, "--config") ||
 			    !strcmp(a, "-c") || !strcmp(a, "--context")) &&

@@ -104,38 +104,66 @@ int main(int argc, char **argv)
 	struct berth_config_flags flags = {0};
 	enum { O_DATA = 1000, O_EXEC, O_LABEL, O_CONFIG, O_DEFRT, O_ADDRT, O_LOGDRV, O_LOGOPT, O_LIVE, O_SHIM };
 	static const struct option opts[] = {
-		{"host", required_argument, NULL, 'H'},	    {"data-root", required_argument, NULL, O_DATA},
-		{"graph", required_argument, NULL, O_DATA}, {"exec-root", required_argument, NULL, O_EXEC},
+		{"host", required_argument, NULL, 'H'},
+		{"data-root", required_argument, NULL, O_DATA},
+		{"graph", required_argument, NULL, O_DATA},
+		{"exec-root", required_argument, NULL, O_EXEC},
 		{"storage-driver", required_argument, NULL, 's'},
-		{"label", required_argument, NULL, O_LABEL}, {"debug", no_argument, NULL, 'D'},
+		{"label", required_argument, NULL, O_LABEL},
+		{"debug", no_argument, NULL, 'D'},
 		{"config-file", required_argument, NULL, O_CONFIG},
-		{"pidfile", required_argument, NULL, 'p'},  {"default-runtime", required_argument, NULL, O_DEFRT},
+		{"pidfile", required_argument, NULL, 'p'},
+		{"default-runtime", required_argument, NULL, O_DEFRT},
 		{"add-runtime", required_argument, NULL, O_ADDRT},
 		{"log-driver", required_argument, NULL, O_LOGDRV},
-		{"log-opt", required_argument, NULL, O_LOGOPT}, {"live-restore", no_argument, NULL, O_LIVE},
-		{"shim-path", required_argument, NULL, O_SHIM}, {"version", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
+		{"log-opt", required_argument, NULL, O_LOGOPT},
+		{"live-restore", no_argument, NULL, O_LIVE},
+		{"shim-path", required_argument, NULL, O_SHIM},
+		{"version", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	bool config_given = false;
 	int o;
 	while ((o = getopt_long(argc, argv, "H:s:Dp:vh", opts, NULL)) != -1) {
 		switch (o) {
-		case 'H': berth_strv_push(&cfg.hosts, optarg); note_flag(&flags, "host"); break;
-		case O_DATA: free(cfg.data_root); cfg.data_root = strdup(optarg); note_flag(&flags, "data-root"); break;
-		case O_EXEC: free(cfg.exec_root); cfg.exec_root = strdup(optarg); note_flag(&flags, "exec-root"); break;
+		case 'H':
+			berth_strv_push(&cfg.hosts, optarg);
+			note_flag(&flags, "host");
+			break;
+		case O_DATA:
+			free(cfg.data_root);
+			cfg.data_root = strdup(optarg);
+			note_flag(&flags, "data-root");
+			break;
+		case O_EXEC:
+			free(cfg.exec_root);
+			cfg.exec_root = strdup(optarg);
+			note_flag(&flags, "exec-root");
+			break;
 		case 's':
 			free(cfg.storage_driver);
 			cfg.storage_driver = strdup(optarg);
 			note_flag(&flags, "storage-driver");
 			break;
-		case O_LABEL: berth_strv_push(&cfg.labels, optarg); note_flag(&flags, "label"); break;
-		case 'D': cfg.debug = true; note_flag(&flags, "debug"); break;
+		case O_LABEL:
+			berth_strv_push(&cfg.labels, optarg);
+			note_flag(&flags, "label");
+			break;
+		case 'D':
+			cfg.debug = true;
+			note_flag(&flags, "debug");
+			break;
 		case O_CONFIG:
 			free(cfg.config_file);
 			cfg.config_file = strdup(optarg);
 			config_given = true;
 			break;
-		case 'p': free(cfg.pidfile); cfg.pidfile = strdup(optarg); note_flag(&flags, "pidfile"); break;
+		case 'p':
+			free(cfg.pidfile);
+			cfg.pidfile = strdup(optarg);
+			note_flag(&flags, "pidfile");
+			break;
 		case O_DEFRT:
 			free(cfg.default_runtime);
 			cfg.default_runtime = strdup(optarg);
@@ -144,7 +172,9 @@ int main(int argc, char **argv)
 		case O_ADDRT: {
 			char *eq = strchr(optarg, '=');
 			if (!eq || eq == optarg || !eq[1]) {
-				fprintf(stderr, "invalid argument \"%s\" for \"--add-runtime\" flag: runtime must be in name=path form\n", optarg);
+				fprintf(stderr,
+					"invalid argument \"%s\" for \"--add-runtime\" flag: runtime must be in name=path form\n",
+					optarg);
 				return 1;
 			}
 			*eq = '\0';
@@ -160,7 +190,8 @@ int main(int argc, char **argv)
 		case O_LOGOPT: {
 			char *eq = strchr(optarg, '=');
 			if (!eq) {
-				fprintf(stderr, "invalid argument \"%s\" for \"--log-opt\" flag: must be key=value\n", optarg);
+				fprintf(stderr, "invalid argument \"%s\" for \"--log-opt\" flag: must be key=value\n",
+					optarg);
 				return 1;
 			}
 			*eq = '\0';
@@ -168,8 +199,14 @@ int main(int argc, char **argv)
 			note_flag(&flags, "log-opts");
 			break;
 		}
-		case O_LIVE: cfg.live_restore = true; note_flag(&flags, "live-restore"); break;
-		case O_SHIM: free(cfg.shim_path); cfg.shim_path = strdup(optarg); break;
+		case O_LIVE:
+			cfg.live_restore = true;
+			note_flag(&flags, "live-restore");
+			break;
+		case O_SHIM:
+			free(cfg.shim_path);
+			cfg.shim_path = strdup(optarg);
+			break;
 		case 'v': printf("Berth version %s\n", BERTH_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 1;

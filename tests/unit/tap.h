@@ -10,7 +10,7 @@ struct tap {
 	do {                                                                                                           \
 		int _c = !!(cond);                                                                                     \
 		(t)->n++;                                                                                              \
-		if (_c) {                                                                                            \
+		if (_c) {                                                                                              \
 			printf("ok %d - ", (t)->n);                                                                    \
 		} else {                                                                                               \
 			(t)->failed++;                                                                                 \
@@ -19,14 +19,14 @@ struct tap {
 		printf(__VA_ARGS__);                                                                                   \
 		printf("\n");                                                                                          \
 		if (!_c)                                                                                               \
-			printf("#   failed at %s:%d: %s\n", __FILE__, __LINE__, #cond);                                 \
+			printf("#   failed at %s:%d: %s\n", __FILE__, __LINE__, #cond);                                \
 	} while (0)
 #define TAP_STREQ(t, a, b, ...)                                                                                        \
 	do {                                                                                                           \
 		const char *_a = (a), *_b = (b);                                                                       \
-		int _eq = _a && _b && strcmp(_a, _b) == 0;                                                            \
+		int _eq = _a && _b && strcmp(_a, _b) == 0;                                                             \
 		TAP_OK(t, _eq, __VA_ARGS__);                                                                           \
 		if (!_eq)                                                                                              \
-			printf("#   got \"%s\"\n#   want \"%s\"\n", _a ? _a : "(null)", _b ? _b : "(null)");          \
+			printf("#   got \"%s\"\n#   want \"%s\"\n", _a ? _a : "(null)", _b ? _b : "(null)");           \
 	} while (0)
 #define TAP_DONE(t) (printf("1..%d\n", (t)->n), (t)->failed ? 1 : 0)

@@ -63,10 +63,12 @@ int main(void)
 		free(p[0]);
 	}
 	TAP_OK(&t, !berth_route_match("/images/{name*}/json", "/images/json", p, &np), "greedy needs a segment");
-	TAP_OK(&t, berth_route_match("/containers/{id}/start", "/containers/abc/start", p, &np) && np == 1, "one-seg param");
+	TAP_OK(&t, berth_route_match("/containers/{id}/start", "/containers/abc/start", p, &np) && np == 1,
+	       "one-seg param");
 	if (np == 1)
 		free(p[0]);
-	TAP_OK(&t, !berth_route_match("/containers/{id}/start", "/containers/a/b/start", p, &np), "one-seg rejects two");
+	TAP_OK(&t, !berth_route_match("/containers/{id}/start", "/containers/a/b/start", p, &np),
+	       "one-seg rejects two");
 
 	char dir[] = "/tmp/berth-test-api-XXXXXX";
 	mkdtemp(dir);
@@ -77,7 +79,8 @@ int main(void)
 	struct berth_error err = {0};
 	TAP_OK(&t, berth_http_server_listen(s, addr, &err) == 0 && berth_http_server_start(s, &err) == 0, "listen");
 	char *r = roundtrip(sock, "GET /q?x=a%20b+c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-	TAP_OK(&t, strstr(r, "200 OK") && strstr(r, "\r\n\r\na b c") && strstr(r, "Api-Version: 1.41"), "query decoded");
+	TAP_OK(&t, strstr(r, "200 OK") && strstr(r, "\r\n\r\na b c") && strstr(r, "Api-Version: 1.41"),
+	       "query decoded");
 	free(r);
 	r = roundtrip(sock, "POST /json HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
 			    "4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n");
@@ -86,11 +89,14 @@ int main(void)
 	r = roundtrip(sock, "POST /json HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\n{bad}");
 	TAP_OK(&t, strstr(r, "400 Bad Request") && strstr(r, "invalid JSON"), "bad JSON is 400");
 	free(r);
-	r = roundtrip(sock, "GET /q?x=1 HTTP/1.1\r\nHost: x\r\n\r\nGET /q?x=2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	r = roundtrip(
+		sock,
+		"GET /q?x=1 HTTP/1.1\r\nHost: x\r\n\r\nGET /q?x=2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
 	TAP_OK(&t, strstr(r, "\r\n\r\n1HTTP/1.1 200") && berth_str_has_suffix(r, "\r\n\r\n2"), "keep-alive pipelining");
 	free(r);
 	r = roundtrip(sock, "GET /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-	TAP_OK(&t, strstr(r, "Transfer-Encoding: chunked") && strstr(r, "2\r\nab\r\n2\r\ncd\r\n0\r\n\r\n"), "chunked stream");
+	TAP_OK(&t, strstr(r, "Transfer-Encoding: chunked") && strstr(r, "2\r\nab\r\n2\r\ncd\r\n0\r\n\r\n"),
+	       "chunked stream");
 	free(r);
 	r = roundtrip(sock, "GARBAGE\r\n\r\n");
 	TAP_OK(&t, strstr(r, "400 Bad Request") != NULL, "garbage request gets 400");

@@ -7,9 +7,11 @@
 #include "common/util.h"
 #include "daemon/daemon.h"
 
-static const struct berth_route *const tables[] = {
-	berth_routes_system, berth_routes_images,  berth_routes_containers, berth_routes_containers_io, berth_routes_archive, berth_routes_commit,
-	berth_routes_stats,  berth_routes_volumes, berth_routes_prune,      NULL};
+static const struct berth_route *const tables[] = {berth_routes_system,     berth_routes_images,
+						   berth_routes_containers, berth_routes_containers_io,
+						   berth_routes_archive,    berth_routes_commit,
+						   berth_routes_stats,      berth_routes_volumes,
+						   berth_routes_prune,      NULL};
 
 static int split(const char *s, char ***out)
 {
@@ -110,9 +112,10 @@ static bool handle_version(struct berth_http_req *r, struct berth_http_conn *c)
 		return false;
 	}
 	if (major < 1 || (major == 1 && minor < 12)) {
-		berth_http_respond_msg(c, 400,
-				       "client version %d.%d is too old. Minimum supported API version is %s, please upgrade your client to a newer version",
-				       major, minor, BERTH_API_MIN_VERSION);
+		berth_http_respond_msg(
+			c, 400,
+			"client version %d.%d is too old. Minimum supported API version is %s, please upgrade your client to a newer version",
+			major, minor, BERTH_API_MIN_VERSION);
 		return false;
 	}
 	r->api_minor = minor;

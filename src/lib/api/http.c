@@ -344,8 +344,8 @@ bool berth_http_query_bool(const struct berth_http_req *r, const char *name, boo
 	const char *v = berth_http_query(r, name);
 	if (!v)
 		return def;
-	return !(!*v || !strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no") ||
-		 !strcasecmp(v, "off") || !strcasecmp(v, "none"));
+	return !(!*v || !strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcasecmp(v, "off") ||
+		 !strcasecmp(v, "none"));
 }
 
 int64_t berth_http_query_int(const struct berth_http_req *r, const char *name, int64_t def)
@@ -381,17 +381,20 @@ json_t *berth_http_filters(const struct berth_http_req *r, struct berth_error *e
 	}
 	const char *k;
 	json_t *v;
-	json_object_foreach(in, k, v)
-	{
+	json_object_foreach(in, k, v) {
 		json_t *arr = json_array();
 		if (json_is_array(v)) {
 			size_t i;
 			json_t *e;
-			json_array_foreach(v, i, e) if (json_is_string(e)) json_array_append(arr, e);
+			json_array_foreach(v, i, e)
+				if (json_is_string(e))
+					json_array_append(arr, e);
 		} else if (json_is_object(v)) {
 			const char *vk;
 			json_t *vv;
-			json_object_foreach(v, vk, vv) if (json_is_true(vv)) json_array_append_new(arr, json_string(vk));
+			json_object_foreach(v, vk, vv)
+				if (json_is_true(vv))
+					json_array_append_new(arr, json_string(vk));
 		} else if (json_is_string(v)) {
 			json_array_append(arr, v);
 		} else {
@@ -582,7 +585,10 @@ int berth_http_stream_end(struct berth_http_conn *c)
 	return send_buf(c, "0\r\n\r\n", 5);
 }
 
-static int stream_writer_write(void *ctx, const void *buf, size_t len) { return berth_http_stream_write(ctx, buf, len); }
+static int stream_writer_write(void *ctx, const void *buf, size_t len)
+{
+	return berth_http_stream_write(ctx, buf, len);
+}
 
 struct berth_writer berth_http_stream_writer(struct berth_http_conn *c)
 {
@@ -818,7 +824,9 @@ static int listen_fd(struct berth_http_server *s, const char *spec, struct berth
 	const char *lfds = getenv("LISTEN_FDS");
 	const char *lpid = getenv("LISTEN_PID");
 	if (!lfds || (lpid && atoi(lpid) != getpid()))
-		return berth_err(err, BERTH_E_INVALID, "no sockets found via socket activation: make sure the service was started by systemd");
+		return berth_err(
+			err, BERTH_E_INVALID,
+			"no sockets found via socket activation: make sure the service was started by systemd");
 	int n = atoi(lfds);
 	if (*spec) {
 		int want = atoi(spec);

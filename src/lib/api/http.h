@@ -21,8 +21,8 @@ struct berth_kv {
 
 struct berth_http_req {
 	char method[16];
-	char *path;      /* decoded, without query; version prefix removed by the router */
-	char *raw_path;  /* as received */
+	char *path;     /* decoded, without query; version prefix removed by the router */
+	char *raw_path; /* as received */
 	struct berth_kv *query;
 	size_t nquery;
 	struct berth_kv *headers;

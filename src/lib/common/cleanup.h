@@ -31,5 +31,15 @@ static inline void berth_json_decrefp(json_t **j) { json_decref(*j); }
 #define cleanup_json __attribute__((cleanup(berth_json_decrefp)))
 
 /* Hand ownership out of a cleanup variable. */
-#define steal_ptr(p) ({ __typeof__(p) _tmp = (p); (p) = NULL; _tmp; })
-#define steal_fd(fd) ({ int _tmp = (fd); (fd) = -1; _tmp; })
+#define steal_ptr(p)                                                                                                   \
+	({                                                                                                             \
+		__typeof__(p) _tmp = (p);                                                                              \
+		(p) = NULL;                                                                                            \
+		_tmp;                                                                                                  \
+	})
+#define steal_fd(fd)                                                                                                   \
+	({                                                                                                             \
+		int _tmp = (fd);                                                                                       \
+		(fd) = -1;                                                                                             \
+		_tmp;                                                                                                  \
+	})

@@ -23,10 +23,7 @@ struct berth_sha256 *berth_sha256_new(void)
 	return h;
 }
 
-void berth_sha256_update(struct berth_sha256 *h, const void *data, size_t len)
-{
-	EVP_DigestUpdate(h->ctx, data, len);
-}
+void berth_sha256_update(struct berth_sha256 *h, const void *data, size_t len) { EVP_DigestUpdate(h->ctx, data, len); }
 
 void berth_sha256_final(struct berth_sha256 *h, char *out)
 {

@@ -5,14 +5,14 @@
 
 enum berth_err_kind {
 	BERTH_E_NONE = 0,
-	BERTH_E_INVALID,     /* 400 */
-	BERTH_E_FORBIDDEN,   /* 403 */
-	BERTH_E_NOT_FOUND,   /* 404 */
-	BERTH_E_CONFLICT,    /* 409 */
-	BERTH_E_NOT_MODIFIED,/* 304 */
-	BERTH_E_UNAVAILABLE, /* 503 */
-	BERTH_E_UNSUPPORTED, /* 501 / "not supported on this host" */
-	BERTH_E_INTERNAL,    /* 500 */
+	BERTH_E_INVALID,      /* 400 */
+	BERTH_E_FORBIDDEN,    /* 403 */
+	BERTH_E_NOT_FOUND,    /* 404 */
+	BERTH_E_CONFLICT,     /* 409 */
+	BERTH_E_NOT_MODIFIED, /* 304 */
+	BERTH_E_UNAVAILABLE,  /* 503 */
+	BERTH_E_UNSUPPORTED,  /* 501 / "not supported on this host" */
+	BERTH_E_INTERNAL,     /* 500 */
 };
 
 struct berth_error {

@@ -22,8 +22,7 @@ int berth_api_filters_check(json_t *filters, const char *const *allowed, struct 
 {
 	const char *k;
 	json_t *v;
-	json_object_foreach(filters, k, v)
-	{
+	json_object_foreach(filters, k, v) {
 		bool ok = false;
 		for (int i = 0; allowed[i]; i++)
 			if (!strcmp(allowed[i], k))
@@ -38,8 +37,7 @@ bool berth_api_labels_match(json_t *values, json_t *labels)
 {
 	size_t i;
 	json_t *e;
-	json_array_foreach(values, i, e)
-	{
+	json_array_foreach(values, i, e) {
 		const char *f = json_string_value(e);
 		if (!f)
 			continue;
@@ -58,9 +56,9 @@ bool berth_api_labels_match(json_t *values, json_t *labels)
 	return true;
 }
 
-static const char *const event_filter_keys[] = {"container", "event", "image", "label", "type", "volume",
-						"network", "daemon", "plugin", "node", "service", "secret",
-						"config", "scope", NULL};
+static const char *const event_filter_keys[] = {"container", "event",   "image",  "label",  "type",
+						"volume",    "network", "daemon", "plugin", "node",
+						"service",   "secret",  "config", "scope",  NULL};
 
 int berth_api_event_filters_validate(json_t *filters, struct berth_error *err)
 {
@@ -71,7 +69,9 @@ static bool any_equals(json_t *values, const char *s)
 {
 	size_t i;
 	json_t *e;
-	json_array_foreach(values, i, e) if (s && json_string_value(e) && !strcmp(json_string_value(e), s)) return true;
+	json_array_foreach(values, i, e)
+		if (s && json_string_value(e) && !strcmp(json_string_value(e), s))
+			return true;
 	return false;
 }
 
@@ -105,8 +105,7 @@ bool berth_api_event_matches(json_t *filters, json_t *msg)
 		bool hit = any_equals(v, id) || any_equals(v, name);
 		size_t k;
 		json_t *e;
-		json_array_foreach(v, k, e)
-		{
+		json_array_foreach(v, k, e) {
 			const char *s = json_string_value(e);
 			if (s && id && strlen(s) >= 1 && !strncmp(id, s, strlen(s)))
 				hit = true;
@@ -115,7 +114,8 @@ bool berth_api_event_matches(json_t *filters, json_t *msg)
 			return false;
 	}
 	if ((v = json_object_get(filters, "image")) && json_array_size(v)) {
-		const char *img = !strcmp(type ? type : "", "image") ? id : json_string_value(json_object_get(attrs, "image"));
+		const char *img =
+			!strcmp(type ? type : "", "image") ? id : json_string_value(json_object_get(attrs, "image"));
 		const char *iname = json_string_value(json_object_get(attrs, "name"));
 		if (!any_equals(v, img) && !(type && !strcmp(type, "image") && any_equals(v, iname)))
 			return false;

@@ -21,13 +21,15 @@ json_t *berth_api_runtime_components(struct berth_daemon *d)
 	const struct berth_runtime *rt = berth_runtimes_get(d->runtimes, d->runtimes->default_name);
 	if (!rt)
 		return NULL;
-	return json_pack("[{s:s, s:s, s:{s:s}}]", "Name", rt->name, "Version", rt->name, "Details", "GitCommit", rt->path);
+	return json_pack("[{s:s, s:s, s:{s:s}}]", "Name", rt->name, "Version", rt->name, "Details", "GitCommit",
+			 rt->path);
 }
 
 void berth_api_runtime_info(struct berth_daemon *d, json_t *info)
 {
 	json_t *ri = d->runtimes ? berth_runtimes_info(d->runtimes) : NULL;
-	json_object_set(info, "Runtimes", ri && json_object_get(ri, "Runtimes") ? json_object_get(ri, "Runtimes") : json_object());
+	json_object_set(info, "Runtimes",
+			ri && json_object_get(ri, "Runtimes") ? json_object_get(ri, "Runtimes") : json_object());
 	json_object_set_new(info, "DefaultRuntime", json_string(d->runtimes ? d->runtimes->default_name : ""));
 	json_t *sec = json_array();
 	if (d->sysinfo.seccomp)

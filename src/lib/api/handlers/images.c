@@ -9,10 +9,10 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "daemon/daemon.h"
+#include "daemon/volumes.h"
 #include "image/archive.h"
 #include "image/import.h"
 #include "image/store.h"
-#include "daemon/volumes.h"
 
 static void image_list(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
 {
@@ -201,8 +201,8 @@ static void image_create(struct berth_daemon *d, struct berth_http_req *r, struc
 		return;
 	}
 	if (strcmp(from_src, "-") != 0) {
-		berth_http_respond_msg(c, 501, "importing from a URL (%s) is not supported: send the tarball in the body",
-				       from_src);
+		berth_http_respond_msg(
+			c, 501, "importing from a URL (%s) is not supported: send the tarball in the body", from_src);
 		return;
 	}
 	char **changes = query_all(r, "changes");

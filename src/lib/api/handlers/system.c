@@ -74,8 +74,8 @@ static void version(struct berth_daemon *d, struct berth_http_req *r, struct ber
 				    "false", "GitCommit", "berth", "GoVersion", "none (C17)", "KernelVersion",
 				    u.release, "MinAPIVersion", BERTH_API_MIN_VERSION, "Os", "linux");
 	json_t *comps = json_array();
-	json_array_append_new(comps, json_pack("{s:s, s:s, s:o}", "Name", "Engine", "Version", BERTH_VERSION,
-					       "Details", details));
+	json_array_append_new(
+		comps, json_pack("{s:s, s:s, s:o}", "Name", "Engine", "Version", BERTH_VERSION, "Details", details));
 	json_t *rt = berth_api_runtime_components(d);
 	if (rt) {
 		json_array_extend(comps, rt);
@@ -127,9 +127,10 @@ static void info(struct berth_daemon *d, struct berth_http_req *r, struct berth_
 				      "none", "container", "Authorization", "Log", "json-file", "local", "none"));
 	bool v1 = cgv == 1;
 	json_object_set_new(j, "MemoryLimit", json_true());
-	json_object_set_new(j, "SwapLimit", json_boolean(access(v1 ? "/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"
-								     : "/sys/fs/cgroup/cgroup.controllers",
-								  F_OK) == 0));
+	json_object_set_new(j, "SwapLimit",
+			    json_boolean(access(v1 ? "/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes" :
+						     "/sys/fs/cgroup/cgroup.controllers",
+						F_OK) == 0));
 	json_object_set_new(j, "KernelMemory", json_false());
 	json_object_set_new(j, "KernelMemoryTCP", json_false());
 	json_object_set_new(j, "CpuCfsPeriod", json_true());
@@ -172,9 +173,9 @@ static void info(struct berth_daemon *d, struct berth_http_req *r, struct berth_
 	json_object_set_new(j, "ExperimentalBuild", json_false());
 	json_object_set_new(j, "ServerVersion", json_string(BERTH_VERSION));
 	berth_api_runtime_info(d, j);
-	json_object_set_new(j, "Swarm", json_pack("{s:s, s:s, s:s, s:b, s:s, s:n}", "NodeID", "", "NodeAddr", "",
-						  "LocalNodeState", "inactive", "ControlAvailable", 0, "Error", "",
-						  "RemoteManagers"));
+	json_object_set_new(j, "Swarm",
+			    json_pack("{s:s, s:s, s:s, s:b, s:s, s:n}", "NodeID", "", "NodeAddr", "", "LocalNodeState",
+				      "inactive", "ControlAvailable", 0, "Error", "", "RemoteManagers"));
 	json_object_set_new(j, "LiveRestoreEnabled", json_boolean(d->cfg.live_restore));
 	json_object_set_new(j, "Isolation", json_string(""));
 	json_object_set_new(j, "InitBinary", json_string("docker-init"));
@@ -219,8 +220,8 @@ static void events(struct berth_daemon *d, struct berth_http_req *r, struct bert
 		json_t *m = berth_events_next(sub, deadline);
 		if (m) {
 			int64_t t = json_integer_value(json_object_get(m, "timeNano"));
-			bool send = (!since || t >= since) && (!until || t <= until) &&
-				    berth_api_event_matches(filters, m);
+			bool send =
+				(!since || t >= since) && (!until || t <= until) && berth_api_event_matches(filters, m);
 			int rc = send ? berth_http_stream_json(c, m) : 0;
 			json_decref(m);
 			if (rc < 0)
@@ -239,8 +240,9 @@ static void swarm_inactive(struct berth_daemon *d, struct berth_http_req *r, str
 {
 	(void)d;
 	(void)r;
-	berth_http_respond_msg(c, 503,
-			       "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again.");
+	berth_http_respond_msg(
+		c, 503,
+		"This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again.");
 }
 
 static void swarm_leave(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
