@@ -8,7 +8,7 @@
 #         layers (the floor) vs `docker load` on a private dockerd 20.10
 #   rss   berthd idle RSS after start and after loading 50 images
 #         (dockerd + its containerd in the same conditions, when installed)
-#   run   container start benchmarks (issue 3): skipped until `berth run` exists
+#   run   container start, 20 detached runs + rm -f, RSS per container (issue 3)
 #   cp, commit  files in and out of containers (issue 4): see bench/files.sh
 #
 # Environment: BERTHD, BERTH_CLI (default build/src/...), BENCH_DIR (image
@@ -173,18 +173,10 @@ bench_rss()
 		"$(ratio "$b_after" "$d_after")"
 }
 
-# --- run (issue 3) ---------------------------------------------------------------
+# --- run (issue 3): bench/containers.sh ----------------------------------------
 
-bench_run()
-{
-	if [ ! -x "$BERTH_CLI" ] || ! "$BERTH_CLI" run --help >/dev/null 2>&1; then
-		row "run --rm busybox true" "-" "needs berth run (issue 3)" "-"
-		return 0
-	fi
-	# TODO(issue 3): berth run --rm --network none busybox true vs raw runc/crun
-	# of an equivalent bundle, docker 20.10 and podman, medians of >= 20.
-	row "run --rm busybox true" "-" "not implemented yet" "-"
-}
+# shellcheck source=containers.sh
+. "$root/bench/containers.sh"
 
 # shellcheck source=files.sh
 . "$root/bench/files.sh"
