@@ -649,6 +649,81 @@ out:
 	return rc;
 }
 
+/* system df -v: docker's per-object tables. */
+static int print_df_verbose(json_t *df)
+{
+	struct berth_error err = {0};
+	cleanup_json json_t *imgs = json_array(), *ctrs = json_array(), *vols = json_array();
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_object_get(df, "Images"), i, e)
+	{
+		json_t *tags = json_object_get(e, "RepoTags");
+		const char *rt = json_string_value(json_array_get(tags, 0));
+		char repo[512] = "<none>", tag[256] = "<none>";
+		if (rt && strcmp(rt, "<none>:<none>"))
+			split_repo_tag(rt, repo, sizeof(repo), tag, sizeof(tag));
+		int64_t size = json_integer_value(json_object_get(e, "Size"));
+		int64_t shared = json_integer_value(json_object_get(e, "SharedSize"));
+		char id[32], since[64], sz[32], sh[32], un[32], cnt[32];
+		output_short_id(json_string_value(json_object_get(e, "Id")), 0, id, sizeof(id));
+		output_created_since(json_integer_value(json_object_get(e, "Created")), since, sizeof(since));
+		berth_human_size_prec((double)size, 3, sz, sizeof(sz));
+		berth_human_size_prec((double)(shared > 0 ? shared : 0), 3, sh, sizeof(sh));
+		berth_human_size_prec((double)(size - (shared > 0 ? shared : 0)), 3, un, sizeof(un));
+		snprintf(cnt, sizeof(cnt), "%lld", (long long)json_integer_value(json_object_get(e, "Containers")));
+		json_array_append_new(imgs, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "Repository", repo, "Tag",
+						      tag, "ID", id, "CreatedSince", since, "Size", sz, "SharedSize", sh,
+						      "UniqueSize", un, "Containers", cnt));
+	}
+	json_array_foreach(json_object_get(df, "Containers"), i, e)
+	{
+		char id[32], since[64], sz[32], cmd[64];
+		output_short_id(json_string_value(json_object_get(e, "Id")), 0, id, sizeof(id));
+		output_created_since(json_integer_value(json_object_get(e, "Created")), since, sizeof(since));
+		berth_human_size((double)json_integer_value(json_object_get(e, "SizeRw")), sz, sizeof(sz));
+		const char *command = json_string_value(json_object_get(e, "Command"));
+		snprintf(cmd, sizeof(cmd), "\"%.19s%s\"", command ? command : "", command && strlen(command) > 19 ? "…" : "");
+		const char *name = json_string_value(json_array_get(json_object_get(e, "Names"), 0));
+		json_array_append_new(ctrs, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ID", id, "Image",
+						      json_string_value(json_object_get(e, "Image")) ?: "", "Command", cmd,
+						      "LocalVolumes", "0", "Size", sz, "CreatedSince", since, "Status",
+						      json_string_value(json_object_get(e, "Status")) ?: "", "Names",
+						      name ? (name[0] == '/' ? name + 1 : name) : ""));
+	}
+	json_array_foreach(json_object_get(df, "Volumes"), i, e)
+	{
+		json_t *u = json_object_get(e, "UsageData");
+		char links[32], sz[32];
+		snprintf(links, sizeof(links), "%lld", (long long)json_integer_value(json_object_get(u, "RefCount")));
+		int64_t s = json_integer_value(json_object_get(u, "Size"));
+		if (s >= 0)
+			berth_human_size((double)s, sz, sizeof(sz));
+		else
+			snprintf(sz, sizeof(sz), "N/A");
+		json_array_append_new(vols, json_pack("{s:s, s:s, s:s}", "Name", json_string_value(json_object_get(e, "Name")) ?: "",
+						      "Links", links, "Size", sz));
+	}
+	static const struct berth_header_map ih[] = {
+		{"Repository", "REPOSITORY"}, {"Tag", "TAG"}, {"ID", "IMAGE ID"}, {"CreatedSince", "CREATED"},
+		{"Size", "SIZE"}, {"SharedSize", "SHARED SIZE"}, {"UniqueSize", "UNIQUE SIZE"},
+		{"Containers", "CONTAINERS"}, {NULL, NULL}};
+	static const struct berth_header_map ch[] = {
+		{"ID", "CONTAINER ID"}, {"Image", "IMAGE"}, {"Command", "COMMAND"}, {"LocalVolumes", "LOCAL VOLUMES"},
+		{"Size", "SIZE"}, {"CreatedSince", "CREATED"}, {"Status", "STATUS"}, {"Names", "NAMES"}, {NULL, NULL}};
+	static const struct berth_header_map vh[] = {{"Name", "VOLUME NAME"}, {"Links", "LINKS"}, {"Size", "SIZE"}, {NULL, NULL}};
+	printf("Images space usage:\n\n");
+	berth_format_list("table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}",
+			  NULL, ih, imgs, stdout, &err);
+	printf("\nContainers space usage:\n\n");
+	berth_format_list("table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes}}\t{{.Size}}\t{{.CreatedSince}}\t{{.Status}}\t{{.Names}}",
+			  NULL, ch, ctrs, stdout, &err);
+	printf("\nLocal Volumes space usage:\n\n");
+	berth_format_list("table {{.Name}}\t{{.Links}}\t{{.Size}}", NULL, vh, vols, stdout, &err);
+	printf("\nBuild cache usage: 0B\n\nCACHE ID   CACHE TYPE   SIZE      CREATED   LAST USED   USAGE     SHARED\n");
+	return 0;
+}
+
 static int cmd_system_df(struct cli *c, int argc, char **argv)
 {
 	bool verbose = false;
@@ -664,6 +739,8 @@ static int cmd_system_df(struct cli *c, int argc, char **argv)
 		free(format);
 		return cli_daemon_error(c, &err);
 	}
+	if (verbose && !format)
+		return print_df_verbose(df);
 	int64_t layers = json_integer_value(json_object_get(df, "LayersSize"));
 	int64_t total_img = 0, active_img = 0, unused_size = 0;
 	size_t i;
@@ -735,7 +812,6 @@ static int cmd_system_df(struct cli *c, int argc, char **argv)
 		fprintf(stderr, "%s\n", err.msg);
 		rc = 64;
 	}
-	(void)verbose;
 	free(format);
 	return rc;
 }
