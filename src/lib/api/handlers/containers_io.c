@@ -153,8 +153,8 @@ static void ctr_logs(struct berth_daemon *d, struct berth_http_req *r, struct be
 }
 
 /* Copy between the client's socket and a shim stream until the shim ends it
- * (or the client goes away). */
-static void proxy(int client, const void *pending, size_t npending, int shim, bool want_stdin)
+ * (or the client goes away). True when the client may still send. */
+static bool proxy(int client, const void *pending, size_t npending, int shim, bool want_stdin)
 {
 	if (npending && want_stdin)
 		berth_write_all(shim, pending, npending);
@@ -186,6 +186,26 @@ static void proxy(int client, const void *pending, size_t npending, int shim, bo
 			if (want_stdin && berth_write_all(shim, buf, (size_t)got) < 0)
 				client_open = false;
 		}
+	}
+	return client_open;
+}
+
+/* The stream is over: tell the client (EOF), then read what it still sends
+ * (a terminal's last keys) until it closes. Closing a unix socket with unread
+ * data makes the client's read fail with ECONNRESET, and the docker CLI then
+ * exits 1 instead of with the exec's exit code. Bounded: a client that never
+ * closes is dropped after a few idle seconds. */
+static void linger(int client, bool client_open)
+{
+	char buf[4096];
+	shutdown(client, SHUT_WR);
+	while (client_open) {
+		struct pollfd pf = {.fd = client, .events = POLLIN | POLLRDHUP};
+		int n = poll(&pf, 1, 5000);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || read(client, buf, sizeof(buf)) <= 0)
+			break;
 	}
 }
 
@@ -283,8 +303,11 @@ static void ctr_attach(struct berth_daemon *d, struct berth_http_req *r, struct 
 	pthread_mutex_unlock(&ct->mu);
 	if (sfd >= 0) {
 		berth_ctr_event(d, ct, "attach", NULL);
-		proxy(cfd, pending, npending, sfd, ao.in);
+		bool open = proxy(cfd, pending, npending, sfd, ao.in);
 		close(sfd);
+		berth_container_put(d->containers, ct);
+		linger(cfd, open);
+		return;
 	}
 	berth_container_put(d->containers, ct);
 }
@@ -499,11 +522,19 @@ static void exec_start(struct berth_daemon *d, struct berth_http_req *r, struct 
 	} else {
 		berth_exec_set(d->execs, e, true, true, false, pid, 0);
 		berth_ctr_event(d, ct, "exec_start", json_pack("{s:s}", "execID", e->id));
+		bool open = false;
 		if (sfd >= 0) {
-			proxy(cfd, pending, npending, sfd, in);
+			open = proxy(cfd, pending, npending, sfd, in);
 			close(sfd);
 		}
+		/* the exit code is recorded before the client sees the end of the
+		 * stream: the docker CLI inspects the exec right after */
 		finish_exec(d, e, state_dir);
+		berth_container_put(d->containers, ct);
+		berth_exec_put(d->execs, e);
+		if (cfd >= 0)
+			linger(cfd, open);
+		return;
 	}
 	berth_container_put(d->containers, ct);
 	berth_exec_put(d->execs, e);
