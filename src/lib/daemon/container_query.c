@@ -110,7 +110,7 @@ static json_t *list_item(struct berth_daemon *d, struct berth_container *c, bool
 	json_t *item = json_pack("{s:s, s:[s], s:s, s:s, s:s, s:I, s:[], s:O, s:s, s:s, s:{s:s}, s:{s:O}, s:[]}", "Id",
 				 c->id, "Names", c->name, "Image", jstr(cfg, "Image") ? jstr(cfg, "Image") : "", "ImageID",
 				 jstr(c->doc, "Image"), "Command", berth_buf_str(&cmd), "Created", (json_int_t)created,
-				 "Ports", "Labels", labels ? labels : json_object(), "State", berth_cstate_name(c->state),
+				 "Ports", "Labels", labels ? labels : json_null(), "State", berth_cstate_name(c->state),
 				 "Status", status, "HostConfig", "NetworkMode", jstr(hc, "NetworkMode"), "NetworkSettings",
 				 "Networks", jobj(jobj(c->doc, "NetworkSettings"), "Networks"), "Mounts");
 	berth_buf_free(&cmd);
