@@ -323,7 +323,21 @@ int berth_shim_spawn(const struct berth_shim_opts *o, struct berth_shim_result *
 			if (sig != SIGKILL && sig != SIGSTOP)
 				signal(sig, SIG_DFL);
 		execv(shim, argv);
-		if (write(3, exec_fail, sizeof(exec_fail) - 1) < 0) {
+		/* "error 0 cannot execute berth-shim: errno N" (no stdio here) */
+		char msg[sizeof(exec_fail) + 24];
+		size_t len = sizeof(exec_fail) - 2;
+		memcpy(msg, exec_fail, len);
+		static const char tag[] = ": errno ";
+		memcpy(msg + len, tag, sizeof(tag) - 1);
+		len += sizeof(tag) - 1;
+		char digits[12];
+		int nd = 0;
+		for (int e = errno; nd == 0 || e > 0; e /= 10)
+			digits[nd++] = (char)('0' + e % 10);
+		while (nd > 0)
+			msg[len++] = digits[--nd];
+		msg[len++] = '\n';
+		if (write(3, msg, len) < 0) {
 		}
 		_exit(127);
 	}
