@@ -209,6 +209,14 @@ static void linger(int client, bool client_open)
 	}
 }
 
+/* A hijacked client that half-closed (docker CLI: no more stdin, or none
+ * asked for) still reads the output; it is gone only when fully closed. */
+static bool hijacked_peer_gone(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = 0};
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR | POLLNVAL));
+}
+
 static void ctr_attach(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
 {
 	struct berth_container *ct = berth_api_container(d, r, c);
@@ -236,6 +244,12 @@ static void ctr_attach(struct berth_daemon *d, struct berth_http_req *r, struct 
 		berth_http_respond_msg(c, 409, "container %s is paused, unpause the container before attach", r->params[0]);
 		return;
 	}
+	/* Count as waiting before the 101 goes out: a client (docker run) sends
+	 * start the moment it reads the 101, and start holds the output back only
+	 * for attach requests it knows of. */
+	uint64_t fail_seq = ct->start_fail_seq;
+	if (stream)
+		ct->attach_waiters++;
 	pthread_mutex_unlock(&ct->mu);
 	ao.mux = !tty;
 	const void *pending = NULL;
@@ -243,6 +257,12 @@ static void ctr_attach(struct berth_daemon *d, struct berth_http_req *r, struct 
 	int cfd = berth_http_hijack(c, tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.raw-stream",
 				    &pending, &npending);
 	if (cfd < 0) {
+		if (stream) {
+			pthread_mutex_lock(&ct->mu);
+			ct->attach_waiters--;
+			pthread_cond_broadcast(&ct->cond);
+			pthread_mutex_unlock(&ct->mu);
+		}
 		berth_container_put(d->containers, ct);
 		return;
 	}
@@ -279,8 +299,6 @@ static void ctr_attach(struct berth_daemon *d, struct berth_http_req *r, struct 
 	}
 	/* Wait for the container to run (or for its shim to be ready while it starts). */
 	pthread_mutex_lock(&ct->mu);
-	ct->attach_waiters++;
-	uint64_t fail_seq = ct->start_fail_seq;
 	while (!ct->removed && !ct->shim_ready && ct->state != CS_RUNNING && ct->start_fail_seq == fail_seq) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -290,7 +308,7 @@ static void ctr_attach(struct berth_daemon *d, struct berth_http_req *r, struct 
 			ts.tv_nsec -= 1000000000;
 		}
 		pthread_cond_timedwait(&ct->cond, &ct->mu, &ts);
-		if (berth_http_peer_gone(c))
+		if (hijacked_peer_gone(cfd))
 			break;
 	}
 	bool ok = !ct->removed && (ct->shim_ready || ct->state == CS_RUNNING);
