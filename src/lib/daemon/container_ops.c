@@ -2,6 +2,7 @@
  * what happens when a container exits (die events, restart policy, --rm). */
 #include <ctype.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -572,6 +573,23 @@ int berth_ctr_pause(struct berth_daemon *d, struct berth_container *c, bool paus
 	return 0;
 }
 
+/* A shim whose start failed reports the error before it has finished up
+ * (runtime delete, cgroup removal) and exited: wait for it (bounded), so that
+ * its state directory can go with the container. */
+static void wait_shim_gone(const char *state_dir)
+{
+	pid_t pid = 0;
+	if (berth_shim_alive(state_dir, &pid) != 1)
+		return;
+	int fd = berth_shim_pidfd(pid);
+	if (fd < 0)
+		return;
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	while (poll(&p, 1, 10000) < 0 && errno == EINTR) {
+	}
+	close(fd);
+}
+
 static int do_remove(struct berth_daemon *d, struct berth_container *c, bool force, bool volumes,
 		     struct berth_error *err)
 {
@@ -613,6 +631,7 @@ static int do_remove(struct berth_daemon *d, struct berth_container *c, bool for
 	cleanup_free char *state_dir = berth_ctr_state_dir(d, c->id);
 	cleanup_free char *cdir = berth_ctr_dir(d, c->id);
 	struct berth_error e2 = {0};
+	wait_shim_gone(state_dir);
 	berth_shim_cleanup(state_dir, &e2);
 	if (berth_rwlayer_remove(d->layers, c->id, &e2) < 0) {
 		pthread_mutex_lock(&c->mu);
