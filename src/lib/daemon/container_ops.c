@@ -527,8 +527,25 @@ int berth_ctr_kill(struct berth_daemon *d, struct berth_container *c, const char
 	}
 	/* docker: any kill through the API counts as a manual stop (no restart) */
 	c->stop_requested = true;
+	uint64_t seq = c->exit_seq;
 	pthread_mutex_unlock(&c->mu);
-	return send_signal(d, c, sig, false, err);
+	if (send_signal(d, c, sig, false, err) < 0)
+		return -1;
+	if (sig != SIGKILL)
+		return 0;
+	/* docker's Kill(): SIGKILL (a frozen container is thawed so that it
+	 * takes effect), then wait for the container to be gone */
+	pthread_mutex_lock(&c->mu);
+	bool paused = c->state == CS_PAUSED;
+	pthread_mutex_unlock(&c->mu);
+	if (paused)
+		berth_ctr_pause(d, c, false, NULL);
+	pthread_mutex_lock(&c->mu);
+	bool done = wait_exit_locked(c, seq, berth_now_ns() + 10000000000LL);
+	pthread_mutex_unlock(&c->mu);
+	if (!done)
+		berth_log(&d->log, BERTH_LOG_WARN, "container %.12s: no exit 10 s after SIGKILL", c->id);
+	return 0;
 }
 
 static int run_runtime(struct berth_daemon *d, struct berth_container *c, const char *verb, struct berth_error *err)
