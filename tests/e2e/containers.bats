@@ -345,6 +345,17 @@ got TERM"
 	assert_contains "$stderr" 'is not running'
 }
 
+@test "kill and stop of a paused container" {
+	run -0 berth run -d --name pk busybox sleep 1000
+	run -0 berth pause pk
+	run -0 berth kill pk
+	assert_eq "$(cjq pk '"\(.State.Status) \(.State.ExitCode)"')" 'exited 137'
+	run -0 berth run -d --name ps2 busybox sleep 1000
+	run -0 berth pause ps2
+	run -0 berth stop -t 1 ps2
+	assert_eq "$(cjq ps2 '"\(.State.Status) \(.State.ExitCode)"')" 'exited 137'
+}
+
 @test "restart: stops and starts again, same container" {
 	run -0 berth run -d --name rs busybox sh -c "$TRAP_TERM"
 	local id=$output
