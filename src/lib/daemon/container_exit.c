@@ -208,6 +208,13 @@ static void spawn_job(struct berth_daemon *d, struct berth_container *c, int del
 
 void berth_ctr_exited(struct berth_daemon *d, struct berth_container *c, const struct berth_exit *ex)
 {
+	/* As docker: the rootfs is unmounted before the exit is recorded and die
+	 * is emitted before waiters (stop, rm -f, wait) see it, so a removal never
+	 * races with this unmount and "stop"/"destroy" always follow "die". */
+	struct berth_error e = {0};
+	if (berth_rwlayer_unmount(d->layers, c->id, &e) < 0)
+		berth_log(&d->log, BERTH_LOG_WARN, "container %.12s: unmount: %s", c->id, e.msg);
+	cleanup_free char *code = berth_strdup_printf("%d", ex->exit_code);
 	pthread_mutex_lock(&c->mu);
 	int64_t ran_ns = c->started_ns ? berth_now_ns() - c->started_ns : 0;
 	berth_container_set_exited(c, ex->exit_code, ex->oom_killed, ex->finished_ns, ex->error[0] ? ex->error : NULL);
@@ -235,14 +242,10 @@ void berth_ctr_exited(struct berth_daemon *d, struct berth_container *c, const s
 	}
 	int delay = c->restart_delay_ms;
 	berth_container_save(d->containers, c, NULL);
-	pthread_mutex_unlock(&c->mu);
-	struct berth_error e = {0};
-	if (berth_rwlayer_unmount(d->layers, c->id, &e) < 0)
-		berth_log(&d->log, BERTH_LOG_WARN, "container %.12s: unmount: %s", c->id, e.msg);
-	cleanup_free char *code = berth_strdup_printf("%d", ex->exit_code);
 	berth_ctr_event(d, c, "die", json_pack("{s:s}", "exitCode", code));
 	if (ex->oom_killed)
 		berth_ctr_event(d, c, "oom", NULL);
+	pthread_mutex_unlock(&c->mu);
 	berth_volumes_container_stop(d, c); /* "unmount" events, driver-option volumes (daemon/volumes.h) */
 	if (restart)
 		spawn_job(d, c, delay, false);
