@@ -656,8 +656,7 @@ static int print_df_verbose(json_t *df)
 	cleanup_json json_t *imgs = json_array(), *ctrs = json_array(), *vols = json_array();
 	size_t i;
 	json_t *e;
-	json_array_foreach(json_object_get(df, "Images"), i, e)
-	{
+	json_array_foreach(json_object_get(df, "Images"), i, e) {
 		json_t *tags = json_object_get(e, "RepoTags");
 		const char *rt = json_string_value(json_array_get(tags, 0));
 		char repo[512] = "<none>", tag[256] = "<none>";
@@ -672,27 +671,26 @@ static int print_df_verbose(json_t *df)
 		berth_human_size_prec((double)(shared > 0 ? shared : 0), 3, sh, sizeof(sh));
 		berth_human_size_prec((double)(size - (shared > 0 ? shared : 0)), 3, un, sizeof(un));
 		snprintf(cnt, sizeof(cnt), "%lld", (long long)json_integer_value(json_object_get(e, "Containers")));
-		json_array_append_new(imgs, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "Repository", repo, "Tag",
-						      tag, "ID", id, "CreatedSince", since, "Size", sz, "SharedSize", sh,
-						      "UniqueSize", un, "Containers", cnt));
+		json_array_append_new(imgs, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "Repository", repo,
+						      "Tag", tag, "ID", id, "CreatedSince", since, "Size", sz,
+						      "SharedSize", sh, "UniqueSize", un, "Containers", cnt));
 	}
-	json_array_foreach(json_object_get(df, "Containers"), i, e)
-	{
+	json_array_foreach(json_object_get(df, "Containers"), i, e) {
 		char id[32], since[64], sz[32], cmd[64];
 		output_short_id(json_string_value(json_object_get(e, "Id")), 0, id, sizeof(id));
 		output_created_since(json_integer_value(json_object_get(e, "Created")), since, sizeof(since));
 		berth_human_size((double)json_integer_value(json_object_get(e, "SizeRw")), sz, sizeof(sz));
 		const char *command = json_string_value(json_object_get(e, "Command"));
-		snprintf(cmd, sizeof(cmd), "\"%.19s%s\"", command ? command : "", command && strlen(command) > 19 ? "…" : "");
+		snprintf(cmd, sizeof(cmd), "\"%.19s%s\"", command ? command : "",
+			 command && strlen(command) > 19 ? "…" : "");
 		const char *name = json_string_value(json_array_get(json_object_get(e, "Names"), 0));
 		json_array_append_new(ctrs, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ID", id, "Image",
-						      json_string_value(json_object_get(e, "Image")) ?: "", "Command", cmd,
-						      "LocalVolumes", "0", "Size", sz, "CreatedSince", since, "Status",
-						      json_string_value(json_object_get(e, "Status")) ?: "", "Names",
-						      name ? (name[0] == '/' ? name + 1 : name) : ""));
+						      json_string_value(json_object_get(e, "Image")) ?: "", "Command",
+						      cmd, "LocalVolumes", "0", "Size", sz, "CreatedSince", since,
+						      "Status", json_string_value(json_object_get(e, "Status")) ?: "",
+						      "Names", name ? (name[0] == '/' ? name + 1 : name) : ""));
 	}
-	json_array_foreach(json_object_get(df, "Volumes"), i, e)
-	{
+	json_array_foreach(json_object_get(df, "Volumes"), i, e) {
 		json_t *u = json_object_get(e, "UsageData");
 		char links[32], sz[32];
 		snprintf(links, sizeof(links), "%lld", (long long)json_integer_value(json_object_get(u, "RefCount")));
@@ -701,23 +699,38 @@ static int print_df_verbose(json_t *df)
 			berth_human_size((double)s, sz, sizeof(sz));
 		else
 			snprintf(sz, sizeof(sz), "N/A");
-		json_array_append_new(vols, json_pack("{s:s, s:s, s:s}", "Name", json_string_value(json_object_get(e, "Name")) ?: "",
-						      "Links", links, "Size", sz));
+		json_array_append_new(vols, json_pack("{s:s, s:s, s:s}", "Name",
+						      json_string_value(json_object_get(e, "Name")) ?: "", "Links",
+						      links, "Size", sz));
 	}
-	static const struct berth_header_map ih[] = {
-		{"Repository", "REPOSITORY"}, {"Tag", "TAG"}, {"ID", "IMAGE ID"}, {"CreatedSince", "CREATED"},
-		{"Size", "SIZE"}, {"SharedSize", "SHARED SIZE"}, {"UniqueSize", "UNIQUE SIZE"},
-		{"Containers", "CONTAINERS"}, {NULL, NULL}};
-	static const struct berth_header_map ch[] = {
-		{"ID", "CONTAINER ID"}, {"Image", "IMAGE"}, {"Command", "COMMAND"}, {"LocalVolumes", "LOCAL VOLUMES"},
-		{"Size", "SIZE"}, {"CreatedSince", "CREATED"}, {"Status", "STATUS"}, {"Names", "NAMES"}, {NULL, NULL}};
-	static const struct berth_header_map vh[] = {{"Name", "VOLUME NAME"}, {"Links", "LINKS"}, {"Size", "SIZE"}, {NULL, NULL}};
+	static const struct berth_header_map ih[] = {{"Repository", "REPOSITORY"},
+						     {"Tag", "TAG"},
+						     {"ID", "IMAGE ID"},
+						     {"CreatedSince", "CREATED"},
+						     {"Size", "SIZE"},
+						     {"SharedSize", "SHARED SIZE"},
+						     {"UniqueSize", "UNIQUE SIZE"},
+						     {"Containers", "CONTAINERS"},
+						     {NULL, NULL}};
+	static const struct berth_header_map ch[] = {{"ID", "CONTAINER ID"},
+						     {"Image", "IMAGE"},
+						     {"Command", "COMMAND"},
+						     {"LocalVolumes", "LOCAL VOLUMES"},
+						     {"Size", "SIZE"},
+						     {"CreatedSince", "CREATED"},
+						     {"Status", "STATUS"},
+						     {"Names", "NAMES"},
+						     {NULL, NULL}};
+	static const struct berth_header_map vh[] = {
+		{"Name", "VOLUME NAME"}, {"Links", "LINKS"}, {"Size", "SIZE"}, {NULL, NULL}};
 	printf("Images space usage:\n\n");
-	berth_format_list("table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}",
-			  NULL, ih, imgs, stdout, &err);
+	berth_format_list(
+		"table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}",
+		NULL, ih, imgs, stdout, &err);
 	printf("\nContainers space usage:\n\n");
-	berth_format_list("table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes}}\t{{.Size}}\t{{.CreatedSince}}\t{{.Status}}\t{{.Names}}",
-			  NULL, ch, ctrs, stdout, &err);
+	berth_format_list(
+		"table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes}}\t{{.Size}}\t{{.CreatedSince}}\t{{.Status}}\t{{.Names}}",
+		NULL, ch, ctrs, stdout, &err);
 	printf("\nLocal Volumes space usage:\n\n");
 	berth_format_list("table {{.Name}}\t{{.Links}}\t{{.Size}}", NULL, vh, vols, stdout, &err);
 	printf("\nBuild cache usage: 0B\n\nCACHE ID   CACHE TYPE   SIZE      CREATED   LAST USED   USAGE     SHARED\n");

@@ -12,7 +12,4 @@ static int busy_cb(void *arg, int tries)
 	return 1;
 }
 
-void berth_sqlite_busy(sqlite3 *db, int timeout_ms)
-{
-	sqlite3_busy_handler(db, busy_cb, (void *)(intptr_t)timeout_ms);
-}
+void berth_sqlite_busy(sqlite3 *db, int timeout_ms) { sqlite3_busy_handler(db, busy_cb, (void *)(intptr_t)timeout_ms); }

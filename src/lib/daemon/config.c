@@ -36,16 +36,66 @@ void berth_config_free(struct berth_config *c)
 }
 
 static const char *const known_keys[] = {
-	"hosts", "data-root", "graph", "exec-root", "storage-driver", "labels", "debug", "pidfile",
-	"default-runtime", "runtimes", "log-driver", "log-opts", "live-restore", "log-level",
-	"storage-opts", "insecure-registries", "registry-mirrors", "bridge", "bip", "iptables",
-	"ip-forward", "ip-masq", "default-address-pools", "dns", "dns-opts", "dns-search", "features",
-	"experimental", "max-concurrent-downloads", "max-concurrent-uploads", "shutdown-timeout",
-	"default-ulimits", "init", "init-path", "userland-proxy", "icc", "mtu", "seccomp-profile",
-	"no-new-privileges", "cgroup-parent", "exec-opts", "selinux-enabled", "userns-remap",
-	"authorization-plugins", "tls", "tlsverify", "tlscacert", "tlscert", "tlskey", "group",
-	"default-shm-size", "default-cgroupns-mode", "ipv6", "fixed-cidr", "fixed-cidr-v6",
-	"allow-nondistributable-artifacts", "containerd", "oom-score-adjust", "raw-logs", NULL,
+	"hosts",
+	"data-root",
+	"graph",
+	"exec-root",
+	"storage-driver",
+	"labels",
+	"debug",
+	"pidfile",
+	"default-runtime",
+	"runtimes",
+	"log-driver",
+	"log-opts",
+	"live-restore",
+	"log-level",
+	"storage-opts",
+	"insecure-registries",
+	"registry-mirrors",
+	"bridge",
+	"bip",
+	"iptables",
+	"ip-forward",
+	"ip-masq",
+	"default-address-pools",
+	"dns",
+	"dns-opts",
+	"dns-search",
+	"features",
+	"experimental",
+	"max-concurrent-downloads",
+	"max-concurrent-uploads",
+	"shutdown-timeout",
+	"default-ulimits",
+	"init",
+	"init-path",
+	"userland-proxy",
+	"icc",
+	"mtu",
+	"seccomp-profile",
+	"no-new-privileges",
+	"cgroup-parent",
+	"exec-opts",
+	"selinux-enabled",
+	"userns-remap",
+	"authorization-plugins",
+	"tls",
+	"tlsverify",
+	"tlscacert",
+	"tlscert",
+	"tlskey",
+	"group",
+	"default-shm-size",
+	"default-cgroupns-mode",
+	"ipv6",
+	"fixed-cidr",
+	"fixed-cidr-v6",
+	"allow-nondistributable-artifacts",
+	"containerd",
+	"oom-score-adjust",
+	"raw-logs",
+	NULL,
 };
 
 static bool key_known(const char *k)
@@ -80,7 +130,9 @@ static void set_strv(char ***dst, json_t *v)
 	*dst = NULL;
 	size_t i;
 	json_t *e;
-	json_array_foreach(v, i, e) if (json_is_string(e)) berth_strv_push(dst, json_string_value(e));
+	json_array_foreach(v, i, e)
+		if (json_is_string(e))
+			berth_strv_push(dst, json_string_value(e));
 }
 
 static int read_json(const char *path, bool required, json_t **out, struct berth_error *err)
@@ -117,8 +169,7 @@ int berth_config_load_file(struct berth_config *c, const char *path, bool requir
 	struct berth_buf unknown = {0}, conflicts = {0};
 	const char *k;
 	json_t *v;
-	json_object_foreach(j, k, v)
-	{
+	json_object_foreach(j, k, v) {
 		if (!key_known(k))
 			berth_buf_printf(&unknown, "%s%s", unknown.len ? ", " : "", k);
 		const char *flagname = !strcmp(k, "hosts") ? "host" : !strcmp(k, "labels") ? "label" : k;
@@ -130,17 +181,19 @@ int berth_config_load_file(struct berth_config *c, const char *path, bool requir
 		}
 	}
 	if (unknown.len) {
-		berth_err(err, BERTH_E_INVALID,
-			  "unable to configure the Docker daemon with file %s: the following directives don't match any configuration option: %s",
-			  path, unknown.data);
+		berth_err(
+			err, BERTH_E_INVALID,
+			"unable to configure the Docker daemon with file %s: the following directives don't match any configuration option: %s",
+			path, unknown.data);
 		berth_buf_free(&unknown);
 		berth_buf_free(&conflicts);
 		return -1;
 	}
 	if (conflicts.len) {
-		berth_err(err, BERTH_E_INVALID,
-			  "unable to configure the Docker daemon with file %s: the following directives are specified both as a flag and in the configuration file: %s",
-			  path, conflicts.data);
+		berth_err(
+			err, BERTH_E_INVALID,
+			"unable to configure the Docker daemon with file %s: the following directives are specified both as a flag and in the configuration file: %s",
+			path, conflicts.data);
 		berth_buf_free(&conflicts);
 		return -1;
 	}

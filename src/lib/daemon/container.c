@@ -18,14 +18,14 @@ struct berth_containers {
 };
 
 static const char *const adjectives[] = {
-	"brave", "calm", "clever", "eager", "elated", "festive", "gentle", "happy", "jolly", "keen",
-	"kind", "lucid", "merry", "nifty", "noble", "quirky", "serene", "sharp", "silly", "stoic",
-	"sweet", "tender", "upbeat", "vibrant", "wizardly", "zealous", "bold", "cool", "dreamy", "fervent",
+	"brave", "calm",   "clever", "eager",   "elated",   "festive", "gentle", "happy", "jolly",  "keen",
+	"kind",  "lucid",  "merry",  "nifty",   "noble",    "quirky",  "serene", "sharp", "silly",  "stoic",
+	"sweet", "tender", "upbeat", "vibrant", "wizardly", "zealous", "bold",   "cool",  "dreamy", "fervent",
 };
 static const char *const surnames[] = {
-	"curie", "darwin", "euler", "fermi", "galois", "hopper", "hypatia", "kepler", "lovelace", "maxwell",
-	"meitner", "newton", "noether", "pascal", "planck", "ramanujan", "shannon", "tesla", "turing", "volta",
-	"wright", "yalow", "bohr", "dirac", "gauss", "hertz", "joule", "kelvin", "ohm", "raman",
+	"curie",   "darwin", "euler",   "fermi",  "galois", "hopper",    "hypatia", "kepler", "lovelace", "maxwell",
+	"meitner", "newton", "noether", "pascal", "planck", "ramanujan", "shannon", "tesla",  "turing",   "volta",
+	"wright",  "yalow",  "bohr",    "dirac",  "gauss",  "hertz",     "joule",   "kelvin", "ohm",      "raman",
 };
 
 static const char *const state_names[] = {"created", "running", "paused", "restarting", "removing", "exited", "dead"};
@@ -101,8 +101,8 @@ struct berth_containers *berth_containers_open(struct berth_daemon *d, struct be
 				  sqlite3_column_text(st, 0));
 			continue;
 		}
-		struct berth_container *c =
-			new_container((const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1), doc);
+		struct berth_container *c = new_container((const char *)sqlite3_column_text(st, 0),
+							  (const char *)sqlite3_column_text(st, 1), doc);
 		c->next = cs->head;
 		cs->head = c;
 	}
@@ -206,8 +206,8 @@ int berth_container_name_valid(const char *name, struct berth_error *err)
 		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '.' && *p != '-')
 			ok = false;
 	if (!ok)
-		return berth_err(err, BERTH_E_INVALID, "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
-				 n);
+		return berth_err(err, BERTH_E_INVALID,
+				 "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", n);
 	return 0;
 }
 
@@ -235,8 +235,8 @@ static void random_name(struct berth_containers *cs, char *out, size_t len)
 	}
 }
 
-struct berth_container *berth_container_add(struct berth_containers *cs, const char *id, const char *name,
-					    json_t *doc, struct berth_error *err)
+struct berth_container *berth_container_add(struct berth_containers *cs, const char *id, const char *name, json_t *doc,
+					    struct berth_error *err)
 {
 	char slash[256];
 	pthread_mutex_lock(&cs->mu);
@@ -246,9 +246,10 @@ struct berth_container *berth_container_add(struct berth_containers *cs, const c
 		if (other) {
 			pthread_mutex_unlock(&cs->mu);
 			json_decref(doc);
-			berth_err(err, BERTH_E_CONFLICT,
-				  "Conflict. The container name \"%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.",
-				  slash, other->id);
+			berth_err(
+				err, BERTH_E_CONFLICT,
+				"Conflict. The container name \"%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.",
+				slash, other->id);
 			return NULL;
 		}
 	} else {
@@ -272,8 +273,9 @@ int berth_container_save(struct berth_containers *cs, struct berth_container *c,
 {
 	cleanup_free char *s = json_dumps(c->doc, JSON_COMPACT);
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(cs->d->db, "INSERT OR REPLACE INTO containers (id, name, created, doc) VALUES (?, ?, ?, ?)",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(cs->d->db,
+			       "INSERT OR REPLACE INTO containers (id, name, created, doc) VALUES (?, ?, ?, ?)", -1,
+			       &st, NULL) != SQLITE_OK)
 		return berth_err(err, BERTH_E_INTERNAL, "database: %s", sqlite3_errmsg(cs->d->db));
 	int64_t created = 0;
 	berth_time_parse(json_string_value(json_object_get(c->doc, "Created")), &created);
@@ -304,9 +306,10 @@ int berth_container_rename(struct berth_containers *cs, struct berth_container *
 	struct berth_container *other = by_name_locked(cs, slash);
 	if (other) {
 		pthread_mutex_unlock(&cs->mu);
-		return berth_err(err, BERTH_E_CONFLICT,
-				 "Conflict. The container name \"%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.",
-				 slash, other->id);
+		return berth_err(
+			err, BERTH_E_CONFLICT,
+			"Conflict. The container name \"%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.",
+			slash, other->id);
 	}
 	pthread_mutex_lock(&c->mu);
 	char old[256];

@@ -20,19 +20,19 @@ struct berth_container {
 	json_t *doc;    /* inspect document (Id, Created, State, Config, HostConfig, ...) */
 	enum berth_cstate state;
 	int shim_pid;
-	int pidfd; /* watched by the monitor while running */
+	int pidfd;          /* watched by the monitor while running */
 	uint64_t state_seq; /* bumps on every state change (wait next-exit) */
 	bool removed;
 	bool stop_requested; /* explicit stop/kill: no restart */
 	bool has_been_started;
 	int64_t started_ns;
 	int refs;
-	uint64_t exit_seq;    /* bumps on every exit (wait next-exit) */
-	int attach_waiters;   /* attach requests waiting for the shim of a starting container */
-	bool shim_ready;      /* shim created, container not yet started */
+	uint64_t exit_seq;       /* bumps on every exit (wait next-exit) */
+	int attach_waiters;      /* attach requests waiting for the shim of a starting container */
+	bool shim_ready;         /* shim created, container not yet started */
 	uint64_t start_fail_seq; /* bumps when a start fails (ends waiting attaches) */
-	int restart_delay_ms; /* restart manager back-off */
-	pthread_mutex_t opmu; /* serializes lifecycle operations (start/stop/rm...) */
+	int restart_delay_ms;    /* restart manager back-off */
+	pthread_mutex_t opmu;    /* serializes lifecycle operations (start/stop/rm...) */
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
 	struct berth_container *next;
@@ -55,8 +55,8 @@ void berth_container_list_free(struct berth_containers *cs, struct berth_contain
 /* Name rules and reservation. name NULL/"" generates a random one. */
 int berth_container_name_valid(const char *name, struct berth_error *err);
 /* Add a new container record (doc is stolen). Fails with 409 on a name in use. */
-struct berth_container *berth_container_add(struct berth_containers *cs, const char *id, const char *name,
-					    json_t *doc, struct berth_error *err);
+struct berth_container *berth_container_add(struct berth_containers *cs, const char *id, const char *name, json_t *doc,
+					    struct berth_error *err);
 int berth_container_rename(struct berth_containers *cs, struct berth_container *c, const char *newname,
 			   struct berth_error *err);
 /* Drop from the table and the database (the caller cleaned up files). */

@@ -49,7 +49,9 @@ static void merge_image_config(json_t *cfg, json_t *img)
 		}
 		const char *k;
 		json_t *v;
-		json_object_foreach(ports, k, v) if (!json_object_get(mine, k)) json_object_set_new(mine, k, json_object());
+		json_object_foreach(ports, k, v)
+			if (!json_object_get(mine, k))
+				json_object_set_new(mine, k, json_object());
 	}
 	json_t *ienv = jarr(img, "Env");
 	if (jarr_len(ienv)) {
@@ -67,7 +69,9 @@ static void merge_image_config(json_t *cfg, json_t *img)
 		}
 		const char *k;
 		json_t *v;
-		json_object_foreach(ilabels, k, v) if (!json_object_get(mine, k)) json_object_set(mine, k, v);
+		json_object_foreach(ilabels, k, v)
+			if (!json_object_get(mine, k))
+				json_object_set(mine, k, v);
 	}
 	if (empty_array(jget(cfg, "Entrypoint"))) {
 		if (empty_array(jget(cfg, "Cmd")) && jget(img, "Cmd"))
@@ -86,7 +90,8 @@ static void merge_image_config(json_t *cfg, json_t *img)
 		}
 		const char *k;
 		json_t *v;
-		json_object_foreach(ivol, k, v) json_object_set_new(mine, k, json_object());
+		json_object_foreach(ivol, k, v)
+			json_object_set_new(mine, k, json_object());
 	}
 	if (!jstr_ne(cfg, "StopSignal") && jstr_ne(img, "StopSignal"))
 		json_object_set(cfg, "StopSignal", json_object_get(img, "StopSignal"));
@@ -151,14 +156,16 @@ static int normalize_host_config(struct berth_daemon *d, json_t *hc, struct bert
 		return berth_err(err, BERTH_E_INVALID,
 				 "Minimum memoryswap limit should be larger than memory limit, see usage");
 	if (swap > 0 && mem == 0)
-		return berth_err(err, BERTH_E_INVALID, "You should always set the Memory limit when using Memoryswap limit, see usage");
+		return berth_err(err, BERTH_E_INVALID,
+				 "You should always set the Memory limit when using Memoryswap limit, see usage");
 	if (jint(hc, "NanoCpus", 0) < 0)
 		return berth_err(err, BERTH_E_INVALID, "invalid value: NanoCPUs can not be negative");
 	if (jint(hc, "NanoCpus", 0) > 0 && jint(hc, "CpuQuota", 0) > 0)
 		return berth_err(err, BERTH_E_INVALID,
 				 "Conflicting options: Nano CPUs and CPU Period cannot both be set");
 	if (jint(hc, "NanoCpus", 0) > (int64_t)d->sysinfo.ncpu * 1000000000LL)
-		return berth_err(err, BERTH_E_INVALID, "Range of CPUs is from 0.01 to %d.00, as there are only %d CPUs available",
+		return berth_err(err, BERTH_E_INVALID,
+				 "Range of CPUs is from 0.01 to %d.00, as there are only %d CPUs available",
 				 d->sysinfo.ncpu, d->sysinfo.ncpu);
 	if (jstr_ne(hc, "Runtime")) {
 		const struct berth_runtime *rt;
@@ -344,18 +351,19 @@ int berth_ctr_create(struct berth_daemon *d, const char *name, json_t *body, jso
 	json_t *nets = json_object();
 	if (strncmp(nm, "container:", 10) != 0) {
 		json_object_set_new(nets, nm,
-				    json_pack("{s:n, s:n, s:n, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:n}", "IPAMConfig",
-					      "Links", "Aliases", "NetworkID", "", "EndpointID", "", "Gateway", "",
-					      "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "", "GlobalIPv6Address", "",
-					      "GlobalIPv6PrefixLen", 0, "MacAddress", "", "DriverOpts"));
+				    json_pack("{s:n, s:n, s:n, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:n}",
+					      "IPAMConfig", "Links", "Aliases", "NetworkID", "", "EndpointID", "",
+					      "Gateway", "", "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "",
+					      "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "MacAddress", "",
+					      "DriverOpts"));
 	}
-	json_object_set_new(doc, "NetworkSettings",
-			    json_pack("{s:s, s:s, s:b, s:s, s:i, s:o, s:s, s:n, s:n, s:s, s:s, s:i, s:s, s:i, s:s, s:s, s:o}",
-				      "Bridge", "", "SandboxID", "", "HairpinMode", 0, "LinkLocalIPv6Address", "",
-				      "LinkLocalIPv6PrefixLen", 0, "Ports", json_object(), "SandboxKey", "",
-				      "SecondaryIPAddresses", "SecondaryIPv6Addresses", "EndpointID", "", "Gateway", "",
-				      "GlobalIPv6PrefixLen", 0, "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "",
-				      "MacAddress", "", "Networks", nets));
+	json_object_set_new(
+		doc, "NetworkSettings",
+		json_pack("{s:s, s:s, s:b, s:s, s:i, s:o, s:s, s:n, s:n, s:s, s:s, s:i, s:s, s:i, s:s, s:s, s:o}",
+			  "Bridge", "", "SandboxID", "", "HairpinMode", 0, "LinkLocalIPv6Address", "",
+			  "LinkLocalIPv6PrefixLen", 0, "Ports", json_object(), "SandboxKey", "", "SecondaryIPAddresses",
+			  "SecondaryIPv6Addresses", "EndpointID", "", "Gateway", "", "GlobalIPv6PrefixLen", 0,
+			  "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "", "MacAddress", "", "Networks", nets));
 	if (berth_mkdir_p(cdir, 0710, err) < 0) {
 		json_decref(doc);
 		goto out;

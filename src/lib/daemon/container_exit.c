@@ -69,7 +69,8 @@ static void *monitor_main(void *arg)
 			struct berth_error err = {0};
 			if (berth_shim_read_exit(state_dir, &ex, &err) < 0) {
 				ex.exit_code = 255;
-				snprintf(ex.error, sizeof(ex.error), "berth-shim exited without recording an exit status");
+				snprintf(ex.error, sizeof(ex.error),
+					 "berth-shim exited without recording an exit status");
 			}
 			berth_ctr_exited(m->d, w->c, &ex);
 			berth_container_put(m->d->containers, w->c);
@@ -236,7 +237,9 @@ void berth_ctr_exited(struct berth_daemon *d, struct berth_container *c, const s
 		if (ran_ns >= 10000000000LL || c->restart_delay_ms == 0)
 			c->restart_delay_ms = 100;
 		else
-			c->restart_delay_ms = c->restart_delay_ms >= 30000 ? 60000 : c->restart_delay_ms * 2; /* docker caps at 1 min */
+			c->restart_delay_ms = c->restart_delay_ms >= 30000 ?
+						      60000 :
+						      c->restart_delay_ms * 2; /* docker caps at 1 min */
 		json_object_set_new(c->doc, "RestartCount", json_integer(count + 1));
 		berth_container_set_state(c, CS_RESTARTING);
 	}

@@ -30,12 +30,12 @@ static const struct {
 	const char *name;
 	int num;
 } signals[] = {
-	{"ABRT", SIGABRT}, {"ALRM", SIGALRM}, {"BUS", SIGBUS},	 {"CHLD", SIGCHLD}, {"CLD", SIGCHLD},
-	{"CONT", SIGCONT}, {"FPE", SIGFPE},   {"HUP", SIGHUP},	 {"ILL", SIGILL},   {"INT", SIGINT},
-	{"IO", SIGIO},	   {"IOT", SIGIOT},   {"KILL", SIGKILL}, {"PIPE", SIGPIPE}, {"POLL", SIGPOLL},
-	{"PROF", SIGPROF}, {"PWR", SIGPWR},   {"QUIT", SIGQUIT}, {"SEGV", SIGSEGV}, {"STKFLT", SIGSTKFLT},
-	{"STOP", SIGSTOP}, {"SYS", SIGSYS},   {"TERM", SIGTERM}, {"TRAP", SIGTRAP}, {"TSTP", SIGTSTP},
-	{"TTIN", SIGTTIN}, {"TTOU", SIGTTOU}, {"URG", SIGURG},	 {"USR1", SIGUSR1}, {"USR2", SIGUSR2},
+	{"ABRT", SIGABRT},     {"ALRM", SIGALRM},   {"BUS", SIGBUS},   {"CHLD", SIGCHLD}, {"CLD", SIGCHLD},
+	{"CONT", SIGCONT},     {"FPE", SIGFPE},     {"HUP", SIGHUP},   {"ILL", SIGILL},   {"INT", SIGINT},
+	{"IO", SIGIO},         {"IOT", SIGIOT},     {"KILL", SIGKILL}, {"PIPE", SIGPIPE}, {"POLL", SIGPOLL},
+	{"PROF", SIGPROF},     {"PWR", SIGPWR},     {"QUIT", SIGQUIT}, {"SEGV", SIGSEGV}, {"STKFLT", SIGSTKFLT},
+	{"STOP", SIGSTOP},     {"SYS", SIGSYS},     {"TERM", SIGTERM}, {"TRAP", SIGTRAP}, {"TSTP", SIGTSTP},
+	{"TTIN", SIGTTIN},     {"TTOU", SIGTTOU},   {"URG", SIGURG},   {"USR1", SIGUSR1}, {"USR2", SIGUSR2},
 	{"VTALRM", SIGVTALRM}, {"WINCH", SIGWINCH}, {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},
 };
 
@@ -69,7 +69,8 @@ void berth_ctr_event(struct berth_daemon *d, struct berth_container *c, const ch
 	json_t *labels = json_object_get(cfg, "Labels");
 	const char *k;
 	json_t *v;
-	json_object_foreach(labels, k, v) json_object_set(attrs, k, v);
+	json_object_foreach(labels, k, v)
+		json_object_set(attrs, k, v);
 	json_object_set_new(attrs, "image", json_string(jstr(cfg, "Image") ? jstr(cfg, "Image") : ""));
 	json_object_set_new(attrs, "name", json_string(c->name + 1));
 	if (extra)
@@ -107,8 +108,7 @@ static int prepare_files(struct berth_daemon *d, struct berth_container *c, stru
 	}
 	size_t i;
 	json_t *e;
-	json_array_foreach(jarr(hc, "ExtraHosts"), i, e)
-	{
+	json_array_foreach(jarr(hc, "ExtraHosts"), i, e) {
 		const char *h = json_string_value(e);
 		const char *colon = h ? strchr(h, ':') : NULL;
 		if (colon)
@@ -140,17 +140,20 @@ static int prepare_files(struct berth_daemon *d, struct berth_container *c, stru
 		berth_buf_printf(&rc_buf, "%s\n", line);
 	}
 	free(host_rc);
-	json_array_foreach(dns, i, e) berth_buf_printf(&rc_buf, "nameserver %s\n", json_string_value(e));
+	json_array_foreach(dns, i, e)
+		berth_buf_printf(&rc_buf, "nameserver %s\n", json_string_value(e));
 	if (!have_ns && !jarr_len(dns))
 		berth_buf_printf(&rc_buf, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
 	if (jarr_len(search)) {
 		berth_buf_printf(&rc_buf, "search");
-		json_array_foreach(search, i, e) berth_buf_printf(&rc_buf, " %s", json_string_value(e));
+		json_array_foreach(search, i, e)
+			berth_buf_printf(&rc_buf, " %s", json_string_value(e));
 		berth_buf_printf(&rc_buf, "\n");
 	}
 	if (jarr_len(opts)) {
 		berth_buf_printf(&rc_buf, "options");
-		json_array_foreach(opts, i, e) berth_buf_printf(&rc_buf, " %s", json_string_value(e));
+		json_array_foreach(opts, i, e)
+			berth_buf_printf(&rc_buf, " %s", json_string_value(e));
 		berth_buf_printf(&rc_buf, "\n");
 	}
 	rc = write_text(jstr(c->doc, "ResolvConfPath"), berth_buf_str(&rc_buf), err);
@@ -421,7 +424,8 @@ static bool wait_exit_locked(struct berth_container *c, uint64_t seq, int64_t de
 {
 	while (c->exit_seq == seq && is_running(c)) {
 		if (deadline_ns) {
-			struct timespec ts = {.tv_sec = deadline_ns / 1000000000LL, .tv_nsec = deadline_ns % 1000000000LL};
+			struct timespec ts = {.tv_sec = deadline_ns / 1000000000LL,
+					      .tv_nsec = deadline_ns % 1000000000LL};
 			if (pthread_cond_timedwait(&c->cond, &c->mu, &ts) == ETIMEDOUT)
 				return c->exit_seq != seq || !is_running(c);
 		} else {
@@ -476,15 +480,18 @@ static int do_stop(struct berth_daemon *d, struct berth_container *c, int timeou
 	pthread_mutex_unlock(&c->mu);
 	if (!done) {
 		berth_log(&d->log, BERTH_LOG_INFO,
-			  "Container %s failed to exit within %d seconds of signal %d - using the force", c->id, timeout,
-			  sig);
+			  "Container %s failed to exit within %d seconds of signal %d - using the force", c->id,
+			  timeout, sig);
 		if (send_signal(d, c, SIGKILL, true, &e2) < 0)
 			berth_log(&d->log, BERTH_LOG_WARN, "container %.12s: kill: %s", c->id, e2.msg);
 		pthread_mutex_lock(&c->mu);
 		done = wait_exit_locked(c, seq, berth_now_ns() + 30000000000LL);
 		pthread_mutex_unlock(&c->mu);
 		if (!done)
-			return berth_err(err, BERTH_E_INTERNAL, "cannot stop container: %s: tried to kill container, but did not receive an exit event", c->id);
+			return berth_err(
+				err, BERTH_E_INTERNAL,
+				"cannot stop container: %s: tried to kill container, but did not receive an exit event",
+				c->id);
 	}
 	berth_ctr_event(d, c, "stop", NULL);
 	return 0;
@@ -562,7 +569,8 @@ static int run_runtime(struct berth_daemon *d, struct berth_container *c, const 
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return berth_err(err, BERTH_E_INTERNAL, "Cannot %s container %s: %s %s failed", verb, c->id, rt->name, verb);
+		return berth_err(err, BERTH_E_INTERNAL, "Cannot %s container %s: %s %s failed", verb, c->id, rt->name,
+				 verb);
 	return 0;
 }
 
@@ -617,15 +625,17 @@ static int do_remove(struct berth_daemon *d, struct berth_container *c, bool for
 	}
 	if (c->state == CS_PAUSED && !force) {
 		pthread_mutex_unlock(&c->mu);
-		return berth_err(err, BERTH_E_CONFLICT,
-				 "You cannot remove a paused container %s. Unpause and then stop the container before attempting removal or force remove",
-				 c->id);
+		return berth_err(
+			err, BERTH_E_CONFLICT,
+			"You cannot remove a paused container %s. Unpause and then stop the container before attempting removal or force remove",
+			c->id);
 	}
 	if (is_running(c) && !force) {
 		pthread_mutex_unlock(&c->mu);
-		return berth_err(err, BERTH_E_CONFLICT,
-				 "You cannot remove a running container %s. Stop the container before attempting removal or force remove",
-				 c->id);
+		return berth_err(
+			err, BERTH_E_CONFLICT,
+			"You cannot remove a running container %s. Stop the container before attempting removal or force remove",
+			c->id);
 	}
 	bool running = is_running(c) && c->state != CS_RESTARTING;
 	c->stop_requested = true;
@@ -640,7 +650,8 @@ static int do_remove(struct berth_daemon *d, struct berth_container *c, bool for
 		bool done = wait_exit_locked(c, seq, berth_now_ns() + 30000000000LL);
 		pthread_mutex_unlock(&c->mu);
 		if (!done)
-			return berth_err(err, BERTH_E_INTERNAL, "Could not kill running container %s, cannot remove", c->id);
+			return berth_err(err, BERTH_E_INTERNAL, "Could not kill running container %s, cannot remove",
+					 c->id);
 	}
 	pthread_mutex_lock(&c->mu);
 	berth_container_set_state(c, CS_REMOVING);
@@ -675,8 +686,8 @@ int berth_ctr_remove(struct berth_daemon *d, struct berth_container *c, bool for
 	return rc;
 }
 
-int berth_ctr_wait(struct berth_daemon *d, struct berth_container *c, const char *condition,
-		   bool (*cancelled)(void *), void *ctx, int64_t *exit_code, struct berth_error *err)
+int berth_ctr_wait(struct berth_daemon *d, struct berth_container *c, const char *condition, bool (*cancelled)(void *),
+		   void *ctx, int64_t *exit_code, struct berth_error *err)
 {
 	(void)d;
 	bool next_exit = condition && !strcmp(condition, "next-exit");

@@ -28,8 +28,8 @@ int berth_ctr_remove(struct berth_daemon *d, struct berth_container *c, bool for
 int berth_ctr_pause(struct berth_daemon *d, struct berth_container *c, bool pause, struct berth_error *err);
 /* condition: "not-running" (default), "next-exit", "removed". Blocks; gives up
  * when cancelled() returns true (checked about every 200 ms). */
-int berth_ctr_wait(struct berth_daemon *d, struct berth_container *c, const char *condition,
-		   bool (*cancelled)(void *), void *ctx, int64_t *exit_code, struct berth_error *err);
+int berth_ctr_wait(struct berth_daemon *d, struct berth_container *c, const char *condition, bool (*cancelled)(void *),
+		   void *ctx, int64_t *exit_code, struct berth_error *err);
 json_t *berth_ctr_inspect(struct berth_daemon *d, struct berth_container *c, bool size);
 json_t *berth_ctr_list(struct berth_daemon *d, json_t *filters, bool all, int limit, bool size,
 		       struct berth_error *err);

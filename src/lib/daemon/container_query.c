@@ -18,8 +18,9 @@ json_t *berth_ctr_inspect(struct berth_daemon *d, struct berth_container *c, boo
 	json_t *j = json_deep_copy(c->doc);
 	pthread_mutex_unlock(&c->mu);
 	json_t *gd = berth_rwlayer_graph_data(d->layers, c->id);
-	json_object_set_new(j, "GraphDriver", json_pack("{s:o, s:s}", "Data", gd ? gd : json_null(), "Name",
-							berth_layer_store_driver_name(d->layers)));
+	json_object_set_new(j, "GraphDriver",
+			    json_pack("{s:o, s:s}", "Data", gd ? gd : json_null(), "Name",
+				      berth_layer_store_driver_name(d->layers)));
 	if (size) {
 		int64_t rw = berth_rwlayer_size(d->layers, c->id);
 		json_object_set_new(j, "SizeRw", json_integer(rw));
@@ -40,8 +41,7 @@ static bool any_prefix(json_t *vals, const char *s)
 {
 	size_t i;
 	json_t *v;
-	json_array_foreach(vals, i, v)
-	{
+	json_array_foreach(vals, i, v) {
 		const char *f = json_string_value(v);
 		if (f && s && !strncmp(s, f, strlen(f)))
 			return true;
@@ -54,8 +54,7 @@ static bool name_matches(json_t *vals, const char *name)
 	/* docker matches name filters as regular expressions; substring covers the common use */
 	size_t i;
 	json_t *v;
-	json_array_foreach(vals, i, v)
-	{
+	json_array_foreach(vals, i, v) {
 		const char *f = json_string_value(v);
 		if (!f)
 			continue;
@@ -63,8 +62,8 @@ static bool name_matches(json_t *vals, const char *name)
 		if (pat[0] == '^') {
 			size_t l = strlen(pat + 1);
 			bool anchored_end = l && pat[l] == '$';
-			if (anchored_end ? (strlen(name + 1) == l - 1 && !strncmp(name + 1, pat + 1, l - 1))
-					 : !strncmp(name + 1, pat + 1, l))
+			if (anchored_end ? (strlen(name + 1) == l - 1 && !strncmp(name + 1, pat + 1, l - 1)) :
+					   !strncmp(name + 1, pat + 1, l))
 				return true;
 		} else if (strstr(name + 1, pat)) {
 			return true;
@@ -77,7 +76,9 @@ static bool str_in(json_t *vals, const char *s)
 {
 	size_t i;
 	json_t *v;
-	json_array_foreach(vals, i, v) if (s && json_string_value(v) && !strcmp(json_string_value(v), s)) return true;
+	json_array_foreach(vals, i, v)
+		if (s && json_string_value(v) && !strcmp(json_string_value(v), s))
+			return true;
 	return false;
 }
 
@@ -90,7 +91,8 @@ static int64_t created_ns(struct berth_container *c)
 
 static int cmp_newest(const void *a, const void *b)
 {
-	int64_t x = created_ns(*(struct berth_container *const *)a), y = created_ns(*(struct berth_container *const *)b);
+	int64_t x = created_ns(*(struct berth_container *const *)a),
+		y = created_ns(*(struct berth_container *const *)b);
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
@@ -101,18 +103,20 @@ static json_t *list_item(struct berth_daemon *d, struct berth_container *c, bool
 	berth_buf_printf(&cmd, "%s", jstr(c->doc, "Path") ? jstr(c->doc, "Path") : "");
 	size_t i;
 	json_t *a;
-	json_array_foreach(jarr(c->doc, "Args"), i, a) berth_buf_printf(&cmd, " %s", json_string_value(a));
+	json_array_foreach(jarr(c->doc, "Args"), i, a)
+		berth_buf_printf(&cmd, " %s", json_string_value(a));
 	char status[128];
 	berth_container_status_text(c, status, sizeof(status));
 	int64_t created = created_ns(c) / 1000000000LL;
 	json_t *hc = jobj(c->doc, "HostConfig");
 	json_t *labels = jobj(cfg, "Labels");
-	json_t *item = json_pack("{s:s, s:[s], s:s, s:s, s:s, s:I, s:[], s:O, s:s, s:s, s:{s:s}, s:{s:O}, s:[]}", "Id",
-				 c->id, "Names", c->name, "Image", jstr(cfg, "Image") ? jstr(cfg, "Image") : "", "ImageID",
-				 jstr(c->doc, "Image"), "Command", berth_buf_str(&cmd), "Created", (json_int_t)created,
-				 "Ports", "Labels", labels ? labels : json_null(), "State", berth_cstate_name(c->state),
-				 "Status", status, "HostConfig", "NetworkMode", jstr(hc, "NetworkMode"), "NetworkSettings",
-				 "Networks", jobj(jobj(c->doc, "NetworkSettings"), "Networks"), "Mounts");
+	json_t *item =
+		json_pack("{s:s, s:[s], s:s, s:s, s:s, s:I, s:[], s:O, s:s, s:s, s:{s:s}, s:{s:O}, s:[]}", "Id", c->id,
+			  "Names", c->name, "Image", jstr(cfg, "Image") ? jstr(cfg, "Image") : "", "ImageID",
+			  jstr(c->doc, "Image"), "Command", berth_buf_str(&cmd), "Created", (json_int_t)created,
+			  "Ports", "Labels", labels ? labels : json_null(), "State", berth_cstate_name(c->state),
+			  "Status", status, "HostConfig", "NetworkMode", jstr(hc, "NetworkMode"), "NetworkSettings",
+			  "Networks", jobj(jobj(c->doc, "NetworkSettings"), "Networks"), "Mounts");
 	berth_buf_free(&cmd);
 	if (!labels)
 		json_object_set_new(item, "Labels", json_object());
@@ -125,20 +129,19 @@ static json_t *list_item(struct berth_daemon *d, struct berth_container *c, bool
 	return item;
 }
 
-json_t *berth_ctr_list(struct berth_daemon *d, json_t *filters, bool all, int limit, bool size,
-		       struct berth_error *err)
+json_t *berth_ctr_list(struct berth_daemon *d, json_t *filters, bool all, int limit, bool size, struct berth_error *err)
 {
-	static const char *const allowed[] = {"id",	 "name",   "label",  "status", "ancestor", "exited",
-					      "before",	 "since",  "volume", "network", "health",  "publish",
-					      "expose",	 "isolation", "is-task", NULL};
+	static const char *const allowed[] = {"id",     "name",      "label",   "status",  "ancestor", "exited",
+					      "before", "since",     "volume",  "network", "health",   "publish",
+					      "expose", "isolation", "is-task", NULL};
 	if (berth_api_filters_check(filters, allowed, err) < 0)
 		return NULL;
 	json_t *st = json_object_get(filters, "status");
 	size_t i;
 	json_t *v;
-	json_array_foreach(st, i, v)
-	{
-		static const char *const ok[] = {"created", "restarting", "running", "removing", "paused", "exited", "dead", NULL};
+	json_array_foreach(st, i, v) {
+		static const char *const ok[] = {"created", "restarting", "running", "removing",
+						 "paused",  "exited",     "dead",    NULL};
 		bool good = false;
 		for (int k = 0; ok[k]; k++)
 			if (!strcmp(ok[k], json_string_value(v) ?: ""))
@@ -149,8 +152,7 @@ json_t *berth_ctr_list(struct berth_daemon *d, json_t *filters, bool all, int li
 	}
 	/* ancestor: resolve each to an image ID */
 	char **ancestors = NULL;
-	json_array_foreach(json_object_get(filters, "ancestor"), i, v)
-	{
+	json_array_foreach(json_object_get(filters, "ancestor"), i, v) {
 		char id[BERTH_DIGEST_LEN + 1];
 		if (berth_image_resolve(d->images, json_string_value(v), id, NULL) == 0)
 			berth_strv_push(&ancestors, id);
@@ -188,9 +190,11 @@ json_t *berth_ctr_list(struct berth_daemon *d, json_t *filters, bool all, int li
 			state = "created";
 		if (keep && has_status && !str_in(st, state))
 			keep = false;
-		if (keep && json_array_size(json_object_get(filters, "id")) && !any_prefix(json_object_get(filters, "id"), c->id))
+		if (keep && json_array_size(json_object_get(filters, "id")) &&
+		    !any_prefix(json_object_get(filters, "id"), c->id))
 			keep = false;
-		if (keep && json_array_size(json_object_get(filters, "name")) && !name_matches(json_object_get(filters, "name"), c->name))
+		if (keep && json_array_size(json_object_get(filters, "name")) &&
+		    !name_matches(json_object_get(filters, "name"), c->name))
 			keep = false;
 		if (keep && json_array_size(json_object_get(filters, "label")) &&
 		    !berth_api_labels_match(json_object_get(filters, "label"), jobj(jobj(c->doc, "Config"), "Labels")))
@@ -198,7 +202,8 @@ json_t *berth_ctr_list(struct berth_daemon *d, json_t *filters, bool all, int li
 		if (keep && json_array_size(json_object_get(filters, "exited"))) {
 			char code[32];
 			snprintf(code, sizeof(code), "%lld", (long long)jint(jobj(c->doc, "State"), "ExitCode", 0));
-			if (c->state != CS_EXITED || !c->has_been_started || !str_in(json_object_get(filters, "exited"), code))
+			if (c->state != CS_EXITED || !c->has_been_started ||
+			    !str_in(json_object_get(filters, "exited"), code))
 				keep = false;
 		}
 		if (keep && json_array_size(json_object_get(filters, "ancestor"))) {

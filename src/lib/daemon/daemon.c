@@ -2,10 +2,10 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stddef.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -17,8 +17,8 @@
 #include "daemon/container_ops.h"
 #include "daemon/exec.h"
 #include "daemon/volumes.h"
-#include "runtime/runtime.h"
 #include "image/store.h"
+#include "runtime/runtime.h"
 #include "storage/layer_store.h"
 
 static int open_db(struct berth_daemon *d, struct berth_error *err)
@@ -128,8 +128,7 @@ static int open_runtimes(struct berth_daemon *d, struct berth_error *err)
 		return -1;
 	const char *name;
 	json_t *v;
-	json_object_foreach(d->cfg.runtimes, name, v)
-	{
+	json_object_foreach(d->cfg.runtimes, name, v) {
 		const char *path = json_string_value(json_object_get(v, "path"));
 		if (!path || berth_runtimes_add(d->runtimes, name, path, json_object_get(v, "runtimeArgs"), err) < 0) {
 			if (!path)
@@ -244,6 +243,7 @@ void berth_daemon_sd_notify(const char *socket_path, const char *msg)
 	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return;
-	sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
+	sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&sa,
+	       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
 	close(fd);
 }

@@ -22,7 +22,7 @@ struct berth_volumes;
 struct berth_daemon {
 	struct berth_config cfg;
 	struct berth_log log;
-	char id[128];         /* engine ID, persisted in <data-root>/engine-id */
+	char id[128]; /* engine ID, persisted in <data-root>/engine-id */
 	char hostname[256];
 	int64_t started_ns;
 	sqlite3 *db;

@@ -51,8 +51,7 @@ void berth_events_free(struct berth_events *ev)
 	free(ev);
 }
 
-void berth_events_emit(struct berth_events *ev, const char *type, const char *action, const char *id,
-		       json_t *attrs)
+void berth_events_emit(struct berth_events *ev, const char *type, const char *action, const char *id, json_t *attrs)
 {
 	if (!ev)
 		return;
@@ -124,7 +123,8 @@ json_t *berth_events_next(struct berth_events_sub *s, int64_t deadline_ns)
 			break;
 		}
 		if (deadline_ns) {
-			struct timespec ts = {.tv_sec = deadline_ns / 1000000000LL, .tv_nsec = deadline_ns % 1000000000LL};
+			struct timespec ts = {.tv_sec = deadline_ns / 1000000000LL,
+					      .tv_nsec = deadline_ns % 1000000000LL};
 			if (pthread_cond_timedwait(&ev->cond, &ev->mu, &ts) == ETIMEDOUT)
 				break;
 		} else {

@@ -12,8 +12,7 @@ void berth_events_free(struct berth_events *ev);
  * "tag", "delete", "start"...; id: the object's id or reference; attrs: Actor
  * attributes (borrowed; may be NULL). Fills docker's message shape
  * {status,id,from,Type,Action,Actor{ID,Attributes},scope,time,timeNano}. */
-void berth_events_emit(struct berth_events *ev, const char *type, const char *action, const char *id,
-		       json_t *attrs);
+void berth_events_emit(struct berth_events *ev, const char *type, const char *action, const char *id, json_t *attrs);
 
 struct berth_events_sub;
 /* Subscribe; events at/after since_ns (0 = only new ones) are replayed first. */

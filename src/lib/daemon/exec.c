@@ -120,8 +120,8 @@ json_t *berth_exec_inspect(struct berth_execs *x, struct berth_exec *e)
 			      json_is_true(json_object_get(cfg, "AttachStdout")), "ProcessConfig", "arguments", args,
 			      "entrypoint", json_string_value(json_array_get(cmd, 0)) ?: "", "privileged",
 			      json_is_true(json_object_get(cfg, "Privileged")), "tty",
-			      json_is_true(json_object_get(cfg, "Tty")), "user", user ? user : "", "Running", e->running,
-			      "Pid", e->pid);
+			      json_is_true(json_object_get(cfg, "Tty")), "user", user ? user : "", "Running",
+			      e->running, "Pid", e->pid);
 	pthread_mutex_unlock(&x->mu);
 	return j;
 }

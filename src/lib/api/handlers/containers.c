@@ -212,8 +212,8 @@ static void ctr_rename(struct berth_daemon *d, struct berth_http_req *r, struct 
 	const char *name = berth_http_query(r, "name");
 	char old[256];
 	snprintf(old, sizeof(old), "%s", ct->name + 1);
-	int rc = name && *name ? berth_container_rename(d->containers, ct, name, &err)
-			       : berth_err(&err, BERTH_E_INVALID, "Neither old nor new names may be empty");
+	int rc = name && *name ? berth_container_rename(d->containers, ct, name, &err) :
+				 berth_err(&err, BERTH_E_INVALID, "Neither old nor new names may be empty");
 	if (rc == 0)
 		berth_ctr_event(d, ct, "rename", json_pack("{s:s}", "oldName", old));
 	berth_container_put(d->containers, ct);
@@ -341,7 +341,9 @@ static void ctr_top(struct berth_daemon *d, struct berth_http_req *r, struct ber
 		bool mine = false;
 		size_t i;
 		json_t *v;
-		json_array_foreach(pids, i, v) if (json_integer_value(v) == pid) mine = true;
+		json_array_foreach(pids, i, v)
+			if (json_integer_value(v) == pid)
+				mine = true;
 		if (mine)
 			json_array_append_new(procs, row);
 		else
@@ -368,7 +370,8 @@ static void ctr_prune(struct berth_daemon *d, struct berth_http_req *r, struct b
 	json_t *u = json_array_get(json_object_get(filters, "until"), 0);
 	if (u) {
 		if (berth_time_parse(json_string_value(u), &until) < 0) {
-			berth_http_respond_msg(c, 400, "failed to parse value as time or duration: \"%s\"", json_string_value(u));
+			berth_http_respond_msg(c, 400, "failed to parse value as time or duration: \"%s\"",
+					       json_string_value(u));
 			return;
 		}
 	}
@@ -411,8 +414,8 @@ static void ctr_prune(struct berth_daemon *d, struct berth_http_req *r, struct b
 		json_decref(deleted);
 		deleted = json_null();
 	}
-	berth_http_respond_json(c, 200,
-				json_pack("{s:o, s:I}", "ContainersDeleted", deleted, "SpaceReclaimed", (json_int_t)reclaimed));
+	berth_http_respond_json(
+		c, 200, json_pack("{s:o, s:I}", "ContainersDeleted", deleted, "SpaceReclaimed", (json_int_t)reclaimed));
 }
 
 const struct berth_route berth_routes_containers[] = {
