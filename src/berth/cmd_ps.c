@@ -332,46 +332,9 @@ static int label_fn(void *ctx, json_t *const *args, size_t nargs, json_t **out, 
 /* formatter.Context.Write with the Label method available. */
 static int ps_write(const char *format, json_t *rows, json_t *containers, struct berth_error *err)
 {
-	bool is_table;
-	cleanup_free char *text = berth_format_prepare(format, PS_TABLE, &is_table);
 	struct label_ctx lc = {rows, containers};
 	struct berth_tmpl_func funcs[] = {{"Label", label_fn, &lc, true}};
-	struct berth_tmpl *t = berth_tmpl_parse_funcs(text, funcs, 1, err);
-	if (!t)
-		return berth_err_prefix(err, "template parsing error");
-	struct berth_buf body = {0}, out = {0};
-	int rc = 0;
-	for (size_t i = 0; i < json_array_size(rows); i++) {
-		if (berth_tmpl_exec(t, json_array_get(rows, i), &body, err) < 0) {
-			rc = berth_err_prefix(err, "template parsing error");
-			break;
-		}
-		berth_buf_putc(&body, '\n');
-	}
-	if (rc == 0 && is_table) {
-		json_t *hdr = json_object();
-		for (size_t i = 0; ps_headers[i].field; i++)
-			json_object_set_new(hdr, ps_headers[i].field, json_string(ps_headers[i].header));
-		struct berth_buf hb = {0};
-		struct berth_error herr = {0};
-		(void)berth_tmpl_exec_flags(t, hdr, BERTH_TMPL_HEADER, &hb, &herr);
-		json_decref(hdr);
-		struct berth_tabwriter *tw = berth_tabwriter_docker(&out);
-		berth_tabwriter_write(tw, hb.data ? hb.data : "", hb.len);
-		berth_tabwriter_write(tw, "\n", 1);
-		berth_tabwriter_write(tw, body.data ? body.data : "", body.len);
-		berth_tabwriter_flush(tw);
-		berth_tabwriter_free(tw);
-		berth_buf_free(&hb);
-	} else if (rc == 0) {
-		berth_buf_append(&out, body.data ? body.data : "", body.len);
-	}
-	if (rc == 0 && out.len)
-		fwrite(out.data, 1, out.len, stdout);
-	berth_buf_free(&body);
-	berth_buf_free(&out);
-	berth_tmpl_free(t);
-	return rc;
+	return berth_format_list_funcs(format, PS_TABLE, ps_headers, rows, funcs, 1, stdout, err);
 }
 
 int cmd_ps(struct cli *c, int argc, char **argv)

@@ -334,11 +334,18 @@ char *berth_format_prepare(const char *format, const char *default_table, bool *
 int berth_format_list_buf(const char *format, const char *default_table, const struct berth_header_map *headers,
 			  json_t *items, struct berth_buf *out, struct berth_error *err)
 {
+	return berth_format_list_funcs_buf(format, default_table, headers, items, NULL, 0, out, err);
+}
+
+int berth_format_list_funcs_buf(const char *format, const char *default_table, const struct berth_header_map *headers,
+				json_t *items, const struct berth_tmpl_func *funcs, size_t nfuncs, struct berth_buf *out,
+				struct berth_error *err)
+{
 	bool is_table;
 	char *text = berth_format_prepare(format, default_table, &is_table);
 	if (!text)
 		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
-	struct berth_tmpl *t = berth_tmpl_parse(text, err);
+	struct berth_tmpl *t = nfuncs ? berth_tmpl_parse_funcs(text, funcs, nfuncs, err) : berth_tmpl_parse(text, err);
 	free(text);
 	if (!t)
 		return berth_err_prefix(err, "template parsing error");
@@ -393,8 +400,15 @@ static int write_all(FILE *out, struct berth_buf *b, struct berth_error *err)
 int berth_format_list(const char *format, const char *default_table, const struct berth_header_map *headers,
 		      json_t *items, FILE *out, struct berth_error *err)
 {
+	return berth_format_list_funcs(format, default_table, headers, items, NULL, 0, out, err);
+}
+
+int berth_format_list_funcs(const char *format, const char *default_table, const struct berth_header_map *headers,
+			    json_t *items, const struct berth_tmpl_func *funcs, size_t nfuncs, FILE *out,
+			    struct berth_error *err)
+{
 	struct berth_buf b = {0};
-	int rc = berth_format_list_buf(format, default_table, headers, items, &b, err);
+	int rc = berth_format_list_funcs_buf(format, default_table, headers, items, funcs, nfuncs, &b, err);
 	if (rc == 0)
 		rc = write_all(out, &b, err);
 	berth_buf_free(&b);
