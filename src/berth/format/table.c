@@ -338,8 +338,8 @@ int berth_format_list_buf(const char *format, const char *default_table, const s
 }
 
 int berth_format_list_funcs_buf(const char *format, const char *default_table, const struct berth_header_map *headers,
-				json_t *items, const struct berth_tmpl_func *funcs, size_t nfuncs, struct berth_buf *out,
-				struct berth_error *err)
+				json_t *items, const struct berth_tmpl_func *funcs, size_t nfuncs,
+				struct berth_buf *out, struct berth_error *err)
 {
 	bool is_table;
 	char *text = berth_format_prepare(format, default_table, &is_table);

@@ -62,8 +62,8 @@ int berth_format_list_funcs(const char *format, const char *default_table, const
 			    json_t *items, const struct berth_tmpl_func *funcs, size_t nfuncs, FILE *out,
 			    struct berth_error *err);
 int berth_format_list_funcs_buf(const char *format, const char *default_table, const struct berth_header_map *headers,
-				json_t *items, const struct berth_tmpl_func *funcs, size_t nfuncs, struct berth_buf *out,
-				struct berth_error *err);
+				json_t *items, const struct berth_tmpl_func *funcs, size_t nfuncs,
+				struct berth_buf *out, struct berth_error *err);
 /* Same, appending to a buffer. */
 int berth_format_list_buf(const char *format, const char *default_table, const struct berth_header_map *headers,
 			  json_t *items, struct berth_buf *out, struct berth_error *err);

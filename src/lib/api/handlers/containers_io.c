@@ -20,13 +20,20 @@
 #include "runtime/shim_client.h"
 #include "runtime/spec.h"
 
-struct berth_container *berth_api_container(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c);
+struct berth_container *berth_api_container(struct berth_daemon *d, struct berth_http_req *r,
+					    struct berth_http_conn *c);
 
 /* 8-byte stdcopy header + payload. */
 static int write_frame(struct berth_http_conn *c, int stream, const char *data, size_t len)
 {
-	unsigned char h[8] = {(unsigned char)stream, 0, 0, 0, (unsigned char)(len >> 24), (unsigned char)(len >> 16),
-			      (unsigned char)(len >> 8), (unsigned char)len};
+	unsigned char h[8] = {(unsigned char)stream,
+			      0,
+			      0,
+			      0,
+			      (unsigned char)(len >> 24),
+			      (unsigned char)(len >> 16),
+			      (unsigned char)(len >> 8),
+			      (unsigned char)len};
 	struct berth_buf b = {0};
 	berth_buf_append(&b, h, 8);
 	berth_buf_append(&b, data, len);
@@ -241,7 +248,8 @@ static void ctr_attach(struct berth_daemon *d, struct berth_http_req *r, struct 
 	if (ct->state == CS_PAUSED) {
 		pthread_mutex_unlock(&ct->mu);
 		berth_container_put(d->containers, ct);
-		berth_http_respond_msg(c, 409, "container %s is paused, unpause the container before attach", r->params[0]);
+		berth_http_respond_msg(c, 409, "container %s is paused, unpause the container before attach",
+				       r->params[0]);
 		return;
 	}
 	/* Count as waiting before the 101 goes out: a client (docker run) sends
@@ -281,8 +289,13 @@ static void ctr_attach(struct berth_daemon *d, struct berth_http_req *r, struct 
 				if (tty) {
 					berth_write_all(cfd, e.line, e.len);
 				} else {
-					unsigned char h[8] = {(unsigned char)e.stream, 0, 0, 0, (unsigned char)(e.len >> 24),
-							      (unsigned char)(e.len >> 16), (unsigned char)(e.len >> 8),
+					unsigned char h[8] = {(unsigned char)e.stream,
+							      0,
+							      0,
+							      0,
+							      (unsigned char)(e.len >> 24),
+							      (unsigned char)(e.len >> 16),
+							      (unsigned char)(e.len >> 8),
 							      (unsigned char)e.len};
 					berth_write_all(cfd, h, 8);
 					berth_write_all(cfd, e.line, e.len);
@@ -347,9 +360,11 @@ static void ctr_resize(struct berth_daemon *d, struct berth_http_req *r, struct 
 		cleanup_free char *state_dir = berth_ctr_state_dir(d, ct->id);
 		rc = berth_shim_resize(state_dir, NULL, w, h, &err);
 		if (rc == 0)
-			berth_ctr_event(d, ct, "resize", json_pack("{s:s%, s:s%}", "height", berth_http_query(r, "h") ?: "0",
-							       strlen(berth_http_query(r, "h") ?: "0"), "width",
-							       berth_http_query(r, "w") ?: "0", strlen(berth_http_query(r, "w") ?: "0")));
+			berth_ctr_event(d, ct, "resize",
+					json_pack("{s:s%, s:s%}", "height", berth_http_query(r, "h") ?: "0",
+						  strlen(berth_http_query(r, "h") ?: "0"), "width",
+						  berth_http_query(r, "w") ?: "0",
+						  strlen(berth_http_query(r, "w") ?: "0")));
 	}
 	berth_container_put(d->containers, ct);
 	if (rc < 0)
@@ -389,7 +404,8 @@ static void exec_create(struct berth_daemon *d, struct berth_http_req *r, struct
 		berth_buf_printf(&what, "exec_create:");
 		size_t i;
 		json_t *a;
-		json_array_foreach(jarr(body, "Cmd"), i, a) berth_buf_printf(&what, " %s", json_string_value(a));
+		json_array_foreach(jarr(body, "Cmd"), i, a)
+			berth_buf_printf(&what, " %s", json_string_value(a));
 		berth_ctr_event(d, ct, berth_buf_str(&what), json_pack("{s:s}", "execID", e->id));
 		berth_buf_free(&what);
 		berth_http_respond_json(c, 201, json_pack("{s:s}", "Id", e->id));
@@ -470,7 +486,8 @@ static void exec_start(struct berth_daemon *d, struct berth_http_req *r, struct 
 	bool tty = jbool(e->config, "Tty", false);
 	bool in = jbool(e->config, "AttachStdin", false);
 	if (spec)
-		process = berth_oci_exec_process_build(spec, e->config, jstr(jobj(spec, "root"), "path"), &d->sysinfo, &err);
+		process = berth_oci_exec_process_build(spec, e->config, jstr(jobj(spec, "root"), "path"), &d->sysinfo,
+						       &err);
 	else
 		berth_err(&err, BERTH_E_INTERNAL, "container %s has no runtime spec", ct->id);
 	if (!process || berth_shim_exec_create(state_dir, e->id, process, tty, in, &err) < 0) {
@@ -528,8 +545,14 @@ static void exec_start(struct berth_daemon *d, struct berth_http_req *r, struct 
 			if (tty) {
 				berth_write_all(cfd, msg.data, msg.len);
 			} else {
-				unsigned char h[8] = {1, 0, 0, 0, (unsigned char)(msg.len >> 24), (unsigned char)(msg.len >> 16),
-						      (unsigned char)(msg.len >> 8), (unsigned char)msg.len};
+				unsigned char h[8] = {1,
+						      0,
+						      0,
+						      0,
+						      (unsigned char)(msg.len >> 24),
+						      (unsigned char)(msg.len >> 16),
+						      (unsigned char)(msg.len >> 8),
+						      (unsigned char)msg.len};
 				berth_write_all(cfd, h, 8);
 				berth_write_all(cfd, msg.data, msg.len);
 			}
@@ -589,12 +612,8 @@ static void exec_resize(struct berth_daemon *d, struct berth_http_req *r, struct
 }
 
 const struct berth_route berth_routes_containers_io[] = {
-	{"GET", "/containers/{id}/logs", ctr_logs},
-	{"POST", "/containers/{id}/attach", ctr_attach},
-	{"POST", "/containers/{id}/resize", ctr_resize},
-	{"POST", "/containers/{id}/exec", exec_create},
-	{"POST", "/exec/{id}/start", exec_start},
-	{"POST", "/exec/{id}/resize", exec_resize},
-	{"GET", "/exec/{id}/json", exec_inspect},
-	{NULL, NULL, NULL},
+	{"GET", "/containers/{id}/logs", ctr_logs},      {"POST", "/containers/{id}/attach", ctr_attach},
+	{"POST", "/containers/{id}/resize", ctr_resize}, {"POST", "/containers/{id}/exec", exec_create},
+	{"POST", "/exec/{id}/start", exec_start},        {"POST", "/exec/{id}/resize", exec_resize},
+	{"GET", "/exec/{id}/json", exec_inspect},        {NULL, NULL, NULL},
 };
