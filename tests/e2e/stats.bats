@@ -367,6 +367,25 @@ Are you sure you want to continue? [y/N] "
 	done
 }
 
+@test "system df -v: per-image, per-container and per-volume tables (berth, docker 20.10 and 28)" {
+	local d
+	berth rm -f dfv >/dev/null 2>&1 || true
+	berth volume rm dfvol >/dev/null 2>&1 || true
+	run -0 berth run -d --name dfv -v dfvol:/data busybox sleep 1000
+	for d in berth "$DOCKER_CLI_20" "$DOCKER_CLI_28"; do
+		[ "$d" = berth ] || need_cli "$d"
+		run -0 "$d" system df -v
+		assert_contains "$output" "Images space usage:"
+		assert_contains "$output" "REPOSITORY   TAG       IMAGE ID       CREATED"
+		assert_contains "$output" "Containers space usage:"
+		assert_match "$output" "dfv"
+		assert_contains "$output" "Local Volumes space usage:"
+		assert_match "$output" "dfvol +1 "
+	done
+	run -0 berth rm -f dfv
+	run -0 berth volume rm dfvol
+}
+
 @test "the daemon did not crash or hang during this suite" {
 	assert_no_daemon_crash
 }
