@@ -323,6 +323,12 @@ static void client_stdin(struct shim *s, struct client *c, const char *data, siz
 {
 	if (!c->want_in || !c->p)
 		return;
+	if (!c->p->tty) {
+		/* docker matches detach keys only with a tty (copyEscapable); without
+		 * one stdin is binary data passed on as it is */
+		stdin_feed(s, c->p, data, len);
+		return;
+	}
 	char out[8192];
 	size_t n = 0;
 	for (size_t i = 0; i < len; i++) {
