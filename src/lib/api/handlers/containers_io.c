@@ -160,41 +160,114 @@ static void ctr_logs(struct berth_daemon *d, struct berth_http_req *r, struct be
 }
 
 /* Copy between the client's socket and a shim stream until the shim ends it
- * (or the client goes away). True when the client may still send. */
+ * (or the client goes away). True when the client may still send.
+ * Both directions are buffered and never block each other: a client that
+ * sends stdin faster than the container reads it must still get the output
+ * (the shim stops reading stdin and output under back-pressure, so one
+ * blocking write here would stall both sides). */
+#define PROXY_BUF_MAX (1 << 20)
+
 static bool proxy(int client, const void *pending, size_t npending, int shim, bool want_stdin)
 {
+	struct berth_buf up = {0}, down = {0}; /* client -> shim, shim -> client */
+	size_t up_off = 0, down_off = 0;
 	if (npending && want_stdin)
-		berth_write_all(shim, pending, npending);
-	bool client_open = true;
-	char buf[32768];
+		berth_buf_append(&up, pending, npending);
+	bool client_open = true;  /* the client may still send */
+	bool client_gone = false; /* closed both ways: output has nowhere to go */
+	bool shim_open = true;    /* the shim may still send */
+	bool up_shut = false;
+	char buf[65536];
 	for (;;) {
-		struct pollfd pf[2] = {{.fd = shim, .events = POLLIN}, {.fd = client, .events = POLLIN | POLLRDHUP}};
-		int n = poll(pf, client_open ? 2 : 1, -1);
+		size_t up_len = up.len - up_off;
+		if (!client_open && !up_len && !up_shut) {
+			/* the client closed its write side (no more stdin); output goes on */
+			if (want_stdin)
+				shutdown(shim, SHUT_WR);
+			up_shut = true;
+		}
+		if (client_gone && !client_open && !up_len)
+			break;
+		if (client_gone)
+			down.len = down_off = 0;
+		size_t down_len = down.len - down_off;
+		if (!shim_open && !down_len)
+			break;
+		struct pollfd pf[2] = {{.fd = shim}, {.fd = client}};
+		if (shim_open && down_len < PROXY_BUF_MAX)
+			pf[0].events |= POLLIN;
+		if (up_len)
+			pf[0].events |= POLLOUT;
+		if (!pf[0].events)
+			pf[0].fd = -1;
+		if (client_open && up_len < PROXY_BUF_MAX)
+			pf[1].events |= POLLIN | POLLRDHUP;
+		if (down_len)
+			pf[1].events |= POLLOUT;
+		if (!pf[1].events)
+			pf[1].fd = -1;
+		int n = poll(pf, 2, -1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			break;
+		if (pf[1].revents & (POLLERR | POLLNVAL))
+			break;
+		if (pf[1].revents & POLLHUP)
+			client_gone = true;
 		if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-			ssize_t got = read(shim, buf, sizeof(buf));
-			if (got <= 0)
-				break;
-			if (berth_write_all(client, buf, (size_t)got) < 0)
-				break;
+			ssize_t got = recv(shim, buf, sizeof(buf), MSG_DONTWAIT);
+			if (got > 0)
+				berth_buf_append(&down, buf, (size_t)got);
+			else if (got == 0 || (errno != EAGAIN && errno != EINTR))
+				shim_open = false;
 		}
-		if (client_open && (pf[1].revents & (POLLIN | POLLHUP | POLLERR | POLLRDHUP))) {
-			ssize_t got = read(client, buf, sizeof(buf));
-			if (got <= 0) {
-				/* the client closed its write side (no more stdin); output goes on */
+		if (up_len && (pf[0].revents & (POLLOUT | POLLERR))) {
+			ssize_t put = send(shim, up.data + up_off, up_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (put > 0) {
+				up_off += (size_t)put;
+			} else if (put < 0 && errno != EAGAIN && errno != EINTR) {
+				/* the shim takes no more stdin */
+				up.len = up_off = 0;
 				client_open = false;
-				if (want_stdin)
-					shutdown(shim, SHUT_WR);
-				continue;
 			}
-			if (want_stdin && berth_write_all(shim, buf, (size_t)got) < 0)
+		}
+		if (client_open && (pf[1].revents & (POLLIN | POLLHUP | POLLRDHUP))) {
+			ssize_t got = recv(client, buf, sizeof(buf), MSG_DONTWAIT);
+			if (got > 0) {
+				if (want_stdin)
+					berth_buf_append(&up, buf, (size_t)got);
+			} else if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
 				client_open = false;
+			}
+		}
+		if (down.len > down_off && (pf[1].revents & POLLOUT)) {
+			ssize_t put =
+				send(client, down.data + down_off, down.len - down_off, MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (put > 0)
+				down_off += (size_t)put;
+			else if (put < 0 && errno != EAGAIN && errno != EINTR)
+				client_gone = true;
+		}
+		/* compact */
+		if (up_off == up.len) {
+			up.len = up_off = 0;
+		} else if (up_off > PROXY_BUF_MAX) {
+			memmove(up.data, up.data + up_off, up.len - up_off);
+			up.len -= up_off;
+			up_off = 0;
+		}
+		if (down_off == down.len) {
+			down.len = down_off = 0;
+		} else if (down_off > PROXY_BUF_MAX) {
+			memmove(down.data, down.data + down_off, down.len - down_off);
+			down.len -= down_off;
+			down_off = 0;
 		}
 	}
-	return client_open;
+	berth_buf_free(&up);
+	berth_buf_free(&down);
+	return client_open && !client_gone;
 }
 
 /* The stream is over: tell the client (EOF), then read what it still sends
