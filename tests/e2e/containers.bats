@@ -68,6 +68,24 @@ TRAP_TERM='trap "echo got TERM; exit 0" TERM; echo ready; while true; do sleep 0
 	assert_eq "$(tr -d ' ' <<<"$output")" 2
 }
 
+@test "stdin: 10 MB of binary data round-trip through run -i and exec -i (berth and docker CLIs)" {
+	# random bytes hold ctrl-p ctrl-q: without a tty they are data, not detach keys;
+	# and stdin faster than the container reads must not stall its output
+	head -c 10000000 /dev/urandom >"$BATS_TEST_TMPDIR/in"
+	run -0 berth run -d --name cat busybox sleep 1000
+	local cli
+	for cli in "$BERTH_CLI" "$DOCKER_CLI_20" "$DOCKER_CLI_28"; do
+		[ -x "$cli" ] || continue
+		"$cli" run --rm -i busybox cat <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out" ||
+			fail "$cli run -i failed"
+		cmp "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/out" || fail "$cli run -i: output differs"
+		"$cli" exec -i cat cat <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out" || fail "$cli exec -i failed"
+		cmp "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/out" || fail "$cli exec -i: output differs"
+	done
+	run -0 berth run --rm -i busybox sh -c 'cat >/dev/null; echo read all' <"$BATS_TEST_TMPDIR/in"
+	assert_eq "$output" 'read all'
+}
+
 @test "run -a stdout only shows stdout" {
 	run -0 --separate-stderr berth run --rm -a stdout busybox sh -c 'echo out; echo err >&2'
 	assert_eq "$output" out
