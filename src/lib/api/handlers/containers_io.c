@@ -446,6 +446,19 @@ static void ctr_resize(struct berth_daemon *d, struct berth_http_req *r, struct 
 		berth_http_respond(c, 200, "text/plain; charset=utf-8", NULL, 0);
 }
 
+/* docker's "exec_create: <entrypoint> <args joined by spaces>" (and
+ * exec_start): the separator is there even without arguments. */
+static void exec_event(struct berth_daemon *d, struct berth_container *ct, const char *action, struct berth_exec *e)
+{
+	struct berth_buf what = {0};
+	json_t *cmd = jarr(e->config, "Cmd");
+	berth_buf_printf(&what, "%s: %s ", action, json_string_value(json_array_get(cmd, 0)) ?: "");
+	for (size_t i = 1; i < json_array_size(cmd); i++)
+		berth_buf_printf(&what, "%s%s", i > 1 ? " " : "", json_string_value(json_array_get(cmd, i)) ?: "");
+	berth_ctr_event(d, ct, berth_buf_str(&what), json_pack("{s:s}", "execID", e->id));
+	berth_buf_free(&what);
+}
+
 static void exec_create(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
 {
 	struct berth_container *ct = berth_api_container(d, r, c);
@@ -473,14 +486,7 @@ static void exec_create(struct berth_daemon *d, struct berth_http_req *r, struct
 		berth_http_respond_error(c, &err);
 	} else {
 		struct berth_exec *e = berth_exec_add(d->execs, ct->id, body);
-		struct berth_buf what = {0};
-		berth_buf_printf(&what, "exec_create:");
-		size_t i;
-		json_t *a;
-		json_array_foreach(jarr(body, "Cmd"), i, a)
-			berth_buf_printf(&what, " %s", json_string_value(a));
-		berth_ctr_event(d, ct, berth_buf_str(&what), json_pack("{s:s}", "execID", e->id));
-		berth_buf_free(&what);
+		exec_event(d, ct, "exec_create", e);
 		berth_http_respond_json(c, 201, json_pack("{s:s}", "Id", e->id));
 		berth_exec_put(d->execs, e);
 	}
@@ -580,7 +586,7 @@ static void exec_start(struct berth_daemon *d, struct berth_http_req *r, struct 
 			berth_http_respond_error(c, &err);
 		} else {
 			berth_exec_set(d->execs, e, true, true, false, pid, 0);
-			berth_ctr_event(d, ct, "exec_start", json_pack("{s:s}", "execID", e->id));
+			exec_event(d, ct, "exec_start", e);
 			struct exec_waiter *w = calloc(1, sizeof(*w));
 			w->d = d;
 			w->e = e;
@@ -635,7 +641,7 @@ static void exec_start(struct berth_daemon *d, struct berth_http_req *r, struct 
 			close(sfd);
 	} else {
 		berth_exec_set(d->execs, e, true, true, false, pid, 0);
-		berth_ctr_event(d, ct, "exec_start", json_pack("{s:s}", "execID", e->id));
+		exec_event(d, ct, "exec_start", e);
 		bool open = false;
 		if (sfd >= 0) {
 			open = proxy(cfd, pending, npending, sfd, in);
