@@ -717,6 +717,22 @@ ready"
 	assert_eq "$(grep -v '^exec' <<<"$output" | tr '\n' ' ')" 'create attach start die destroy '
 }
 
+@test "events: exec_create / exec_start carry the command, exec_die the exit code" {
+	run -0 berth run -d --name evx busybox sleep 1000
+	local since
+	since=$(date +%s)
+	run -2 berth exec evx sh -c 'exit 2'
+	run -0 berth exec evx true
+	run -0 berth events --since "$since" --until "$(($(date +%s) + 1))" --filter container=evx --filter event=exec_die \
+		--filter event=exec_create --filter event=exec_start --format '{{.Action}}|{{.Actor.Attributes.exitCode}}'
+	assert_eq "$output" 'exec_create: sh -c exit 2|<no value>
+exec_start: sh -c exit 2|<no value>
+exec_die|2
+exec_create: true |<no value>
+exec_start: true |<no value>
+exec_die|0'
+}
+
 @test "the daemon did not crash during the suite" {
 	assert_no_daemon_crash
 }
