@@ -400,6 +400,9 @@ static const char *const masked_paths[] = {"/proc/asound",
 static const char *const readonly_paths[] = {"/proc/bus",           "/proc/fs", "/proc/irq", "/proc/sys",
 					     "/proc/sysrq-trigger", NULL};
 
+json_t *berth_oci_default_masked_paths(void) { return strv_json(masked_paths); }
+json_t *berth_oci_default_readonly_paths(void) { return strv_json(readonly_paths); }
+
 /* Effective command: docker's merge() of image config into the container's
  * plus getEntrypointAndArgs. */
 static json_t *build_args(const struct berth_spec_input *in, struct berth_error *err)

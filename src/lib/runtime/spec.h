@@ -99,6 +99,11 @@ int berth_oci_bundle_write(const char *bundle_dir, const json_t *spec, struct be
 json_t *berth_oci_exec_process_build(const json_t *container_spec, const json_t *exec_config, const char *rootfs,
 				     const struct berth_sysinfo *si, struct berth_error *err);
 
+/* docker's default masked and read-only paths (what create stores in
+ * HostConfig.MaskedPaths / ReadonlyPaths of an unprivileged container). */
+json_t *berth_oci_default_masked_paths(void);
+json_t *berth_oci_default_readonly_paths(void);
+
 /* docker's ReplaceOrAppendEnvValues: "K=V" replaces K or appends; "K" unsets K.
  * Both are json arrays of strings; returns a new array. */
 json_t *berth_env_merge(const json_t *defaults, const json_t *overrides);
