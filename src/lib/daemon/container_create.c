@@ -174,21 +174,62 @@ static int normalize_host_config(struct berth_daemon *d, json_t *hc, struct bert
 	} else {
 		json_object_set_new(hc, "Runtime", json_string(d->runtimes->default_name));
 	}
+	/* the fields docker's HostConfig always has, as a create without them shows them */
+	static const char *const null_fields[] = {"BlkioDeviceReadBps",   "BlkioDeviceReadIOps", "BlkioDeviceWriteBps",
+						  "BlkioDeviceWriteIOps", "BlkioWeightDevice",   "DeviceCgroupRules",
+						  "DeviceRequests",       "MemorySwappiness",    NULL};
+	for (int i = 0; null_fields[i]; i++)
+		set_default(hc, null_fields[i], json_null());
+	static const char *const zero_fields[] = {"CpuCount",           "CpuPercent",         "CpuRealtimePeriod",
+						  "CpuRealtimeRuntime", "IOMaximumBandwidth", "IOMaximumIOps",
+						  "KernelMemory",       "KernelMemoryTCP",    NULL};
+	for (int i = 0; zero_fields[i]; i++)
+		set_default(hc, zero_fields[i], json_integer(0));
+	/* docker's generateSecurityOpt: no SELinux labels with --privileged or a
+	 * host pid/ipc namespace */
+	const char *pm = jstr(hc, "PidMode"), *im = jstr(hc, "IpcMode");
+	if (jbool(hc, "Privileged", false) || (pm && !strcmp(pm, "host")) || (im && !strcmp(im, "host"))) {
+		json_t *so = jarr(hc, "SecurityOpt");
+		bool has_label = false;
+		for (size_t i = 0; i < jarr_len(so); i++)
+			if (!strncmp(jarr_str(so, i) ? jarr_str(so, i) : "", "label", 5))
+				has_label = true;
+		if (!has_label) {
+			if (!so) {
+				so = json_array();
+				json_object_set_new(hc, "SecurityOpt", so);
+			}
+			json_array_append_new(so, json_string("label=disable"));
+		}
+	}
+	if (!jbool(hc, "Privileged", false)) {
+		/* docker stores the default masked / read-only paths at create */
+		set_default(hc, "MaskedPaths", berth_oci_default_masked_paths());
+		set_default(hc, "ReadonlyPaths", berth_oci_default_readonly_paths());
+	}
 	set_default(hc, "Binds", json_null());
 	set_default(hc, "ContainerIDFile", json_string(""));
-	set_default(hc, "PortBindings", json_object());
+	set_default(hc, "PortBindings", json_null());
 	set_default(hc, "AutoRemove", json_false());
 	set_default(hc, "VolumeDriver", json_string(""));
 	set_default(hc, "VolumesFrom", json_null());
 	set_default(hc, "CapAdd", json_null());
 	set_default(hc, "CapDrop", json_null());
-	set_default(hc, "CgroupnsMode", json_string("host"));
-	set_default(hc, "Dns", json_array());
-	set_default(hc, "DnsOptions", json_array());
-	set_default(hc, "DnsSearch", json_array());
+	/* docker fills these when empty (the CLI sends "" and 0) */
+	if (!jstr_ne(hc, "CgroupnsMode"))
+		json_object_set_new(hc, "CgroupnsMode",
+				    json_string(d->sysinfo.cgroup_mode == BERTH_CGROUP_V2 ? "private" : "host"));
+	if (!jstr_ne(hc, "IpcMode"))
+		json_object_set_new(hc, "IpcMode", json_string("private"));
+	if (jint(hc, "ShmSize", 0) <= 0)
+		json_object_set_new(hc, "ShmSize", json_integer(64 * 1024 * 1024));
+	if (json_is_integer(jget(hc, "PidsLimit")) && jint(hc, "PidsLimit", 0) <= 0)
+		json_object_set_new(hc, "PidsLimit", json_null()); /* 0 and -1: unlimited */
+	set_default(hc, "Dns", json_null());
+	set_default(hc, "DnsOptions", json_null());
+	set_default(hc, "DnsSearch", json_null());
 	set_default(hc, "ExtraHosts", json_null());
 	set_default(hc, "GroupAdd", json_null());
-	set_default(hc, "IpcMode", json_string("private"));
 	set_default(hc, "Cgroup", json_string(""));
 	set_default(hc, "Links", json_null());
 	set_default(hc, "OomScoreAdj", json_integer(0));
@@ -199,7 +240,6 @@ static int normalize_host_config(struct berth_daemon *d, json_t *hc, struct bert
 	set_default(hc, "SecurityOpt", json_null());
 	set_default(hc, "UTSMode", json_string(""));
 	set_default(hc, "UsernsMode", json_string(""));
-	set_default(hc, "ShmSize", json_integer(64 * 1024 * 1024));
 	set_default(hc, "ConsoleSize", json_pack("[i,i]", 0, 0));
 	set_default(hc, "Isolation", json_string(""));
 	set_default(hc, "CpuShares", json_integer(0));
@@ -211,7 +251,7 @@ static int normalize_host_config(struct berth_daemon *d, json_t *hc, struct bert
 	set_default(hc, "CpuQuota", json_integer(0));
 	set_default(hc, "CpusetCpus", json_string(""));
 	set_default(hc, "CpusetMems", json_string(""));
-	set_default(hc, "Devices", json_array());
+	set_default(hc, "Devices", json_null());
 	set_default(hc, "MemoryReservation", json_integer(0));
 	set_default(hc, "MemorySwap", json_integer(0));
 	set_default(hc, "OomKillDisable", json_false());
@@ -251,10 +291,19 @@ int berth_ctr_create(struct berth_daemon *d, const char *name, json_t *body, jso
 	cleanup_json json_t *hc = jobj(body, "HostConfig") ? json_deep_copy(jobj(body, "HostConfig")) : json_object();
 	if (normalize_host_config(d, hc, err) < 0)
 		return -1;
+	/* docker's resource checks and adjustments (MemorySwap = 2 x Memory...),
+	 * with its warnings for the response */
+	char **warnings = NULL;
+	if (berth_resources_verify(hc, &d->sysinfo, false, &warnings, err) < 0) {
+		berth_strv_free(warnings);
+		return -1;
+	}
 	struct berth_image img = {0};
 	const char *image_ref = jstr(body, "Image");
-	if (resolve_image(d, image_ref, &img, err) < 0)
+	if (resolve_image(d, image_ref, &img, err) < 0) {
+		berth_strv_free(warnings);
 		return -1;
+	}
 	int rc = -1;
 	char id[65];
 	cleanup_free char *cdir = NULL, *logpath = NULL, *hostname_path = NULL, *hosts_path = NULL, *resolv_path = NULL;
@@ -267,6 +316,10 @@ int berth_ctr_create(struct berth_daemon *d, const char *name, json_t *body, jso
 	json_decref(user_cfg);
 	json_t *img_cfg = jobj(img.json, "config");
 	merge_image_config(cfg, img_cfg);
+	if (!json_is_object(json_object_get(cfg, "Labels")))
+		json_object_set_new(cfg, "Labels", json_object());
+	if (!json_object_size(json_object_get(cfg, "Volumes")))
+		json_object_set_new(cfg, "Volumes", json_null());
 	if (!jstr_ne(cfg, "Hostname")) {
 		/* docker: the host's name with --network host, else the short id */
 		char h[13];
@@ -359,11 +412,12 @@ int berth_ctr_create(struct berth_daemon *d, const char *name, json_t *body, jso
 	}
 	json_object_set_new(
 		doc, "NetworkSettings",
-		json_pack("{s:s, s:s, s:b, s:s, s:i, s:o, s:s, s:n, s:n, s:s, s:s, s:i, s:s, s:i, s:s, s:s, s:o}",
+		json_pack("{s:s, s:s, s:b, s:s, s:i, s:o, s:s, s:n, s:n, s:s, s:s, s:s, s:i, s:s, s:i, s:s, s:s, s:o}",
 			  "Bridge", "", "SandboxID", "", "HairpinMode", 0, "LinkLocalIPv6Address", "",
 			  "LinkLocalIPv6PrefixLen", 0, "Ports", json_object(), "SandboxKey", "", "SecondaryIPAddresses",
-			  "SecondaryIPv6Addresses", "EndpointID", "", "Gateway", "", "GlobalIPv6PrefixLen", 0,
-			  "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "", "MacAddress", "", "Networks", nets));
+			  "SecondaryIPv6Addresses", "EndpointID", "", "Gateway", "", "GlobalIPv6Address", "",
+			  "GlobalIPv6PrefixLen", 0, "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "", "MacAddress",
+			  "", "Networks", nets));
 	if (berth_mkdir_p(cdir, 0710, err) < 0) {
 		json_decref(doc);
 		goto out;
@@ -398,9 +452,13 @@ int berth_ctr_create(struct berth_daemon *d, const char *name, json_t *body, jso
 	}
 	berth_ctr_event(d, c, "create", NULL);
 	berth_container_put(d->containers, c);
-	*resp = json_pack("{s:s, s:[]}", "Id", id, "Warnings");
+	json_t *warr = json_array();
+	for (size_t i = 0; warnings && warnings[i]; i++)
+		json_array_append_new(warr, json_string(warnings[i]));
+	*resp = json_pack("{s:s, s:o}", "Id", id, "Warnings", warr);
 	rc = 0;
 out:
 	berth_image_free(&img);
+	berth_strv_free(warnings);
 	return rc;
 }
