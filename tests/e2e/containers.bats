@@ -283,6 +283,23 @@ got TERM"
 	assert_eq "$output" '[echo a b]'
 }
 
+@test "create: docker's warnings and the HostConfig defaults it fills" {
+	api POST /containers/create -H 'Content-Type: application/json' -d '{"Image":"busybox","HostConfig":{"OomKillDisable":true}}'
+	assert_status 201
+	assert_eq "$(jq -c .Warnings <<<"$HTTP_BODY")" '["OOM killer is disabled for the container, but no memory limit is set, this can result in the system running out of resources."]'
+	api POST /containers/create -H 'Content-Type: application/json' \
+		-d '{"Image":"busybox","HostConfig":{"Memory":67108864,"ShmSize":0,"IpcMode":"","PidsLimit":0}}'
+	assert_status 201
+	assert_eq "$(jq -c .Warnings <<<"$HTTP_BODY")" '[]'
+	local id
+	id=$(jq -r .Id <<<"$HTTP_BODY")
+	assert_eq "$(cjq "$id" '[.HostConfig.MemorySwap, .HostConfig.ShmSize, .HostConfig.IpcMode, .HostConfig.PidsLimit, .HostConfig.KernelMemory, (.HostConfig.MaskedPaths | length), .Config.Labels, .Config.Volumes] | @json')" \
+		'[134217728,67108864,"private",null,0,10,{},null]'
+	run -0 berth create --name priv --privileged busybox true
+	assert_eq "$(cjq priv '.HostConfig.SecurityOpt | @json')" '["label=disable"]'
+	assert_eq "$(cjq priv '.HostConfig.MaskedPaths')" null
+}
+
 @test "inspect of an unknown container: 404 No such container" {
 	api GET /containers/nosuchthing/json
 	assert_status 404
