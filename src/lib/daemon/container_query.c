@@ -122,7 +122,8 @@ static json_t *list_item(struct berth_daemon *d, struct berth_container *c, bool
 		json_object_set_new(item, "Labels", json_object());
 	if (size) {
 		int64_t rw = berth_rwlayer_size(d->layers, c->id);
-		json_object_set_new(item, "SizeRw", json_integer(rw));
+		if (rw) /* omitempty in docker's list entries */
+			json_object_set_new(item, "SizeRw", json_integer(rw));
 		cleanup_json json_t *insp = berth_image_inspect(d->images, jstr(c->doc, "Image"), NULL);
 		json_object_set_new(item, "SizeRootFs", json_integer(rw + jint(insp, "Size", 0)));
 	}
