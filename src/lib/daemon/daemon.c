@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
-#include "common/sqlite_util.h"
 #include "common/util.h"
 #include "daemon/container.h"
 #include "daemon/container_ops.h"
@@ -35,7 +34,7 @@ static int open_db(struct berth_daemon *d, struct berth_error *err)
 		sqlite3_free(msg);
 		return -1;
 	}
-	berth_sqlite_busy(d->db, 10000);
+	sqlite3_busy_timeout(d->db, 10000);
 	return 0;
 }
 

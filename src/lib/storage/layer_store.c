@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
-#include "common/sqlite_util.h"
 #include "storage/fsutil.h"
 #include "storage/layer_store_int.h"
 #include "storage/tar_split.h"
@@ -358,7 +357,7 @@ struct berth_layer_store *berth_layer_store_open(const char *data_root, const ch
 	if (fn && *fn &&
 	    sqlite3_open_v2(fn, &ls->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) == SQLITE_OK) {
 		ls->own_db = true;
-		berth_sqlite_busy(ls->db, 30000);
+		sqlite3_busy_timeout(ls->db, 30000);
 		sqlite3_exec(ls->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
 	} else {
 		if (ls->db)
