@@ -68,6 +68,10 @@ static void *monitor_main(void *arg)
 			struct berth_exit ex = {0};
 			struct berth_error err = {0};
 			if (berth_shim_read_exit(state_dir, &ex, &err) < 0) {
+				/* the shim was killed: its container may still run without
+				 * anyone holding its stdio; kill it and drop the runtime's
+				 * state, as containerd does after a dead shim */
+				berth_ctr_lost_cleanup(m->d, w->c);
 				ex.exit_code = 255;
 				snprintf(ex.error, sizeof(ex.error),
 					 "berth-shim exited without recording an exit status");
@@ -126,8 +130,10 @@ int berth_monitor_watch(struct berth_monitor *m, struct berth_container *c, int 
 		/* already gone: handle the exit right away */
 		cleanup_free char *state_dir = berth_ctr_state_dir(m->d, c->id);
 		struct berth_exit ex = {0};
-		if (berth_shim_read_exit(state_dir, &ex, NULL) < 0)
+		if (berth_shim_read_exit(state_dir, &ex, NULL) < 0) {
+			berth_ctr_lost_cleanup(m->d, c);
 			ex.exit_code = 255;
+		}
 		berth_ctr_exited(m->d, c, &ex);
 		return 0;
 	}
