@@ -679,6 +679,26 @@ ready"
 	assert_eq "$(cjq lim '"\(.HostConfig.Memory) \(.HostConfig.NanoCpus) \(.HostConfig.PidsLimit)"')" '67108864 1500000000 20'
 }
 
+@test "a killed shim: its container is stopped and cleaned up, and can start again" {
+	skip_on_dockerd "berth-shim only"
+	run -0 berth run -d --name shk busybox sleep 1000
+	local id pid shim
+	id=$(cjq shk .Id)
+	pid=$(cjq shk .State.Pid)
+	shim=$(cat "$E2E_EXEC/containers/$id/shim.pid")
+	kill -KILL "$shim"
+	wait_status shk exited
+	assert_eq "$(cjq shk .State.ExitCode)" 255
+	assert_contains "$(cjq shk .State.Error)" 'berth-shim exited without recording'
+	# the container's process went with it (a zombie until init reaps it)
+	wait_for 30 bash -c "! kill -0 $pid 2>/dev/null || grep -q '^State:.*Z' /proc/$pid/status"
+	run -0 find /sys/fs/cgroup -maxdepth 4 -type d -name "$id"
+	assert_eq "$output" ""
+	run -0 berth start shk
+	run -0 berth exec shk echo again
+	assert_eq "$output" again
+}
+
 # --- exec -------------------------------------------------------------------------------------
 
 @test "exec: output, exit code, -e -u -w, not found 126/127" {
