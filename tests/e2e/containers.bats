@@ -165,6 +165,18 @@ got TERM"
 	assert_status 400
 }
 
+@test "logs --since / --until select by the line's time (inclusive)" {
+	run -0 berth run --name lsu busybox sh -c 'for i in 1 2 3 4 5; do echo l$i; sleep 0.05; done'
+	run -0 berth logs -t lsu
+	local t2=${lines[1]%% *} t4=${lines[3]%% *}
+	run -0 berth logs --since "$t2" lsu
+	assert_eq "$output" "$(printf 'l2\nl3\nl4\nl5')"
+	run -0 berth logs --until "$t4" lsu
+	assert_eq "$output" "$(printf 'l1\nl2\nl3\nl4')"
+	run -0 berth logs --since "$t2" --until "$t4" lsu
+	assert_eq "$output" "$(printf 'l2\nl3\nl4')"
+}
+
 @test "logs of a tty container are raw" {
 	run -0 berth run -t --name tlog busybox sh -c 'printf "a\tb\n"'
 	run -0 berth logs tlog
