@@ -51,6 +51,24 @@ static int db_exec(sqlite3 *db, const char *sql, struct berth_error *err)
 	return 0;
 }
 
+/* Step a write statement, retrying while the database is busy. Busy
+ * handlers do not cover every case: a write on the shared connection while
+ * another thread's read statement holds an older snapshot (the layer store
+ * commits on its own connection) fails at once with SQLITE_BUSY_SNAPSHOT;
+ * it goes through once that reader is done. */
+static int step_write(sqlite3_stmt *st)
+{
+	int rc = SQLITE_BUSY;
+	for (int attempt = 0; attempt < 5000; attempt++) {
+		rc = sqlite3_step(st);
+		if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+			return rc;
+		sqlite3_reset(st);
+		usleep(attempt < 100 ? 1000 : 5000);
+	}
+	return rc;
+}
+
 static struct berth_container *new_container(const char *id, const char *name, json_t *doc)
 {
 	struct berth_container *c = calloc(1, sizeof(*c));
@@ -283,7 +301,7 @@ int berth_container_save(struct berth_containers *cs, struct berth_container *c,
 	sqlite3_bind_text(st, 2, c->name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, created);
 	sqlite3_bind_text(st, 4, s, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
+	int rc = step_write(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return berth_err(err, rc == SQLITE_CONSTRAINT ? BERTH_E_CONFLICT : BERTH_E_INTERNAL, "database: %s",
@@ -332,7 +350,7 @@ int berth_container_delete(struct berth_containers *cs, struct berth_container *
 	if (sqlite3_prepare_v2(cs->d->db, "DELETE FROM containers WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
 		return berth_err(err, BERTH_E_INTERNAL, "database: %s", sqlite3_errmsg(cs->d->db));
 	sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
+	int rc = step_write(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return berth_err(err, BERTH_E_INTERNAL, "database: %s", sqlite3_errmsg(cs->d->db));
