@@ -59,8 +59,8 @@ BUSYBOX_DIFF_ID=sha256:0ee228408e13d8cfce836896e9dc03f484435e262c85bb37410afb3ce
 # the program's own output. `make check` counts them as failures.
 if [ -n "${E2E_SANITIZER_DIR:-}" ]; then
 	mkdir -p "$E2E_SANITIZER_DIR"
-	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=1:log_path=$E2E_SANITIZER_DIR/asan"
-	export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}print_stacktrace=1:log_path=$E2E_SANITIZER_DIR/ubsan"
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=1:log_exe_name=1:log_path=$E2E_SANITIZER_DIR/asan"
+	export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}print_stacktrace=1:log_exe_name=1:log_path=$E2E_SANITIZER_DIR/ubsan"
 fi
 
 # ---------------------------------------------------------------------------
