@@ -699,6 +699,40 @@ out:
 	return NULL;
 }
 
+static struct berth_http_conn *conn_new(struct berth_http_server *s, int fd)
+{
+	struct berth_http_conn *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->in = malloc(INBUF_SIZE);
+	if (!c->in) {
+		free(c);
+		return NULL;
+	}
+	c->srv = s;
+	c->fd = fd;
+	c->settings = (http_parser_settings){.on_url = on_url,
+					     .on_header_field = on_hfield,
+					     .on_header_value = on_hvalue,
+					     .on_headers_complete = on_headers_complete,
+					     .on_body = on_body,
+					     .on_message_complete = on_message_complete};
+	http_parser_init(&c->parser, HTTP_REQUEST);
+	c->parser.data = c;
+	return c;
+}
+
+void berth_http_serve_fd(struct berth_http_server *s, int fd)
+{
+	struct berth_http_conn *c = conn_new(s, fd);
+	if (!c) {
+		close(fd);
+		return;
+	}
+	atomic_fetch_add(&s->active, 1);
+	conn_main(c);
+}
+
 static void *accept_main(void *arg)
 {
 	struct berth_http_server *s = arg;
@@ -720,18 +754,11 @@ static void *accept_main(void *arg)
 			int fd = accept4(s->l[i].fd, NULL, NULL, SOCK_CLOEXEC);
 			if (fd < 0)
 				continue;
-			struct berth_http_conn *c = calloc(1, sizeof(*c));
-			c->srv = s;
-			c->fd = fd;
-			c->in = malloc(INBUF_SIZE);
-			c->settings = (http_parser_settings){.on_url = on_url,
-							     .on_header_field = on_hfield,
-							     .on_header_value = on_hvalue,
-							     .on_headers_complete = on_headers_complete,
-							     .on_body = on_body,
-							     .on_message_complete = on_message_complete};
-			http_parser_init(&c->parser, HTTP_REQUEST);
-			c->parser.data = c;
+			struct berth_http_conn *c = conn_new(s, fd);
+			if (!c) {
+				close(fd);
+				continue;
+			}
 			atomic_fetch_add(&s->active, 1);
 			pthread_t t;
 			pthread_attr_t attr;

@@ -47,6 +47,9 @@ int berth_http_server_start(struct berth_http_server *s, struct berth_error *err
 void berth_http_server_stop(struct berth_http_server *s);
 void berth_http_server_free(struct berth_http_server *s);
 int berth_http_server_active(struct berth_http_server *s);
+/* Serve one already-accepted connection synchronously on the calling thread
+ * until it closes; closes fd at the end (fuzzing, tests). */
+void berth_http_serve_fd(struct berth_http_server *s, int fd);
 
 /* Request accessors. */
 const char *berth_http_query(const struct berth_http_req *r, const char *name);
