@@ -47,6 +47,10 @@ if ! make -s format-check; then
 	echo "check: run 'make format'"
 fi
 
+echo "== include rule"
+includes=ok
+scripts/check-includes.sh || includes=fail
+
 echo "== e2e"
 # Services the suites use (a local registry on 127.0.0.1 when a suite wants one).
 services_env=$results/services.env
@@ -77,4 +81,4 @@ echo "== summary"
 unit=()
 [ $build = ok ] && unit=(--meson "$B/meson-logs/testlog.json")
 summary "${unit[@]}" --tap "${taps[@]}" --sanitizer-dir "$results/sanitizer" \
-	--extra "build=$build" --extra "format-check=$fmt"
+	--extra "build=$build" --extra "format-check=$fmt" --extra "check-includes=$includes"
