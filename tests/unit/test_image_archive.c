@@ -20,7 +20,7 @@
 #define ROOTFS_DIFF "sha256:0ee228408e13d8cfce836896e9dc03f484435e262c85bb37410afb3cea151b66"
 
 struct env {
-	sqlite3 *db;
+	struct berth_db *db;
 	struct berth_layer_store *ls;
 	struct berth_image_store *is;
 };
@@ -43,7 +43,7 @@ static void close_env(struct env *e)
 {
 	berth_image_store_close(e->is);
 	berth_layer_store_close(e->ls);
-	sqlite3_close(e->db);
+	berth_db_close(e->db);
 }
 
 static int progress_calls;

@@ -15,7 +15,7 @@
 #define ROOTFS_DIFF "sha256:0ee228408e13d8cfce836896e9dc03f484435e262c85bb37410afb3cea151b66"
 
 struct env {
-	sqlite3 *db;
+	struct berth_db *db;
 	struct berth_layer_store *ls;
 	struct berth_image_store *is;
 	struct berth_events *ev;
@@ -379,6 +379,6 @@ int main(void)
 	berth_image_store_close(e.is);
 	berth_layer_store_close(e.ls);
 	berth_events_free(e.ev);
-	sqlite3_close(e.db);
+	berth_db_close(e.db);
 	return TAP_DONE(&t);
 }

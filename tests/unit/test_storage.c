@@ -38,7 +38,7 @@ static void test_chain_id(void)
 
 static void test_driver_choice(const char *root)
 {
-	sqlite3 *db = st_open_db(root);
+	struct berth_db *db = st_open_db(root);
 	struct berth_error err = {0};
 	char *r = berth_strdup_printf("%s/choice", root);
 	const char *bad[] = {"aufs", "devicemapper", "nosuchdriver"};
@@ -62,7 +62,7 @@ static void test_driver_choice(const char *root)
 	}
 	berth_layer_store_close(ls);
 	TAP_OK(&t, !st_is_mounted_below(r), "probe mounts are gone");
-	sqlite3_close(db);
+	berth_db_close(db);
 	free(r);
 }
 
@@ -78,7 +78,7 @@ static void test_store(const char *root, const char *driver)
 {
 	char *dr = berth_strdup_printf("%s/%s", root, driver);
 	berth_mkdir_p(dr, 0700, NULL);
-	sqlite3 *db = st_open_db(dr);
+	struct berth_db *db = st_open_db(dr);
 	struct berth_error err = {0};
 	struct berth_layer_store *ls = berth_layer_store_open(dr, driver, db, &err);
 	TAP_OK(&t, ls != NULL, "[%s] open store %s", driver, ls ? "" : err.msg);
@@ -213,7 +213,7 @@ static void test_store(const char *root, const char *driver)
 	char *sql = berth_strdup_printf("INSERT INTO layer_pending (driver, tmp_id, parent) VALUES ('%s', "
 					"'tmp-crashed', '%s'); UPDATE layers SET refcount = refcount + 1",
 					driver, info.chain_id);
-	sqlite3_exec(db, sql, NULL, NULL, NULL);
+	berth_db_exec(db, sql, NULL);
 	char *orphan = berth_strdup_printf("%s/%s", layers_dir,
 					   "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
 	berth_mkdir_p(orphan, 0700, NULL);
@@ -226,7 +226,7 @@ static void test_store(const char *root, const char *driver)
 	berth_layer_release(ls, info.chain_id, NULL, &err);
 
 	berth_layer_store_close(ls);
-	sqlite3_close(db);
+	berth_db_close(db);
 	berth_buf_free(&fixture);
 	berth_buf_free(&gz);
 	berth_buf_free(&zs);
@@ -246,7 +246,7 @@ static void test_depth(const char *root)
 {
 	char *dr = berth_strdup_printf("%s/depth", root);
 	berth_mkdir_p(dr, 0700, NULL);
-	sqlite3 *db = st_open_db(dr);
+	struct berth_db *db = st_open_db(dr);
 	struct berth_error err = {0};
 	struct berth_layer_store *ls = berth_layer_store_open(dr, "overlay2", db, &err);
 	char parent[BERTH_DIGEST_LEN + 1] = "";
@@ -306,7 +306,7 @@ static void test_depth(const char *root)
 	TAP_OK(&t, removed == BERTH_MAX_LAYERS, "releasing the top frees all %d layers", removed);
 	(void)first;
 	berth_layer_store_close(ls);
-	sqlite3_close(db);
+	berth_db_close(db);
 	free(dr);
 }
 
@@ -366,7 +366,7 @@ static void test_concurrency(const char *root)
 {
 	char *dr = berth_strdup_printf("%s/concurrent", root);
 	berth_mkdir_p(dr, 0700, NULL);
-	sqlite3 *db = st_open_db(dr);
+	struct berth_db *db = st_open_db(dr);
 	struct berth_error err = {0};
 	struct berth_layer_store *ls = berth_layer_store_open(dr, "overlay2", db, &err);
 	struct berth_buf fixture = {0};
@@ -417,7 +417,7 @@ static void test_concurrency(const char *root)
 	TAP_OK(&t, ea.rc == 0 && !strcmp(got, FIXTURE_DIFF), "the export finished with the right bytes");
 	TAP_OK(&t, stat(diff, &st) < 0 && st_count_dir(home, "l") == 0, "files removed after the export ended");
 	berth_layer_store_close(ls);
-	sqlite3_close(db);
+	berth_db_close(db);
 	berth_buf_free(&fixture);
 	free(dr);
 	free(home);

@@ -44,7 +44,7 @@ static void test_driver(const char *root, const char *driver)
 {
 	char *dr = berth_strdup_printf("%s/%s", root, driver);
 	berth_mkdir_p(dr, 0700, NULL);
-	sqlite3 *db = st_open_db(dr);
+	struct berth_db *db = st_open_db(dr);
 	struct berth_error err = {0};
 	struct berth_layer_store *ls = berth_layer_store_open(dr, driver, db, &err);
 	TAP_OK(&t, ls != NULL, "[%s] open %s", driver, ls ? "" : err.msg);
@@ -172,7 +172,7 @@ out:
 	TAP_OK(&t, !st_is_mounted_below(dr), "[%s] no mounts left", driver);
 	free(home);
 	berth_layer_store_close(ls);
-	sqlite3_close(db);
+	berth_db_close(db);
 	free(dr);
 }
 

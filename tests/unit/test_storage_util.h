@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include <zstd.h>
 
 #include "common/util.h"
+#include "metadata/db.h"
 
 static char st_root[256];
 
@@ -91,16 +91,16 @@ static inline bool st_is_mounted_below(const char *root)
 	return found;
 }
 
-static inline sqlite3 *st_open_db(const char *root)
+static inline struct berth_db *st_open_db(const char *root)
 {
 	char *p = berth_strdup_printf("%s/berth.db", root);
-	sqlite3 *db = NULL;
-	if (sqlite3_open(p, &db) != SQLITE_OK) {
-		fprintf(stderr, "sqlite open %s failed\n", p);
+	struct berth_error err = {0};
+	struct berth_db *db = berth_db_open(p, NULL, &err);
+	if (!db) {
+		fprintf(stderr, "open %s failed: %s\n", p, err.msg);
 		exit(1);
 	}
 	free(p);
-	sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
 	return db;
 }
 

@@ -217,7 +217,7 @@ static void test_hostile_store(const char *driver)
 	char *base = berth_strdup_printf("%s/hostile-%s", root, driver);
 	char *data = berth_strdup_printf("%s/data", base);
 	berth_mkdir_p(data, 0700, NULL);
-	sqlite3 *db = st_open_db(base);
+	struct berth_db *db = st_open_db(base);
 	struct berth_error err = {0};
 	struct berth_layer_store *ls = berth_layer_store_open(data, driver, db, &err);
 	TAP_OK(&t, ls != NULL, "[%s] open %s", driver, ls ? "" : err.msg);
@@ -259,7 +259,7 @@ static void test_hostile_store(const char *driver)
 	berth_layer_release(ls, base_info.chain_id, NULL, &err);
 	TAP_OK(&t, st_count_files(data) == 0, "[%s] data root empty after release", driver);
 	berth_layer_store_close(ls);
-	sqlite3_close(db);
+	berth_db_close(db);
 	berth_buf_free(&good);
 	free(base);
 	free(data);

@@ -26,9 +26,9 @@ static int open_daemon(struct berth_daemon *d)
 	d->cfg.data_root = berth_strdup_printf("%s/data", tmpdir);
 	mkdir(d->cfg.data_root, 0711);
 	char *db = berth_strdup_printf("%s/berth.db", d->cfg.data_root);
-	int rc = sqlite3_open_v2(db, &d->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
+	d->db = berth_db_open(db, NULL, NULL);
 	free(db);
-	if (rc != SQLITE_OK)
+	if (!d->db)
 		return -1;
 	d->events = berth_events_new(256);
 	struct berth_error err = {0};
@@ -43,7 +43,7 @@ static void close_daemon(struct berth_daemon *d)
 {
 	berth_volumes_close(d->volumes);
 	berth_containers_close(d->containers);
-	sqlite3_close_v2(d->db);
+	berth_db_close(d->db);
 	berth_events_free(d->events);
 	free(d->cfg.data_root);
 }

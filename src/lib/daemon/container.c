@@ -40,35 +40,6 @@ static enum berth_cstate state_from_name(const char *s)
 	return CS_CREATED;
 }
 
-static int db_exec(sqlite3 *db, const char *sql, struct berth_error *err)
-{
-	char *msg = NULL;
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		berth_err(err, BERTH_E_INTERNAL, "database: %s", msg ? msg : "?");
-		sqlite3_free(msg);
-		return -1;
-	}
-	return 0;
-}
-
-/* Step a write statement, retrying while the database is busy. Busy
- * handlers do not cover every case: a write on the shared connection while
- * another thread's read statement holds an older snapshot (the layer store
- * commits on its own connection) fails at once with SQLITE_BUSY_SNAPSHOT;
- * it goes through once that reader is done. */
-static int step_write(sqlite3_stmt *st)
-{
-	int rc = SQLITE_BUSY;
-	for (int attempt = 0; attempt < 5000; attempt++) {
-		rc = sqlite3_step(st);
-		if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
-			return rc;
-		sqlite3_reset(st);
-		usleep(attempt < 100 ? 1000 : 5000);
-	}
-	return rc;
-}
-
 static struct berth_container *new_container(const char *id, const char *name, json_t *doc)
 {
 	struct berth_container *c = calloc(1, sizeof(*c));
@@ -103,28 +74,31 @@ struct berth_containers *berth_containers_open(struct berth_daemon *d, struct be
 	struct berth_containers *cs = calloc(1, sizeof(*cs));
 	cs->d = d;
 	pthread_mutex_init(&cs->mu, NULL);
-	if (db_exec(d->db,
-		    "CREATE TABLE IF NOT EXISTS containers (id TEXT PRIMARY KEY, name TEXT UNIQUE NOT NULL, "
-		    "created INTEGER NOT NULL, doc TEXT NOT NULL)",
-		    err) < 0) {
+	if (berth_db_exec(d->db,
+			  "CREATE TABLE IF NOT EXISTS containers (id TEXT PRIMARY KEY, name TEXT UNIQUE NOT NULL, "
+			  "created INTEGER NOT NULL, doc TEXT NOT NULL)",
+			  err) < 0) {
 		berth_containers_close(cs);
 		return NULL;
 	}
-	sqlite3_stmt *st = NULL;
-	sqlite3_prepare_v2(d->db, "SELECT id, name, doc FROM containers ORDER BY created", -1, &st, NULL);
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
-		json_t *doc = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+	struct berth_stmt *st = berth_db_prepare(d->db, "SELECT id, name, doc FROM containers ORDER BY created", err);
+	if (!st) {
+		berth_containers_close(cs);
+		return NULL;
+	}
+	while (berth_stmt_step(st, NULL) == 1) {
+		const char *doc_s = berth_stmt_text(st, 2);
+		json_t *doc = doc_s ? json_loads(doc_s, 0, NULL) : NULL;
 		if (!doc) {
 			berth_log(&d->log, BERTH_LOG_ERROR, "container %s: unreadable record, skipped",
-				  sqlite3_column_text(st, 0));
+				  berth_stmt_text(st, 0));
 			continue;
 		}
-		struct berth_container *c = new_container((const char *)sqlite3_column_text(st, 0),
-							  (const char *)sqlite3_column_text(st, 1), doc);
+		struct berth_container *c = new_container(berth_stmt_text(st, 0), berth_stmt_text(st, 1), doc);
 		c->next = cs->head;
 		cs->head = c;
 	}
-	sqlite3_finalize(st);
+	berth_stmt_finalize(st);
 	return cs;
 }
 
@@ -290,23 +264,19 @@ struct berth_container *berth_container_add(struct berth_containers *cs, const c
 int berth_container_save(struct berth_containers *cs, struct berth_container *c, struct berth_error *err)
 {
 	cleanup_free char *s = json_dumps(c->doc, JSON_COMPACT);
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(cs->d->db,
-			       "INSERT OR REPLACE INTO containers (id, name, created, doc) VALUES (?, ?, ?, ?)", -1,
-			       &st, NULL) != SQLITE_OK)
-		return berth_err(err, BERTH_E_INTERNAL, "database: %s", sqlite3_errmsg(cs->d->db));
+	struct berth_stmt *st = berth_db_prepare(
+		cs->d->db, "INSERT OR REPLACE INTO containers (id, name, created, doc) VALUES (?, ?, ?, ?)", err);
+	if (!st)
+		return -1;
 	int64_t created = 0;
 	berth_time_parse(json_string_value(json_object_get(c->doc, "Created")), &created);
-	sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, c->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, created);
-	sqlite3_bind_text(st, 4, s, -1, SQLITE_STATIC);
-	int rc = step_write(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return berth_err(err, rc == SQLITE_CONSTRAINT ? BERTH_E_CONFLICT : BERTH_E_INTERNAL, "database: %s",
-				 sqlite3_errmsg(cs->d->db));
-	return 0;
+	berth_stmt_bind_text(st, 1, c->id);
+	berth_stmt_bind_text(st, 2, c->name);
+	berth_stmt_bind_int64(st, 3, created);
+	berth_stmt_bind_text(st, 4, s);
+	int rc = berth_stmt_exec(st, err);
+	berth_stmt_finalize(st);
+	return rc;
 }
 
 int berth_container_rename(struct berth_containers *cs, struct berth_container *c, const char *newname,
@@ -346,14 +316,14 @@ int berth_container_rename(struct berth_containers *cs, struct berth_container *
 
 int berth_container_delete(struct berth_containers *cs, struct berth_container *c, struct berth_error *err)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(cs->d->db, "DELETE FROM containers WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
-		return berth_err(err, BERTH_E_INTERNAL, "database: %s", sqlite3_errmsg(cs->d->db));
-	sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
-	int rc = step_write(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return berth_err(err, BERTH_E_INTERNAL, "database: %s", sqlite3_errmsg(cs->d->db));
+	struct berth_stmt *st = berth_db_prepare(cs->d->db, "DELETE FROM containers WHERE id = ?", err);
+	if (!st)
+		return -1;
+	berth_stmt_bind_text(st, 1, c->id);
+	int rc = berth_stmt_exec(st, err);
+	berth_stmt_finalize(st);
+	if (rc < 0)
+		return -1;
 	pthread_mutex_lock(&cs->mu);
 	struct berth_container **pp = &cs->head;
 	while (*pp && *pp != c)

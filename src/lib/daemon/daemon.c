@@ -23,19 +23,11 @@
 static int open_db(struct berth_daemon *d, struct berth_error *err)
 {
 	cleanup_free char *path = berth_strdup_printf("%s/berth.db", d->cfg.data_root);
-	if (sqlite3_open_v2(path, &d->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) !=
-	    SQLITE_OK)
-		return berth_err(err, BERTH_E_INTERNAL, "open database %s: %s", path,
-				 d->db ? sqlite3_errmsg(d->db) : "out of memory");
-	char *msg = NULL;
-	if (sqlite3_exec(d->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", NULL,
-			 NULL, &msg) != SQLITE_OK) {
-		berth_err(err, BERTH_E_INTERNAL, "configure database: %s", msg ? msg : "?");
-		sqlite3_free(msg);
-		return -1;
-	}
-	sqlite3_busy_timeout(d->db, 10000);
-	return 0;
+	/* a few MiB kept free so that deletes work on a full data root */
+	cleanup_free char *reserve = berth_strdup_printf("%s/.reserve", d->cfg.data_root);
+	struct berth_db_opts o = {.reserve_path = reserve, .reserve_size = 8 << 20};
+	d->db = berth_db_open(path, &o, err);
+	return d->db ? 0 : -1;
 }
 
 /* Engine ID in docker's format: 12 groups of 4 base32 characters. */
@@ -156,7 +148,6 @@ int berth_daemon_open(struct berth_daemon *d, struct berth_config *cfg, struct b
 	memset(cfg, 0, sizeof(*cfg));
 	atomic_store(&d->log.level, d->cfg.debug ? BERTH_LOG_DEBUG : BERTH_LOG_INFO);
 	d->started_ns = berth_now_ns();
-	pthread_mutex_init(&d->db_lock, NULL);
 	pthread_mutex_init(&d->store_lock, NULL);
 	gethostname(d->hostname, sizeof(d->hostname) - 1);
 	if (berth_mkdir_p(d->cfg.data_root, 0711, err) < 0 || berth_mkdir_p(d->cfg.exec_root, 0711, err) < 0)
@@ -218,15 +209,13 @@ void berth_daemon_close(struct berth_daemon *d)
 	if (d->layers)
 		berth_layer_store_close(d->layers);
 	d->layers = NULL;
-	if (d->db)
-		sqlite3_close_v2(d->db);
+	berth_db_close(d->db);
 	d->db = NULL;
 	berth_events_free(d->events);
 	d->events = NULL;
 	berth_strv_free(d->warnings);
 	d->warnings = NULL;
 	berth_config_free(&d->cfg);
-	pthread_mutex_destroy(&d->db_lock);
 	pthread_mutex_destroy(&d->store_lock);
 }
 

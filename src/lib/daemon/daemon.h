@@ -2,13 +2,13 @@
  * One struct berth_daemon is the context every API handler receives. */
 #pragma once
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdint.h>
 
 #include "common/error.h"
 #include "common/log.h"
 #include "daemon/config.h"
 #include "daemon/events.h"
+#include "metadata/db.h"
 #include "runtime/sysinfo.h"
 
 struct berth_layer_store;
@@ -25,8 +25,7 @@ struct berth_daemon {
 	char id[128]; /* engine ID, persisted in <data-root>/engine-id */
 	char hostname[256];
 	int64_t started_ns;
-	sqlite3 *db;
-	pthread_mutex_t db_lock;    /* serializes use of db across stores */
+	struct berth_db *db;        /* metadata/db.h: the one SQLite owner */
 	pthread_mutex_t store_lock; /* image delete/prune vs container create */
 	struct berth_events *events;
 	struct berth_layer_store *layers;

@@ -42,20 +42,9 @@ char *vols_data_path(struct berth_volumes *vs, const char *name)
 	return berth_strdup_printf("%s/%s/_data", vs->root, name);
 }
 
-static int db_exec(sqlite3 *db, const char *sql, struct berth_error *err)
+static json_t *col_json(struct berth_stmt *st, int i)
 {
-	char *msg = NULL;
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		berth_err(err, BERTH_E_INTERNAL, "database: %s", msg ? msg : "?");
-		sqlite3_free(msg);
-		return -1;
-	}
-	return 0;
-}
-
-static json_t *col_json(sqlite3_stmt *st, int i)
-{
-	const char *s = (const char *)sqlite3_column_text(st, i);
+	const char *s = berth_stmt_text(st, i);
 	if (!s)
 		return NULL;
 	json_t *j = json_loads(s, 0, NULL);
@@ -66,46 +55,40 @@ static json_t *col_json(sqlite3_stmt *st, int i)
 	return j;
 }
 
-static void row_to_vol(sqlite3_stmt *st, struct vol *v)
+static void row_to_vol(struct berth_stmt *st, struct vol *v)
 {
-	v->name = strdup((const char *)sqlite3_column_text(st, 0));
-	v->driver = strdup(sqlite3_column_text(st, 1) ? (const char *)sqlite3_column_text(st, 1) : "local");
-	v->created_ns = sqlite3_column_int64(st, 2);
+	v->name = strdup(berth_stmt_text(st, 0));
+	v->driver = strdup(berth_stmt_text(st, 1) ? berth_stmt_text(st, 1) : "local");
+	v->created_ns = berth_stmt_int64(st, 2);
 	v->labels = col_json(st, 3);
 	v->opts = col_json(st, 4);
 }
 
 int vols_get_locked(struct berth_volumes *vs, const char *name, struct vol *out, struct berth_error *err)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(vs->db, "SELECT name, driver, created, labels, options FROM volumes WHERE name = ?", -1,
-			       &st, NULL) != SQLITE_OK)
-		return berth_err(err, BERTH_E_INTERNAL, "database: %s", sqlite3_errmsg(vs->db));
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	int found = 0;
-	if (rc == SQLITE_ROW) {
-		if (out)
-			row_to_vol(st, out);
-		found = 1;
-	} else if (rc != SQLITE_DONE) {
-		found = berth_err(err, BERTH_E_INTERNAL, "database: %s", sqlite3_errmsg(vs->db));
-	}
-	sqlite3_finalize(st);
+	struct berth_stmt *st = NULL;
+	if ((st = berth_db_prepare(vs->db, "SELECT name, driver, created, labels, options FROM volumes WHERE name = ?",
+				   err)) == NULL)
+		return -1;
+	berth_stmt_bind_text(st, 1, name);
+	int found = berth_stmt_step(st, err);
+	if (found == 1 && out)
+		row_to_vol(st, out);
+	berth_stmt_finalize(st);
 	return found;
 }
 
 /* Every record, sorted by name. */
 static struct vol *vols_all_locked(struct berth_volumes *vs, size_t *n)
 {
-	sqlite3_stmt *st = NULL;
+	struct berth_stmt *st = NULL;
 	struct vol *v = NULL;
 	size_t cnt = 0, cap = 0;
 	*n = 0;
-	if (sqlite3_prepare_v2(vs->db, "SELECT name, driver, created, labels, options FROM volumes ORDER BY name", -1,
-			       &st, NULL) != SQLITE_OK)
+	if ((st = berth_db_prepare(vs->db, "SELECT name, driver, created, labels, options FROM volumes ORDER BY name",
+				   NULL)) == NULL)
 		return NULL;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while (berth_stmt_step(st, NULL) == 1) {
 		if (cnt == cap) {
 			cap = cap ? cap * 2 : 16;
 			v = realloc(v, cap * sizeof(*v));
@@ -113,7 +96,7 @@ static struct vol *vols_all_locked(struct berth_volumes *vs, size_t *n)
 		memset(&v[cnt], 0, sizeof(*v));
 		row_to_vol(st, &v[cnt++]);
 	}
-	sqlite3_finalize(st);
+	berth_stmt_finalize(st);
 	*n = cnt;
 	return v;
 }
@@ -146,12 +129,11 @@ static json_t *refs_map_locked(struct berth_volumes *vs)
 	json_t *map = json_object();
 	size_t n = 0;
 	struct berth_container **all = vs->d->containers ? berth_container_list_all(vs->d->containers, &n) : NULL;
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(vs->db, "SELECT name, container FROM volume_refs ORDER BY rowid", -1, &st, NULL) ==
-	    SQLITE_OK) {
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			const char *name = (const char *)sqlite3_column_text(st, 0);
-			const char *ctr = (const char *)sqlite3_column_text(st, 1);
+	struct berth_stmt *st = NULL;
+	if ((st = berth_db_prepare(vs->db, "SELECT name, container FROM volume_refs ORDER BY rowid", NULL)) != NULL) {
+		while (berth_stmt_step(st, NULL) == 1) {
+			const char *name = berth_stmt_text(st, 0);
+			const char *ctr = berth_stmt_text(st, 1);
 			bool live = !all;
 			for (size_t i = 0; i < n && !live; i++)
 				live = !strcmp(all[i]->id, ctr);
@@ -164,7 +146,7 @@ static json_t *refs_map_locked(struct berth_volumes *vs)
 			}
 			json_array_append_new(a, json_string(ctr));
 		}
-		sqlite3_finalize(st);
+		berth_stmt_finalize(st);
 	}
 	if (all)
 		berth_container_list_free(vs->d->containers, all, n);
@@ -174,17 +156,17 @@ static json_t *refs_map_locked(struct berth_volumes *vs)
 char **vols_users_locked(struct berth_volumes *vs, const char *name)
 {
 	char **ids = NULL;
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(vs->db, "SELECT container FROM volume_refs WHERE name = ? ORDER BY rowid", -1, &st,
-			       NULL) != SQLITE_OK)
+	struct berth_stmt *st = NULL;
+	if ((st = berth_db_prepare(vs->db, "SELECT container FROM volume_refs WHERE name = ? ORDER BY rowid", NULL)) ==
+	    NULL)
 		return NULL;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *c = (const char *)sqlite3_column_text(st, 0);
+	berth_stmt_bind_text(st, 1, name);
+	while (berth_stmt_step(st, NULL) == 1) {
+		const char *c = berth_stmt_text(st, 0);
 		if (c && container_exists(vs, c))
 			berth_strv_push(&ids, c);
 	}
-	sqlite3_finalize(st);
+	berth_stmt_finalize(st);
 	return ids;
 }
 
@@ -197,21 +179,19 @@ int vols_refs_add_locked(struct berth_volumes *vs, const char *container, char *
 	berth_buf_printf(&sql, "INSERT OR REPLACE INTO volume_refs (container, name, anonymous) VALUES ");
 	for (size_t i = 0; i < n; i++)
 		berth_buf_printf(&sql, "%s(?, ?, ?)", i ? ", " : "");
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(vs->db, berth_buf_str(&sql), -1, &st, NULL);
+	struct berth_stmt *st = NULL;
+	st = berth_db_prepare(vs->db, berth_buf_str(&sql), err);
 	berth_buf_free(&sql);
-	if (rc != SQLITE_OK)
-		return berth_err(err, BERTH_E_INTERNAL, "database: %s", sqlite3_errmsg(vs->db));
+	if (!st)
+		return -1;
 	for (size_t i = 0; i < n; i++) {
-		sqlite3_bind_text(st, (int)(3 * i + 1), container, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, (int)(3 * i + 2), names[i], -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, (int)(3 * i + 3), anonymous[i] ? 1 : 0);
+		berth_stmt_bind_text(st, (int)(3 * i + 1), container);
+		berth_stmt_bind_text(st, (int)(3 * i + 2), names[i]);
+		berth_stmt_bind_int64(st, (int)(3 * i + 3), anonymous[i] ? 1 : 0);
 	}
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return berth_err(err, BERTH_E_INTERNAL, "database: %s", sqlite3_errmsg(vs->db));
-	return 0;
+	int rc = berth_stmt_exec(st, err);
+	berth_stmt_finalize(st);
+	return rc;
 }
 
 char **vols_refs_of_locked(struct berth_volumes *vs, const char *container, bool **anon)
@@ -219,31 +199,31 @@ char **vols_refs_of_locked(struct berth_volumes *vs, const char *container, bool
 	char **names = NULL;
 	size_t n = 0;
 	*anon = NULL;
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(vs->db, "SELECT name, anonymous FROM volume_refs WHERE container = ? ORDER BY rowid", -1,
-			       &st, NULL) != SQLITE_OK)
+	struct berth_stmt *st = NULL;
+	if ((st = berth_db_prepare(vs->db, "SELECT name, anonymous FROM volume_refs WHERE container = ? ORDER BY rowid",
+				   NULL)) == NULL)
 		return NULL;
-	sqlite3_bind_text(st, 1, container, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
+	berth_stmt_bind_text(st, 1, container);
+	while (berth_stmt_step(st, NULL) == 1) {
+		const char *name = berth_stmt_text(st, 0);
 		if (!name)
 			continue;
 		berth_strv_push(&names, name);
 		*anon = realloc(*anon, (n + 1) * sizeof(bool));
-		(*anon)[n++] = sqlite3_column_int(st, 1) != 0;
+		(*anon)[n++] = berth_stmt_int(st, 1) != 0;
 	}
-	sqlite3_finalize(st);
+	berth_stmt_finalize(st);
 	return names;
 }
 
 void vols_refs_drop_locked(struct berth_volumes *vs, const char *container)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(vs->db, "DELETE FROM volume_refs WHERE container = ?", -1, &st, NULL) != SQLITE_OK)
+	struct berth_stmt *st = NULL;
+	if ((st = berth_db_prepare(vs->db, "DELETE FROM volume_refs WHERE container = ?", NULL)) == NULL)
 		return;
-	sqlite3_bind_text(st, 1, container, -1, SQLITE_STATIC);
-	sqlite3_step(st);
-	sqlite3_finalize(st);
+	berth_stmt_bind_text(st, 1, container);
+	berth_stmt_exec(st, NULL);
+	berth_stmt_finalize(st);
 }
 
 /* ---- events ---------------------------------------------------------------- */
@@ -568,23 +548,25 @@ int vols_create_locked(struct berth_volumes *vs, const char *name, const char *d
 		v.opts = json_is_object(opts) ? json_deep_copy(opts) : NULL;
 		cleanup_free char *lj = v.labels ? json_dumps(v.labels, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 		cleanup_free char *oj = v.opts ? json_dumps(v.opts, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-		sqlite3_stmt *st = NULL;
-		int rc = sqlite3_prepare_v2(
+		struct berth_stmt *st = NULL;
+		struct berth_error dberr = {0};
+		int rc = -1;
+		st = berth_db_prepare(
 			vs->db, "INSERT INTO volumes (name, driver, created, labels, options) VALUES (?, ?, ?, ?, ?)",
-			-1, &st, NULL);
-		if (rc == SQLITE_OK) {
-			sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, "local", -1, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 3, v.created_ns);
+			&dberr);
+		if (st) {
+			berth_stmt_bind_text(st, 1, name);
+			berth_stmt_bind_text(st, 2, "local");
+			berth_stmt_bind_int64(st, 3, v.created_ns);
 			if (lj)
-				sqlite3_bind_text(st, 4, lj, -1, SQLITE_STATIC);
+				berth_stmt_bind_text(st, 4, lj);
 			if (oj)
-				sqlite3_bind_text(st, 5, oj, -1, SQLITE_STATIC);
-			rc = sqlite3_step(st);
-			sqlite3_finalize(st);
+				berth_stmt_bind_text(st, 5, oj);
+			rc = berth_stmt_exec(st, &dberr);
+			berth_stmt_finalize(st);
 		}
-		if (rc != SQLITE_DONE) {
-			berth_err(err, BERTH_E_INTERNAL, "create %s: database: %s", name, sqlite3_errmsg(vs->db));
+		if (rc < 0) {
+			berth_err(err, BERTH_E_INTERNAL, "create %s: %s", name, dberr.msg);
 			berth_rm_rf(vroot, NULL);
 			vol_free(&v);
 			return -1;
@@ -641,11 +623,11 @@ int vols_remove_locked(struct berth_volumes *vs, const char *name, bool missing_
 		return berth_err(err, BERTH_E_INTERNAL, "remove %s: error removing volume path '%s': %s", name, vroot,
 				 rerr.msg);
 	}
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(vs->db, "DELETE FROM volumes WHERE name = ?", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-		sqlite3_step(st);
-		sqlite3_finalize(st);
+	struct berth_stmt *st = NULL;
+	if ((st = berth_db_prepare(vs->db, "DELETE FROM volumes WHERE name = ?", NULL)) != NULL) {
+		berth_stmt_bind_text(st, 1, name);
+		berth_stmt_exec(st, NULL);
+		berth_stmt_finalize(st);
 	}
 	if (emit)
 		vols_emit(vs, "destroy", name, json_pack("{s:s}", "driver", v.driver));
@@ -988,13 +970,13 @@ struct berth_volumes *berth_volumes_open(struct berth_daemon *d, struct berth_er
 		berth_volumes_close(vs);
 		return NULL;
 	}
-	if (db_exec(vs->db,
-		    "CREATE TABLE IF NOT EXISTS volumes (name TEXT PRIMARY KEY, driver TEXT NOT NULL, "
-		    "created INTEGER NOT NULL, labels TEXT, options TEXT);"
-		    "CREATE TABLE IF NOT EXISTS volume_refs (container TEXT NOT NULL, name TEXT NOT NULL, "
-		    "anonymous INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (container, name));"
-		    "CREATE INDEX IF NOT EXISTS volume_refs_name ON volume_refs (name);",
-		    err) < 0) {
+	if (berth_db_exec(vs->db,
+			  "CREATE TABLE IF NOT EXISTS volumes (name TEXT PRIMARY KEY, driver TEXT NOT NULL, "
+			  "created INTEGER NOT NULL, labels TEXT, options TEXT);"
+			  "CREATE TABLE IF NOT EXISTS volume_refs (container TEXT NOT NULL, name TEXT NOT NULL, "
+			  "anonymous INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (container, name));"
+			  "CREATE INDEX IF NOT EXISTS volume_refs_name ON volume_refs (name);",
+			  err) < 0) {
 		berth_volumes_close(vs);
 		return NULL;
 	}

@@ -1,9 +1,9 @@
 /* Internals shared by volumes.c (the store, the local driver, the API
  * operations) and volumes_mounts.c (containers' mount points). */
 #pragma once
+#include "metadata/db.h"
 #include <jansson.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -37,7 +37,7 @@ struct ctr_use {
 
 struct berth_volumes {
 	struct berth_daemon *d;
-	sqlite3 *db; /* the daemon's connection */
+	struct berth_db *db; /* the daemon's connection (metadata/db.h) */
 	pthread_mutex_t mu;
 	char *root; /* <data-root>/volumes */
 	struct vol_use *uses;

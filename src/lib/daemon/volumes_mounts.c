@@ -1025,18 +1025,18 @@ void vols_restore_locked(struct berth_volumes *vs)
 	size_t n = 0;
 	struct berth_container **all = d->containers ? berth_container_list_all(d->containers, &n) : NULL;
 	/* references of containers that are gone */
-	sqlite3_stmt *st = NULL;
+	struct berth_stmt *st = NULL;
 	char **stale = NULL;
-	if (sqlite3_prepare_v2(vs->db, "SELECT DISTINCT container FROM volume_refs", -1, &st, NULL) == SQLITE_OK) {
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			const char *id = (const char *)sqlite3_column_text(st, 0);
+	if ((st = berth_db_prepare(vs->db, "SELECT DISTINCT container FROM volume_refs", NULL)) != NULL) {
+		while (berth_stmt_step(st, NULL) == 1) {
+			const char *id = berth_stmt_text(st, 0);
 			bool live = false;
 			for (size_t i = 0; id && i < n && !live; i++)
 				live = !strcmp(all[i]->id, id);
 			if (id && !live)
 				berth_strv_push(&stale, id);
 		}
-		sqlite3_finalize(st);
+		berth_stmt_finalize(st);
 	}
 	for (size_t i = 0; stale && stale[i]; i++)
 		vols_refs_drop_locked(vs, stale[i]);
@@ -1084,11 +1084,10 @@ void vols_restore_locked(struct berth_volumes *vs)
 	if (all)
 		berth_container_list_free(d->containers, all, n);
 	/* mounts left behind by a crash, that no running container uses */
-	sqlite3_stmt *q = NULL;
-	if (sqlite3_prepare_v2(vs->db, "SELECT name FROM volumes WHERE options IS NOT NULL", -1, &q, NULL) ==
-	    SQLITE_OK) {
-		while (sqlite3_step(q) == SQLITE_ROW) {
-			const char *name = (const char *)sqlite3_column_text(q, 0);
+	struct berth_stmt *q = NULL;
+	if ((q = berth_db_prepare(vs->db, "SELECT name FROM volumes WHERE options IS NOT NULL", NULL)) != NULL) {
+		while (berth_stmt_step(q, NULL) == 1) {
+			const char *name = berth_stmt_text(q, 0);
 			bool used = false;
 			for (struct vol_use *use = vs->uses; name && use && !used; use = use->next)
 				used = !strcmp(use->name, name);
@@ -1099,6 +1098,6 @@ void vols_restore_locked(struct berth_volumes *vs)
 				berth_log(&d->log, BERTH_LOG_WARN, "volume %s: unmount stale %s: %s", name, path,
 					  strerror(errno));
 		}
-		sqlite3_finalize(q);
+		berth_stmt_finalize(q);
 	}
 }

@@ -134,29 +134,25 @@ struct berth_image_save_set *berth_image_save_prepare(struct berth_image_store *
 		if (!ref.tag[0] && !ref.digest[0]) {
 			/* every reference of the repository */
 			cleanup_free char *name = berth_ref_name(&ref);
-			sqlite3_stmt *st;
+			struct berth_stmt *st;
 			size_t found = 0;
-			img_dbl(s);
-			if (sqlite3_prepare_v2(s->db,
-					       "SELECT ref, image_id FROM image_refs WHERE name = ? ORDER BY ref", -1,
-					       &st, NULL) == SQLITE_OK) {
-				sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-				while (r == 0 && sqlite3_step(st) == SQLITE_ROW) {
+			if ((st = berth_db_prepare(s->db,
+						   "SELECT ref, image_id FROM image_refs WHERE name = ? ORDER BY ref",
+						   NULL)) != NULL) {
+				berth_stmt_bind_text(st, 1, name);
+				while (r == 0 && berth_stmt_step(st, NULL) == 1) {
 					struct berth_ref rr;
-					const char *full = (const char *)sqlite3_column_text(st, 0);
-					const char *iid = (const char *)sqlite3_column_text(st, 1);
+					const char *full = berth_stmt_text(st, 0);
+					const char *iid = berth_stmt_text(st, 1);
 					if (berth_ref_parse(full, &rr, NULL) < 0)
 						continue;
 					found++;
 					char iidc[BERTH_DIGEST_LEN + 1];
 					snprintf(iidc, sizeof(iidc), "%s", iid);
-					img_dbu(s);
 					r = add_assoc(s, set, iidc, &rr, err);
-					img_dbl(s);
 				}
-				sqlite3_finalize(st);
+				berth_stmt_finalize(st);
 			}
-			img_dbu(s);
 			if (r == 0 && !found) {
 				r = search_id(s, names[i], id, err);
 				if (r == 0)
@@ -168,19 +164,16 @@ struct berth_image_save_set *berth_image_save_prepare(struct berth_image_store *
 		if (lookup.digest[0])
 			lookup.tag[0] = '\0';
 		cleanup_free char *full = berth_ref_string(&lookup);
-		sqlite3_stmt *st;
+		struct berth_stmt *st;
 		bool got = false;
-		img_dbl(s);
-		if (sqlite3_prepare_v2(s->db, "SELECT image_id FROM image_refs WHERE ref = ?", -1, &st, NULL) ==
-		    SQLITE_OK) {
-			sqlite3_bind_text(st, 1, full, -1, SQLITE_TRANSIENT);
-			if (sqlite3_step(st) == SQLITE_ROW) {
-				snprintf(id, sizeof(id), "%s", (const char *)sqlite3_column_text(st, 0));
+		if ((st = berth_db_prepare(s->db, "SELECT image_id FROM image_refs WHERE ref = ?", NULL)) != NULL) {
+			berth_stmt_bind_text(st, 1, full);
+			if (berth_stmt_step(st, NULL) == 1) {
+				snprintf(id, sizeof(id), "%s", berth_stmt_text(st, 0));
 				got = true;
 			}
-			sqlite3_finalize(st);
+			berth_stmt_finalize(st);
 		}
-		img_dbu(s);
 		if (!got) {
 			r = berth_err(err, BERTH_E_NOT_FOUND, "reference does not exist");
 			break;

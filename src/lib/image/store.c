@@ -30,47 +30,32 @@ static const char SCHEMA[] = "CREATE TABLE IF NOT EXISTS images ("
 void img_lock(struct berth_image_store *s) { pthread_mutex_lock(&s->mu); }
 void img_unlock(struct berth_image_store *s) { pthread_mutex_unlock(&s->mu); }
 
-void img_dbl(struct berth_image_store *s)
-{
-	if (s->db_lock)
-		pthread_mutex_lock(s->db_lock);
-}
-void img_dbu(struct berth_image_store *s)
-{
-	if (s->db_lock)
-		pthread_mutex_unlock(s->db_lock);
-}
-
 static int sql_err(struct berth_image_store *s, struct berth_error *err, const char *what)
 {
-	return berth_err(err, BERTH_E_INTERNAL, "image store: %s: %s", what, sqlite3_errmsg(s->db));
+	(void)s;
+	return berth_err_prefix(err, "image store: %s", what);
 }
 
 /* Run a statement with text parameters (NULL-terminated list). */
 static int sql_exec(struct berth_image_store *s, struct berth_error *err, const char *sql, ...)
 {
-	sqlite3_stmt *st;
-	img_dbl(s);
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		int r = sql_err(s, err, "prepare");
-		img_dbu(s);
-		return r;
-	}
+	struct berth_stmt *st;
+	if (!(st = berth_db_prepare(s->db, sql, err)))
+		return sql_err(s, err, "prepare");
 	va_list ap;
 	va_start(ap, sql);
 	int i = 1;
 	for (const char *a = va_arg(ap, const char *); a; a = va_arg(ap, const char *))
-		sqlite3_bind_text(st, i++, a, -1, SQLITE_TRANSIENT);
+		berth_stmt_bind_text(st, i++, a);
 	va_end(ap);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	int r = (rc == SQLITE_DONE || rc == SQLITE_ROW) ? 0 : sql_err(s, err, "exec");
-	img_dbu(s);
-	return r;
+	int rc = berth_stmt_step(st, err);
+	berth_stmt_finalize(st);
+	return rc < 0 ? sql_err(s, err, "exec") : 0;
 }
 
-struct berth_image_store *berth_image_store_open(const char *data_root, sqlite3 *db, struct berth_layer_store *ls,
-						 struct berth_events *ev, struct berth_error *err)
+struct berth_image_store *berth_image_store_open(const char *data_root, struct berth_db *db,
+						 struct berth_layer_store *ls, struct berth_events *ev,
+						 struct berth_error *err)
 {
 	struct berth_image_store *s = calloc(1, sizeof(*s));
 	if (!s) {
@@ -98,10 +83,8 @@ struct berth_image_store *berth_image_store_open(const char *data_root, sqlite3 
 	/* leftovers of interrupted loads and saves */
 	if (berth_rm_rf(s->tmp_dir, err) < 0 || berth_mkdir_p(s->tmp_dir, 0700, err) < 0)
 		goto fail;
-	char *msg = NULL;
-	if (sqlite3_exec(db, SCHEMA, NULL, NULL, &msg) != SQLITE_OK) {
-		berth_err(err, BERTH_E_INTERNAL, "image store: create tables: %s", msg ? msg : "?");
-		sqlite3_free(msg);
+	if (berth_db_exec(db, SCHEMA, err) < 0) {
+		berth_err_prefix(err, "image store: create tables");
 		goto fail;
 	}
 	return s;
@@ -131,8 +114,6 @@ void berth_image_store_set_hooks(struct berth_image_store *s, const struct berth
 		memset(&s->hooks, 0, sizeof(s->hooks));
 	img_unlock(s);
 }
-
-void berth_image_store_set_db_lock(struct berth_image_store *s, pthread_mutex_t *lock) { s->db_lock = lock; }
 
 void berth_image_store_set_docker_version(struct berth_image_store *s, const char *version)
 {
@@ -209,55 +190,45 @@ int berth_image_blob_delete(struct berth_image_store *s, const char *digest)
 
 /* ---- rows and references ---- */
 
-static void row_from_stmt(sqlite3_stmt *st, struct img_row *r)
+static void row_from_stmt(struct berth_stmt *st, struct img_row *r)
 {
 	memset(r, 0, sizeof(*r));
-	snprintf(r->id, sizeof(r->id), "%s", (const char *)sqlite3_column_text(st, 0));
-	snprintf(r->parent, sizeof(r->parent), "%s", (const char *)sqlite3_column_text(st, 1));
-	snprintf(r->top_chain, sizeof(r->top_chain), "%s", (const char *)sqlite3_column_text(st, 2));
-	r->created_ns = sqlite3_column_int64(st, 3);
-	r->last_tag_ns = sqlite3_column_int64(st, 4);
+	snprintf(r->id, sizeof(r->id), "%s", berth_stmt_text(st, 0));
+	snprintf(r->parent, sizeof(r->parent), "%s", berth_stmt_text(st, 1));
+	snprintf(r->top_chain, sizeof(r->top_chain), "%s", berth_stmt_text(st, 2));
+	r->created_ns = berth_stmt_int64(st, 3);
+	r->last_tag_ns = berth_stmt_int64(st, 4);
 }
 
 #define ROW_COLS "id, parent, top_chain, created_ns, last_tag_ns"
 
 int img_row_get(struct berth_image_store *s, const char *id, struct img_row *out, struct berth_error *err)
 {
-	sqlite3_stmt *st;
-	img_dbl(s);
-	if (sqlite3_prepare_v2(s->db, "SELECT " ROW_COLS " FROM images WHERE id = ?", -1, &st, NULL) != SQLITE_OK) {
-		int r = sql_err(s, err, "prepare");
-		img_dbu(s);
-		return r;
-	}
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(st), r = 0;
-	if (rc == SQLITE_ROW)
+	struct berth_stmt *st;
+	if ((st = berth_db_prepare(s->db, "SELECT " ROW_COLS " FROM images WHERE id = ?", err)) == NULL)
+		return sql_err(s, err, "prepare");
+	berth_stmt_bind_text(st, 1, id);
+	int rc = berth_stmt_step(st, err), r = 0;
+	if (rc == 1)
 		row_from_stmt(st, out);
-	else if (rc == SQLITE_DONE)
+	else if (rc == 0)
 		r = berth_err(err, BERTH_E_NOT_FOUND, "No such image: %s", id);
 	else
 		r = sql_err(s, err, "select image");
-	sqlite3_finalize(st);
-	img_dbu(s);
+	berth_stmt_finalize(st);
 	return r;
 }
 
 int img_rows_all(struct berth_image_store *s, struct img_row **rows, size_t *n, struct berth_error *err)
 {
-	sqlite3_stmt *st;
+	struct berth_stmt *st;
 	*rows = NULL;
 	*n = 0;
-	img_dbl(s);
-	if (sqlite3_prepare_v2(s->db, "SELECT " ROW_COLS " FROM images ORDER BY created_ns DESC, id", -1, &st, NULL) !=
-	    SQLITE_OK) {
-		int r = sql_err(s, err, "prepare");
-		img_dbu(s);
-		return r;
-	}
+	if ((st = berth_db_prepare(s->db, "SELECT " ROW_COLS " FROM images ORDER BY created_ns DESC, id", err)) == NULL)
+		return sql_err(s, err, "prepare");
 	int rc;
 	size_t cap = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = berth_stmt_step(st, err)) == 1) {
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 16;
 			struct img_row *nr = realloc(*rows, cap * sizeof(**rows));
@@ -267,9 +238,8 @@ int img_rows_all(struct berth_image_store *s, struct img_row **rows, size_t *n, 
 		}
 		row_from_stmt(st, &(*rows)[(*n)++]);
 	}
-	sqlite3_finalize(st);
-	img_dbu(s);
-	if (rc != SQLITE_DONE) {
+	berth_stmt_finalize(st);
+	if (rc != 0) {
 		free(*rows);
 		*rows = NULL;
 		*n = 0;
@@ -280,16 +250,14 @@ int img_rows_all(struct berth_image_store *s, struct img_row **rows, size_t *n, 
 
 int64_t img_children(struct berth_image_store *s, const char *id)
 {
-	sqlite3_stmt *st;
+	struct berth_stmt *st;
 	int64_t n = 0;
-	img_dbl(s);
-	if (sqlite3_prepare_v2(s->db, "SELECT COUNT(*) FROM images WHERE parent = ?", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			n = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
+	if ((st = berth_db_prepare(s->db, "SELECT COUNT(*) FROM images WHERE parent = ?", NULL)) != NULL) {
+		berth_stmt_bind_text(st, 1, id);
+		if (berth_stmt_step(st, NULL) == 1)
+			n = berth_stmt_int64(st, 0);
+		berth_stmt_finalize(st);
 	}
-	img_dbu(s);
 	return n;
 }
 
@@ -305,33 +273,28 @@ void img_refs_free(struct img_refs *r)
 int img_refs_of(struct berth_image_store *s, const char *id, struct img_refs *out, struct berth_error *err)
 {
 	memset(out, 0, sizeof(*out));
-	sqlite3_stmt *st;
-	img_dbl(s);
-	if (sqlite3_prepare_v2(s->db, "SELECT ref, is_digest FROM image_refs WHERE image_id = ? ORDER BY ref", -1, &st,
-			       NULL) != SQLITE_OK) {
-		int r = sql_err(s, err, "prepare");
-		img_dbu(s);
-		return r;
-	}
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	struct berth_stmt *st;
+	if ((st = berth_db_prepare(s->db, "SELECT ref, is_digest FROM image_refs WHERE image_id = ? ORDER BY ref",
+				   err)) == NULL)
+		return sql_err(s, err, "prepare");
+	berth_stmt_bind_text(st, 1, id);
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = berth_stmt_step(st, err)) == 1) {
 		struct img_ref *nv = realloc(out->v, (out->n + 1) * sizeof(*nv));
 		if (!nv)
 			break;
 		out->v = nv;
 		struct img_ref *r = &out->v[out->n];
-		r->full = strdup((const char *)sqlite3_column_text(st, 0));
-		r->digest = sqlite3_column_int(st, 1) != 0;
+		r->full = strdup(berth_stmt_text(st, 0));
+		r->digest = berth_stmt_int(st, 1) != 0;
 		if (!r->full || berth_ref_parse(r->full, &r->ref, NULL) < 0) {
 			free(r->full);
 			continue;
 		}
 		out->n++;
 	}
-	sqlite3_finalize(st);
-	img_dbu(s);
-	if (rc != SQLITE_DONE) {
+	berth_stmt_finalize(st);
+	if (rc != 0) {
 		img_refs_free(out);
 		return berth_err(err, BERTH_E_INTERNAL, "image store: list references failed");
 	}
@@ -407,18 +370,16 @@ int64_t img_chain_size(struct berth_image_store *s, const char *top_chain)
 
 static int find_ref(struct berth_image_store *s, const char *full, char id[BERTH_DIGEST_LEN + 1])
 {
-	sqlite3_stmt *st;
+	struct berth_stmt *st;
 	int found = 0;
-	img_dbl(s);
-	if (sqlite3_prepare_v2(s->db, "SELECT image_id FROM image_refs WHERE ref = ?", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, full, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			snprintf(id, BERTH_DIGEST_LEN + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+	if ((st = berth_db_prepare(s->db, "SELECT image_id FROM image_refs WHERE ref = ?", NULL)) != NULL) {
+		berth_stmt_bind_text(st, 1, full);
+		if (berth_stmt_step(st, NULL) == 1) {
+			snprintf(id, BERTH_DIGEST_LEN + 1, "%s", berth_stmt_text(st, 0));
 			found = 1;
 		}
-		sqlite3_finalize(st);
+		berth_stmt_finalize(st);
 	}
-	img_dbu(s);
 	return found;
 }
 
@@ -443,15 +404,14 @@ static int search_prefix(struct berth_image_store *s, const char *term, char id[
 		return 0;
 	char lo[BERTH_DIGEST_LEN + 1];
 	snprintf(lo, sizeof(lo), "sha256:%s", hex);
-	sqlite3_stmt *st;
+	struct berth_stmt *st;
 	int found = 0;
-	img_dbl(s);
-	if (sqlite3_prepare_v2(s->db, "SELECT id FROM images WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 2", -1, &st,
-			       NULL) == SQLITE_OK) {
-		sqlite3_bind_int(st, 1, (int)strlen(lo));
-		sqlite3_bind_text(st, 2, lo, -1, SQLITE_TRANSIENT);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			const char *got = (const char *)sqlite3_column_text(st, 0);
+	if ((st = berth_db_prepare(s->db, "SELECT id FROM images WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 2",
+				   NULL)) != NULL) {
+		berth_stmt_bind_int64(st, 1, (int)strlen(lo));
+		berth_stmt_bind_text(st, 2, lo);
+		while (berth_stmt_step(st, NULL) == 1) {
+			const char *got = berth_stmt_text(st, 0);
 			if (found == 1 && strcmp(id, lo)) {
 				found = -1;
 				break;
@@ -461,9 +421,8 @@ static int search_prefix(struct berth_image_store *s, const char *term, char id[
 				found = 1;
 			}
 		}
-		sqlite3_finalize(st);
+		berth_stmt_finalize(st);
 	}
-	img_dbu(s);
 	return found;
 }
 
@@ -527,15 +486,13 @@ int berth_image_get(struct berth_image_store *s, const char *name, struct berth_
 
 int64_t berth_image_count(struct berth_image_store *s)
 {
-	sqlite3_stmt *st;
+	struct berth_stmt *st;
 	int64_t n = 0;
-	img_dbl(s);
-	if (sqlite3_prepare_v2(s->db, "SELECT COUNT(*) FROM images", -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			n = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
+	if ((st = berth_db_prepare(s->db, "SELECT COUNT(*) FROM images", NULL)) != NULL) {
+		if (berth_stmt_step(st, NULL) == 1)
+			n = berth_stmt_int64(st, 0);
+		berth_stmt_finalize(st);
 	}
-	img_dbu(s);
 	return n;
 }
 
@@ -620,6 +577,26 @@ out:
 
 /* ---- references ---- */
 
+/* A tag is the reference row and the image's last-tag time: one transaction. */
+struct tag_tx {
+	struct berth_image_store *s;
+	const char *full, *name, *image_id, *now;
+};
+
+static int tag_tx_run(struct berth_db *db, void *ctx, struct berth_error *err)
+{
+	(void)db;
+	struct tag_tx *t = ctx;
+	if (sql_exec(t->s, err,
+		     "INSERT OR REPLACE INTO image_refs (ref, name, is_digest, image_id) VALUES (?, ?, 0, ?)", t->full,
+		     t->name, t->image_id, NULL) < 0)
+		return -1;
+	if (t->now &&
+	    sql_exec(t->s, err, "UPDATE images SET last_tag_ns = ? WHERE id = ?", t->now, t->image_id, NULL) < 0)
+		return -1;
+	return 0;
+}
+
 int berth_image_tag_reference(struct berth_image_store *s, const char *image_id, const struct berth_ref *ref_in,
 			      char previous[BERTH_DIGEST_LEN + 1], struct berth_error *err)
 {
@@ -657,12 +634,10 @@ int img_add_tag(struct berth_image_store *s, const char *image_id, const struct 
 		snprintf(previous, BERTH_DIGEST_LEN + 1, "%s", prev);
 	char now[32];
 	snprintf(now, sizeof(now), "%lld", (long long)berth_now_ns());
-	if (sql_exec(s, err, "INSERT OR REPLACE INTO image_refs (ref, name, is_digest, image_id) VALUES (?, ?, 0, ?)",
-		     full, name, image_id, NULL) < 0)
+	struct tag_tx tx = {s, full, name, image_id, tag_image ? now : NULL};
+	if (berth_db_tx(s->db, tag_tx_run, &tx, err) < 0)
 		goto out;
 	if (tag_image) {
-		if (sql_exec(s, err, "UPDATE images SET last_tag_ns = ? WHERE id = ?", now, image_id, NULL) < 0)
-			goto out;
 		berth_image_event(s, image_id, fam, "tag");
 	}
 	ret = 0;

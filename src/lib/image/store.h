@@ -12,13 +12,13 @@
 #pragma once
 #include <jansson.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "common/digest.h"
 #include "common/error.h"
 #include "image/reference.h"
+#include "metadata/db.h"
 
 struct berth_image_store;
 struct berth_layer_store;
@@ -41,12 +41,11 @@ struct berth_image_hooks {
 
 /* ev may be NULL (no events). Creates the tables (IF NOT EXISTS) and directories,
  * and removes leftovers of interrupted loads/saves. */
-struct berth_image_store *berth_image_store_open(const char *data_root, sqlite3 *db, struct berth_layer_store *ls,
-						 struct berth_events *ev, struct berth_error *err);
+struct berth_image_store *berth_image_store_open(const char *data_root, struct berth_db *db,
+						 struct berth_layer_store *ls, struct berth_events *ev,
+						 struct berth_error *err);
 void berth_image_store_close(struct berth_image_store *s);
 void berth_image_store_set_hooks(struct berth_image_store *s, const struct berth_image_hooks *hooks);
-/* Optional: a mutex taken around this store's SQL statements (the daemon's db_lock). */
-void berth_image_store_set_db_lock(struct berth_image_store *s, pthread_mutex_t *lock);
 /* Version written as docker_version into configs made here (import); default BERTH_VERSION. */
 void berth_image_store_set_docker_version(struct berth_image_store *s, const char *version);
 struct berth_layer_store *berth_image_store_layers(struct berth_image_store *s);

@@ -2,19 +2,18 @@
  * save.c, import.c). Not for other modules. */
 #pragma once
 #include <pthread.h>
-#include <sqlite3.h>
 
 #include "daemon/events.h"
 #include "image/config.h"
 #include "image/store.h"
+#include "metadata/db.h"
 #include "storage/layer_store.h"
 
 struct berth_image_store {
 	char *data_root;
 	char *blob_dir; /* <data_root>/image/blobs/sha256 */
 	char *tmp_dir;  /* <data_root>/image/tmp */
-	sqlite3 *db;
-	pthread_mutex_t *db_lock;
+	struct berth_db *db;
 	pthread_mutex_t mu; /* recursive */
 	struct berth_layer_store *ls;
 	struct berth_events *ev;
@@ -25,9 +24,6 @@ struct berth_image_store {
 
 void img_lock(struct berth_image_store *s);
 void img_unlock(struct berth_image_store *s);
-/* The optional shared database lock, around SQL only. */
-void img_dbl(struct berth_image_store *s);
-void img_dbu(struct berth_image_store *s);
 
 /* One row of image_refs, parsed. */
 struct img_ref {

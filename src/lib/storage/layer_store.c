@@ -36,101 +36,93 @@ static const char *const schema =
 
 int ls_exec(struct berth_layer_store *ls, const char *sql, struct berth_error *err)
 {
-	char *msg = NULL;
-	if (sqlite3_exec(ls->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		berth_err(err, BERTH_E_INTERNAL, "layer store database: %s", msg ? msg : sqlite3_errmsg(ls->db));
-		sqlite3_free(msg);
-		return -1;
-	}
+	if (berth_db_exec(ls->db, sql, err) < 0)
+		return berth_err_prefix(err, "layer store");
 	return 0;
 }
 
-/* Savepoints nest inside a caller's transaction on the shared handle. */
-int ls_tx_begin(struct berth_layer_store *ls, struct berth_error *err)
-{
-	return ls_exec(ls, "SAVEPOINT layer_tx", err);
-}
+/* Nests inside a caller's transaction (a savepoint). */
+int ls_tx_begin(struct berth_layer_store *ls, struct berth_error *err) { return berth_db_begin(ls->db, err); }
 
-int ls_tx_commit(struct berth_layer_store *ls, struct berth_error *err)
-{
-	if (ls_exec(ls, "RELEASE layer_tx", err) < 0) {
-		ls_tx_rollback(ls);
-		return -1;
-	}
-	return 0;
-}
+int ls_tx_commit(struct berth_layer_store *ls, struct berth_error *err) { return berth_db_commit(ls->db, err); }
 
-void ls_tx_rollback(struct berth_layer_store *ls)
-{
-	sqlite3_exec(ls->db, "ROLLBACK TO layer_tx; RELEASE layer_tx", NULL, NULL, NULL);
-}
+void ls_tx_rollback(struct berth_layer_store *ls) { berth_db_rollback(ls->db); }
 
-static sqlite3_stmt *prep(struct berth_layer_store *ls, const char *sql, struct berth_error *err)
+static struct berth_stmt *prep(struct berth_layer_store *ls, const char *sql, struct berth_error *err)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(ls->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		berth_err(err, BERTH_E_INTERNAL, "layer store database: %s", sqlite3_errmsg(ls->db));
+	struct berth_stmt *st = berth_db_prepare(ls->db, sql, err);
+	if (!st) {
+		berth_err_prefix(err, "layer store");
 		return NULL;
 	}
-	sqlite3_bind_text(st, 1, ls->drv->ops->name, -1, SQLITE_STATIC);
+	berth_stmt_bind_text(st, 1, ls->drv->ops->name);
 	return st;
 }
 
-static int step_done(struct berth_layer_store *ls, sqlite3_stmt *st, struct berth_error *err)
+/* Step a statement to its end; *changes (may be NULL) gets the rows changed. */
+static int step_done_n(struct berth_stmt *st, int64_t *changes, struct berth_error *err)
 {
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return berth_err(err, BERTH_E_INTERNAL, "layer store database: %s", sqlite3_errmsg(ls->db));
+	int rc = berth_stmt_step(st, err);
+	if (changes)
+		*changes = berth_stmt_changes(st);
+	berth_stmt_finalize(st);
+	if (rc < 0)
+		return berth_err_prefix(err, "layer store");
 	return 0;
 }
 
-static void copy_col(char *dst, size_t n, sqlite3_stmt *st, int col)
+static int step_done(struct berth_layer_store *ls, struct berth_stmt *st, struct berth_error *err)
 {
-	const char *s = (const char *)sqlite3_column_text(st, col);
+	(void)ls;
+	return step_done_n(st, NULL, err);
+}
+
+static void copy_col(char *dst, size_t n, struct berth_stmt *st, int col)
+{
+	const char *s = berth_stmt_text(st, col);
 	snprintf(dst, n, "%s", s ? s : "");
 }
 
 int ls_row_get(struct berth_layer_store *ls, const char *chain_id, struct ls_row *r, struct berth_error *err)
 {
-	sqlite3_stmt *st = prep(ls,
-				"SELECT chain_id, diff_id, parent, cache_id, size, tar_size, refcount, depth, exact"
-				" FROM layers WHERE driver = ?1 AND chain_id = ?2",
-				err);
+	struct berth_stmt *st =
+		prep(ls,
+		     "SELECT chain_id, diff_id, parent, cache_id, size, tar_size, refcount, depth, exact"
+		     " FROM layers WHERE driver = ?1 AND chain_id = ?2",
+		     err);
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 2, chain_id, -1, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	berth_stmt_bind_text(st, 2, chain_id);
+	int rc = berth_stmt_step(st, err);
+	if (rc == 1) {
 		copy_col(r->chain_id, sizeof(r->chain_id), st, 0);
 		copy_col(r->diff_id, sizeof(r->diff_id), st, 1);
 		copy_col(r->parent, sizeof(r->parent), st, 2);
 		copy_col(r->cache_id, sizeof(r->cache_id), st, 3);
-		r->size = sqlite3_column_int64(st, 4);
-		r->tar_size = sqlite3_column_int64(st, 5);
-		r->refcount = sqlite3_column_int(st, 6);
-		r->depth = sqlite3_column_int(st, 7);
-		r->exact = sqlite3_column_int(st, 8) != 0;
-		sqlite3_finalize(st);
+		r->size = berth_stmt_int64(st, 4);
+		r->tar_size = berth_stmt_int64(st, 5);
+		r->refcount = berth_stmt_int(st, 6);
+		r->depth = berth_stmt_int(st, 7);
+		r->exact = berth_stmt_int(st, 8) != 0;
+		berth_stmt_finalize(st);
 		return 1;
 	}
-	sqlite3_finalize(st);
-	if (rc == SQLITE_DONE)
-		return 0;
-	return berth_err(err, BERTH_E_INTERNAL, "layer store database: %s", sqlite3_errmsg(ls->db));
+	berth_stmt_finalize(st);
+	return rc == 0 ? 0 : berth_err_prefix(err, "layer store");
 }
 
 int ls_ref_locked(struct berth_layer_store *ls, const char *chain_id, int delta, struct berth_error *err)
 {
-	sqlite3_stmt *st =
+	struct berth_stmt *st =
 		prep(ls, "UPDATE layers SET refcount = refcount + ?3 WHERE driver = ?1 AND chain_id = ?2", err);
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 2, chain_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(st, 3, delta);
-	if (step_done(ls, st, err) < 0)
+	berth_stmt_bind_text(st, 2, chain_id);
+	berth_stmt_bind_int64(st, 3, delta);
+	int64_t changed = 0;
+	if (step_done_n(st, &changed, err) < 0)
 		return -1;
-	if (sqlite3_changes(ls->db) == 0)
+	if (changed == 0)
 		return berth_err(err, BERTH_E_NOT_FOUND, "layer %s does not exist", chain_id);
 	return 0;
 }
@@ -149,10 +141,10 @@ int ls_release_locked(struct berth_layer_store *ls, const char *chain_id, char *
 			return berth_err(err, BERTH_E_NOT_FOUND, "layer %s does not exist", cur);
 		if (r.refcount > 1)
 			return ls_ref_locked(ls, cur, -1, err);
-		sqlite3_stmt *st = prep(ls, "DELETE FROM layers WHERE driver = ?1 AND chain_id = ?2", err);
+		struct berth_stmt *st = prep(ls, "DELETE FROM layers WHERE driver = ?1 AND chain_id = ?2", err);
 		if (!st)
 			return -1;
-		sqlite3_bind_text(st, 2, cur, -1, SQLITE_TRANSIENT);
+		berth_stmt_bind_text(st, 2, cur);
 		if (step_done(ls, st, err) < 0 || berth_strv_push(gone, r.cache_id) < 0 ||
 		    (chains && berth_strv_push(chains, r.chain_id) < 0))
 			return -1;
@@ -260,30 +252,30 @@ void ls_remove_all_unlocked(struct berth_layer_store *ls, char **now)
 
 static bool id_referenced(struct berth_layer_store *ls, const char *id)
 {
-	sqlite3_stmt *st = prep(ls,
-				"SELECT 1 FROM layers WHERE driver = ?1 AND cache_id = ?2 UNION ALL "
-				"SELECT 1 FROM layer_rw WHERE driver = ?1 AND (id = ?2 OR init_id = ?2)",
-				NULL);
+	struct berth_stmt *st = prep(ls,
+				     "SELECT 1 FROM layers WHERE driver = ?1 AND cache_id = ?2 UNION ALL "
+				     "SELECT 1 FROM layer_rw WHERE driver = ?1 AND (id = ?2 OR init_id = ?2)",
+				     NULL);
 	if (!st)
 		return true; /* when in doubt, keep */
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc != SQLITE_DONE;
+	berth_stmt_bind_text(st, 2, id);
+	int rc = berth_stmt_step(st, NULL);
+	berth_stmt_finalize(st);
+	return rc != 0;
 }
 
 /* Undo interrupted registrations, remove temp and orphaned layer dirs. */
 static int sweep(struct berth_layer_store *ls, struct berth_error *err)
 {
 	char **tmp_ids = NULL, **parents = NULL;
-	sqlite3_stmt *st = prep(ls, "SELECT tmp_id, parent FROM layer_pending WHERE driver = ?1", err);
+	struct berth_stmt *st = prep(ls, "SELECT tmp_id, parent FROM layer_pending WHERE driver = ?1", err);
 	if (!st)
 		return -1;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		berth_strv_push(&tmp_ids, (const char *)sqlite3_column_text(st, 0));
-		berth_strv_push(&parents, (const char *)sqlite3_column_text(st, 1));
+	while (berth_stmt_step(st, NULL) == 1) {
+		berth_strv_push(&tmp_ids, berth_stmt_text(st, 0));
+		berth_strv_push(&parents, berth_stmt_text(st, 1));
 	}
-	sqlite3_finalize(st);
+	berth_stmt_finalize(st);
 	int rc = 0;
 	char **gone = NULL;
 	for (size_t i = 0; tmp_ids && tmp_ids[i] && rc == 0; i++) {
@@ -291,9 +283,9 @@ static int sweep(struct berth_layer_store *ls, struct berth_error *err)
 			rc = -1;
 			break;
 		}
-		sqlite3_stmt *d = prep(ls, "DELETE FROM layer_pending WHERE driver = ?1 AND tmp_id = ?2", err);
+		struct berth_stmt *d = prep(ls, "DELETE FROM layer_pending WHERE driver = ?1 AND tmp_id = ?2", err);
 		if (d) {
-			sqlite3_bind_text(d, 2, tmp_ids[i], -1, SQLITE_TRANSIENT);
+			berth_stmt_bind_text(d, 2, tmp_ids[i]);
 			rc = step_done(ls, d, err);
 		} else {
 			rc = -1;
@@ -338,7 +330,7 @@ static int sweep(struct berth_layer_store *ls, struct berth_error *err)
 	return 0;
 }
 
-struct berth_layer_store *berth_layer_store_open(const char *data_root, const char *driver, sqlite3 *db,
+struct berth_layer_store *berth_layer_store_open(const char *data_root, const char *driver, struct berth_db *db,
 						 struct berth_error *err)
 {
 	if (!data_root || !db) {
@@ -351,19 +343,8 @@ struct berth_layer_store *berth_layer_store_open(const char *data_root, const ch
 		return NULL;
 	}
 	pthread_mutex_init(&ls->lock, NULL);
-	/* Our own connection to the same file: our savepoints then never mix with
-	 * statements other threads run on the shared handle. */
-	const char *fn = sqlite3_db_filename(db, "main");
-	if (fn && *fn &&
-	    sqlite3_open_v2(fn, &ls->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) == SQLITE_OK) {
-		ls->own_db = true;
-		sqlite3_busy_timeout(ls->db, 30000);
-		sqlite3_exec(ls->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
-	} else {
-		if (ls->db)
-			sqlite3_close(ls->db);
-		ls->db = db;
-	}
+	/* the shared connection: transactions hold its writer lock (metadata/db.h) */
+	ls->db = db;
 	ls->data_root = strdup(data_root);
 	if (!ls->data_root || berth_mkdir_p(data_root, 0710, err) < 0)
 		goto fail;
@@ -398,8 +379,6 @@ void berth_layer_store_close(struct berth_layer_store *ls)
 		free(p);
 	}
 	berth_graph_driver_close(ls->drv);
-	if (ls->own_db)
-		sqlite3_close(ls->db);
 	free(ls->meta_dir);
 	free(ls->data_root);
 	pthread_mutex_destroy(&ls->lock);
@@ -448,13 +427,13 @@ static int pending_add(struct berth_layer_store *ls, const char *tmp_id, const c
 		return -1;
 	if (*parent && ls_ref_locked(ls, parent, 1, err) < 0)
 		goto fail;
-	sqlite3_stmt *st =
+	struct berth_stmt *st =
 		prep(ls, "INSERT INTO layer_pending (driver, tmp_id, parent, created) VALUES (?1, ?2, ?3, ?4)", err);
 	if (!st)
 		goto fail;
-	sqlite3_bind_text(st, 2, tmp_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, parent, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 4, berth_now_ns() / 1000000000LL);
+	berth_stmt_bind_text(st, 2, tmp_id);
+	berth_stmt_bind_text(st, 3, parent);
+	berth_stmt_bind_int64(st, 4, berth_now_ns() / 1000000000LL);
 	if (step_done(ls, st, err) < 0)
 		goto fail;
 	return ls_tx_commit(ls, err);
@@ -465,10 +444,10 @@ fail:
 
 static int pending_del(struct berth_layer_store *ls, const char *tmp_id, struct berth_error *err)
 {
-	sqlite3_stmt *st = prep(ls, "DELETE FROM layer_pending WHERE driver = ?1 AND tmp_id = ?2", err);
+	struct berth_stmt *st = prep(ls, "DELETE FROM layer_pending WHERE driver = ?1 AND tmp_id = ?2", err);
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 2, tmp_id, -1, SQLITE_TRANSIENT);
+	berth_stmt_bind_text(st, 2, tmp_id);
 	return step_done(ls, st, err);
 }
 
@@ -534,23 +513,24 @@ static int register_finish(struct berth_layer_store *ls, const char *tmp_id, con
 	}
 	if (ls_tx_begin(ls, err) < 0)
 		goto undo;
-	sqlite3_stmt *st = prep(ls,
-				"INSERT INTO layers (driver, chain_id, diff_id, parent, cache_id, size, tar_size,"
-				" refcount, depth, exact, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, ?10)",
-				err);
+	struct berth_stmt *st =
+		prep(ls,
+		     "INSERT INTO layers (driver, chain_id, diff_id, parent, cache_id, size, tar_size,"
+		     " refcount, depth, exact, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, ?10)",
+		     err);
 	if (!st) {
 		ls_tx_rollback(ls);
 		goto undo;
 	}
-	sqlite3_bind_text(st, 2, chain, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, res->diff_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 4, parent, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 5, hex, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 6, res->size);
-	sqlite3_bind_int64(st, 7, res->tar_size);
-	sqlite3_bind_int(st, 8, parent_depth + 1);
-	sqlite3_bind_int(st, 9, res->exact_record ? 1 : 0);
-	sqlite3_bind_int64(st, 10, berth_now_ns() / 1000000000LL);
+	berth_stmt_bind_text(st, 2, chain);
+	berth_stmt_bind_text(st, 3, res->diff_id);
+	berth_stmt_bind_text(st, 4, parent);
+	berth_stmt_bind_text(st, 5, hex);
+	berth_stmt_bind_int64(st, 6, res->size);
+	berth_stmt_bind_int64(st, 7, res->tar_size);
+	berth_stmt_bind_int64(st, 8, parent_depth + 1);
+	berth_stmt_bind_int64(st, 9, res->exact_record ? 1 : 0);
+	berth_stmt_bind_int64(st, 10, berth_now_ns() / 1000000000LL);
 	if (step_done(ls, st, err) < 0 || pending_del(ls, tmp_id, err) < 0) {
 		ls_tx_rollback(ls);
 		goto undo;
@@ -751,10 +731,10 @@ int64_t berth_layer_store_total_size(struct berth_layer_store *ls)
 {
 	pthread_mutex_lock(&ls->lock);
 	int64_t total = 0;
-	sqlite3_stmt *st = prep(ls, "SELECT COALESCE(SUM(size), 0) FROM layers WHERE driver = ?1", NULL);
-	if (st && sqlite3_step(st) == SQLITE_ROW)
-		total = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	struct berth_stmt *st = prep(ls, "SELECT COALESCE(SUM(size), 0) FROM layers WHERE driver = ?1", NULL);
+	if (st && berth_stmt_step(st, NULL) == 1)
+		total = berth_stmt_int64(st, 0);
+	berth_stmt_finalize(st);
 	pthread_mutex_unlock(&ls->lock);
 	return total;
 }

@@ -5,13 +5,13 @@
  * Thread-safe: every call takes the store's own mutex. */
 #pragma once
 #include <jansson.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "common/digest.h"
 #include "common/error.h"
 #include "common/util.h"
+#include "metadata/db.h"
 
 #define BERTH_MAX_LAYERS 125 /* docker's maxLayerDepth; more gives "max depth exceeded" */
 
@@ -33,7 +33,7 @@ struct berth_layer_info {
  * driver: "overlay2", "vfs", ... or NULL/"" to pick (overlay2 where the kernel
  * supports it on data_root's filesystem, else vfs). "aufs"/"devicemapper"/unknown
  * names fail with a clear "not supported on this host" (BERTH_E_UNSUPPORTED). */
-struct berth_layer_store *berth_layer_store_open(const char *data_root, const char *driver, sqlite3 *db,
+struct berth_layer_store *berth_layer_store_open(const char *data_root, const char *driver, struct berth_db *db,
 						 struct berth_error *err);
 void berth_layer_store_close(struct berth_layer_store *ls);
 const char *berth_layer_store_driver_name(struct berth_layer_store *ls);

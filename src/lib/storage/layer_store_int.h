@@ -23,8 +23,7 @@ struct ls_mount {
 
 struct berth_layer_store {
 	pthread_mutex_t lock;
-	sqlite3 *db;
-	bool own_db; /* db is our own connection to the caller's database file */
+	struct berth_db *db; /* metadata/db.h, shared */
 	struct berth_graph_driver *drv;
 	char *data_root;
 	char *meta_dir; /* <data_root>/layerdb/<driver>: tar-split records */

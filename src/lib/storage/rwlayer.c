@@ -31,37 +31,35 @@ static bool valid_rw_id(const char *id)
 	return true;
 }
 
-static sqlite3_stmt *rw_prep(struct berth_layer_store *ls, const char *sql, const char *id, struct berth_error *err)
+static struct berth_stmt *rw_prep(struct berth_layer_store *ls, const char *sql, const char *id,
+				  struct berth_error *err)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(ls->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		berth_err(err, BERTH_E_INTERNAL, "layer store database: %s", sqlite3_errmsg(ls->db));
+	struct berth_stmt *st = berth_db_prepare(ls->db, sql, err);
+	if (!st) {
+		berth_err_prefix(err, "layer store");
 		return NULL;
 	}
-	sqlite3_bind_text(st, 1, ls->drv->ops->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
+	berth_stmt_bind_text(st, 1, ls->drv->ops->name);
+	berth_stmt_bind_text(st, 2, id);
 	return st;
 }
 
 /* 1 found, 0 not, -1 error */
 static int rw_get(struct berth_layer_store *ls, const char *id, struct rw_row *r, struct berth_error *err)
 {
-	sqlite3_stmt *st = rw_prep(ls, "SELECT chain_id, init_id FROM layer_rw WHERE driver = ?1 AND id = ?2", id, err);
+	struct berth_stmt *st =
+		rw_prep(ls, "SELECT chain_id, init_id FROM layer_rw WHERE driver = ?1 AND id = ?2", id, err);
 	if (!st)
 		return -1;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const char *c = (const char *)sqlite3_column_text(st, 0);
-		const char *i = (const char *)sqlite3_column_text(st, 1);
+	int rc = berth_stmt_step(st, err);
+	if (rc == 1) {
+		const char *c = berth_stmt_text(st, 0);
+		const char *i = berth_stmt_text(st, 1);
 		snprintf(r->chain_id, sizeof(r->chain_id), "%s", c ? c : "");
 		snprintf(r->init_id, sizeof(r->init_id), "%s", i ? i : "");
 	}
-	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return berth_err(err, BERTH_E_INTERNAL, "layer store database: %s", sqlite3_errmsg(ls->db));
+	berth_stmt_finalize(st);
+	return rc >= 0 ? rc : berth_err_prefix(err, "layer store");
 }
 
 static int rw_get_or_404(struct berth_layer_store *ls, const char *id, struct rw_row *r, struct berth_error *err)
@@ -161,21 +159,21 @@ int berth_rwlayer_create(struct berth_layer_store *ls, const char *id, const cha
 	made_rw = true;
 	if (ls_tx_begin(ls, err) < 0)
 		goto fail;
-	sqlite3_stmt *st =
+	struct berth_stmt *st =
 		rw_prep(ls, "INSERT INTO layer_rw (driver, id, chain_id, init_id, created) VALUES (?1, ?2, ?3, ?4, ?5)",
 			id, err);
 	if (!st || (*chain && ls_ref_locked(ls, chain, 1, err) < 0)) {
-		sqlite3_finalize(st);
+		berth_stmt_finalize(st);
 		ls_tx_rollback(ls);
 		goto fail;
 	}
-	sqlite3_bind_text(st, 3, chain, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 4, init_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 5, berth_now_ns() / 1000000000LL);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		berth_err(err, BERTH_E_INTERNAL, "layer store database: %s", sqlite3_errmsg(ls->db));
+	berth_stmt_bind_text(st, 3, chain);
+	berth_stmt_bind_text(st, 4, init_id);
+	berth_stmt_bind_int64(st, 5, berth_now_ns() / 1000000000LL);
+	rc = berth_stmt_exec(st, err);
+	berth_stmt_finalize(st);
+	if (rc < 0) {
+		berth_err_prefix(err, "layer store");
 		ls_tx_rollback(ls);
 		goto fail;
 	}
@@ -286,11 +284,9 @@ int berth_rwlayer_remove(struct berth_layer_store *ls, const char *id, struct be
 		drop_mount(ls, m);
 	if ((rc = ls_tx_begin(ls, err)) < 0)
 		goto out;
-	sqlite3_stmt *st = rw_prep(ls, "DELETE FROM layer_rw WHERE driver = ?1 AND id = ?2", id, err);
-	rc = st && sqlite3_step(st) == SQLITE_DONE ?
-		     0 :
-		     berth_err(err, BERTH_E_INTERNAL, "layer store database: %s", sqlite3_errmsg(ls->db));
-	sqlite3_finalize(st);
+	struct berth_stmt *st = rw_prep(ls, "DELETE FROM layer_rw WHERE driver = ?1 AND id = ?2", id, err);
+	rc = st && berth_stmt_exec(st, err) == 0 ? 0 : berth_err_prefix(err, "layer store");
+	berth_stmt_finalize(st);
 	if (rc == 0 && *r.chain_id)
 		rc = ls_release_locked(ls, r.chain_id, &gone, NULL, err);
 	if (rc == 0)

@@ -1,0 +1,299 @@
+/* metadata/db: retry policy, transactions, the disk-space reserve. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "metadata/db.h"
+#include "tap.h"
+
+static char root[256];
+
+static int64_t count_rows(struct berth_db *db, const char *sql)
+{
+	struct berth_stmt *st = berth_db_prepare(db, sql, NULL);
+	int64_t n = -1;
+	if (st && berth_stmt_step(st, NULL) == 1)
+		n = berth_stmt_int64(st, 0);
+	berth_stmt_finalize(st);
+	return n;
+}
+
+/* --- two writers on two connections, each on its own thread ----------------- */
+
+struct writer {
+	struct berth_db *db;
+	int id, n, failures;
+	char msg[1100];
+};
+
+struct incr_ctx {
+	int id, i;
+};
+
+/* a read then a write in one transaction: with deferred transactions this is
+ * the pattern that fails with SQLITE_BUSY_SNAPSHOT under a concurrent writer */
+static int incr(struct berth_db *db, void *p, struct berth_error *err)
+{
+	struct incr_ctx *c = p;
+	struct berth_stmt *st = berth_db_prepare(db, "SELECT v FROM counter WHERE k = 1", err);
+	if (!st)
+		return -1;
+	int r = berth_stmt_step(st, err);
+	int64_t v = r == 1 ? berth_stmt_int64(st, 0) : 0;
+	berth_stmt_finalize(st);
+	if (r < 0)
+		return -1;
+	st = berth_db_prepare(db, "UPDATE counter SET v = ? WHERE k = 1", err);
+	berth_stmt_bind_int64(st, 1, v + 1);
+	r = berth_stmt_exec(st, err);
+	berth_stmt_finalize(st);
+	if (r < 0)
+		return -1;
+	st = berth_db_prepare(db, "INSERT INTO log (writer, i) VALUES (?, ?)", err);
+	berth_stmt_bind_int64(st, 1, c->id);
+	berth_stmt_bind_int64(st, 2, c->i);
+	r = berth_stmt_exec(st, err);
+	berth_stmt_finalize(st);
+	return r;
+}
+
+static void *writer_main(void *p)
+{
+	struct writer *w = p;
+	for (int i = 0; i < w->n; i++) {
+		struct berth_error err = {0};
+		struct incr_ctx c = {.id = w->id, .i = i};
+		int r;
+		if (i % 2)
+			r = berth_db_tx(w->db, incr, &c, &err);
+		else {
+			/* single statements outside a transaction take the same policy */
+			struct berth_stmt *st =
+				berth_db_prepare(w->db, "INSERT INTO single (writer, i) VALUES (?, ?)", &err);
+			berth_stmt_bind_int64(st, 1, w->id);
+			berth_stmt_bind_int64(st, 2, i);
+			r = st ? berth_stmt_exec(st, &err) : -1;
+			berth_stmt_finalize(st);
+			if (r == 0)
+				r = berth_db_tx(w->db, incr, &c, &err);
+		}
+		if (r < 0) {
+			w->failures++;
+			snprintf(w->msg, sizeof(w->msg), "%s", err.msg);
+		}
+	}
+	return NULL;
+}
+
+static void test_concurrent_writers(struct tap *t)
+{
+	char path[600];
+	snprintf(path, sizeof(path), "%s/two.db", root);
+	struct berth_error err = {0};
+	struct berth_db *a = berth_db_open(path, NULL, &err);
+	TAP_OK(t, a != NULL, "open first connection (%s)", err.msg);
+	struct berth_db *b = berth_db_open(path, &(struct berth_db_opts){.busy_timeout_ms = 1}, &err);
+	TAP_OK(t, b != NULL, "open second connection (%s)", err.msg);
+	if (!a || !b)
+		return;
+	TAP_OK(t,
+	       berth_db_exec(a,
+			     "CREATE TABLE counter (k INTEGER PRIMARY KEY, v INTEGER);"
+			     "INSERT INTO counter VALUES (1, 0);"
+			     "CREATE TABLE log (writer INTEGER, i INTEGER);"
+			     "CREATE TABLE single (writer INTEGER, i INTEGER)",
+			     &err) == 0,
+	       "schema (%s)", err.msg);
+	const int n = 300;
+	struct writer w1 = {.db = a, .id = 1, .n = n}, w2 = {.db = b, .id = 2, .n = n};
+	pthread_t t1, t2;
+	pthread_create(&t1, NULL, writer_main, &w1);
+	pthread_create(&t2, NULL, writer_main, &w2);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	TAP_OK(t, w1.failures == 0 && w2.failures == 0, "no write failed under two concurrent writers (%d/%d: %s%s)",
+	       w1.failures, w2.failures, w1.msg, w2.msg);
+	TAP_OK(t, count_rows(a, "SELECT v FROM counter WHERE k = 1") == 2 * n,
+	       "read-modify-write transactions serialized: counter = %lld",
+	       (long long)count_rows(a, "SELECT v FROM counter WHERE k = 1"));
+	TAP_OK(t, count_rows(b, "SELECT COUNT(*) FROM log") == 2 * n, "every transaction committed once");
+	TAP_OK(t, count_rows(b, "SELECT COUNT(*) FROM single") == n, "every single write committed once");
+	berth_db_close(a);
+	berth_db_close(b);
+}
+
+/* --- two threads on one shared connection --------------------------------------- */
+
+static void test_shared_connection(struct tap *t)
+{
+	char path[600];
+	snprintf(path, sizeof(path), "%s/shared.db", root);
+	struct berth_db *db = berth_db_open(path, NULL, NULL);
+	berth_db_exec(db,
+		      "CREATE TABLE counter (k INTEGER PRIMARY KEY, v INTEGER); INSERT INTO counter VALUES (1, 0);"
+		      "CREATE TABLE log (writer INTEGER, i INTEGER); CREATE TABLE single (writer INTEGER, i INTEGER)",
+		      NULL);
+	const int n = 300;
+	struct writer w1 = {.db = db, .id = 1, .n = n}, w2 = {.db = db, .id = 2, .n = n};
+	pthread_t t1, t2;
+	pthread_create(&t1, NULL, writer_main, &w1);
+	pthread_create(&t2, NULL, writer_main, &w2);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	TAP_OK(t, w1.failures == 0 && w2.failures == 0, "shared connection: no write failed (%s%s)", w1.msg, w2.msg);
+	TAP_OK(t, count_rows(db, "SELECT v FROM counter WHERE k = 1") == 2 * n,
+	       "shared connection: transactions of two threads do not interleave");
+	berth_db_close(db);
+}
+
+/* --- rollback ------------------------------------------------------------------- */
+
+static int two_rows_then_fail(struct berth_db *db, void *p, struct berth_error *err)
+{
+	(void)p;
+	if (berth_db_exec(db, "INSERT INTO t VALUES ('a')", err) < 0)
+		return -1;
+	struct berth_stmt *st = berth_db_prepare(db, "INSERT INTO t VALUES (?)", err);
+	berth_stmt_bind_text(st, 1, "b");
+	int r = berth_stmt_exec(st, err);
+	berth_stmt_finalize(st);
+	if (r < 0)
+		return -1;
+	return berth_err(err, BERTH_E_CONFLICT, "changed my mind");
+}
+
+static int inner_fails(struct berth_db *db, void *p, struct berth_error *err)
+{
+	(void)p;
+	berth_db_exec(db, "INSERT INTO t VALUES ('inner')", NULL);
+	return berth_err(err, BERTH_E_INVALID, "inner");
+}
+
+static int outer_ok(struct berth_db *db, void *p, struct berth_error *err)
+{
+	int *inner_rc = p;
+	if (berth_db_exec(db, "INSERT INTO t VALUES ('outer')", err) < 0)
+		return -1;
+	struct berth_error e = {0};
+	*inner_rc = berth_db_tx(db, inner_fails, NULL, &e);
+	return 0;
+}
+
+static int duplicate(struct berth_db *db, void *p, struct berth_error *err)
+{
+	(void)p;
+	if (berth_db_exec(db, "INSERT INTO t VALUES ('c')", err) < 0)
+		return -1;
+	struct berth_stmt *st = berth_db_prepare(db, "INSERT INTO t VALUES ('c')", err);
+	int r = berth_stmt_exec(st, err);
+	berth_stmt_finalize(st);
+	return r;
+}
+
+static void test_rollback(struct tap *t)
+{
+	char path[600];
+	snprintf(path, sizeof(path), "%s/rb.db", root);
+	struct berth_db *db = berth_db_open(path, NULL, NULL);
+	berth_db_exec(db, "CREATE TABLE t (v TEXT PRIMARY KEY)", NULL);
+	struct berth_error err = {0};
+	TAP_OK(t, berth_db_tx(db, two_rows_then_fail, NULL, &err) < 0, "a failing transaction fails");
+	TAP_OK(t, err.kind == BERTH_E_CONFLICT && !strcmp(err.msg, "changed my mind"), "its error is returned (%s)",
+	       err.msg);
+	TAP_OK(t, count_rows(db, "SELECT COUNT(*) FROM t") == 0, "rollback leaves nothing");
+	berth_err_clear(&err);
+	TAP_OK(t, berth_db_tx(db, duplicate, NULL, &err) < 0 && err.kind == BERTH_E_CONFLICT,
+	       "a constraint violation is a conflict (%s)", err.msg);
+	TAP_OK(t, count_rows(db, "SELECT COUNT(*) FROM t") == 0, "and leaves nothing");
+	int inner_rc = 0;
+	TAP_OK(t, berth_db_tx(db, outer_ok, &inner_rc, NULL) == 0 && inner_rc < 0,
+	       "nested: inner fails, outer commits");
+	TAP_OK(t,
+	       count_rows(db, "SELECT COUNT(*) FROM t WHERE v = 'outer'") == 1 &&
+		       count_rows(db, "SELECT COUNT(*) FROM t") == 1,
+	       "nested: only the inner part is rolled back");
+	TAP_OK(t, !berth_db_in_tx(db), "not in a transaction afterwards");
+	berth_db_close(db);
+}
+
+/* --- reserve ---------------------------------------------------------------------- */
+
+static void test_reserve(struct tap *t)
+{
+	char path[600], reserve[600];
+	snprintf(path, sizeof(path), "%s/r.db", root);
+	snprintf(reserve, sizeof(reserve), "%s/.reserve", root);
+	struct berth_db_opts o = {.reserve_path = reserve, .reserve_size = 1 << 20};
+	struct berth_db *db = berth_db_open(path, &o, NULL);
+	struct stat st;
+	TAP_OK(t, db && berth_db_reserve_present(db) && stat(reserve, &st) == 0 && st.st_blocks * 512 >= (1 << 20),
+	       "reserve preallocated at open");
+	TAP_OK(t, berth_db_release_reserve(db) && stat(reserve, &st) < 0 && !berth_db_reserve_present(db),
+	       "release deletes it");
+	TAP_OK(t, !berth_db_release_reserve(db), "a second release frees nothing");
+	berth_db_exec(db, "CREATE TABLE x (v INTEGER); INSERT INTO x VALUES (1)", NULL);
+	TAP_OK(t, berth_db_reserve_present(db) && stat(reserve, &st) == 0, "recreated after a write with space free");
+	berth_db_close(db);
+
+	/* a full file system: SQLITE_FULL releases the reserve and the write goes through */
+	if (getuid() != 0) {
+		TAP_OK(t, 1, "# SKIP full-disk case needs root (tmpfs)");
+		return;
+	}
+	char mnt[400];
+	snprintf(mnt, sizeof(mnt), "%s/tmpfs", root);
+	mkdir(mnt, 0700);
+	char cmd[2000];
+	snprintf(cmd, sizeof(cmd), "mount -t tmpfs -o size=4m tmpfs %s", mnt);
+	if (system(cmd) != 0) {
+		TAP_OK(t, 1, "# SKIP cannot mount tmpfs");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/full.db", mnt);
+	snprintf(reserve, sizeof(reserve), "%s/.reserve", mnt);
+	o = (struct berth_db_opts){.reserve_path = reserve, .reserve_size = 512 << 10};
+	db = berth_db_open(path, &o, NULL);
+	berth_db_exec(db, "CREATE TABLE x (v TEXT)", NULL);
+	TAP_OK(t, berth_db_reserve_present(db), "reserve on the small file system");
+	/* fill the file system to 0 bytes */
+	snprintf(cmd, sizeof(cmd), "dd if=/dev/zero of=%s/fill bs=64k >/dev/null 2>&1", mnt);
+	TAP_OK(t, system(cmd) != 0, "file system filled");
+	struct berth_error err = {0};
+	int r = 0;
+	for (int i = 0; i < 40 && r == 0; i++) {
+		struct berth_stmt *s = berth_db_prepare(db, "INSERT INTO x VALUES (hex(randomblob(8000)))", &err);
+		r = berth_stmt_exec(s, &err);
+		berth_stmt_finalize(s);
+	}
+	TAP_OK(t, !berth_db_reserve_present(db) && access(reserve, F_OK) < 0, "SQLITE_FULL released the reserve (%s)",
+	       err.msg);
+	TAP_OK(t, r < 0 && err.code == ENOSPC, "once the reserve is used up too, the error says full: %s", err.msg);
+	snprintf(cmd, sizeof(cmd), "%s/fill", mnt);
+	unlink(cmd);
+	struct berth_error e2 = {0};
+	TAP_OK(t, berth_db_exec(db, "DELETE FROM x", &e2) == 0, "writes work again once space is free (%s)", e2.msg);
+	TAP_OK(t, berth_db_reserve_present(db) && access(reserve, F_OK) == 0, "reserve back once space is free");
+	berth_db_close(db);
+	snprintf(cmd, sizeof(cmd), "umount %s", mnt);
+	TAP_OK(t, system(cmd) == 0, "unmounted");
+}
+
+int main(void)
+{
+	struct tap t = {0};
+	snprintf(root, sizeof(root), "/tmp/berth-metadata-XXXXXX");
+	if (!mkdtemp(root))
+		return 1;
+	test_rollback(&t);
+	test_concurrent_writers(&t);
+	test_shared_connection(&t);
+	test_reserve(&t);
+	char cmd[1000];
+	snprintf(cmd, sizeof(cmd), "umount %s/tmpfs 2>/dev/null; rm -rf %s", root, root);
+	if (system(cmd) != 0)
+		return 1;
+	return TAP_DONE(&t);
+}
