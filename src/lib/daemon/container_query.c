@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/handlers/handlers.h"
 #include "common/cleanup.h"
+#include "common/filters.h"
 #include "common/util.h"
 #include "daemon/container_ops.h"
 #include "daemon/daemon.h"
@@ -72,16 +72,6 @@ static bool name_matches(json_t *vals, const char *name)
 	return false;
 }
 
-static bool str_in(json_t *vals, const char *s)
-{
-	size_t i;
-	json_t *v;
-	json_array_foreach(vals, i, v)
-		if (s && json_string_value(v) && !strcmp(json_string_value(v), s))
-			return true;
-	return false;
-}
-
 static int64_t created_ns(struct berth_container *c)
 {
 	int64_t t = 0;
@@ -135,7 +125,7 @@ json_t *berth_ctr_list(struct berth_daemon *d, json_t *filters, bool all, int li
 	static const char *const allowed[] = {"id",     "name",      "label",   "status",  "ancestor", "exited",
 					      "before", "since",     "volume",  "network", "health",   "publish",
 					      "expose", "isolation", "is-task", NULL};
-	if (berth_api_filters_check(filters, allowed, err) < 0)
+	if (berth_filters_check(filters, allowed, err) < 0)
 		return NULL;
 	json_t *st = json_object_get(filters, "status");
 	size_t i;
@@ -189,7 +179,7 @@ json_t *berth_ctr_list(struct berth_daemon *d, json_t *filters, bool all, int li
 		bool keep = all || running || has_status || limit > 0 || bf || sf;
 		if (c->state == CS_EXITED && !c->has_been_started)
 			state = "created";
-		if (keep && has_status && !str_in(st, state))
+		if (keep && has_status && !berth_filter_has(st, state))
 			keep = false;
 		if (keep && json_array_size(json_object_get(filters, "id")) &&
 		    !any_prefix(json_object_get(filters, "id"), c->id))
@@ -198,13 +188,13 @@ json_t *berth_ctr_list(struct berth_daemon *d, json_t *filters, bool all, int li
 		    !name_matches(json_object_get(filters, "name"), c->name))
 			keep = false;
 		if (keep && json_array_size(json_object_get(filters, "label")) &&
-		    !berth_api_labels_match(json_object_get(filters, "label"), jobj(jobj(c->doc, "Config"), "Labels")))
+		    !berth_labels_match(json_object_get(filters, "label"), jobj(jobj(c->doc, "Config"), "Labels")))
 			keep = false;
 		if (keep && json_array_size(json_object_get(filters, "exited"))) {
 			char code[32];
 			snprintf(code, sizeof(code), "%lld", (long long)jint(jobj(c->doc, "State"), "ExitCode", 0));
 			if (c->state != CS_EXITED || !c->has_been_started ||
-			    !str_in(json_object_get(filters, "exited"), code))
+			    !berth_filter_has(json_object_get(filters, "exited"), code))
 				keep = false;
 		}
 		if (keep && json_array_size(json_object_get(filters, "ancestor"))) {
@@ -212,7 +202,8 @@ json_t *berth_ctr_list(struct berth_daemon *d, json_t *filters, bool all, int li
 			for (size_t a = 0; ancestors && ancestors[a]; a++)
 				if (!strcmp(ancestors[a], jstr(c->doc, "Image")))
 					hit = true;
-			if (str_in(json_object_get(filters, "ancestor"), jstr(jobj(c->doc, "Config"), "Image")))
+			if (berth_filter_has(json_object_get(filters, "ancestor"),
+					     jstr(jobj(c->doc, "Config"), "Image")))
 				hit = true;
 			keep = hit;
 		}
