@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -31,12 +32,19 @@ static void usage(FILE *out)
 		"      --exec-root string       Root directory for execution state files (default \"/run/berth\")\n"
 		"  -H, --host list              Daemon socket(s) to connect to\n"
 		"      --label list             Set key=value labels to the daemon\n"
+		"      --http-idle-timeout int  Close keep-alive connections idle this long, seconds (default 180)\n"
+		"      --http-read-timeout int  Limit for a request's headers and for a pause in its body, seconds (default 120)\n"
 		"      --live-restore           Enable live restore of containers (always on in Berth)\n"
 		"      --log-driver string      Default driver for container logs (default \"json-file\")\n"
 		"      --log-opt map            Default log driver options for containers\n"
+		"  -l, --log-level string       Set the logging level (\"debug\"|\"info\"|\"warn\"|\"error\"|\"fatal\")\n"
+		"      --max-connections int    Open API connections before new ones get 503 (default from RLIMIT_NOFILE, at most 4096)\n"
 		"  -p, --pidfile string         Path to use for daemon PID file\n"
 		"  -s, --storage-driver string  Storage driver to use\n"
+		"      --seccomp-profile string Default seccomp profile (only \"builtin\" yet)\n"
 		"      --shim-path string       Path of the berth-shim binary\n"
+		"      --tls                    Use TLS (not supported yet; --tls=false allows a plaintext tcp:// listener)\n"
+		"      --tlsverify              Use TLS and verify the remote (not supported yet)\n"
 		"  -v, --version                Print version information and quit\n");
 }
 
@@ -44,6 +52,55 @@ static void note_flag(struct berth_config_flags *f, const char *name)
 {
 	if (f->n < 32)
 		f->set[f->n++] = name;
+}
+
+/* A flag that maps to a daemon.json key: same validation. */
+static int apply_flag(struct berth_config *cfg, struct berth_config_flags *flags, const char *key, json_t *v)
+{
+	struct berth_error err = {0};
+	int r = berth_config_apply(cfg, key, v, &err);
+	json_decref(v);
+	if (r < 0) {
+		fprintf(stderr, "berthd: --%s: %s\n", key, err.msg);
+		return -1;
+	}
+	note_flag(flags, key);
+	return 0;
+}
+
+static json_t *bool_arg(const char *name, const char *arg)
+{
+	if (!arg || !strcmp(arg, "true") || !strcmp(arg, "1"))
+		return json_true();
+	if (!strcmp(arg, "false") || !strcmp(arg, "0"))
+		return json_false();
+	fprintf(stderr,
+		"invalid argument \"%s\" for \"--%s\" flag: strconv.ParseBool: parsing \"%s\": invalid syntax\n", arg,
+		name, arg);
+	return NULL;
+}
+
+static json_t *int_arg(const char *name, const char *arg)
+{
+	char *end;
+	errno = 0;
+	long long n = strtoll(arg, &end, 10);
+	if (!*arg || *end || errno) {
+		fprintf(stderr,
+			"invalid argument \"%s\" for \"--%s\" flag: strconv.ParseInt: parsing \"%s\": invalid syntax\n",
+			arg, name, arg);
+		return NULL;
+	}
+	return json_integer(n);
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }
 
 static int write_pidfile(const char *path)
@@ -102,7 +159,27 @@ int main(int argc, char **argv)
 	struct berth_config cfg;
 	berth_config_init(&cfg);
 	struct berth_config_flags flags = {0};
-	enum { O_DATA = 1000, O_EXEC, O_LABEL, O_CONFIG, O_DEFRT, O_ADDRT, O_LOGDRV, O_LOGOPT, O_LIVE, O_SHIM };
+	enum {
+		O_DATA = 1000,
+		O_EXEC,
+		O_LABEL,
+		O_CONFIG,
+		O_DEFRT,
+		O_ADDRT,
+		O_LOGDRV,
+		O_LOGOPT,
+		O_LIVE,
+		O_SHIM,
+		O_TLS,
+		O_TLSVERIFY,
+		O_TLSCERT,
+		O_TLSKEY,
+		O_TLSCACERT,
+		O_MAXCONN,
+		O_IDLE,
+		O_READTO,
+		O_SECCOMP,
+	};
 	static const struct option opts[] = {
 		{"host", required_argument, NULL, 'H'},
 		{"data-root", required_argument, NULL, O_DATA},
@@ -119,13 +196,63 @@ int main(int argc, char **argv)
 		{"log-opt", required_argument, NULL, O_LOGOPT},
 		{"live-restore", no_argument, NULL, O_LIVE},
 		{"shim-path", required_argument, NULL, O_SHIM},
+		{"tls", optional_argument, NULL, O_TLS},
+		{"tlsverify", optional_argument, NULL, O_TLSVERIFY},
+		{"tlscert", required_argument, NULL, O_TLSCERT},
+		{"tlskey", required_argument, NULL, O_TLSKEY},
+		{"tlscacert", required_argument, NULL, O_TLSCACERT},
+		{"max-connections", required_argument, NULL, O_MAXCONN},
+		{"http-idle-timeout", required_argument, NULL, O_IDLE},
+		{"http-read-timeout", required_argument, NULL, O_READTO},
+		{"seccomp-profile", required_argument, NULL, O_SECCOMP},
+		{"log-level", required_argument, NULL, 'l'},
 		{"version", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	bool config_given = false;
 	int o;
-	while ((o = getopt_long(argc, argv, "H:s:Dp:vh", opts, NULL)) != -1) {
+	raise_nofile();
+	while ((o = getopt_long(argc, argv, "H:s:Dp:l:vh", opts, NULL)) != -1) {
+		json_t *jv = NULL;
+		const char *key = NULL;
+		switch (o) {
+		case O_TLS:
+		case O_TLSVERIFY:
+			key = o == O_TLS ? "tls" : "tlsverify";
+			if (!(jv = bool_arg(key, optarg)))
+				return 1;
+			break;
+		case O_TLSCERT:
+		case O_TLSKEY:
+		case O_TLSCACERT:
+		case O_SECCOMP:
+		case 'l':
+			key = o == O_TLSCERT   ? "tlscert" :
+			      o == O_TLSKEY    ? "tlskey" :
+			      o == O_TLSCACERT ? "tlscacert" :
+			      o == O_SECCOMP   ? "seccomp-profile" :
+						 "log-level";
+			jv = json_string(optarg);
+			break;
+		case O_MAXCONN:
+		case O_IDLE:
+		case O_READTO:
+			key = o == O_MAXCONN ? "max-connections" :
+			      o == O_IDLE    ? "http-idle-timeout" :
+					       "http-read-timeout";
+			if (!(jv = int_arg(key, optarg)))
+				return 1;
+			break;
+		default: break;
+		}
+		if (key) {
+			if (apply_flag(&cfg, &flags, key, jv) < 0) {
+				berth_config_free(&cfg);
+				return 1;
+			}
+			continue;
+		}
 		switch (o) {
 		case 'H':
 			berth_strv_push(&cfg.hosts, optarg);
@@ -224,6 +351,18 @@ int main(int argc, char **argv)
 	}
 	if (!cfg.hosts)
 		berth_strv_push(&cfg.hosts, "unix:///run/berth/berth.sock");
+	{
+		char *warning = NULL;
+		if (berth_config_check_hosts(&cfg, &warning, &err) < 0) {
+			fprintf(stderr, "berthd: %s\n", err.msg);
+			berth_config_free(&cfg);
+			return 1;
+		}
+		if (warning) {
+			berth_log(NULL, BERTH_LOG_WARN, "%s", warning);
+			free(warning);
+		}
+	}
 	if (!cfg.shim_path)
 		cfg.shim_path = default_shim_path();
 	if (cfg.pidfile && write_pidfile(cfg.pidfile) < 0) {
@@ -249,15 +388,32 @@ int main(int argc, char **argv)
 		free(d);
 		return 1;
 	}
+	if (d->cfg.log_level && strcmp(d->cfg.log_level, "debug") && strcmp(d->cfg.log_level, "info"))
+		atomic_store(&d->log.level, !strcmp(d->cfg.log_level, "warn") ? BERTH_LOG_WARN : BERTH_LOG_ERROR);
 	struct berth_http_server *srv = berth_http_server_new(berth_api_dispatch, d, "Berth/" BERTH_VERSION " (linux)");
+	int rc = 0;
+	if (!srv) {
+		fprintf(stderr, "berthd: out of memory\n");
+		berth_daemon_close(d);
+		free(d);
+		return 1;
+	}
+	berth_http_server_set_limits(srv, &(struct berth_http_limits){.max_conns = d->cfg.max_connections,
+								      .idle_timeout_s = d->cfg.http_idle_timeout,
+								      .read_timeout_s = d->cfg.http_read_timeout});
+	berth_log(&d->log, BERTH_LOG_DEBUG, "API server bounds: %d connections, idle timeout %d s, read timeout %d s",
+		  berth_http_server_limits(srv)->max_conns, berth_http_server_limits(srv)->idle_timeout_s,
+		  berth_http_server_limits(srv)->read_timeout_s);
 	for (size_t i = 0; d->cfg.hosts[i]; i++) {
 		if (berth_http_server_listen(srv, d->cfg.hosts[i], &err) < 0) {
 			fprintf(stderr, "berthd: %s\n", err.msg);
+			rc = 1;
 			goto out;
 		}
 	}
 	if (berth_http_server_start(srv, &err) < 0) {
 		fprintf(stderr, "berthd: %s\n", err.msg);
+		rc = 1;
 		goto out;
 	}
 	berth_log(&d->log, BERTH_LOG_INFO, "Daemon has completed initialization");
@@ -301,5 +457,5 @@ out:
 	free(pidfile);
 	close(sfd);
 	berth_log(NULL, BERTH_LOG_INFO, "Daemon shutdown complete");
-	return 0;
+	return rc;
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -24,7 +25,20 @@
 #define MAX_LISTENERS 8
 #define MAX_HEADER_BYTES (64 * 1024)
 #define MAX_HEADERS 100
+#define MAX_URL_BYTES (16 * 1024)
 #define INBUF_SIZE 65536
+/* Thread stacks: handlers keep up to 128 KiB of buffers on the stack and
+ * jansson parses nested bodies recursively; only touched pages cost RSS. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CONN_STACK (4 * 1024 * 1024)
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CONN_STACK (4 * 1024 * 1024)
+#endif
+#endif
+#ifndef CONN_STACK
+#define CONN_STACK (1024 * 1024)
+#endif
 
 struct listener {
 	int fd;
@@ -41,6 +55,9 @@ struct berth_http_server {
 	pthread_t thread;
 	bool started;
 	atomic_int active;
+	struct berth_http_limits lim;
+	int spare_fd; /* kept open to accept-and-refuse at EMFILE */
+	atomic_uint refused;
 };
 
 enum body_state { BODY_NONE, BODY_READING, BODY_DONE };
@@ -64,39 +81,72 @@ struct berth_http_conn {
 	size_t body_extra_off;
 	/* response */
 	bool responded, streaming, hijacked, broken, is_head;
+	/* input state */
+	bool rd_failed;         /* EOF, timeout or bad framing while a request was open: close after replying */
+	const char *rd_error;   /* why */
+	int hdr_status;         /* 431/414 when a header limit was hit, 400 for bad UTF-8 */
+	bool req_started;       /* bytes of the current request arrived */
+	int64_t phase_start_ms; /* idle start, or first byte of the request */
 };
 
 /* ---------- parsing ---------- */
 
-static void add_header(struct berth_http_conn *c)
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Returns -1 (parser error) past MAX_HEADERS: answered 431, never dropped. */
+static int add_header(struct berth_http_conn *c)
 {
 	if (!c->hfield.len)
-		return;
-	if (c->req.nheaders < MAX_HEADERS) {
-		c->req.headers = realloc(c->req.headers, (c->req.nheaders + 1) * sizeof(struct berth_kv));
-		c->req.headers[c->req.nheaders].k = berth_buf_steal(&c->hfield);
-		c->req.headers[c->req.nheaders].v = berth_buf_steal(&c->hvalue);
-		c->req.nheaders++;
+		return 0;
+	if (c->req.nheaders >= MAX_HEADERS) {
+		c->hdr_status = 431;
+		return -1;
 	}
-	berth_buf_free(&c->hfield);
-	berth_buf_free(&c->hvalue);
+	struct berth_kv *h = realloc(c->req.headers, (c->req.nheaders + 1) * sizeof(struct berth_kv));
+	if (!h)
+		return -1;
+	c->req.headers = h;
+	if (!c->hvalue.data && berth_buf_append(&c->hvalue, "", 0) < 0)
+		return -1;
+	h[c->req.nheaders].k = c->hfield.data;
+	h[c->req.nheaders].v = c->hvalue.data;
+	c->req.nheaders++;
+	c->hfield = (struct berth_buf){0};
+	c->hvalue = (struct berth_buf){0};
+	return 0;
+}
+
+static int header_limit(struct berth_http_conn *c, size_t len, size_t max, int status)
+{
+	c->header_bytes += len;
+	if (c->header_bytes > MAX_HEADER_BYTES || (max && c->url.len + len > max)) {
+		c->hdr_status = status;
+		return -1;
+	}
+	return 0;
 }
 
 static int on_url(http_parser *p, const char *at, size_t len)
 {
 	struct berth_http_conn *c = p->data;
-	c->header_bytes += len;
-	return c->header_bytes > MAX_HEADER_BYTES ? -1 : berth_buf_append(&c->url, at, len);
+	if (header_limit(c, len, MAX_URL_BYTES, c->header_bytes + len > MAX_HEADER_BYTES ? 431 : 414) < 0)
+		return -1;
+	return berth_buf_append(&c->url, at, len);
 }
 
 static int on_hfield(http_parser *p, const char *at, size_t len)
 {
 	struct berth_http_conn *c = p->data;
-	c->header_bytes += len;
-	if (c->header_bytes > MAX_HEADER_BYTES)
+	if (header_limit(c, len, 0, 431) < 0)
 		return -1;
 	if (c->last_was_value) {
-		add_header(c);
+		if (add_header(c) < 0)
+			return -1;
 		c->last_was_value = false;
 	}
 	return berth_buf_append(&c->hfield, at, len);
@@ -105,8 +155,7 @@ static int on_hfield(http_parser *p, const char *at, size_t len)
 static int on_hvalue(http_parser *p, const char *at, size_t len)
 {
 	struct berth_http_conn *c = p->data;
-	c->header_bytes += len;
-	if (c->header_bytes > MAX_HEADER_BYTES)
+	if (header_limit(c, len, 0, 431) < 0)
 		return -1;
 	c->last_was_value = true;
 	return berth_buf_append(&c->hvalue, at, len);
@@ -115,7 +164,8 @@ static int on_hvalue(http_parser *p, const char *at, size_t len)
 static int on_headers_complete(http_parser *p)
 {
 	struct berth_http_conn *c = p->data;
-	add_header(c);
+	if (add_header(c) < 0)
+		return -1;
 	c->headers_done = true;
 	http_parser_pause(p, 1);
 	return 0;
@@ -130,8 +180,8 @@ static int on_body(http_parser *p, const char *at, size_t len)
 		memcpy(c->body_dst + c->body_got, at, n);
 		c->body_got += n;
 	}
-	if (n < len)
-		berth_buf_append(&c->body_extra, at + n, len - n);
+	if (n < len && berth_buf_append(&c->body_extra, at + n, len - n) < 0)
+		return -1;
 	return 0;
 }
 
@@ -154,9 +204,12 @@ static int hexval(int ch)
 	return -1;
 }
 
+/* NULL on OOM or when the result holds a NUL byte. */
 static char *url_decode(const char *s, size_t n, bool plus_space)
 {
 	char *out = malloc(n + 1), *o = out;
+	if (!out)
+		return NULL;
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
 			*o++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
@@ -168,18 +221,58 @@ static char *url_decode(const char *s, size_t n, bool plus_space)
 		}
 	}
 	*o = '\0';
+	if (memchr(out, '\0', (size_t)(o - out))) {
+		free(out);
+		return NULL;
+	}
 	return out;
 }
 
-static void parse_url(struct berth_http_conn *c)
+static bool utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		unsigned c = *p;
+		int n;
+		unsigned min;
+		if (c < 0x80) {
+			p++;
+			continue;
+		} else if ((c & 0xE0) == 0xC0) {
+			n = 1, min = 0x80, c &= 0x1F;
+		} else if ((c & 0xF0) == 0xE0) {
+			n = 2, min = 0x800, c &= 0x0F;
+		} else if ((c & 0xF8) == 0xF0) {
+			n = 3, min = 0x10000, c &= 0x07;
+		} else {
+			return false;
+		}
+		for (int i = 1; i <= n; i++) {
+			if ((p[i] & 0xC0) != 0x80)
+				return false;
+			c = (c << 6) | (p[i] & 0x3F);
+		}
+		if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+			return false;
+		p += n + 1;
+	}
+	return true;
+}
+
+/* 0, or an HTTP status to answer (400: not UTF-8 or a NUL byte, 500: OOM). */
+static int parse_url(struct berth_http_conn *c)
 {
 	const char *u = berth_buf_str(&c->url);
 	c->req.raw_path = strdup(u);
+	if (!c->req.raw_path)
+		return 500;
 	const char *q = strchr(u, '?');
 	size_t plen = q ? (size_t)(q - u) : strlen(u);
 	c->req.path = url_decode(u, plen, false);
+	if (!c->req.path || !utf8_valid(c->req.path))
+		return 400;
 	if (!q)
-		return;
+		return 0;
 	const char *s = q + 1;
 	while (*s) {
 		const char *amp = strchr(s, '&');
@@ -187,15 +280,21 @@ static void parse_url(struct berth_http_conn *c)
 		if (len) {
 			const char *eq = memchr(s, '=', len);
 			size_t klen = eq ? (size_t)(eq - s) : len;
-			c->req.query = realloc(c->req.query, (c->req.nquery + 1) * sizeof(struct berth_kv));
-			c->req.query[c->req.nquery].k = url_decode(s, klen, true);
-			c->req.query[c->req.nquery].v = eq ? url_decode(eq + 1, len - klen - 1, true) : strdup("");
-			c->req.nquery++;
+			struct berth_kv *nq = realloc(c->req.query, (c->req.nquery + 1) * sizeof(struct berth_kv));
+			if (!nq)
+				return 500;
+			c->req.query = nq;
+			struct berth_kv *kv = &nq[c->req.nquery++];
+			kv->k = url_decode(s, klen, true);
+			kv->v = eq ? url_decode(eq + 1, len - klen - 1, true) : strdup("");
+			if (!kv->k || !kv->v || !utf8_valid(kv->k) || !utf8_valid(kv->v))
+				return 400;
 		}
 		s += len;
 		if (*s == '&')
 			s++;
 	}
+	return 0;
 }
 
 static void req_reset(struct berth_http_conn *c)
@@ -224,33 +323,77 @@ static void req_reset(struct berth_http_conn *c)
 	c->last_was_value = c->headers_done = c->message_done = false;
 	c->header_bytes = 0;
 	c->responded = c->streaming = c->is_head = false;
+	c->hdr_status = 0;
+	c->req_started = c->in_len > 0; /* pipelined bytes */
+	c->phase_start_ms = now_ms();
 	http_parser_init(&c->parser, HTTP_REQUEST);
 	c->parser.data = c;
 }
 
+/* Wait for input: idle keep-alive timeout before a request's first byte,
+ * the read timeout for the whole header block, and the read timeout
+ * between two reads of a body (an upload that keeps sending is never cut).
+ * Streams and hijacked connections never come here. 1 ready, 0 timeout. */
+static int wait_input(struct berth_http_conn *c)
+{
+	const struct berth_http_limits *l = &c->srv->lim;
+	int64_t deadline;
+	if (c->headers_done)
+		deadline = now_ms() + (int64_t)l->read_timeout_s * 1000;
+	else if (c->req_started)
+		deadline = c->phase_start_ms + (int64_t)l->read_timeout_s * 1000;
+	else
+		deadline = c->phase_start_ms + (int64_t)l->idle_timeout_s * 1000;
+	for (;;) {
+		int64_t left = deadline - now_ms();
+		if (left <= 0)
+			return 0;
+		struct pollfd p = {.fd = c->fd, .events = POLLIN};
+		int r = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (r > 0)
+			return 1;
+		if (r < 0 && errno != EINTR)
+			return 1; /* let read() report it */
+	}
+}
+
 /* Feed buffered input to the parser; read more from the socket when empty.
- * Returns 0 on progress, -1 on EOF/error. */
+ * Returns 0 on progress, -1 on EOF/error/timeout (rd_error says which),
+ * -2 on a parse error. */
 static int feed(struct berth_http_conn *c)
 {
 	if (c->in_len == 0) {
+		if (!wait_input(c)) {
+			c->rd_error = "timeout reading request";
+			return -1;
+		}
 		ssize_t n;
 		do
 			n = read(c->fd, c->in, INBUF_SIZE);
 		while (n < 0 && errno == EINTR);
 		if (n <= 0) {
+			c->rd_error = n == 0 ? "unexpected EOF" : "read error";
 			/* signal EOF to the parser (completes bodies without length) */
 			http_parser_execute(&c->parser, &c->settings, NULL, 0);
 			return -1;
 		}
 		c->in_off = 0;
 		c->in_len = (size_t)n;
+		if (!c->req_started && !c->headers_done) {
+			c->req_started = true;
+			c->phase_start_ms = now_ms();
+		}
 	}
 	if (HTTP_PARSER_ERRNO(&c->parser) == HPE_PAUSED)
 		http_parser_pause(&c->parser, 0);
 	size_t used = http_parser_execute(&c->parser, &c->settings, c->in + c->in_off, c->in_len);
 	enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
-	if (e != HPE_OK && e != HPE_PAUSED)
+	if (e != HPE_OK && e != HPE_PAUSED) {
+		c->rd_error = e == HPE_INVALID_CHUNK_SIZE     ? "malformed chunked encoding" :
+			      e == HPE_INVALID_CONTENT_LENGTH ? "invalid Content-Length" :
+								http_errno_description(e);
 		return -2;
+	}
 	c->in_off += used;
 	c->in_len -= used;
 	return 0;
@@ -279,8 +422,11 @@ ssize_t berth_http_body_read(struct berth_http_conn *c, void *buf, size_t len)
 		if (feed(c) < 0) {
 			if (c->message_done)
 				break;
-			c->broken = true;
-			errno = EPIPE;
+			/* short body, timeout or bad chunking: the handler can still
+			 * answer (400); the connection closes after it */
+			c->rd_failed = true;
+			c->body_dst = NULL;
+			errno = EPROTO;
 			return -1;
 		}
 	}
@@ -304,7 +450,8 @@ int berth_http_body_json(struct berth_http_conn *c, size_t max, json_t **out, st
 		ssize_t n = berth_http_body_read(c, tmp, sizeof(tmp));
 		if (n < 0) {
 			berth_buf_free(&b);
-			return berth_err(err, BERTH_E_INVALID, "error reading request body");
+			return berth_err(err, BERTH_E_INVALID, "error reading request body: %s",
+					 c->rd_error ? c->rd_error : "read error");
 		}
 		if (n == 0)
 			break;
@@ -312,7 +459,10 @@ int berth_http_body_json(struct berth_http_conn *c, size_t max, json_t **out, st
 			berth_buf_free(&b);
 			return berth_err(err, BERTH_E_INVALID, "request body too large");
 		}
-		berth_buf_append(&b, tmp, (size_t)n);
+		if (berth_buf_append(&b, tmp, (size_t)n) < 0) {
+			berth_buf_free(&b);
+			return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+		}
 	}
 	size_t i = 0;
 	while (i < b.len && (b.data[i] == ' ' || b.data[i] == '\n' || b.data[i] == '\r' || b.data[i] == '\t'))
@@ -424,8 +574,11 @@ static const char *status_text(int s)
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 406: return "Not Acceptable";
+	case 408: return "Request Timeout";
 	case 409: return "Conflict";
 	case 413: return "Request Entity Too Large";
+	case 414: return "Request URI Too Long";
+	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
 	case 501: return "Not Implemented";
 	case 503: return "Service Unavailable";
@@ -477,11 +630,15 @@ int berth_http_respond_ex(struct berth_http_conn *c, int status, const char *cty
 		berth_buf_printf(&h, "Content-Type: %s\r\n", ctype);
 	if (status != 204 && status != 304)
 		berth_buf_printf(&h, "Content-Length: %zu\r\n", len);
-	if (!c->req.keep_alive)
+	if (!c->req.keep_alive || c->rd_failed)
 		berth_buf_printf(&h, "Connection: close\r\n");
 	berth_buf_append(&h, "\r\n", 2);
 	if (body && len && !c->is_head && status != 204 && status != 304)
 		berth_buf_append(&h, body, len);
+	if (!h.data) {
+		c->broken = true; /* out of memory: nothing sensible to send */
+		return -1;
+	}
 	int r = send_buf(c, h.data, h.len);
 	berth_buf_free(&h);
 	return r;
@@ -489,16 +646,47 @@ int berth_http_respond_ex(struct berth_http_conn *c, int status, const char *cty
 
 int berth_http_respond_json(struct berth_http_conn *c, int status, json_t *j)
 {
-	char *s = json_dumps(j, JSON_COMPACT);
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	if (!s)
 		return berth_http_respond(c, 500, "application/json", "{\"message\":\"out of memory\"}\n", 27);
 	struct berth_buf b = {0};
-	berth_buf_printf(&b, "%s\n", s);
+	int pr = berth_buf_printf(&b, "%s\n", s);
 	free(s);
+	if (pr < 0 || !b.data) {
+		berth_buf_free(&b);
+		return berth_http_respond(c, 500, "application/json", "{\"message\":\"out of memory\"}\n", 27);
+	}
 	int r = berth_http_respond(c, status, "application/json", b.data, b.len);
 	berth_buf_free(&b);
 	return r;
+}
+
+/* Replace bytes that are not UTF-8 (a name from the request echoed in a
+ * message) with '?', so the JSON encoder never fails on them. */
+static void utf8_scrub(char *s)
+{
+	while (*s) {
+		unsigned char ch = (unsigned char)*s;
+		int n = ch < 0x80           ? 0 :
+			(ch & 0xE0) == 0xC0 ? 1 :
+			(ch & 0xF0) == 0xE0 ? 2 :
+			(ch & 0xF8) == 0xF0 ? 3 :
+					      -1;
+		bool ok = n >= 0;
+		for (int i = 1; ok && i <= n; i++)
+			ok = ((unsigned char)s[i] & 0xC0) == 0x80;
+		if (ok && n > 0) {
+			char tmp[5] = {0};
+			memcpy(tmp, s, (size_t)n + 1);
+			ok = utf8_valid(tmp);
+		}
+		if (!ok) {
+			*s++ = '?';
+			continue;
+		}
+		s += n + 1;
+	}
 }
 
 int berth_http_respond_error(struct berth_http_conn *c, const struct berth_error *err)
@@ -508,12 +696,18 @@ int berth_http_respond_error(struct berth_http_conn *c, const struct berth_error
 		status = 500;
 	if (c->streaming) {
 		/* already streaming: report in-band as docker does for progress streams */
-		json_t *j = json_pack("{s:s, s:{s:s}}", "error", err->msg, "errorDetail", "message", err->msg);
+		char m[sizeof(err->msg)];
+		snprintf(m, sizeof(m), "%s", err->msg);
+		utf8_scrub(m);
+		json_t *j = json_pack("{s:s, s:{s:s}}", "error", m, "errorDetail", "message", m);
 		berth_http_stream_json(c, j);
 		json_decref(j);
 		return -1;
 	}
-	return berth_http_respond_json(c, status, json_pack("{s:s}", "message", err->msg));
+	char msg[sizeof(err->msg)];
+	snprintf(msg, sizeof(msg), "%s", err->msg);
+	utf8_scrub(msg);
+	return berth_http_respond_json(c, status, json_pack("{s:s}", "message", msg));
 }
 
 int berth_http_respond_msg(struct berth_http_conn *c, int status, const char *fmt, ...)
@@ -523,6 +717,7 @@ int berth_http_respond_msg(struct berth_http_conn *c, int status, const char *fm
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	utf8_scrub(msg);
 	return berth_http_respond_json(c, status, json_pack("{s:s}", "message", msg));
 }
 
@@ -636,6 +831,18 @@ bool berth_http_responded(struct berth_http_conn *c) { return c->responded; }
 
 /* ---------- connection loop ---------- */
 
+/* A reply on a connection that has no parsed request (limits, bad syntax). */
+static void send_plain_error(struct berth_http_conn *c, int status, const char *msg)
+{
+	char buf[512];
+	int n = snprintf(buf, sizeof(buf),
+			 "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+			 "Connection: close\r\n\r\n{\"message\":\"%s\"}\n",
+			 status, status_text(status), strlen(msg) + 15, msg);
+	if (n > 0 && (size_t)n < sizeof(buf))
+		send_buf(c, buf, (size_t)n);
+}
+
 static void *conn_main(void *arg)
 {
 	struct berth_http_conn *c = arg;
@@ -646,14 +853,26 @@ static void *conn_main(void *arg)
 		while (!c->headers_done) {
 			int fr = feed(c);
 			if (fr == -2) {
-				static const char bad[] = "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; "
-							  "charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request";
-				send_buf(c, bad, sizeof(bad) - 1);
+				if (c->hdr_status == 431)
+					send_plain_error(c, 431, "request header fields too large");
+				else if (c->hdr_status == 414)
+					send_plain_error(c, 414, "request URI too long");
+				else
+					send_plain_error(c, 400, "bad request");
+			} else if (fr == -1 && c->req_started && c->rd_error && !strncmp(c->rd_error, "timeout", 7)) {
+				send_plain_error(c, 408, "timeout reading request headers");
 			}
 			if (fr < 0)
 				goto out;
 		}
-		parse_url(c);
+		int ur = parse_url(c);
+		if (ur) {
+			send_plain_error(c, ur,
+					 ur == 400 ?
+						 "invalid request path or query: not valid UTF-8 or holds a NUL byte" :
+						 "out of memory");
+			goto out;
+		}
 		snprintf(c->req.method, sizeof(c->req.method), "%s", http_method_str(c->parser.method));
 		c->req.keep_alive = http_should_keep_alive(&c->parser);
 		c->req.upgrade = c->parser.upgrade;
@@ -671,9 +890,10 @@ static void *conn_main(void *arg)
 			berth_http_respond_msg(c, 500, "handler did not respond");
 		if (c->streaming)
 			berth_http_stream_end(c);
-		if (c->hijacked || c->broken || !c->req.keep_alive)
+		if (c->hijacked || c->broken || c->rd_failed || !c->req.keep_alive)
 			break;
-		/* drain the rest of the body so the next request parses */
+		/* drain the rest of the body so the next request parses (bounded by
+		 * the read timeout) */
 		char tmp[8192];
 		while (!c->message_done) {
 			ssize_t n = berth_http_body_read(c, tmp, sizeof(tmp));
@@ -733,10 +953,39 @@ void berth_http_serve_fd(struct berth_http_server *s, int fd)
 	conn_main(c);
 }
 
+/* Over the cap (or out of fds/threads): answer 503 at once and close, from
+ * the accept thread, without blocking it. */
+static void refuse(struct berth_http_server *s, int fd)
+{
+	static const char msg[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+				  "Content-Length: 46\r\nConnection: close\r\n\r\n"
+				  "{\"message\":\"too many connections, try again\"}\n";
+	atomic_fetch_add(&s->refused, 1);
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	char tmp[4096]; /* unread request bytes would turn close() into a TCP reset */
+	for (int i = 0; i < 16 && read(fd, tmp, sizeof(tmp)) > 0; i++)
+		;
+	if (write(fd, msg, sizeof(msg) - 1) < 0) {
+		/* the client is gone or its buffer is full: nothing to do */
+	}
+	shutdown(fd, SHUT_WR);
+	close(fd);
+}
+
+/* Sleep up to ms, or until stop is requested; true when stopping. */
+static bool backoff(struct berth_http_server *s, int ms)
+{
+	struct pollfd p = {.fd = s->stop_pipe[0], .events = POLLIN};
+	return poll(&p, 1, ms) > 0;
+}
+
 static void *accept_main(void *arg)
 {
 	struct berth_http_server *s = arg;
 	struct pollfd pf[MAX_LISTENERS + 1];
+	int delay = 0;
 	for (;;) {
 		for (int i = 0; i < s->nl; i++)
 			pf[i] = (struct pollfd){.fd = s->l[i].fd, .events = POLLIN};
@@ -752,11 +1001,36 @@ static void *accept_main(void *arg)
 			if (!(pf[i].revents & POLLIN))
 				continue;
 			int fd = accept4(s->l[i].fd, NULL, NULL, SOCK_CLOEXEC);
-			if (fd < 0)
+			if (fd < 0) {
+				int e = errno;
+				if (e == EMFILE || e == ENFILE) {
+					/* use the spare fd to tell one client and drain the
+					 * queue slowly instead of spinning on a ready listener */
+					if (s->spare_fd >= 0) {
+						close(s->spare_fd);
+						s->spare_fd = -1;
+						fd = accept4(s->l[i].fd, NULL, NULL, SOCK_CLOEXEC);
+						if (fd >= 0)
+							refuse(s, fd);
+						s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+					}
+				}
+				if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+					/* Go's net/http: 5 ms doubling to 1 s */
+					delay = delay ? (delay * 2 > 1000 ? 1000 : delay * 2) : 5;
+					if (backoff(s, delay))
+						return NULL;
+				}
 				continue;
+			}
+			delay = 0;
+			if (atomic_load(&s->active) >= s->lim.max_conns) {
+				refuse(s, fd);
+				continue;
+			}
 			struct berth_http_conn *c = conn_new(s, fd);
 			if (!c) {
-				close(fd);
+				refuse(s, fd);
 				continue;
 			}
 			atomic_fetch_add(&s->active, 1);
@@ -764,12 +1038,12 @@ static void *accept_main(void *arg)
 			pthread_attr_t attr;
 			pthread_attr_init(&attr);
 			pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-			pthread_attr_setstacksize(&attr, 2 * 1024 * 1024);
+			pthread_attr_setstacksize(&attr, CONN_STACK);
 			if (pthread_create(&t, &attr, conn_main, c) != 0) {
-				close(fd);
 				free(c->in);
 				free(c);
 				atomic_fetch_sub(&s->active, 1);
+				refuse(s, fd);
 			}
 			pthread_attr_destroy(&attr);
 		}
@@ -777,13 +1051,51 @@ static void *accept_main(void *arg)
 	return NULL;
 }
 
+void berth_http_default_limits(struct berth_http_limits *l)
+{
+	struct rlimit rl;
+	int max = 4096;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+		/* each connection may hold a few more fds (attach: shim sockets) */
+		rlim_t room = rl.rlim_cur > 256 ? (rl.rlim_cur - 256) / 2 : 16;
+		if (room < (rlim_t)max)
+			max = room < 16 ? 16 : (int)room;
+	}
+	*l = (struct berth_http_limits){.max_conns = max, .idle_timeout_s = 180, .read_timeout_s = 120};
+}
+
+void berth_http_server_set_limits(struct berth_http_server *s, const struct berth_http_limits *l)
+{
+	struct berth_http_limits d;
+	berth_http_default_limits(&d);
+	s->lim = *l;
+	if (s->lim.max_conns <= 0)
+		s->lim.max_conns = d.max_conns;
+	if (s->lim.idle_timeout_s <= 0)
+		s->lim.idle_timeout_s = d.idle_timeout_s;
+	if (s->lim.read_timeout_s <= 0)
+		s->lim.read_timeout_s = d.read_timeout_s;
+}
+
+const struct berth_http_limits *berth_http_server_limits(struct berth_http_server *s) { return &s->lim; }
+
+unsigned berth_http_server_refused(struct berth_http_server *s) { return atomic_load(&s->refused); }
+
 struct berth_http_server *berth_http_server_new(berth_http_handler handler, void *ctx, const char *server_name)
 {
 	struct berth_http_server *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
 	s->handler = handler;
 	s->ctx = ctx;
 	s->server_name = strdup(server_name);
+	if (!s->server_name) {
+		free(s);
+		return NULL;
+	}
 	s->stop_pipe[0] = s->stop_pipe[1] = -1;
+	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	berth_http_default_limits(&s->lim);
 	return s;
 }
 
@@ -804,7 +1116,7 @@ static int listen_unix(struct berth_http_server *s, const char *path, struct ber
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "socket");
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 512) < 0) {
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, SOMAXCONN) < 0) {
 		int e = errno;
 		close(fd);
 		return berth_err_sys(err, BERTH_E_INTERNAL, e, "listen on %s", path);
@@ -834,7 +1146,7 @@ static int listen_tcp(struct berth_http_server *s, const char *hostport, struct 
 	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	int one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 512) < 0) {
+	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, SOMAXCONN) < 0) {
 		int e = errno;
 		if (fd >= 0)
 			close(fd);
@@ -922,6 +1234,8 @@ void berth_http_server_free(struct berth_http_server *s)
 		close(s->stop_pipe[0]);
 		close(s->stop_pipe[1]);
 	}
+	if (s->spare_fd >= 0)
+		close(s->spare_fd);
 	free(s->server_name);
 	free(s);
 }

@@ -36,6 +36,19 @@ struct berth_http_req {
 struct berth_http_conn;
 typedef void (*berth_http_handler)(void *ctx, struct berth_http_req *req, struct berth_http_conn *c);
 
+/* Server bounds (0 fields take the defaults). Beyond max_conns open
+ * connections a new client gets 503 at once. idle_timeout_s: a keep-alive
+ * connection with no request in progress is closed. read_timeout_s: the whole
+ * header block must arrive within it, and a body may pause at most that long
+ * between two reads (a short body gets 400 then). Streams and hijacked
+ * connections have no timeout. */
+struct berth_http_limits {
+	int max_conns;      /* default min(4096, (RLIMIT_NOFILE - 256) / 2) */
+	int idle_timeout_s; /* default 180 */
+	int read_timeout_s; /* default 120 */
+};
+void berth_http_default_limits(struct berth_http_limits *l);
+
 struct berth_http_server;
 struct berth_http_server *berth_http_server_new(berth_http_handler handler, void *ctx, const char *server_name);
 /* Listen on "unix://PATH" (mode 0660), "tcp://host:port", or "fd://N" / "fd://"
@@ -47,6 +60,11 @@ int berth_http_server_start(struct berth_http_server *s, struct berth_error *err
 void berth_http_server_stop(struct berth_http_server *s);
 void berth_http_server_free(struct berth_http_server *s);
 int berth_http_server_active(struct berth_http_server *s);
+/* Call before berth_http_server_start. */
+void berth_http_server_set_limits(struct berth_http_server *s, const struct berth_http_limits *l);
+const struct berth_http_limits *berth_http_server_limits(struct berth_http_server *s);
+/* Connections answered 503 so far (over the cap, out of fds or threads). */
+unsigned berth_http_server_refused(struct berth_http_server *s);
 /* Serve one already-accepted connection synchronously on the calling thread
  * until it closes; closes fd at the end (fuzzing, tests). */
 void berth_http_serve_fd(struct berth_http_server *s, int fd);

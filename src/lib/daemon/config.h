@@ -21,6 +21,12 @@ struct berth_config {
 	json_t *log_opts; /* {"k":"v"} */
 	bool live_restore;
 	char *shim_path; /* berth-shim binary (defaults beside berthd) */
+	char *log_level; /* NULL, "debug", "info", "warn", "error", "fatal" */
+	/* HTTP server bounds (0: the server's defaults) */
+	int max_connections;
+	int http_idle_timeout; /* seconds */
+	int http_read_timeout; /* seconds */
+	bool tls_disabled;     /* --tls=false / "tls": false given explicitly */
 };
 
 void berth_config_init(struct berth_config *c);
@@ -37,5 +43,14 @@ struct berth_config_flags {
  * merge into c. Keys set by flags (names in flags) conflict with the file. */
 int berth_config_load_file(struct berth_config *c, const char *path, bool required,
 			   const struct berth_config_flags *flags, struct berth_error *err);
+/* Apply one option (daemon.json key, or a flag given as the same key with a
+ * JSON value). Every key either takes effect or fails naming itself: keys
+ * Berth does not implement are accepted only with their "off" value (false,
+ * "", 0, [], {}), otherwise "<key> is not supported yet". */
+int berth_config_apply(struct berth_config *c, const char *key, json_t *v, struct berth_error *err);
+/* Check listen addresses: tcp:// without TLS is refused on a non-loopback
+ * address unless tls_disabled (docker 27's rule); *warning gets docker's
+ * warning text (free it) for a plaintext tcp listener that is allowed. */
+int berth_config_check_hosts(const struct berth_config *c, char **warning, struct berth_error *err);
 /* Re-read only the reloadable keys (labels, debug) for SIGHUP. */
 int berth_config_reload(struct berth_config *c, struct berth_error *err);
