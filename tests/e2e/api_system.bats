@@ -151,16 +151,18 @@ setup() { berthd_ensure; }
 	assert_match "$(header Content-Type)" '^application/json'
 }
 
-@test "the docker CLIs can talk to the daemon (version, info)" {
-	local cli
-	for cli in "$DOCKER_CLI_28" "$DOCKER_CLI_20"; do
-		[ -x "$cli" ] || continue
-		run -0 "$cli" version --format '{{.Server.APIVersion}}'
-		assert_eq "$output" 1.41
-		run -0 "$cli" info --format '{{.OSType}} {{.Driver}}'
-		assert_eq "$output" "linux $E2E_STORAGE_DRIVER"
-	done
+_docker_version_info()
+{
+	local cli=$1
+	need_cli "$cli"
+	run -0 "$cli" version --format '{{.Server.APIVersion}}'
+	assert_eq "$output" 1.41
+	run -0 "$cli" info --format '{{.OSType}} {{.Driver}}'
+	assert_eq "$output" "linux $E2E_STORAGE_DRIVER"
 }
+
+@test "docker CLI 28 can talk to the daemon (version, info)" { _docker_version_info "$DOCKER_CLI_28"; }
+@test "docker CLI 20.10 can talk to the daemon (version, info)" { _docker_version_info "$DOCKER_CLI_20"; }
 
 @test "berth version and info" {
 	run -0 berth version

@@ -39,13 +39,13 @@ TRAP_TERM='trap "echo got TERM; exit 0" TERM; echo ready; while true; do sleep 0
 @test "run: 127 for a command that does not exist, nothing left with --rm" {
 	run -127 --separate-stderr berth run --rm busybox nonexistent-cmd
 	assert_contains "$stderr" 'executable file not found'
-	wait_for 30 test "$(container_count)" = 0
+	wait_for 30 container_count_is 0
 }
 
 @test "run: 126 for a command that cannot be executed" {
 	run -126 --separate-stderr berth run --rm busybox /etc
 	assert_contains "$stderr" 'permission denied'
-	wait_for 30 test "$(container_count)" = 0
+	wait_for 30 container_count_is 0
 }
 
 @test "run: 125 for a bad flag, nothing created" {
@@ -68,23 +68,28 @@ TRAP_TERM='trap "echo got TERM; exit 0" TERM; echo ready; while true; do sleep 0
 	assert_eq "$(tr -d ' ' <<<"$output")" 2
 }
 
-@test "stdin: 10 MB of binary data round-trip through run -i and exec -i (berth and docker CLIs)" {
-	# random bytes hold ctrl-p ctrl-q: without a tty they are data, not detach keys;
-	# and stdin faster than the container reads must not stall its output
+# random bytes hold ctrl-p ctrl-q: without a tty they are data, not detach keys;
+# and stdin faster than the container reads must not stall its output
+_stdin_roundtrip()
+{
+	local cli=$1
+	need_cli "$cli"
 	head -c 10000000 /dev/urandom >"$BATS_TEST_TMPDIR/in"
 	run -0 berth run -d --name cat busybox sleep 1000
-	local cli
-	for cli in "$BERTH_CLI" "$DOCKER_CLI_20" "$DOCKER_CLI_28"; do
-		[ -x "$cli" ] || continue
-		"$cli" run --rm -i busybox cat <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out" ||
-			fail "$cli run -i failed"
-		cmp "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/out" || fail "$cli run -i: output differs"
-		"$cli" exec -i cat cat <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out" || fail "$cli exec -i failed"
-		cmp "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/out" || fail "$cli exec -i: output differs"
-	done
+	"$cli" run --rm -i busybox cat <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out" ||
+		fail "$cli run -i failed"
+	cmp "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/out" || fail "$cli run -i: output differs"
+	"$cli" exec -i cat cat <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out" || fail "$cli exec -i failed"
+	cmp "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/out" || fail "$cli exec -i: output differs"
+}
+
+@test "stdin: 10 MB of binary data round-trip through run -i and exec -i (berth)" {
+	_stdin_roundtrip "$BERTH_CLI"
 	run -0 berth run --rm -i busybox sh -c 'cat >/dev/null; echo read all' <"$BATS_TEST_TMPDIR/in"
 	assert_eq "$output" 'read all'
 }
+@test "stdin: 10 MB of binary data round-trip through run -i and exec -i (docker 20.10)" { _stdin_roundtrip "$DOCKER_CLI_20"; }
+@test "stdin: 10 MB of binary data round-trip through run -i and exec -i (docker 28)" { _stdin_roundtrip "$DOCKER_CLI_28"; }
 
 @test "run -a stdout only shows stdout" {
 	run -0 --separate-stderr berth run --rm -a stdout busybox sh -c 'echo out; echo err >&2'
@@ -541,7 +546,7 @@ ready"
 	assert_contains "$stderr" "unknown log opt 'foo' for json-file log driver"
 	run -125 --separate-stderr berth run --rm --log-driver nosuchdriver busybox true
 	assert_contains "$stderr" nosuchdriver
-	wait_for 30 test "$(container_count)" = 0
+	wait_for 30 container_count_is 0
 }
 
 @test "bad log options through the API: refused at create" {

@@ -40,7 +40,7 @@ _run_rm()
 	done
 	run -3 "$D" run --rm busybox sh -c 'exit 3'
 	run -127 --separate-stderr "$D" run --rm busybox nonexistent-cmd
-	wait_for 30 test "$(container_count)" = 0
+	wait_for 30 container_count_is 0
 }
 
 _run_d_logs_stop_rm()
@@ -186,7 +186,7 @@ _run_it()
 	assert_contains "$output" /dev/pts/
 	assert_contains "$output" ok
 	run -3 pty "$D run -it --rm busybox sh -c 'exit 3'"
-	wait_for 30 test "$(container_count)" = 0
+	wait_for 30 container_count_is 0
 }
 
 _exec_it()

@@ -486,6 +486,10 @@ container_count()
 	printf '%s' "$HTTP_BODY" | jq length
 }
 
+# For wait_for, which runs its command again on every try (a "$(...)" in its
+# arguments would be expanded once, before the first try).
+container_count_is() { [ "$(container_count)" = "$1" ]; }
+
 # cjq REF FILTER: jq FILTER over the container's inspect document (raw output).
 cjq()
 {

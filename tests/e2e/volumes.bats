@@ -94,17 +94,19 @@ volume_mounts() { awk -v p="$E2E_DATA/volumes/" 'index($5, p) == 1 { print $5 }'
 	[ "$(cat "$E2E_DATA/volumes/keep/_data/f")" = persisted ]
 }
 
-@test "the same through docker CLI 28 and 20.10" {
-	local cli
-	for cli in "$DOCKER_CLI_28" "$DOCKER_CLI_20"; do
-		[ -x "$cli" ] || continue
-		run -0 "$cli" run --name wr -v dk:/x busybox sh -c 'echo via-docker >/x/f'
-		run -0 "$cli" rm wr
-		run -0 "$cli" run --rm --mount type=volume,src=dk,dst=/y busybox cat /y/f
-		assert_eq "$output" "via-docker"
-		run -0 "$cli" volume rm dk
-	done
+_named_volume_docker()
+{
+	local cli=$1
+	need_cli "$cli"
+	run -0 "$cli" run --name wr -v dk:/x busybox sh -c 'echo via-docker >/x/f'
+	run -0 "$cli" rm wr
+	run -0 "$cli" run --rm --mount type=volume,src=dk,dst=/y busybox cat /y/f
+	assert_eq "$output" "via-docker"
+	run -0 "$cli" volume rm dk
 }
+
+@test "the same through docker CLI 28" { _named_volume_docker "$DOCKER_CLI_28"; }
+@test "the same through docker CLI 20.10" { _named_volume_docker "$DOCKER_CLI_20"; }
 
 @test "an anonymous volume gets the image's files at its path" {
 	run -0 berth create --name anon volimg ls -la /data /data/sub
@@ -221,45 +223,48 @@ volume_mounts() { awk -v p="$E2E_DATA/volumes/" 'index($5, p) == 1 { print $5 }'
 	assert_eq "$output" busy
 }
 
-@test "volume create/ls/inspect/rm through berth and both docker CLIs" {
-	local cli out
-	for cli in berth docker28 docker20; do
-		case $cli in
-		docker28) [ -x "$DOCKER_CLI_28" ] || continue ;;
-		docker20) [ -x "$DOCKER_CLI_20" ] || continue ;;
-		esac
-		run -0 $cli volume create --label team=a --label solo -o type=tmpfs -o device=tmpfs -o o=size=1m lv1
-		assert_eq "$output" lv1
-		run -0 $cli volume create lv10
-		run -0 $cli volume create lv2
-		run -0 $cli volume ls
-		assert_eq "$output" "DRIVER    VOLUME NAME
+_volume_cli_tour()
+{
+	local cli=$1 out
+	case $cli in
+	docker28) need_cli "$DOCKER_CLI_28" ;;
+	docker20) need_cli "$DOCKER_CLI_20" ;;
+	esac
+	run -0 $cli volume create --label team=a --label solo -o type=tmpfs -o device=tmpfs -o o=size=1m lv1
+	assert_eq "$output" lv1
+	run -0 $cli volume create lv10
+	run -0 $cli volume create lv2
+	run -0 $cli volume ls
+	assert_eq "$output" "DRIVER    VOLUME NAME
 local     lv1
 local     lv2
 local     lv10"
-		run -0 $cli volume ls -q -f label=team=a
-		assert_eq "$output" lv1
-		run -0 $cli volume ls -q -f name=lv1
-		assert_eq "$output" "lv1
+	run -0 $cli volume ls -q -f label=team=a
+	assert_eq "$output" lv1
+	run -0 $cli volume ls -q -f name=lv1
+	assert_eq "$output" "lv1
 lv10"
-		run -0 $cli volume ls --format '{{.Name}}|{{.Driver}}|{{.Scope}}|{{.Labels}}|{{.Label "team"}}' -f name=^lv1$
-		# docker's CLI joins the labels in map order
-		assert_match "$output" '^lv1\|local\|local\|(solo=,team=a|team=a,solo=)\|a$'
-		run -0 $cli volume inspect -f '{{.Name}} {{json .Options}} {{json .Labels}}' lv1
-		assert_eq "$output" 'lv1 {"device":"tmpfs","o":"size=1m","type":"tmpfs"} {"solo":"","team":"a"}'
-		run -0 $cli volume inspect lv2
-		out=$output
-		assert_eq "$(jq -r '.[0].Mountpoint' <<<"$out")" "$E2E_DATA/volumes/lv2/_data"
-		assert_eq "$(jq -r '.[0] | keys | join(",")' <<<"$out")" "CreatedAt,Driver,Labels,Mountpoint,Name,Options,Scope"
-		run -1 $cli volume inspect nope
-		run -0 $cli volume rm lv1 lv2 lv10
-		assert_eq "$output" "lv1
+	run -0 $cli volume ls --format '{{.Name}}|{{.Driver}}|{{.Scope}}|{{.Labels}}|{{.Label "team"}}' -f name=^lv1$
+	# docker's CLI joins the labels in map order
+	assert_match "$output" '^lv1\|local\|local\|(solo=,team=a|team=a,solo=)\|a$'
+	run -0 $cli volume inspect -f '{{.Name}} {{json .Options}} {{json .Labels}}' lv1
+	assert_eq "$output" 'lv1 {"device":"tmpfs","o":"size=1m","type":"tmpfs"} {"solo":"","team":"a"}'
+	run -0 $cli volume inspect lv2
+	out=$output
+	assert_eq "$(jq -r '.[0].Mountpoint' <<<"$out")" "$E2E_DATA/volumes/lv2/_data"
+	assert_eq "$(jq -r '.[0] | keys | join(",")' <<<"$out")" "CreatedAt,Driver,Labels,Mountpoint,Name,Options,Scope"
+	run -1 $cli volume inspect nope
+	run -0 $cli volume rm lv1 lv2 lv10
+	assert_eq "$output" "lv1
 lv2
 lv10"
-		run -0 $cli volume rm -f nope
-		assert_eq "$(volume_count)" 0
-	done
+	run -0 $cli volume rm -f nope
+	assert_eq "$(volume_count)" 0
 }
+
+@test "volume create/ls/inspect/rm through berth" { _volume_cli_tour berth; }
+@test "volume create/ls/inspect/rm through docker CLI 28" { _volume_cli_tour docker28; }
+@test "volume create/ls/inspect/rm through docker CLI 20.10" { _volume_cli_tour docker20; }
 
 @test "volume prune removes unused local volumes (not those with options), prints docker's summary" {
 	run -0 berth volume create pk
@@ -281,16 +286,15 @@ withopts"
 	assert_eq "$output" "WARNING! This will remove all local volumes not used by at least one container.
 Are you sure you want to continue? [y/N] Total reclaimed space: 0B"
 	assert_eq "$(volume_count)" 3
-	if [ -x "$DOCKER_CLI_20" ]; then
-		run -0 docker20 volume prune -f
-		assert_eq "$output" "Deleted Volumes:
-labelled
-
-Total reclaimed space: 0B"
-	fi
 	api POST '/volumes/prune?filters=%7B%22until%22%3A%5B%221h%22%5D%7D'
 	assert_status 400
 	assert_message "Invalid filter 'until'"
+	need_cli "$DOCKER_CLI_20"
+	run -0 docker20 volume prune -f
+	assert_eq "$output" "Deleted Volumes:
+labelled
+
+Total reclaimed space: 0B"
 }
 
 @test "API: list filters and docker's errors" {

@@ -1,12 +1,65 @@
 #include <stdlib.h>
 
+#include <errno.h>
+
 #include "common/digest.h"
+#include "common/error.h"
 #include "common/util.h"
 #include "tap.h"
+
+/* The error kind -> HTTP status map, every kind (the API layer answers with
+ * this status; clients branch on it, e.g. 404 "No such", 409 conflicts). */
+static void test_http_status_map(struct tap *t)
+{
+	static const struct {
+		enum berth_err_kind kind;
+		const char *name;
+		int status;
+	} map[] = {
+		{BERTH_E_NONE, "NONE", 200},
+		{BERTH_E_INVALID, "INVALID", 400},
+		{BERTH_E_FORBIDDEN, "FORBIDDEN", 403},
+		{BERTH_E_NOT_FOUND, "NOT_FOUND", 404},
+		{BERTH_E_CONFLICT, "CONFLICT", 409},
+		{BERTH_E_NOT_MODIFIED, "NOT_MODIFIED", 304},
+		{BERTH_E_UNAVAILABLE, "UNAVAILABLE", 503},
+		{BERTH_E_UNSUPPORTED, "UNSUPPORTED", 501},
+		{BERTH_E_INTERNAL, "INTERNAL", 500},
+	};
+	size_t n = sizeof(map) / sizeof(map[0]);
+	/* the table names every kind exactly once (INTERNAL is the last one) */
+	TAP_OK(t, n == (size_t)BERTH_E_INTERNAL + 1, "status map test covers all %zu error kinds", n);
+	for (size_t i = 0; i < n; i++) {
+		TAP_OK(t, map[i].kind == (enum berth_err_kind)i, "kind %s is enum value %zu", map[i].name, i);
+		int got = berth_err_http_status(map[i].kind);
+		TAP_OK(t, got == map[i].status, "BERTH_E_%s -> HTTP %d (got %d)", map[i].name, map[i].status, got);
+	}
+	/* an unknown kind is an internal error, never a success */
+	TAP_OK(t, berth_err_http_status((enum berth_err_kind)(BERTH_E_INTERNAL + 1)) == 500, "unknown kind -> 500");
+}
+
+static void test_error_fill(struct tap *t)
+{
+	struct berth_error e = {0};
+	TAP_OK(t, berth_err(&e, BERTH_E_CONFLICT, "name %s in use", "x") == -1, "berth_err returns -1");
+	TAP_OK(t, e.kind == BERTH_E_CONFLICT && e.code == 0, "berth_err sets the kind");
+	TAP_STREQ(t, e.msg, "name x in use", "berth_err message");
+	TAP_OK(t, berth_err_sys(&e, BERTH_E_NOT_FOUND, ENOENT, "open %s", "/f") == -1, "berth_err_sys returns -1");
+	TAP_OK(t, e.kind == BERTH_E_NOT_FOUND && e.code == ENOENT, "berth_err_sys sets kind and code");
+	TAP_STREQ(t, e.msg, "open /f: No such file or directory", "berth_err_sys message");
+	berth_err_prefix(&e, "layer %d", 3);
+	TAP_STREQ(t, e.msg, "layer 3: open /f: No such file or directory", "berth_err_prefix");
+	TAP_OK(t, e.kind == BERTH_E_NOT_FOUND, "berth_err_prefix keeps the kind");
+	berth_err_clear(&e);
+	TAP_OK(t, e.kind == BERTH_E_NONE && e.code == 0 && e.msg[0] == '\0', "berth_err_clear");
+	TAP_OK(t, berth_err(NULL, BERTH_E_INTERNAL, "x") == -1, "NULL err still returns -1");
+}
 
 int main(void)
 {
 	struct tap t = {0};
+	test_http_status_map(&t);
+	test_error_fill(&t);
 	char d[BERTH_DIGEST_LEN + 1];
 	berth_sha256_digest("", 0, d);
 	TAP_STREQ(&t, d, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "sha256 of empty");
