@@ -50,6 +50,7 @@ static struct berth_container *new_container(const char *id, const char *name, j
 	c->refs = 1; /* the table's */
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_mutex_init(&c->opmu, NULL);
+	pthread_mutex_init(&c->savemu, NULL);
 	pthread_cond_init(&c->cond, NULL);
 	json_t *st = json_object_get(doc, "State");
 	c->state = state_from_name(json_string_value(json_object_get(st, "Status")));
@@ -65,6 +66,7 @@ static void free_container(struct berth_container *c)
 		close(c->pidfd);
 	pthread_mutex_destroy(&c->mu);
 	pthread_mutex_destroy(&c->opmu);
+	pthread_mutex_destroy(&c->savemu);
 	pthread_cond_destroy(&c->cond);
 	free(c);
 }
@@ -261,22 +263,83 @@ struct berth_container *berth_container_add(struct berth_containers *cs, const c
 	return c;
 }
 
-int berth_container_save(struct berth_containers *cs, struct berth_container *c, struct berth_error *err)
+struct berth_container_snap {
+	struct berth_container *c;
+	uint64_t seq;
+	int64_t created;
+	char *doc;
+	char name[256];
+};
+
+struct berth_container_snap *berth_container_snapshot(struct berth_container *c)
 {
-	cleanup_free char *s = json_dumps(c->doc, JSON_COMPACT);
+	struct berth_container_snap *snap = calloc(1, sizeof(*snap));
+	if (!snap)
+		return NULL;
+	snap->doc = json_dumps(c->doc, JSON_COMPACT);
+	if (!snap->doc) {
+		free(snap);
+		return NULL;
+	}
+	snap->c = c;
+	snap->seq = ++c->save_seq;
+	snprintf(snap->name, sizeof(snap->name), "%s", c->name);
+	berth_time_parse(json_string_value(json_object_get(c->doc, "Created")), &snap->created);
+	return snap;
+}
+
+static void snap_free(struct berth_container_snap *snap)
+{
+	if (snap)
+		free(snap->doc);
+	free(snap);
+}
+
+static int write_record(struct berth_containers *cs, const char *id, const struct berth_container_snap *snap,
+			struct berth_error *err)
+{
 	struct berth_stmt *st = berth_db_prepare(
 		cs->d->db, "INSERT OR REPLACE INTO containers (id, name, created, doc) VALUES (?, ?, ?, ?)", err);
 	if (!st)
 		return -1;
-	int64_t created = 0;
-	berth_time_parse(json_string_value(json_object_get(c->doc, "Created")), &created);
-	berth_stmt_bind_text(st, 1, c->id);
-	berth_stmt_bind_text(st, 2, c->name);
-	berth_stmt_bind_int64(st, 3, created);
-	berth_stmt_bind_text(st, 4, s);
+	berth_stmt_bind_text(st, 1, id);
+	berth_stmt_bind_text(st, 2, snap->name);
+	berth_stmt_bind_int64(st, 3, snap->created);
+	berth_stmt_bind_text(st, 4, snap->doc);
 	int rc = berth_stmt_exec(st, err);
 	berth_stmt_finalize(st);
 	return rc;
+}
+
+int berth_container_write(struct berth_containers *cs, struct berth_container_snap *snap, struct berth_error *err)
+{
+	if (!snap)
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	struct berth_container *c = snap->c;
+	int rc = 0;
+	pthread_mutex_lock(&c->savemu);
+	/* a newer snapshot is already on disk, or the record was deleted */
+	if (snap->seq > c->saved_seq) {
+		rc = write_record(cs, c->id, snap, err);
+		if (rc == 0)
+			c->saved_seq = snap->seq;
+	}
+	pthread_mutex_unlock(&c->savemu);
+	snap_free(snap);
+	return rc;
+}
+
+int berth_container_save_unlocked(struct berth_containers *cs, struct berth_container *c, struct berth_error *err)
+{
+	pthread_mutex_lock(&c->mu);
+	struct berth_container_snap *snap = berth_container_snapshot(c);
+	pthread_mutex_unlock(&c->mu);
+	return berth_container_write(cs, snap, err);
+}
+
+int berth_container_save(struct berth_containers *cs, struct berth_container *c, struct berth_error *err)
+{
+	return berth_container_write(cs, berth_container_snapshot(c), err);
 }
 
 int berth_container_rename(struct berth_containers *cs, struct berth_container *c, const char *newname,
@@ -304,24 +367,37 @@ int berth_container_rename(struct berth_containers *cs, struct berth_container *
 	snprintf(old, sizeof(old), "%s", c->name);
 	snprintf(c->name, sizeof(c->name), "%s", slash);
 	json_object_set_new(c->doc, "Name", json_string(slash));
-	int rc = berth_container_save(cs, c, err);
-	if (rc < 0) {
-		snprintf(c->name, sizeof(c->name), "%s", old);
-		json_object_set_new(c->doc, "Name", json_string(old));
-	}
+	struct berth_container_snap *snap = berth_container_snapshot(c);
 	pthread_mutex_unlock(&c->mu);
 	pthread_mutex_unlock(&cs->mu);
+	/* the new name is taken in the table; the record follows without locks */
+	int rc = berth_container_write(cs, snap, err);
+	if (rc < 0) {
+		pthread_mutex_lock(&cs->mu);
+		pthread_mutex_lock(&c->mu);
+		if (!strcmp(c->name, slash) && !by_name_locked(cs, old)) {
+			snprintf(c->name, sizeof(c->name), "%s", old);
+			json_object_set_new(c->doc, "Name", json_string(old));
+		}
+		pthread_mutex_unlock(&c->mu);
+		pthread_mutex_unlock(&cs->mu);
+	}
 	return rc;
 }
 
 int berth_container_delete(struct berth_containers *cs, struct berth_container *c, struct berth_error *err)
 {
+	pthread_mutex_lock(&c->savemu);
 	struct berth_stmt *st = berth_db_prepare(cs->d->db, "DELETE FROM containers WHERE id = ?", err);
-	if (!st)
-		return -1;
-	berth_stmt_bind_text(st, 1, c->id);
-	int rc = berth_stmt_exec(st, err);
-	berth_stmt_finalize(st);
+	int rc = -1;
+	if (st) {
+		berth_stmt_bind_text(st, 1, c->id);
+		rc = berth_stmt_exec(st, err);
+		berth_stmt_finalize(st);
+	}
+	if (rc == 0)
+		c->saved_seq = UINT64_MAX; /* no snapshot written later brings the record back */
+	pthread_mutex_unlock(&c->savemu);
 	if (rc < 0)
 		return -1;
 	pthread_mutex_lock(&cs->mu);

@@ -34,6 +34,9 @@ struct berth_container {
 	int restart_delay_ms;    /* restart manager back-off */
 	pthread_mutex_t opmu;    /* serializes lifecycle operations (start/stop/rm...) */
 	pthread_mutex_t mu;
+	pthread_mutex_t savemu; /* orders record writes; never taken with mu held by the writer */
+	uint64_t save_seq;      /* last snapshot of doc taken (under mu) */
+	uint64_t saved_seq;     /* last snapshot written (under savemu); UINT64_MAX once deleted */
 	pthread_cond_t cond;
 	struct berth_container *next;
 };
@@ -61,7 +64,19 @@ int berth_container_rename(struct berth_containers *cs, struct berth_container *
 			   struct berth_error *err);
 /* Drop from the table and the database (the caller cleaned up files). */
 int berth_container_delete(struct berth_containers *cs, struct berth_container *c, struct berth_error *err);
-/* Persist c->doc (call with c->mu held). */
+/* Persisting c->doc without a database write under c->mu: take a snapshot
+ * with c->mu held (the document serialized, numbered), release c->mu, then
+ * write it. Writes of one container are ordered by that number: an older
+ * snapshot never overwrites a newer one, and none recreates a deleted
+ * record. berth_container_write frees snap (NULL: out of memory); the caller
+ * keeps its reference to the container until then. */
+struct berth_container_snap;
+struct berth_container_snap *berth_container_snapshot(struct berth_container *c);
+int berth_container_write(struct berth_containers *cs, struct berth_container_snap *snap, struct berth_error *err);
+/* Snapshot and write in one call: with c->mu NOT held (it takes it). */
+int berth_container_save_unlocked(struct berth_containers *cs, struct berth_container *c, struct berth_error *err);
+/* Old form, snapshot and write with c->mu held by the caller: a database
+ * write under the mutex; use the snapshot/write pair instead. */
 int berth_container_save(struct berth_containers *cs, struct berth_container *c, struct berth_error *err);
 /* Count by state for info. */
 void berth_containers_count(struct berth_containers *cs, int *total, int *running, int *paused, int *stopped);

@@ -168,8 +168,9 @@ static void *autostart_main(void *arg)
 		pthread_mutex_lock(&c->mu);
 		if (c->state == CS_RESTARTING)
 			berth_container_set_state(c, CS_EXITED);
-		berth_container_save(j->d->containers, c, NULL);
+		struct berth_container_snap *snap = berth_container_snapshot(c);
 		pthread_mutex_unlock(&c->mu);
+		berth_container_write(j->d->containers, snap, NULL);
 	}
 	berth_container_put(j->d->containers, c);
 	free(j);

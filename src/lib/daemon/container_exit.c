@@ -181,8 +181,9 @@ static void *restart_main(void *arg)
 			pthread_mutex_lock(&j->c->mu);
 			if (j->c->state == CS_RESTARTING)
 				berth_container_set_state(j->c, CS_EXITED);
-			berth_container_save(j->d->containers, j->c, NULL);
+			struct berth_container_snap *snap = berth_container_snapshot(j->c);
 			pthread_mutex_unlock(&j->c->mu);
+			berth_container_write(j->d->containers, snap, NULL);
 		}
 	}
 	berth_container_put(j->d->containers, j->c);
@@ -250,11 +251,12 @@ void berth_ctr_exited(struct berth_daemon *d, struct berth_container *c, const s
 		berth_container_set_state(c, CS_RESTARTING);
 	}
 	int delay = c->restart_delay_ms;
-	berth_container_save(d->containers, c, NULL);
+	struct berth_container_snap *snap = berth_container_snapshot(c);
 	berth_ctr_event(d, c, "die", json_pack("{s:s}", "exitCode", code));
 	if (ex->oom_killed)
 		berth_ctr_event(d, c, "oom", NULL);
 	pthread_mutex_unlock(&c->mu);
+	berth_container_write(d->containers, snap, NULL);
 	berth_volumes_container_stop(d, c); /* "unmount" events, driver-option volumes (daemon/volumes.h) */
 	if (restart)
 		spawn_job(d, c, delay, false);

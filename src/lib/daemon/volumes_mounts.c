@@ -789,8 +789,9 @@ int berth_volumes_container_create(struct berth_daemon *d, struct berth_containe
 	if (rc == 0) {
 		pthread_mutex_lock(&c->mu);
 		json_object_set_new(c->doc, "Mounts", mounts_json(&p));
-		rc = berth_container_save(d->containers, c, err);
+		struct berth_container_snap *snap = berth_container_snapshot(c);
 		pthread_mutex_unlock(&c->mu);
+		rc = berth_container_write(d->containers, snap, err);
 	}
 	if (rc < 0) {
 		pthread_mutex_lock(&vs->mu);
