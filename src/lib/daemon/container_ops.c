@@ -27,744 +27,705 @@
 extern char **environ;
 
 static const struct {
-  const char *name;
-  int num;
+	const char *name;
+	int num;
 } signals[] = {
-    {"ABRT", SIGABRT},     {"ALRM", SIGALRM},     {"BUS", SIGBUS},
-    {"CHLD", SIGCHLD},     {"CLD", SIGCHLD},      {"CONT", SIGCONT},
-    {"FPE", SIGFPE},       {"HUP", SIGHUP},       {"ILL", SIGILL},
-    {"INT", SIGINT},       {"IO", SIGIO},         {"IOT", SIGIOT},
-    {"KILL", SIGKILL},     {"PIPE", SIGPIPE},     {"POLL", SIGPOLL},
-    {"PROF", SIGPROF},     {"PWR", SIGPWR},       {"QUIT", SIGQUIT},
-    {"SEGV", SIGSEGV},     {"STKFLT", SIGSTKFLT}, {"STOP", SIGSTOP},
-    {"SYS", SIGSYS},       {"TERM", SIGTERM},     {"TRAP", SIGTRAP},
-    {"TSTP", SIGTSTP},     {"TTIN", SIGTTIN},     {"TTOU", SIGTTOU},
-    {"URG", SIGURG},       {"USR1", SIGUSR1},     {"USR2", SIGUSR2},
-    {"VTALRM", SIGVTALRM}, {"WINCH", SIGWINCH},   {"XCPU", SIGXCPU},
-    {"XFSZ", SIGXFSZ},
+	{"ABRT", SIGABRT},     {"ALRM", SIGALRM},   {"BUS", SIGBUS},   {"CHLD", SIGCHLD}, {"CLD", SIGCHLD},
+	{"CONT", SIGCONT},     {"FPE", SIGFPE},     {"HUP", SIGHUP},   {"ILL", SIGILL},   {"INT", SIGINT},
+	{"IO", SIGIO},         {"IOT", SIGIOT},     {"KILL", SIGKILL}, {"PIPE", SIGPIPE}, {"POLL", SIGPOLL},
+	{"PROF", SIGPROF},     {"PWR", SIGPWR},     {"QUIT", SIGQUIT}, {"SEGV", SIGSEGV}, {"STKFLT", SIGSTKFLT},
+	{"STOP", SIGSTOP},     {"SYS", SIGSYS},     {"TERM", SIGTERM}, {"TRAP", SIGTRAP}, {"TSTP", SIGTSTP},
+	{"TTIN", SIGTTIN},     {"TTOU", SIGTTOU},   {"URG", SIGURG},   {"USR1", SIGUSR1}, {"USR2", SIGUSR2},
+	{"VTALRM", SIGVTALRM}, {"WINCH", SIGWINCH}, {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},
 };
 
-int berth_signal_parse(const char *s) {
-  if (!s || !*s)
-    return -1;
-  char *end;
-  long n = strtol(s, &end, 10);
-  if (!*end)
-    return n > 0 && n <= 64 ? (int)n : -1;
-  const char *p = strncasecmp(s, "SIG", 3) == 0 ? s + 3 : s;
-  for (size_t i = 0; i < sizeof(signals) / sizeof(*signals); i++)
-    if (!strcasecmp(p, signals[i].name))
-      return signals[i].num;
-  if (!strncasecmp(p, "RTMIN", 5) || !strncasecmp(p, "RTMAX", 5)) {
-    int base = toupper((unsigned char)p[3]) == 'I' ? SIGRTMIN : SIGRTMAX;
-    if (!p[5])
-      return base;
-    long off = strtol(p + 5, &end, 10);
-    if (!*end)
-      return base + (int)off;
-  }
-  return -1;
+int berth_signal_parse(const char *s)
+{
+	if (!s || !*s)
+		return -1;
+	char *end;
+	long n = strtol(s, &end, 10);
+	if (!*end)
+		return n > 0 && n <= 64 ? (int)n : -1;
+	const char *p = strncasecmp(s, "SIG", 3) == 0 ? s + 3 : s;
+	for (size_t i = 0; i < sizeof(signals) / sizeof(*signals); i++)
+		if (!strcasecmp(p, signals[i].name))
+			return signals[i].num;
+	if (!strncasecmp(p, "RTMIN", 5) || !strncasecmp(p, "RTMAX", 5)) {
+		int base = toupper((unsigned char)p[3]) == 'I' ? SIGRTMIN : SIGRTMAX;
+		if (!p[5])
+			return base;
+		long off = strtol(p + 5, &end, 10);
+		if (!*end)
+			return base + (int)off;
+	}
+	return -1;
 }
 
-void berth_ctr_event(struct berth_daemon *d, struct berth_container *c,
-                     const char *action, json_t *extra) {
-  json_t *attrs = json_object();
-  json_t *cfg = json_object_get(c->doc, "Config");
-  json_t *labels = json_object_get(cfg, "Labels");
-  const char *k;
-  json_t *v;
-  json_object_foreach(labels, k, v) json_object_set(attrs, k, v);
-  json_object_set_new(
-      attrs, "image",
-      json_string(jstr(cfg, "Image") ? jstr(cfg, "Image") : ""));
-  json_object_set_new(attrs, "name", json_string(c->name + 1));
-  if (extra)
-    json_object_update(attrs, extra);
-  berth_events_emit(d->events, "container", action, c->id, attrs);
-  json_decref(attrs);
-  json_decref(extra);
+void berth_ctr_event(struct berth_daemon *d, struct berth_container *c, const char *action, json_t *extra)
+{
+	json_t *attrs = json_object();
+	json_t *cfg = json_object_get(c->doc, "Config");
+	json_t *labels = json_object_get(cfg, "Labels");
+	const char *k;
+	json_t *v;
+	json_object_foreach(labels, k, v)
+		json_object_set(attrs, k, v);
+	json_object_set_new(attrs, "image", json_string(jstr(cfg, "Image") ? jstr(cfg, "Image") : ""));
+	json_object_set_new(attrs, "name", json_string(c->name + 1));
+	if (extra)
+		json_object_update(attrs, extra);
+	berth_events_emit(d->events, "container", action, c->id, attrs);
+	json_decref(attrs);
+	json_decref(extra);
 }
 
-static int write_text(const char *path, const char *text,
-                      struct berth_error *err) {
-  return berth_write_file_atomic(path, text, strlen(text), 0644, err);
+static int write_text(const char *path, const char *text, struct berth_error *err)
+{
+	return berth_write_file_atomic(path, text, strlen(text), 0644, err);
 }
 
-static int prepare_files(struct berth_daemon *d, struct berth_container *c,
-                         struct berth_error *err) {
-  json_t *cfg = json_object_get(c->doc, "Config");
-  json_t *hc = json_object_get(c->doc, "HostConfig");
-  const char *nm = jstr(hc, "NetworkMode");
-  bool host_net = nm && !strcmp(nm, "host");
-  cleanup_free char *hostname = berth_strdup_printf(
-      "%s\n", host_net ? d->hostname : jstr(cfg, "Hostname"));
-  if (write_text(jstr(c->doc, "HostnamePath"), hostname, err) < 0)
-    return -1;
-  struct berth_buf hosts = {0};
-  if (host_net) {
-    char *data = NULL;
-    if (berth_read_file("/etc/hosts", &data, NULL, 1 << 20, NULL) == 0) {
-      berth_buf_printf(&hosts, "%s", data);
-      free(data);
-    }
-  } else {
-    berth_buf_printf(
-        &hosts,
-        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-        "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-"
-        "allnodes\n"
-        "ff02::2\tip6-allrouters\n");
-  }
-  size_t i;
-  json_t *e;
-  json_array_foreach(jarr(hc, "ExtraHosts"), i, e) {
-    const char *h = json_string_value(e);
-    const char *colon = h ? strchr(h, ':') : NULL;
-    if (colon)
-      berth_buf_printf(&hosts, "%s\t%.*s\n", colon + 1, (int)(colon - h), h);
-  }
-  int rc = write_text(jstr(c->doc, "HostsPath"), berth_buf_str(&hosts), err);
-  berth_buf_free(&hosts);
-  if (rc < 0)
-    return -1;
-  /* resolv.conf: the host's, without loopback name servers for a private
-   * network namespace (docker falls back to public defaults then). */
-  struct berth_buf rc_buf = {0};
-  char *host_rc = NULL;
-  berth_read_file("/etc/resolv.conf", &host_rc, NULL, 1 << 20, NULL);
-  bool have_ns = false;
-  json_t *dns = jarr(hc, "Dns"), *search = jarr(hc, "DnsSearch"),
-         *opts = jarr(hc, "DnsOptions");
-  for (char *line = host_rc ? strtok(host_rc, "\n") : NULL; line;
-       line = strtok(NULL, "\n")) {
-    if (!strncmp(line, "nameserver", 10)) {
-      if (jarr_len(dns))
-        continue;
-      if (!host_net && (strstr(line, " 127.") || strstr(line, " ::1")))
-        continue;
-      have_ns = true;
-    }
-    if (!strncmp(line, "search", 6) && jarr_len(search))
-      continue;
-    if (!strncmp(line, "options", 7) && jarr_len(opts))
-      continue;
-    berth_buf_printf(&rc_buf, "%s\n", line);
-  }
-  free(host_rc);
-  json_array_foreach(dns, i, e)
-      berth_buf_printf(&rc_buf, "nameserver %s\n", json_string_value(e));
-  if (!have_ns && !jarr_len(dns))
-    berth_buf_printf(&rc_buf, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
-  if (jarr_len(search)) {
-    berth_buf_printf(&rc_buf, "search");
-    json_array_foreach(search, i, e)
-        berth_buf_printf(&rc_buf, " %s", json_string_value(e));
-    berth_buf_printf(&rc_buf, "\n");
-  }
-  if (jarr_len(opts)) {
-    berth_buf_printf(&rc_buf, "options");
-    json_array_foreach(opts, i, e)
-        berth_buf_printf(&rc_buf, " %s", json_string_value(e));
-    berth_buf_printf(&rc_buf, "\n");
-  }
-  rc = write_text(jstr(c->doc, "ResolvConfPath"), berth_buf_str(&rc_buf), err);
-  berth_buf_free(&rc_buf);
-  return rc;
+static int prepare_files(struct berth_daemon *d, struct berth_container *c, struct berth_error *err)
+{
+	json_t *cfg = json_object_get(c->doc, "Config");
+	json_t *hc = json_object_get(c->doc, "HostConfig");
+	const char *nm = jstr(hc, "NetworkMode");
+	bool host_net = nm && !strcmp(nm, "host");
+	cleanup_free char *hostname = berth_strdup_printf("%s\n", host_net ? d->hostname : jstr(cfg, "Hostname"));
+	if (write_text(jstr(c->doc, "HostnamePath"), hostname, err) < 0)
+		return -1;
+	struct berth_buf hosts = {0};
+	if (host_net) {
+		char *data = NULL;
+		if (berth_read_file("/etc/hosts", &data, NULL, 1 << 20, NULL) == 0) {
+			berth_buf_printf(&hosts, "%s", data);
+			free(data);
+		}
+	} else {
+		berth_buf_printf(&hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+					 "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
+					 "ff02::2\tip6-allrouters\n");
+	}
+	size_t i;
+	json_t *e;
+	json_array_foreach(jarr(hc, "ExtraHosts"), i, e) {
+		const char *h = json_string_value(e);
+		const char *colon = h ? strchr(h, ':') : NULL;
+		if (colon)
+			berth_buf_printf(&hosts, "%s\t%.*s\n", colon + 1, (int)(colon - h), h);
+	}
+	int rc = write_text(jstr(c->doc, "HostsPath"), berth_buf_str(&hosts), err);
+	berth_buf_free(&hosts);
+	if (rc < 0)
+		return -1;
+	/* resolv.conf: the host's, without loopback name servers for a private
+	 * network namespace (docker falls back to public defaults then). */
+	struct berth_buf rc_buf = {0};
+	char *host_rc = NULL;
+	berth_read_file("/etc/resolv.conf", &host_rc, NULL, 1 << 20, NULL);
+	bool have_ns = false;
+	json_t *dns = jarr(hc, "Dns"), *search = jarr(hc, "DnsSearch"), *opts = jarr(hc, "DnsOptions");
+	for (char *line = host_rc ? strtok(host_rc, "\n") : NULL; line; line = strtok(NULL, "\n")) {
+		if (!strncmp(line, "nameserver", 10)) {
+			if (jarr_len(dns))
+				continue;
+			if (!host_net && (strstr(line, " 127.") || strstr(line, " ::1")))
+				continue;
+			have_ns = true;
+		}
+		if (!strncmp(line, "search", 6) && jarr_len(search))
+			continue;
+		if (!strncmp(line, "options", 7) && jarr_len(opts))
+			continue;
+		berth_buf_printf(&rc_buf, "%s\n", line);
+	}
+	free(host_rc);
+	json_array_foreach(dns, i, e)
+		berth_buf_printf(&rc_buf, "nameserver %s\n", json_string_value(e));
+	if (!have_ns && !jarr_len(dns))
+		berth_buf_printf(&rc_buf, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
+	if (jarr_len(search)) {
+		berth_buf_printf(&rc_buf, "search");
+		json_array_foreach(search, i, e)
+			berth_buf_printf(&rc_buf, " %s", json_string_value(e));
+		berth_buf_printf(&rc_buf, "\n");
+	}
+	if (jarr_len(opts)) {
+		berth_buf_printf(&rc_buf, "options");
+		json_array_foreach(opts, i, e)
+			berth_buf_printf(&rc_buf, " %s", json_string_value(e));
+		berth_buf_printf(&rc_buf, "\n");
+	}
+	rc = write_text(jstr(c->doc, "ResolvConfPath"), berth_buf_str(&rc_buf), err);
+	berth_buf_free(&rc_buf);
+	return rc;
 }
 
 /* For --network/--ipc/--pid container:<x>: the target's namespace path
  * (ns is "net", "ipc" or "pid"). NULL when the mode is not container:,
  * (char *)-1 with err on a missing or stopped target. */
-static char *ns_for(struct berth_daemon *d, const char *mode, const char *ns,
-                    struct berth_error *err) {
-  if (!mode || strncmp(mode, "container:", 10))
-    return NULL;
-  struct berth_container *t =
-      berth_container_get(d->containers, mode + 10, err);
-  if (!t)
-    return (char *)-1;
-  pthread_mutex_lock(&t->mu);
-  int pid = (int)jint(jobj(t->doc, "State"), "Pid", 0);
-  bool running = t->state == CS_RUNNING || t->state == CS_PAUSED;
-  char id[65];
-  snprintf(id, sizeof(id), "%s", t->id);
-  pthread_mutex_unlock(&t->mu);
-  berth_container_put(d->containers, t);
-  if (!running || pid <= 0) {
-    berth_err(err, BERTH_E_CONFLICT,
-              "cannot join %s of a non running container: %s",
-              !strcmp(ns, "net") ? "network" : ns, id);
-    return (char *)-1;
-  }
-  return berth_strdup_printf("/proc/%d/ns/%s", pid, ns);
+static char *ns_for(struct berth_daemon *d, const char *mode, const char *ns, struct berth_error *err)
+{
+	if (!mode || strncmp(mode, "container:", 10))
+		return NULL;
+	struct berth_container *t = berth_container_get(d->containers, mode + 10, err);
+	if (!t)
+		return (char *)-1;
+	pthread_mutex_lock(&t->mu);
+	int pid = (int)jint(jobj(t->doc, "State"), "Pid", 0);
+	bool running = t->state == CS_RUNNING || t->state == CS_PAUSED;
+	char id[65];
+	snprintf(id, sizeof(id), "%s", t->id);
+	pthread_mutex_unlock(&t->mu);
+	berth_container_put(d->containers, t);
+	if (!running || pid <= 0) {
+		berth_err(err, BERTH_E_CONFLICT, "cannot join %s of a non running container: %s",
+			  !strcmp(ns, "net") ? "network" : ns, id);
+		return (char *)-1;
+	}
+	return berth_strdup_printf("/proc/%d/ns/%s", pid, ns);
 }
 
 /* The network namespace for the spec: NULL (new), "host", or a path. */
-static char *netns_for(struct berth_daemon *d, const char *mode,
-                       struct berth_error *err) {
-  if (mode && !strcmp(mode, "host"))
-    return strdup("host");
-  return ns_for(d, mode, "net", err);
+static char *netns_for(struct berth_daemon *d, const char *mode, struct berth_error *err)
+{
+	if (mode && !strcmp(mode, "host"))
+		return strdup("host");
+	return ns_for(d, mode, "net", err);
 }
 
-static bool is_running_state(enum berth_cstate st) {
-  return st == CS_RUNNING || st == CS_PAUSED || st == CS_RESTARTING;
+static bool is_running_state(enum berth_cstate st)
+{
+	return st == CS_RUNNING || st == CS_PAUSED || st == CS_RESTARTING;
 }
 
-static void unmount_quiet(struct berth_daemon *d, struct berth_container *c) {
-  struct berth_error e = {0};
-  if (berth_rwlayer_unmount(d->layers, c->id, &e) < 0)
-    berth_log(&d->log, BERTH_LOG_WARN, "container %.12s: unmount: %s", c->id,
-              e.msg);
+static void unmount_quiet(struct berth_daemon *d, struct berth_container *c)
+{
+	struct berth_error e = {0};
+	if (berth_rwlayer_unmount(d->layers, c->id, &e) < 0)
+		berth_log(&d->log, BERTH_LOG_WARN, "container %.12s: unmount: %s", c->id, e.msg);
 }
 
 /* Called with c->opmu held. */
-static int do_start(struct berth_daemon *d, struct berth_container *c,
-                    struct berth_error *err) {
-  pthread_mutex_lock(&c->mu);
-  if (c->state == CS_RUNNING || c->state == CS_PAUSED) {
-    pthread_mutex_unlock(&c->mu);
-    return berth_err(err, BERTH_E_NOT_MODIFIED, "container already started");
-  }
-  if (c->removed || c->state == CS_REMOVING) {
-    pthread_mutex_unlock(&c->mu);
-    return berth_err(err, BERTH_E_CONFLICT,
-                     "container is marked for removal and cannot be started");
-  }
-  cleanup_json json_t *cfg = json_deep_copy(json_object_get(c->doc, "Config"));
-  cleanup_json json_t *hc =
-      json_deep_copy(json_object_get(c->doc, "HostConfig"));
-  char image_id[BERTH_DIGEST_LEN + 1];
-  snprintf(image_id, sizeof(image_id), "%s", jstr(c->doc, "Image"));
-  pthread_mutex_unlock(&c->mu);
+static int do_start(struct berth_daemon *d, struct berth_container *c, struct berth_error *err)
+{
+	pthread_mutex_lock(&c->mu);
+	if (c->state == CS_RUNNING || c->state == CS_PAUSED) {
+		pthread_mutex_unlock(&c->mu);
+		return berth_err(err, BERTH_E_NOT_MODIFIED, "container already started");
+	}
+	if (c->removed || c->state == CS_REMOVING) {
+		pthread_mutex_unlock(&c->mu);
+		return berth_err(err, BERTH_E_CONFLICT, "container is marked for removal and cannot be started");
+	}
+	cleanup_json json_t *cfg = json_deep_copy(json_object_get(c->doc, "Config"));
+	cleanup_json json_t *hc = json_deep_copy(json_object_get(c->doc, "HostConfig"));
+	char image_id[BERTH_DIGEST_LEN + 1];
+	snprintf(image_id, sizeof(image_id), "%s", jstr(c->doc, "Image"));
+	pthread_mutex_unlock(&c->mu);
 
-  struct berth_image img = {0};
-  if (berth_image_get(d->images, image_id, &img, err) < 0)
-    return -1;
-  char *rootfs = NULL;
-  char *netns = NULL, *ipcns = NULL, *pidns = NULL;
-  json_t *spec = NULL;
-  int rc = -1;
-  cleanup_json json_t *vol_mounts = NULL;
-  cleanup_free char *state_dir = berth_ctr_state_dir(d, c->id);
-  cleanup_free char *cgpath = NULL, *rtroot = NULL;
-  int64_t t0 = berth_now_ns();
-  if (prepare_files(d, c, err) < 0)
-    goto out;
-  int64_t t_files = berth_now_ns();
-  netns = netns_for(d, jstr(hc, "NetworkMode"), err);
-  if (netns == (char *)-1) {
-    netns = NULL;
-    goto out;
-  }
-  ipcns = ns_for(d, jstr(hc, "IpcMode"), "ipc", err);
-  if (ipcns == (char *)-1) {
-    ipcns = NULL;
-    goto out;
-  }
-  pidns = ns_for(d, jstr(hc, "PidMode"), "pid", err);
-  if (pidns == (char *)-1) {
-    pidns = NULL;
-    goto out;
-  }
-  if (berth_rwlayer_mount(d->layers, c->id, &rootfs, err) < 0)
-    goto out;
-  int64_t t_mount = berth_now_ns();
-  const struct berth_runtime *rt = NULL;
-  if (berth_runtimes_resolve(d->runtimes, jstr_ne(hc, "Runtime"), &rt, err) < 0)
-    goto out_unmount;
-  cgpath = berth_strdup_printf("/berth/%s", c->id);
-  /* volumes: mount driver-option volumes, name anonymous ones, extra OCI mounts
-   * (daemon/volumes.h) */
-  if (berth_volumes_container_start(d, c, hc, &vol_mounts, err) < 0)
-    goto out_unmount;
-  struct berth_spec_input in = {.id = c->id,
-                                .config = cfg,
-                                .host_config = hc,
-                                .image_config = jobj(img.json, "config"),
-                                .rootfs = rootfs,
-                                .hosts_path = jstr(c->doc, "HostsPath"),
-                                .hostname_path = jstr(c->doc, "HostnamePath"),
-                                .resolv_conf_path =
-                                    jstr(c->doc, "ResolvConfPath"),
-                                .netns_path = netns,
-                                .ipc_ns_path = ipcns,
-                                .pid_ns_path = pidns,
-                                .cgroup_path = cgpath,
-                                .sysinfo = &d->sysinfo,
-                                .extra_mounts = vol_mounts,
-                                .resolve_volume = berth_volumes_resolve,
-                                .resolve_ctx = d};
-  spec = berth_oci_spec_build(&in, err);
-  if (!spec)
-    goto out_unmount;
-  if (berth_oci_bundle_write(state_dir, spec, err) < 0)
-    goto out_unmount;
-  rtroot = berth_runtime_root(d->cfg.exec_root, rt->name);
-  json_t *lc = jobj(hc, "LogConfig");
-  struct berth_shim_opts so = {.shim_path = d->cfg.shim_path,
-                               .id = c->id,
-                               .bundle = state_dir,
-                               .state_dir = state_dir,
-                               .runtime = rt,
-                               .runtime_root = rtroot,
-                               .tty = jbool(cfg, "Tty", false),
-                               .open_stdin = jbool(cfg, "OpenStdin", false),
-                               .stdin_once = jbool(cfg, "StdinOnce", false),
-                               .start = false,
-                               .log_driver = jstr(lc, "Type"),
-                               .log_opts = jobj(lc, "Config"),
-                               .log_path = jstr(c->doc, "LogPath"),
-                               .container_name = c->name + 1,
-                               .image_id = image_id,
-                               .image_name = jstr(cfg, "Image"),
-                               .labels = jobj(cfg, "Labels"),
-                               .env = jarr(cfg, "Env")};
-  struct berth_shim_result res = {0};
-  int64_t t_spec = berth_now_ns();
-  if (berth_shim_spawn(&so, &res, err) < 0) {
-    pthread_mutex_lock(&c->mu);
-    json_t *st = json_object_get(c->doc, "State");
-    json_object_set_new(st, "Error", json_string(err->msg));
-    json_object_set_new(st, "ExitCode",
-                        json_integer(res.exit_code ? res.exit_code : 128));
-    struct berth_container_snap *snap = berth_container_snapshot(c);
-    pthread_mutex_unlock(&c->mu);
-    berth_container_write(d->containers, snap, NULL);
-    goto out_unmount;
-  }
-  /* let attach requests that wait for this start connect before output flows */
-  pthread_mutex_lock(&c->mu);
-  c->shim_pid = res.shim_pid;
-  c->shim_ready = true;
-  pthread_cond_broadcast(&c->cond);
-  int64_t deadline = berth_now_ns() + 5000000000LL;
-  while (c->attach_waiters > 0 && berth_now_ns() < deadline) {
-    struct timespec ts = {.tv_sec = 0, .tv_nsec = 0};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += 20000000;
-    if (ts.tv_nsec >= 1000000000) {
-      ts.tv_sec++;
-      ts.tv_nsec -= 1000000000;
-    }
-    pthread_cond_timedwait(&c->cond, &c->mu, &ts);
-  }
-  pthread_mutex_unlock(&c->mu);
-  pid_t pid = 0;
-  int exit_code = 0;
-  int64_t t_spawn = berth_now_ns();
-  if (berth_shim_start(state_dir, &pid, &exit_code, err) < 0) {
-    pthread_mutex_lock(&c->mu);
-    c->shim_ready = false;
-    json_t *st = json_object_get(c->doc, "State");
-    json_object_set_new(st, "Error", json_string(err->msg));
-    json_object_set_new(st, "ExitCode",
-                        json_integer(exit_code ? exit_code : 128));
-    struct berth_container_snap *snap = berth_container_snapshot(c);
-    pthread_cond_broadcast(&c->cond);
-    pthread_mutex_unlock(&c->mu);
-    berth_container_write(d->containers, snap, NULL);
-    berth_shim_delete(state_dir, NULL);
-    goto out_unmount;
-  }
-  pthread_mutex_lock(&c->mu);
-  c->shim_ready = false;
-  c->stop_requested = false;
-  berth_container_set_running(c, pid);
-  c->shim_pid = res.shim_pid;
-  struct berth_container_snap *snap = berth_container_snapshot(c);
-  pthread_mutex_unlock(&c->mu);
-  berth_container_write(d->containers, snap, NULL);
-  berth_monitor_watch(d->monitor, c, res.shim_pid);
-  berth_log(&d->log, BERTH_LOG_DEBUG,
-            "start %.12s: files %.1f ms, mount %.1f ms, spec %.1f ms, shim "
-            "create %.1f ms, start %.1f ms",
-            c->id, (t_files - t0) / 1e6, (t_mount - t_files) / 1e6,
-            (t_spec - t_mount) / 1e6, (t_spawn - t_spec) / 1e6,
-            (berth_now_ns() - t_spawn) / 1e6);
-  berth_ctr_event(d, c, "start", NULL);
-  rc = 0;
-  goto out;
+	struct berth_image img = {0};
+	if (berth_image_get(d->images, image_id, &img, err) < 0)
+		return -1;
+	char *rootfs = NULL;
+	char *netns = NULL, *ipcns = NULL, *pidns = NULL;
+	json_t *spec = NULL;
+	int rc = -1;
+	cleanup_json json_t *vol_mounts = NULL;
+	cleanup_free char *state_dir = berth_ctr_state_dir(d, c->id);
+	cleanup_free char *cgpath = NULL, *rtroot = NULL;
+	int64_t t0 = berth_now_ns();
+	if (prepare_files(d, c, err) < 0)
+		goto out;
+	int64_t t_files = berth_now_ns();
+	netns = netns_for(d, jstr(hc, "NetworkMode"), err);
+	if (netns == (char *)-1) {
+		netns = NULL;
+		goto out;
+	}
+	ipcns = ns_for(d, jstr(hc, "IpcMode"), "ipc", err);
+	if (ipcns == (char *)-1) {
+		ipcns = NULL;
+		goto out;
+	}
+	pidns = ns_for(d, jstr(hc, "PidMode"), "pid", err);
+	if (pidns == (char *)-1) {
+		pidns = NULL;
+		goto out;
+	}
+	if (berth_rwlayer_mount(d->layers, c->id, &rootfs, err) < 0)
+		goto out;
+	int64_t t_mount = berth_now_ns();
+	const struct berth_runtime *rt = NULL;
+	if (berth_runtimes_resolve(d->runtimes, jstr_ne(hc, "Runtime"), &rt, err) < 0)
+		goto out_unmount;
+	cgpath = berth_strdup_printf("/berth/%s", c->id);
+	/* volumes: mount driver-option volumes, name anonymous ones, extra OCI mounts (daemon/volumes.h) */
+	if (berth_volumes_container_start(d, c, hc, &vol_mounts, err) < 0)
+		goto out_unmount;
+	struct berth_spec_input in = {.id = c->id,
+				      .config = cfg,
+				      .host_config = hc,
+				      .image_config = jobj(img.json, "config"),
+				      .rootfs = rootfs,
+				      .hosts_path = jstr(c->doc, "HostsPath"),
+				      .hostname_path = jstr(c->doc, "HostnamePath"),
+				      .resolv_conf_path = jstr(c->doc, "ResolvConfPath"),
+				      .netns_path = netns,
+				      .ipc_ns_path = ipcns,
+				      .pid_ns_path = pidns,
+				      .cgroup_path = cgpath,
+				      .sysinfo = &d->sysinfo,
+				      .extra_mounts = vol_mounts,
+				      .resolve_volume = berth_volumes_resolve,
+				      .resolve_ctx = d};
+	spec = berth_oci_spec_build(&in, err);
+	if (!spec)
+		goto out_unmount;
+	if (berth_oci_bundle_write(state_dir, spec, err) < 0)
+		goto out_unmount;
+	rtroot = berth_runtime_root(d->cfg.exec_root, rt->name);
+	json_t *lc = jobj(hc, "LogConfig");
+	struct berth_shim_opts so = {.shim_path = d->cfg.shim_path,
+				     .id = c->id,
+				     .bundle = state_dir,
+				     .state_dir = state_dir,
+				     .runtime = rt,
+				     .runtime_root = rtroot,
+				     .tty = jbool(cfg, "Tty", false),
+				     .open_stdin = jbool(cfg, "OpenStdin", false),
+				     .stdin_once = jbool(cfg, "StdinOnce", false),
+				     .start = false,
+				     .log_driver = jstr(lc, "Type"),
+				     .log_opts = jobj(lc, "Config"),
+				     .log_path = jstr(c->doc, "LogPath"),
+				     .container_name = c->name + 1,
+				     .image_id = image_id,
+				     .image_name = jstr(cfg, "Image"),
+				     .labels = jobj(cfg, "Labels"),
+				     .env = jarr(cfg, "Env")};
+	struct berth_shim_result res = {0};
+	int64_t t_spec = berth_now_ns();
+	if (berth_shim_spawn(&so, &res, err) < 0) {
+		pthread_mutex_lock(&c->mu);
+		json_t *st = json_object_get(c->doc, "State");
+		json_object_set_new(st, "Error", json_string(err->msg));
+		json_object_set_new(st, "ExitCode", json_integer(res.exit_code ? res.exit_code : 128));
+		struct berth_container_snap *snap = berth_container_snapshot(c);
+		pthread_mutex_unlock(&c->mu);
+		berth_container_write(d->containers, snap, NULL);
+		goto out_unmount;
+	}
+	/* let attach requests that wait for this start connect before output flows */
+	pthread_mutex_lock(&c->mu);
+	c->shim_pid = res.shim_pid;
+	c->shim_ready = true;
+	pthread_cond_broadcast(&c->cond);
+	int64_t deadline = berth_now_ns() + 5000000000LL;
+	while (c->attach_waiters > 0 && berth_now_ns() < deadline) {
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = 0};
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 20000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&c->cond, &c->mu, &ts);
+	}
+	pthread_mutex_unlock(&c->mu);
+	pid_t pid = 0;
+	int exit_code = 0;
+	int64_t t_spawn = berth_now_ns();
+	if (berth_shim_start(state_dir, &pid, &exit_code, err) < 0) {
+		pthread_mutex_lock(&c->mu);
+		c->shim_ready = false;
+		json_t *st = json_object_get(c->doc, "State");
+		json_object_set_new(st, "Error", json_string(err->msg));
+		json_object_set_new(st, "ExitCode", json_integer(exit_code ? exit_code : 128));
+		struct berth_container_snap *snap = berth_container_snapshot(c);
+		pthread_cond_broadcast(&c->cond);
+		pthread_mutex_unlock(&c->mu);
+		berth_container_write(d->containers, snap, NULL);
+		berth_shim_delete(state_dir, NULL);
+		goto out_unmount;
+	}
+	pthread_mutex_lock(&c->mu);
+	c->shim_ready = false;
+	c->stop_requested = false;
+	berth_container_set_running(c, pid);
+	c->shim_pid = res.shim_pid;
+	struct berth_container_snap *snap = berth_container_snapshot(c);
+	pthread_mutex_unlock(&c->mu);
+	berth_container_write(d->containers, snap, NULL);
+	berth_monitor_watch(d->monitor, c, res.shim_pid);
+	berth_log(&d->log, BERTH_LOG_DEBUG,
+		  "start %.12s: files %.1f ms, mount %.1f ms, spec %.1f ms, shim create %.1f ms, start %.1f ms", c->id,
+		  (t_files - t0) / 1e6, (t_mount - t_files) / 1e6, (t_spec - t_mount) / 1e6, (t_spawn - t_spec) / 1e6,
+		  (berth_now_ns() - t_spawn) / 1e6);
+	berth_ctr_event(d, c, "start", NULL);
+	rc = 0;
+	goto out;
 out_unmount:
-  unmount_quiet(d, c);
-  berth_volumes_container_stop(d, c);
+	unmount_quiet(d, c);
+	berth_volumes_container_stop(d, c);
 out:
-  if (rc < 0) {
-    pthread_mutex_lock(&c->mu);
-    c->start_fail_seq++;
-    pthread_cond_broadcast(&c->cond);
-    pthread_mutex_unlock(&c->mu);
-  }
-  json_decref(spec);
-  free(rootfs);
-  free(netns);
-  free(ipcns);
-  free(pidns);
-  berth_image_free(&img);
-  return rc;
+	if (rc < 0) {
+		pthread_mutex_lock(&c->mu);
+		c->start_fail_seq++;
+		pthread_cond_broadcast(&c->cond);
+		pthread_mutex_unlock(&c->mu);
+	}
+	json_decref(spec);
+	free(rootfs);
+	free(netns);
+	free(ipcns);
+	free(pidns);
+	berth_image_free(&img);
+	return rc;
 }
 
-static int do_remove(struct berth_daemon *d, struct berth_container *c,
-                     bool force, bool volumes, struct berth_error *err);
+static int do_remove(struct berth_daemon *d, struct berth_container *c, bool force, bool volumes,
+		     struct berth_error *err);
 
-int berth_ctr_start_user(struct berth_daemon *d, struct berth_container *c,
-                         struct berth_error *err) {
-  /* a start by the user resets the restart manager, as docker does */
-  pthread_mutex_lock(&c->mu);
-  bool running = is_running_state(c->state);
-  if (!running) {
-    json_object_set_new(c->doc, "RestartCount", json_integer(0));
-    c->restart_delay_ms = 0;
-  }
-  pthread_mutex_unlock(&c->mu);
-  return berth_ctr_start(d, c, err);
+int berth_ctr_start_user(struct berth_daemon *d, struct berth_container *c, struct berth_error *err)
+{
+	/* a start by the user resets the restart manager, as docker does */
+	pthread_mutex_lock(&c->mu);
+	bool running = is_running_state(c->state);
+	if (!running) {
+		json_object_set_new(c->doc, "RestartCount", json_integer(0));
+		c->restart_delay_ms = 0;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return berth_ctr_start(d, c, err);
 }
 
-int berth_ctr_start(struct berth_daemon *d, struct berth_container *c,
-                    struct berth_error *err) {
-  pthread_mutex_lock(&c->opmu);
-  int rc = do_start(d, c, err);
-  if (rc < 0 && err->kind != BERTH_E_NOT_MODIFIED) {
-    /* docker removes an --rm container whose start failed */
-    pthread_mutex_lock(&c->mu);
-    bool autoremove = jbool(jobj(c->doc, "HostConfig"), "AutoRemove", false) &&
-                      !is_running_state(c->state);
-    pthread_mutex_unlock(&c->mu);
-    struct berth_error e2 = {0};
-    if (autoremove && do_remove(d, c, true, true, &e2) < 0)
-      berth_log(&d->log, BERTH_LOG_WARN,
-                "auto-remove %.12s after failed start: %s", c->id, e2.msg);
-  }
-  pthread_mutex_unlock(&c->opmu);
-  return rc;
+int berth_ctr_start(struct berth_daemon *d, struct berth_container *c, struct berth_error *err)
+{
+	pthread_mutex_lock(&c->opmu);
+	int rc = do_start(d, c, err);
+	if (rc < 0 && err->kind != BERTH_E_NOT_MODIFIED) {
+		/* docker removes an --rm container whose start failed */
+		pthread_mutex_lock(&c->mu);
+		bool autoremove = jbool(jobj(c->doc, "HostConfig"), "AutoRemove", false) && !is_running_state(c->state);
+		pthread_mutex_unlock(&c->mu);
+		struct berth_error e2 = {0};
+		if (autoremove && do_remove(d, c, true, true, &e2) < 0)
+			berth_log(&d->log, BERTH_LOG_WARN, "auto-remove %.12s after failed start: %s", c->id, e2.msg);
+	}
+	pthread_mutex_unlock(&c->opmu);
+	return rc;
 }
 
-static bool is_running(struct berth_container *c) {
-  return c->state == CS_RUNNING || c->state == CS_PAUSED ||
-         c->state == CS_RESTARTING;
+static bool is_running(struct berth_container *c)
+{
+	return c->state == CS_RUNNING || c->state == CS_PAUSED || c->state == CS_RESTARTING;
 }
 
 /* Wait (c->mu held) until the exit counter moves past `seq` or the deadline. */
-static bool wait_exit_locked(struct berth_container *c, uint64_t seq,
-                             int64_t deadline_ns) {
-  while (c->exit_seq == seq && is_running(c)) {
-    if (deadline_ns) {
-      struct timespec ts = {.tv_sec = deadline_ns / 1000000000LL,
-                            .tv_nsec = deadline_ns % 1000000000LL};
-      if (pthread_cond_timedwait(&c->cond, &c->mu, &ts) == ETIMEDOUT)
-        return c->exit_seq != seq || !is_running(c);
-    } else {
-      pthread_cond_wait(&c->cond, &c->mu);
-    }
-  }
-  return true;
+static bool wait_exit_locked(struct berth_container *c, uint64_t seq, int64_t deadline_ns)
+{
+	while (c->exit_seq == seq && is_running(c)) {
+		if (deadline_ns) {
+			struct timespec ts = {.tv_sec = deadline_ns / 1000000000LL,
+					      .tv_nsec = deadline_ns % 1000000000LL};
+			if (pthread_cond_timedwait(&c->cond, &c->mu, &ts) == ETIMEDOUT)
+				return c->exit_seq != seq || !is_running(c);
+		} else {
+			pthread_cond_wait(&c->cond, &c->mu);
+		}
+	}
+	return true;
 }
 
-static int send_signal(struct berth_daemon *d, struct berth_container *c,
-                       int sig, bool all, struct berth_error *err) {
-  cleanup_free char *state_dir = berth_ctr_state_dir(d, c->id);
-  if (berth_shim_kill(state_dir, NULL, sig, all, err) < 0)
-    return -1;
-  cleanup_free char *s = berth_strdup_printf("%d", sig);
-  berth_ctr_event(d, c, "kill", json_pack("{s:s}", "signal", s));
-  return 0;
+static int send_signal(struct berth_daemon *d, struct berth_container *c, int sig, bool all, struct berth_error *err)
+{
+	cleanup_free char *state_dir = berth_ctr_state_dir(d, c->id);
+	if (berth_shim_kill(state_dir, NULL, sig, all, err) < 0)
+		return -1;
+	cleanup_free char *s = berth_strdup_printf("%d", sig);
+	berth_ctr_event(d, c, "kill", json_pack("{s:s}", "signal", s));
+	return 0;
 }
 
-static int do_stop(struct berth_daemon *d, struct berth_container *c,
-                   int timeout, struct berth_error *err) {
-  pthread_mutex_lock(&c->mu);
-  if (c->state == CS_RESTARTING) {
-    /* stop wins over a pending restart */
-    c->stop_requested = true;
-    berth_container_set_state(c, CS_EXITED);
-    struct berth_container_snap *snap = berth_container_snapshot(c);
-    pthread_mutex_unlock(&c->mu);
-    berth_container_write(d->containers, snap, NULL);
-    return 0;
-  }
-  if (!is_running(c)) {
-    pthread_mutex_unlock(&c->mu);
-    return berth_err(err, BERTH_E_NOT_MODIFIED, "container already stopped");
-  }
-  c->stop_requested = true;
-  uint64_t seq = c->exit_seq;
-  json_t *cfg = json_object_get(c->doc, "Config");
-  int sig = berth_signal_parse(
-      jstr_ne(cfg, "StopSignal") ? jstr(cfg, "StopSignal") : "SIGTERM");
-  if (sig <= 0)
-    sig = SIGTERM;
-  if (timeout < 0)
-    timeout = (int)jint(cfg, "StopTimeout", 10);
-  bool paused = c->state == CS_PAUSED;
-  pthread_mutex_unlock(&c->mu);
-  if (paused)
-    berth_ctr_pause(d, c, false, NULL);
-  struct berth_error e2 = {0};
-  if (send_signal(d, c, sig, false, &e2) < 0)
-    berth_log(&d->log, BERTH_LOG_WARN, "container %.12s: stop signal: %s",
-              c->id, e2.msg);
-  pthread_mutex_lock(&c->mu);
-  bool done = wait_exit_locked(
-      c, seq, berth_now_ns() + (int64_t)timeout * 1000000000LL);
-  pthread_mutex_unlock(&c->mu);
-  if (!done) {
-    berth_log(&d->log, BERTH_LOG_INFO,
-              "Container %s failed to exit within %d seconds of signal %d - "
-              "using the force",
-              c->id, timeout, sig);
-    if (send_signal(d, c, SIGKILL, true, &e2) < 0)
-      berth_log(&d->log, BERTH_LOG_WARN, "container %.12s: kill: %s", c->id,
-                e2.msg);
-    pthread_mutex_lock(&c->mu);
-    done = wait_exit_locked(c, seq, berth_now_ns() + 30000000000LL);
-    pthread_mutex_unlock(&c->mu);
-    if (!done)
-      return berth_err(err, BERTH_E_INTERNAL,
-                       "cannot stop container: %s: tried to kill container, "
-                       "but did not receive an exit event",
-                       c->id);
-  }
-  berth_ctr_event(d, c, "stop", NULL);
-  return 0;
+static int do_stop(struct berth_daemon *d, struct berth_container *c, int timeout, struct berth_error *err)
+{
+	pthread_mutex_lock(&c->mu);
+	if (c->state == CS_RESTARTING) {
+		/* stop wins over a pending restart */
+		c->stop_requested = true;
+		berth_container_set_state(c, CS_EXITED);
+		struct berth_container_snap *snap = berth_container_snapshot(c);
+		pthread_mutex_unlock(&c->mu);
+		berth_container_write(d->containers, snap, NULL);
+		return 0;
+	}
+	if (!is_running(c)) {
+		pthread_mutex_unlock(&c->mu);
+		return berth_err(err, BERTH_E_NOT_MODIFIED, "container already stopped");
+	}
+	c->stop_requested = true;
+	uint64_t seq = c->exit_seq;
+	json_t *cfg = json_object_get(c->doc, "Config");
+	int sig = berth_signal_parse(jstr_ne(cfg, "StopSignal") ? jstr(cfg, "StopSignal") : "SIGTERM");
+	if (sig <= 0)
+		sig = SIGTERM;
+	if (timeout < 0)
+		timeout = (int)jint(cfg, "StopTimeout", 10);
+	bool paused = c->state == CS_PAUSED;
+	pthread_mutex_unlock(&c->mu);
+	if (paused)
+		berth_ctr_pause(d, c, false, NULL);
+	struct berth_error e2 = {0};
+	if (send_signal(d, c, sig, false, &e2) < 0)
+		berth_log(&d->log, BERTH_LOG_WARN, "container %.12s: stop signal: %s", c->id, e2.msg);
+	pthread_mutex_lock(&c->mu);
+	bool done = wait_exit_locked(c, seq, berth_now_ns() + (int64_t)timeout * 1000000000LL);
+	pthread_mutex_unlock(&c->mu);
+	if (!done) {
+		berth_log(&d->log, BERTH_LOG_INFO,
+			  "Container %s failed to exit within %d seconds of signal %d - using the force", c->id,
+			  timeout, sig);
+		if (send_signal(d, c, SIGKILL, true, &e2) < 0)
+			berth_log(&d->log, BERTH_LOG_WARN, "container %.12s: kill: %s", c->id, e2.msg);
+		pthread_mutex_lock(&c->mu);
+		done = wait_exit_locked(c, seq, berth_now_ns() + 30000000000LL);
+		pthread_mutex_unlock(&c->mu);
+		if (!done)
+			return berth_err(
+				err, BERTH_E_INTERNAL,
+				"cannot stop container: %s: tried to kill container, but did not receive an exit event",
+				c->id);
+	}
+	berth_ctr_event(d, c, "stop", NULL);
+	return 0;
 }
 
-int berth_ctr_stop(struct berth_daemon *d, struct berth_container *c,
-                   int timeout, struct berth_error *err) {
-  pthread_mutex_lock(&c->opmu);
-  int rc = do_stop(d, c, timeout, err);
-  pthread_mutex_unlock(&c->opmu);
-  return rc;
+int berth_ctr_stop(struct berth_daemon *d, struct berth_container *c, int timeout, struct berth_error *err)
+{
+	pthread_mutex_lock(&c->opmu);
+	int rc = do_stop(d, c, timeout, err);
+	pthread_mutex_unlock(&c->opmu);
+	return rc;
 }
 
-int berth_ctr_restart(struct berth_daemon *d, struct berth_container *c,
-                      int timeout, struct berth_error *err) {
-  pthread_mutex_lock(&c->opmu);
-  struct berth_error e2 = {0};
-  int rc = do_stop(d, c, timeout, &e2);
-  if (rc < 0 && e2.kind != BERTH_E_NOT_MODIFIED) {
-    *err = e2;
-    pthread_mutex_unlock(&c->opmu);
-    return -1;
-  }
-  rc = do_start(d, c, err);
-  pthread_mutex_unlock(&c->opmu);
-  if (rc == 0)
-    berth_ctr_event(d, c, "restart", NULL);
-  return rc;
+int berth_ctr_restart(struct berth_daemon *d, struct berth_container *c, int timeout, struct berth_error *err)
+{
+	pthread_mutex_lock(&c->opmu);
+	struct berth_error e2 = {0};
+	int rc = do_stop(d, c, timeout, &e2);
+	if (rc < 0 && e2.kind != BERTH_E_NOT_MODIFIED) {
+		*err = e2;
+		pthread_mutex_unlock(&c->opmu);
+		return -1;
+	}
+	rc = do_start(d, c, err);
+	pthread_mutex_unlock(&c->opmu);
+	if (rc == 0)
+		berth_ctr_event(d, c, "restart", NULL);
+	return rc;
 }
 
-int berth_ctr_kill(struct berth_daemon *d, struct berth_container *c,
-                   const char *signal, struct berth_error *err) {
-  int sig = signal && *signal ? berth_signal_parse(signal) : SIGKILL;
-  if (sig <= 0)
-    return berth_err(err, BERTH_E_INVALID, "Invalid signal: %s", signal);
-  pthread_mutex_lock(&c->mu);
-  if (!is_running(c) || c->state == CS_RESTARTING) {
-    pthread_mutex_unlock(&c->mu);
-    return berth_err(err, BERTH_E_CONFLICT, "Container %s is not running",
-                     c->id);
-  }
-  /* docker: any kill through the API counts as a manual stop (no restart) */
-  c->stop_requested = true;
-  uint64_t seq = c->exit_seq;
-  pthread_mutex_unlock(&c->mu);
-  if (send_signal(d, c, sig, false, err) < 0)
-    return -1;
-  if (sig != SIGKILL)
-    return 0;
-  /* docker's Kill(): SIGKILL (a frozen container is thawed so that it
-   * takes effect), then wait for the container to be gone */
-  pthread_mutex_lock(&c->mu);
-  bool paused = c->state == CS_PAUSED;
-  pthread_mutex_unlock(&c->mu);
-  if (paused)
-    berth_ctr_pause(d, c, false, NULL);
-  pthread_mutex_lock(&c->mu);
-  bool done = wait_exit_locked(c, seq, berth_now_ns() + 10000000000LL);
-  pthread_mutex_unlock(&c->mu);
-  if (!done)
-    berth_log(&d->log, BERTH_LOG_WARN,
-              "container %.12s: no exit 10 s after SIGKILL", c->id);
-  return 0;
+int berth_ctr_kill(struct berth_daemon *d, struct berth_container *c, const char *signal, struct berth_error *err)
+{
+	int sig = signal && *signal ? berth_signal_parse(signal) : SIGKILL;
+	if (sig <= 0)
+		return berth_err(err, BERTH_E_INVALID, "Invalid signal: %s", signal);
+	pthread_mutex_lock(&c->mu);
+	if (!is_running(c) || c->state == CS_RESTARTING) {
+		pthread_mutex_unlock(&c->mu);
+		return berth_err(err, BERTH_E_CONFLICT, "Container %s is not running", c->id);
+	}
+	/* docker: any kill through the API counts as a manual stop (no restart) */
+	c->stop_requested = true;
+	uint64_t seq = c->exit_seq;
+	pthread_mutex_unlock(&c->mu);
+	if (send_signal(d, c, sig, false, err) < 0)
+		return -1;
+	if (sig != SIGKILL)
+		return 0;
+	/* docker's Kill(): SIGKILL (a frozen container is thawed so that it
+	 * takes effect), then wait for the container to be gone */
+	pthread_mutex_lock(&c->mu);
+	bool paused = c->state == CS_PAUSED;
+	pthread_mutex_unlock(&c->mu);
+	if (paused)
+		berth_ctr_pause(d, c, false, NULL);
+	pthread_mutex_lock(&c->mu);
+	bool done = wait_exit_locked(c, seq, berth_now_ns() + 10000000000LL);
+	pthread_mutex_unlock(&c->mu);
+	if (!done)
+		berth_log(&d->log, BERTH_LOG_WARN, "container %.12s: no exit 10 s after SIGKILL", c->id);
+	return 0;
 }
 
-static int run_runtime(struct berth_daemon *d, struct berth_container *c,
-                       const char *verb, struct berth_error *err) {
-  const struct berth_runtime *rt = NULL;
-  if (berth_runtimes_resolve(d->runtimes,
-                             jstr_ne(jobj(c->doc, "HostConfig"), "Runtime"),
-                             &rt, err) < 0)
-    return -1;
-  cleanup_free char *root = berth_runtime_root(d->cfg.exec_root, rt->name);
-  char *argv[] = {(char *)rt->path, "--root", root, (char *)verb, c->id, NULL};
-  pid_t pid;
-  if (posix_spawn(&pid, rt->path, NULL, NULL, argv, environ) != 0)
-    return berth_err_sys(err, BERTH_E_INTERNAL, errno, "run %s", rt->path);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-    ;
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    return berth_err(err, BERTH_E_INTERNAL,
-                     "Cannot %s container %s: %s %s failed", verb, c->id,
-                     rt->name, verb);
-  return 0;
+static int run_runtime(struct berth_daemon *d, struct berth_container *c, const char *verb, struct berth_error *err)
+{
+	const struct berth_runtime *rt = NULL;
+	if (berth_runtimes_resolve(d->runtimes, jstr_ne(jobj(c->doc, "HostConfig"), "Runtime"), &rt, err) < 0)
+		return -1;
+	cleanup_free char *root = berth_runtime_root(d->cfg.exec_root, rt->name);
+	char *argv[] = {(char *)rt->path, "--root", root, (char *)verb, c->id, NULL};
+	pid_t pid;
+	if (posix_spawn(&pid, rt->path, NULL, NULL, argv, environ) != 0)
+		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "run %s", rt->path);
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return berth_err(err, BERTH_E_INTERNAL, "Cannot %s container %s: %s %s failed", verb, c->id, rt->name,
+				 verb);
+	return 0;
 }
 
-int berth_ctr_pause(struct berth_daemon *d, struct berth_container *c,
-                    bool pause, struct berth_error *err) {
-  pthread_mutex_lock(&c->mu);
-  int rc = 0;
-  if (!is_running(c) || c->state == CS_RESTARTING)
-    rc = berth_err(err, BERTH_E_CONFLICT, "Container %s is not running", c->id);
-  else if (pause && c->state == CS_PAUSED)
-    rc = berth_err(err, BERTH_E_CONFLICT, "Container %s is already paused",
-                   c->id);
-  else if (!pause && c->state != CS_PAUSED)
-    rc = berth_err(err, BERTH_E_CONFLICT, "Container %s is not paused", c->id);
-  pthread_mutex_unlock(&c->mu);
-  if (rc < 0)
-    return -1;
-  if (run_runtime(d, c, pause ? "pause" : "resume", err) < 0)
-    return -1;
-  pthread_mutex_lock(&c->mu);
-  if (is_running(c))
-    berth_container_set_state(c, pause ? CS_PAUSED : CS_RUNNING);
-  struct berth_container_snap *snap = berth_container_snapshot(c);
-  pthread_mutex_unlock(&c->mu);
-  berth_container_write(d->containers, snap, NULL);
-  berth_ctr_event(d, c, pause ? "pause" : "unpause", NULL);
-  return 0;
+int berth_ctr_pause(struct berth_daemon *d, struct berth_container *c, bool pause, struct berth_error *err)
+{
+	pthread_mutex_lock(&c->mu);
+	int rc = 0;
+	if (!is_running(c) || c->state == CS_RESTARTING)
+		rc = berth_err(err, BERTH_E_CONFLICT, "Container %s is not running", c->id);
+	else if (pause && c->state == CS_PAUSED)
+		rc = berth_err(err, BERTH_E_CONFLICT, "Container %s is already paused", c->id);
+	else if (!pause && c->state != CS_PAUSED)
+		rc = berth_err(err, BERTH_E_CONFLICT, "Container %s is not paused", c->id);
+	pthread_mutex_unlock(&c->mu);
+	if (rc < 0)
+		return -1;
+	if (run_runtime(d, c, pause ? "pause" : "resume", err) < 0)
+		return -1;
+	pthread_mutex_lock(&c->mu);
+	if (is_running(c))
+		berth_container_set_state(c, pause ? CS_PAUSED : CS_RUNNING);
+	struct berth_container_snap *snap = berth_container_snapshot(c);
+	pthread_mutex_unlock(&c->mu);
+	berth_container_write(d->containers, snap, NULL);
+	berth_ctr_event(d, c, pause ? "pause" : "unpause", NULL);
+	return 0;
 }
 
 /* A shim whose start failed reports the error before it has finished up
  * (runtime delete, cgroup removal) and exited: wait for it (bounded), so that
  * its state directory can go with the container. */
-static void wait_shim_gone(const char *state_dir) {
-  pid_t pid = 0;
-  if (berth_shim_alive(state_dir, &pid) != 1)
-    return;
-  int fd = berth_shim_pidfd(pid);
-  if (fd < 0)
-    return;
-  struct pollfd p = {.fd = fd, .events = POLLIN};
-  while (poll(&p, 1, 10000) < 0 && errno == EINTR) {
-  }
-  close(fd);
+static void wait_shim_gone(const char *state_dir)
+{
+	pid_t pid = 0;
+	if (berth_shim_alive(state_dir, &pid) != 1)
+		return;
+	int fd = berth_shim_pidfd(pid);
+	if (fd < 0)
+		return;
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	while (poll(&p, 1, 10000) < 0 && errno == EINTR) {
+	}
+	close(fd);
 }
 
-static int do_remove(struct berth_daemon *d, struct berth_container *c,
-                     bool force, bool volumes, struct berth_error *err) {
-  pthread_mutex_lock(&c->mu);
-  if (c->removed || c->state == CS_REMOVING) {
-    pthread_mutex_unlock(&c->mu);
-    return berth_err(err, BERTH_E_CONFLICT,
-                     "removal of container %s is already in progress",
-                     c->name + 1);
-  }
-  if (c->state == CS_PAUSED && !force) {
-    pthread_mutex_unlock(&c->mu);
-    return berth_err(
-        err, BERTH_E_CONFLICT,
-        "You cannot remove a paused container %s. Unpause and then stop the "
-        "container before attempting removal or force remove",
-        c->id);
-  }
-  if (is_running(c) && !force) {
-    pthread_mutex_unlock(&c->mu);
-    return berth_err(err, BERTH_E_CONFLICT,
-                     "You cannot remove a running container %s. Stop the "
-                     "container before attempting removal or force remove",
-                     c->id);
-  }
-  bool running = is_running(c) && c->state != CS_RESTARTING;
-  c->stop_requested = true;
-  uint64_t seq = c->exit_seq;
-  pthread_mutex_unlock(&c->mu);
-  if (running) {
-    if (c->state == CS_PAUSED)
-      berth_ctr_pause(d, c, false, NULL);
-    struct berth_error e2 = {0};
-    send_signal(d, c, SIGKILL, true, &e2);
-    pthread_mutex_lock(&c->mu);
-    bool done = wait_exit_locked(c, seq, berth_now_ns() + 30000000000LL);
-    pthread_mutex_unlock(&c->mu);
-    if (!done)
-      return berth_err(err, BERTH_E_INTERNAL,
-                       "Could not kill running container %s, cannot remove",
-                       c->id);
-  }
-  pthread_mutex_lock(&c->mu);
-  berth_container_set_state(c, CS_REMOVING);
-  pthread_mutex_unlock(&c->mu);
-  cleanup_free char *state_dir = berth_ctr_state_dir(d, c->id);
-  cleanup_free char *cdir = berth_ctr_dir(d, c->id);
-  struct berth_error e2 = {0};
-  wait_shim_gone(state_dir);
-  berth_shim_cleanup(state_dir, &e2);
-  if (berth_rwlayer_remove(d->layers, c->id, &e2) < 0) {
-    pthread_mutex_lock(&c->mu);
-    berth_container_set_state(c, CS_DEAD);
-    json_object_set_new(json_object_get(c->doc, "State"), "Error",
-                        json_string(e2.msg));
-    struct berth_container_snap *snap = berth_container_snapshot(c);
-    pthread_mutex_unlock(&c->mu);
-    berth_container_write(d->containers, snap, NULL);
-    return berth_err(err, BERTH_E_INTERNAL,
-                     "unable to remove filesystem for %s: %s", c->id, e2.msg);
-  }
-  berth_rm_rf(cdir, NULL);
-  if (berth_container_delete(d->containers, c, err) < 0)
-    return -1;
-  berth_volumes_container_remove(
-      d, c, volumes); /* rm -v: anonymous volumes (daemon/volumes.h) */
-  berth_ctr_event(d, c, "destroy", NULL);
-  return 0;
+static int do_remove(struct berth_daemon *d, struct berth_container *c, bool force, bool volumes,
+		     struct berth_error *err)
+{
+	pthread_mutex_lock(&c->mu);
+	if (c->removed || c->state == CS_REMOVING) {
+		pthread_mutex_unlock(&c->mu);
+		return berth_err(err, BERTH_E_CONFLICT, "removal of container %s is already in progress", c->name + 1);
+	}
+	if (c->state == CS_PAUSED && !force) {
+		pthread_mutex_unlock(&c->mu);
+		return berth_err(
+			err, BERTH_E_CONFLICT,
+			"You cannot remove a paused container %s. Unpause and then stop the container before attempting removal or force remove",
+			c->id);
+	}
+	if (is_running(c) && !force) {
+		pthread_mutex_unlock(&c->mu);
+		return berth_err(
+			err, BERTH_E_CONFLICT,
+			"You cannot remove a running container %s. Stop the container before attempting removal or force remove",
+			c->id);
+	}
+	bool running = is_running(c) && c->state != CS_RESTARTING;
+	c->stop_requested = true;
+	uint64_t seq = c->exit_seq;
+	pthread_mutex_unlock(&c->mu);
+	if (running) {
+		if (c->state == CS_PAUSED)
+			berth_ctr_pause(d, c, false, NULL);
+		struct berth_error e2 = {0};
+		send_signal(d, c, SIGKILL, true, &e2);
+		pthread_mutex_lock(&c->mu);
+		bool done = wait_exit_locked(c, seq, berth_now_ns() + 30000000000LL);
+		pthread_mutex_unlock(&c->mu);
+		if (!done)
+			return berth_err(err, BERTH_E_INTERNAL, "Could not kill running container %s, cannot remove",
+					 c->id);
+	}
+	pthread_mutex_lock(&c->mu);
+	berth_container_set_state(c, CS_REMOVING);
+	pthread_mutex_unlock(&c->mu);
+	cleanup_free char *state_dir = berth_ctr_state_dir(d, c->id);
+	cleanup_free char *cdir = berth_ctr_dir(d, c->id);
+	struct berth_error e2 = {0};
+	wait_shim_gone(state_dir);
+	berth_shim_cleanup(state_dir, &e2);
+	if (berth_rwlayer_remove(d->layers, c->id, &e2) < 0) {
+		pthread_mutex_lock(&c->mu);
+		berth_container_set_state(c, CS_DEAD);
+		json_object_set_new(json_object_get(c->doc, "State"), "Error", json_string(e2.msg));
+		struct berth_container_snap *snap = berth_container_snapshot(c);
+		pthread_mutex_unlock(&c->mu);
+		berth_container_write(d->containers, snap, NULL);
+		return berth_err(err, BERTH_E_INTERNAL, "unable to remove filesystem for %s: %s", c->id, e2.msg);
+	}
+	berth_rm_rf(cdir, NULL);
+	if (berth_container_delete(d->containers, c, err) < 0)
+		return -1;
+	berth_volumes_container_remove(d, c, volumes); /* rm -v: anonymous volumes (daemon/volumes.h) */
+	berth_ctr_event(d, c, "destroy", NULL);
+	return 0;
 }
 
-int berth_ctr_remove(struct berth_daemon *d, struct berth_container *c,
-                     bool force, bool volumes, struct berth_error *err) {
-  pthread_mutex_lock(&c->opmu);
-  int rc = do_remove(d, c, force, volumes, err);
-  pthread_mutex_unlock(&c->opmu);
-  return rc;
+int berth_ctr_remove(struct berth_daemon *d, struct berth_container *c, bool force, bool volumes,
+		     struct berth_error *err)
+{
+	pthread_mutex_lock(&c->opmu);
+	int rc = do_remove(d, c, force, volumes, err);
+	pthread_mutex_unlock(&c->opmu);
+	return rc;
 }
 
-int berth_ctr_wait(struct berth_daemon *d, struct berth_container *c,
-                   const char *condition, bool (*cancelled)(void *), void *ctx,
-                   int64_t *exit_code, struct berth_error *err) {
-  (void)d;
-  bool next_exit = condition && !strcmp(condition, "next-exit");
-  bool removed = condition && !strcmp(condition, "removed");
-  if (condition && *condition && !next_exit && !removed &&
-      strcmp(condition, "not-running"))
-    return berth_err(err, BERTH_E_INVALID, "invalid condition: \"%s\"",
-                     condition);
-  pthread_mutex_lock(&c->mu);
-  uint64_t seq = c->exit_seq;
-  for (;;) {
-    bool done;
-    if (removed)
-      done = c->removed;
-    else if (next_exit)
-      done = c->exit_seq != seq || c->removed;
-    else
-      done = !is_running(c) || c->removed;
-    if (done)
-      break;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += 200000000;
-    if (ts.tv_nsec >= 1000000000) {
-      ts.tv_sec++;
-      ts.tv_nsec -= 1000000000;
-    }
-    pthread_cond_timedwait(&c->cond, &c->mu, &ts);
-    if (cancelled && cancelled(ctx)) {
-      pthread_mutex_unlock(&c->mu);
-      return berth_err(err, BERTH_E_UNAVAILABLE, "client went away");
-    }
-  }
-  *exit_code = jint(jobj(c->doc, "State"), "ExitCode", 0);
-  pthread_mutex_unlock(&c->mu);
-  return 0;
+int berth_ctr_wait(struct berth_daemon *d, struct berth_container *c, const char *condition, bool (*cancelled)(void *),
+		   void *ctx, int64_t *exit_code, struct berth_error *err)
+{
+	(void)d;
+	bool next_exit = condition && !strcmp(condition, "next-exit");
+	bool removed = condition && !strcmp(condition, "removed");
+	if (condition && *condition && !next_exit && !removed && strcmp(condition, "not-running"))
+		return berth_err(err, BERTH_E_INVALID, "invalid condition: \"%s\"", condition);
+	pthread_mutex_lock(&c->mu);
+	uint64_t seq = c->exit_seq;
+	for (;;) {
+		bool done;
+		if (removed)
+			done = c->removed;
+		else if (next_exit)
+			done = c->exit_seq != seq || c->removed;
+		else
+			done = !is_running(c) || c->removed;
+		if (done)
+			break;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 200000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&c->cond, &c->mu, &ts);
+		if (cancelled && cancelled(ctx)) {
+			pthread_mutex_unlock(&c->mu);
+			return berth_err(err, BERTH_E_UNAVAILABLE, "client went away");
+		}
+	}
+	*exit_code = jint(jobj(c->doc, "State"), "ExitCode", 0);
+	pthread_mutex_unlock(&c->mu);
+	return 0;
 }
