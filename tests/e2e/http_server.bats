@@ -1,0 +1,267 @@
+#!/usr/bin/env bats
+# The HTTP server's bounds (issue 7, item 3), driven with raw HTTP on the
+# daemon socket: a connection cap answered with 503, idle and read timeouts
+# that never cut a live stream, back-off at the fd limit, 431 past 100
+# headers, 400 for short bodies, bad chunking and invalid UTF-8.
+#
+# The daemon runs with a cap of 3000 connections, an idle timeout of 20 s and
+# a read timeout of 3 s (dockerd has no such flags: berthd only).
+
+load helpers
+
+setup_file()
+{
+	[ "${E2E_TARGET:-berthd}" = berthd ] || skip "berthd only (dockerd has no connection bounds)"
+	berthd_start --max-connections 3000 --http-idle-timeout 20 --http-read-timeout 3
+	RAW=$BATS_FILE_TMPDIR/raw.py
+	cat >"$RAW" <<'EOF'
+import os, resource, socket, sys, time
+
+def conn(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    return s
+
+def read_all(s, limit=60):
+    s.settimeout(limit)
+    out = b""
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            out += d
+    except socket.timeout:
+        out += b"\n<client timeout>"
+    return out
+
+cmd, path = sys.argv[1], sys.argv[2]
+if cmd == "send":
+    # send SOCK DATA [shut|keep]: DATA with \r\n escapes; prints the reply
+    data = sys.argv[3].encode("latin-1").decode("unicode_escape").encode("latin-1")
+    s = conn(path)
+    s.sendall(data)
+    if len(sys.argv) < 5 or sys.argv[4] == "shut":
+        s.shutdown(socket.SHUT_WR)
+    sys.stdout.write(read_all(s).decode("latin-1"))
+elif cmd == "slow":
+    # slow SOCK SECONDS: a create body that keeps sending for SECONDS, one
+    # space a second (longer than the read timeout), then the JSON
+    secs = int(sys.argv[3])
+    body = b" " * secs + b'{"Image":"no-such-image-http-server"}'
+    s = conn(path)
+    s.sendall(b"POST /containers/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body))
+    for i in range(secs):
+        s.sendall(b" ")
+        time.sleep(1)
+    s.sendall(body[secs:])
+    sys.stdout.write(read_all(s).decode("latin-1"))
+elif cmd == "idle":
+    # idle SOCK: a connection that sends nothing; prints "closed" when the
+    # server closes it
+    s = conn(path)
+    sys.stdout.write("closed" if read_all(s, 90).find(b"<client timeout>") < 0 else "open")
+elif cmd == "hold":
+    # hold SOCK N READYFILE: open N idle connections, count the 503s, write
+    # "<open> <refused>" to READYFILE, then wait to be killed
+    n, ready = int(sys.argv[3]), sys.argv[4]
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, n + 256), hard))
+    socks, failed = [], 0
+    for i in range(n):
+        try:
+            socks.append(conn(path))
+        except OSError:
+            failed += 1
+    time.sleep(1)
+    refused = 0
+    for s in socks:
+        s.setblocking(False)
+        try:
+            d = s.recv(4096)
+            if b" 503 " in d:
+                refused += 1
+        except BlockingIOError:
+            pass
+    with open(ready + ".tmp", "w") as f:
+        f.write("%d %d %d\n" % (len(socks) - refused, refused, failed))
+    os.rename(ready + ".tmp", ready)
+    time.sleep(600)
+EOF
+	export RAW
+}
+
+teardown_file() { berthd_stop; }
+
+setup() { berthd_ensure; }
+
+teardown()
+{
+	if [ -n "${HOLDER:-}" ]; then
+		kill "$HOLDER" 2>/dev/null || true
+		wait "$HOLDER" 2>/dev/null || true
+		HOLDER=
+	fi
+	if [ -n "${NOFILE_RESTORE:-}" ]; then
+		prlimit --pid "$(berthd_pid)" --nofile="$NOFILE_RESTORE" || true
+		NOFILE_RESTORE=
+	fi
+}
+
+raw() { python3 "$RAW" send "$E2E_SOCK" "$@"; }
+
+# hold N: N idle connections in the background; sets HOLD_OPEN/HOLD_REFUSED
+hold()
+{
+	local ready=$BATS_TEST_TMPDIR/hold.ready
+	rm -f "$ready"
+	python3 "$RAW" hold "$E2E_SOCK" "$1" "$ready" 3>&- &
+	HOLDER=$!
+	wait_for 120 test -s "$ready" || fail "holder did not get ready"
+	read -r HOLD_OPEN HOLD_REFUSED HOLD_FAILED <"$ready"
+	echo "# $1 connections: $HOLD_OPEN open, $HOLD_REFUSED answered 503, $HOLD_FAILED failed to connect" >&3
+}
+
+release()
+{
+	kill "$HOLDER"
+	wait "$HOLDER" 2>/dev/null || true
+	HOLDER=
+}
+
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$(berthd_pid)/status"; }
+fd_count() { find "/proc/$(berthd_pid)/fd" -mindepth 1 -maxdepth 1 | wc -l; }
+ping_ok() { api GET /_ping && [ "$HTTP_CODE" = 200 ]; }
+
+@test "2,000 idle connections: /_ping still answers and RSS stays bounded" {
+	local before
+	before=$(rss_kib)
+	hold 2000
+	assert_eq "$HOLD_OPEN" 2000
+	# the daemon holds them all while it answers another client
+	[ "$(fd_count)" -ge 2000 ] || fail "berthd holds only $(fd_count) fds"
+	api GET /_ping
+	assert_status 200
+	assert_eq "$HTTP_BODY" OK
+	local rss
+	rss=$(rss_kib)
+	echo "# RSS idle ${before} KiB, with 2000 idle connections ${rss} KiB" >&3
+	[ "$rss" -lt $((200 * 1024)) ] || fail "RSS ${rss} KiB with 2000 idle connections"
+	release
+}
+
+@test "5,000 connections beyond the cap of 3,000: ping answers or gets 503, the daemon lives" {
+	hold 5000
+	[ "$HOLD_REFUSED" -gt 0 ] || fail "no connection was refused beyond the cap"
+	[ "$HOLD_OPEN" -le 3000 ] || fail "$HOLD_OPEN connections open beyond a cap of 3000"
+	api GET /_ping
+	[ "$HTTP_CODE" = 200 ] || [ "$HTTP_CODE" = 503 ] || fail "ping got $HTTP_CODE"
+	if [ "$HTTP_CODE" = 503 ]; then
+		assert_contains "$HTTP_BODY" "too many connections"
+	fi
+	release
+	wait_for 30 ping_ok || fail "ping does not answer after the connections closed"
+}
+
+@test "at the fd limit the accept loop backs off (no spinning) and answers 503" {
+	local pid
+	pid=$(berthd_pid)
+	# only the soft limit moves (raising a hard limit needs CAP_SYS_RESOURCE)
+	NOFILE_RESTORE=$(prlimit --pid "$pid" --nofile --output SOFT,HARD --noheadings | awk '{ print $1 ":" $2 }')
+	prlimit --pid "$pid" --nofile="$(($(fd_count) + 20)):${NOFILE_RESTORE#*:}"
+	hold 200
+	[ "$HOLD_REFUSED" -gt 0 ] || fail "no connection was answered 503 at the fd limit"
+	# CPU time over 3 s with the listen queue full: a spinning accept loop
+	# burns ~3 s, the back-off almost nothing
+	local t0 t1
+	t0=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+	sleep 3
+	t1=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+	local ticks=$(($(getconf CLK_TCK) * 3 / 2))
+	[ $((t1 - t0)) -lt "$ticks" ] || fail "berthd used $((t1 - t0)) ticks in 3 s at EMFILE (spinning)"
+	release
+	prlimit --pid "$pid" --nofile="$NOFILE_RESTORE"
+	NOFILE_RESTORE=
+	wait_for 30 ping_ok || fail "ping does not answer after the fd limit was lifted"
+}
+
+@test "a 102nd header Content-Type is not dropped: 431" {
+	local pad="" i
+	for ((i = 0; i < 101; i++)); do pad+="X-Pad-$i: $i\r\n"; done
+	run raw "POST /containers/create HTTP/1.1\r\nHost: x\r\n${pad}Content-Type: text/plain\r\nContent-Length: 17\r\n\r\n{\"Image\":\"none\"}\n"
+	assert_match "${lines[0]}" '^HTTP/1.1 431 '
+	assert_contains "$output" "request header fields too large"
+	# 100 headers are fine
+	pad=""
+	for ((i = 0; i < 99; i++)); do pad+="X-Pad-$i: $i\r\n"; done
+	run raw "GET /_ping HTTP/1.1\r\n${pad}Host: x\r\n\r\n"
+	assert_match "${lines[0]}" '^HTTP/1.1 200 '
+}
+
+@test "headers larger than 64 KiB: 431" {
+	local big
+	big=$(head -c 70000 /dev/zero | tr '\0' a)
+	run raw "GET /_ping HTTP/1.1\r\nHost: x\r\nX-Big: $big\r\n\r\n"
+	assert_match "${lines[0]}" '^HTTP/1.1 431 '
+}
+
+@test "a body shorter than Content-Length: 400 at EOF, and 400 after the read timeout" {
+	run raw 'POST /containers/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"Image":"x"' shut
+	assert_match "${lines[0]}" '^HTTP/1.1 400 '
+	assert_contains "$output" "error reading request body"
+	# the client keeps the connection open: the read timeout (3 s) ends it
+	run raw 'POST /containers/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"Image":"x"' keep
+	assert_match "${lines[0]}" '^HTTP/1.1 400 '
+	assert_contains "$output" "timeout"
+	assert_not_contains "$output" "<client timeout>"
+}
+
+@test "an upload that keeps sending is not cut by the read timeout" {
+	run python3 "$RAW" slow "$E2E_SOCK" 6
+	# the whole body was read: the create fails on the image, not the body
+	assert_match "${lines[0]}" '^HTTP/1.1 404 '
+	assert_contains "$output" "no-such-image-http-server"
+}
+
+@test "malformed chunked encoding: 400" {
+	run raw 'POST /containers/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n'
+	assert_match "${lines[0]}" '^HTTP/1.1 400 '
+	assert_contains "$output" "chunked"
+}
+
+@test "invalid UTF-8 in the path or the query: 400, not 500" {
+	api GET '/containers/%ff%fe/json'
+	assert_status 400
+	api GET '/containers/json?filters=%ff'
+	assert_status 400
+	api GET '/images/%c0%af/json'
+	assert_status 400
+	# a NUL byte would cut the name
+	api GET '/containers/a%00b/json'
+	assert_status 400
+	# valid UTF-8 still reaches the handler
+	api GET '/containers/%c3%a9t%c3%a9/json'
+	assert_status 404
+}
+
+@test "headers that never complete: 408 after the read timeout" {
+	run raw 'GET /_ping HTTP/1.1\r\nHost: x\r\nX-Slow: 1' keep
+	assert_match "${lines[0]}" '^HTTP/1.1 408 '
+}
+
+@test "an idle keep-alive connection is closed after the idle timeout" {
+	run python3 "$RAW" idle "$E2E_SOCK"
+	assert_eq "$output" closed
+}
+
+@test "an event stream outlives the idle and read timeouts" {
+	local rc=0
+	curl -sN --max-time 25 --unix-socket "$E2E_SOCK" http://localhost/events >/dev/null || rc=$?
+	# 28: curl's own --max-time ended it; 0 or 18 would be the server closing
+	assert_eq "$rc" 28
+}
+
+@test "the daemon never died during the suite" {
+	assert_no_daemon_crash
+}
