@@ -1,6 +1,6 @@
 /* berth cp: docker's copy rules (cli/command/container/cp.go and
  * pkg/archive/copy.go) on top of the archive API. The host side is written
- * and extracted with the daemon's tar code (daemon/archive.h), extraction
+ * and extracted with the shared tar module (archive/tar.h), extraction
  * resolving every entry beneath the destination directory. */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,9 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "archive/tar.h"
 #include "cli.h"
 #include "common/cleanup.h"
-#include "daemon/archive.h"
 
 #define END_OPTS                                                                                                       \
 	{                                                                                                              \

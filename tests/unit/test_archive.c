@@ -1,4 +1,4 @@
-/* daemon/archive: docker's cp path rules, the stat header, tar out of and into
+/* archive/ (and daemon/archive's stat header): docker's cp path rules, the stat header, tar out of and into
  * a root through fds, and that nothing ever leaves the root (symlinks to "/"
  * and "../..", tar path escapes, a directory swapped for a symlink mid-copy). */
 #include <archive.h>
@@ -20,7 +20,8 @@
 #include "tap.h"
 
 static struct tap T;
-#define rstat(root, path, ctr, st, err) berth_root_stat(root, path, ctr, NULL, 0, st, err)
+#define RT(fd_) (&(struct berth_root){.fd = (fd_)})
+#define rstat(root, path, ctr, st, err) berth_root_stat(RT(root), path, ctr, st, err)
 static char tmp[256];
 
 /* ------------------------------------------------------------- helpers */
@@ -286,7 +287,7 @@ static char *archive_list(int root, const char *path, struct berth_error *err)
 	struct berth_buf b = {0};
 	struct berth_writer w = {buf_write, &b};
 	char *l = NULL;
-	if (berth_root_archive(root, path, "c", NULL, 0, NULL, NULL, &w, err) == 0)
+	if (berth_root_archive(RT(root), path, "c", NULL, NULL, &w, err) == 0)
 		l = list_tar(&b);
 	berth_buf_free(&b);
 	return l;
@@ -327,7 +328,7 @@ static void test_archive_out(void)
 	struct berth_buf b = {0};
 	struct berth_writer w = {buf_write, &b};
 	sh("mv %s/root/data/up %s/up.saved", tmp, tmp);
-	berth_root_archive(root, "/data", "c", NULL, 0, NULL, NULL, &w, &err);
+	berth_root_archive(RT(root), "/data", "c", NULL, NULL, &w, &err);
 	sh("mv %s/up.saved %s/root/data/up", tmp, tmp);
 	int back = open_root("root/tmp");
 	struct berth_reader r;
@@ -335,7 +336,7 @@ static void test_archive_out(void)
 	r.read = mem_read;
 	r.ctx = &m;
 	struct berth_archive_put_opts po = {.no_overwrite_dir_nondir = true};
-	TAP_OK(&T, berth_root_extract(root, "/tmp", "c", &po, &r, &err) == 0, "round trip in: %s", err.msg);
+	TAP_OK(&T, berth_root_extract(RT(root), "/tmp", "c", &po, &r, &err) == 0, "round trip in: %s", err.msg);
 	char *s = read_text("root/tmp/data/sub/f");
 	TAP_STREQ(&T, s, "hello\n", "content");
 	free(s);
@@ -367,13 +368,13 @@ static void test_names(void)
 	struct berth_buf b = {0};
 	struct berth_writer w = {buf_write, &b};
 	struct berth_error err = {0};
-	int rc = berth_root_archive(root, "/names", "c", NULL, 0, NULL, NULL, &w, &err);
+	int rc = berth_root_archive(RT(root), "/names", "c", NULL, NULL, &w, &err);
 	TAP_OK(&T, rc == 0, "archive of odd names: %s", err.msg);
 	struct mem_in m = {b.data, b.len, 0};
 	struct berth_reader r = {mem_read, &m};
 	struct berth_archive_put_opts po = {.spool_dir = tmp};
 	sh("mkdir -p %s/root/names-back", tmp);
-	TAP_OK(&T, berth_root_extract(root, "/names-back", "c", &po, &r, &err) == 0, "extracted: %s", err.msg);
+	TAP_OK(&T, berth_root_extract(RT(root), "/names-back", "c", &po, &r, &err) == 0, "extracted: %s", err.msg);
 	TAP_OK(&T, sh("diff -r %s/root/names %s/root/names-back/names", tmp, tmp) == 0, "the same names came back");
 	berth_buf_free(&b);
 	close(root);
@@ -387,7 +388,7 @@ static int put(int root, const char *path, const struct tent *v, size_t n, bool 
 	struct berth_reader r = {mem_read, &m};
 	struct berth_archive_put_opts po = {.no_overwrite_dir_nondir = no_over, .spool_dir = tmp};
 	berth_err_clear(err);
-	int rc = berth_root_extract(root, path, "c", &po, &r, err);
+	int rc = berth_root_extract(RT(root), path, "c", &po, &r, err);
 	berth_buf_free(&b);
 	return rc;
 }
@@ -408,11 +409,15 @@ static void test_subst(void)
 	struct berth_writer w = {buf_write, &b};
 	struct berth_error err = {0};
 	TAP_OK(&T,
-	       berth_root_archive(root, "/etc", "c", &sub, 1, NULL, NULL, &w, &err) == 0 &&
+	       berth_root_archive(&(struct berth_root){.fd = root, .subst = &sub, .nsubst = 1}, "/etc", "c", NULL, NULL,
+				  &w, &err) == 0 &&
 		       memmem(b.data, b.len, "127.0.0.1 real", 14),
 	       "a bind-mounted file is archived from its source");
 	struct berth_path_stat ps;
-	TAP_OK(&T, berth_root_stat(root, "/etc/hosts", "c", &sub, 1, &ps, &err) == 0 && ps.size == 15,
+	TAP_OK(&T,
+	       berth_root_stat(&(struct berth_root){.fd = root, .subst = &sub, .nsubst = 1}, "/etc/hosts", "c", &ps,
+			       &err) == 0 &&
+		       ps.size == 15,
 	       "and stat shows the source's size");
 	berth_path_stat_free(&ps);
 	berth_buf_free(&b);
@@ -481,11 +486,12 @@ static void test_archive_in(void)
 	struct berth_reader r = {mem_read, &m};
 	struct berth_archive_put_opts po = {.spool_dir = tmp};
 	TAP_OK(&T,
-	       berth_root_extract(root, "/tmp", "c", &po, &r, &err) < 0 && strstr(err.msg, "Error processing tar file"),
+	       berth_root_extract(RT(root), "/tmp", "c", &po, &r, &err) < 0 &&
+		       strstr(err.msg, "Error processing tar file"),
 	       "not a tar: %s", err.msg);
 	struct mem_in m0 = {"", 0, 0};
 	struct berth_reader r0 = {mem_read, &m0};
-	TAP_OK(&T, berth_root_extract(root, "/tmp", "c", &po, &r0, &err) == 0, "an empty body is an empty archive");
+	TAP_OK(&T, berth_root_extract(RT(root), "/tmp", "c", &po, &r0, &err) == 0, "an empty body is an empty archive");
 	uid_t uid;
 	gid_t gid;
 	TAP_OK(&T, berth_root_lookup_user(root, "app", &uid, &gid, &err) == 0 && uid == 1000 && gid == 1001,
@@ -551,7 +557,7 @@ static void test_race(void)
 		char *l = archive_list(root, i % 2 ? "/race/" : "/race/inner", &err);
 		struct berth_buf b = {0};
 		struct berth_writer w = {buf_write, &b};
-		if (berth_root_archive(root, "/race/", "c", NULL, 0, NULL, NULL, &w, &err) == 0 && b.len &&
+		if (berth_root_archive(RT(root), "/race/", "c", NULL, NULL, &w, &err) == 0 && b.len &&
 		    memmem(b.data, b.len, "secret\n", 7))
 			leaked = true;
 		berth_buf_free(&b);

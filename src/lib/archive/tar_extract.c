@@ -1,5 +1,5 @@
 /* Tar extraction into a directory through fds (docker's pkg/archive Unpack
- * rules; see archive.h for the safety model). */
+ * rules; see tar.h for the safety model). */
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
@@ -14,13 +14,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "archive/tar.h"
 #include "common/cleanup.h"
-#include "daemon/archive_int.h"
-#include "storage/fsutil.h"
-
-#ifndef SYS_fchmodat2
-#define SYS_fchmodat2 452
-#endif
 
 #define UX_BUF (256 * 1024)
 
@@ -211,6 +206,11 @@ static int parent_fd(struct ux *u, const char *parent)
 	free(u->cache_rel);
 	u->cache_rel = strdup(parent);
 	u->cache_fd = u->cache_rel ? open_dir(u, parent, 0) : -1;
+	if (u->cache_fd >= 0 && u->o->no_kernel_fs && berth_ar_kernel_fs(u->cache_fd)) {
+		close(u->cache_fd);
+		u->cache_fd = -1;
+		errno = EROFS;
+	}
 	if (u->cache_fd < 0) {
 		int e = errno;
 		free(u->cache_rel);
@@ -230,39 +230,6 @@ static void drop_cache(struct ux *u)
 }
 
 /* ------------------------------------------------------------- metadata */
-
-/* chmod without ever following a symlink at (dirfd, base). */
-static int chmod_nofollow(int dirfd, const char *base, mode_t mode)
-{
-	if (syscall(SYS_fchmodat2, dirfd, base, mode, AT_SYMLINK_NOFOLLOW) == 0)
-		return 0;
-	if (errno == EOPNOTSUPP)
-		return 0; /* a symlink (a hard link to one): symlinks have no mode */
-	if (errno != ENOSYS && errno != EINVAL)
-		return -1;
-	cleanup_close int fd = openat(dirfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return -1;
-	if (S_ISLNK(st.st_mode))
-		return 0;
-	char p[64];
-	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-	return chmod(p, mode);
-}
-
-static void entry_times(struct archive_entry *e, struct timespec ts[2])
-{
-	ts[1].tv_sec = archive_entry_mtime(e);
-	ts[1].tv_nsec = archive_entry_mtime_nsec(e);
-	ts[0] = ts[1];
-	if (archive_entry_atime_is_set(e)) {
-		struct timespec a = {.tv_sec = archive_entry_atime(e), .tv_nsec = archive_entry_atime_nsec(e)};
-		/* docker: access time is never before the modification time */
-		if (a.tv_sec > ts[1].tv_sec || (a.tv_sec == ts[1].tv_sec && a.tv_nsec > ts[1].tv_nsec))
-			ts[0] = a;
-	}
-}
 
 /* Owner, xattrs, mode and times of (pfd, base); fd, when >= 0, is the
  * created regular file. rel names it below dest, shown in messages. */
@@ -286,20 +253,20 @@ static int set_meta(struct ux *u, struct archive_entry *e, int pfd, const char *
 	archive_entry_xattr_reset(e);
 	while (archive_entry_xattr_next(e, &xname, &xval, &xlen) == ARCHIVE_OK) {
 		int r = fd >= 0 ? fsetxattr(fd, xname, xval, xlen, 0) :
-				  berth_lsetxattr_at(pfd, base, xname, xval, xlen);
+				  berth_ar_setxattr_at(pfd, base, xname, xval, xlen);
 		if (r < 0 && errno != ENOTSUP && errno != EPERM)
 			return berth_err(u->err, BERTH_E_INTERNAL, "lsetxattr %s %s: %s", xname, shown,
 					 berth_ar_errstr(errno, eb, sizeof(eb)));
 	}
 	if (type != AE_IFLNK || link) {
 		mode_t perm = archive_entry_perm(e) & 07777;
-		int r = fd >= 0 ? fchmod(fd, perm) : chmod_nofollow(pfd, base, perm);
+		int r = fd >= 0 ? fchmod(fd, perm) : berth_ar_chmod_nofollow(pfd, base, perm);
 		if (r < 0)
 			return berth_err(u->err, BERTH_E_INTERNAL, "chmod %s: %s", shown,
 					 berth_ar_errstr(errno, eb, sizeof(eb)));
 	}
 	struct timespec ts[2];
-	entry_times(e, ts);
+	berth_tar_entry_times(e, ts);
 	if (type == AE_IFDIR && !link) { /* set last, after everything inside was written */
 		if (u->ndirs == u->capdirs) {
 			size_t nc = u->capdirs ? u->capdirs * 2 : 64;
@@ -406,7 +373,7 @@ static int ux_entry(struct ux *u, struct archive *a, struct archive_entry *e)
 			goto out;
 		}
 		exists_dir = S_ISDIR(ex.st_mode) && is_dir;
-		if (!exists_dir && berth_rm_rf_at(pfd, base) < 0) {
+		if (!exists_dir && berth_ar_remove_at(pfd, base) < 0) {
 			berth_err(u->err, BERTH_E_INTERNAL, "remove %s: %s", shown,
 				  berth_ar_errstr(errno, eb, sizeof(eb)));
 			goto out;
@@ -473,51 +440,6 @@ static void set_dir_times(struct ux *u)
 
 /* ----------------------------------------------------------------- reading */
 
-struct rd {
-	struct berth_reader *in;
-	int spool_fd; /* tee of everything read, or -1 */
-	char *buf;
-	bool failed;
-	int spool_errno;
-};
-
-static la_ssize_t rd_read(struct archive *a, void *ctx, const void **out)
-{
-	(void)a;
-	struct rd *r = ctx;
-	ssize_t n;
-	do
-		n = r->in->read(r->in->ctx, r->buf, UX_BUF);
-	while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		r->failed = true;
-		archive_set_error(a, errno ? errno : EIO, "read: %s", strerror(errno ? errno : EIO));
-		return -1;
-	}
-	if (n > 0 && r->spool_fd >= 0 && berth_write_all(r->spool_fd, r->buf, (size_t)n) < 0) {
-		r->spool_errno = errno;
-		archive_set_error(a, errno, "spool: %s", strerror(errno));
-		return -1;
-	}
-	*out = r->buf;
-	return n;
-}
-
-static struct archive *reader_new(void)
-{
-	struct archive *a = archive_read_new();
-	if (!a)
-		return NULL;
-	archive_read_support_filter_gzip(a);
-	archive_read_support_filter_bzip2(a);
-	archive_read_support_filter_xz(a);
-	archive_read_support_filter_zstd(a);
-	archive_read_support_format_tar(a);
-	archive_read_support_format_gnutar(a);
-	archive_read_support_format_empty(a);
-	return a;
-}
-
 static int archive_fail(struct ux *u, struct archive *a)
 {
 	const char *m = archive_error_string(a);
@@ -543,14 +465,14 @@ static int open_spool(const char *dir)
 /* First pass: copy the stream to the spool while checking every header. */
 static int ux_validate(struct ux *u, struct berth_reader *in, int spool_fd)
 {
-	struct rd r = {.in = in, .spool_fd = spool_fd, .buf = malloc(UX_BUF)};
-	struct archive *a = reader_new();
+	struct berth_tar_source r = {.in = in, .spool_fd = spool_fd, .buf = malloc(UX_BUF), .bufsize = UX_BUF};
+	struct archive *a = berth_tar_reader_new(true);
 	int rc = 0;
 	if (!a || !r.buf) {
 		rc = berth_err(u->err, BERTH_E_INTERNAL, "out of memory");
 		goto out;
 	}
-	if (archive_read_open(a, &r, NULL, rd_read, NULL) != ARCHIVE_OK) {
+	if (archive_read_open(a, &r, NULL, berth_tar_source_read, NULL) != ARCHIVE_OK) {
 		rc = archive_fail(u, a);
 		goto out;
 	}
@@ -573,11 +495,8 @@ static int ux_validate(struct ux *u, struct berth_reader *in, int spool_fd)
 		}
 	}
 	/* drain what follows the end blocks, so the spool is the whole body */
-	if (rc == 0) {
-		const void *p;
-		while (rd_read(a, &r, &p) > 0)
-			;
-	}
+	if (rc == 0)
+		berth_tar_source_drain(a, &r);
 out:
 	if (a)
 		archive_read_free(a);
@@ -597,7 +516,7 @@ int berth_untar(int root_fd, const char *dest, struct berth_reader *in, const st
 	cleanup_close int spool = -1;
 	int rc = 0;
 	struct archive *a = NULL;
-	struct rd r = {.in = in, .spool_fd = -1, .buf = NULL};
+	struct berth_tar_source r = {.in = in, .spool_fd = -1, .buf = NULL, .bufsize = UX_BUF};
 	if (o->spool_dir) {
 		spool = open_spool(o->spool_dir);
 		if (spool < 0)
@@ -607,7 +526,7 @@ int berth_untar(int root_fd, const char *dest, struct berth_reader *in, const st
 		if (lseek(spool, 0, SEEK_SET) < 0)
 			return berth_err_sys(err, BERTH_E_INTERNAL, errno, "spool");
 	}
-	a = reader_new();
+	a = berth_tar_reader_new(true);
 	if (!a)
 		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
 	int orc;
@@ -615,7 +534,7 @@ int berth_untar(int root_fd, const char *dest, struct berth_reader *in, const st
 		orc = archive_read_open_fd(a, spool, UX_BUF);
 	} else {
 		r.buf = malloc(UX_BUF);
-		orc = r.buf ? archive_read_open(a, &r, NULL, rd_read, NULL) : ARCHIVE_FATAL;
+		orc = r.buf ? archive_read_open(a, &r, NULL, berth_tar_source_read, NULL) : ARCHIVE_FATAL;
 	}
 	if (orc != ARCHIVE_OK) {
 		rc = archive_fail(&u, a);
@@ -633,11 +552,8 @@ int berth_untar(int root_fd, const char *dest, struct berth_reader *in, const st
 		if ((rc = ux_entry(&u, a, e)) < 0)
 			break;
 	}
-	if (rc == 0 && spool < 0) { /* leave the body consumed */
-		const void *p;
-		while (rd_read(a, &r, &p) > 0)
-			;
-	}
+	if (rc == 0 && spool < 0) /* leave the body consumed */
+		berth_tar_source_drain(a, &r);
 	set_dir_times(&u);
 out:
 	drop_cache(&u);

@@ -1,5 +1,4 @@
-/* Tar trees out of and into directories through fds (see archive.h for the
- * safety model), and docker's pkg/archive path rules. */
+/* Tar trees out of directories through fds (see tar.h for the safety model). */
 #include <archive.h>
 #include <archive_entry.h>
 #include <ctype.h>
@@ -17,201 +16,83 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "archive/tar.h"
 #include "common/cleanup.h"
-#include "daemon/archive_int.h"
-#include "storage/fsutil.h"
-
-#ifndef SYS_fchmodat2
-#define SYS_fchmodat2 452
-#endif
-
-/* ---------------------------------------------------------------- helpers */
-
-int berth_ar_open(int root_fd, const char *rel, int flags, enum berth_untar_resolve mode)
-{
-	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC),
-		.resolve = RESOLVE_NO_MAGICLINKS | (mode == BERTH_UNTAR_IN_ROOT ? RESOLVE_IN_ROOT : RESOLVE_BENEATH),
-	};
-	const char *p = rel && *rel ? rel : ".";
-	for (int tries = 0; tries < 64; tries++) {
-		int fd = (int)syscall(SYS_openat2, root_fd, p, &how, sizeof(how));
-		if (fd >= 0 || errno != EAGAIN) /* EAGAIN: a rename raced the ".." check */
-			return fd;
-	}
-	return -1;
-}
-
-char *berth_ar_quote(const char *s)
-{
-	struct berth_buf b = {0};
-	berth_buf_putc(&b, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			berth_buf_printf(&b, "\\%c", *p);
-		else if (*p == '\n')
-			berth_buf_printf(&b, "\\n");
-		else if (*p == '\t')
-			berth_buf_printf(&b, "\\t");
-		else if (*p < 0x20 || *p == 0x7f)
-			berth_buf_printf(&b, "\\x%02x", *p);
-		else
-			berth_buf_putc(&b, (char)*p);
-	}
-	berth_buf_putc(&b, '"');
-	return berth_buf_steal(&b);
-}
-
-const char *berth_ar_errstr(int e, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s", strerror(e));
-	if (buf[0] && buf[1] && !isupper((unsigned char)buf[1]))
-		buf[0] = (char)tolower((unsigned char)buf[0]);
-	return buf;
-}
-
-/* ------------------------------------------------------------ path rules */
-
-char *berth_cp_clean(const char *path)
-{
-	size_t n = strlen(path);
-	bool rooted = n > 0 && path[0] == '/';
-	char *out = malloc(n + 2);
-	if (!out)
-		return NULL;
-	size_t o = 0, dotdot = 0; /* dotdot: where ".." may no longer be backtracked */
-	if (rooted) {
-		out[o++] = '/';
-		dotdot = 1;
-	}
-	size_t r = rooted ? 1 : 0;
-	while (r < n) {
-		if (path[r] == '/') {
-			r++;
-		} else if (path[r] == '.' && (r + 1 == n || path[r + 1] == '/')) {
-			r++;
-		} else if (path[r] == '.' && path[r + 1] == '.' && (r + 2 == n || path[r + 2] == '/')) {
-			r += 2;
-			if (o > dotdot) {
-				o--;
-				while (o > dotdot && out[o] != '/')
-					o--;
-			} else if (!rooted) {
-				if (o > 0)
-					out[o++] = '/';
-				out[o++] = '.';
-				out[o++] = '.';
-				dotdot = o;
-			}
-		} else {
-			if ((rooted && o != 1) || (!rooted && o != 0))
-				out[o++] = '/';
-			while (r < n && path[r] != '/')
-				out[o++] = path[r++];
-		}
-	}
-	if (o == 0)
-		out[o++] = '.';
-	out[o] = '\0';
-	return out;
-}
-
-static bool has_trailing_sep(const char *p)
-{
-	size_t n = strlen(p);
-	return n > 0 && p[n - 1] == '/';
-}
-
-/* Go's filepath.Base. */
-char *berth_ar_base(const char *p)
-{
-	size_t n = strlen(p);
-	if (n == 0)
-		return strdup(".");
-	while (n > 0 && p[n - 1] == '/')
-		n--;
-	if (n == 0)
-		return strdup("/");
-	size_t s = n;
-	while (s > 0 && p[s - 1] != '/')
-		s--;
-	return strndup(p + s, n - s);
-}
-
-static bool specifies_current_dir(const char *p)
-{
-	cleanup_free char *b = berth_ar_base(p);
-	return b && !strcmp(b, ".");
-}
-
-char *berth_cp_preserve_trailing(const char *cleaned, const char *original)
-{
-	struct berth_buf b = {0};
-	berth_buf_printf(&b, "%s", cleaned);
-	if (!specifies_current_dir(cleaned) && specifies_current_dir(original)) {
-		if (!has_trailing_sep(berth_buf_str(&b)))
-			berth_buf_putc(&b, '/');
-		berth_buf_putc(&b, '.');
-	}
-	if (!has_trailing_sep(berth_buf_str(&b)) && has_trailing_sep(original))
-		berth_buf_putc(&b, '/');
-	return berth_buf_steal(&b);
-}
-
-int berth_cp_split(const char *path, char **dir, char **base)
-{
-	*dir = *base = NULL;
-	cleanup_free char *c = berth_cp_clean(path);
-	if (!c)
-		return -1;
-	struct berth_buf b = {0};
-	berth_buf_printf(&b, "%s", c);
-	if (specifies_current_dir(path))
-		berth_buf_printf(&b, "/.");
-	cleanup_free char *p = berth_buf_steal(&b);
-	if (!p)
-		return -1;
-	/* filepath.Dir: everything up to the last separator, cleaned */
-	char *slash = strrchr(p, '/');
-	if (!slash) {
-		*dir = strdup(".");
-	} else {
-		cleanup_free char *d = strndup(p, (size_t)(slash - p) + 1);
-		*dir = d ? berth_cp_clean(d) : NULL;
-	}
-	*base = berth_ar_base(p);
-	if (!*dir || !*base) {
-		free(*dir);
-		free(*base);
-		*dir = *base = NULL;
-		return -1;
-	}
-	return 0;
-}
-
-char *berth_cp_container_abs(const char *path)
-{
-	cleanup_free char *j = berth_strdup_printf("/%s", path);
-	cleanup_free char *c = j ? berth_cp_clean(j) : NULL;
-	return c ? berth_cp_preserve_trailing(c, path) : NULL;
-}
 
 /* ------------------------------------------------------------ tar writing */
 
 #define TW_BUF (256 * 1024)
 
+struct inode_link {
+	dev_t dev;
+	ino_t ino;
+	char *name; /* NULL: free slot */
+};
+
 struct tw {
 	struct archive *a;
 	struct berth_writer *out;
 	struct berth_error *err;
-	struct berth_strmap inodes; /* "dev:ino" -> index in links */
-	char **links;
-	size_t nlinks;
+	struct inode_link *ino; /* open-addressing table of files with several links */
+	size_t nino, capino;
 	char *buf;
 	bool out_failed;
 	const struct berth_tar_subst *subst;
 	size_t nsubst;
+	bool kernel_fs_empty;
+	dev_t kdev[16]; /* devices known: kernel file system or not */
+	bool kdev_is[16];
+	size_t nkdev;
 };
+
+/* The first entry name of (dev, ino), or NULL after recording name for it. */
+static const char *link_seen(struct tw *t, const struct stat *st, const char *name, bool *oom)
+{
+	*oom = false;
+	if (t->nino * 2 >= t->capino) {
+		size_t nc = t->capino ? t->capino * 2 : 256;
+		struct inode_link *nt = calloc(nc, sizeof(*nt));
+		if (!nt) {
+			*oom = true;
+			return NULL;
+		}
+		for (size_t i = 0; i < t->capino; i++) {
+			if (!t->ino[i].name)
+				continue;
+			size_t h = (size_t)(t->ino[i].ino * 31 + t->ino[i].dev) & (nc - 1);
+			while (nt[h].name)
+				h = (h + 1) & (nc - 1);
+			nt[h] = t->ino[i];
+		}
+		free(t->ino);
+		t->ino = nt;
+		t->capino = nc;
+	}
+	size_t h = (size_t)(st->st_ino * 31 + st->st_dev) & (t->capino - 1);
+	for (; t->ino[h].name; h = (h + 1) & (t->capino - 1))
+		if (t->ino[h].dev == st->st_dev && t->ino[h].ino == st->st_ino)
+			return t->ino[h].name;
+	t->ino[h] = (struct inode_link){.dev = st->st_dev, .ino = st->st_ino, .name = strdup(name)};
+	*oom = t->ino[h].name == NULL;
+	t->nino += !*oom;
+	return NULL;
+}
+
+/* Is the open fd on a kernel file system (cached per device)? */
+static bool on_kernel_fs(struct tw *t, int fd, dev_t dev)
+{
+	if (!t->kernel_fs_empty)
+		return false;
+	for (size_t i = 0; i < t->nkdev; i++)
+		if (t->kdev[i] == dev)
+			return t->kdev_is[i];
+	bool k = berth_ar_kernel_fs(fd);
+	if (t->nkdev < 16) {
+		t->kdev[t->nkdev] = dev;
+		t->kdev_is[t->nkdev++] = k;
+	}
+	return k;
+}
 
 static la_ssize_t tw_write_cb(struct archive *a, void *ctx, const void *buf, size_t len)
 {
@@ -282,7 +163,7 @@ static char **sorted_names(int fd)
 static int tw_entry(struct tw *t, int dirfd, const char *base, int fd, const struct stat *st, const char *name)
 {
 	cleanup_free char *ename = NULL;
-	if (S_ISDIR(st->st_mode) && !has_trailing_sep(name))
+	if (S_ISDIR(st->st_mode) && !(*name && name[strlen(name) - 1] == '/'))
 		ename = berth_strdup_printf("%s/", name);
 	else
 		ename = strdup(name);
@@ -303,29 +184,26 @@ static int tw_entry(struct tw *t, int dirfd, const char *base, int fd, const str
 	ssize_t capn = fd >= 0 ? fgetxattr(fd, "security.capability", cap, sizeof(cap)) :
 				 (S_ISLNK(st->st_mode) ?
 					  -1 :
-					  berth_lgetxattr_at(dirfd, base, "security.capability", cap, sizeof(cap)));
+					  berth_ar_getxattr_at(dirfd, base, "security.capability", cap, sizeof(cap)));
 	if (capn > 0)
 		archive_entry_xattr_add_entry(e, "security.capability", cap, (size_t)capn);
 	int rc = 0;
 	if (!S_ISDIR(st->st_mode) && st->st_nlink > 1) {
-		char key[64];
-		snprintf(key, sizeof(key), "%llu:%llu", (unsigned long long)st->st_dev, (unsigned long long)st->st_ino);
-		int64_t idx;
-		if (berth_strmap_get(&t->inodes, key, &idx)) {
-			if (!archive_entry_update_hardlink_utf8(e, t->links[idx]))
-				archive_entry_copy_hardlink(e, t->links[idx]);
+		bool oom;
+		const char *first = link_seen(t, st, ename, &oom);
+		if (oom) {
+			archive_entry_free(e);
+			return berth_err(t->err, BERTH_E_INTERNAL, "out of memory");
+		}
+		if (first) {
+			if (!archive_entry_update_hardlink_utf8(e, first))
+				archive_entry_copy_hardlink(e, first);
 			archive_entry_set_size(e, 0);
 			if (archive_write_header(t->a, e) < ARCHIVE_WARN)
 				rc = tw_fail(t, "header", ename);
 			archive_entry_free(e);
 			return rc;
 		}
-		if (berth_strv_push(&t->links, ename) < 0 ||
-		    berth_strmap_put(&t->inodes, key, (int64_t)t->nlinks) < 0) {
-			archive_entry_free(e);
-			return berth_err(t->err, BERTH_E_INTERNAL, "out of memory");
-		}
-		t->nlinks++;
 	}
 	if (S_ISLNK(st->st_mode)) {
 		char target[PATH_MAX + 1];
@@ -376,6 +254,11 @@ static int tw_add_at(struct tw *t, int dirfd, const char *base, const char *name
 {
 	if (S_ISSOCK(lst->st_mode))
 		return 0;
+	if (t->kernel_fs_empty && (S_ISREG(lst->st_mode) || S_ISDIR(lst->st_mode))) {
+		cleanup_close int pfd = openat(dirfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (pfd >= 0 && on_kernel_fs(t, pfd, lst->st_dev)) /* no contents, no descent */
+			return tw_entry(t, dirfd, base, -1, lst, name);
+	}
 	if (S_ISREG(lst->st_mode) || S_ISDIR(lst->st_mode)) {
 		int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (S_ISDIR(lst->st_mode) ? O_DIRECTORY : O_NONBLOCK);
 		cleanup_close int fd = openat(dirfd, base, flags);
@@ -427,7 +310,11 @@ static int tw_walk(struct tw *t, int dirfd, const char *prefix, int depth)
 
 int berth_tar_write(const struct berth_tar_src *src, struct berth_writer *out, struct berth_error *err)
 {
-	struct tw t = {.out = out, .err = err, .subst = src->subst, .nsubst = src->nsubst};
+	struct tw t = {.out = out,
+		       .err = err,
+		       .subst = src->subst,
+		       .nsubst = src->nsubst,
+		       .kernel_fs_empty = src->kernel_fs_empty};
 	t.buf = malloc(TW_BUF);
 	t.a = archive_write_new();
 	int rc = 0;
@@ -456,7 +343,7 @@ int berth_tar_write(const struct berth_tar_src *src, struct berth_writer *out, s
 			rc = berth_err_sys(err, BERTH_E_INTERNAL, errno, "open directory");
 		else if (src->name)
 			rc = tw_entry(&t, fd, "", fd, &st, src->name);
-		if (rc == 0 && fd >= 0)
+		if (rc == 0 && fd >= 0 && !on_kernel_fs(&t, fd, st.st_dev))
 			rc = tw_walk(&t, fd, src->name, 0);
 	}
 	if (archive_write_close(t.a) != ARCHIVE_OK && rc == 0)
@@ -464,8 +351,9 @@ int berth_tar_write(const struct berth_tar_src *src, struct berth_writer *out, s
 out:
 	if (t.a)
 		archive_write_free(t.a);
-	berth_strmap_free(&t.inodes);
-	berth_strv_free(t.links);
+	for (size_t i = 0; i < t.capino; i++)
+		free(t.ino[i].name);
+	free(t.ino);
 	free(t.buf);
 	return rc;
 }
