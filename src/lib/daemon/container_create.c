@@ -281,12 +281,47 @@ static int resolve_image(struct berth_daemon *d, const char *ref, struct berth_i
 	return -1;
 }
 
+/* Names are kept in a fixed buffer ("/" + name + NUL): a longer name is
+ * refused, never cut (dockerd keeps any length). */
+#define CTR_NAME_MAX 254
+
+static int check_name(const char *name, struct berth_error *err)
+{
+	if (berth_container_name_valid(name, err) < 0)
+		return -1;
+	const char *n = name[0] == '/' ? name + 1 : name;
+	if (strlen(n) > CTR_NAME_MAX)
+		return berth_err(err, BERTH_E_INVALID, "Invalid container name (%s), a name has at most %d characters",
+				 n, CTR_NAME_MAX);
+	return 0;
+}
+
+/* Config.Volumes: a relative path is refused with the wording dockerd uses
+ * for a relative mount path (dockerd 20.10 itself accepts it and resolves it
+ * inside the rootfs; Berth used to drop it silently). */
+static int check_config_volumes(json_t *body, struct berth_error *err)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(jobj(body, "Volumes"), k, v) {
+		if (k[0] != '/')
+			return berth_err(
+				err, BERTH_E_INVALID,
+				"invalid volume specification: '%s': invalid mount config for type \"volume\": "
+				"invalid mount path: '%s' mount path must be absolute",
+				k, k);
+	}
+	return 0;
+}
+
 int berth_ctr_create(struct berth_daemon *d, const char *name, json_t *body, json_t **resp, struct berth_error *err)
 {
 	*resp = NULL;
 	if (!json_is_object(body))
 		return berth_err(err, BERTH_E_INVALID, "Config cannot be empty in order to create a container");
-	if (name && *name && berth_container_name_valid(name, err) < 0)
+	if (name && *name && check_name(name, err) < 0)
+		return -1;
+	if (check_config_volumes(body, err) < 0)
 		return -1;
 	cleanup_json json_t *hc = jobj(body, "HostConfig") ? json_deep_copy(jobj(body, "HostConfig")) : json_object();
 	if (normalize_host_config(d, hc, err) < 0)

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/handlers/input.h"
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "daemon/commit.h"
@@ -63,6 +64,8 @@ static int body_config(struct berth_http_conn *c, json_t **out, struct berth_err
 
 static void commit(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
 {
+	if (!berth_api_require_json(r, c)) /* dockerd's CheckForJSON */
+		return;
 	struct berth_error err = {0};
 	cleanup_json json_t *body = NULL;
 	if (body_config(c, &body, &err) < 0) {

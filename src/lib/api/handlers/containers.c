@@ -13,6 +13,7 @@
 
 #include "api/api.h"
 #include "api/handlers/handlers.h"
+#include "api/handlers/input.h"
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "daemon/container_ops.h"
@@ -37,11 +38,18 @@ static void ctr_create(struct berth_daemon *d, struct berth_http_req *r, struct 
 {
 	struct berth_error err = {0};
 	cleanup_json json_t *body = NULL;
+	if (!berth_api_require_json(r, c))
+		return;
 	if (berth_http_body_json(c, 4 << 20, &body, &err) < 0) {
 		berth_http_respond_error(c, &err);
 		return;
 	}
-	if (!body) {
+	/* dockerd decodes the whole body into its Go structs before anything else */
+	if (berth_input_check_create(body, &err) < 0) {
+		berth_http_respond_error(c, &err);
+		return;
+	}
+	if (!body || json_is_null(body)) {
 		berth_http_respond_msg(c, 400, "Config cannot be empty in order to create a container");
 		return;
 	}

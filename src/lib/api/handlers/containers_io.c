@@ -10,6 +10,7 @@
 
 #include "api/api.h"
 #include "api/handlers/handlers.h"
+#include "api/handlers/input.h"
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "daemon/container_ops.h"
@@ -461,6 +462,8 @@ static void exec_event(struct berth_daemon *d, struct berth_container *ct, const
 
 static void exec_create(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
 {
+	if (!berth_api_require_json(r, c)) /* dockerd's CheckForJSON */
+		return;
 	struct berth_container *ct = berth_api_container(d, r, c);
 	if (!ct)
 		return;
@@ -528,6 +531,8 @@ static void *exec_wait_main(void *arg)
 
 static void exec_start(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
 {
+	if (r->api_minor > 21 && !berth_api_require_json(r, c)) /* dockerd's CheckForJSON */
+		return;
 	struct berth_error err = {0};
 	struct berth_exec *e = berth_exec_get(d->execs, r->params[0], &err);
 	if (!e) {

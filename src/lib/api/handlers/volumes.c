@@ -4,6 +4,7 @@
 
 #include "api/api.h"
 #include "api/handlers/handlers.h"
+#include "api/handlers/input.h"
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "daemon/daemon.h"
@@ -40,11 +41,8 @@ static void volume_create(struct berth_daemon *d, struct berth_http_req *r, stru
 	if (!have_store(d, c))
 		return;
 	struct berth_error err = {0};
-	const char *ct = berth_http_header(r, "Content-Type");
-	if (ct && *ct && strncasecmp(ct, "application/json", 16)) {
-		berth_http_respond_msg(c, 400, "Content-Type specified (%s) must be 'application/json'", ct);
+	if (!berth_api_require_json(r, c))
 		return;
-	}
 	cleanup_json json_t *body = NULL;
 	if (berth_http_body_json(c, 1 << 20, &body, &err) < 0) {
 		berth_http_respond_error(c, &err);
@@ -54,13 +52,13 @@ static void volume_create(struct berth_daemon *d, struct berth_http_req *r, stru
 		berth_http_respond_msg(c, 400, "got EOF while reading request body");
 		return;
 	}
-	if (!json_is_object(body)) {
-		berth_http_respond_msg(c, 400,
-				       "json: cannot unmarshal %s into Go value of type volume.VolumeCreateBody",
-				       json_is_array(body)  ? "array" :
-				       json_is_string(body) ? "string" :
-							      "number");
+	if (berth_input_check_volume_create(body, &err) < 0) {
+		berth_http_respond_error(c, &err);
 		return;
+	}
+	if (!json_is_object(body)) { /* null: Go decodes it into an empty body */
+		json_decref(body);
+		body = json_object();
 	}
 	json_t *j = berth_volume_create(d->volumes, body, &err);
 	if (!j) {
