@@ -19,6 +19,7 @@ struct env {
 	struct berth_layer_store *ls;
 	struct berth_image_store *is;
 	struct berth_events *ev;
+	struct berth_event_sink sink;
 };
 
 static const char *running_container;
@@ -59,7 +60,8 @@ int main(void)
 		return TAP_DONE(&t);
 	}
 	e.ev = berth_events_new(256);
-	e.is = berth_image_store_open(root, e.db, e.ls, e.ev, &err);
+	e.sink = berth_events_sink(e.ev);
+	e.is = berth_image_store_open(root, e.db, e.ls, &e.sink, &err);
 	TAP_OK(&t, e.is != NULL, "image store opens: %s", e.is ? "" : err.msg);
 	if (!e.is)
 		return TAP_DONE(&t);
@@ -335,7 +337,7 @@ int main(void)
 	/* state survives a restart (reopen on the same database and data root) */
 	TAP_OK(&t, import_rootfs(&e, &rootfs, "persist:1", changes2, 2, id2, &err) == 0, "import persist:1");
 	berth_image_store_close(e.is);
-	e.is = berth_image_store_open(root, e.db, e.ls, e.ev, &err);
+	e.is = berth_image_store_open(root, e.db, e.ls, &e.sink, &err);
 	TAP_OK(&t,
 	       e.is && berth_image_resolve(e.is, "persist:1", rid, &err) == 0 && !strcmp(rid, id2) &&
 		       berth_image_count(e.is) == 1,

@@ -51,6 +51,16 @@ void berth_events_free(struct berth_events *ev)
 	free(ev);
 }
 
+static void sink_emit(void *ctx, const char *type, const char *action, const char *id, json_t *attrs)
+{
+	berth_events_emit(ctx, type, action, id, attrs);
+}
+
+struct berth_event_sink berth_events_sink(struct berth_events *ev)
+{
+	return (struct berth_event_sink){.emit = ev ? sink_emit : NULL, .ctx = ev};
+}
+
 void berth_events_emit(struct berth_events *ev, const char *type, const char *action, const char *id, json_t *attrs)
 {
 	if (!ev)

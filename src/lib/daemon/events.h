@@ -4,6 +4,8 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "common/event_sink.h"
+
 struct berth_events;
 
 struct berth_events *berth_events_new(size_t history);
@@ -13,6 +15,8 @@ void berth_events_free(struct berth_events *ev);
  * attributes (borrowed; may be NULL). Fills docker's message shape
  * {status,id,from,Type,Action,Actor{ID,Attributes},scope,time,timeNano}. */
 void berth_events_emit(struct berth_events *ev, const char *type, const char *action, const char *id, json_t *attrs);
+/* A sink that publishes on ev, for stores below the daemon (common/event_sink.h). */
+struct berth_event_sink berth_events_sink(struct berth_events *ev);
 
 struct berth_events_sub;
 /* Subscribe; events at/after since_ns (0 = only new ones) are replayed first. */

@@ -655,11 +655,11 @@ json_t *berth_image_prune(struct berth_image_store *s, const json_t *filters, st
 	free(rows);
 	berth_strv_free(labels);
 	berth_strv_free(nlabels);
-	if (s->ev) {
+	if (s->events.emit) {
 		char buf[32];
 		snprintf(buf, sizeof(buf), "%lld", (long long)reclaimed);
 		json_t *attrs = json_pack("{s:s}", "reclaimed", buf);
-		berth_events_emit(s->ev, "image", "prune", "", attrs);
+		berth_event_sink_emit(&s->events, "image", "prune", "", attrs);
 		json_decref(attrs);
 	}
 	img_unlock(s);

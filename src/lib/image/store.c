@@ -54,7 +54,7 @@ static int sql_exec(struct berth_image_store *s, struct berth_error *err, const 
 }
 
 struct berth_image_store *berth_image_store_open(const char *data_root, struct berth_db *db,
-						 struct berth_layer_store *ls, struct berth_events *ev,
+						 struct berth_layer_store *ls, const struct berth_event_sink *events,
 						 struct berth_error *err)
 {
 	struct berth_image_store *s = calloc(1, sizeof(*s));
@@ -72,7 +72,8 @@ struct berth_image_store *berth_image_store_open(const char *data_root, struct b
 	s->tmp_dir = berth_strdup_printf("%s/image/tmp", data_root);
 	s->db = db;
 	s->ls = ls;
-	s->ev = ev;
+	if (events)
+		s->events = *events;
 	s->docker_version = strdup(BERTH_VERSION);
 	if (!s->data_root || !s->blob_dir || !s->tmp_dir || !s->docker_version) {
 		berth_err(err, BERTH_E_INTERNAL, "out of memory");
@@ -500,7 +501,7 @@ int64_t berth_image_count(struct berth_image_store *s)
 
 void berth_image_event(struct berth_image_store *s, const char *image_id, const char *name, const char *action)
 {
-	if (!s->ev)
+	if (!s->events.emit)
 		return;
 	json_t *attrs = json_object();
 	struct img_row row;
@@ -514,7 +515,7 @@ void berth_image_event(struct berth_image_store *s, const char *image_id, const 
 		}
 	}
 	json_object_set_new(attrs, "name", json_string(name ? name : image_id));
-	berth_events_emit(s->ev, "image", action, image_id, attrs);
+	berth_event_sink_emit(&s->events, "image", action, image_id, attrs);
 	json_decref(attrs);
 }
 

@@ -22,7 +22,7 @@
 
 struct berth_image_store;
 struct berth_layer_store;
-struct berth_events;
+struct berth_event_sink;
 
 enum berth_image_use {
 	BERTH_IMAGE_USE_ANY,
@@ -39,10 +39,11 @@ struct berth_image_hooks {
 	void *ctx;
 };
 
-/* ev may be NULL (no events). Creates the tables (IF NOT EXISTS) and directories,
- * and removes leftovers of interrupted loads/saves. */
+/* events: where the store reports image events (copied; NULL: none; the
+ * daemon passes berth_events_sink()). Creates the tables (IF NOT EXISTS) and
+ * directories, and removes leftovers of interrupted loads/saves. */
 struct berth_image_store *berth_image_store_open(const char *data_root, struct berth_db *db,
-						 struct berth_layer_store *ls, struct berth_events *ev,
+						 struct berth_layer_store *ls, const struct berth_event_sink *events,
 						 struct berth_error *err);
 void berth_image_store_close(struct berth_image_store *s);
 void berth_image_store_set_hooks(struct berth_image_store *s, const struct berth_image_hooks *hooks);

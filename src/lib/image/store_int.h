@@ -3,7 +3,7 @@
 #pragma once
 #include <pthread.h>
 
-#include "daemon/events.h"
+#include "common/event_sink.h"
 #include "image/config.h"
 #include "image/store.h"
 #include "metadata/db.h"
@@ -16,7 +16,7 @@ struct berth_image_store {
 	struct berth_db *db;
 	pthread_mutex_t mu; /* recursive */
 	struct berth_layer_store *ls;
-	struct berth_events *ev;
+	struct berth_event_sink events; /* emit NULL: no events */
 	struct berth_image_hooks hooks;
 	char *docker_version;
 	unsigned tmp_seq;
