@@ -270,7 +270,7 @@ int berth_config_apply(struct berth_config *c, const char *key, json_t *v, struc
 			return 0;
 		if (access(p, R_OK) < 0)
 			return berth_err_sys(err, BERTH_E_INVALID, errno,
-					     "opening seccomp profile (%s) failed: open %s", p, p);
+					     "seccomp-profile: opening seccomp profile (%s) failed: open %s", p, p);
 		return berth_err(err, BERTH_E_INVALID, "seccomp-profile is not supported yet (%s)", p);
 	}
 	if (!strcmp(key, "bridge")) {
