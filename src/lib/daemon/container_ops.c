@@ -125,7 +125,9 @@ static int prepare_files(struct berth_daemon *d, struct berth_container *c, stru
 	berth_read_file("/etc/resolv.conf", &host_rc, NULL, 1 << 20, NULL);
 	bool have_ns = false;
 	json_t *dns = jarr(hc, "Dns"), *search = jarr(hc, "DnsSearch"), *opts = jarr(hc, "DnsOptions");
-	for (char *line = host_rc ? strtok(host_rc, "\n") : NULL; line; line = strtok(NULL, "\n")) {
+	char *rc_save = NULL;
+	for (char *line = host_rc ? strtok_r(host_rc, "\n", &rc_save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &rc_save)) {
 		if (!strncmp(line, "nameserver", 10)) {
 			if (jarr_len(dns))
 				continue;

@@ -29,7 +29,8 @@ static void os_release(char *name, size_t nlen, char *version, size_t vlen)
 	char *data = NULL;
 	if (berth_read_file("/etc/os-release", &data, NULL, 65536, NULL) < 0)
 		return;
-	for (char *line = strtok(data, "\n"); line; line = strtok(NULL, "\n")) {
+	char *save = NULL;
+	for (char *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *eq = strchr(line, '=');
 		if (!eq)
 			continue;
