@@ -19,6 +19,7 @@
 #define HIGH_WATER (1 << 20)
 #define LOW_WATER (256 << 10)
 #define MAX_HEADER 4096
+#define DRAIN_MAX (16 << 20)
 
 /* ---- detach keys (docker's term.ToBytes) ---- */
 
@@ -214,6 +215,29 @@ void io_output_ready(struct shim *s, struct watch *w)
 		if (p->copier[w->index])
 			berth_log_copier_feed(p->copier[w->index], buf, (size_t)n, s->logger, 0);
 		broadcast(s, p, w->index, buf, (size_t)n);
+	}
+}
+
+/* Before an exited process's outputs are closed: read what is still in
+ * them. The loop may have been busy (runtime commands run synchronously)
+ * past the drain deadline while the output sat in the pipe; it must still
+ * reach the clients. Bounded, for a background process that keeps writing. */
+void io_proc_drain(struct shim *s, struct proc *p)
+{
+	char buf[65536];
+	for (int i = 0; i < 2; i++) {
+		size_t total = 0;
+		while (p->out[i].fd >= 0 && total < DRAIN_MAX) {
+			ssize_t n = read(p->out[i].fd, buf, sizeof(buf));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			total += (size_t)n;
+			if (p->copier[i])
+				berth_log_copier_feed(p->copier[i], buf, (size_t)n, s->logger, 0);
+			broadcast(s, p, i, buf, (size_t)n);
+		}
 	}
 }
 

@@ -105,7 +105,7 @@ static int listen_unix(const char *name)
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	snprintf(a.sun_path, sizeof(a.sun_path), "%s", name);
 	unlink(name);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 64) < 0) {
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, SOMAXCONN) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -236,6 +236,7 @@ static void reap(struct shim *s)
 /* An exited process whose output has drained (or timed out): close it out. */
 static void finalize(struct shim *s, struct proc *p)
 {
+	io_proc_drain(s, p);
 	for (int i = 0; i < 2; i++)
 		io_proc_output_close(s, p, i);
 	io_close_stdin(s, p);

@@ -124,7 +124,8 @@ void io_attach_event(struct shim *s, struct client *c, uint32_t ev);
 void io_proc_outputs_add(struct shim *s, struct proc *p);
 void io_proc_output_close(struct shim *s, struct proc *p, int idx);
 void io_close_stdin(struct shim *s, struct proc *p);
-void io_proc_done(struct shim *s, struct proc *p); /* output drained after exit: close its clients */
+void io_proc_done(struct shim *s, struct proc *p);  /* output drained after exit: close its clients */
+void io_proc_drain(struct shim *s, struct proc *p); /* read what is left in the outputs (before closing them) */
 void io_resize(struct proc *p, int w, int h);
 void io_check_backpressure(struct shim *s);
 void io_reap_dead(struct shim *s);

@@ -33,3 +33,36 @@ json_t *berth_exec_inspect(struct berth_execs *x, struct berth_exec *e);
 json_t *berth_exec_ids(struct berth_execs *x, const char *container_id);
 /* Forget a container's execs (on remove). */
 void berth_execs_drop_container(struct berth_execs *x, const char *container_id);
+
+/* ---- exec operations (POST /containers/{id}/exec, POST /exec/{id}/start) ---- */
+struct berth_daemon;
+struct berth_container;
+
+/* Validate (container running, not paused, a command, detach keys) and
+ * register an exec; emits exec_create. id_out gets the new exec's id. */
+int berth_exec_create(struct berth_daemon *d, struct berth_container *ct, json_t *body, char id_out[65],
+		      struct berth_error *err);
+
+/* Switch the client to a raw stream (101 UPGRADED): returns its fd (owned
+ * by the caller, valid until berth_exec_start returns) and the bytes it
+ * sent past the request; -1 when the client is gone. */
+typedef int (*berth_hijack_fn)(void *ctx, const void **pending, size_t *npending);
+
+struct berth_exec_start_opts {
+	bool detach;
+	bool tty; /* the start request's Tty: like dockerd, output is framed (stdcopy) exactly when false,
+		     whatever the exec's own Tty, and without it stderr is not sent */
+	berth_hijack_fn hijack;
+	void *hijack_ctx;
+};
+
+/* Start an exec. Detached: runs it and returns (a waiter records the exit).
+ * Attached: connects to the shim first (a failed attach fails the request,
+ * nothing runs), calls o->hijack, runs the exec, copies the streams until
+ * the exec ends (its exit code is recorded before the client sees the end)
+ * or the client detaches (the detach keys of a tty exec: dockerd's
+ * "read escape sequence" error ends the session, exit code 126).
+ * Returns -1 with err when nothing was sent to the client yet (answer with
+ * the error); once hijacked, errors go into the stream and 0 is returned. */
+int berth_exec_start(struct berth_daemon *d, const char *id, const struct berth_exec_start_opts *o,
+		     struct berth_error *err);
