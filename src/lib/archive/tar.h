@@ -213,6 +213,15 @@ struct berth_tar_source {
 ssize_t berth_tar_source_read(struct archive *a, void *src, const void **out);
 /* Read the rest of the source to EOF (the body consumed, spooled). */
 void berth_tar_source_drain(struct archive *a, struct berth_tar_source *src);
+/* Write the current entry's data to fd at the offsets the archive gives
+ * (holes of sparse entries kept), then extend fd to size when size >= 0.
+ * Returns 0; BERTH_TAR_DATA_WRITE with errno when writing fd failed;
+ * BERTH_TAR_DATA_ARCHIVE when reading the archive failed (see
+ * archive_error_string); BERTH_TAR_DATA_BEYOND when data lies past size. */
+#define BERTH_TAR_DATA_WRITE (-1)
+#define BERTH_TAR_DATA_ARCHIVE (-2)
+#define BERTH_TAR_DATA_BEYOND (-3)
+int berth_tar_entry_data(struct archive *a, int fd, int64_t size);
 /* atime/mtime of an entry as for utimensat; the access time is never before
  * the modification time (docker's rule). */
 void berth_tar_entry_times(struct archive_entry *e, struct timespec ts[2]);

@@ -293,36 +293,14 @@ static int set_meta(struct ux *u, struct archive_entry *e, int pfd, const char *
 
 static int write_data(struct ux *u, struct archive *a, int fd, struct archive_entry *e, const char *rel)
 {
-	const void *buf;
-	size_t size;
-	la_int64_t off;
-	int64_t end = 0;
 	char eb[128];
-	for (;;) {
-		int r = archive_read_data_block(a, &buf, &size, &off);
-		if (r == ARCHIVE_EOF)
-			break;
-		if (r < ARCHIVE_WARN)
-			return berth_err(u->err, BERTH_E_INTERNAL, "%s", archive_error_string(a));
-		const char *p = buf;
-		while (size > 0) {
-			ssize_t n = pwrite(fd, p, size, off);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				return berth_err(u->err, BERTH_E_INTERNAL, "write %s: %s", rel,
-						 berth_ar_errstr(errno, eb, sizeof(eb)));
-			p += n;
-			size -= (size_t)n;
-			off += n;
-		}
-		if (off > end)
-			end = off;
+	switch (berth_tar_entry_data(a, fd, archive_entry_size_is_set(e) ? archive_entry_size(e) : -1)) {
+	case 0: return 0;
+	case BERTH_TAR_DATA_WRITE:
+		return berth_err(u->err, BERTH_E_INTERNAL, "write %s: %s", rel, berth_ar_errstr(errno, eb, sizeof(eb)));
+	case BERTH_TAR_DATA_BEYOND: return berth_err(u->err, BERTH_E_INTERNAL, "archive/tar: invalid tar header");
+	default: return berth_err(u->err, BERTH_E_INTERNAL, "%s", archive_error_string(a));
 	}
-	if (archive_entry_size_is_set(e) && archive_entry_size(e) > end && ftruncate(fd, archive_entry_size(e)) < 0)
-		return berth_err(u->err, BERTH_E_INTERNAL, "truncate %s: %s", rel,
-				 berth_ar_errstr(errno, eb, sizeof(eb)));
-	return 0;
 }
 
 static int ux_entry(struct ux *u, struct archive *a, struct archive_entry *e)

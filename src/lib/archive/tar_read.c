@@ -68,6 +68,41 @@ void berth_tar_source_drain(struct archive *a, struct berth_tar_source *src)
 		;
 }
 
+int berth_tar_entry_data(struct archive *a, int fd, int64_t size)
+{
+	const void *buf;
+	size_t len;
+	la_int64_t off;
+	int64_t end = 0;
+	for (;;) {
+		int r = archive_read_data_block(a, &buf, &len, &off);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r < ARCHIVE_WARN)
+			return BERTH_TAR_DATA_ARCHIVE;
+		if (size >= 0 && (off < 0 || (int64_t)len > size || off > size - (int64_t)len))
+			return BERTH_TAR_DATA_BEYOND;
+		for (const char *p = buf; len > 0;) {
+			ssize_t n = pwrite(fd, p, len, off);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				if (n == 0)
+					errno = EIO;
+				return BERTH_TAR_DATA_WRITE;
+			}
+			p += n;
+			off += n;
+			len -= (size_t)n;
+		}
+		if (off > end)
+			end = off;
+	}
+	if (size > end && ftruncate(fd, size) < 0)
+		return BERTH_TAR_DATA_WRITE;
+	return 0;
+}
+
 void berth_tar_entry_times(struct archive_entry *e, struct timespec ts[2])
 {
 	ts[1].tv_sec = archive_entry_mtime(e);

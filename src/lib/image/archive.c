@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "archive/tar.h"
 #include "common/cleanup.h"
 #include "image/archive.h"
 #include "image/store_int.h"
@@ -188,23 +189,6 @@ static int open_parent(int rootfd, const char *rel, const char **base, struct be
 	}
 }
 
-struct reader_ctx {
-	struct berth_reader *in;
-	char buf[65536];
-};
-
-static la_ssize_t la_read(struct archive *a, void *ctx, const void **out)
-{
-	struct reader_ctx *rc = ctx;
-	ssize_t n = rc->in->read(rc->in->ctx, rc->buf, sizeof(rc->buf));
-	if (n < 0) {
-		archive_set_error(a, errno ? errno : EIO, "read error");
-		return -1;
-	}
-	*out = rc->buf;
-	return n;
-}
-
 static int write_entry_data(struct archive *a, int fd, struct ent *e, struct berth_error *err)
 {
 	struct berth_sha256 *h = berth_sha256_new();
@@ -243,22 +227,16 @@ static int unpack(struct berth_image_store *s, struct berth_reader *in, struct u
 	u->rootfd = open(u->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (u->rootfd < 0)
 		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "open %s", u->root);
-	struct archive *a = archive_read_new();
-	struct reader_ctx *rc = malloc(sizeof(*rc));
+	struct archive *a = berth_tar_reader_new(true);
+	struct berth_tar_source *rc = malloc(sizeof(*rc) + 65536);
 	if (!a || !rc) {
 		archive_read_free(a);
 		free(rc);
 		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
 	}
-	rc->in = in;
-	archive_read_support_filter_gzip(a);
-	archive_read_support_filter_bzip2(a);
-	archive_read_support_filter_xz(a);
-	archive_read_support_filter_zstd(a);
-	archive_read_support_format_tar(a);
-	archive_read_support_format_gnutar(a);
+	*rc = (struct berth_tar_source){.in = in, .spool_fd = -1, .buf = (char *)(rc + 1), .bufsize = 65536};
 	int ret = 0;
-	if (archive_read_open(a, rc, NULL, la_read, NULL) != ARCHIVE_OK) {
+	if (archive_read_open(a, rc, NULL, berth_tar_source_read, NULL) != ARCHIVE_OK) {
 		ret = berth_err(err, BERTH_E_INVALID, "invalid tar archive: %s", archive_error_string(a));
 		goto out;
 	}

@@ -13,6 +13,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "archive/tar.h"
 #include "common/cleanup.h"
 #include "storage/fsutil.h"
 #include "storage/tar_split.h"
@@ -177,10 +178,7 @@ static int defer_dir_time(struct apply_ctx *c, const char *rel, struct archive_e
 	d->path = strdup(rel);
 	if (!d->path)
 		return berth_err(c->err, BERTH_E_INTERNAL, "out of memory");
-	d->ts[1] = (struct timespec){archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
-	d->ts[0] = archive_entry_atime_is_set(e) ?
-			   (struct timespec){archive_entry_atime(e), archive_entry_atime_nsec(e)} :
-			   d->ts[1];
+	berth_tar_entry_times(e, d->ts);
 	c->ndirs++;
 	return 0;
 }
@@ -210,7 +208,7 @@ static int set_meta(struct apply_ctx *c, int dfd, const char *base, int fd, stru
 		return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "chown %s", name);
 	if (!is_link) {
 		mode_t perm = archive_entry_perm(e) & 07777;
-		r = fd >= 0 ? fchmod(fd, perm) : fchmodat(dfd, base, perm, 0);
+		r = fd >= 0 ? fchmod(fd, perm) : berth_ar_chmod_nofollow(dfd, base, perm);
 		if (r < 0)
 			return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "chmod %s", name);
 	}
@@ -228,9 +226,7 @@ static int set_meta(struct apply_ctx *c, int dfd, const char *base, int fd, stru
 	if (type == AE_IFDIR)
 		return 0; /* after all children, see finish_dir_times */
 	struct timespec ts[2];
-	ts[1] = (struct timespec){archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
-	ts[0] = archive_entry_atime_is_set(e) ? (struct timespec){archive_entry_atime(e), archive_entry_atime_nsec(e)} :
-						ts[1];
+	berth_tar_entry_times(e, ts);
 	r = fd >= 0 ? futimens(fd, ts) : utimensat(dfd, base, ts, AT_SYMLINK_NOFOLLOW);
 	if (r < 0 && errno != EOPNOTSUPP)
 		return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "set times of %s", name);
@@ -325,39 +321,16 @@ static int apply_whiteout(struct apply_ctx *c, const char *dir, const char *targ
 
 static int write_data(struct apply_ctx *c, struct archive *a, int fd, int64_t size, const char *name)
 {
-	const void *buf;
-	size_t len;
-	la_int64_t off;
-	int64_t end = 0;
-	for (;;) {
-		int r = archive_read_data_block(a, &buf, &len, &off);
-		if (r == ARCHIVE_EOF)
-			break;
-		if (r < ARCHIVE_WARN) {
-			if (c->read_failed)
-				return berth_err_prefix(c->err, "tar entry %s", name);
-			return berth_err(c->err, BERTH_E_INVALID, "tar entry %s: %s", name, archive_error_string(a));
-		}
-		if (off < 0 || (int64_t)len > size || off > size - (int64_t)len)
-			return berth_err(c->err, BERTH_E_INVALID, "tar entry %s: data beyond its size", name);
-		const char *p = buf;
-		size_t left = len;
-		while (left) {
-			ssize_t n = pwrite(fd, p, left, off);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "write %s", name);
-			p += n;
-			off += n;
-			left -= (size_t)n;
-		}
-		if (off > end)
-			end = off;
+	switch (berth_tar_entry_data(a, fd, size)) {
+	case 0: return 0;
+	case BERTH_TAR_DATA_WRITE: return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "write %s", name);
+	case BERTH_TAR_DATA_BEYOND:
+		return berth_err(c->err, BERTH_E_INVALID, "tar entry %s: data beyond its size", name);
+	default:
+		if (c->read_failed)
+			return berth_err_prefix(c->err, "tar entry %s", name);
+		return berth_err(c->err, BERTH_E_INVALID, "tar entry %s: %s", name, archive_error_string(a));
 	}
-	if (end < size && ftruncate(fd, size) < 0)
-		return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "truncate %s", name);
-	return 0;
 }
 
 static int make_node(struct apply_ctx *c, struct archive *a, struct archive_entry *e, int dfd, const char *base,
@@ -525,12 +498,9 @@ static void finish_dir_times(struct apply_ctx *c)
 
 static int run_archive(struct apply_ctx *c)
 {
-	struct archive *a = archive_read_new();
+	struct archive *a = berth_tar_reader_new(false); /* decompressed here, see read_cb */
 	if (!a)
 		return berth_err(c->err, BERTH_E_INTERNAL, "out of memory");
-	archive_read_support_format_tar(a);
-	archive_read_support_format_gnutar(a);
-	archive_read_support_format_empty(a);
 	int rc = 0;
 	if (archive_read_open(a, c, NULL, read_cb, NULL) != ARCHIVE_OK) {
 		rc = c->read_failed ?
