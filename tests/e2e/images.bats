@@ -338,6 +338,67 @@ rows() { tail -n +2 <<<"$1" | sort; }
 	assert_eq "$(image_count)" 0
 }
 
+@test "import: the final message is {\"status\":\"<image id>\"} exactly as dockerd sends it (no newline in the ID)" {
+	local out=$BATS_TEST_TMPDIR/import.out code id
+	code=$(curl -sS --max-time 120 --unix-socket "$E2E_SOCK" -o "$out" -w '%{http_code}' -X POST \
+		-H 'Content-Type: application/x-tar' --data-binary "@$(busybox_rootfs)" \
+		'http://localhost/images/create?fromSrc=-&repo=imp&tag=raw')
+	assert_eq "$code" 200
+	id=$(berth image inspect -f '{{.Id}}' imp:raw)
+	assert_match "$id" '^sha256:[0-9a-f]{64}$'
+	printf '{"status":"%s"}\r\n' "$id" | cmp - "$out" || fail "body: $(od -c "$out" | tail -4)"
+}
+
+# The docker CLI prints the final status as one line: the ID, nothing else.
+_import_prints_id()
+{
+	local cli=$1 out=$BATS_TEST_TMPDIR/cli.out
+	need_cli "$cli"
+	"$cli" import "$(busybox_rootfs)" imp:cli >"$out" || fail "$cli import failed"
+	printf '%s\n' "$(berth image inspect -f '{{.Id}}' imp:cli)" | cmp - "$out" || fail "$cli printed: $(od -c "$out" | tail -4)"
+}
+
+@test "import through docker CLI 28 prints the ID line only" { _import_prints_id "$DOCKER_CLI_28"; }
+@test "import through docker CLI 20.10 prints the ID line only" { _import_prints_id "$DOCKER_CLI_20"; }
+
+@test "load of bytes that are not an image archive: 200, the error is the stream's last message (as dockerd; quiet or not)" {
+	printf 'not an image archive\n' >"$BATS_TEST_TMPDIR/junk"
+	local q last msg
+	for q in 0 1; do
+		api POST "/images/load?quiet=$q" -H 'Content-Type: application/x-tar' --data-binary "@$BATS_TEST_TMPDIR/junk"
+		assert_status 200
+		assert_match "$(header Content-Type)" '^application/json'
+		last=$(printf '%s\n' "$HTTP_BODY" | tr -d '\r' | tail -1)
+		assert_eq "$(jq -c 'keys' <<<"$last")" '["error","errorDetail"]'
+		msg=$(jq -r .error <<<"$last")
+		[ -n "$msg" ] || fail "empty error message: $last"
+		assert_eq "$(jq -r .errorDetail.message <<<"$last")" "$msg"
+	done
+	assert_eq "$(image_count)" 0
+	# berth load prints it and exits 1
+	run -1 --separate-stderr berth load -i "$BATS_TEST_TMPDIR/junk"
+	assert_eq "$stderr" "$msg"
+	run -1 --separate-stderr berth load -q <"$BATS_TEST_TMPDIR/junk"
+	assert_eq "$stderr" "$msg"
+}
+
+_load_junk()
+{
+	local cli=$1 msg
+	need_cli "$cli"
+	printf 'not an image archive\n' >"$BATS_TEST_TMPDIR/junk"
+	api POST '/images/load?quiet=1' -H 'Content-Type: application/x-tar' --data-binary "@$BATS_TEST_TMPDIR/junk"
+	msg=$(printf '%s\n' "$HTTP_BODY" | tr -d '\r' | tail -1 | jq -r .error)
+	run -1 --separate-stderr "$cli" load -i "$BATS_TEST_TMPDIR/junk"
+	assert_eq "$stderr" "$msg"
+	assert_eq "$output" ""
+	run -1 --separate-stderr "$cli" load -q -i "$BATS_TEST_TMPDIR/junk"
+	assert_eq "$stderr" "$msg"
+}
+
+@test "docker CLI 28: load of a non-archive prints the daemon's error and exits 1" { _load_junk "$DOCKER_CLI_28"; }
+@test "docker CLI 20.10: load of a non-archive prints the daemon's error and exits 1" { _load_junk "$DOCKER_CLI_20"; }
+
 @test "inspect -f templates and errors" {
 	load_busybox
 	run -0 berth inspect -f '{{json .RepoTags}} {{len .RootFS.Layers}} {{.RootFS.Type}}' busybox

@@ -170,12 +170,9 @@ static void image_load(struct berth_daemon *d, struct berth_http_req *r, struct 
 	struct berth_reader in = berth_http_body_reader(c);
 	char **lines = NULL;
 	int rc = berth_image_load(d->images, &in, NULL, &lines, &err);
-	if (rc < 0) {
-		berth_strv_free(lines);
-		berth_http_respond_error(c, &err);
-		return;
-	}
 	(void)r;
+	/* As dockerd (quiet or not): 200, and a failure is the stream's last
+	 * message, where clients look for it (docker load prints it, exits 1). */
 	berth_http_stream_begin(c, 200, "application/json");
 	for (size_t i = 0; lines && lines[i]; i++) {
 		cleanup_free char *s = berth_strdup_printf("%s\n", lines[i]);
@@ -184,6 +181,14 @@ static void image_load(struct berth_daemon *d, struct berth_http_req *r, struct 
 		json_decref(m);
 	}
 	berth_strv_free(lines);
+	if (rc < 0) {
+		json_t *m = json_pack("{s:{s:s}, s:s}", "errorDetail", "message", err.msg, "error", err.msg);
+		if (!m) /* a message that is not UTF-8 */
+			m = json_pack("{s:{s:s}, s:s}", "errorDetail", "message", "image load failed", "error",
+				      "image load failed");
+		berth_http_stream_json(c, m);
+		json_decref(m);
+	}
 }
 
 static void image_create(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
@@ -222,9 +227,9 @@ static void image_create(struct berth_daemon *d, struct berth_http_req *r, struc
 		berth_http_respond_error(c, &err);
 		return;
 	}
+	/* dockerd: {"status":"sha256:..."} (the message line ends in CRLF, the ID does not) */
 	berth_http_stream_begin(c, 200, "application/json");
-	cleanup_free char *s = berth_strdup_printf("%s\n", id);
-	json_t *m = json_pack("{s:s}", "status", s);
+	json_t *m = json_pack("{s:s}", "status", id);
 	berth_http_stream_json(c, m);
 	json_decref(m);
 }
