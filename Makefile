@@ -5,7 +5,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 FORMAT_FILES = $(shell find src tests -name '*.[ch]' -type f 2>/dev/null | sort)
 
-.PHONY: all deps build demo stop check e2e format format-check bench clean
+.PHONY: all deps build demo stop check e2e format format-check bench fuzz clean
 
 all: build
 
@@ -40,6 +40,11 @@ format-check:
 
 bench: build
 	bench/run.sh
+
+# libFuzzer targets (tests/fuzz), each run FUZZ_SECONDS: make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="http tar_apply"]
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh run $(FUZZ_TARGETS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

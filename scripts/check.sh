@@ -51,6 +51,13 @@ echo "== include rule"
 includes=ok
 scripts/check-includes.sh || includes=fail
 
+echo "== fuzz smoke (scripts/fuzz.sh smoke: each target ~20 s on its seed corpus)"
+fuzz=ok
+if ! scripts/fuzz.sh smoke; then
+	fuzz=fail
+	echo "check: fuzz smoke failed (inputs in tests/fuzz/crashes/)"
+fi
+
 echo "== e2e"
 # Services the suites use (a local registry on 127.0.0.1 when a suite wants one).
 services_env=$results/services.env
@@ -81,4 +88,4 @@ echo "== summary"
 unit=()
 [ $build = ok ] && unit=(--meson "$B/meson-logs/testlog.json")
 summary "${unit[@]}" --tap "${taps[@]}" --sanitizer-dir "$results/sanitizer" \
-	--extra "build=$build" --extra "format-check=$fmt" --extra "check-includes=$includes"
+	--extra "build=$build" --extra "format-check=$fmt" --extra "fuzz=$fuzz" --extra "check-includes=$includes"

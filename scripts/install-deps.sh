@@ -8,11 +8,13 @@ build_pkgs=(build-essential meson ninja-build pkg-config clang-format
   libjansson-dev libsqlite3-dev libarchive-dev libcurl4-openssl-dev libssl-dev
   zlib1g-dev libzstd-dev libhttp-parser-dev libnl-route-3-dev libcap-dev
   libseccomp-dev)
+# make fuzz / scripts/fuzz.sh: clang with libFuzzer (compiler-rt), llvm-symbolizer
+fuzz_pkgs=(clang libclang-rt-dev llvm)
 run_pkgs=(runc crun busybox-static tini catatonit iptables iproute2 tar)
 test_pkgs=(bats jq tmux python3-docker docker.io docker-registry curl hyperfine)
 
 missing=()
-for p in "${build_pkgs[@]}" "${run_pkgs[@]}" "${test_pkgs[@]}"; do
+for p in "${build_pkgs[@]}" "${fuzz_pkgs[@]}" "${run_pkgs[@]}" "${test_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
