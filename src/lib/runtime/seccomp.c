@@ -160,7 +160,9 @@ json_t *berth_seccomp_to_oci(const json_t *profile, berth_capset bounding, const
 		}
 		json_t *c = json_object();
 		json_object_set_new(c, "names",
-				    name ? json_pack("[s]", name) : json_copy(names ? names : json_array()));
+				    name  ? json_pack("[s]", name) :
+				    names ? json_copy(names) :
+					    json_array());
 		json_object_set_new(c, "action", json_string(jstr(v, "action") ? jstr(v, "action") : ""));
 		if (json_is_integer(jget(v, "errnoRet")))
 			json_object_set(c, "errnoRet", jget(v, "errnoRet"));
