@@ -66,10 +66,12 @@ HOSTILE='{"Image":"busybox","Cmd":["true"],"HostConfig":{"Privileged":true,"Bind
 	api POST /containers/create -H 'Content-Type: Application/JSON' --data-binary '{"Image":"busybox"}'
 	assert_status 201
 	assert_eq "$(container_count)" 2
-	# no Content-Type and no body: the body check, not the Content-Type one
+	# no Content-Type and no body passes the Content-Type check (then the
+	# empty body is refused: Berth 400 "Config cannot be empty...", dockerd 500 "EOF")
 	api POST /containers/create -H 'Content-Type:'
-	assert_status 400
-	assert_message 'Config cannot be empty in order to create a container'
+	assert_match "$HTTP_CODE" '^(400|500)$'
+	assert_not_contains "$HTTP_BODY" 'Content-Type'
+	assert_eq "$(container_count)" 2
 }
 
 @test "exec create, exec start, volume create and commit require application/json" {
