@@ -10,6 +10,8 @@
 #         (dockerd + its containerd in the same conditions, when installed)
 #   run   container start, 20 detached runs + rm -f, RSS per container (issue 3)
 #   cp, commit  files in and out of containers (issue 4): see bench/files.sh
+#   (API server: RSS with 2,000 idle connections, containers/json req/s with
+#   1 and 50 clients vs dockerd: bench/api.sh, run on its own)
 #
 # Environment: BERTHD, BERTH_CLI (default build/src/...), BENCH_DIR (image
 # cache, default /var/tmp/berth-bench), BENCH_N (iterations, default 5),
