@@ -25,8 +25,20 @@ static int split(const char *s, char ***out)
 			break;
 		const char *e = strchr(p, '/');
 		size_t len = e ? (size_t)(e - p) : strlen(p);
-		v = realloc(v, (size_t)(n + 1) * sizeof(char *));
-		v[n++] = strndup(p, len);
+		char **nv = realloc(v, (size_t)(n + 1) * sizeof(char *));
+		char *seg = nv ? strndup(p, len) : NULL;
+		if (!seg) {
+			/* out of memory: no match */
+			if (nv)
+				v = nv;
+			for (int i = 0; i < n; i++)
+				free(v[i]);
+			free(v);
+			*out = NULL;
+			return -1;
+		}
+		v = nv;
+		v[n++] = seg;
 		p += len;
 	}
 	*out = v;
@@ -44,9 +56,10 @@ static char *join_segs(char **v, int from, int to)
 {
 	struct berth_buf b = {0};
 	for (int i = from; i < to; i++) {
-		if (i > from)
-			berth_buf_putc(&b, '/');
-		berth_buf_append(&b, v[i], strlen(v[i]));
+		if ((i > from && berth_buf_putc(&b, '/') < 0) || berth_buf_append(&b, v[i], strlen(v[i])) < 0) {
+			berth_buf_free(&b);
+			return NULL;
+		}
 	}
 	return berth_buf_steal(&b);
 }
@@ -55,6 +68,12 @@ bool berth_route_match(const char *pattern, const char *path, char **params, int
 {
 	char **ps, **xs;
 	int np = split(pattern, &ps), nx = split(path, &xs);
+	*nparams = 0;
+	if (np < 0 || nx < 0) {
+		free_segs(ps, np < 0 ? 0 : np);
+		free_segs(xs, nx < 0 ? 0 : nx);
+		return false;
+	}
 	bool ok = true;
 	int pi = 0, xi = 0, nparam = 0;
 	for (; pi < np && ok; pi++) {
@@ -69,14 +88,20 @@ bool berth_route_match(const char *pattern, const char *path, char **params, int
 				ok = false;
 				break;
 			}
-			if (nparam < BERTH_HTTP_MAX_PARAMS)
-				params[nparam++] = join_segs(xs, xi, xi + take);
+			if (nparam < BERTH_HTTP_MAX_PARAMS && !(params[nparam++] = join_segs(xs, xi, xi + take))) {
+				nparam--;
+				ok = false;
+				break;
+			}
 			xi += take;
 		} else if (xi >= nx) {
 			ok = false;
 		} else if (is_param) {
-			if (nparam < BERTH_HTTP_MAX_PARAMS)
-				params[nparam++] = strdup(xs[xi]);
+			if (nparam < BERTH_HTTP_MAX_PARAMS && !(params[nparam++] = strdup(xs[xi]))) {
+				nparam--;
+				ok = false;
+				break;
+			}
 			xi++;
 		} else {
 			ok = strcmp(seg, xs[xi]) == 0;
