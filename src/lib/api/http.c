@@ -742,7 +742,11 @@ int berth_http_stream_begin_ex(struct berth_http_conn *c, int status, const char
 		berth_buf_printf(&h, "%s", extra_headers);
 	if (ctype)
 		berth_buf_printf(&h, "Content-Type: %s\r\n", ctype);
-	berth_buf_printf(&h, "Transfer-Encoding: chunked\r\n\r\n");
+	if (berth_buf_printf(&h, "Transfer-Encoding: chunked\r\n\r\n") < 0 || !h.data) {
+		berth_buf_free(&h);
+		c->broken = true; /* out of memory */
+		return -1;
+	}
 	int r = send_buf(c, h.data, h.len);
 	berth_buf_free(&h);
 	return r;
@@ -801,12 +805,16 @@ int berth_http_hijack(struct berth_http_conn *c, const char *ctype, const void *
 	berth_buf_printf(&h, "Content-Type: %s\r\n", ctype ? ctype : "application/vnd.docker.raw-stream");
 	if (up)
 		berth_buf_printf(&h, "Connection: Upgrade\r\nUpgrade: tcp\r\n");
-	berth_buf_append(&h, "\r\n", 2);
+	if (berth_buf_append(&h, "\r\n", 2) < 0) {
+		berth_buf_free(&h);
+		c->broken = true; /* out of memory */
+		return -1;
+	}
 	int r = send_buf(c, h.data, h.len);
 	berth_buf_free(&h);
 	/* Body bytes already parsed plus raw bytes not yet parsed. */
-	if (c->in_len)
-		berth_buf_append(&c->body_extra, c->in + c->in_off, c->in_len);
+	if (c->in_len && berth_buf_append(&c->body_extra, c->in + c->in_off, c->in_len) < 0)
+		r = -1;
 	c->in_len = 0;
 	if (pending)
 		*pending = c->body_extra.data ? c->body_extra.data + c->body_extra_off : NULL;
