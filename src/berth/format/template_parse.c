@@ -452,7 +452,8 @@ static struct tnode *new_number(struct parser *p, const struct tmpl_item *it)
 		}
 		n->is_float = true;
 		n->fval = f;
-		if (f == (double)(long long)f && f > -9.2e18 && f < 9.2e18) {
+		/* range first: the cast is undefined outside it */
+		if (f > -9.2e18 && f < 9.2e18 && f == (double)(long long)f) {
 			n->is_int = true;
 			n->ival = (long long)f;
 		}
