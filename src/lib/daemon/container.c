@@ -15,7 +15,15 @@ struct berth_containers {
 	struct berth_daemon *d;
 	pthread_mutex_t mu;
 	struct berth_container *head;
+	berth_container_delete_hook delete_hook;
+	void *delete_ctx;
 };
+
+void berth_containers_set_delete_hook(struct berth_containers *cs, berth_container_delete_hook fn, void *ctx)
+{
+	cs->delete_hook = fn;
+	cs->delete_ctx = ctx;
+}
 
 static const char *const adjectives[] = {
 	"brave", "calm",   "clever", "eager",   "elated",   "festive", "gentle", "happy", "jolly",  "keen",
@@ -385,16 +393,30 @@ int berth_container_rename(struct berth_containers *cs, struct berth_container *
 	return rc;
 }
 
+struct delete_tx {
+	struct berth_containers *cs;
+	const char *id;
+};
+
+static int delete_tx_run(struct berth_db *db, void *ctx, struct berth_error *err)
+{
+	struct delete_tx *t = ctx;
+	struct berth_stmt *st = berth_db_prepare(db, "DELETE FROM containers WHERE id = ?", err);
+	if (!st)
+		return -1;
+	berth_stmt_bind_text(st, 1, t->id);
+	int rc = berth_stmt_exec(st, err);
+	berth_stmt_finalize(st);
+	if (rc == 0 && t->cs->delete_hook)
+		rc = t->cs->delete_hook(db, t->id, t->cs->delete_ctx, err);
+	return rc;
+}
+
 int berth_container_delete(struct berth_containers *cs, struct berth_container *c, struct berth_error *err)
 {
 	pthread_mutex_lock(&c->savemu);
-	struct berth_stmt *st = berth_db_prepare(cs->d->db, "DELETE FROM containers WHERE id = ?", err);
-	int rc = -1;
-	if (st) {
-		berth_stmt_bind_text(st, 1, c->id);
-		rc = berth_stmt_exec(st, err);
-		berth_stmt_finalize(st);
-	}
+	struct delete_tx tx = {cs, c->id};
+	int rc = berth_db_tx(cs->d->db, delete_tx_run, &tx, err);
 	if (rc == 0)
 		c->saved_seq = UINT64_MAX; /* no snapshot written later brings the record back */
 	pthread_mutex_unlock(&c->savemu);

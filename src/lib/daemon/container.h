@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "metadata/db.h"
 
 struct berth_daemon;
 
@@ -62,8 +63,15 @@ struct berth_container *berth_container_add(struct berth_containers *cs, const c
 					    struct berth_error *err);
 int berth_container_rename(struct berth_containers *cs, struct berth_container *c, const char *newname,
 			   struct berth_error *err);
-/* Drop from the table and the database (the caller cleaned up files). */
+/* Drop from the table and the database (the caller cleaned up files). The
+ * record and what the delete hook removes go in one transaction. */
 int berth_container_delete(struct berth_containers *cs, struct berth_container *c, struct berth_error *err);
+/* Run inside the transaction that deletes a container's record (the volume
+ * references of daemon/volumes.c): database work only, may run more than
+ * once (the transaction is retried when busy), takes no lock that is held
+ * while starting a transaction. */
+typedef int (*berth_container_delete_hook)(struct berth_db *db, const char *id, void *ctx, struct berth_error *err);
+void berth_containers_set_delete_hook(struct berth_containers *cs, berth_container_delete_hook fn, void *ctx);
 /* Persisting c->doc without a database write under c->mu: take a snapshot
  * with c->mu held (the document serialized, numbered), release c->mu, then
  * write it. Writes of one container are ordered by that number: an older

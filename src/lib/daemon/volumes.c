@@ -964,6 +964,7 @@ struct berth_volumes *berth_volumes_open(struct berth_daemon *d, struct berth_er
 	vs->d = d;
 	vs->db = d->db;
 	pthread_mutex_init(&vs->mu, NULL);
+	pthread_mutex_init(&vs->forgotten_mu, NULL);
 	vs->root = berth_strdup_printf("%s/volumes", d->cfg.data_root);
 	if (mkdir(vs->root, 0701) < 0 && errno != EEXIST) {
 		berth_err_sys(err, BERTH_E_INTERNAL, errno, "create %s", vs->root);
@@ -983,6 +984,9 @@ struct berth_volumes *berth_volumes_open(struct berth_daemon *d, struct berth_er
 	pthread_mutex_lock(&vs->mu);
 	vols_restore_locked(vs);
 	pthread_mutex_unlock(&vs->mu);
+	/* a container's references leave the database with its record */
+	if (d->containers)
+		berth_containers_set_delete_hook(d->containers, vols_forget_container, vs);
 	return vs;
 }
 
@@ -1002,6 +1006,14 @@ void berth_volumes_close(struct berth_volumes *vs)
 		berth_strv_free(c->names);
 		free(c);
 	}
+	if (vs->d && vs->d->containers)
+		berth_containers_set_delete_hook(vs->d->containers, NULL, NULL);
+	while (vs->forgotten) {
+		struct forgotten_refs *f = vs->forgotten;
+		vs->forgotten = f->next;
+		vols_forgotten_free(f);
+	}
+	pthread_mutex_destroy(&vs->forgotten_mu);
 	pthread_mutex_destroy(&vs->mu);
 	free(vs->root);
 	free(vs);

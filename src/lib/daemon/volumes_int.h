@@ -35,6 +35,16 @@ struct ctr_use {
 	struct ctr_use *next;
 };
 
+/* References taken out of the database in the transaction that deletes a
+ * container's record, kept for berth_volumes_container_remove (anonymous
+ * volumes to remove). */
+struct forgotten_refs {
+	char id[65];
+	char **names;
+	bool *anon;
+	struct forgotten_refs *next;
+};
+
 struct berth_volumes {
 	struct berth_daemon *d;
 	struct berth_db *db; /* the daemon's connection (metadata/db.h) */
@@ -42,7 +52,14 @@ struct berth_volumes {
 	char *root; /* <data-root>/volumes */
 	struct vol_use *uses;
 	struct ctr_use *ctrs;
+	pthread_mutex_t forgotten_mu; /* a leaf lock: taken inside database transactions */
+	struct forgotten_refs *forgotten;
 };
+
+/* berth_container_delete's hook: drops the container's references (in its
+ * transaction) and keeps them in vs->forgotten. */
+int vols_forget_container(struct berth_db *db, const char *id, void *ctx, struct berth_error *err);
+void vols_forgotten_free(struct forgotten_refs *f);
 
 void vol_free(struct vol *v);
 /* <root>/<name>/_data (malloc'd). */

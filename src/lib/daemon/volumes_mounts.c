@@ -611,12 +611,102 @@ static json_t *mounts_json(const struct plan *p)
 	return a;
 }
 
-/* Drop the container's references; remove the anonymous volumes nobody else uses. */
+void vols_forgotten_free(struct forgotten_refs *f)
+{
+	if (!f)
+		return;
+	berth_strv_free(f->names);
+	free(f->anon);
+	free(f);
+}
+
+int vols_forget_container(struct berth_db *db, const char *id, void *ctx, struct berth_error *err)
+{
+	struct berth_volumes *vs = ctx;
+	struct forgotten_refs *f = calloc(1, sizeof(*f));
+	if (!f)
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	snprintf(f->id, sizeof(f->id), "%s", id);
+	struct berth_stmt *st =
+		berth_db_prepare(db, "SELECT name, anonymous FROM volume_refs WHERE container = ? ORDER BY rowid", err);
+	int rc = st ? 0 : -1;
+	size_t n = 0;
+	if (st) {
+		berth_stmt_bind_text(st, 1, id);
+		while ((rc = berth_stmt_step(st, err)) == 1) {
+			const char *name = berth_stmt_text(st, 0);
+			bool *na = realloc(f->anon, (n + 1) * sizeof(bool));
+			if (!name || !na || berth_strv_push(&f->names, name) < 0) {
+				if (na)
+					f->anon = na;
+				rc = berth_err(err, BERTH_E_INTERNAL, "out of memory");
+				break;
+			}
+			f->anon = na;
+			f->anon[n++] = berth_stmt_int(st, 1) != 0;
+		}
+		berth_stmt_finalize(st);
+	}
+	if (rc == 0) {
+		st = berth_db_prepare(db, "DELETE FROM volume_refs WHERE container = ?", err);
+		rc = st ? 0 : -1;
+		if (st) {
+			berth_stmt_bind_text(st, 1, id);
+			rc = berth_stmt_exec(st, err);
+			berth_stmt_finalize(st);
+		}
+	}
+	if (rc < 0) {
+		vols_forgotten_free(f);
+		return -1;
+	}
+	/* replaces what an earlier (rolled back) attempt kept */
+	pthread_mutex_lock(&vs->forgotten_mu);
+	for (struct forgotten_refs **pp = &vs->forgotten; *pp; pp = &(*pp)->next)
+		if (!strcmp((*pp)->id, id)) {
+			struct forgotten_refs *old = *pp;
+			*pp = old->next;
+			vols_forgotten_free(old);
+			break;
+		}
+	f->next = vs->forgotten;
+	vs->forgotten = f;
+	pthread_mutex_unlock(&vs->forgotten_mu);
+	return 0;
+}
+
+static struct forgotten_refs *take_forgotten(struct berth_volumes *vs, const char *id)
+{
+	struct forgotten_refs *found = NULL;
+	pthread_mutex_lock(&vs->forgotten_mu);
+	for (struct forgotten_refs **pp = &vs->forgotten; *pp; pp = &(*pp)->next)
+		if (!strcmp((*pp)->id, id)) {
+			found = *pp;
+			*pp = found->next;
+			break;
+		}
+	pthread_mutex_unlock(&vs->forgotten_mu);
+	return found;
+}
+
+/* Drop the container's references; remove the anonymous volumes nobody else
+ * uses. When the container's record is deleted, its references went with it
+ * (vols_forget_container). */
 static void release_refs_locked(struct berth_volumes *vs, const char *id, bool remove_anonymous)
 {
 	bool *anon = NULL;
-	char **names = vols_refs_of_locked(vs, id, &anon);
-	vols_refs_drop_locked(vs, id);
+	char **names = NULL;
+	struct forgotten_refs *f = take_forgotten(vs, id);
+	if (f) {
+		names = f->names;
+		anon = f->anon;
+		f->names = NULL;
+		f->anon = NULL;
+		vols_forgotten_free(f);
+	} else {
+		names = vols_refs_of_locked(vs, id, &anon);
+		vols_refs_drop_locked(vs, id);
+	}
 	for (size_t i = 0; remove_anonymous && names && names[i]; i++) {
 		if (!anon[i])
 			continue;
