@@ -142,6 +142,38 @@ daemon_kill_all()
 	run -0 berth ps --filter name=alw --format '{{.Names}}'
 }
 
+# wait CLI: prints the exit code of the container's first exit (bounded, so
+# that a wait that never returns fails instead of hanging).
+_wait_first_exit()
+{
+	local cli=$1
+	need_cli "$cli"
+	run -0 berth run -d --name wa --restart always busybox sh -c 'sleep 1; exit 3'
+	run -0 timeout 60 "$cli" wait wa
+	assert_eq "$output" 3
+	# waiting again (running or between two runs) ends at the next exit
+	run -0 timeout 60 "$cli" wait wa
+	assert_eq "$output" 3
+	wait_for eval '[ "$(field wa "{{.RestartCount}}")" -ge 2 ]'
+	run -0 field wa '{{.HostConfig.RestartPolicy.Name}}'
+	assert_eq "$output" always
+}
+
+@test "wait: an always container's first exit ends the wait with its code while it restarts (API)" {
+	run -0 berth run -d --name wa --restart always busybox sh -c 'sleep 1; exit 3'
+	local c
+	for c in '' '?condition=not-running' '?condition=next-exit'; do
+		api POST "/containers/wa/wait$c" --max-time 60
+		assert_status 200
+		assert_eq "$(jq -r .StatusCode <<<"$HTTP_BODY")" 3
+	done
+	wait_for eval '[ "$(field wa "{{.RestartCount}}")" -ge 3 ]'
+}
+
+@test "wait: an always container's first exit ends berth wait" { _wait_first_exit "$BERTH_CLI"; }
+@test "wait: an always container's first exit ends docker 28 wait" { _wait_first_exit "$DOCKER_CLI_28"; }
+@test "wait: an always container's first exit ends docker 20.10 wait" { _wait_first_exit "$DOCKER_CLI_20"; }
+
 @test "stop wins over always, also while a restart is pending" {
 	run -0 berth run -d --name alw --restart always busybox sleep 1000
 	run -0 berth stop -t 1 alw

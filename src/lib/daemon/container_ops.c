@@ -710,8 +710,9 @@ int berth_ctr_wait(struct berth_daemon *d, struct berth_container *c, const char
 			done = c->removed;
 		else if (next_exit)
 			done = c->exit_seq != seq || c->removed;
-		else
-			done = !is_running(c) || c->removed;
+		else /* not-running: as dockerd, the first exit ends the wait even
+		      * when a restart policy starts the container again */
+			done = !is_running(c) || c->exit_seq != seq || c->removed;
 		if (done)
 			break;
 		struct timespec ts;
