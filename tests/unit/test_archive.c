@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/util.h"
 #include "daemon/archive.h"
 #include "tap.h"
@@ -574,6 +575,72 @@ static void test_race(void)
 	close(root);
 }
 
+/* Shared pieces: kernel file systems left empty for a live container root,
+ * entry data bounded by the header size, no-follow helpers. */
+static void test_shared(void)
+{
+	struct berth_error err = {0};
+	struct berth_buf b = {0};
+	struct berth_writer w = {buf_write, &b};
+	int slash = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct berth_tar_src src = {.dirfd = slash, .base = "proc", .name = "proc", .kernel_fs_empty = true};
+	int rc = berth_tar_write(&src, &w, &err);
+	char *l = rc == 0 ? list_tar(&b) : NULL;
+	TAP_OK(&T, l && !strcmp(l, "proc/ d\n"), "a live root's /proc is archived as an empty directory: %s",
+	       l ? l : err.msg);
+	free(l);
+	berth_buf_free(&b);
+	cleanup_close int pfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	cleanup_close int tfd = open(tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	TAP_OK(&T, berth_ar_kernel_fs(pfd) && !berth_ar_kernel_fs(tfd), "proc is a kernel file system, tmp is not");
+	close(slash);
+
+	/* extraction refuses a kernel file system as a parent when asked to */
+	sh("mkdir -p %s/kfs/proc && mount --bind /proc %s/kfs/proc", tmp, tmp);
+	int root = open_root("kfs");
+	struct tent v[] = {{"proc/planted", 'f', "x"}};
+	make_tar(&b, v, 1);
+	struct mem_in m = {b.data, b.len, 0};
+	struct berth_reader r = {mem_read, &m};
+	struct berth_untar_opts uo = {.resolve = BERTH_UNTAR_IN_ROOT, .no_kernel_fs = true};
+	err = (struct berth_error){0};
+	TAP_OK(&T, berth_untar(root, "", &r, &uo, &err) < 0 && strstr(err.msg, "read-only"),
+	       "nothing extracted into a kernel file system: %s", err.msg);
+	sh("umount %s/kfs/proc", tmp);
+	berth_buf_free(&b);
+	close(root);
+
+	/* entry data past the header's size is refused */
+	struct tent big[] = {{"f", 'f', "0123456789"}};
+	make_tar(&b, big, 1);
+	struct archive *a = berth_tar_reader_new(false);
+	archive_read_open_memory(a, b.data, b.len);
+	struct archive_entry *e;
+	char path[512];
+	snprintf(path, sizeof(path), "%s/data.out", tmp);
+	cleanup_close int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	TAP_OK(&T,
+	       archive_read_next_header(a, &e) == ARCHIVE_OK && berth_tar_entry_data(a, fd, 4) == BERTH_TAR_DATA_BEYOND,
+	       "data beyond the given size is refused");
+	archive_read_free(a);
+	berth_buf_free(&b);
+
+	/* remove_at takes a tree away but never a mount point's content */
+	sh("mkdir -p %s/rm/a/b/c %s/rm/m && touch %s/rm/a/b/c/f %s/rm/a/x && ln -s / %s/rm/a/link", tmp, tmp, tmp, tmp,
+	   tmp);
+	sh("mount -t tmpfs none %s/rm/m && touch %s/rm/m/keep", tmp, tmp);
+	cleanup_close int rm = open_root("rm");
+	TAP_OK(&T, berth_ar_remove_at(rm, "a") == 0 && !exists("%s/rm/a", ""), "remove_at removes a tree");
+	TAP_OK(&T, berth_ar_remove_at(rm, "m") < 0 && errno == EBUSY && exists("%s/rm/m/keep", ""),
+	       "remove_at never empties a mount point");
+	sh("umount %s/rm/m", tmp);
+	TAP_OK(&T, berth_ar_setxattr_at(rm, "m", "user.t", "v", 1) == 0 || errno == ENOTSUP,
+	       "setxattr_at on a directory");
+	char xv[8];
+	TAP_OK(&T, errno == ENOTSUP || berth_ar_getxattr_at(rm, "m", "user.t", xv, sizeof(xv)) == 1,
+	       "getxattr_at reads it back");
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -592,6 +659,7 @@ int main(void)
 	test_archive_in();
 	test_host_side();
 	test_race();
+	test_shared();
 	sh("rm -rf %s", tmp);
 	return TAP_DONE(&T);
 }
