@@ -723,12 +723,20 @@ static void release_refs_locked(struct berth_volumes *vs, const char *id, bool r
 	free(anon);
 }
 
-/* Create the volumes, name the anonymous ones, record the references. */
+/* Create the volumes, name the anonymous ones, record the references: the
+ * volume records and the references in one transaction; on failure the
+ * directories of the volumes created here are removed again. */
 static int apply_plan_locked(struct berth_volumes *vs, const char *id, struct plan *p, struct berth_error *err)
 {
-	char **names = NULL;
+	char **names = NULL, **created = NULL;
 	bool *anon = calloc(p->n + 1, sizeof(bool));
 	size_t nrefs = 0;
+	if (!anon)
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	if (berth_db_begin(vs->db, err) < 0) {
+		free(anon);
+		return -1;
+	}
 	int rc = 0;
 	for (size_t i = 0; i < p->n && rc == 0; i++) {
 		struct vmp *m = &p->m[i];
@@ -748,7 +756,11 @@ static int apply_plan_locked(struct berth_volumes *vs, const char *id, struct pl
 				berth_random_id(rnd);
 				m->name = strdup(rnd);
 			}
-			rc = vols_create_locked(vs, m->name, m->driver, m->vopts, m->vlabels, &v, err);
+			int existed = vols_get_locked(vs, m->name, NULL, err);
+			rc = existed < 0 ? -1 :
+					   vols_create_locked(vs, m->name, m->driver, m->vopts, m->vlabels, &v, err);
+			if (rc == 0 && existed == 0)
+				berth_strv_push(&created, m->name);
 		}
 		if (rc < 0)
 			break;
@@ -768,6 +780,15 @@ static int apply_plan_locked(struct berth_volumes *vs, const char *id, struct pl
 	}
 	if (rc == 0)
 		rc = vols_refs_add_locked(vs, id, names, anon, nrefs, err);
+	if (rc == 0)
+		rc = berth_db_commit(vs->db, err);
+	else
+		berth_db_rollback(vs->db);
+	for (size_t i = 0; rc < 0 && created && created[i]; i++) {
+		cleanup_free char *vroot = berth_strdup_printf("%s/%s", vs->root, created[i]);
+		berth_rm_rf(vroot, NULL);
+	}
+	berth_strv_free(created);
 	berth_strv_free(names);
 	free(anon);
 	return rc;
