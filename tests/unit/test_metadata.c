@@ -6,6 +6,10 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "daemon/container.h"
+#include "daemon/daemon.h"
+#include "daemon/events.h"
+#include "daemon/volumes.h"
 #include "metadata/db.h"
 #include "tap.h"
 
@@ -219,6 +223,83 @@ static void test_rollback(struct tap *t)
 	berth_db_close(db);
 }
 
+/* --- container records: snapshot under the lock, write after, in order ---------- */
+
+static char *record_doc(struct berth_db *db, const char *id)
+{
+	struct berth_stmt *st = berth_db_prepare(db, "SELECT doc FROM containers WHERE id = ?", NULL);
+	berth_stmt_bind_text(st, 1, id);
+	char *doc = NULL;
+	if (st && berth_stmt_step(st, NULL) == 1 && berth_stmt_text(st, 0))
+		doc = strdup(berth_stmt_text(st, 0));
+	berth_stmt_finalize(st);
+	return doc;
+}
+
+static bool record_has(struct berth_db *db, const char *id, const char *needle)
+{
+	char *doc = record_doc(db, id);
+	bool r = doc && strstr(doc, needle);
+	free(doc);
+	return r;
+}
+
+static void test_container_records(struct tap *t)
+{
+	struct berth_daemon d;
+	memset(&d, 0, sizeof(d));
+	d.cfg.data_root = berth_strdup_printf("%s/daemon", root);
+	mkdir(d.cfg.data_root, 0711);
+	char *path = berth_strdup_printf("%s/berth.db", d.cfg.data_root);
+	d.db = berth_db_open(path, NULL, NULL);
+	free(path);
+	d.events = berth_events_new(64);
+	struct berth_error err = {0};
+	d.containers = berth_containers_open(&d, &err);
+	d.volumes = berth_volumes_open(&d, &err);
+	TAP_OK(t, d.db && d.containers && d.volumes, "daemon stores open (%s)", err.msg);
+	if (!d.containers || !d.volumes)
+		return;
+	char id[65];
+	berth_random_id(id);
+	json_t *doc = json_pack("{s:s, s:s, s:{s:s}, s:{}, s:{}, s:[]}", "Id", id, "Created", "2024-01-01T00:00:00Z",
+				"State", "Status", "created", "Config", "HostConfig", "Mounts");
+	struct berth_container *c = berth_container_add(d.containers, id, "rec", doc, &err);
+	TAP_OK(t, c != NULL, "container added (%s)", err.msg);
+	if (!c)
+		return;
+
+	pthread_mutex_lock(&c->mu);
+	json_object_set_new(c->doc, "Marker", json_string("first"));
+	struct berth_container_snap *older = berth_container_snapshot(c);
+	json_object_set_new(c->doc, "Marker", json_string("second"));
+	struct berth_container_snap *newer = berth_container_snapshot(c);
+	pthread_mutex_unlock(&c->mu);
+	TAP_OK(t, berth_container_write(d.containers, newer, &err) == 0, "newer snapshot written (%s)", err.msg);
+	TAP_OK(t, berth_container_write(d.containers, older, &err) == 0, "older snapshot written after it: no error");
+	TAP_OK(t, record_has(d.db, id, "\"Marker\":\"second\""), "the older snapshot did not overwrite the newer one");
+
+	TAP_OK(t, berth_container_save_unlocked(d.containers, c, &err) == 0 && record_has(d.db, id, "second"),
+	       "save_unlocked writes the current document");
+
+	pthread_mutex_lock(&c->mu);
+	json_object_set_new(c->doc, "Marker", json_string("late"));
+	struct berth_container_snap *late = berth_container_snapshot(c);
+	pthread_mutex_unlock(&c->mu);
+	TAP_OK(t, berth_container_delete(d.containers, c, &err) == 0, "container deleted (%s)", err.msg);
+	berth_container_write(d.containers, late, NULL);
+	char *gone = record_doc(d.db, id);
+	TAP_OK(t, gone == NULL, "a snapshot written after the delete does not recreate the record");
+	free(gone);
+	berth_container_put(d.containers, c);
+
+	berth_volumes_close(d.volumes);
+	berth_containers_close(d.containers);
+	berth_db_close(d.db);
+	berth_events_free(d.events);
+	free(d.cfg.data_root);
+}
+
 /* --- reserve ---------------------------------------------------------------------- */
 
 static void test_reserve(struct tap *t)
@@ -290,6 +371,7 @@ int main(void)
 	test_rollback(&t);
 	test_concurrent_writers(&t);
 	test_shared_connection(&t);
+	test_container_records(&t);
 	test_reserve(&t);
 	char cmd[1000];
 	snprintf(cmd, sizeof(cmd), "umount %s/tmpfs 2>/dev/null; rm -rf %s", root, root);
