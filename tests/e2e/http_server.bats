@@ -107,6 +107,7 @@ teardown()
 		prlimit --pid "$(berthd_pid)" --nofile="$NOFILE_RESTORE" || true
 		NOFILE_RESTORE=
 	fi
+	reset_containers
 }
 
 raw() { python3 "$RAW" send "$E2E_SOCK" "$@"; }
@@ -260,6 +261,31 @@ ping_ok() { api GET /_ping && [ "$HTTP_CODE" = 200 ]; }
 	curl -sN --max-time 25 --unix-socket "$E2E_SOCK" http://localhost/events >/dev/null || rc=$?
 	# 28: curl's own --max-time ended it; 0 or 18 would be the server closing
 	assert_eq "$rc" 28
+}
+
+@test "attach and logs -f outlive the read timeout while the container is quiet" {
+	load_busybox
+	api POST /containers/create -H 'Content-Type: application/json' \
+		-d '{"Image":"busybox:latest","Cmd":["sh","-c","sleep 8; echo quiet-done"]}'
+	assert_status 201
+	local id
+	id=$(jq -r .Id <<<"$HTTP_BODY")
+	curl -sN --max-time 60 --unix-socket "$E2E_SOCK" -X POST -o "$BATS_TEST_TMPDIR/attach.out" \
+		"http://localhost/containers/$id/attach?stream=1&stdout=1&stderr=1" &
+	local attach=$!
+	sleep 1 # the attach is in place before the start
+	api POST "/containers/$id/start"
+	assert_status 204
+	curl -sN --max-time 60 --unix-socket "$E2E_SOCK" -o "$BATS_TEST_TMPDIR/logs.out" \
+		"http://localhost/containers/$id/logs?follow=1&stdout=1" &
+	local logs=$!
+	local rc=0
+	wait "$attach" || rc=$?
+	wait "$logs" || rc=$?
+	api DELETE "/containers/$id?force=1"
+	assert_eq "$rc" 0
+	grep -q quiet-done "$BATS_TEST_TMPDIR/attach.out" || fail "attach lost the output: $(cat -v "$BATS_TEST_TMPDIR/attach.out")"
+	grep -q quiet-done "$BATS_TEST_TMPDIR/logs.out" || fail "logs -f lost the output: $(cat -v "$BATS_TEST_TMPDIR/logs.out")"
 }
 
 @test "the daemon never died during the suite" {
