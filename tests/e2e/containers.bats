@@ -16,7 +16,12 @@ setup_file()
 }
 teardown_file() { berthd_stop; }
 setup() { berthd_ensure; }
-teardown() { reset_containers; }
+teardown()
+{
+	reset_containers
+	# an image a test made (CLEANUP_IMAGE=ref)
+	[ -z "${CLEANUP_IMAGE:-}" ] || api DELETE "/images/$CLEANUP_IMAGE?force=1" || true
+}
 
 # A process that logs "ready", and "got TERM" then exits 0 on SIGTERM.
 TRAP_TERM='trap "echo got TERM; exit 0" TERM; echo ready; while true; do sleep 0.1; done'
@@ -590,6 +595,42 @@ ready"
 	run -0 berth run --rm --env-file "$BATS_TEST_TMPDIR/env" busybox sh -c 'echo "$A|$B"'
 	assert_eq "$output" '1|two words'
 }
+
+@test "env: an entry without '=' stays in Config.Env when the image has an Env (dockerd's merge), and unsets in the process" {
+	api POST '/images/create?fromSrc=-&repo=envimg&tag=latest&changes=ENV%20IMG%3D1&changes=ENV%20Bar%3Dimg' \
+		-H 'Content-Type: application/x-tar' --data-binary "@$(busybox_rootfs)"
+	assert_status 200
+	CLEANUP_IMAGE=envimg:latest
+	api POST '/containers/create?name=ev' -H 'Content-Type: application/json' \
+		-d '{"Image":"envimg","Cmd":["env"],"Env":["Foo","A=1","Bar"]}'
+	assert_status 201
+	# the container's entries as given, then the image's not named by them
+	assert_eq "$(cjq ev '.Config.Env | join(",")')" 'Foo,A=1,Bar,IMG=1'
+	run -0 berth start -a ev
+	assert_eq "$(sort <<<"$output" | grep -v '^HOSTNAME=' | tr '\n' ' ')" \
+		'A=1 HOME=/root IMG=1 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin '
+	# no Env at all: the image's
+	run -0 berth create --name ev0 envimg true
+	assert_eq "$(cjq ev0 '.Config.Env | join(",")')" 'IMG=1,Bar=img'
+}
+
+_env_without_value_cli()
+{
+	local cli=$1
+	need_cli "$cli"
+	api POST '/images/create?fromSrc=-&repo=envimg&tag=latest&changes=ENV%20IMG%3D1' \
+		-H 'Content-Type: application/x-tar' --data-binary "@$(busybox_rootfs)"
+	assert_status 200
+	CLEANUP_IMAGE=envimg:latest
+	# the CLI sends "Foo" as is when Foo is not set in its own environment
+	run -0 env -u Foo "$cli" create --name evc -e Foo -e A=1 envimg env
+	run -0 "$cli" inspect -f '{{json .Config.Env}}' evc
+	# (docker 28 may send the two -e entries in either order)
+	assert_eq "$(jq -c 'sort' <<<"$output")" '["A=1","Foo","IMG=1"]'
+}
+
+@test "env: docker CLI 28 -e Foo (unset) is kept in Config.Env" { _env_without_value_cli "$DOCKER_CLI_28"; }
+@test "env: docker CLI 20.10 -e Foo (unset) is kept in Config.Env" { _env_without_value_cli "$DOCKER_CLI_20"; }
 
 @test "entrypoint and cmd" {
 	run -0 berth run --rm --entrypoint echo busybox hello world

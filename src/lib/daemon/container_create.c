@@ -32,6 +32,37 @@ char *berth_ctr_state_dir(struct berth_daemon *d, const char *id)
 
 static bool empty_array(json_t *v) { return !json_is_array(v) || json_array_size(v) == 0; }
 
+/* dockerd's Env merge (runconfig Merge): the container's entries as given,
+ * an entry without '=' included (it unsets that variable in the process, see
+ * runtime/spec.c), then each image entry whose name the container does not
+ * list. */
+static json_t *merge_env(json_t *ienv, json_t *cenv)
+{
+	json_t *out = json_array();
+	size_t i, k;
+	json_t *v, *u;
+	json_array_foreach(cenv, i, v)
+		if (json_is_string(v))
+			json_array_append(out, v);
+	json_array_foreach(ienv, i, v) {
+		const char *e = json_string_value(v);
+		if (!e)
+			continue;
+		size_t klen = strcspn(e, "=");
+		bool found = false;
+		json_array_foreach(cenv, k, u) {
+			const char *ce = json_string_value(u);
+			if (ce && strcspn(ce, "=") == klen && !strncmp(ce, e, klen)) {
+				found = true;
+				break;
+			}
+		}
+		if (!found)
+			json_array_append(out, v);
+	}
+	return out;
+}
+
 /* docker's merge of the image config into the container config (daemon.merge). */
 static void merge_image_config(json_t *cfg, json_t *img)
 {
@@ -54,12 +85,8 @@ static void merge_image_config(json_t *cfg, json_t *img)
 				json_object_set_new(mine, k, json_object());
 	}
 	json_t *ienv = jarr(img, "Env");
-	if (jarr_len(ienv)) {
-		json_t *none = json_array();
-		json_t *merged = berth_env_merge(ienv, jarr(cfg, "Env") ? jarr(cfg, "Env") : none);
-		json_decref(none);
-		json_object_set_new(cfg, "Env", merged);
-	}
+	if (jarr_len(ienv))
+		json_object_set_new(cfg, "Env", merge_env(ienv, jarr(cfg, "Env")));
 	json_t *ilabels = jobj(img, "Labels");
 	if (ilabels && json_object_size(ilabels)) {
 		json_t *mine = jobj(cfg, "Labels");
