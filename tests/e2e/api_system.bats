@@ -164,6 +164,27 @@ _docker_version_info()
 @test "docker CLI 28 can talk to the daemon (version, info)" { _docker_version_info "$DOCKER_CLI_28"; }
 @test "docker CLI 20.10 can talk to the daemon (version, info)" { _docker_version_info "$DOCKER_CLI_20"; }
 
+@test "info: LiveRestoreEnabled is true (containers outlive the daemon)" {
+	skip_on_dockerd "live restore is off unless configured"
+	api GET /info
+	assert_status 200
+	assert_eq "$(jq -r .LiveRestoreEnabled <<<"$HTTP_BODY")" true
+	run -0 berth info
+	assert_contains "$output" "Live Restore Enabled: true"
+}
+
+_docker_info_live_restore()
+{
+	local cli=$1
+	need_cli "$cli"
+	skip_on_dockerd "live restore is off unless configured"
+	run -0 "$cli" info
+	assert_contains "$output" "Live Restore Enabled: true"
+}
+
+@test "docker CLI 28 info: Live Restore Enabled: true" { _docker_info_live_restore "$DOCKER_CLI_28"; }
+@test "docker CLI 20.10 info: Live Restore Enabled: true" { _docker_info_live_restore "$DOCKER_CLI_20"; }
+
 @test "berth version and info" {
 	run -0 berth version
 	assert_contains "$output" "API version:"

@@ -177,7 +177,9 @@ static void info(struct berth_daemon *d, struct berth_http_req *r, struct berth_
 	json_object_set_new(j, "Swarm",
 			    json_pack("{s:s, s:s, s:s, s:b, s:s, s:n}", "NodeID", "", "NodeAddr", "", "LocalNodeState",
 				      "inactive", "ControlAvailable", 0, "Error", "", "RemoteManagers"));
-	json_object_set_new(j, "LiveRestoreEnabled", json_boolean(d->cfg.live_restore));
+	/* containers always outlive the daemon under their shims (live restore is
+	 * not optional in Berth; cfg.live_restore only records the flag) */
+	json_object_set_new(j, "LiveRestoreEnabled", json_true());
 	json_object_set_new(j, "Isolation", json_string(""));
 	json_object_set_new(j, "InitBinary", json_string("docker-init"));
 	json_object_set_new(j, "ContainerdCommit", json_pack("{s:s, s:s}", "ID", "", "Expected", ""));
