@@ -80,7 +80,7 @@ for t in "${targets[@]}"; do
 	# even when a crash skipped the target's own cleanup.
 	tmp=$(mktemp -d "$scratch/berth-fuzz-tmp-$t.XXXXXX")
 	log=$logs/$t.log
-	TMPDIR=$tmp "$B/tests/fuzz/fuzz_$t" "$work" "$seeds" -max_total_time="$secs" \
+	TMPDIR=$tmp BERTH_FUZZ_PRIVATE_TMPDIR=1 "$B/tests/fuzz/fuzz_$t" "$work" "$seeds" -max_total_time="$secs" \
 		-timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb="${FUZZ_RSS_MB:-2048}" -print_final_stats=1 \
 		-artifact_prefix="$crashes/$t-" >"$log" 2>&1
 	rc=$?

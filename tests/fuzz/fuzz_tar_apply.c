@@ -1,7 +1,9 @@
 /* Layer tar applier: the input is applied as a layer (any compression) into a
  * fresh directory, then removed. Nothing may appear outside that directory:
  * after each run the scratch directory must hold only root/, tarsplit and an
- * empty sentinel/ (a sibling a "../" escape would reach first). */
+ * empty sentinel/ (a sibling a "../" escape would reach first), and under
+ * scripts/fuzz.sh (BERTH_FUZZ_PRIVATE_TMPDIR set) the private TMPDIR holds
+ * nothing but the scratch directory. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +39,18 @@ static void check_contained(const char *base)
 	}
 	closedir(d);
 	free(s);
+	/* Under scripts/fuzz.sh, TMPDIR is private to this run: it holds base only. */
+	const char *tmp = getenv("TMPDIR");
+	if (getenv("BERTH_FUZZ_PRIVATE_TMPDIR") && tmp && (d = opendir(tmp))) {
+		const char *bn = strrchr(base, '/') + 1;
+		while ((e = readdir(d))) {
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, bn)) {
+				fprintf(stderr, "tar apply wrote outside its root: %s/%s\n", tmp, e->d_name);
+				abort();
+			}
+		}
+		closedir(d);
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
