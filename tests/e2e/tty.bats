@@ -33,6 +33,7 @@ _typed_shows()
 	sleep 0.3
 	tmux_has "$1" "$3"
 }
+no_containers() { [ "$(container_count)" = 0 ]; }
 type_until() { wait_for 30 _typed_shows "$@" || { tmux_screen "$1" >&2; return 1; }; }
 
 @test "run -it: the shell answers under a pty" {
@@ -42,7 +43,7 @@ type_until() { wait_for 30 _typed_shows "$@" || { tmux_screen "$1" >&2; return 1
 	tmux_wait it1 'hello from /dev/pts/0'
 	tmux_send it1 'exit 3' Enter
 	tmux_wait it1 '[exit 3]'
-	wait_for 30 test "$(container_count)" = 0
+	wait_for 30 no_containers
 }
 
 @test "resize: stty size inside follows the terminal" {
@@ -103,6 +104,24 @@ type_until() { wait_for 30 _typed_shows "$@" || { tmux_screen "$1" >&2; return 1
 	tmux_send ex 'exit 4' Enter
 	tmux_wait ex '[exit 4]'
 	assert_eq "$(cstatus ex)" running
+}
+
+@test "exec -it: ctrl-p ctrl-q ends the exec session (berth and docker CLIs)" {
+	run -0 berth run -d --name exd busybox sleep 1000
+	local cli n=0
+	for cli in "$BERTH_CLI" "$DOCKER_CLI_28" "$DOCKER_CLI_20"; do
+		[ -x "$cli" ] || continue
+		n=$((n + 1))
+		tmux_start exd$n 80 24 "$cli exec -it exd sh"
+		tmux_wait exd$n "$PROMPT"
+		tmux_send exd$n 'echo in session' Enter
+		tmux_wait exd$n 'in session'
+		tmux_send exd$n C-p C-q
+		# dockerd ends the session (and the CLI) instead of keeping the stream open
+		tmux_wait exd$n '[exit '
+		tmux_stop
+	done
+	assert_eq "$(cstatus exd)" running
 }
 
 @test "run -t without -i under script(1)" {

@@ -78,6 +78,7 @@ int berth_ctr_attach(struct berth_daemon *d, struct berth_container *ct, const s
 		sfd = berth_shim_attach(state_dir, &ao, err);
 		if (sfd < 0) {
 			berth_err_prefix(err, "attach failed");
+			err->kind = BERTH_E_INTERNAL; /* the shim is there: its socket failed */
 			return -1;
 		}
 	}

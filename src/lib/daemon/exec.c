@@ -341,6 +341,7 @@ int berth_exec_start(struct berth_daemon *d, const char *id, const struct berth_
 	sfd = berth_shim_attach(state_dir, &ao, err);
 	if (sfd < 0) {
 		berth_err_prefix(err, "exec attach failed");
+		err->kind = BERTH_E_INTERNAL; /* the shim is there: its socket failed */
 		berth_exec_set(d->execs, e, true, false, true, 0, 126);
 		goto out;
 	}

@@ -19,6 +19,7 @@
 #include "daemon/container_ops.h"
 #include "daemon/daemon.h"
 #include "daemon/exec.h"
+#include "daemon/top.h"
 #include "runtime/jget.h"
 #include "runtime/runtime.h"
 #include "storage/layer_store.h"
@@ -228,202 +229,30 @@ static void ctr_rename(struct berth_daemon *d, struct berth_http_req *r, struct 
 	respond_op(c, rc, &err);
 }
 
-/* Run a program, capture stdout. */
-static int capture(char *const argv[], struct berth_buf *out)
-{
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -1;
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-	pid_t pid;
-	int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(p[1]);
-	if (rc != 0) {
-		close(p[0]);
-		return -1;
-	}
-	char buf[4096];
-	ssize_t n;
-	while ((n = read(p[0], buf, sizeof(buf))) > 0)
-		berth_buf_append(out, buf, (size_t)n);
-	close(p[0]);
-	int st = 0;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
-}
-
 static void ctr_top(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
 {
 	struct berth_container *ct = berth_api_container(d, r, c);
 	if (!ct)
 		return;
-	pthread_mutex_lock(&ct->mu);
-	bool running = ct->state == CS_RUNNING || ct->state == CS_PAUSED;
-	char id[65];
-	snprintf(id, sizeof(id), "%s", ct->id);
-	const char *rtname = jstr_ne(jobj(ct->doc, "HostConfig"), "Runtime");
-	char rtn[64];
-	snprintf(rtn, sizeof(rtn), "%s", rtname ? rtname : "");
-	pthread_mutex_unlock(&ct->mu);
-	berth_container_put(d->containers, ct);
-	if (!running) {
-		berth_http_respond_msg(c, 409, "Container %s is not running", id);
-		return;
-	}
 	struct berth_error err = {0};
-	const struct berth_runtime *rt = NULL;
-	if (berth_runtimes_resolve(d->runtimes, rtn[0] ? rtn : NULL, &rt, &err) < 0) {
+	json_t *out = NULL;
+	int rc = berth_ctr_top(d, ct, berth_http_query(r, "ps_args"), &out, &err);
+	berth_container_put(d->containers, ct);
+	if (rc < 0)
 		berth_http_respond_error(c, &err);
-		return;
-	}
-	cleanup_free char *root = berth_runtime_root(d->cfg.exec_root, rt->name);
-	struct berth_buf pids_out = {0}, ps_out = {0};
-	char *rargv[] = {(char *)rt->path, "--root", root, "ps", "--format", "json", id, NULL};
-	if (capture(rargv, &pids_out) < 0) {
-		berth_buf_free(&pids_out);
-		berth_http_respond_msg(c, 500, "runtime ps failed for container %s", id);
-		return;
-	}
-	cleanup_json json_t *pids = json_loads(berth_buf_str(&pids_out), 0, NULL);
-	berth_buf_free(&pids_out);
-	const char *ps_args = berth_http_query(r, "ps_args");
-	char **argv = NULL;
-	berth_strv_push(&argv, "ps");
-	if (ps_args && *ps_args) {
-		cleanup_free char *copy = strdup(ps_args);
-		char *save = NULL;
-		for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save))
-			berth_strv_push(&argv, t);
-	} else {
-		berth_strv_push(&argv, "-ef");
-	}
-	int prc = capture(argv, &ps_out);
-	berth_strv_free(argv);
-	if (prc < 0) {
-		berth_buf_free(&ps_out);
-		berth_http_respond_msg(c, 500, "Error running ps: exit status 1");
-		return;
-	}
-	/* header, then keep rows whose PID column is one of the container's */
-	json_t *titles = json_array(), *procs = json_array();
-	char *save = NULL;
-	char *line = strtok_r(ps_out.data ? ps_out.data : (char[]){0}, "\n", &save);
-	int pid_col = -1, ncols = 0;
-	if (line) {
-		char *s2 = NULL;
-		for (char *t = strtok_r(line, " \t", &s2); t; t = strtok_r(NULL, " \t", &s2)) {
-			if (!strcmp(t, "PID"))
-				pid_col = ncols;
-			json_array_append_new(titles, json_string(t));
-			ncols++;
-		}
-	}
-	if (pid_col < 0) {
-		json_decref(titles);
-		json_decref(procs);
-		berth_buf_free(&ps_out);
-		berth_http_respond_msg(c, 500, "Couldn't find PID field in ps output");
-		return;
-	}
-	while ((line = strtok_r(NULL, "\n", &save))) {
-		json_t *row = json_array();
-		char *p = line;
-		for (int col = 0; col < ncols; col++) {
-			while (*p == ' ' || *p == '\t')
-				p++;
-			if (col == ncols - 1) {
-				json_array_append_new(row, json_string(p));
-				break;
-			}
-			char *e = p;
-			while (*e && *e != ' ' && *e != '\t')
-				e++;
-			json_array_append_new(row, json_stringn(p, (size_t)(e - p)));
-			p = e;
-		}
-		int pid = atoi(json_string_value(json_array_get(row, (size_t)pid_col)) ?: "0");
-		bool mine = false;
-		size_t i;
-		json_t *v;
-		json_array_foreach(pids, i, v)
-			if (json_integer_value(v) == pid)
-				mine = true;
-		if (mine)
-			json_array_append_new(procs, row);
-		else
-			json_decref(row);
-	}
-	berth_buf_free(&ps_out);
-	berth_http_respond_json(c, 200, json_pack("{s:o, s:o}", "Titles", titles, "Processes", procs));
+	else
+		berth_http_respond_json(c, 200, out);
 }
 
 static void ctr_prune(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
 {
 	struct berth_error err = {0};
 	cleanup_json json_t *filters = berth_http_filters(r, &err);
-	if (!filters) {
+	json_t *out = NULL;
+	if (!filters || berth_ctr_prune(d, filters, &out, &err) < 0)
 		berth_http_respond_error(c, &err);
-		return;
-	}
-	static const char *const allowed[] = {"until", "label", "label!", NULL};
-	if (berth_api_filters_check(filters, allowed, &err) < 0) {
-		berth_http_respond_error(c, &err);
-		return;
-	}
-	int64_t until = 0;
-	json_t *u = json_array_get(json_object_get(filters, "until"), 0);
-	if (u) {
-		if (berth_time_parse(json_string_value(u), &until) < 0) {
-			berth_http_respond_msg(c, 400, "failed to parse value as time or duration: \"%s\"",
-					       json_string_value(u));
-			return;
-		}
-	}
-	size_t n = 0;
-	struct berth_container **all = berth_container_list_all(d->containers, &n);
-	json_t *deleted = json_array();
-	int64_t reclaimed = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct berth_container *ct = all[i];
-		pthread_mutex_lock(&ct->mu);
-		bool stopped = ct->state == CS_EXITED || ct->state == CS_CREATED || ct->state == CS_DEAD;
-		int64_t created = 0;
-		berth_time_parse(jstr(ct->doc, "Created"), &created);
-		json_t *labels = jobj(jobj(ct->doc, "Config"), "Labels");
-		bool keep = stopped && (!until || created < until);
-		if (keep && json_array_size(json_object_get(filters, "label")) &&
-		    !berth_api_labels_match(json_object_get(filters, "label"), labels))
-			keep = false;
-		if (keep && json_array_size(json_object_get(filters, "label!")) &&
-		    berth_api_labels_match(json_object_get(filters, "label!"), labels))
-			keep = false;
-		pthread_mutex_unlock(&ct->mu);
-		if (!keep)
-			continue;
-		int64_t sz = berth_rwlayer_size(d->layers, ct->id);
-		if (berth_ctr_remove(d, ct, false, false, &err) == 0) {
-			json_array_append_new(deleted, json_string(ct->id));
-			reclaimed += sz;
-		}
-	}
-	berth_container_list_free(d->containers, all, n);
-	json_t *sattrs = json_object();
-	char rs[32];
-	snprintf(rs, sizeof(rs), "%lld", (long long)reclaimed);
-	json_object_set_new(sattrs, "reclaimed", json_string(rs));
-	berth_events_emit(d->events, "container", "prune", "", sattrs);
-	json_decref(sattrs);
-	bool any = json_array_size(deleted) > 0;
-	if (!any) {
-		json_decref(deleted);
-		deleted = json_null();
-	}
-	berth_http_respond_json(
-		c, 200, json_pack("{s:o, s:I}", "ContainersDeleted", deleted, "SpaceReclaimed", (json_int_t)reclaimed));
+	else
+		berth_http_respond_json(c, 200, out);
 }
 
 const struct berth_route berth_routes_containers[] = {

@@ -12,35 +12,17 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "daemon/daemon.h"
+#include "daemon/top.h"
 
 static void networks_prune(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
 {
 	struct berth_error err = {0};
 	cleanup_json json_t *filters = berth_http_filters(r, &err);
-	if (!filters) {
+	json_t *out = NULL;
+	if (!filters || berth_networks_prune(d, filters, &out, &err) < 0)
 		berth_http_respond_error(c, &err);
-		return;
-	}
-	/* networksAcceptedFilters, with filters.Validate's message */
-	const char *k;
-	json_t *v;
-	json_object_foreach(filters, k, v) {
-		if (strcmp(k, "until") && strcmp(k, "label") && strcmp(k, "label!")) {
-			berth_http_respond_msg(c, 400, "Invalid filter '%s'", k);
-			return;
-		}
-	}
-	json_t *u = json_array_get(json_object_get(filters, "until"), 0);
-	int64_t until = 0;
-	if (u && berth_time_parse(json_string_value(u), &until) < 0) {
-		berth_http_respond_msg(c, 400, "failed to parse value as time or duration: \"%s\"",
-				       json_string_value(u));
-		return;
-	}
-	json_t *attrs = json_pack("{s:s}", "reclaimed", "0");
-	berth_events_emit(d->events, "network", "prune", "", attrs);
-	json_decref(attrs);
-	berth_http_respond_json(c, 200, json_pack("{s:n}", "NetworksDeleted"));
+	else
+		berth_http_respond_json(c, 200, out);
 }
 
 static void build_prune(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
