@@ -860,6 +860,28 @@ static bool is_dangling(struct berth_image_store *s, const char *id)
 	return n == 0 && img_children(s, id) == 0;
 }
 
+struct delete_tx {
+	struct berth_image_store *s;
+	const char *id;
+	const struct img_refs *refs;
+};
+
+static int delete_tx_run(struct berth_db *db, void *ctx, struct berth_error *err)
+{
+	(void)db;
+	struct delete_tx *t = ctx;
+	for (size_t i = 0; i < t->refs->n; i++) {
+		struct berth_ref r = t->refs->v[i].ref;
+		berth_ref_tag_name_only(&r);
+		cleanup_free char *full = berth_ref_string(&r);
+		if (!full)
+			return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+		if (sql_exec(t->s, err, "DELETE FROM image_refs WHERE ref = ?", full, NULL) < 0)
+			return -1;
+	}
+	return sql_exec(t->s, err, "DELETE FROM images WHERE id = ?", t->id, NULL);
+}
+
 /* imageDeleteHelper */
 static int delete_helper(struct berth_image_store *s, const char *id, json_t *records, bool force, bool prune,
 			 bool quiet, int64_t *reclaimed, struct berth_error *err)
@@ -876,13 +898,6 @@ static int delete_helper(struct berth_image_store *s, const char *id, json_t *re
 	struct img_refs refs;
 	if (img_refs_of(s, id, &refs, err) < 0)
 		return -1;
-	for (size_t i = 0; i < refs.n; i++) {
-		if (remove_ref_record(s, id, &refs.v[i].ref, records, err) < 0) {
-			img_refs_free(&refs);
-			return -1;
-		}
-	}
-	img_refs_free(&refs);
 
 	/* the layers this image's reference keeps alive, top first (their sizes for prune) */
 	char(*chains)[BERTH_DIGEST_LEN + 1] = malloc((BERTH_MAX_LAYERS + 8) * sizeof(*chains));
@@ -891,6 +906,7 @@ static int delete_helper(struct berth_image_store *s, const char *id, json_t *re
 	if (!chains || !sizes) {
 		free(chains);
 		free(sizes);
+		img_refs_free(&refs);
 		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
 	}
 	char cur[BERTH_DIGEST_LEN + 1];
@@ -903,11 +919,23 @@ static int delete_helper(struct berth_image_store *s, const char *id, json_t *re
 		sizes[nch++] = li.size;
 		snprintf(cur, sizeof(cur), "%s", li.parent);
 	}
-	if (sql_exec(s, err, "DELETE FROM images WHERE id = ?", id, NULL) < 0) {
+	/* the references and the image record go in one transaction (no layer
+	 * store call inside: it takes its own lock before the database's) */
+	struct delete_tx dtx = {s, id, &refs};
+	if (berth_db_tx(s->db, delete_tx_run, &dtx, err) < 0) {
+		img_refs_free(&refs);
 		free(chains);
 		free(sizes);
 		return -1;
 	}
+	for (size_t i = 0; i < refs.n; i++) {
+		struct berth_ref r = refs.v[i].ref;
+		berth_ref_tag_name_only(&r);
+		cleanup_free char *f = berth_ref_familiar_string(&r);
+		add_record(records, "Untagged", f ? f : "");
+		berth_image_event(s, id, id, "untag");
+	}
+	img_refs_free(&refs);
 	berth_image_blob_delete(s, id);
 	char **removed = NULL;
 	if (row.top_chain[0]) {
