@@ -9,6 +9,7 @@
 #include "common/util.h"
 #include "daemon/container_ops.h"
 #include "daemon/daemon.h"
+#include "daemon/reconcile.h"
 #include "daemon/volumes.h"
 #include "image/config.h"
 #include "image/reference.h"
@@ -480,8 +481,11 @@ int berth_ctr_create(struct berth_daemon *d, const char *name, json_t *body, jso
 			  "SecondaryIPv6Addresses", "EndpointID", "", "Gateway", "", "GlobalIPv6Address", "",
 			  "GlobalIPv6PrefixLen", 0, "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "", "MacAddress",
 			  "", "Networks", nets));
-	if (berth_mkdir_p(cdir, 0710, err) < 0) {
+	/* crash-safe order (daemon/reconcile.h): directory + mark, layer, record,
+	 * volumes, then the mark goes; a restart removes a container still marked */
+	if (berth_mkdir_p(cdir, 0710, err) < 0 || berth_reconcile_mark_creating(d, id, err) < 0) {
 		json_decref(doc);
+		berth_rm_rf(cdir, NULL);
 		goto out;
 	}
 	pthread_mutex_lock(&d->store_lock);
@@ -512,6 +516,7 @@ int berth_ctr_create(struct berth_daemon *d, const char *name, json_t *body, jso
 		berth_container_put(d->containers, c);
 		goto out;
 	}
+	berth_reconcile_mark_created(d, id);
 	berth_ctr_event(d, c, "create", NULL);
 	berth_container_put(d->containers, c);
 	json_t *warr = json_array();

@@ -15,6 +15,7 @@
 #include "daemon/container.h"
 #include "daemon/container_ops.h"
 #include "daemon/exec.h"
+#include "daemon/reconcile.h"
 #include "daemon/volumes.h"
 #include "image/store.h"
 #include "runtime/runtime.h"
@@ -182,6 +183,7 @@ int berth_daemon_open(struct berth_daemon *d, struct berth_config *cfg, struct b
 	d->monitor = berth_monitor_start(d, err);
 	if (!d->monitor)
 		goto fail;
+	berth_reconcile(d); /* what a kill -9 left half done (daemon/reconcile.h) */
 	berth_ctr_restore(d);
 	return 0;
 fail:
