@@ -4,8 +4,9 @@
 # binaries, then print one summary line `N passed, N failed`.
 #
 # Environment: ASAN_BUILD (default build-asan), E2E_SUITES (bats files, default
-# tests/e2e/*.bats), E2E_SUITE_TIMEOUT (per suite, default 20m), E2E_TARGET
-# (berthd; dockerd runs the suites against docker 20.10 instead).
+# tests/e2e/*.bats), E2E_JOBS (suites run at a time, default nproc + 1, 2 to 4;
+# see scripts/e2e-run.sh), E2E_SUITE_TIMEOUT (per suite, default 20m),
+# E2E_TARGET (berthd; dockerd runs the suites against docker 20.10 instead).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -77,12 +78,12 @@ export E2E_SANITIZER_DIR=$root/$results/sanitizer
 suites=${E2E_SUITES:-$(ls tests/e2e/*.bats)}
 taps=()
 for s in $suites; do
-	name=$(basename "$s" .bats)
-	tap=$results/e2e/$name.tap
-	taps+=("$tap")
-	echo "-- $name"
-	timeout --kill-after=30 "${E2E_SUITE_TIMEOUT:-20m}" bats --tap "$s" 2>&1 | tee "$tap"
+	taps+=("$results/e2e/$(basename "$s" .bats).tap")
 done
+# several suites at a time (E2E_JOBS), each printed whole when it ends; a
+# suite's .rc next to its .tap lets the summary count a timeout or crash
+# shellcheck disable=SC2086
+E2E_DURATIONS=${E2E_DURATIONS:-$B/e2e-durations} scripts/e2e-run.sh "$results/e2e" $suites
 
 echo "== summary"
 unit=()

@@ -11,6 +11,10 @@ Counting rules:
   (`# TODO` lines are reported, not counted);
 - a TAP stream whose plan `1..N` promises more results than it printed
   counts the missing ones as failed (a crashed test binary or bats file);
+- an e2e TAP file X.tap with an X.rc next to it (the suite's exit status,
+  written by scripts/e2e-run.sh) that is not 0 while no failure was counted
+  counts as one failure (a suite that timed out or died after its last
+  result, or a bats file that did not parse);
 - a meson test with no TAP output that failed counts as one failure;
 - every sanitizer report file (asan.*, ubsan.*) in --sanitizer-dir counts as
   one failure;
@@ -53,6 +57,16 @@ def count_tap(text):
             failures.append(directive.strip())
     missing = max(0, (plan or 0) - seen)
     return passed, failed + missing, skipped, todo, missing, failures, plan
+
+
+def read_rc(tap_path):
+    """The suite's exit status from X.rc next to X.tap, or None."""
+    rc_path = tap_path[:-4] + ".rc" if tap_path.endswith(".tap") else tap_path + ".rc"
+    try:
+        with open(rc_path) as f:
+            return int(f.read().strip() or "0")
+    except (OSError, ValueError):
+        return None
 
 
 def main():
@@ -107,6 +121,13 @@ def main():
         if plan is None and p + fl + s == 0:
             fl = 1
             failures = ["no TAP output"]
+        rc = read_rc(path)
+        if rc in (124, 137):
+            failures.append("suite timed out (exit %d)" % rc)
+        elif rc and fl == 0:
+            failures.append("suite exited %d" % rc)
+        if rc and fl == 0:
+            fl = 1  # every result it printed was ok, yet the suite failed
         name = os.path.basename(path)
         for x in failures:
             print("e2e: %s: not ok %s" % (name, x))
