@@ -217,6 +217,8 @@ static void ctr_resize(struct berth_daemon *d, struct berth_http_req *r, struct 
 
 static void exec_create(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
 {
+	if (!berth_api_require_json(r, c)) /* dockerd's CheckForJSON, before the lookup */
+		return;
 	struct berth_container *ct = berth_api_container(d, r, c);
 	if (!ct)
 		return;
@@ -237,6 +239,8 @@ static void exec_create(struct berth_daemon *d, struct berth_http_req *r, struct
 
 static void exec_start(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
 {
+	if (r->api_minor > 21 && !berth_api_require_json(r, c)) /* dockerd's CheckForJSON */
+		return;
 	struct berth_error err = {0};
 	cleanup_json json_t *body = NULL;
 	berth_http_body_json(c, 1 << 20, &body, NULL);
