@@ -6,7 +6,8 @@
 #                                       seed corpus; CI (scripts/check.sh)
 #   scripts/fuzz.sh build               only build
 #
-# Targets are tests/fuzz/fuzz_<name>.c (default: all). The build dir
+# Targets are tests/fuzz/fuzz_<name>.c (default: all), with an optional
+# libFuzzer dictionary tests/fuzz/<name>.dict. The build dir
 # (FUZZ_BUILD, default build-fuzz) is set up with clang, -Dfuzz=true and
 # libberth instrumented (-fsanitize=fuzzer-no-link + ASan/UBSan). Each run
 # starts from tests/fuzz/corpus/<name>/ (every seed is executed first); new
@@ -14,8 +15,10 @@
 # `run`s, thrown away by `smoke`), never into the committed seeds. A crash,
 # leak, sanitizer report, timeout (FUZZ_TIMEOUT s for one input, default 10)
 # or out-of-memory fails the run; the input is saved as
-# tests/fuzz/crashes/<name>-crash-<sha1> (reproduce: build-fuzz/tests/fuzz/fuzz_<name> FILE).
-# Scratch: FUZZ_TMPDIR (default /dev/shm when writable). Logs: $FUZZ_BUILD/fuzz-logs/<name>.log. Prints executions per second per target.
+# tests/fuzz/crashes/<name>-{crash,leak,timeout,oom}-<sha1>; reproduce with
+# build-fuzz/tests/fuzz/fuzz_<name> FILE. Scratch space: FUZZ_TMPDIR (default
+# /dev/shm when writable). Logs: $FUZZ_BUILD/fuzz-logs/<name>.log. Prints the
+# executions per second of each target. Seeds: tests/fuzz/make-seeds.py.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -80,9 +83,11 @@ for t in "${targets[@]}"; do
 	# even when a crash skipped the target's own cleanup.
 	tmp=$(mktemp -d "$scratch/berth-fuzz-tmp-$t.XXXXXX")
 	log=$logs/$t.log
+	dict=
+	[ -f "tests/fuzz/$t.dict" ] && dict=tests/fuzz/$t.dict
 	TMPDIR=$tmp BERTH_FUZZ_PRIVATE_TMPDIR=1 "$B/tests/fuzz/fuzz_$t" "$work" "$seeds" -max_total_time="$secs" \
 		-timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb="${FUZZ_RSS_MB:-2048}" -print_final_stats=1 \
-		-artifact_prefix="$crashes/$t-" >"$log" 2>&1
+		-artifact_prefix="$crashes/$t-" ${dict:+-dict="$dict"} >"$log" 2>&1
 	rc=$?
 	rm -rf "$tmp"
 	[ "$mode" = smoke ] && rm -rf "$work"

@@ -203,6 +203,9 @@ def image_seeds():
     # Invalid: wrong diff ID, layer path escaping, no manifest at all.
     s["bad_diffid.tar"] = docker_archive([l1], ["x:1"], config_extra={
         "rootfs": {"type": "layers", "diff_ids": ["sha256:" + "0" * 64]}})
+    # A diff ID that is not a digest (regression: the error message read the freed config).
+    s["regress_bad_diffid_syntax.tar"] = docker_archive([l1], ["x:1"], config_extra={
+        "rootfs": {"type": "layers", "diff_ids": ["sha256:c8fbe6)"]}})
     s["bad_paths.tar"] = make_tar([(ti("manifest.json"), json.dumps(
         [{"Config": "../../etc/passwd", "RepoTags": ["x:1"], "Layers": ["/etc/passwd", "../x/layer.tar"]}]).encode())])
     s["not_archive"] = b"this is not a tar\n"

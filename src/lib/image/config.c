@@ -55,9 +55,10 @@ json_t *berth_image_config_parse(const char *data, size_t len, struct berth_erro
 		json_t *d;
 		json_array_foreach(ids, i, d) {
 			if (!berth_digest_valid(json_string_value(d))) {
-				json_decref(cfg);
+				/* d belongs to cfg: build the message before freeing it */
 				berth_err(err, BERTH_E_INVALID, "invalid image config: bad diff ID %s",
 					  json_is_string(d) ? json_string_value(d) : "(not a string)");
+				json_decref(cfg);
 				return NULL;
 			}
 		}
