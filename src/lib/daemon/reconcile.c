@@ -397,8 +397,11 @@ void berth_reconcile(struct berth_daemon *d)
 			continue;
 		berth_strv_push(&ids, c->id);
 		char *m = running ? berth_rwlayer_mount_dir(d->layers, c->id) : NULL;
+		/* compared with /proc/self/mountinfo, which has real paths */
+		char *real = m ? realpath(m, NULL) : NULL;
 		if (m)
-			berth_strv_push(&keep_mounts, m);
+			berth_strv_push(&keep_mounts, real ? real : m);
+		free(real);
 		free(m);
 	}
 	berth_container_list_free(d->containers, all, n);
