@@ -63,8 +63,9 @@ elif cmd == "idle":
     s = conn(path)
     sys.stdout.write("closed" if read_all(s, 90).find(b"<client timeout>") < 0 else "open")
 elif cmd == "hold":
-    # hold SOCK N READYFILE: open N idle connections, count the 503s, write
-    # "<open> <refused>" to READYFILE, then wait to be killed
+    # hold SOCK N READYFILE: open N idle connections, write "<connected>
+    # <failed>" to READYFILE, then keep READYFILE.refused up to date with
+    # the number answered 503, until killed
     n, ready = int(sys.argv[3]), sys.argv[4]
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, n + 256), hard))
@@ -74,20 +75,28 @@ elif cmd == "hold":
             socks.append(conn(path))
         except OSError:
             failed += 1
-    time.sleep(1)
-    refused = 0
+    def publish(name, text):
+        with open(name + ".tmp", "w") as f:
+            f.write(text)
+        os.rename(name + ".tmp", name)
+    publish(ready, "%d %d\n" % (len(socks), failed))
     for s in socks:
         s.setblocking(False)
-        try:
-            d = s.recv(4096)
-            if b" 503 " in d:
-                refused += 1
-        except BlockingIOError:
-            pass
-    with open(ready + ".tmp", "w") as f:
-        f.write("%d %d %d\n" % (len(socks) - refused, refused, failed))
-    os.rename(ready + ".tmp", ready)
-    time.sleep(600)
+    refused, pending = 0, list(socks)
+    while True:
+        still = []
+        for s in pending:
+            try:
+                d = s.recv(4096)
+                if b" 503 " in d:
+                    refused += 1
+                else:
+                    still.append(s)
+            except BlockingIOError:
+                still.append(s)
+        pending = still
+        publish(ready + ".refused", "%d\n" % refused)
+        time.sleep(0.5)
 EOF
 	export RAW
 }
@@ -112,17 +121,23 @@ teardown()
 
 raw() { python3 "$RAW" send "$E2E_SOCK" "$@"; }
 
-# hold N: N idle connections in the background; sets HOLD_OPEN/HOLD_REFUSED
+# hold N: N idle connections in the background; sets HOLD_CONNECTED;
+# refused: how many of them were answered 503 so far
+HOLD_READY=
 hold()
 {
-	local ready=$BATS_TEST_TMPDIR/hold.ready
-	rm -f "$ready"
-	python3 "$RAW" hold "$E2E_SOCK" "$1" "$ready" 3>&- &
+	HOLD_READY=$BATS_TEST_TMPDIR/hold.ready
+	rm -f "$HOLD_READY" "$HOLD_READY.refused"
+	python3 "$RAW" hold "$E2E_SOCK" "$1" "$HOLD_READY" 3>&- &
 	HOLDER=$!
-	wait_for 120 test -s "$ready" || fail "holder did not get ready"
-	read -r HOLD_OPEN HOLD_REFUSED HOLD_FAILED <"$ready"
-	echo "# $1 connections: $HOLD_OPEN open, $HOLD_REFUSED answered 503, $HOLD_FAILED failed to connect" >&3
+	wait_for 180 test -s "$HOLD_READY.refused" || fail "holder did not get ready"
+	local failed
+	read -r HOLD_CONNECTED failed <"$HOLD_READY"
+	echo "# $1 connections: $HOLD_CONNECTED connected, $failed failed to connect" >&3
 }
+refused() { cat "$HOLD_READY.refused"; }
+refused_ge() { [ "$(refused)" -ge "$1" ]; }
+fds_ge() { [ "$(fd_count)" -ge "$1" ]; }
 
 release()
 {
@@ -139,23 +154,32 @@ ping_ok() { api GET /_ping && [ "$HTTP_CODE" = 200 ]; }
 	local before
 	before=$(rss_kib)
 	hold 2000
-	assert_eq "$HOLD_OPEN" 2000
-	# the daemon holds them all while it answers another client
-	[ "$(fd_count)" -ge 2000 ] || fail "berthd holds only $(fd_count) fds"
+	assert_eq "$HOLD_CONNECTED" 2000
+	# the daemon holds them all (once it has accepted them) while it answers
+	# another client
+	wait_for 180 fds_ge 2000 || fail "berthd holds only $(fd_count) fds"
+	assert_eq "$(refused)" 0
 	api GET /_ping
 	assert_status 200
 	assert_eq "$HTTP_BODY" OK
 	local rss
 	rss=$(rss_kib)
-	echo "# RSS idle ${before} KiB, with 2000 idle connections ${rss} KiB" >&3
-	[ "$rss" -lt $((200 * 1024)) ] || fail "RSS ${rss} KiB with 2000 idle connections"
+	# ASan adds ~120 KiB of per-thread state (allocator caches, shadow of
+	# the thread's stack and TLS): a wider bound for sanitizer builds
+	local bound=$((200 * 1024))
+	if grep -qa __asan_init "$BERTHD"; then bound=$((400 * 1024)); fi
+	echo "# RSS idle ${before} KiB, with 2000 idle connections ${rss} KiB (bound ${bound} KiB)" >&3
+	[ "$rss" -lt "$bound" ] || fail "RSS ${rss} KiB with 2000 idle connections"
 	release
 }
 
 @test "5,000 connections beyond the cap of 3,000: ping answers or gets 503, the daemon lives" {
 	hold 5000
-	[ "$HOLD_REFUSED" -gt 0 ] || fail "no connection was refused beyond the cap"
-	[ "$HOLD_OPEN" -le 3000 ] || fail "$HOLD_OPEN connections open beyond a cap of 3000"
+	assert_eq "$HOLD_CONNECTED" 5000
+	# all beyond the cap are answered 503 (the daemon's own fds besides the
+	# connections are well under 100)
+	wait_for 180 refused_ge 2000 || fail "only $(refused) connections were refused beyond the cap"
+	[ "$(fd_count)" -le 3100 ] || fail "berthd holds $(fd_count) fds with a cap of 3000 connections"
 	api GET /_ping
 	[ "$HTTP_CODE" = 200 ] || [ "$HTTP_CODE" = 503 ] || fail "ping got $HTTP_CODE"
 	if [ "$HTTP_CODE" = 503 ]; then
@@ -172,7 +196,7 @@ ping_ok() { api GET /_ping && [ "$HTTP_CODE" = 200 ]; }
 	NOFILE_RESTORE=$(prlimit --pid "$pid" --nofile --output SOFT,HARD --noheadings | awk '{ print $1 ":" $2 }')
 	prlimit --pid "$pid" --nofile="$(($(fd_count) + 20)):${NOFILE_RESTORE#*:}"
 	hold 200
-	[ "$HOLD_REFUSED" -gt 0 ] || fail "no connection was answered 503 at the fd limit"
+	wait_for 60 refused_ge 1 || fail "no connection was answered 503 at the fd limit"
 	# CPU time over 3 s with the listen queue full: a spinning accept loop
 	# burns ~3 s, the back-off almost nothing
 	local t0 t1
