@@ -508,8 +508,10 @@ int berth_ctr_update(struct berth_daemon *d, struct berth_container *ct, json_t 
 	json_t *hc = json_object_get(ct->doc, "HostConfig");
 	backup = json_deep_copy(hc);
 	int rc = merge_update(hc, req, ct->id, err);
-	if (rc == 0)
-		rc = berth_container_save(d->containers, ct, err);
+	/* the record is written after the mutex is released (metadata rule) */
+	struct berth_container_snap *snap = NULL;
+	if (rc == 0 && !(snap = berth_container_snapshot(ct)))
+		rc = berth_err(err, BERTH_E_INTERNAL, "out of memory");
 	if (rc < 0) {
 		json_object_set(ct->doc, "HostConfig", backup);
 		pthread_mutex_unlock(&ct->mu);
@@ -520,17 +522,30 @@ int berth_ctr_update(struct berth_daemon *d, struct berth_container *ct, json_t 
 	}
 	bool running = ct->state == CS_RUNNING || ct->state == CS_PAUSED;
 	pthread_mutex_unlock(&ct->mu);
+	if (berth_container_write(d->containers, snap, err) < 0) {
+		pthread_mutex_lock(&ct->mu);
+		if (!ct->removed)
+			json_object_set(ct->doc, "HostConfig", backup);
+		pthread_mutex_unlock(&ct->mu);
+		pthread_mutex_unlock(&ct->opmu);
+		if (err->kind != BERTH_E_CONFLICT)
+			berth_err_prefix(err, "Cannot update container %s", ct->id);
+		goto out;
+	}
 	if (running) {
 		cleanup_free char *state_dir = berth_ctr_state_dir(d, ct->id);
 		cleanup_json json_t *res = update_resources(req);
 		struct berth_error e2 = {0};
 		if (berth_shim_update(state_dir, res, &e2) < 0) {
 			pthread_mutex_lock(&ct->mu);
+			struct berth_container_snap *back = NULL;
 			if (!ct->removed) {
 				json_object_set(ct->doc, "HostConfig", backup);
-				berth_container_save(d->containers, ct, NULL);
+				back = berth_container_snapshot(ct);
 			}
 			pthread_mutex_unlock(&ct->mu);
+			if (back)
+				berth_container_write(d->containers, back, NULL);
 			pthread_mutex_unlock(&ct->opmu);
 			berth_err(err, BERTH_E_INTERNAL, "Cannot update container %s: %s", ct->id, e2.msg);
 			goto out;
