@@ -36,7 +36,9 @@ void berth_db_close(struct berth_db *db);
 const char *berth_db_path(struct berth_db *db);
 
 /* Run one or more SQL statements without parameters (schema, pragmas). Runs
- * as a write (writer lock, retries, reserve). */
+ * as a write (writer lock, retries, reserve). Outside a transaction a retry
+ * runs the whole text again: several statements must be idempotent (CREATE
+ * ... IF NOT EXISTS) or run inside berth_db_tx. */
 int berth_db_exec(struct berth_db *db, const char *sql, struct berth_error *err);
 
 /* Run fn inside one transaction: BEGIN IMMEDIATE; fn; COMMIT. fn returns
