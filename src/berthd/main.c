@@ -221,7 +221,7 @@ int main(int argc, char **argv)
 		case O_TLSVERIFY:
 			key = o == O_TLS ? "tls" : "tlsverify";
 			if (!(jv = bool_arg(key, optarg)))
-				return 1;
+				goto early_fail;
 			break;
 		case O_TLSCERT:
 		case O_TLSKEY:
@@ -242,7 +242,7 @@ int main(int argc, char **argv)
 			      o == O_IDLE    ? "http-idle-timeout" :
 					       "http-read-timeout";
 			if (!(jv = int_arg(key, optarg)))
-				return 1;
+				goto early_fail;
 			break;
 		default: break;
 		}
@@ -302,7 +302,7 @@ int main(int argc, char **argv)
 				fprintf(stderr,
 					"invalid argument \"%s\" for \"--add-runtime\" flag: runtime must be in name=path form\n",
 					optarg);
-				return 1;
+				goto early_fail;
 			}
 			*eq = '\0';
 			json_object_set_new(cfg.runtimes, optarg, json_pack("{s:s}", "path", eq + 1));
@@ -319,7 +319,7 @@ int main(int argc, char **argv)
 			if (!eq) {
 				fprintf(stderr, "invalid argument \"%s\" for \"--log-opt\" flag: must be key=value\n",
 					optarg);
-				return 1;
+				goto early_fail;
 			}
 			*eq = '\0';
 			json_object_set_new(cfg.log_opts, optarg, json_string(eq + 1));
@@ -334,13 +334,21 @@ int main(int argc, char **argv)
 			free(cfg.shim_path);
 			cfg.shim_path = strdup(optarg);
 			break;
-		case 'v': printf("Berth version %s\n", BERTH_VERSION); return 0;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 1;
+		case 'v': printf("Berth version %s\n", BERTH_VERSION); goto early_ok;
+		case 'h': usage(stdout); goto early_ok;
+		default: usage(stderr); goto early_fail;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "berthd: unexpected argument \"%s\"\n", argv[optind]);
+		goto early_fail;
+	}
+	if (0) {
+early_ok:
+		berth_config_free(&cfg);
+		return 0;
+early_fail:
+		berth_config_free(&cfg);
 		return 1;
 	}
 	struct berth_error err = {0};
