@@ -415,6 +415,10 @@ ssize_t berth_http_body_read(struct berth_http_conn *c, void *buf, size_t len)
 	}
 	if (c->message_done || c->hijacked || !len)
 		return 0;
+	if (c->rd_failed) { /* already failed: no second wait for the timeout */
+		errno = EPROTO;
+		return -1;
+	}
 	c->body_dst = buf;
 	c->body_dst_len = len;
 	c->body_got = 0;
