@@ -385,6 +385,18 @@ run_mounted()
 	run -1 grep -qF "$SRC" /proc/self/mountinfo
 }
 
+@test "a mount point under a symlink leaving the root stays inside the container" {
+	mounts_setup
+	local target=$BATS_TEST_TMPDIR/escape-target
+	berth run --name lnk busybox ln -s "/../../../..$target" /lnk
+	berth commit lnk files-lnk >/dev/null
+	berth create --name lnk2 -v "$SRC:/lnk/data" files-lnk true >/dev/null
+	put_file lnk2 /lnk/data via-link x
+	assert_status 200
+	assert_eq "$(cat "$SRC/via-link")" x
+	[ ! -e "$target" ] || fail "made the mount point on the host: $target"
+}
+
 @test "docker CLI 28: cp in and out of a created container's volume and a running container's bind mount" {
 	need_cli "$DOCKER_CLI_28"
 	mounts_setup

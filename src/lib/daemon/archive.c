@@ -196,11 +196,16 @@ static int bind_one(int root_fd, const struct view_mount *m, struct berth_error 
 	struct stat st;
 	if (sfd < 0 || fstat(sfd, &st) < 0)
 		return 0;
-	cleanup_close int dfd = mount_point(root_fd, m->dst + 1, S_ISDIR(st.st_mode), 0);
-	struct stat dst;
-	if (dfd < 0 || fstat(dfd, &dst) < 0)
+	/* symlinks on the way evaluated inside the root first (FollowSymlinkInScope), so
+	 * missing directories are made where the container will find them */
+	cleanup_free char *dst = berth_root_resolve(root_fd, m->dst, err);
+	if (!dst)
+		return -1;
+	cleanup_close int dfd = mount_point(root_fd, dst + 1, S_ISDIR(st.st_mode), 0);
+	struct stat dstat;
+	if (dfd < 0 || fstat(dfd, &dstat) < 0)
 		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "mount point %s", m->dst);
-	if (S_ISDIR(st.st_mode) != S_ISDIR(dst.st_mode))
+	if (S_ISDIR(st.st_mode) != S_ISDIR(dstat.st_mode))
 		return berth_err(err, BERTH_E_INTERNAL, "mount point %s: not a %s", m->dst,
 				 S_ISDIR(st.st_mode) ? "directory" : "file");
 	char sp[64], dp[64];
@@ -209,7 +214,7 @@ static int bind_one(int root_fd, const struct view_mount *m, struct berth_error 
 		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "mount %s on %s", m->src, m->dst);
 	if (m->rw)
 		return 0;
-	cleanup_close int mfd = berth_ar_open(root_fd, m->dst + 1, O_PATH, BERTH_UNTAR_IN_ROOT);
+	cleanup_close int mfd = berth_ar_open(root_fd, dst + 1, O_PATH, BERTH_UNTAR_IN_ROOT);
 	if (mfd < 0 || fd_path(dp, sizeof(dp), mfd) < 0 ||
 	    mount(NULL, dp, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_REC, NULL) < 0)
 		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "remount %s read-only", m->dst);
