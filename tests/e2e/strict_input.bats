@@ -177,6 +177,13 @@ HOSTILE='{"Image":"busybox","Cmd":["true"],"HostConfig":{"Privileged":true,"Bind
 	run ! --separate-stderr berth create --name "$long" busybox true
 	assert_contains "$stderr" 'Invalid container name'
 	assert_eq "$(container_count)" 1
+	# and rename
+	api POST "/containers/$ok/rename?name=$long"
+	assert_status 400
+	assert_contains "$(printf '%s' "$HTTP_BODY" | jq -r .message)" "Invalid container name ($long)"
+	assert_eq "$(cjq "$ok" .Name)" "/$ok"
+	run ! --separate-stderr berth rename "$ok" "$long"
+	assert_contains "$stderr" 'Invalid container name'
 }
 
 @test "a relative Config.Volumes path is refused, not dropped; nothing created" {

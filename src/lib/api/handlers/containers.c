@@ -221,8 +221,9 @@ static void ctr_rename(struct berth_daemon *d, struct berth_http_req *r, struct 
 	const char *name = berth_http_query(r, "name");
 	char old[256];
 	snprintf(old, sizeof(old), "%s", ct->name + 1);
-	int rc = name && *name ? berth_container_rename(d->containers, ct, name, &err) :
-				 berth_err(&err, BERTH_E_INVALID, "Neither old nor new names may be empty");
+	int rc = !name || !*name ? berth_err(&err, BERTH_E_INVALID, "Neither old nor new names may be empty") :
+		 berth_input_check_name(name, &err) < 0 ? -1 : /* too long: refused, never cut */
+							  berth_container_rename(d->containers, ct, name, &err);
 	if (rc == 0)
 		berth_ctr_event(d, ct, "rename", json_pack("{s:s}", "oldName", old));
 	berth_container_put(d->containers, ct);
