@@ -180,6 +180,10 @@ ping_ok() { api GET /_ping && [ "$HTTP_CODE" = 200 ]; }
 	# connections are well under 100)
 	wait_for 180 refused_ge 2000 || fail "only $(refused) connections were refused beyond the cap"
 	[ "$(fd_count)" -le 3100 ] || fail "berthd holds $(fd_count) fds with a cap of 3000 connections"
+	# one thread per open connection: bounded by the cap too (before: 5,003)
+	local threads
+	threads=$(awk '/^Threads:/ { print $2 }' "/proc/$(berthd_pid)/status")
+	[ "$threads" -le 3100 ] || fail "berthd runs $threads threads with a cap of 3000 connections"
 	api GET /_ping
 	[ "$HTTP_CODE" = 200 ] || [ "$HTTP_CODE" = 503 ] || fail "ping got $HTTP_CODE"
 	if [ "$HTTP_CODE" = 503 ]; then
