@@ -294,21 +294,29 @@ measure()
 	wait "$HOLDER" 2>/dev/null
 	HOLDER=
 	sleep 1
+	# cross-check of the load client: 100 curl processes in sequence
+	local t0 t1 curl100
+	t0=$(date +%s%N)
+	for ((i = 0; i < 100; i++)); do
+		curl -sf --unix-socket "$E2E_SOCK" 'http://localhost/v1.41/containers/json?all=1' >/dev/null
+	done
+	t1=$(date +%s%N)
+	curl100=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
 	local r1 r50
 	r1=$("$LOAD" "$E2E_SOCK" '/v1.41/containers/json?all=1' 1 "$DUR")
 	r50=$("$LOAD" "$E2E_SOCK" '/v1.41/containers/json?all=1' 50 "$DUR")
-	echo "$idle $held $(awk '{ printf "%.0f", $1 / $3 }' <<<"$r1") $(awk '{ printf "%.0f", $1 / $3 }' <<<"$r50") $(($(cut -d' ' -f2 <<<"$r1") + $(cut -d' ' -f2 <<<"$r50")))"
+	echo "$idle $held $(awk '{ printf "%.0f", $1 / $3 }' <<<"$r1") $(awk '{ printf "%.0f", $1 / $3 }' <<<"$r50") $(($(cut -d' ' -f2 <<<"$r1") + $(cut -d' ' -f2 <<<"$r50"))) $curl100"
 	daemon_down
 }
 
 echo "bench: berthd ($BERTHD), ${DUR}s per load run" >&2
 measure berthd >"$BENCH_DIR/api.berthd" || echo "bench: berthd run failed" >&2
-read -r b_idle b_held b_r1 b_r50 b_err <"$BENCH_DIR/api.berthd"
-d_idle=- d_held=- d_r1=- d_r50=- d_err=-
+read -r b_idle b_held b_r1 b_r50 b_err b_curl <"$BENCH_DIR/api.berthd"
+d_idle=- d_held=- d_r1=- d_r50=- d_err=- d_curl=-
 if have_dockerd; then
 	echo "bench: dockerd ($DOCKERD)" >&2
 	measure dockerd >"$BENCH_DIR/api.dockerd" || echo "bench: dockerd run failed" >&2
-	read -r d_idle d_held d_r1 d_r50 d_err <"$BENCH_DIR/api.dockerd"
+	read -r d_idle d_held d_r1 d_r50 d_err d_curl <"$BENCH_DIR/api.dockerd"
 fi
 
 printf '\n%-48s %14s %14s %8s\n' "benchmark" "berthd" "dockerd 20.10" "ratio"
@@ -319,5 +327,7 @@ printf '%-48s %14s %14s %8s\n' "RSS with 2,000 idle connections" "$(mib "${b_hel
 printf '%-48s %14s %14s %8s\n' "GET /containers/json?all=1, 1 client (req/s)" "$b_r1" "$d_r1" "$(ratio "$b_r1" "$d_r1")"
 printf '%-48s %14s %14s %8s\n' "GET /containers/json?all=1, 50 clients (req/s)" "$b_r50" "$d_r50" \
 	"$(ratio "$b_r50" "$d_r50")"
+printf '%-48s %14s %14s %8s\n' "100 sequential curl runs, same request (s)" "$b_curl" "$d_curl" \
+	"$(ratio "$b_curl" "$d_curl")"
 printf '%-48s %14s %14s\n' "non-200 replies or errors in the load runs" "$b_err" "$d_err"
 case "$b_held$d_held" in *ping-failed*) echo "note: /_ping failed with 2,000 idle connections open: $b_held / $d_held" ;; esac
