@@ -426,6 +426,15 @@ static int archive_fail(struct ux *u, struct archive *a)
 	return berth_err(u->err, BERTH_E_INTERNAL, "%s", m);
 }
 
+/* The next header: 1, 0 at the end, -1 (err set) on a broken archive. */
+static int next_entry(struct ux *u, struct archive *a, struct archive_entry **e)
+{
+	int h = archive_read_next_header(a, e);
+	if (h == ARCHIVE_EOF)
+		return 0;
+	return h < ARCHIVE_WARN ? archive_fail(u, a) : 1;
+}
+
 static int open_spool(const char *dir)
 {
 	int fd = open(dir, O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
@@ -454,15 +463,8 @@ static int ux_validate(struct ux *u, struct berth_reader *in, int spool_fd)
 		rc = archive_fail(u, a);
 		goto out;
 	}
-	for (;;) {
-		struct archive_entry *e;
-		int h = archive_read_next_header(a, &e);
-		if (h == ARCHIVE_EOF)
-			break;
-		if (h < ARCHIVE_WARN) {
-			rc = archive_fail(u, a);
-			break;
-		}
+	struct archive_entry *e;
+	while ((rc = next_entry(u, a, &e)) > 0) {
 		struct ux_names n;
 		if ((rc = ux_check(u, e, &n)) < 0)
 			break;
@@ -518,15 +520,8 @@ int berth_untar(int root_fd, const char *dest, struct berth_reader *in, const st
 		rc = archive_fail(&u, a);
 		goto out;
 	}
-	for (;;) {
-		struct archive_entry *e;
-		int h = archive_read_next_header(a, &e);
-		if (h == ARCHIVE_EOF)
-			break;
-		if (h < ARCHIVE_WARN) {
-			rc = archive_fail(&u, a);
-			break;
-		}
+	struct archive_entry *e;
+	while ((rc = next_entry(&u, a, &e)) > 0) {
 		if ((rc = ux_entry(&u, a, e)) < 0)
 			break;
 	}
