@@ -195,11 +195,12 @@ static int parse_security_opts(const struct berth_spec_input *in, const json_t *
 			if (!strcmp(val, "unconfined") || val[strspn(val, " \t\r\n")] == '{') {
 				so->seccomp = strdup(val);
 			} else {
-				struct berth_error e2 = {0};
-				if (berth_read_file(val, &so->seccomp, NULL, 8 << 20, &e2) < 0)
-					return berth_err(err, BERTH_E_INVALID,
-							 "opening seccomp profile (%s) failed: %s", val,
-							 e2.code ? strerror(e2.code) : e2.msg);
+				/* The API carries the profile itself (the CLI reads the file); a
+				 * daemon never opens a path named by a request. */
+				return berth_err(err, BERTH_E_INVALID,
+						 "Decoding seccomp profile failed: invalid character '%c' looking for "
+						 "beginning of value",
+						 val[0] ? val[0] : ' ');
 			}
 		} else if (klen == 17 && !strncmp(opt, "no-new-privileges", 17)) {
 			int b = berth_parse_bool(val);
