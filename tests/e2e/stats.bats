@@ -194,7 +194,7 @@ update()
 	assert_status 400
 	assert_match "$(jq -r .message <<<"$HTTP_BODY")" '^Requested CPUs are not available - requested 4000, available: '
 	update ux '{"Memory":"x"}'
-	assert_status 500
+	assert_status 400
 	assert_message "json: cannot unmarshal string into Go struct field UpdateConfig.Memory of type int64"
 	update nosuch '{}'
 	assert_status 404

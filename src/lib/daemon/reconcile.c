@@ -255,8 +255,9 @@ static void reconcile_stopped(struct berth_daemon *d, struct berth_container *c,
 			if (ss.started_ns)
 				c->started_ns = ss.started_ns;
 			c->shim_pid = shim_pid;
-			berth_container_save(d->containers, c, NULL);
+			struct berth_container_snap *snap = berth_container_snapshot(c);
 			pthread_mutex_unlock(&c->mu);
+			berth_container_write(d->containers, snap, NULL);
 			berth_log(&d->log, BERTH_LOG_INFO, "reconcile: container %.12s: adopted its running shim (%d)",
 				  c->id, (int)shim_pid);
 			return;

@@ -68,7 +68,7 @@ static void commit(struct berth_daemon *d, struct berth_http_req *r, struct bert
 		return;
 	struct berth_error err = {0};
 	cleanup_json json_t *body = NULL;
-	if (body_config(c, &body, &err) < 0) {
+	if (body_config(c, &body, &err) < 0 || berth_input_check_commit(body, &err) < 0) {
 		berth_http_respond_error(c, &err);
 		return;
 	}

@@ -225,7 +225,8 @@ static void exec_create(struct berth_daemon *d, struct berth_http_req *r, struct
 	struct berth_error err = {0};
 	cleanup_json json_t *body = NULL;
 	char id[65];
-	if (berth_http_body_json(c, 1 << 20, &body, &err) < 0 || !json_is_object(body)) {
+	if (berth_http_body_json(c, 1 << 20, &body, &err) < 0 || berth_input_check_exec_create(body, &err) < 0 ||
+	    !json_is_object(body)) {
 		if (!body && !err.msg[0])
 			berth_err(&err, BERTH_E_INVALID, "No exec command specified");
 		berth_http_respond_error(c, &err);
@@ -243,7 +244,10 @@ static void exec_start(struct berth_daemon *d, struct berth_http_req *r, struct 
 		return;
 	struct berth_error err = {0};
 	cleanup_json json_t *body = NULL;
-	berth_http_body_json(c, 1 << 20, &body, NULL);
+	if (berth_http_body_json(c, 1 << 20, &body, &err) < 0 || berth_input_check_exec_start(body, &err) < 0) {
+		berth_http_respond_error(c, &err);
+		return;
+	}
 	struct hijack_ctx h = {.c = c};
 	struct berth_exec_start_opts o = {.detach = jbool(body, "Detach", false),
 					  .tty = jbool(body, "Tty", false),

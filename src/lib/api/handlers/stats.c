@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "api/handlers/input.h"
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "daemon/container.h"
@@ -48,80 +49,9 @@ static void ctr_stats(struct berth_daemon *d, struct berth_http_req *r, struct b
 
 /* ---- update ---- */
 
-/* docker's httputils.CheckForJSON. */
-static bool check_json_ctype(struct berth_http_req *r, struct berth_http_conn *c)
-{
-	const char *ct = berth_http_header(r, "Content-Type");
-	if ((!ct || !*ct) && !r->has_body)
-		return true;
-	if (ct) {
-		size_t n = strcspn(ct, ";");
-		while (n && isspace((unsigned char)ct[n - 1]))
-			n--;
-		const char *p = ct;
-		while (*p == ' ')
-			p++, n--;
-		if (n == 16 && !strncasecmp(p, "application/json", 16))
-			return true;
-	}
-	berth_http_respond_msg(c, 400, "Content-Type specified (%s) must be 'application/json'", ct ? ct : "");
-	return false;
-}
-
-/* The integer fields of container.UpdateConfig (Resources); Go rejects other types. */
-static const char *const int_fields[] = {"CpuShares",
-					 "Memory",
-					 "NanoCpus",
-					 "BlkioWeight",
-					 "CpuPeriod",
-					 "CpuQuota",
-					 "CpuRealtimePeriod",
-					 "CpuRealtimeRuntime",
-					 "KernelMemory",
-					 "KernelMemoryTCP",
-					 "MemoryReservation",
-					 "MemorySwap",
-					 "MemorySwappiness",
-					 "PidsLimit",
-					 "CpuCount",
-					 "CpuPercent",
-					 "IOMaximumIOps",
-					 "IOMaximumBandwidth",
-					 NULL};
-
-static int decode_check(json_t *body, struct berth_error *err)
-{
-	if (!json_is_object(body))
-		return berth_err(err, BERTH_E_INTERNAL,
-				 "json: cannot unmarshal %s into Go value of type container.UpdateConfig",
-				 json_is_array(body)  ? "array" :
-				 json_is_string(body) ? "string" :
-							"number");
-	for (size_t i = 0; int_fields[i]; i++) {
-		json_t *v = json_object_get(body, int_fields[i]);
-		if (!v || json_is_null(v) || json_is_integer(v))
-			continue;
-		const char *what = json_is_string(v)  ? "string" :
-				   json_is_boolean(v) ? "bool" :
-				   json_is_array(v)   ? "array" :
-				   json_is_object(v)  ? "object" :
-							"number";
-		return berth_err(err, BERTH_E_INTERNAL,
-				 "json: cannot unmarshal %s into Go struct field UpdateConfig.%s of type int64", what,
-				 int_fields[i]);
-	}
-	json_t *rp = json_object_get(body, "RestartPolicy");
-	if (rp && !json_is_null(rp) &&
-	    (!json_is_object(rp) || (json_object_get(rp, "Name") && !json_is_string(json_object_get(rp, "Name")) &&
-				     !json_is_null(json_object_get(rp, "Name")))))
-		return berth_err(err, BERTH_E_INTERNAL,
-				 "json: cannot unmarshal into Go struct field UpdateConfig.RestartPolicy");
-	return 0;
-}
-
 static void ctr_update(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
 {
-	if (!check_json_ctype(r, c))
+	if (!berth_api_require_json(r, c))
 		return;
 	struct berth_error err = {0};
 	cleanup_json json_t *req = NULL;
@@ -133,7 +63,7 @@ static void ctr_update(struct berth_daemon *d, struct berth_http_req *r, struct 
 		berth_http_respond_msg(c, 500, "EOF");
 		return;
 	}
-	if (decode_check(req, &err) < 0) {
+	if (berth_input_check_update(req, &err) < 0) {
 		berth_http_respond_error(c, &err);
 		return;
 	}
