@@ -399,3 +399,16 @@ static int fd_write(void *ctx, const void *buf, size_t len) { return berth_write
 
 struct berth_reader berth_reader_fd(int fd) { return (struct berth_reader){fd_read, (void *)(intptr_t)fd}; }
 struct berth_writer berth_writer_fd(int fd) { return (struct berth_writer){fd_write, (void *)(intptr_t)fd}; }
+
+int berth_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *mu, long ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return pthread_cond_timedwait(cond, mu, &ts);
+}

@@ -1,6 +1,7 @@
 /* Small helpers shared by every module: growable buffers, strings, files,
  * times and ids. No global state. */
 #pragma once
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -66,3 +67,5 @@ struct berth_writer {
 /* Reader/writer over a file descriptor (ctx is the fd cast through intptr_t). */
 struct berth_reader berth_reader_fd(int fd);
 struct berth_writer berth_writer_fd(int fd);
+/* pthread_cond_timedwait for at most ms milliseconds (CLOCK_REALTIME); returns its result. */
+int berth_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *mu, long ms);

@@ -100,14 +100,7 @@ int berth_ctr_attach(struct berth_daemon *d, struct berth_container *ct, const s
 		/* Wait for the container to run (or for its shim to be ready while it starts). */
 		pthread_mutex_lock(&ct->mu);
 		while (!ct->removed && !ct->shim_ready && ct->state != CS_RUNNING && ct->start_fail_seq == fail_seq) {
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 200000000;
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
-			pthread_cond_timedwait(&ct->cond, &ct->mu, &ts);
+			berth_cond_wait_ms(&ct->cond, &ct->mu, 200);
 			if (berth_stream_peer_gone(cfd))
 				break;
 		}

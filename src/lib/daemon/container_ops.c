@@ -325,14 +325,7 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, struct be
 	pthread_cond_broadcast(&c->cond);
 	int64_t deadline = berth_now_ns() + 5000000000LL;
 	while (c->attach_waiters > 0 && berth_now_ns() < deadline) {
-		struct timespec ts = {.tv_sec = 0, .tv_nsec = 0};
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 20000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&c->cond, &c->mu, &ts);
+		berth_cond_wait_ms(&c->cond, &c->mu, 20);
 	}
 	pthread_mutex_unlock(&c->mu);
 	pid_t pid = 0;
@@ -715,14 +708,7 @@ int berth_ctr_wait(struct berth_daemon *d, struct berth_container *c, const char
 			done = !is_running(c) || c->exit_seq != seq || c->removed;
 		if (done)
 			break;
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 200000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&c->cond, &c->mu, &ts);
+		berth_cond_wait_ms(&c->cond, &c->mu, 200);
 		if (cancelled && cancelled(ctx)) {
 			pthread_mutex_unlock(&c->mu);
 			return berth_err(err, BERTH_E_UNAVAILABLE, "client went away");

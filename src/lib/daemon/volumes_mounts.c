@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "archive/tar.h"
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -89,50 +90,8 @@ static void plan_put(struct plan *p, struct vmp *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* Go's path.Clean. */
-static char *path_clean(const char *p)
-{
-	if (!p || !*p)
-		return strdup(".");
-	bool rooted = p[0] == '/';
-	size_t n = strlen(p);
-	char *out = malloc(n + 2);
-	size_t w = 0, dotdot = 0;
-	if (rooted) {
-		out[w++] = '/';
-		dotdot = 1;
-	}
-	size_t r = rooted ? 1 : 0;
-	while (r < n) {
-		if (p[r] == '/') {
-			r++;
-		} else if (p[r] == '.' && (r + 1 == n || p[r + 1] == '/')) {
-			r++;
-		} else if (p[r] == '.' && p[r + 1] == '.' && (r + 2 == n || p[r + 2] == '/')) {
-			r += 2;
-			if (w > dotdot) {
-				w--;
-				while (w > dotdot && out[w] != '/')
-					w--;
-			} else if (!rooted) {
-				if (w > 0)
-					out[w++] = '/';
-				out[w++] = '.';
-				out[w++] = '.';
-				dotdot = w;
-			}
-		} else {
-			if ((rooted && w != 1) || (!rooted && w != 0))
-				out[w++] = '/';
-			while (r < n && p[r] != '/')
-				out[w++] = p[r++];
-		}
-	}
-	if (w == 0)
-		out[w++] = '.';
-	out[w] = '\0';
-	return out;
-}
+/* Go's path.Clean (the archive module's, shared with cp). */
+static char *path_clean(const char *p) { return berth_cp_clean(p ? p : ""); }
 
 /* ---- modes (docker's linuxValidMountMode) ---------------------------------- */
 
