@@ -56,7 +56,10 @@ teardown_file() { berthd_stop; }
 	run -0 berth run -d --name counter busybox sh -c 'i=0; while true; do echo $i; i=$((i+1)); sleep 0.1; done'
 	run -0 berth run -d --name sleeper busybox sleep 1000
 	wait_for 30 lr_counter_past 5
-	run -0 berth run -d --name exits busybox sh -c 'sleep 2; exit 7'
+	# exits when told to (a file on a bind mount), while berthd is away
+	mkdir -p "$E2E_TMP/trigger"
+	run -0 berth run -d --name exits -v "$E2E_TMP/trigger:/trigger" busybox \
+		sh -c 'while [ ! -e /trigger/go ]; do sleep 0.1; done; exit 7'
 	local c
 	for c in tty counter sleeper exits; do
 		assert_eq "$(lr_field $c '{{.State.Status}}')" running
@@ -69,6 +72,7 @@ teardown_file() { berthd_stop; }
 	kill -KILL "$pid"
 	_e2e_wait_gone 100 "$pid" || fail "berthd $pid survived SIGKILL"
 	# the fourth exits while berthd is away
+	touch "$E2E_TMP/trigger/go"
 	_e2e_wait_gone 300 "$(cat "$E2E_TMP/pid.exits")" || fail "exits: its process did not end"
 	sleep 3
 	lr_respawn

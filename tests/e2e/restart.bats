@@ -202,9 +202,11 @@ _wait_first_exit()
 }
 
 @test "update --restart changes the policy of a running container" {
-	run -0 berth run -d --name up busybox sh -c 'sleep 0.5; exit 2'
+	# exits (2) only once the policy is changed, however slow the machine
+	run -0 berth run -d --name up busybox sh -c 'while [ ! -e /go ]; do sleep 0.1; done; exit 2'
 	run -0 berth update --restart on-failure:1 up
 	assert_eq "$output" "up"
+	run -0 berth exec up touch /go
 	wait_for eval 'status_is up exited && count_is up 1'
 	assert_eq "$(field up '{{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}')" on-failure:1
 }
