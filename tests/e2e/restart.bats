@@ -184,7 +184,7 @@ _wait_first_exit()
 
 	# a crash loop: catch it between two runs (restarting) and stop it
 	run -0 berth run -d --name loop --restart always busybox sh -c 'sleep 0.3; exit 1'
-	wait_for count_is loop 2
+	wait_for eval '[ "$(field loop "{{.RestartCount}}")" -ge 2 ]'
 	run -0 berth stop -t 1 loop
 	local n
 	n=$(field loop '{{.RestartCount}}')
