@@ -597,6 +597,13 @@ tmux_start()
 		echo 'echo "[exit $?]"'
 		echo 'exec sleep 3600'
 	} >"$script"
+	# a server that was just stopped may still be exiting ("server exited
+	# unexpectedly"): try again a few times
+	local i
+	for ((i = 0; i < 20; i++)); do
+		tmx new-session -d -s "$name" -x "$cols" -y "$rows" "bash $script" 3>&- && return 0
+		sleep 0.2
+	done
 	tmx new-session -d -s "$name" -x "$cols" -y "$rows" "bash $script" 3>&-
 }
 

@@ -115,8 +115,8 @@ teardown_file() { berthd_stop; }
 		fail "API logs: gap or duplicate"
 	[ "$api_last" -ge "$now" ] || fail "API logs end at $api_last, CLI saw $now"
 	# tail and follow work on a re-adopted container
-	run -0 timeout 5 "$BERTH_CLI" logs --tail 3 counter
-	assert_eq "$(wc -l <<<"$output")" 3
+	run -0 --separate-stderr timeout 5 "$BERTH_CLI" logs --tail 3 counter
+	[ "$(wc -l <<<"$output")" = 3 ] || fail "logs --tail 3: [$output] stderr: [$stderr]"
 	run timeout 2 "$BERTH_CLI" logs -f --tail 1 counter
 	[ "$status" -eq 124 ] || fail "logs -f ended by itself ($status): $output"
 	[ "$(wc -l <<<"$output")" -ge 2 ] || fail "logs -f showed no new line: $output"
