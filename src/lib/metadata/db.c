@@ -146,6 +146,21 @@ bool berth_db_release_reserve(struct berth_db *db)
 	return freed;
 }
 
+/* The one retry decision: busy (another connection) waits with back-off until
+ * the deadline; full releases the reserve once. True: try again. */
+static bool retry_after(struct berth_db *db, int rc, int attempt, int64_t deadline, bool *released)
+{
+	if (rc_busy(rc) && now_ms() < deadline) {
+		backoff(attempt);
+		return true;
+	}
+	if (rc_full(db, rc) && !*released) {
+		*released = true;
+		return berth_db_release_reserve(db);
+	}
+	return false;
+}
+
 bool berth_db_reserve_present(struct berth_db *db) { return db && atomic_load(&db->reserve_present); }
 
 /* ---- open/close --------------------------------------------------------- */
@@ -238,15 +253,8 @@ int berth_db_exec(struct berth_db *db, const char *sql, struct berth_error *err)
 				db->tx_retry = RETRY_FULL;
 			break;
 		}
-		if (rc_busy(rc) && now_ms() < deadline) {
-			backoff(attempt);
+		if (retry_after(db, rc, attempt, deadline, &released))
 			continue;
-		}
-		if (rc_full(db, rc) && !released) {
-			released = true;
-			if (berth_db_release_reserve(db))
-				continue;
-		}
 		break;
 	}
 	if (rc != SQLITE_OK)
@@ -376,15 +384,8 @@ int berth_db_begin(struct berth_db *db, struct berth_error *err)
 		int rc = sqlite3_exec(db->conn, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 		if (rc == SQLITE_OK)
 			break;
-		if (rc_busy(rc) && now_ms() < deadline) {
-			backoff(attempt);
+		if (retry_after(db, rc, attempt, deadline, &released))
 			continue;
-		}
-		if (rc_full(db, rc) && !released) {
-			released = true;
-			if (berth_db_release_reserve(db))
-				continue;
-		}
 		db_err(db, rc, err);
 		pthread_mutex_unlock(&db->wmu);
 		return -1;
@@ -552,17 +553,9 @@ static int step_write(struct berth_stmt *st, struct berth_error *err)
 				db->tx_retry = RETRY_FULL;
 			break;
 		}
-		if (rc_busy(rc) && now_ms() < deadline) {
+		if (retry_after(db, rc, attempt, deadline, &released)) {
 			sqlite3_reset(st->s);
-			backoff(attempt);
 			continue;
-		}
-		if (rc_full(db, rc) && !released) {
-			released = true;
-			if (berth_db_release_reserve(db)) {
-				sqlite3_reset(st->s);
-				continue;
-			}
 		}
 		break;
 	}
