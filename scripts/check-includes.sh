@@ -3,7 +3,7 @@
 # point down.
 #
 #   front-ends (src/berthd, src/shim)
-#     -> api -> daemon -> image -> storage, runtime, logger -> archive, metadata -> common
+#     -> api -> daemon -> image, network -> storage, runtime, logger -> archive, metadata -> common
 #
 # A file in src/lib/<area>/ may include headers of its own area and of lower
 # layers only (areas on the same level, e.g. storage and runtime, do not
@@ -27,7 +27,8 @@ LEVEL = {
     "common": 1,
     "archive": 2, "metadata": 2,
     "storage": 3, "runtime": 3, "logger": 3,
-    "image": 4,
+    "image": 4, "network": 4, "builder": 4,
+    "distribution": 4.5,  # registry transport, pull, push: may use image/ and storage/
     "daemon": 5,
     "api": 6,
 }
