@@ -1,4 +1,4 @@
-/* System endpoints: ping, version, info, events, swarm stubs. */
+/* System endpoints: ping, version, info, events (swarm: handlers/swarm.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,33 +239,10 @@ static void events(struct berth_daemon *d, struct berth_http_req *r, struct bert
 	berth_events_unsubscribe(sub);
 }
 
-static void swarm_inactive(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
-{
-	(void)d;
-	(void)r;
-	berth_http_respond_msg(
-		c, 503,
-		"This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again.");
-}
-
-static void swarm_leave(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
-{
-	(void)d;
-	(void)r;
-	berth_http_respond_msg(c, 503, "This node is not part of a swarm");
-}
-
 const struct berth_route berth_routes_system[] = {
 	{"GET", "/_ping", ping},
 	{"GET", "/version", version},
 	{"GET", "/info", info},
 	{"GET", "/events", events},
-	{"GET", "/swarm", swarm_inactive},
-	{"POST", "/swarm/leave", swarm_leave},
-	{"GET", "/nodes", swarm_inactive},
-	{"GET", "/services", swarm_inactive},
-	{"GET", "/tasks", swarm_inactive},
-	{"GET", "/secrets", swarm_inactive},
-	{"GET", "/configs", swarm_inactive},
 	{NULL, NULL, NULL},
 };
