@@ -83,7 +83,15 @@ struct berth_tar_src {
 	const struct berth_tar_subst *subst; /* may be NULL */
 	size_t nsubst;
 	bool kernel_fs_empty; /* see struct berth_root */
+	/* Optional filter (.dockerignore): called for every entry below the
+	 * top with its path relative to the top ('/'-separated); returns
+	 * BERTH_TAR_KEEP, BERTH_TAR_SKIP (not archived; a directory is not
+	 * walked) or BERTH_TAR_DESCEND (a directory left out whose children
+	 * are still filtered one by one). */
+	int (*filter)(void *ctx, const char *rel, bool is_dir);
+	void *filter_ctx;
 };
+enum { BERTH_TAR_KEEP = 0, BERTH_TAR_SKIP = 1, BERTH_TAR_DESCEND = 2 };
 /* Writes a complete tar stream (end-of-archive blocks included). */
 int berth_tar_write(const struct berth_tar_src *src, struct berth_writer *out, struct berth_error *err);
 

@@ -43,6 +43,9 @@ struct tw {
 	dev_t kdev[16]; /* devices known: kernel file system or not */
 	bool kdev_is[16];
 	size_t nkdev;
+	int (*filter)(void *ctx, const char *rel, bool is_dir);
+	void *filter_ctx;
+	size_t top_len; /* the top's name and its '/' in child names */
 };
 
 /* The first entry name of (dev, ino), or NULL after recording name for it. */
@@ -299,9 +302,17 @@ static int tw_walk(struct tw *t, int dirfd, const char *prefix, int depth)
 		if (fstatat(dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		cleanup_free char *name = child_name(prefix, names[i]);
+		int f = BERTH_TAR_KEEP;
+		if (name && t->filter)
+			f = t->filter(t->filter_ctx, name + t->top_len, S_ISDIR(st.st_mode));
 		if (!name)
 			rc = berth_err(t->err, BERTH_E_INTERNAL, "out of memory");
-		else
+		else if (f == BERTH_TAR_DESCEND && S_ISDIR(st.st_mode)) {
+			cleanup_close int cfd =
+				openat(dirfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (cfd >= 0)
+				rc = tw_walk(t, cfd, name, depth + 1);
+		} else if (f == BERTH_TAR_KEEP)
 			rc = tw_add_at(t, dirfd, names[i], name, &st, depth);
 	}
 	berth_strv_free(names);
@@ -314,7 +325,12 @@ int berth_tar_write(const struct berth_tar_src *src, struct berth_writer *out, s
 		       .err = err,
 		       .subst = src->subst,
 		       .nsubst = src->nsubst,
-		       .kernel_fs_empty = src->kernel_fs_empty};
+		       .kernel_fs_empty = src->kernel_fs_empty,
+		       .filter = src->filter,
+		       .filter_ctx = src->filter_ctx,
+		       .top_len = !src->name || !*src->name               ? 0 :
+				  src->name[strlen(src->name) - 1] == '/' ? strlen(src->name) :
+									    strlen(src->name) + 1};
 	t.buf = malloc(TW_BUF);
 	t.a = archive_write_new();
 	int rc = 0;
