@@ -39,6 +39,10 @@ static void usage(FILE *out)
 		"      --log-opt map            Default log driver options for containers\n"
 		"  -l, --log-level string       Set the logging level (\"debug\"|\"info\"|\"warn\"|\"error\"|\"fatal\")\n"
 		"      --max-connections int    Open API connections before new ones get 503 (default from RLIMIT_NOFILE, at most 4096)\n"
+		"      --insecure-registry list Enable insecure registry communication (host[:port] or CIDR)\n"
+		"      --registry-mirror list   Preferred Docker registry mirror\n"
+		"      --max-concurrent-downloads int  Set the max concurrent downloads for each pull (default 3)\n"
+		"      --max-concurrent-uploads int    Set the max concurrent uploads for each push (default 5)\n"
 		"  -p, --pidfile string         Path to use for daemon PID file\n"
 		"  -s, --storage-driver string  Storage driver to use\n"
 		"      --seccomp-profile string Default seccomp profile (only \"builtin\" yet)\n"
@@ -179,6 +183,10 @@ int main(int argc, char **argv)
 		O_IDLE,
 		O_READTO,
 		O_SECCOMP,
+		O_INSECREG,
+		O_MIRROR,
+		O_MAXDL,
+		O_MAXUL,
 	};
 	static const struct option opts[] = {
 		{"host", required_argument, NULL, 'H'},
@@ -205,6 +213,10 @@ int main(int argc, char **argv)
 		{"http-idle-timeout", required_argument, NULL, O_IDLE},
 		{"http-read-timeout", required_argument, NULL, O_READTO},
 		{"seccomp-profile", required_argument, NULL, O_SECCOMP},
+		{"insecure-registry", required_argument, NULL, O_INSECREG},
+		{"registry-mirror", required_argument, NULL, O_MIRROR},
+		{"max-concurrent-downloads", required_argument, NULL, O_MAXDL},
+		{"max-concurrent-uploads", required_argument, NULL, O_MAXUL},
 		{"log-level", required_argument, NULL, 'l'},
 		{"version", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -234,6 +246,23 @@ int main(int argc, char **argv)
 			      o == O_SECCOMP   ? "seccomp-profile" :
 						 "log-level";
 			jv = json_string(optarg);
+			break;
+		case O_INSECREG:
+		case O_MIRROR: {
+			/* repeatable: the list so far plus this entry */
+			char **cur = o == O_INSECREG ? cfg.registry.insecure : cfg.registry.mirrors;
+			key = o == O_INSECREG ? "insecure-registries" : "registry-mirrors";
+			jv = json_array();
+			for (char **e = cur; e && *e; e++)
+				json_array_append_new(jv, json_string(*e));
+			json_array_append_new(jv, json_string(optarg));
+			break;
+		}
+		case O_MAXDL:
+		case O_MAXUL:
+			key = o == O_MAXDL ? "max-concurrent-downloads" : "max-concurrent-uploads";
+			if (!(jv = int_arg(key, optarg)))
+				goto early_fail;
 			break;
 		case O_MAXCONN:
 		case O_IDLE:

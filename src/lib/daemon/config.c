@@ -21,12 +21,14 @@ void berth_config_init(struct berth_config *c)
 	c->log_driver = strdup("json-file");
 	c->log_opts = json_object();
 	c->runtimes = json_object();
+	berth_registry_config_init(&c->registry);
 }
 
 void berth_config_free(struct berth_config *c)
 {
 	berth_strv_free(c->hosts);
 	berth_strv_free(c->labels);
+	berth_registry_config_free(&c->registry);
 	free(c->data_root);
 	free(c->exec_root);
 	free(c->storage_driver);
@@ -280,6 +282,8 @@ int berth_config_apply(struct berth_config *c, const char *key, json_t *v, struc
 			return berth_err(err, BERTH_E_INVALID, "bridge is not supported yet (only \"none\")");
 		return 0;
 	}
+	if (berth_registry_config_key(key))
+		return berth_registry_config_apply(&c->registry, key, v, err);
 	if (in_list(off_only_keys, key)) {
 		if (is_off(v))
 			return 0;
@@ -339,7 +343,7 @@ static bool key_known(const char *k)
 					   "seccomp-profile",
 					   "bridge",
 					   NULL};
-	return in_list(impl, k) || in_list(off_only_keys, k);
+	return in_list(impl, k) || in_list(off_only_keys, k) || berth_registry_config_key(k);
 }
 
 /* The flag a daemon.json key conflicts with. */

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "common/error.h"
+#include "distribution/registry.h"
 
 struct berth_config {
 	char **hosts;    /* -H, NULL-terminated */
@@ -27,6 +28,7 @@ struct berth_config {
 	int http_idle_timeout; /* seconds */
 	int http_read_timeout; /* seconds */
 	bool tls_disabled;     /* --tls=false / "tls": false given explicitly */
+	struct berth_registry_config registry; /* insecure-registries, mirrors, max-concurrent-* */
 };
 
 void berth_config_init(struct berth_config *c);

@@ -54,6 +54,13 @@ struct berth_registry_config {
 };
 #define BERTH_REGISTRY_DEFAULT_DOWNLOADS 3
 #define BERTH_REGISTRY_DEFAULT_UPLOADS 5
+/* daemon/config.c's hook: init/free the settings; apply one daemon.json key
+ * (or flag given as that key): 0 applied, -1 invalid (err), 1 not a registry
+ * key. berth_registry_config_key: true for the keys handled here. */
+void berth_registry_config_init(struct berth_registry_config *rc);
+void berth_registry_config_free(struct berth_registry_config *rc);
+bool berth_registry_config_key(const char *key);
+int berth_registry_config_apply(struct berth_registry_config *rc, const char *key, json_t *v, struct berth_error *err);
 /* Validate an insecure-registries / registry-mirrors entry (docker's messages). */
 int berth_registry_validate_insecure(const char *entry, struct berth_error *err);
 int berth_registry_validate_mirror(const char *url, struct berth_error *err);
