@@ -7,11 +7,11 @@ export DEBIAN_FRONTEND=noninteractive
 build_pkgs=(build-essential meson ninja-build pkg-config clang-format
   libjansson-dev libsqlite3-dev libarchive-dev libcurl4-openssl-dev libssl-dev
   zlib1g-dev libzstd-dev libhttp-parser-dev libnl-route-3-dev libcap-dev
-  libseccomp-dev)
+  libseccomp-dev liblzma-dev libbz2-dev)
 # make fuzz / scripts/fuzz.sh: clang with libFuzzer (compiler-rt), llvm-symbolizer
 fuzz_pkgs=(clang libclang-rt-dev llvm)
 run_pkgs=(runc crun busybox-static tini catatonit iptables iproute2 tar)
-test_pkgs=(bats jq tmux python3-docker docker.io docker-registry curl hyperfine)
+test_pkgs=(bats jq tmux python3-docker docker.io docker-registry curl hyperfine btrfs-progs xfsprogs)
 
 missing=()
 for p in "${build_pkgs[@]}" "${fuzz_pkgs[@]}" "${run_pkgs[@]}" "${test_pkgs[@]}"; do

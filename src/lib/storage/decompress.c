@@ -1,5 +1,7 @@
 /* Auto-detecting decompressing + hashing reader for layer streams. */
+#include <bzlib.h>
 #include <errno.h>
+#include <lzma.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -19,6 +21,11 @@ struct berth_decompressor {
 	bool z_init, z_end;
 	ZSTD_DCtx *zd;
 	size_t z_last;
+	bz_stream bz;
+	bool bz_init, bz_end;
+	lzma_stream xz;
+	bool xz_init, xz_end;
+	struct berth_error *rd_err; /* berth_decompress_reader */
 	struct berth_sha256 *h;
 	int64_t total;
 };
@@ -30,7 +37,22 @@ enum berth_compression berth_detect_compression(const void *buf, size_t len)
 		return BERTH_COMPRESSION_GZIP;
 	if (len >= 4 && b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd)
 		return BERTH_COMPRESSION_ZSTD;
+	if (len >= 3 && b[0] == 'B' && b[1] == 'Z' && b[2] == 'h')
+		return BERTH_COMPRESSION_BZIP2;
+	if (len >= 6 && b[0] == 0xfd && !memcmp(b + 1, "7zXZ", 4) && b[5] == 0)
+		return BERTH_COMPRESSION_XZ;
 	return BERTH_COMPRESSION_NONE;
+}
+
+const char *berth_compression_name(enum berth_compression c)
+{
+	switch (c) {
+	case BERTH_COMPRESSION_GZIP: return "gzip";
+	case BERTH_COMPRESSION_ZSTD: return "zstd";
+	case BERTH_COMPRESSION_BZIP2: return "bzip2";
+	case BERTH_COMPRESSION_XZ: return "xz";
+	default: return "none";
+	}
 }
 
 /* Refill the input buffer when empty. Returns 0 or -1. */
@@ -61,8 +83,8 @@ struct berth_decompressor *berth_decompressor_new(struct berth_reader *in, struc
 		return NULL;
 	}
 	dc->in = in;
-	/* Read at least 4 bytes (or to EOF) to see the magic. */
-	while (dc->in_len < 4 && !dc->in_eof) {
+	/* Read at least 6 bytes (or to EOF) to see the magic. */
+	while (dc->in_len < 6 && !dc->in_eof) {
 		ssize_t n = in->read(in->ctx, dc->inbuf + dc->in_len, sizeof(dc->inbuf) - dc->in_len);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -90,8 +112,87 @@ struct berth_decompressor *berth_decompressor_new(struct berth_reader *in, struc
 			berth_decompressor_free(dc);
 			return NULL;
 		}
+	} else if (dc->kind == BERTH_COMPRESSION_BZIP2) {
+		if (BZ2_bzDecompressInit(&dc->bz, 0, 0) != BZ_OK) {
+			berth_err(err, BERTH_E_INTERNAL, "bzip2 init failed");
+			berth_decompressor_free(dc);
+			return NULL;
+		}
+		dc->bz_init = true;
+	} else if (dc->kind == BERTH_COMPRESSION_XZ) {
+		lzma_stream init = LZMA_STREAM_INIT;
+		dc->xz = init;
+		if (lzma_stream_decoder(&dc->xz, UINT64_MAX, LZMA_CONCATENATED) != LZMA_OK) {
+			berth_err(err, BERTH_E_INTERNAL, "xz init failed");
+			berth_decompressor_free(dc);
+			return NULL;
+		}
+		dc->xz_init = true;
 	}
 	return dc;
+}
+
+static ssize_t read_bzip2(struct berth_decompressor *dc, void *buf, size_t len, struct berth_error *err)
+{
+	for (;;) {
+		if (dc_refill(dc, err) < 0)
+			return -1;
+		if (dc->bz_end) {
+			if (dc->in_pos == dc->in_len)
+				return 0;
+			/* another bzip2 stream follows (pbzip2 and friends) */
+			BZ2_bzDecompressEnd(&dc->bz);
+			memset(&dc->bz, 0, sizeof(dc->bz));
+			if (BZ2_bzDecompressInit(&dc->bz, 0, 0) != BZ_OK) {
+				dc->bz_init = false;
+				return berth_err(err, BERTH_E_INTERNAL, "bzip2 init failed");
+			}
+			dc->bz_end = false;
+		}
+		if (dc->in_pos == dc->in_len && dc->in_eof)
+			return berth_err(err, BERTH_E_INVALID, "unexpected EOF in bzip2 layer stream");
+		dc->bz.next_in = (char *)dc->inbuf + dc->in_pos;
+		dc->bz.avail_in = (unsigned)(dc->in_len - dc->in_pos);
+		dc->bz.next_out = buf;
+		dc->bz.avail_out = (unsigned)(len > (1u << 30) ? (1u << 30) : len);
+		unsigned before = dc->bz.avail_out;
+		int r = BZ2_bzDecompress(&dc->bz);
+		dc->in_pos = dc->in_len - dc->bz.avail_in;
+		size_t produced = before - dc->bz.avail_out;
+		if (r == BZ_STREAM_END)
+			dc->bz_end = true;
+		else if (r != BZ_OK)
+			return berth_err(err, BERTH_E_INVALID, "bzip2 layer stream: corrupt data (%d)", r);
+		if (produced)
+			return (ssize_t)produced;
+	}
+}
+
+static ssize_t read_xz(struct berth_decompressor *dc, void *buf, size_t len, struct berth_error *err)
+{
+	for (;;) {
+		if (dc->xz_end)
+			return 0;
+		if (dc_refill(dc, err) < 0)
+			return -1;
+		dc->xz.next_in = dc->inbuf + dc->in_pos;
+		dc->xz.avail_in = dc->in_len - dc->in_pos;
+		dc->xz.next_out = buf;
+		dc->xz.avail_out = len;
+		lzma_ret r = lzma_code(&dc->xz, dc->in_eof && dc->in_pos == dc->in_len ? LZMA_FINISH : LZMA_RUN);
+		dc->in_pos = dc->in_len - dc->xz.avail_in;
+		size_t produced = len - dc->xz.avail_out;
+		if (r == LZMA_STREAM_END)
+			dc->xz_end = true;
+		else if (r == LZMA_BUF_ERROR && dc->in_eof && dc->in_pos == dc->in_len && !produced)
+			return berth_err(err, BERTH_E_INVALID, "unexpected EOF in xz layer stream");
+		else if (r != LZMA_OK && r != LZMA_BUF_ERROR)
+			return berth_err(err, BERTH_E_INVALID, "xz layer stream: corrupt data (%d)", (int)r);
+		if (produced)
+			return (ssize_t)produced;
+		if (r == LZMA_OK && dc->in_eof && dc->in_pos == dc->in_len && !produced)
+			continue; /* LZMA_FINISH drains on the next call */
+	}
 }
 
 static ssize_t read_gzip(struct berth_decompressor *dc, void *buf, size_t len, struct berth_error *err)
@@ -161,6 +262,10 @@ ssize_t berth_decompressor_read(struct berth_decompressor *dc, void *buf, size_t
 		n = read_gzip(dc, buf, len, err);
 	} else if (dc->kind == BERTH_COMPRESSION_ZSTD) {
 		n = read_zstd(dc, buf, len, err);
+	} else if (dc->kind == BERTH_COMPRESSION_BZIP2) {
+		n = read_bzip2(dc, buf, len, err);
+	} else if (dc->kind == BERTH_COMPRESSION_XZ) {
+		n = read_xz(dc, buf, len, err);
 	} else {
 		if (dc_refill(dc, err) < 0)
 			return -1;
@@ -207,6 +312,25 @@ void berth_decompressor_free(struct berth_decompressor *dc)
 	if (dc->z_init)
 		inflateEnd(&dc->zs);
 	ZSTD_freeDCtx(dc->zd);
+	if (dc->bz_init)
+		BZ2_bzDecompressEnd(&dc->bz);
+	if (dc->xz_init)
+		lzma_end(&dc->xz);
 	berth_sha256_free(dc->h);
 	free(dc);
+}
+
+static ssize_t dc_reader_read(void *ctx, void *buf, size_t len)
+{
+	struct berth_decompressor *dc = ctx;
+	ssize_t n = berth_decompressor_read(dc, buf, len, dc->rd_err);
+	if (n < 0)
+		errno = EIO;
+	return n;
+}
+
+struct berth_reader berth_decompress_reader(struct berth_decompressor *dc, struct berth_error *err)
+{
+	dc->rd_err = err;
+	return (struct berth_reader){.read = dc_reader_read, .ctx = dc};
 }

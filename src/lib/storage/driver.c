@@ -44,8 +44,10 @@ struct berth_graph_driver *berth_graph_driver_open(const char *data_root, const 
 	bool probed = false;
 	if (!name || !*name) {
 		struct berth_error probe_err = {0};
-		ops = &berth_driver_overlay2;
+		ops = &berth_driver_btrfs;
 		if (ops->probe(data_root, &probe_err) < 0)
+			ops = &berth_driver_overlay2;
+		if (ops == &berth_driver_overlay2 && ops->probe(data_root, &probe_err) < 0)
 			ops = &berth_driver_vfs;
 		probed = true;
 	} else {

@@ -56,6 +56,10 @@ struct berth_graph_driver_ops {
 	json_t *(*status)(struct berth_graph_driver *d);
 	/* Names of every layer id present (tmp ones included), NULL-terminated. */
 	char **(*list)(struct berth_graph_driver *d);
+	/* Limit a container layer to bytes (--storage-opt size=). NULL: the
+	 * driver has no size limits on this host (the layer store refuses with
+	 * the driver's message, see berth_driver_size_unsupported). */
+	int (*set_size)(struct berth_graph_driver *d, const char *id, uint64_t bytes, struct berth_error *err);
 	/* How the driver represents deletions in a diff path. */
 	enum berth_whiteout_mode whiteout;
 };
@@ -63,7 +67,8 @@ struct berth_graph_driver_ops {
 struct berth_graph_driver {
 	const struct berth_graph_driver_ops *ops;
 	char *data_root;
-	char *home; /* <data_root>/<name> */
+	char *home;         /* <data_root>/<name> */
+	uint64_t min_space; /* btrfs.min_space: smallest size= accepted (0: any) */
 	void *priv;
 };
 
@@ -71,8 +76,9 @@ struct berth_graph_driver {
 extern const struct berth_graph_driver_ops *const berth_graph_driver_table[];
 const struct berth_graph_driver_ops *berth_graph_driver_lookup(const char *name);
 
-/* Open a driver by name, or pick one (name NULL/""): overlay2 when overlayfs
- * works on data_root (real test mount, d_type), else vfs. */
+/* Open a driver by name, or pick one (name NULL/"") in docker's priority:
+ * btrfs when data_root is on btrfs, overlay2 when overlayfs works on
+ * data_root (real test mount, d_type), else vfs. */
 struct berth_graph_driver *berth_graph_driver_open(const char *data_root, const char *name, struct berth_error *err);
 void berth_graph_driver_close(struct berth_graph_driver *d);
 

@@ -46,6 +46,7 @@ struct apply_ctx {
 	char *cached_dir;
 	int cached_fd;
 	int64_t size, entries;
+	int64_t nrecorded; /* file records written so far (their ordinals start at 1) */
 	bool ts_broken;
 };
 
@@ -111,14 +112,62 @@ static la_ssize_t read_cb(struct archive *a, void *ctx, const void **buf)
 	return n;
 }
 
-/* A file this layer recorded by reference is being removed or replaced: its
- * bytes can no longer be read back, so give up on the exact record. */
+/* Keep the content of file record `ordinal` (the file at rel) in the
+ * tar-split side directory "<record>.dup/<ordinal>", so export still has the
+ * bytes after the layer replaced or deleted the file. */
+static int save_dup(struct apply_ctx *c, const char *rel, int64_t ordinal)
+{
+	cleanup_free char *dir = berth_strdup_printf("%s" BERTH_TARSPLIT_DUP_SUFFIX, c->opts->tarsplit_path);
+	if (!dir || (mkdir(dir, 0700) < 0 && errno != EEXIST))
+		return -1;
+	cleanup_free char *dst = berth_strdup_printf("%s/%lld", dir, (long long)ordinal);
+	cleanup_close int in = berth_open_beneath(c->root_fd, rel, O_RDONLY);
+	if (!dst || in < 0)
+		return -1;
+	cleanup_close int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (out < 0)
+		return -1;
+	char buf[16384];
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		if (berth_write_all(out, buf, (size_t)n) < 0)
+			return -1;
+	}
+	return fsync(out);
+}
+
+/* A file this layer recorded by reference is being removed or replaced (or
+ * a directory holding such files): save their bytes for export. If that
+ * fails, give up on the exact record. */
 static void note_removed(struct apply_ctx *c, const char *rel, bool was_dir)
 {
-	int64_t v;
-	if (!c->ts || !berth_strmap_get(&c->written, rel, &v))
+	if (!c->ts)
 		return;
-	if (v == 1 || was_dir) {
+	int64_t v;
+	bool ok = true;
+	if (berth_strmap_get(&c->written, rel, &v) && v >= 1) {
+		ok = save_dup(c, rel, v) == 0;
+		if (ok)
+			berth_strmap_put(&c->written, rel, 0);
+	}
+	if (was_dir && ok) {
+		size_t rl = strlen(rel);
+		for (size_t i = 0; ok && i < c->written.cap; i++) {
+			const char *k = c->written.keys[i];
+			if (!k || c->written.vals[i] < 1 || strncmp(k, rel, rl) != 0 || (rl && k[rl] != '/'))
+				continue;
+			ok = save_dup(c, k, c->written.vals[i]) == 0;
+			if (ok)
+				c->written.vals[i] = 0;
+		}
+	}
+	if (!ok) {
 		berth_tarsplit_writer_free(c->ts);
 		c->ts = NULL;
 		c->ts_broken = true;
@@ -319,6 +368,51 @@ static int apply_whiteout(struct apply_ctx *c, const char *dir, const char *targ
 
 /* ---- entries ---- */
 
+/* docker cleans a member name and joins it to the layer root, so "/etc/x"
+ * lands at etc/x and ".." directly below "/" stays at the root. Relative
+ * names are returned as they are (berth_path_clean refuses escapes). */
+static char *root_relative(const char *name)
+{
+	if (name[0] != '/')
+		return strdup(name);
+	size_t n = strlen(name);
+	char *out = malloc(n + 1);
+	if (!out)
+		return NULL;
+	size_t o = 0;
+	const char *p = name;
+	while (*p) {
+		while (*p == '/')
+			p++;
+		const char *q = p;
+		while (*q && *q != '/')
+			q++;
+		size_t len = (size_t)(q - p);
+		if (len == 0 || (len == 1 && p[0] == '.')) {
+			/* skip */
+		} else if (len == 2 && p[0] == '.' && p[1] == '.') {
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+		} else {
+			if (o > 0)
+				out[o++] = '/';
+			memcpy(out + o, p, len);
+			o += len;
+		}
+		p = q;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static char *clean_member(const char *name)
+{
+	cleanup_free char *r = root_relative(name);
+	return r ? berth_path_clean(r) : NULL;
+}
+
 static int write_data(struct apply_ctx *c, struct archive *a, int fd, int64_t size, const char *name)
 {
 	switch (berth_tar_entry_data(a, fd, size)) {
@@ -341,7 +435,7 @@ static int make_node(struct apply_ctx *c, struct archive *a, struct archive_entr
 	if (!hardlink)
 		hardlink = archive_entry_hardlink_utf8(e);
 	if (hardlink) {
-		cleanup_free char *target = berth_path_clean(hardlink);
+		cleanup_free char *target = clean_member(hardlink);
 		if (!target || !*target)
 			return berth_err(c->err, BERTH_E_INVALID,
 					 "invalid tar entry %s: hard link target %s is outside the layer", name,
@@ -374,7 +468,7 @@ static int make_node(struct apply_ctx *c, struct archive *a, struct archive_entr
 		if (c->ts && size > 0 && archive_entry_sparse_count(e) == 0) {
 			if (queue_file(c, (uint64_t)archive_filter_bytes(a, 0), (uint64_t)size, rel) < 0)
 				return -1;
-			recorded = 1;
+			recorded = ++c->nrecorded;
 		}
 		if (write_data(c, a, fd, size, name) < 0)
 			return -1;
@@ -420,9 +514,7 @@ static int apply_entry(struct apply_ctx *c, struct archive *a, struct archive_en
 		name = archive_entry_pathname_utf8(e);
 	if (!name || !*name)
 		return berth_err(c->err, BERTH_E_INVALID, "invalid tar entry: empty name");
-	if (name[0] == '/')
-		return berth_err(c->err, BERTH_E_INVALID, "invalid tar entry %s: absolute path", name);
-	cleanup_free char *rel = berth_path_clean(name);
+	cleanup_free char *rel = clean_member(name);
 	if (!rel)
 		return berth_err(c->err, BERTH_E_INVALID, "invalid tar entry %s: path escapes the layer root", name);
 	if (strlen(rel) >= PATH_MAX)

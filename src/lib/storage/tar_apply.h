@@ -23,6 +23,8 @@ enum berth_compression {
 	BERTH_COMPRESSION_NONE,
 	BERTH_COMPRESSION_GZIP,
 	BERTH_COMPRESSION_ZSTD,
+	BERTH_COMPRESSION_BZIP2,
+	BERTH_COMPRESSION_XZ,
 };
 
 #define BERTH_TAR_MAX_ENTRY_SIZE (1LL << 40) /* 1 TiB: bigger header sizes are refused */
@@ -51,7 +53,10 @@ int berth_tar_apply(int root_fd, struct berth_reader *in, const struct berth_tar
 /* Compression from the first bytes of a stream. */
 enum berth_compression berth_detect_compression(const void *buf, size_t len);
 
-/* A reader that decompresses (auto-detected) and hashes what it returns.
+/* A reader that decompresses (auto-detected from the magic bytes: gzip,
+ * zstd, bzip2, xz or plain) and hashes what it returns. Reusable by any
+ * layer consumer (load, import, pull); berth_decompress_reader wraps it as a
+ * plain berth_reader.
  * berth_decompressor_finish drains the input to EOF (hashing the rest) and
  * writes the digest of every uncompressed byte. */
 struct berth_decompressor;
@@ -62,3 +67,8 @@ int berth_decompressor_finish(struct berth_decompressor *dc, char digest[BERTH_D
 			      struct berth_error *err);
 enum berth_compression berth_decompressor_kind(struct berth_decompressor *dc);
 void berth_decompressor_free(struct berth_decompressor *dc);
+/* docker's name of a compression ("gzip", "zstd", "bzip2", "xz", "none"). */
+const char *berth_compression_name(enum berth_compression c);
+/* A berth_reader over dc (read returns -1 with errno EIO on a decompression
+ * error; the message stays in *err, which must outlive the reader). */
+struct berth_reader berth_decompress_reader(struct berth_decompressor *dc, struct berth_error *err);

@@ -220,10 +220,17 @@ static int out_write(struct export_out *o, const void *data, size_t len, struct 
 	return 0;
 }
 
-static int export_file(struct export_out *o, int root_fd, const char *rel, uint64_t size, char *buf,
-		       struct berth_error *err)
+static int export_file(struct export_out *o, int root_fd, int dup_fd, uint64_t ordinal, const char *rel, uint64_t size,
+		       char *buf, struct berth_error *err)
 {
-	cleanup_close int fd = berth_open_beneath(root_fd, rel, O_RDONLY);
+	cleanup_close int fd = -1;
+	if (dup_fd >= 0) {
+		char name[32];
+		snprintf(name, sizeof(name), "%llu", (unsigned long long)ordinal);
+		fd = openat(dup_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	}
+	if (fd < 0)
+		fd = berth_open_beneath(root_fd, rel, O_RDONLY);
 	if (fd < 0)
 		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "layer file %s", rel);
 	struct stat st;
@@ -243,8 +250,10 @@ static int export_file(struct export_out *o, int root_fd, const char *rel, uint6
 	return 0;
 }
 
-static int export_records(struct ts_reader *r, struct export_out *o, int root_fd, char *buf, struct berth_error *err)
+static int export_records(struct ts_reader *r, struct export_out *o, int root_fd, int dup_fd, char *buf,
+			  struct berth_error *err)
 {
+	uint64_t ordinal = 0;
 	char magic[8];
 	if (ts_read(r, magic, 8) < 0 || memcmp(magic, TS_MAGIC, 8) != 0)
 		return berth_err(err, BERTH_E_INTERNAL, "tar-split: bad header");
@@ -277,7 +286,7 @@ static int export_records(struct ts_reader *r, struct export_out *o, int root_fd
 			path[len] = '\0';
 			if (memchr(path, '\0', len))
 				return berth_err(err, BERTH_E_INTERNAL, "tar-split: bad record");
-			if (export_file(o, root_fd, path, size, buf, err) < 0)
+			if (export_file(o, root_fd, dup_fd, ++ordinal, path, size, buf, err) < 0)
 				return -1;
 		} else {
 			return berth_err(err, BERTH_E_INTERNAL, "tar-split: unknown record %u", t);
@@ -308,8 +317,11 @@ int berth_tarsplit_export(const char *path, int root_fd, const char *diff_id, st
 	int rc = -1;
 	if (!r->dctx || !o.h)
 		berth_err(err, BERTH_E_INTERNAL, "out of memory");
-	else
-		rc = export_records(r, &o, root_fd, buf, err);
+	else {
+		cleanup_free char *dup = berth_strdup_printf("%s" BERTH_TARSPLIT_DUP_SUFFIX, path);
+		cleanup_close int dup_fd = dup ? open(dup, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+		rc = export_records(r, &o, root_fd, dup_fd, buf, err);
+	}
 	close(r->fd);
 	ZSTD_freeDCtx(r->dctx);
 	free(r);

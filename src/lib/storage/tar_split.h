@@ -10,12 +10,16 @@
  *                            0x03 <varint total>               end
  *
  * Export replays the records, reading file content below the layer root, and
- * checks the sha256 of what it wrote against the diff ID. */
+ * checks the sha256 of what it wrote against the diff ID. A layer that wrote
+ * the same path twice (or deleted a file it wrote) keeps the earlier content
+ * of file record N (1-based) in "<record>.dup/N"; export reads it from there. */
 #pragma once
 #include <stdint.h>
 
 #include "common/error.h"
 #include "common/util.h"
+
+#define BERTH_TARSPLIT_DUP_SUFFIX ".dup"
 
 struct berth_tarsplit_writer;
 

@@ -16,12 +16,6 @@ static int probe_devicemapper(const char *data_root, struct berth_error *err)
 			 "driver not supported on this host: devicemapper (deprecated; use overlay2 or vfs)");
 }
 
-static int probe_btrfs(const char *data_root, struct berth_error *err)
-{
-	(void)data_root;
-	return berth_err(err, BERTH_E_UNSUPPORTED, "driver not supported on this host: btrfs (not implemented)");
-}
-
 static int probe_zfs(const char *data_root, struct berth_error *err)
 {
 	(void)data_root;
@@ -30,5 +24,4 @@ static int probe_zfs(const char *data_root, struct berth_error *err)
 
 const struct berth_graph_driver_ops berth_driver_aufs = {.name = "aufs", .probe = probe_aufs};
 const struct berth_graph_driver_ops berth_driver_devicemapper = {.name = "devicemapper", .probe = probe_devicemapper};
-const struct berth_graph_driver_ops berth_driver_btrfs = {.name = "btrfs", .probe = probe_btrfs};
 const struct berth_graph_driver_ops berth_driver_zfs = {.name = "zfs", .probe = probe_zfs};
