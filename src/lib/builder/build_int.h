@@ -1,0 +1,62 @@
+/* Builder internals shared by build.c, dispatch.c and copy.c. */
+#pragma once
+#include <jansson.h>
+
+#include "builder/builder.h"
+#include "builder/parser.h"
+
+struct stage_ref {
+	char *name; /* alias (lower case) or NULL */
+	char id[BERTH_ID_SZ];
+};
+
+struct bctx {
+	const struct berth_build_ops *ops;
+	struct berth_db *db;
+	const struct berth_build_opts *o;
+	struct berth_error *err;
+	int64_t exit_code;
+	char escape;
+	int step, total;
+	bool emitted;
+	/* the stage being built */
+	char id[BERTH_ID_SZ]; /* "" for scratch */
+	json_t *cfg;          /* the image's container config (canonical) */
+	int nlayers;
+	bool cmd_set;
+	char *author;
+	json_t *args;        /* ARGs declared in this stage: name -> value|null */
+	json_t *global_args; /* ARGs before the first FROM */
+	json_t *used;        /* build args consumed: name -> true */
+	bool cache_broken;
+	struct stage_ref *stages;
+	size_t nstages;
+	int ctx_fd;
+	int64_t created_ns; /* 0: now */
+};
+
+/* {"stream": text} unless quiet */
+void bld_stream(struct bctx *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* the variable lookup for substitution (Env, then ARGs in play) */
+const char *bld_lookup(void *ctx, const char *name);
+/* substitute one word / several words */
+char *bld_word(struct bctx *b, const char *w);
+/* shell of the config (SHELL or /bin/sh -c), new reference */
+json_t *bld_shell(struct bctx *b);
+/* Finish a step that makes no layer: cache probe, else an image with a new
+ * config and no layer. comment: docker's "#(nop) " text. */
+int bld_meta(struct bctx *b, const char *comment);
+/* Finish a step with a layer made in container ctr (or probe the cache
+ * first when ctr is NULL: returns 1 on a hit). */
+int bld_cache_probe(struct bctx *b, const char *key);
+int bld_commit_ctr(struct bctx *b, const char *ctr, json_t *container_config, const char *key);
+char *bld_key(struct bctx *b, const char *kind, const char *text, const char *extra);
+/* a container body for a step from the current image and config */
+json_t *bld_ctr_body(struct bctx *b);
+void bld_remove(struct bctx *b, const char *ctr, bool always);
+
+/* dispatch.c */
+int bld_dispatch(struct bctx *b, struct berth_df_instr *in);
+/* copy.c */
+int bld_copy(struct bctx *b, struct berth_df_instr *in, bool add);
+int bld_workdir_create(struct bctx *b, const char *dir);

@@ -1,0 +1,95 @@
+/* The image builder: docker 20.10's classic builder (Dockerfile steps run as
+ * containers and committed, docker's cache rules and JSON stream).
+ *
+ * The builder sits at the image level: it never includes daemon/ headers.
+ * The daemon hands it a struct berth_build_ops (daemon/build_ops.c) whose
+ * callbacks create, run, copy into, commit and remove containers on the same
+ * path as `berth run` and POST /commit. Cache entries live in the metadata
+ * database (table build_cache), so they survive restarts. */
+#pragma once
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/digest.h"
+#include "common/error.h"
+#include "common/util.h"
+#include "metadata/db.h"
+
+#define BERTH_ID_SZ (BERTH_DIGEST_LEN + 1)
+
+typedef void (*berth_build_out_fn)(void *octx, const char *data, size_t len);
+
+struct berth_build_ops {
+	void *ctx;
+	/* GetImage: id and parsed image config (new reference). NOT_FOUND when missing. */
+	int (*image_get)(void *ctx, const char *ref, char id[BERTH_ID_SZ], json_t **image, struct berth_error *err);
+	/* Pull ref (may be NULL: no registry support). */
+	int (*image_pull)(void *ctx, const char *ref, struct berth_error *err);
+	/* Create a container: body is a POST /containers/create body. */
+	int (*ctr_create)(void *ctx, json_t *body, char id[65], struct berth_error *err);
+	/* Does path exist in the container (created) as a directory? 1 yes, 0 no, -1 error. */
+	int (*ctr_is_dir)(void *ctx, const char *ctr, const char *path, struct berth_error *err);
+	/* Tar of path in the container (docker's archive GET: entries named after its base name). */
+	int (*ctr_get)(void *ctx, const char *ctr, const char *path, struct berth_writer *out, struct berth_error *err);
+	/* Start, stream stdout+stderr to out, wait; exit code. */
+	int (*ctr_run)(void *ctx, const char *ctr, berth_build_out_fn out, void *octx, int64_t *exit_code,
+		       struct berth_error *err);
+	int (*ctr_remove)(void *ctx, const char *ctr);
+	/* Commit: ctr NULL makes an image with no new layer. config is the new
+	 * image's config, container_config the one recorded (its Cmd is the
+	 * history's created_by), created_ns its time. */
+	int (*commit)(void *ctx, const char *ctr, const char *parent, const json_t *config,
+		      const json_t *container_config, const char *author, int64_t created_ns, char id[BERTH_ID_SZ],
+		      struct berth_error *err);
+	/* An image with a new layer made of the tar (a diff on parent's layers). */
+	int (*commit_tar)(void *ctx, const char *parent, struct berth_reader *tar, const json_t *config,
+			  const json_t *container_config, const char *author, int64_t created_ns, char id[BERTH_ID_SZ],
+			  struct berth_error *err);
+	int (*tag)(void *ctx, const char *id, const char *name, struct berth_error *err);
+};
+
+struct berth_build_opts {
+	const char *context_dir; /* extracted context (the builder reads it only) */
+	const char *work_dir;    /* scratch space for this build (the builder writes there) */
+	const char *dockerfile;  /* its text */
+	size_t dockerfile_len;
+	char **tags;         /* NULL-terminated, may be NULL */
+	json_t *buildargs;   /* {"NAME": "value"|null} or NULL */
+	json_t *labels;      /* {"k": "v"} or NULL */
+	json_t *host_config; /* merged into every RUN container's HostConfig (may be NULL) */
+	const char *target;
+	const char *platform;
+	bool nocache, rm, forcerm, quiet, pull;
+	bool reproducible;           /* SOURCE_DATE_EPOCH or 0 */
+	int64_t source_date_epoch_s; /* -1: none */
+	/* stream messages ({"stream":...}, {"aux":...}); the first one starts the response */
+	void (*emit)(void *ectx, json_t *msg);
+	void *ectx;
+	bool (*cancelled)(void *ectx);
+};
+
+/* Run a build. An error before anything was emitted (a Dockerfile parse
+ * error) is answered by the API with a status (400); after that the caller
+ * sends it in band (errorDetail; *exit_code > 0 for a failing RUN). */
+int berth_build(const struct berth_build_ops *ops, struct berth_db *db, const struct berth_build_opts *o,
+		char id[BERTH_ID_SZ], int64_t *exit_code, struct berth_error *err);
+
+/* ---- cache (cache.c) ---- */
+int berth_build_cache_init(struct berth_db *db, struct berth_error *err);
+/* 1 hit (image id filled), 0 miss, -1 error */
+int berth_build_cache_get(struct berth_db *db, const char *parent, const char *key, char image[BERTH_ID_SZ]);
+int berth_build_cache_put(struct berth_db *db, const char *parent, const char *key, const char *image);
+/* Drop every entry; returns how many, or -1. */
+int64_t berth_build_cache_prune(struct berth_db *db, struct berth_error *err);
+
+/* ---- context (context.c) ---- */
+/* Extract a context tar (plain, gzip, bzip2, xz, zstd) into dir safely,
+ * then drop what its .dockerignore excludes (for contexts that arrive
+ * unfiltered), keeping the Dockerfile and .dockerignore. */
+int berth_build_context_extract(struct berth_reader *in, const char *dir, const char *dockerfile,
+				struct berth_error *err);
+/* Read the Dockerfile named by the request (relative, nested, or absolute
+ * inside the context; docker's "Cannot locate specified Dockerfile: X"). */
+int berth_build_context_dockerfile(const char *dir, const char *name, char **text, size_t *len,
+				   struct berth_error *err);

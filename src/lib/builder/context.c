@@ -1,0 +1,129 @@
+/* The build context: the tar a client sends, extracted safely with the
+ * archive module, .dockerignore honoured, the Dockerfile found. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "archive/patterns.h"
+#include "archive/tar.h"
+#include "builder/builder.h"
+#include "common/cleanup.h"
+
+static int prune_dir(int dfd, const char *prefix, const struct berth_patterns *ps, const char *keep, int depth)
+{
+	if (depth > 512)
+		return 0;
+	DIR *dir = fdopendir(dup(dfd));
+	if (!dir)
+		return -1;
+	char **names = NULL;
+	struct dirent *e;
+	while ((e = readdir(dir)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			berth_strv_push(&names, e->d_name);
+	closedir(dir);
+	for (size_t i = 0; names && names[i]; i++) {
+		cleanup_free char *rel = *prefix ? berth_strdup_printf("%s/%s", prefix, names[i]) : strdup(names[i]);
+		if (!rel)
+			continue;
+		struct stat st;
+		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		bool isdir = S_ISDIR(st.st_mode);
+		bool kept = !strcmp(rel, ".dockerignore") || (keep && !strcmp(rel, keep));
+		int f = kept ? BERTH_TAR_KEEP : berth_patterns_tar_filter((void *)ps, rel, isdir);
+		if (f == BERTH_TAR_SKIP) {
+			berth_ar_remove_at(dfd, names[i]);
+		} else if (isdir) {
+			cleanup_close int cfd = openat(dfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (cfd >= 0)
+				prune_dir(cfd, rel, ps, keep, depth + 1);
+		}
+	}
+	berth_strv_free(names);
+	return 0;
+}
+
+int berth_build_context_extract(struct berth_reader *in, const char *dir, const char *dockerfile,
+				struct berth_error *err)
+{
+	cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "open %s", dir);
+	cleanup_free char *spool = berth_strdup_printf("%s/..", dir);
+	struct berth_untar_opts uo = {.resolve = BERTH_UNTAR_BENEATH, .dest_shown = "/", .spool_dir = spool};
+	if (berth_untar(dfd, "", in, &uo, err) < 0)
+		return -1;
+	/* .dockerignore: the daemon honours it too (a context that arrived unfiltered) */
+	char *text = NULL;
+	size_t len = 0;
+	cleanup_close int ifd = berth_ar_open(dfd, ".dockerignore", O_RDONLY | O_NOFOLLOW, BERTH_UNTAR_BENEATH);
+	if (ifd >= 0) {
+		struct stat st;
+		if (fstat(ifd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < (1 << 20)) {
+			text = malloc((size_t)st.st_size + 1);
+			ssize_t n = text ? berth_read_all(ifd, text, (size_t)st.st_size) : -1;
+			len = n > 0 ? (size_t)n : 0;
+		}
+	}
+	if (text) {
+		struct berth_patterns *ps = berth_patterns_parse(text, len);
+		free(text);
+		if (ps && !berth_patterns_empty(ps)) {
+			cleanup_free char *keep = dockerfile ? berth_cp_clean(dockerfile) : NULL;
+			const char *k = keep;
+			while (k && *k == '/')
+				k++;
+			prune_dir(dfd, "", ps, k, 0);
+		}
+		berth_patterns_free(ps);
+	}
+	return 0;
+}
+
+int berth_build_context_dockerfile(const char *dir, const char *name, char **text, size_t *len, struct berth_error *err)
+{
+	const char *shown = name && *name ? name : "Dockerfile";
+	cleanup_free char *clean = berth_cp_clean(shown);
+	if (!clean)
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	/* an absolute path names a file inside the context */
+	const char *rel = clean;
+	while (*rel == '/')
+		rel++;
+	if (!strcmp(rel, "..") || berth_str_has_prefix(rel, "../"))
+		return berth_err(err, BERTH_E_INVALID, "Forbidden path outside the build context: %s ()", shown);
+	cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "open %s", dir);
+	int fd = berth_ar_open(dfd, rel, O_RDONLY, BERTH_UNTAR_IN_ROOT);
+	if (fd < 0 && (!name || !*name || !strcmp(rel, "Dockerfile")))
+		fd = berth_ar_open(dfd, "dockerfile", O_RDONLY, BERTH_UNTAR_IN_ROOT);
+	if (fd < 0)
+		return berth_err(err, BERTH_E_INVALID, "Cannot locate specified Dockerfile: %s", shown);
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (16 << 20)) {
+		close(fd);
+		return berth_err(err, BERTH_E_INVALID, "Cannot locate specified Dockerfile: %s", shown);
+	}
+	*text = malloc((size_t)st.st_size + 1);
+	ssize_t n = *text ? berth_read_all(fd, *text, (size_t)st.st_size) : -1;
+	close(fd);
+	if (n < 0) {
+		free(*text);
+		*text = NULL;
+		return berth_err(err, BERTH_E_INTERNAL, "read Dockerfile");
+	}
+	(*text)[n] = 0;
+	*len = (size_t)n;
+	if (n == 0) {
+		free(*text);
+		*text = NULL;
+		return berth_err(err, BERTH_E_INVALID, "the Dockerfile (%s) cannot be empty", shown);
+	}
+	return 0;
+}

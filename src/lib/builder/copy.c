@@ -1,0 +1,602 @@
+/* COPY and ADD (context files, --from stages and images, local archives,
+ * --chown) and WORKDIR's directory. Files are staged with the archive
+ * module (tar out of the source root, extracted below a staging directory
+ * with the new owners), and the staging tree becomes the step's layer. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "archive/tar.h"
+#include "builder/build_int.h"
+#include "common/cleanup.h"
+
+struct copy_job {
+	struct bctx *b;
+	int root_fd; /* the source root (context or --from staging) */
+	int stage_fd;
+	char *stage_dir;
+	bool chown;
+	uid_t uid;
+	gid_t gid;
+	struct berth_sha256 *h;
+	int nfiles;
+	bool any_dir;
+};
+
+static int tmpfile_in(const char *dir) { return open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600); }
+
+/* ---- content checksum: names, modes, owners, sizes, contents; not mtimes ---- */
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static void hash_tree(struct berth_sha256 *h, int pfd, const char *base, const char *rel, int depth)
+{
+	struct stat st;
+	if (depth > 256 || fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	char hdr[128];
+	int n = snprintf(hdr, sizeof(hdr), "|%o|%lld|", (unsigned)st.st_mode, (long long)st.st_size);
+	berth_sha256_update(h, rel, strlen(rel) + 1);
+	berth_sha256_update(h, hdr, (size_t)n);
+	if (S_ISLNK(st.st_mode)) {
+		char t[4096];
+		ssize_t l = readlinkat(pfd, base, t, sizeof(t));
+		if (l > 0)
+			berth_sha256_update(h, t, (size_t)l);
+	} else if (S_ISREG(st.st_mode)) {
+		cleanup_close int fd = openat(pfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		char buf[65536];
+		ssize_t r;
+		while (fd >= 0 && (r = read(fd, buf, sizeof(buf))) > 0)
+			berth_sha256_update(h, buf, (size_t)r);
+	} else if (S_ISDIR(st.st_mode)) {
+		int fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return;
+		DIR *d = fdopendir(fd);
+		if (!d) {
+			close(fd);
+			return;
+		}
+		char **names = NULL;
+		struct dirent *e;
+		while ((e = readdir(d)))
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+				berth_strv_push(&names, e->d_name);
+		size_t cnt = berth_strv_len(names);
+		if (cnt)
+			qsort(names, cnt, sizeof(char *), cmp_str);
+		for (size_t i = 0; i < cnt; i++) {
+			cleanup_free char *r = berth_strdup_printf("%s/%s", rel, names[i]);
+			hash_tree(h, dirfd(d), names[i], r, depth + 1);
+		}
+		berth_strv_free(names);
+		closedir(d);
+	}
+}
+
+/* ---- staging ---- */
+
+/* tar of (dirfd, base) named `name` (NULL: the children of a directory at the top) into the staging tree */
+static int stage_tree(struct copy_job *j, int dirfd, const char *base, const char *name)
+{
+	struct bctx *b = j->b;
+	cleanup_close int tfd = tmpfile_in(b->o->work_dir);
+	if (tfd < 0)
+		return berth_err_sys(b->err, BERTH_E_INTERNAL, errno, "temporary file");
+	struct berth_writer w = berth_writer_fd(tfd);
+	struct berth_tar_src src = {.dirfd = dirfd, .base = base, .name = name};
+	if (berth_tar_write(&src, &w, b->err) < 0)
+		return -1;
+	if (lseek(tfd, 0, SEEK_SET) < 0)
+		return berth_err_sys(b->err, BERTH_E_INTERNAL, errno, "seek");
+	struct berth_reader r = berth_reader_fd(tfd);
+	struct berth_untar_opts uo = {
+		.resolve = BERTH_UNTAR_BENEATH, .chown = j->chown, .uid = j->uid, .gid = j->gid, .dest_shown = "/"};
+	return berth_untar(j->stage_fd, "", &r, &uo, b->err);
+}
+
+static bool is_archive(int fd)
+{
+	unsigned char m[512];
+	ssize_t n = pread(fd, m, sizeof(m), 0);
+	if (n < 6)
+		return false;
+	if ((m[0] == 0x1f && m[1] == 0x8b) || !memcmp(m, "BZh", 3) ||
+	    !memcmp(m,
+		    "\xfd"
+		    "7zXZ\0",
+		    6) ||
+	    !memcmp(m, "\x28\xb5\x2f\xfd", 4))
+		return true;
+	return n >= 262 && !memcmp(m + 257, "ustar", 5);
+}
+
+/* an archive extracted at dest (ADD) */
+static int stage_archive(struct copy_job *j, int fd, const char *dest_rel)
+{
+	struct bctx *b = j->b;
+	struct berth_reader r = berth_reader_fd(fd);
+	struct berth_untar_opts uo = {.resolve = BERTH_UNTAR_BENEATH, .dest_shown = "/"};
+	/* berth_untar makes missing parents of dest (0755) */
+	if (*dest_rel) {
+		if (mkdirat(j->stage_fd, dest_rel, 0755) < 0 && errno != EEXIST) {
+			cleanup_free char *dup = strdup(dest_rel);
+			for (char *p = dup; p && *p; p++)
+				if (*p == '/') {
+					*p = 0;
+					mkdirat(j->stage_fd, dup, 0755);
+					*p = '/';
+				}
+			mkdirat(j->stage_fd, dest_rel, 0755);
+		}
+	}
+	return berth_untar(j->stage_fd, dest_rel, &r, &uo, b->err);
+}
+
+static bool has_wildcard(const char *s) { return strpbrk(s, "*?[") != NULL; }
+
+static char *base_of(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return strdup(s ? s + 1 : p);
+}
+
+/* expand one source (wildcards in its last element) into paths relative to the root */
+static int expand_source(struct copy_job *j, const char *src, char ***out)
+{
+	struct bctx *b = j->b;
+	cleanup_free char *clean = berth_cp_clean(src);
+	if (!clean)
+		return berth_err(b->err, BERTH_E_INTERNAL, "out of memory");
+	const char *rel = clean;
+	while (*rel == '/')
+		rel++;
+	if (!strcmp(rel, "..") || berth_str_has_prefix(rel, "../"))
+		return berth_err(b->err, BERTH_E_INVALID, "Forbidden path outside the build context: %s ()", src);
+	if (!has_wildcard(rel)) {
+		berth_strv_push(out, *rel ? rel : ".");
+		return 0;
+	}
+	cleanup_free char *dir = strdup(rel);
+	char *slash = strrchr(dir, '/');
+	const char *pat = slash ? slash + 1 : rel;
+	if (slash)
+		*slash = 0;
+	else
+		strcpy(dir, ".");
+	if (has_wildcard(dir))
+		return berth_err(b->err, BERTH_E_INVALID, "wildcards are only supported in the last path element: %s",
+				 src);
+	int dfd = berth_ar_open(j->root_fd, strcmp(dir, ".") ? dir : "", O_RDONLY | O_DIRECTORY, BERTH_UNTAR_IN_ROOT);
+	if (dfd < 0)
+		return 0;
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return 0;
+	}
+	char **names = NULL;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && fnmatch(pat, e->d_name, FNM_PERIOD) == 0)
+			berth_strv_push(&names, e->d_name);
+	closedir(d);
+	size_t cnt = berth_strv_len(names);
+	if (cnt)
+		qsort(names, cnt, sizeof(char *), cmp_str);
+	for (size_t i = 0; i < cnt; i++) {
+		cleanup_free char *p =
+			strcmp(dir, ".") ? berth_strdup_printf("%s/%s", dir, names[i]) : strdup(names[i]);
+		berth_strv_push(out, p);
+	}
+	berth_strv_free(names);
+	return 0;
+}
+
+static int parse_chown(struct bctx *b, const char *spec, uid_t *uid, gid_t *gid)
+{
+	cleanup_free char *s = bld_word(b, spec);
+	if (!s)
+		return -1;
+	char *colon = strchr(s, ':');
+	const char *u = s, *g = colon ? colon + 1 : NULL;
+	if (colon)
+		*colon = 0;
+	char *end;
+	long uv = !strcmp(u, "root") ? 0 : strtol(u, &end, 10);
+	if (strcmp(u, "root") && (*end || !*u))
+		return berth_err(b->err, BERTH_E_INVALID,
+				 "unable to convert uid/gid chown string to host mapping: can't find uid for user %s: "
+				 "only numeric ids and root are supported here",
+				 u);
+	long gv = uv;
+	if (g) {
+		gv = !strcmp(g, "root") ? 0 : strtol(g, &end, 10);
+		if (strcmp(g, "root") && (*end || !*g))
+			return berth_err(
+				b->err, BERTH_E_INVALID,
+				"unable to convert uid/gid chown string to host mapping: can't find gid for group %s: "
+				"only numeric ids and root are supported here",
+				g);
+	}
+	*uid = (uid_t)uv;
+	*gid = (gid_t)gv;
+	return 0;
+}
+
+/* --from: the source path extracted from a stage or an image into a local root */
+static int from_root(struct bctx *b, const char *from, const char *dir, char **srcs, struct berth_error *err)
+{
+	char image[BERTH_ID_SZ] = "";
+	char *end;
+	long idx = strtol(from, &end, 10);
+	if (!*end && *from && idx >= 0 && (size_t)idx < b->nstages)
+		snprintf(image, sizeof(image), "%s", b->stages[idx].id);
+	for (size_t i = 0; i < b->nstages && !*image; i++)
+		if (b->stages[i].name && !strcasecmp(b->stages[i].name, from))
+			snprintf(image, sizeof(image), "%s", b->stages[i].id);
+	if (!*image) {
+		json_t *img = NULL;
+		if (b->ops->image_get(b->ops->ctx, from, image, &img, err) < 0) {
+			if (err->kind != BERTH_E_NOT_FOUND || !b->ops->image_pull ||
+			    (memset(err, 0, sizeof(*err)), b->ops->image_pull(b->ops->ctx, from, err) < 0) ||
+			    b->ops->image_get(b->ops->ctx, from, image, &img, err) < 0)
+				return -1;
+		}
+		json_decref(img);
+	}
+	json_t *body = json_pack("{s:s, s:[s], s:{s:[s]}, s:{}}", "Image", image, "Cmd", "/nonexistent", "Healthcheck",
+				 "Test", "NONE", "HostConfig");
+	char ctr[65];
+	int rc = b->ops->ctr_create(b->ops->ctx, body, ctr, err);
+	json_decref(body);
+	if (rc < 0)
+		return -1;
+	cleanup_close int rfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	for (size_t i = 0; rc == 0 && srcs[i]; i++) {
+		cleanup_free char *clean = berth_cp_clean(srcs[i]);
+		const char *rel = clean;
+		while (*rel == '/')
+			rel++;
+		cleanup_free char *parent = strdup(rel);
+		char *sl = strrchr(parent, '/');
+		if (sl)
+			*sl = 0;
+		else
+			parent[0] = 0;
+		/* a wildcard in the last element: fetch its directory */
+		cleanup_free char *want = has_wildcard(rel) ? strdup(parent) : strdup(rel);
+		cleanup_free char *where = strdup(want);
+		char *ws = strrchr(where, '/');
+		if (ws)
+			*ws = 0;
+		else
+			where[0] = 0;
+		cleanup_close int tfd = tmpfile_in(b->o->work_dir);
+		if (tfd < 0) {
+			rc = berth_err_sys(err, BERTH_E_INTERNAL, errno, "temporary file");
+			break;
+		}
+		struct berth_writer w = berth_writer_fd(tfd);
+		cleanup_free char *abs = berth_strdup_printf("/%s", want);
+		rc = b->ops->ctr_get(b->ops->ctx, ctr, abs, &w, err);
+		if (rc < 0)
+			break;
+		lseek(tfd, 0, SEEK_SET);
+		if (*where) {
+			cleanup_free char *dup = strdup(where);
+			for (char *p = dup; *p; p++)
+				if (*p == '/') {
+					*p = 0;
+					mkdirat(rfd, dup, 0755);
+					*p = '/';
+				}
+			mkdirat(rfd, dup, 0755);
+		}
+		struct berth_reader r = berth_reader_fd(tfd);
+		struct berth_untar_opts uo = {.resolve = BERTH_UNTAR_BENEATH, .dest_shown = "/"};
+		rc = berth_untar(rfd, where, &r, &uo, err);
+	}
+	b->ops->ctr_remove(b->ops->ctx, ctr);
+	return rc;
+}
+
+static int commit_stage(struct copy_job *j, const char *comment, const char *key)
+{
+	struct bctx *b = j->b;
+	if (b->nlayers >= 127)
+		return berth_err(b->err, BERTH_E_INVALID, "max depth exceeded");
+	cleanup_close int tfd = tmpfile_in(b->o->work_dir);
+	if (tfd < 0)
+		return berth_err_sys(b->err, BERTH_E_INTERNAL, errno, "temporary file");
+	struct berth_writer w = berth_writer_fd(tfd);
+	struct berth_tar_src src = {.dirfd = j->stage_fd};
+	if (berth_tar_write(&src, &w, b->err) < 0)
+		return -1;
+	lseek(tfd, 0, SEEK_SET);
+	struct berth_reader r = berth_reader_fd(tfd);
+	json_t *cc = json_deep_copy(b->cfg);
+	json_t *cmd = bld_shell(b);
+	json_array_append_new(cmd, json_string("#(nop) "));
+	json_array_append_new(cmd, json_string(comment));
+	json_object_set_new(cc, "Cmd", cmd);
+	char nid[BERTH_ID_SZ];
+	int rc = b->ops->commit_tar(b->ops->ctx, *b->id ? b->id : NULL, &r, b->cfg, cc, b->author,
+				    b->created_ns ? b->created_ns : berth_now_ns(), nid, b->err);
+	json_decref(cc);
+	if (rc < 0)
+		return -1;
+	if (key)
+		berth_build_cache_put(b->db, *b->id ? b->id : "scratch", key, nid);
+	snprintf(b->id, sizeof(b->id), "%s", nid);
+	b->nlayers++;
+	bld_stream(b, " ---> %.12s\n", berth_digest_hex(b->id));
+	return 0;
+}
+
+static int new_stage_dir(struct bctx *b, const char *what, char **dir, int *fd)
+{
+	char rnd[65];
+	berth_random_id(rnd);
+	*dir = berth_strdup_printf("%s/%s-%.12s", b->o->work_dir, what, rnd);
+	if (!*dir || mkdir(*dir, 0755) < 0)
+		return berth_err_sys(b->err, BERTH_E_INTERNAL, errno, "mkdir %s", what);
+	*fd = open(*dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*fd < 0)
+		return berth_err_sys(b->err, BERTH_E_INTERNAL, errno, "open %s", what);
+	return 0;
+}
+
+static bool dest_is_dir_in_image(struct bctx *b, const char *dest)
+{
+	if (!*b->id)
+		return false;
+	json_t *body = bld_ctr_body(b);
+	json_object_set_new(body, "Cmd", json_pack("[s]", "/nonexistent"));
+	json_object_set_new(body, "Entrypoint", json_null());
+	char ctr[65];
+	struct berth_error e2 = {0};
+	int rc = b->ops->ctr_create(b->ops->ctx, body, ctr, &e2);
+	json_decref(body);
+	if (rc < 0)
+		return false;
+	int d = b->ops->ctr_is_dir(b->ops->ctx, ctr, dest, &e2);
+	b->ops->ctr_remove(b->ops->ctx, ctr);
+	return d == 1;
+}
+
+int bld_copy(struct bctx *b, struct berth_df_instr *in, bool add)
+{
+	const char *up = add ? "ADD" : "COPY";
+	const char *chown = NULL, *from = NULL;
+	for (size_t i = 0; in->flags && in->flags[i]; i++) {
+		const char *f = in->flags[i];
+		if (berth_str_has_prefix(f, "--chown="))
+			chown = f + 8;
+		else if (!add && berth_str_has_prefix(f, "--from="))
+			from = f + 7;
+		else
+			return berth_err(b->err, BERTH_E_INVALID, "Unknown flag: %s", f + 2);
+	}
+	size_t n = berth_strv_len(in->args);
+	if (n < 2)
+		return berth_err(
+			b->err, BERTH_E_INVALID,
+			"%s requires at least two arguments, but only one was provided. Destination could not be determined.",
+			up);
+	struct copy_job j = {.b = b, .root_fd = -1, .stage_fd = -1};
+	char **srcs = NULL, **paths = NULL;
+	cleanup_free char *from_dir = NULL, *dest = NULL, *comment = NULL, *key = NULL, *fromw = NULL;
+	cleanup_free char *dw = NULL, *joined = NULL, *extra = NULL;
+	int from_fd = -1;
+	int rc = -1;
+	for (size_t i = 0; i + 1 < n; i++) {
+		char *w = bld_word(b, in->args[i]);
+		if (!w)
+			goto out;
+		berth_strv_push(&srcs, w);
+		free(w);
+	}
+	dw = bld_word(b, in->args[n - 1]);
+	if (!dw)
+		goto out;
+	const char *wd = json_string_value(json_object_get(b->cfg, "WorkingDir"));
+	bool dest_slash = berth_str_has_suffix(dw, "/") || berth_str_has_suffix(dw, "/.") || !strcmp(dw, ".");
+	joined = dw[0] == '/' ? strdup(dw) : berth_strdup_printf("%s/%s", wd && *wd ? wd : "", dw);
+	dest = berth_cp_clean(joined);
+	if (chown && parse_chown(b, chown, &j.uid, &j.gid) < 0)
+		goto out;
+	j.chown = true; /* docker: 0:0 unless --chown */
+	if (from) {
+		fromw = bld_word(b, from);
+		if (!fromw)
+			goto out;
+		if (new_stage_dir(b, "from", &from_dir, &from_fd) < 0 ||
+		    from_root(b, fromw, from_dir, srcs, b->err) < 0)
+			goto out;
+		j.root_fd = from_fd;
+	} else
+		j.root_fd = b->ctx_fd;
+	for (size_t i = 0; srcs[i]; i++) {
+		if (add && (berth_str_has_prefix(srcs[i], "http://") || berth_str_has_prefix(srcs[i], "https://"))) {
+			berth_err(b->err, BERTH_E_INVALID,
+				  "ADD failed: remote URL sources (%s) are not supported by this builder", srcs[i]);
+			goto out;
+		}
+		if (expand_source(&j, srcs[i], &paths) < 0)
+			goto out;
+	}
+	if (!paths || !paths[0]) {
+		berth_err(b->err, BERTH_E_INVALID, "%s failed: no source files were specified", up);
+		goto out;
+	}
+	size_t np = berth_strv_len(paths);
+	bool into_dir = dest_slash || np > 1 || (np == 1 && has_wildcard(srcs[0]));
+	/* resolve each source inside the root; hash it */
+	j.h = berth_sha256_new();
+	char **resolved = NULL;
+	for (size_t i = 0; i < np; i++) {
+		cleanup_free char *abs = berth_strdup_printf("/%s", strcmp(paths[i], ".") ? paths[i] : "");
+		char *res = berth_root_resolve(j.root_fd, abs, b->err);
+		if (!res) {
+			berth_strv_free(resolved);
+			goto out;
+		}
+		struct stat st;
+		const char *r = res + 1;
+		if ((*r ? fstatat(j.root_fd, r, &st, AT_SYMLINK_NOFOLLOW) : fstat(j.root_fd, &st)) < 0) {
+			berth_err(
+				b->err, BERTH_E_NOT_FOUND,
+				"%s failed: file not found in build context or excluded by .dockerignore: stat %s: file "
+				"does not exist",
+				up, paths[i]);
+			free(res);
+			berth_strv_free(resolved);
+			goto out;
+		}
+		if (S_ISDIR(st.st_mode))
+			j.any_dir = true;
+		hash_tree(j.h, j.root_fd, *r ? r : ".", paths[i], 0);
+		berth_strv_push(&resolved, res);
+		free(res);
+	}
+	char hash[BERTH_ID_SZ];
+	berth_sha256_final(j.h, hash);
+	j.h = NULL;
+	comment = berth_strdup_printf("%s %s:%s in %s ", up,
+				      np > 1    ? "multi" :
+				      j.any_dir ? "dir" :
+						  "file",
+				      berth_digest_hex(hash), dest);
+	extra = berth_strdup_printf("%s|%u:%u|%s", hash, (unsigned)j.uid, (unsigned)j.gid, from ? fromw : "");
+	key = bld_key(b, add ? "add" : "copy", comment, extra);
+	if (bld_cache_probe(b, key) == 1) {
+		berth_strv_free(resolved);
+		rc = 0;
+		goto out;
+	}
+	b->cache_broken = true;
+	if (!into_dir && !j.any_dir && dest_is_dir_in_image(b, dest))
+		into_dir = true;
+	if (new_stage_dir(b, "copy", &j.stage_dir, &j.stage_fd) < 0) {
+		berth_strv_free(resolved);
+		goto out;
+	}
+	const char *drel = dest + 1; /* dest is absolute and clean */
+	for (size_t i = 0; i < np && rc != -2; i++) {
+		const char *r = resolved[i] + 1;
+		struct stat st;
+		if ((*r ? fstatat(j.root_fd, r, &st, AT_SYMLINK_NOFOLLOW) : fstat(j.root_fd, &st)) < 0)
+			continue;
+		int res;
+		if (S_ISDIR(st.st_mode)) {
+			cleanup_close int dfd =
+				*r ? berth_ar_open(j.root_fd, r, O_RDONLY | O_DIRECTORY, BERTH_UNTAR_IN_ROOT) :
+				     dup(j.root_fd);
+			if (dfd < 0) {
+				berth_err_sys(b->err, BERTH_E_INTERNAL, errno, "open %s", paths[i]);
+				rc = -2;
+				break;
+			}
+			res = stage_tree(&j, dfd, NULL, *drel ? drel : NULL);
+		} else {
+			cleanup_free char *bn = base_of(paths[i]);
+			cleanup_free char *target =
+				into_dir ? (*drel ? berth_strdup_printf("%s/%s", drel, bn) : strdup(bn)) : strdup(drel);
+			cleanup_close int afd = -1;
+			if (add && S_ISREG(st.st_mode) &&
+			    (afd = berth_ar_open(j.root_fd, r, O_RDONLY, BERTH_UNTAR_IN_ROOT)) >= 0 &&
+			    is_archive(afd)) {
+				res = stage_archive(&j, afd, drel);
+			} else {
+				cleanup_free char *pdir = strdup(r);
+				char *sl = strrchr(pdir, '/');
+				cleanup_close int pfd = -1;
+				if (sl) {
+					*sl = 0;
+					pfd = berth_ar_open(j.root_fd, pdir, O_RDONLY | O_DIRECTORY,
+							    BERTH_UNTAR_IN_ROOT);
+				} else
+					pfd = dup(j.root_fd);
+				if (pfd < 0) {
+					berth_err_sys(b->err, BERTH_E_INTERNAL, errno, "open %s", paths[i]);
+					rc = -2;
+					break;
+				}
+				res = stage_tree(&j, pfd, sl ? sl + 1 : r, target);
+			}
+		}
+		if (res < 0) {
+			rc = -2;
+			break;
+		}
+	}
+	berth_strv_free(resolved);
+	if (rc == -2) {
+		rc = -1;
+		goto out;
+	}
+	rc = commit_stage(&j, comment, key);
+out:
+	if (j.h)
+		berth_sha256_free(j.h);
+	if (j.stage_fd >= 0)
+		close(j.stage_fd);
+	if (j.stage_dir) {
+		berth_rm_rf(j.stage_dir, NULL);
+		free(j.stage_dir);
+	}
+	if (from_fd >= 0)
+		close(from_fd);
+	if (from_dir)
+		berth_rm_rf(from_dir, NULL);
+	berth_strv_free(srcs);
+	berth_strv_free(paths);
+	return rc;
+}
+
+int bld_workdir_create(struct bctx *b, const char *dir)
+{
+	cleanup_free char *comment = berth_strdup_printf("WORKDIR %s", dir);
+	cleanup_free char *key = bld_key(b, "workdir", comment, NULL);
+	if (!key)
+		return berth_err(b->err, BERTH_E_INTERNAL, "out of memory");
+	if (bld_cache_probe(b, key) == 1)
+		return 0;
+	if (!strcmp(dir, "/") || dest_is_dir_in_image(b, dir)) {
+		b->cache_broken = true; /* bmeta probes again: a miss */
+		return bld_meta(b, comment);
+	}
+	b->cache_broken = true;
+	struct copy_job j = {.b = b, .stage_fd = -1};
+	int rc = -1;
+	cleanup_free char *rel = strdup(dir + 1);
+	if (new_stage_dir(b, "workdir", &j.stage_dir, &j.stage_fd) < 0)
+		goto out;
+	for (char *p = rel; *p; p++)
+		if (*p == '/') {
+			*p = 0;
+			mkdirat(j.stage_fd, rel, 0755);
+			*p = '/';
+		}
+	if (mkdirat(j.stage_fd, rel, 0755) < 0 && errno != EEXIST) {
+		berth_err_sys(b->err, BERTH_E_INTERNAL, errno, "mkdir %s", dir);
+		goto out;
+	}
+	rc = commit_stage(&j, comment, key);
+out:
+	if (j.stage_fd >= 0)
+		close(j.stage_fd);
+	if (j.stage_dir) {
+		berth_rm_rf(j.stage_dir, NULL);
+		free(j.stage_dir);
+	}
+	return rc;
+}
