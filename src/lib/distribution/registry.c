@@ -333,6 +333,7 @@ struct xfer {
 	bool aborted;
 	CURL *h;
 	char *www_auth;
+	int64_t skip; /* a resumed GET answered 200: bytes the caller already has */
 };
 
 static char *dup_trim(const char *v, size_t n)
@@ -401,6 +402,19 @@ static size_t on_write(char *buf, size_t size, size_t nmemb, void *ud)
 	long st = 0;
 	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &st);
 	if (x->req->on_data && st >= 200 && st < 300) {
+		if (st == 200 && x->skip > 0) {
+			size_t drop = (int64_t)n < x->skip ? n : (size_t)x->skip;
+			x->skip -= (int64_t)drop;
+			if (drop == n)
+				return n;
+			buf += drop;
+			n -= drop;
+			if (x->req->on_data(x->req->ctx, buf, n) < 0) {
+				x->aborted = true;
+				return 0;
+			}
+			return n + drop;
+		}
 		if (x->req->on_data(x->req->ctx, buf, n) < 0) {
 			x->aborted = true;
 			return 0;
@@ -451,7 +465,7 @@ static int raw_do(struct berth_registry_client *c, const char *url, const struct
 	CURL *h = curl_easy_init();
 	if (!h)
 		return berth_err(err, BERTH_E_INTERNAL, "curl: out of memory");
-	struct xfer x = {.req = req, .resp = resp, .h = h};
+	struct xfer x = {.req = req, .resp = resp, .h = h, .skip = req->range_start};
 	x.max_body = req->max_body ? req->max_body : BERTH_REGISTRY_MAX_MANIFEST;
 	struct curl_slist *hl = NULL;
 	char *authline = NULL;

@@ -117,7 +117,9 @@ struct berth_registry_request {
 	size_t body_len;
 	struct berth_reader *body_reader;
 	int64_t body_size;
-	/* Range: bytes=<range_start>- when > 0 (resume a blob download). */
+	/* Range: bytes=<range_start>- when > 0 (resume a blob download). A
+	 * server that ignores Range (200) is handled here: the first range_start
+	 * bytes are dropped, so on_data always gets the bytes from range_start on. */
 	int64_t range_start;
 	/* Response body: streamed to on_data when set (only for 2xx answers;
 	 * error bodies are always buffered), else buffered up to max_body bytes
