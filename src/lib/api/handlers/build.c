@@ -1,0 +1,222 @@
+/* POST /build (docker 20.10's classic builder stream) and POST /build/prune. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "api/api.h"
+#include "builder/builder.h"
+#include "common/cleanup.h"
+#include "common/util.h"
+#include "daemon/build_ops.h"
+#include "daemon/daemon.h"
+#include "image/reference.h"
+
+struct build_stream {
+	struct berth_http_conn *c;
+	bool started;
+	bool failed;
+};
+
+static void emit(void *ctx, json_t *msg)
+{
+	struct build_stream *s = ctx;
+	if (s->failed)
+		return;
+	if (!s->started) {
+		s->started = true;
+		if (berth_http_stream_begin(s->c, 200, "application/json") < 0) {
+			s->failed = true;
+			return;
+		}
+	}
+	if (berth_http_stream_json(s->c, msg) < 0)
+		s->failed = true;
+}
+
+static bool cancelled(void *ctx)
+{
+	struct build_stream *s = ctx;
+	return s->failed || berth_http_peer_gone(s->c);
+}
+
+/* a JSON object query parameter ({"k":"v"}) */
+static int query_obj(struct berth_http_req *r, const char *name, json_t **out, struct berth_error *err)
+{
+	const char *v = berth_http_query(r, name);
+	*out = NULL;
+	if (!v || !*v)
+		return 0;
+	json_error_t je;
+	json_t *j = json_loads(v, JSON_DECODE_ANY, &je);
+	if (!json_is_object(j) && !json_is_null(j)) {
+		json_decref(j);
+		return berth_err(err, BERTH_E_INVALID, "failed to parse %s: %s", name, j ? "not an object" : je.text);
+	}
+	*out = j;
+	return 0;
+}
+
+static void set_int(json_t *hc, struct berth_http_req *r, const char *q, const char *key)
+{
+	const char *v = berth_http_query(r, q);
+	if (v && *v)
+		json_object_set_new(hc, key, json_integer(berth_http_query_int(r, q, 0)));
+}
+
+static void build(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
+{
+	struct berth_error err = {0};
+	cleanup_json json_t *buildargs = NULL, *labels = NULL, *hc = json_object();
+	char **tags = NULL;
+	cleanup_free char *work = NULL, *ctxdir = NULL, *dockerfile = NULL;
+	size_t dflen = 0;
+	int64_t exit_code = 0;
+	struct build_stream s = {.c = c};
+	if (query_obj(r, "buildargs", &buildargs, &err) < 0 || query_obj(r, "labels", &labels, &err) < 0)
+		goto fail;
+	for (size_t i = 0; i < r->nquery; i++) {
+		if (strcmp(r->query[i].k, "t") || !r->query[i].v || !*r->query[i].v)
+			continue;
+		struct berth_ref ref;
+		if (berth_ref_parse_normalized(r->query[i].v, &ref, &err) < 0) {
+			err.kind = BERTH_E_INVALID;
+			goto fail;
+		}
+		if (*ref.digest) {
+			berth_err(&err, BERTH_E_INVALID, "build tag cannot contain a digest");
+			goto fail;
+		}
+		berth_strv_push(&tags, r->query[i].v);
+	}
+	const char *remote = berth_http_query(r, "remote");
+	if (remote && *remote) {
+		berth_err(&err, BERTH_E_UNSUPPORTED, "remote build contexts (%s) are not supported by this daemon",
+			  remote);
+		goto fail;
+	}
+	const char *squash = berth_http_query(r, "squash");
+	if (squash && berth_http_query_bool(r, "squash", false)) {
+		berth_err(&err, BERTH_E_INVALID, "squash is only supported with experimental mode");
+		goto fail;
+	}
+	const char *outputs = berth_http_query(r, "outputs");
+	if (outputs && *outputs && strcmp(outputs, "[]") && strcmp(outputs, "null")) {
+		berth_err(&err, BERTH_E_INVALID, "outputs are only supported with BuildKit");
+		goto fail;
+	}
+	const char *iso = berth_http_query(r, "isolation");
+	if (iso && *iso && strcmp(iso, "default")) {
+		berth_err(&err, BERTH_E_INVALID, "Invalid isolation: %s", iso);
+		goto fail;
+	}
+	/* HostConfig of the RUN containers */
+	const char *nm = berth_http_query(r, "networkmode");
+	json_object_set_new(hc, "NetworkMode", json_string(nm && *nm ? nm : "default"));
+	json_t *eh = json_array();
+	for (size_t i = 0; i < r->nquery; i++) {
+		if (strcmp(r->query[i].k, "extrahosts") || !r->query[i].v)
+			continue;
+		cleanup_free char *all = strdup(r->query[i].v);
+		char *save = NULL;
+		for (char *t = strtok_r(all, ",", &save); t; t = strtok_r(NULL, ",", &save))
+			json_array_append_new(eh, json_string(t));
+	}
+	json_object_set_new(hc, "ExtraHosts", eh);
+	set_int(hc, r, "memory", "Memory");
+	set_int(hc, r, "memswap", "MemorySwap");
+	set_int(hc, r, "cpushares", "CpuShares");
+	set_int(hc, r, "cpuperiod", "CpuPeriod");
+	set_int(hc, r, "cpuquota", "CpuQuota");
+	set_int(hc, r, "shmsize", "ShmSize");
+	const char *cpus = berth_http_query(r, "cpusetcpus");
+	if (cpus && *cpus)
+		json_object_set_new(hc, "CpusetCpus", json_string(cpus));
+
+	/* the context */
+	char rnd[65];
+	berth_random_id(rnd);
+	work = berth_strdup_printf("%s/builder/%.24s", d->cfg.data_root, rnd);
+	ctxdir = berth_strdup_printf("%s/context", work);
+	if (!work || !ctxdir || berth_mkdir_p(ctxdir, 0700, &err) < 0)
+		goto fail;
+	struct berth_reader body = berth_http_body_reader(c);
+	const char *dfname = berth_http_query(r, "dockerfile");
+	if (berth_build_context_extract(&body, ctxdir, dfname, &err) < 0) {
+		err.kind = BERTH_E_INVALID;
+		goto fail;
+	}
+	if (berth_build_context_dockerfile(ctxdir, dfname, &dockerfile, &dflen, &err) < 0)
+		goto fail;
+
+	const char *sde = NULL;
+	json_t *sdej = json_object_get(buildargs, "SOURCE_DATE_EPOCH");
+	if (json_is_string(sdej))
+		sde = json_string_value(sdej);
+	struct berth_build_ops ops;
+	berth_build_ops_init(d, &ops);
+	struct berth_build_opts o = {.context_dir = ctxdir,
+				     .work_dir = work,
+				     .dockerfile = dockerfile,
+				     .dockerfile_len = dflen,
+				     .tags = tags,
+				     .buildargs = buildargs,
+				     .labels = json_is_object(labels) ? labels : NULL,
+				     .host_config = hc,
+				     .target = berth_http_query(r, "target"),
+				     .platform = berth_http_query(r, "platform"),
+				     .nocache = berth_http_query_bool(r, "nocache", false),
+				     .rm = berth_http_query_bool(r, "rm", true),
+				     .forcerm = berth_http_query_bool(r, "forcerm", false),
+				     .quiet = berth_http_query_bool(r, "q", false),
+				     .pull = berth_http_query_bool(r, "pull", false),
+				     .reproducible = sde != NULL || berth_http_query_bool(r, "reproducible", false),
+				     .source_date_epoch_s = sde ? strtoll(sde, NULL, 10) : -1,
+				     .emit = emit,
+				     .ectx = &s,
+				     .cancelled = cancelled};
+	char id[BERTH_ID_SZ];
+	if (berth_build(&ops, d->db, &o, id, &exit_code, &err) < 0)
+		goto fail;
+	if (!s.failed)
+		berth_http_stream_end(c);
+	goto out;
+fail:
+	if (!s.started) {
+		/* the body must be read before answering (docker reads it too) */
+		char sink[16384];
+		while (berth_http_body_read(c, sink, sizeof(sink)) > 0)
+			;
+		berth_http_respond_error(c, &err);
+	} else if (!s.failed) {
+		json_t *detail = json_pack("{s:s}", "message", err.msg);
+		if (exit_code)
+			json_object_set_new(detail, "code", json_integer(exit_code));
+		json_t *m = json_pack("{s:o, s:s}", "errorDetail", detail, "error", err.msg);
+		berth_http_stream_json(c, m);
+		json_decref(m);
+		berth_http_stream_end(c);
+	}
+out:
+	if (work)
+		berth_rm_rf(work, NULL);
+	berth_strv_free(tags);
+}
+
+static void build_prune(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
+{
+	(void)r;
+	struct berth_error err = {0};
+	int64_t n = berth_build_cache_prune(d->db, &err);
+	if (n < 0) {
+		berth_http_respond_error(c, &err);
+		return;
+	}
+	berth_http_respond_json(c, 200, json_pack("{s:n, s:i}", "CachesDeleted", "SpaceReclaimed", 0));
+}
+
+const struct berth_route berth_routes_build[] = {
+	{"POST", "/build", build},
+	{"POST", "/build/prune", build_prune},
+	{NULL, NULL, NULL},
+};
