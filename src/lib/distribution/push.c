@@ -1,0 +1,688 @@
+/* Push: layers, config and schema 2 manifest to a registry (push.h). */
+#include "distribution/push.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "common/cleanup.h"
+#include "common/digest.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "distribution/blobmeta.h"
+#include "distribution/progress.h"
+#include "image/reference.h"
+#include "storage/layer_store.h"
+
+#define MT_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+#define MT_CONFIG "application/vnd.docker.container.image.v1+json"
+#define MT_LAYER_GZIP "application/vnd.docker.image.rootfs.diff.tar.gzip"
+#define PROGRESS_EVERY (512 * 1024)
+#define MAX_MOUNT_TRIES 3
+
+struct push {
+	const struct berth_push_opts *o;
+	struct berth_registry_client *rc;
+	struct berth_ref ref; /* normalized, no tag */
+	char *full;           /* "127.0.0.1:5000/a/b" */
+	pthread_mutex_t emit_mu;
+	sem_t slots;
+};
+
+struct layer_job {
+	struct push *p;
+	char diff_id[BERTH_DIGEST_LEN + 1];
+	char chain_id[BERTH_DIGEST_LEN + 1];
+	char short_id[13];
+	int64_t size; /* uncompressed, for progress totals */
+	/* result */
+	char digest[BERTH_DIGEST_LEN + 1];
+	char media_type[128];
+	int64_t blob_size;
+	int rc;
+	struct berth_error err;
+	pthread_t th;
+	bool started;
+};
+
+static void emit(struct push *p, json_t *m)
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&p->emit_mu);
+	if (p->o->emit)
+		p->o->emit(p->o->ctx, m);
+	pthread_mutex_unlock(&p->emit_mu);
+	json_decref(m);
+}
+
+static void emit_status(struct push *p, const char *status, const char *id)
+{
+	emit(p, id ? berth_progress_msg(status, id, -1, 0) : json_pack("{s:s}", "status", status));
+}
+
+static bool cancelled(struct push *p) { return p->o->cancelled && p->o->cancelled(p->o->ctx); }
+
+static char *path_url(struct push *p, const char *fmt, const char *arg)
+{
+	cleanup_free char *tail = berth_strdup_printf(fmt, arg ? arg : "");
+	return tail ? berth_strdup_printf("/v2/%s%s", p->ref.path, tail) : NULL;
+}
+
+/* HEAD a blob in this repository: 1 present (*size filled), 0 absent, -1 error. */
+static int blob_exists(struct push *p, const char *digest, int64_t *size, struct berth_error *err)
+{
+	cleanup_free char *url = path_url(p, "/blobs/%s", digest);
+	struct berth_registry_request req = {.method = "HEAD", .path = url};
+	struct berth_registry_response resp;
+	if (berth_registry_do(p->rc, &req, &resp, err) < 0)
+		return -1;
+	int rc = 0;
+	if (resp.status >= 200 && resp.status < 300) {
+		if (size && resp.content_length >= 0)
+			*size = resp.content_length;
+		rc = 1;
+	} else if (resp.status != 404) {
+		rc = berth_registry_error_from(&resp, NULL, err);
+	}
+	berth_registry_response_free(&resp);
+	return rc;
+}
+
+/* POST /blobs/uploads/ (query may be NULL): status and Location (absolute, caller frees). */
+static int start_upload(struct push *p, const char *query, long *status, char **location, struct berth_error *err)
+{
+	*location = NULL;
+	cleanup_free char *url = path_url(p, "/blobs/uploads/%s", query ? query : "");
+	struct berth_registry_request req = {.method = "POST", .path = url, .no_follow = true};
+	struct berth_registry_response resp;
+	if (berth_registry_do(p->rc, &req, &resp, err) < 0)
+		return -1;
+	*status = resp.status;
+	int rc = 0;
+	if (resp.status == 201 || resp.status == 202) {
+		if (resp.location)
+			*location = berth_registry_resolve_url(p->rc, resp.location);
+		if (resp.status == 202 && !*location)
+			rc = berth_err(err, BERTH_E_INTERNAL, "registry answered an upload without a Location");
+	} else {
+		rc = berth_registry_error_from(&resp, NULL, err);
+	}
+	berth_registry_response_free(&resp);
+	return rc;
+}
+
+static void cancel_upload(struct push *p, const char *location)
+{
+	struct berth_registry_request req = {.method = "DELETE", .path = location, .no_follow = true};
+	struct berth_registry_response resp;
+	struct berth_error e = {0};
+	if (berth_registry_do(p->rc, &req, &resp, &e) == 0)
+		berth_registry_response_free(&resp);
+}
+
+struct fd_range {
+	int fd;
+	int64_t off, left;
+};
+
+static ssize_t range_read(void *ctx, void *buf, size_t len)
+{
+	struct fd_range *r = ctx;
+	if (r->left <= 0)
+		return 0;
+	if ((int64_t)len > r->left)
+		len = (size_t)r->left;
+	ssize_t n;
+	do
+		n = pread(r->fd, buf, len, r->off);
+	while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		r->off += n;
+		r->left -= n;
+	}
+	return n;
+}
+
+static char *with_digest(const char *location, const char *digest)
+{
+	return berth_strdup_printf("%s%cdigest=%s", location, strchr(location, '?') ? '&' : '?', digest);
+}
+
+/* Upload size bytes of fd (or the buffer data) as blob digest: monolithic PUT, or PATCH chunks then PUT. */
+static int upload_blob(struct push *p, const char *digest, int fd, const void *data, int64_t size,
+		       struct berth_error *err)
+{
+	long st = 0;
+	char *loc = NULL;
+	if (start_upload(p, NULL, &st, &loc, err) < 0)
+		return -1;
+	if (st == 201) { /* the registry already has it */
+		free(loc);
+		return 0;
+	}
+	const char *oct[] = {"Content-Type: application/octet-stream", NULL};
+	int rc = 0;
+	if (fd >= 0 && size > BERTH_PUSH_CHUNK) {
+		for (int64_t off = 0; off < size && rc == 0;) {
+			int64_t n = size - off < BERTH_PUSH_CHUNK ? size - off : BERTH_PUSH_CHUNK;
+			char range[96];
+			snprintf(range, sizeof(range), "Content-Range: %lld-%lld", (long long)off,
+				 (long long)(off + n - 1));
+			const char *hdr[] = {"Content-Type: application/octet-stream", range, NULL};
+			struct fd_range fr = {.fd = fd, .off = off, .left = n};
+			struct berth_reader rd = {.read = range_read, .ctx = &fr};
+			struct berth_registry_request req = {.method = "PATCH",
+							     .path = loc,
+							     .headers = hdr,
+							     .body_reader = &rd,
+							     .body_size = n,
+							     .no_follow = true};
+			struct berth_registry_response resp;
+			if (berth_registry_do(p->rc, &req, &resp, err) < 0) {
+				rc = -1;
+				break;
+			}
+			if (resp.status != 202 && resp.status != 204) {
+				rc = berth_registry_error_from(&resp, NULL, err);
+			} else if (resp.location) {
+				char *nl = berth_registry_resolve_url(p->rc, resp.location);
+				if (nl) {
+					free(loc);
+					loc = nl;
+				}
+			}
+			berth_registry_response_free(&resp);
+			off += n;
+		}
+		if (rc == 0) {
+			cleanup_free char *put = with_digest(loc, digest);
+			struct berth_registry_request req = {
+				.method = "PUT", .path = put, .headers = oct, .no_follow = true};
+			struct berth_registry_response resp;
+			if (berth_registry_do(p->rc, &req, &resp, err) < 0) {
+				rc = -1;
+			} else {
+				if (resp.status != 201 && resp.status != 204)
+					rc = berth_registry_error_from(&resp, NULL, err);
+				berth_registry_response_free(&resp);
+			}
+		}
+	} else {
+		cleanup_free char *put = with_digest(loc, digest);
+		struct fd_range fr = {.fd = fd, .off = 0, .left = size};
+		struct berth_reader rd = {.read = range_read, .ctx = &fr};
+		struct berth_registry_request req = {.method = "PUT", .path = put, .headers = oct, .no_follow = true};
+		if (fd >= 0) {
+			req.body_reader = &rd;
+			req.body_size = size;
+		} else {
+			req.body = data;
+			req.body_len = (size_t)size;
+		}
+		struct berth_registry_response resp;
+		if (berth_registry_do(p->rc, &req, &resp, err) < 0) {
+			rc = -1;
+		} else {
+			if (resp.status != 201 && resp.status != 204)
+				rc = berth_registry_error_from(&resp, NULL, err);
+			berth_registry_response_free(&resp);
+		}
+	}
+	if (rc < 0 && loc)
+		cancel_upload(p, loc);
+	free(loc);
+	return rc;
+}
+
+/* ---- compression ---------------------------------------------------------- */
+
+struct gz_sink {
+	struct layer_job *job;
+	z_stream zs;
+	int fd;
+	struct berth_sha256 *h;
+	int64_t in_bytes, out_bytes, last_emit;
+	unsigned char buf[64 * 1024];
+	struct berth_error err;
+};
+
+static int gz_drain(struct gz_sink *g, int flush)
+{
+	int zr;
+	do {
+		g->zs.next_out = g->buf;
+		g->zs.avail_out = sizeof(g->buf);
+		zr = deflate(&g->zs, flush);
+		if (zr == Z_STREAM_ERROR)
+			return berth_err(&g->err, BERTH_E_INTERNAL, "gzip: compression failed");
+		size_t have = sizeof(g->buf) - g->zs.avail_out;
+		if (have) {
+			if (berth_write_all(g->fd, g->buf, have) < 0)
+				return berth_err_sys(&g->err, BERTH_E_INTERNAL, errno, "writing compressed layer");
+			berth_sha256_update(g->h, g->buf, have);
+			g->out_bytes += (int64_t)have;
+		}
+	} while (g->zs.avail_out == 0 || (flush == Z_FINISH && zr != Z_STREAM_END));
+	return 0;
+}
+
+static int gz_write(void *ctx, const void *data, size_t len)
+{
+	struct gz_sink *g = ctx;
+	if (cancelled(g->job->p))
+		return berth_err(&g->err, BERTH_E_UNAVAILABLE, "context canceled");
+	g->zs.next_in = (unsigned char *)data;
+	g->zs.avail_in = (uInt)len;
+	if (gz_drain(g, Z_NO_FLUSH) < 0)
+		return -1;
+	g->in_bytes += (int64_t)len;
+	if (g->in_bytes - g->last_emit >= PROGRESS_EVERY) {
+		g->last_emit = g->in_bytes;
+		emit(g->job->p, berth_progress_msg("Pushing", g->job->short_id, g->in_bytes, g->job->size));
+	}
+	return 0;
+}
+
+static int open_tmp(const char *dir, struct berth_error *err)
+{
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		return fd;
+	cleanup_free char *t = berth_strdup_printf("%s/.push-XXXXXX", dir);
+	if (!t)
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	fd = mkostemp(t, O_CLOEXEC);
+	if (fd < 0)
+		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "creating a temporary file in %s", dir);
+	unlink(t);
+	return fd;
+}
+
+/* Export + gzip the layer into a temporary file; fd, digest and size out. */
+static int compress_layer(struct layer_job *j, int *fd_out, struct berth_error *err)
+{
+	struct push *p = j->p;
+	const char *dir = p->o->tmp_dir ? p->o->tmp_dir : "/tmp";
+	int fd = open_tmp(dir, err);
+	if (fd < 0)
+		return -1;
+	struct gz_sink *g = calloc(1, sizeof(*g));
+	if (!g) {
+		close(fd);
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	}
+	g->job = j;
+	g->fd = fd;
+	g->h = berth_sha256_new();
+	if (!g->h || deflateInit2(&g->zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+		berth_sha256_free(g->h);
+		free(g);
+		close(fd);
+		return berth_err(err, BERTH_E_INTERNAL, "gzip: cannot initialize");
+	}
+	struct berth_writer w = {.write = gz_write, .ctx = g};
+	struct berth_layer_store *ls = berth_image_store_layers(p->o->images);
+	int rc = berth_layer_export(ls, j->chain_id, &w, err);
+	if (rc < 0 && g->err.kind)
+		*err = g->err;
+	if (rc == 0 && gz_drain(g, Z_FINISH) < 0) {
+		*err = g->err;
+		rc = -1;
+	}
+	deflateEnd(&g->zs);
+	if (rc == 0) {
+		berth_sha256_final(g->h, j->digest);
+		j->blob_size = g->out_bytes;
+		if (g->last_emit != g->in_bytes)
+			emit(p, berth_progress_msg("Pushing", j->short_id, g->in_bytes, j->size));
+	} else {
+		berth_sha256_free(g->h);
+	}
+	free(g);
+	if (rc < 0) {
+		close(fd);
+		return -1;
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+/* ---- one layer ------------------------------------------------------------- */
+
+static bool same_registry(struct push *p, const char *repo)
+{
+	size_t n = strlen(p->ref.domain);
+	return strncmp(repo, p->ref.domain, n) == 0 && repo[n] == '/';
+}
+
+static int push_layer(struct layer_job *j, struct berth_error *err)
+{
+	struct push *p = j->p;
+	struct berth_blobmeta *known = NULL;
+	size_t nknown = 0;
+	if (berth_blobmeta_list(p->o->db, j->diff_id, &known, &nknown, err) < 0)
+		return -1;
+	int rc = 0;
+	snprintf(j->media_type, sizeof(j->media_type), "%s", MT_LAYER_GZIP);
+	/* 1. the registry has it in this repository already */
+	for (size_t i = 0; i < nknown; i++) {
+		if (strcmp(known[i].repo, p->full) != 0)
+			continue;
+		int64_t size = known[i].size;
+		int ex = blob_exists(p, known[i].digest, &size, err);
+		if (ex < 0) {
+			rc = -1;
+			goto out;
+		}
+		if (ex == 1) {
+			memcpy(j->digest, known[i].digest, sizeof(j->digest));
+			j->blob_size = size;
+			if (strstr(known[i].media_type, "zstd"))
+				snprintf(j->media_type, sizeof(j->media_type), "%s", known[i].media_type);
+			emit_status(p, "Layer already exists", j->short_id);
+			goto out;
+		}
+		berth_blobmeta_remove(p->o->db, known[i].digest, known[i].repo, NULL);
+	}
+	/* 2. mount from another repository of the same registry */
+	int tries = 0;
+	for (size_t i = 0; i < nknown && tries < MAX_MOUNT_TRIES; i++) {
+		if (!strcmp(known[i].repo, p->full) || !same_registry(p, known[i].repo) || known[i].size < 0)
+			continue;
+		tries++;
+		const char *from = known[i].repo + strlen(p->ref.domain) + 1;
+		cleanup_free char *scope = berth_strdup_printf("repository:%s:pull", from);
+		struct berth_error e = {0};
+		if (!scope || berth_registry_client_add_scope(p->rc, scope, &e) < 0)
+			continue;
+		cleanup_free char *q = berth_strdup_printf("?mount=%s&from=%s", known[i].digest, from);
+		long st = 0;
+		char *loc = NULL;
+		if (start_upload(p, q, &st, &loc, &e) < 0) {
+			free(loc);
+			continue;
+		}
+		if (st == 202 && loc)
+			cancel_upload(p, loc);
+		free(loc);
+		if (st == 201) {
+			memcpy(j->digest, known[i].digest, sizeof(j->digest));
+			j->blob_size = known[i].size;
+			if (strstr(known[i].media_type, "zstd"))
+				snprintf(j->media_type, sizeof(j->media_type), "%s", known[i].media_type);
+			berth_blobmeta_add(p->o->db, j->diff_id, j->digest, known[i].media_type, j->blob_size, p->full,
+					   NULL);
+			cleanup_free char *msg = berth_strdup_printf("Mounted from %s", from);
+			emit_status(p, msg ? msg : "Mounted", j->short_id);
+			goto out;
+		}
+	}
+	/* 3. compress and upload */
+	int fd = -1;
+	if (compress_layer(j, &fd, err) < 0) {
+		rc = -1;
+		goto out;
+	}
+	rc = upload_blob(p, j->digest, fd, NULL, j->blob_size, err);
+	close(fd);
+	if (rc == 0) {
+		berth_blobmeta_add(p->o->db, j->diff_id, j->digest, MT_LAYER_GZIP, j->blob_size, p->full, NULL);
+		emit_status(p, "Pushed", j->short_id);
+	}
+out:
+	berth_blobmeta_free(known, nknown);
+	return rc;
+}
+
+static void *layer_thread(void *arg)
+{
+	struct layer_job *j = arg;
+	struct push *p = j->p;
+	if (sem_trywait(&p->slots) < 0) {
+		emit_status(p, "Waiting", j->short_id);
+		while (sem_wait(&p->slots) < 0 && errno == EINTR)
+			;
+	}
+	j->rc = cancelled(p) ? berth_err(&j->err, BERTH_E_UNAVAILABLE, "context canceled") : push_layer(j, &j->err);
+	sem_post(&p->slots);
+	return NULL;
+}
+
+/* ---- manifest -------------------------------------------------------------- */
+
+/* docker's schema2 manifest, json.MarshalIndent with three spaces. */
+static char *build_manifest(const char *config_digest, size_t config_size, struct layer_job *jobs, size_t n)
+{
+	struct berth_buf b = {0};
+	berth_buf_printf(
+		&b,
+		"{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"%s\",\n   \"config\": {\n      \"mediaType\": "
+		"\"%s\",\n      \"size\": %zu,\n      \"digest\": \"%s\"\n   },\n   \"layers\": [",
+		MT_MANIFEST, MT_CONFIG, config_size, config_digest);
+	/* jobs are top layer first; the manifest lists the base first */
+	for (size_t k = 0; k < n; k++) {
+		struct layer_job *j = &jobs[n - 1 - k];
+		berth_buf_printf(&b,
+				 "%s\n      {\n         \"mediaType\": \"%s\",\n         \"size\": %lld,\n         "
+				 "\"digest\": \"%s\"\n      }",
+				 k ? "," : "", j->media_type, (long long)j->blob_size, j->digest);
+	}
+	berth_buf_printf(&b, n ? "\n   ]\n}" : "]\n}");
+	return berth_buf_steal(&b);
+}
+
+static int push_tag(struct push *p, const char *tag, const char *image_id, struct berth_error *err)
+{
+	struct berth_image img = {0};
+	if (berth_image_get(p->o->images, image_id, &img, err) < 0)
+		return -1;
+	json_t *diffs = json_object_get(json_object_get(img.json, "rootfs"), "diff_ids");
+	size_t n = json_array_size(diffs);
+	struct layer_job *jobs = calloc(n ? n : 1, sizeof(*jobs));
+	cleanup_free char *manifest = NULL, *url = NULL, *msg = NULL;
+	int rc = 0;
+	if (!jobs) {
+		berth_image_free(&img);
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	}
+	/* chain IDs base first, jobs top first (docker's order) */
+	char chain[BERTH_DIGEST_LEN + 1] = "";
+	struct berth_layer_store *ls = berth_image_store_layers(p->o->images);
+	for (size_t i = 0; i < n; i++) {
+		const char *d = json_string_value(json_array_get(diffs, i));
+		if (!d || !berth_digest_valid(d)) {
+			rc = berth_err(err, BERTH_E_INVALID, "invalid diff ID in image %s", image_id);
+			goto out;
+		}
+		struct layer_job *j = &jobs[n - 1 - i];
+		j->p = p;
+		memcpy(j->diff_id, d, sizeof(j->diff_id));
+		berth_layer_chain_id(chain, d, j->chain_id);
+		memcpy(chain, j->chain_id, sizeof(chain));
+		snprintf(j->short_id, sizeof(j->short_id), "%.12s", berth_digest_hex(d));
+		struct berth_layer_info li;
+		j->size = berth_layer_get(ls, j->chain_id, &li, NULL) == 0 ? li.size : 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		emit_status(p, "Preparing", jobs[i].short_id);
+	for (size_t i = 0; i < n; i++) {
+		if (pthread_create(&jobs[i].th, NULL, layer_thread, &jobs[i]) != 0) {
+			layer_thread(&jobs[i]); /* no thread: do it here */
+			continue;
+		}
+		jobs[i].started = true;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (jobs[i].started)
+			pthread_join(jobs[i].th, NULL);
+	for (size_t i = 0; i < n; i++)
+		if (jobs[i].rc < 0) {
+			*err = jobs[i].err;
+			rc = -1;
+			goto out;
+		}
+	/* config */
+	int ex = blob_exists(p, img.id, NULL, err);
+	if (ex < 0 || (ex == 0 && upload_blob(p, img.id, -1, img.config, (int64_t)img.config_len, err) < 0)) {
+		rc = -1;
+		goto out;
+	}
+	/* manifest */
+	manifest = build_manifest(img.id, img.config_len, jobs, n);
+	if (!manifest) {
+		rc = berth_err(err, BERTH_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	char mdigest[BERTH_DIGEST_LEN + 1];
+	size_t mlen = strlen(manifest);
+	berth_sha256_digest(manifest, mlen, mdigest);
+	url = path_url(p, "/manifests/%s", tag);
+	const char *hdr[] = {"Content-Type: " MT_MANIFEST, NULL};
+	struct berth_registry_request req = {
+		.method = "PUT", .path = url, .headers = hdr, .body = manifest, .body_len = mlen};
+	struct berth_registry_response resp;
+	if (berth_registry_do(p->rc, &req, &resp, err) < 0) {
+		rc = -1;
+		goto out;
+	}
+	if (resp.status != 201 && resp.status != 200 && resp.status != 202) {
+		rc = berth_registry_error_from(&resp, NULL, err);
+		berth_registry_response_free(&resp);
+		goto out;
+	}
+	berth_registry_response_free(&resp);
+	/* the digest reference, as dockerd records it (RepoDigests) */
+	struct berth_ref dref = p->ref;
+	dref.tag[0] = '\0';
+	snprintf(dref.digest, sizeof(dref.digest), "%s", mdigest);
+	struct berth_error e2 = {0};
+	if (berth_image_add_digest_reference(p->o->images, img.id, &dref, &e2) < 0 && p->o->log)
+		berth_log(p->o->log, BERTH_LOG_WARN, "push: recording %s@%s: %s", p->full, mdigest, e2.msg);
+	msg = berth_strdup_printf("%s: digest: %s size: %zu", tag, mdigest, mlen);
+	emit_status(p, msg ? msg : "", NULL);
+	emit(p, json_pack("{s:{}, s:{s:s, s:s, s:I}}", "progressDetail", "aux", "Tag", tag, "Digest", mdigest, "Size",
+			  (json_int_t)mlen));
+out:
+	free(jobs);
+	berth_image_free(&img);
+	return rc;
+}
+
+/* ---- entry ----------------------------------------------------------------- */
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Tags of the repository (familiar name) with their image IDs: "tag\0id" pairs in two vectors. */
+static int repo_tags(struct push *p, const char *familiar, char ***tags, char ***ids, struct berth_error *err)
+{
+	*tags = NULL;
+	*ids = NULL;
+	json_t *f = json_pack("{s:{s:b}}", "reference", familiar, 1);
+	json_t *list = f ? berth_image_list(p->o->images, f, false, err) : NULL;
+	json_decref(f);
+	if (!list)
+		return -1;
+	size_t flen = strlen(familiar), i;
+	json_t *img;
+	char **pairs = NULL;
+	json_array_foreach(list, i, img) {
+		size_t k;
+		json_t *t;
+		json_array_foreach(json_object_get(img, "RepoTags"), k, t) {
+			const char *s = json_string_value(t);
+			if (!s || strncmp(s, familiar, flen) != 0 || s[flen] != ':' || strchr(s + flen + 1, '/'))
+				continue;
+			cleanup_free char *pair = berth_strdup_printf("%s %s", s + flen + 1,
+								      json_string_value(json_object_get(img, "Id")));
+			if (pair)
+				berth_strv_push(&pairs, pair);
+		}
+	}
+	json_decref(list);
+	size_t n = berth_strv_len(pairs);
+	if (n)
+		qsort(pairs, n, sizeof(char *), cmp_str);
+	for (size_t k = 0; k < n; k++) {
+		char *sp = strchr(pairs[k], ' ');
+		*sp = '\0';
+		berth_strv_push(tags, pairs[k]);
+		berth_strv_push(ids, sp + 1);
+	}
+	berth_strv_free(pairs);
+	return 0;
+}
+
+int berth_push(const struct berth_push_opts *o, const char *name, const char *tag, struct berth_error *err)
+{
+	struct push p = {.o = o};
+	if (berth_ref_parse_normalized(name, &p.ref, err) < 0)
+		return -1;
+	if (tag && *tag && berth_ref_with_tag(&p.ref, tag, err) < 0)
+		return -1;
+	if (p.ref.digest[0])
+		return berth_err(err, BERTH_E_INVALID, "cannot push a digest reference");
+	char want_tag[BERTH_REF_TAG_MAX + 1];
+	snprintf(want_tag, sizeof(want_tag), "%s", p.ref.tag);
+	berth_ref_trim(&p.ref);
+	p.full = berth_ref_name(&p.ref);
+	cleanup_free char *familiar = berth_ref_familiar_name(&p.ref);
+	if (!p.full || !familiar) {
+		free(p.full);
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	}
+	cleanup_free char *hello = berth_strdup_printf("The push refers to repository [%s]", p.full);
+	pthread_mutex_init(&p.emit_mu, NULL);
+	int slots = o->registry && o->registry->max_concurrent_uploads > 0 ? o->registry->max_concurrent_uploads :
+									     BERTH_REGISTRY_DEFAULT_UPLOADS;
+	sem_init(&p.slots, 0, (unsigned)slots);
+	emit_status(&p, hello ? hello : "", NULL);
+	char **tags = NULL, **ids = NULL;
+	int rc = repo_tags(&p, familiar, &tags, &ids, err);
+	if (rc < 0)
+		goto out;
+	if (!tags) {
+		rc = berth_err(err, BERTH_E_NOT_FOUND, "An image does not exist locally with the tag: %s", familiar);
+		goto out;
+	}
+	if (want_tag[0]) {
+		size_t k = 0;
+		while (tags[k] && strcmp(tags[k], want_tag))
+			k++;
+		if (!tags[k]) {
+			rc = berth_err(err, BERTH_E_NOT_FOUND, "tag does not exist: %s:%s", familiar, want_tag);
+			goto out;
+		}
+		char *t = strdup(tags[k]), *id = strdup(ids[k]);
+		berth_strv_free(tags);
+		berth_strv_free(ids);
+		tags = ids = NULL;
+		berth_strv_push(&tags, t);
+		berth_strv_push(&ids, id);
+		free(t);
+		free(id);
+	}
+	p.rc = berth_registry_client_new(o->registry, p.ref.domain, p.ref.path, o->auth,
+					 BERTH_REGISTRY_PULL | BERTH_REGISTRY_PUSH, err);
+	if (!p.rc) {
+		rc = -1;
+		goto out;
+	}
+	for (size_t k = 0; tags && tags[k] && rc == 0; k++)
+		rc = push_tag(&p, tags[k], ids[k], err);
+out:
+	berth_registry_client_free(p.rc);
+	berth_strv_free(tags);
+	berth_strv_free(ids);
+	sem_destroy(&p.slots);
+	pthread_mutex_destroy(&p.emit_mu);
+	free(p.full);
+	return rc;
+}
