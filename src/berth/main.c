@@ -6,7 +6,7 @@
 #include "cli.h"
 
 static const struct cli_cmd *const families[] = {cli_cmds_system,  cli_cmds_images, cli_cmds_containers, cli_cmds_stats,
-						 cli_cmds_volumes, cli_cmds_cp,     cli_cmds_files,      NULL};
+						 cli_cmds_volumes, cli_cmds_cp,     cli_cmds_files,      cli_cmds_build, NULL};
 
 static void top_usage(FILE *out)
 {

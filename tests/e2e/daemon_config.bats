@@ -84,7 +84,9 @@ free_port()
 		'"no-new-privileges": true'
 		'"default-ulimits": {"nofile": {"Name": "nofile", "Hard": 10, "Soft": 10}}'
 		'"exec-opts": ["native.cgroupdriver=systemd"]'
+		'"icc": true'
 		'"insecure-registries": ["10.0.0.1:5000"]'
+		'"bridge": "docker0"'
 		'"live-restore": false'
 	)
 	local c key

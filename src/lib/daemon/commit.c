@@ -343,9 +343,10 @@ int berth_ctr_commit(struct berth_daemon *d, const struct berth_commit_opts *o, 
 
 	/* the new config: the request's (or the container's) with the changes, merged */
 	newcfg = berth_container_config_canon(json_is_object(o->config) ? o->config : ctr_cfg);
-	if (berth_image_changes_apply(newcfg, o->changes, o->nchanges, err) < 0)
+	if (!o->exact_config && berth_image_changes_apply(newcfg, o->changes, o->nchanges, err) < 0)
 		goto out;
-	berth_commit_merge_config(newcfg, ctr_cfg);
+	if (!o->exact_config)
+		berth_commit_merge_config(newcfg, ctr_cfg);
 	json_t *canon = berth_container_config_canon(newcfg);
 	json_decref(newcfg);
 	newcfg = canon;
@@ -375,12 +376,12 @@ int berth_ctr_commit(struct berth_daemon *d, const struct berth_commit_opts *o, 
 
 	struct berth_commit_image ci = {.parent = img.json,
 					.config = newcfg,
-					.container_config = ctr_cfg,
+					.container_config = o->container_config ? o->container_config : ctr_cfg,
 					.container_id = c->id,
 					.author = o->author,
 					.comment = o->comment,
 					.diff_id = li.diff_id,
-					.created_ns = berth_now_ns()};
+					.created_ns = o->created_ns ? o->created_ns : berth_now_ns()};
 	size_t len = 0;
 	config = berth_commit_image_config(&ci, &len);
 	if (!config) {

@@ -2,6 +2,7 @@
 #pragma once
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 
 #include "common/digest.h"
@@ -23,6 +24,12 @@ struct berth_commit_opts {
 	size_t nchanges;
 	bool pause;           /* pause a running container while its layer is read (docker's default) */
 	const json_t *config; /* the request body (a container config) or NULL: the container's */
+	/* the builder's commit (docker's CommitBuildStep): config used as it is
+	 * (no changes, no merge), container_config recorded (NULL: the
+	 * container's), created_ns the image's time (0: now) */
+	bool exact_config;
+	const json_t *container_config;
+	int64_t created_ns;
 };
 
 /* POST /commit: the container's changes become a layer on its image (AUFS

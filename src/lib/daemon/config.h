@@ -5,7 +5,6 @@
 #include <stdbool.h>
 
 #include "common/error.h"
-#include "network/network.h"
 #include "distribution/registry.h"
 
 struct berth_config {
@@ -29,7 +28,6 @@ struct berth_config {
 	int http_idle_timeout; /* seconds */
 	int http_read_timeout; /* seconds */
 	bool tls_disabled;     /* --tls=false / "tls": false given explicitly */
-	struct berth_net_opts net; /* bridge, bip, iptables, ... (network/network.h) */
 	struct berth_registry_config registry; /* insecure-registries, mirrors, max-concurrent-* */
 };
 
