@@ -103,6 +103,16 @@ static int parse_index(json_t *j, struct berth_manifest *out, struct berth_error
 	return 0;
 }
 
+static int schema1(const char *ref, struct berth_error *err)
+{
+	return berth_err(
+		err, BERTH_E_INVALID,
+		"Docker Image Format v1 and Docker Image manifest version 2, schema 1 support has been "
+		"removed. Suggest the author of %s to upgrade the image to the OCI Format or Docker Image "
+		"manifest v2, schema 2. More information at https://docs.docker.com/go/deprecated-image-specs/",
+		ref ? ref : "the image");
+}
+
 int berth_manifest_parse(const char *data, size_t len, const char *content_type, const char *ref,
 			 struct berth_manifest *out, struct berth_error *err)
 {
@@ -115,14 +125,14 @@ int berth_manifest_parse(const char *data, size_t len, const char *content_type,
 		snprintf(ct, sizeof(ct), "%.*s", (int)n, content_type);
 	}
 	if (mt_is(ct, BERTH_MT_DOCKER_V1) || mt_is(ct, BERTH_MT_DOCKER_V1_SIGNED))
-		goto schema1;
+		return schema1(ref, err);
 	json_error_t je;
 	cleanup_json json_t *j = json_loadb(data, len, 0, &je);
 	if (!json_is_object(j))
 		return berth_err(err, BERTH_E_INVALID, "invalid manifest: %s", j ? "not a JSON object" : je.text);
 	json_t *sv = json_object_get(j, "schemaVersion");
 	if (json_is_integer(sv) && json_integer_value(sv) == 1)
-		goto schema1;
+		return schema1(ref, err);
 	if (!json_is_integer(sv) || json_integer_value(sv) != 2)
 		return berth_err(err, BERTH_E_INVALID, "invalid manifest: unsupported schemaVersion");
 	const char *mt = json_string_value(json_object_get(j, "mediaType"));
@@ -145,13 +155,6 @@ int berth_manifest_parse(const char *data, size_t len, const char *content_type,
 	if (rc < 0)
 		berth_manifest_free(out);
 	return rc;
-schema1:
-	return berth_err(
-		err, BERTH_E_INVALID,
-		"Docker Image Format v1 and Docker Image manifest version 2, schema 1 support has been "
-		"removed. Suggest the author of %s to upgrade the image to the OCI Format or Docker Image "
-		"manifest v2, schema 2. More information at https://docs.docker.com/go/deprecated-image-specs/",
-		ref ? ref : "the image");
 }
 
 /* ---- platforms ---------------------------------------------------------------- */

@@ -6,6 +6,7 @@
 
 #include "api/api.h"
 #include "api/handlers/handlers.h"
+#include "api/handlers/images_pull.h"
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "daemon/daemon.h"
@@ -198,9 +199,7 @@ static void image_create(struct berth_daemon *d, struct berth_http_req *r, struc
 	const char *from_image = berth_http_query(r, "fromImage");
 	if (!from_src || !*from_src) {
 		if (from_image && *from_image)
-			berth_http_respond_msg(c, 501,
-					       "pulling %s: registry pull is not implemented in this Berth version yet",
-					       from_image);
+			berth_api_image_pull(d, r, c);
 		else
 			berth_http_respond_msg(c, 400, "fromImage or fromSrc is required");
 		return;

@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""A small HTTP proxy in front of a registry on 127.0.0.1, for the pull tests.
+
+usage: registry_proxy.py UPSTREAM_PORT PORTFILE MODE
+  MODE flip:  the body of every blob GET has one byte flipped (in the middle)
+  MODE slow:  blob bodies are sent at about 512 KiB/s
+  MODE pass:  unchanged
+Writes the port it listens on to PORTFILE. Only loopback.
+"""
+import http.client
+import http.server
+import socketserver
+import sys
+import time
+
+UP = int(sys.argv[1])
+PORTFILE = sys.argv[2]
+MODE = sys.argv[3]
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def forward(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else None
+        hdrs = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+        c = http.client.HTTPConnection("127.0.0.1", UP, timeout=120)
+        c.request(self.command, self.path, body=body, headers=hdrs)
+        r = c.getresponse()
+        data = r.read()
+        blob = "/blobs/sha256:" in self.path and self.command == "GET" and r.status in (200, 206)
+        if blob and MODE == "flip" and data:
+            b = bytearray(data)
+            b[len(b) // 2] ^= 0x01
+            data = bytes(b)
+        self.send_response(r.status)
+        for k, v in r.getheaders():
+            if k.lower() in ("content-length", "transfer-encoding", "connection"):
+                continue
+            if k.lower() == "location" and v.startswith("http://127.0.0.1:%d" % UP):
+                v = "http://127.0.0.1:%d" % self.server.server_address[1] + v[len("http://127.0.0.1:%d" % UP):]
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        if blob and MODE == "slow":
+            for i in range(0, len(data), 16384):
+                self.wfile.write(data[i:i + 16384])
+                self.wfile.flush()
+                time.sleep(16384 / (512 * 1024))
+        else:
+            self.wfile.write(data)
+
+    do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = forward
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+srv = Server(("127.0.0.1", 0), Handler)
+with open(PORTFILE + ".tmp", "w") as f:
+    f.write(str(srv.server_address[1]))
+import os
+os.rename(PORTFILE + ".tmp", PORTFILE)
+srv.serve_forever()
