@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cmd_check.h"
 #include "common/cleanup.h"
 #include "format/template.h"
 #include "output.h"
@@ -338,5 +339,6 @@ const struct cli_cmd cli_cmds_system[] = {
 	{"system info", cmd_info, NULL, NULL},
 	{"events", cmd_events, NULL, "Get real time events from the server"},
 	{"system events", cmd_events, NULL, NULL},
+	{"system check", cli_system_check, NULL, NULL},
 	{NULL, NULL, NULL, NULL},
 };

@@ -24,6 +24,7 @@ extern const struct berth_route berth_routes_volumes[];
 extern const struct berth_route berth_routes_swarm[]; /* handlers/swarm.c: not part of a swarm */
 extern const struct berth_route berth_routes_build[]; /* handlers/build.c: POST /build, /build/prune */
 extern const struct berth_route berth_routes_distribution[]; /* handlers/distribution.c: push, auth, search */
+extern const struct berth_route berth_routes_system_check[]; /* handlers/system_check.c */
 extern const struct berth_route berth_routes_prune[]; /* keep last: stubs others may replace */
 
 /* The berth_http_handler for berthd: ctx is the struct berth_daemon. */

@@ -497,7 +497,8 @@ int berth_ctr_create(struct berth_daemon *d, const char *name, json_t *body, jso
 		berth_err(err, BERTH_E_NOT_FOUND, "No such image: %s", image_ref);
 		goto out;
 	}
-	if (berth_rwlayer_create(d->layers, id, img.top_chain[0] ? img.top_chain : NULL, err) < 0) {
+	if (berth_rwlayer_create_opts(d->layers, id, img.top_chain[0] ? img.top_chain : NULL,
+				      json_object_get(hc, "StorageOpt"), err) < 0) {
 		pthread_mutex_unlock(&d->store_lock);
 		json_decref(doc);
 		berth_rm_rf(cdir, NULL);

@@ -48,7 +48,7 @@ int ls_tx_commit(struct berth_layer_store *ls, struct berth_error *err) { return
 
 void ls_tx_rollback(struct berth_layer_store *ls) { berth_db_rollback(ls->db); }
 
-static struct berth_stmt *prep(struct berth_layer_store *ls, const char *sql, struct berth_error *err)
+struct berth_stmt *ls_prep(struct berth_layer_store *ls, const char *sql, struct berth_error *err)
 {
 	struct berth_stmt *st = berth_db_prepare(ls->db, sql, err);
 	if (!st) {
@@ -86,10 +86,10 @@ static void copy_col(char *dst, size_t n, struct berth_stmt *st, int col)
 int ls_row_get(struct berth_layer_store *ls, const char *chain_id, struct ls_row *r, struct berth_error *err)
 {
 	struct berth_stmt *st =
-		prep(ls,
-		     "SELECT chain_id, diff_id, parent, cache_id, size, tar_size, refcount, depth, exact"
-		     " FROM layers WHERE driver = ?1 AND chain_id = ?2",
-		     err);
+		ls_prep(ls,
+			"SELECT chain_id, diff_id, parent, cache_id, size, tar_size, refcount, depth, exact"
+			" FROM layers WHERE driver = ?1 AND chain_id = ?2",
+			err);
 	if (!st)
 		return -1;
 	berth_stmt_bind_text(st, 2, chain_id);
@@ -114,7 +114,7 @@ int ls_row_get(struct berth_layer_store *ls, const char *chain_id, struct ls_row
 int ls_ref_locked(struct berth_layer_store *ls, const char *chain_id, int delta, struct berth_error *err)
 {
 	struct berth_stmt *st =
-		prep(ls, "UPDATE layers SET refcount = refcount + ?3 WHERE driver = ?1 AND chain_id = ?2", err);
+		ls_prep(ls, "UPDATE layers SET refcount = refcount + ?3 WHERE driver = ?1 AND chain_id = ?2", err);
 	if (!st)
 		return -1;
 	berth_stmt_bind_text(st, 2, chain_id);
@@ -141,7 +141,7 @@ int ls_release_locked(struct berth_layer_store *ls, const char *chain_id, char *
 			return berth_err(err, BERTH_E_NOT_FOUND, "layer %s does not exist", cur);
 		if (r.refcount > 1)
 			return ls_ref_locked(ls, cur, -1, err);
-		struct berth_stmt *st = prep(ls, "DELETE FROM layers WHERE driver = ?1 AND chain_id = ?2", err);
+		struct berth_stmt *st = ls_prep(ls, "DELETE FROM layers WHERE driver = ?1 AND chain_id = ?2", err);
 		if (!st)
 			return -1;
 		berth_stmt_bind_text(st, 2, cur);
@@ -178,7 +178,7 @@ void ls_pin(struct berth_layer_store *ls, const char *driver_id)
 	p->n++;
 }
 
-static void remove_now(struct berth_layer_store *ls, const char *driver_id)
+void ls_remove_now(struct berth_layer_store *ls, const char *driver_id)
 {
 	struct berth_error e = {0};
 	ls->drv->ops->remove(ls->drv, driver_id, &e);
@@ -224,7 +224,7 @@ bool ls_claim_removal(struct berth_layer_store *ls, const char *driver_id)
 
 void ls_remove_unlocked(struct berth_layer_store *ls, const char *driver_id)
 {
-	remove_now(ls, driver_id);
+	ls_remove_now(ls, driver_id);
 	pthread_mutex_lock(&ls->lock);
 	struct ls_pin *p = find_pin(ls, driver_id);
 	if (p) {
@@ -250,12 +250,12 @@ void ls_remove_all_unlocked(struct berth_layer_store *ls, char **now)
 
 /* ---- open / sweep ---- */
 
-static bool id_referenced(struct berth_layer_store *ls, const char *id)
+bool ls_id_referenced(struct berth_layer_store *ls, const char *id)
 {
-	struct berth_stmt *st = prep(ls,
-				     "SELECT 1 FROM layers WHERE driver = ?1 AND cache_id = ?2 UNION ALL "
-				     "SELECT 1 FROM layer_rw WHERE driver = ?1 AND (id = ?2 OR init_id = ?2)",
-				     NULL);
+	struct berth_stmt *st = ls_prep(ls,
+					"SELECT 1 FROM layers WHERE driver = ?1 AND cache_id = ?2 UNION ALL "
+					"SELECT 1 FROM layer_rw WHERE driver = ?1 AND (id = ?2 OR init_id = ?2)",
+					NULL);
 	if (!st)
 		return true; /* when in doubt, keep */
 	berth_stmt_bind_text(st, 2, id);
@@ -268,7 +268,7 @@ static bool id_referenced(struct berth_layer_store *ls, const char *id)
 static int sweep(struct berth_layer_store *ls, struct berth_error *err)
 {
 	char **tmp_ids = NULL, **parents = NULL;
-	struct berth_stmt *st = prep(ls, "SELECT tmp_id, parent FROM layer_pending WHERE driver = ?1", err);
+	struct berth_stmt *st = ls_prep(ls, "SELECT tmp_id, parent FROM layer_pending WHERE driver = ?1", err);
 	if (!st)
 		return -1;
 	while (berth_stmt_step(st, NULL) == 1) {
@@ -283,7 +283,7 @@ static int sweep(struct berth_layer_store *ls, struct berth_error *err)
 			rc = -1;
 			break;
 		}
-		struct berth_stmt *d = prep(ls, "DELETE FROM layer_pending WHERE driver = ?1 AND tmp_id = ?2", err);
+		struct berth_stmt *d = ls_prep(ls, "DELETE FROM layer_pending WHERE driver = ?1 AND tmp_id = ?2", err);
 		if (d) {
 			berth_stmt_bind_text(d, 2, tmp_ids[i]);
 			rc = step_done(ls, d, err);
@@ -303,15 +303,15 @@ static int sweep(struct berth_layer_store *ls, struct berth_error *err)
 	berth_strv_free(tmp_ids);
 	berth_strv_free(parents);
 	for (size_t i = 0; gone && gone[i]; i++)
-		remove_now(ls, gone[i]);
+		ls_remove_now(ls, gone[i]);
 	berth_strv_free(gone);
 	if (rc < 0)
 		return -1;
 
 	char **ids = ls->drv->ops->list(ls->drv);
 	for (size_t i = 0; ids && ids[i]; i++)
-		if (berth_str_has_prefix(ids[i], "tmp-") || !id_referenced(ls, ids[i]))
-			remove_now(ls, ids[i]);
+		if (berth_str_has_prefix(ids[i], "tmp-") || !ls_id_referenced(ls, ids[i]))
+			ls_remove_now(ls, ids[i]);
 	berth_strv_free(ids);
 	DIR *dir = opendir(ls->meta_dir);
 	struct dirent *e;
@@ -319,13 +319,13 @@ static int sweep(struct berth_layer_store *ls, struct berth_error *err)
 	while (dir && (e = readdir(dir))) {
 		if (e->d_name[0] == '.')
 			continue;
-		if (berth_str_has_prefix(e->d_name, "tmp-") || !id_referenced(ls, e->d_name))
+		if (berth_str_has_prefix(e->d_name, "tmp-") || !ls_id_referenced(ls, e->d_name))
 			berth_strv_push(&stale, e->d_name);
 	}
 	if (dir)
 		closedir(dir);
 	for (size_t i = 0; stale && stale[i]; i++)
-		remove_now(ls, stale[i]);
+		ls_remove_now(ls, stale[i]);
 	berth_strv_free(stale);
 	return 0;
 }
@@ -428,7 +428,7 @@ static int pending_add(struct berth_layer_store *ls, const char *tmp_id, const c
 	if (*parent && ls_ref_locked(ls, parent, 1, err) < 0)
 		goto fail;
 	struct berth_stmt *st =
-		prep(ls, "INSERT INTO layer_pending (driver, tmp_id, parent, created) VALUES (?1, ?2, ?3, ?4)", err);
+		ls_prep(ls, "INSERT INTO layer_pending (driver, tmp_id, parent, created) VALUES (?1, ?2, ?3, ?4)", err);
 	if (!st)
 		goto fail;
 	berth_stmt_bind_text(st, 2, tmp_id);
@@ -444,7 +444,7 @@ fail:
 
 static int pending_del(struct berth_layer_store *ls, const char *tmp_id, struct berth_error *err)
 {
-	struct berth_stmt *st = prep(ls, "DELETE FROM layer_pending WHERE driver = ?1 AND tmp_id = ?2", err);
+	struct berth_stmt *st = ls_prep(ls, "DELETE FROM layer_pending WHERE driver = ?1 AND tmp_id = ?2", err);
 	if (!st)
 		return -1;
 	berth_stmt_bind_text(st, 2, tmp_id);
@@ -456,7 +456,7 @@ static void register_abort(struct berth_layer_store *ls, const char *tmp_id, con
 {
 	struct berth_error e = {0};
 	char **gone = NULL, **now = NULL;
-	remove_now(ls, tmp_id); /* ours alone: no lock needed */
+	ls_remove_now(ls, tmp_id); /* ours alone: no lock needed */
 	pthread_mutex_lock(&ls->lock);
 	if (ls_tx_begin(ls, &e) == 0) {
 		if (pending_del(ls, tmp_id, &e) == 0 &&
@@ -503,21 +503,21 @@ static int register_finish(struct berth_layer_store *ls, const char *tmp_id, con
 	struct ls_pin *pin = find_pin(ls, hex);
 	if (pin && pin->doomed)
 		return berth_err(err, BERTH_E_CONFLICT, "layer %s is being removed, try again", chain);
-	remove_now(ls, hex); /* an orphan of a crash, if any: not in the table */
+	ls_remove_now(ls, hex); /* an orphan of a crash, if any: not in the table */
 	if (ls->drv->ops->commit(ls->drv, tmp_id, hex, err) < 0)
 		return -1;
 	if (rename(meta_from, meta_to) < 0) {
 		berth_err_sys(err, BERTH_E_INTERNAL, errno, "rename %s", meta_from);
-		remove_now(ls, hex);
+		ls_remove_now(ls, hex);
 		return -1;
 	}
 	if (ls_tx_begin(ls, err) < 0)
 		goto undo;
 	struct berth_stmt *st =
-		prep(ls,
-		     "INSERT INTO layers (driver, chain_id, diff_id, parent, cache_id, size, tar_size,"
-		     " refcount, depth, exact, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, ?10)",
-		     err);
+		ls_prep(ls,
+			"INSERT INTO layers (driver, chain_id, diff_id, parent, cache_id, size, tar_size,"
+			" refcount, depth, exact, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, ?10)",
+			err);
 	if (!st) {
 		ls_tx_rollback(ls);
 		goto undo;
@@ -545,7 +545,7 @@ static int register_finish(struct berth_layer_store *ls, const char *tmp_id, con
 	*reused = false;
 	return 0;
 undo:
-	remove_now(ls, hex);
+	ls_remove_now(ls, hex);
 	return -1;
 }
 
@@ -622,7 +622,7 @@ int berth_layer_register(struct berth_layer_store *ls, const char *parent_chain,
 	rc = register_finish(ls, tmp_id, parent, &res, chain, pr.depth, out, &reused, err);
 	pthread_mutex_unlock(&ls->lock);
 	if (rc == 0 && reused)
-		remove_now(ls, tmp_id); /* the same layer was already there */
+		ls_remove_now(ls, tmp_id); /* the same layer was already there */
 	if (rc == 0)
 		return 0;
 fail:
@@ -731,7 +731,7 @@ int64_t berth_layer_store_total_size(struct berth_layer_store *ls)
 {
 	pthread_mutex_lock(&ls->lock);
 	int64_t total = 0;
-	struct berth_stmt *st = prep(ls, "SELECT COALESCE(SUM(size), 0) FROM layers WHERE driver = ?1", NULL);
+	struct berth_stmt *st = ls_prep(ls, "SELECT COALESCE(SUM(size), 0) FROM layers WHERE driver = ?1", NULL);
 	if (st && berth_stmt_step(st, NULL) == 1)
 		total = berth_stmt_int64(st, 0);
 	berth_stmt_finalize(st);

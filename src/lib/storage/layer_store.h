@@ -85,6 +85,13 @@ json_t *berth_layer_graph_data(struct berth_layer_store *ls, const char *chain_i
  * reference on the image's top layer until berth_rwlayer_remove. */
 int berth_rwlayer_create(struct berth_layer_store *ls, const char *id, const char *image_chain_id,
 			 struct berth_error *err);
+/* The same with the container's HostConfig.StorageOpt (JSON object of
+ * strings, NULL for none): "size" (docker's units, 1024-based) limits the
+ * writable layer where the driver can (btrfs: qgroup, needs quotas on;
+ * overlay2: xfs with pquota only); other keys or drivers are refused with
+ * docker's messages and nothing is left behind. */
+int berth_rwlayer_create_opts(struct berth_layer_store *ls, const char *id, const char *image_chain_id,
+			      const json_t *storage_opt, struct berth_error *err);
 /* Mounts (refcounted) and returns the rootfs path (caller frees). */
 int berth_rwlayer_mount(struct berth_layer_store *ls, const char *id, char **rootfs, struct berth_error *err);
 int berth_rwlayer_unmount(struct berth_layer_store *ls, const char *id, struct berth_error *err);

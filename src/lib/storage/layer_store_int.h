@@ -65,3 +65,9 @@ void ls_claim_all(struct berth_layer_store *ls, char **gone, char ***now);
 void ls_remove_all_unlocked(struct berth_layer_store *ls, char **now);
 void ls_pin(struct berth_layer_store *ls, const char *driver_id);
 bool ls_unpin(struct berth_layer_store *ls, const char *driver_id);
+/* A statement with ?1 bound to the driver name (layer_store.c). */
+struct berth_stmt *ls_prep(struct berth_layer_store *ls, const char *sql, struct berth_error *err);
+/* Remove a driver id's directories and tar-split metadata now. */
+void ls_remove_now(struct berth_layer_store *ls, const char *driver_id);
+/* Is id a cache id of a layer or an rw / init id of a container layer? */
+bool ls_id_referenced(struct berth_layer_store *ls, const char *id);

@@ -387,3 +387,86 @@ int berth_rwlayer_image(struct berth_layer_store *ls, const char *id, char out[B
 		snprintf(out, BERTH_DIGEST_LEN + 1, "%s", r.chain_id);
 	return rc;
 }
+
+/* docker's units.RAMInBytes: "10M", "10mb", "1.5g", "2048" (1024-based). */
+static int parse_ram_bytes(const char *s, uint64_t *out)
+{
+	char *end = NULL;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || v < 0)
+		return -1;
+	double mult = 1;
+	switch (*end) {
+	case 'k':
+	case 'K':
+		mult = 1024.0;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		mult = 1024.0 * 1024;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		mult = 1024.0 * 1024 * 1024;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		mult = 1024.0 * 1024 * 1024 * 1024;
+		end++;
+		break;
+	case 'p':
+	case 'P':
+		mult = 1024.0 * 1024 * 1024 * 1024 * 1024;
+		end++;
+		break;
+	default: break;
+	}
+	if (mult > 1 && (*end == 'i' || *end == 'I'))
+		end++;
+	if (*end == 'b' || *end == 'B')
+		end++;
+	if (*end)
+		return -1;
+	*out = (uint64_t)(v * mult);
+	return 0;
+}
+
+int berth_rwlayer_create_opts(struct berth_layer_store *ls, const char *id, const char *image_chain_id,
+			      const json_t *storage_opt, struct berth_error *err)
+{
+	uint64_t size = 0;
+	bool want_size = false;
+	const char *key;
+	json_t *val;
+	const char *drv = ls->drv->ops->name;
+	json_object_foreach((json_t *)storage_opt, key, val) {
+		if (strcasecmp(key, "size") != 0)
+			return berth_err(err, BERTH_E_INVALID, "Unknown option %s", key);
+		if (!json_is_string(val) || parse_ram_bytes(json_string_value(val), &size) < 0)
+			return berth_err(err, BERTH_E_INVALID, "invalid size: '%s'",
+					 json_is_string(val) ? json_string_value(val) : "");
+		want_size = true;
+	}
+	if (want_size && !ls->drv->ops->set_size) {
+		if (!strcmp(drv, "vfs"))
+			return berth_err(err, BERTH_E_INVALID,
+					 "--storage-opt is not supported for vfs on this backing filesystem");
+		return berth_err(err, BERTH_E_INVALID, "--storage-opt is not supported for %s", drv);
+	}
+	if (berth_rwlayer_create(ls, id, image_chain_id, err) < 0)
+		return -1;
+	if (!want_size)
+		return 0;
+	pthread_mutex_lock(&ls->lock);
+	int rc = ls->drv->ops->set_size(ls->drv, id, size, err);
+	pthread_mutex_unlock(&ls->lock);
+	if (rc < 0) {
+		berth_rwlayer_remove(ls, id, NULL);
+		return -1;
+	}
+	return 0;
+}

@@ -22,6 +22,7 @@
 #include "storage/changes.h"
 #include "storage/driver.h"
 #include "storage/fsutil.h"
+#include "storage/quota_xfs.h"
 
 #define LINK_LEN 26
 
@@ -475,13 +476,22 @@ static char **ov_list(struct berth_graph_driver *d)
 	DIR *dir = opendir(d->home);
 	struct dirent *e;
 	while (v && dir && (e = readdir(dir))) {
-		if (e->d_name[0] == '.' || !strcmp(e->d_name, "l"))
+		if (e->d_name[0] == '.' || !strcmp(e->d_name, "l") || !strcmp(e->d_name, "backingFsBlockDev"))
 			continue;
 		berth_strv_push(&v, e->d_name);
 	}
 	if (dir)
 		closedir(dir);
 	return v;
+}
+
+/* docker's rule: size limits only where the backing fs is xfs with pquota. */
+static int ov_set_size(struct berth_graph_driver *d, const char *id, uint64_t bytes, struct berth_error *err)
+{
+	cleanup_free char *dir = layer_path(d, id, NULL);
+	if (!dir)
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	return berth_xfs_set_limit(d->home, dir, bytes, err);
 }
 
 const struct berth_graph_driver_ops berth_driver_overlay2 = {
@@ -503,5 +513,6 @@ const struct berth_graph_driver_ops berth_driver_overlay2 = {
 	.metadata = ov_metadata,
 	.status = ov_status,
 	.list = ov_list,
+	.set_size = ov_set_size,
 	.whiteout = BERTH_WHITEOUT_OVERLAY,
 };
