@@ -91,6 +91,8 @@ berthd_start()
 	E2E_PIDFILE=$E2E_TMP/d.pid
 	E2E_LOG=$E2E_TMP/daemon.log
 	mkdir -p "$E2E_DATA" "$E2E_EXEC" "$E2E_TMP/home/.docker"
+	# a suite may put the data root on a filesystem of its own (storage_lib.bash)
+	if [ -n "${E2E_DATA_FS_HOOK:-}" ]; then "$E2E_DATA_FS_HOOK" setup || return 1; fi
 	_e2e_net_names
 	export E2E_TMP E2E_DATA E2E_EXEC E2E_SOCK E2E_PIDFILE E2E_LOG
 
@@ -294,6 +296,7 @@ berthd_stop()
 		}
 	fi
 	_e2e_umount_all
+	if [ -n "${E2E_DATA_FS_HOOK:-}" ]; then "$E2E_DATA_FS_HOOK" teardown || true; fi
 	_e2e_remove_cgroups
 	if [ "${E2E_KEEP:-0}" = 1 ]; then
 		echo "# kept $E2E_TMP" >&3
@@ -448,6 +451,7 @@ driver_layer_dirs()
 	local d=$E2E_DATA/$E2E_STORAGE_DRIVER
 	case $E2E_STORAGE_DRIVER in
 	vfs) d=$E2E_DATA/vfs/dir ;;
+	btrfs) d=$E2E_DATA/btrfs/subvolumes ;;
 	esac
 	[ -d "$d" ] || {
 		echo 0
