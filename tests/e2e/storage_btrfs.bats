@@ -21,3 +21,81 @@ teardown() { st_body_teardown; }
 @test "[btrfs] opaque directory and file whiteouts apply" { st_body_opaque_whiteout; }
 @test "[btrfs] --storage-opt refused with docker's message where unsupported" { st_body_storage_opt_refused; }
 @test "[btrfs] removing every container and image leaves no layer" { st_body_rm_all_leaves_nothing; }
+
+# ---- btrfs only ----
+
+subvols() { btrfs subvolume list -o "$E2E_DATA/btrfs/subvolumes" 2>/dev/null | awk '{print $NF}'; }
+snapshots() { btrfs subvolume list -s "$E2E_DATA" 2>/dev/null | awk '{print $NF}'; }
+
+@test "[btrfs] info shows docker's DriverStatus" {
+	run -0 berth info --format '{{json .DriverStatus}}'
+	[[ "$output" == *'["Build Version","Btrfs v'* ]]
+	[[ "$output" == *'["Library Version","'* ]]
+}
+
+@test "[btrfs] each layer is a subvolume, the container's layer a snapshot; rm removes nested subvolumes" {
+	local hex=${BUSYBOX_DIFF_ID#sha256:}
+	run -0 subvols
+	grep -q "btrfs/subvolumes/$hex\$" <<<"$output"
+	run -0 berth create --name st-snap busybox true
+	local id
+	id=$(berth inspect -f '{{.Id}}' st-snap)
+	run -0 snapshots
+	grep -q "btrfs/subvolumes/$id\$" <<<"$output"
+	grep -q "btrfs/subvolumes/$id-init\$" <<<"$output"
+	# a subvolume made inside the container's layer goes with it
+	run -0 btrfs subvolume create "$E2E_DATA/btrfs/subvolumes/$id/nested"
+	run -0 berth rm st-snap
+	run -0 subvols
+	! grep -q "$id" <<<"$output"
+}
+
+@test "[btrfs] removing everything leaves no subvolume" {
+	run -0 berth run --name st-x busybox sh -c 'echo x >/x'
+	run -0 berth commit st-x st-x:1
+	run -0 berth rm -f st-x
+	run -0 berth rmi -f st-x:1 busybox
+	run -0 btrfs subvolume list "$E2E_DATA"
+	[ -z "$output" ]
+	berth load -i "$E2E_FIXTURES/busybox-docker-archive.tar" >/dev/null
+}
+
+@test "[btrfs] berthd picks btrfs by itself on a btrfs data root" {
+	local d=$E2E_DATA/auto e=$E2E_TMP/auto-exec s=$E2E_TMP/auto.sock
+	mkdir -p "$d" "$e"
+	setsid "$BERTHD" -H "unix://$s" --data-root "$d" --exec-root "$e" --pidfile "$E2E_TMP/auto.pid" \
+		--bridge=none --iptables=false </dev/null >"$E2E_TMP/auto.log" 2>&1 3>&- &
+	local pid=$!
+	local i
+	for ((i = 0; i < 300; i++)); do
+		curl -sf --unix-socket "$s" http://localhost/_ping >/dev/null 2>&1 && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	run curl -sf --unix-socket "$s" http://localhost/info
+	kill -TERM "$pid"
+	wait_for 30 eval "! kill -0 $pid 2>/dev/null"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .Driver <<<"$output")" = btrfs ]
+}
+
+@test "[btrfs] a data root that is not btrfs gets docker's error" {
+	local d=$BATS_TEST_TMPDIR/notbtrfs
+	mkdir -p "$d/data" "$d/exec"
+	run timeout 60 "$BERTHD" -H "unix://$d/s.sock" --data-root "$d/data" --exec-root "$d/exec" \
+		--pidfile "$d/p.pid" --storage-driver btrfs --bridge=none --iptables=false
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"prerequisites for driver not satisfied (wrong filesystem?)"* ]]
+}
+
+@test "[btrfs] with quotas on, --storage-opt size=10M stops a 20 MB write" {
+	run -0 btrfs quota enable "$E2E_DATA"
+	run berth run --rm --storage-opt size=10M busybox sh -c 'dd if=/dev/zero of=/big bs=1M count=20 && sync && echo wrote-all'
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" != *wrote-all* ]]
+	[[ "$output" == *"quota exceeded"* || "$output" == *"No space left"* ]]
+	# without the limit the same write works
+	run -0 berth run --rm busybox sh -c 'dd if=/dev/zero of=/big bs=1M count=20 2>/dev/null && echo wrote-all'
+	[ "$output" = wrote-all ]
+}
