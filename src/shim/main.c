@@ -151,6 +151,15 @@ static int load_config(struct shim *s, const char *path)
 	return 0;
 }
 
+static void logger_warn(void *ctx, const char *msg)
+{
+	(void)ctx;
+	shim_log("%s", msg);
+}
+
+/* The log driver. A remote driver (syslog, gelf, ...) runs on a delivery
+ * thread behind a queue, so the stdio loop never waits on the network;
+ * log.path is then the dual-logging cache. */
 static void open_logger(struct shim *s)
 {
 	json_t *l = jobj(s->cfg, "log");
@@ -165,9 +174,11 @@ static void open_logger(struct shim *s)
 		.opts = jobj(l, "opts"),
 		.labels = jobj(l, "labels"),
 		.env = jarr(l, "env"),
+		.command = jstr(l, "command"),
+		.created = jstr(l, "created"),
 	};
 	struct berth_error err = {0};
-	s->logger = berth_logger_open(driver, &info, &err);
+	s->logger = berth_logger_open_delivery(driver, &info, jstr(l, "path"), logger_warn, NULL, &err);
 	if (!s->logger)
 		shim_log("log driver %s: %s (container output is not logged)", driver, err.msg);
 }

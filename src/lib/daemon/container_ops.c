@@ -18,6 +18,7 @@
 #include "daemon/daemon.h"
 #include "daemon/volumes.h"
 #include "image/store.h"
+#include "logger/logger.h"
 #include "runtime/jget.h"
 #include "runtime/runtime.h"
 #include "runtime/shim_client.h"
@@ -288,6 +289,9 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, struct be
 		goto out_unmount;
 	rtroot = berth_runtime_root(d->cfg.exec_root, rt->name);
 	json_t *lc = jobj(hc, "LogConfig");
+	char *log_dir = berth_ctr_dir(d, c->id);
+	char *log_file = berth_log_file_path(log_dir, jstr(lc, "Type"), jstr(c->doc, "LogPath"));
+	free(log_dir);
 	struct berth_shim_opts so = {.shim_path = d->cfg.shim_path,
 				     .id = c->id,
 				     .bundle = state_dir,
@@ -300,7 +304,7 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, struct be
 				     .start = false,
 				     .log_driver = jstr(lc, "Type"),
 				     .log_opts = jobj(lc, "Config"),
-				     .log_path = jstr(c->doc, "LogPath"),
+				     .log_path = log_file,
 				     .container_name = c->name + 1,
 				     .image_id = image_id,
 				     .image_name = jstr(cfg, "Image"),
@@ -308,7 +312,9 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, struct be
 				     .env = jarr(cfg, "Env")};
 	struct berth_shim_result res = {0};
 	int64_t t_spec = berth_now_ns();
-	if (berth_shim_spawn(&so, &res, err) < 0) {
+	int spawned = berth_shim_spawn(&so, &res, err);
+	free(log_file);
+	if (spawned < 0) {
 		pthread_mutex_lock(&c->mu);
 		json_t *st = json_object_get(c->doc, "State");
 		json_object_set_new(st, "Error", json_string(err->msg));

@@ -54,23 +54,25 @@ static struct berth_logger *none_open(const struct berth_log_info *info, struct 
 	}
 
 static const struct berth_log_driver not_yet[] = {
-	NOT_YET("syslog"), NOT_YET("journald"), NOT_YET("gelf"),    NOT_YET("fluentd"),    NOT_YET("awslogs"),
-	NOT_YET("splunk"), NOT_YET("etwlogs"),  NOT_YET("gcplogs"), NOT_YET("logentries"),
+	NOT_YET("splunk"),
+	NOT_YET("etwlogs"),
+	NOT_YET("gcplogs"),
+	NOT_YET("logentries"),
 };
 
 static const struct berth_log_driver *const registry[] = {
 	&berth_log_driver_jsonfile,
 	&berth_log_driver_local,
 	&none_driver,
+	&berth_log_driver_syslog,
+	&berth_log_driver_journald,
+	&berth_log_driver_gelf,
+	&berth_log_driver_fluentd,
+	&berth_log_driver_awslogs,
 	&not_yet[0],
 	&not_yet[1],
 	&not_yet[2],
 	&not_yet[3],
-	&not_yet[4],
-	&not_yet[5],
-	&not_yet[6],
-	&not_yet[7],
-	&not_yet[8],
 };
 
 const struct berth_log_driver *berth_log_driver_get(const char *name)
@@ -83,7 +85,9 @@ const struct berth_log_driver *berth_log_driver_get(const char *name)
 
 const char *const *berth_log_driver_names(void)
 {
-	static const char *const names[] = {"json-file", "none", NULL};
+	/* as docker's info lists them: "none" is not a plugin */
+	static const char *const names[] = {"awslogs",   "fluentd", "gelf",   "journald",
+					    "json-file", "local",   "syslog", NULL};
 	return names;
 }
 
@@ -114,7 +118,12 @@ int berth_log_opts_validate(const char *driver, const json_t *opts, struct berth
 		if (!json_is_string(v))
 			return berth_err(err, BERTH_E_INVALID, "log opt '%s' must be a string", k);
 	}
-	return d->validate ? d->validate(opts, err) : 0;
+	if (!strcmp(d->name, "none"))
+		return 0;
+	if (berth_log_builtin_opts_validate(opts, err) < 0)
+		return -1;
+	cleanup_json json_t *dopts = berth_log_driver_opts(opts);
+	return d->validate ? d->validate(dopts, err) : 0;
 }
 
 struct berth_logger *berth_logger_open(const char *driver, const struct berth_log_info *info, struct berth_error *err)
@@ -122,9 +131,12 @@ struct berth_logger *berth_logger_open(const char *driver, const struct berth_lo
 	const struct berth_log_driver *d = usable(driver, err);
 	if (!d)
 		return NULL;
-	if (d->validate && d->validate(info->opts, err) < 0)
+	cleanup_json json_t *dopts = berth_log_driver_opts(info->opts);
+	if (d->validate && d->validate(dopts, err) < 0)
 		return NULL;
-	return d->open(info, err);
+	struct berth_log_info di = *info;
+	di.opts = dopts;
+	return d->open(&di, err);
 }
 
 int berth_logger_log(struct berth_logger *l, const struct berth_log_msg *m, struct berth_error *err)

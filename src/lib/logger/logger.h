@@ -41,6 +41,8 @@ struct berth_log_info {
 	const json_t *opts;         /* LogConfig.Config: object of strings (may be NULL) */
 	const json_t *labels;       /* Config.Labels (object) */
 	const json_t *env;          /* Config.Env (array of "K=V") */
+	const char *command;        /* Path + Args joined by ' ' (gelf's _command), may be NULL */
+	const char *created;        /* Created, RFC 3339 (gelf's _created), may be NULL */
 };
 
 struct berth_logger; /* an open driver instance */
@@ -73,6 +75,11 @@ struct berth_log_driver {
 	/* NULL when the driver cannot read back ("configured logging driver does not support reading") */
 	struct berth_log_reader *(*reader_open)(const char *log_path, const struct berth_log_read_opts *o,
 						struct berth_error *err);
+	/* network drivers: open/log/flush run on the delivery thread (logger_delivery.c), never
+	 * on the shim's stdio loop; log() < 0 with err.kind BERTH_E_INVALID drops the message
+	 * (permanent refusal), any other error is retried with back-off. */
+	bool remote;
+	int (*flush)(struct berth_logger *l, struct berth_error *err); /* batching drivers: send what is held */
 };
 
 /* Every driver instance starts with this. */
@@ -111,6 +118,32 @@ int berth_log_copier_feed(struct berth_log_copier *c, const void *data, size_t l
 			  int64_t now_ns);
 /* End of stream: what is buffered goes out as a partial message. */
 int berth_log_copier_flush(struct berth_log_copier *c, struct berth_logger *l, int64_t now_ns);
+
+/* ---- delivery (logger_delivery.c): what berth-shim opens ----
+ * File drivers (json-file, local) write in the caller's thread. Every other
+ * driver runs on a delivery thread behind a queue (docker's mode=blocking |
+ * non-blocking, max-buffer-size: when full in non-blocking mode the oldest
+ * messages are dropped and counted), reconnects with back-off, and also
+ * writes the dual-logging cache (cache-disabled, cache-max-size,
+ * cache-max-file, cache-compress) at cache_path in the caller's thread.
+ * warn (may be NULL) gets driver errors; it may be called from the thread. */
+struct berth_logger *berth_logger_open_delivery(const char *driver, const struct berth_log_info *info,
+						const char *cache_path, void (*warn)(void *ctx, const char *msg),
+						void *warn_ctx, struct berth_error *err);
+/* Messages dropped by the non-blocking buffer so far (0 for other loggers). */
+uint64_t berth_logger_dropped(struct berth_logger *l);
+
+/* Where a container's log file is: json-file's LogPath when set, else
+ * <ctr_dir>/local-logs/container.log for local, <ctr_dir>/container-cached.log
+ * (the dual-logging cache) for the others. Caller frees. */
+char *berth_log_file_path(const char *ctr_dir, const char *driver, const char *log_path);
+/* Open a reader for `logs` whatever the driver: the file of json-file / local,
+ * the cache of the others; "configured logging driver does not support
+ * reading" (BERTH_E_UNSUPPORTED) for none and with cache-disabled=true. */
+struct berth_log_reader *berth_log_reader_open_cfg(const char *driver, const json_t *opts, const char *path,
+						   const struct berth_log_read_opts *o, struct berth_error *err);
+/* Whether `logs` can read this config (same rule, without opening). */
+bool berth_log_can_read(const char *driver, const json_t *opts);
 
 /* Readers. */
 struct berth_log_reader *berth_log_reader_open(const char *driver, const char *log_path,

@@ -83,7 +83,10 @@ static void ctr_logs(struct berth_daemon *d, struct berth_http_req *r, struct be
 	char driver[64] = "", path[4096] = "";
 	pthread_mutex_lock(&ct->mu);
 	json_t *lcfg = jobj(jobj(ct->doc, "HostConfig"), "LogConfig");
-	snprintf(driver, sizeof(driver), "%s", jstr(lcfg, "Type") ? jstr(lcfg, "Type") : "json-file");
+	const char *ltype = jstr_ne(lcfg, "Type");
+	snprintf(driver, sizeof(driver), "%s", ltype ? ltype : "json-file");
+	bool readable = berth_log_can_read(driver, jobj(lcfg, "Config"));
+	cleanup_json json_t *lopts = json_incref(jobj(lcfg, "Config"));
 	snprintf(path, sizeof(path), "%s", jstr(ct->doc, "LogPath") ? jstr(ct->doc, "LogPath") : "");
 	lc.tty = jbool(jobj(ct->doc, "Config"), "Tty", false);
 	pthread_mutex_unlock(&ct->mu);
@@ -97,7 +100,7 @@ static void ctr_logs(struct berth_daemon *d, struct berth_http_req *r, struct be
 		berth_http_respond_msg(c, 400, "invalid value for since/until");
 		return;
 	}
-	if (strcmp(driver, "json-file") && strcmp(driver, "local")) {
+	if (!readable) {
 		berth_container_put(d->containers, ct);
 		berth_http_respond_msg(c, 501, "configured logging driver does not support reading");
 		return;
@@ -105,10 +108,12 @@ static void ctr_logs(struct berth_daemon *d, struct berth_http_req *r, struct be
 	struct berth_error err = {0};
 	if (!path[0]) {
 		char *cdir = berth_ctr_dir(d, ct->id);
-		snprintf(path, sizeof(path), "%s/container.log", cdir);
+		char *lf = berth_log_file_path(cdir, driver, NULL);
+		snprintf(path, sizeof(path), "%s", lf);
+		free(lf);
 		free(cdir);
 	}
-	struct berth_log_reader *rd = berth_log_reader_open(driver, path, &o, &err);
+	struct berth_log_reader *rd = berth_log_reader_open_cfg(driver, lopts, path, &o, &err);
 	if (!rd && err.kind != BERTH_E_NOT_FOUND) {
 		berth_container_put(d->containers, ct);
 		berth_http_respond_error(c, &err);

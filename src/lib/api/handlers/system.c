@@ -11,6 +11,7 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "daemon/daemon.h"
+#include "logger/logger.h"
 #include "storage/layer_store.h"
 
 static void ping(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
@@ -123,9 +124,12 @@ static void info(struct berth_daemon *d, struct berth_http_req *r, struct berth_
 	json_object_set_new(j, "Images", json_integer(n.images));
 	json_object_set_new(j, "Driver", json_string(berth_layer_store_driver_name(d->layers)));
 	json_object_set_new(j, "DriverStatus", berth_layer_store_driver_status(d->layers));
+	json_t *logp = json_array();
+	for (const char *const *ln = berth_log_driver_names(); *ln; ln++)
+		json_array_append_new(logp, json_string(*ln));
 	json_object_set_new(j, "Plugins",
-			    json_pack("{s:[s], s:[s,s,s], s:n, s:[s,s,s]}", "Volume", "local", "Network", "host",
-				      "none", "container", "Authorization", "Log", "json-file", "local", "none"));
+			    json_pack("{s:[s], s:[s,s,s], s:n, s:o}", "Volume", "local", "Network", "host", "none",
+				      "container", "Authorization", "Log", logp));
 	bool v1 = cgv == 1;
 	json_object_set_new(j, "MemoryLimit", json_true());
 	json_object_set_new(j, "SwapLimit",
