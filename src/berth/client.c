@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "tls.h"
 
 int berth_client_init(struct berth_client *cl, const char *host)
 {
@@ -30,6 +31,7 @@ void berth_client_free(struct berth_client *cl)
 {
 	free(cl->host);
 	free(cl->api);
+	berth_client_tls_free(cl);
 }
 
 void berth_response_free(struct berth_response *r)
@@ -70,15 +72,23 @@ int berth_client_dial(struct berth_client *cl, struct berth_error *err)
 		}
 		return fd;
 	}
-	if (berth_str_has_prefix(h, "tcp://")) {
-		cleanup_free char *hp = strdup(h + 6);
+	if (berth_str_has_prefix(h, "tcp://") || berth_str_has_prefix(h, "https://")) {
+		cleanup_free char *hp = strdup(h + (h[0] == 't' ? 6 : 8));
 		char *slash = strchr(hp, '/');
 		if (slash)
 			*slash = '\0';
 		char *colon = strrchr(hp, ':');
-		const char *port = colon ? colon + 1 : "2375";
+		if (colon && strchr(colon, ']'))
+			colon = NULL; /* [v6addr] without a port */
+		const char *port = colon ? colon + 1 : cl->ssl_ctx ? "2376" : "2375";
 		if (colon)
 			*colon = '\0';
+		if (hp[0] == '[') {
+			memmove(hp, hp + 1, strlen(hp));
+			char *rb = strchr(hp, ']');
+			if (rb)
+				*rb = '\0';
+		}
 		struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
 		if (getaddrinfo(hp, port, &hints, &ai) != 0 || !ai)
 			return berth_err(err, BERTH_E_UNAVAILABLE, "Cannot connect to the Docker daemon at %s", h);
@@ -91,6 +101,12 @@ int berth_client_dial(struct berth_client *cl, struct berth_error *err)
 					 "Cannot connect to the Docker daemon at %s. Is the docker daemon running?", h);
 		}
 		freeaddrinfo(ai);
+		if (cl->ssl_ctx) {
+			int tfd = berth_client_tls_wrap(cl, fd, hp, err);
+			if (tfd < 0)
+				close(fd);
+			return tfd;
+		}
 		return fd;
 	}
 	return berth_err(err, BERTH_E_INVALID, "unable to parse docker host `%s`", h);
@@ -257,6 +273,10 @@ int berth_client_do(struct berth_client *cl, const char *method, const char *pat
 	close(fd);
 	berth_buf_free(&ps.field);
 	berth_buf_free(&ps.value);
+	char tls_why[256];
+	if (!ps.headers_done && cl->ssl_ctx && berth_client_tls_last_error(tls_why, sizeof(tls_why)))
+		return berth_err(err, BERTH_E_UNAVAILABLE, "error during connect: %s: remote error: %s", cl->host,
+				 tls_why);
 	if (!ps.headers_done)
 		return berth_err(err, BERTH_E_UNAVAILABLE, "error during connect: unexpected EOF from %s", cl->host);
 	resp->truncated = !ps.done && !ps.stop;

@@ -8,9 +8,13 @@
 #include "common/error.h"
 #include "common/util.h"
 
+struct ssl_ctx_st;
 struct berth_client {
 	char *host; /* "unix:///path" or "tcp://h:p" */
 	char *api;  /* "/v1.41" */
+	/* TLS on tcp:// and https:// (tls.c), or NULL */
+	struct ssl_ctx_st *ssl_ctx;
+	bool tls_verify;
 };
 
 struct berth_response {

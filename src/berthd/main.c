@@ -16,6 +16,7 @@
 
 #include "api/api.h"
 #include "api/http.h"
+#include "api/tls.h"
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "daemon/daemon.h"
@@ -45,10 +46,14 @@ static void usage(FILE *out)
 		"      --max-concurrent-uploads int    Set the max concurrent uploads for each push (default 5)\n"
 		"  -p, --pidfile string         Path to use for daemon PID file\n"
 		"  -s, --storage-driver string  Storage driver to use\n"
-		"      --seccomp-profile string Default seccomp profile (only \"builtin\" yet)\n"
+		"      --seccomp-profile string Path to seccomp profile (\"builtin\", \"unconfined\" or a JSON file)\n"
 		"      --shim-path string       Path of the berth-shim binary\n"
-		"      --tls                    Use TLS (not supported yet; --tls=false allows a plaintext tcp:// listener)\n"
-		"      --tlsverify              Use TLS and verify the remote (not supported yet)\n"
+		"      --authorization-plugin list  Authorization plugins to load (repeatable, chain order)\n"
+		"      --tls                    Use TLS; implied by --tlsverify (--tls=false allows a plaintext tcp:// listener)\n"
+		"      --tlscacert string       Trust certs signed only by this CA (default \"/etc/berth/ca.pem\")\n"
+		"      --tlscert string         Path to TLS certificate file (default \"/etc/berth/cert.pem\")\n"
+		"      --tlskey string          Path to TLS key file (default \"/etc/berth/key.pem\")\n"
+		"      --tlsverify              Use TLS and verify the remote (client certificates signed by --tlscacert)\n"
 		"  -v, --version                Print version information and quit\n");
 }
 
@@ -183,6 +188,7 @@ int main(int argc, char **argv)
 		O_IDLE,
 		O_READTO,
 		O_SECCOMP,
+		O_AUTHZ,
 		O_INSECREG,
 		O_MIRROR,
 		O_MAXDL,
@@ -213,6 +219,7 @@ int main(int argc, char **argv)
 		{"http-idle-timeout", required_argument, NULL, O_IDLE},
 		{"http-read-timeout", required_argument, NULL, O_READTO},
 		{"seccomp-profile", required_argument, NULL, O_SECCOMP},
+		{"authorization-plugin", required_argument, NULL, O_AUTHZ},
 		{"insecure-registry", required_argument, NULL, O_INSECREG},
 		{"registry-mirror", required_argument, NULL, O_MIRROR},
 		{"max-concurrent-downloads", required_argument, NULL, O_MAXDL},
@@ -263,6 +270,13 @@ int main(int argc, char **argv)
 			key = o == O_MAXDL ? "max-concurrent-downloads" : "max-concurrent-uploads";
 			if (!(jv = int_arg(key, optarg)))
 				goto early_fail;
+			break;
+		case O_AUTHZ: /* repeatable: the chain so far plus this plugin */
+			key = "authorization-plugins";
+			jv = json_array();
+			for (char **e = cfg.sec.authz_plugins; e && *e; e++)
+				json_array_append_new(jv, json_string(*e));
+			json_array_append_new(jv, json_string(optarg));
 			break;
 		case O_MAXCONN:
 		case O_IDLE:
@@ -388,10 +402,22 @@ early_fail:
 	}
 	if (!cfg.hosts)
 		berth_strv_push(&cfg.hosts, "unix:///run/berth/berth.sock");
+	struct berth_tls_server *tls = NULL;
+	if (berth_sec_config_finish(&cfg, &err) < 0 ||
+	    (cfg.sec.tls && !(tls = berth_tls_server_new(&(struct berth_tls_server_opts){.cert = cfg.sec.tlscert,
+											 .key = cfg.sec.tlskey,
+											 .ca = cfg.sec.tlscacert,
+											 .verify = cfg.sec.tlsverify},
+							 &err)))) {
+		fprintf(stderr, "berthd: failed to load listeners: %s\n", err.msg);
+		berth_config_free(&cfg);
+		return 1;
+	}
 	{
 		char *warning = NULL;
 		if (berth_config_check_hosts(&cfg, &warning, &err) < 0) {
 			fprintf(stderr, "berthd: %s\n", err.msg);
+			berth_tls_server_free(tls);
 			berth_config_free(&cfg);
 			return 1;
 		}
@@ -403,6 +429,7 @@ early_fail:
 	if (!cfg.shim_path)
 		cfg.shim_path = default_shim_path();
 	if (cfg.pidfile && write_pidfile(cfg.pidfile) < 0) {
+		berth_tls_server_free(tls);
 		berth_config_free(&cfg);
 		return 1;
 	}
@@ -423,6 +450,7 @@ early_fail:
 			unlink(pidfile);
 		free(pidfile);
 		free(d);
+		berth_tls_server_free(tls);
 		return 1;
 	}
 	if (d->cfg.log_level && strcmp(d->cfg.log_level, "debug") && strcmp(d->cfg.log_level, "info"))
@@ -433,8 +461,10 @@ early_fail:
 		fprintf(stderr, "berthd: out of memory\n");
 		berth_daemon_close(d);
 		free(d);
+		berth_tls_server_free(tls);
 		return 1;
 	}
+	berth_http_server_set_tls(srv, tls);
 	berth_http_server_set_limits(srv, &(struct berth_http_limits){.max_conns = d->cfg.max_connections,
 								      .idle_timeout_s = d->cfg.http_idle_timeout,
 								      .read_timeout_s = d->cfg.http_read_timeout});
@@ -488,6 +518,7 @@ out:
 		berth_http_server_free(srv);
 		berth_daemon_close(d);
 		free(d);
+		berth_tls_server_free(tls);
 	}
 	if (pidfile)
 		unlink(pidfile);

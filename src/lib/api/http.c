@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "tls.h"
+#include "transport.h"
 
 #define MAX_LISTENERS 8
 #define MAX_HEADER_BYTES (64 * 1024)
@@ -43,6 +45,7 @@
 struct listener {
 	int fd;
 	char *unlink_path;
+	struct berth_tls_server *tls; /* tcp listeners made after berth_http_server_set_tls */
 };
 
 struct berth_http_server {
@@ -58,13 +61,16 @@ struct berth_http_server {
 	struct berth_http_limits lim;
 	int spare_fd; /* kept open to accept-and-refuse at EMFILE */
 	atomic_uint refused;
+	struct berth_tls_server *tls; /* borrowed */
 };
 
 enum body_state { BODY_NONE, BODY_READING, BODY_DONE };
 
 struct berth_http_conn {
 	struct berth_http_server *srv;
-	int fd;
+	int fd;                       /* the socket under tr, for poll */
+	struct berth_transport tr;    /* all reads and writes */
+	struct berth_tls_server *tls; /* handshake to do first, or NULL */
 	http_parser parser;
 	http_parser_settings settings;
 	char *in;
@@ -345,6 +351,8 @@ static int wait_input(struct berth_http_conn *c)
 	else
 		deadline = c->phase_start_ms + (int64_t)l->idle_timeout_s * 1000;
 	for (;;) {
+		if (berth_transport_pending(&c->tr))
+			return 1;
 		int64_t left = deadline - now_ms();
 		if (left <= 0)
 			return 0;
@@ -367,10 +375,7 @@ static int feed(struct berth_http_conn *c)
 			c->rd_error = "timeout reading request";
 			return -1;
 		}
-		ssize_t n;
-		do
-			n = read(c->fd, c->in, INBUF_SIZE);
-		while (n < 0 && errno == EINTR);
+		ssize_t n = berth_transport_read(&c->tr, c->in, INBUF_SIZE);
 		if (n <= 0) {
 			c->rd_error = n == 0 ? "unexpected EOF" : "read error";
 			/* signal EOF to the parser (completes bodies without length) */
@@ -608,7 +613,7 @@ static int send_buf(struct berth_http_conn *c, const void *d, size_t n)
 {
 	if (c->broken)
 		return -1;
-	if (berth_write_all(c->fd, d, n) < 0) {
+	if (berth_transport_write_all(&c->tr, d, n) < 0) {
 		c->broken = true;
 		return -1;
 	}
@@ -824,8 +829,29 @@ int berth_http_hijack(struct berth_http_conn *c, const char *ctype, const void *
 		*pending = c->body_extra.data ? c->body_extra.data + c->body_extra_off : NULL;
 	if (npending)
 		*npending = c->body_extra.len - c->body_extra_off;
-	return r < 0 ? -1 : c->fd;
+	if (r < 0)
+		return -1;
+	if (c->tr.ops && strcmp(c->tr.ops->name, "plain")) {
+		/* TLS: the handler gets a plain socket; a pump thread carries
+		 * its bytes through the session (close_notify <-> SHUT_WR) */
+		struct berth_transport old = c->tr;
+		int fd = berth_transport_detach(&c->tr, NULL);
+		if (fd < 0) {
+			c->tr = old;
+			c->broken = true;
+			return -1;
+		}
+		berth_transport_plain(&c->tr, fd);
+		snprintf(c->tr.peer_user, sizeof(c->tr.peer_user), "%s", old.peer_user);
+		c->tr.authn_method = old.authn_method;
+		c->fd = fd;
+	}
+	return c->fd;
 }
+
+const char *berth_http_peer_user(struct berth_http_conn *c) { return c->tr.peer_user; }
+
+const char *berth_http_peer_authn(struct berth_http_conn *c) { return c->tr.authn_method ? c->tr.authn_method : ""; }
 
 int berth_http_fd(struct berth_http_conn *c) { return c->fd; }
 
@@ -859,6 +885,11 @@ static void *conn_main(void *arg)
 {
 	struct berth_http_conn *c = arg;
 	struct berth_http_server *s = c->srv;
+	if (c->tls) {
+		struct berth_error err = {0};
+		if (berth_tls_server_wrap(c->tls, c->fd, s->lim.read_timeout_s * 1000, &c->tr, &err) < 0)
+			goto out; /* bad or missing client certificate, not TLS, timeout */
+	}
 	for (;;) {
 		req_reset(c);
 		/* read headers */
@@ -923,7 +954,7 @@ static void *conn_main(void *arg)
 	}
 out:
 	req_reset(c);
-	close(c->fd);
+	berth_transport_close(&c->tr);
 	free(c->in);
 	berth_buf_free(&c->body_extra);
 	free(c);
@@ -931,7 +962,7 @@ out:
 	return NULL;
 }
 
-static struct berth_http_conn *conn_new(struct berth_http_server *s, int fd)
+static struct berth_http_conn *conn_new(struct berth_http_server *s, int fd, struct berth_tls_server *tls)
 {
 	struct berth_http_conn *c = calloc(1, sizeof(*c));
 	if (!c)
@@ -943,6 +974,8 @@ static struct berth_http_conn *conn_new(struct berth_http_server *s, int fd)
 	}
 	c->srv = s;
 	c->fd = fd;
+	c->tls = tls;
+	berth_transport_plain(&c->tr, fd);
 	c->settings = (http_parser_settings){.on_url = on_url,
 					     .on_header_field = on_hfield,
 					     .on_header_value = on_hvalue,
@@ -956,7 +989,7 @@ static struct berth_http_conn *conn_new(struct berth_http_server *s, int fd)
 
 void berth_http_serve_fd(struct berth_http_server *s, int fd)
 {
-	struct berth_http_conn *c = conn_new(s, fd);
+	struct berth_http_conn *c = conn_new(s, fd, NULL);
 	if (!c) {
 		close(fd);
 		return;
@@ -1040,7 +1073,7 @@ static void *accept_main(void *arg)
 				refuse(s, fd);
 				continue;
 			}
-			struct berth_http_conn *c = conn_new(s, fd);
+			struct berth_http_conn *c = conn_new(s, fd, s->l[i].tls);
 			if (!c) {
 				refuse(s, fd);
 				continue;
@@ -1166,9 +1199,12 @@ static int listen_tcp(struct berth_http_server *s, const char *hostport, struct 
 		return berth_err_sys(err, BERTH_E_INTERNAL, e, "listen on tcp://%s", hostport);
 	}
 	freeaddrinfo(ai);
+	s->l[s->nl].tls = s->tls;
 	s->l[s->nl++].fd = fd;
 	return 0;
 }
+
+void berth_http_server_set_tls(struct berth_http_server *s, struct berth_tls_server *tls) { s->tls = tls; }
 
 static int listen_fd(struct berth_http_server *s, const char *spec, struct berth_error *err)
 {

@@ -60,6 +60,10 @@ int berth_http_server_start(struct berth_http_server *s, struct berth_error *err
 void berth_http_server_stop(struct berth_http_server *s);
 void berth_http_server_free(struct berth_http_server *s);
 int berth_http_server_active(struct berth_http_server *s);
+/* TLS for the tcp:// listeners added after this call (unix sockets stay
+ * plain, as docker's); borrowed, must outlive the server. */
+struct berth_tls_server;
+void berth_http_server_set_tls(struct berth_http_server *s, struct berth_tls_server *tls);
 /* Call before berth_http_server_start. */
 void berth_http_server_set_limits(struct berth_http_server *s, const struct berth_http_limits *l);
 const struct berth_http_limits *berth_http_server_limits(struct berth_http_server *s);
@@ -112,3 +116,7 @@ int berth_http_fd(struct berth_http_conn *c);
 /* True when the peer has hung up (poll POLLRDHUP); for long streams. */
 bool berth_http_peer_gone(struct berth_http_conn *c);
 bool berth_http_responded(struct berth_http_conn *c);
+/* The authenticated peer: subject CN of a verified TLS client certificate
+ * ("" without one) and how it was authenticated ("TLS" or ""). */
+const char *berth_http_peer_user(struct berth_http_conn *c);
+const char *berth_http_peer_authn(struct berth_http_conn *c);

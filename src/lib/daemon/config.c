@@ -40,6 +40,7 @@ void berth_config_free(struct berth_config *c)
 	free(c->log_level);
 	json_decref(c->runtimes);
 	json_decref(c->log_opts);
+	berth_sec_config_free(&c->sec);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -71,7 +72,6 @@ static const char *const off_only_keys[] = {
 	"exec-opts",
 	"selinux-enabled",
 	"userns-remap",
-	"authorization-plugins",
 	"group",
 	"default-shm-size",
 	"default-cgroupns-mode",
@@ -179,19 +179,6 @@ static int set_posint(int *dst, const char *key, json_t *v, struct berth_error *
 	return 0;
 }
 
-/* tlscert/tlskey/tlscacert: a file that does not exist is named first. */
-static int tls_file(const char *key, json_t *v, struct berth_error *err)
-{
-	if (!json_is_string(v))
-		return type_err(err, key, v, "string");
-	const char *path = json_string_value(v);
-	if (!*path)
-		return 0;
-	if (access(path, R_OK) < 0)
-		return berth_err_sys(err, BERTH_E_INVALID, errno, "%s: could not load %s: open %s", key, path, path);
-	return berth_err(err, BERTH_E_INVALID, "%s: TLS is not supported yet", key);
-}
-
 int berth_config_apply(struct berth_config *c, const char *key, json_t *v, struct berth_error *err)
 {
 	if (!strcmp(key, "hosts"))
@@ -253,28 +240,8 @@ int berth_config_apply(struct berth_config *c, const char *key, json_t *v, struc
 		return set_posint(&c->http_idle_timeout, key, v, err);
 	if (!strcmp(key, "http-read-timeout"))
 		return set_posint(&c->http_read_timeout, key, v, err);
-	if (!strcmp(key, "tls") || !strcmp(key, "tlsverify")) {
-		bool b = false;
-		if (set_bool(&b, key, v, err) < 0)
-			return -1;
-		if (b)
-			return berth_err(err, BERTH_E_INVALID, "%s: TLS is not supported yet", key);
-		c->tls_disabled = true;
-		return 0;
-	}
-	if (!strcmp(key, "tlscert") || !strcmp(key, "tlskey") || !strcmp(key, "tlscacert"))
-		return tls_file(key, v, err);
-	if (!strcmp(key, "seccomp-profile")) {
-		if (!json_is_string(v))
-			return type_err(err, key, v, "string");
-		const char *p = json_string_value(v);
-		if (!*p || !strcmp(p, "builtin"))
-			return 0;
-		if (access(p, R_OK) < 0)
-			return berth_err_sys(err, BERTH_E_INVALID, errno,
-					     "seccomp-profile: opening seccomp profile (%s) failed: open %s", p, p);
-		return berth_err(err, BERTH_E_INVALID, "seccomp-profile is not supported yet (%s)", p);
-	}
+	if (berth_sec_config_key(key))
+		return berth_sec_config_apply(c, key, v, err);
 	if (!strcmp(key, "bridge")) {
 		if (!json_is_string(v))
 			return type_err(err, key, v, "string");
@@ -343,7 +310,7 @@ static bool key_known(const char *k)
 					   "seccomp-profile",
 					   "bridge",
 					   NULL};
-	return in_list(impl, k) || in_list(off_only_keys, k) || berth_registry_config_key(k);
+	return in_list(impl, k) || in_list(off_only_keys, k) || berth_sec_config_key(k) || berth_registry_config_key(k);
 }
 
 /* The flag a daemon.json key conflicts with. */
@@ -450,14 +417,16 @@ int berth_config_check_hosts(const struct berth_config *c, char **warning, struc
 			if (rb)
 				*rb = '\0';
 		}
+		if (c->sec.tls)
+			continue; /* TLS-protected listener */
 		if (!c->tls_disabled && !host_is_loopback(host))
 			return berth_err(
 				err, BERTH_E_INVALID,
 				"failed to load listeners: API is accessible on http://%s without encryption. Access to the "
 				"remote API is equivalent to root access on the host. Refer to the 'Docker daemon attack "
 				"surface' section in the documentation for more information: "
-				"https://docs.docker.com/go/attack-surface/ (Berth has no TLS yet: add --tls=false to start "
-				"anyway)",
+				"https://docs.docker.com/go/attack-surface/ (use --tlsverify with "
+				"--tlscacert, --tlscert and --tlskey, or add --tls=false to start anyway)",
 				h + 6);
 		if (!*warning)
 			*warning = berth_strdup_printf(
@@ -480,5 +449,5 @@ int berth_config_reload(struct berth_config *c, struct berth_error *err)
 		return -1;
 	if (json_is_boolean(json_object_get(j, "debug")))
 		c->debug = json_is_true(json_object_get(j, "debug"));
-	return 0;
+	return berth_sec_config_reload(c, j, err);
 }

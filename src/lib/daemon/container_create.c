@@ -411,7 +411,8 @@ int berth_ctr_create(struct berth_daemon *d, const char *name, json_t *body, jso
 					      .image_config = img_cfg,
 					      .rootfs = "/",
 					      .validate_only = true,
-					      .sysinfo = &d->sysinfo};
+					      .sysinfo = &d->sysinfo,
+					      .default_seccomp_profile = d->cfg.sec.seccomp_profile};
 		struct berth_error verr = {0};
 		json_t *spec = berth_oci_spec_build(&in, &verr);
 		if (!spec && verr.kind == BERTH_E_INVALID) {

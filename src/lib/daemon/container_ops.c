@@ -279,6 +279,7 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, struct be
 				      .pid_ns_path = pidns,
 				      .cgroup_path = cgpath,
 				      .sysinfo = &d->sysinfo,
+				      .default_seccomp_profile = d->cfg.sec.seccomp_profile,
 				      .extra_mounts = vol_mounts,
 				      .resolve_volume = berth_volumes_resolve,
 				      .resolve_ctx = d};

@@ -1,0 +1,234 @@
+#include "tls.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "common/tls_pump.h"
+#include "common/util.h"
+
+static char *file_in(const char *dir, const char *name, const char *given, bool *is_default)
+{
+	*is_default = !given;
+	if (given)
+		return strdup(given);
+	return berth_strdup_printf("%s/%s", dir, name);
+}
+
+static int load_err(struct berth_error *err, const char *fmt, const char *a, const char *b)
+{
+	char why[256] = "";
+	unsigned long e = ERR_get_error();
+	if (e)
+		ERR_error_string_n(e, why, sizeof(why));
+	ERR_clear_error();
+	char head[700];
+	snprintf(head, sizeof(head), fmt, a, b);
+	return berth_err(err, BERTH_E_INVALID, "%s: %s", head, why[0] ? why : "invalid PEM data");
+}
+
+int cli_tls_bool_flag(struct berth_cli_tls_opts *o, const char *a)
+{
+	bool v = a[5] == 'v';
+	const char *eq = strchr(a, '=');
+	bool b = !eq || !strcmp(eq + 1, "true") || !strcmp(eq + 1, "1");
+	if (eq && !b && strcmp(eq + 1, "false") && strcmp(eq + 1, "0")) {
+		fprintf(stderr,
+			"invalid argument \"%s\" for \"%.*s\" flag: strconv.ParseBool: parsing \"%s\": invalid syntax\n",
+			eq + 1, (int)(eq - a), a, eq + 1);
+		return -1;
+	}
+	if (v) {
+		o->verify = b;
+		o->verify_set = true;
+	} else {
+		o->tls = b;
+		o->tls_set = true;
+	}
+	return 0;
+}
+
+int cli_tls_file_flag(struct berth_cli_tls_opts *o, const char *a, const char *next)
+{
+	const char *eq = strchr(a, '=');
+	size_t n = eq ? (size_t)(eq - a) : strlen(a);
+	const char **dst = n == 11 && !strncmp(a, "--tlscacert", 11) ? &o->ca :
+			   n == 9 && !strncmp(a, "--tlscert", 9)     ? &o->cert :
+			   n == 8 && !strncmp(a, "--tlskey", 8)      ? &o->key :
+								       NULL;
+	if (!dst || (!eq && !next))
+		return -1;
+	*dst = eq ? eq + 1 : next;
+	return eq ? 0 : 1;
+}
+
+int berth_client_tls_setup(struct berth_client *cl, const struct berth_cli_tls_opts *o, struct berth_error *err)
+{
+	const char *env_verify = getenv("DOCKER_TLS_VERIFY");
+	bool verify = o->verify_set ? o->verify : (env_verify && *env_verify);
+	bool https = berth_str_has_prefix(cl->host, "https://");
+	bool tls = o->tls || verify || o->verify_set || https || o->ca || o->cert || o->key;
+	if (o->tls_set && !o->tls && !verify && !https)
+		tls = false;
+	if (!tls)
+		return 0;
+	if (berth_str_has_prefix(cl->host, "unix://") || cl->host[0] == '/')
+		return 0; /* docker uses TLS on tcp only */
+	const char *dir = getenv("BERTH_CERT_PATH");
+	if (!dir || !*dir)
+		dir = getenv("DOCKER_CERT_PATH");
+	char *home_dir = NULL;
+	if (!dir || !*dir) {
+		const char *home = getenv("HOME");
+		home_dir = berth_strdup_printf("%s/.docker", home && *home ? home : "/root");
+		dir = home_dir;
+	}
+	bool dca, dcert, dkey;
+	char *ca = file_in(dir, "ca.pem", o->ca, &dca), *cert = file_in(dir, "cert.pem", o->cert, &dcert),
+	     *key = file_in(dir, "key.pem", o->key, &dkey);
+	free(home_dir);
+	/* docker: a default file that does not exist is skipped */
+	if (dca && access(ca, F_OK) < 0) {
+		free(ca);
+		ca = NULL;
+	}
+	if (dcert && access(cert, F_OK) < 0) {
+		free(cert);
+		cert = NULL;
+	}
+	if (dkey && access(key, F_OK) < 0) {
+		free(key);
+		key = NULL;
+	}
+	int rc = -1;
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	if (!ctx) {
+		berth_err(err, BERTH_E_INTERNAL, "tls: cannot create a context");
+		goto out;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	if (verify) {
+		if (ca) {
+			if (access(ca, R_OK) < 0) {
+				berth_err_sys(err, BERTH_E_INVALID, errno,
+					      "could not read CA certificate \"%s\": open %s", ca, ca);
+				goto out;
+			}
+			if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
+				load_err(err, "failed to append certificates from PEM file: \"%s\"%s", ca, "");
+				goto out;
+			}
+		} else {
+			SSL_CTX_set_default_verify_paths(ctx);
+		}
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	} else {
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	}
+	if (cert || key) {
+		if (!cert || !key) {
+			berth_err(err, BERTH_E_INVALID,
+				  "TLS: both a certificate and a key are needed (cert: \"%s\", key: \"%s\")",
+				  cert ? cert : "", key ? key : "");
+			goto out;
+		}
+		if (access(cert, R_OK) < 0 || access(key, R_OK) < 0) {
+			const char *bad = access(cert, R_OK) < 0 ? cert : key;
+			berth_err_sys(err, BERTH_E_INVALID, errno,
+				      "Could not load X509 key pair (cert: \"%s\", key: \"%s\"): open %s", cert, key,
+				      bad);
+			goto out;
+		}
+		if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
+		    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
+		    SSL_CTX_check_private_key(ctx) != 1) {
+			load_err(err, "Could not load X509 key pair (cert: \"%s\", key: \"%s\")", cert, key);
+			goto out;
+		}
+	}
+	cl->ssl_ctx = ctx;
+	cl->tls_verify = verify;
+	ctx = NULL;
+	signal(SIGPIPE, SIG_IGN); /* a daemon that hangs up must not kill the CLI */
+	rc = 0;
+out:
+	SSL_CTX_free(ctx);
+	free(ca);
+	free(cert);
+	free(key);
+	return rc;
+}
+
+/* The reason the last session broke (the daemon's alert), for the message
+ * the CLI prints when the connection ends early. The CLI is one process
+ * with one daemon connection at a time in most commands. */
+static char last_error[256];
+static pthread_mutex_t last_error_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void on_pump_error(void *ctx, const char *msg)
+{
+	(void)ctx;
+	pthread_mutex_lock(&last_error_mu);
+	snprintf(last_error, sizeof(last_error), "%s", msg);
+	pthread_mutex_unlock(&last_error_mu);
+}
+
+bool berth_client_tls_last_error(char *buf, size_t len)
+{
+	pthread_mutex_lock(&last_error_mu);
+	bool have = last_error[0] != '\0';
+	if (have)
+		snprintf(buf, len, "%s", last_error);
+	pthread_mutex_unlock(&last_error_mu);
+	return have;
+}
+
+int berth_client_tls_wrap(struct berth_client *cl, int fd, const char *host, struct berth_error *err)
+{
+	SSL *ssl = SSL_new(cl->ssl_ctx);
+	if (!ssl || SSL_set_fd(ssl, fd) != 1) {
+		SSL_free(ssl);
+		return berth_err(err, BERTH_E_INTERNAL, "tls: cannot create a session");
+	}
+	unsigned char ip[16];
+	bool is_ip = inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
+	if (!is_ip)
+		SSL_set_tlsext_host_name(ssl, host);
+	if (cl->tls_verify) {
+		X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
+		if (is_ip)
+			X509_VERIFY_PARAM_set1_ip_asc(vp, host);
+		else
+			X509_VERIFY_PARAM_set1_host(vp, host, 0);
+	}
+	if (berth_tls_handshake(ssl, false, 30000, err) < 0) {
+		long vr = SSL_get_verify_result(ssl);
+		if (cl->tls_verify && vr != X509_V_OK)
+			berth_err(err, BERTH_E_UNAVAILABLE,
+				  "error during connect: tls: failed to verify certificate: %s",
+				  X509_verify_cert_error_string(vr));
+		else
+			berth_err_prefix(err, "error during connect");
+		SSL_free(ssl);
+		return -1;
+	}
+	int nfd = berth_tls_pump_start(ssl, fd, on_pump_error, NULL, err);
+	if (nfd < 0)
+		SSL_free(ssl);
+	return nfd;
+}
+
+void berth_client_tls_free(struct berth_client *cl)
+{
+	SSL_CTX_free(cl->ssl_ctx);
+	cl->ssl_ctx = NULL;
+}
