@@ -21,6 +21,7 @@ void berth_config_init(struct berth_config *c)
 	c->log_driver = strdup("json-file");
 	c->log_opts = json_object();
 	c->runtimes = json_object();
+	berth_net_opts_init(&c->net);
 	berth_registry_config_init(&c->registry);
 }
 
@@ -28,6 +29,7 @@ void berth_config_free(struct berth_config *c)
 {
 	berth_strv_free(c->hosts);
 	berth_strv_free(c->labels);
+	berth_net_opts_free(&c->net);
 	berth_registry_config_free(&c->registry);
 	free(c->data_root);
 	free(c->exec_root);
@@ -50,10 +52,6 @@ static const char *const off_only_keys[] = {
 	"storage-opts",
 	"insecure-registries",
 	"registry-mirrors",
-	"bip",
-	"ip-forward",
-	"ip-masq",
-	"default-address-pools",
 	"dns",
 	"dns-opts",
 	"dns-search",
@@ -65,8 +63,6 @@ static const char *const off_only_keys[] = {
 	"default-ulimits",
 	"init",
 	"init-path",
-	"userland-proxy",
-	"mtu",
 	"no-new-privileges",
 	"cgroup-parent",
 	"exec-opts",
@@ -76,14 +72,11 @@ static const char *const off_only_keys[] = {
 	"default-shm-size",
 	"default-cgroupns-mode",
 	"ipv6",
-	"fixed-cidr",
 	"fixed-cidr-v6",
 	"allow-nondistributable-artifacts",
 	"containerd",
 	"oom-score-adjust",
 	"raw-logs",
-	"icc",
-	"iptables",
 	NULL,
 };
 
@@ -242,13 +235,9 @@ int berth_config_apply(struct berth_config *c, const char *key, json_t *v, struc
 		return set_posint(&c->http_read_timeout, key, v, err);
 	if (berth_sec_config_key(key))
 		return berth_sec_config_apply(c, key, v, err);
-	if (!strcmp(key, "bridge")) {
-		if (!json_is_string(v))
-			return type_err(err, key, v, "string");
-		if (*json_string_value(v) && strcmp(json_string_value(v), "none"))
-			return berth_err(err, BERTH_E_INVALID, "bridge is not supported yet (only \"none\")");
-		return 0;
-	}
+	int net = berth_net_opts_apply(&c->net, key, v, err); /* bridge, bip, iptables, ... */
+	if (net != 0)
+		return net < 0 ? -1 : 0;
 	if (berth_registry_config_key(key))
 		return berth_registry_config_apply(&c->registry, key, v, err);
 	if (in_list(off_only_keys, key)) {
@@ -309,6 +298,17 @@ static bool key_known(const char *k)
 					   "tlscacert",
 					   "seccomp-profile",
 					   "bridge",
+					   "bip",
+					   "fixed-cidr",
+					   "mtu",
+					   "ip",
+					   "iptables",
+					   "ip-forward",
+					   "ip-masq",
+					   "icc",
+					   "userland-proxy",
+					   "userland-proxy-path",
+					   "default-address-pools",
 					   NULL};
 	return in_list(impl, k) || in_list(off_only_keys, k) || berth_sec_config_key(k) || berth_registry_config_key(k);
 }

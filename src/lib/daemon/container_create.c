@@ -12,6 +12,7 @@
 #include "daemon/reconcile.h"
 #include "daemon/volumes.h"
 #include "image/config.h"
+#include "network/network.h"
 #include "image/reference.h"
 #include "image/store.h"
 #include "logger/logger.h"
@@ -141,12 +142,22 @@ static void set_default(json_t *o, const char *k, json_t *v)
 static int normalize_host_config(struct berth_daemon *d, json_t *hc, struct berth_error *err)
 {
 	const char *nm = jstr(hc, "NetworkMode");
-	if (!nm || !*nm || !strcmp(nm, "default")) {
-		/* No bridge networking yet: the default network is "none" (said in info too). */
-		json_object_set_new(hc, "NetworkMode", json_string("none"));
+	if (!nm || !*nm || !strcmp(nm, "default") || !strcmp(nm, "bridge")) {
+		/* the default bridge (network/network.h); with --bridge=none "none" */
+		json_t *def = d->net ? berth_net_default_network(d->net) : NULL;
+		if (!def && nm && !strcmp(nm, "bridge"))
+			return berth_err(err, BERTH_E_NOT_FOUND, "network %s not found", nm);
+		if (!def || !nm || !*nm)
+			json_object_set_new(hc, "NetworkMode", json_string(def ? "default" : "none"));
+		json_decref(def);
 	} else if (strcmp(nm, "none") && strcmp(nm, "host") && strncmp(nm, "container:", 10)) {
 		return berth_err(err, BERTH_E_NOT_FOUND, "network %s not found", nm);
 	}
+	struct berth_port_map *pmaps = NULL; /* -p specs are checked at create, as docker does */
+	size_t npm = 0;
+	if (berth_port_maps_from(jobj(hc, "PortBindings"), NULL, false, &pmaps, &npm, err) < 0)
+		return -1;
+	free(pmaps);
 	json_t *lc = jobj(hc, "LogConfig");
 	if (!lc || !jstr_ne(lc, "Type")) {
 		json_t *nlc = json_pack("{s:s, s:O}", "Type", d->cfg.log_driver, "Config",
@@ -467,7 +478,7 @@ int berth_ctr_create(struct berth_daemon *d, const char *name, json_t *body, jso
 	const char *nm = jstr(hc, "NetworkMode");
 	json_t *nets = json_object();
 	if (strncmp(nm, "container:", 10) != 0) {
-		json_object_set_new(nets, nm,
+		json_object_set_new(nets, !strcmp(nm, "default") ? "bridge" : nm,
 				    json_pack("{s:n, s:n, s:n, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:n}",
 					      "IPAMConfig", "Links", "Aliases", "NetworkID", "", "EndpointID", "",
 					      "Gateway", "", "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "",

@@ -13,6 +13,7 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "daemon/container_autostart.h"
+#include "daemon/container_net.h"
 #include "daemon/container_ops.h"
 #include "daemon/daemon.h"
 #include "daemon/volumes.h"
@@ -222,6 +223,7 @@ void berth_ctr_exited(struct berth_daemon *d, struct berth_container *c, const s
 	struct berth_error e = {0};
 	if (berth_rwlayer_unmount(d->layers, c->id, &e) < 0)
 		berth_log(&d->log, BERTH_LOG_WARN, "container %.12s: unmount: %s", c->id, e.msg);
+	berth_ctr_net_release(d, c); /* endpoints, rules, proxies, sandbox (daemon/container_net.h) */
 	cleanup_free char *code = berth_strdup_printf("%d", ex->exit_code);
 	pthread_mutex_lock(&c->mu);
 	int64_t ran_ns = c->started_ns ? berth_now_ns() - c->started_ns : 0;
@@ -311,5 +313,6 @@ void berth_ctr_restore(struct berth_daemon *d)
 		berth_shim_cleanup(state_dir, NULL);
 	}
 	berth_container_list_free(d->containers, all, n);
+	berth_ctr_net_restore(d); /* adopt running containers' endpoints, remove the others' */
 	berth_ctr_autostart(d); /* stopped containers their restart policy starts at daemon start */
 }

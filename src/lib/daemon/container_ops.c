@@ -14,6 +14,7 @@
 
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "daemon/container_net.h"
 #include "daemon/container_ops.h"
 #include "daemon/daemon.h"
 #include "daemon/volumes.h"
@@ -81,122 +82,6 @@ void berth_ctr_event(struct berth_daemon *d, struct berth_container *c, const ch
 	json_decref(extra);
 }
 
-static int write_text(const char *path, const char *text, struct berth_error *err)
-{
-	return berth_write_file_atomic(path, text, strlen(text), 0644, err);
-}
-
-static int prepare_files(struct berth_daemon *d, struct berth_container *c, struct berth_error *err)
-{
-	json_t *cfg = json_object_get(c->doc, "Config");
-	json_t *hc = json_object_get(c->doc, "HostConfig");
-	const char *nm = jstr(hc, "NetworkMode");
-	bool host_net = nm && !strcmp(nm, "host");
-	cleanup_free char *hostname = berth_strdup_printf("%s\n", host_net ? d->hostname : jstr(cfg, "Hostname"));
-	if (write_text(jstr(c->doc, "HostnamePath"), hostname, err) < 0)
-		return -1;
-	struct berth_buf hosts = {0};
-	if (host_net) {
-		char *data = NULL;
-		if (berth_read_file("/etc/hosts", &data, NULL, 1 << 20, NULL) == 0) {
-			berth_buf_printf(&hosts, "%s", data);
-			free(data);
-		}
-	} else {
-		berth_buf_printf(&hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-					 "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
-					 "ff02::2\tip6-allrouters\n");
-	}
-	size_t i;
-	json_t *e;
-	json_array_foreach(jarr(hc, "ExtraHosts"), i, e) {
-		const char *h = json_string_value(e);
-		const char *colon = h ? strchr(h, ':') : NULL;
-		if (colon)
-			berth_buf_printf(&hosts, "%s\t%.*s\n", colon + 1, (int)(colon - h), h);
-	}
-	int rc = write_text(jstr(c->doc, "HostsPath"), berth_buf_str(&hosts), err);
-	berth_buf_free(&hosts);
-	if (rc < 0)
-		return -1;
-	/* resolv.conf: the host's, without loopback name servers for a private
-	 * network namespace (docker falls back to public defaults then). */
-	struct berth_buf rc_buf = {0};
-	char *host_rc = NULL;
-	berth_read_file("/etc/resolv.conf", &host_rc, NULL, 1 << 20, NULL);
-	bool have_ns = false;
-	json_t *dns = jarr(hc, "Dns"), *search = jarr(hc, "DnsSearch"), *opts = jarr(hc, "DnsOptions");
-	char *rc_save = NULL;
-	for (char *line = host_rc ? strtok_r(host_rc, "\n", &rc_save) : NULL; line;
-	     line = strtok_r(NULL, "\n", &rc_save)) {
-		if (!strncmp(line, "nameserver", 10)) {
-			if (jarr_len(dns))
-				continue;
-			if (!host_net && (strstr(line, " 127.") || strstr(line, " ::1")))
-				continue;
-			have_ns = true;
-		}
-		if (!strncmp(line, "search", 6) && jarr_len(search))
-			continue;
-		if (!strncmp(line, "options", 7) && jarr_len(opts))
-			continue;
-		berth_buf_printf(&rc_buf, "%s\n", line);
-	}
-	free(host_rc);
-	json_array_foreach(dns, i, e)
-		berth_buf_printf(&rc_buf, "nameserver %s\n", json_string_value(e));
-	if (!have_ns && !jarr_len(dns))
-		berth_buf_printf(&rc_buf, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
-	if (jarr_len(search)) {
-		berth_buf_printf(&rc_buf, "search");
-		json_array_foreach(search, i, e)
-			berth_buf_printf(&rc_buf, " %s", json_string_value(e));
-		berth_buf_printf(&rc_buf, "\n");
-	}
-	if (jarr_len(opts)) {
-		berth_buf_printf(&rc_buf, "options");
-		json_array_foreach(opts, i, e)
-			berth_buf_printf(&rc_buf, " %s", json_string_value(e));
-		berth_buf_printf(&rc_buf, "\n");
-	}
-	rc = write_text(jstr(c->doc, "ResolvConfPath"), berth_buf_str(&rc_buf), err);
-	berth_buf_free(&rc_buf);
-	return rc;
-}
-
-/* For --network/--ipc/--pid container:<x>: the target's namespace path
- * (ns is "net", "ipc" or "pid"). NULL when the mode is not container:,
- * (char *)-1 with err on a missing or stopped target. */
-static char *ns_for(struct berth_daemon *d, const char *mode, const char *ns, struct berth_error *err)
-{
-	if (!mode || strncmp(mode, "container:", 10))
-		return NULL;
-	struct berth_container *t = berth_container_get(d->containers, mode + 10, err);
-	if (!t)
-		return (char *)-1;
-	pthread_mutex_lock(&t->mu);
-	int pid = (int)jint(jobj(t->doc, "State"), "Pid", 0);
-	bool running = t->state == CS_RUNNING || t->state == CS_PAUSED;
-	char id[65];
-	snprintf(id, sizeof(id), "%s", t->id);
-	pthread_mutex_unlock(&t->mu);
-	berth_container_put(d->containers, t);
-	if (!running || pid <= 0) {
-		berth_err(err, BERTH_E_CONFLICT, "cannot join %s of a non running container: %s",
-			  !strcmp(ns, "net") ? "network" : ns, id);
-		return (char *)-1;
-	}
-	return berth_strdup_printf("/proc/%d/ns/%s", pid, ns);
-}
-
-/* The network namespace for the spec: NULL (new), "host", or a path. */
-static char *netns_for(struct berth_daemon *d, const char *mode, struct berth_error *err)
-{
-	if (mode && !strcmp(mode, "host"))
-		return strdup("host");
-	return ns_for(d, mode, "net", err);
-}
-
 static bool is_running_state(enum berth_cstate st)
 {
 	return st == CS_RUNNING || st == CS_PAUSED || st == CS_RESTARTING;
@@ -238,20 +123,16 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, struct be
 	cleanup_free char *state_dir = berth_ctr_state_dir(d, c->id);
 	cleanup_free char *cgpath = NULL, *rtroot = NULL;
 	int64_t t0 = berth_now_ns();
-	if (prepare_files(d, c, err) < 0)
+	/* files, sandbox, endpoints, NetworkSettings (daemon/container_net.h) */
+	if (berth_ctr_net_prepare(d, c, cfg, hc, &netns, err) < 0)
 		goto out;
 	int64_t t_files = berth_now_ns();
-	netns = netns_for(d, jstr(hc, "NetworkMode"), err);
-	if (netns == (char *)-1) {
-		netns = NULL;
-		goto out;
-	}
-	ipcns = ns_for(d, jstr(hc, "IpcMode"), "ipc", err);
+	ipcns = berth_ctr_ns_for(d, jstr(hc, "IpcMode"), "ipc", err);
 	if (ipcns == (char *)-1) {
 		ipcns = NULL;
 		goto out;
 	}
-	pidns = ns_for(d, jstr(hc, "PidMode"), "pid", err);
+	pidns = berth_ctr_ns_for(d, jstr(hc, "PidMode"), "pid", err);
 	if (pidns == (char *)-1) {
 		pidns = NULL;
 		goto out;
@@ -372,6 +253,7 @@ out_unmount:
 	berth_volumes_container_stop(d, c);
 out:
 	if (rc < 0) {
+		berth_ctr_net_release(d, c);
 		pthread_mutex_lock(&c->mu);
 		c->start_fail_seq++;
 		pthread_cond_broadcast(&c->cond);

@@ -6,6 +6,7 @@
 #include "common/cleanup.h"
 #include "common/filters.h"
 #include "common/util.h"
+#include "daemon/container_net.h"
 #include "daemon/container_ops.h"
 #include "daemon/daemon.h"
 #include "image/store.h"
@@ -108,6 +109,7 @@ static json_t *list_item(struct berth_daemon *d, struct berth_container *c, bool
 			  "Status", status, "HostConfig", "NetworkMode", jstr(hc, "NetworkMode"), "NetworkSettings",
 			  "Networks", jobj(jobj(c->doc, "NetworkSettings"), "Networks"), "Mounts");
 	berth_buf_free(&cmd);
+	json_object_set_new(item, "Ports", berth_ctr_net_list_ports(c->doc)); /* daemon/container_net.h */
 	if (!labels)
 		json_object_set_new(item, "Labels", json_object());
 	if (size) {

@@ -1,0 +1,38 @@
+/* The context and networks (internal to network/). */
+#pragma once
+#include <pthread.h>
+
+#include "network/net_int.h"
+
+struct berth_net {
+	char id[65];
+	char name[256];
+	char bridge[16];
+	char subnet[32];
+	json_t *doc;
+	struct berth_ipam ipam;
+	bool icc, masq, internal;
+	bool existing;   /* -b: made by the user, never deleted */
+	bool is_default; /* the network "bridge" */
+	int mtu;
+	int nendpoints;
+};
+
+struct berth_netctx {
+	pthread_mutex_t mu; /* networks, IPAM, host ports */
+	const struct berth_net_opts *opts;
+	struct berth_log *log;
+	const char *ipt;
+	char *netns_dir, *ep_dir, *proxy_path;
+	uint32_t default_ip;
+	struct berth_net **nets;
+	size_t nnets;
+	struct berth_pool *pools;
+	size_t npools;
+	struct berth_port_alloc ports;
+};
+
+struct berth_net *berth_net_find(struct berth_netctx *n, const char *id_or_name);
+int berth_net_rules_of(struct berth_netctx *n, const struct berth_net *net, struct berth_ipt_rules *out);
+bool berth_net_route_taken(void *ctx, const struct berth_v4net *cand);
+void berth_net_sandbox_remove(struct berth_netctx *n, const char *container_id);

@@ -1,0 +1,96 @@
+/* network/: port specs (PortBindings/ExposedPorts) and the host port allocator. */
+#include <stdlib.h>
+
+#include "network/net_int.h"
+#include "tap.h"
+
+static int maps(const char *pb, const char *ex, bool all, struct berth_port_map **m, size_t *n, struct berth_error *err)
+{
+	json_t *b = pb ? json_loads(pb, 0, NULL) : NULL, *e = ex ? json_loads(ex, 0, NULL) : NULL;
+	int rc = berth_port_maps_from(b, e, all, m, n, err);
+	json_decref(b);
+	json_decref(e);
+	return rc;
+}
+
+int main(void)
+{
+	struct tap t = {0};
+	struct berth_error err = {0};
+	int port;
+	char proto[8];
+	TAP_OK(&t, berth_port_key_parse("80/tcp", &port, proto, sizeof(proto), &err) == 0 && port == 80, "80/tcp");
+	TAP_OK(&t, berth_port_key_parse("53/udp", &port, proto, sizeof(proto), &err) == 0 && !strcmp(proto, "udp"),
+	       "53/udp");
+	TAP_OK(&t, berth_port_key_parse("9/sctp", &port, proto, sizeof(proto), &err) == 0, "sctp");
+	TAP_OK(&t, berth_port_key_parse("80", &port, proto, sizeof(proto), &err) == 0 && !strcmp(proto, "tcp"),
+	       "no proto: tcp");
+	TAP_OK(&t, berth_port_key_parse("80/icmp", &port, proto, sizeof(proto), &err) < 0, "unknown proto refused");
+	TAP_STREQ(&t, err.msg, "invalid proto: icmp", "message");
+	TAP_OK(&t, berth_port_key_parse("abc/tcp", &port, proto, sizeof(proto), &err) < 0, "non-numeric refused");
+	TAP_OK(&t, berth_port_key_parse("70000/tcp", &port, proto, sizeof(proto), &err) < 0, "> 65535 refused");
+
+	struct berth_port_map *m = NULL;
+	size_t n = 0;
+	TAP_OK(&t,
+	       maps("{\"80/tcp\":[{\"HostIp\":\"\",\"HostPort\":\"8080\"}]}", NULL, false, &m, &n, &err) == 0 &&
+		       n == 1 && m[0].ctr_port == 80 && m[0].host_port == 8080 && m[0].host_port_end == 8080 &&
+		       !m[0].host_ip[0],
+	       "-p 8080:80");
+	free(m);
+	TAP_OK(&t,
+	       maps("{\"80/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"8080\"}]}", NULL, false, &m, &n, &err) ==
+			       0 &&
+		       n == 1 && !strcmp(m[0].host_ip, "127.0.0.1"),
+	       "-p 127.0.0.1:8080:80");
+	free(m);
+	TAP_OK(&t,
+	       maps("{\"80/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"\"}]}", NULL, false, &m, &n, &err) == 0 &&
+		       n == 1 && m[0].host_port == 0,
+	       "-p 127.0.0.1::80: ephemeral");
+	free(m);
+	TAP_OK(&t,
+	       maps("{\"80/tcp\":[{\"HostPort\":\"8000-8010\"}]}", NULL, false, &m, &n, &err) == 0 && n == 1 &&
+		       m[0].host_port == 8000 && m[0].host_port_end == 8010,
+	       "host port range");
+	free(m);
+	TAP_OK(&t,
+	       maps("{\"53/udp\":[{\"HostPort\":\"5353\"}],\"80/tcp\":null}", NULL, false, &m, &n, &err) == 0 &&
+		       n == 2 && m[0].ctr_port == 53 && !strcmp(m[0].proto, "udp") && m[1].ctr_port == 80 &&
+		       m[1].host_port == 0,
+	       "udp binding and a key without binding (sorted)");
+	free(m);
+	TAP_OK(&t, maps("{\"80/tcp\":[{\"HostPort\":\"80a\"}]}", NULL, false, &m, &n, &err) < 0, "bad host port");
+	TAP_STREQ(&t, err.msg, "invalid port specification: \"80a\"", "docker's message");
+	TAP_OK(&t, maps("{\"80/tcp\":[{\"HostPort\":\"9-3\"}]}", NULL, false, &m, &n, &err) < 0, "reversed range");
+	TAP_OK(&t, maps("{\"80/tcp\":[{\"HostIp\":\"1.2.3\",\"HostPort\":\"1\"}]}", NULL, false, &m, &n, &err) < 0,
+	       "bad host IP");
+	TAP_STREQ(&t, err.msg, "invalid IP address: 1.2.3", "message");
+	TAP_OK(&t, maps("{\"x/tcp\":[]}", NULL, false, &m, &n, &err) < 0, "bad container port");
+	/* -P: exposed ports without a binding get one */
+	TAP_OK(&t,
+	       maps("{\"80/tcp\":[{\"HostPort\":\"8080\"}]}", "{\"80/tcp\":{},\"443/tcp\":{}}", true, &m, &n, &err) ==
+			       0 &&
+		       n == 2 && m[0].host_port == 8080 && m[1].ctr_port == 443 && m[1].host_port == 0,
+	       "-P adds exposed ports not bound");
+	free(m);
+	TAP_OK(&t, maps(NULL, "{\"80/tcp\":{}}", false, &m, &n, &err) == 0 && n == 0, "without -P exposed stays");
+	free(m);
+
+	/* allocator: an address-specific binding conflicts with 0.0.0.0 */
+	struct berth_port_alloc a = {0};
+	berth_ports_add(&a, "tcp", 0, 8080);
+	TAP_OK(&t, berth_ports_taken(&a, "tcp", 0, 8080), "same port taken");
+	TAP_OK(&t, berth_ports_taken(&a, "tcp", 0x7f000001, 8080), "127.0.0.1:8080 vs 0.0.0.0:8080");
+	TAP_OK(&t, !berth_ports_taken(&a, "udp", 0, 8080), "udp is another space");
+	berth_ports_add(&a, "tcp", 0x7f000001, 9090);
+	TAP_OK(&t, !berth_ports_taken(&a, "tcp", 0x7f000002, 9090), "two addresses, one port");
+	TAP_OK(&t, berth_ports_taken(&a, "tcp", 0, 9090), "0.0.0.0 vs a specific address");
+	berth_ports_remove(&a, "tcp", 0, 8080);
+	TAP_OK(&t, !berth_ports_taken(&a, "tcp", 0, 8080), "released");
+	berth_ports_free(&a);
+	int lo, hi;
+	berth_ports_ephemeral_range(&lo, &hi);
+	TAP_OK(&t, lo > 0 && hi >= lo && hi <= 65535, "ephemeral range %d-%d", lo, hi);
+	return TAP_DONE(&t);
+}
