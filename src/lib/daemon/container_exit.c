@@ -14,6 +14,7 @@
 #include "common/util.h"
 #include "daemon/container_autostart.h"
 #include "daemon/container_net.h"
+#include "daemon/container_net.h"
 #include "daemon/container_ops.h"
 #include "daemon/daemon.h"
 #include "daemon/volumes.h"
