@@ -60,18 +60,6 @@ static void usage(FILE *out)
 		"      --mtu int                Set the containers network MTU\n"
 		"      --userland-proxy         Use userland proxy for loopback traffic (default true)\n"
 		"      --userland-proxy-path string  Path to the userland proxy binary\n"
-		"  -b, --bridge string          Attach containers to a network bridge (\"none\": no default bridge)\n"
-		"      --bip string             Specify network bridge IP\n"
-		"      --default-address-pool   Default address pools for node specific local networks (base=CIDR,size=N)\n"
-		"      --fixed-cidr string      IPv4 subnet for fixed IPs\n"
-		"      --icc                    Enable inter-container communication (default true)\n"
-		"      --ip ip                  Default IP when binding container ports (default 0.0.0.0)\n"
-		"      --ip-forward             Enable net.ipv4.ip_forward (default true)\n"
-		"      --ip-masq                Enable IP masquerading (default true)\n"
-		"      --iptables               Enable addition of iptables rules (default true)\n"
-		"      --mtu int                Set the containers network MTU\n"
-		"      --userland-proxy         Use userland proxy for loopback traffic (default true)\n"
-		"      --userland-proxy-path string  Path to the userland proxy binary\n"
 		"      --authorization-plugin list  Authorization plugins to load (repeatable, chain order)\n"
 		"      --tls                    Use TLS; implied by --tlsverify (--tls=false allows a plaintext tcp:// listener)\n"
 		"      --tlscacert string       Trust certs signed only by this CA (default \"/etc/berth/ca.pem\")\n"
@@ -257,20 +245,6 @@ int main(int argc, char **argv)
 		{"userland-proxy", optional_argument, NULL, 2014},
 		{"mtu", required_argument, NULL, 2020},
 		{"default-address-pool", required_argument, NULL, 2021},
-		/* networking (network/network.h): codes 2000.. */
-		{"bridge", required_argument, NULL, 'b'},
-		{"bip", required_argument, NULL, 2000},
-		{"fixed-cidr", required_argument, NULL, 2001},
-		{"ip", required_argument, NULL, 2002},
-		{"userland-proxy-path", required_argument, NULL, 2003},
-		{"default-bridge-name", required_argument, NULL, 2004}, /* hidden: the created bridge's name */
-		{"iptables", optional_argument, NULL, 2010},
-		{"ip-forward", optional_argument, NULL, 2011},
-		{"ip-masq", optional_argument, NULL, 2012},
-		{"icc", optional_argument, NULL, 2013},
-		{"userland-proxy", optional_argument, NULL, 2014},
-		{"mtu", required_argument, NULL, 2020},
-		{"default-address-pool", required_argument, NULL, 2021},
 		{"authorization-plugin", required_argument, NULL, O_AUTHZ},
 		{"insecure-registry", required_argument, NULL, O_INSECREG},
 		{"registry-mirror", required_argument, NULL, O_MIRROR},
@@ -294,39 +268,6 @@ int main(int argc, char **argv)
 			if (!(jv = bool_arg(key, optarg)))
 				goto early_fail;
 			break;
-		case 'b':
-		case 2000 ... 2004: {
-			static const char *const skeys[] = {"bip", "fixed-cidr", "ip", "userland-proxy-path",
-							    "default-bridge-name"};
-			key = o == 'b' ? "bridge" : skeys[o - 2000];
-			jv = json_string(optarg);
-			break;
-		}
-		case 2010 ... 2014: {
-			static const char *const bkeys[] = {"iptables", "ip-forward", "ip-masq", "icc", "userland-proxy"};
-			key = bkeys[o - 2010];
-			if (!(jv = bool_arg(key, optarg)))
-				goto early_fail;
-			break;
-		}
-		case 2020:
-			key = "mtu";
-			if (!(jv = int_arg(key, optarg)))
-				goto early_fail;
-			break;
-		case 2021: { /* base=CIDR,size=N; repeatable */
-			char base[64] = "";
-			int size = 0;
-			if (sscanf(optarg, "base=%63[^,],size=%d", base, &size) != 2) {
-				fprintf(stderr, "invalid argument \"%s\" for \"--default-address-pool\" flag: "
-						"expected base=CIDR,size=N\n", optarg);
-				goto early_fail;
-			}
-			key = "default-address-pools";
-			jv = cfg.net.default_addr_pools ? json_deep_copy(cfg.net.default_addr_pools) : json_array();
-			json_array_append_new(jv, json_pack("{s:s, s:i}", "base", base, "size", size));
-			break;
-		}
 		case 'b':
 		case 2000 ... 2004: {
 			static const char *const skeys[] = {"bip", "fixed-cidr", "ip", "userland-proxy-path",

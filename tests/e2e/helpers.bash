@@ -122,23 +122,6 @@ berthd_start()
 				fi
 			done
 		fi
-		# No default bridge and no iptables rule unless the suite tests
-		# networking (E2E_NETWORK=1 exported before berthd_start; such a
-		# suite passes its own -b/--default-bridge-name with E2E_BRIDGE).
-		if [ "${E2E_NETWORK:-0}" != 1 ]; then
-			local _cf="" _a _prev="" _k
-			for _a in "$@"; do
-				[ "$_prev" = --config-file ] && _cf=$_a
-				case $_a in --config-file=*) _cf=${_a#--config-file=} ;; esac
-				_prev=$_a
-			done
-			# a key the suite's daemon.json sets itself is not given twice
-			for _k in bridge iptables; do
-				if [ -z "$_cf" ] || ! jq -e "has(\"$_k\")" "$_cf" >/dev/null 2>&1; then
-					[ $_k = bridge ] && cmd+=(--bridge=none) || cmd+=(--iptables=false)
-				fi
-			done
-		fi
 		;;
 	dockerd)
 		cmd=("$DOCKERD" -H "unix://$E2E_SOCK" --data-root "$E2E_DATA" --exec-root "$E2E_EXEC"

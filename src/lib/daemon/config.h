@@ -6,7 +6,6 @@
 
 #include "common/error.h"
 #include "network/network.h"
-#include "network/network.h"
 #include "daemon/config_sec.h"
 #include "distribution/registry.h"
 
@@ -31,7 +30,6 @@ struct berth_config {
 	int http_idle_timeout; /* seconds */
 	int http_read_timeout; /* seconds */
 	bool tls_disabled;     /* --tls=false / "tls": false given explicitly */
-	struct berth_net_opts net; /* bridge, bip, iptables, ... (network/network.h) */
 	struct berth_net_opts net; /* bridge, bip, iptables, ... (network/network.h) */
 	/* TLS, authorization plugins, seccomp (config_sec.c) */
 	struct berth_sec_config sec;

@@ -13,7 +13,6 @@
 #include "daemon/volumes.h"
 #include "image/config.h"
 #include "network/network.h"
-#include "network/network.h"
 #include "image/reference.h"
 #include "image/store.h"
 #include "logger/logger.h"
@@ -154,11 +153,6 @@ static int normalize_host_config(struct berth_daemon *d, json_t *hc, struct bert
 	} else if (strcmp(nm, "none") && strcmp(nm, "host") && strncmp(nm, "container:", 10)) {
 		return berth_err(err, BERTH_E_NOT_FOUND, "network %s not found", nm);
 	}
-	struct berth_port_map *pmaps = NULL; /* -p specs are checked at create, as docker does */
-	size_t npm = 0;
-	if (berth_port_maps_from(jobj(hc, "PortBindings"), NULL, false, &pmaps, &npm, err) < 0)
-		return -1;
-	free(pmaps);
 	struct berth_port_map *pmaps = NULL; /* -p specs are checked at create, as docker does */
 	size_t npm = 0;
 	if (berth_port_maps_from(jobj(hc, "PortBindings"), NULL, false, &pmaps, &npm, err) < 0)

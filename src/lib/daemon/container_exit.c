@@ -14,7 +14,6 @@
 #include "common/util.h"
 #include "daemon/container_autostart.h"
 #include "daemon/container_net.h"
-#include "daemon/container_net.h"
 #include "daemon/container_ops.h"
 #include "daemon/daemon.h"
 #include "daemon/volumes.h"

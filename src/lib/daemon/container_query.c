@@ -7,7 +7,6 @@
 #include "common/filters.h"
 #include "common/util.h"
 #include "daemon/container_net.h"
-#include "daemon/container_net.h"
 #include "daemon/container_ops.h"
 #include "daemon/daemon.h"
 #include "image/store.h"

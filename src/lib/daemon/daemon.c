@@ -17,7 +17,6 @@
 #include "daemon/exec.h"
 #include "daemon/reconcile.h"
 #include "network/network.h"
-#include "network/network.h"
 #include "daemon/volumes.h"
 #include "image/store.h"
 #include "runtime/runtime.h"
@@ -175,37 +174,6 @@ static int open_network(struct berth_daemon *d, struct berth_error *err)
 	return 0;
 }
 
-/* berth-proxy beside berth-shim (installed), or in the build tree's src/proxy. */
-static char *proxy_path(const char *shim_path)
-{
-	cleanup_free char *dir = strdup(shim_path ? shim_path : "");
-	char *slash = dir ? strrchr(dir, '/') : NULL;
-	if (!slash)
-		return NULL;
-	*slash = '\0';
-	const char *cands[] = {"%s/berth-proxy", "%s/../proxy/berth-proxy"};
-	for (size_t i = 0; i < 2; i++) {
-		char *p = berth_strdup_printf(cands[i], dir);
-		if (p && access(p, X_OK) == 0)
-			return p;
-		free(p);
-	}
-	return NULL;
-}
-
-static int open_network(struct berth_daemon *d, struct berth_error *err)
-{
-	cleanup_free char *proxy = proxy_path(d->cfg.shim_path);
-	d->net = berth_net_open(&d->cfg.net, d->cfg.exec_root, proxy, &d->log, err);
-	if (!d->net) {
-		char *msg = strdup(err->msg);
-		berth_err(err, err->kind, "Error initializing network controller: %s", msg ? msg : "");
-		free(msg);
-		return -1;
-	}
-	return 0;
-}
-
 int berth_daemon_open(struct berth_daemon *d, struct berth_config *cfg, struct berth_error *err)
 {
 	memset(d, 0, sizeof(*d));
@@ -245,8 +213,6 @@ int berth_daemon_open(struct berth_daemon *d, struct berth_config *cfg, struct b
 		goto fail;
 	if (open_network(d, err) < 0) /* default bridge, base iptables chains (network/network.h) */
 		goto fail;
-	if (open_network(d, err) < 0) /* default bridge, base iptables chains (network/network.h) */
-		goto fail;
 	d->execs = berth_execs_new();
 	d->monitor = berth_monitor_start(d, err);
 	if (!d->monitor)
@@ -269,8 +235,6 @@ void berth_daemon_close(struct berth_daemon *d)
 	d->volumes = NULL;
 	berth_containers_close(d->containers);
 	d->containers = NULL;
-	berth_net_close(d->net);
-	d->net = NULL;
 	berth_net_close(d->net);
 	d->net = NULL;
 	if (d->runtimes) {
