@@ -50,3 +50,4 @@ extern const struct cli_cmd cli_cmds_build[]; /* cmd_build.c: build, builder pru
 extern const struct cli_cmd cli_cmds_containers[];
 extern const struct cli_cmd cli_cmds_stats[];
 extern const struct cli_cmd cli_cmds_volumes[];
+extern const struct cli_cmd cli_cmds_login[]; /* cmd_login.c: login, logout, search */

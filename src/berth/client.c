@@ -193,6 +193,8 @@ static int send_request(int fd, struct berth_client *cl, const char *method, con
 			 method, cl->api, path);
 	if (ctype)
 		berth_buf_printf(&h, "Content-Type: %s\r\n", ctype);
+	if (cl->registry_auth)
+		berth_buf_printf(&h, "X-Registry-Auth: %s\r\n", cl->registry_auth);
 	if (chunked)
 		berth_buf_printf(&h, "Transfer-Encoding: chunked\r\n");
 	else if (body || !strcmp(method, "POST") || !strcmp(method, "PUT"))

@@ -12,6 +12,9 @@ struct ssl_ctx_st;
 struct berth_client {
 	char *host; /* "unix:///path" or "tcp://h:p" */
 	char *api;  /* "/v1.41" */
+	/* X-Registry-Auth value sent with every request while set (pull, push;
+	 * credentials.h makes it). Not owned. */
+	const char *registry_auth;
 	/* TLS on tcp:// and https:// (tls.c), or NULL */
 	struct ssl_ctx_st *ssl_ctx;
 	bool tls_verify;
