@@ -309,6 +309,33 @@ out:
 	free(l2.data);
 }
 
+static void test_storage_opts(struct berth_layer_store *ls, const char *drv)
+{
+	struct berth_error err = {0};
+	json_t *bad = json_pack("{s:s}", "nosuch", "1");
+	TAP_OK(&t,
+	       berth_rwlayer_create_opts(ls, "opt-test", NULL, bad, &err) < 0 &&
+		       strstr(err.msg, "Unknown option nosuch"),
+	       "[%s] unknown storage opt refused: %s", drv, err.msg);
+	json_decref(bad);
+	bool btrfs = !strcmp(drv, "btrfs");
+	berth_err_clear(&err);
+	int rc = berth_layer_store_set_option(ls, "btrfs.min_space=20M", &err);
+	TAP_OK(&t, btrfs ? rc == 0 : rc < 0, "[%s] btrfs.min_space %s %s", drv, btrfs ? "taken" : "refused", err.msg);
+	json_t *small = json_pack("{s:s}", "size", "10M");
+	berth_err_clear(&err);
+	rc = berth_rwlayer_create_opts(ls, "opt-test", NULL, small, &err);
+	TAP_OK(&t,
+	       rc < 0 && (btrfs ? strstr(err.msg, "cannot be less than") != NULL :
+				  strstr(err.msg, "--storage-opt") != NULL),
+	       "[%s] size=10M refused: %s", drv, err.msg);
+	json_decref(small);
+	char path[512];
+	snprintf(path, sizeof(path), "%s", "opt-test");
+	TAP_OK(&t, berth_rwlayer_image(ls, path, (char[BERTH_DIGEST_LEN + 1]){0}, NULL) < 0,
+	       "[%s] a refused container layer leaves nothing", drv);
+}
+
 static void run_driver(const char *base, const char *drv)
 {
 	char *dr = berth_strdup_printf("%s/%s", base, drv);
@@ -323,6 +350,7 @@ static void run_driver(const char *base, const char *drv)
 		test_duplicate(ls, drv);
 		test_whiteouts(ls, drv);
 		TAP_OK(&t, berth_layer_store_total_size(ls) == 0, "[%s] every layer released", drv);
+		test_storage_opts(ls, drv);
 	}
 	berth_layer_store_close(ls);
 	berth_db_close(db);

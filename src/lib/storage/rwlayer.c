@@ -470,3 +470,24 @@ int berth_rwlayer_create_opts(struct berth_layer_store *ls, const char *id, cons
 	}
 	return 0;
 }
+
+int berth_layer_store_set_option(struct berth_layer_store *ls, const char *kv, struct berth_error *err)
+{
+	const char *eq = kv ? strchr(kv, '=') : NULL;
+	if (!eq)
+		return berth_err(err, BERTH_E_INVALID, "Unable to parse key/value option: %s", kv ? kv : "");
+	size_t klen = (size_t)(eq - kv);
+	if (klen == strlen("btrfs.min_space") && !strncasecmp(kv, "btrfs.min_space", klen)) {
+		uint64_t v;
+		if (parse_ram_bytes(eq + 1, &v) < 0)
+			return berth_err(err, BERTH_E_INVALID, "invalid size: '%s'", eq + 1);
+		if (strcmp(ls->drv->ops->name, "btrfs") != 0)
+			return berth_err(err, BERTH_E_INVALID, "btrfs: unknown option %.*s for driver %s", (int)klen,
+					 kv, ls->drv->ops->name);
+		pthread_mutex_lock(&ls->lock);
+		ls->drv->min_space = v;
+		pthread_mutex_unlock(&ls->lock);
+		return 0;
+	}
+	return berth_err(err, BERTH_E_INVALID, "%s: unknown option %.*s", ls->drv->ops->name, (int)klen, kv);
+}
