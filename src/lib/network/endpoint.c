@@ -394,7 +394,7 @@ int berth_net_endpoint_attach(struct berth_netctx *n, const struct berth_endpoin
 	snprintf(netid, sizeof(netid), "%s", net->id);
 	snprintf(bridge, sizeof(bridge), "%s", net->bridge);
 	int prefix = net->ipam.subnet.prefix, mtu = net->mtu;
-	bool internal = net->internal;
+	bool internal = net->internal, icc = net->icc;
 	berth_v4_fmt(ip, ips, sizeof(ips));
 	berth_v4_fmt(net->ipam.gateway, gws, sizeof(gws));
 	pthread_mutex_unlock(&n->mu);
@@ -444,6 +444,10 @@ int berth_net_endpoint_attach(struct berth_netctx *n, const struct berth_endpoin
 		goto fail;
 	}
 	if (berth_nl_link_set(nlfd, veth, true, bidx, 0, err) < 0)
+		goto fail;
+	/* --icc=false: besides the FORWARD DROP rule (which sees bridged
+	 * traffic only with br_netfilter), isolate the port at layer 2 */
+	if (!icc && berth_nl_brport_isolated(nlfd, veth, err) < 0)
 		goto fail;
 	if (!n->opts->userland_proxy) {
 		cleanup_free char *hp = berth_strdup_printf("/sys/class/net/%s/brport/hairpin_mode", veth);

@@ -392,3 +392,19 @@ bool berth_nl_route_overlaps(int fd, struct in_addr net, int prefix)
 	dump(fd, RTM_GETROUTE, &rt, sizeof(rt), route_cb, &o);
 	return o.hit;
 }
+
+int berth_nl_brport_isolated(int fd, const char *name, struct berth_error *err)
+{
+	int idx = berth_nl_link_index(fd, name);
+	if (!idx)
+		return berth_err(err, BERTH_E_NOT_FOUND, "link %s not found", name);
+	struct ifinfomsg ifi = {.ifi_family = AF_BRIDGE, .ifi_index = idx};
+	struct nlreq r;
+	req_init(&r, RTM_SETLINK, 0, &ifi, sizeof(ifi));
+	struct rtattr *pi = attr_add(&r, IFLA_PROTINFO | NLA_F_NESTED, NULL, 0);
+	uint8_t one = 1;
+	attr_add(&r, IFLA_BRPORT_ISOLATED, &one, 1);
+	attr_end(&r, pi);
+	int rc = talk(fd, &r);
+	return rc < 0 ? nl_fail(err, rc, "isolate bridge port", name) : 0;
+}
