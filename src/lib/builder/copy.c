@@ -308,9 +308,43 @@ static int from_root(struct bctx *b, const char *from, const char *dir, char **s
 	return rc;
 }
 
+/* reproducible builds: no time in the staged tree after the epoch */
+static void clamp_times(int dfd, int64_t max_s, int depth)
+{
+	if (depth > 256)
+		return;
+	DIR *d = fdopendir(dup(dfd));
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		struct stat st;
+		if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			int cfd = openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (cfd >= 0) {
+				clamp_times(cfd, max_s, depth + 1);
+				close(cfd);
+			}
+		}
+		if (st.st_mtim.tv_sec > max_s || st.st_atim.tv_sec > max_s) {
+			struct timespec ts[2] = {{.tv_sec = max_s}, {.tv_sec = max_s}};
+			if (st.st_mtim.tv_sec <= max_s)
+				ts[1] = st.st_mtim;
+			utimensat(dfd, e->d_name, ts, AT_SYMLINK_NOFOLLOW);
+		}
+	}
+	closedir(d);
+}
+
 static int commit_stage(struct copy_job *j, const char *comment, const char *key)
 {
 	struct bctx *b = j->b;
+	if (b->created_ns)
+		clamp_times(j->stage_fd, b->created_ns / 1000000000LL, 0);
 	if (b->nlayers >= 127)
 		return berth_err(b->err, BERTH_E_INVALID, "max depth exceeded");
 	cleanup_close int tfd = tmpfile_in(b->o->work_dir);

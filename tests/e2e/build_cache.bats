@@ -1,0 +1,115 @@
+#!/usr/bin/env bats
+# The build cache (issue 10): docker's rules (parent image + instruction
+# after substitution; ADD/COPY by content and mode/owner, not mtime; after
+# the first miss every step runs), .dockerignore, restarts, builder prune.
+
+load helpers
+
+setup_file() {
+	berthd_start
+	load_busybox
+}
+teardown_file() { berthd_stop; }
+setup() {
+	berthd_ensure
+	CTX=$BATS_TEST_TMPDIR/ctx
+	mkdir -p "$CTX"
+	echo one >"$CTX/a.txt"
+	echo two >"$CTX/b.txt"
+	cat >"$CTX/Dockerfile" <<'DF'
+FROM busybox
+ENV A=1
+COPY a.txt /a.txt
+RUN cat /a.txt > /copy
+COPY b.txt /b.txt
+RUN echo done
+CMD ["cat","/copy"]
+DF
+}
+teardown() {
+	reset_containers
+	local ids id
+	api GET '/images/json?all=1' || return 0
+	ids=$(printf '%s' "$HTTP_BODY" | jq -r '.[] | select((.RepoTags // []) | index("busybox:latest") | not) | .Id')
+	for id in $ids; do api DELETE "/images/$id?force=1" || true; done
+	berth builder prune -f >/dev/null || true
+}
+
+# steps (numbers) that were served from the cache
+cached_steps() {
+	awk '/^Step [0-9]+\//{split($2, s, "/"); step = s[1]} / ---> Using cache/{print step}' <<<"$1" | tr '\n' ' '
+}
+
+@test "a second build is all Using cache, with the same image" {
+	run -0 berth build -t c:1 "$CTX"
+	assert_eq "$(cached_steps "$output")" ""
+	local id1
+	id1=$(berth image inspect -f '{{.Id}}' c:1)
+	run -0 berth build -t c:2 "$CTX"
+	assert_eq "$(cached_steps "$output")" "2 3 4 5 6 7 "
+	assert_eq "$(berth image inspect -f '{{.Id}}' c:2)" "$id1"
+}
+
+@test "a changed COPY source reruns from that step; touch alone does not" {
+	run -0 berth build -t c:1 "$CTX"
+	touch "$CTX/a.txt" "$CTX/b.txt"
+	run -0 berth build -t c:1 "$CTX"
+	assert_eq "$(cached_steps "$output")" "2 3 4 5 6 7 "
+	echo changed >"$CTX/b.txt"
+	run -0 berth build -t c:1 "$CTX"
+	assert_eq "$(cached_steps "$output")" "2 3 4 "
+	echo changed >"$CTX/a.txt"
+	run -0 berth build -t c:1 "$CTX"
+	assert_eq "$(cached_steps "$output")" "2 "
+	run -0 berth run --rm c:1
+	assert_eq "$output" changed
+	# the mode counts
+	chmod 600 "$CTX/a.txt"
+	run -0 berth build -t c:1 "$CTX"
+	assert_eq "$(cached_steps "$output")" "2 "
+}
+
+@test "a changed RUN reruns it and every step after; --no-cache reruns all" {
+	run -0 berth build -t c:1 "$CTX"
+	sed -i 's/cat \/a.txt > \/copy/cat \/a.txt >\/copy/' "$CTX/Dockerfile"
+	run -0 berth build -t c:1 "$CTX"
+	assert_eq "$(cached_steps "$output")" "2 3 "
+	run -0 berth build --no-cache -t c:1 "$CTX"
+	assert_eq "$(cached_steps "$output")" ""
+	# a build arg in play is part of a RUN's key
+	printf 'FROM busybox\nARG V=1\nRUN echo $V\n' >"$CTX/Dockerfile"
+	run -0 berth build -t c:2 "$CTX"
+	run -0 berth build --build-arg V=2 -t c:2 "$CTX"
+	assert_eq "$(cached_steps "$output")" "2 "
+	run -0 berth build --build-arg V=2 -t c:2 "$CTX"
+	assert_eq "$(cached_steps "$output")" "2 3 "
+}
+
+@test ".dockerignored files never bust the cache" {
+	echo 'ignored.txt' >"$CTX/.dockerignore"
+	sed -i 's/^COPY a.txt/COPY . \/ctx\/\nCOPY a.txt/' "$CTX/Dockerfile"
+	echo v1 >"$CTX/ignored.txt"
+	run -0 berth build -t c:1 "$CTX"
+	echo v2 >"$CTX/ignored.txt"
+	run -0 berth build -t c:1 "$CTX"
+	assert_eq "$(cached_steps "$output")" "2 3 4 5 6 7 8 "
+	run -1 berth run --rm c:1 cat /ctx/ignored.txt
+}
+
+@test "the cache survives a daemon restart and goes with builder prune" {
+	run -0 berth build -t c:1 "$CTX"
+	local pid
+	pid=$(berthd_pid)
+	kill -TERM "$pid"
+	_e2e_wait_gone 100 "$pid"
+	berthd_respawn
+	run -0 berth build -t c:1 "$CTX"
+	assert_eq "$(cached_steps "$output")" "2 3 4 5 6 7 "
+	run -0 berth builder prune -f
+	run -0 berth build -t c:1 "$CTX"
+	assert_eq "$(cached_steps "$output")" ""
+	# the raw API
+	api POST /build/prune
+	assert_status 200
+	assert_eq "$(jq -c . <<<"$HTTP_BODY")" '{"CachesDeleted":null,"SpaceReclaimed":0}'
+}
