@@ -18,6 +18,7 @@
 #include "daemon/reconcile.h"
 #include "network/network.h"
 #include "daemon/volumes.h"
+#include "distribution/pull.h"
 #include "image/store.h"
 #include "runtime/runtime.h"
 #include "storage/layer_store.h"
@@ -201,6 +202,7 @@ int berth_daemon_open(struct berth_daemon *d, struct berth_config *cfg, struct b
 	d->images = berth_image_store_open(d->cfg.data_root, d->db, d->layers, &image_events, err);
 	if (!d->images)
 		goto fail;
+	berth_pull_recover(d->images, d->cfg.data_root); /* layer references of pulls killed midway */
 	d->containers = berth_containers_open(d, err);
 	if (!d->containers)
 		goto fail;

@@ -578,11 +578,14 @@ static int pull_one(struct pull *p, struct berth_ref *ref, bool *updated, struct
 			cleanup_free char *pre2 = berth_strdup_printf(
 				"Head \"%s/v2/%s/manifests/%s\"", berth_registry_client_base(p->cl), p->repo, refpart);
 			berth_registry_error_from(&bad, bad.status == 401 || bad.status == 403 ? NULL : pre2, err);
-			if (bad.status == 401 || bad.status == 403)
+			if (bad.status == 401 || bad.status == 403) {
 				berth_err_prefix(err,
 						 "pull access denied for %s, repository does not exist or may require "
 						 "'docker login'",
 						 name);
+				if (err)
+					err->kind = BERTH_E_NOT_FOUND; /* dockerd: 404 */
+			}
 		}
 		berth_registry_response_free(&bad);
 		return -1;
