@@ -142,10 +142,11 @@ static int store_and_report(struct cli *c, const char *key, const char *user, co
 		fprintf(stderr, "Error saving credentials: %s\n", err.msg);
 	} else {
 		if (where)
-			printf("WARNING! Your password will be stored unencrypted in %s.\n"
-			       "Configure a credential helper to remove this warning. See\n"
-			       "https://docs.docker.com/engine/reference/commandline/login/#credentials-store\n\n",
-			       where);
+			fprintf(stderr,
+				"WARNING! Your password will be stored unencrypted in %s.\n"
+				"Configure a credential helper to remove this warning. See\n"
+				"https://docs.docker.com/engine/reference/commandline/login/#credentials-store\n\n",
+				where);
 		if (status && *status)
 			printf("%s\n", status);
 	}

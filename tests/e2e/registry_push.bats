@@ -1,0 +1,165 @@
+#!/usr/bin/env bats
+# Push (issue 9, item 3 and the push part of item 5): berth push / the API /
+# the real docker CLIs against a plain docker-registry on 127.0.0.1
+# ($E2E_REGISTRY from scripts/e2e-services.sh, or one started here):
+# dockerd's progress stream, layers the registry has skipped, cross-repository
+# mounts, a second push that sends nothing, chunked uploads of a large layer,
+# -a, errors, and the pushed image pulled back (same image ID) and read by a
+# peer (skopeo).
+
+load helpers
+load lib/registry
+
+setup_file()
+{
+	berthd_start
+	PUSH_DIR=$(mktemp -d /tmp/berth-regpush.XXXXXX)
+	export PUSH_DIR
+	if [ -n "${E2E_REGISTRY:-}" ]; then
+		PREG=$E2E_REGISTRY
+	else
+		reg_start "$PUSH_DIR/reg" none
+		PREG=$REG
+	fi
+	# each run of the suite uses its own repositories (a shared registry keeps blobs)
+	PREFIX=push$$-$RANDOM
+	export PREG PREFIX
+}
+
+teardown_file()
+{
+	reg_stop "$PUSH_DIR/reg"
+	rm -rf "$PUSH_DIR"
+	berthd_stop
+}
+
+setup()
+{
+	berthd_ensure
+	load_busybox
+}
+
+teardown() { reset_images; }
+
+@test "push the busybox fixture: dockerd's stream, digest recorded, second push sends nothing" {
+	local repo=$PREG/$PREFIX/busybox
+	berth tag busybox "$repo:1"
+	run -0 --separate-stderr berth push "$repo:1"
+	assert_contains "$output" "The push refers to repository [$repo]"
+	assert_contains "$output" "${BUSYBOX_DIFF_ID:7:12}: Preparing"
+	assert_contains "$output" "${BUSYBOX_DIFF_ID:7:12}: Pushed"
+	assert_match "$output" "1: digest: (sha256:[0-9a-f]{64}) size: ([0-9]+)"
+	local digest=${BASH_REMATCH[1]}
+	run -0 berth images --digests --format '{{.Repository}}:{{.Tag}} {{.Digest}}' "$repo"
+	assert_eq "$output" "$repo:1 $digest"
+	# the second push compresses and sends nothing
+	run -0 --separate-stderr berth push "$repo:1"
+	assert_contains "$output" "${BUSYBOX_DIFF_ID:7:12}: Layer already exists"
+	assert_not_contains "$output" "Pushed"
+	assert_contains "$output" "1: digest: $digest size:"
+}
+
+@test "API: the push stream as dockerd writes it, aux Tag/Digest/Size" {
+	local repo=$PREG/$PREFIX/api dir=$BATS_TEST_TMPDIR/api
+	# a layer of its own (busybox's would be mounted from the other repositories)
+	mkdir -p "$dir"
+	head -c 300000 /dev/urandom >"$dir/data"
+	tar -C "$dir" -cf "$BATS_TEST_TMPDIR/api.tar" data
+	run -0 berth import "$BATS_TEST_TMPDIR/api.tar" "$repo:2"
+	run -0 berth image inspect -f '{{index .RootFS.Layers 0}}' "$repo:2"
+	local short=${output:7:12}
+	api POST "/images/$repo/push?tag=2" -H "X-Registry-Auth: $(printf '{}' | base64)"
+	assert_status 200
+	local body
+	body=$(tr -d '\r' <<<"$HTTP_BODY")
+	assert_eq "$(head -1 <<<"$body")" "{\"status\":\"The push refers to repository [$repo]\"}"
+	assert_contains "$body" "{\"status\":\"Preparing\",\"progressDetail\":{},\"id\":\"$short\"}"
+	assert_contains "$body" "{\"status\":\"Pushed\",\"progressDetail\":{},\"id\":\"$short\"}"
+	run -0 jq -c 'select(.status == "Pushing") | [.id, .progressDetail.current >= .progressDetail.total, (.progress | test("^\\[=+>\\]"))]' <<<"$body"
+	assert_eq "$(tail -1 <<<"$output")" "[\"$short\",true,true]"
+	run -0 jq -c 'select(.aux) | [.aux.Tag, (.aux.Digest | test("^sha256:[0-9a-f]{64}$")), .aux.Size > 0, .progressDetail]' <<<"$body"
+	assert_eq "$output" '["2",true,true,{}]'
+	# the digest line comes right before aux
+	run -0 jq -r 'select(.status) | .status' <<<"$body"
+	assert_match "$(tail -1 <<<"$output")" '^2: digest: sha256:[0-9a-f]{64} size: [0-9]+$'
+}
+
+@test "pushed image pulls back with the same image ID, also by digest; skopeo reads it" {
+	local repo=$PREG/$PREFIX/roundtrip
+	berth tag busybox "$repo:1"
+	run -0 --separate-stderr berth push "$repo:1"
+	assert_match "$output" "1: digest: (sha256:[0-9a-f]{64}) size:"
+	local digest=${BASH_REMATCH[1]}
+	run -0 skopeo inspect --tls-verify=false "docker://$repo:1"
+	assert_eq "$(jq -r .Digest <<<"$output")" "$digest"
+	run -0 skopeo inspect --raw --config --tls-verify=false "docker://$repo:1"
+	assert_eq "sha256:$(printf '%s' "$output" | sha256sum | cut -c1-64)" "$BUSYBOX_ID"
+	reset_images
+	run -0 --separate-stderr berth pull "$repo:1"
+	run -0 berth image inspect -f '{{.Id}}' "$repo:1"
+	assert_eq "$output" "$BUSYBOX_ID"
+	reset_images
+	run -0 --separate-stderr berth pull "$repo@$digest"
+	run -0 berth image inspect -f '{{.Id}}' "$repo@$digest"
+	assert_eq "$output" "$BUSYBOX_ID"
+}
+
+@test "a layer in another repository of the registry is mounted, not uploaded" {
+	berth tag busybox "$PREG/$PREFIX/src:1"
+	run -0 berth push "$PREG/$PREFIX/src:1"
+	berth tag busybox "$PREG/$PREFIX/dst:1"
+	run -0 --separate-stderr berth push "$PREG/$PREFIX/dst:1"
+	assert_contains "$output" "${BUSYBOX_DIFF_ID:7:12}: Mounted from $PREFIX/src"
+	assert_not_contains "$output" "Pushed"
+	run -0 skopeo inspect --tls-verify=false "docker://$PREG/$PREFIX/dst:1"
+}
+
+@test "push -a pushes every tag; errors for a missing repository or tag" {
+	local repo=$PREG/$PREFIX/all
+	berth tag busybox "$repo:a"
+	berth tag busybox "$repo:b"
+	run -0 --separate-stderr berth push -a "$repo"
+	assert_match "$output" "a: digest: sha256:[0-9a-f]{64} size"
+	assert_match "$output" "b: digest: sha256:[0-9a-f]{64} size"
+	run -1 --separate-stderr berth push -a "$repo:a"
+	assert_eq "$stderr" "tag can't be used with --all-tags/-a"
+	run -1 --separate-stderr berth push "$PREG/$PREFIX/nothing"
+	assert_eq "$stderr" "An image does not exist locally with the tag: $PREG/$PREFIX/nothing"
+	run -1 --separate-stderr berth push "$repo:zz"
+	assert_eq "$stderr" "tag does not exist: $repo:zz"
+	run -0 skopeo list-tags --tls-verify=false "docker://$repo"
+	assert_eq "$(jq -c '.Tags | sort' <<<"$output")" '["a","b"]'
+}
+
+@test "a large layer goes up in chunks and pulls back" {
+	local repo=$PREG/$PREFIX/big dir=$BATS_TEST_TMPDIR/big
+	mkdir -p "$dir"
+	head -c $((40 * 1024 * 1024)) /dev/urandom >"$dir/blob"
+	tar -C "$dir" -cf "$BATS_TEST_TMPDIR/big.tar" blob
+	run -0 berth import "$BATS_TEST_TMPDIR/big.tar" "$repo:1"
+	local id=$output
+	run -0 --separate-stderr berth push "$repo:1"
+	assert_contains "$output" "Pushed"
+	# our own registry's log shows the PATCH chunks (40 MiB of random bytes > BERTH_PUSH_CHUNK)
+	if [ -f "$PUSH_DIR/reg/registry.log" ]; then
+		run -0 grep -c 'http.request.method=PATCH' "$PUSH_DIR/reg/registry.log"
+		[ "$output" -ge 2 ] || fail "expected >= 2 PATCH requests, saw $output"
+	fi
+	# the registry has the blob whole: skopeo copies (and verifies) it
+	run -0 skopeo copy --src-tls-verify=false "docker://$repo:1" "dir:$BATS_TEST_TMPDIR/copy"
+	reset_images
+	run -0 --separate-stderr berth pull "$repo:1"
+	run -0 berth image inspect -f '{{.Id}}' "$repo:1"
+	assert_eq "$output" "$id"
+}
+
+@test "the real docker CLIs push through the daemon" {
+	local cli
+	for cli in "$DOCKER_CLI_20" "$DOCKER_CLI_28"; do
+		need_cli "$cli"
+		berth tag busybox "$PREG/$PREFIX/cli:1"
+		run -0 --separate-stderr "$cli" push "$PREG/$PREFIX/cli:1"
+		assert_contains "$output" "The push refers to repository [$PREG/$PREFIX/cli]"
+		assert_match "$output" "1: digest: sha256:[0-9a-f]{64} size: [0-9]+"
+	done
+}
