@@ -51,3 +51,4 @@ extern const struct cli_cmd cli_cmds_containers[];
 extern const struct cli_cmd cli_cmds_stats[];
 extern const struct cli_cmd cli_cmds_volumes[];
 extern const struct cli_cmd cli_cmds_login[]; /* cmd_login.c: login, logout, search */
+extern const struct cli_cmd cli_cmds_push[];  /* cmd_push.c */

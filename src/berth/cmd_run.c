@@ -13,6 +13,7 @@
 #include "container_opts.h"
 #include "ctr_common.h"
 #include "hijack.h"
+#include "pull.h"
 
 /* ---- image references (enough of docker/distribution/reference) ---- */
 
@@ -42,101 +43,18 @@ static bool is_named_ref(const char *image)
 	return !(strlen(h) == 64 && berth_is_hex(h, 64));
 }
 
-/* fromImage / tag query of ImageCreate for a reference. */
-static char *pull_query(const char *image)
-{
-	cleanup_free char *copy = strdup(image);
-	char *at = strchr(copy, '@');
-	const char *tag = "latest";
-	if (at) {
-		*at = '\0';
-		tag = at + 1;
-	} else {
-		char *slash = strrchr(copy, '/');
-		char *colon = strrchr(copy, ':');
-		if (colon && (!slash || colon > slash)) {
-			*colon = '\0';
-			tag = colon + 1;
-		}
-	}
-	cleanup_free char *f = berth_urlencode(copy), *t = berth_urlencode(tag);
-	return berth_strdup_printf("/images/create?fromImage=%s&tag=%s", f, t);
-}
-
-struct pull_ctx {
-	struct berth_buf line;
-	struct berth_buf error;
-};
-
-static void pull_message(struct pull_ctx *pc, const char *data, size_t len)
-{
-	json_t *m = json_loadb(data, len, 0, NULL);
-	if (!m)
-		return;
-	const char *e = json_string_value(json_object_get(json_object_get(m, "errorDetail"), "message"));
-	if (!e)
-		e = json_string_value(json_object_get(m, "error"));
-	if (e && !pc->error.len) {
-		berth_buf_printf(&pc->error, "%s", e);
-	} else if (!e) {
-		/* DisplayJSONMessagesStream on a non-terminal: progress bars are skipped */
-		json_t *pd = json_object_get(m, "progressDetail");
-		if (!(pd && json_object_size(pd))) {
-			const char *id = json_string_value(json_object_get(m, "id"));
-			const char *st = json_string_value(json_object_get(m, "status"));
-			const char *stream = json_string_value(json_object_get(m, "stream"));
-			if (id)
-				fprintf(stderr, "%s: ", id);
-			if (stream)
-				fputs(stream, stderr);
-			else
-				fprintf(stderr, "%s\n", st ? st : "");
-		}
-	}
-	json_decref(m);
-}
-
-static int pull_data(void *ctx, const char *data, size_t len)
-{
-	struct pull_ctx *pc = ctx;
-	berth_buf_append(&pc->line, data, len);
-	for (;;) {
-		char *nl = memchr(pc->line.data, '\n', pc->line.len);
-		if (!nl)
-			break;
-		size_t l = (size_t)(nl - pc->line.data);
-		pull_message(pc, pc->line.data, l);
-		memmove(pc->line.data, nl + 1, pc->line.len - l - 1);
-		pc->line.len -= l + 1;
-	}
-	return 0;
-}
-
 /* Pull image; progress to stderr. err carries the message docker would show. */
-static int pull_image(struct cli *c, const char *image, struct berth_error *err)
+static int pull_image(struct cli *c, const char *image, const char *platform, struct berth_error *err)
 {
-	cleanup_free char *path = pull_query(image);
-	struct pull_ctx pc = {0};
-	struct berth_response resp;
 	struct berth_error e = {0};
-	int rc = 0;
-	if (berth_client_do(&c->cl, "POST", path, NULL, NULL, NULL, pull_data, &pc, &resp, &e) < 0) {
+	bool daemon_err = false;
+	if (cli_pull_image(c, image, false, platform, stderr, false, &daemon_err, &e) == 0)
+		return 0;
+	if (daemon_err)
 		ctr_daemon_msg(&e, err);
-		rc = -1;
-	} else if (resp.status >= 300) {
-		berth_client_error(&resp, &e);
-		ctr_daemon_msg(&e, err);
-		rc = -1;
-	} else {
-		if (pc.line.len)
-			pull_message(&pc, pc.line.data, pc.line.len);
-		if (pc.error.len)
-			rc = berth_err(err, BERTH_E_INTERNAL, "%s", berth_buf_str(&pc.error));
-	}
-	berth_response_free(&resp);
-	berth_buf_free(&pc.line);
-	berth_buf_free(&pc.error);
-	return rc;
+	else
+		berth_err(err, e.kind ? e.kind : BERTH_E_INTERNAL, "%s", e.msg);
+	return -1;
 }
 
 /* ---- create ---- */
@@ -189,7 +107,7 @@ static char *create_container(struct cli *c, struct ctr_create *cc, struct berth
 		berth_buf_printf(&path, "?name=%s", n);
 	}
 	if (!strcmp(cc->pull, "always")) {
-		if (pull_image(c, cc->image, err) < 0)
+		if (pull_image(c, cc->image, cc->platform, err) < 0)
 			goto fail;
 	}
 	struct berth_error e = {0};
@@ -197,7 +115,7 @@ static char *create_container(struct cli *c, struct ctr_create *cc, struct berth
 		if (e.kind == BERTH_E_NOT_FOUND && !strcmp(cc->pull, "missing") && is_named_ref(cc->image)) {
 			cleanup_free char *fam = familiar_tagged(cc->image);
 			fprintf(stderr, "Unable to find image '%s' locally\n", fam);
-			if (pull_image(c, cc->image, err) < 0)
+			if (pull_image(c, cc->image, cc->platform, err) < 0)
 				goto fail;
 			if (berth_client_json(&c->cl, "POST", berth_buf_str(&path), cc->body, &resp, &e) < 0) {
 				ctr_daemon_msg(&e, err);

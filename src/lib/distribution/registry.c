@@ -585,7 +585,7 @@ static int fetch_token(struct berth_registry_client *c, bool offline, struct ber
 	cleanup_free char *url = NULL;
 	cleanup_free char *auth = NULL;
 	const char *form_hdr[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
-	if (c->refresh_token && !c->user) {
+	if (c->refresh_token && !c->pass) { /* an identity token wins (docker sends it with the username only) */
 		/* OAuth2 refresh_token grant */
 		cleanup_free char *rt = url_escape(c->refresh_token);
 		berth_buf_printf(&q, "grant_type=refresh_token&refresh_token=%s&service=%s&client_id=berth", rt, svc);

@@ -2,8 +2,9 @@
 """A small HTTP proxy in front of a registry on 127.0.0.1, for the pull tests.
 
 usage: registry_proxy.py UPSTREAM_PORT PORTFILE MODE
-  MODE flip:  the body of every blob GET has one byte flipped (in the middle)
-  MODE slow:  blob bodies are sent at about 512 KiB/s
+  MODE flip:  the body of every blob GET over 64 KiB (layers, not configs)
+              has one byte flipped (in the middle)
+  MODE slow:  blob bodies over 64 KiB are sent at about 512 KiB/s
   MODE pass:  unchanged
 Writes the port it listens on to PORTFILE. Only loopback.
 """
@@ -32,7 +33,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         c.request(self.command, self.path, body=body, headers=hdrs)
         r = c.getresponse()
         data = r.read()
-        blob = "/blobs/sha256:" in self.path and self.command == "GET" and r.status in (200, 206)
+        blob = ("/blobs/sha256:" in self.path and self.command == "GET" and r.status in (200, 206)
+                and len(data) > 65536)
         if blob and MODE == "flip" and data:
             b = bytearray(data)
             b[len(b) // 2] ^= 0x01

@@ -1,0 +1,237 @@
+#!/usr/bin/env bats
+# Pull from a registry v2 (issue 9, pull side): images pushed by skopeo (a real
+# peer) into Debian's docker-registry on 127.0.0.1 (E2E_REGISTRY from
+# scripts/e2e-services.sh, or one started here) are pulled with berth, the
+# raw API and the real docker CLIs: image IDs, digests, platform selection,
+# run of a missing image, a corrupted blob (a proxy flips one byte), kill -9
+# of berthd during a slow pull.
+
+load helpers
+
+# A 2-layer image of incompressible data (~3 MiB a layer), as an OCI layout.
+make_big_image()
+{
+	python3 - "$1" <<'EOF'
+import gzip, hashlib, io, json, os, sys, tarfile
+d = sys.argv[1]
+os.makedirs(d + "/blobs/sha256", exist_ok=True)
+def put(data):
+    h = hashlib.sha256(data).hexdigest()
+    open(d + "/blobs/sha256/" + h, "wb").write(data)
+    return "sha256:" + h, len(data)
+layers, diffs = [], []
+for i in range(2):
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as t:
+        payload = os.urandom(3 << 20)
+        ti = tarfile.TarInfo("big%d" % i)
+        ti.size = len(payload)
+        ti.mtime = 1700000000
+        t.addfile(ti, io.BytesIO(payload))
+    diffs.append("sha256:" + hashlib.sha256(raw.getvalue()).hexdigest())
+    dg, size = put(gzip.compress(raw.getvalue(), 1, mtime=0))
+    layers.append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": dg, "size": size})
+cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["/big0"]},
+                  "rootfs": {"type": "layers", "diff_ids": diffs}}).encode()
+cd, cs = put(cfg)
+man = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                  "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs},
+                  "layers": layers}).encode()
+md, ms = put(man)
+json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+           "digest": md, "size": ms, "annotations": {"org.opencontainers.image.ref.name": "latest"}}]},
+          open(d + "/index.json", "w"))
+json.dump({"imageLayoutVersion": "1.0.0"}, open(d + "/oci-layout", "w"))
+print(cd)
+EOF
+}
+
+skopeo_push()
+{
+	skopeo copy --quiet --dest-tls-verify=false "$@" >/dev/null
+}
+
+# start_proxy MODE: a proxy in front of the registry; sets PROXY (host:port).
+start_proxy()
+{
+	local pf=$BATS_FILE_TMPDIR/proxy-$1.port
+	rm -f "$pf"
+	setsid python3 "$BATS_TEST_DIRNAME/lib/registry_proxy.py" "${E2E_REGISTRY##*:}" "$pf" "$1" </dev/null \
+		>"$BATS_FILE_TMPDIR/proxy-$1.log" 2>&1 3>&- &
+	echo $! >>"$BATS_FILE_TMPDIR/proxy.pids"
+	wait_for 30 test -s "$pf"
+	PROXY=127.0.0.1:$(cat "$pf")
+}
+
+setup_file()
+{
+	command -v skopeo >/dev/null || skip "skopeo not installed"
+	if [ -z "${E2E_REGISTRY:-}" ]; then
+		"$BATS_TEST_DIRNAME/../../scripts/e2e-services.sh" start "$BATS_FILE_TMPDIR/services.env" >&2 || return 1
+		# shellcheck disable=SC1091
+		. "$BATS_FILE_TMPDIR/services.env"
+		export E2E_REGISTRY E2E_OWN_SERVICES=1
+	fi
+	# a private namespace in a registry other suites may share
+	export P="pull$$"
+	skopeo_push "docker-archive:$(fixture busybox-docker-archive.tar)" "docker://$E2E_REGISTRY/$P/busybox:1"
+	skopeo_push --all "oci-archive:$(fixture busybox-multiarch-oci-archive.tar)" "docker://$E2E_REGISTRY/$P/multi:1"
+	BIG_ID=$(make_big_image "$BATS_FILE_TMPDIR/big")
+	export BIG_ID
+	skopeo_push "oci:$BATS_FILE_TMPDIR/big:latest" "docker://$E2E_REGISTRY/$P/big:1"
+	berthd_start --max-concurrent-downloads 2
+}
+
+teardown_file()
+{
+	berthd_stop
+	local pid
+	if [ -f "$BATS_FILE_TMPDIR/proxy.pids" ]; then
+		while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$BATS_FILE_TMPDIR/proxy.pids"
+	fi
+	if [ "${E2E_OWN_SERVICES:-}" = 1 ]; then
+		"$BATS_TEST_DIRNAME/../../scripts/e2e-services.sh" stop "$BATS_FILE_TMPDIR/services.env" >/dev/null
+	fi
+}
+
+setup() { berthd_ensure; }
+teardown() { reset_images; }
+
+@test "pull of an image skopeo pushed: the same image ID as berth load, dockerd's progress" {
+	run -0 --separate-stderr berth pull "$E2E_REGISTRY/$P/busybox:1"
+	assert_contains "$output" "1: Pulling from $P/busybox"
+	assert_contains "$output" ": Pulling fs layer"
+	assert_contains "$output" ": Download complete"
+	assert_contains "$output" ": Pull complete"
+	assert_match "$output" "Digest: sha256:[0-9a-f]{64}"
+	assert_contains "$output" "Status: Downloaded newer image for $E2E_REGISTRY/$P/busybox:1"
+	assert_eq "$(tail -n 1 <<<"$output")" "$E2E_REGISTRY/$P/busybox:1"
+	run -0 berth image inspect -f '{{.Id}} {{index .RootFS.Layers 0}}' "$E2E_REGISTRY/$P/busybox:1"
+	assert_eq "$output" "$BUSYBOX_ID $BUSYBOX_DIFF_ID"
+	# berth load of the same fixture: the same ID
+	berth rmi "$E2E_REGISTRY/$P/busybox:1" >/dev/null
+	run -0 --separate-stderr berth load -i "$(fixture busybox-docker-archive.tar)"
+	run -0 berth image inspect -f '{{.Id}}' busybox:latest
+	assert_eq "$output" "$BUSYBOX_ID"
+	# present already: no layer lines, "up to date" once tagged
+	run -0 --separate-stderr berth pull "$E2E_REGISTRY/$P/busybox:1"
+	assert_not_contains "$output" "Pulling fs layer"
+	assert_contains "$output" "Status: Downloaded newer image for"
+	run -0 --separate-stderr berth pull "$E2E_REGISTRY/$P/busybox:1"
+	assert_contains "$output" "Status: Image is up to date for $E2E_REGISTRY/$P/busybox:1"
+}
+
+@test "API stream: dockerd's JSON lines in order; a missing tag is a 404 with dockerd's message" {
+	api POST "/images/create?fromImage=$E2E_REGISTRY/$P/busybox&tag=1"
+	assert_status 200
+	local statuses
+	statuses=$(printf '%s\n' "$HTTP_BODY" | jq -r .status | uniq | tr '\n' '|')
+	assert_match "$statuses" "^Pulling from $P/busybox\|Pulling fs layer\|(Downloading\|)?Verifying Checksum\|Download complete\|Extracting\|Pull complete\|Digest: sha256:[0-9a-f]{64}\|Status: Downloaded newer image for $E2E_REGISTRY/$P/busybox:1\|$"
+	assert_eq "$(printf '%s\n' "$HTTP_BODY" | head -1 | jq -c .)" "{\"status\":\"Pulling from $P/busybox\",\"id\":\"1\"}"
+	api POST "/images/create?fromImage=$E2E_REGISTRY/$P/busybox&tag=nope"
+	assert_status 404
+	assert_message "manifest for $E2E_REGISTRY/$P/busybox:nope not found: manifest unknown: manifest unknown"
+	run -1 --separate-stderr berth pull "$E2E_REGISTRY/$P/busybox:nope"
+	assert_eq "$stderr" "Error response from daemon: manifest for $E2E_REGISTRY/$P/busybox:nope not found: manifest unknown: manifest unknown"
+	api POST "/images/create?fromImage=$E2E_REGISTRY/$P/busybox&tag=1&platform=plan9/amd64"
+	assert_status 400
+}
+
+@test "pull by digest; images --digests and RepoDigests show it; -q prints the reference only" {
+	run -0 --separate-stderr berth pull -q "$E2E_REGISTRY/$P/busybox:1"
+	assert_eq "$output" "$E2E_REGISTRY/$P/busybox:1"
+	local digest
+	digest=$(berth image inspect -f '{{index .RepoDigests 0}}' "$E2E_REGISTRY/$P/busybox:1")
+	assert_match "$digest" "^$E2E_REGISTRY/$P/busybox@sha256:[0-9a-f]{64}$"
+	reset_images
+	run -0 --separate-stderr berth pull "$digest"
+	assert_contains "$output" "Digest: ${digest#*@}"
+	assert_contains "$output" "Status: Downloaded newer image for $digest"
+	run -0 berth image inspect -f '{{.Id}}' "$digest"
+	assert_eq "$output" "$BUSYBOX_ID"
+	run -0 berth images --digests --format '{{.Repository}} {{.Tag}} {{.Digest}}'
+	assert_eq "$output" "$E2E_REGISTRY/$P/busybox <none> ${digest#*@}"
+	# a digest the registry does not have
+	run -1 --separate-stderr berth pull "$E2E_REGISTRY/$P/busybox@sha256:$(printf '0%.0s' {1..64})"
+	assert_contains "$stderr" "not found: manifest unknown"
+}
+
+@test "multi-platform image: amd64 by default, --platform linux/arm64/v8 picks the other entry" {
+	run -0 --separate-stderr berth pull "$E2E_REGISTRY/$P/multi:1"
+	run -0 berth image inspect -f '{{.Os}}/{{.Architecture}}' "$E2E_REGISTRY/$P/multi:1"
+	assert_eq "$output" "linux/amd64"
+	local amd
+	amd=$(berth image inspect -f '{{.Id}}' "$E2E_REGISTRY/$P/multi:1")
+	run -0 --separate-stderr berth pull --platform linux/arm64/v8 "$E2E_REGISTRY/$P/multi:1"
+	assert_contains "$output" "Already exists"
+	run -0 berth image inspect -f '{{.Os}}/{{.Architecture}}/{{.Variant}} {{.Id}}' "$E2E_REGISTRY/$P/multi:1"
+	assert_match "$output" "^linux/arm64/v8 sha256:"
+	assert_not_contains "$output" "$amd"
+	run -1 --separate-stderr berth pull --platform linux/s390x "$E2E_REGISTRY/$P/multi:1"
+	assert_contains "$stderr" "no matching manifest for linux/s390x in the manifest list entries"
+}
+
+@test "berth run of a missing image pulls it first" {
+	run -0 --separate-stderr berth run --rm "$E2E_REGISTRY/$P/busybox:1" echo hello-from-pull
+	assert_eq "$output" "hello-from-pull"
+	assert_contains "$stderr" "Unable to find image '$E2E_REGISTRY/$P/busybox:1' locally"
+	assert_contains "$stderr" "Status: Downloaded newer image for $E2E_REGISTRY/$P/busybox:1"
+	run -0 berth image inspect -f '{{.Id}}' "$E2E_REGISTRY/$P/busybox:1"
+	assert_eq "$output" "$BUSYBOX_ID"
+}
+
+@test "a corrupted blob fails the pull with a digest error and leaves no layer or image" {
+	start_proxy flip
+	run -1 --separate-stderr berth pull "$PROXY/$P/busybox:1"
+	assert_contains "$stderr" "filesystem layer verification failed for digest sha256:"
+	assert_eq "$(image_count)" 0
+	assert_eq "$(driver_layer_dirs)" 0
+	api GET /images/json?all=1
+	assert_eq "$HTTP_BODY" "[]"
+	# nothing half-verified is kept for a later pull
+	run -0 find "$E2E_DATA/distribution/blobs" -type f
+	assert_eq "$output" ""
+}
+
+partial_started() { [ -n "$(find "$E2E_DATA/distribution/partial" -type f -size +64k 2>/dev/null)" ]; }
+
+@test "kill -9 of berthd during a pull leaves nothing visible; the next pull completes" {
+	start_proxy slow
+	berth pull "$PROXY/$P/big:1" >"$BATS_TEST_TMPDIR/pull.out" 2>&1 &
+	local cli=$!
+	wait_for 120 partial_started
+	berthd_kill9
+	wait "$cli" || true
+	berthd_respawn
+	assert_eq "$(image_count)" 0
+	assert_eq "$(driver_layer_dirs)" 0
+	run -0 --separate-stderr berth pull "$E2E_REGISTRY/$P/big:1"
+	assert_contains "$output" "Status: Downloaded newer image for $E2E_REGISTRY/$P/big:1"
+	run -0 berth image inspect -f '{{.Id}} {{len .RootFS.Layers}}' "$E2E_REGISTRY/$P/big:1"
+	assert_eq "$output" "$BIG_ID 2"
+	# staging is empty again once the layers are in
+	run -0 find "$E2E_DATA/distribution/partial" "$E2E_DATA/distribution/blobs" -type f
+	assert_eq "$output" ""
+}
+
+@test "the real docker CLIs pull through berthd" {
+	need_cli "$DOCKER_CLI_28"
+	need_cli "$DOCKER_CLI_20"
+	run -0 --separate-stderr docker28 pull "$E2E_REGISTRY/$P/busybox:1"
+	assert_contains "$output" "Status: Downloaded newer image for $E2E_REGISTRY/$P/busybox:1"
+	assert_eq "$(tail -n 1 <<<"$output")" "$E2E_REGISTRY/$P/busybox:1"
+	run -0 docker28 image inspect -f '{{.Id}}' "$E2E_REGISTRY/$P/busybox:1"
+	assert_eq "$output" "$BUSYBOX_ID"
+	reset_images
+	run -0 --separate-stderr docker20 pull "$E2E_REGISTRY/$P/multi:1"
+	assert_contains "$output" "Pull complete"
+	run -0 --separate-stderr docker20 pull --platform linux/arm64/v8 "$E2E_REGISTRY/$P/multi:1"
+	run -0 docker20 image inspect -f '{{.Architecture}}' "$E2E_REGISTRY/$P/multi:1"
+	assert_eq "$output" "arm64"
+	run -1 --separate-stderr docker20 pull "$E2E_REGISTRY/$P/busybox:nope"
+	assert_contains "$stderr" "manifest for $E2E_REGISTRY/$P/busybox:nope not found: manifest unknown: manifest unknown"
+}
+
+@test "the daemon did not crash during the suite" {
+	assert_no_daemon_crash
+}
