@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/authz.h"
 #include "api/http.h"
 #include "api/tls.h"
 #include "common/cleanup.h"
@@ -524,6 +525,14 @@ early_fail:
 		return 1;
 	}
 	berth_http_server_set_tls(srv, tls);
+	struct berth_authz *authz = berth_authz_new();
+	if (!authz || berth_authz_set_plugins(authz, d->cfg.sec.authz_plugins, &err) < 0) {
+		fprintf(stderr, "berthd: %s\n", authz ? err.msg : "out of memory");
+		rc = 1;
+		goto out;
+	}
+	struct berth_http_middleware authz_mw = berth_authz_middleware(authz);
+	berth_http_server_use(srv, &authz_mw);
 	berth_http_server_set_limits(srv, &(struct berth_http_limits){.max_conns = d->cfg.max_connections,
 								      .idle_timeout_s = d->cfg.http_idle_timeout,
 								      .read_timeout_s = d->cfg.http_read_timeout});
@@ -561,6 +570,9 @@ early_fail:
 			} else {
 				atomic_store(&d->log.level, d->cfg.debug ? BERTH_LOG_DEBUG : BERTH_LOG_INFO);
 				berth_log(&d->log, BERTH_LOG_INFO, "Reloaded configuration: labels and debug");
+				if (berth_authz_set_plugins(authz, d->cfg.sec.authz_plugins, &err) < 0)
+					berth_log(&d->log, BERTH_LOG_ERROR, "Error reloading authorization plugins: %s",
+						  err.msg);
 			}
 			continue;
 		}
@@ -578,6 +590,7 @@ out:
 		berth_daemon_close(d);
 		free(d);
 		berth_tls_server_free(tls);
+		berth_authz_free(authz);
 	}
 	if (pidfile)
 		unlink(pidfile);

@@ -25,6 +25,8 @@
 #include "transport.h"
 
 #define MAX_LISTENERS 8
+#define MAX_MIDDLEWARE 4
+#define RESP_CAPTURE_MAX (1024 * 1024) /* response bytes a middleware sees (docker's authz limit) */
 #define MAX_HEADER_BYTES (64 * 1024)
 #define MAX_HEADERS 100
 #define MAX_URL_BYTES (16 * 1024)
@@ -62,6 +64,8 @@ struct berth_http_server {
 	int spare_fd; /* kept open to accept-and-refuse at EMFILE */
 	atomic_uint refused;
 	struct berth_tls_server *tls; /* borrowed */
+	struct berth_http_middleware mw[MAX_MIDDLEWARE];
+	int nmw;
 };
 
 enum body_state { BODY_NONE, BODY_READING, BODY_DONE };
@@ -93,6 +97,15 @@ struct berth_http_conn {
 	int hdr_status;         /* 431/414 when a header limit was hit, 400 for bad UTF-8 */
 	bool req_started;       /* bytes of the current request arrived */
 	int64_t phase_start_ms; /* idle start, or first byte of the request */
+	/* middleware: per-request state, and the response as sent (status,
+	 * header lines, first RESP_CAPTURE_MAX body bytes of a whole response);
+	 * while hold is set a whole response is kept in held until the
+	 * middleware has seen it */
+	void *mw_state[MAX_MIDDLEWARE];
+	bool hold;
+	struct berth_buf held;
+	int resp_status;
+	struct berth_buf resp_head, resp_body;
 };
 
 /* ---------- parsing ---------- */
@@ -330,6 +343,11 @@ static void req_reset(struct berth_http_conn *c)
 	c->header_bytes = 0;
 	c->responded = c->streaming = c->is_head = false;
 	c->hdr_status = 0;
+	c->hold = false;
+	berth_buf_free(&c->held);
+	berth_buf_free(&c->resp_head);
+	berth_buf_free(&c->resp_body);
+	c->resp_status = 0;
 	c->req_started = c->in_len > 0; /* pipelined bytes */
 	c->phase_start_ms = now_ms();
 	http_parser_init(&c->parser, HTTP_REQUEST);
@@ -620,6 +638,22 @@ static int send_buf(struct berth_http_conn *c, const void *d, size_t n)
 	return 0;
 }
 
+/* Remember what goes out (for middleware): h holds the status line and
+ * header lines up to, not including, the blank line. */
+static void capture(struct berth_http_conn *c, int status, const struct berth_buf *h, const void *body, size_t len)
+{
+	if (!c->srv->nmw)
+		return;
+	c->resp_status = status;
+	berth_buf_free(&c->resp_head);
+	berth_buf_free(&c->resp_body);
+	const char *eol = h->data ? memchr(h->data, '\n', h->len) : NULL;
+	if (eol)
+		berth_buf_append(&c->resp_head, eol + 1, h->len - (size_t)(eol + 1 - h->data));
+	if (body && len && len <= RESP_CAPTURE_MAX)
+		berth_buf_append(&c->resp_body, body, len);
+}
+
 int berth_http_respond(struct berth_http_conn *c, int status, const char *ctype, const void *body, size_t len)
 {
 	return berth_http_respond_ex(c, status, ctype, NULL, body, len);
@@ -641,12 +675,18 @@ int berth_http_respond_ex(struct berth_http_conn *c, int status, const char *cty
 		berth_buf_printf(&h, "Content-Length: %zu\r\n", len);
 	if (!c->req.keep_alive || c->rd_failed)
 		berth_buf_printf(&h, "Connection: close\r\n");
+	capture(c, status, &h, body, len);
 	berth_buf_append(&h, "\r\n", 2);
 	if (body && len && !c->is_head && status != 204 && status != 304)
 		berth_buf_append(&h, body, len);
 	if (!h.data) {
 		c->broken = true; /* out of memory: nothing sensible to send */
 		return -1;
+	}
+	if (c->hold) { /* a middleware sees it first */
+		berth_buf_free(&c->held);
+		c->held = h;
+		return 0;
 	}
 	int r = send_buf(c, h.data, h.len);
 	berth_buf_free(&h);
@@ -751,6 +791,7 @@ int berth_http_stream_begin_ex(struct berth_http_conn *c, int status, const char
 		berth_buf_printf(&h, "%s", extra_headers);
 	if (ctype)
 		berth_buf_printf(&h, "Content-Type: %s\r\n", ctype);
+	capture(c, status, &h, NULL, 0);
 	if (berth_buf_printf(&h, "Transfer-Encoding: chunked\r\n\r\n") < 0 || !h.data) {
 		berth_buf_free(&h);
 		c->broken = true; /* out of memory */
@@ -814,6 +855,7 @@ int berth_http_hijack(struct berth_http_conn *c, const char *ctype, const void *
 	berth_buf_printf(&h, "Content-Type: %s\r\n", ctype ? ctype : "application/vnd.docker.raw-stream");
 	if (up)
 		berth_buf_printf(&h, "Connection: Upgrade\r\nUpgrade: tcp\r\n");
+	capture(c, up ? 101 : 200, &h, NULL, 0);
 	if (berth_buf_append(&h, "\r\n", 2) < 0) {
 		berth_buf_free(&h);
 		c->broken = true; /* out of memory */
@@ -928,9 +970,27 @@ static void *conn_main(void *arg)
 		if (!c->req.has_body && c->in_len > 0)
 			feed(c); /* consumes the header's final LF and completes the message */
 		c->is_head = !strcmp(c->req.method, "HEAD");
-		s->handler(s->ctx, &c->req, c);
+		int ran = 0;
+		bool go = true;
+		for (; go && ran < s->nmw; ran++) {
+			c->mw_state[ran] = NULL;
+			go = s->mw[ran].before(s->mw[ran].ctx, &c->req, c, &c->mw_state[ran]);
+			if (c->mw_state[ran])
+				c->hold = true;
+		}
+		if (go)
+			s->handler(s->ctx, &c->req, c);
 		if (!c->responded)
 			berth_http_respond_msg(c, 500, "handler did not respond");
+		for (int i = ran; i-- > 0;) { /* a stopped request: after() only frees its state */
+			s->mw[i].after(s->mw[i].ctx, go ? &c->req : NULL, c, c->mw_state[i]);
+			c->mw_state[i] = NULL;
+		}
+		c->hold = false;
+		if (c->held.len) {
+			send_buf(c, c->held.data, c->held.len);
+			berth_buf_free(&c->held);
+		}
 		if (c->streaming)
 			berth_http_stream_end(c);
 		if (c->hijacked || c->broken || c->rd_failed || !c->req.keep_alive)
@@ -955,6 +1015,9 @@ static void *conn_main(void *arg)
 out:
 	req_reset(c);
 	berth_transport_close(&c->tr);
+	berth_buf_free(&c->held);
+	berth_buf_free(&c->resp_head);
+	berth_buf_free(&c->resp_body);
 	free(c->in);
 	berth_buf_free(&c->body_extra);
 	free(c);
@@ -1205,6 +1268,78 @@ static int listen_tcp(struct berth_http_server *s, const char *hostport, struct 
 }
 
 void berth_http_server_set_tls(struct berth_http_server *s, struct berth_tls_server *tls) { s->tls = tls; }
+
+int berth_http_server_use(struct berth_http_server *s, const struct berth_http_middleware *m)
+{
+	if (s->nmw >= MAX_MIDDLEWARE)
+		return -1;
+	s->mw[s->nmw++] = *m;
+	return 0;
+}
+
+int64_t berth_http_content_length(struct berth_http_conn *c)
+{
+	if (c->parser.flags & F_CHUNKED)
+		return -1;
+	return c->req.has_body ? (int64_t)c->parser.content_length : 0;
+}
+
+int berth_http_body_peek(struct berth_http_conn *c, size_t max, struct berth_buf *out)
+{
+	char tmp[16384];
+	int whole = 1;
+	for (;;) {
+		ssize_t n = berth_http_body_read(c, tmp, sizeof(tmp));
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		if (berth_buf_append(out, tmp, (size_t)n) < 0)
+			return -1;
+		if (out->len > max) {
+			whole = 0;
+			break;
+		}
+	}
+	/* put it back in front of what is still unread */
+	struct berth_buf rest = {0};
+	if (berth_buf_append(&rest, out->data ? out->data : "", out->len) < 0 ||
+	    (c->body_extra.len > c->body_extra_off && berth_buf_append(&rest, c->body_extra.data + c->body_extra_off,
+								       c->body_extra.len - c->body_extra_off) < 0)) {
+		berth_buf_free(&rest);
+		return -1;
+	}
+	berth_buf_free(&c->body_extra);
+	c->body_extra = rest;
+	c->body_extra_off = 0;
+	return whole;
+}
+
+int berth_http_response_status(struct berth_http_conn *c) { return c->resp_status; }
+
+const char *berth_http_response_headers(struct berth_http_conn *c)
+{
+	return c->resp_head.data ? c->resp_head.data : "";
+}
+
+const void *berth_http_response_body(struct berth_http_conn *c, size_t *len)
+{
+	*len = c->resp_body.len;
+	return c->resp_body.data;
+}
+
+int berth_http_response_replace(struct berth_http_conn *c, int status, const char *msg)
+{
+	if (c->streaming || c->hijacked || !c->responded || !c->held.len)
+		return -1; /* already on the wire */
+	berth_buf_free(&c->held);
+	c->responded = false;
+	bool hold = c->hold;
+	c->hold = false;
+	int r = berth_http_respond_msg(c, status, "%s", msg);
+	c->hold = hold;
+	return r;
+}
 
 static int listen_fd(struct berth_http_server *s, const char *spec, struct berth_error *err)
 {

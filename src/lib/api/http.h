@@ -64,6 +64,31 @@ int berth_http_server_active(struct berth_http_server *s);
  * plain, as docker's); borrowed, must outlive the server. */
 struct berth_tls_server;
 void berth_http_server_set_tls(struct berth_http_server *s, struct berth_tls_server *tls);
+/* Middleware (the API layer's request and response interceptors; authz).
+ * before() runs ahead of the handler; it returns false after answering to
+ * stop the request. A state it leaves in *state (non-NULL) makes the server
+ * hold a whole response back until after() has seen it (after() may then
+ * replace it; streamed and hijacked responses are already on the wire).
+ * after() runs once the handler returned, in reverse order, and owns state;
+ * with r == NULL it only frees state (the request was stopped). */
+struct berth_http_middleware {
+	bool (*before)(void *ctx, struct berth_http_req *r, struct berth_http_conn *c, void **state);
+	void (*after)(void *ctx, struct berth_http_req *r, struct berth_http_conn *c, void *state);
+	void *ctx;
+};
+/* Up to 4, before berth_http_server_start. */
+int berth_http_server_use(struct berth_http_server *s, const struct berth_http_middleware *m);
+/* For middleware: Content-Length (-1 chunked, 0 none); read the body up to
+ * max bytes into out and put it back for the handler (1: whole body, 0:
+ * longer than max, -1: read error); the response as sent or held. */
+int64_t berth_http_content_length(struct berth_http_conn *c);
+int berth_http_body_peek(struct berth_http_conn *c, size_t max, struct berth_buf *out);
+int berth_http_response_status(struct berth_http_conn *c);
+const char *berth_http_response_headers(struct berth_http_conn *c); /* "Name: value\r\n" lines */
+const void *berth_http_response_body(struct berth_http_conn *c, size_t *len);
+/* Replace a held whole response with {"message": msg}; -1 when it was
+ * already sent (streams, hijacks). */
+int berth_http_response_replace(struct berth_http_conn *c, int status, const char *msg);
 /* Call before berth_http_server_start. */
 void berth_http_server_set_limits(struct berth_http_server *s, const struct berth_http_limits *l);
 const struct berth_http_limits *berth_http_server_limits(struct berth_http_server *s);
