@@ -292,7 +292,7 @@ int berth_cred_get(const char *key, struct berth_cred *out, struct berth_error *
 		}
 		*colon = '\0';
 		out->username = strdup(dec);
-		out->password = strdup(colon + 1);
+		out->password = colon[1] ? strdup(colon + 1) : NULL;
 		wipe_free(dec);
 	}
 	if (tok && *tok)
