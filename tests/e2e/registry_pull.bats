@@ -214,6 +214,20 @@ partial_started() { [ -n "$(find "$E2E_DATA/distribution/partial" -type f -size 
 	assert_eq "$output" ""
 }
 
+@test "on a terminal each layer keeps one line, redrawn in place with its bar" {
+	command -v tmux >/dev/null || skip "tmux not installed"
+	tmux_start tp 160 30 "$BERTH_CLI pull $E2E_REGISTRY/$P/big:1"
+	tmux_wait tp "[exit 0]" 120
+	local screen ids
+	screen=$(tmux_screen tp)
+	assert_contains "$screen" "Status: Downloaded newer image for $E2E_REGISTRY/$P/big:1"
+	# two layers: two "<id>: Pull complete" lines and no other line of theirs
+	ids=$(grep -oE '^[0-9a-f]{12}: ' <<<"$screen" | sort | uniq -c | awk '{print $1}' | tr '\n' ' ')
+	assert_eq "$ids" "1 1 "
+	assert_eq "$(grep -cE '^[0-9a-f]{12}: Pull complete' <<<"$screen")" 2
+	tmx kill-session -t tp
+}
+
 @test "the real docker CLIs pull through berthd" {
 	need_cli "$DOCKER_CLI_28"
 	need_cli "$DOCKER_CLI_20"
