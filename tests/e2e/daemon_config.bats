@@ -32,7 +32,7 @@ cfg() { printf '%s\n' "$1" >"$D/daemon.json"; }
 refuse()
 {
 	run timeout 60 "$BERTHD" --config-file "$D/daemon.json" -H "unix://$D/s.sock" --data-root "$D/data" \
-		--exec-root "$D/exec" --pidfile "$D/pid" "$@"
+		--exec-root "$D/exec" --pidfile "$D/pid" --bridge=none --iptables=false "$@"
 	echo "# exit $status: $output" >&3
 	[ "$status" -ne 0 ] || fail "berthd exited 0: $output"
 	[ "$status" -ne 124 ] || fail "berthd started instead of refusing: $output"
