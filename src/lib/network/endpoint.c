@@ -424,7 +424,10 @@ int berth_net_endpoint_attach(struct berth_netctx *n, const struct berth_endpoin
 						maps[i].ctr_port, "ProxyPid", 0));
 	free(maps);
 	if (!rec) {
-		teardown(n, json_pack("{s:s, s:s, s:[]}", "NetworkID", netid, "IPAddress", ips, "Ports"), true);
+		json_t *min = json_pack("{s:s, s:s, s:[]}", "NetworkID", netid, "IPAddress", ips, "Ports");
+		if (min)
+			teardown(n, min, true);
+		json_decref(min);
 		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
 	}
 	int nlfd = -1, nsnl = -1, nsfd = -1;
