@@ -81,7 +81,6 @@ free_port()
 		'"no-new-privileges": true'
 		'"default-ulimits": {"nofile": {"Name": "nofile", "Hard": 10, "Soft": 10}}'
 		'"exec-opts": ["native.cgroupdriver=systemd"]'
-		'"insecure-registries": ["10.0.0.1:5000"]'
 		'"live-restore": false'
 	)
 	local c key
@@ -184,4 +183,28 @@ free_port()
 	api GET /_ping
 	assert_status 200
 	assert_contains "$(cat "$E2E_LOG")" "API server bounds: 50 connections, idle timeout 30 s, read timeout 10 s"
+}
+
+@test "registry keys: insecure-registries, registry-mirrors, max-concurrent-* work; bad values and flag+file conflicts are refused" {
+	cfg '{"insecure-registries": ["10.0.0.0/8", "myreg:5000"], "registry-mirrors": ["http://127.0.0.1:1"],
+	      "max-concurrent-downloads": 4, "max-concurrent-uploads": 2}'
+	berthd_start --config-file "$D/daemon.json"
+	api GET /_ping
+	assert_status 200
+	berthd_stop
+	cfg '{"insecure-registries": ["http://x:5000"]}'
+	refuse
+	assert_contains "$output" "insecure registry http://x:5000 should not contain '://'"
+	cfg '{"registry-mirrors": ["ftp://m"]}'
+	refuse
+	assert_contains "$output" "invalid mirror"
+	cfg '{"max-concurrent-downloads": 0}'
+	refuse
+	assert_contains "$output" "invalid max concurrent downloads: 0"
+	cfg '{"insecure-registries": ["10.0.0.0/8"]}'
+	refuse --insecure-registry 10.1.0.0/16
+	assert_contains "$output" "insecure-registries"
+	cfg '{}'
+	refuse --max-concurrent-uploads x
+	assert_contains "$output" "max-concurrent-uploads"
 }

@@ -79,7 +79,8 @@ setup_file()
 	BIG_ID=$(make_big_image "$BATS_FILE_TMPDIR/big")
 	export BIG_ID
 	skopeo_push "oci:$BATS_FILE_TMPDIR/big:latest" "docker://$E2E_REGISTRY/$P/big:1"
-	berthd_start --max-concurrent-downloads 2
+	# the registry also serves as the docker.io mirror (docker.io is unreachable here)
+	berthd_start --max-concurrent-downloads 2 --registry-mirror "http://$E2E_REGISTRY"
 }
 
 teardown_file()
@@ -95,7 +96,11 @@ teardown_file()
 }
 
 setup() { berthd_ensure; }
-teardown() { reset_images; }
+teardown()
+{
+	reset_images
+	[ -z "${CERTSD:-}" ] || rm -rf "$CERTSD"
+}
 
 @test "pull of an image skopeo pushed: the same image ID as berth load, dockerd's progress" {
 	run -0 --separate-stderr berth pull "$E2E_REGISTRY/$P/busybox:1"
@@ -226,6 +231,73 @@ partial_started() { [ -n "$(find "$E2E_DATA/distribution/partial" -type f -size 
 	assert_eq "$ids" "1 1 "
 	assert_eq "$(grep -cE '^[0-9a-f]{12}: Pull complete' <<<"$screen")" 2
 	tmx kill-session -t tp
+}
+
+@test "docker.io names go to the registry mirror (--registry-mirror)" {
+	run -0 --separate-stderr berth pull "$P/busybox:1"
+	assert_contains "$output" "1: Pulling from $P/busybox"
+	assert_contains "$output" "Status: Downloaded newer image for $P/busybox:1"
+	assert_eq "$(tail -n 1 <<<"$output")" "docker.io/$P/busybox:1"
+	run -0 berth image inspect -f '{{.Id}} {{json .RepoTags}}' "docker.io/$P/busybox:1"
+	assert_eq "$output" "$BUSYBOX_ID [\"$P/busybox:1\"]"
+	run -0 berth image inspect -f '{{index .RepoDigests 0}}' "$P/busybox:1"
+	assert_match "$output" "^$P/busybox@sha256:[0-9a-f]{64}$"
+}
+
+# A TLS registry that wants a client certificate; certs.d holds the pair.
+start_tls_registry()
+{
+	local d=$BATS_FILE_TMPDIR/tls port
+	mkdir -p "$d/certs"
+	(
+		cd "$d" || exit 1
+		openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=pull-test-ca
+		openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1
+		printf 'subjectAltName=IP:127.0.0.1\n' >san.ext
+		openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile san.ext
+		openssl req -newkey rsa:2048 -nodes -keyout certs/client.key -out client.csr -subj /CN=client
+		openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out certs/client.cert -days 2
+		cp ca.crt certs/ca.crt
+	) >/dev/null 2>&1 || return 1
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	cat >"$d/config.yml" <<EOF
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $d/data
+http:
+  addr: 127.0.0.1:$port
+  tls:
+    certificate: $d/server.crt
+    key: $d/server.key
+    clientcas:
+      - $d/ca.crt
+EOF
+	setsid docker-registry serve "$d/config.yml" </dev/null >"$d/registry.log" 2>&1 3>&- &
+	echo $! >>"$BATS_FILE_TMPDIR/proxy.pids"
+	TLS_REG=127.0.0.1:$port
+	wait_for 30 curl -sf --cacert "$d/ca.crt" --cert "$d/certs/client.cert" --key "$d/certs/client.key" \
+		"https://$TLS_REG/v2/"
+	TLS_CERTS=$d/certs
+}
+
+@test "certs.d: a client certificate from /etc/berth/certs.d/<host:port>/ reaches a TLS registry" {
+	command -v openssl >/dev/null || skip "openssl not installed"
+	start_tls_registry
+	export CERTSD=/etc/berth/certs.d/$TLS_REG
+	skopeo copy --quiet --dest-tls-verify=false --dest-cert-dir "$TLS_CERTS" \
+		"docker-archive:$(fixture busybox-docker-archive.tar)" "docker://$TLS_REG/$P/busybox:1" >/dev/null
+	# without the client pair the registry refuses the handshake
+	run -1 --separate-stderr berth pull "$TLS_REG/$P/busybox:1"
+	mkdir -p "$CERTSD"
+	cp "$TLS_CERTS/ca.crt" "$TLS_CERTS/client.cert" "$TLS_CERTS/client.key" "$CERTSD/"
+	run -0 --separate-stderr berth pull "$TLS_REG/$P/busybox:1"
+	rm -rf "$CERTSD"
+	assert_contains "$output" "Status: Downloaded newer image for $TLS_REG/$P/busybox:1"
+	run -0 berth image inspect -f '{{.Id}}' "$TLS_REG/$P/busybox:1"
+	assert_eq "$output" "$BUSYBOX_ID"
 }
 
 @test "the real docker CLIs pull through berthd" {
