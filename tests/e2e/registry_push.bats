@@ -28,6 +28,7 @@ setup_file()
 
 teardown_file()
 {
+	[ -f "$PUSH_DIR/search.pid" ] && kill "$(cat "$PUSH_DIR/search.pid")" 2>/dev/null
 	reg_stop "$PUSH_DIR/reg"
 	rm -rf "$PUSH_DIR"
 	berthd_stop
@@ -162,4 +163,36 @@ teardown() { reset_images; }
 		assert_contains "$output" "The push refers to repository [$PREG/$PREFIX/cli]"
 		assert_match "$output" "1: digest: sha256:[0-9a-f]{64} size: [0-9]+"
 	done
+}
+
+@test "search: the registry's v1 search API, docker's columns, filters and limit" {
+	local port
+	port=$(_reg_free_port)
+	setsid python3 "$E2E_ROOT/tests/e2e/lib/search_stub.py" "$port" </dev/null >/dev/null 2>&1 3>&- &
+	echo $! >"$PUSH_DIR/search.pid"
+	_reg_wait "http://127.0.0.1:$port/v2/" "$(cat "$PUSH_DIR/search.pid")"
+	local s=127.0.0.1:$port
+	run -0 --separate-stderr berth search "$s/busybox"
+	assert_eq "$(head -1 <<<"$output" | tr -s ' ')" "NAME DESCRIPTION STARS OFFICIAL AUTOMATED"
+	assert_match "$(sed -n 2p <<<"$output")" '^library/busybox +Busybox base image\. +3000 +\[OK\] *$'
+	assert_match "$(sed -n 3p <<<"$output")" '^someone/busybox-tools +A very long description of busybox tools tha… +7 +\[OK\]$'
+	run -0 berth search --no-trunc "$s/busybox-tools"
+	assert_contains "$output" "goes on and on past forty-five characters"
+	run -0 berth search --filter stars=5 --format '{{.Name}}' "$s/busybox"
+	assert_eq "$output" "library/busybox
+someone/busybox-tools"
+	run -0 berth search -f is-official=true --format '{{.Name}}' "$s/busybox"
+	assert_eq "$output" "library/busybox"
+	run -0 berth search -f is-automated=true --format '{{.Name}}' "$s/busybox"
+	assert_eq "$output" "someone/busybox-tools"
+	run -0 berth search --limit 1 --format '{{.Name}}' "$s/busybox"
+	assert_eq "$output" "library/busybox"
+	api GET "/images/search?term=$s/busybox&filters=%7B%22stars%22%3A%5B%22x%22%5D%7D"
+	assert_message "invalid filter 'stars=x'"
+	api GET "/images/search?term=$s/busybox&limit=101"
+	assert_message "Limit 101 is outside the range of [1, 100]"
+	api GET "/images/search?term=$s/busybox&limit=2"
+	assert_status 200
+	assert_eq "$(jq -c '[.[] | .name]' <<<"$HTTP_BODY")" '["library/busybox","someone/busybox-tools"]'
+	kill "$(cat "$PUSH_DIR/search.pid")"
 }

@@ -20,7 +20,7 @@ _reg_wait()
 {
 	local i code
 	for ((i = 0; i < 200; i++)); do
-		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1" 2>/dev/null)
+		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1" 2>/dev/null) || code=000
 		[ "$code" != 000 ] && [ -n "$code" ] && return 0
 		kill -0 "$2" 2>/dev/null || return 1
 		sleep 0.1
