@@ -186,6 +186,61 @@ json_t *berth_seccomp_to_oci(const json_t *profile, berth_capset bounding, const
 	return steal_ptr(out);
 }
 
+/* Names runc/libseccomp accept; anything else fails create instead of start. */
+static bool known(const char *v, const char *const *list)
+{
+	for (int i = 0; list[i]; i++)
+		if (!strcmp(list[i], v))
+			return true;
+	return false;
+}
+
+static const char *const actions[] = {
+	"SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP",   "SCMP_ACT_ERRNO",
+	"SCMP_ACT_TRACE", "SCMP_ACT_ALLOW",        "SCMP_ACT_LOG",         "SCMP_ACT_NOTIFY", NULL};
+static const char *const ops[] = {"SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE",        "SCMP_CMP_EQ",
+				  "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ", NULL};
+static const char *const arches[] = {
+	"SCMP_ARCH_X86",         "SCMP_ARCH_X86_64", "SCMP_ARCH_X32",       "SCMP_ARCH_ARM",     "SCMP_ARCH_AARCH64",
+	"SCMP_ARCH_MIPS",        "SCMP_ARCH_MIPS64", "SCMP_ARCH_MIPS64N32", "SCMP_ARCH_MIPSEL",  "SCMP_ARCH_MIPSEL64",
+	"SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",    "SCMP_ARCH_PPC64",     "SCMP_ARCH_PPC64LE", "SCMP_ARCH_S390",
+	"SCMP_ARCH_S390X",       "SCMP_ARCH_PARISC", "SCMP_ARCH_PARISC64",  "SCMP_ARCH_RISCV64", NULL};
+
+/* The converted profile's names: clear errors at create. */
+static int validate_oci(const json_t *sc, struct berth_error *err)
+{
+	const char *def = jstr(sc, "defaultAction");
+	if (def && !known(def, actions))
+		return berth_err(err, BERTH_E_INVALID, "Decoding seccomp profile failed: invalid defaultAction \"%s\"",
+				 def);
+	size_t i, k;
+	json_t *v, *a;
+	json_array_foreach(jarr(sc, "architectures"), i, v)
+		if (!json_is_string(v) || !known(json_string_value(v), arches))
+			return berth_err(err, BERTH_E_INVALID,
+					 "Decoding seccomp profile failed: invalid architecture \"%s\"",
+					 json_is_string(v) ? json_string_value(v) : "?");
+	json_array_foreach(jarr(sc, "syscalls"), i, v) {
+		const char *act = jstr(v, "action");
+		if (!act || !known(act, actions))
+			return berth_err(err, BERTH_E_INVALID,
+					 "Decoding seccomp profile failed: invalid action \"%s\" for syscall rule %zu",
+					 act ? act : "", i);
+		json_array_foreach(jarr(v, "names"), k, a)
+			if (!json_is_string(a) || !*json_string_value(a))
+				return berth_err(err, BERTH_E_INVALID,
+						 "Decoding seccomp profile failed: syscall rule %zu has an empty name",
+						 i);
+		json_array_foreach(jarr(v, "args"), k, a)
+			if (!known(jstr(a, "op") ? jstr(a, "op") : "", ops))
+				return berth_err(
+					err, BERTH_E_INVALID,
+					"Decoding seccomp profile failed: invalid operator \"%s\" in syscall rule %zu",
+					jstr(a, "op") ? jstr(a, "op") : "", i);
+	}
+	return 0;
+}
+
 json_t *berth_seccomp_load(const char *text, berth_capset bounding, const struct berth_sysinfo *si,
 			   struct berth_error *err)
 {
@@ -195,5 +250,10 @@ json_t *berth_seccomp_load(const char *text, berth_capset bounding, const struct
 		berth_err(err, BERTH_E_INVALID, "Decoding seccomp profile failed: %s", je.text);
 		return NULL;
 	}
-	return berth_seccomp_to_oci(p, bounding, si, err);
+	json_t *sc = berth_seccomp_to_oci(p, bounding, si, err);
+	if (sc && validate_oci(sc, err) < 0) {
+		json_decref(sc);
+		return NULL;
+	}
+	return sc;
 }
