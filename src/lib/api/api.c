@@ -11,7 +11,8 @@ static const struct berth_route *const tables[] = {berth_routes_system,     bert
 						   berth_routes_containers, berth_routes_containers_io,
 						   berth_routes_archive,    berth_routes_commit,
 						   berth_routes_stats,      berth_routes_volumes,
-						   berth_routes_swarm,      berth_routes_distribution,
+						   berth_routes_swarm,      berth_routes_networks,
+						   berth_routes_distribution,
 						   berth_routes_system_check, berth_routes_build, berth_routes_prune,
 						   NULL};
 

@@ -21,6 +21,7 @@ extern const struct berth_route berth_routes_archive[]; /* handlers/archive.c: c
 extern const struct berth_route berth_routes_commit[];  /* handlers/commit.c: changes, commit */
 extern const struct berth_route berth_routes_stats[];
 extern const struct berth_route berth_routes_volumes[];
+extern const struct berth_route berth_routes_networks[]; /* handlers/networks.c */
 extern const struct berth_route berth_routes_swarm[]; /* handlers/swarm.c: not part of a swarm */
 extern const struct berth_route berth_routes_build[]; /* handlers/build.c: POST /build, /build/prune */
 extern const struct berth_route berth_routes_distribution[]; /* handlers/distribution.c: push, auth, search */

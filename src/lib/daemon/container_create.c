@@ -9,6 +9,7 @@
 #include "common/util.h"
 #include "daemon/container_ops.h"
 #include "daemon/daemon.h"
+#include "daemon/networks.h"
 #include "daemon/reconcile.h"
 #include "daemon/volumes.h"
 #include "image/config.h"
@@ -150,8 +151,8 @@ static int normalize_host_config(struct berth_daemon *d, json_t *hc, struct bert
 		if (!def || !nm || !*nm)
 			json_object_set_new(hc, "NetworkMode", json_string(def ? "default" : "none"));
 		json_decref(def);
-	} else if (strcmp(nm, "none") && strcmp(nm, "host") && strncmp(nm, "container:", 10)) {
-		return berth_err(err, BERTH_E_NOT_FOUND, "network %s not found", nm);
+	} else if (strcmp(nm, "none") && strcmp(nm, "host") && strncmp(nm, "container:", 10) && !d->networks) {
+		return berth_err(err, BERTH_E_NOT_FOUND, "network %s not found", nm); /* user networks: networks.h */
 	}
 	struct berth_port_map *pmaps = NULL; /* -p specs are checked at create, as docker does */
 	size_t npm = 0;
@@ -477,7 +478,13 @@ int berth_ctr_create(struct berth_daemon *d, const char *name, json_t *body, jso
 	json_object_set(doc, "Config", cfg);
 	const char *nm = jstr(hc, "NetworkMode");
 	json_t *nets = json_object();
-	if (strncmp(nm, "container:", 10) != 0) {
+	if (d->networks) { /* user networks, aliases, links, static addresses (daemon/networks.h) */
+		if (berth_networks_container_create(d, hc, jobj(body, "NetworkingConfig"), nets, err) < 0) {
+			json_decref(nets);
+			json_decref(doc);
+			goto out;
+		}
+	} else if (strncmp(nm, "container:", 10) != 0) {
 		json_object_set_new(nets, !strcmp(nm, "default") ? "bridge" : nm,
 				    json_pack("{s:n, s:n, s:n, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:n}",
 					      "IPAMConfig", "Links", "Aliases", "NetworkID", "", "EndpointID", "",

@@ -10,6 +10,7 @@
 #include "common/util.h"
 #include "daemon/container_net.h"
 #include "daemon/daemon.h"
+#include "daemon/networks.h"
 #include "network/network.h"
 #include "runtime/jget.h"
 
@@ -158,9 +159,25 @@ int berth_ctr_net_prepare(struct berth_daemon *d, struct berth_container *c, jso
 		if (!first_ip)
 			first_ip = jstr(ep, "IPAddress");
 	}
+	/* net-api (daemon/networks.h): legacy links -> /etc/hosts lines and environment */
+	pthread_mutex_lock(&c->mu);
+	json_t *docsnap = json_deep_copy(c->doc);
+	pthread_mutex_unlock(&c->mu);
+	json_t *link_hosts = d->networks ? berth_networks_link_hosts(d, docsnap) : NULL;
+	json_t *link_env = d->networks ? berth_networks_link_env(d, docsnap) : NULL;
+	json_decref(docsnap);
+	if (json_array_size(link_env)) {
+		if (!json_is_array(json_object_get(cfg, "Env")))
+			json_object_set_new(cfg, "Env", json_array());
+		json_array_extend(json_object_get(cfg, "Env"), link_env);
+	}
+	json_decref(link_env);
+	files.more_hosts = link_hosts;
 	files.ipv4 = first_ip;
 	files.embedded_dns = user_net;
-	if (berth_net_files_write(&files, err) < 0)
+	int frc = berth_net_files_write(&files, err);
+	json_decref(link_hosts);
+	if (frc < 0)
 		goto fail;
 	char sbid[BERTH_DIGEST_LEN + 1];
 	berth_sha256_digest(sb, strlen(sb), sbid);
@@ -198,6 +215,13 @@ int berth_ctr_net_prepare(struct berth_daemon *d, struct berth_container *c, jso
 	pthread_mutex_unlock(&c->mu);
 	json_decref(results);
 	berth_strv_free(names);
+	/* net-api: embedded DNS at 127.0.0.11 in the sandbox, short-ID aliases (daemon/networks.h) */
+	if (d->networks && berth_networks_container_started(d, c->id, sb, err) < 0) {
+		berth_networks_container_stopped(d, c->id);
+		berth_net_container_release(d->net, c->id);
+		free(sb);
+		return -1;
+	}
 	*netns = sb;
 	return 0;
 fail:
@@ -213,6 +237,7 @@ void berth_ctr_net_release(struct berth_daemon *d, struct berth_container *c)
 {
 	if (!d->net)
 		return;
+	berth_networks_container_stopped(d, c->id); /* net-api: its DNS server */
 	berth_net_container_release(d->net, c->id);
 	pthread_mutex_lock(&c->mu);
 	json_t *ns = json_object_get(c->doc, "NetworkSettings");

@@ -15,6 +15,7 @@
 #include "daemon/container.h"
 #include "daemon/container_ops.h"
 #include "daemon/exec.h"
+#include "daemon/networks.h"
 #include "daemon/reconcile.h"
 #include "network/network.h"
 #include "daemon/volumes.h"
@@ -215,12 +216,16 @@ int berth_daemon_open(struct berth_daemon *d, struct berth_config *cfg, struct b
 		goto fail;
 	if (open_network(d, err) < 0) /* default bridge, base iptables chains (network/network.h) */
 		goto fail;
+	d->networks = berth_networks_open(d, err); /* user networks, embedded DNS (daemon/networks.h) */
+	if (!d->networks)
+		goto fail;
 	d->execs = berth_execs_new();
 	d->monitor = berth_monitor_start(d, err);
 	if (!d->monitor)
 		goto fail;
 	berth_reconcile(d); /* what a kill -9 left half done (daemon/reconcile.h) */
 	berth_ctr_restore(d);
+	berth_networks_restore(d); /* DNS servers of running containers on user networks */
 	return 0;
 fail:
 	berth_daemon_close(d);
@@ -233,6 +238,8 @@ void berth_daemon_close(struct berth_daemon *d)
 	d->monitor = NULL;
 	berth_execs_free(d->execs);
 	d->execs = NULL;
+	berth_networks_close(d->networks);
+	d->networks = NULL;
 	berth_volumes_close(d->volumes);
 	d->volumes = NULL;
 	berth_containers_close(d->containers);

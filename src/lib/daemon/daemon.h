@@ -19,6 +19,7 @@ struct berth_monitor;
 struct berth_execs;
 struct berth_volumes;
 struct berth_netctx;
+struct berth_networks;
 
 struct berth_daemon {
 	struct berth_config cfg;
@@ -37,6 +38,7 @@ struct berth_daemon {
 	struct berth_execs *execs;
 	struct berth_volumes *volumes; /* daemon/volumes.h */
 	struct berth_netctx *net;           /* network/network.h (net-core); NULL: no bridge networking */
+	struct berth_networks *networks; /* daemon/networks.h (net-api) */
 	struct berth_sysinfo sysinfo;
 	char **warnings; /* for GET /info */
 };

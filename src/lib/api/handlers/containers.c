@@ -18,6 +18,7 @@
 #include "common/util.h"
 #include "daemon/container_ops.h"
 #include "daemon/daemon.h"
+#include "daemon/networks.h"
 #include "daemon/exec.h"
 #include "daemon/top.h"
 #include "runtime/jget.h"
@@ -161,15 +162,17 @@ static void ctr_wait(struct berth_daemon *d, struct berth_http_req *r, struct be
 
 static void ctr_delete(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
 {
+	struct berth_error err = {0};
+	if (berth_http_query_bool(r, "link", false)) { /* legacy link "/parent/alias" (daemon/networks.h) */
+		if (berth_networks_remove_link(d, r->params[0], &err) < 0)
+			berth_http_respond_error(c, &err);
+		else
+			berth_http_respond_empty(c, 204);
+		return;
+	}
 	struct berth_container *ct = berth_api_container(d, r, c);
 	if (!ct)
 		return;
-	struct berth_error err = {0};
-	if (berth_http_query_bool(r, "link", false)) {
-		berth_container_put(d->containers, ct);
-		berth_http_respond_msg(c, 400, "Conflict, cannot remove the default link name of the container");
-		return;
-	}
 	int rc = berth_ctr_remove(d, ct, berth_http_query_bool(r, "force", false), berth_http_query_bool(r, "v", false),
 				  &err);
 	if (rc == 0)
