@@ -123,6 +123,7 @@ static void *delivery_main(void *arg)
 		}
 		if (!d->head) {
 			if (unflushed && d->drv->flush) {
+				/* the queue is empty: send what the driver holds (batching drivers) */
 				struct berth_error err = {0};
 				pthread_mutex_unlock(&d->mu);
 				int rc = d->drv->flush(l, &err);
@@ -135,27 +136,18 @@ static void *delivery_main(void *arg)
 				}
 				if (rc < 0)
 					warnf(d, "log driver %s: %s", d->drv->name, err.msg);
-				unflushed = false;
 				backoff = BACKOFF_MIN_MS;
+				if (rc == 1 && !d->closing) {
+					/* the driver holds data on purpose (a multiline event): ask again later */
+					if (!d->head)
+						nap(d, FLUSH_EVERY_MS);
+					continue;
+				}
+				unflushed = false;
 				continue;
 			}
 			if (d->closing)
 				break;
-			if (unflushed) {
-				nap(d, FLUSH_EVERY_MS);
-				if (!d->head && !d->closing && !d->abandon) {
-					/* nothing new for a while: send what the driver holds */
-					pthread_mutex_unlock(&d->mu);
-					struct berth_error err = {0};
-					int rc = d->drv->flush(l, &err);
-					pthread_mutex_lock(&d->mu);
-					if (rc < 0)
-						warnf(d, "log driver %s: %s", d->drv->name, err.msg);
-					else
-						unflushed = false;
-				}
-				continue;
-			}
 			pthread_cond_wait(&d->cond, &d->mu);
 			continue;
 		}
