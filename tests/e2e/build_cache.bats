@@ -108,6 +108,12 @@ cached_steps() {
 	run -0 berth builder prune -f
 	run -0 berth build -t c:1 "$CTX"
 	assert_eq "$(cached_steps "$output")" ""
+	# system prune drops it too (the docker CLI calls POST /build/prune)
+	run -0 berth build -t c:1 "$CTX"
+	need_cli "$DOCKER_CLI_20"
+	run -0 "$DOCKER_CLI_20" system prune -f
+	run -0 berth build -t c:1 "$CTX"
+	assert_eq "$(cached_steps "$output")" ""
 	# the raw API
 	api POST /build/prune
 	assert_status 200

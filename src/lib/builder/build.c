@@ -203,7 +203,7 @@ void bld_remove(struct bctx *b, const char *ctr, bool always)
 
 int bld_commit_ctr(struct bctx *b, const char *ctr, json_t *container_config, const char *key)
 {
-	if (b->nlayers >= 127) {
+	if (b->nlayers >= BERTH_BUILD_MAX_LAYERS) {
 		bld_remove(b, ctr, true);
 		return berth_err(b->err, BERTH_E_INVALID, "max depth exceeded");
 	}
@@ -386,7 +386,7 @@ int berth_build(const struct berth_build_ops *ops, struct berth_db *db, const st
 	b.cfg = json_object();
 	b.args = json_object();
 	if (o->reproducible && o->source_date_epoch_s >= 0)
-		b.created_ns = o->source_date_epoch_s * 1000000000LL;
+		b.created_ns = o->source_date_epoch_s > 0 ? o->source_date_epoch_s * 1000000000LL : 1; /* 0: "now" */
 	else if (o->reproducible)
 		b.created_ns = 1;
 	/* the first instruction: FROM, or ARGs before it */

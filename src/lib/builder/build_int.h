@@ -5,6 +5,10 @@
 #include "builder/builder.h"
 #include "builder/parser.h"
 
+/* docker's layer store refuses a chain deeper than 125 ("max depth exceeded");
+ * the builder checks before running a layer-making step */
+#define BERTH_BUILD_MAX_LAYERS 125
+
 struct stage_ref {
 	char *name; /* alias (lower case) or NULL */
 	char id[BERTH_ID_SZ];

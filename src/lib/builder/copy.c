@@ -345,7 +345,7 @@ static int commit_stage(struct copy_job *j, const char *comment, const char *key
 	struct bctx *b = j->b;
 	if (b->created_ns)
 		clamp_times(j->stage_fd, b->created_ns / 1000000000LL, 0);
-	if (b->nlayers >= 127)
+	if (b->nlayers >= BERTH_BUILD_MAX_LAYERS)
 		return berth_err(b->err, BERTH_E_INVALID, "max depth exceeded");
 	cleanup_close int tfd = tmpfile_in(b->o->work_dir);
 	if (tfd < 0)

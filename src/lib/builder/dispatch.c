@@ -99,6 +99,8 @@ static int do_run(struct bctx *b, struct berth_df_instr *in)
 {
 	if (!b->id[0])
 		return berth_err(b->err, BERTH_E_INVALID, "Please provide a source image with `from` prior to run");
+	if (b->nlayers >= BERTH_BUILD_MAX_LAYERS)
+		return berth_err(b->err, BERTH_E_INVALID, "max depth exceeded");
 	json_t *argv;
 	if (in->json) {
 		argv = strv_json(in->args);

@@ -203,10 +203,27 @@ out:
 	berth_strv_free(tags);
 }
 
+/* docker system prune calls it too: the cache goes with everything else */
 static void build_prune(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
 {
-	(void)r;
 	struct berth_error err = {0};
+	cleanup_json json_t *filters = berth_http_filters(r, &err);
+	if (!filters) {
+		berth_http_respond_msg(c, 500, "could not parse filters: %s", err.msg);
+		return;
+	}
+	const char *ks = berth_http_query(r, "keep-storage");
+	if (ks && *ks) {
+		char *end;
+		strtoll(ks, &end, 10);
+		if (*end) {
+			berth_http_respond_msg(c, 500,
+					       "keep-storage is in bytes and expects an integer, got %s: strconv.Atoi: "
+					       "parsing \"%s\": invalid syntax",
+					       ks, ks);
+			return;
+		}
+	}
 	int64_t n = berth_build_cache_prune(d->db, &err);
 	if (n < 0) {
 		berth_http_respond_error(c, &err);
