@@ -227,12 +227,23 @@ static int download_once(struct pull *p, struct job *j, bool *retry, struct bert
 	*retry = false;
 	cleanup_free char *final = blob_path(p, "blobs", j->d.digest);
 	cleanup_free char *partial = blob_path(p, "partial", j->d.digest);
-	cleanup_close int fd = open(partial, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "create %s", partial);
-	if (flock(fd, LOCK_EX) < 0) /* another pull of the same blob finishes first */
-		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "lock %s", partial);
-	struct stat st;
+	cleanup_close int fd = -1;
+	struct stat st, pst;
+	for (;;) {
+		fd = open(partial, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return berth_err_sys(err, BERTH_E_INTERNAL, errno, "create %s", partial);
+		if (flock(fd, LOCK_EX) < 0) /* another pull of the same blob finishes first */
+			return berth_err_sys(err, BERTH_E_INTERNAL, errno, "lock %s", partial);
+		/* the other pull may have renamed the file we waited on: open the path again */
+		if (fstat(fd, &st) == 0 && stat(partial, &pst) == 0 && st.st_ino == pst.st_ino &&
+		    st.st_dev == pst.st_dev)
+			break;
+		close(fd);
+		fd = -1;
+		if (stat(final, &st) == 0 && st.st_size == j->d.size)
+			return 0;
+	}
 	if (stat(final, &st) == 0 && st.st_size == j->d.size)
 		return 0;
 	if (fstat(fd, &st) < 0)
@@ -409,13 +420,20 @@ static int extract(struct pull *p, struct job *j, const char *parent, struct ber
 {
 	struct berth_layer_store *ls = berth_image_store_layers(p->o->images);
 	const struct job *src = j->dup_of >= 0 ? &p->jobs[j->dup_of] : j;
+	struct berth_layer_info li;
+	if (berth_layer_get(ls, j->chain, &li, NULL) == 0 && berth_layer_ref(ls, j->chain, NULL) == 0) {
+		/* a concurrent pull registered it meanwhile */
+		if (hold(p, j->chain, err) < 0)
+			return -1;
+		emit(p, "Pull complete", j->short_id);
+		return 0;
+	}
 	cleanup_free char *path = blob_path(p, "blobs", src->d.digest);
 	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "open %s", path);
 	struct extract_rd x = {.p = p, .j = j, .fd = fd};
 	struct berth_reader rd = {extract_read, &x};
-	struct berth_layer_info li;
 	if (berth_layer_register(ls, parent[0] ? parent : NULL, &rd, j->diff_id, &li, err) < 0)
 		return -1;
 	if (strcmp(li.chain_id, j->chain) != 0) {
