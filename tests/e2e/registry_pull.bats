@@ -233,6 +233,22 @@ partial_started() { [ -n "$(find "$E2E_DATA/distribution/partial" -type f -size 
 	tmx kill-session -t tp
 }
 
+@test "three concurrent pulls of one image: all succeed, one image, no layer reference left behind" {
+	local i pids=()
+	for i in 1 2 3; do
+		berth pull -q "$E2E_REGISTRY/$P/big:1" >"$BATS_TEST_TMPDIR/c$i.out" 2>&1 &
+		pids+=($!)
+	done
+	for i in 0 1 2; do
+		wait "${pids[$i]}" || fail "pull $i failed: $(cat "$BATS_TEST_TMPDIR/c$((i + 1)).out")"
+	done
+	assert_eq "$(image_count)" 1
+	run -0 berth image inspect -f '{{.Id}}' "$E2E_REGISTRY/$P/big:1"
+	assert_eq "$output" "$BIG_ID"
+	run -0 berth rmi "$E2E_REGISTRY/$P/big:1"
+	assert_eq "$(driver_layer_dirs)" 0
+}
+
 @test "docker.io names go to the registry mirror (--registry-mirror)" {
 	run -0 --separate-stderr berth pull "$P/busybox:1"
 	assert_contains "$output" "1: Pulling from $P/busybox"
