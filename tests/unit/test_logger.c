@@ -177,7 +177,7 @@ static void test_options(struct tap *t)
 		{"json-file", "{\"tag\":\"{{.Nope}}\"}", "invalid log tag template: {{.Nope}}"},
 		{"none", "{\"anything\":\"goes\"}", NULL},
 		{"bogus", "{}", "logger: no log driver named 'bogus' is registered"},
-		{"syslog", "{}", "the syslog log driver is not implemented yet"},
+		{"splunk", "{}", "the splunk log driver is not implemented yet"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		cleanup_json json_t *o = J(cases[i].opts);
