@@ -44,10 +44,10 @@ int cli_args_error(struct cli *c, const char *what);
 /* Command families. */
 extern const struct cli_cmd cli_cmds_system[];
 extern const struct cli_cmd cli_cmds_images[];
-extern const struct cli_cmd cli_cmds_cp[];    /* cmd_cp.c */
-extern const struct cli_cmd cli_cmds_files[]; /* cmd_commit.c: commit, diff, export */
+extern const struct cli_cmd cli_cmds_cp[];      /* cmd_cp.c */
+extern const struct cli_cmd cli_cmds_files[];   /* cmd_commit.c: commit, diff, export */
 extern const struct cli_cmd cli_cmds_network[]; /* cmd_network.c */
-extern const struct cli_cmd cli_cmds_build[]; /* cmd_build.c: build, builder prune */
+extern const struct cli_cmd cli_cmds_build[];   /* cmd_build.c: build, builder prune */
 extern const struct cli_cmd cli_cmds_containers[];
 extern const struct cli_cmd cli_cmds_stats[];
 extern const struct cli_cmd cli_cmds_volumes[];

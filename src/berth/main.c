@@ -7,9 +7,19 @@
 #include "pull.h"
 #include "tls.h"
 
-static const struct cli_cmd *const families[] = {cli_cmds_system,  cli_cmds_images, cli_cmds_containers, cli_cmds_stats,
-						 cli_cmds_volumes, cli_cmds_cp,     cli_cmds_files,      cli_cmds_network, cli_cmds_build, cli_cmds_login,
-						 cli_cmds_pull,   cli_cmds_push,   NULL};
+static const struct cli_cmd *const families[] = {cli_cmds_system,
+						 cli_cmds_images,
+						 cli_cmds_containers,
+						 cli_cmds_stats,
+						 cli_cmds_volumes,
+						 cli_cmds_cp,
+						 cli_cmds_files,
+						 cli_cmds_network,
+						 cli_cmds_build,
+						 cli_cmds_login,
+						 cli_cmds_pull,
+						 cli_cmds_push,
+						 NULL};
 
 static void top_usage(FILE *out)
 {

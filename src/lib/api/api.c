@@ -7,14 +7,12 @@
 #include "common/util.h"
 #include "daemon/daemon.h"
 
-static const struct berth_route *const tables[] = {berth_routes_system,     berth_routes_images,
-						   berth_routes_containers, berth_routes_containers_io,
-						   berth_routes_archive,    berth_routes_commit,
-						   berth_routes_stats,      berth_routes_volumes,
-						   berth_routes_swarm,      berth_routes_networks,
-						   berth_routes_distribution,
-						   berth_routes_system_check, berth_routes_build, berth_routes_prune,
-						   NULL};
+static const struct berth_route *const tables[] = {
+	berth_routes_system,        berth_routes_images,       berth_routes_containers,
+	berth_routes_containers_io, berth_routes_archive,      berth_routes_commit,
+	berth_routes_stats,         berth_routes_volumes,      berth_routes_swarm,
+	berth_routes_networks,      berth_routes_distribution, berth_routes_system_check,
+	berth_routes_build,         berth_routes_prune,        NULL};
 
 static int split(const char *s, char ***out)
 {

@@ -21,12 +21,12 @@ extern const struct berth_route berth_routes_archive[]; /* handlers/archive.c: c
 extern const struct berth_route berth_routes_commit[];  /* handlers/commit.c: changes, commit */
 extern const struct berth_route berth_routes_stats[];
 extern const struct berth_route berth_routes_volumes[];
-extern const struct berth_route berth_routes_networks[]; /* handlers/networks.c */
-extern const struct berth_route berth_routes_swarm[]; /* handlers/swarm.c: not part of a swarm */
-extern const struct berth_route berth_routes_build[]; /* handlers/build.c: POST /build, /build/prune */
+extern const struct berth_route berth_routes_networks[];     /* handlers/networks.c */
+extern const struct berth_route berth_routes_swarm[];        /* handlers/swarm.c: not part of a swarm */
+extern const struct berth_route berth_routes_build[];        /* handlers/build.c: POST /build, /build/prune */
 extern const struct berth_route berth_routes_distribution[]; /* handlers/distribution.c: push, auth, search */
 extern const struct berth_route berth_routes_system_check[]; /* handlers/system_check.c */
-extern const struct berth_route berth_routes_prune[]; /* keep last: stubs others may replace */
+extern const struct berth_route berth_routes_prune[];        /* keep last: stubs others may replace */
 
 /* The berth_http_handler for berthd: ctx is the struct berth_daemon. */
 void berth_api_dispatch(void *ctx, struct berth_http_req *req, struct berth_http_conn *c);

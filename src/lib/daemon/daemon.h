@@ -36,8 +36,8 @@ struct berth_daemon {
 	struct berth_containers *containers;
 	struct berth_monitor *monitor;
 	struct berth_execs *execs;
-	struct berth_volumes *volumes; /* daemon/volumes.h */
-	struct berth_netctx *net;           /* network/network.h (net-core); NULL: no bridge networking */
+	struct berth_volumes *volumes;   /* daemon/volumes.h */
+	struct berth_netctx *net;        /* network/network.h (net-core); NULL: no bridge networking */
 	struct berth_networks *networks; /* daemon/networks.h (net-api) */
 	struct berth_sysinfo sysinfo;
 	char **warnings; /* for GET /info */
