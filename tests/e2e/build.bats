@@ -17,6 +17,7 @@ setup() {
 	mkdir -p "$CTX"
 }
 teardown() {
+	[ ! -f "$BATS_TEST_TMPDIR/http.pid" ] || kill "$(cat "$BATS_TEST_TMPDIR/http.pid")" 2>/dev/null || true
 	reset_containers
 	local ids id
 	api GET '/images/json?all=1' || return 0
@@ -371,4 +372,29 @@ assert "from-py" in out, out
 print(img.labels["py"], img.tags)
 PY
 	assert_eq "$output" "yes ['py:1']"
+}
+
+@test "ADD of a URL: named after the URL, mode 0600, mtime from Last-Modified, never extracted" {
+	mkdir -p "$BATS_TEST_TMPDIR/www"
+	echo "remote content" >"$BATS_TEST_TMPDIR/www/file.txt"
+	touch -d '2020-01-02 03:04:05 UTC' "$BATS_TEST_TMPDIR/www/file.txt"
+	tar -C "$BATS_TEST_TMPDIR/www" -czf "$BATS_TEST_TMPDIR/www/a.tgz" file.txt
+	local port=$((20000 + RANDOM % 20000))
+	(cd "$BATS_TEST_TMPDIR/www" && exec python3 -m http.server "$port" --bind 127.0.0.1 >/dev/null 2>&1) &
+	HTTP_PID=$!
+	echo "$HTTP_PID" >"$BATS_TEST_TMPDIR/http.pid"
+	wait_for 30 curl -sf -o /dev/null "http://127.0.0.1:$port/file.txt"
+	printf 'FROM busybox\nADD http://127.0.0.1:%s/file.txt /dl/\nADD http://127.0.0.1:%s/a.tgz /a.tgz\nADD http://127.0.0.1:%s/file.txt /named.txt\n' \
+		"$port" "$port" "$port" >"$CTX/Dockerfile"
+	run -0 berth build -t url:1 "$CTX"
+	kill "$HTTP_PID"
+	run -0 berth run --rm url:1 sh -c 'stat -c "%a %Y" /dl/file.txt /named.txt; cat /dl/file.txt; test -f /a.tgz && echo archive-kept'
+	assert_eq "$output" "600 1577934245
+600 1577934245
+remote content
+archive-kept"
+	printf 'FROM busybox\nADD http://127.0.0.1:1/nothing /x\n' >"$CTX/Dockerfile"
+	run -1 berth build -t url:2 "$CTX"
+	assert_contains "$output" "failed to GET http://127.0.0.1:1/nothing"
+	assert_clean_failure url:2
 }

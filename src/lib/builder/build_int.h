@@ -64,3 +64,6 @@ int bld_dispatch(struct bctx *b, struct berth_df_instr *in);
 /* copy.c */
 int bld_copy(struct bctx *b, struct berth_df_instr *in, bool add);
 int bld_workdir_create(struct bctx *b, const char *dir);
+/* url.c: ADD of a URL */
+char *bld_url_name(const char *url);
+int bld_fetch_url(struct bctx *b, const char *url, int dirfd, const char *name);

@@ -27,6 +27,7 @@ struct copy_job {
 	struct berth_sha256 *h;
 	int nfiles;
 	bool any_dir;
+	bool urls; /* sources downloaded by ADD: never extracted */
 };
 
 static int tmpfile_in(const char *dir) { return open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600); }
@@ -458,12 +459,36 @@ int bld_copy(struct bctx *b, struct berth_df_instr *in, bool add)
 		j.root_fd = from_fd;
 	} else
 		j.root_fd = b->ctx_fd;
-	for (size_t i = 0; srcs[i]; i++) {
-		if (add && (berth_str_has_prefix(srcs[i], "http://") || berth_str_has_prefix(srcs[i], "https://"))) {
-			berth_err(b->err, BERTH_E_INVALID,
-				  "ADD failed: remote URL sources (%s) are not supported by this builder", srcs[i]);
+	bool urls = false;
+	for (size_t i = 0; srcs[i]; i++)
+		if (berth_str_has_prefix(srcs[i], "http://") || berth_str_has_prefix(srcs[i], "https://"))
+			urls = true;
+	if (urls) {
+		/* ADD <url>: downloaded into a root of their own (never extracted) */
+		if (!add) {
+			berth_err(b->err, BERTH_E_INVALID, "source can't be a URL for COPY");
 			goto out;
 		}
+		if (new_stage_dir(b, "url", &from_dir, &from_fd) < 0)
+			goto out;
+		j.root_fd = from_fd;
+		j.urls = true;
+		for (size_t i = 0; srcs[i]; i++) {
+			cleanup_free char *name = bld_url_name(srcs[i]);
+			if (!name ||
+			    !(berth_str_has_prefix(srcs[i], "http://") || berth_str_has_prefix(srcs[i], "https://"))) {
+				berth_err(b->err, BERTH_E_INVALID,
+					  !name ? "cannot determine filename from url: %s" :
+						  "ADD with a URL takes URLs only: %s",
+					  srcs[i]);
+				goto out;
+			}
+			if (bld_fetch_url(b, srcs[i], from_fd, name) < 0)
+				goto out;
+			berth_strv_push(&paths, name);
+		}
+	}
+	for (size_t i = 0; srcs[i] && !urls; i++) {
 		if (expand_source(&j, srcs[i], &paths) < 0)
 			goto out;
 	}
@@ -545,7 +570,7 @@ int bld_copy(struct bctx *b, struct berth_df_instr *in, bool add)
 			cleanup_free char *target =
 				into_dir ? (*drel ? berth_strdup_printf("%s/%s", drel, bn) : strdup(bn)) : strdup(drel);
 			cleanup_close int afd = -1;
-			if (add && S_ISREG(st.st_mode) &&
+			if (add && !j.urls && S_ISREG(st.st_mode) &&
 			    (afd = berth_ar_open(j.root_fd, r, O_RDONLY, BERTH_UNTAR_IN_ROOT)) >= 0 &&
 			    is_archive(afd)) {
 				res = stage_archive(&j, afd, drel);
