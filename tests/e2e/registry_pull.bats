@@ -210,6 +210,8 @@ partial_started() { [ -n "$(find "$E2E_DATA/distribution/partial" -type f -size 
 	berthd_respawn
 	assert_eq "$(image_count)" 0
 	assert_eq "$(driver_layer_dirs)" 0
+	# a staged file nobody came back for in a day is dropped by the next pull
+	touch -d '2 days ago' "$E2E_DATA/distribution/partial/stale"
 	run -0 --separate-stderr berth pull "$E2E_REGISTRY/$P/big:1"
 	assert_contains "$output" "Status: Downloaded newer image for $E2E_REGISTRY/$P/big:1"
 	run -0 berth image inspect -f '{{.Id}} {{len .RootFS.Layers}}' "$E2E_REGISTRY/$P/big:1"

@@ -140,8 +140,41 @@ static void journal_close(struct pull *p)
 	p->journal_path = NULL;
 }
 
+/* Staged blobs nobody came back for within a day are dropped. */
+static void drop_stale(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	time_t now = time(NULL);
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+		    now - st.st_mtime < 24 * 3600)
+			continue;
+		int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			continue;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) /* not being downloaded */
+			unlinkat(dirfd(d), de->d_name, 0);
+		close(fd);
+	}
+	closedir(d);
+}
+
 void berth_pull_recover(struct berth_image_store *images, const char *data_root)
 {
+	{
+		cleanup_free char *partial = berth_strdup_printf("%s/distribution/partial", data_root);
+		cleanup_free char *blobs = berth_strdup_printf("%s/distribution/blobs", data_root);
+		if (partial)
+			drop_stale(partial);
+		if (blobs)
+			drop_stale(blobs);
+	}
 	cleanup_free char *dir = berth_strdup_printf("%s/distribution/held", data_root);
 	DIR *d = dir ? opendir(dir) : NULL;
 	if (!d)

@@ -42,6 +42,7 @@ struct berth_pull_opts {
 int berth_pull(struct berth_pull_opts *o, struct berth_error *err);
 
 /* Release layer references held by pulls that were killed (journals under
- * <data_root>/distribution/held/ that no running pull owns). Called at the
- * start of every pull; cheap when there is nothing. */
+ * <data_root>/distribution/held/ that no running pull owns), and drop staged
+ * blobs untouched for a day. Called at berthd's start and at the start of
+ * every pull; cheap when there is nothing. */
 void berth_pull_recover(struct berth_image_store *images, const char *data_root);
