@@ -178,6 +178,10 @@ httpd_cmd='mkdir -p /www && echo "hello from $(hostname)" >/www/index.html && ex
 	assert_contains "$output" "10.250.12.77/24"
 	run berth run --rm --network netb busybox wget -qO- http://second/
 	[ "$status" -eq 0 ] || fail "$output"
+	# stats: one entry per interface of the container's namespace
+	api GET '/containers/c1/stats?stream=0'
+	assert_status 200
+	assert_eq "$(jq -c '.networks | keys' <<<"$HTTP_BODY")" '["eth0","eth1"]'
 
 	run berth network rm netb
 	[ "$status" -eq 1 ]
