@@ -99,10 +99,11 @@ static int sl_validate(const json_t *opts, struct berth_error *err)
 	const char *sv = berth_log_opt(opts, "syslog-tls-skip-verify");
 	if (sv && berth_log_parse_bool(sv) < 0)
 		return berth_err(err, BERTH_E_INVALID, "strconv.ParseBool: parsing \"%s\": invalid syntax", sv);
-	if (a.proto != LP_TLS && (berth_log_opt(opts, "syslog-tls-ca-cert") || berth_log_opt(opts, "syslog-tls-cert") ||
-				  berth_log_opt(opts, "syslog-tls-key")))
-		return 0; /* docker ignores the tls options without tcp+tls */
-	return 0;
+	if (a.proto == LP_TLS)
+		return berth_err(
+			err, BERTH_E_UNSUPPORTED,
+			"syslog-address tcp+tls:// is not supported by this version of Berth (use udp, tcp or unix)");
+	return 0; /* docker ignores the syslog-tls-* options without tcp+tls */
 }
 
 static void sl_close(struct berth_logger *l)
