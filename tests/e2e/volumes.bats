@@ -431,6 +431,43 @@ plain"
 	assert_eq "$(volume_mounts)" ""
 }
 
+@test "a container being created stays invisible until its record and volumes are complete" {
+	# An image whose VOLUME holds many files: copying them up takes a while,
+	# and during that time nobody may find a container without its Mounts.
+	local d=$BATS_TEST_TMPDIR/bigroot i
+	mkdir -p "$d"
+	tar -C "$d" -xf "$(busybox_rootfs)"
+	mkdir -p "$d/big"
+	for i in $(seq 1 40); do
+		mkdir "$d/big/d$i"
+		(cd "$d/big/d$i" && seq 1 500 | xargs touch)
+	done
+	tar -C "$d" -cf "$BATS_TEST_TMPDIR/big.tar" .
+	rm -rf "$d"
+	berth import -c 'VOLUME /big' "$BATS_TEST_TMPDIR/big.tar" bigvol:latest >/dev/null
+	berth create --name slowvol bigvol:latest true >"$BATS_TEST_TMPDIR/create.out" 2>&1 &
+	local cpid=$! seen=0 mounts done=0
+	# poll until the container is found or create has finished (then once more)
+	for i in $(seq 1 100000); do
+		kill -0 "$cpid" 2>/dev/null || done=1
+		if api GET /containers/slowvol/json && [ "$HTTP_CODE" = 200 ]; then
+			seen=1
+			mounts=$(printf '%s' "$HTTP_BODY" | jq -r '[.Mounts[] | select(.Destination == "/big")] | length')
+			# the first time it is visible, its volume is recorded and complete
+			assert_eq "$mounts" 1
+			local src
+			src=$(printf '%s' "$HTTP_BODY" | jq -r '.Mounts[] | select(.Destination == "/big") | .Source')
+			assert_eq "$(find "$src" -type f | wc -l)" 20000
+			break
+		fi
+		[ "$done" = 1 ] && break
+	done
+	wait "$cpid" || fail "create failed: $(cat "$BATS_TEST_TMPDIR/create.out")"
+	assert_eq "$seen" 1
+	run -0 berth rm -v slowvol
+	run -0 berth rmi bigvol:latest
+}
+
 @test "no volume mounts are left behind" {
 	assert_eq "$(volume_mounts)" ""
 }

@@ -264,10 +264,27 @@ static void test_container_records(struct tap *t)
 	berth_random_id(id);
 	json_t *doc = json_pack("{s:s, s:s, s:{s:s}, s:{}, s:{}, s:[]}", "Id", id, "Created", "2024-01-01T00:00:00Z",
 				"State", "Status", "created", "Config", "HostConfig", "Mounts");
-	struct berth_container *c = berth_container_add(d.containers, id, "rec", doc, &err);
-	TAP_OK(t, c != NULL, "container added (%s)", err.msg);
+	struct berth_container *c = berth_container_reserve(d.containers, id, "rec", doc, &err);
+	TAP_OK(t, c != NULL, "container reserved (%s)", err.msg);
 	if (!c)
 		return;
+	struct berth_error e2 = {0};
+	struct berth_container *seen = berth_container_get(d.containers, id, &e2);
+	size_t nall = 0;
+	struct berth_container **all = berth_container_list_all(d.containers, &nall);
+	berth_container_list_free(d.containers, all, nall);
+	TAP_OK(t, !seen && e2.kind == BERTH_E_NOT_FOUND && nall == 0 && !record_doc(d.db, id),
+	       "a reserved container is not found, not listed and has no record yet");
+	berth_container_put(d.containers, seen);
+	json_t *doc2 = json_pack("{s:s, s:{}, s:{}}", "Created", "2024-01-01T00:00:00Z", "Config", "HostConfig");
+	struct berth_container *dup = berth_container_reserve(d.containers, "0123", "/rec", doc2, &e2);
+	TAP_OK(t, !dup && e2.kind == BERTH_E_CONFLICT, "but its name is taken (%s)", e2.msg);
+	TAP_OK(t, berth_volumes_container_create(&d, c, &err) == 0 && record_has(d.db, id, "\"Mounts\":[]"),
+	       "create writes the record (%s)", err.msg);
+	berth_container_publish(d.containers, c);
+	seen = berth_container_get(d.containers, "rec", &e2);
+	TAP_OK(t, seen == c, "published: found by name");
+	berth_container_put(d.containers, seen);
 
 	pthread_mutex_lock(&c->mu);
 	json_object_set_new(c->doc, "Marker", json_string("first"));
@@ -293,6 +310,76 @@ static void test_container_records(struct tap *t)
 	free(gone);
 	berth_container_put(d.containers, c);
 
+	berth_volumes_close(d.volumes);
+	berth_containers_close(d.containers);
+	berth_db_close(d.db);
+	berth_events_free(d.events);
+	free(d.cfg.data_root);
+}
+
+/* --- create: record, volumes and references in one transaction --------------------- */
+
+static void test_create_one_tx(struct tap *t)
+{
+	struct berth_daemon d;
+	memset(&d, 0, sizeof(d));
+	d.cfg.data_root = berth_strdup_printf("%s/daemon-tx", root);
+	mkdir(d.cfg.data_root, 0711);
+	char *path = berth_strdup_printf("%s/berth.db", d.cfg.data_root);
+	d.db = berth_db_open(path, NULL, NULL);
+	free(path);
+	d.events = berth_events_new(64);
+	struct berth_error err = {0};
+	d.containers = berth_containers_open(&d, &err);
+	d.volumes = berth_volumes_open(&d, &err);
+	TAP_OK(t, d.db && d.containers && d.volumes, "daemon stores open (%s)", err.msg);
+	if (!d.containers || !d.volumes)
+		return;
+	/* the record write fails after the volumes were created in the same transaction */
+	berth_db_exec(d.db,
+		      "CREATE TRIGGER fail_record BEFORE INSERT ON containers "
+		      "BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
+		      NULL);
+	char id[65];
+	berth_random_id(id);
+	json_t *doc = json_pack("{s:s, s:s, s:{s:s}, s:{s:{s:{}}}, s:{s:[s, s]}, s:[]}", "Id", id, "Created",
+				"2024-01-01T00:00:00Z", "State", "Status", "created", "Config", "Volumes", "/anon",
+				"HostConfig", "Binds", "named-tx:/data", "other-tx:/other", "Mounts");
+	struct berth_container *c = berth_container_reserve(d.containers, id, "txc", doc, &err);
+	err = (struct berth_error){0};
+	int rc = c ? berth_volumes_container_create(&d, c, &err) : 0;
+	TAP_OK(t, c && rc < 0 && strstr(err.msg, "injected"), "create fails at the record (%s)", err.msg);
+	TAP_OK(t,
+	       count_rows(d.db, "SELECT count(*) FROM volumes") == 0 &&
+		       count_rows(d.db, "SELECT count(*) FROM volume_refs") == 0,
+	       "no volume and no reference was left by the failed create");
+	char *vdir = berth_strdup_printf("%s/volumes/named-tx", d.cfg.data_root);
+	struct stat st;
+	TAP_OK(t, stat(vdir, &st) < 0 && errno == ENOENT, "nor the volume's directory");
+	free(vdir);
+	if (c) {
+		berth_container_delete(d.containers, c, NULL);
+		berth_container_put(d.containers, c);
+	}
+	struct berth_error de = {0};
+	TAP_OK(t, berth_db_exec(d.db, "DROP TRIGGER fail_record", &de) == 0 && !berth_db_in_tx(d.db),
+	       "trigger dropped (%s)", de.msg);
+
+	berth_random_id(id);
+	doc = json_pack("{s:s, s:s, s:{s:s}, s:{s:{s:{}}}, s:{s:[s]}, s:[]}", "Id", id, "Created",
+			"2024-01-01T00:00:00Z", "State", "Status", "created", "Config", "Volumes", "/anon",
+			"HostConfig", "Binds", "named-tx:/data", "Mounts");
+	err = (struct berth_error){0};
+	c = berth_container_reserve(d.containers, id, "txc", doc, &err);
+	rc = c ? berth_volumes_container_create(&d, c, &err) : -1;
+	TAP_OK(t,
+	       rc == 0 && record_has(d.db, id, "named-tx") && count_rows(d.db, "SELECT count(*) FROM volumes") == 2 &&
+		       count_rows(d.db, "SELECT count(*) FROM volume_refs") == 2,
+	       "a create that succeeds writes record, volumes and references (%s)", err.msg);
+	if (c) {
+		berth_container_publish(d.containers, c);
+		berth_container_put(d.containers, c);
+	}
 	berth_volumes_close(d.volumes);
 	berth_containers_close(d.containers);
 	berth_db_close(d.db);
@@ -372,6 +459,7 @@ int main(void)
 	test_concurrent_writers(&t);
 	test_shared_connection(&t);
 	test_container_records(&t);
+	test_create_one_tx(&t);
 	test_reserve(&t);
 	char cmd[1000];
 	snprintf(cmd, sizeof(cmd), "umount %s/tmpfs 2>/dev/null; rm -rf %s", root, root);

@@ -136,16 +136,16 @@ struct berth_container *berth_container_get(struct berth_containers *cs, const c
 	struct berth_container *found = NULL;
 	/* exact id, then exact name, then unique prefix */
 	for (struct berth_container *c = cs->head; c && !found; c = c->next)
-		if (!c->removed && !strcmp(c->id, ref))
+		if (!c->removed && !c->hidden && !strcmp(c->id, ref))
 			found = c;
 	for (struct berth_container *c = cs->head; c && !found; c = c->next)
-		if (!c->removed && (!strcmp(c->name, ref) || !strcmp(c->name + 1, ref)))
+		if (!c->removed && !c->hidden && (!strcmp(c->name, ref) || !strcmp(c->name + 1, ref)))
 			found = c;
 	if (!found) {
 		size_t n = strlen(ref);
 		int matches = 0;
 		for (struct berth_container *c = cs->head; c; c = c->next)
-			if (!c->removed && !strncmp(c->id, ref, n)) {
+			if (!c->removed && !c->hidden && !strncmp(c->id, ref, n)) {
 				found = c;
 				matches++;
 			}
@@ -179,12 +179,12 @@ struct berth_container **berth_container_list_all(struct berth_containers *cs, s
 	pthread_mutex_lock(&cs->mu);
 	size_t cnt = 0;
 	for (struct berth_container *c = cs->head; c; c = c->next)
-		if (!c->removed)
+		if (!c->removed && !c->hidden)
 			cnt++;
 	struct berth_container **v = calloc(cnt + 1, sizeof(*v));
 	size_t i = 0;
 	for (struct berth_container *c = cs->head; c; c = c->next)
-		if (!c->removed) {
+		if (!c->removed && !c->hidden) {
 			c->refs++;
 			v[i++] = c;
 		}
@@ -237,8 +237,8 @@ static void random_name(struct berth_containers *cs, char *out, size_t len)
 	}
 }
 
-struct berth_container *berth_container_add(struct berth_containers *cs, const char *id, const char *name, json_t *doc,
-					    struct berth_error *err)
+struct berth_container *berth_container_reserve(struct berth_containers *cs, const char *id, const char *name,
+						json_t *doc, struct berth_error *err)
 {
 	char slash[256];
 	pthread_mutex_lock(&cs->mu);
@@ -259,15 +259,33 @@ struct berth_container *berth_container_add(struct berth_containers *cs, const c
 	}
 	json_object_set_new(doc, "Name", json_string(slash));
 	struct berth_container *c = new_container(id, slash, doc);
-	if (berth_container_save(cs, c, err) < 0) {
-		pthread_mutex_unlock(&cs->mu);
-		free_container(c);
-		return NULL;
-	}
+	c->hidden = true;
 	c->next = cs->head;
 	cs->head = c;
 	c->refs++; /* the caller's */
 	pthread_mutex_unlock(&cs->mu);
+	return c;
+}
+
+void berth_container_publish(struct berth_containers *cs, struct berth_container *c)
+{
+	pthread_mutex_lock(&cs->mu);
+	c->hidden = false;
+	pthread_mutex_unlock(&cs->mu);
+}
+
+struct berth_container *berth_container_add(struct berth_containers *cs, const char *id, const char *name, json_t *doc,
+					    struct berth_error *err)
+{
+	struct berth_container *c = berth_container_reserve(cs, id, name, doc, err);
+	if (!c)
+		return NULL;
+	if (berth_container_save_unlocked(cs, c, err) < 0) {
+		berth_container_delete(cs, c, NULL);
+		berth_container_put(cs, c);
+		return NULL;
+	}
+	berth_container_publish(cs, c);
 	return c;
 }
 
@@ -335,6 +353,18 @@ int berth_container_write(struct berth_containers *cs, struct berth_container_sn
 	pthread_mutex_unlock(&c->savemu);
 	snap_free(snap);
 	return rc;
+}
+
+int berth_container_write_tx(struct berth_containers *cs, struct berth_container *c, struct berth_error *err)
+{
+	if (!berth_db_in_tx(cs->d->db))
+		return berth_err(err, BERTH_E_INTERNAL, "container %.12s: record written outside a transaction", c->id);
+	pthread_mutex_lock(&c->mu);
+	struct berth_container_snap *snap = berth_container_snapshot(c);
+	pthread_mutex_unlock(&c->mu);
+	/* hidden: no other thread saves it, so savemu is free (and never waited
+	 * for while this thread holds the database) */
+	return berth_container_write(cs, snap, err);
 }
 
 int berth_container_save_unlocked(struct berth_containers *cs, struct berth_container *c, struct berth_error *err)
@@ -444,7 +474,7 @@ void berth_containers_count(struct berth_containers *cs, int *total, int *runnin
 	*total = *running = *paused = *stopped = 0;
 	pthread_mutex_lock(&cs->mu);
 	for (struct berth_container *c = cs->head; c; c = c->next) {
-		if (c->removed)
+		if (c->removed || c->hidden)
 			continue;
 		(*total)++;
 		if (c->state == CS_PAUSED)

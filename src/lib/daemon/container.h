@@ -24,6 +24,7 @@ struct berth_container {
 	int pidfd;          /* watched by the monitor while running */
 	uint64_t state_seq; /* bumps on every state change (wait next-exit) */
 	bool removed;
+	bool hidden;         /* being created: its name is taken, nothing else sees it */
 	bool stop_requested; /* explicit stop/kill: no restart */
 	bool has_been_started;
 	int64_t started_ns;
@@ -58,7 +59,22 @@ void berth_container_list_free(struct berth_containers *cs, struct berth_contain
 
 /* Name rules and reservation. name NULL/"" generates a random one. */
 int berth_container_name_valid(const char *name, struct berth_error *err);
-/* Add a new container record (doc is stolen). Fails with 409 on a name in use. */
+/* Take the name of a container being created and put it in the table
+ * hidden (doc is stolen): lookups, lists and counts skip it, only the name
+ * is reserved (409 on a name in use, as docker's name index). Nothing is
+ * written: the creator writes the record — with berth_container_write_tx
+ * inside the transaction that also records its volumes — and then
+ * publishes it. On failure the creator removes it with
+ * berth_container_delete. Returns the caller's reference. */
+struct berth_container *berth_container_reserve(struct berth_containers *cs, const char *id, const char *name,
+						json_t *doc, struct berth_error *err);
+/* Write the record of a hidden container inside the caller's transaction
+ * (berth_db_begin ... commit on this thread). */
+int berth_container_write_tx(struct berth_containers *cs, struct berth_container *c, struct berth_error *err);
+/* Make a reserved container visible (its record is written). */
+void berth_container_publish(struct berth_containers *cs, struct berth_container *c);
+/* reserve + write the record + publish, for a container without volumes
+ * (tests, tools). */
 struct berth_container *berth_container_add(struct berth_containers *cs, const char *id, const char *name, json_t *doc,
 					    struct berth_error *err);
 int berth_container_rename(struct berth_containers *cs, struct berth_container *c, const char *newname,

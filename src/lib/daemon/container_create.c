@@ -13,10 +13,10 @@
 #include "daemon/reconcile.h"
 #include "daemon/volumes.h"
 #include "image/config.h"
-#include "network/network.h"
 #include "image/reference.h"
 #include "image/store.h"
 #include "logger/logger.h"
+#include "network/network.h"
 #include "runtime/jget.h"
 #include "runtime/runtime.h"
 #include "runtime/shim_client.h"
@@ -500,8 +500,9 @@ int berth_ctr_create(struct berth_daemon *d, const char *name, json_t *body, jso
 			  "SecondaryIPv6Addresses", "EndpointID", "", "Gateway", "", "GlobalIPv6Address", "",
 			  "GlobalIPv6PrefixLen", 0, "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "", "MacAddress",
 			  "", "Networks", nets));
-	/* crash-safe order (daemon/reconcile.h): directory + mark, layer, record,
-	 * volumes, then the mark goes; a restart removes a container still marked */
+	/* crash-safe order (daemon/reconcile.h): directory + mark, layer, then
+	 * record + volumes in one transaction, then the mark goes; a restart
+	 * removes a container still marked */
 	if (berth_mkdir_p(cdir, 0710, err) < 0 || berth_reconcile_mark_creating(d, id, err) < 0) {
 		json_decref(doc);
 		berth_rm_rf(cdir, NULL);
@@ -523,19 +524,22 @@ int berth_ctr_create(struct berth_daemon *d, const char *name, json_t *body, jso
 		berth_rm_rf(cdir, NULL);
 		goto out;
 	}
-	struct berth_container *c = berth_container_add(d->containers, id, name, doc, err);
+	struct berth_container *c = berth_container_reserve(d->containers, id, name, doc, err);
 	pthread_mutex_unlock(&d->store_lock);
 	if (!c) {
 		berth_rwlayer_remove(d->layers, id, NULL);
 		berth_rm_rf(cdir, NULL);
 		goto out;
 	}
-	/* volumes: create them, record doc.Mounts, copy image content up (daemon/volumes.h) */
+	/* the record, its volumes and their references in one transaction, then
+	 * the image content copied up (daemon/volumes.h); only then can anyone
+	 * find the container */
 	if (berth_volumes_container_create(d, c, err) < 0) {
 		berth_ctr_remove(d, c, true, true, NULL);
 		berth_container_put(d->containers, c);
 		goto out;
 	}
+	berth_container_publish(d->containers, c);
 	berth_reconcile_mark_created(d, id);
 	berth_ctr_event(d, c, "create", NULL);
 	berth_container_put(d->containers, c);

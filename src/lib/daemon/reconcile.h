@@ -21,8 +21,10 @@
  *
  * What create writes, in order (container_create.c): the container
  * directory and its ".creating" mark, the read-write layer (directories,
- * then its row), the record, the volumes and doc.Mounts, then the mark is
- * removed. */
+ * then its row), then in one transaction the record (with doc.Mounts), the
+ * volumes and their references, then the image content copied up into new
+ * volumes, then the mark is removed. Until then the container is hidden
+ * from every lookup (berth_container_reserve) and only its name is taken. */
 #pragma once
 #include "common/error.h"
 

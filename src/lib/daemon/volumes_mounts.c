@@ -682,10 +682,21 @@ static void release_refs_locked(struct berth_volumes *vs, const char *id, bool r
 	free(anon);
 }
 
+/* The directories of volumes whose records were rolled back. */
+static void remove_created(struct berth_volumes *vs, char **created)
+{
+	for (size_t i = 0; created && created[i]; i++) {
+		cleanup_free char *vroot = berth_strdup_printf("%s/%s", vs->root, created[i]);
+		berth_rm_rf(vroot, NULL);
+	}
+	berth_strv_free(created);
+}
+
 /* Create the volumes, name the anonymous ones, record the references: the
  * volume records and the references in one transaction; on failure the
  * directories of the volumes created here are removed again. */
-static int apply_plan_locked(struct berth_volumes *vs, const char *id, struct plan *p, struct berth_error *err)
+static int apply_plan_locked(struct berth_volumes *vs, const char *id, struct plan *p, char ***created_out,
+			     struct berth_error *err)
 {
 	char **names = NULL, **created = NULL;
 	bool *anon = calloc(p->n + 1, sizeof(bool));
@@ -743,11 +754,10 @@ static int apply_plan_locked(struct berth_volumes *vs, const char *id, struct pl
 		rc = berth_db_commit(vs->db, err);
 	else
 		berth_db_rollback(vs->db);
-	for (size_t i = 0; rc < 0 && created && created[i]; i++) {
-		cleanup_free char *vroot = berth_strdup_printf("%s/%s", vs->root, created[i]);
-		berth_rm_rf(vroot, NULL);
-	}
-	berth_strv_free(created);
+	if (rc < 0)
+		remove_created(vs, created);
+	else
+		*created_out = created;
 	berth_strv_free(names);
 	free(anon);
 	return rc;
@@ -812,21 +822,54 @@ static int check_not_file(const char *rootfs, const char *dest, struct berth_err
 	return 0;
 }
 
+/* The container's record and its volumes (records and references) in one
+ * transaction; c is still hidden (berth_container_reserve), so nothing sees
+ * a container whose volumes are not attached yet. */
+static int record_with_volumes(struct berth_daemon *d, struct berth_container *c, struct plan *p,
+			       struct berth_error *err)
+{
+	struct berth_volumes *vs = d->volumes;
+	bool vols = vs && p->n;
+	char **created = NULL;
+	if (vols)
+		pthread_mutex_lock(&vs->mu);
+	int rc = berth_db_begin(d->db, err);
+	if (rc == 0 && vols)
+		rc = apply_plan_locked(vs, c->id, p, &created, err); /* names the sources */
+	if (rc == 0) {
+		pthread_mutex_lock(&c->mu);
+		json_object_set_new(c->doc, "Mounts", mounts_json(p));
+		pthread_mutex_unlock(&c->mu);
+		rc = berth_container_write_tx(d->containers, c, err);
+		if (rc == 0)
+			rc = berth_db_commit(d->db, err);
+		else
+			berth_db_rollback(d->db);
+	} else if (berth_db_in_tx(d->db)) {
+		berth_db_rollback(d->db);
+	}
+	if (rc < 0 && vols) {
+		release_refs_locked(vs, c->id, true);
+		remove_created(vs, created);
+	} else {
+		berth_strv_free(created);
+	}
+	if (vols)
+		pthread_mutex_unlock(&vs->mu);
+	return rc;
+}
+
 int berth_volumes_container_create(struct berth_daemon *d, struct berth_container *c, struct berth_error *err)
 {
 	struct berth_volumes *vs = d->volumes;
-	if (!vs)
-		return 0;
-	pthread_mutex_lock(&c->mu);
-	cleanup_json json_t *cfg = json_deep_copy(jobj(c->doc, "Config"));
-	cleanup_json json_t *hc = json_deep_copy(jobj(c->doc, "HostConfig"));
-	pthread_mutex_unlock(&c->mu);
 	struct plan p = {0};
-	if (build_plan(d, c->id, cfg, hc, &p, err) < 0)
-		return -1;
-	if (!p.n) {
-		plan_free(&p);
-		return 0;
+	if (vs) {
+		pthread_mutex_lock(&c->mu);
+		cleanup_json json_t *cfg = json_deep_copy(jobj(c->doc, "Config"));
+		cleanup_json json_t *hc = json_deep_copy(jobj(c->doc, "HostConfig"));
+		pthread_mutex_unlock(&c->mu);
+		if (build_plan(d, c->id, cfg, hc, &p, err) < 0)
+			return -1;
 	}
 	bool need_rootfs = false;
 	for (size_t i = 0; i < p.n; i++)
@@ -840,13 +883,10 @@ int berth_volumes_container_create(struct berth_daemon *d, struct berth_containe
 	for (size_t i = 0; i < p.n && rc == 0 && rootfs; i++)
 		if (p.m[i].config_volume)
 			rc = check_not_file(rootfs, p.m[i].dest, err);
-	if (rc == 0) {
-		pthread_mutex_lock(&vs->mu);
-		rc = apply_plan_locked(vs, c->id, &p, err);
-		if (rc < 0)
-			release_refs_locked(vs, c->id, true);
-		pthread_mutex_unlock(&vs->mu);
-	}
+	if (rc == 0)
+		rc = record_with_volumes(d, c, &p, err);
+	/* after the commit: the volumes exist and are referenced, so a failure
+	 * here is undone by removing the container (refs and all) */
 	for (size_t i = 0; i < p.n && rc == 0 && rootfs; i++)
 		if (!strcmp(p.m[i].type, "volume") && p.m[i].copy && !p.m[i].from_other)
 			rc = copy_up(vs, rootfs, &p.m[i], err);
@@ -855,18 +895,6 @@ int berth_volumes_container_create(struct berth_daemon *d, struct berth_containe
 		if (berth_rwlayer_unmount(d->layers, c->id, &e) < 0)
 			berth_log(&d->log, BERTH_LOG_WARN, "container %.12s: unmount: %s", c->id, e.msg);
 		free(rootfs);
-	}
-	if (rc == 0) {
-		pthread_mutex_lock(&c->mu);
-		json_object_set_new(c->doc, "Mounts", mounts_json(&p));
-		struct berth_container_snap *snap = berth_container_snapshot(c);
-		pthread_mutex_unlock(&c->mu);
-		rc = berth_container_write(d->containers, snap, err);
-	}
-	if (rc < 0) {
-		pthread_mutex_lock(&vs->mu);
-		release_refs_locked(vs, c->id, true);
-		pthread_mutex_unlock(&vs->mu);
 	}
 	plan_free(&p);
 	return rc;
