@@ -11,7 +11,7 @@ build_pkgs=(build-essential meson ninja-build pkg-config clang-format
 # make fuzz / scripts/fuzz.sh: clang with libFuzzer (compiler-rt), llvm-symbolizer
 fuzz_pkgs=(clang libclang-rt-dev llvm)
 run_pkgs=(runc crun busybox-static tini catatonit iptables iproute2 tar)
-test_pkgs=(bats jq tmux python3-docker docker.io docker-registry skopeo openssl curl hyperfine btrfs-progs xfsprogs docker-compose apache2-utils python3-cryptography python3-botocore)
+test_pkgs=(bats jq tmux python3-docker docker.io docker-registry skopeo openssl curl hyperfine btrfs-progs xfsprogs docker-compose apache2-utils python3-cryptography python3-botocore apparmor)
 
 missing=()
 for p in "${build_pkgs[@]}" "${fuzz_pkgs[@]}" "${run_pkgs[@]}" "${test_pkgs[@]}"; do

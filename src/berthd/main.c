@@ -17,6 +17,7 @@
 #include "api/api.h"
 #include "api/authz.h"
 #include "api/http.h"
+#include "runtime/apparmor.h"
 #include "api/tls.h"
 #include "common/cleanup.h"
 #include "common/util.h"
@@ -515,6 +516,12 @@ early_fail:
 	}
 	if (d->cfg.log_level && strcmp(d->cfg.log_level, "debug") && strcmp(d->cfg.log_level, "info"))
 		atomic_store(&d->log.level, !strcmp(d->cfg.log_level, "warn") ? BERTH_LOG_WARN : BERTH_LOG_ERROR);
+	{
+		/* the default AppArmor profile, where the kernel has AppArmor */
+		cleanup_free char *aa_dir = berth_strdup_printf("%s/apparmor", d->cfg.exec_root);
+		if (aa_dir && berth_apparmor_ensure_default(&d->sysinfo, aa_dir, &err) < 0)
+			berth_log(&d->log, BERTH_LOG_WARN, "%s", err.msg);
+	}
 	struct berth_http_server *srv = berth_http_server_new(berth_api_dispatch, d, "Berth/" BERTH_VERSION " (linux)");
 	int rc = 0;
 	if (!srv) {
