@@ -129,7 +129,7 @@ json_t *berth_system_check(struct berth_daemon *d, bool repair, struct berth_err
 		pthread_mutex_lock(&c->mu);
 		const char *img = json_string_value(json_object_get(c->doc, "Image"));
 		cleanup_free char *image = img ? strdup(img) : NULL;
-		bool skip = c->hidden || c->removed;
+		bool skip = c->removed;
 		pthread_mutex_unlock(&c->mu);
 		if (skip)
 			continue;
