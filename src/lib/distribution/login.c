@@ -77,7 +77,7 @@ static int bool_filter(json_t *filters, const char *key, int *want, struct berth
 		json_t *x;
 		json_array_foreach(v, i, x)
 			berth_buf_printf(&b, "%s%s", i ? " " : "", json_string_value(x) ?: "");
-		berth_err(err, BERTH_E_INVALID, "invalid filter '%s=[%s]'", key, berth_buf_str(&b));
+		berth_err(err, BERTH_E_INVALID, "Invalid filter '%s=[%s]'", key, berth_buf_str(&b));
 		berth_buf_free(&b);
 		return -1;
 	}
@@ -119,7 +119,7 @@ json_t *berth_registry_search(const struct berth_registry_config *cfg, const str
 		char *end = NULL;
 		long long v = s ? strtoll(s, &end, 10) : 0;
 		if (!s || !*s || *end) {
-			berth_err(err, BERTH_E_INVALID, "invalid filter 'stars=%s'", s ? s : "");
+			berth_err(err, BERTH_E_INVALID, "Invalid filter 'stars=%s'", s ? s : "");
 			return NULL;
 		}
 		if (v > min_stars)
