@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -174,11 +176,36 @@ out:
 static char last_error[256];
 static pthread_mutex_t last_error_mu = PTHREAD_MUTEX_INITIALIZER;
 
+static pthread_cond_t pumps_cv = PTHREAD_COND_INITIALIZER;
+static int pumps;        /* running pump threads */
+static int pump_fds[16]; /* their local ends, shut down at exit */
+
 static void on_pump_error(void *ctx, const char *msg)
 {
 	(void)ctx;
 	pthread_mutex_lock(&last_error_mu);
-	snprintf(last_error, sizeof(last_error), "%s", msg);
+	if (msg) {
+		snprintf(last_error, sizeof(last_error), "%s", msg);
+	} else {
+		pumps--;
+		pthread_cond_broadcast(&pumps_cv);
+	}
+	pthread_mutex_unlock(&last_error_mu);
+}
+
+/* At exit: end the sessions still open (a hijacked exec's) and give their
+ * pumps a moment to finish, so no TLS state is left behind. */
+static void stop_pumps(void)
+{
+	pthread_mutex_lock(&last_error_mu);
+	for (int i = 0; i < 16; i++)
+		if (pump_fds[i] > 0)
+			shutdown(pump_fds[i], SHUT_RDWR);
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
+	while (pumps > 0 && pthread_cond_timedwait(&pumps_cv, &last_error_mu, &until) == 0)
+		;
 	pthread_mutex_unlock(&last_error_mu);
 }
 
@@ -221,14 +248,37 @@ int berth_client_tls_wrap(struct berth_client *cl, int fd, const char *host, str
 		SSL_free(ssl);
 		return -1;
 	}
+	pthread_mutex_lock(&last_error_mu);
+	if (pumps++ == 0 && !pump_fds[15])
+		atexit(stop_pumps);
+	pthread_mutex_unlock(&last_error_mu);
 	int nfd = berth_tls_pump_start(ssl, fd, on_pump_error, NULL, err);
+	pthread_mutex_lock(&last_error_mu);
+	if (nfd < 0) {
+		pumps--;
+	} else {
+		for (int i = 0; i < 15; i++)
+			if (pump_fds[i] <= 0) {
+				pump_fds[i] = nfd;
+				break;
+			}
+	}
+	pump_fds[15] = 1; /* atexit registered */
+	pthread_mutex_unlock(&last_error_mu);
 	if (nfd < 0)
 		SSL_free(ssl);
 	return nfd;
 }
 
+/* The context outlives the client: pump threads may still hold sessions on
+ * it while the process exits (freeing it then races with their SSL_free). */
+static SSL_CTX *kept_ctx;
+
 void berth_client_tls_free(struct berth_client *cl)
 {
-	SSL_CTX_free(cl->ssl_ctx);
+	if (cl->ssl_ctx && !kept_ctx)
+		kept_ctx = cl->ssl_ctx;
+	else
+		SSL_CTX_free(cl->ssl_ctx);
 	cl->ssl_ctx = NULL;
 }

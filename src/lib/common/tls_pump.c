@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <poll.h>
 #include <pthread.h>
@@ -186,7 +187,12 @@ done:
 	SSL_free(p->ssl);
 	close(p->net);
 	close(p->loc);
+	berth_tls_error_cb cb = p->on_error;
+	void *cctx = p->ctx;
 	free(p);
+	OPENSSL_thread_stop(); /* this thread's OpenSSL state, before anyone waits on us */
+	if (cb)
+		cb(cctx, NULL); /* ended */
 	return NULL;
 }
 

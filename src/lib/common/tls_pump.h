@@ -25,7 +25,8 @@ void berth_tls_errstr(SSL *ssl, int ret, char *buf, size_t len);
  * close_notify or EOF from the peer becomes EOF (SHUT_WR) on the returned
  * fd, and closing it ends the session. A session that breaks (an alert
  * from the peer: bad certificate...) is reported to on_error (may be NULL)
- * before the returned fd sees EOF. -1 on failure (ssl, netfd still the
+ * before the returned fd sees EOF; on_error(ctx, NULL) tells that the pump
+ * has ended. -1 on failure (ssl, netfd still the
  * caller's). */
 typedef void (*berth_tls_error_cb)(void *ctx, const char *msg);
 int berth_tls_pump_start(SSL *ssl, int netfd, berth_tls_error_cb on_error, void *ctx, struct berth_error *err);
