@@ -141,7 +141,9 @@ int berth_networks_container_create(struct berth_daemon *d, json_t *hc, json_t *
 	const char *k;
 	json_t *v;
 	json_object_foreach(epcs, k, v) {
-		if (!strcmp(k, nm) || !strcmp(k, name))
+		/* "default" is the CLI's name for the default network mode (docker
+		 * 28 sends it), which is "none" when the daemon has no bridge */
+		if (!strcmp(k, nm) || !strcmp(k, name) || !strcmp(k, "default"))
 			continue;
 		/* dockerd 20.10 accepts one network at create; the CLI connects the rest */
 		cleanup_json json_t *other = berth_nw_find(d, k, err);
