@@ -17,11 +17,11 @@
 #include "api/api.h"
 #include "api/authz.h"
 #include "api/http.h"
-#include "runtime/apparmor.h"
 #include "api/tls.h"
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "daemon/daemon.h"
+#include "runtime/apparmor.h"
 
 static void usage(FILE *out)
 {
@@ -279,7 +279,8 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 2010 ... 2014: {
-			static const char *const bkeys[] = {"iptables", "ip-forward", "ip-masq", "icc", "userland-proxy"};
+			static const char *const bkeys[] = {"iptables", "ip-forward", "ip-masq", "icc",
+							    "userland-proxy"};
 			key = bkeys[o - 2010];
 			if (!(jv = bool_arg(key, optarg)))
 				goto early_fail;
@@ -294,8 +295,10 @@ int main(int argc, char **argv)
 			char base[64] = "";
 			int size = 0;
 			if (sscanf(optarg, "base=%63[^,],size=%d", base, &size) != 2) {
-				fprintf(stderr, "invalid argument \"%s\" for \"--default-address-pool\" flag: "
-						"expected base=CIDR,size=N\n", optarg);
+				fprintf(stderr,
+					"invalid argument \"%s\" for \"--default-address-pool\" flag: "
+					"expected base=CIDR,size=N\n",
+					optarg);
 				goto early_fail;
 			}
 			key = "default-address-pools";

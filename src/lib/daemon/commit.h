@@ -2,8 +2,8 @@
 #pragma once
 #include <jansson.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/digest.h"
 #include "common/error.h"

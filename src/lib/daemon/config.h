@@ -5,9 +5,9 @@
 #include <stdbool.h>
 
 #include "common/error.h"
-#include "network/network.h"
 #include "daemon/config_sec.h"
 #include "distribution/registry.h"
+#include "network/network.h"
 
 struct berth_config {
 	char **hosts;    /* -H, NULL-terminated */
@@ -27,9 +27,9 @@ struct berth_config {
 	char *log_level; /* NULL, "debug", "info", "warn", "error", "fatal" */
 	/* HTTP server bounds (0: the server's defaults) */
 	int max_connections;
-	int http_idle_timeout; /* seconds */
-	int http_read_timeout; /* seconds */
-	bool tls_disabled;     /* --tls=false / "tls": false given explicitly */
+	int http_idle_timeout;     /* seconds */
+	int http_read_timeout;     /* seconds */
+	bool tls_disabled;         /* --tls=false / "tls": false given explicitly */
 	struct berth_net_opts net; /* bridge, bip, iptables, ... (network/network.h) */
 	/* TLS, authorization plugins, seccomp (config_sec.c) */
 	struct berth_sec_config sec;

@@ -314,5 +314,5 @@ void berth_ctr_restore(struct berth_daemon *d)
 	}
 	berth_container_list_free(d->containers, all, n);
 	berth_ctr_net_restore(d); /* adopt running containers' endpoints, remove the others' */
-	berth_ctr_autostart(d); /* stopped containers their restart policy starts at daemon start */
+	berth_ctr_autostart(d);   /* stopped containers their restart policy starts at daemon start */
 }

@@ -17,10 +17,10 @@
 #include "daemon/exec.h"
 #include "daemon/networks.h"
 #include "daemon/reconcile.h"
-#include "network/network.h"
 #include "daemon/volumes.h"
 #include "distribution/pull.h"
 #include "image/store.h"
+#include "network/network.h"
 #include "runtime/runtime.h"
 #include "storage/layer_store.h"
 

@@ -244,9 +244,6 @@ static void events(struct berth_daemon *d, struct berth_http_req *r, struct bert
 }
 
 const struct berth_route berth_routes_system[] = {
-	{"GET", "/_ping", ping},
-	{"GET", "/version", version},
-	{"GET", "/info", info},
-	{"GET", "/events", events},
-	{NULL, NULL, NULL},
+	{"GET", "/_ping", ping},    {"GET", "/version", version}, {"GET", "/info", info},
+	{"GET", "/events", events}, {NULL, NULL, NULL},
 };
