@@ -148,7 +148,12 @@ bclient()
 @test "tls: without a client certificate the handshake fails" {
 	run "$DOCKER_CLI_28" -H "$(TLS_TCP)" --tlsverify --tlscacert "$TLS_CERTS/ca.pem" version --format '{{.Server.Version}}'
 	[ "$status" -ne 0 ]
-	assert_contains "$output" "certificate required"
+	# TLS 1.3: the client finishes its side before the server checks for a
+	# certificate, so the server's "certificate required" alert can race
+	# with the client's first write and show as a reset instead
+	[[ $output == *"certificate required"* || $output == *"connection reset by peer"* ]] ||
+		fail "expected a refused handshake, got: $output"
+	[[ $output != *"Server: "* ]] || fail "the server answered: $output"
 	run "$BERTH_CLI" -H "$(TLS_TCP)" --tlsverify --tlscacert "$TLS_CERTS/ca.pem" ps
 	[ "$status" -ne 0 ]
 	assert_contains "$output" "certificate required"
