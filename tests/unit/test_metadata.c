@@ -244,21 +244,36 @@ static bool record_has(struct berth_db *db, const char *id, const char *needle)
 	return r;
 }
 
+/* A daemon with just its database, container and volume stores, under root/sub. */
+static int stores_open(struct tap *t, struct berth_daemon *d, const char *sub, struct berth_error *err)
+{
+	memset(d, 0, sizeof(*d));
+	d->cfg.data_root = berth_strdup_printf("%s/%s", root, sub);
+	mkdir(d->cfg.data_root, 0711);
+	char *path = berth_strdup_printf("%s/berth.db", d->cfg.data_root);
+	d->db = berth_db_open(path, NULL, NULL);
+	free(path);
+	d->events = berth_events_new(64);
+	d->containers = berth_containers_open(d, err);
+	d->volumes = berth_volumes_open(d, err);
+	TAP_OK(t, d->db && d->containers && d->volumes, "daemon stores open (%s)", err->msg);
+	return d->containers && d->volumes ? 0 : -1;
+}
+
+static void stores_close(struct berth_daemon *d)
+{
+	berth_volumes_close(d->volumes);
+	berth_containers_close(d->containers);
+	berth_db_close(d->db);
+	berth_events_free(d->events);
+	free(d->cfg.data_root);
+}
+
 static void test_container_records(struct tap *t)
 {
 	struct berth_daemon d;
-	memset(&d, 0, sizeof(d));
-	d.cfg.data_root = berth_strdup_printf("%s/daemon", root);
-	mkdir(d.cfg.data_root, 0711);
-	char *path = berth_strdup_printf("%s/berth.db", d.cfg.data_root);
-	d.db = berth_db_open(path, NULL, NULL);
-	free(path);
-	d.events = berth_events_new(64);
 	struct berth_error err = {0};
-	d.containers = berth_containers_open(&d, &err);
-	d.volumes = berth_volumes_open(&d, &err);
-	TAP_OK(t, d.db && d.containers && d.volumes, "daemon stores open (%s)", err.msg);
-	if (!d.containers || !d.volumes)
+	if (stores_open(t, &d, "daemon", &err) < 0)
 		return;
 	char id[65];
 	berth_random_id(id);
@@ -310,11 +325,7 @@ static void test_container_records(struct tap *t)
 	free(gone);
 	berth_container_put(d.containers, c);
 
-	berth_volumes_close(d.volumes);
-	berth_containers_close(d.containers);
-	berth_db_close(d.db);
-	berth_events_free(d.events);
-	free(d.cfg.data_root);
+	stores_close(&d);
 }
 
 /* --- create: record, volumes and references in one transaction --------------------- */
@@ -322,18 +333,8 @@ static void test_container_records(struct tap *t)
 static void test_create_one_tx(struct tap *t)
 {
 	struct berth_daemon d;
-	memset(&d, 0, sizeof(d));
-	d.cfg.data_root = berth_strdup_printf("%s/daemon-tx", root);
-	mkdir(d.cfg.data_root, 0711);
-	char *path = berth_strdup_printf("%s/berth.db", d.cfg.data_root);
-	d.db = berth_db_open(path, NULL, NULL);
-	free(path);
-	d.events = berth_events_new(64);
 	struct berth_error err = {0};
-	d.containers = berth_containers_open(&d, &err);
-	d.volumes = berth_volumes_open(&d, &err);
-	TAP_OK(t, d.db && d.containers && d.volumes, "daemon stores open (%s)", err.msg);
-	if (!d.containers || !d.volumes)
+	if (stores_open(t, &d, "daemon-tx", &err) < 0)
 		return;
 	/* the record write fails after the volumes were created in the same transaction */
 	berth_db_exec(d.db,
@@ -380,11 +381,7 @@ static void test_create_one_tx(struct tap *t)
 		berth_container_publish(d.containers, c);
 		berth_container_put(d.containers, c);
 	}
-	berth_volumes_close(d.volumes);
-	berth_containers_close(d.containers);
-	berth_db_close(d.db);
-	berth_events_free(d.events);
-	free(d.cfg.data_root);
+	stores_close(&d);
 }
 
 /* --- reserve ---------------------------------------------------------------------- */
