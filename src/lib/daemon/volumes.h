@@ -67,11 +67,13 @@ json_t *berth_volumes_df(struct berth_volumes *vs);
  * drivers...). No side effects. config is the merged container Config. */
 int berth_volumes_container_validate(struct berth_daemon *d, const json_t *config, const json_t *host_config,
 				     struct berth_error *err);
-/* At create, once the container and its read-write layer exist: create the
- * named and anonymous volumes, record the references and doc.Mounts (saved),
- * and copy the image's content at each volume's destination into volumes
- * that are empty (unless nocopy), as docker does. On failure nothing of the
- * volumes' references is left; the caller removes the container. */
+/* At create, once the container is reserved (hidden) and its read-write
+ * layer exists: in one transaction create the named and anonymous volumes,
+ * record the references and write the container's record with doc.Mounts
+ * (also without volumes: this is the record's first write); then copy the
+ * image's content at each volume's destination into volumes that are empty
+ * (unless nocopy), as docker does. On failure nothing of the volumes'
+ * references is left; the caller removes the container. */
 int berth_volumes_container_create(struct berth_daemon *d, struct berth_container *c, struct berth_error *err);
 /* At start, with the rootfs mounted, before the OCI spec is built:
  * - mounts volumes that have driver options (first user) and emits "mount"
