@@ -385,6 +385,16 @@ static void test_security_opts(struct tap *t)
 	cleanup_json json_t *b = build("{\"Cmd\":[\"x\"]}", "{\"SecurityOpt\":[\"apparmor=docker-default\"]}", &err);
 	TAP_OK(t, !b && err.kind == BERTH_E_INVALID && strstr(err.msg, "AppArmor is not enabled"),
 	       "apparmor without AppArmor: %s", err.msg);
+	/* with AppArmor: berth-default unless privileged or named */
+	si.apparmor = true;
+	cleanup_json json_t *aa1 = build("{\"Cmd\":[\"x\"]}", NULL, &err);
+	cleanup_json json_t *aa2 = build("{\"Cmd\":[\"x\"]}", "{\"Privileged\":true}", &err);
+	cleanup_json json_t *aa3 = build("{\"Cmd\":[\"x\"]}", "{\"SecurityOpt\":[\"apparmor=mine\"]}", &err);
+	si.apparmor = false;
+	TAP_STREQ(t, aa1 ? pstr(aa1, "process.apparmorProfile") : err.msg, "berth-default",
+		  "default AppArmor profile is berth-default");
+	TAP_STREQ(t, aa2 ? pstr(aa2, "process.apparmorProfile") : "?", "unconfined", "privileged runs unconfined");
+	TAP_STREQ(t, aa3 ? pstr(aa3, "process.apparmorProfile") : "?", "mine", "explicit AppArmor profile");
 	cleanup_json json_t *c = build("{\"Cmd\":[\"x\"]}", "{\"SecurityOpt\":[\"foo=bar\"]}", &err);
 	TAP_STREQ(t, c ? "built" : err.msg, "invalid --security-opt 2: \"foo=bar\"", "unknown security opt");
 	cleanup_json json_t *d = build("{\"Cmd\":[\"x\"]}", "{\"SecurityOpt\":[\"nonsense\"]}", &err);

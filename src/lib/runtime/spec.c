@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "apparmor.h"
 #include "caps.h"
 #include "common/cleanup.h"
 #include "common/util.h"
@@ -616,7 +617,7 @@ json_t *berth_oci_spec_build(const struct berth_spec_input *in, struct berth_err
 		json_object_set_new(proc, "noNewPrivileges", json_true());
 	json_object_set_new(proc, "oomScoreAdj", json_integer(jint(hc, "OomScoreAdj", 0)));
 	if (in->sysinfo->apparmor) {
-		const char *prof = so.apparmor ? so.apparmor : privileged ? "unconfined" : "docker-default";
+		const char *prof = so.apparmor ? so.apparmor : privileged ? "unconfined" : BERTH_APPARMOR_DEFAULT;
 		json_object_set_new(proc, "apparmorProfile", json_string(prof));
 	}
 
