@@ -83,10 +83,17 @@ done
 # several suites at a time (E2E_JOBS), each printed whole when it ends; a
 # suite's .rc next to its .tap lets the summary count a timeout or crash
 # shellcheck disable=SC2086
+# shellcheck disable=SC2086
+scripts/host-leftovers.sh snapshot "$results/host-before" $suites
+# shellcheck disable=SC2086
 E2E_DURATIONS=${E2E_DURATIONS:-$B/e2e-durations} scripts/e2e-run.sh "$results/e2e" $suites
+# no suite may leave a bridge, rule or process of this checkout behind
+host=ok
+# shellcheck disable=SC2086
+scripts/host-leftovers.sh check "$results/host-before" $suites || host=fail
 
 echo "== summary"
 unit=()
 [ $build = ok ] && unit=(--meson "$B/meson-logs/testlog.json")
 summary "${unit[@]}" --tap "${taps[@]}" --sanitizer-dir "$results/sanitizer" \
-	--extra "build=$build" --extra "format-check=$fmt" --extra "fuzz=$fuzz" --extra "check-includes=$includes"
+	--extra "build=$build" --extra "format-check=$fmt" --extra "fuzz=$fuzz" --extra "check-includes=$includes" --extra "host-clean=$host"

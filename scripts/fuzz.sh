@@ -85,9 +85,13 @@ for t in "${targets[@]}"; do
 	log=$logs/$t.log
 	dict=
 	[ -f "tests/fuzz/$t.dict" ] && dict=tests/fuzz/$t.dict
+	# smoke (CI) replays one fixed mutation sequence (FUZZ_SEED, default 1), so
+	# a CI run does not turn red by luck; `run` explores with a random seed
+	seed=
+	[ "$mode" = smoke ] && seed=${FUZZ_SEED:-1}
 	TMPDIR=$tmp BERTH_FUZZ_PRIVATE_TMPDIR=1 "$B/tests/fuzz/fuzz_$t" "$work" "$seeds" -max_total_time="$secs" \
 		-timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb="${FUZZ_RSS_MB:-2048}" -print_final_stats=1 \
-		-artifact_prefix="$crashes/$t-" ${dict:+-dict="$dict"} >"$log" 2>&1
+		-artifact_prefix="$crashes/$t-" ${dict:+-dict="$dict"} ${seed:+-seed="$seed"} >"$log" 2>&1
 	rc=$?
 	rm -rf "$tmp"
 	[ "$mode" = smoke ] && rm -rf "$work"

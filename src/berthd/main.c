@@ -490,9 +490,20 @@ early_fail:
 			free(warning);
 		}
 	}
+	/* authorization plugins are checked before the daemon opens its stores
+	 * and networks: a refused start leaves nothing behind (no bridge) */
+	struct berth_authz *authz = berth_authz_new();
+	if (!authz || berth_authz_set_plugins(authz, cfg.sec.authz_plugins, &err) < 0) {
+		fprintf(stderr, "berthd: %s\n", authz ? err.msg : "out of memory");
+		berth_authz_free(authz);
+		berth_tls_server_free(tls);
+		berth_config_free(&cfg);
+		return 1;
+	}
 	if (!cfg.shim_path)
 		cfg.shim_path = default_shim_path();
 	if (cfg.pidfile && write_pidfile(cfg.pidfile) < 0) {
+		berth_authz_free(authz);
 		berth_tls_server_free(tls);
 		berth_config_free(&cfg);
 		return 1;
@@ -515,6 +526,7 @@ early_fail:
 		free(pidfile);
 		free(d);
 		berth_tls_server_free(tls);
+		berth_authz_free(authz);
 		return 1;
 	}
 	if (d->cfg.log_level && strcmp(d->cfg.log_level, "debug") && strcmp(d->cfg.log_level, "info"))
@@ -532,15 +544,10 @@ early_fail:
 		berth_daemon_close(d);
 		free(d);
 		berth_tls_server_free(tls);
+		berth_authz_free(authz);
 		return 1;
 	}
 	berth_http_server_set_tls(srv, tls);
-	struct berth_authz *authz = berth_authz_new();
-	if (!authz || berth_authz_set_plugins(authz, d->cfg.sec.authz_plugins, &err) < 0) {
-		fprintf(stderr, "berthd: %s\n", authz ? err.msg : "out of memory");
-		rc = 1;
-		goto out;
-	}
 	struct berth_http_middleware authz_mw = berth_authz_middleware(authz);
 	berth_http_server_use(srv, &authz_mw);
 	berth_http_server_set_limits(srv, &(struct berth_http_limits){.max_conns = d->cfg.max_connections,

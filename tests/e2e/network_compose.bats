@@ -7,6 +7,7 @@
 # (iptables chains are global: this suite runs alone)
 
 load helpers
+load lib/net
 
 setup_file()
 {
@@ -47,6 +48,8 @@ teardown_file()
 		(cd "$PROJ" && docker-compose -p bcomp down -t 1 >/dev/null 2>&1) || true
 	fi
 	berthd_stop
+	# the suite's default bridge and its rules stay after berthd stops (as docker0 does)
+	net_cleanup
 }
 
 setup() { berthd_ensure; }

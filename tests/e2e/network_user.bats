@@ -11,6 +11,7 @@
 # (iptables chains are global: this suite runs alone)
 
 load helpers
+load lib/net
 
 setup_file()
 {
@@ -30,6 +31,8 @@ teardown_file()
 	for id in $(berth ps -aq 2>/dev/null); do berth rm -f "$id" >/dev/null 2>&1 || true; done
 	for id in $(berth network ls -q --filter type=custom 2>/dev/null); do berth network rm "$id" >/dev/null 2>&1 || true; done
 	berthd_stop
+	# the suite's default bridge and its rules stay after berthd stops (as docker0 does)
+	net_cleanup
 }
 
 setup() { berthd_ensure; }

@@ -1,6 +1,7 @@
 /* Layer tar applier: the input is applied as a layer (any compression) into a
  * fresh directory, then removed. Nothing may appear outside that directory:
- * after each run the scratch directory must hold only root/, tarsplit and an
+ * after each run the scratch directory must hold only root/, tarsplit, its
+ * side directory tarsplit.dup/ (bytes of files a later record replaced) and an
  * empty sentinel/ (a sibling a "../" escape would reach first), and under
  * scripts/fuzz.sh (BERTH_FUZZ_PRIVATE_TMPDIR set) the private TMPDIR holds
  * nothing but the scratch directory. */
@@ -13,6 +14,7 @@
 
 #include "fuzz_util.h"
 #include "storage/tar_apply.h"
+#include "storage/tar_split.h"
 
 static void check_contained(const char *base)
 {
@@ -22,7 +24,7 @@ static void check_contained(const char *base)
 	while ((e = readdir(d))) {
 		const char *n = e->d_name;
 		if (strcmp(n, ".") && strcmp(n, "..") && strcmp(n, "root") && strcmp(n, "sentinel") &&
-		    strcmp(n, "tarsplit")) {
+		    strcmp(n, "tarsplit") && strcmp(n, "tarsplit" BERTH_TARSPLIT_DUP_SUFFIX)) {
 			fprintf(stderr, "tar apply wrote outside its root: %s/%s\n", base, n);
 			abort();
 		}
@@ -85,6 +87,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_contained(base);
 	FUZZ_ASSERT(berth_rm_rf(root, NULL) == 0);
 	unlink(tarsplit);
+	char *dup = berth_strdup_printf("%s" BERTH_TARSPLIT_DUP_SUFFIX, tarsplit);
+	FUZZ_ASSERT(berth_rm_rf(dup, NULL) == 0);
+	free(dup);
 	free(root);
 	free(sentinel);
 	free(tarsplit);

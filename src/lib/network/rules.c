@@ -17,15 +17,16 @@ void berth_ipt_rules_free(struct berth_ipt_rules *r)
 	r->n = 0;
 }
 
-/* add(r, table, chain, insert, arg..., NULL) */
-static int add(struct berth_ipt_rules *r, const char *table, const char *chain, bool insert, ...)
+/* add(r, table, chain, insert, arg..., NULL); insert is an int: va_start after a
+ * parameter that undergoes default promotion (bool) is undefined behaviour */
+static int add(struct berth_ipt_rules *r, const char *table, const char *chain, int insert, ...)
 {
 	struct berth_ipt_rule *nv = realloc(r->v, (r->n + 1) * sizeof(*nv));
 	if (!nv)
 		return -1;
 	r->v = nv;
 	struct berth_ipt_rule *rule = &r->v[r->n];
-	*rule = (struct berth_ipt_rule){.table = table, .chain = chain, .insert = insert};
+	*rule = (struct berth_ipt_rule){.table = table, .chain = chain, .insert = insert != 0};
 	va_list ap;
 	va_start(ap, insert);
 	for (const char *a; (a = va_arg(ap, const char *));) {
