@@ -149,6 +149,7 @@ release()
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$(berthd_pid)/status"; }
 fd_count() { find "/proc/$(berthd_pid)/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 ping_ok() { api GET /_ping && [ "$HTTP_CODE" = 200 ]; }
+ping_answers() { api GET /_ping && { [ "$HTTP_CODE" = 200 ] || [ "$HTTP_CODE" = 503 ]; }; }
 
 @test "2,000 idle connections: /_ping still answers and RSS stays bounded" {
 	local before
@@ -184,8 +185,10 @@ ping_ok() { api GET /_ping && [ "$HTTP_CODE" = 200 ]; }
 	local threads
 	threads=$(awk '/^Threads:/ { print $2 }' "/proc/$(berthd_pid)/status")
 	[ "$threads" -le 3100 ] || fail "berthd runs $threads threads with a cap of 3000 connections"
-	api GET /_ping
-	[ "$HTTP_CODE" = 200 ] || [ "$HTTP_CODE" = 503 ] || fail "ping got $HTTP_CODE"
+	# a new client gets an answer: 200, or 503 while the cap is full (a
+	# connect may find the listen queue full for a moment while the daemon
+	# works through the refused ones under load: it retries, bounded)
+	wait_for 30 ping_answers || fail "ping got no answer (last: '$HTTP_CODE')"
 	if [ "$HTTP_CODE" = 503 ]; then
 		assert_contains "$HTTP_BODY" "too many connections"
 	fi
