@@ -135,6 +135,8 @@ LINES3='echo one; echo two >&2; echo three'
 	assert_eq "$(sink_jq g 'select(.level == 6) | .short_message' | tail -1 | tr -d '\n' | wc -c)" 12000
 	[ "$(sink_jq g 'select(.level == 6) | .__chunks' | tail -1)" -gt 1 ]
 	assert_match "$(sink_jq g '.host' | head -1)" '.'
+	assert_match "$(sink_jq g '._command' | head -1)" '^sh -c echo one; echo two >&2; head'
+	assert_eq "$(sink_jq g '._created' | head -1)" "$(cjq gf .Created)"
 }
 
 @test "gelf: zlib compression" {
@@ -181,6 +183,14 @@ LINES3='echo one; echo two >&2; echo three'
 		--log-opt mode=non-blocking busybox sh -c "$LINES3"
 	run -0 --separate-stderr berth logs d3
 	assert_eq "$output" "$(printf 'one\nthree')"
+	# attach with logs=1 replays the cache too (a tty container: no stream framing)
+	run -0 berth create --name d4 -t --log-driver fluentd --log-opt fluentd-address=127.0.0.1:1 \
+		--log-opt mode=non-blocking busybox echo replayed
+	run -0 berth start d4
+	wait_status d4 exited
+	api POST "/containers/d4/attach?logs=1&stdout=1&stderr=1"
+	assert_status 200
+	assert_eq "$(printf '%s' "$HTTP_BODY" | tr -d '\r')" replayed
 }
 
 @test "dual logging: cache-disabled gives docker's error" {

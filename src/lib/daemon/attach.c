@@ -17,15 +17,26 @@
 #include "runtime/jget.h"
 #include "runtime/shim_client.h"
 
-/* Past output (logs=1), framed as the live stream will be. */
-static void replay_logs(struct berth_container *ct, int cfd, bool tty, bool out, bool err)
+/* Past output (logs=1), framed as the live stream will be: the log file of
+ * json-file / local, the dual-logging cache of the other drivers. */
+static void replay_logs(struct berth_daemon *d, struct berth_container *ct, int cfd, bool tty, bool out, bool err)
 {
-	char path[4096];
+	char path[4096], driver[64];
 	pthread_mutex_lock(&ct->mu);
+	json_t *lcfg = jobj(jobj(ct->doc, "HostConfig"), "LogConfig");
+	const char *ltype = jstr_ne(lcfg, "Type");
+	snprintf(driver, sizeof(driver), "%s", ltype ? ltype : "json-file");
+	cleanup_json json_t *lopts = json_incref(jobj(lcfg, "Config"));
 	snprintf(path, sizeof(path), "%s", jstr(ct->doc, "LogPath") ? jstr(ct->doc, "LogPath") : "");
 	pthread_mutex_unlock(&ct->mu);
+	if (!path[0]) {
+		cleanup_free char *cdir = berth_ctr_dir(d, ct->id);
+		cleanup_free char *lf = berth_log_file_path(cdir, driver, NULL);
+		snprintf(path, sizeof(path), "%s", lf);
+	}
 	struct berth_log_read_opts o = {.tail = -1};
-	struct berth_log_reader *rd = path[0] ? berth_log_reader_open("json-file", path, &o, NULL) : NULL;
+	struct berth_log_reader *rd =
+		berth_log_can_read(driver, lopts) ? berth_log_reader_open_cfg(driver, lopts, path, &o, NULL) : NULL;
 	struct berth_log_entry e = {0};
 	while (rd && berth_log_reader_next(rd, &e, NULL) == BERTH_LOG_ENTRY) {
 		bool want = e.stream == BERTH_LOG_STDOUT ? out : err;
@@ -93,7 +104,7 @@ int berth_ctr_attach(struct berth_daemon *d, struct berth_container *ct, const s
 		return 0;
 	}
 	if (o->logs)
-		replay_logs(ct, cfd, tty, o->out, o->err);
+		replay_logs(d, ct, cfd, tty, o->out, o->err);
 	if (!o->stream)
 		return 0;
 	if (waiting) {

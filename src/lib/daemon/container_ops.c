@@ -174,6 +174,10 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, struct be
 	char *log_dir = berth_ctr_dir(d, c->id);
 	char *log_file = berth_log_file_path(log_dir, jstr(lc, "Type"), jstr(c->doc, "LogPath"));
 	free(log_dir);
+	struct berth_buf log_cmd = {0};
+	berth_buf_printf(&log_cmd, "%s", jstr(c->doc, "Path") ? jstr(c->doc, "Path") : "");
+	for (size_t i = 0; i < json_array_size(jarr(c->doc, "Args")); i++)
+		berth_buf_printf(&log_cmd, " %s", json_string_value(json_array_get(jarr(c->doc, "Args"), i)));
 	struct berth_shim_opts so = {.shim_path = d->cfg.shim_path,
 				     .id = c->id,
 				     .bundle = state_dir,
@@ -191,11 +195,14 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, struct be
 				     .image_id = image_id,
 				     .image_name = jstr(cfg, "Image"),
 				     .labels = jobj(cfg, "Labels"),
-				     .env = jarr(cfg, "Env")};
+				     .env = jarr(cfg, "Env"),
+				     .command = log_cmd.data ? log_cmd.data : "",
+				     .created = jstr(c->doc, "Created")};
 	struct berth_shim_result res = {0};
 	int64_t t_spec = berth_now_ns();
 	int spawned = berth_shim_spawn(&so, &res, err);
 	free(log_file);
+	berth_buf_free(&log_cmd);
 	if (spawned < 0) {
 		pthread_mutex_lock(&c->mu);
 		json_t *st = json_object_get(c->doc, "State");

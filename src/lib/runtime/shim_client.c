@@ -264,6 +264,10 @@ static json_t *shim_config(const struct berth_shim_opts *o)
 		json_object_set_new(log, "labels", json_deep_copy(o->labels));
 	if (o->env)
 		json_object_set_new(log, "env", json_deep_copy(o->env));
+	if (o->command)
+		json_object_set_new(log, "command", json_string(o->command));
+	if (o->created)
+		json_object_set_new(log, "created", json_string(o->created));
 	return json_pack("{s:s, s:s, s:s, s:o, s:b, s:b, s:b, s:b, s:o}", "id", o->id, "bundle", o->bundle, "state_dir",
 			 o->state_dir, "runtime", rt, "tty", o->tty, "open_stdin", o->open_stdin, "stdin_once",
 			 o->stdin_once, "start", o->start, "log", log);

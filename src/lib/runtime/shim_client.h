@@ -45,6 +45,8 @@ struct berth_shim_opts {
 	const char *container_name, *image_id, *image_name;
 	const json_t *labels; /* Config.Labels */
 	const json_t *env;    /* Config.Env */
+	const char *command;  /* Path + Args joined by ' ' (gelf's _command) */
+	const char *created;  /* Created, RFC 3339 (gelf's _created) */
 	int timeout_ms;       /* for the shim to report; 30000 when 0 */
 };
 
