@@ -232,6 +232,58 @@ LINES3='echo one; echo two >&2; echo three'
 	wait_for 30 container_count_is 0
 }
 
+# local_decode FILE: the records of a local-driver file, one "source|line" a
+# line (docker's framing and LogEntry fields 1 and 3, decoded independently)
+local_decode()
+{
+	python3 - "$1" <<'PY'
+import gzip, struct, sys
+p = sys.argv[1]
+data = (gzip.open if p.endswith(".gz") else open)(p, "rb").read()
+def varint(b, i):
+    v = s = 0
+    while True:
+        c = b[i]; i += 1; v |= (c & 0x7f) << s; s += 7
+        if not c & 0x80:
+            return v, i
+i = 0
+while i < len(data):
+    (n,) = struct.unpack(">I", data[i:i + 4]); msg = data[i + 4:i + 4 + n]
+    assert struct.unpack(">I", data[i + 4 + n:i + 8 + n])[0] == n, "footer"
+    i += 8 + n
+    f, j = {}, 0
+    while j < len(msg):
+        tag, j = varint(msg, j)
+        if tag & 7 == 2:
+            ln, j = varint(msg, j); f[tag >> 3] = msg[j:j + ln]; j += ln
+        else:
+            f[tag >> 3], j = varint(msg, j)
+    assert f[2] > 1500000000 * 10**9, "time_nano"
+    print(f[1].decode() + "|" + f.get(3, b"").decode())
+PY
+}
+
+@test "local: docker's protobuf records, rotated and compressed, read back by logs" {
+	run -0 berth run --name lc --log-driver local --log-opt max-size=10k --log-opt max-file=2 \
+		busybox sh -c 'echo err >&2; i=0; while [ $i -lt 700 ]; do echo "line $i"; i=$((i+1)); done'
+	local dir
+	dir=$E2E_DATA/containers/$(cjq lc .Id)/local-logs
+	[ -f "$dir/container.log.1.gz" ]
+	[ ! -e "$dir/container.log.2.gz" ]
+	assert_eq "$(local_decode "$dir/container.log" | tail -1)" "stdout|line 699"
+	local rotated
+	rotated=$(local_decode "$dir/container.log.1.gz" | head -1)
+	assert_match "$rotated" '^stdout\|line [0-9]+$'
+	# logs: the oldest file is gone, the rest in order, ending with the last line
+	run -0 --separate-stderr berth logs lc
+	assert_eq "${lines[0]}" "${rotated#stdout|}"
+	assert_eq "${lines[-1]}" "line 699"
+	run -0 --separate-stderr berth logs --tail 2 lc
+	assert_eq "$output" "$(printf 'line 698\nline 699')"
+	run -125 --separate-stderr berth run --rm --log-driver local --log-opt max-file=1 busybox true
+	assert_contains "$stderr" "compression cannot be enabled when max file count is 1"
+}
+
 @test "info lists the log drivers; inspect shows LogConfig" {
 	api GET /info
 	assert_eq "$(printf '%s' "$HTTP_BODY" | jq -c '.Plugins.Log')" \

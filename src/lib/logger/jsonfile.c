@@ -15,13 +15,7 @@
 
 struct jsonfile {
 	struct berth_logger base;
-	int fd;
-	char *path;
-	int64_t capacity; /* -1: no rotation */
-	int max_files;
-	bool compress;
-	int64_t size;
-	int64_t last_ts;
+	struct berth_logfile f;
 	char *attrs; /* rendered "attrs" object or NULL */
 	struct berth_buf buf;
 };
@@ -116,99 +110,13 @@ static int jf_validate(const json_t *opts, struct berth_error *err)
 static void jf_close(struct berth_logger *l)
 {
 	struct jsonfile *j = (struct jsonfile *)l;
-	if (j->fd >= 0)
-		close(j->fd);
-	free(j->path);
+	berth_logfile_close(&j->f);
 	free(j->attrs);
 	berth_buf_free(&j->buf);
 	free(j);
 }
 
 static struct berth_logger *jf_open(const struct berth_log_info *info, struct berth_error *err);
-
-/* gzip <src> into <src>.gz with docker's header extra {"lastTime": ...}, then unlink src. */
-static int compress_file(const char *src, int64_t last_ts, struct berth_error *err)
-{
-	cleanup_close int in = open(src, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return errno == ENOENT ? 0 : berth_err_sys(err, BERTH_E_INTERNAL, errno, "open %s", src);
-	cleanup_free char *dst = berth_strdup_printf("%s.gz", src);
-	cleanup_close int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (out < 0)
-		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "create %s", dst);
-	char ts[64];
-	berth_log_time_format(last_ts, ts, sizeof(ts));
-	char extra[96];
-	int elen = snprintf(extra, sizeof(extra), "{\"lastTime\":\"%s\"}", ts);
-	z_stream z = {0};
-	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		return berth_err(err, BERTH_E_INTERNAL, "deflateInit failed");
-	gz_header h = {0};
-	h.extra = (Bytef *)extra;
-	h.extra_len = (uInt)elen;
-	h.os = 255;
-	deflateSetHeader(&z, &h);
-	unsigned char ibuf[65536], obuf[65536];
-	int rc = 0, flush;
-	do {
-		ssize_t n = read(in, ibuf, sizeof(ibuf));
-		if (n < 0) {
-			rc = berth_err_sys(err, BERTH_E_INTERNAL, errno, "read %s", src);
-			break;
-		}
-		flush = n == 0 ? Z_FINISH : Z_NO_FLUSH;
-		z.next_in = ibuf;
-		z.avail_in = (uInt)n;
-		do {
-			z.next_out = obuf;
-			z.avail_out = sizeof(obuf);
-			deflate(&z, flush);
-			if (berth_write_all(out, obuf, sizeof(obuf) - z.avail_out) < 0) {
-				rc = berth_err_sys(err, BERTH_E_INTERNAL, errno, "write %s", dst);
-				flush = Z_FINISH;
-				break;
-			}
-		} while (z.avail_out == 0);
-	} while (flush != Z_FINISH);
-	deflateEnd(&z);
-	if (rc < 0) {
-		unlink(dst);
-		return -1;
-	}
-	unlink(src);
-	return 0;
-}
-
-static int rotate(struct jsonfile *j, struct berth_error *err)
-{
-	close(j->fd);
-	j->fd = -1;
-	const char *ext = j->compress ? ".gz" : "";
-	if (j->max_files >= 2) {
-		char from[4096], to[4096];
-		snprintf(to, sizeof(to), "%s.%d%s", j->path, j->max_files - 1, ext);
-		unlink(to);
-		for (int i = j->max_files - 1; i > 1; i--) {
-			snprintf(to, sizeof(to), "%s.%d%s", j->path, i, ext);
-			snprintf(from, sizeof(from), "%s.%d%s", j->path, i - 1, ext);
-			if (rename(from, to) < 0 && errno != ENOENT)
-				berth_err_sys(err, BERTH_E_INTERNAL, errno, "rotate %s", from);
-		}
-		snprintf(to, sizeof(to), "%s.1", j->path);
-		if (rename(j->path, to) < 0 && errno != ENOENT)
-			berth_err_sys(err, BERTH_E_INTERNAL, errno, "rotate %s", j->path);
-		else if (j->compress)
-			compress_file(to, j->last_ts, err);
-	} else {
-		/* one file: start over (readers holding the old one finish it) */
-		unlink(j->path);
-	}
-	j->fd = open(j->path, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (j->fd < 0)
-		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "open %s", j->path);
-	j->size = 0;
-	return 0;
-}
 
 static int jf_log(struct berth_logger *l, const struct berth_log_msg *m, struct berth_error *err)
 {
@@ -238,15 +146,7 @@ static int jf_log(struct berth_logger *l, const struct berth_log_msg *m, struct 
 	berth_log_time_format(m->ts_ns, ts, sizeof(ts));
 	berth_buf_printf(b, ",\"time\":\"%s\"}\n", ts);
 
-	if (j->capacity != -1 && j->size >= j->capacity && rotate(j, err) < 0)
-		return -1;
-	if (j->fd < 0)
-		return berth_err(err, BERTH_E_INTERNAL, "log file is not open");
-	if (berth_write_all(j->fd, b->data, b->len) < 0)
-		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "write %s", j->path);
-	j->size += (int64_t)b->len;
-	j->last_ts = m->ts_ns;
-	return 0;
+	return berth_logfile_write(&j->f, b->data, b->len, m->ts_ns, err);
 }
 
 /* Go's json.Marshal of map[string]string: sorted keys, compact, HTML-escaped. */
@@ -312,18 +212,11 @@ static struct berth_logger *jf_open(const struct berth_log_info *info, struct be
 		return NULL;
 	}
 	j->base.drv = &berth_log_driver_jsonfile;
-	j->capacity = o.capacity;
-	j->max_files = o.max_files;
-	j->compress = o.compress;
-	j->path = strdup(info->log_path);
+	j->f.fd = -1;
 	j->attrs = render_attrs(attrs);
-	j->fd = open(j->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (j->fd < 0) {
-		berth_err_sys(err, BERTH_E_INTERNAL, errno, "open %s", j->path);
+	if (berth_logfile_open(&j->f, info->log_path, o.capacity, o.max_files, o.compress, err) < 0) {
 		jf_close(&j->base);
 		return NULL;
 	}
-	struct stat st;
-	j->size = fstat(j->fd, &st) == 0 ? st.st_size : 0;
 	return &j->base;
 }

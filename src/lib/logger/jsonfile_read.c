@@ -1,6 +1,7 @@
-/* json-file reader: rotated files (plain or .gz) oldest first, then the
- * live file; tail across files; since/until; follow through rotations
- * (inotify on the log directory). */
+/* Reader of json-file and local files: rotated files (plain or .gz) oldest
+ * first, then the live file; tail across files; since/until; follow through
+ * rotations (inotify on the log directory). Entries are json-file lines, or
+ * local's framed LogEntry records (proto). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +42,7 @@ struct jf_reader {
 	ino_t inode;
 	bool have_live;
 	bool done;
+	bool proto; /* local's records, else json-file lines */
 };
 
 static void src_close(struct src *s)
@@ -94,6 +96,87 @@ static int next_line(struct jf_reader *r, struct src *s)
 		if (n == 0)
 			return 0;
 	}
+}
+
+/* Append bytes of the source to r->line until it holds want bytes: 1 done,
+ * 0 end of the source for now (what was read stays in r->line), -1 error. */
+static int fill(struct jf_reader *r, struct src *s, size_t want)
+{
+	while (r->line.len < want) {
+		if (r->rpos < r->rlen) {
+			size_t take = want - r->line.len;
+			if (take > r->rlen - r->rpos)
+				take = r->rlen - r->rpos;
+			berth_buf_append(&r->line, r->rbuf + r->rpos, take);
+			r->rpos += take;
+			continue;
+		}
+		ssize_t n = src_read(s, r->rbuf, sizeof(r->rbuf));
+		if (n < 0)
+			return -1;
+		r->rpos = 0;
+		r->rlen = (size_t)n;
+		if (n == 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* Next framed record ([size][LogEntry][size]) into r->line; as next_line. */
+static int next_record(struct jf_reader *r, struct src *s)
+{
+	int n = fill(r, s, 4);
+	if (n <= 0)
+		return n;
+	uint32_t size = berth_logproto_be32(r->line.data);
+	if (size > BERTH_LOGPROTO_MAX) {
+		errno = EBADMSG; /* docker: "log message is too large" */
+		return -1;
+	}
+	n = fill(r, s, 8 + (size_t)size);
+	if (n == 1 && berth_logproto_be32(r->line.data + 4 + size) != size) {
+		errno = EBADMSG; /* header and footer sizes differ */
+		return -1;
+	}
+	return n;
+}
+
+/* Where the last want records of a local file begin (walking the footers back). */
+static long tail_offset_proto(int fd, long want, off_t *off)
+{
+	struct stat st;
+	*off = 0;
+	if (fstat(fd, &st) < 0)
+		return 0;
+	off_t pos = st.st_size;
+	long found = 0;
+	while (pos >= 8 && found < want) {
+		unsigned char b[4];
+		if (pread(fd, b, 4, pos - 4) != 4)
+			break;
+		uint32_t size = berth_logproto_be32(b);
+		off_t start = pos - 8 - (off_t)size;
+		if (start < 0 || pread(fd, b, 4, start) != 4 || berth_logproto_be32(b) != size)
+			break; /* corrupt: start after it */
+		pos = start;
+		found++;
+	}
+	*off = pos;
+	return found;
+}
+
+static long count_records_gz(gzFile gz)
+{
+	long n = 0;
+	unsigned char b[4];
+	while (gzread(gz, b, 4) == 4) {
+		uint32_t size = berth_logproto_be32(b);
+		if (size > BERTH_LOGPROTO_MAX || gzseek(gz, (z_off_t)size + 4, SEEK_CUR) < 0)
+			break;
+		n++;
+	}
+	gzrewind(gz);
+	return n;
 }
 
 /* Number of complete lines in a plain file, and the byte offset where the
@@ -172,6 +255,12 @@ static void jr_close(struct berth_log_reader *base)
 struct berth_log_reader *berth_jsonfile_reader_open(const char *log_path, const struct berth_log_read_opts *o,
 						    struct berth_error *err)
 {
+	return berth_logfile_reader_open(log_path, false, o, err);
+}
+
+struct berth_log_reader *berth_logfile_reader_open(const char *log_path, bool proto,
+						   const struct berth_log_read_opts *o, struct berth_error *err)
+{
 	struct jf_reader *r = calloc(1, sizeof(*r));
 	if (!r) {
 		berth_err(err, BERTH_E_INTERNAL, "out of memory");
@@ -183,6 +272,7 @@ struct berth_log_reader *berth_jsonfile_reader_open(const char *log_path, const 
 	r->path = strdup(log_path);
 	r->o = *o;
 	r->ino = -1;
+	r->proto = proto;
 
 	cleanup_free char *dcopy = strdup(log_path), *bcopy = strdup(log_path);
 	const char *dir = dirname(dcopy), *bn = basename(bcopy);
@@ -261,7 +351,7 @@ struct berth_log_reader *berth_jsonfile_reader_open(const char *log_path, const 
 			if (s->fd < 0 && !s->gz)
 				continue;
 			if (s->gz) {
-				long c = count_lines_gz(s->gz);
+				long c = r->proto ? count_records_gz(s->gz) : count_lines_gz(s->gz);
 				if (c >= need) {
 					s->skip = c - need;
 					first = i;
@@ -271,7 +361,8 @@ struct berth_log_reader *berth_jsonfile_reader_open(const char *log_path, const 
 				need -= c;
 			} else {
 				off_t off;
-				long c = tail_offset(s->fd, need, &off);
+				long c = r->proto ? tail_offset_proto(s->fd, need, &off) :
+						    tail_offset(s->fd, need, &off);
 				if (c >= need) {
 					lseek(s->fd, off, SEEK_SET);
 					first = i;
@@ -307,6 +398,11 @@ static bool rotated(struct jf_reader *r)
 
 static int parse_entry(struct jf_reader *r, struct berth_log_entry *e)
 {
+	if (r->proto) {
+		int ok = berth_logproto_decode(r->line.data + 4, r->line.len - 8, e) == 0;
+		r->line.len = 0;
+		return ok;
+	}
 	json_error_t je;
 	json_t *j = json_loadb(r->line.data ? r->line.data : "", r->line.len, JSON_ALLOW_NUL, &je);
 	r->line.len = 0;
@@ -358,7 +454,7 @@ static int jr_next(struct berth_log_reader *base, struct berth_log_entry *e, str
 			if (open_live(r, s) < 0)
 				return BERTH_LOG_AGAIN;
 		}
-		int n = next_line(r, s);
+		int n = r->proto ? next_record(r, s) : next_line(r, s);
 		if (n < 0)
 			return berth_err_sys(err, BERTH_E_INTERNAL, errno, "read %s", r->path);
 		if (n == 1) {

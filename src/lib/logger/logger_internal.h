@@ -27,6 +27,9 @@ const char *berth_log_opt(const json_t *opts, const char *k);
  * keys (env, env-regex, labels, labels-regex) and tag when with_common. */
 int berth_log_check_keys(const json_t *opts, const char *const *keys, bool with_common, const char *driver,
 			 struct berth_error *err);
+/* jsonfile_read.c: json-file lines, or local's records when proto. */
+struct berth_log_reader *berth_logfile_reader_open(const char *log_path, bool proto,
+						   const struct berth_log_read_opts *o, struct berth_error *err);
 struct berth_log_reader *berth_jsonfile_reader_open(const char *log_path, const struct berth_log_read_opts *o,
 						    struct berth_error *err);
 
@@ -36,3 +39,44 @@ struct berth_log_reader {
 	int (*fd)(struct berth_log_reader *r);
 	void (*close)(struct berth_log_reader *r);
 };
+
+/* logfile.c: the rotated file json-file and local append to (docker's
+ * loggerutils.LogFile): rotation at capacity bytes (-1: never) into
+ * <path>.1 .. <path>.<max_files-1>, gzip of rotated files when compress. */
+struct berth_logfile {
+	int fd;
+	char *path;
+	int64_t capacity;
+	int max_files;
+	bool compress;
+	int64_t size;
+	int64_t last_ts;
+};
+int berth_logfile_open(struct berth_logfile *f, const char *path, int64_t capacity, int max_files, bool compress,
+		       struct berth_error *err);
+/* One encoded entry (rotates first when the file is full). */
+int berth_logfile_write(struct berth_logfile *f, const void *data, size_t len, int64_t ts_ns, struct berth_error *err);
+void berth_logfile_close(struct berth_logfile *f);
+
+/* logproto.c: docker's LogEntry protobuf records (the local driver's files). */
+struct berth_logproto_rec {
+	const char *source; /* "stdout" / "stderr" */
+	int64_t time_nano;
+	const char *line; /* without '\n' */
+	size_t len;
+	bool partial; /* part of a split line: partial_log_metadata follows */
+	bool last;    /* the final part */
+	const char *id;
+	int32_t ordinal;
+	const char *attrs; /* encoded attrs fields (berth_logproto_attrs) or NULL */
+	size_t attrs_len;
+};
+/* Append one framed record: [u32 BE size][LogEntry][u32 BE size]. */
+void berth_logproto_encode(struct berth_buf *b, const struct berth_logproto_rec *r);
+/* Append the LogEntry attrs fields (repeated LogAttr, sorted by key) for an object of strings. */
+void berth_logproto_attrs(struct berth_buf *b, const json_t *attrs);
+/* Decode one LogEntry (no frame) into e (line gets '\n' when complete or the
+ * last part, as docker's reader does). 0, or -1 when malformed. */
+int berth_logproto_decode(const void *data, size_t len, struct berth_log_entry *e);
+uint32_t berth_logproto_be32(const void *p);
+#define BERTH_LOGPROTO_MAX (1000 * 1000) /* docker's maxMsgLen */
