@@ -10,6 +10,7 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "daemon/daemon.h"
+#include "daemon/health.h"
 
 struct berth_containers {
 	struct berth_daemon *d;
@@ -573,7 +574,7 @@ void berth_container_status_text(struct berth_container *c, char *out, size_t le
 	case CS_PAUSED:
 		berth_time_parse(json_string_value(json_object_get(s, "StartedAt")), &t);
 		human_duration((now - t) / 1000000000LL, dur, sizeof(dur));
-		snprintf(out, len, "Up %s%s", dur, c->state == CS_PAUSED ? " (Paused)" : "");
+		snprintf(out, len, "Up %s%s", dur, c->state == CS_PAUSED ? " (Paused)" : berth_health_status_suffix(s));
 		return;
 	case CS_RESTARTING:
 		berth_time_parse(json_string_value(json_object_get(s, "FinishedAt")), &t);

@@ -9,6 +9,7 @@
 #include "common/util.h"
 #include "daemon/container_ops.h"
 #include "daemon/daemon.h"
+#include "daemon/health.h"
 #include "daemon/networks.h"
 #include "daemon/reconcile.h"
 #include "daemon/volumes.h"
@@ -125,8 +126,7 @@ static void merge_image_config(json_t *cfg, json_t *img)
 	}
 	if (!jstr_ne(cfg, "StopSignal") && jstr_ne(img, "StopSignal"))
 		json_object_set(cfg, "StopSignal", json_object_get(img, "StopSignal"));
-	if (!jget(cfg, "Healthcheck") && jget(img, "Healthcheck"))
-		json_object_set(cfg, "Healthcheck", json_object_get(img, "Healthcheck"));
+	berth_health_merge(cfg, img);
 	if (!jarr_len(jarr(cfg, "OnBuild")) && jarr(img, "OnBuild"))
 		json_object_set(cfg, "OnBuild", json_object_get(img, "OnBuild"));
 }
@@ -361,7 +361,7 @@ int berth_ctr_create(struct berth_daemon *d, const char *name, json_t *body, jso
 		return berth_err(err, BERTH_E_INVALID, "Config cannot be empty in order to create a container");
 	if (name && *name && check_name(name, err) < 0)
 		return -1;
-	if (check_config_volumes(body, err) < 0)
+	if (check_config_volumes(body, err) < 0 || berth_health_validate(jobj(body, "Healthcheck"), err) < 0)
 		return -1;
 	cleanup_json json_t *hc = jobj(body, "HostConfig") ? json_deep_copy(jobj(body, "HostConfig")) : json_object();
 	if (normalize_host_config(d, hc, err) < 0)

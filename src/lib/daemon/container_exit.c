@@ -16,6 +16,7 @@
 #include "daemon/container_net.h"
 #include "daemon/container_ops.h"
 #include "daemon/daemon.h"
+#include "daemon/health.h"
 #include "daemon/volumes.h"
 #include "runtime/jget.h"
 #include "runtime/shim_client.h"
@@ -221,6 +222,7 @@ void berth_ctr_exited(struct berth_daemon *d, struct berth_container *c, const s
 	 * is emitted before waiters (stop, rm -f, wait) see it, so a removal never
 	 * races with this unmount and "stop"/"destroy" always follow "die". */
 	struct berth_error e = {0};
+	berth_health_unwatch(d, c->id);
 	if (berth_rwlayer_unmount(d->layers, c->id, &e) < 0)
 		berth_log(&d->log, BERTH_LOG_WARN, "container %.12s: unmount: %s", c->id, e.msg);
 	berth_ctr_net_release(d, c); /* endpoints, rules, proxies, sandbox (daemon/container_net.h) */
@@ -293,6 +295,7 @@ void berth_ctr_restore(struct berth_daemon *d)
 			c->started_ns = ss.started_ns;
 			pthread_mutex_unlock(&c->mu);
 			berth_monitor_watch(d->monitor, c, shim_pid);
+			berth_health_restore(d, c);
 			berth_log(&d->log, BERTH_LOG_INFO, "restored container %.12s (shim %d)", c->id, shim_pid);
 			continue;
 		}

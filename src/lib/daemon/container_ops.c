@@ -17,6 +17,7 @@
 #include "daemon/container_net.h"
 #include "daemon/container_ops.h"
 #include "daemon/daemon.h"
+#include "daemon/health.h"
 #include "daemon/volumes.h"
 #include "image/store.h"
 #include "logger/logger.h"
@@ -243,6 +244,7 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, struct be
 	c->shim_ready = false;
 	c->stop_requested = false;
 	berth_container_set_running(c, pid);
+	berth_health_reset_locked(c);
 	c->shim_pid = res.shim_pid;
 	struct berth_container_snap *snap = berth_container_snapshot(c);
 	pthread_mutex_unlock(&c->mu);
@@ -253,6 +255,7 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, struct be
 		  (t_files - t0) / 1e6, (t_mount - t_files) / 1e6, (t_spec - t_mount) / 1e6, (t_spawn - t_spec) / 1e6,
 		  (berth_now_ns() - t_spawn) / 1e6);
 	berth_ctr_event(d, c, "start", NULL);
+	berth_health_watch(d, c);
 	rc = 0;
 	goto out;
 out_unmount:

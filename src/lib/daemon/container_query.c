@@ -9,6 +9,7 @@
 #include "daemon/container_net.h"
 #include "daemon/container_ops.h"
 #include "daemon/daemon.h"
+#include "daemon/health.h"
 #include "image/store.h"
 #include "runtime/jget.h"
 #include "storage/layer_store.h"
@@ -143,6 +144,17 @@ json_t *berth_ctr_list(struct berth_daemon *d, json_t *filters, bool all, int li
 			return berth_err(err, BERTH_E_INVALID, "Invalid filter 'status=%s'", json_string_value(v)),
 			       NULL;
 	}
+	json_array_foreach(json_object_get(filters, "health"), i, v) {
+		static const char *const ok[] = {"starting", "healthy", "unhealthy", "none", NULL};
+		bool good = false;
+		for (int k = 0; ok[k]; k++)
+			if (!strcmp(ok[k], json_string_value(v) ?: ""))
+				good = true;
+		if (!good)
+			return berth_err(err, BERTH_E_INVALID, "Unrecognised filter value for health: %s",
+					 json_string_value(v)),
+			       NULL;
+	}
 	/* ancestor: resolve each to an image ID */
 	char **ancestors = NULL;
 	json_array_foreach(json_object_get(filters, "ancestor"), i, v) {
@@ -199,6 +211,9 @@ json_t *berth_ctr_list(struct berth_daemon *d, json_t *filters, bool all, int li
 			    !berth_filter_has(json_object_get(filters, "exited"), code))
 				keep = false;
 		}
+		if (keep && json_array_size(json_object_get(filters, "health")) &&
+		    !berth_filter_has(json_object_get(filters, "health"), berth_health_status(jobj(c->doc, "State"))))
+			keep = false;
 		if (keep && json_array_size(json_object_get(filters, "ancestor"))) {
 			bool hit = false;
 			for (size_t a = 0; ancestors && ancestors[a]; a++)

@@ -15,6 +15,7 @@
 #include "daemon/container.h"
 #include "daemon/container_ops.h"
 #include "daemon/exec.h"
+#include "daemon/health.h"
 #include "daemon/networks.h"
 #include "daemon/reconcile.h"
 #include "daemon/volumes.h"
@@ -220,6 +221,7 @@ int berth_daemon_open(struct berth_daemon *d, struct berth_config *cfg, struct b
 	if (!d->networks)
 		goto fail;
 	d->execs = berth_execs_new();
+	d->health = berth_health_new();
 	d->monitor = berth_monitor_start(d, err);
 	if (!d->monitor)
 		goto fail;
@@ -234,6 +236,8 @@ fail:
 
 void berth_daemon_close(struct berth_daemon *d)
 {
+	berth_health_free(d->health); /* its probes are execs in containers */
+	d->health = NULL;
 	berth_monitor_stop(d->monitor);
 	d->monitor = NULL;
 	berth_execs_free(d->execs);

@@ -17,6 +17,7 @@ struct berth_runtimes;
 struct berth_containers;
 struct berth_monitor;
 struct berth_execs;
+struct berth_health;
 struct berth_volumes;
 struct berth_netctx;
 struct berth_networks;
@@ -36,6 +37,7 @@ struct berth_daemon {
 	struct berth_containers *containers;
 	struct berth_monitor *monitor;
 	struct berth_execs *execs;
+	struct berth_health *health;     /* daemon/health.h: healthcheck monitors */
 	struct berth_volumes *volumes;   /* daemon/volumes.h */
 	struct berth_netctx *net;        /* network/network.h (net-core); NULL: no bridge networking */
 	struct berth_networks *networks; /* daemon/networks.h (net-api) */

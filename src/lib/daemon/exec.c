@@ -146,6 +146,21 @@ json_t *berth_exec_ids(struct berth_execs *x, const char *container_id)
 	return a;
 }
 
+void berth_exec_remove(struct berth_execs *x, struct berth_exec *e)
+{
+	pthread_mutex_lock(&x->mu);
+	for (struct node **pp = &x->head; *pp; pp = &(*pp)->next) {
+		struct node *n = *pp;
+		if (n->e == e) {
+			*pp = n->next;
+			e->refs--; /* the table's; the caller still holds one */
+			free(n);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&x->mu);
+}
+
 void berth_execs_drop_container(struct berth_execs *x, const char *container_id)
 {
 	pthread_mutex_lock(&x->mu);
@@ -168,7 +183,7 @@ void berth_execs_drop_container(struct berth_execs *x, const char *container_id)
 
 /* docker's "exec_create: <entrypoint> <args joined by spaces>" (and
  * exec_start): the separator is there even without arguments. */
-static void exec_event(struct berth_daemon *d, struct berth_container *ct, const char *action, struct berth_exec *e)
+void berth_exec_event(struct berth_daemon *d, struct berth_container *ct, const char *action, struct berth_exec *e)
 {
 	struct berth_buf what = {0};
 	json_t *cmd = jarr(e->config, "Cmd");
@@ -195,7 +210,7 @@ int berth_exec_create(struct berth_daemon *d, struct berth_container *ct, json_t
 	if (jstr_ne(body, "DetachKeys") && berth_detach_keys_validate(jstr(body, "DetachKeys"), err) < 0)
 		return -1;
 	struct berth_exec *e = berth_exec_add(d->execs, ct->id, body);
-	exec_event(d, ct, "exec_create", e);
+	berth_exec_event(d, ct, "exec_create", e);
 	snprintf(id_out, 65, "%s", e->id);
 	berth_exec_put(d->execs, e);
 	return 0;
@@ -203,7 +218,7 @@ int berth_exec_create(struct berth_daemon *d, struct berth_container *ct, json_t
 
 /* Wait for the exec's exit; record it (unless keep_code: dockerd keeps the
  * 126 of a failed session) and emit exec_die. */
-static void finish_exec(struct berth_daemon *d, struct berth_exec *e, const char *state_dir, bool keep_code)
+static int finish_exec(struct berth_daemon *d, struct berth_exec *e, const char *state_dir, bool keep_code)
 {
 	struct berth_exit ex = {0};
 	struct berth_error err = {0};
@@ -219,6 +234,12 @@ static void finish_exec(struct berth_daemon *d, struct berth_exec *e, const char
 		berth_ctr_event(d, ct, "exec_die", json_pack("{s:s, s:s}", "execID", e->id, "exitCode", cs));
 		berth_container_put(d->containers, ct);
 	}
+	return code;
+}
+
+int berth_exec_finish(struct berth_daemon *d, struct berth_exec *e, const char *state_dir)
+{
+	return finish_exec(d, e, state_dir, false);
 }
 
 struct exec_waiter {
@@ -325,7 +346,7 @@ int berth_exec_start(struct berth_daemon *d, const char *id, const struct berth_
 			goto out;
 		}
 		berth_exec_set(d->execs, e, true, true, false, pid, 0);
-		exec_event(d, ct, "exec_start", e);
+		berth_exec_event(d, ct, "exec_start", e);
 		wait_in_background(d, e, state_dir, false);
 		e = NULL;
 		rc = 0;
@@ -361,7 +382,7 @@ int berth_exec_start(struct berth_daemon *d, const char *id, const struct berth_
 		goto out;
 	}
 	berth_exec_set(d->execs, e, true, true, false, pid, 0);
-	exec_event(d, ct, "exec_start", e);
+	berth_exec_event(d, ct, "exec_start", e);
 	struct berth_stream_opts so = {.forward_stdin = in, .frame_stdout = tty && !o->tty};
 	struct berth_stream_result res = {0};
 	berth_stream_copy(cfd, pending, npending, sfd, &so, &res);

@@ -31,6 +31,8 @@ void berth_exec_set(struct berth_execs *x, struct berth_exec *e, bool started, b
 json_t *berth_exec_inspect(struct berth_execs *x, struct berth_exec *e);
 /* Exec ids of a container (for ExecIDs), new array. */
 json_t *berth_exec_ids(struct berth_execs *x, const char *container_id);
+/* Take one exec out of the table (the caller keeps its reference). */
+void berth_exec_remove(struct berth_execs *x, struct berth_exec *e);
 /* Forget a container's execs (on remove). */
 void berth_execs_drop_container(struct berth_execs *x, const char *container_id);
 
@@ -66,3 +68,9 @@ struct berth_exec_start_opts {
  * the error); once hijacked, errors go into the stream and 0 is returned. */
 int berth_exec_start(struct berth_daemon *d, const char *id, const struct berth_exec_start_opts *o,
 		     struct berth_error *err);
+
+/* For runners without a client (daemon/health.c): docker's
+ * "exec_start: <entrypoint> <args>" style event, and waiting for a started
+ * exec's end (records its exit code, emits exec_die; returns the code). */
+void berth_exec_event(struct berth_daemon *d, struct berth_container *ct, const char *action, struct berth_exec *e);
+int berth_exec_finish(struct berth_daemon *d, struct berth_exec *e, const char *state_dir);
