@@ -11,6 +11,7 @@
 #include "archive/tar.h"
 #include "cli.h"
 #include "common/cleanup.h"
+#include "progress.h"
 
 #define END_OPTS                                                                                                       \
 	{                                                                                                              \
@@ -22,6 +23,7 @@ struct build_out {
 	bool quiet;
 	int rc;
 	char *id;
+	struct cli_progress *prog; /* stream lines and a pull's progress (FROM) */
 };
 
 static void one_message(struct build_out *bo, const char *p, size_t l)
@@ -39,9 +41,8 @@ static void one_message(struct build_out *bo, const char *p, size_t l)
 	} else if (id) {
 		free(bo->id);
 		bo->id = strdup(id);
-	} else if (s && !bo->quiet) {
-		fputs(s, stdout);
-		fflush(stdout);
+	} else if (!bo->quiet && bo->prog && (s || json_object_get(m, "status"))) {
+		cli_progress_message(bo->prog, m);
 	}
 	json_decref(m);
 }
@@ -263,7 +264,7 @@ static int cmd_build(struct cli *c, int argc, char **argv)
 	cleanup_free char *dfname = NULL, *edf = NULL;
 	struct berth_error err = {0};
 	struct berth_buf q = {0};
-	struct build_out bo = {.quiet = quiet};
+	struct build_out bo = {.quiet = quiet, .prog = cli_progress_new(stdout, isatty(STDOUT_FILENO), quiet)};
 	json_t *ba = json_object(), *lb = json_object();
 	if (berth_strv_len(args) != 1) {
 		fprintf(stderr,
@@ -368,6 +369,7 @@ out:
 	berth_buf_free(&q);
 	berth_buf_free(&bo.line);
 	free(bo.id);
+	cli_progress_free(bo.prog);
 	berth_strv_free(args);
 	berth_strv_free(tags);
 	berth_strv_free(bargs);

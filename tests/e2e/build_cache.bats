@@ -119,3 +119,28 @@ cached_steps() {
 	assert_status 200
 	assert_eq "$(jq -c . <<<"$HTTP_BODY")" '{"CachesDeleted":null,"SpaceReclaimed":0}'
 }
+
+@test "--cache-from: a loaded image (no local parent chain) serves the cache; other local entries do not" {
+	run -0 berth build -t c:1 "$CTX"
+	local id1 ids id
+	id1=$(berth image inspect -f '{{.Id}}' c:1)
+	run -0 berth save -o "$BATS_TEST_TMPDIR/c.tar" c:1
+	# a store without the build's chain and an empty build cache
+	api GET '/images/json?all=1'
+	ids=$(printf '%s' "$HTTP_BODY" | jq -r '.[] | select((.RepoTags // []) | index("busybox:latest") | not) | .Id')
+	for id in $ids; do api DELETE "/images/$id?force=1"; done
+	run -0 berth builder prune -f
+	run -0 berth load -i "$BATS_TEST_TMPDIR/c.tar"
+	run -0 berth build --cache-from c:1 -t c:2 "$CTX"
+	assert_eq "$(cached_steps "$output")" "2 3 4 5 6 7 "
+	assert_eq "$(berth image inspect -f '{{.Id}}' c:2)" "$id1"
+	echo changed >"$CTX/b.txt"
+	run -0 berth build --cache-from c:1 -t c:3 "$CTX"
+	assert_eq "$(cached_steps "$output")" "2 3 4 "
+	run -0 berth run --rm c:3 cat /copy /b.txt
+	assert_eq "$output" "one
+changed"
+	# with --cache-from, a local entry counts only in a source's chain (docker)
+	run -0 berth build --cache-from busybox -t c:4 "$CTX"
+	assert_eq "$(cached_steps "$output")" ""
+}

@@ -145,12 +145,53 @@ static int use_image(struct bctx *b, const char *id)
 	return 0;
 }
 
-int bld_cache_probe(struct bctx *b, const char *key)
+json_t *bld_nop_cmd(struct bctx *b, const char *comment)
+{
+	json_t *cmd = bld_shell(b);
+	/* docker records "#(nop) <comment>" as one word for COPY, ADD and
+	 * WORKDIR, as two words for the other instructions */
+	if (berth_str_has_prefix(comment, "COPY ") || berth_str_has_prefix(comment, "ADD ") ||
+	    berth_str_has_prefix(comment, "WORKDIR ")) {
+		json_array_append_new(cmd, json_sprintf("#(nop) %s", comment));
+	} else {
+		json_array_append_new(cmd, json_string("#(nop) "));
+		json_array_append_new(cmd, json_string(comment));
+	}
+	return cmd;
+}
+
+char *bld_cmd_text(const json_t *cmd)
+{
+	struct berth_buf t = {0};
+	size_t i;
+	json_t *a;
+	json_array_foreach(cmd, i, a)
+		berth_buf_printf(&t, "%s%s", i ? " " : "", json_string_value(a) ? json_string_value(a) : "");
+	char *s = strdup(berth_buf_str(&t));
+	berth_buf_free(&t);
+	return s;
+}
+
+char *bld_nop_text(struct bctx *b, const char *comment)
+{
+	json_t *cmd = bld_nop_cmd(b, comment);
+	char *s = bld_cmd_text(cmd);
+	json_decref(cmd);
+	return s;
+}
+
+int bld_cache_probe(struct bctx *b, const char *key, const char *created_by)
 {
 	if (b->o->nocache || b->cache_broken || !key)
 		return 0;
+	const char *parent = *b->id ? b->id : "scratch";
 	char img[BERTH_ID_SZ];
-	if (berth_build_cache_get(b->db, *b->id ? b->id : "scratch", key, img) != 1)
+	bool hit = berth_build_cache_get(b->db, parent, key, img) == 1 && bld_cache_local_ok(b, img);
+	if (!hit && created_by && bld_cache_from_probe(b, created_by, img) == 1) {
+		berth_build_cache_put(b->db, parent, key, img);
+		hit = true;
+	}
+	if (!hit)
 		return 0;
 	struct berth_error e2 = {0};
 	struct berth_error *saved = b->err;
@@ -171,14 +212,14 @@ int bld_meta(struct bctx *b, const char *comment)
 	cleanup_free char *key = bld_key(b, "meta", comment, NULL);
 	if (!key)
 		return berth_err(b->err, BERTH_E_INTERNAL, "out of memory");
-	int hit = bld_cache_probe(b, key);
-	if (hit)
+	json_t *cmd = bld_nop_cmd(b, comment);
+	cleanup_free char *by = bld_cmd_text(cmd);
+	if (bld_cache_probe(b, key, by)) {
+		json_decref(cmd);
 		return 0;
+	}
 	b->cache_broken = true;
 	json_t *cc = json_deep_copy(b->cfg);
-	json_t *cmd = bld_shell(b);
-	json_array_append_new(cmd, json_string("#(nop) "));
-	json_array_append_new(cmd, json_string(comment));
 	json_object_set_new(cc, "Cmd", cmd);
 	char nid[BERTH_ID_SZ];
 	int rc = b->ops->commit(b->ops->ctx, NULL, *b->id ? b->id : NULL, b->cfg, cc, b->author, created(b), nid,
@@ -237,6 +278,35 @@ json_t *bld_ctr_body(struct bctx *b)
 }
 
 /* ---- FROM ---- */
+
+static void pull_progress(void *ctx, json_t *msg)
+{
+	struct bctx *b = ctx;
+	if (!b->o->quiet)
+		emit(b, json_incref(msg));
+}
+
+/* An image for FROM or COPY --from, as dockerd's image sources get it: the
+ * local one unless --pull, else pulled (its progress in the stream). */
+int bld_get_image(struct bctx *b, const char *name, char id[BERTH_ID_SZ])
+{
+	json_t *img = NULL;
+	if (!b->o->pull || !b->ops->image_pull) {
+		if (b->ops->image_get(b->ops->ctx, name, id, &img, b->err) == 0) {
+			json_decref(img);
+			return 0;
+		}
+		if (b->err->kind != BERTH_E_NOT_FOUND || !b->ops->image_pull)
+			return -1;
+		memset(b->err, 0, sizeof(*b->err));
+	}
+	if (b->ops->image_pull(b->ops->ctx, name, b->o->platform, b->o->auth_configs, pull_progress, b, b->err) < 0)
+		return -1;
+	if (b->ops->image_get(b->ops->ctx, name, id, &img, b->err) < 0)
+		return -1;
+	json_decref(img);
+	return 0;
+}
 
 static bool name_eq(const char *a, const char *b) { return a && b && !strcasecmp(a, b); }
 
@@ -318,21 +388,9 @@ static int do_from(struct bctx *b, struct berth_df_instr *in)
 			return -1;
 	} else if (strcasecmp(name, "scratch")) {
 		char rid[BERTH_ID_SZ];
-		json_t *img = NULL;
-		if (b->o->pull && b->ops->image_pull) {
-			bld_stream(b, "%s: Pulling from %s\n", name, name);
-			if (b->ops->image_pull(b->ops->ctx, name, b->err) < 0)
-				return -1;
-		}
-		if (b->ops->image_get(b->ops->ctx, name, rid, &img, b->err) < 0) {
-			if (b->err->kind != BERTH_E_NOT_FOUND || !b->ops->image_pull || b->o->pull)
-				return -1;
-			memset(b->err, 0, sizeof(*b->err));
-			if (b->ops->image_pull(b->ops->ctx, name, b->err) < 0)
-				return -1;
-		}
-		json_decref(img);
-		if (use_image(b, name) < 0)
+		if (bld_get_image(b, name, rid) < 0)
+			return -1;
+		if (use_image(b, rid) < 0)
 			return -1;
 	}
 	if (*b->id)
@@ -381,6 +439,7 @@ int berth_build(const struct berth_build_ops *ops, struct berth_db *db, const st
 	if (berth_df_parse(o->dockerfile, o->dockerfile_len, &df, err) < 0)
 		return -1;
 	b.escape = df.escape;
+	bld_cache_sources_load(&b);
 	b.global_args = json_object();
 	b.used = json_object();
 	b.cfg = json_object();
@@ -541,6 +600,7 @@ out:
 		free(b.stages[i].name);
 	free(b.stages);
 	free(b.author);
+	bld_cache_sources_free(&b);
 	json_decref(b.cfg);
 	json_decref(b.args);
 	json_decref(b.global_args);

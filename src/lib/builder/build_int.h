@@ -36,7 +36,8 @@ struct bctx {
 	struct stage_ref *stages;
 	size_t nstages;
 	int ctx_fd;
-	int64_t created_ns; /* 0: now */
+	int64_t created_ns;    /* 0: now */
+	json_t *cache_sources; /* --cache-from images found: [{"id", "image"}] */
 };
 
 /* {"stream": text} unless quiet */
@@ -52,12 +53,30 @@ json_t *bld_shell(struct bctx *b);
 int bld_meta(struct bctx *b, const char *comment);
 /* Finish a step with a layer made in container ctr (or probe the cache
  * first when ctr is NULL: returns 1 on a hit). */
-int bld_cache_probe(struct bctx *b, const char *key);
+int bld_cache_probe(struct bctx *b, const char *key, const char *created_by);
+/* the Cmd docker records for a step that runs nothing ("#(nop) ..."), and
+ * its history created_by (the words joined by spaces) */
+json_t *bld_nop_cmd(struct bctx *b, const char *comment);
+char *bld_cmd_text(const json_t *cmd);
+char *bld_nop_text(struct bctx *b, const char *comment);
 int bld_commit_ctr(struct bctx *b, const char *ctr, json_t *container_config, const char *key);
 char *bld_key(struct bctx *b, const char *kind, const char *text, const char *extra);
 /* a container body for a step from the current image and config */
 json_t *bld_ctr_body(struct bctx *b);
 void bld_remove(struct bctx *b, const char *ctr, bool always);
+
+/* FROM / COPY --from image: local, else pulled (--pull: always pulled) */
+int bld_get_image(struct bctx *b, const char *name, char id[BERTH_ID_SZ]);
+
+/* cache_from.c: docker's --cache-from (image/cache's ImageCache) */
+int bld_cache_sources_load(struct bctx *b);
+void bld_cache_sources_free(struct bctx *b);
+/* may a hit of the local cache be used? (with --cache-from: only an image
+ * of a source's chain, as docker) */
+bool bld_cache_local_ok(struct bctx *b, const char *image);
+/* 1: a source's history continues the current image with created_by (id
+ * filled: the source or an image restored from it), 0: none, -1: error */
+int bld_cache_from_probe(struct bctx *b, const char *created_by, char id[BERTH_ID_SZ]);
 
 /* dispatch.c */
 int bld_dispatch(struct bctx *b, struct berth_df_instr *in);

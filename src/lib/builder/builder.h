@@ -24,8 +24,19 @@ struct berth_build_ops {
 	void *ctx;
 	/* GetImage: id and parsed image config (new reference). NOT_FOUND when missing. */
 	int (*image_get)(void *ctx, const char *ref, char id[BERTH_ID_SZ], json_t **image, struct berth_error *err);
-	/* Pull ref (may be NULL: no registry support). */
-	int (*image_pull)(void *ctx, const char *ref, struct berth_error *err);
+	/* Pull ref from its registry (may be NULL: no registry support), as
+	 * dockerd's builder does: dockerd's JSON progress messages go to
+	 * progress (borrowed); auth_configs is X-Registry-Config ({"host":
+	 * AuthConfig}, may be NULL). */
+	int (*image_pull)(void *ctx, const char *ref, const char *platform, const json_t *auth_configs,
+			  void (*progress)(void *pctx, json_t *msg), void *pctx, struct berth_error *err);
+	/* Is ancestor the image id itself or one of its parents (local chain)? */
+	bool (*image_is_ancestor)(void *ctx, const char *ancestor, const char *id);
+	/* docker's cache-from restore: a new image of parent (NULL: none) plus
+	 * entry `index` of source's history (and its layer unless empty_layer),
+	 * with config; docker's restoreCachedImage. */
+	int (*image_restore)(void *ctx, const char *parent, const char *source, size_t index, const json_t *config,
+			     char id[BERTH_ID_SZ], struct berth_error *err);
 	/* Create a container: body is a POST /containers/create body. */
 	int (*ctr_create)(void *ctx, json_t *body, char id[65], struct berth_error *err);
 	/* Does path exist in the container (created) as a directory? 1 yes, 0 no, -1 error. */
@@ -54,10 +65,12 @@ struct berth_build_opts {
 	const char *work_dir;    /* scratch space for this build (the builder writes there) */
 	const char *dockerfile;  /* its text */
 	size_t dockerfile_len;
-	char **tags;         /* NULL-terminated, may be NULL */
-	json_t *buildargs;   /* {"NAME": "value"|null} or NULL */
-	json_t *labels;      /* {"k": "v"} or NULL */
-	json_t *host_config; /* merged into every RUN container's HostConfig (may be NULL) */
+	char **tags;          /* NULL-terminated, may be NULL */
+	json_t *buildargs;    /* {"NAME": "value"|null} or NULL */
+	json_t *labels;       /* {"k": "v"} or NULL */
+	json_t *host_config;  /* merged into every RUN container's HostConfig (may be NULL) */
+	json_t *auth_configs; /* X-Registry-Config, decoded (may be NULL) */
+	char **cache_from;    /* --cache-from images, NULL-terminated (may be NULL) */
 	const char *target;
 	const char *platform;
 	bool nocache, rm, forcerm, quiet, pull;

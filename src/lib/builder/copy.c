@@ -244,14 +244,8 @@ static int from_root(struct bctx *b, const char *from, const char *dir, char **s
 		if (b->stages[i].name && !strcasecmp(b->stages[i].name, from))
 			snprintf(image, sizeof(image), "%s", b->stages[i].id);
 	if (!*image) {
-		json_t *img = NULL;
-		if (b->ops->image_get(b->ops->ctx, from, image, &img, err) < 0) {
-			if (err->kind != BERTH_E_NOT_FOUND || !b->ops->image_pull ||
-			    (memset(err, 0, sizeof(*err)), b->ops->image_pull(b->ops->ctx, from, err) < 0) ||
-			    b->ops->image_get(b->ops->ctx, from, image, &img, err) < 0)
-				return -1;
-		}
-		json_decref(img);
+		if (bld_get_image(b, from, image) < 0)
+			return -1;
 	}
 	json_t *body = json_pack("{s:s, s:[s], s:{s:[s]}, s:{}}", "Image", image, "Cmd", "/nonexistent", "Healthcheck",
 				 "Test", "NONE", "HostConfig");
@@ -358,10 +352,7 @@ static int commit_stage(struct copy_job *j, const char *comment, const char *key
 	lseek(tfd, 0, SEEK_SET);
 	struct berth_reader r = berth_reader_fd(tfd);
 	json_t *cc = json_deep_copy(b->cfg);
-	json_t *cmd = bld_shell(b);
-	json_array_append_new(cmd, json_string("#(nop) "));
-	json_array_append_new(cmd, json_string(comment));
-	json_object_set_new(cc, "Cmd", cmd);
+	json_object_set_new(cc, "Cmd", bld_nop_cmd(b, comment));
 	char nid[BERTH_ID_SZ];
 	int rc = b->ops->commit_tar(b->ops->ctx, *b->id ? b->id : NULL, &r, b->cfg, cc, b->author,
 				    b->created_ns ? b->created_ns : berth_now_ns(), nid, b->err);
@@ -429,7 +420,7 @@ int bld_copy(struct bctx *b, struct berth_df_instr *in, bool add)
 	struct copy_job j = {.b = b, .root_fd = -1, .stage_fd = -1};
 	char **srcs = NULL, **paths = NULL;
 	cleanup_free char *from_dir = NULL, *dest = NULL, *comment = NULL, *key = NULL, *fromw = NULL;
-	cleanup_free char *dw = NULL, *joined = NULL, *extra = NULL;
+	cleanup_free char *dw = NULL, *joined = NULL, *extra = NULL, *by = NULL;
 	int from_fd = -1;
 	int rc = -1;
 	for (size_t i = 0; i + 1 < n; i++) {
@@ -536,7 +527,8 @@ int bld_copy(struct bctx *b, struct berth_df_instr *in, bool add)
 				      berth_digest_hex(hash), dest);
 	extra = berth_strdup_printf("%s|%u:%u|%s", hash, (unsigned)j.uid, (unsigned)j.gid, from ? fromw : "");
 	key = bld_key(b, add ? "add" : "copy", comment, extra);
-	if (bld_cache_probe(b, key) == 1) {
+	by = bld_nop_text(b, comment);
+	if (bld_cache_probe(b, key, by) == 1) {
 		berth_strv_free(resolved);
 		rc = 0;
 		goto out;
@@ -627,7 +619,8 @@ int bld_workdir_create(struct bctx *b, const char *dir)
 	cleanup_free char *key = bld_key(b, "workdir", comment, NULL);
 	if (!key)
 		return berth_err(b->err, BERTH_E_INTERNAL, "out of memory");
-	if (bld_cache_probe(b, key) == 1)
+	cleanup_free char *by = bld_nop_text(b, comment);
+	if (bld_cache_probe(b, key, by) == 1)
 		return 0;
 	if (!strcmp(dir, "/") || dest_is_dir_in_image(b, dir)) {
 		b->cache_broken = true; /* bmeta probes again: a miss */

@@ -132,7 +132,7 @@ static int do_run(struct bctx *b, struct berth_df_instr *in)
 	int rc = -1;
 	char ctr[65] = "";
 	json_t *cc = NULL;
-	if (bld_cache_probe(b, key) == 1) {
+	if (bld_cache_probe(b, key, berth_buf_str(&text)) == 1) {
 		rc = 0;
 		goto out;
 	}

@@ -14,6 +14,9 @@
 #include "daemon/container.h"
 #include "daemon/container_ops.h"
 #include "daemon/daemon.h"
+#include "distribution/authconfig.h"
+#include "distribution/pull.h"
+#include "image/config.h"
 #include "image/reference.h"
 #include "image/store.h"
 #include "storage/layer_store.h"
@@ -264,11 +267,157 @@ static int op_tag(void *ctx, const char *id, const char *name, struct berth_erro
 	return berth_image_tag_reference(d->images, id, &r, NULL, err);
 }
 
+/* registry.ResolveAuthConfig: the X-Registry-Config entry for the
+ * reference's registry (its key as written, or its host name) */
+static const json_t *auth_for(const json_t *configs, const char *ref)
+{
+	struct berth_ref r;
+	struct berth_error e = {0};
+	if (!json_is_object(configs) || berth_ref_parse_normalized(ref, &r, &e) < 0)
+		return NULL;
+	bool official = !strcmp(r.domain, "docker.io");
+	const json_t *a = json_object_get(configs, official ? "https://index.docker.io/v1/" : r.domain);
+	if (a)
+		return a;
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)configs, k, v) {
+		const char *h = k;
+		if (berth_str_has_prefix(h, "http://"))
+			h += 7;
+		else if (berth_str_has_prefix(h, "https://"))
+			h += 8;
+		size_t n = strcspn(h, "/");
+		if ((n == strlen(r.domain) && !strncmp(h, r.domain, n)) ||
+		    (official && n == 15 && !strncmp(h, "index.docker.io", 15)))
+			return v;
+	}
+	return NULL;
+}
+
+static int op_image_pull(void *ctx, const char *ref, const char *platform, const json_t *auth_configs,
+			 void (*progress)(void *pctx, json_t *msg), void *pctx, struct berth_error *err)
+{
+	struct berth_daemon *d = ctx;
+	struct berth_auth_config auth = {0};
+	struct berth_ref r;
+	if (berth_ref_parse_normalized(ref, &r, err) < 0)
+		return -1;
+	/* reference.TagNameOnly: a name alone is its latest tag, never all tags */
+	cleanup_free char *tagged = berth_strdup_printf("%s%s", ref, *r.tag || *r.digest ? "" : ":latest");
+	const json_t *a = auth_for(auth_configs, ref);
+	if (a && berth_auth_config_from_json(a, &auth, err) < 0)
+		return -1;
+	struct berth_pull_opts o = {.cfg = &d->cfg.registry,
+				    .images = d->images,
+				    .db = d->db,
+				    .data_root = d->cfg.data_root,
+				    .from_image = tagged,
+				    .platform = platform,
+				    .auth = &auth,
+				    .progress = progress,
+				    .ctx = pctx};
+	int rc = berth_pull(&o, err);
+	berth_auth_config_free(&auth);
+	return rc;
+}
+
+static bool op_image_is_ancestor(void *ctx, const char *ancestor, const char *id)
+{
+	struct berth_daemon *d = ctx;
+	char cur[BERTH_ID_SZ];
+	snprintf(cur, sizeof(cur), "%s", id);
+	for (int depth = 0; *cur && depth < 1000; depth++) {
+		if (!strcmp(cur, ancestor))
+			return true;
+		struct berth_image img = {0};
+		struct berth_error e = {0};
+		if (berth_image_get(d->images, cur, &img, &e) < 0)
+			return false;
+		snprintf(cur, sizeof(cur), "%s", img.parent);
+		berth_image_free(&img);
+	}
+	return false;
+}
+
+/* the diff ID of history entry index (docker's getLayerForHistoryIndex), NULL for an empty layer */
+static const char *layer_for_history(const json_t *img, size_t index)
+{
+	size_t layer = 0, i;
+	json_t *h;
+	json_array_foreach(json_object_get(img, "history"), i, h) {
+		bool empty = json_is_true(json_object_get(h, "empty_layer"));
+		if (i == index)
+			return empty ? NULL :
+				       json_string_value(json_array_get(
+					       json_object_get(json_object_get(img, "rootfs"), "diff_ids"), layer));
+		if (!empty)
+			layer++;
+	}
+	return NULL;
+}
+
+static int op_image_restore(void *ctx, const char *parent, const char *source, size_t index, const json_t *config,
+			    char id[BERTH_ID_SZ], struct berth_error *err)
+{
+	struct berth_daemon *d = ctx;
+	struct berth_image p = {0}, t = {0};
+	int rc = -1;
+	char *bytes = NULL;
+	json_t *o = json_object();
+	if ((parent && berth_image_get(d->images, parent, &p, err) < 0) ||
+	    berth_image_get(d->images, source, &t, err) < 0)
+		goto out;
+	json_t *th = json_array_get(json_object_get(t.json, "history"), index);
+	if (!json_is_object(th)) {
+		berth_err(err, BERTH_E_INTERNAL, "cache source %s has no history entry %zu", source, index);
+		goto out;
+	}
+	json_t *hist = json_array(), *ids = json_array();
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(p.json, "history"), i, v)
+		json_array_append(hist, v);
+	json_array_append(hist, th);
+	json_array_foreach(json_object_get(json_object_get(p.json, "rootfs"), "diff_ids"), i, v)
+		json_array_append(ids, v);
+	const char *layer = layer_for_history(t.json, index);
+	if (layer)
+		json_array_append_new(ids, json_string(layer));
+	static const char *const keep[] = {"architecture", "author", "os", "os.features", "os.version", "variant"};
+	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		json_t *k = json_object_get(t.json, keep[i]);
+		if (k)
+			json_object_set(o, keep[i], k);
+	}
+	json_object_set_new(o, "config", json_deep_copy(config));
+	json_t *created = json_object_get(th, "created");
+	json_object_set_new(o, "created", created ? json_incref(created) : json_string("1970-01-01T00:00:00Z"));
+	json_object_set_new(o, "docker_version", json_string(BERTH_VERSION));
+	json_object_set_new(o, "history", hist);
+	json_object_set_new(o, "rootfs", json_pack("{s:s, s:o}", "type", "layers", "diff_ids", ids));
+	size_t len = 0;
+	bytes = berth_json_dump_go(o, &len);
+	bool made;
+	if (!bytes)
+		berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	else
+		rc = berth_image_create(d->images, bytes, len, parent, id, &made, err);
+out:
+	free(bytes);
+	json_decref(o);
+	berth_image_free(&p);
+	berth_image_free(&t);
+	return rc;
+}
+
 void berth_build_ops_init(struct berth_daemon *d, struct berth_build_ops *ops)
 {
 	*ops = (struct berth_build_ops){.ctx = d,
 					.image_get = op_image_get,
-					.image_pull = NULL,
+					.image_pull = op_image_pull,
+					.image_is_ancestor = op_image_is_ancestor,
+					.image_restore = op_image_restore,
 					.ctr_create = op_ctr_create,
 					.ctr_is_dir = op_ctr_is_dir,
 					.ctr_get = op_ctr_get,

@@ -6,6 +6,7 @@
 
 #include "api/api.h"
 #include "builder/builder.h"
+#include "common/base64.h"
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "daemon/build_ops.h"
@@ -57,6 +58,48 @@ static int query_obj(struct berth_http_req *r, const char *name, json_t **out, s
 	return 0;
 }
 
+/* X-Registry-Config: base64url JSON {"registry": AuthConfig}; as dockerd,
+ * what cannot be decoded is no credentials */
+static json_t *registry_config(struct berth_http_req *r)
+{
+	const char *h = berth_http_header(r, "X-Registry-Config");
+	if (!h || !*h)
+		return NULL;
+	size_t n = 0;
+	char *dec = berth_base64_decode(h, &n);
+	if (!dec)
+		return NULL;
+	json_t *j = json_loadb(dec, n, 0, NULL);
+	explicit_bzero(dec, n);
+	free(dec);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* cachefrom: a JSON array of image names */
+static int cache_from(struct berth_http_req *r, char ***out, struct berth_error *err)
+{
+	const char *v = berth_http_query(r, "cachefrom");
+	if (!v || !*v)
+		return 0;
+	json_error_t je;
+	cleanup_json json_t *j = json_loads(v, JSON_DECODE_ANY, &je);
+	if (!json_is_array(j) && !json_is_null(j))
+		return berth_err(err, BERTH_E_INVALID, "failed to parse cachefrom: %s",
+				 j ? "not an array of strings" : je.text);
+	size_t i;
+	json_t *e;
+	json_array_foreach(j, i, e) {
+		if (!json_is_string(e))
+			return berth_err(err, BERTH_E_INVALID, "failed to parse cachefrom: not an array of strings");
+		berth_strv_push(out, json_string_value(e));
+	}
+	return 0;
+}
+
 static void set_int(json_t *hc, struct berth_http_req *r, const char *q, const char *key)
 {
 	const char *v = berth_http_query(r, q);
@@ -67,13 +110,14 @@ static void set_int(json_t *hc, struct berth_http_req *r, const char *q, const c
 static void build(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
 {
 	struct berth_error err = {0};
-	cleanup_json json_t *buildargs = NULL, *labels = NULL, *hc = json_object();
-	char **tags = NULL;
+	cleanup_json json_t *buildargs = NULL, *labels = NULL, *hc = json_object(), *auths = registry_config(r);
+	char **tags = NULL, **cachefrom = NULL;
 	cleanup_free char *work = NULL, *ctxdir = NULL, *dockerfile = NULL;
 	size_t dflen = 0;
 	int64_t exit_code = 0;
 	struct build_stream s = {.c = c};
-	if (query_obj(r, "buildargs", &buildargs, &err) < 0 || query_obj(r, "labels", &labels, &err) < 0)
+	if (query_obj(r, "buildargs", &buildargs, &err) < 0 || query_obj(r, "labels", &labels, &err) < 0 ||
+	    cache_from(r, &cachefrom, &err) < 0)
 		goto fail;
 	for (size_t i = 0; i < r->nquery; i++) {
 		if (strcmp(r->query[i].k, "t") || !r->query[i].v || !*r->query[i].v)
@@ -163,6 +207,8 @@ static void build(struct berth_daemon *d, struct berth_http_req *r, struct berth
 				     .buildargs = buildargs,
 				     .labels = json_is_object(labels) ? labels : NULL,
 				     .host_config = hc,
+				     .auth_configs = auths,
+				     .cache_from = cachefrom,
 				     .target = berth_http_query(r, "target"),
 				     .platform = berth_http_query(r, "platform"),
 				     .nocache = berth_http_query_bool(r, "nocache", false),
@@ -201,6 +247,7 @@ out:
 	if (work)
 		berth_rm_rf(work, NULL);
 	berth_strv_free(tags);
+	berth_strv_free(cachefrom);
 }
 
 /* docker system prune calls it too: the cache goes with everything else */

@@ -1,0 +1,82 @@
+#!/usr/bin/env bats
+# Builds that reach outside the daemon (issue 10): a FROM image missing
+# locally (or every one with --pull) is pulled from the registry with
+# dockerd's pull progress inside the build stream; --cache-from with an image
+# pulled from a registry (no local parent chain); remote contexts (a tarball
+# URL, a git URL). The registry is scripts/e2e-services.sh's (E2E_REGISTRY),
+# or one started here.
+
+load helpers
+
+skopeo_push()
+{
+	skopeo copy --quiet --dest-tls-verify=false "$@" >/dev/null
+}
+
+setup_file()
+{
+	command -v skopeo >/dev/null || skip "skopeo not installed"
+	if [ -z "${E2E_REGISTRY:-}" ]; then
+		"$BATS_TEST_DIRNAME/../../scripts/e2e-services.sh" start "$BATS_FILE_TMPDIR/services.env" >&2 || return 1
+		# shellcheck disable=SC1091
+		. "$BATS_FILE_TMPDIR/services.env"
+		export E2E_REGISTRY E2E_OWN_SERVICES=1
+	fi
+	# a private namespace in a registry other suites may share
+	export P="build$$"
+	skopeo_push "docker-archive:$(fixture busybox-docker-archive.tar)" "docker://$E2E_REGISTRY/$P/busybox:1"
+	berthd_start
+}
+
+teardown_file()
+{
+	berthd_stop
+	if [ "${E2E_OWN_SERVICES:-}" = 1 ]; then
+		"$BATS_TEST_DIRNAME/../../scripts/e2e-services.sh" stop "$BATS_FILE_TMPDIR/services.env" >/dev/null
+	fi
+}
+
+setup()
+{
+	berthd_ensure
+	CTX=$BATS_TEST_TMPDIR/ctx
+	mkdir -p "$CTX"
+}
+
+teardown()
+{
+	[ ! -f "$BATS_TEST_TMPDIR/http.pid" ] || kill "$(cat "$BATS_TEST_TMPDIR/http.pid")" 2>/dev/null || true
+	reset_containers
+	reset_images
+	berth builder prune -f >/dev/null || true
+}
+
+@test "FROM a missing image pulls it with dockerd's progress in the stream; --pull pulls a present one" {
+	local img=$E2E_REGISTRY/$P/busybox:1
+	printf 'FROM %s\nRUN echo built > /built\n' "$img" >"$CTX/Dockerfile"
+	run -0 berth build -t pulled:1 "$CTX"
+	assert_contains "$output" "Step 1/2 : FROM $img
+1: Pulling from $P/busybox"
+	assert_contains "$output" ": Pull complete"
+	assert_contains "$output" "Status: Downloaded newer image for $img"
+	assert_contains "$output" "Successfully tagged pulled:1"
+	run -0 berth image inspect -f '{{.Id}}' "$img"
+	assert_eq "$output" "$BUSYBOX_ID"
+	run -0 berth run --rm pulled:1 cat /built
+	assert_eq "$output" built
+	# the raw stream: the pull's own JSON messages between the step lines
+	tar -C "$CTX" -cf "$BATS_TEST_TMPDIR/ctx.tar" .
+	api POST "/build?t=pulled:2&pull=1" -H 'Content-Type: application/x-tar' --data-binary "@$BATS_TEST_TMPDIR/ctx.tar"
+	assert_status 200
+	assert_contains "$HTTP_BODY" "{\"status\":\"Pulling from $P/busybox\",\"id\":\"1\"}"
+	assert_contains "$HTTP_BODY" "\"status\":\"Status: Image is up to date for $img\""
+	# the same base: RUN comes from the cache
+	assert_match "$HTTP_BODY" '" ---(>|\\u003e) Using cache\\n"'
+	# a tag the registry does not have: the pull's error, nothing built
+	printf 'FROM %s\nRUN true\n' "$E2E_REGISTRY/$P/busybox:nope" >"$CTX/Dockerfile"
+	run berth build -t pulled:3 "$CTX"
+	[ "$status" -ne 0 ] || fail "a build from a missing tag succeeded"
+	assert_contains "$output" "manifest for $E2E_REGISTRY/$P/busybox:nope not found: manifest unknown: manifest unknown"
+	run berth image inspect pulled:3
+	[ "$status" -ne 0 ] || fail "pulled:3 exists"
+}
