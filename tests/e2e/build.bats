@@ -245,6 +245,29 @@ PY
 	assert_clean_failure deep:1
 }
 
+@test "COPY/ADD --chown: names from the image's /etc/passwd and /etc/group, docker's errors for unknown ones" {
+	echo data >"$CTX/f"
+	mkdir "$CTX/d" && echo x >"$CTX/d/x"
+	printf 'FROM busybox\nCOPY --chown=nobody:nogroup f /a\nCOPY --chown=root d /d/\nADD --chown=1234 f /c\nCOPY --chown=nobody:0 f /e\n' >"$CTX/Dockerfile"
+	run -0 berth build -t own:1 "$CTX"
+	run -0 berth run --rm own:1 stat -c '%u:%g %n' /a /d /d/x /c /e
+	assert_eq "$output" "65534:65534 /a
+0:0 /d
+0:0 /d/x
+1234:1234 /c
+65534:0 /e"
+	# the group defaults to the user's name: busybox has no group "nobody"
+	printf 'FROM busybox\nCOPY --chown=nobody f /a\n' >"$CTX/Dockerfile"
+	run berth build -t own:2 "$CTX"
+	[ "$status" -ne 0 ] || fail "an unknown group was accepted"
+	assert_contains "$output" "unable to convert uid/gid chown string to host mapping: can't find gid for group nobody: no such group: nobody"
+	printf 'FROM busybox\nCOPY --chown=ghost:0 f /a\n' >"$CTX/Dockerfile"
+	run berth build -t own:2 "$CTX"
+	[ "$status" -ne 0 ] || fail "an unknown user was accepted"
+	assert_contains "$output" "unable to convert uid/gid chown string to host mapping: can't find uid for user ghost: no such user: ghost"
+	assert_clean_failure own:2
+}
+
 @test "berth build: -f outside the context, -f -, a context tar and a Dockerfile on stdin, --iidfile, --label, --build-arg" {
 	echo data >"$CTX/data.txt"
 	printf 'FROM busybox\nARG WHO=nobody\nCOPY data.txt /\nRUN echo "hi $WHO" > /who\n' >"$BATS_TEST_TMPDIR/Other.dockerfile"

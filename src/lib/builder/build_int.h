@@ -78,6 +78,9 @@ bool bld_cache_local_ok(struct bctx *b, const char *image);
  * filled: the source or an image restored from it), 0: none, -1: error */
 int bld_cache_from_probe(struct bctx *b, const char *created_by, char id[BERTH_ID_SZ]);
 
+/* chown.c: --chown=user[:group], names from the image's /etc/passwd and /etc/group */
+int bld_parse_chown(struct bctx *b, const char *spec, uid_t *uid, gid_t *gid);
+
 /* dispatch.c */
 int bld_dispatch(struct bctx *b, struct berth_df_instr *in);
 /* copy.c */

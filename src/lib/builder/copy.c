@@ -1,5 +1,5 @@
 /* COPY and ADD (context files, --from stages and images, local archives,
- * --chown) and WORKDIR's directory. Files are staged with the archive
+ * --chown, chown.c) and WORKDIR's directory. Files are staged with the archive
  * module (tar out of the source root, extracted below a staging directory
  * with the new owners), and the staging tree becomes the step's layer. */
 #include <ctype.h>
@@ -198,37 +198,6 @@ static int expand_source(struct copy_job *j, const char *src, char ***out)
 		berth_strv_push(out, p);
 	}
 	berth_strv_free(names);
-	return 0;
-}
-
-static int parse_chown(struct bctx *b, const char *spec, uid_t *uid, gid_t *gid)
-{
-	cleanup_free char *s = bld_word(b, spec);
-	if (!s)
-		return -1;
-	char *colon = strchr(s, ':');
-	const char *u = s, *g = colon ? colon + 1 : NULL;
-	if (colon)
-		*colon = 0;
-	char *end;
-	long uv = !strcmp(u, "root") ? 0 : strtol(u, &end, 10);
-	if (strcmp(u, "root") && (*end || !*u))
-		return berth_err(b->err, BERTH_E_INVALID,
-				 "unable to convert uid/gid chown string to host mapping: can't find uid for user %s: "
-				 "only numeric ids and root are supported here",
-				 u);
-	long gv = uv;
-	if (g) {
-		gv = !strcmp(g, "root") ? 0 : strtol(g, &end, 10);
-		if (strcmp(g, "root") && (*end || !*g))
-			return berth_err(
-				b->err, BERTH_E_INVALID,
-				"unable to convert uid/gid chown string to host mapping: can't find gid for group %s: "
-				"only numeric ids and root are supported here",
-				g);
-	}
-	*uid = (uid_t)uv;
-	*gid = (gid_t)gv;
 	return 0;
 }
 
@@ -437,7 +406,7 @@ int bld_copy(struct bctx *b, struct berth_df_instr *in, bool add)
 	bool dest_slash = berth_str_has_suffix(dw, "/") || berth_str_has_suffix(dw, "/.") || !strcmp(dw, ".");
 	joined = dw[0] == '/' ? strdup(dw) : berth_strdup_printf("%s/%s", wd && *wd ? wd : "", dw);
 	dest = berth_cp_clean(joined);
-	if (chown && parse_chown(b, chown, &j.uid, &j.gid) < 0)
+	if (chown && bld_parse_chown(b, chown, &j.uid, &j.gid) < 0)
 		goto out;
 	j.chown = true; /* docker: 0:0 unless --chown */
 	if (from) {

@@ -1,0 +1,134 @@
+/* COPY/ADD --chown=user[:group]: numeric ids as they are, names looked up
+ * in the image's /etc/passwd and /etc/group (docker's parseChownFlag: the
+ * group defaults to the user string; a name not found is
+ * "unable to convert uid/gid chown string to host mapping: can't find uid
+ * for user X: no such user: X"). The files are read through the same
+ * archive path as COPY --from (a created container of the current image). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "archive/tar.h"
+#include "builder/build_int.h"
+#include "common/cleanup.h"
+
+#define CHOWN_PREFIX "unable to convert uid/gid chown string to host mapping: "
+
+static bool numeric(const char *s, long *v)
+{
+	char *end;
+	errno = 0;
+	long n = strtol(s, &end, 10);
+	if (!*s || *end || errno || n < 0 || n > 0xffffffffL)
+		return false;
+	*v = n;
+	return true;
+}
+
+/* /etc/passwd and /etc/group of the current image, extracted into dir; 0 or -1 */
+static int fetch_files(struct bctx *b, const char *dir, struct berth_error *err)
+{
+	if (!*b->id)
+		return berth_err(err, BERTH_E_NOT_FOUND, "open /etc/passwd: no such file or directory");
+	json_t *body = bld_ctr_body(b);
+	json_object_set_new(body, "Cmd", json_pack("[s]", "/nonexistent"));
+	json_object_set_new(body, "Entrypoint", json_null());
+	char ctr[65];
+	int rc = b->ops->ctr_create(b->ops->ctx, body, ctr, err);
+	json_decref(body);
+	if (rc < 0)
+		return -1;
+	cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	static const char *const files[] = {"/etc/passwd", "/etc/group"};
+	for (size_t i = 0; rc == 0 && i < 2; i++) {
+		cleanup_close int tfd = open(b->o->work_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (tfd < 0 || dfd < 0) {
+			rc = berth_err_sys(err, BERTH_E_INTERNAL, errno, "temporary file");
+			break;
+		}
+		struct berth_writer w = berth_writer_fd(tfd);
+		struct berth_error e = {0};
+		if (b->ops->ctr_get(b->ops->ctx, ctr, files[i], &w, &e) < 0)
+			continue; /* missing: reported when it is needed */
+		lseek(tfd, 0, SEEK_SET);
+		struct berth_reader r = berth_reader_fd(tfd);
+		struct berth_untar_opts uo = {.resolve = BERTH_UNTAR_BENEATH, .dest_shown = "/"};
+		rc = berth_untar(dfd, "", &r, &uo, err);
+	}
+	b->ops->ctr_remove(b->ops->ctx, ctr);
+	return rc;
+}
+
+/* the id of name in a passwd (field 2 = uid) or group (field 2 = gid) file */
+static int lookup(const char *dir, const char *file, const char *name, long *id, struct berth_error *err)
+{
+	cleanup_free char *path = berth_strdup_printf("%s/%s", dir, file);
+	char *data = NULL;
+	size_t len = 0;
+	struct berth_error e = {0};
+	if (berth_read_file(path, &data, &len, 16 << 20, &e) < 0)
+		return berth_err(err, BERTH_E_INVALID, "open /etc/%s: no such file or directory", file);
+	int rc = berth_err(err, BERTH_E_INVALID, "no such %s: %s", strcmp(file, "passwd") ? "group" : "user", name);
+	char *save = NULL;
+	for (char *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *f[4] = {0};
+		char *p = line;
+		for (int i = 0; i < 4 && p; i++) {
+			f[i] = p;
+			p = strchr(p, ':');
+			if (p)
+				*p++ = 0;
+		}
+		if (f[0] && f[2] && !strcmp(f[0], name) && numeric(f[2], id)) {
+			memset(err, 0, sizeof(*err));
+			rc = 0;
+			break;
+		}
+	}
+	free(data);
+	return rc;
+}
+
+int bld_parse_chown(struct bctx *b, const char *spec, uid_t *uid, gid_t *gid)
+{
+	cleanup_free char *s = bld_word(b, spec);
+	if (!s)
+		return -1;
+	char *colon = strchr(s, ':');
+	if (colon && strchr(colon + 1, ':'))
+		return berth_err(b->err, BERTH_E_INVALID, CHOWN_PREFIX "invalid chown string format: %s", s);
+	if (colon)
+		*colon = 0;
+	const char *u = s, *g = colon ? colon + 1 : s;
+	long uv, gv;
+	bool un = numeric(u, &uv), gn = numeric(g, &gv);
+	cleanup_free char *dir = NULL;
+	if (!un || !gn) {
+		char rnd[65];
+		berth_random_id(rnd);
+		dir = berth_strdup_printf("%s/chown-%.12s", b->o->work_dir, rnd);
+		if (!dir || berth_mkdir_p(dir, 0700, b->err) < 0)
+			return -1;
+		struct berth_error e = {0};
+		if (fetch_files(b, dir, &e) < 0 && e.kind != BERTH_E_NOT_FOUND) {
+			berth_rm_rf(dir, NULL);
+			*b->err = e;
+			return -1;
+		}
+	}
+	int rc = 0;
+	struct berth_error e = {0};
+	if (!un && lookup(dir, "passwd", u, &uv, &e) < 0)
+		rc = berth_err(b->err, BERTH_E_INVALID, CHOWN_PREFIX "can't find uid for user %s: %s", u, e.msg);
+	else if (!gn && lookup(dir, "group", g, &gv, &e) < 0)
+		rc = berth_err(b->err, BERTH_E_INVALID, CHOWN_PREFIX "can't find gid for group %s: %s", g, e.msg);
+	if (dir)
+		berth_rm_rf(dir, NULL);
+	if (rc == 0) {
+		*uid = (uid_t)uv;
+		*gid = (gid_t)gv;
+	}
+	return rc;
+}
