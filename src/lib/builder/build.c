@@ -277,6 +277,16 @@ json_t *bld_ctr_body(struct bctx *b)
 	return body;
 }
 
+int bld_probe_ctr(struct bctx *b, char ctr[65], struct berth_error *err)
+{
+	json_t *body = bld_ctr_body(b);
+	json_object_set_new(body, "Cmd", json_pack("[s]", "/nonexistent"));
+	json_object_set_new(body, "Entrypoint", json_null());
+	int rc = b->ops->ctr_create(b->ops->ctx, body, ctr, err);
+	json_decref(body);
+	return rc;
+}
+
 /* ---- FROM ---- */
 
 static void pull_progress(void *ctx, json_t *msg)

@@ -64,6 +64,8 @@ char *bld_key(struct bctx *b, const char *kind, const char *text, const char *ex
 /* a container body for a step from the current image and config */
 json_t *bld_ctr_body(struct bctx *b);
 void bld_remove(struct bctx *b, const char *ctr, bool always);
+/* a created (never started) container of the current image, to read its files */
+int bld_probe_ctr(struct bctx *b, char ctr[65], struct berth_error *err);
 
 /* FROM / COPY --from image: local, else pulled (--pull: always pulled) */
 int bld_get_image(struct bctx *b, const char *name, char id[BERTH_ID_SZ]);

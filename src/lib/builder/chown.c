@@ -32,12 +32,8 @@ static int fetch_files(struct bctx *b, const char *dir, struct berth_error *err)
 {
 	if (!*b->id)
 		return berth_err(err, BERTH_E_NOT_FOUND, "open /etc/passwd: no such file or directory");
-	json_t *body = bld_ctr_body(b);
-	json_object_set_new(body, "Cmd", json_pack("[s]", "/nonexistent"));
-	json_object_set_new(body, "Entrypoint", json_null());
 	char ctr[65];
-	int rc = b->ops->ctr_create(b->ops->ctx, body, ctr, err);
-	json_decref(body);
+	int rc = bld_probe_ctr(b, ctr, err);
 	if (rc < 0)
 		return -1;
 	cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -73,15 +69,11 @@ static int lookup(const char *dir, const char *file, const char *name, long *id,
 	int rc = berth_err(err, BERTH_E_INVALID, "no such %s: %s", strcmp(file, "passwd") ? "group" : "user", name);
 	char *save = NULL;
 	for (char *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *f[4] = {0};
-		char *p = line;
-		for (int i = 0; i < 4 && p; i++) {
-			f[i] = p;
-			p = strchr(p, ':');
-			if (p)
-				*p++ = 0;
-		}
-		if (f[0] && f[2] && !strcmp(f[0], name) && numeric(f[2], id)) {
+		char *rest = line;
+		const char *nm = strsep(&rest, ":");
+		strsep(&rest, ":"); /* the password */
+		const char *ids = strsep(&rest, ":");
+		if (nm && ids && !strcmp(nm, name) && numeric(ids, id)) {
 			memset(err, 0, sizeof(*err));
 			rc = 0;
 			break;

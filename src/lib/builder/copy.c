@@ -353,14 +353,9 @@ static bool dest_is_dir_in_image(struct bctx *b, const char *dest)
 {
 	if (!*b->id)
 		return false;
-	json_t *body = bld_ctr_body(b);
-	json_object_set_new(body, "Cmd", json_pack("[s]", "/nonexistent"));
-	json_object_set_new(body, "Entrypoint", json_null());
 	char ctr[65];
 	struct berth_error e2 = {0};
-	int rc = b->ops->ctr_create(b->ops->ctx, body, ctr, &e2);
-	json_decref(body);
-	if (rc < 0)
+	if (bld_probe_ctr(b, ctr, &e2) < 0)
 		return false;
 	int d = b->ops->ctr_is_dir(b->ops->ctx, ctr, dest, &e2);
 	b->ops->ctr_remove(b->ops->ctx, ctr);
