@@ -54,10 +54,12 @@ static void usage(FILE *out)
 		"      --bip string             Specify network bridge IP\n"
 		"      --default-address-pool   Default address pools for node specific local networks (base=CIDR,size=N)\n"
 		"      --fixed-cidr string      IPv4 subnet for fixed IPs\n"
+		"      --fixed-cidr-v6 string   IPv6 subnet for fixed IPs\n"
 		"      --icc                    Enable inter-container communication (default true)\n"
 		"      --ip ip                  Default IP when binding container ports (default 0.0.0.0)\n"
 		"      --ip-forward             Enable net.ipv4.ip_forward (default true)\n"
 		"      --ip-masq                Enable IP masquerading (default true)\n"
+		"      --ipv6                   Enable IPv6 networking\n"
 		"      --iptables               Enable addition of iptables rules (default true)\n"
 		"      --mtu int                Set the containers network MTU\n"
 		"      --userland-proxy         Use userland proxy for loopback traffic (default true)\n"
@@ -240,11 +242,13 @@ int main(int argc, char **argv)
 		{"ip", required_argument, NULL, 2002},
 		{"userland-proxy-path", required_argument, NULL, 2003},
 		{"default-bridge-name", required_argument, NULL, 2004}, /* hidden: the created bridge's name */
+		{"fixed-cidr-v6", required_argument, NULL, 2005},
 		{"iptables", optional_argument, NULL, 2010},
 		{"ip-forward", optional_argument, NULL, 2011},
 		{"ip-masq", optional_argument, NULL, 2012},
 		{"icc", optional_argument, NULL, 2013},
 		{"userland-proxy", optional_argument, NULL, 2014},
+		{"ipv6", optional_argument, NULL, 2015},
 		{"mtu", required_argument, NULL, 2020},
 		{"default-address-pool", required_argument, NULL, 2021},
 		{"authorization-plugin", required_argument, NULL, O_AUTHZ},
@@ -271,16 +275,16 @@ int main(int argc, char **argv)
 				goto early_fail;
 			break;
 		case 'b':
-		case 2000 ... 2004: {
+		case 2000 ... 2005: {
 			static const char *const skeys[] = {"bip", "fixed-cidr", "ip", "userland-proxy-path",
-							    "default-bridge-name"};
+							    "default-bridge-name", "fixed-cidr-v6"};
 			key = o == 'b' ? "bridge" : skeys[o - 2000];
 			jv = json_string(optarg);
 			break;
 		}
-		case 2010 ... 2014: {
+		case 2010 ... 2015: {
 			static const char *const bkeys[] = {"iptables", "ip-forward", "ip-masq", "icc",
-							    "userland-proxy"};
+							    "userland-proxy", "ipv6"};
 			key = bkeys[o - 2010];
 			if (!(jv = bool_arg(key, optarg)))
 				goto early_fail;

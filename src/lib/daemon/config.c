@@ -71,8 +71,6 @@ static const char *const off_only_keys[] = {
 	"group",
 	"default-shm-size",
 	"default-cgroupns-mode",
-	"ipv6",
-	"fixed-cidr-v6",
 	"allow-nondistributable-artifacts",
 	"containerd",
 	"oom-score-adjust",
@@ -309,6 +307,8 @@ static bool key_known(const char *k)
 					   "userland-proxy",
 					   "userland-proxy-path",
 					   "default-address-pools",
+					   "ipv6",
+					   "fixed-cidr-v6",
 					   NULL};
 	return in_list(impl, k) || in_list(off_only_keys, k) || berth_sec_config_key(k) || berth_registry_config_key(k);
 }

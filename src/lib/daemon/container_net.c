@@ -140,6 +140,8 @@ int berth_ctr_net_prepare(struct berth_daemon *d, struct berth_container *c, jso
 						 .container_name = c->name + 1,
 						 .network = names[i],
 						 .ipv4 = jstr_ne(ipam, "IPv4Address"),
+						 .ipv6 = jstr_ne(ipam, "IPv6Address"),
+						 .link_local_ips = jarr(ipam, "LinkLocalIPs"),
 						 .mac = i == 0 ? jstr_ne(cfg, "MacAddress") : NULL,
 						 .port_bindings = i == 0 ? jobj(hc, "PortBindings") : NULL,
 						 .exposed_ports = i == 0 ? jobj(cfg, "ExposedPorts") : NULL,

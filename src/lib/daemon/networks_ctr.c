@@ -207,11 +207,13 @@ int berth_networks_connect(struct berth_daemon *d, const char *ref, json_t *body
 	pthread_mutex_unlock(&c->mu);
 	if (rc == 0 && running && d->net) {
 		json_t *ipam = jobj(ep, "IPAMConfig");
-		struct berth_endpoint_req req = {.container_id = c->id,
-						 .container_name = c->name + 1,
-						 .network = jstr(net, "Id"),
-						 .ipv4 = jstr_ne(ipam, "IPv4Address") ? jstr(ipam, "IPv4Address") :
-											NULL};
+		struct berth_endpoint_req req = {
+			.container_id = c->id,
+			.container_name = c->name + 1,
+			.network = jstr(net, "Id"),
+			.ipv4 = jstr_ne(ipam, "IPv4Address") ? jstr(ipam, "IPv4Address") : NULL,
+			.ipv6 = jstr_ne(ipam, "IPv6Address") ? jstr(ipam, "IPv6Address") : NULL,
+			.link_local_ips = jarr(ipam, "LinkLocalIPs")};
 		json_t *got = NULL, *ports = NULL;
 		if (berth_net_endpoint_attach(d->net, &req, &got, &ports, err) < 0) {
 			rc = -1;

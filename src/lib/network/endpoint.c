@@ -36,6 +36,17 @@ static uint32_t jip(json_t *o, const char *k)
 	return a;
 }
 
+/* The allocator offset of the record's IPv6 address (0: none). */
+static uint32_t jip6(struct berth_net *net, json_t *o)
+{
+	struct in6_addr a;
+	uint32_t off = 0;
+	const char *s = json_string_value(json_object_get(o, "GlobalIPv6Address"));
+	if (!net->v6 || !s || !*s || inet_pton(AF_INET6, s, &a) != 1 || berth_v6_offset(&net->sub6, &a, &off) < 0)
+		return 0;
+	return BERTH_V6_BASE + off;
+}
+
 /* The port rules of one recorded mapping. */
 static int port_rules(struct berth_netctx *n, json_t *rec, json_t *p, struct berth_ipt_rules *out)
 {
@@ -263,6 +274,8 @@ static void teardown(struct berth_netctx *n, json_t *rec, bool reserved)
 	struct berth_net *net = berth_net_find(n, json_string_value(json_object_get(rec, "NetworkID")));
 	if (net) {
 		berth_ipam_release(&net->ipam, jip(rec, "IPAddress"));
+		if (jip6(net, rec))
+			berth_ipam_release(&net->ipam6, jip6(net, rec));
 		if (net->nendpoints > 0)
 			net->nendpoints--;
 	}
@@ -330,6 +343,73 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
+/* --link-local-ip: each one a link-local address (169.254.0.0/16, fe80::/10). */
+static int check_link_local(json_t *ips, struct berth_error *err)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(ips, i, v) {
+		const char *s = json_string_value(v);
+		struct in_addr a4;
+		struct in6_addr a6;
+		bool ok = false;
+		if (s && inet_pton(AF_INET, s, &a4) == 1)
+			ok = (ntohl(a4.s_addr) >> 16) == 0xa9fe;
+		else if (s && inet_pton(AF_INET6, s, &a6) == 1)
+			ok = a6.s6_addr[0] == 0xfe && (a6.s6_addr[1] & 0xc0) == 0x80;
+		if (!ok)
+			return berth_err(err, BERTH_E_INVALID, "invalid link local IP address: %s", s ? s : "");
+	}
+	return 0;
+}
+
+/* The link-local addresses on the interface (as docker: /16 and /64). */
+static int add_link_local(int nl, const char *ifname, json_t *ips, struct berth_error *err)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(ips, i, v) {
+		const char *s = json_string_value(v);
+		struct in_addr a4;
+		struct in6_addr a6;
+		if (inet_pton(AF_INET, s, &a4) == 1) {
+			if (berth_nl_addr_add(nl, ifname, a4, 16, err) < 0)
+				return -1;
+		} else if (inet_pton(AF_INET6, s, &a6) == 1 && berth_nl_addr6_add(nl, ifname, &a6, 64, err) < 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* An IPv6 address of the network for an endpoint (n->mu held): *off is its
+ * allocator offset, 0 when the network has no IPv6. */
+static int request_v6(struct berth_net *net, const struct in6_addr *want, uint32_t *off, struct berth_error *err)
+{
+	*off = 0;
+	if (!net->v6) {
+		if (want)
+			return berth_err(err, BERTH_E_INVALID,
+					 "invalid IPv6 address: network %s has no IPv6 subnet (EnableIPv6)", net->name);
+		return 0;
+	}
+	uint32_t w = 0;
+	if (want) {
+		char s[INET6_ADDRSTRLEN];
+		inet_ntop(AF_INET6, want, s, sizeof(s));
+		if (berth_v6_offset(&net->sub6, want, &w) < 0)
+			return berth_err(err, BERTH_E_INVALID,
+					 "no configured subnet or ip-range contain the IP address %s", s);
+		w += BERTH_V6_BASE;
+		if (w == BERTH_V6_BASE || berth_ipam_used(&net->ipam6, w))
+			return berth_err(err, BERTH_E_CONFLICT, "Address already in use");
+	}
+	if (berth_ipam_request(&net->ipam6, w, off, NULL) < 0)
+		return berth_err(err, BERTH_E_UNAVAILABLE,
+				 "no available IPv6 addresses on this network's address pools");
+	return 0;
+}
+
 /* Count the endpoints recorded for a container (its next interface name). */
 static int count_records(struct berth_netctx *n, const char *cid)
 {
@@ -356,6 +436,11 @@ int berth_net_endpoint_attach(struct berth_netctx *n, const struct berth_endpoin
 	uint32_t want = 0;
 	if (req->ipv4 && *req->ipv4 && berth_v4addr_parse(req->ipv4, &want) < 0)
 		return berth_err(err, BERTH_E_INVALID, "invalid IPv4 address: %s", req->ipv4);
+	struct in6_addr want6;
+	if (req->ipv6 && *req->ipv6 && inet_pton(AF_INET6, req->ipv6, &want6) != 1)
+		return berth_err(err, BERTH_E_INVALID, "invalid IPv6 address: %s", req->ipv6);
+	if (check_link_local(req->link_local_ips, err) < 0)
+		return -1;
 	uint8_t mac[6];
 	if (req->mac && *req->mac && parse_mac(req->mac, mac) < 0)
 		return berth_err(err, BERTH_E_INVALID, "invalid MAC address: %s", req->mac);
@@ -383,7 +468,16 @@ int berth_net_endpoint_attach(struct berth_netctx *n, const struct berth_endpoin
 		free(maps);
 		return -1;
 	}
+	uint32_t off6 = 0;
+	if (request_v6(net, req->ipv6 && *req->ipv6 ? &want6 : NULL, &off6, err) < 0) {
+		berth_ipam_release(&net->ipam, ip);
+		pthread_mutex_unlock(&n->mu);
+		free(maps);
+		return -1;
+	}
 	if (reserve_ports(n, maps, nm, epname, epid, err) < 0) {
+		if (off6)
+			berth_ipam_release(&net->ipam6, off6);
 		berth_ipam_release(&net->ipam, ip);
 		pthread_mutex_unlock(&n->mu);
 		free(maps);
@@ -397,6 +491,16 @@ int berth_net_endpoint_attach(struct berth_netctx *n, const struct berth_endpoin
 	bool internal = net->internal, icc = net->icc;
 	berth_v4_fmt(ip, ips, sizeof(ips));
 	berth_v4_fmt(net->ipam.gateway, gws, sizeof(gws));
+	char ip6s[INET6_ADDRSTRLEN] = "", gw6s[INET6_ADDRSTRLEN] = "";
+	int prefix6 = 0;
+	struct in6_addr a6 = {0}, g6 = {0};
+	if (off6) {
+		berth_v6_at(&net->sub6, off6 - BERTH_V6_BASE, &a6);
+		berth_v6_at(&net->sub6, net->gw6_off, &g6);
+		inet_ntop(AF_INET6, &a6, ip6s, sizeof(ip6s));
+		inet_ntop(AF_INET6, &g6, gw6s, sizeof(gw6s));
+		prefix6 = net->sub6.prefix;
+	}
 	pthread_mutex_unlock(&n->mu);
 
 	if (!(req->mac && *req->mac)) {
@@ -417,6 +521,11 @@ int berth_net_endpoint_attach(struct berth_netctx *n, const struct berth_endpoin
 		json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:[]}", "ContainerID", req->container_id,
 			  "NetworkID", netid, "EndpointID", epid, "Bridge", bridge, "Veth", veth, "IPAddress", ips,
 			  "IPPrefixLen", prefix, "Gateway", gws, "MacAddress", macs, "IfName", ifname, "Ports");
+	if (rec && off6) {
+		json_object_set_new(rec, "GlobalIPv6Address", json_string(ip6s));
+		json_object_set_new(rec, "GlobalIPv6PrefixLen", json_integer(prefix6));
+		json_object_set_new(rec, "IPv6Gateway", json_string(gw6s));
+	}
 	for (size_t i = 0; rec && i < nm; i++)
 		json_array_append_new(json_object_get(rec, "Ports"),
 				      json_pack("{s:s, s:s, s:i, s:i, s:i}", "Proto", maps[i].proto, "HostIp",
@@ -424,7 +533,8 @@ int berth_net_endpoint_attach(struct berth_netctx *n, const struct berth_endpoin
 						maps[i].ctr_port, "ProxyPid", 0));
 	free(maps);
 	if (!rec) {
-		json_t *min = json_pack("{s:s, s:s, s:[]}", "NetworkID", netid, "IPAddress", ips, "Ports");
+		json_t *min = json_pack("{s:s, s:s, s:s, s:[]}", "NetworkID", netid, "IPAddress", ips,
+					"GlobalIPv6Address", ip6s, "Ports");
 		if (min)
 			teardown(n, min, true);
 		json_decref(min);
@@ -467,10 +577,16 @@ int berth_net_endpoint_attach(struct berth_netctx *n, const struct berth_endpoin
 	if (berth_nl_link_set(nsnl, "lo", true, 0, 0, err) < 0 || berth_nl_addr_add(nsnl, ifname, a, prefix, err) < 0 ||
 	    berth_nl_link_set(nsnl, ifname, true, 0, 0, err) < 0)
 		goto fail;
+	if (off6 && berth_nl_addr6_add(nsnl, ifname, &a6, prefix6, err) < 0)
+		goto fail;
+	if (add_link_local(nsnl, ifname, req->link_local_ips, err) < 0)
+		goto fail;
 	if (req->default_route && !internal) {
 		struct in_addr g;
 		inet_pton(AF_INET, gws, &g);
 		if (berth_nl_route_default(nsnl, ifname, g, err) < 0)
+			goto fail;
+		if (off6 && berth_nl_route6_default(nsnl, ifname, &g6, err) < 0)
 			goto fail;
 	}
 	if (publish(n, rec, epname, err) < 0)
@@ -482,7 +598,8 @@ int berth_net_endpoint_attach(struct berth_netctx *n, const struct berth_endpoin
 	close(nsfd);
 	*endpoint = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s}", "NetworkID", netid, "EndpointID", epid,
 			      "Gateway", internal ? "" : gws, "IPAddress", ips, "IPPrefixLen", prefix, "IPv6Gateway",
-			      "", "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "MacAddress", macs);
+			      internal ? "" : gw6s, "GlobalIPv6Address", ip6s, "GlobalIPv6PrefixLen", prefix6,
+			      "MacAddress", macs);
 	if (ports) {
 		*ports = json_object();
 		const char *k;
@@ -624,6 +741,9 @@ static void restore_cb(struct berth_netctx *n, const char *path, json_t *rec, vo
 		uint32_t ip = jip(rec, "IPAddress"), got;
 		if (!berth_ipam_used(&net->ipam, ip))
 			berth_ipam_request(&net->ipam, ip, &got, NULL);
+		uint32_t off6 = jip6(net, rec);
+		if (off6 && !berth_ipam_used(&net->ipam6, off6))
+			berth_ipam_request(&net->ipam6, off6, &got, NULL);
 		net->nendpoints++;
 	}
 	size_t i;

@@ -18,6 +18,7 @@ void berth_net_opts_free(struct berth_net_opts *o)
 	free(o->default_bridge_name);
 	free(o->bip);
 	free(o->fixed_cidr);
+	free(o->fixed_cidr_v6);
 	free(o->default_ip);
 	free(o->userland_proxy_path);
 	json_decref(o->default_addr_pools);
@@ -44,11 +45,8 @@ int berth_net_opts_apply(struct berth_net_opts *o, const char *key, json_t *v, s
 	struct {
 		const char *key;
 		bool *b;
-	} bools[] = {{"iptables", &o->iptables},
-		     {"ip-forward", &o->ip_forward},
-		     {"ip-masq", &o->ip_masq},
-		     {"icc", &o->icc},
-		     {"userland-proxy", &o->userland_proxy}};
+	} bools[] = {{"iptables", &o->iptables}, {"ip-forward", &o->ip_forward},         {"ip-masq", &o->ip_masq},
+		     {"icc", &o->icc},           {"userland-proxy", &o->userland_proxy}, {"ipv6", &o->ipv6}};
 	for (size_t i = 0; i < sizeof(bools) / sizeof(*bools); i++) {
 		if (strcmp(key, bools[i].key))
 			continue;
@@ -72,6 +70,12 @@ int berth_net_opts_apply(struct berth_net_opts *o, const char *key, json_t *v, s
 		    berth_v4net_parse(json_string_value(v), &n, key[0] == 'b') < 0)
 			return berth_err(err, BERTH_E_INVALID, "invalid %s: %s", key, json_string_value(v));
 		return set_s(key[0] == 'b' ? &o->bip : &o->fixed_cidr, key, v, err);
+	}
+	if (!strcmp(key, "fixed-cidr-v6")) {
+		struct berth_v6net n;
+		if (json_is_string(v) && *json_string_value(v) && berth_v6net_parse(json_string_value(v), &n) < 0)
+			return berth_err(err, BERTH_E_INVALID, "invalid fixed-cidr-v6: %s", json_string_value(v));
+		return set_s(&o->fixed_cidr_v6, key, v, err);
 	}
 	if (!strcmp(key, "ip")) {
 		uint32_t a;

@@ -143,7 +143,9 @@ int berth_ipt_setup_base(const char *ipt, bool hairpin, struct berth_error *err)
 			return berth_err(err, BERTH_E_INTERNAL, "iptables: cannot create chain %s in table filter",
 					 filter_chains[i]);
 	char *pre[] = {"-m", "addrtype", "--dst-type", "LOCAL", "-j", "BERTH", NULL};
-	char *out_nohp[] = {"!", "-d", "127.0.0.0/8", "-m", "addrtype", "--dst-type", "LOCAL", "-j", "BERTH", NULL};
+	/* ip6tables: the same chains, ::1 is its loopback */
+	char *lo = strstr(ipt, "ip6tables") ? "::1/128" : "127.0.0.0/8";
+	char *out_nohp[] = {"!", "-d", lo, "-m", "addrtype", "--dst-type", "LOCAL", "-j", "BERTH", NULL};
 	struct berth_ipt_rule rules[] = {
 		{"nat", "PREROUTING", false, pre},
 		{"nat", "OUTPUT", false, hairpin ? pre : out_nohp},

@@ -94,3 +94,22 @@ struct berth_ipt_port {
 int berth_ipt_port_rules(const struct berth_ipt_port *p, struct berth_ipt_rules *out);
 /* The argv of `iptables -w -t TABLE <-C|-A|-I|-D> CHAIN args...` (strv). */
 char **berth_ipt_argv(const char *iptables, const struct berth_ipt_rule *r, const char *op);
+
+/* ---- IPv6 subnets ----
+ * An IPv6 network's addresses are handed out by the IPv4 allocator above
+ * over host offsets: the low min(128-prefix, 16) bits of the address (the
+ * first 65536 addresses of the subnet, docker's IPAM also goes up from
+ * ::2). berth_v6_ipam_init sets p up over that offset space. */
+struct berth_v6net {
+	struct in6_addr addr;
+	int prefix;
+};
+/* "fd00::/64" (host bits cleared). -1 when invalid. */
+int berth_v6net_parse(const char *s, struct berth_v6net *out);
+bool berth_v6net_overlap(const struct berth_v6net *a, const struct berth_v6net *b);
+/* The address at offset off of the subnet. */
+void berth_v6_at(const struct berth_v6net *n, uint32_t off, struct in6_addr *out);
+/* The offset of a, -1 when a is outside the subnet or beyond the offset space. */
+int berth_v6_offset(const struct berth_v6net *n, const struct in6_addr *a, uint32_t *off);
+int berth_v6_ipam_init(struct berth_ipam *p, const struct berth_v6net *n, uint32_t gw_off, struct berth_error *err);
+#define BERTH_V6_BASE 0x0a000000u /* where the offsets start in the allocator's space */

@@ -1,6 +1,7 @@
 /* The network context: bridge networks (bridge + rules + IPAM), sandboxes. */
 #include "network/network.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -55,6 +56,7 @@ static void net_free(struct berth_net *net)
 	if (!net)
 		return;
 	berth_ipam_free(&net->ipam);
+	berth_ipam_free(&net->ipam6);
 	json_decref(net->doc);
 	free(net);
 }
@@ -63,6 +65,17 @@ int berth_net_rules_of(struct berth_netctx *n, const struct berth_net *net, stru
 {
 	struct berth_ipt_net in = {.bridge = net->bridge,
 				   .subnet = net->subnet,
+				   .icc = net->icc,
+				   .masquerade = net->masq,
+				   .internal = net->internal,
+				   .hairpin = !n->opts->userland_proxy};
+	return berth_ipt_network_rules(&in, out);
+}
+
+int berth_net_rules6_of(struct berth_netctx *n, const struct berth_net *net, struct berth_ipt_rules *out)
+{
+	struct berth_ipt_net in = {.bridge = net->bridge,
+				   .subnet = net->subnet6,
 				   .icc = net->icc,
 				   .masquerade = net->masq,
 				   .internal = net->internal,
@@ -122,6 +135,45 @@ static void remove_other_mode(struct berth_netctx *n, const struct berth_net *ne
 	berth_ipt_rules_free(&cur);
 }
 
+/* IPv6 of a bridge: enabled, its gateway address, forwarding, the
+ * ip6tables base chains (once) and the network's rules in them. */
+static int v6_setup(struct berth_netctx *n, struct berth_net *net, int fd, struct berth_error *err)
+{
+	cleanup_free char *p = berth_strdup_printf("/proc/sys/net/ipv6/conf/%s/disable_ipv6", net->bridge);
+	if (sysctl_write(p, "0") < 0)
+		return berth_err(err, BERTH_E_INTERNAL, "cannot enable IPv6 on %s (is IPv6 disabled on this host?)",
+				 net->bridge);
+	struct in6_addr gw;
+	berth_v6_at(&net->sub6, net->gw6_off, &gw);
+	if (berth_nl_addr6_add(fd, net->bridge, &gw, net->sub6.prefix, err) < 0)
+		return -1;
+	if (n->opts->ip_forward && sysctl_write("/proc/sys/net/ipv6/conf/all/forwarding", "1") < 0)
+		berth_log(n->log, BERTH_LOG_WARN, "cannot enable IPv6 forwarding");
+	if (!n->opts->iptables)
+		return 0;
+	if (!n->base6_done && berth_ipt_setup_base(n->ipt6, !n->opts->userland_proxy, err) < 0)
+		return -1;
+	n->base6_done = true;
+	struct berth_ipt_rules rules = {0};
+	if (berth_net_rules6_of(n, net, &rules) < 0) {
+		berth_ipt_rules_free(&rules);
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	}
+	int rc = berth_ipt_apply(n->ipt6, &rules, err);
+	berth_ipt_rules_free(&rules);
+	return rc;
+}
+
+static void v6_teardown(struct berth_netctx *n, struct berth_net *net)
+{
+	if (!net->v6 || !n->opts->iptables)
+		return;
+	struct berth_ipt_rules rules = {0};
+	if (berth_net_rules6_of(n, net, &rules) == 0)
+		berth_ipt_unapply(n->ipt6, &rules);
+	berth_ipt_rules_free(&rules);
+}
+
 /* Make the bridge (unless it exists), its address, its rules. */
 static int net_setup(struct berth_netctx *n, struct berth_net *net, struct berth_error *err)
 {
@@ -143,6 +195,8 @@ static int net_setup(struct berth_netctx *n, struct berth_net *net, struct berth
 		if (berth_nl_addr_add(fd, net->bridge, gw, net->ipam.subnet.prefix, err) < 0)
 			goto fail;
 	}
+	if (net->v6 && v6_setup(n, net, fd, err) < 0)
+		goto fail;
 	if (berth_nl_link_set(fd, net->bridge, true, 0, 0, err) < 0)
 		goto fail;
 	if (!n->opts->userland_proxy) {
@@ -163,9 +217,54 @@ static int net_setup(struct berth_netctx *n, struct berth_net *net, struct berth
 	}
 	return 0;
 fail:
+	v6_teardown(n, net);
 	if (made)
 		berth_nl_link_del(fd, net->bridge, NULL);
 	return -1;
+}
+
+/* The IPv6 part of a network document: EnableIPv6 with an IPv6 subnet in
+ * c6 (NULL: none). A new user network with EnableIPv6 needs one (docker has
+ * no default IPv6 pool); the default bridge with --ipv6 and no
+ * --fixed-cidr-v6 gets only the kernel's link-local addresses. */
+static int v6_from_doc(struct berth_netctx *n, struct berth_net *net, json_t *doc, json_t *c6, bool create,
+		       struct berth_error *err)
+{
+	if (!json_is_true(json_object_get(doc, "EnableIPv6")))
+		return 0;
+	if (!c6) {
+		if (create)
+			return berth_err(err, BERTH_E_UNAVAILABLE,
+					 "could not find an available, non-overlapping IPv6 address pool among the "
+					 "defaults to assign to the network");
+		return 0;
+	}
+	const char *s = json_string_value(json_object_get(c6, "Subnet"));
+	const char *g = json_string_value(json_object_get(c6, "Gateway"));
+	if (berth_v6net_parse(s, &net->sub6) < 0)
+		return berth_err(err, BERTH_E_INVALID, "invalid subnet %s : invalid CIDR address: %s", s, s);
+	net->gw6_off = 1;
+	if (g && *g) {
+		struct in6_addr ga;
+		if (inet_pton(AF_INET6, g, &ga) != 1)
+			return berth_err(err, BERTH_E_INVALID, "invalid gateway address %s", g);
+		if (berth_v6_offset(&net->sub6, &ga, &net->gw6_off) < 0)
+			return berth_err(err, BERTH_E_INVALID, "no matching subnet for gateway %s", g);
+	}
+	if (berth_v6_ipam_init(&net->ipam6, &net->sub6, net->gw6_off, err) < 0)
+		return -1;
+	char a[INET6_ADDRSTRLEN];
+	inet_ntop(AF_INET6, &net->sub6.addr, a, sizeof(a));
+	snprintf(net->subnet6, sizeof(net->subnet6), "%s/%d", a, net->sub6.prefix);
+	net->v6 = true;
+	if (create && !(g && *g)) {
+		struct in6_addr gw;
+		berth_v6_at(&net->sub6, net->gw6_off, &gw);
+		inet_ntop(AF_INET6, &gw, a, sizeof(a));
+		json_object_set_new(c6, "Gateway", json_string(a));
+	}
+	(void)n;
+	return 0;
 }
 
 /* Build a network from its document (no I/O). */
@@ -178,8 +277,6 @@ static struct berth_net *net_from_doc(struct berth_netctx *n, json_t *doc, bool 
 	const char *drv = json_string_value(json_object_get(doc, "Driver"));
 	if (drv && *drv && strcmp(drv, "bridge"))
 		return berth_err(err, BERTH_E_INVALID, "network driver %s is not supported (only bridge)", drv), NULL;
-	if (json_is_true(json_object_get(doc, "EnableIPv6")))
-		return berth_err(err, BERTH_E_INVALID, "IPv6 networks are not supported yet"), NULL;
 	struct berth_net *net = calloc(1, sizeof(*net));
 	if (!net)
 		return berth_err(err, BERTH_E_INTERNAL, "out of memory"), NULL;
@@ -201,12 +298,29 @@ static struct berth_net *net_from_doc(struct berth_netctx *n, json_t *doc, bool 
 	net->mtu = mtu ? atoi(mtu) : n->opts->mtu;
 	json_t *ipam = json_object_get(doc, "IPAM");
 	json_t *cfgs = json_object_get(ipam, "Config");
-	json_t *c0 = json_array_get(cfgs, 0);
+	json_t *c0 = NULL, *c6 = NULL;
+	size_t n4 = 0, n6 = 0, ci;
+	json_t *cv;
+	json_array_foreach(cfgs, ci, cv) {
+		const char *cs = json_string_value(json_object_get(cv, "Subnet"));
+		if (cs && strchr(cs, ':')) {
+			if (!n6++)
+				c6 = cv;
+		} else if (!n4++) {
+			c0 = cv;
+		}
+	}
 	struct berth_v4net subnet = {0}, range = {0};
 	const char *s = json_string_value(json_object_get(c0, "Subnet"));
 	const char *r = json_string_value(json_object_get(c0, "IPRange"));
 	const char *g = json_string_value(json_object_get(c0, "Gateway"));
-	if (json_array_size(cfgs) > 1) {
+	if (n6 > 1) {
+		berth_err(err, BERTH_E_INVALID, "more than one IPv6 pool per network is not supported yet");
+		goto fail;
+	}
+	if (v6_from_doc(n, net, doc, c6, create, err) < 0)
+		goto fail;
+	if (n4 > 1) {
 		berth_err(err, BERTH_E_INVALID, "more than one IPv4 pool per network is not supported yet");
 		goto fail;
 	}
@@ -260,6 +374,10 @@ static struct berth_net *net_from_doc(struct berth_netctx *n, json_t *doc, bool 
 				berth_err(err, BERTH_E_FORBIDDEN, "Pool overlaps with other one on this address space");
 				goto fail;
 			}
+			if (net->v6 && n->nets[i]->v6 && berth_v6net_overlap(&n->nets[i]->sub6, &net->sub6)) {
+				berth_err(err, BERTH_E_FORBIDDEN, "Pool overlaps with other one on this address space");
+				goto fail;
+			}
 			if (!strcmp(n->nets[i]->bridge, net->bridge)) {
 				berth_err(err, BERTH_E_CONFLICT, "bridge %s is already used by network %s", net->bridge,
 					  n->nets[i]->name);
@@ -276,9 +394,10 @@ static struct berth_net *net_from_doc(struct berth_netctx *n, json_t *doc, bool 
 		if (!json_is_array(json_object_get(ipam, "Config")))
 			json_object_set_new(ipam, "Config", json_array());
 		cfgs = json_object_get(ipam, "Config");
-		if (!json_array_size(cfgs))
-			json_array_append_new(cfgs, json_object());
-		c0 = json_array_get(cfgs, 0);
+		if (!c0) {
+			c0 = json_object();
+			json_array_insert_new(cfgs, 0, c0);
+		}
 		json_object_set_new(c0, "Subnet", json_string(net->subnet));
 		json_object_set_new(c0, "Gateway", json_string(gws));
 	}
@@ -336,6 +455,7 @@ out:
 
 static void net_teardown(struct berth_netctx *n, struct berth_net *net)
 {
+	v6_teardown(n, net);
 	if (n->opts->iptables) {
 		struct berth_ipt_rules rules = {0};
 		if (berth_net_rules_of(n, net, &rules) == 0)
@@ -458,17 +578,22 @@ static json_t *default_doc(struct berth_netctx *n, bool *existing, struct berth_
 		json_object_set_new(cfg0, "IPRange", json_string(o->fixed_cidr));
 	char mtu[16];
 	snprintf(mtu, sizeof(mtu), "%d", o->mtu ? o->mtu : 1500);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:{s:s, s:n, s:[o]}, s:b, s:b, s:b, s:{s:s}, s:b, s:{s:s, "
-			 "s:s, s:s, s:s, s:s, s:s}, s:o}",
-			 "Name", BERTH_NET_DEFAULT_NAME, "Id", berth_digest_hex(id), "Created", "", "Scope", "local",
-			 "Driver", "bridge", "EnableIPv6", 0, "IPAM", "Driver", "default", "Options", "Config", cfg0,
-			 "Internal", 0, "Attachable", 0, "Ingress", 0, "ConfigFrom", "Network", "", "ConfigOnly", 0,
-			 "Options", "com.docker.network.bridge.default_bridge", "true",
-			 "com.docker.network.bridge.enable_icc", o->icc ? "true" : "false",
-			 "com.docker.network.bridge.enable_ip_masquerade", o->ip_masq ? "true" : "false",
-			 "com.docker.network.bridge.host_binding_ipv4", o->default_ip ? o->default_ip : "0.0.0.0",
-			 "com.docker.network.bridge.name", br, "com.docker.network.driver.mtu", mtu, "Labels",
-			 json_object());
+	json_t *cfg6 = o->ipv6 && o->fixed_cidr_v6 ? json_pack("{s:s}", "Subnet", o->fixed_cidr_v6) : NULL;
+	json_t *doc = json_pack(
+		"{s:s, s:s, s:s, s:s, s:s, s:b, s:{s:s, s:n, s:[o]}, s:b, s:b, s:b, s:{s:s}, s:b, s:{s:s, "
+		"s:s, s:s, s:s, s:s, s:s}, s:o}",
+		"Name", BERTH_NET_DEFAULT_NAME, "Id", berth_digest_hex(id), "Created", "", "Scope", "local", "Driver",
+		"bridge", "EnableIPv6", o->ipv6, "IPAM", "Driver", "default", "Options", "Config", cfg0, "Internal", 0,
+		"Attachable", 0, "Ingress", 0, "ConfigFrom", "Network", "", "ConfigOnly", 0, "Options",
+		"com.docker.network.bridge.default_bridge", "true", "com.docker.network.bridge.enable_icc",
+		o->icc ? "true" : "false", "com.docker.network.bridge.enable_ip_masquerade",
+		o->ip_masq ? "true" : "false", "com.docker.network.bridge.host_binding_ipv4",
+		o->default_ip ? o->default_ip : "0.0.0.0", "com.docker.network.bridge.name", br,
+		"com.docker.network.driver.mtu", mtu, "Labels", json_object());
+	if (doc && cfg6)
+		json_array_append(json_object_get(json_object_get(doc, "IPAM"), "Config"), cfg6);
+	json_decref(cfg6);
+	return doc;
 }
 
 struct berth_netctx *berth_net_open(const struct berth_net_opts *opts, const char *exec_root, const char *proxy_path,
@@ -481,6 +606,7 @@ struct berth_netctx *berth_net_open(const struct berth_net_opts *opts, const cha
 	n->opts = opts;
 	n->log = log;
 	n->ipt = "iptables";
+	n->ipt6 = "ip6tables";
 	n->netns_dir = berth_strdup_printf("%s/netns", exec_root);
 	n->ep_dir = berth_strdup_printf("%s/network/endpoints", exec_root);
 	n->proxy_path = strdup(opts->userland_proxy_path ? opts->userland_proxy_path :

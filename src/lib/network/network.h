@@ -46,6 +46,8 @@ struct berth_net_opts {
 	bool userland_proxy;        /* --userland-proxy (default true) */
 	char *userland_proxy_path;  /* --userland-proxy-path (NULL: berth-proxy beside berthd) */
 	json_t *default_addr_pools; /* --default-address-pool: [{"base":"CIDR","size":N}], NULL: docker's */
+	bool ipv6;                  /* --ipv6: IPv6 on the default bridge */
+	char *fixed_cidr_v6;        /* --fixed-cidr-v6: its IPv6 subnet */
 };
 void berth_net_opts_init(struct berth_net_opts *o);
 void berth_net_opts_free(struct berth_net_opts *o);
@@ -97,6 +99,8 @@ struct berth_endpoint_req {
 	const char *container_name; /* without "/"; for messages */
 	const char *network;        /* id or name */
 	const char *ipv4;           /* static address (--ip) or NULL: IPAM */
+	const char *ipv6;           /* static IPv6 address (--ip6) or NULL: IPAM (IPv6 networks) */
+	json_t *link_local_ips;     /* ["169.254.1.1", "fe80::1"] (--link-local-ip) or NULL */
 	const char *mac;            /* --mac-address or NULL: 02:42 + IPv4 */
 	const char *ifname;         /* NULL: eth0 for the first, then eth1... */
 	json_t *port_bindings;      /* HostConfig.PortBindings (or NULL) */

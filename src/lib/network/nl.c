@@ -408,3 +408,41 @@ int berth_nl_brport_isolated(int fd, const char *name, struct berth_error *err)
 	int rc = talk(fd, &r);
 	return rc < 0 ? nl_fail(err, rc, "isolate bridge port", name) : 0;
 }
+
+int berth_nl_addr6_add(int fd, const char *name, const struct in6_addr *addr, int prefix, struct berth_error *err)
+{
+	int idx = berth_nl_link_index(fd, name);
+	if (!idx)
+		return berth_err(err, BERTH_E_NOT_FOUND, "link %s not found", name);
+	bool ll = addr->s6_addr[0] == 0xfe && (addr->s6_addr[1] & 0xc0) == 0x80;
+	struct ifaddrmsg ifa = {.ifa_family = AF_INET6,
+				.ifa_prefixlen = (unsigned char)prefix,
+				.ifa_flags = IFA_F_NODAD,
+				.ifa_scope = ll ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE,
+				.ifa_index = (unsigned)idx};
+	struct nlreq r;
+	req_init(&r, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, &ifa, sizeof(ifa));
+	attr_add(&r, IFA_LOCAL, addr, 16);
+	attr_add(&r, IFA_ADDRESS, addr, 16);
+	attr_u32(&r, IFA_FLAGS, IFA_F_NODAD);
+	int rc = talk(fd, &r);
+	return rc < 0 ? nl_fail(err, rc, "add address to", name) : 0;
+}
+
+int berth_nl_route6_default(int fd, const char *dev, const struct in6_addr *gw, struct berth_error *err)
+{
+	int idx = berth_nl_link_index(fd, dev);
+	if (!idx)
+		return berth_err(err, BERTH_E_NOT_FOUND, "link %s not found", dev);
+	struct rtmsg rt = {.rtm_family = AF_INET6,
+			   .rtm_table = RT_TABLE_MAIN,
+			   .rtm_protocol = RTPROT_BOOT,
+			   .rtm_scope = RT_SCOPE_UNIVERSE,
+			   .rtm_type = RTN_UNICAST};
+	struct nlreq r;
+	req_init(&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &rt, sizeof(rt));
+	attr_add(&r, RTA_GATEWAY, gw, 16);
+	attr_u32(&r, RTA_OIF, (uint32_t)idx);
+	int rc = talk(fd, &r);
+	return rc < 0 ? nl_fail(err, rc, "add IPv6 default route on", dev) : 0;
+}

@@ -26,5 +26,9 @@ int berth_nl_addr_get(int fd, const char *name, struct in_addr *addr, int *prefi
 int berth_nl_route_default(int fd, const char *dev, struct in_addr gw, struct berth_error *err);
 /* Does an IPv4 route (other than a default route) of this namespace overlap net/prefix? */
 bool berth_nl_route_overlaps(int fd, struct in_addr net, int prefix);
+/* An IPv6 address (no duplicate address detection: usable at once; fe80::/10
+ * gets link scope). */
+int berth_nl_addr6_add(int fd, const char *name, const struct in6_addr *addr, int prefix, struct berth_error *err);
+int berth_nl_route6_default(int fd, const char *dev, const struct in6_addr *gw, struct berth_error *err);
 /* Mark a bridge port isolated: no traffic to other isolated ports (--icc=false). */
 int berth_nl_brport_isolated(int fd, const char *name, struct berth_error *err);

@@ -41,35 +41,43 @@ net_cleanup()
 {
 	[ -n "${E2E_BRIDGE:-}" ] || _e2e_net_names
 	[ -n "$E2E_BRIDGE" ] && [ -n "$E2E_SUBNET" ] || return 1
-	local t line
+	local t line ipt lo
 	local -a w
-	for t in nat filter; do
-		while IFS= read -r line; do
-			read -ra w <<<"$line"
-			[ "${w[0]}" = -A ] || continue
-			w[0]=-D
-			iptables -w -t "$t" "${w[@]}" 2>/dev/null || true
-		done < <(iptables -w -t "$t" -S | grep -F -e "$E2E_BRIDGE" -e "$(net_prefix)" -e "${NET_EXTRA_BRIDGE:-@none@}")
+	# IPv4 and IPv6 (IPv6 networks write the same layout with ip6tables)
+	for ipt in iptables ip6tables; do
+		for t in nat filter; do
+			while IFS= read -r line; do
+				read -ra w <<<"$line"
+				[ "${w[0]}" = -A ] || continue
+				w[0]=-D
+				"$ipt" -w -t "$t" "${w[@]}" 2>/dev/null || true
+			done < <("$ipt" -w -t "$t" -S | grep -F -e "$E2E_BRIDGE" -e "$(net_prefix)" -e "${NET_EXTRA_BRIDGE:-@none@}" -e "${NET_EXTRA_SUBNET6:-@none@}")
+		done
 	done
 	local p
 	for p in $(pgrep -f "berth-proxy .*-container-ip $(net_prefix)" || true); do kill "$p" 2>/dev/null || true; done
 	ip link del "$E2E_BRIDGE" 2>/dev/null || true
 	if [ -n "${NET_EXTRA_BRIDGE:-}" ]; then ip link del "$NET_EXTRA_BRIDGE" 2>/dev/null || true; fi
 	# the shared chains go only when nothing else uses them
-	if ! iptables -w -t nat -S BERTH 2>/dev/null | grep -q -- '^-A' &&
-		! iptables -w -S BERTH 2>/dev/null | grep -q -- '^-A' &&
-		! iptables -w -S BERTH-ISOLATION-STAGE-2 2>/dev/null | grep -q -- '-o '; then
-		iptables -w -t nat -D PREROUTING -m addrtype --dst-type LOCAL -j BERTH 2>/dev/null || true
-		iptables -w -t nat -D OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j BERTH 2>/dev/null || true
-		iptables -w -t nat -D OUTPUT -m addrtype --dst-type LOCAL -j BERTH 2>/dev/null || true
-		iptables -w -t nat -X BERTH 2>/dev/null || true
-		iptables -w -D FORWARD -j BERTH-USER 2>/dev/null || true
-		iptables -w -D FORWARD -j BERTH-ISOLATION-STAGE-1 2>/dev/null || true
-		for t in BERTH BERTH-USER BERTH-ISOLATION-STAGE-1 BERTH-ISOLATION-STAGE-2; do
-			iptables -w -F "$t" 2>/dev/null || true
-			iptables -w -X "$t" 2>/dev/null || true
-		done
-	fi
+	for ipt in iptables ip6tables; do
+		lo=127.0.0.0/8
+		[ "$ipt" = ip6tables ] && lo=::1/128
+		"$ipt" -w -t nat -S BERTH >/dev/null 2>&1 || "$ipt" -w -S BERTH >/dev/null 2>&1 || continue
+		if ! "$ipt" -w -t nat -S BERTH 2>/dev/null | grep -q -- '^-A' &&
+			! "$ipt" -w -S BERTH 2>/dev/null | grep -q -- '^-A' &&
+			! "$ipt" -w -S BERTH-ISOLATION-STAGE-2 2>/dev/null | grep -q -- '-o '; then
+			"$ipt" -w -t nat -D PREROUTING -m addrtype --dst-type LOCAL -j BERTH 2>/dev/null || true
+			"$ipt" -w -t nat -D OUTPUT ! -d "$lo" -m addrtype --dst-type LOCAL -j BERTH 2>/dev/null || true
+			"$ipt" -w -t nat -D OUTPUT -m addrtype --dst-type LOCAL -j BERTH 2>/dev/null || true
+			"$ipt" -w -t nat -X BERTH 2>/dev/null || true
+			"$ipt" -w -D FORWARD -j BERTH-USER 2>/dev/null || true
+			"$ipt" -w -D FORWARD -j BERTH-ISOLATION-STAGE-1 2>/dev/null || true
+			for t in BERTH BERTH-USER BERTH-ISOLATION-STAGE-1 BERTH-ISOLATION-STAGE-2; do
+				"$ipt" -w -F "$t" 2>/dev/null || true
+				"$ipt" -w -X "$t" 2>/dev/null || true
+			done
+		fi
+	done
 	true
 }
 

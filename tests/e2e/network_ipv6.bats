@@ -1,0 +1,132 @@
+#!/usr/bin/env bats
+# IPv6 (issue 8, item 4): berthd --ipv6 --fixed-cidr-v6 gives default-bridge
+# containers a global IPv6 address (NetworkSettings.GlobalIPv6Address); a
+# user network created with --ipv6 --subnet <v6> gives its containers an
+# IPv6 address on eth0 and an IPv6 default route, static --ip6, name
+# resolution to the IPv6 address (AAAA), ping6 between containers, the
+# network's rules in Berth's ip6tables chains (gone with the network);
+# --link-local-ip addresses on the interface; bad input refused.
+# e2e: serial
+# (iptables chains are global: the network suites run alone)
+
+load helpers
+load lib/net
+
+setup_file()
+{
+	[ "$E2E_TARGET" = berthd ] || skip "berthd's own bridge and chains"
+	_e2e_net_names
+	# this suite's IPv6 prefixes: fd42:<hash>:: (the host has fd00::/64)
+	local h=${E2E_BRIDGE#bth}
+	export V6_DEF="fd42:${h:0:4}:1::/64" V6_NET="fd42:${h:0:4}:2::/64" V6_PREFIX="fd42:${h:0:4}:"
+	export NET_EXTRA_BRIDGE=${E2E_BRIDGE}6 NET_EXTRA_SUBNET6=$V6_PREFIX
+	export NET_V4=10.250.21.0/24
+	# berthd --ipv6 turns IPv6 forwarding on, as dockerd does: put it back after
+	cat /proc/sys/net/ipv6/conf/all/forwarding >"$BATS_FILE_TMPDIR/fwd6"
+	net_cleanup
+	net_daemon_start --ipv6 --fixed-cidr-v6 "$V6_DEF"
+	load_busybox
+}
+
+teardown_file()
+{
+	[ "$E2E_TARGET" = berthd ] || return 0
+	berth rm -f $(berth ps -aq) >/dev/null 2>&1 || true
+	berth network rm v6net >/dev/null 2>&1 || true
+	berthd_stop
+	net_cleanup
+	cat "$BATS_FILE_TMPDIR/fwd6" >/proc/sys/net/ipv6/conf/all/forwarding
+}
+
+setup() { berthd_ensure; }
+
+teardown()
+{
+	berth rm -f $(berth ps -aq) >/dev/null 2>&1 || true
+	berth network rm v6net >/dev/null 2>&1 || true
+}
+
+v6net_create()
+{
+	run berth network create --ipv6 --subnet "$NET_V4" --subnet "$V6_NET" \
+		-o com.docker.network.bridge.name="$NET_EXTRA_BRIDGE" v6net
+	[ "$status" -eq 0 ] || fail "network create: $output"
+}
+
+@test "--ipv6 --fixed-cidr-v6: a default-bridge container has a global IPv6 address and route" {
+	run berth network inspect -f '{{.EnableIPv6}} {{(index .IPAM.Config 1).Subnet}}' bridge
+	assert_eq "$output" "true $V6_DEF"
+	ip -6 addr show dev "$E2E_BRIDGE" | grep -qF "inet6 ${V6_PREFIX}1::1/64" || fail "no gateway address on $E2E_BRIDGE"
+	run berth run -d --name d6 busybox sleep 300
+	[ "$status" -eq 0 ] || fail "$output"
+	run berth inspect -f '{{.NetworkSettings.GlobalIPv6Address}} {{.NetworkSettings.GlobalIPv6PrefixLen}} {{.NetworkSettings.IPv6Gateway}}' d6
+	assert_eq "$output" "${V6_PREFIX}1::2 64 ${V6_PREFIX}1::1"
+	run berth exec d6 ip -6 addr show eth0
+	assert_contains "$output" "inet6 ${V6_PREFIX}1::2/64"
+	run berth exec d6 ip -6 route
+	assert_contains "$output" "default via ${V6_PREFIX}1::1 dev eth0"
+	# the container reaches its gateway (the host's bridge address)
+	run berth exec d6 ping6 -c1 -W5 "${V6_PREFIX}1::1"
+	[ "$status" -eq 0 ] || fail "ping6 to the gateway: $output"
+}
+
+@test "IPv6 user network: addresses, --ip6, AAAA by name, ping6 between containers, ip6tables rules" {
+	v6net_create
+	run berth network inspect -f '{{.EnableIPv6}} {{range .IPAM.Config}}{{.Subnet}},{{.Gateway}} {{end}}' v6net
+	assert_eq "$output" "true $NET_V4,${NET_V4%.0/24}.1 $V6_NET,${V6_PREFIX}2::1 "
+	ip6tables -w -t nat -S POSTROUTING | grep -qF -- "-s $V6_NET ! -o $NET_EXTRA_BRIDGE -j MASQUERADE" ||
+		fail "no ip6tables MASQUERADE: $(ip6tables -w -t nat -S POSTROUTING)"
+	ip6tables -w -S BERTH-ISOLATION-STAGE-2 | grep -qF -- "-o $NET_EXTRA_BRIDGE -j DROP" || fail "no isolation rule"
+
+	run berth run -d --name srv6 --network v6net --ip6 "${V6_PREFIX}2::33" busybox sleep 300
+	[ "$status" -eq 0 ] || fail "$output"
+	run berth inspect -f '{{with index .NetworkSettings.Networks "v6net"}}{{.GlobalIPv6Address}}/{{.GlobalIPv6PrefixLen}} {{.IPv6Gateway}} {{.IPAMConfig.IPv6Address}}{{end}}' srv6
+	assert_eq "$output" "${V6_PREFIX}2::33/64 ${V6_PREFIX}2::1 ${V6_PREFIX}2::33"
+	run berth network inspect -f '{{range .Containers}}{{.IPv6Address}}{{end}}' v6net
+	assert_eq "$output" "${V6_PREFIX}2::33/64"
+
+	run berth run --rm --network v6net busybox sh -c 'ip -6 addr show eth0; nslookup -type=AAAA srv6 127.0.0.11; ping6 -c1 -W5 srv6'
+	[ "$status" -eq 0 ] || fail "client: $output"
+	assert_contains "$output" "inet6 ${V6_PREFIX}2::2/64"
+	assert_contains "$output" "Address: ${V6_PREFIX}2::33"
+	assert_contains "$output" "1 packets received"
+
+	# the same static address twice: refused, nothing left
+	run berth run --rm --network v6net --ip6 "${V6_PREFIX}2::33" busybox true
+	[ "$status" -ne 0 ]
+	assert_contains "$output" "Address already in use"
+
+	berth rm -f srv6 >/dev/null
+	run berth network rm v6net
+	[ "$status" -eq 0 ]
+	! ip link show "$NET_EXTRA_BRIDGE" >/dev/null 2>&1 || fail "bridge left"
+	local left
+	left=$({ ip6tables -w -S; ip6tables -w -t nat -S; } | grep -F -e "$NET_EXTRA_BRIDGE" -e "$V6_NET" || true)
+	[ -z "$left" ] || fail "ip6tables rules left: $left"
+}
+
+@test "--link-local-ip addresses are on the interface; a non-link-local one is refused" {
+	v6net_create
+	run berth run --rm --network v6net --link-local-ip 169.254.9.9 --link-local-ip fe80::99 busybox ip addr show eth0
+	[ "$status" -eq 0 ] || fail "$output"
+	assert_contains "$output" "inet 169.254.9.9/16"
+	assert_contains "$output" "inet6 fe80::99/64"
+	run berth run --rm --network v6net --link-local-ip 10.1.2.3 busybox true
+	[ "$status" -ne 0 ]
+	assert_contains "$output" "invalid link local IP address: 10.1.2.3"
+	[ -z "$(net_veths)" ] && [ -z "$(ip -o link show master "$NET_EXTRA_BRIDGE")" ] || fail "veth left"
+}
+
+@test "bad IPv6 input: no IPv6 pool, overlapping IPv6 subnets, v6 subnet without --ipv6" {
+	run berth network create --ipv6 nov6pool
+	[ "$status" -ne 0 ]
+	assert_contains "$output" "could not find an available, non-overlapping IPv6 address pool"
+	run berth network create --ipv6 --subnet "$V6_DEF" overlap6
+	[ "$status" -ne 0 ]
+	assert_contains "$output" "Pool overlaps with other one on this address space"
+	run berth network create --subnet "$V6_NET" nov6flag
+	[ "$status" -ne 0 ]
+	assert_contains "$output" "IPv6 is not enabled"
+	run berth network ls -q --filter type=custom
+	assert_eq "$output" ""
+}
