@@ -10,6 +10,9 @@
 #         (dockerd + its containerd in the same conditions, when installed)
 #   run   container start, 20 detached runs + rm -f, RSS per container (issue 3)
 #   cp, commit  files in and out of containers (issue 4): see bench/files.sh
+#   net   networking (issue 8): run on the bridge vs --network none, published
+#         port throughput (proxy, DNAT, direct), 100 containers on a bridge:
+#         see bench/network.sh
 #   (API server: RSS with 2,000 idle connections, containers/json req/s with
 #   1 and 50 clients vs dockerd: bench/api.sh, run on its own)
 #
@@ -25,8 +28,8 @@ N=${BENCH_N:-5}
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n) N=$2; shift ;;
-	all | load | rss | run | cp | commit) what=$1 ;;
-	*) echo "usage: $0 [all|load|rss|run|cp|commit] [-n N]" >&2; exit 2 ;;
+	all | load | rss | run | cp | commit | net) what=$1 ;;
+	*) echo "usage: $0 [all|load|rss|run|cp|commit|net] [-n N]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -183,6 +186,9 @@ bench_rss()
 # shellcheck source=files.sh
 . "$root/bench/files.sh"
 
+# shellcheck source=network.sh
+. "$root/bench/network.sh"
+
 # --- main ----------------------------------------------------------------------
 
 if [ "$what" = all ] || [ "$what" = load ] || [ "$what" = rss ]; then
@@ -190,12 +196,13 @@ if [ "$what" = all ] || [ "$what" = load ] || [ "$what" = rss ]; then
 	bench/make-image.sh "$BENCH_DIR" || exit 1
 fi
 case $what in
-all) bench_load; bench_rss; bench_run; bench_cp; bench_commit ;;
+all) bench_load; bench_rss; bench_run; bench_cp; bench_commit; bench_net ;;
 load) bench_load ;;
 rss) bench_rss ;;
 run) bench_run ;;
 cp) bench_cp ;;
 commit) bench_commit ;;
+net) bench_net ;;
 esac
 
 echo
