@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_objects.h"
 #include "common/cleanup.h"
 #include "format/table.h"
 #include "format/units.h"
@@ -609,22 +610,14 @@ static int cmd_image_prune(struct cli *c, int argc, char **argv)
 	int rc = 0;
 	cleanup_free char *f = NULL, *path = NULL;
 	cleanup_json json_t *res = NULL;
-	if (!force) {
-		printf("WARNING! This will remove all %s images.\nAre you sure you want to continue? [y/N] ",
-		       all ? "images without at least one container associated to them" : "dangling");
-		fflush(stdout);
-		char line[16] = "";
-		if (!fgets(line, sizeof(line), stdin) || (line[0] != 'y' && line[0] != 'Y'))
-			goto out;
-	}
 	berth_strv_push(&filters, all ? "dangling=false" : "dangling=true");
 	f = output_filters_query(filters);
 	path = berth_strdup_printf("/images/prune?filters=%s", f);
-	struct berth_error err = {0};
-	if (berth_client_json(&c->cl, "POST", path, NULL, &res, &err) < 0) {
-		rc = cli_daemon_error(c, &err);
+	cleanup_free char *warning =
+		berth_strdup_printf("This will remove all %s images.",
+				    all ? "images without at least one container associated to them" : "dangling");
+	if (!cli_objects_prune(c, force, warning, path, &res, &rc))
 		goto out;
-	}
 	json_t *del = json_object_get(res, "ImagesDeleted");
 	if (json_array_size(del)) {
 		printf("Deleted Images:\n");

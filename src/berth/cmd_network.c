@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_objects.h"
 #include "common/cleanup.h"
 #include "format/table.h"
 #include "output.h"
@@ -66,6 +67,28 @@ static bool cidr_contains(const struct cidr *n, const struct cidr *x)
 	return true;
 }
 
+/* --ip-range or --gateway value v (parsed as x) into the config of the
+ * subnet holding it: docker's messages for two on one subnet and for none. */
+static int assign_to_subnet(json_t *out, const struct cidr *sn, size_t ns, char **subnets, const struct cidr *x,
+			    const char *v, const char *key, const char *what, const char *prep, struct berth_error *err)
+{
+	bool match = false;
+	for (size_t j = 0; j < ns; j++) {
+		if (!cidr_contains(&sn[j], x))
+			continue;
+		json_t *cfg = json_array_get(out, j);
+		if (json_object_get(cfg, key))
+			return berth_err(err, BERTH_E_INVALID,
+					 "cannot configure multiple %ss (%s, %s) %s the same subnet (%s)", what, v,
+					 json_string_value(json_object_get(cfg, key)), prep, subnets[j]);
+		json_object_set_new(cfg, key, json_string(v));
+		match = true;
+	}
+	if (!match)
+		return berth_err(err, BERTH_E_INVALID, "no matching subnet for %s %s", what, v);
+	return 0;
+}
+
 /* docker's consolidateIpam. */
 static json_t *ipam_configs(char **subnets, char **ranges, char **gateways, char **aux, struct berth_error *err)
 {
@@ -91,32 +114,15 @@ static json_t *ipam_configs(char **subnets, char **ranges, char **gateways, char
 	}
 	for (size_t i = 0; ranges && ranges[i]; i++) {
 		struct cidr r;
-		bool match = false;
 		if (parse_cidr(ranges[i], &r) < 0) {
 			berth_err(err, BERTH_E_INVALID, "invalid CIDR address: %s", ranges[i]);
 			goto fail;
 		}
-		for (size_t j = 0; j < ns; j++) {
-			if (!cidr_contains(&sn[j], &r))
-				continue;
-			json_t *cfg = json_array_get(out, j);
-			if (json_object_get(cfg, "IPRange")) {
-				berth_err(err, BERTH_E_INVALID,
-					  "cannot configure multiple ranges (%s, %s) on the same subnet (%s)",
-					  ranges[i], json_string_value(json_object_get(cfg, "IPRange")), subnets[j]);
-				goto fail;
-			}
-			json_object_set_new(cfg, "IPRange", json_string(ranges[i]));
-			match = true;
-		}
-		if (!match) {
-			berth_err(err, BERTH_E_INVALID, "no matching subnet for range %s", ranges[i]);
+		if (assign_to_subnet(out, sn, ns, subnets, &r, ranges[i], "IPRange", "range", "on", err) < 0)
 			goto fail;
-		}
 	}
 	for (size_t i = 0; gateways && gateways[i]; i++) {
 		struct cidr g;
-		bool match = false;
 		if (parse_cidr(gateways[i], &g) < 0) {
 			berth_err(
 				err, BERTH_E_INVALID,
@@ -124,23 +130,8 @@ static json_t *ipam_configs(char **subnets, char **ranges, char **gateways, char
 				gateways[i], gateways[i]);
 			goto fail;
 		}
-		for (size_t j = 0; j < ns; j++) {
-			if (!cidr_contains(&sn[j], &g))
-				continue;
-			json_t *cfg = json_array_get(out, j);
-			if (json_object_get(cfg, "Gateway")) {
-				berth_err(err, BERTH_E_INVALID,
-					  "cannot configure multiple gateways (%s, %s) for the same subnet (%s)",
-					  gateways[i], json_string_value(json_object_get(cfg, "Gateway")), subnets[j]);
-				goto fail;
-			}
-			json_object_set_new(cfg, "Gateway", json_string(gateways[i]));
-			match = true;
-		}
-		if (!match) {
-			berth_err(err, BERTH_E_INVALID, "no matching subnet for gateway %s", gateways[i]);
+		if (assign_to_subnet(out, sn, ns, subnets, &g, gateways[i], "Gateway", "gateway", "for", err) < 0)
 			goto fail;
-		}
 	}
 	for (size_t i = 0; aux && aux[i]; i++) {
 		const char *eq = strchr(aux[i], '=');
@@ -272,18 +263,6 @@ static json_t *network_row(json_t *n, bool no_trunc)
 	return row;
 }
 
-static int check_filter_format(struct cli *c, char **filters)
-{
-	for (size_t i = 0; filters && filters[i]; i++)
-		if (!strchr(filters[i], '=')) {
-			fprintf(stderr,
-				"invalid argument \"%s\" for \"-f, --filter\" flag: bad format of filter (expected name=value)\nSee '%s --help'.\n",
-				filters[i], c->cmdpath);
-			return -1;
-		}
-	return 0;
-}
-
 static int cmd_network_ls(struct cli *c, int argc, char **argv)
 {
 	bool quiet = false, no_trunc = false;
@@ -300,21 +279,9 @@ static int cmd_network_ls(struct cli *c, int argc, char **argv)
 	int rc = 0;
 	cleanup_json json_t *list = NULL, *rows = NULL;
 	cleanup_free char *path = NULL;
-	if (args) {
-		cli_args_error(c, "accepts no arguments");
-		rc = 1;
+	if ((rc = cli_objects_check(c, args, filters)) != 0)
 		goto out;
-	}
-	if (check_filter_format(c, filters) < 0) {
-		rc = 125;
-		goto out;
-	}
-	if (filters) {
-		cleanup_free char *f = output_filters_query(filters);
-		path = berth_strdup_printf("/networks?filters=%s", f);
-	} else {
-		path = strdup("/networks");
-	}
+	path = cli_objects_path("/networks", filters);
 	struct berth_error err = {0};
 	if (berth_client_json(&c->cl, "GET", path, NULL, &list, &err) < 0) {
 		rc = cli_daemon_error(c, &err);
@@ -357,31 +324,7 @@ static int cmd_network_inspect(struct cli *c, int argc, char **argv)
 		free(format);
 		return 1;
 	}
-	cleanup_json json_t *items = json_array();
-	struct berth_buf errs = {0};
-	for (size_t i = 0; args[i]; i++) {
-		cleanup_free char *enc = berth_urlencode(args[i]);
-		cleanup_free char *p = berth_strdup_printf("/networks/%s", enc);
-		struct berth_error err = {0};
-		json_t *obj = NULL;
-		if (berth_client_json(&c->cl, "GET", p, NULL, &obj, &err) < 0) {
-			if (err.kind == BERTH_E_NOT_FOUND)
-				berth_buf_printf(&errs, "Error: No such network: %s\n", args[i]);
-			else
-				berth_buf_printf(&errs, "Error response from daemon: %s\n", err.msg);
-			rc = 1;
-			continue;
-		}
-		json_array_append_new(items, obj);
-	}
-	struct berth_error err = {0};
-	if (berth_format_inspect(format, items, stdout, &err) < 0) {
-		fprintf(stderr, "%s\n", err.msg);
-		rc = 64;
-	}
-	if (errs.len)
-		fputs(berth_buf_str(&errs), stderr);
-	berth_buf_free(&errs);
+	rc = cli_objects_inspect(c, args, "/networks", "network", format);
 	berth_strv_free(args);
 	free(format);
 	return rc;
@@ -395,27 +338,7 @@ static int cmd_network_rm(struct cli *c, int argc, char **argv)
 		cli_args_error(c, "requires at least 1 argument");
 		return 1;
 	}
-	int rc = 0;
-	for (size_t i = 0; args[i]; i++) {
-		cleanup_free char *enc = berth_urlencode(args[i]);
-		cleanup_free char *p = berth_strdup_printf("/networks/%s", enc);
-		struct berth_error err = {0};
-		struct berth_response resp = {0};
-		if (berth_client_do(&c->cl, "DELETE", p, NULL, NULL, NULL, NULL, NULL, &resp, &err) < 0) {
-			fprintf(stderr, "%s\n", err.msg);
-			rc = 1;
-		} else if (resp.status >= 400) {
-			berth_client_error(&resp, &err);
-			if (resp.status == 404)
-				fprintf(stderr, "Error: No such network: %s\n", args[i]);
-			else
-				fprintf(stderr, "Error response from daemon: %s\n", err.msg);
-			rc = 1;
-		} else {
-			printf("%s\n", args[i]);
-		}
-		berth_response_free(&resp);
-	}
+	int rc = cli_objects_remove(c, args, "/networks", "", "network");
 	berth_strv_free(args);
 	return rc;
 }
@@ -524,43 +447,12 @@ static int cmd_network_prune(struct cli *c, int argc, char **argv)
 	int rc = 0;
 	cleanup_json json_t *res = NULL;
 	cleanup_free char *path = NULL;
-	if (args) {
-		cli_args_error(c, "accepts no arguments");
-		rc = 1;
+	if ((rc = cli_objects_check(c, args, filters)) != 0)
 		goto out;
-	}
-	if (check_filter_format(c, filters) < 0) {
-		rc = 125;
-		goto out;
-	}
-	if (!force) {
-		printf("WARNING! This will remove all custom networks not used by at least one container.\n"
-		       "Are you sure you want to continue? [y/N] ");
-		fflush(stdout);
-		char line[16] = "";
-		if (!fgets(line, sizeof(line), stdin) || (line[0] != 'y' && line[0] != 'Y'))
-			goto out;
-	}
-	if (filters) {
-		cleanup_free char *f = output_filters_query(filters);
-		path = berth_strdup_printf("/networks/prune?filters=%s", f);
-	} else {
-		path = strdup("/networks/prune");
-	}
-	struct berth_error err = {0};
-	if (berth_client_json(&c->cl, "POST", path, NULL, &res, &err) < 0) {
-		rc = cli_daemon_error(c, &err);
-		goto out;
-	}
-	json_t *del = json_object_get(res, "NetworksDeleted");
-	if (json_array_size(del)) {
-		printf("Deleted Networks:\n");
-		size_t i;
-		json_t *e;
-		json_array_foreach(del, i, e)
-			printf("%s\n", json_string_value(e) ?: "");
-		printf("\n");
-	}
+	path = cli_objects_path("/networks/prune", filters);
+	if (cli_objects_prune(c, force, "This will remove all custom networks not used by at least one container.",
+			      path, &res, &rc))
+		cli_objects_print_deleted("Deleted Networks", json_object_get(res, "NetworksDeleted"));
 out:
 	berth_strv_free(args);
 	berth_strv_free(filters);

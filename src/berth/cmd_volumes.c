@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_objects.h"
 #include "common/cleanup.h"
 #include "format/table.h"
 #include "format/template.h"
@@ -196,18 +197,6 @@ static int write_rows(const char *format, const char *deflt, json_t *rows, json_
 	return berth_format_list_funcs(format, deflt, volume_headers, rows, funcs, 1, stdout, err);
 }
 
-static int check_filter_format(struct cli *c, char **filters)
-{
-	for (size_t i = 0; filters && filters[i]; i++)
-		if (!strchr(filters[i], '=')) {
-			fprintf(stderr,
-				"invalid argument \"%s\" for \"-f, --filter\" flag: bad format of filter (expected name=value)\nSee '%s --help'.\n",
-				filters[i], c->cmdpath);
-			return -1;
-		}
-	return 0;
-}
-
 static int cmd_volume_ls(struct cli *c, int argc, char **argv)
 {
 	bool quiet = false;
@@ -223,21 +212,9 @@ static int cmd_volume_ls(struct cli *c, int argc, char **argv)
 	int rc = 0;
 	cleanup_json json_t *list = NULL, *rows = NULL, *vols = NULL;
 	cleanup_free char *path = NULL;
-	if (args) {
-		cli_args_error(c, "accepts no arguments");
-		rc = 1;
+	if ((rc = cli_objects_check(c, args, filters)) != 0)
 		goto out;
-	}
-	if (check_filter_format(c, filters) < 0) {
-		rc = 125;
-		goto out;
-	}
-	if (filters) {
-		cleanup_free char *f = output_filters_query(filters);
-		path = berth_strdup_printf("/volumes?filters=%s", f);
-	} else {
-		path = strdup("/volumes");
-	}
+	path = cli_objects_path("/volumes", filters);
 	struct berth_error err = {0};
 	if (berth_client_json(&c->cl, "GET", path, NULL, &list, &err) < 0) {
 		rc = cli_daemon_error(c, &err);
@@ -286,31 +263,7 @@ static int cmd_volume_inspect(struct cli *c, int argc, char **argv)
 		free(format);
 		return 1;
 	}
-	cleanup_json json_t *items = json_array();
-	struct berth_buf errs = {0};
-	for (size_t i = 0; args[i]; i++) {
-		cleanup_free char *enc = berth_urlencode(args[i]);
-		cleanup_free char *p = berth_strdup_printf("/volumes/%s", enc);
-		struct berth_error err = {0};
-		json_t *obj = NULL;
-		if (berth_client_json(&c->cl, "GET", p, NULL, &obj, &err) < 0) {
-			if (err.kind == BERTH_E_NOT_FOUND)
-				berth_buf_printf(&errs, "Error: No such volume: %s\n", args[i]);
-			else
-				berth_buf_printf(&errs, "Error response from daemon: %s\n", err.msg);
-			rc = 1;
-			continue;
-		}
-		json_array_append_new(items, obj);
-	}
-	struct berth_error err = {0};
-	if (berth_format_inspect(format, items, stdout, &err) < 0) {
-		fprintf(stderr, "%s\n", err.msg);
-		rc = 64;
-	}
-	if (errs.len)
-		fputs(berth_buf_str(&errs), stderr);
-	berth_buf_free(&errs);
+	rc = cli_objects_inspect(c, args, "/volumes", "volume", format);
 	berth_strv_free(args);
 	free(format);
 	return rc;
@@ -328,32 +281,7 @@ static int cmd_volume_rm(struct cli *c, int argc, char **argv)
 		cli_args_error(c, "requires at least 1 argument");
 		return 1;
 	}
-	int rc = 0;
-	struct berth_buf errs = {0};
-	for (size_t i = 0; args[i]; i++) {
-		cleanup_free char *enc = berth_urlencode(args[i]);
-		cleanup_free char *p = berth_strdup_printf("/volumes/%s?force=%d", enc, force ? 1 : 0);
-		struct berth_error err = {0};
-		struct berth_response resp = {0};
-		if (berth_client_do(&c->cl, "DELETE", p, NULL, NULL, NULL, NULL, NULL, &resp, &err) < 0) {
-			berth_buf_printf(&errs, "%s%s", errs.len ? "\n" : "", err.msg);
-			rc = 1;
-		} else if (resp.status >= 400) {
-			berth_client_error(&resp, &err);
-			if (resp.status == 404)
-				berth_buf_printf(&errs, "%sError: No such volume: %s", errs.len ? "\n" : "", args[i]);
-			else
-				berth_buf_printf(&errs, "%sError response from daemon: %s", errs.len ? "\n" : "",
-						 err.msg);
-			rc = 1;
-		} else {
-			printf("%s\n", args[i]);
-		}
-		berth_response_free(&resp);
-	}
-	if (errs.len)
-		fprintf(stderr, "%s\n", berth_buf_str(&errs));
-	berth_buf_free(&errs);
+	int rc = cli_objects_remove(c, args, "/volumes", force ? "?force=1" : "?force=0", "volume");
 	berth_strv_free(args);
 	return rc;
 }
@@ -372,45 +300,16 @@ static int cmd_volume_prune(struct cli *c, int argc, char **argv)
 	cleanup_json json_t *res = NULL;
 	cleanup_free char *path = NULL;
 	int64_t reclaimed = 0;
-	if (args) {
-		cli_args_error(c, "accepts no arguments");
-		rc = 1;
+	if ((rc = cli_objects_check(c, args, filters)) != 0)
+		goto out;
+	path = cli_objects_path("/volumes/prune", filters);
+	if (cli_objects_prune(c, force, "This will remove all local volumes not used by at least one container.", path,
+			      &res, &rc)) {
+		cli_objects_print_deleted("Deleted Volumes", json_object_get(res, "VolumesDeleted"));
+		reclaimed = json_integer_value(json_object_get(res, "SpaceReclaimed"));
+	} else if (rc) {
 		goto out;
 	}
-	if (check_filter_format(c, filters) < 0) {
-		rc = 125;
-		goto out;
-	}
-	if (!force) {
-		printf("WARNING! This will remove all local volumes not used by at least one container.\n"
-		       "Are you sure you want to continue? [y/N] ");
-		fflush(stdout);
-		char line[16] = "";
-		if (!fgets(line, sizeof(line), stdin) || (line[0] != 'y' && line[0] != 'Y'))
-			goto total;
-	}
-	if (filters) {
-		cleanup_free char *f = output_filters_query(filters);
-		path = berth_strdup_printf("/volumes/prune?filters=%s", f);
-	} else {
-		path = strdup("/volumes/prune");
-	}
-	struct berth_error err = {0};
-	if (berth_client_json(&c->cl, "POST", path, NULL, &res, &err) < 0) {
-		rc = cli_daemon_error(c, &err);
-		goto out;
-	}
-	json_t *del = json_object_get(res, "VolumesDeleted");
-	if (json_array_size(del)) {
-		printf("Deleted Volumes:\n");
-		size_t i;
-		json_t *e;
-		json_array_foreach(del, i, e)
-			printf("%s\n", json_string_value(e) ?: "");
-		printf("\n");
-	}
-	reclaimed = json_integer_value(json_object_get(res, "SpaceReclaimed"));
-total:;
 	char sz[32];
 	berth_human_size((double)reclaimed, sz, sizeof(sz));
 	printf("Total reclaimed space: %s\n", sz);

@@ -343,8 +343,10 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
-/* --link-local-ip: each one a link-local address (169.254.0.0/16, fe80::/10). */
-static int check_link_local(json_t *ips, struct berth_error *err)
+/* --link-local-ip: each one must be link-local (169.254.0.0/16, fe80::/10);
+ * with nl >= 0 they are added to ifname in that namespace, as docker does
+ * (/16, /64). */
+static int link_local(json_t *ips, int nl, const char *ifname, struct berth_error *err)
 {
 	size_t i;
 	json_t *v;
@@ -352,32 +354,13 @@ static int check_link_local(json_t *ips, struct berth_error *err)
 		const char *s = json_string_value(v);
 		struct in_addr a4;
 		struct in6_addr a6;
-		bool ok = false;
-		if (s && inet_pton(AF_INET, s, &a4) == 1)
-			ok = (ntohl(a4.s_addr) >> 16) == 0xa9fe;
-		else if (s && inet_pton(AF_INET6, s, &a6) == 1)
-			ok = a6.s6_addr[0] == 0xfe && (a6.s6_addr[1] & 0xc0) == 0x80;
-		if (!ok)
+		bool v4 = s && inet_pton(AF_INET, s, &a4) == 1, v6 = !v4 && s && inet_pton(AF_INET6, s, &a6) == 1;
+		if (!(v4 && (ntohl(a4.s_addr) >> 16) == 0xa9fe) &&
+		    !(v6 && a6.s6_addr[0] == 0xfe && (a6.s6_addr[1] & 0xc0) == 0x80))
 			return berth_err(err, BERTH_E_INVALID, "invalid link local IP address: %s", s ? s : "");
-	}
-	return 0;
-}
-
-/* The link-local addresses on the interface (as docker: /16 and /64). */
-static int add_link_local(int nl, const char *ifname, json_t *ips, struct berth_error *err)
-{
-	size_t i;
-	json_t *v;
-	json_array_foreach(ips, i, v) {
-		const char *s = json_string_value(v);
-		struct in_addr a4;
-		struct in6_addr a6;
-		if (inet_pton(AF_INET, s, &a4) == 1) {
-			if (berth_nl_addr_add(nl, ifname, a4, 16, err) < 0)
-				return -1;
-		} else if (inet_pton(AF_INET6, s, &a6) == 1 && berth_nl_addr6_add(nl, ifname, &a6, 64, err) < 0) {
+		if (nl >= 0 && (v4 ? berth_nl_addr_add(nl, ifname, a4, 16, err) :
+				     berth_nl_addr6_add(nl, ifname, &a6, 64, err)) < 0)
 			return -1;
-		}
 	}
 	return 0;
 }
@@ -439,7 +422,7 @@ int berth_net_endpoint_attach(struct berth_netctx *n, const struct berth_endpoin
 	struct in6_addr want6;
 	if (req->ipv6 && *req->ipv6 && inet_pton(AF_INET6, req->ipv6, &want6) != 1)
 		return berth_err(err, BERTH_E_INVALID, "invalid IPv6 address: %s", req->ipv6);
-	if (check_link_local(req->link_local_ips, err) < 0)
+	if (link_local(req->link_local_ips, -1, NULL, err) < 0)
 		return -1;
 	uint8_t mac[6];
 	if (req->mac && *req->mac && parse_mac(req->mac, mac) < 0)
@@ -579,7 +562,7 @@ int berth_net_endpoint_attach(struct berth_netctx *n, const struct berth_endpoin
 		goto fail;
 	if (off6 && berth_nl_addr6_add(nsnl, ifname, &a6, prefix6, err) < 0)
 		goto fail;
-	if (add_link_local(nsnl, ifname, req->link_local_ips, err) < 0)
+	if (link_local(req->link_local_ips, nsnl, ifname, err) < 0)
 		goto fail;
 	if (req->default_route && !internal) {
 		struct in_addr g;

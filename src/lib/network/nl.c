@@ -341,22 +341,30 @@ int berth_nl_addr_get(int fd, const char *name, struct in_addr *addr, int *prefi
 	return 0;
 }
 
-int berth_nl_route_default(int fd, const char *dev, struct in_addr gw, struct berth_error *err)
+/* A default route via gw (4 or 16 bytes of family) on dev. */
+static int route_default(int fd, const char *dev, int family, const void *gw, size_t len, struct berth_error *err)
 {
 	int idx = berth_nl_link_index(fd, dev);
 	if (!idx)
 		return berth_err(err, BERTH_E_NOT_FOUND, "link %s not found", dev);
-	struct rtmsg rt = {.rtm_family = AF_INET,
+	struct rtmsg rt = {.rtm_family = (unsigned char)family,
 			   .rtm_table = RT_TABLE_MAIN,
 			   .rtm_protocol = RTPROT_BOOT,
 			   .rtm_scope = RT_SCOPE_UNIVERSE,
 			   .rtm_type = RTN_UNICAST};
 	struct nlreq r;
 	req_init(&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &rt, sizeof(rt));
-	attr_add(&r, RTA_GATEWAY, &gw, 4);
+	attr_add(&r, RTA_GATEWAY, gw, len);
 	attr_u32(&r, RTA_OIF, (uint32_t)idx);
 	int rc = talk(fd, &r);
-	return rc < 0 ? nl_fail(err, rc, "add default route on", dev) : 0;
+	return rc < 0 ? nl_fail(err, rc, family == AF_INET6 ? "add IPv6 default route on" : "add default route on",
+				dev) :
+			0;
+}
+
+int berth_nl_route_default(int fd, const char *dev, struct in_addr gw, struct berth_error *err)
+{
+	return route_default(fd, dev, AF_INET, &gw, 4, err);
 }
 
 struct route_overlap {
@@ -431,18 +439,5 @@ int berth_nl_addr6_add(int fd, const char *name, const struct in6_addr *addr, in
 
 int berth_nl_route6_default(int fd, const char *dev, const struct in6_addr *gw, struct berth_error *err)
 {
-	int idx = berth_nl_link_index(fd, dev);
-	if (!idx)
-		return berth_err(err, BERTH_E_NOT_FOUND, "link %s not found", dev);
-	struct rtmsg rt = {.rtm_family = AF_INET6,
-			   .rtm_table = RT_TABLE_MAIN,
-			   .rtm_protocol = RTPROT_BOOT,
-			   .rtm_scope = RT_SCOPE_UNIVERSE,
-			   .rtm_type = RTN_UNICAST};
-	struct nlreq r;
-	req_init(&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &rt, sizeof(rt));
-	attr_add(&r, RTA_GATEWAY, gw, 16);
-	attr_u32(&r, RTA_OIF, (uint32_t)idx);
-	int rc = talk(fd, &r);
-	return rc < 0 ? nl_fail(err, rc, "add IPv6 default route on", dev) : 0;
+	return route_default(fd, dev, AF_INET6, gw, 16, err);
 }

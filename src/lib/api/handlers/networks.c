@@ -42,96 +42,99 @@ static json_t *object_body(struct berth_http_req *r, struct berth_http_conn *c)
 	return body;
 }
 
-static void network_list(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
+/* The daemon's answer: its error, else status with j (no body when j is NULL). */
+static void answer(struct berth_http_conn *c, bool ok, const struct berth_error *err, int status, json_t *j)
+{
+	if (!ok)
+		berth_http_respond_error(c, err);
+	else if (j)
+		berth_http_respond_json(c, status, j);
+	else
+		berth_http_respond_empty(c, status);
+}
+
+/* The store is there and, with body, a JSON object body was read (else the
+ * answer is sent). */
+static bool begin(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c, json_t **body)
 {
 	if (!have_store(d, c))
+		return false;
+	if (!body)
+		return true;
+	*body = NULL;
+	if (!berth_api_require_json(r, c))
+		return false;
+	*body = object_body(r, c);
+	return *body != NULL;
+}
+
+static void network_list(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
+{
+	if (!begin(d, r, c, NULL))
 		return;
 	struct berth_error err = {0};
 	cleanup_json json_t *filters = berth_http_filters(r, &err);
 	json_t *j = filters ? berth_networks_list(d, filters, &err) : NULL;
-	if (!j)
-		berth_http_respond_error(c, &err);
-	else
-		berth_http_respond_json(c, 200, j);
+	answer(c, j != NULL, &err, 200, j);
 }
 
 static void network_inspect(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
 {
-	if (!have_store(d, c))
+	if (!begin(d, r, c, NULL))
 		return;
 	struct berth_error err = {0};
 	json_t *j = berth_networks_inspect(d, r->params[0], &err);
-	if (!j)
-		berth_http_respond_error(c, &err);
-	else
-		berth_http_respond_json(c, 200, j);
+	answer(c, j != NULL, &err, 200, j);
 }
 
 static void network_create(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
 {
-	if (!have_store(d, c) || !berth_api_require_json(r, c))
-		return;
-	cleanup_json json_t *body = object_body(r, c);
-	if (!body)
+	cleanup_json json_t *body = NULL;
+	if (!begin(d, r, c, &body))
 		return;
 	struct berth_error err = {0};
 	json_t *j = berth_networks_create(d, body, &err);
-	if (!j)
-		berth_http_respond_error(c, &err);
-	else
-		berth_http_respond_json(c, 201, j);
+	answer(c, j != NULL, &err, 201, j);
 }
 
 static void network_remove(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
 {
-	if (!have_store(d, c))
+	if (!begin(d, r, c, NULL))
 		return;
 	struct berth_error err = {0};
-	if (berth_networks_remove(d, r->params[0], &err) < 0)
-		berth_http_respond_error(c, &err);
-	else
-		berth_http_respond_empty(c, 204);
+	answer(c, berth_networks_remove(d, r->params[0], &err) == 0, &err, 204, NULL);
+}
+
+/* connect and disconnect: a body for the container, 200 without one */
+static void endpoint_op(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c,
+			int (*op)(struct berth_daemon *, const char *, json_t *, struct berth_error *))
+{
+	cleanup_json json_t *body = NULL;
+	if (!begin(d, r, c, &body))
+		return;
+	struct berth_error err = {0};
+	answer(c, op(d, r->params[0], body, &err) == 0, &err, 200, NULL);
 }
 
 static void network_connect(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
 {
-	if (!have_store(d, c) || !berth_api_require_json(r, c))
-		return;
-	cleanup_json json_t *body = object_body(r, c);
-	if (!body)
-		return;
-	struct berth_error err = {0};
-	if (berth_networks_connect(d, r->params[0], body, &err) < 0)
-		berth_http_respond_error(c, &err);
-	else
-		berth_http_respond_empty(c, 200);
+	endpoint_op(d, r, c, berth_networks_connect);
 }
 
 static void network_disconnect(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
 {
-	if (!have_store(d, c) || !berth_api_require_json(r, c))
-		return;
-	cleanup_json json_t *body = object_body(r, c);
-	if (!body)
-		return;
-	struct berth_error err = {0};
-	if (berth_networks_disconnect(d, r->params[0], body, &err) < 0)
-		berth_http_respond_error(c, &err);
-	else
-		berth_http_respond_empty(c, 200);
+	endpoint_op(d, r, c, berth_networks_disconnect);
 }
 
 static void network_prune(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)
 {
-	if (!have_store(d, c))
+	if (!begin(d, r, c, NULL))
 		return;
 	struct berth_error err = {0};
 	cleanup_json json_t *filters = berth_http_filters(r, &err);
 	json_t *out = NULL;
-	if (!filters || berth_networks_prune_unused(d, filters, &out, &err) < 0)
-		berth_http_respond_error(c, &err);
-	else
-		berth_http_respond_json(c, 200, out);
+	bool ok = filters && berth_networks_prune_unused(d, filters, &out, &err) == 0;
+	answer(c, ok, &err, 200, out);
 }
 
 /* DELETE /containers/parent/alias?link=1 (the docker CLI does not escape the
@@ -142,10 +145,8 @@ static void link_delete(struct berth_daemon *d, struct berth_http_req *r, struct
 	cleanup_free char *name = berth_strdup_printf("/%s/%s", r->params[0], r->params[1]);
 	if (!berth_http_query_bool(r, "link", false))
 		berth_http_respond_msg(c, 404, "No such container: %s", name + 1);
-	else if (berth_networks_remove_link(d, name, &err) < 0)
-		berth_http_respond_error(c, &err);
 	else
-		berth_http_respond_empty(c, 204);
+		answer(c, berth_networks_remove_link(d, name, &err) == 0, &err, 204, NULL);
 }
 
 const struct berth_route berth_routes_networks[] = {
