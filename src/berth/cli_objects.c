@@ -34,6 +34,16 @@ char *cli_objects_path(const char *base, char **filters)
 	return berth_strdup_printf("%s?filters=%s", base, f);
 }
 
+int cli_objects_print(const char *format, json_t *items)
+{
+	struct berth_error err = {0};
+	if (berth_format_inspect(format, items, stdout, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return 64;
+	}
+	return 0;
+}
+
 int cli_objects_inspect(struct cli *c, char **args, const char *base, const char *noun, const char *format)
 {
 	int rc = 0;
@@ -54,11 +64,8 @@ int cli_objects_inspect(struct cli *c, char **args, const char *base, const char
 		}
 		json_array_append_new(items, obj);
 	}
-	struct berth_error err = {0};
-	if (berth_format_inspect(format, items, stdout, &err) < 0) {
-		fprintf(stderr, "%s\n", err.msg);
+	if (cli_objects_print(format, items) != 0)
 		rc = 64;
-	}
 	if (errs.len)
 		fputs(berth_buf_str(&errs), stderr);
 	berth_buf_free(&errs);

@@ -13,6 +13,9 @@
 int cli_objects_check(struct cli *c, char **args, char **filters);
 /* base, or base?filters=<query of filters> (malloc'd). */
 char *cli_objects_path(const char *base, char **filters);
+/* An inspect's output: the array of objects, or each through --format.
+ * 0, or 64 after the template's error. */
+int cli_objects_print(const char *format, json_t *items);
 /* inspect: GET <base>/<arg> of each argument, printed with --format; an
  * unknown one is "Error: No such <noun>: <arg>". Returns the exit code. */
 int cli_objects_inspect(struct cli *c, char **args, const char *base, const char *noun, const char *format);

@@ -585,11 +585,8 @@ static int cmd_inspect(struct cli *c, int argc, char **argv)
 		}
 		json_array_append_new(items, obj);
 	}
-	struct berth_error err = {0};
-	if (berth_format_inspect(format, items, stdout, &err) < 0) {
-		fprintf(stderr, "%s\n", err.msg);
+	if (cli_objects_print(format, items) != 0)
 		rc = 64;
-	}
 out:
 	berth_strv_free(args);
 	free(format);

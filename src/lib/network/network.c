@@ -61,10 +61,11 @@ static void net_free(struct berth_net *net)
 	free(net);
 }
 
-int berth_net_rules_of(struct berth_netctx *n, const struct berth_net *net, struct berth_ipt_rules *out)
+static int rules_for(struct berth_netctx *n, const struct berth_net *net, const char *subnet,
+		     struct berth_ipt_rules *out)
 {
 	struct berth_ipt_net in = {.bridge = net->bridge,
-				   .subnet = net->subnet,
+				   .subnet = subnet,
 				   .icc = net->icc,
 				   .masquerade = net->masq,
 				   .internal = net->internal,
@@ -72,15 +73,14 @@ int berth_net_rules_of(struct berth_netctx *n, const struct berth_net *net, stru
 	return berth_ipt_network_rules(&in, out);
 }
 
+int berth_net_rules_of(struct berth_netctx *n, const struct berth_net *net, struct berth_ipt_rules *out)
+{
+	return rules_for(n, net, net->subnet, out);
+}
+
 int berth_net_rules6_of(struct berth_netctx *n, const struct berth_net *net, struct berth_ipt_rules *out)
 {
-	struct berth_ipt_net in = {.bridge = net->bridge,
-				   .subnet = net->subnet6,
-				   .icc = net->icc,
-				   .masquerade = net->masq,
-				   .internal = net->internal,
-				   .hairpin = !n->opts->userland_proxy};
-	return berth_ipt_network_rules(&in, out);
+	return rules_for(n, net, net->subnet6, out);
 }
 
 static int sysctl_write(const char *path, const char *v)
