@@ -276,15 +276,16 @@ int main(int argc, char **argv)
 			break;
 		case 'b':
 		case 2000 ... 2005: {
-			static const char *const skeys[] = {"bip", "fixed-cidr", "ip", "userland-proxy-path",
-							    "default-bridge-name", "fixed-cidr-v6"};
+			static const char *const skeys[] = {
+				"bip",          "fixed-cidr", "ip", "userland-proxy-path", "default-bridge-name",
+				"fixed-cidr-v6"};
 			key = o == 'b' ? "bridge" : skeys[o - 2000];
 			jv = json_string(optarg);
 			break;
 		}
 		case 2010 ... 2015: {
-			static const char *const bkeys[] = {"iptables", "ip-forward", "ip-masq", "icc",
-							    "userland-proxy", "ipv6"};
+			static const char *const bkeys[] = {"iptables", "ip-forward",     "ip-masq",
+							    "icc",      "userland-proxy", "ipv6"};
 			key = bkeys[o - 2010];
 			if (!(jv = bool_arg(key, optarg)))
 				goto early_fail;
