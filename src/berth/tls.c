@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "common/tls_client.h"
 #include "common/tls_pump.h"
 #include "common/util.h"
 
@@ -24,18 +25,6 @@ static char *file_in(const char *dir, const char *name, const char *given, bool 
 	if (given)
 		return strdup(given);
 	return berth_strdup_printf("%s/%s", dir, name);
-}
-
-static int load_err(struct berth_error *err, const char *fmt, const char *a, const char *b)
-{
-	char why[256] = "";
-	unsigned long e = ERR_get_error();
-	if (e)
-		ERR_error_string_n(e, why, sizeof(why));
-	ERR_clear_error();
-	char head[700];
-	snprintf(head, sizeof(head), fmt, a, b);
-	return berth_err(err, BERTH_E_INVALID, "%s: %s", head, why[0] ? why : "invalid PEM data");
 }
 
 int cli_tls_bool_flag(struct berth_cli_tls_opts *o, const char *a)
@@ -112,51 +101,9 @@ int berth_client_tls_setup(struct berth_client *cl, const struct berth_cli_tls_o
 		key = NULL;
 	}
 	int rc = -1;
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-	if (!ctx) {
-		berth_err(err, BERTH_E_INTERNAL, "tls: cannot create a context");
+	SSL_CTX *ctx = berth_tls_client_ctx(ca, cert, key, verify, err);
+	if (!ctx)
 		goto out;
-	}
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	if (verify) {
-		if (ca) {
-			if (access(ca, R_OK) < 0) {
-				berth_err_sys(err, BERTH_E_INVALID, errno,
-					      "could not read CA certificate \"%s\": open %s", ca, ca);
-				goto out;
-			}
-			if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
-				load_err(err, "failed to append certificates from PEM file: \"%s\"%s", ca, "");
-				goto out;
-			}
-		} else {
-			SSL_CTX_set_default_verify_paths(ctx);
-		}
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	} else {
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-	}
-	if (cert || key) {
-		if (!cert || !key) {
-			berth_err(err, BERTH_E_INVALID,
-				  "TLS: both a certificate and a key are needed (cert: \"%s\", key: \"%s\")",
-				  cert ? cert : "", key ? key : "");
-			goto out;
-		}
-		if (access(cert, R_OK) < 0 || access(key, R_OK) < 0) {
-			const char *bad = access(cert, R_OK) < 0 ? cert : key;
-			berth_err_sys(err, BERTH_E_INVALID, errno,
-				      "Could not load X509 key pair (cert: \"%s\", key: \"%s\"): open %s", cert, key,
-				      bad);
-			goto out;
-		}
-		if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
-		    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
-		    SSL_CTX_check_private_key(ctx) != 1) {
-			load_err(err, "Could not load X509 key pair (cert: \"%s\", key: \"%s\")", cert, key);
-			goto out;
-		}
-	}
 	cl->ssl_ctx = ctx;
 	cl->tls_verify = verify;
 	ctx = NULL;
@@ -221,31 +168,9 @@ bool berth_client_tls_last_error(char *buf, size_t len)
 
 int berth_client_tls_wrap(struct berth_client *cl, int fd, const char *host, struct berth_error *err)
 {
-	SSL *ssl = SSL_new(cl->ssl_ctx);
-	if (!ssl || SSL_set_fd(ssl, fd) != 1) {
-		SSL_free(ssl);
-		return berth_err(err, BERTH_E_INTERNAL, "tls: cannot create a session");
-	}
-	unsigned char ip[16];
-	bool is_ip = inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
-	if (!is_ip)
-		SSL_set_tlsext_host_name(ssl, host);
-	if (cl->tls_verify) {
-		X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
-		if (is_ip)
-			X509_VERIFY_PARAM_set1_ip_asc(vp, host);
-		else
-			X509_VERIFY_PARAM_set1_host(vp, host, 0);
-	}
-	if (berth_tls_handshake(ssl, false, 30000, err) < 0) {
-		long vr = SSL_get_verify_result(ssl);
-		if (cl->tls_verify && vr != X509_V_OK)
-			berth_err(err, BERTH_E_UNAVAILABLE,
-				  "error during connect: tls: failed to verify certificate: %s",
-				  X509_verify_cert_error_string(vr));
-		else
-			berth_err_prefix(err, "error during connect");
-		SSL_free(ssl);
+	SSL *ssl = berth_tls_client_session(cl->ssl_ctx, fd, host, cl->tls_verify, 30000, err);
+	if (!ssl) {
+		berth_err_prefix(err, "error during connect");
 		return -1;
 	}
 	pthread_mutex_lock(&last_error_mu);

@@ -83,6 +83,51 @@ LINES3='echo one; echo two >&2; echo three'
 	assert_match "$(sink_jq s .raw | grep ': two$')" "^<27>[A-Z].* ${id:0:12}\\[[0-9]+\\]: two\$"
 }
 
+# sink_tls_error NAME TEXT: the receiver saw a failed session whose error has TEXT
+sink_tls_error() { sink_jq "$1" 'select(.tls_error) | .tls_error' | grep -q -- "$2"; }
+# tls_certs DIR: a CA, a server certificate for 127.0.0.1 and a client certificate
+tls_certs()
+{
+	local d=$1
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=test-ca -keyout "$d/ca-key.pem" \
+		-out "$d/ca.pem" 2>/dev/null
+	local n
+	for n in server client; do
+		openssl req -newkey rsa:2048 -nodes -subj "/CN=$n" -keyout "$d/$n-key.pem" -out "$d/$n.csr" 2>/dev/null
+		printf 'subjectAltName=IP:127.0.0.1\n' >"$d/$n.ext"
+		openssl x509 -req -in "$d/$n.csr" -CA "$d/ca.pem" -CAkey "$d/ca-key.pem" -CAcreateserial -days 2 \
+			-extfile "$d/$n.ext" -out "$d/$n.pem" 2>/dev/null
+	done
+}
+
+@test "syslog over tcp+tls: CA, client certificate; an untrusted server is refused" {
+	tls_certs "$SINK_DIR"
+	SINK_TLS_CERT=$SINK_DIR/server.pem SINK_TLS_KEY=$SINK_DIR/server-key.pem SINK_TLS_CA=$SINK_DIR/ca.pem \
+		sink_start s syslog-tls 127.0.0.1:0
+	local port=$SINK_WHERE
+	run -0 berth run --name tl --log-driver syslog --log-opt "syslog-address=tcp+tls://127.0.0.1:$port" \
+		--log-opt "syslog-tls-ca-cert=$SINK_DIR/ca.pem" --log-opt "syslog-tls-cert=$SINK_DIR/client.pem" \
+		--log-opt "syslog-tls-key=$SINK_DIR/client-key.pem" --log-opt tag=tl busybox sh -c "$LINES3"
+	wait_for 30 sink_has s 3
+	assert_eq "$(sink_jq s .raw | sed 's/.*: //' | sort | tr '\n' ' ')" "one three two "
+	assert_match "$(sink_jq s .raw | head -1)" '^<[0-9]+>.* tl\[[0-9]+\]: '
+	# the server's certificate is not signed by the given CA: nothing is delivered
+	run -0 berth run --name tu --log-driver syslog --log-opt "syslog-address=tcp+tls://127.0.0.1:$port" \
+		--log-opt "syslog-tls-ca-cert=$SINK_DIR/client.pem" --log-opt "syslog-tls-cert=$SINK_DIR/client.pem" \
+		--log-opt "syslog-tls-key=$SINK_DIR/client-key.pem" --log-opt mode=non-blocking busybox echo untrusted
+	local id
+	id=$(cjq tu .Id)
+	wait_for 30 grep -q "failed to verify certificate" "$E2E_EXEC/containers/$id/shim.log"
+	# skip-verify, but no client certificate: the server refuses the session
+	run -0 berth run --name tk --log-driver syslog --log-opt "syslog-address=tcp+tls://127.0.0.1:$port" \
+		--log-opt syslog-tls-skip-verify=true --log-opt mode=non-blocking busybox echo nocert
+	wait_for 30 sink_tls_error s PEER_DID_NOT_RETURN_A_CERTIFICATE || {
+		cat "$SINK_DIR/s.out" >&2
+		false
+	}
+	assert_eq "$(sink_jq s 'select(.raw) | .raw' | grep -c -e untrusted -e nocert)" 0
+}
+
 @test "syslog over a unix socket (stream and datagram)" {
 	sink_start u syslog-unix "$SINK_DIR/syslog.sock"
 	run -0 berth run --name su --log-driver syslog --log-opt "syslog-address=unix://$SINK_DIR/syslog.sock" \

@@ -13,6 +13,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
+#include "common/tls_client.h"
+
 #define IO_TIMEOUT_MS 5000
 
 int berth_log_addr_parse(const char *s, const char *driver, enum berth_log_proto proto_default,
@@ -93,12 +97,28 @@ static int wait_fd(int fd, short ev)
 	}
 }
 
+/* tcp+tls: a session on the connected fd (docker: tlsconfig.Client with the
+ * syslog-tls-* options, the address's host as the server name). */
+static int tls_start(struct berth_log_conn *c, struct berth_error *err)
+{
+	static const struct berth_log_tls none = {0};
+	const struct berth_log_tls *t = c->tls ? c->tls : &none;
+	if (!c->ctx)
+		c->ctx = berth_tls_client_ctx(t->ca, t->cert, t->key, !t->skip_verify, err);
+	if (c->ctx)
+		c->ssl = berth_tls_client_session(c->ctx, c->fd, c->addr.host, !t->skip_verify, IO_TIMEOUT_MS, err);
+	if (!c->ssl) {
+		berth_err_prefix(err, "syslog tls %s:%s", c->addr.host, c->addr.port);
+		berth_log_conn_close(c);
+		return -1;
+	}
+	return 0;
+}
+
 int berth_log_conn_open(struct berth_log_conn *c, struct berth_error *err)
 {
 	berth_log_conn_close(c);
 	struct berth_log_addr *a = &c->addr;
-	if (a->proto == LP_TLS)
-		return berth_err(err, BERTH_E_UNSUPPORTED, "tcp+tls log transport is not supported by this build");
 	if (a->proto == LP_UNIX || a->proto == LP_UNIXGRAM) {
 		struct sockaddr_un sun = {.sun_family = AF_UNIX};
 		size_t hl = strnlen(a->host, sizeof(sun.sun_path) - 1);
@@ -151,7 +171,7 @@ int berth_log_conn_open(struct berth_log_conn *c, struct berth_error *err)
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 		c->fd = fd;
 		freeaddrinfo(res);
-		return 0;
+		return a->proto == LP_TLS ? tls_start(c, err) : 0;
 	}
 	freeaddrinfo(res);
 	return berth_err_sys(err, BERTH_E_INTERNAL, last ? last : ECONNREFUSED, "dial %s:%s", a->host, a->port);
@@ -178,6 +198,22 @@ static int send_all(int fd, const char *p, size_t len, bool dgram)
 	return 0;
 }
 
+static int tls_send_all(struct ssl_st *ssl, const char *p, size_t len)
+{
+	while (len) {
+		size_t n = 0;
+		errno = 0;
+		if (SSL_write_ex(ssl, p, len, &n) != 1) {
+			if (!errno)
+				errno = EPIPE;
+			return -1;
+		}
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
 int berth_log_conn_send(struct berth_log_conn *c, const void *data, size_t len, struct berth_error *err)
 {
 	bool dgram = c->addr.proto == LP_UDP || c->addr.proto == LP_UNIXGRAM;
@@ -193,7 +229,7 @@ int berth_log_conn_send(struct berth_log_conn *c, const void *data, size_t len, 
 				continue;
 			}
 		}
-		if (send_all(c->fd, data, len, dgram) == 0)
+		if ((c->ssl ? tls_send_all(c->ssl, data, len) : send_all(c->fd, data, len, dgram)) == 0)
 			return 0;
 		int e = errno;
 		berth_log_conn_close(c);
@@ -205,7 +241,16 @@ int berth_log_conn_send(struct berth_log_conn *c, const void *data, size_t len, 
 
 void berth_log_conn_close(struct berth_log_conn *c)
 {
+	SSL_free(c->ssl);
+	c->ssl = NULL;
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
+}
+
+void berth_log_conn_free(struct berth_log_conn *c)
+{
+	berth_log_conn_close(c);
+	SSL_CTX_free(c->ctx);
+	c->ctx = NULL;
 }

@@ -19,9 +19,20 @@ struct berth_log_addr {
 int berth_log_addr_parse(const char *s, const char *driver, enum berth_log_proto proto_default,
 			 const char *default_port, struct berth_log_addr *a, struct berth_error *err);
 
+/* tcp+tls: docker's syslog-tls-ca-cert / -cert / -key / -skip-verify. */
+struct berth_log_tls {
+	const char *ca, *cert, *key; /* PEM files, or NULL (ca NULL: the system's roots) */
+	bool skip_verify;
+};
+
+struct ssl_st;
+struct ssl_ctx_st;
 struct berth_log_conn {
 	struct berth_log_addr addr;
-	int fd; /* -1 when not connected */
+	int fd;                          /* -1 when not connected */
+	const struct berth_log_tls *tls; /* for LP_TLS (NULL: verify with the system's roots) */
+	struct ssl_ctx_st *ctx;          /* LP_TLS: made at the first connect, freed by _free */
+	struct ssl_st *ssl;              /* LP_TLS: the session on fd */
 };
 
 /* Connect (5 s timeouts on connect and send). */
@@ -30,3 +41,5 @@ int berth_log_conn_open(struct berth_log_conn *c, struct berth_error *err);
  * when the stream was closed by the peer. Closes on error. */
 int berth_log_conn_send(struct berth_log_conn *c, const void *data, size_t len, struct berth_error *err);
 void berth_log_conn_close(struct berth_log_conn *c);
+/* Close and free the TLS context too (the driver is done with c). */
+void berth_log_conn_free(struct berth_log_conn *c);

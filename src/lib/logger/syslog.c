@@ -3,6 +3,8 @@
  *   syslog-facility  a name (daemon, local0, ...) or 0..23 (default daemon)
  *   syslog-format    "" (local form), rfc3164, rfc5424, rfc5424micro
  *   tag              template, default {{.ID}}
+ *   syslog-tls-ca-cert, syslog-tls-cert, syslog-tls-key, syslog-tls-skip-verify: tcp+tls
+ *                    (common/tls_client.c; the server name is the address's host)
  * stdout is severity info, stderr err. Every message ends with '\n'
  * (over TCP that is the frame). */
 #include <stdio.h>
@@ -34,6 +36,8 @@ struct sl {
 	char *tag;
 	char host[256];
 	struct berth_buf b;
+	struct berth_log_tls tls;
+	char *tls_files[3]; /* ca, cert, key */
 };
 
 static int parse_facility(const char *s)
@@ -99,17 +103,15 @@ static int sl_validate(const json_t *opts, struct berth_error *err)
 	const char *sv = berth_log_opt(opts, "syslog-tls-skip-verify");
 	if (sv && berth_log_parse_bool(sv) < 0)
 		return berth_err(err, BERTH_E_INVALID, "strconv.ParseBool: parsing \"%s\": invalid syntax", sv);
-	if (a.proto == LP_TLS)
-		return berth_err(
-			err, BERTH_E_UNSUPPORTED,
-			"syslog-address tcp+tls:// is not supported by this version of Berth (use udp, tcp or unix)");
 	return 0; /* docker ignores the syslog-tls-* options without tcp+tls */
 }
 
 static void sl_close(struct berth_logger *l)
 {
 	struct sl *s = (struct sl *)l;
-	berth_log_conn_close(&s->conn);
+	berth_log_conn_free(&s->conn);
+	for (int i = 0; i < 3; i++)
+		free(s->tls_files[i]);
 	free(s->tag);
 	berth_buf_free(&s->b);
 	free(s);
@@ -173,6 +175,17 @@ static struct berth_logger *sl_open(const struct berth_log_info *info, struct be
 	s->base.drv = &berth_log_driver_syslog;
 	s->conn.fd = -1;
 	parse_address(berth_log_opt(info->opts, "syslog-address"), &s->conn.addr, err);
+	static const char *const tls_keys[] = {"syslog-tls-ca-cert", "syslog-tls-cert", "syslog-tls-key"};
+	for (int i = 0; i < 3; i++) {
+		const char *v = berth_log_opt(info->opts, tls_keys[i]);
+		s->tls_files[i] = v && *v ? strdup(v) : NULL;
+	}
+	s->tls = (struct berth_log_tls){
+		.ca = s->tls_files[0],
+		.cert = s->tls_files[1],
+		.key = s->tls_files[2],
+		.skip_verify = berth_log_parse_bool(berth_log_opt(info->opts, "syslog-tls-skip-verify")) == 1};
+	s->conn.tls = &s->tls;
 	s->facility = parse_facility(berth_log_opt(info->opts, "syslog-facility"));
 	s->fmt = (enum sfmt)parse_format(berth_log_opt(info->opts, "syslog-format"));
 	const char *t = berth_log_opt(info->opts, "tag");

@@ -4,7 +4,9 @@
   logsink.py KIND ADDR OUT [READY]
 
 KIND: syslog-udp, syslog-tcp (ADDR 127.0.0.1:0), syslog-unix, syslog-unixgram,
-journald (ADDR a socket path), gelf-udp, gelf-tcp, fluentd (ADDR 127.0.0.1:0).
+journald (ADDR a socket path), gelf-udp, gelf-tcp, fluentd (ADDR 127.0.0.1:0),
+syslog-tls (ADDR 127.0.0.1:0; server certificate and key in SINK_TLS_CERT and
+SINK_TLS_KEY, client certificates required and checked against SINK_TLS_CA).
 Every message received is appended to OUT as one JSON line; once bound,
 READY (default OUT.ready) gets the port (or path). Runs until killed.
 """
@@ -195,6 +197,21 @@ elif kind == "syslog-unixgram":
         emit(syslog_record(s.recv(65536)))
 elif kind == "syslog-tcp":
     serve_stream(bind(socket.SOCK_STREAM), syslog_stream)
+elif kind == "syslog-tls":
+    import ssl
+
+    tctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tctx.load_cert_chain(os.environ["SINK_TLS_CERT"], os.environ["SINK_TLS_KEY"])
+    tctx.verify_mode = ssl.CERT_REQUIRED
+    tctx.load_verify_locations(os.environ["SINK_TLS_CA"])
+
+    def tls_stream(c):
+        try:
+            syslog_stream(tctx.wrap_socket(c, server_side=True))
+        except (ssl.SSLError, OSError) as e:
+            emit({"tls_error": str(e)})
+
+    serve_stream(bind(socket.SOCK_STREAM), tls_stream)
 elif kind == "syslog-unix":
     serve_stream(bind(socket.SOCK_STREAM, socket.AF_UNIX), syslog_stream)
 elif kind == "journald":
