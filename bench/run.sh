@@ -13,6 +13,9 @@
 #   net   networking (issue 8): run on the bridge vs --network none, published
 #         port throughput (proxy, DNAT, direct), 100 containers on a bridge:
 #         see bench/network.sh
+
+#   logging  lines/s through json-file, local, syslog (udp), awslogs vs docker
+#         run with the same drivers; stalled-endpoint write latency: bench/logging.sh
 #   (API server: RSS with 2,000 idle connections, containers/json req/s with
 #   1 and 50 clients vs dockerd: bench/api.sh, run on its own)
 #
@@ -28,8 +31,8 @@ N=${BENCH_N:-5}
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n) N=$2; shift ;;
-	all | load | rss | run | cp | commit | net) what=$1 ;;
-	*) echo "usage: $0 [all|load|rss|run|cp|commit|net] [-n N]" >&2; exit 2 ;;
+	all | load | rss | run | cp | commit | net | logging) what=$1 ;;
+	*) echo "usage: $0 [all|load|rss|run|cp|commit|net|logging] [-n N]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -189,6 +192,9 @@ bench_rss()
 # shellcheck source=network.sh
 . "$root/bench/network.sh"
 
+# shellcheck source=logging.sh
+. "$root/bench/logging.sh"
+
 # --- main ----------------------------------------------------------------------
 
 if [ "$what" = all ] || [ "$what" = load ] || [ "$what" = rss ]; then
@@ -196,13 +202,14 @@ if [ "$what" = all ] || [ "$what" = load ] || [ "$what" = rss ]; then
 	bench/make-image.sh "$BENCH_DIR" || exit 1
 fi
 case $what in
-all) bench_load; bench_rss; bench_run; bench_cp; bench_commit; bench_net ;;
+all) bench_load; bench_rss; bench_run; bench_cp; bench_commit; bench_net; bench_logging ;;
 load) bench_load ;;
 rss) bench_rss ;;
 run) bench_run ;;
 cp) bench_cp ;;
 commit) bench_commit ;;
 net) bench_net ;;
+logging) bench_logging ;;
 esac
 
 echo
