@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/tls_client.h"
 #include "common/tls_pump.h"
 
 struct berth_tls_server {
@@ -21,18 +22,6 @@ struct berth_tls_server {
 #define TLS12_CIPHERS                                                                                                  \
 	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"                     \
 	"ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
-
-static int ssl_err(struct berth_error *err, const char *fmt, const char *a, const char *b)
-{
-	char why[256] = "";
-	unsigned long e = ERR_get_error();
-	if (e)
-		ERR_error_string_n(e, why, sizeof(why));
-	ERR_clear_error();
-	char head[700];
-	snprintf(head, sizeof(head), fmt, a, b);
-	return berth_err(err, BERTH_E_INVALID, "%s: %s", head, why[0] ? why : "invalid PEM data");
-}
 
 static int readable(const char *what, const char *path, struct berth_error *err)
 {
@@ -76,26 +65,27 @@ struct berth_tls_server *berth_tls_server_new(const struct berth_tls_server_opts
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_num_tickets(ctx, 0);
 	if (SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1) {
-		ssl_err(err, "tls: %s%s", "cipher list", "");
+		berth_tls_load_err(err, "tls: %s%s", "cipher list", "");
 		goto fail;
 	}
 	if (SSL_CTX_use_certificate_chain_file(ctx, o->cert) != 1) {
-		ssl_err(err, "Error reading X509 key pair (cert: \"%s\", key: \"%s\")", o->cert, o->key);
+		berth_tls_load_err(err, "Error reading X509 key pair (cert: \"%s\", key: \"%s\")", o->cert, o->key);
 		goto fail;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, o->key, SSL_FILETYPE_PEM) != 1) {
-		ssl_err(err,
+		berth_tls_load_err(
+			err,
 			"Error reading X509 key pair (cert: \"%s\", key: \"%s\"). Make sure the key is not encrypted",
 			o->cert, o->key);
 		goto fail;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
-		ssl_err(err, "Error reading X509 key pair (cert: \"%s\", key: \"%s\")", o->cert, o->key);
+		berth_tls_load_err(err, "Error reading X509 key pair (cert: \"%s\", key: \"%s\")", o->cert, o->key);
 		goto fail;
 	}
 	if (o->ca && *o->ca && o->verify) {
 		if (SSL_CTX_load_verify_locations(ctx, o->ca, NULL) != 1) {
-			ssl_err(err, "could not read CA certificate \"%s\"%s", o->ca, "");
+			berth_tls_load_err(err, "could not read CA certificate \"%s\"%s", o->ca, "");
 			goto fail;
 		}
 		STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(o->ca);

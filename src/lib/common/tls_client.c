@@ -10,7 +10,7 @@
 
 #include "common/tls_pump.h"
 
-static int load_err(struct berth_error *err, const char *fmt, const char *a, const char *b)
+int berth_tls_load_err(struct berth_error *err, const char *fmt, const char *a, const char *b)
 {
 	char why[256] = "";
 	unsigned long e = ERR_get_error();
@@ -38,7 +38,8 @@ SSL_CTX *berth_tls_client_ctx(const char *ca, const char *cert, const char *key,
 				goto fail;
 			}
 			if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
-				load_err(err, "failed to append certificates from PEM file: \"%s\"%s", ca, "");
+				berth_tls_load_err(err, "failed to append certificates from PEM file: \"%s\"%s", ca,
+						   "");
 				goto fail;
 			}
 		} else {
@@ -65,7 +66,7 @@ SSL_CTX *berth_tls_client_ctx(const char *ca, const char *cert, const char *key,
 		if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
 		    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
 		    SSL_CTX_check_private_key(ctx) != 1) {
-			load_err(err, "Could not load X509 key pair (cert: \"%s\", key: \"%s\")", cert, key);
+			berth_tls_load_err(err, "Could not load X509 key pair (cert: \"%s\", key: \"%s\")", cert, key);
 			goto fail;
 		}
 	}

@@ -19,3 +19,7 @@ SSL_CTX *berth_tls_client_ctx(const char *ca, const char *cert, const char *key,
  * with err ("tls: failed to verify certificate: ..." when that is why). */
 SSL *berth_tls_client_session(SSL_CTX *ctx, int fd, const char *host, bool verify, int timeout_ms,
 			      struct berth_error *err);
+
+/* err = fmt (with a, b) + ": " + OpenSSL's last error (or "invalid PEM
+ * data"), kind INVALID; clears OpenSSL's error queue. Returns -1. */
+int berth_tls_load_err(struct berth_error *err, const char *fmt, const char *a, const char *b);
