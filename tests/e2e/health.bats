@@ -78,8 +78,8 @@ actions_since() {
 	assert_contains "$output" "exec_die"
 	assert_eq "$(grep -c '^health_status' <<<"$output")" 1
 	assert_contains "$output" "health_status: healthy"
-	# the probes are not left in the container's ExecIDs
-	assert_eq "$(cjq hc '.ExecIDs')" null
+	# finished probes are not left in the container's ExecIDs (one may be running)
+	[ "$(cjq hc '.ExecIDs // [] | length')" -le 1 ] || fail "ExecIDs: $(cjq hc .ExecIDs)"
 }
 
 @test "docker CLIs show the same ps status" {
@@ -157,15 +157,28 @@ actions_since() {
 	assert_message "Retries in Healthcheck cannot be negative"
 }
 
-@test "stop keeps State.Health; a start resets it to starting; a daemon restart keeps it and checks go on" {
+@test "stop and pause end the checks (Status unhealthy, as docker); start and unpause resume them" {
 	run -0 berth run -d --name keep --health-cmd 'true' --health-interval 1s busybox sleep 300
 	wait_for 30 health_is keep healthy
+	run -0 berth pause keep
+	assert_eq "$(hstatus keep)" unhealthy
+	assert_match "$(ps_status keep)" '^Up .* \(Paused\)$'
+	run -0 berth unpause keep
+	wait_for 30 health_is keep healthy
 	run -0 berth stop -t 1 keep
-	assert_eq "$(hstatus keep)" healthy
+	assert_eq "$(hstatus keep)" unhealthy
 	assert_match "$(ps_status keep)" '^Exited '
+	assert_eq "$(cjq keep '.State.Health.Log[-1].ExitCode')" 0
 	run -0 berth start keep
 	run -0 berth run -d --name slow --health-cmd 'true' --health-interval 5m busybox sleep 300
 	assert_eq "$(hstatus slow)" starting
+	wait_for 30 health_is keep healthy
+}
+
+@test "a daemon restart (live restore) keeps State.Health and the checks go on" {
+	skip_on_dockerd "dockerd stops its containers when killed without --live-restore"
+	run -0 berth run -d --name keep --health-cmd 'true' --health-interval 1s busybox sleep 300
+	run -0 berth run -d --name slow --health-cmd 'true' --health-interval 5m busybox sleep 300
 	wait_for 30 health_is keep healthy
 	local n
 	n=$(cjq keep '.State.Health.Log | length')

@@ -222,7 +222,6 @@ void berth_ctr_exited(struct berth_daemon *d, struct berth_container *c, const s
 	 * is emitted before waiters (stop, rm -f, wait) see it, so a removal never
 	 * races with this unmount and "stop"/"destroy" always follow "die". */
 	struct berth_error e = {0};
-	berth_health_unwatch(d, c->id);
 	if (berth_rwlayer_unmount(d->layers, c->id, &e) < 0)
 		berth_log(&d->log, BERTH_LOG_WARN, "container %.12s: unmount: %s", c->id, e.msg);
 	berth_ctr_net_release(d, c); /* endpoints, rules, proxies, sandbox (daemon/container_net.h) */
@@ -230,6 +229,7 @@ void berth_ctr_exited(struct berth_daemon *d, struct berth_container *c, const s
 	pthread_mutex_lock(&c->mu);
 	int64_t ran_ns = c->started_ns ? berth_now_ns() - c->started_ns : 0;
 	berth_container_set_exited(c, ex->exit_code, ex->oom_killed, ex->finished_ns, ex->error[0] ? ex->error : NULL);
+	berth_health_stop_locked(d, c);
 	json_t *hc = json_object_get(c->doc, "HostConfig");
 	json_t *rp = jobj(hc, "RestartPolicy");
 	const char *policy = jstr(rp, "Name") ? jstr(rp, "Name") : "";

@@ -490,10 +490,14 @@ int berth_ctr_pause(struct berth_daemon *d, struct berth_container *c, bool paus
 	pthread_mutex_lock(&c->mu);
 	if (is_running(c))
 		berth_container_set_state(c, pause ? CS_PAUSED : CS_RUNNING);
+	if (pause)
+		berth_health_stop_locked(d, c); /* docker stops the checks of a paused container */
 	struct berth_container_snap *snap = berth_container_snapshot(c);
 	pthread_mutex_unlock(&c->mu);
 	berth_container_write(d->containers, snap, NULL);
 	berth_ctr_event(d, c, pause ? "pause" : "unpause", NULL);
+	if (!pause)
+		berth_health_watch(d, c);
 	return 0;
 }
 

@@ -352,7 +352,10 @@ static void run_probe(struct mon *m, struct berth_container *ct, struct berth_he
 	int timed_out = read_output(m, sfd, state_dir, id, timeout, o);
 	close(sfd);
 	sfd = -1;
-	code = berth_exec_finish(d, e, state_dir);
+	if (stopped(m)) /* killed by a stop (or pause: its end may wait for a thaw); nobody uses the result */
+		berth_exec_set(d->execs, e, true, false, true, 0, 137);
+	else
+		code = berth_exec_finish(d, e, state_dir);
 	r->end_ns = berth_now_ns();
 	if (timed_out) {
 		char ds[64];
@@ -424,6 +427,17 @@ static void unlist_locked(struct berth_health *h, struct mon *m)
 	pthread_cond_broadcast(&h->idle);
 }
 
+/* A probe that failed because the container is dying says nothing of its
+ * health: its result is dropped (the exit stops the monitor). */
+static bool container_gone(struct berth_daemon *d, const char *id)
+{
+	cleanup_free char *state_dir = berth_ctr_state_dir(d, id);
+	struct berth_shim_state st = {0};
+	if (berth_shim_state(state_dir, NULL, &st, NULL) < 0)
+		return true;
+	return st.exited || strcmp(st.status, "running") != 0;
+}
+
 static void *monitor_main(void *arg)
 {
 	struct mon *m = arg;
@@ -449,7 +463,8 @@ static void *monitor_main(void *arg)
 			struct berth_health_result r = {0};
 			if (o) {
 				run_probe(m, ct, &r, o, msg, sizeof(msg));
-				record(m, ct, &r);
+				if (r.exit_code == 0 || !container_gone(m->d, m->id))
+					record(m, ct, &r);
 				free(o);
 			}
 		}
@@ -475,13 +490,17 @@ struct berth_health *berth_health_new(void)
 	return h;
 }
 
-static void stop_locked(struct berth_health *h, const char *id)
+/* Returns whether a monitor was running. */
+static bool stop_locked(struct berth_health *h, const char *id)
 {
+	bool any = false;
 	for (struct mon *m = h->head; m; m = m->next)
-		if (!id || !strcmp(m->id, id)) {
+		if ((!id || !strcmp(m->id, id)) && !m->stop) {
 			m->stop = true;
+			any = true;
 			pthread_cond_broadcast(&m->cv);
 		}
+	return any;
 }
 
 void berth_health_free(struct berth_health *h)
@@ -499,14 +518,17 @@ void berth_health_free(struct berth_health *h)
 	free(h);
 }
 
-void berth_health_unwatch(struct berth_daemon *d, const char *id)
+void berth_health_stop_locked(struct berth_daemon *d, struct berth_container *c)
 {
 	struct berth_health *h = d->health;
 	if (!h)
 		return;
 	pthread_mutex_lock(&h->mu);
-	stop_locked(h, id);
+	bool was = stop_locked(h, c->id);
 	pthread_mutex_unlock(&h->mu);
+	json_t *health = jobj(jobj(c->doc, "State"), "Health");
+	if (was && health)
+		json_object_set_new(health, "Status", json_string("unhealthy"));
 }
 
 void berth_health_watch(struct berth_daemon *d, struct berth_container *c)

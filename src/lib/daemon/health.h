@@ -33,8 +33,11 @@ void berth_health_reset_locked(struct berth_container *c);
 void berth_health_watch(struct berth_daemon *d, struct berth_container *c);
 /* Live restore of a running container: reset, write the record, watch. */
 void berth_health_restore(struct berth_daemon *d, struct berth_container *c);
-/* Stop the container's monitor (exit, stop): a running probe is killed. */
-void berth_health_unwatch(struct berth_daemon *d, const char *id);
+/* With c->mu held, when the container exits or is paused: stop its
+ * monitor (a running probe is killed); as docker's CloseMonitorChannel,
+ * State.Health.Status becomes "unhealthy" when a monitor was running. The
+ * caller writes the record. */
+void berth_health_stop_locked(struct berth_daemon *d, struct berth_container *c);
 
 /* "none" without State.Health, else its Status ("unhealthy" when empty, as docker). */
 const char *berth_health_status(const json_t *state);
