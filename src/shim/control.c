@@ -209,7 +209,9 @@ static void op_start(struct shim *s, struct ctl *c)
 		send_err(s, c, "invalid", errbuf, s->init.exit_code);
 		return;
 	}
-	send_json(s, c, json_pack("{s:b, s:i}", "ok", 1, "pid", (int)s->init.pid));
+	send_json(
+		s, c,
+		json_pack("{s:b, s:i, s:I}", "ok", 1, "pid", (int)s->init.pid, "runtime_us", (json_int_t)s->start_us));
 }
 
 static void handle(struct shim *s, struct ctl *c, const char *line)

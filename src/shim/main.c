@@ -201,6 +201,8 @@ json_t *proc_exit_json(const struct proc *p)
 static void write_exit_file(struct shim *s)
 {
 	cleanup_json json_t *j = proc_exit_json(&s->init);
+	if (s->delete_us)
+		json_object_set_new(j, "runtime_delete_us", json_integer(s->delete_us));
 	cleanup_free char *text = json_dumps(j, JSON_COMPACT);
 	struct berth_error err = {0};
 	if (berth_write_file_atomic("exit.json", text, strlen(text), 0600, &err) < 0)
@@ -506,15 +508,17 @@ int main(int argc, char **argv)
 			sync_msg(&s, "error %d %s", s.init.exit_code, errbuf);
 			kill(s.init.pid, SIGKILL);
 		} else {
-			sync_msg(&s, "started %d", (int)s.init.pid);
+			sync_msg(&s, "started %d %lld", (int)s.init.pid, (long long)s.create_us);
 		}
 	} else {
-		sync_msg(&s, "created %d", (int)s.init.pid);
+		sync_msg(&s, "created %d %lld", (int)s.init.pid, (long long)s.create_us);
 	}
 	int rc = run(&s);
 	unlink("control.sock");
 	unlink("attach.sock");
 	rt_delete(&s);
+	if (s.init.finalized)
+		write_exit_file(&s); /* again, with the runtime delete's duration */
 	shim_log("exiting");
 	shim_free(&s);
 	return rc < 0 ? 1 : 0;

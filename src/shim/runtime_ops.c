@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/span.h"
 #include "runtime/jget.h"
 #include "shim.h"
 
@@ -242,7 +243,10 @@ int rt_create(struct shim *s, char *errbuf, size_t errlen)
 	cleanup_free char *pidf = state_path(s, "init.pid");
 	unlink(pidf);
 	const char *sub[16] = {"create", "--bundle", s->bundle, "--pid-file", pidf};
-	if (spawn_with_stdio(s, &s->init, sub, 5, "console.sock", "create", errbuf, errlen) < 0)
+	int64_t t0 = berth_mono_ns();
+	int rc = spawn_with_stdio(s, &s->init, sub, 5, "console.sock", "create", errbuf, errlen);
+	s->create_us = (berth_mono_ns() - t0) / 1000;
+	if (rc < 0)
 		return -1;
 	s->init.pid = read_pid(pidf);
 	if (s->init.pid <= 0) {
@@ -258,7 +262,9 @@ int rt_start(struct shim *s, char *errbuf, size_t errlen)
 	cleanup_free char *logp = state_path(s, "runtime.log");
 	off_t off = file_size(logp);
 	const char *sub[] = {"start", s->id, NULL};
+	int64_t t0 = berth_mono_ns();
 	int rc = run_rt(s, sub, -1, -1, -1);
+	s->start_us = (berth_mono_ns() - t0) / 1000;
 	if (rc != 0) {
 		char msg[900] = "";
 		runtime_log_error(s, off, msg, sizeof(msg));
@@ -312,7 +318,9 @@ static void rmdir_cgroup(const char *rel)
 void rt_delete(struct shim *s)
 {
 	const char *sub[] = {"delete", "--force", s->id, NULL};
+	int64_t t0 = berth_mono_ns();
 	run_rt(s, sub, -1, -1, -1);
+	s->delete_us = (berth_mono_ns() - t0) / 1000;
 	cleanup_free char *cfg = berth_strdup_printf("%s/config.json", s->bundle);
 	cleanup_json json_t *spec = json_load_file(cfg, 0, NULL);
 	const char *cg = jstr(jobj(spec, "linux"), "cgroupsPath");

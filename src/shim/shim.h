@@ -94,6 +94,8 @@ struct shim {
 	bool paused;        /* the container is frozen (`runc pause`) */
 	bool exiting;
 	int sync_fd;
+	/* runtime create/start/delete durations, reported to berthd (issue 13 timings) */
+	int64_t create_us, start_us, delete_us;
 };
 
 /* main.c */

@@ -228,7 +228,7 @@ static void test_tty(struct tap *t)
 	int fd = berth_shim_attach(c.state, &ao, &err);
 	TAP_OK(t, fd >= 0, "attach before start (%s)", err.msg);
 	pid_t pid = 0;
-	TAP_OK(t, berth_shim_start(c.state, &pid, NULL, &err) == 0 && pid > 0, "start (%s)", err.msg);
+	TAP_OK(t, berth_shim_start(c.state, &pid, NULL, NULL, &err) == 0 && pid > 0, "start (%s)", err.msg);
 	size_t len = 0;
 	cleanup_free char *out = fd >= 0 ? read_all_fd(fd, &len) : strdup("");
 	if (fd >= 0)
@@ -422,7 +422,7 @@ static void test_attach_stdin(struct tap *t)
 	int fd1 = berth_shim_attach(c.state, &a1, &err);
 	int fd2 = berth_shim_attach(c.state, &a2, &err);
 	TAP_OK(t, fd1 >= 0 && fd2 >= 0, "two clients attached");
-	TAP_OK(t, berth_shim_start(c.state, NULL, NULL, &err) == 0, "start");
+	TAP_OK(t, berth_shim_start(c.state, NULL, NULL, NULL, &err) == 0, "start");
 	TAP_OK(t, write(fd1, "ping\n", 5) == 5 && shutdown(fd1, SHUT_WR) == 0, "stdin sent, then EOF");
 	size_t l1 = 0, l2 = 0;
 	cleanup_free char *o1 = read_all_fd(fd1, &l1);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/span.h"
 #include "tls.h"
 #include "transport.h"
 
@@ -350,6 +351,7 @@ static void req_reset(struct berth_http_conn *c)
 	c->resp_status = 0;
 	c->req_started = c->in_len > 0; /* pipelined bytes */
 	c->phase_start_ms = now_ms();
+	c->req.recv_ns = berth_mono_ns();
 	http_parser_init(&c->parser, HTTP_REQUEST);
 	c->parser.data = c;
 }
@@ -405,6 +407,7 @@ static int feed(struct berth_http_conn *c)
 		if (!c->req_started && !c->headers_done) {
 			c->req_started = true;
 			c->phase_start_ms = now_ms();
+			c->req.recv_ns = berth_mono_ns();
 		}
 	}
 	if (HTTP_PARSER_ERRNO(&c->parser) == HPE_PAUSED)

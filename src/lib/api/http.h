@@ -28,7 +28,8 @@ struct berth_http_req {
 	struct berth_kv *headers;
 	size_t nheaders;
 	bool keep_alive, upgrade, has_body;
-	int api_minor; /* 1.<api_minor>; 41 when unversioned */
+	int api_minor;   /* 1.<api_minor>; 41 when unversioned */
+	int64_t recv_ns; /* CLOCK_MONOTONIC when its first byte arrived (common/span.h) */
 	char *params[BERTH_HTTP_MAX_PARAMS];
 	int nparams;
 };

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/span.h"
 #include "common/util.h"
 #include "daemon/container_autostart.h"
 #include "daemon/container_net.h"
@@ -221,10 +222,19 @@ void berth_ctr_exited(struct berth_daemon *d, struct berth_container *c, const s
 	/* As docker: the rootfs is unmounted before the exit is recorded and die
 	 * is emitted before waiters (stop, rm -f, wait) see it, so a removal never
 	 * races with this unmount and "stop"/"destroy" always follow "die". */
+	struct berth_span sp; /* --debug: one line of phase timings (common/span.h) */
+	berth_span_init(&sp, 0);
+	if (ex->finished_ns > 0) { /* the shim's clock is the host's: from its exit record to here */
+		int64_t since_us = (berth_now_ns() - ex->finished_ns) / 1000;
+		berth_span_add(&sp, "exit notification", since_us - ex->runtime_delete_us);
+		berth_span_add(&sp, "runtime delete", ex->runtime_delete_us);
+	}
 	struct berth_error e = {0};
 	if (berth_rwlayer_unmount(d->layers, c->id, &e) < 0)
 		berth_log(&d->log, BERTH_LOG_WARN, "container %.12s: unmount: %s", c->id, e.msg);
+	berth_span_mark(&sp, "unmount");
 	berth_ctr_net_release(d, c); /* endpoints, rules, proxies, sandbox (daemon/container_net.h) */
+	berth_span_mark(&sp, "network release");
 	cleanup_free char *code = berth_strdup_printf("%d", ex->exit_code);
 	pthread_mutex_lock(&c->mu);
 	int64_t ran_ns = c->started_ns ? berth_now_ns() - c->started_ns : 0;
@@ -261,7 +271,13 @@ void berth_ctr_exited(struct berth_daemon *d, struct berth_container *c, const s
 		berth_ctr_event(d, c, "oom", NULL);
 	pthread_mutex_unlock(&c->mu);
 	berth_container_write(d->containers, snap, NULL);
+	berth_span_mark(&sp, "record write");
 	berth_volumes_container_stop(d, c); /* "unmount" events, driver-option volumes (daemon/volumes.h) */
+	if (atomic_load(&d->log.level) >= BERTH_LOG_DEBUG) {
+		char line[512];
+		berth_span_format(&sp, line, sizeof(line));
+		berth_log(&d->log, BERTH_LOG_DEBUG, "timings exit %.12s: %s", c->id, line);
+	}
 	if (restart)
 		spawn_job(d, c, delay, false);
 	else if (autoremove)

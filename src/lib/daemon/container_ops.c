@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/span.h"
 #include "common/util.h"
 #include "daemon/container_net.h"
 #include "daemon/container_ops.h"
@@ -96,8 +97,12 @@ static void unmount_quiet(struct berth_daemon *d, struct berth_container *c)
 }
 
 /* Called with c->opmu held. */
-static int do_start(struct berth_daemon *d, struct berth_container *c, struct berth_error *err)
+static int do_start(struct berth_daemon *d, struct berth_container *c, int64_t req_ns, struct berth_error *err)
 {
+	struct berth_span sp; /* --debug: one line of phase timings (common/span.h) */
+	berth_span_init(&sp, req_ns);
+	if (req_ns > 0)
+		berth_span_mark(&sp, "api parse");
 	pthread_mutex_lock(&c->mu);
 	if (c->state == CS_RUNNING || c->state == CS_PAUSED) {
 		pthread_mutex_unlock(&c->mu);
@@ -123,11 +128,11 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, struct be
 	cleanup_json json_t *vol_mounts = NULL;
 	cleanup_free char *state_dir = berth_ctr_state_dir(d, c->id);
 	cleanup_free char *cgpath = NULL, *rtroot = NULL;
-	int64_t t0 = berth_now_ns();
+	berth_span_mark(&sp, "image lookup");
 	/* files, sandbox, endpoints, NetworkSettings (daemon/container_net.h) */
 	if (berth_ctr_net_prepare(d, c, cfg, hc, &netns, err) < 0)
 		goto out;
-	int64_t t_files = berth_now_ns();
+	berth_span_mark(&sp, "network and files");
 	ipcns = berth_ctr_ns_for(d, jstr(hc, "IpcMode"), "ipc", err);
 	if (ipcns == (char *)-1) {
 		ipcns = NULL;
@@ -140,7 +145,7 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, struct be
 	}
 	if (berth_rwlayer_mount(d->layers, c->id, &rootfs, err) < 0)
 		goto out;
-	int64_t t_mount = berth_now_ns();
+	berth_span_mark(&sp, "rootfs mount");
 	const struct berth_runtime *rt = NULL;
 	if (berth_runtimes_resolve(d->runtimes, jstr_ne(hc, "Runtime"), &rt, err) < 0)
 		goto out_unmount;
@@ -200,8 +205,11 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, struct be
 				     .command = log_cmd.data ? log_cmd.data : "",
 				     .created = jstr(c->doc, "Created")};
 	struct berth_shim_result res = {0};
-	int64_t t_spec = berth_now_ns();
+	berth_span_mark(&sp, "bundle/spec write");
 	int spawned = berth_shim_spawn(&so, &res, err);
+	int64_t spawn_ns = berth_mono_ns();
+	berth_span_add(&sp, "shim spawn", (spawn_ns - sp.last_ns) / 1000 - res.create_us);
+	berth_span_add(&sp, "runtime create", res.create_us);
 	free(log_file);
 	berth_buf_free(&log_cmd);
 	if (spawned < 0) {
@@ -226,8 +234,11 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, struct be
 	pthread_mutex_unlock(&c->mu);
 	pid_t pid = 0;
 	int exit_code = 0;
-	int64_t t_spawn = berth_now_ns();
-	if (berth_shim_start(state_dir, &pid, &exit_code, err) < 0) {
+	int64_t start_us = 0;
+	berth_span_skip(&sp);
+	if (sp.last_ns - spawn_ns > 1000000) /* attach requests were waited for */
+		berth_span_add(&sp, "attach wait", (sp.last_ns - spawn_ns) / 1000);
+	if (berth_shim_start(state_dir, &pid, &exit_code, &start_us, err) < 0) {
 		pthread_mutex_lock(&c->mu);
 		c->shim_ready = false;
 		json_t *st = json_object_get(c->doc, "State");
@@ -248,12 +259,18 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, struct be
 	c->shim_pid = res.shim_pid;
 	struct berth_container_snap *snap = berth_container_snapshot(c);
 	pthread_mutex_unlock(&c->mu);
+	int64_t started_ns = berth_mono_ns();
+	berth_span_add(&sp, "runtime start", start_us);
+	berth_span_add(&sp, "shim start call", (started_ns - sp.last_ns) / 1000 - start_us);
+	sp.last_ns = started_ns;
 	berth_container_write(d->containers, snap, NULL);
+	berth_span_mark(&sp, "record write");
 	berth_monitor_watch(d->monitor, c, res.shim_pid);
-	berth_log(&d->log, BERTH_LOG_DEBUG,
-		  "start %.12s: files %.1f ms, mount %.1f ms, spec %.1f ms, shim create %.1f ms, start %.1f ms", c->id,
-		  (t_files - t0) / 1e6, (t_mount - t_files) / 1e6, (t_spec - t_mount) / 1e6, (t_spawn - t_spec) / 1e6,
-		  (berth_now_ns() - t_spawn) / 1e6);
+	if (atomic_load(&d->log.level) >= BERTH_LOG_DEBUG) {
+		char line[512];
+		berth_span_format(&sp, line, sizeof(line));
+		berth_log(&d->log, BERTH_LOG_DEBUG, "timings start %.12s: %s", c->id, line);
+	}
 	berth_ctr_event(d, c, "start", NULL);
 	berth_health_watch(d, c);
 	rc = 0;
@@ -278,10 +295,11 @@ out:
 	return rc;
 }
 
-static int do_remove(struct berth_daemon *d, struct berth_container *c, bool force, bool volumes,
+static int do_remove(struct berth_daemon *d, struct berth_container *c, bool force, bool volumes, int64_t req_ns,
 		     struct berth_error *err);
+static int start_timed(struct berth_daemon *d, struct berth_container *c, int64_t req_ns, struct berth_error *err);
 
-int berth_ctr_start_user(struct berth_daemon *d, struct berth_container *c, struct berth_error *err)
+int berth_ctr_start_user(struct berth_daemon *d, struct berth_container *c, int64_t req_ns, struct berth_error *err)
 {
 	/* a start by the user resets the restart manager, as docker does */
 	pthread_mutex_lock(&c->mu);
@@ -291,20 +309,25 @@ int berth_ctr_start_user(struct berth_daemon *d, struct berth_container *c, stru
 		c->restart_delay_ms = 0;
 	}
 	pthread_mutex_unlock(&c->mu);
-	return berth_ctr_start(d, c, err);
+	return start_timed(d, c, req_ns, err);
 }
 
 int berth_ctr_start(struct berth_daemon *d, struct berth_container *c, struct berth_error *err)
 {
+	return start_timed(d, c, 0, err);
+}
+
+static int start_timed(struct berth_daemon *d, struct berth_container *c, int64_t req_ns, struct berth_error *err)
+{
 	pthread_mutex_lock(&c->opmu);
-	int rc = do_start(d, c, err);
+	int rc = do_start(d, c, req_ns, err);
 	if (rc < 0 && err->kind != BERTH_E_NOT_MODIFIED) {
 		/* docker removes an --rm container whose start failed */
 		pthread_mutex_lock(&c->mu);
 		bool autoremove = jbool(jobj(c->doc, "HostConfig"), "AutoRemove", false) && !is_running_state(c->state);
 		pthread_mutex_unlock(&c->mu);
 		struct berth_error e2 = {0};
-		if (autoremove && do_remove(d, c, true, true, &e2) < 0)
+		if (autoremove && do_remove(d, c, true, true, 0, &e2) < 0)
 			berth_log(&d->log, BERTH_LOG_WARN, "auto-remove %.12s after failed start: %s", c->id, e2.msg);
 	}
 	pthread_mutex_unlock(&c->opmu);
@@ -413,7 +436,7 @@ int berth_ctr_restart(struct berth_daemon *d, struct berth_container *c, int tim
 		pthread_mutex_unlock(&c->opmu);
 		return -1;
 	}
-	rc = do_start(d, c, err);
+	rc = do_start(d, c, 0, err);
 	pthread_mutex_unlock(&c->opmu);
 	if (rc == 0)
 		berth_ctr_event(d, c, "restart", NULL);
@@ -518,9 +541,13 @@ static void wait_shim_gone(const char *state_dir)
 	close(fd);
 }
 
-static int do_remove(struct berth_daemon *d, struct berth_container *c, bool force, bool volumes,
+static int do_remove(struct berth_daemon *d, struct berth_container *c, bool force, bool volumes, int64_t req_ns,
 		     struct berth_error *err)
 {
+	struct berth_span sp; /* --debug: one line of phase timings (common/span.h) */
+	berth_span_init(&sp, req_ns);
+	if (req_ns > 0)
+		berth_span_mark(&sp, "api parse");
 	pthread_mutex_lock(&c->mu);
 	if (c->removed || c->state == CS_REMOVING) {
 		pthread_mutex_unlock(&c->mu);
@@ -555,6 +582,7 @@ static int do_remove(struct berth_daemon *d, struct berth_container *c, bool for
 		if (!done)
 			return berth_err(err, BERTH_E_INTERNAL, "Could not kill running container %s, cannot remove",
 					 c->id);
+		berth_span_mark(&sp, "kill and exit");
 	}
 	pthread_mutex_lock(&c->mu);
 	berth_container_set_state(c, CS_REMOVING);
@@ -563,7 +591,9 @@ static int do_remove(struct berth_daemon *d, struct berth_container *c, bool for
 	cleanup_free char *cdir = berth_ctr_dir(d, c->id);
 	struct berth_error e2 = {0};
 	wait_shim_gone(state_dir);
+	berth_span_mark(&sp, "shim exit wait");
 	berth_shim_cleanup(state_dir, &e2);
+	berth_span_mark(&sp, "shim cleanup");
 	if (berth_rwlayer_remove(d->layers, c->id, &e2) < 0) {
 		pthread_mutex_lock(&c->mu);
 		berth_container_set_state(c, CS_DEAD);
@@ -573,19 +603,32 @@ static int do_remove(struct berth_daemon *d, struct berth_container *c, bool for
 		berth_container_write(d->containers, snap, NULL);
 		return berth_err(err, BERTH_E_INTERNAL, "unable to remove filesystem for %s: %s", c->id, e2.msg);
 	}
+	berth_span_mark(&sp, "unmount and layer remove");
 	berth_rm_rf(cdir, NULL);
 	if (berth_container_delete(d->containers, c, err) < 0)
 		return -1;
+	berth_span_mark(&sp, "record write");
 	berth_volumes_container_remove(d, c, volumes); /* rm -v: anonymous volumes (daemon/volumes.h) */
 	berth_ctr_event(d, c, "destroy", NULL);
+	if (atomic_load(&d->log.level) >= BERTH_LOG_DEBUG) {
+		char line[512];
+		berth_span_format(&sp, line, sizeof(line));
+		berth_log(&d->log, BERTH_LOG_DEBUG, "timings remove %.12s: %s", c->id, line);
+	}
 	return 0;
 }
 
 int berth_ctr_remove(struct berth_daemon *d, struct berth_container *c, bool force, bool volumes,
 		     struct berth_error *err)
 {
+	return berth_ctr_remove_req(d, c, force, volumes, 0, err);
+}
+
+int berth_ctr_remove_req(struct berth_daemon *d, struct berth_container *c, bool force, bool volumes, int64_t req_ns,
+			 struct berth_error *err)
+{
 	pthread_mutex_lock(&c->opmu);
-	int rc = do_remove(d, c, force, volumes, err);
+	int rc = do_remove(d, c, force, volumes, req_ns, err);
 	pthread_mutex_unlock(&c->opmu);
 	return rc;
 }

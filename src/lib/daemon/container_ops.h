@@ -15,8 +15,10 @@ struct berth_exit;
  * *resp = {"Id":..., "Warnings":[...]}. */
 int berth_ctr_create(struct berth_daemon *d, const char *name, json_t *body, json_t **resp, struct berth_error *err);
 /* Start; already running -> BERTH_E_NOT_MODIFIED. berth_ctr_start_user is the
- * API's: it also resets RestartCount and the back-off, as docker does. */
-int berth_ctr_start_user(struct berth_daemon *d, struct berth_container *c, struct berth_error *err);
+ * API's: it also resets RestartCount and the back-off, as docker does; req_ns
+ * is the request's arrival (CLOCK_MONOTONIC, berth_http_req.recv_ns; 0 =
+ * unknown), where the --debug timings start. */
+int berth_ctr_start_user(struct berth_daemon *d, struct berth_container *c, int64_t req_ns, struct berth_error *err);
 int berth_ctr_start(struct berth_daemon *d, struct berth_container *c, struct berth_error *err);
 /* timeout < 0: the container's StopTimeout or 10 s. Not running -> BERTH_E_NOT_MODIFIED. */
 int berth_ctr_stop(struct berth_daemon *d, struct berth_container *c, int timeout, struct berth_error *err);
@@ -25,6 +27,10 @@ int berth_ctr_restart(struct berth_daemon *d, struct berth_container *c, int tim
 int berth_ctr_kill(struct berth_daemon *d, struct berth_container *c, const char *signal, struct berth_error *err);
 int berth_ctr_remove(struct berth_daemon *d, struct berth_container *c, bool force, bool volumes,
 		     struct berth_error *err);
+/* The same for the API: req_ns is the request's arrival (CLOCK_MONOTONIC,
+ * berth_http_req.recv_ns), the start of the --debug timings' "api parse". */
+int berth_ctr_remove_req(struct berth_daemon *d, struct berth_container *c, bool force, bool volumes, int64_t req_ns,
+			 struct berth_error *err);
 int berth_ctr_pause(struct berth_daemon *d, struct berth_container *c, bool pause, struct berth_error *err);
 /* condition: "not-running" (default), "next-exit", "removed". Blocks; gives up
  * when cancelled() returns true (checked about every 200 ms). */

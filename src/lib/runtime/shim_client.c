@@ -184,8 +184,10 @@ static void exit_from_json(const json_t *j, struct berth_exit *e)
 		berth_time_parse(jstr(j, "started_at"), &e->started_ns);
 	if (jstr_ne(j, "finished_at"))
 		berth_time_parse(jstr(j, "finished_at"), &e->finished_ns);
-	if (jstr(j, "error"))
-		snprintf(e->error, sizeof(e->error), "%s", jstr(j, "error"));
+	const char *em = jstr(j, "error");
+	if (em)
+		snprintf(e->error, sizeof(e->error), "%s", em);
+	e->runtime_delete_us = jint(j, "runtime_delete_us", 0);
 }
 
 static bool valid_id(const char *id)
@@ -362,7 +364,10 @@ int berth_shim_spawn(const struct berth_shim_opts *o, struct berth_shim_result *
 		return berth_err(err, BERTH_E_UNAVAILABLE, "berth-shim did not report: %s (see %s)", lerr.msg,
 				 log_path);
 	if (!strncmp(line, "created ", 8) || !strncmp(line, "started ", 8)) {
-		res->pid = (pid_t)atoi(line + 8);
+		char *end = NULL;
+		res->pid = (pid_t)strtol(line + 8, &end, 10);
+		if (end && *end == ' ')
+			res->create_us = strtoll(end + 1, NULL, 10);
 		res->started = line[0] == 's';
 		return 0;
 	}
@@ -411,7 +416,7 @@ int berth_shim_state(const char *state_dir, const char *exec_id, struct berth_sh
 	return 0;
 }
 
-int berth_shim_start(const char *state_dir, pid_t *pid, int *exit_code, struct berth_error *err)
+int berth_shim_start(const char *state_dir, pid_t *pid, int *exit_code, int64_t *runtime_us, struct berth_error *err)
 {
 	berth_err_clear(err);
 	cleanup_json json_t *r = call(state_dir, json_pack("{s:s}", "op", "start"), err);
@@ -424,6 +429,8 @@ int berth_shim_start(const char *state_dir, pid_t *pid, int *exit_code, struct b
 	}
 	if (pid)
 		*pid = (pid_t)jint(r, "pid", 0);
+	if (runtime_us)
+		*runtime_us = jint(r, "runtime_us", 0);
 	return 0;
 }
 

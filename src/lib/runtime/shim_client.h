@@ -11,7 +11,7 @@
  * Container start, no data lost for attached clients:
  *     berth_shim_spawn(&opts{.start=false}, &res, &err);   -> "created", sockets ready
  *     fd = berth_shim_attach(state_dir, &aopts, &err);     -> for each waiting attach request
- *     berth_shim_start(state_dir, &pid, &exit_code, &err); -> runs `runc start`
+ *     berth_shim_start(state_dir, &pid, &exit_code, NULL, &err); -> runs `runc start`
  *     wait: berth_shim_wait() (blocking) or berth_shim_wait_begin()/_end() (event loop),
  *           or poll berth_shim_pidfd(res.shim_pid): the shim exits after recording the exit.
  * berthd restart (live restore), per container state dir found:
@@ -55,6 +55,7 @@ struct berth_shim_result {
 	pid_t pid; /* the container's init process (host pid) */
 	bool started;
 	int exit_code; /* when spawn fails on the runtime: docker's exit code (127 not found, 126 not executable, 128) */
+	int64_t create_us; /* how long `runtime create` took in the shim (0: not reported) */
 };
 
 /* Start a shim; it creates (and with opts.start, starts) the container and
@@ -70,7 +71,8 @@ struct berth_exit {
 	int signal;    /* 0 if it exited normally */
 	bool oom_killed;
 	int64_t started_ns, finished_ns;
-	char error[1024]; /* start/exec error text, if that is why it ended */
+	char error[1024];          /* start/exec error text, if that is why it ended */
+	int64_t runtime_delete_us; /* how long the shim's `runtime delete` took (0: not yet / not reported) */
 };
 
 struct berth_shim_state {
@@ -86,7 +88,8 @@ struct berth_shim_state {
 /* exec_id NULL = the container. */
 int berth_shim_state(const char *state_dir, const char *exec_id, struct berth_shim_state *st, struct berth_error *err);
 /* runc start. On failure the container is killed and exit_code set as for spawn. */
-int berth_shim_start(const char *state_dir, pid_t *pid, int *exit_code, struct berth_error *err);
+/* runtime_us (may be NULL): how long `runtime start` took in the shim */
+int berth_shim_start(const char *state_dir, pid_t *pid, int *exit_code, int64_t *runtime_us, struct berth_error *err);
 /* Signal the container's init (all: every process, `runc kill --all`) or an exec. */
 int berth_shim_kill(const char *state_dir, const char *exec_id, int sig, bool all, struct berth_error *err);
 int berth_shim_resize(const char *state_dir, const char *exec_id, int width, int height, struct berth_error *err);

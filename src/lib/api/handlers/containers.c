@@ -79,7 +79,7 @@ static void ctr_start(struct berth_daemon *d, struct berth_http_req *r, struct b
 	if (!ct)
 		return;
 	struct berth_error err = {0};
-	int rc = berth_ctr_start_user(d, ct, &err);
+	int rc = berth_ctr_start_user(d, ct, r->recv_ns, &err);
 	berth_container_put(d->containers, ct);
 	respond_op(c, rc, &err);
 }
@@ -173,8 +173,8 @@ static void ctr_delete(struct berth_daemon *d, struct berth_http_req *r, struct 
 	struct berth_container *ct = berth_api_container(d, r, c);
 	if (!ct)
 		return;
-	int rc = berth_ctr_remove(d, ct, berth_http_query_bool(r, "force", false), berth_http_query_bool(r, "v", false),
-				  &err);
+	int rc = berth_ctr_remove_req(d, ct, berth_http_query_bool(r, "force", false),
+				      berth_http_query_bool(r, "v", false), r->recv_ns, &err);
 	if (rc == 0)
 		berth_execs_drop_container(d->execs, ct->id);
 	berth_container_put(d->containers, ct);
