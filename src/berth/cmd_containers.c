@@ -2,6 +2,7 @@
  * logs, wait, top, pause, unpause, rename, port, container prune; the
  * command table for the container family. */
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,68 @@ static int each_container(struct cli *c, char **names, ctr_op op, void *ctx)
 			printf("%s\n", names[i]);
 	}
 	fflush(stdout);
+	int rc = 0;
+	if (errs.len) {
+		fprintf(stderr, "%s\n", berth_buf_str(&errs));
+		rc = 1;
+	}
+	berth_buf_free(&errs);
+	return rc;
+}
+
+/* The same with up to 50 operations at a time (docker's parallelOperation,
+ * used by rm): results are reported in the order of the names; an op that
+ * returns 1 with a message has it printed to stderr, no failure. */
+struct par_job {
+	struct cli *c;
+	const char *name;
+	ctr_op op;
+	void *ctx;
+	int r;
+	struct berth_error err;
+	bool done;
+	pthread_t t;
+};
+
+static void *par_main(void *arg)
+{
+	struct par_job *j = arg;
+	j->r = j->op(j->c, j->name, j->ctx, &j->err);
+	return NULL;
+}
+
+static int each_container_parallel(struct cli *c, char **names, ctr_op op, void *ctx)
+{
+	size_t n = berth_strv_len(names);
+	struct par_job *jobs = calloc(n ? n : 1, sizeof(*jobs));
+	if (!jobs)
+		return each_container(c, names, op, ctx);
+	enum { PAR_MAX = 50 };
+	struct berth_buf errs = {0};
+	size_t next = 0;
+	for (size_t i = 0; i < n; i++) {
+		/* keep up to PAR_MAX running ahead of the one reported next */
+		for (; next < n && next < i + PAR_MAX; next++) {
+			jobs[next] = (struct par_job){.c = c, .name = names[next], .op = op, .ctx = ctx};
+			if (n == 1 || pthread_create(&jobs[next].t, NULL, par_main, &jobs[next]) != 0)
+				par_main(&jobs[next]); /* no thread: run it here */
+			else
+				jobs[next].done = true;
+		}
+		if (jobs[i].done)
+			pthread_join(jobs[i].t, NULL);
+		if (jobs[i].r < 0) {
+			berth_buf_printf(&errs, "%s%s", errs.len ? "\n" : "", jobs[i].err.msg);
+			continue;
+		}
+		if (jobs[i].r == 0) {
+			printf("%s\n", names[i]);
+			fflush(stdout);
+		} else if (jobs[i].err.msg[0]) { /* reported, no failure (rm -f of a missing one) */
+			fprintf(stderr, "%s\n", jobs[i].err.msg);
+		}
+	}
+	free(jobs);
 	int rc = 0;
 	if (errs.len) {
 		fprintf(stderr, "%s\n", berth_buf_str(&errs));
@@ -225,11 +288,8 @@ static int op_rm(struct cli *c, const char *name, void *ctx, struct berth_error 
 		return 0;
 	if (e.kind == BERTH_E_NOT_FOUND) {
 		berth_err(err, e.kind, "Error: No such container: %.*s", (int)l, name);
-		if (rc->force) {
-			/* -f: missing containers are reported but are no failure */
-			fprintf(stderr, "%s\n", err->msg);
-			return 1;
-		}
+		if (rc->force)
+			return 1; /* -f: missing containers are reported but are no failure */
 		return -1;
 	}
 	ctr_daemon_msg(&e, err);
@@ -248,7 +308,7 @@ static int cmd_rm(struct cli *c, int argc, char **argv)
 	CTR_PARSE(opts, false);
 	int r = need_args(c, args, 1);
 	if (!r)
-		r = each_container(c, args, op_rm, &rc);
+		r = each_container_parallel(c, args, op_rm, &rc);
 	berth_strv_free(args);
 	return r;
 }
