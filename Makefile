@@ -1,6 +1,7 @@
 # Thin wrapper over meson/ninja and the scripts in scripts/.
 #   make demo    install deps, build, start berthd, show the busybox image
 #   make check   install deps, ASan/UBSan build, unit + e2e tests, one summary line
+#   make bench   benchmarks vs dockerd, podman, runc: make bench [AREAS="core run"]
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 FORMAT_FILES = $(shell find src tests -name '*.[ch]' -type f 2>/dev/null | sort)
@@ -39,7 +40,7 @@ format-check:
 	done; exit $$bad
 
 bench: build
-	bench/run.sh
+	BERTHD=$(CURDIR)/$(BUILD)/src/berthd/berthd BERTH_CLI=$(CURDIR)/$(BUILD)/src/berth/berth bench/run.sh $(AREAS)
 
 # libFuzzer targets (tests/fuzz), each run FUZZ_SECONDS: make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="http tar_apply"]
 FUZZ_SECONDS ?= 60

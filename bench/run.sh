@@ -2,7 +2,15 @@
 # Berth benchmarks against its peers, measured in the same run on this machine,
 # reported as medians and ratios. Never run in CI (numbers, not assertions).
 #
-#   bench/run.sh [all|load|rss|run] [-n N]
+#   bench/run.sh [AREA...] [-n N] [-o FILE.json]     (no AREA: all)
+#
+# An AREA is a bench_<AREA> function (load, rss here; run, cp, commit, core,
+# ... from the area scripts) or the name of an area script: every
+# bench/<name>.sh without a #! line is sourced and adds bench_* functions
+# (its rows go through row()); one with a #! line runs on its own
+# (`bench/<name>.sh`, its output printed after the table). Areas may add JSON
+# of their own as $BENCH_JSON_PARTS/<name>.json; the run writes one JSON file
+# (-o, default $BENCH_DIR/bench.json): every row with its area, and the parts.
 #
 #   load  `berth load` of a ~100 MB docker-archive vs `tar -xf` of the same
 #         layers (the floor) vs `docker load` on a private dockerd 20.10
@@ -13,11 +21,12 @@
 #   net   networking (issue 8): run on the bridge vs --network none, published
 #         port throughput (proxy, DNAT, direct), 100 containers on a bridge:
 #         see bench/network.sh
-
 #   logging  lines/s through json-file, local, syslog (udp), awslogs vs docker
 #         run with the same drivers; stalled-endpoint write latency: bench/logging.sh
-#   (API server: RSS with 2,000 idle connections, containers/json req/s with
-#   1 and 50 clients vs dockerd: bench/api.sh, run on its own)
+#   core  speed and weight (issue 13): run vs the raw runtimes, RSS, 1,000
+#         containers, cold start: see bench/core.sh
+#   api   API server: RSS with 2,000 idle connections, containers/json req/s
+#         with 1 and 50 clients vs dockerd (bench/api.sh, its own program)
 #
 # Environment: BERTHD, BERTH_CLI (default build/src/...), BENCH_DIR (image
 # cache, default /var/tmp/berth-bench), BENCH_N (iterations, default 5),
@@ -26,13 +35,17 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-what=all
+areas=()
 N=${BENCH_N:-5}
+BENCH_DIR=${BENCH_DIR:-/var/tmp/berth-bench}
+json_out=$BENCH_DIR/bench.json
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n) N=$2; shift ;;
-	all | load | rss | run | cp | commit | net | logging) what=$1 ;;
-	*) echo "usage: $0 [all|load|rss|run|cp|commit|net|logging] [-n N]" >&2; exit 2 ;;
+	-o) json_out=$2; shift ;;
+	-h | --help) sed -n '2,/^set -uo/p' "$0" | sed '$d' >&2; exit 0 ;;
+	-*) echo "usage: $0 [AREA...] [-n N] [-o FILE.json]" >&2; exit 2 ;;
+	*) areas+=("$1") ;;
 	esac
 	shift
 done
@@ -40,7 +53,9 @@ done
 export E2E_ROOT=$root
 export BERTHD=${BERTHD:-$root/build/src/berthd/berthd}
 export BERTH_CLI=${BERTH_CLI:-$root/build/src/berth/berth}
-BENCH_DIR=${BENCH_DIR:-/var/tmp/berth-bench}
+mkdir -p "$BENCH_DIR"
+BENCH_JSON_PARTS=$(mktemp -d /var/tmp/berth-bench-json.XXXXXX)
+export BENCH_DIR BENCH_JSON_PARTS
 exec 3>&2 # helpers.bash reports on fd 3 (bats' channel)
 # shellcheck source=../tests/e2e/helpers.bash
 . "$root/tests/e2e/helpers.bash"
@@ -65,7 +80,15 @@ rss_kib() { ps -o rss= -p "$1" 2>/dev/null | tr -d ' '; }
 mib() { awk -v k="$1" 'BEGIN { if (k == "" || k == "-") print "-"; else printf "%.1f MiB", k / 1024 }'; }
 
 ROWS=()
-row() { ROWS+=("$(printf '%-44s %14s %-34s %8s' "$1" "$2" "$3" "$4")"); }
+NOTES=() # printed after the table
+AREA=-
+JROWS=$BENCH_JSON_PARTS/.rows
+row()
+{
+	ROWS+=("$(printf '%-44s %14s %-34s %8s' "$1" "$2" "$3" "$4")")
+	jq -nc --arg area "$AREA" --arg name "$1" --arg berth "$2" --arg peer "$3" --arg ratio "$4" \
+		'{area: $area, name: $name, berth: $berth, peer: $peer, ratio: $ratio}' >>"$JROWS"
+}
 
 # Daemon of a given target in its own temp dir (tests/e2e/helpers.bash).
 daemon_up()
@@ -76,7 +99,7 @@ daemon_up()
 	berthd_start >/dev/null
 }
 daemon_down() { berthd_stop >/dev/null 2>&1; }
-trap 'daemon_down' EXIT
+trap 'daemon_down; rm -rf "$BENCH_JSON_PARTS"' EXIT
 
 # daemon RSS; for dockerd add its containerd (pid file in the exec root)
 daemon_rss()
@@ -181,37 +204,80 @@ bench_rss()
 		"$(ratio "$b_after" "$d_after")"
 }
 
-# --- run (issue 3): bench/containers.sh ----------------------------------------
+# --- the area scripts ------------------------------------------------------------
 
-# shellcheck source=containers.sh
-. "$root/bench/containers.sh"
+# Sourced ones (no #! line) define bench_* functions; SCRIPT_FNS[name] lists
+# them. The others run as programs.
+declare -A SCRIPT_FNS=()
+STANDALONE=()
+for f in "$root"/bench/*.sh; do
+	name=$(basename "$f" .sh)
+	case $name in run | make-image) continue ;; esac
+	if head -c 2 "$f" | grep -q '^#!'; then
+		STANDALONE+=("$name")
+		continue
+	fi
+	before=$(compgen -A function bench_ | sort)
+	# shellcheck disable=SC1090
+	. "$f"
+	SCRIPT_FNS[$name]=$(comm -13 <(printf '%s\n' "$before") <(compgen -A function bench_ | sort) | tr '\n' ' ')
+done
 
-# shellcheck source=files.sh
-. "$root/bench/files.sh"
-
-# shellcheck source=network.sh
-. "$root/bench/network.sh"
-
-# shellcheck source=logging.sh
-. "$root/bench/logging.sh"
+# run_area NAME: bench_NAME, or every function of bench/NAME.sh, or the
+# program bench/NAME.sh
+run_area()
+{
+	local a=$1 fn
+	AREA=$a
+	if declare -F "bench_$a" >/dev/null; then
+		"bench_$a"
+	elif [ -n "${SCRIPT_FNS[$a]:-}" ]; then
+		for fn in ${SCRIPT_FNS[$a]}; do AREA=${fn#bench_}; "$fn"; done
+	elif printf '%s\n' "${STANDALONE[@]}" | grep -qx -- "$a"; then
+		echo "bench: bench/$a.sh" >&2
+		NOTES+=("== bench/$a.sh" "$("$root/bench/$a.sh" 2>&3)")
+	else
+		echo "bench: no area '$a' (areas: load rss $(compgen -A function bench_ | sed 's/^bench_//' | grep -vx -e load -e rss | tr '\n' ' ')${STANDALONE[*]})" >&2
+		return 2
+	fi
+}
 
 # --- main ----------------------------------------------------------------------
 
-if [ "$what" = all ] || [ "$what" = load ] || [ "$what" = rss ]; then
-	echo "bench: preparing images in $BENCH_DIR" >&2
-	bench/make-image.sh "$BENCH_DIR" || exit 1
+if [ ${#areas[@]} -eq 0 ] || [ "${areas[0]}" = all ]; then
+	areas=(load rss)
+	for fn in $(compgen -A function bench_ | sed 's/^bench_//'); do
+		case $fn in load | rss) ;; *) areas+=("$fn") ;; esac
+	done
+	areas+=("${STANDALONE[@]}")
 fi
-case $what in
-all) bench_load; bench_rss; bench_run; bench_cp; bench_commit; bench_net; bench_logging ;;
-load) bench_load ;;
-rss) bench_rss ;;
-run) bench_run ;;
-cp) bench_cp ;;
-commit) bench_commit ;;
-net) bench_net ;;
-logging) bench_logging ;;
-esac
+for a in "${areas[@]}"; do
+	case $a in load | rss | core)
+		echo "bench: preparing images in $BENCH_DIR" >&2
+		bench/make-image.sh "$BENCH_DIR" || exit 1
+		break
+		;;
+	esac
+done
+for a in "${areas[@]}"; do
+	run_area "$a" || exit 2
+done
 
 echo
 printf '%-44s %14s %-34s %8s\n' "benchmark" "berth" "peer / floor" "ratio"
 printf '%s\n' "${ROWS[@]}"
+[ ${#NOTES[@]} -eq 0 ] || { echo; printf '%s\n' "${NOTES[@]}"; }
+
+# one JSON file: the rows, and the parts the areas wrote
+{
+	touch "$JROWS"
+	jq -s '.' "$JROWS" >"$BENCH_JSON_PARTS/.rows.json"
+	parts='{}'
+	for f in "$BENCH_JSON_PARTS"/*.json; do
+		[ -e "$f" ] || continue
+		parts=$(jq -c --arg k "$(basename "$f" .json)" --slurpfile v "$f" '. + {($k): $v[0]}' <<<"$parts")
+	done
+	jq -n --arg date "$(date -u +%FT%TZ)" --arg host "$(uname -srm)" --arg n "$N" \
+		--slurpfile rows "$BENCH_JSON_PARTS/.rows.json" --argjson parts "$parts" \
+		'{date: $date, host: $host, n: ($n | tonumber), rows: $rows[0], parts: $parts}'
+} >"$json_out" && echo "bench: wrote $json_out" >&2
