@@ -98,6 +98,26 @@ PY
 	E2E_DAEMON_PID=$(cat "$E2E_TMP/daemon.spawned-pid")
 }
 
+# core_bundle DIR SPEC ARGS CGROUP: DIR/config.json from berthd's SPEC over
+# DIR/rootfs, running ARGS (split on spaces), in CGROUP ("": the runtime's)
+core_bundle()
+{
+	python3 - "$@" <<'PY'
+import json, os, sys
+d, spec, args, cg = sys.argv[1:5]
+c = json.load(open(spec))
+c["root"] = {"path": os.path.join(d, "rootfs"), "readonly": False}
+c["process"]["terminal"] = False
+c["process"]["args"] = args.split()
+c["mounts"] = [m for m in c.get("mounts", []) if m["destination"] not in ("/etc/hosts", "/etc/hostname", "/etc/resolv.conf")]
+if cg:
+    c["linux"]["cgroupsPath"] = cg
+else:
+    c["linux"].pop("cgroupsPath", None)
+json.dump(c, open(os.path.join(d, "config.json"), "w"))
+PY
+}
+
 # raw_parallel_series SPEC N: N `runc run -d` of the bundle at once (a
 # sleeping process), seconds; then kills and deletes them
 raw_parallel_series()
@@ -106,17 +126,7 @@ raw_parallel_series()
 	dir=$(mktemp -d /var/tmp/berth-bench-runcp.XXXXXX)
 	mkdir -p "$dir/rootfs" "$dir/state"
 	tar -C "$dir/rootfs" -xf "$E2E_FIXTURES/busybox-rootfs.tar"
-	python3 - "$dir" "$spec" <<'PY'
-import json, os, sys
-d, spec = sys.argv[1], sys.argv[2]
-c = json.load(open(spec))
-c["root"] = {"path": os.path.join(d, "rootfs"), "readonly": False}
-c["process"]["terminal"] = False
-c["process"]["args"] = ["sleep", "3600"]
-c["mounts"] = [m for m in c.get("mounts", []) if m["destination"] not in ("/etc/hosts", "/etc/hostname", "/etc/resolv.conf")]
-c["linux"].pop("cgroupsPath", None)
-json.dump(c, open(os.path.join(d, "config.json"), "w"))
-PY
+	core_bundle "$dir" "$spec" "sleep 3600" ""
 	t0=$(now_ns)
 	for ((i = 0; i < n; i++)); do
 		runc --root "$dir/state" run -d --bundle "$dir" "p$i" </dev/null >/dev/null 2>&1 &
@@ -139,17 +149,7 @@ crun_series()
 	dir=$(mktemp -d /var/tmp/berth-bench-crun.XXXXXX)
 	mkdir -p "$dir/rootfs"
 	tar -C "$dir/rootfs" -xf "$E2E_FIXTURES/busybox-rootfs.tar"
-	python3 - "$dir" "$spec" <<'PY'
-import json, os, sys
-d, spec = sys.argv[1], sys.argv[2]
-c = json.load(open(spec))
-c["root"] = {"path": os.path.join(d, "rootfs"), "readonly": False}
-c["process"]["terminal"] = False
-c["process"]["args"] = ["true"]
-c["mounts"] = [m for m in c.get("mounts", []) if m["destination"] not in ("/etc/hosts", "/etc/hostname", "/etc/resolv.conf")]
-c["linux"]["cgroupsPath"] = "/berth-bench/crun"
-json.dump(c, open(os.path.join(d, "config.json"), "w"))
-PY
+	core_bundle "$dir" "$spec" true /berth-bench/crun
 	if ! out=$(crun --root "$dir/state" run --bundle "$dir" crunprobe 2>&1 </dev/null); then
 		crun --root "$dir/state" delete -f crunprobe >/dev/null 2>&1
 		rm -rf "$dir"

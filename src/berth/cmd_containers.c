@@ -62,6 +62,18 @@ int ctr_check_tty(bool attach_stdin, bool tty)
  * and print them at the end (docker's parallelOperation pattern). */
 typedef int (*ctr_op)(struct cli *c, const char *name, void *ctx, struct berth_error *err);
 
+/* the collected errors to stderr: 1 if any */
+static int report_errs(struct berth_buf *errs)
+{
+	int rc = 0;
+	if (errs->len) {
+		fprintf(stderr, "%s\n", berth_buf_str(errs));
+		rc = 1;
+	}
+	berth_buf_free(errs);
+	return rc;
+}
+
 static int each_container(struct cli *c, char **names, ctr_op op, void *ctx)
 {
 	struct berth_buf errs = {0};
@@ -76,13 +88,7 @@ static int each_container(struct cli *c, char **names, ctr_op op, void *ctx)
 			printf("%s\n", names[i]);
 	}
 	fflush(stdout);
-	int rc = 0;
-	if (errs.len) {
-		fprintf(stderr, "%s\n", berth_buf_str(&errs));
-		rc = 1;
-	}
-	berth_buf_free(&errs);
-	return rc;
+	return report_errs(&errs);
 }
 
 /* The same with up to 50 operations at a time (docker's parallelOperation,
@@ -138,13 +144,7 @@ static int each_container_parallel(struct cli *c, char **names, ctr_op op, void 
 		}
 	}
 	free(jobs);
-	int rc = 0;
-	if (errs.len) {
-		fprintf(stderr, "%s\n", berth_buf_str(&errs));
-		rc = 1;
-	}
-	berth_buf_free(&errs);
-	return rc;
+	return report_errs(&errs);
 }
 
 int ctr_post(struct cli *c, const char *path, json_t *body, struct berth_error *err)
