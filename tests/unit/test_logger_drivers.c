@@ -175,6 +175,48 @@ static void test_gelf_chunks(void)
 	close(fd);
 }
 
+struct warns {
+	int retried, dropped;
+};
+static void count_warn(void *ctx, const char *msg)
+{
+	struct warns *w = ctx;
+	w->retried += strstr(msg, "(retrying)") != NULL;
+	w->dropped += strstr(msg, "dropped after 2 retries") != NULL;
+}
+
+/* fluentd-max-retries / fluentd-retry-wait take effect: with nothing
+ * listening, each message is tried 1 + 2 times and then dropped (without
+ * the limit none would be dropped: close gives up on the queue instead). */
+static void test_fluentd_retries(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sa);
+	bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	getsockname(fd, (struct sockaddr *)&sa, &sl);
+	close(fd); /* a port nothing listens on */
+	char opts[256];
+	snprintf(opts, sizeof(opts),
+		 "{\"fluentd-address\":\"127.0.0.1:%d\",\"fluentd-max-retries\":\"2\",\"fluentd-retry-wait\":\"10ms\"}",
+		 ntohs(sa.sin_port));
+	cleanup_json json_t *o = json_loads(opts, 0, NULL);
+	struct berth_log_info info = {.container_id = "abc", .container_name = "/n", .opts = o};
+	struct warns w = {0};
+	struct berth_error err = {0};
+	struct berth_logger *l = berth_logger_open_delivery("fluentd", &info, NULL, count_warn, &w, &err);
+	TAP_OK(&T, l != NULL, "open fluentd delivery (%s)", err.msg);
+	if (!l)
+		return;
+	for (int i = 0; i < 3; i++) {
+		struct berth_log_msg m = {.stream = BERTH_LOG_STDOUT, .line = "x", .len = 1, .ts_ns = 1};
+		berth_logger_log(l, &m, &err);
+	}
+	berth_logger_close(l);
+	TAP_OK(&T, w.dropped == 3, "each message dropped after 2 retries (%d)", w.dropped);
+	TAP_OK(&T, w.retried == 6, "two retries each (%d)", w.retried);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/berth-logdrv.XXXXXX";
@@ -183,6 +225,7 @@ int main(void)
 	test_validation();
 	test_syslog_delivery(dir);
 	test_gelf_chunks();
+	test_fluentd_retries();
 	struct berth_error e;
 	berth_rm_rf(dir, &e);
 	return TAP_DONE(&T);

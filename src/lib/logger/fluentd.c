@@ -94,6 +94,40 @@ static int parse_duration(const char *s)
 	return !*end && v == 0 ? 0 : -1;
 }
 
+/* A Go duration of one unit ("500ms", "2s") in milliseconds; 0 when absent or bad. */
+static long duration_ms(const char *s)
+{
+	if (!s || parse_duration(s) < 0)
+		return 0;
+	char *end;
+	double v = strtod(s, &end);
+	static const struct {
+		const char *u;
+		double ms;
+	} units[] = {{"ns", 1e-6}, {"us", 1e-3}, {"µs", 1e-3}, {"ms", 1}, {"s", 1e3}, {"m", 6e4}, {"h", 3.6e6}};
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (!strcmp(end, units[i].u))
+			return v * units[i].ms < 1 ? 1 : (long)(v * units[i].ms);
+	return 0;
+}
+
+/* docker's fluentd options with effect on delivery: fluentd-async (never
+ * wait, drop when the buffer is full), fluentd-buffer-limit (bytes queued),
+ * fluentd-retry-wait (first back-off, default 1s), fluentd-max-retries
+ * (then the message is dropped; default unlimited). */
+static void fl_policy(const json_t *opts, struct berth_log_policy *p)
+{
+	p->async = berth_log_parse_bool(berth_log_opt(opts, "fluentd-async")) == 1;
+	const char *bl = berth_log_opt(opts, "fluentd-buffer-limit");
+	p->buffer = bl ? strtoll(bl, NULL, 10) : 0;
+	long rw = duration_ms(berth_log_opt(opts, "fluentd-retry-wait"));
+	p->retry_ms = rw ? rw : 1000;
+	const char *mr = berth_log_opt(opts, "fluentd-max-retries");
+	p->max_retries = mr ? strtol(mr, NULL, 10) : -1;
+	if (p->max_retries < -1)
+		p->max_retries = -1;
+}
+
 static int parse_address(const char *s, struct berth_log_addr *a, struct berth_error *err)
 {
 	if (!s || !*s)
@@ -220,4 +254,5 @@ const struct berth_log_driver berth_log_driver_fluentd = {
 	.log = fl_log,
 	.close = fl_close,
 	.remote = true,
+	.policy = fl_policy,
 };

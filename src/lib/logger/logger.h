@@ -46,6 +46,15 @@ struct berth_log_info {
 };
 
 struct berth_logger; /* an open driver instance */
+
+/* Delivery policy a remote driver takes from its options (fluentd's
+ * fluentd-async, -buffer-limit, -retry-wait, -max-retries). */
+struct berth_log_policy {
+	bool async;       /* never wait: a full buffer drops messages (as non-blocking) */
+	int64_t buffer;   /* queue bytes when max-buffer-size is not given (0: default) */
+	long retry_ms;    /* first back-off (0: default 100 ms) */
+	long max_retries; /* retries of one message before it is dropped (-1: no limit) */
+};
 struct berth_log_reader;
 
 struct berth_log_read_opts {
@@ -80,6 +89,8 @@ struct berth_log_driver {
 	 * (permanent refusal), any other error is retried with back-off. */
 	bool remote;
 	int (*flush)(struct berth_logger *l, struct berth_error *err); /* batching drivers: send what is held */
+	/* optional (remote drivers): the driver's own delivery options */
+	void (*policy)(const json_t *opts, struct berth_log_policy *p);
 };
 
 /* Every driver instance starts with this. */

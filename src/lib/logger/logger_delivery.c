@@ -52,6 +52,8 @@ struct delivery {
 	void *warn_ctx;
 	bool nonblock;
 	size_t max_bytes;
+	long backoff_min; /* ms */
+	long max_retries; /* -1: retry forever */
 	pthread_mutex_t mu;
 	pthread_cond_t cond;  /* signals the thread */
 	pthread_cond_t space; /* signals a blocked writer */
@@ -97,11 +99,24 @@ static void nap(struct delivery *d, long ms)
 		;
 }
 
+/* Remove the first queued message (mutex held). */
+static void pop_head(struct delivery *d)
+{
+	struct qmsg *m = d->head;
+	d->head = m->next;
+	if (!d->head)
+		d->tail = NULL;
+	d->bytes -= m->len;
+	free(m);
+	pthread_cond_broadcast(&d->space);
+}
+
 static void *delivery_main(void *arg)
 {
 	struct delivery *d = arg;
 	struct berth_logger *l = NULL;
-	long backoff = BACKOFF_MIN_MS;
+	long backoff = d->backoff_min;
+	long fails = 0; /* failed attempts on the first queued message */
 	bool unflushed = false;
 	pthread_mutex_lock(&d->mu);
 	for (;;) {
@@ -115,6 +130,15 @@ static void *delivery_main(void *arg)
 			if (!l) {
 				if (d->closing && !d->head)
 					break;
+				if (d->head && d->max_retries >= 0 && fails >= d->max_retries) {
+					warnf(d, "log driver %s: %s (message dropped after %ld retries)", d->drv->name,
+					      err.msg, fails);
+					pop_head(d);
+					fails = 0;
+					continue;
+				}
+				if (d->head)
+					fails++;
 				warnf(d, "log driver %s: %s (retrying)", d->drv->name, err.msg);
 				nap(d, backoff);
 				backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
@@ -136,7 +160,7 @@ static void *delivery_main(void *arg)
 				}
 				if (rc < 0)
 					warnf(d, "log driver %s: %s", d->drv->name, err.msg);
-				backoff = BACKOFF_MIN_MS;
+				backoff = d->backoff_min;
 				if (rc == 1 && !d->closing) {
 					/* the driver holds data on purpose (a multiline event): ask again later */
 					if (!d->head)
@@ -159,25 +183,23 @@ static void *delivery_main(void *arg)
 		pthread_mutex_unlock(&d->mu);
 		int rc = d->drv->log(l, &bm, &err);
 		pthread_mutex_lock(&d->mu);
-		if (rc < 0 && err.kind != BERTH_E_INVALID) {
+		if (rc < 0 && err.kind != BERTH_E_INVALID && (d->max_retries < 0 || fails < d->max_retries)) {
+			fails++;
 			warnf(d, "log driver %s: %s (retrying)", d->drv->name, err.msg);
 			nap(d, backoff);
 			backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
 			continue;
 		}
-		if (rc < 0)
+		if (rc < 0 && err.kind != BERTH_E_INVALID)
+			warnf(d, "log driver %s: %s (message dropped after %ld retries)", d->drv->name, err.msg, fails);
+		else if (rc < 0)
 			warnf(d, "log driver %s: %s (message dropped)", d->drv->name, err.msg);
-		backoff = BACKOFF_MIN_MS;
+		fails = 0;
+		backoff = d->backoff_min;
 		unflushed = d->drv->flush != NULL;
 		/* the ring may have dropped m meanwhile (non-blocking): only pop if still first */
-		if (d->head == m) {
-			d->head = m->next;
-			if (!d->head)
-				d->tail = NULL;
-			d->bytes -= m->len;
-			free(m);
-			pthread_cond_broadcast(&d->space);
-		}
+		if (d->head == m)
+			pop_head(d);
 	}
 	pthread_mutex_unlock(&d->mu);
 	if (l)
@@ -340,6 +362,18 @@ struct berth_logger *berth_logger_open_delivery(const char *driver, const struct
 		mb = DEFAULT_BUFFER;
 	d->max_bytes = (size_t)mb;
 	d->opts = berth_log_driver_opts(info->opts);
+	d->backoff_min = BACKOFF_MIN_MS;
+	d->max_retries = -1;
+	if (drv->policy) {
+		struct berth_log_policy p = {.max_retries = -1};
+		drv->policy(d->opts, &p);
+		d->nonblock |= p.async;
+		if (p.buffer > 0 && !mbs)
+			d->max_bytes = (size_t)p.buffer;
+		if (p.retry_ms > 0)
+			d->backoff_min = p.retry_ms;
+		d->max_retries = p.max_retries;
+	}
 	d->labels = info->labels ? json_deep_copy(info->labels) : NULL;
 	d->env = info->env ? json_deep_copy(info->env) : NULL;
 	d->info = *info;
