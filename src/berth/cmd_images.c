@@ -6,23 +6,12 @@
 
 #include "cli.h"
 #include "cli_objects.h"
+#include "cmd_common.h"
 #include "common/cleanup.h"
 #include "format/table.h"
 #include "format/units.h"
 #include "image/reference.h"
 #include "output.h"
-
-#define END_OPTS                                                                                                       \
-	{                                                                                                              \
-		NULL, 0, 0, NULL, NULL                                                                                 \
-	}
-#define PARSE_OR_RETURN(opts, stop)                                                                                    \
-	char **args = NULL;                                                                                            \
-	{                                                                                                              \
-		int _pr = cli_parse(c, argc, argv, opts, stop, &args);                                                 \
-		if (_pr)                                                                                               \
-			return _pr < 0 ? 125 : 0;                                                                      \
-	}
 
 static const struct berth_header_map image_headers[] = {
 	{"ID", "IMAGE ID"},
@@ -178,10 +167,7 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 			  "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
 	if (quiet)
 		def = "{{.ID}}";
-	if (berth_format_list(format, def, image_headers, rows, stdout, &err) < 0) {
-		fprintf(stderr, "%s\n", err.msg);
-		rc = 64;
-	}
+	rc = output_list(format, def, image_headers, rows, 64);
 out:
 	berth_strv_free(args);
 	berth_strv_free(filters);
@@ -341,10 +327,7 @@ static int cmd_history(struct cli *c, int argc, char **argv)
 	}
 	const char *def =
 		quiet ? "{{.ID}}" : "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
-	if (berth_format_list(format, def, history_headers, rows, stdout, &err) < 0) {
-		fprintf(stderr, "%s\n", err.msg);
-		rc = 64;
-	}
+	rc = output_list(format, def, history_headers, rows, 64);
 out:
 	berth_strv_free(args);
 	free(human);

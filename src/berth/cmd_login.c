@@ -8,23 +8,12 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cmd_common.h"
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "credentials.h"
 #include "format/table.h"
 #include "output.h"
-
-#define END_OPTS                                                                                                       \
-	{                                                                                                              \
-		NULL, 0, 0, NULL, NULL                                                                                 \
-	}
-#define PARSE_OR_RETURN(opts, stop)                                                                                    \
-	char **args = NULL;                                                                                            \
-	{                                                                                                              \
-		int _pr = cli_parse(c, argc, argv, opts, stop, &args);                                                 \
-		if (_pr)                                                                                               \
-			return _pr < 0 ? 125 : 0;                                                                      \
-	}
 
 #define INDEX_SERVER "https://index.docker.io/v1/"
 
@@ -346,11 +335,8 @@ static int search_print(struct cli *c, const char *term, long long limit, char *
 	static const struct berth_header_map hdr[] = {
 		{"Name", "NAME"},           {"Description", "DESCRIPTION"}, {"StarCount", "STARS"},
 		{"IsOfficial", "OFFICIAL"}, {"IsAutomated", "AUTOMATED"},   {NULL, NULL}};
-	rc = berth_format_list(format,
-			       "table {{.Name}}\t{{.Description}}\t{{.StarCount}}\t{{.IsOfficial}}\t{{.IsAutomated}}",
-			       hdr, rows, stdout, &err) < 0 ?
-		     (fprintf(stderr, "%s\n", err.msg), 1) :
-		     0;
+	rc = output_list(format, "table {{.Name}}\t{{.Description}}\t{{.StarCount}}\t{{.IsOfficial}}\t{{.IsAutomated}}",
+			 hdr, rows, 1);
 	json_decref(rows);
 	json_decref(out);
 	return rc;

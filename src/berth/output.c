@@ -118,3 +118,14 @@ int output_json_messages(const char *data, size_t len, int quiet)
 	}
 	return rc;
 }
+
+int output_list(const char *format, const char *default_table, const struct berth_header_map *headers, json_t *rows,
+		int err_rc)
+{
+	struct berth_error err = {0};
+	if (berth_format_list(format, default_table, headers, rows, stdout, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return err_rc;
+	}
+	return 0;
+}

@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct berth_header_map;
+
 /* Execute a template on one object and print it with "\n"; returns the exit code. */
 int output_template(const char *format, json_t *data);
 /* units.BytesSize ("23.54GiB"). */
@@ -21,3 +23,7 @@ void output_time_string(int64_t unix_secs, char *out, size_t len);
 /* Print a progress/JSON-message stream (load, import): "stream" text as-is,
  * "status" lines, "error" -> stderr and rc 1. */
 int output_json_messages(const char *data, size_t len, int quiet);
+/* A list (images, history, search) through --format or the default table
+ * to stdout; a template error is printed to stderr and gives err_rc. */
+int output_list(const char *format, const char *default_table, const struct berth_header_map *headers, json_t *rows,
+		int err_rc);
