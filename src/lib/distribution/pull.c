@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,6 +37,7 @@ struct job {
 	char chain[BERTH_DIGEST_LEN + 1];
 	char short_id[13];
 	bool present; /* chain ID already in the layer store */
+	bool stream;  /* decompressed straight into the layer store, never staged */
 	int dup_of;   /* index of an earlier job with the same blob, or -1 */
 	enum job_state state;
 	struct berth_error err;
@@ -337,6 +339,20 @@ static int download_once(struct pull *p, struct job *j, bool *retry, struct bert
 	return 0;
 }
 
+/* "Retrying in N seconds" after a failed attempt; false when no retry is due. */
+static bool retry_wait(struct pull *p, struct job *j, int attempt, bool retry)
+{
+	if (!retry || attempt >= MAX_ATTEMPTS || __atomic_load_n(&p->cancel, __ATOMIC_RELAXED))
+		return false;
+	for (int s = attempt * 2; s > 0 && !__atomic_load_n(&p->cancel, __ATOMIC_RELAXED); s--) {
+		char msg[64];
+		snprintf(msg, sizeof(msg), "Retrying in %d second%s", s, s == 1 ? "" : "s");
+		emit(p, msg, j->short_id);
+		sleep(1);
+	}
+	return !__atomic_load_n(&p->cancel, __ATOMIC_RELAXED);
+}
+
 static int download(struct pull *p, struct job *j, struct berth_error *err)
 {
 	for (int attempt = 1;; attempt++) {
@@ -346,17 +362,10 @@ static int download(struct pull *p, struct job *j, struct berth_error *err)
 			emit(p, "Download complete", j->short_id);
 			return 0;
 		}
-		if (!retry || attempt >= MAX_ATTEMPTS || __atomic_load_n(&p->cancel, __ATOMIC_RELAXED)) {
+		if (!retry_wait(p, j, attempt, retry)) {
 			if (err)
 				*err = e;
 			return -1;
-		}
-		int delay = attempt * 2;
-		for (int s = delay; s > 0 && !__atomic_load_n(&p->cancel, __ATOMIC_RELAXED); s--) {
-			char msg[64];
-			snprintf(msg, sizeof(msg), "Retrying in %d second%s", s, s == 1 ? "" : "s");
-			emit(p, msg, j->short_id);
-			sleep(1);
 		}
 	}
 }
@@ -366,7 +375,8 @@ static void *worker(void *arg)
 	struct pull *p = arg;
 	for (;;) {
 		pthread_mutex_lock(&p->mu);
-		while (p->next < p->njobs && (p->jobs[p->next].present || p->jobs[p->next].dup_of >= 0))
+		while (p->next < p->njobs &&
+		       (p->jobs[p->next].present || p->jobs[p->next].dup_of >= 0 || p->jobs[p->next].state != J_QUEUED))
 			p->next++;
 		if (p->cancel || p->next >= p->njobs) {
 			pthread_mutex_unlock(&p->mu);
@@ -422,6 +432,206 @@ static int fetch_small(struct pull *p, const char *kind, const char *ref, const 
 	return 0;
 }
 
+/* ---- streaming: registry -> sha256 -> decompressor -> layer store ------------------
+ *
+ * A layer whose turn to be registered has come and that no download worker
+ * took yet is not staged: a producer thread GETs it (resuming by Range after a
+ * broken connection) and hashes the compressed bytes on their way into a
+ * socketpair; the layer store reads the other end through the decompressor,
+ * which hashes the diff ID. The reader reports end of stream only once the
+ * compressed digest was checked, so a mismatch fails the registration and the
+ * half-applied layer is discarded by the layer store. */
+
+struct stream {
+	struct pull *p;
+	struct job *j;
+	int rfd, wfd;
+	struct berth_sha256 *sha;
+	int64_t written, last_ns;
+	bool stop;               /* the layer store is done reading: no retry */
+	struct berth_error *cur; /* error of the current attempt */
+	int rc;                  /* the producer's result */
+	struct berth_error err;
+	pthread_t th;
+	bool running;
+};
+
+static int stream_data(void *ctx, const void *buf, size_t len)
+{
+	struct stream *s = ctx;
+	const struct job *j = s->j;
+	if (__atomic_load_n(&s->p->cancel, __ATOMIC_RELAXED) || __atomic_load_n(&s->stop, __ATOMIC_RELAXED))
+		return berth_err(s->cur, BERTH_E_INTERNAL, "pull canceled");
+	if (s->written + (int64_t)len > j->d.size)
+		return berth_err(s->cur, BERTH_E_INVALID, "blob %s is larger than its descriptor (%lld bytes)",
+				 j->d.digest, (long long)j->d.size);
+	berth_sha256_update(s->sha, buf, len);
+	for (size_t off = 0; off < len;) {
+		ssize_t n = send(s->wfd, (const char *)buf + off, len - off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			__atomic_store_n(&s->stop, true, __ATOMIC_RELAXED);
+			return berth_err_sys(s->cur, BERTH_E_INTERNAL, errno, "extract layer %s", j->d.digest);
+		}
+		off += (size_t)n;
+	}
+	s->written += (int64_t)len;
+	int64_t now = berth_now_ns();
+	if (now - s->last_ns >= PROGRESS_NS || s->written == j->d.size) {
+		s->last_ns = now;
+		emit_msg(s->p, berth_progress_msg("Downloading", j->short_id, s->written, j->d.size));
+	}
+	return 0;
+}
+
+static void *stream_producer(void *arg)
+{
+	struct stream *s = arg;
+	struct pull *p = s->p;
+	struct job *j = s->j;
+	cleanup_free char *path = berth_strdup_printf("/v2/%s/blobs/%s", p->repo, j->d.digest);
+	for (int attempt = 1;; attempt++) {
+		struct berth_error e = {0};
+		bool retry = false;
+		s->cur = &e;
+		struct berth_registry_request req = {
+			.method = "GET", .path = path, .range_start = s->written, .on_data = stream_data, .ctx = s};
+		struct berth_registry_response resp;
+		int r = berth_registry_do(p->cl, &req, &resp, &e);
+		if (r == 0) {
+			if (resp.status < 200 || resp.status >= 300) {
+				retry = resp.status >= 500 || resp.status == 429 || resp.status == 408;
+				cleanup_free char *pre = berth_strdup_printf("error pulling blob %s", j->d.digest);
+				berth_registry_error_from(&resp, pre, &e);
+				r = -1;
+			} else if (s->written != j->d.size) {
+				retry = true;
+				r = berth_err(&e, BERTH_E_UNAVAILABLE,
+					      "unexpected EOF pulling blob %s (%lld of %lld bytes)", j->d.digest,
+					      (long long)s->written, (long long)j->d.size);
+			}
+			berth_registry_response_free(&resp);
+		} else {
+			retry = e.kind == BERTH_E_UNAVAILABLE || (e.kind == BERTH_E_INTERNAL && !p->cancel);
+		}
+		if (r == 0)
+			break;
+		if (__atomic_load_n(&s->stop, __ATOMIC_RELAXED) || !retry_wait(p, j, attempt, retry)) {
+			s->err = e;
+			s->rc = -1;
+			goto done;
+		}
+	}
+	emit(p, "Verifying Checksum", j->short_id);
+	char got[BERTH_DIGEST_LEN + 1];
+	berth_sha256_final(s->sha, got);
+	s->sha = NULL; /* freed by final */
+	if (strcmp(got, j->d.digest) != 0) {
+		s->rc = berth_err(&s->err, BERTH_E_INVALID, "filesystem layer verification failed for digest %s",
+				  j->d.digest);
+		goto done;
+	}
+	emit(p, "Download complete", j->short_id);
+done:
+	shutdown(s->wfd, SHUT_WR); /* the reader sees the end */
+	return NULL;
+}
+
+static void stream_join(struct stream *s)
+{
+	if (s->running)
+		pthread_join(s->th, NULL);
+	s->running = false;
+}
+
+/* End of stream only after the producer checked the digest; its failure is EIO. */
+static ssize_t stream_read(void *ctx, void *buf, size_t len)
+{
+	struct stream *s = ctx;
+	ssize_t n;
+	do
+		n = recv(s->rfd, buf, len, 0);
+	while (n < 0 && errno == EINTR);
+	if (n == 0 && s->running) {
+		stream_join(s);
+		if (s->rc < 0) {
+			errno = EIO;
+			return -1;
+		}
+		emit_msg(s->p, berth_progress_msg("Extracting", s->j->short_id, s->j->d.size, s->j->d.size));
+	}
+	return n;
+}
+
+static int register_streamed(struct pull *p, struct job *j, const char *parent, struct berth_layer_info *li,
+			     struct berth_error *err)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "socketpair");
+	int bufsz = 4 << 20; /* best effort: the kernel caps it */
+	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
+	setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
+	struct stream s = {.p = p, .j = j, .rfd = sv[0], .wfd = sv[1], .sha = berth_sha256_new()};
+	int rc = -1;
+	if (!s.sha) {
+		berth_err(err, BERTH_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	if (pthread_create(&s.th, NULL, stream_producer, &s) != 0) {
+		berth_err(err, BERTH_E_INTERNAL, "cannot start the download of layer %s", j->d.digest);
+		goto out;
+	}
+	s.running = true;
+	struct berth_reader rd = {stream_read, &s};
+	struct berth_error e = {0};
+	rc = berth_layer_register(berth_image_store_layers(p->o->images), parent[0] ? parent : NULL, &rd, j->diff_id,
+				  li, &e);
+	/* a registration that gave up early stops the producer: its send fails */
+	__atomic_store_n(&s.stop, true, __ATOMIC_RELAXED);
+	shutdown(s.rfd, SHUT_RDWR);
+	stream_join(&s);
+	if (rc == 0 && s.rc < 0) { /* not expected: the store reads to the end */
+		berth_layer_release(berth_image_store_layers(p->o->images), li->chain_id, NULL, NULL);
+		rc = -1;
+	}
+	if (rc < 0 && err)
+		*err = s.rc < 0 ? s.err : e; /* a failed download is the cause */
+out:
+	berth_sha256_free(s.sha);
+	close(sv[0]);
+	close(sv[1]);
+	return rc;
+}
+
+/* Whether layer i is streamed: claimed here when no worker took it yet. */
+static bool claim_stream(struct pull *p, size_t i)
+{
+	struct job *j = &p->jobs[i];
+	pthread_mutex_lock(&p->mu);
+	if (j->dup_of >= 0) {
+		if (p->jobs[j->dup_of].stream) /* nothing staged to read again */
+			j->stream = true;
+	} else if (j->state == J_QUEUED) {
+		j->state = J_RUNNING;
+		j->stream = true;
+	}
+	bool stream = j->stream;
+	pthread_mutex_unlock(&p->mu);
+	return stream;
+}
+
+static void stream_done(struct pull *p, struct job *j, int rc, const struct berth_error *err)
+{
+	pthread_mutex_lock(&p->mu);
+	j->state = rc < 0 ? J_FAILED : J_DONE;
+	if (rc < 0 && err)
+		j->err = *err;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
 /* ---- extraction ------------------------------------------------------------ */
 
 struct extract_rd {
@@ -461,14 +671,19 @@ static int extract(struct pull *p, struct job *j, const char *parent, struct ber
 		emit(p, "Pull complete", j->short_id);
 		return 0;
 	}
-	cleanup_free char *path = blob_path(p, "blobs", src->d.digest);
-	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "open %s", path);
-	struct extract_rd x = {.p = p, .j = j, .fd = fd};
-	struct berth_reader rd = {extract_read, &x};
-	if (berth_layer_register(ls, parent[0] ? parent : NULL, &rd, j->diff_id, &li, err) < 0)
-		return -1;
+	if (j->stream) {
+		if (register_streamed(p, j, parent, &li, err) < 0)
+			return -1;
+	} else {
+		cleanup_free char *path = blob_path(p, "blobs", src->d.digest);
+		cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return berth_err_sys(err, BERTH_E_INTERNAL, errno, "open %s", path);
+		struct extract_rd x = {.p = p, .j = j, .fd = fd};
+		struct berth_reader rd = {extract_read, &x};
+		if (berth_layer_register(ls, parent[0] ? parent : NULL, &rd, j->diff_id, &li, err) < 0)
+			return -1;
+	}
 	if (strcmp(li.chain_id, j->chain) != 0) {
 		berth_layer_release(ls, li.chain_id, NULL, NULL);
 		return berth_err(err, BERTH_E_INVALID, "invalid diffID for layer: expected %s, got %s", j->diff_id,
@@ -540,16 +755,25 @@ static int pull_layers(struct pull *p, const struct berth_manifest *m, const jso
 			todo++;
 		emit(p, j->present ? "Already exists" : "Pulling fs layer", j->short_id);
 	}
-	int nworkers = p->o->cfg && p->o->cfg->max_concurrent_downloads > 0 ? p->o->cfg->max_concurrent_downloads :
-									      BERTH_REGISTRY_DEFAULT_DOWNLOADS;
-	if ((size_t)nworkers > todo)
-		nworkers = (int)todo;
+	int slots = p->o->cfg && p->o->cfg->max_concurrent_downloads > 0 ? p->o->cfg->max_concurrent_downloads :
+									   BERTH_REGISTRY_DEFAULT_DOWNLOADS;
+	/* the first layer to fetch streams into the layer store (one download
+	 * slot); the workers stage the layers after it meanwhile */
+	for (size_t i = 0; i < m->nlayers; i++)
+		if (!p->jobs[i].present && p->jobs[i].dup_of < 0) {
+			p->jobs[i].stream = true;
+			p->jobs[i].state = J_RUNNING;
+			break;
+		}
+	int nworkers = slots - 1;
+	if (todo == 0 || (size_t)nworkers > todo - 1)
+		nworkers = todo ? (int)todo - 1 : 0;
 	size_t started = 0;
 	for (size_t i = 0; i < m->nlayers; i++) {
 		struct job *j = &p->jobs[i];
 		if (j->present || j->dup_of >= 0)
 			continue;
-		if (started++ >= (size_t)nworkers)
+		if (started++ >= (size_t)slots)
 			emit(p, "Waiting", j->short_id);
 	}
 	pthread_t th[64];
@@ -566,6 +790,9 @@ static int pull_layers(struct pull *p, const struct berth_manifest *m, const jso
 		if (j->present) {
 			if (berth_layer_ref(ls, j->chain, err) < 0 || hold(p, j->chain, err) < 0)
 				rc = -1;
+		} else if (claim_stream(p, i)) {
+			rc = extract(p, j, parent, err);
+			stream_done(p, j, rc, err);
 		} else if (wait_job(p, i, err) < 0 || extract(p, j, parent, err) < 0) {
 			rc = -1;
 		}
