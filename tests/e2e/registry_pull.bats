@@ -221,6 +221,32 @@ partial_started() { [ -n "$(find "$E2E_DATA/distribution/partial" -type f -size 
 	assert_eq "$output" ""
 }
 
+# hex of layer N of the big image (its OCI layout)
+big_layer_hex()
+{
+	local b=$BATS_FILE_TMPDIR/big/blobs/sha256 m
+	m=$(jq -r '.manifests[0].digest' "$BATS_FILE_TMPDIR/big/index.json")
+	jq -r ".layers[$1].digest" "$b/${m#sha256:}" | sed 's/^sha256://'
+}
+
+staged() { [ -e "$E2E_DATA/distribution/partial/$1" ] || [ -e "$E2E_DATA/distribution/blobs/$1" ]; }
+
+@test "the layer whose turn has come is decompressed into the layer store as it arrives, never staged" {
+	local l0 l1 cli
+	l0=$(big_layer_hex 0)
+	l1=$(big_layer_hex 1)
+	start_proxy slow
+	berth pull "$PROXY/$P/big:1" >"$BATS_TEST_TMPDIR/pull.out" 2>&1 &
+	cli=$!
+	# a download worker stages the second layer meanwhile; the first one is not in staging
+	wait_for 120 staged "$l1"
+	run staged "$l0"
+	assert_eq "$status" 1
+	wait "$cli"
+	run -0 berth image inspect -f '{{.Id}}' "$PROXY/$P/big:1"
+	assert_eq "$output" "$BIG_ID"
+}
+
 @test "on a terminal each layer keeps one line, redrawn in place with its bar" {
 	command -v tmux >/dev/null || skip "tmux not installed"
 	tmux_start tp 160 30 "$BERTH_CLI pull $E2E_REGISTRY/$P/big:1"
