@@ -81,6 +81,7 @@ config_json() { cat "$DOCKER_CONFIG/config.json"; }
 	berth tag busybox "$BASIC_REG/auth/busybox:1"
 	run -1 --separate-stderr berth push "$BASIC_REG/auth/busybox:1"
 	assert_not_contains "$output" "digest:"
+	assert_eq "$stderr" "no basic auth credentials"
 	login_ok "$BASIC_REG"
 	run -0 --separate-stderr berth push "$BASIC_REG/auth/busybox:1"
 	assert_match "$output" "1: digest: sha256:[0-9a-f]{64} size: [0-9]+"
@@ -88,6 +89,12 @@ config_json() { cat "$DOCKER_CONFIG/config.json"; }
 	run -0 --separate-stderr berth pull "$BASIC_REG/auth/busybox:1"
 	run -0 berth image inspect -f '{{.Id}}' "$BASIC_REG/auth/busybox:1"
 	assert_eq "$output" "$BUSYBOX_ID"
+	# logged out: the pull fails as dockerd's does and changes nothing
+	berth rmi "$BASIC_REG/auth/busybox:1"
+	berth logout "$BASIC_REG"
+	run -1 --separate-stderr berth pull "$BASIC_REG/auth/busybox:1"
+	assert_eq "$stderr" "Error response from daemon: Head \"http://$BASIC_REG/v2/auth/busybox/manifests/1\": no basic auth credentials"
+	run -1 berth image inspect "$BASIC_REG/auth/busybox:1"
 }
 
 @test "token: login, the identity token is stored instead of the password" {

@@ -845,8 +845,12 @@ static int pull_one(struct pull *p, struct berth_ref *ref, bool *updated, struct
 	struct berth_registry_response bad;
 	int r = fetch_small(p, "manifests", refpart, ref->digest[0] ? ref->digest : NULL, BERTH_REGISTRY_MAX_MANIFEST,
 			    &body, &len, &ctype, top_digest, &bad, err);
-	if (r < 0)
+	if (r < 0) {
+		if (err && !strcmp(err->msg, BERTH_REGISTRY_NO_BASIC_CREDENTIALS)) /* dockerd: Go's url.Error */
+			berth_err_prefix(err, "Head \"%s/v2/%s/manifests/%s\"", berth_registry_client_base(p->cl),
+					 p->repo, refpart);
 		return -1;
+	}
 	if (r > 0) {
 		cleanup_free char *pre = berth_strdup_printf("manifest for %s not found", fam);
 		if (bad.status == 404) {

@@ -968,9 +968,19 @@ int berth_registry_do(struct berth_registry_client *c, const struct berth_regist
 				berth_registry_response_free(resp);
 				continue;
 			}
-			return 0;
+		} else {
+			free(www);
 		}
-		free(www);
+		if (resp->status == 401) {
+			/* as docker's basic auth handler: a Basic challenge and nothing to answer it with */
+			pthread_mutex_lock(&c->mu);
+			bool none = c->scheme == SCHEME_BASIC && !c->user && !c->registry_token;
+			pthread_mutex_unlock(&c->mu);
+			if (none) {
+				berth_registry_response_free(resp);
+				return berth_err(err, BERTH_E_FORBIDDEN, BERTH_REGISTRY_NO_BASIC_CREDENTIALS);
+			}
+		}
 		return 0;
 	}
 }

@@ -36,6 +36,10 @@
 #define BERTH_REGISTRY_DOCKER_IO_HOST "registry-1.docker.io"
 #define BERTH_REGISTRY_INDEX_SERVER "https://index.docker.io/v1/"
 #define BERTH_REGISTRY_CERTS_DIR "/etc/berth/certs.d"
+/* docker's error for a registry asking for Basic auth when there are no
+ * credentials (berth_registry_do fails with it; pull prefixes the request as
+ * Go's url.Error does, push reports it bare as dockerd's does). */
+#define BERTH_REGISTRY_NO_BASIC_CREDENTIALS "no basic auth credentials"
 #define BERTH_REGISTRY_MAX_MANIFEST (4 * 1024 * 1024) /* docker's maxManifestBodySize */
 
 /* docker's types.AuthConfig: distribution/authconfig.h (dist-push). The
