@@ -132,6 +132,30 @@ teardown() { reset_images; }
 	assert_eq "$(jq -c '.Tags | sort' <<<"$output")" '["a","b"]'
 }
 
+@test "push after kill -9 of berthd mid-push: blobs the registry has are skipped, the push completes" {
+	local repo=$PREG/$PREFIX/resume d=$BATS_TEST_TMPDIR id cli
+	mkdir -p "$d/small/etc" "$d/big/opt"
+	echo resume >"$d/small/etc/resume"
+	head -c $((24 << 20)) /dev/urandom >"$d/big/opt/random.bin"
+	python3 "$E2E_ROOT/scripts/make-docker-archive.py" "$d/img.tar" -t "$repo:1" "$d/small" "$d/big"
+	berth load -q -i "$d/img.tar" >/dev/null
+	id=$(berth image inspect -f '{{.Id}}' "$repo:1")
+	berth push "$repo:1" >"$d/push.out" 2>&1 &
+	cli=$!
+	# the small layer is in the registry; the big one is still being compressed and sent
+	wait_for 60 grep -q ": Pushed" "$d/push.out"
+	berthd_kill9
+	wait "$cli" || true
+	berthd_respawn
+	run -0 --separate-stderr berth push "$repo:1"
+	assert_contains "$output" ": Layer already exists"
+	assert_match "$output" "1: digest: sha256:[0-9a-f]{64} size: [0-9]+"
+	berth rmi "$repo:1" >/dev/null
+	run -0 --separate-stderr berth pull "$repo:1"
+	run -0 berth image inspect -f '{{.Id}}' "$repo:1"
+	assert_eq "$output" "$id"
+}
+
 @test "a large layer goes up in chunks and pulls back" {
 	local repo=$PREG/$PREFIX/big dir=$BATS_TEST_TMPDIR/big
 	mkdir -p "$dir"
