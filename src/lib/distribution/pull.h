@@ -1,12 +1,15 @@
 /* Pull: tag or digest -> manifest (list) -> config + layers, as dockerd's
  * puller does (POST /images/create?fromImage=).
  *
- * Blobs are fetched in parallel (max-concurrent-downloads) into the staging
- * area <data_root>/distribution/ ("partial/<hex>" while downloading,
- * "blobs/<hex>" once the sha256 matched): a failed or killed pull leaves no
- * layer and no image visible, and the next pull resumes partial blobs by
- * Range and reuses verified ones. Layers are registered in order through the
- * layer store (decompression, diff ID check, chain ID reuse); the image
+ * The layer whose turn to be registered has come is streamed from the
+ * registry through the decompressor into the layer store (compressed digest
+ * checked at the end of the stream, diff ID by the store; a mismatch discards
+ * the half-applied layer). The layers after it are fetched meanwhile
+ * (max-concurrent-downloads in all) into the staging area
+ * <data_root>/distribution/ ("partial/<hex>" while downloading, "blobs/<hex>"
+ * once the sha256 matched). A failed or killed pull leaves no layer and no
+ * image visible, and the next pull resumes partial blobs by Range and reuses
+ * verified ones. Layers are registered in order (chain ID reuse); the image
  * appears only when all of them are in. */
 #pragma once
 #include <jansson.h>
