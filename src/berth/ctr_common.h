@@ -5,21 +5,13 @@
 #include <stdbool.h>
 
 #include "cli.h"
+#include "cmd_common.h"
 #include "common/error.h"
 
-#define CTR_END_OPTS                                                                                                   \
-	{                                                                                                              \
-		NULL, 0, 0, NULL, NULL                                                                                 \
-	}
+#define CTR_END_OPTS END_OPTS
 
 /* Parse flags; on --help or a flag error return from the command (0 / 125). */
-#define CTR_PARSE(opts, stop)                                                                                          \
-	char **args = NULL;                                                                                            \
-	{                                                                                                              \
-		int _pr = cli_parse(c, argc, argv, opts, stop, &args);                                                 \
-		if (_pr)                                                                                               \
-			return _pr < 0 ? 125 : 0;                                                                      \
-	}
+#define CTR_PARSE(opts, stop) PARSE_OR_RETURN(opts, stop)
 
 /* GET /containers/{id}/json. A 404 reads "Error: No such container: ID" as
  * docker's client words it for inspect; other errors are the daemon's. On
