@@ -48,6 +48,7 @@ static void usage(FILE *out)
 		"      --max-concurrent-uploads int    Set the max concurrent uploads for each push (default 5)\n"
 		"  -p, --pidfile string         Path to use for daemon PID file\n"
 		"  -s, --storage-driver string  Storage driver to use\n"
+		"      --storage-opt list       Storage driver options\n"
 		"      --seccomp-profile string Path to seccomp profile (\"builtin\", \"unconfined\" or a JSON file)\n"
 		"      --shim-path string       Path of the berth-shim binary\n"
 		"  -b, --bridge string          Attach containers to a network bridge (\"none\": no default bridge)\n"
@@ -91,6 +92,16 @@ static int apply_flag(struct berth_config *cfg, struct berth_config_flags *flags
 	}
 	note_flag(flags, key);
 	return 0;
+}
+
+/* A repeatable list flag: the values so far plus this one, as a JSON array. */
+static json_t *strv_plus(char *const *v, const char *add)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; v && v[i]; i++)
+		json_array_append_new(a, json_string(v[i]));
+	json_array_append_new(a, json_string(add));
+	return a;
 }
 
 static json_t *bool_arg(const char *name, const char *arg)
@@ -205,6 +216,7 @@ int main(int argc, char **argv)
 		O_READTO,
 		O_SECCOMP,
 		O_AUTHZ,
+		O_STORAGEOPT,
 		O_INSECREG,
 		O_MIRROR,
 		O_MAXDL,
@@ -252,6 +264,7 @@ int main(int argc, char **argv)
 		{"mtu", required_argument, NULL, 2020},
 		{"default-address-pool", required_argument, NULL, 2021},
 		{"authorization-plugin", required_argument, NULL, O_AUTHZ},
+		{"storage-opt", required_argument, NULL, O_STORAGEOPT},
 		{"insecure-registry", required_argument, NULL, O_INSECREG},
 		{"registry-mirror", required_argument, NULL, O_MIRROR},
 		{"max-concurrent-downloads", required_argument, NULL, O_MAXDL},
@@ -342,10 +355,11 @@ int main(int argc, char **argv)
 			break;
 		case O_AUTHZ: /* repeatable: the chain so far plus this plugin */
 			key = "authorization-plugins";
-			jv = json_array();
-			for (char **e = cfg.sec.authz_plugins; e && *e; e++)
-				json_array_append_new(jv, json_string(*e));
-			json_array_append_new(jv, json_string(optarg));
+			jv = strv_plus(cfg.sec.authz_plugins, optarg);
+			break;
+		case O_STORAGEOPT: /* repeatable */
+			key = "storage-opts";
+			jv = strv_plus(cfg.storage_opts, optarg);
 			break;
 		case O_MAXCONN:
 		case O_IDLE:

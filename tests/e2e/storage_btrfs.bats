@@ -21,6 +21,7 @@ teardown() { st_body_teardown; }
 @test "[btrfs] opaque directory and file whiteouts apply" { st_body_opaque_whiteout; }
 @test "[btrfs] --storage-opt refused with docker's message where unsupported" { st_body_storage_opt_refused; }
 @test "[btrfs] removing every container and image leaves no layer" { st_body_rm_all_leaves_nothing; }
+@test "[btrfs] bad daemon storage-opts stop the daemon with docker's message" { st_body_daemon_opts_refused; }
 
 # ---- btrfs only ----
 
@@ -31,6 +32,10 @@ snapshots() { btrfs subvolume list -s "$E2E_DATA" 2>/dev/null | awk '{print $NF}
 	run -0 berth info --format '{{json .DriverStatus}}'
 	[[ "$output" == *'["Build Version","Btrfs v'* ]]
 	[[ "$output" == *'["Library Version","'* ]]
+	# the btrfs-progs of this host, as docker built against them reports
+	local progs
+	progs=$(btrfs --version | awk '{print $2}')
+	[[ "$output" == *"\"Btrfs ${progs}\""* ]]
 }
 
 @test "[btrfs] each layer is a subvolume, the container's layer a snapshot; rm removes nested subvolumes" {
@@ -61,21 +66,8 @@ snapshots() { btrfs subvolume list -s "$E2E_DATA" 2>/dev/null | awk '{print $NF}
 }
 
 @test "[btrfs] berthd picks btrfs by itself on a btrfs data root" {
-	local d=$E2E_DATA/auto e=$E2E_TMP/auto-exec s=$E2E_TMP/auto.sock
-	mkdir -p "$d" "$e"
-	setsid "$BERTHD" -H "unix://$s" --data-root "$d" --exec-root "$e" --pidfile "$E2E_TMP/auto.pid" \
-		--bridge=none --iptables=false </dev/null >"$E2E_TMP/auto.log" 2>&1 3>&- &
-	local pid=$!
-	local i
-	for ((i = 0; i < 300; i++)); do
-		curl -sf --unix-socket "$s" http://localhost/_ping >/dev/null 2>&1 && break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	run curl -sf --unix-socket "$s" http://localhost/info
-	kill -TERM "$pid"
-	wait_for 30 eval "! kill -0 $pid 2>/dev/null"
-	[ "$status" -eq 0 ]
+	st_daemon2_start auto
+	run -0 curl -sf --unix-socket "$D2_SOCK" http://localhost/info
 	[ "$(jq -r .Driver <<<"$output")" = btrfs ]
 }
 
@@ -98,4 +90,16 @@ snapshots() { btrfs subvolume list -s "$E2E_DATA" 2>/dev/null | awk '{print $NF}
 	# without the limit the same write works
 	run -0 berth run --rm busybox sh -c 'dd if=/dev/zero of=/big bs=1M count=20 2>/dev/null && echo wrote-all'
 	[ "$output" = wrote-all ]
+}
+
+@test "[btrfs] btrfs.min_space: a smaller --storage-opt size= is refused with docker's message" {
+	st_daemon2_start minspace --storage-driver btrfs --storage-opt btrfs.min_space=20M
+	DOCKER_HOST=unix://$D2_SOCK run -0 berth load -i "$E2E_FIXTURES/busybox-docker-archive.tar"
+	DOCKER_HOST=unix://$D2_SOCK run berth create --storage-opt size=10M busybox true
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"btrfs: storage size cannot be less than 20.97MB"* ]]
+	DOCKER_HOST=unix://$D2_SOCK run berth create --storage-opt size=0 busybox true
+	[[ "$output" == *"btrfs: invalid storage size: 0B"* ]]
+	DOCKER_HOST=unix://$D2_SOCK run -0 berth ps -aq
+	[ -z "$output" ]
 }

@@ -87,6 +87,7 @@ st_body_setup_file()
 
 st_body_teardown()
 {
+	st_daemon2_stop
 	reset_containers
 	local i
 	for i in $(berth images -q --no-trunc | sort -u); do
@@ -170,4 +171,55 @@ st_body_storage_opt_refused()
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"Unknown option nosuch"* ]]
 	[ "$(berth ps -aq | wc -l)" = 0 ]
+}
+
+# st_daemon2_start NAME [berthd args...]: a second berthd with its own data
+# root on the suite's data filesystem ($E2E_DATA/NAME), its own exec root and
+# socket (D2_SOCK); 0 once it answers /_ping, 1 when it exits first (its
+# output in D2_LOG). Stop it with st_daemon2_stop (by PID), from teardown too.
+st_daemon2_start()
+{
+	local name=$1
+	shift
+	local dir=$E2E_TMP/$name
+	mkdir -p "$E2E_DATA/$name" "$dir/exec"
+	D2_SOCK=$dir/s.sock D2_LOG=$dir/daemon.log
+	setsid "$BERTHD" -H "unix://$D2_SOCK" --data-root "$E2E_DATA/$name" --exec-root "$dir/exec" \
+		--pidfile "$dir/p.pid" --bridge=none --iptables=false "$@" </dev/null >"$D2_LOG" 2>&1 3>&- &
+	D2_PID=$!
+	local i
+	for ((i = 0; i < 300; i++)); do
+		curl -sf --unix-socket "$D2_SOCK" http://localhost/_ping >/dev/null 2>&1 && return 0
+		kill -0 "$D2_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	wait "$D2_PID" 2>/dev/null
+	D2_PID=
+	return 1
+}
+
+st_daemon2_stop()
+{
+	[ -n "${D2_PID:-}" ] || return 0
+	kill -TERM "$D2_PID" 2>/dev/null
+	wait_for 30 eval "! kill -0 $D2_PID 2>/dev/null"
+	D2_PID=
+}
+
+# st_body_daemon_opts_refused: the daemon's --storage-opt / daemon.json
+# "storage-opts" are checked at start as docker's driver checks them; a bad
+# one stops the daemon with docker's message.
+st_body_daemon_opts_refused()
+{
+	local bad want
+	case $E2E_STORAGE_DRIVER in
+	overlay2) bad=overlay2.size=10M want="Storage Option overlay2.size only supported for backingFS XFS. Found " ;;
+	vfs) bad=size=10M want="Filesystem does not support, or has not enabled quotas" ;;
+	btrfs) bad=overlay2.size=10M want="Unknown option overlay2.size" ;;
+	esac
+	! st_daemon2_start opts-flag --storage-driver "$E2E_STORAGE_DRIVER" --storage-opt "$bad"
+	grep -qF "error initializing graphdriver: $want" "$D2_LOG"
+	echo "{\"storage-driver\": \"$E2E_STORAGE_DRIVER\", \"storage-opts\": [\"nosuch=1\"]}" >"$E2E_TMP/opts.json"
+	! st_daemon2_start opts-file --config-file "$E2E_TMP/opts.json"
+	grep -qi "error initializing graphdriver: .*unknown option nosuch" "$D2_LOG"
 }

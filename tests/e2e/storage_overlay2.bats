@@ -19,4 +19,5 @@ teardown() { st_body_teardown; }
 @test "[overlay2] diff, export, cp and commit (with an AUFS whiteout saved byte for byte)" { st_body_commit_diff_export_cp; }
 @test "[overlay2] opaque directory and file whiteouts apply" { st_body_opaque_whiteout; }
 @test "[overlay2] --storage-opt refused with docker's message where unsupported" { st_body_storage_opt_refused; }
+@test "[overlay2] bad daemon storage-opts stop the daemon with docker's message" { st_body_daemon_opts_refused; }
 @test "[overlay2] removing every container and image leaves no layer" { st_body_rm_all_leaves_nothing; }

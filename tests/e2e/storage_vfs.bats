@@ -19,4 +19,5 @@ teardown() { st_body_teardown; }
 @test "[vfs] diff, export, cp and commit (with an AUFS whiteout saved byte for byte)" { st_body_commit_diff_export_cp; }
 @test "[vfs] opaque directory and file whiteouts apply" { st_body_opaque_whiteout; }
 @test "[vfs] --storage-opt refused with docker's message where unsupported" { st_body_storage_opt_refused; }
+@test "[vfs] bad daemon storage-opts stop the daemon with docker's message" { st_body_daemon_opts_refused; }
 @test "[vfs] removing every container and image leaves no layer" { st_body_rm_all_leaves_nothing; }

@@ -412,3 +412,60 @@ int berth_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *mu, long ms)
 	}
 	return pthread_cond_timedwait(cond, mu, &ts);
 }
+
+int berth_parse_ram_bytes(const char *s, uint64_t *out)
+{
+	char *end = NULL;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || v < 0)
+		return -1;
+	double mult = 1;
+	switch (*end) {
+	case 'k':
+	case 'K':
+		mult = 1024.0;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		mult = 1024.0 * 1024;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		mult = 1024.0 * 1024 * 1024;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		mult = 1024.0 * 1024 * 1024 * 1024;
+		end++;
+		break;
+	case 'p':
+	case 'P':
+		mult = 1024.0 * 1024 * 1024 * 1024 * 1024;
+		end++;
+		break;
+	default: break;
+	}
+	if (mult > 1 && (*end == 'i' || *end == 'I'))
+		end++;
+	if (*end == 'b' || *end == 'B')
+		end++;
+	if (*end)
+		return -1;
+	*out = (uint64_t)(v * mult);
+	return 0;
+}
+
+void berth_size_human(double n, char *out, size_t len)
+{
+	static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"};
+	size_t i = 0;
+	while (n >= 1000.0 && i < sizeof(units) / sizeof(units[0]) - 1) {
+		n /= 1000.0;
+		i++;
+	}
+	snprintf(out, len, "%.4g%s", n, units[i]);
+}

@@ -42,6 +42,10 @@ int berth_write_all(int fd, const void *data, size_t len);
 ssize_t berth_read_all(int fd, void *buf, size_t len);
 /* Total bytes used by regular files below path (st_blocks ignored: apparent size). */
 int64_t berth_dir_size(const char *path);
+/* docker's units.RAMInBytes: "10M", "10mb", "1.5g", "2048" (1024-based). 0 ok, -1 bad. */
+int berth_parse_ram_bytes(const char *s, uint64_t *out);
+/* docker's units.HumanSize: "35.84kB", "10.49MB", "0B" (decimal, 4 significant digits). */
+void berth_size_human(double n, char *out, size_t len);
 
 /* Times. */
 int64_t berth_now_ns(void);

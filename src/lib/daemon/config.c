@@ -34,6 +34,7 @@ void berth_config_free(struct berth_config *c)
 	free(c->data_root);
 	free(c->exec_root);
 	free(c->storage_driver);
+	berth_strv_free(c->storage_opts);
 	free(c->pidfile);
 	free(c->config_file);
 	free(c->default_runtime);
@@ -49,7 +50,6 @@ void berth_config_free(struct berth_config *c)
 /* Keys Berth implements are handled in berth_config_apply; these are
  * dockerd's other keys: accepted only with their "off" value. */
 static const char *const off_only_keys[] = {
-	"storage-opts",
 	"insecure-registries",
 	"registry-mirrors",
 	"dns",
@@ -180,6 +180,8 @@ int berth_config_apply(struct berth_config *c, const char *key, json_t *v, struc
 		return set_str(&c->exec_root, key, v, err);
 	if (!strcmp(key, "storage-driver"))
 		return set_str(&c->storage_driver, key, v, err);
+	if (!strcmp(key, "storage-opts"))
+		return set_strv(&c->storage_opts, key, v, err);
 	if (!strcmp(key, "labels"))
 		return set_strv(&c->labels, key, v, err);
 	if (!strcmp(key, "debug"))
@@ -277,6 +279,7 @@ static bool key_known(const char *k)
 					   "graph",
 					   "exec-root",
 					   "storage-driver",
+					   "storage-opts",
 					   "labels",
 					   "debug",
 					   "pidfile",

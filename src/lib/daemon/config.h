@@ -14,6 +14,7 @@ struct berth_config {
 	char *data_root; /* --data-root */
 	char *exec_root; /* --exec-root */
 	char *storage_driver;
+	char **storage_opts; /* --storage-opt / "storage-opts": "key=value" (storage/driver.h) */
 	char **labels; /* key=value */
 	bool debug;
 	char *pidfile;

@@ -200,6 +200,10 @@ int berth_daemon_open(struct berth_daemon *d, struct berth_config *cfg, struct b
 	d->layers = berth_layer_store_open(d->cfg.data_root, d->cfg.storage_driver, d->db, err);
 	if (!d->layers)
 		goto fail;
+	if (berth_layer_store_set_options(d->layers, d->cfg.storage_opts, err) < 0) {
+		berth_err_prefix(err, "error initializing graphdriver");
+		goto fail;
+	}
 	struct berth_event_sink image_events = berth_events_sink(d->events);
 	d->images = berth_image_store_open(d->cfg.data_root, d->db, d->layers, &image_events, err);
 	if (!d->images)

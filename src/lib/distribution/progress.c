@@ -6,17 +6,7 @@
 
 #include "common/util.h"
 
-void berth_progress_human_size(int64_t n, char *out, size_t len)
-{
-	static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"};
-	double v = (double)n;
-	size_t i = 0;
-	while (v >= 1000.0 && i < sizeof(units) / sizeof(units[0]) - 1) {
-		v /= 1000.0;
-		i++;
-	}
-	snprintf(out, len, "%.4g%s", v, units[i]);
-}
+void berth_progress_human_size(int64_t n, char *out, size_t len) { berth_size_human((double)n, out, len); }
 
 char *berth_progress_bar(int64_t current, int64_t total)
 {

@@ -62,13 +62,17 @@ struct berth_graph_driver_ops {
 	int (*set_size)(struct berth_graph_driver *d, const char *id, uint64_t bytes, struct berth_error *err);
 	/* How the driver represents deletions in a diff path. */
 	enum berth_whiteout_mode whiteout;
+	/* Full-copy drivers (vfs, btrfs): the folder of <home> holding one
+	 * directory per layer (storage/fulllayer.h); NULL for others. */
+	const char *layer_subdir;
 };
 
 struct berth_graph_driver {
 	const struct berth_graph_driver_ops *ops;
 	char *data_root;
-	char *home;         /* <data_root>/<name> */
-	uint64_t min_space; /* btrfs.min_space: smallest size= accepted (0: any) */
+	char *home;            /* <data_root>/<name> */
+	uint64_t min_space;    /* btrfs.min_space: smallest size= accepted (0: any) */
+	uint64_t default_size; /* overlay2.size / vfs size: limit of every container layer (0: none) */
 	void *priv;
 };
 
@@ -81,6 +85,12 @@ const struct berth_graph_driver_ops *berth_graph_driver_lookup(const char *name)
  * data_root (real test mount, d_type), else vfs. */
 struct berth_graph_driver *berth_graph_driver_open(const char *data_root, const char *name, struct berth_error *err);
 void berth_graph_driver_close(struct berth_graph_driver *d);
+/* The daemon's --storage-opt / daemon.json "storage-opts" ("key=value" each,
+ * NULL-terminated), validated as docker's driver Init validates them:
+ * btrfs.min_space (btrfs), overlay2.size and overlay2.override_kernel_check
+ * (overlay2), size (vfs). A bad option fails with docker's wording and
+ * changes nothing (driver_opts.c). */
+int berth_graph_driver_set_options(struct berth_graph_driver *d, char *const *opts, struct berth_error *err);
 
 /* Helpers shared by drivers. */
 /* "extfs", "xfs", "tmpfs", ... as docker names the backing filesystem. */

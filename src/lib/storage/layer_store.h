@@ -40,10 +40,10 @@ const char *berth_layer_store_driver_name(struct berth_layer_store *ls);
 /* [["Backing Filesystem","extfs"],["Supports d_type","true"],...] as docker's info shows. */
 json_t *berth_layer_store_driver_status(struct berth_layer_store *ls);
 
-/* A daemon --storage-opt "key=value": btrfs.min_space=<size> (the smallest
- * --storage-opt size= a container may ask for on btrfs). Others: docker's
- * "unknown option". Not yet wired to daemon.json / berthd flags. */
-int berth_layer_store_set_option(struct berth_layer_store *ls, const char *kv, struct berth_error *err);
+/* The daemon's --storage-opt list ("key=value" each, NULL-terminated):
+ * btrfs.min_space, overlay2.size, overlay2.override_kernel_check, vfs size;
+ * checked with docker's wording (storage/driver.h). */
+int berth_layer_store_set_options(struct berth_layer_store *ls, char *const *opts, struct berth_error *err);
 
 /* Apply a layer tarball (plain tar, gzip or zstd: detected from magic bytes)
  * on top of parent_chain (NULL or "" for a base layer). Computes the diff ID

@@ -388,53 +388,6 @@ int berth_rwlayer_image(struct berth_layer_store *ls, const char *id, char out[B
 	return rc;
 }
 
-/* docker's units.RAMInBytes: "10M", "10mb", "1.5g", "2048" (1024-based). */
-static int parse_ram_bytes(const char *s, uint64_t *out)
-{
-	char *end = NULL;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || v < 0)
-		return -1;
-	double mult = 1;
-	switch (*end) {
-	case 'k':
-	case 'K':
-		mult = 1024.0;
-		end++;
-		break;
-	case 'm':
-	case 'M':
-		mult = 1024.0 * 1024;
-		end++;
-		break;
-	case 'g':
-	case 'G':
-		mult = 1024.0 * 1024 * 1024;
-		end++;
-		break;
-	case 't':
-	case 'T':
-		mult = 1024.0 * 1024 * 1024 * 1024;
-		end++;
-		break;
-	case 'p':
-	case 'P':
-		mult = 1024.0 * 1024 * 1024 * 1024 * 1024;
-		end++;
-		break;
-	default: break;
-	}
-	if (mult > 1 && (*end == 'i' || *end == 'I'))
-		end++;
-	if (*end == 'b' || *end == 'B')
-		end++;
-	if (*end)
-		return -1;
-	*out = (uint64_t)(v * mult);
-	return 0;
-}
-
 int berth_rwlayer_create_opts(struct berth_layer_store *ls, const char *id, const char *image_chain_id,
 			      const json_t *storage_opt, struct berth_error *err)
 {
@@ -446,17 +399,17 @@ int berth_rwlayer_create_opts(struct berth_layer_store *ls, const char *id, cons
 	json_object_foreach((json_t *)storage_opt, key, val) {
 		if (strcasecmp(key, "size") != 0)
 			return berth_err(err, BERTH_E_INVALID, "Unknown option %s", key);
-		if (!json_is_string(val) || parse_ram_bytes(json_string_value(val), &size) < 0)
+		if (!json_is_string(val) || berth_parse_ram_bytes(json_string_value(val), &size) < 0)
 			return berth_err(err, BERTH_E_INVALID, "invalid size: '%s'",
 					 json_is_string(val) ? json_string_value(val) : "");
 		want_size = true;
 	}
-	if (want_size && !ls->drv->ops->set_size) {
-		if (!strcmp(drv, "vfs"))
-			return berth_err(err, BERTH_E_INVALID,
-					 "--storage-opt is not supported for vfs on this backing filesystem");
-		return berth_err(err, BERTH_E_INVALID, "--storage-opt is not supported for %s", drv);
+	if (!want_size && ls->drv->default_size) { /* the daemon's overlay2.size / vfs size */
+		size = ls->drv->default_size;
+		want_size = true;
 	}
+	if (want_size && !ls->drv->ops->set_size)
+		return berth_err(err, BERTH_E_INVALID, "--storage-opt is not supported for %s", drv);
 	if (berth_rwlayer_create(ls, id, image_chain_id, err) < 0)
 		return -1;
 	if (!want_size)
@@ -471,23 +424,10 @@ int berth_rwlayer_create_opts(struct berth_layer_store *ls, const char *id, cons
 	return 0;
 }
 
-int berth_layer_store_set_option(struct berth_layer_store *ls, const char *kv, struct berth_error *err)
+int berth_layer_store_set_options(struct berth_layer_store *ls, char *const *opts, struct berth_error *err)
 {
-	const char *eq = kv ? strchr(kv, '=') : NULL;
-	if (!eq)
-		return berth_err(err, BERTH_E_INVALID, "Unable to parse key/value option: %s", kv ? kv : "");
-	size_t klen = (size_t)(eq - kv);
-	if (klen == strlen("btrfs.min_space") && !strncasecmp(kv, "btrfs.min_space", klen)) {
-		uint64_t v;
-		if (parse_ram_bytes(eq + 1, &v) < 0)
-			return berth_err(err, BERTH_E_INVALID, "invalid size: '%s'", eq + 1);
-		if (strcmp(ls->drv->ops->name, "btrfs") != 0)
-			return berth_err(err, BERTH_E_INVALID, "btrfs: unknown option %.*s for driver %s", (int)klen,
-					 kv, ls->drv->ops->name);
-		pthread_mutex_lock(&ls->lock);
-		ls->drv->min_space = v;
-		pthread_mutex_unlock(&ls->lock);
-		return 0;
-	}
-	return berth_err(err, BERTH_E_INVALID, "%s: unknown option %.*s", ls->drv->ops->name, (int)klen, kv);
+	pthread_mutex_lock(&ls->lock);
+	int rc = berth_graph_driver_set_options(ls->drv, opts, err);
+	pthread_mutex_unlock(&ls->lock);
+	return rc;
 }

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <linux/btrfs.h>
 #include <linux/magic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -17,22 +18,25 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
-#include "storage/changes.h"
 #include "storage/driver.h"
 #include "storage/fsutil.h"
+#include "storage/fulllayer.h"
 
-/* docker reports the btrfs-progs it was built with; Berth uses the ioctls
- * directly and reports the btrfs-progs generation of this platform. */
-#define BTRFS_BUILD_VERSION "Btrfs v6.2"
-#define BTRFS_LIB_VERSION "102"
+/* info's "Build Version" / "Library Version" are, as in docker, those of the
+ * btrfs-progs Berth is built against: libbtrfs-dev's btrfs/version.h
+ * (scripts/install-deps.sh). Without it meson passes the version `btrfs
+ * --version` prints (BERTH_BTRFS_PROGS_VERSION) and the library row is left
+ * out, as docker built without libbtrfs leaves out what it does not know. */
+#if defined(__has_include)
+#if __has_include(<btrfs/version.h>)
+#include <btrfs/version.h>
+#endif
+#endif
 #define SUBVOL_ROOT_INO 256 /* BTRFS_FIRST_FREE_OBJECTID: inode of every subvolume's root */
 
 static char *subvols_dir(struct berth_graph_driver *d) { return berth_strdup_printf("%s/subvolumes", d->home); }
 
-static char *bt_path(struct berth_graph_driver *d, const char *id)
-{
-	return berth_strdup_printf("%s/subvolumes/%s", d->home, id);
-}
+static char *bt_path(struct berth_graph_driver *d, const char *id) { return berth_fulllayer_path(d, id); }
 
 static bool is_btrfs(const char *path)
 {
@@ -195,18 +199,6 @@ static int bt_create(struct berth_graph_driver *d, const char *id, const char *p
 	return 0;
 }
 
-static int bt_commit(struct berth_graph_driver *d, const char *tmp_id, const char *id, struct berth_error *err)
-{
-	cleanup_free char *from = bt_path(d, tmp_id);
-	cleanup_free char *to = bt_path(d, id);
-	if (!from || !to)
-		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
-	if (rename(from, to) < 0)
-		return berth_err_sys(err, errno == EEXIST || errno == ENOTEMPTY ? BERTH_E_CONFLICT : BERTH_E_INTERNAL,
-				     errno, "btrfs: rename layer %s", id);
-	return 0;
-}
-
 static int bt_remove(struct berth_graph_driver *d, const char *id, struct berth_error *err)
 {
 	cleanup_free char *dir = subvols_dir(d);
@@ -227,109 +219,6 @@ static int bt_remove(struct berth_graph_driver *d, const char *id, struct berth_
 	return 0;
 }
 
-static bool bt_exists(struct berth_graph_driver *d, const char *id)
-{
-	cleanup_free char *dir = bt_path(d, id);
-	struct stat st;
-	return dir && stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static int bt_get(struct berth_graph_driver *d, const char *id, char **path, struct berth_error *err)
-{
-	if (!bt_exists(d, id))
-		return berth_err(err, BERTH_E_NOT_FOUND, "btrfs: layer %s does not exist", id);
-	*path = bt_path(d, id);
-	return *path ? 0 : berth_err(err, BERTH_E_INTERNAL, "out of memory");
-}
-
-static int bt_put(struct berth_graph_driver *d, const char *id, struct berth_error *err)
-{
-	(void)d;
-	(void)id;
-	(void)err;
-	return 0;
-}
-
-static char *bt_diff_path(struct berth_graph_driver *d, const char *id) { return bt_path(d, id); }
-
-static int bt_apply_diff(struct berth_graph_driver *d, const char *id, struct berth_reader *in,
-			 const struct berth_tar_apply_opts *opts, struct berth_tar_apply_result *res,
-			 struct berth_error *err)
-{
-	cleanup_free char *dir = bt_path(d, id);
-	if (!dir)
-		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
-	struct berth_tar_apply_opts o = *opts;
-	o.whiteout = BERTH_WHITEOUT_DELETE;
-	return berth_driver_apply_diff_at(dir, in, &o, res, err);
-}
-
-static int open_pair(struct berth_graph_driver *d, const char *id, const char *parent, int *nfd, int *ofd,
-		     struct berth_error *err)
-{
-	cleanup_free char *dir = bt_path(d, id);
-	*ofd = -1;
-	*nfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-	if (*nfd < 0)
-		return berth_err_sys(err, BERTH_E_NOT_FOUND, errno, "btrfs: layer %s", id);
-	if (parent && *parent) {
-		cleanup_free char *pdir = bt_path(d, parent);
-		*ofd = pdir ? open(pdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-		if (*ofd < 0) {
-			close(*nfd);
-			*nfd = -1;
-			return berth_err_sys(err, BERTH_E_NOT_FOUND, errno, "btrfs: layer %s", parent);
-		}
-	}
-	return 0;
-}
-
-static int bt_changes(struct berth_graph_driver *d, const char *id, const char *parent, json_t **out,
-		      struct berth_error *err)
-{
-	int nfd, ofd;
-	if (open_pair(d, id, parent, &nfd, &ofd, err) < 0)
-		return -1;
-	int rc = berth_changes_dirs(nfd, ofd, out, err);
-	close(nfd);
-	if (ofd >= 0)
-		close(ofd);
-	return rc;
-}
-
-static int bt_export_changes(struct berth_graph_driver *d, const char *id, const char *parent, struct berth_writer *out,
-			     struct berth_error *err)
-{
-	int nfd, ofd;
-	if (open_pair(d, id, parent, &nfd, &ofd, err) < 0)
-		return -1;
-	json_t *changes = NULL;
-	int rc = berth_changes_dirs(nfd, ofd, &changes, err);
-	if (rc == 0)
-		rc = berth_changes_export(nfd, changes, out, err);
-	json_decref(changes);
-	close(nfd);
-	if (ofd >= 0)
-		close(ofd);
-	return rc;
-}
-
-static int64_t bt_diff_size(struct berth_graph_driver *d, const char *id, const char *parent)
-{
-	int nfd, ofd;
-	if (open_pair(d, id, parent, &nfd, &ofd, NULL) < 0)
-		return 0;
-	json_t *changes = NULL;
-	int64_t size = 0;
-	if (berth_changes_dirs(nfd, ofd, &changes, NULL) == 0)
-		size = berth_changes_size(nfd, changes);
-	json_decref(changes);
-	close(nfd);
-	if (ofd >= 0)
-		close(ofd);
-	return size;
-}
-
 static json_t *bt_metadata(struct berth_graph_driver *d, const char *id)
 {
 	(void)d;
@@ -340,30 +229,31 @@ static json_t *bt_metadata(struct berth_graph_driver *d, const char *id)
 static json_t *bt_status(struct berth_graph_driver *d)
 {
 	(void)d;
-	return json_pack("[[s,s],[s,s]]", "Build Version", BTRFS_BUILD_VERSION, "Library Version", BTRFS_LIB_VERSION);
-}
-
-static char **bt_list(struct berth_graph_driver *d)
-{
-	cleanup_free char *dir = subvols_dir(d);
-	char **v = calloc(1, sizeof(char *));
-	DIR *dd = dir ? opendir(dir) : NULL;
-	struct dirent *e;
-	while (v && dd && (e = readdir(dd))) {
-		if (e->d_name[0] == '.')
-			continue;
-		berth_strv_push(&v, e->d_name);
-	}
-	if (dd)
-		closedir(dd);
-	return v;
+	json_t *st = json_array();
+#if defined(BTRFS_BUILD_VERSION)
+	json_array_append_new(st, json_pack("[s,s]", "Build Version", BTRFS_BUILD_VERSION));
+#elif defined(BERTH_BTRFS_PROGS_VERSION)
+	json_array_append_new(st, json_pack("[s,s]", "Build Version", "Btrfs " BERTH_BTRFS_PROGS_VERSION));
+#endif
+#if defined(BTRFS_LIB_VERSION)
+	char lib[24];
+	snprintf(lib, sizeof(lib), "%d", (int)BTRFS_LIB_VERSION);
+	json_array_append_new(st, json_pack("[s,s]", "Library Version", lib));
+#endif
+	return st;
 }
 
 static int bt_set_size(struct berth_graph_driver *d, const char *id, uint64_t bytes, struct berth_error *err)
 {
-	if (d->min_space && bytes < d->min_space)
-		return berth_err(err, BERTH_E_INVALID, "btrfs: storage size cannot be less than %llu bytes",
-				 (unsigned long long)d->min_space);
+	char human[32];
+	if (bytes == 0) {
+		berth_size_human(0, human, sizeof(human));
+		return berth_err(err, BERTH_E_INVALID, "btrfs: invalid storage size: %s", human);
+	}
+	if (d->min_space && bytes < d->min_space) {
+		berth_size_human((double)d->min_space, human, sizeof(human));
+		return berth_err(err, BERTH_E_INVALID, "btrfs: storage size cannot be less than %s", human);
+	}
 	cleanup_free char *dir = bt_path(d, id);
 	cleanup_close int fd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	if (fd < 0)
@@ -390,19 +280,20 @@ const struct berth_graph_driver_ops berth_driver_btrfs = {
 	.init = bt_init,
 	.cleanup = bt_cleanup,
 	.create = bt_create,
-	.commit = bt_commit,
+	.commit = berth_fulllayer_commit,
 	.remove = bt_remove,
-	.exists = bt_exists,
-	.get = bt_get,
-	.put = bt_put,
-	.diff_path = bt_diff_path,
-	.apply_diff = bt_apply_diff,
-	.changes = bt_changes,
-	.export_changes = bt_export_changes,
-	.diff_size = bt_diff_size,
+	.exists = berth_fulllayer_exists,
+	.get = berth_fulllayer_get,
+	.put = berth_fulllayer_put,
+	.diff_path = berth_fulllayer_diff_path,
+	.apply_diff = berth_fulllayer_apply_diff,
+	.changes = berth_fulllayer_changes,
+	.export_changes = berth_fulllayer_export_changes,
+	.diff_size = berth_fulllayer_diff_size,
 	.metadata = bt_metadata,
 	.status = bt_status,
-	.list = bt_list,
+	.list = berth_fulllayer_list,
 	.set_size = bt_set_size,
 	.whiteout = BERTH_WHITEOUT_DELETE,
+	.layer_subdir = "subvolumes",
 };
