@@ -94,12 +94,12 @@ snapshots() { btrfs subvolume list -s "$E2E_DATA" 2>/dev/null | awk '{print $NF}
 
 @test "[btrfs] btrfs.min_space: a smaller --storage-opt size= is refused with docker's message" {
 	st_daemon2_start minspace --storage-driver btrfs --storage-opt btrfs.min_space=20M
-	DOCKER_HOST=unix://$D2_SOCK run -0 berth load -i "$E2E_FIXTURES/busybox-docker-archive.tar"
-	DOCKER_HOST=unix://$D2_SOCK run berth create --storage-opt size=10M busybox true
+	run -0 berth -H "unix://$D2_SOCK" load -i "$E2E_FIXTURES/busybox-docker-archive.tar"
+	run berth -H "unix://$D2_SOCK" create --storage-opt size=10M busybox true
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"btrfs: storage size cannot be less than 20.97MB"* ]]
-	DOCKER_HOST=unix://$D2_SOCK run berth create --storage-opt size=0 busybox true
+	run berth -H "unix://$D2_SOCK" create --storage-opt size=0 busybox true
 	[[ "$output" == *"btrfs: invalid storage size: 0B"* ]]
-	DOCKER_HOST=unix://$D2_SOCK run -0 berth ps -aq
+	run -0 berth -H "unix://$D2_SOCK" ps -aq
 	[ -z "$output" ]
 }
