@@ -113,7 +113,7 @@ files_commit_run()
 	if [ ! -d "$upper" ]; then # no GraphDriver.Data in inspect: the overlay2 layout
 		upper=$E2E_DATA/overlay2/$("$cli" inspect -f '{{.Id}}' benchcommit)/diff
 	fi
-	[ -d "$upper/small" ] || { echo "bench: no upper dir ($upper)" >&2; return 1; }
+	[ -d "$upper/small" ] || upper= # btrfs, vfs: no upper dir, so no tar floor (bench/storage.sh)
 	sync
 	for ((i = 0; i <= N; i++)); do
 		"$cli" exec benchcommit sh -c "echo $i >/small/round" || return 1
@@ -121,6 +121,7 @@ files_commit_run()
 		t=$(time_cmd "$cli" commit benchcommit bench/commit:$i) || return 1
 		[ $i -gt 0 ] && s+=("$t")
 		sync
+		[ -n "$upper" ] || continue
 		f+=("$(time_cmd files_tar_read "$upper" .)")
 		out=$(mktemp -d /var/tmp/berth-bench-commit.XXXXXX)
 		x+=("$(time_cmd files_tar_copy "$upper" . "$out")")

@@ -252,7 +252,7 @@ if [ ${#areas[@]} -eq 0 ] || [ "${areas[0]}" = all ]; then
 	areas+=("${STANDALONE[@]}")
 fi
 for a in "${areas[@]}"; do
-	case $a in load | rss | core)
+	case $a in load | rss | core | storage)
 		echo "bench: preparing images in $BENCH_DIR" >&2
 		bench/make-image.sh "$BENCH_DIR" || exit 1
 		break
