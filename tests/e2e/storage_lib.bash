@@ -218,8 +218,10 @@ st_body_daemon_opts_refused()
 	btrfs) bad=overlay2.size=10M want="Unknown option overlay2.size" ;;
 	esac
 	! st_daemon2_start opts-flag --storage-driver "$E2E_STORAGE_DRIVER" --storage-opt "$bad"
+	cat "$D2_LOG"
 	grep -qF "error initializing graphdriver: $want" "$D2_LOG"
 	echo "{\"storage-driver\": \"$E2E_STORAGE_DRIVER\", \"storage-opts\": [\"nosuch=1\"]}" >"$E2E_TMP/opts.json"
 	! st_daemon2_start opts-file --config-file "$E2E_TMP/opts.json"
+	cat "$D2_LOG"
 	grep -qi "error initializing graphdriver: .*unknown option nosuch" "$D2_LOG"
 }

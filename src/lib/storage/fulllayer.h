@@ -23,3 +23,11 @@ int berth_fulllayer_export_changes(struct berth_graph_driver *d, const char *id,
 				   struct berth_writer *out, struct berth_error *err);
 int64_t berth_fulllayer_diff_size(struct berth_graph_driver *d, const char *id, const char *parent);
 char **berth_fulllayer_list(struct berth_graph_driver *d);
+
+/* The shared members of such a driver's ops table; subdir: its layer_subdir. */
+#define BERTH_FULLLAYER_OPS(subdir)                                                                                    \
+	.commit = berth_fulllayer_commit, .exists = berth_fulllayer_exists, .get = berth_fulllayer_get,                \
+	.put = berth_fulllayer_put, .diff_path = berth_fulllayer_diff_path, .apply_diff = berth_fulllayer_apply_diff,  \
+	.changes = berth_fulllayer_changes, .export_changes = berth_fulllayer_export_changes,                          \
+	.diff_size = berth_fulllayer_diff_size, .list = berth_fulllayer_list, .whiteout = BERTH_WHITEOUT_DELETE,       \
+	.layer_subdir = (subdir)
