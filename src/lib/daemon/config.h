@@ -15,7 +15,7 @@ struct berth_config {
 	char *exec_root; /* --exec-root */
 	char *storage_driver;
 	char **storage_opts; /* --storage-opt / "storage-opts": "key=value" (storage/driver.h) */
-	char **labels; /* key=value */
+	char **labels;       /* key=value */
 	bool debug;
 	char *pidfile;
 	char *config_file;
