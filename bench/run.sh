@@ -23,6 +23,8 @@
 #         see bench/network.sh
 #   logging  lines/s through json-file, local, syslog (udp), awslogs vs docker
 #         run with the same drivers; stalled-endpoint write latency: bench/logging.sh
+#   build a 10-step Dockerfile, first and cached, vs docker classic, BuildKit,
+#         podman (issue 10): see bench/build.sh
 #   core  speed and weight (issue 13): run vs the raw runtimes, RSS, 1,000
 #         containers, cold start: see bench/core.sh
 #   api   API server: RSS with 2,000 idle connections, containers/json req/s
