@@ -273,19 +273,21 @@ static int cmd_build(struct cli *c, int argc, char **argv)
 			c->cmdpath, c->cmdpath, c->cmdpath);
 		goto out;
 	}
-	if (berth_str_has_prefix(args[0], "http://") || berth_str_has_prefix(args[0], "https://") ||
-	    berth_str_has_prefix(args[0], "git@") || berth_str_has_prefix(args[0], "git://")) {
-		fprintf(stderr, "remote build contexts (%s) are not supported by berth build\n", args[0]);
-		goto out;
-	}
-	if (make_context(args[0], file, &fd, &dfname, &err) < 0) {
+	/* a remote context (tar or Dockerfile URL, git URL): the daemon fetches it */
+	bool remote = berth_str_has_prefix(args[0], "http://") || berth_str_has_prefix(args[0], "https://") ||
+		      berth_str_has_prefix(args[0], "git@") || berth_str_has_prefix(args[0], "git://") ||
+		      berth_str_has_prefix(args[0], "github.com/");
+	if (!remote && make_context(args[0], file, &fd, &dfname, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		goto out;
 	}
-	lseek(fd, 0, SEEK_SET);
+	if (fd >= 0)
+		lseek(fd, 0, SEEK_SET);
 	berth_buf_printf(&q, "/build?dockerfile=");
-	edf = berth_urlencode(dfname);
+	edf = berth_urlencode(remote ? (file ? file : "") : dfname);
 	berth_buf_printf(&q, "%s", edf);
+	if (remote)
+		q_str(&q, "remote", args[0]);
 	for (size_t i = 0; tags && tags[i]; i++)
 		q_str(&q, "t", tags[i]);
 	for (size_t i = 0; bargs && bargs[i]; i++) {
@@ -336,8 +338,8 @@ static int cmd_build(struct cli *c, int argc, char **argv)
 	}
 	struct berth_reader in = berth_reader_fd(fd);
 	struct berth_response resp;
-	if (berth_client_do(&c->cl, "POST", berth_buf_str(&q), NULL, &in, "application/x-tar", on_data, &bo, &resp,
-			    &err) < 0) {
+	if (berth_client_do(&c->cl, "POST", berth_buf_str(&q), NULL, fd >= 0 ? &in : NULL, "application/x-tar", on_data,
+			    &bo, &resp, &err) < 0) {
 		cli_daemon_error(c, &err);
 		goto out;
 	}

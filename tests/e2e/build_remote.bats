@@ -80,3 +80,49 @@ teardown()
 	run berth image inspect pulled:3
 	[ "$status" -ne 0 ] || fail "pulled:3 exists"
 }
+
+@test "remote contexts: a tar URL, a Dockerfile URL, a git URL with #ref:dir; clear errors" {
+	command -v git >/dev/null || skip "git not installed"
+	load_busybox
+	local www=$BATS_TEST_TMPDIR/www port
+	mkdir -p "$www" "$CTX/sub"
+	echo from-tar >"$CTX/f"
+	printf 'FROM busybox\nCOPY f /f\n' >"$CTX/Dockerfile"
+	tar -C "$CTX" -czf "$www/ctx.tar.gz" .
+	printf 'FROM busybox\nRUN echo from-dockerfile-url > /f\n' >"$www/Dockerfile"
+	# a repository served over dumb http: the context is sub/ of branch "dev"
+	local repo=$BATS_TEST_TMPDIR/repo
+	git init -q -b main "$repo"
+	printf 'FROM busybox\nCOPY g /g\n' >"$repo/Dockerfile"
+	mkdir "$repo/sub" && printf 'FROM busybox\nCOPY h /h\n' >"$repo/sub/Dockerfile" && echo from-git-dev >"$repo/sub/h"
+	echo from-git-main >"$repo/g"
+	git -C "$repo" add -A && git -C "$repo" -c user.name=t -c user.email=t@t commit -qm one
+	git -C "$repo" checkout -q -b dev && echo from-git-dev2 >"$repo/sub/h"
+	git -C "$repo" -c user.name=t -c user.email=t@t commit -qam two
+	git clone -q --bare "$repo" "$www/repo.git" && git -C "$www/repo.git" update-server-info
+	port=$((20000 + RANDOM % 20000))
+	(cd "$www" && exec python3 -m http.server "$port" --bind 127.0.0.1 >/dev/null 2>&1) &
+	echo $! >"$BATS_TEST_TMPDIR/http.pid"
+	wait_for 30 curl -sf -o /dev/null "http://127.0.0.1:$port/Dockerfile"
+	run -0 berth build -t r:1 "http://127.0.0.1:$port/ctx.tar.gz"
+	run -0 berth run --rm r:1 cat /f
+	assert_eq "$output" from-tar
+	run -0 berth build -t r:2 "http://127.0.0.1:$port/Dockerfile"
+	run -0 berth run --rm r:2 cat /f
+	assert_eq "$output" from-dockerfile-url
+	run -0 berth build -t r:3 "http://127.0.0.1:$port/repo.git"
+	run -0 berth run --rm r:3 cat /g
+	assert_eq "$output" from-git-main
+	run -0 berth build -t r:4 "http://127.0.0.1:$port/repo.git#dev:sub"
+	run -0 berth run --rm r:4 cat /h
+	assert_eq "$output" from-git-dev2
+	# errors: a missing URL, a missing branch; nothing tagged
+	run berth build -t r:5 "http://127.0.0.1:$port/nothing.tar"
+	[ "$status" -ne 0 ] || fail "a missing remote context built"
+	assert_contains "$output" "error downloading remote context http://127.0.0.1:$port/nothing.tar: failed to GET http://127.0.0.1:$port/nothing.tar with status 404"
+	run berth build -t r:5 "http://127.0.0.1:$port/repo.git#nope"
+	[ "$status" -ne 0 ] || fail "a missing branch built"
+	assert_contains "$output" "error fetching: "
+	run berth image inspect r:5
+	[ "$status" -ne 0 ] || fail "r:5 exists"
+}

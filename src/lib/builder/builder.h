@@ -102,6 +102,17 @@ int64_t berth_build_cache_prune(struct berth_db *db, struct berth_error *err);
  * unfiltered), keeping the Dockerfile and .dockerignore. */
 int berth_build_context_extract(struct berth_reader *in, const char *dir, const char *dockerfile,
 				struct berth_error *err);
+/* GET url (http, https; redirects followed) into fd; *content_type (may be
+ * NULL; caller frees) and *mtime (Last-Modified, -1 when none). docker's
+ * "failed to GET <url> with status <code>". */
+int berth_build_download(const char *url, int fd, char **content_type, int64_t *mtime, struct berth_error *err);
+/* POST /build?remote=: docker's remote contexts. A git URL (git://, git@,
+ * github.com/, or an http(s) URL ending in .git; docker's URL#ref:dir) is
+ * cloned with git; an http(s) URL is downloaded: a tar (plain or
+ * compressed) is the context, text is the Dockerfile alone. The context ends
+ * in dir as berth_build_context_extract leaves it. */
+int berth_build_context_remote(const char *remote, const char *work, const char *dir, const char *dockerfile,
+			       struct berth_error *err);
 /* Read the Dockerfile named by the request (relative, nested, or absolute
  * inside the context; docker's "Cannot locate specified Dockerfile: X"). */
 int berth_build_context_dockerfile(const char *dir, const char *name, char **text, size_t *len,

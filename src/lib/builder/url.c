@@ -4,7 +4,9 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,15 +43,30 @@ char *bld_url_name(const char *url)
 	return name;
 }
 
-int bld_fetch_url(struct bctx *b, const char *url, int dirfd, const char *name)
+static size_t header_cb(char *p, size_t sz, size_t n, void *ctx)
 {
-	cleanup_close int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return berth_err_sys(b->err, BERTH_E_INTERNAL, errno, "create %s", name);
+	char **ct = ctx;
+	size_t len = sz * n;
+	if (len > 13 && !strncasecmp(p, "Content-Type:", 13)) {
+		const char *v = p + 13;
+		size_t l = len - 13;
+		while (l && (*v == ' ' || *v == '\t'))
+			v++, l--;
+		while (l && (v[l - 1] == '\r' || v[l - 1] == '\n' || v[l - 1] == ' '))
+			l--;
+		free(*ct);
+		*ct = strndup(v, l);
+	}
+	return len;
+}
+
+int berth_build_download(const char *url, int fd, char **content_type, int64_t *mtime, struct berth_error *err)
+{
 	CURL *c = curl_easy_init();
 	if (!c)
-		return berth_err(b->err, BERTH_E_INTERNAL, "curl init failed");
+		return berth_err(err, BERTH_E_INTERNAL, "curl init failed");
 	char ebuf[CURL_ERROR_SIZE] = "";
+	char *ct = NULL;
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -58,6 +75,8 @@ int bld_fetch_url(struct bctx *b, const char *url, int dirfd, const char *name)
 	curl_easy_setopt(c, CURLOPT_FILETIME, 1L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &fd);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &ct);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -66,11 +85,32 @@ int bld_fetch_url(struct bctx *b, const char *url, int dirfd, const char *name)
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_getinfo(c, CURLINFO_FILETIME, &ftime);
 	curl_easy_cleanup(c);
-	if (rc != CURLE_OK)
-		return berth_err(b->err, BERTH_E_INVALID, "failed to GET %s: %s", url,
+	if (rc != CURLE_OK) {
+		free(ct);
+		return berth_err(err, BERTH_E_INVALID, "failed to GET %s: %s", url,
 				 *ebuf ? ebuf : curl_easy_strerror(rc));
-	if (code < 200 || code >= 400)
-		return berth_err(b->err, BERTH_E_INVALID, "failed to GET %s with status %ld", url, code);
+	}
+	if (code < 200 || code >= 400) {
+		free(ct);
+		return berth_err(err, BERTH_E_INVALID, "failed to GET %s with status %ld", url, code);
+	}
+	if (content_type)
+		*content_type = ct;
+	else
+		free(ct);
+	if (mtime)
+		*mtime = ftime;
+	return 0;
+}
+
+int bld_fetch_url(struct bctx *b, const char *url, int dirfd, const char *name)
+{
+	cleanup_close int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return berth_err_sys(b->err, BERTH_E_INTERNAL, errno, "create %s", name);
+	int64_t ftime = -1;
+	if (berth_build_download(url, fd, NULL, &ftime, b->err) < 0)
+		return -1;
 	if (ftime > 0) {
 		struct timespec ts[2] = {{.tv_sec = ftime}, {.tv_sec = ftime}};
 		futimens(fd, ts);

@@ -134,11 +134,6 @@ static void build(struct berth_daemon *d, struct berth_http_req *r, struct berth
 		berth_strv_push(&tags, r->query[i].v);
 	}
 	const char *remote = berth_http_query(r, "remote");
-	if (remote && *remote) {
-		berth_err(&err, BERTH_E_UNSUPPORTED, "remote build contexts (%s) are not supported by this daemon",
-			  remote);
-		goto fail;
-	}
 	const char *squash = berth_http_query(r, "squash");
 	if (squash && berth_http_query_bool(r, "squash", false)) {
 		berth_err(&err, BERTH_E_INVALID, "squash is only supported with experimental mode");
@@ -186,7 +181,13 @@ static void build(struct berth_daemon *d, struct berth_http_req *r, struct berth
 		goto fail;
 	struct berth_reader body = berth_http_body_reader(c);
 	const char *dfname = berth_http_query(r, "dockerfile");
-	if (berth_build_context_extract(&body, ctxdir, dfname, &err) < 0) {
+	if (remote && *remote) {
+		char sink[16384]; /* the body, if any, is not the context */
+		while (berth_http_body_read(c, sink, sizeof(sink)) > 0)
+			;
+		if (berth_build_context_remote(remote, work, ctxdir, dfname, &err) < 0)
+			goto fail;
+	} else if (berth_build_context_extract(&body, ctxdir, dfname, &err) < 0) {
 		err.kind = BERTH_E_INVALID;
 		goto fail;
 	}
