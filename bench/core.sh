@@ -173,11 +173,14 @@ podman_series()
 	local d
 	d=$(mktemp -d /var/tmp/berth-bench-podman.XXXXXX)
 	local -a p=(podman --root "$d/root" --runroot "$d/run" --runtime runc --cgroup-manager cgroupfs --events-backend none)
+	# podman raises nofile/nproc to the host's hard limits, which runc may not
+	# set here ("error setting rlimit type 6"): fixed, modest limits
+	local -a r=(run --rm --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 busybox true)
 	if ! "${p[@]}" load -q -i "$E2E_FIXTURES/busybox-docker-archive.tar" >/dev/null 2>&1 ||
-		! "${p[@]}" run --rm --network none busybox true >/dev/null 2>&1; then
+		! "${p[@]}" "${r[@]}" >/dev/null 2>&1; then
 		echo "- podman run failed here"
 	else
-		echo "$(core_median "${p[@]}" run --rm --network none busybox true) ok"
+		echo "$(core_median "${p[@]}" "${r[@]}") ok"
 	fi
 	"${p[@]}" system reset -f >/dev/null 2>&1
 	umount -R "$d/root/overlay" 2>/dev/null
