@@ -208,7 +208,7 @@ core_scale()
 	echo "ps1=$(core_median "$cli" ps -a)"
 	echo "inspect1=$(core_median "$cli" inspect "$id")"
 	echo "start1=$(core_median "$cli" start "$id")"
-	echo "list1=$(core_http 2 '/containers/json?all=1' | awk '{ print $2 / 1000 }')"
+	echo "list1=$(core_http 2 '/containers/json?all=1' | awk '{ print $2 }')"
 	"$cli" rm -f "$id" >/dev/null
 	ids=()
 	for ((i = 0; i < RUN_N; i++)); do ids+=("$("$cli" create --network none busybox true)"); done
@@ -230,7 +230,7 @@ core_scale()
 	have=$(("$CORE_RUNNING" + 20))
 	seq $((CORE_MANY - have)) | xargs -P 4 -I{} "$cli" create --network none busybox true >/dev/null
 	echo "count=$(curl -s --unix-socket "$E2E_SOCK" 'http://localhost/containers/json?all=1' | jq length)"
-	echo "listN=$(core_http 2 '/containers/json?all=1' | awk '{ print $2 / 1000 }')"
+	echo "listN=$(core_http 2 '/containers/json?all=1' | awk '{ print $2 }')"
 	id=$("$cli" create --network none busybox true)
 	echo "psN=$(core_median "$cli" ps -a)"
 	echo "inspectN=$(core_median "$cli" inspect "$id")"

@@ -108,7 +108,8 @@ reg_floor_series()
 	printf '%s\n' "${s[@]}" | median
 }
 
-podman_cmd() { HOME=$PODMAN_DIR/home podman --root "$PODMAN_DIR/root" --runroot "$PODMAN_DIR/run" --storage-driver overlay "$@"; }
+# no DOCKER_CONFIG: the dockerd helper's directory is gone by then and podman would stat its config.json
+podman_cmd() { HOME=$PODMAN_DIR/home env -u DOCKER_CONFIG podman --root "$PODMAN_DIR/root" --runroot "$PODMAN_DIR/run" --storage-driver overlay "$@"; }
 podman_pull() { podman_cmd pull -q --tls-verify=false "$@"; }
 podman_rmi() { podman_cmd rmi -f "$@"; }
 
