@@ -648,10 +648,10 @@ int spec_resources(json_t *res, const json_t *hc, struct berth_error *err)
 		json_object_set_new(mem, "kernelTCP", json_integer(jint(hc, "KernelMemoryTCP", 0)));
 	json_object_set_new(res, "memory", mem);
 
-	json_t *cpu = json_object();
 	long long shares = jint(hc, "CpuShares", 0);
-	if (shares < 0)
+	if (shares < 0) /* before the cpu object exists: nothing to free (found by fuzz_create_body) */
 		return berth_err(err, BERTH_E_INVALID, "shares: invalid argument");
+	json_t *cpu = json_object();
 	json_object_set_new(cpu, "shares", json_integer(shares)); /* docker writes 0 too; runtimes skip it */
 	if (jstr_ne(hc, "CpusetCpus"))
 		json_object_set_new(cpu, "cpus", json_string(jstr(hc, "CpusetCpus")));
