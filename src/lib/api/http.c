@@ -1416,6 +1416,11 @@ void berth_http_server_free(struct berth_http_server *s)
 	if (!s)
 		return;
 	berth_http_server_stop(s);
+	/* connection threads are detached and decrement s->active as their last
+	 * act: a connection that has just sent its reply may still be on its way
+	 * out, so wait (bounded) rather than free under it */
+	for (int i = 0; i < 500 && atomic_load(&s->active) > 0; i++)
+		usleep(10000);
 	if (s->stop_pipe[0] >= 0) {
 		close(s->stop_pipe[0]);
 		close(s->stop_pipe[1]);

@@ -59,6 +59,9 @@ int berth_http_server_listen(struct berth_http_server *s, const char *addr, stru
 int berth_http_server_start(struct berth_http_server *s, struct berth_error *err);
 /* Stop accepting, close listeners (unlinking unix sockets), wait for nothing. */
 void berth_http_server_stop(struct berth_http_server *s);
+/* Stop, then free once connection threads are gone: waits up to 5 s for
+ * connections that are finishing; call it when berth_http_server_active()
+ * has dropped to 0 or is about to. */
 void berth_http_server_free(struct berth_http_server *s);
 int berth_http_server_active(struct berth_http_server *s);
 /* TLS for the tcp:// listeners added after this call (unix sockets stay
