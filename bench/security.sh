@@ -58,20 +58,9 @@ cleanup()
 trap cleanup EXIT
 
 # certificates: a CA, a server certificate for 127.0.0.1, a client certificate
-(
-	set -e
-	cd "$WORK"
-	o() { openssl "$@" >/dev/null 2>&1; }
-	o req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=bench-ca -keyout ca-key.pem -out ca.pem
-	o req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout server-key.pem -out server.csr
-	printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >server.ext
-	o x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 1 -extfile server.ext \
-		-out server-cert.pem
-	printf 'extendedKeyUsage=clientAuth\n' >client.ext
-	o req -newkey rsa:2048 -nodes -subj /CN=bench -keyout key.pem -out client.csr
-	o x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 1 -extfile client.ext \
-		-out cert.pem
-) || { echo "bench: openssl failed" >&2; exit 1; }
+# shellcheck source=../tests/e2e/lib/certs.bash
+. "$root/tests/e2e/lib/certs.bash"
+gen_tls_certs "$WORK" bench || { echo "bench: openssl failed" >&2; exit 1; }
 TLS_ARGS=(--tlsverify --tlscacert "$WORK/ca.pem" --tlscert "$WORK/server-cert.pem" --tlskey "$WORK/server-key.pem")
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 

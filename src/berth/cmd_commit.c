@@ -9,13 +9,9 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cmd_common.h"
 #include "common/cleanup.h"
 #include "image/reference.h"
-
-#define END_OPTS                                                                                                       \
-	{                                                                                                              \
-		NULL, 0, 0, NULL, NULL                                                                                 \
-	}
 
 static int exactly(struct cli *c, char **args, size_t n, const char *usage, const char *summary)
 {

@@ -15,12 +15,8 @@
 
 #include "archive/tar.h"
 #include "cli.h"
+#include "cmd_common.h"
 #include "common/cleanup.h"
-
-#define END_OPTS                                                                                                       \
-	{                                                                                                              \
-		NULL, 0, 0, NULL, NULL                                                                                 \
-	}
 
 /* ------------------------------------------------------------ path rules */
 

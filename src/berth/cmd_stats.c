@@ -9,16 +9,12 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cmd_common.h"
 #include "common/cleanup.h"
 #include "container_opts.h"
 #include "format/table.h"
 #include "format/units.h"
 #include "output.h"
-
-#define END_OPTS                                                                                                       \
-	{                                                                                                              \
-		NULL, 0, 0, NULL, NULL                                                                                 \
-	}
 
 static int parse_or_return(struct cli *c, int argc, char **argv, const struct cli_opt *opts, char ***args)
 {

@@ -5,23 +5,12 @@
 
 #include "cli.h"
 #include "cli_objects.h"
+#include "cmd_common.h"
 #include "common/cleanup.h"
 #include "format/table.h"
 #include "format/template.h"
 #include "format/units.h"
 #include "output.h"
-
-#define END_OPTS                                                                                                       \
-	{                                                                                                              \
-		NULL, 0, 0, NULL, NULL                                                                                 \
-	}
-#define PARSE_OR_RETURN(opts)                                                                                          \
-	char **args = NULL;                                                                                            \
-	{                                                                                                              \
-		int _pr = cli_parse(c, argc, argv, opts, false, &args);                                                \
-		if (_pr)                                                                                               \
-			return _pr < 0 ? 125 : 0;                                                                      \
-	}
 
 /* "k=v" / "k" list -> {"k":"v"} (opts.ConvertKVStringsToMap). */
 static json_t *kv_map(char **list)
@@ -46,7 +35,7 @@ static int cmd_volume_create(struct cli *c, int argc, char **argv)
 		{"opt", 'o', OPT_LIST, &opts_l, "Set driver specific options (default map[])"},
 		END_OPTS,
 	};
-	PARSE_OR_RETURN(opts);
+	PARSE_OR_RETURN(opts, false);
 	int rc = 0;
 	size_t n = berth_strv_len(args);
 	if (n > 1) {
@@ -208,7 +197,7 @@ static int cmd_volume_ls(struct cli *c, int argc, char **argv)
 		{"quiet", 'q', OPT_BOOL, &quiet, "Only display volume names"},
 		END_OPTS,
 	};
-	PARSE_OR_RETURN(opts);
+	PARSE_OR_RETURN(opts, false);
 	int rc = 0;
 	cleanup_json json_t *list = NULL, *rows = NULL, *vols = NULL;
 	cleanup_free char *path = NULL;
@@ -256,7 +245,7 @@ static int cmd_volume_inspect(struct cli *c, int argc, char **argv)
 		{"format", 'f', OPT_STR, &format, "Format the output using the given Go template"},
 		END_OPTS,
 	};
-	PARSE_OR_RETURN(opts);
+	PARSE_OR_RETURN(opts, false);
 	int rc = 0;
 	if (!args) {
 		cli_args_error(c, "requires at least 1 argument");
@@ -276,7 +265,7 @@ static int cmd_volume_rm(struct cli *c, int argc, char **argv)
 		{"force", 'f', OPT_BOOL, &force, "Force the removal of one or more volumes"},
 		END_OPTS,
 	};
-	PARSE_OR_RETURN(opts);
+	PARSE_OR_RETURN(opts, false);
 	if (!args) {
 		cli_args_error(c, "requires at least 1 argument");
 		return 1;
@@ -295,7 +284,7 @@ static int cmd_volume_prune(struct cli *c, int argc, char **argv)
 		{"force", 'f', OPT_BOOL, &force, "Do not prompt for confirmation"},
 		END_OPTS,
 	};
-	PARSE_OR_RETURN(opts);
+	PARSE_OR_RETURN(opts, false);
 	int rc = 0;
 	cleanup_json json_t *res = NULL;
 	cleanup_free char *path = NULL;

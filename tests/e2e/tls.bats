@@ -6,43 +6,18 @@
 # missing certificate files stop berthd with a clear message.
 
 load helpers
+load lib/certs
 
 _free_port()
 {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# _gen_certs DIR: a CA, a server certificate for 127.0.0.1 and localhost, a
-# client certificate (CN=alice), and another CA with a client of its own.
-_gen_certs()
-{
-	local d=$1
-	mkdir -p "$d/other"
-	(
-		set -e
-		cd "$d"
-		o() { openssl "$@" 2>/dev/null >/dev/null; }
-		o req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=berth-test-ca -keyout ca-key.pem -out ca.pem
-		o req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout server-key.pem -out server.csr
-		printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >server.ext
-		o x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 -extfile server.ext \
-			-out server-cert.pem
-		printf 'extendedKeyUsage=clientAuth\n' >client.ext
-		o req -newkey rsa:2048 -nodes -subj /CN=alice -keyout key.pem -out client.csr
-		o x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 -extfile client.ext \
-			-out cert.pem
-		o req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=other-ca -keyout other/ca-key.pem -out other/ca.pem
-		o req -newkey rsa:2048 -nodes -subj /CN=mallory -keyout other/key.pem -out other/client.csr
-		o x509 -req -in other/client.csr -CA other/ca.pem -CAkey other/ca-key.pem -CAcreateserial -days 2 \
-			-extfile client.ext -out other/cert.pem
-	)
-}
-
 setup_file()
 {
 	skip_on_dockerd
 	TLS_CERTS=$(mktemp -d /tmp/berth-tls-certs.XXXXXX)
-	_gen_certs "$TLS_CERTS"
+	gen_tls_certs "$TLS_CERTS"
 	TLS_PORT=$(_free_port)
 	export TLS_CERTS TLS_PORT
 	berthd_start -H "tcp://127.0.0.1:$TLS_PORT" --tlsverify --tlscacert "$TLS_CERTS/ca.pem" \

@@ -78,6 +78,10 @@ static void *monitor_main(void *arg)
 				ex.exit_code = 255;
 				snprintf(ex.error, sizeof(ex.error),
 					 "berth-shim exited without recording an exit status");
+			} else if (ex.runtime_delete_us == 0) {
+				/* killed between recording the exit and the runtime's
+				 * delete: a restart would find the old runtime state */
+				berth_ctr_lost_cleanup(m->d, w->c);
 			}
 			berth_ctr_exited(m->d, w->c, &ex);
 			berth_container_put(m->d->containers, w->c);
@@ -136,6 +140,8 @@ int berth_monitor_watch(struct berth_monitor *m, struct berth_container *c, int 
 		if (berth_shim_read_exit(state_dir, &ex, NULL) < 0) {
 			berth_ctr_lost_cleanup(m->d, c);
 			ex.exit_code = 255;
+		} else if (ex.runtime_delete_us == 0) {
+			berth_ctr_lost_cleanup(m->d, c);
 		}
 		berth_ctr_exited(m->d, c, &ex);
 		return 0;
@@ -323,8 +329,10 @@ void berth_ctr_restore(struct berth_daemon *d)
 			if (st != CS_RESTARTING)
 				snprintf(ex.error, sizeof(ex.error), "container's shim was lost while berthd was down");
 		}
-		if (found == BERTH_SHIM_LOST)
-			berth_ctr_lost_cleanup(d, c); /* runtime state left by a killed shim */
+		/* a shim killed after it recorded the exit but before the
+		 * runtime's delete leaves the runtime's state too */
+		if (found == BERTH_SHIM_LOST || ex.runtime_delete_us == 0)
+			berth_ctr_lost_cleanup(d, c);
 		char *rootfs = NULL;
 		if (berth_rwlayer_mount(d->layers, c->id, &rootfs, NULL) == 0)
 			free(rootfs);
