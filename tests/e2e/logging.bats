@@ -81,6 +81,12 @@ LINES3='echo one; echo two >&2; echo three'
 	# daemon facility (3): 3*8+6 = 30
 	assert_match "$(sink_jq s .raw | grep ': one$')" "^<30>[A-Z][a-z]{2} [ 0-9]{2} [0-9:]{8} [^ ]+ ${id:0:12}\\[[0-9]+\\]: one\$"
 	assert_match "$(sink_jq s .raw | grep ': two$')" "^<27>[A-Z].* ${id:0:12}\\[[0-9]+\\]: two\$"
+	# rfc5424 over plain tcp keeps the newline frame (docker octet-counts over tcp+tls only)
+	run -0 berth run --name s5 --log-driver syslog --log-opt "syslog-address=tcp://127.0.0.1:$SINK_WHERE" \
+		--log-opt syslog-format=rfc5424 --log-opt tag=s5 busybox echo plain5424
+	wait_for 30 grep -q plain5424 "$SINK_DIR/s.out"
+	assert_match "$(sink_jq s 'select(.raw | endswith(" plain5424")) | [.octets, .raw] | @tsv')" \
+		'^	<30>1 [0-9T:-]+Z [^ ]+ s5 [0-9]+ s5 - plain5424$'
 }
 
 # sink_tls_error NAME TEXT: the receiver saw a failed session whose error has TEXT
@@ -111,6 +117,26 @@ tls_certs()
 	wait_for 30 sink_has s 3
 	assert_eq "$(sink_jq s .raw | sed 's/.*: //' | sort | tr '\n' ' ')" "one three two "
 	assert_match "$(sink_jq s .raw | head -1)" '^<[0-9]+>.* tl\[[0-9]+\]: '
+	assert_eq "$(sink_jq s 'select(.octets) | .raw' | wc -l)" 0
+	# rfc5424 and rfc5424micro over tcp+tls: RFC 5425 octet counting, "LEN SP MSG",
+	# LEN counting MSG's bytes with its trailing newline (docker 20.10's framer)
+	local f
+	for f in rfc5424 rfc5424micro; do
+		run -0 berth run --name "t$f" --log-driver syslog --log-opt "syslog-address=tcp+tls://127.0.0.1:$port" \
+			--log-opt "syslog-tls-ca-cert=$SINK_DIR/ca.pem" --log-opt "syslog-tls-cert=$SINK_DIR/client.pem" \
+			--log-opt "syslog-tls-key=$SINK_DIR/client-key.pem" --log-opt syslog-format=$f --log-opt tag=t5 \
+			busybox sh -c "echo $f-a; echo $f-b"
+	done
+	wait_for 30 sh -c "[ \$(grep -c -e rfc5424-. -e rfc5424micro-. '$SINK_DIR/s.out') -ge 4 ]"
+	local line
+	for line in rfc5424-a rfc5424-b rfc5424micro-a rfc5424micro-b; do
+		run -0 sink_jq s "select(.raw | endswith(\" $line\")) | .octets == (.raw | utf8bytelength) + 1 and .nl"
+		assert_eq "$output" true
+	done
+	assert_match "$(sink_jq s 'select(.raw | endswith(" rfc5424-a")) | .raw')" \
+		'^<30>1 [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z [^ ]+ t5 [0-9]+ t5 - rfc5424-a$'
+	assert_match "$(sink_jq s 'select(.raw | endswith(" rfc5424micro-a")) | .raw')" \
+		'^<30>1 [0-9-]{10}T[0-9:]{8}(\.[0-9]{1,6})?Z [^ ]+ t5 [0-9]+ t5 - rfc5424micro-a$'
 	# the server's certificate is not signed by the given CA: nothing is delivered
 	run -0 berth run --name tu --log-driver syslog --log-opt "syslog-address=tcp+tls://127.0.0.1:$port" \
 		--log-opt "syslog-tls-ca-cert=$SINK_DIR/client.pem" --log-opt "syslog-tls-cert=$SINK_DIR/client.pem" \

@@ -5,8 +5,10 @@
  *   tag              template, default {{.ID}}
  *   syslog-tls-ca-cert, syslog-tls-cert, syslog-tls-key, syslog-tls-skip-verify: tcp+tls
  *                    (common/tls_client.c; the server name is the address's host)
- * stdout is severity info, stderr err. Every message ends with '\n'
- * (over TCP that is the frame). */
+ * stdout is severity info, stderr err. Every message ends with '\n'; that is the
+ * frame over tcp and unix streams. As docker 20.10 (srslog's RFC 5425 framer),
+ * rfc5424 and rfc5424micro over tcp+tls are octet-counted instead: "LEN SP MSG",
+ * LEN the decimal byte count of MSG, trailing '\n' included. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +162,14 @@ static int sl_log(struct berth_logger *l, const struct berth_log_msg *m, struct 
 	berth_buf_append(&s->b, m->line, m->len);
 	if (!m->len || m->line[m->len - 1] != '\n')
 		berth_buf_append(&s->b, "\n", 1);
+	if (s->conn.addr.proto == LP_TLS && (s->fmt == F_5424 || s->fmt == F_5424MICRO)) {
+		char hdr[24];
+		int hl = snprintf(hdr, sizeof(hdr), "%zu ", s->b.len);
+		if (berth_buf_append(&s->b, hdr, (size_t)hl) < 0)
+			return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+		memmove(s->b.data + hl, s->b.data, s->b.len - (size_t)hl);
+		memcpy(s->b.data, hdr, (size_t)hl);
+	}
 	return berth_log_conn_send(&s->conn, s->b.data, s->b.len, err);
 }
 

@@ -63,15 +63,34 @@ def syslog_record(raw):
 
 
 def syslog_stream(c):
+    """Newline-framed messages, or RFC 5425 octet-counted frames ("LEN SP MSG",
+    told apart by a leading digit: a syslog message starts with '<'); an
+    octet-counted record carries "octets": LEN and "msg" ends with the frame's
+    last byte as received."""
     buf = b""
     while True:
         d = c.recv(65536)
         if not d:
             return
         buf += d
-        while b"\n" in buf:
-            line, buf = buf.split(b"\n", 1)
-            emit(syslog_record(line))
+        while buf:
+            if buf[:1].isdigit():
+                sp = buf.find(b" ")
+                if sp < 0:
+                    break
+                n = int(buf[:sp])
+                if len(buf) < sp + 1 + n:
+                    break
+                msg, buf = buf[sp + 1 : sp + 1 + n], buf[sp + 1 + n :]
+                rec = syslog_record(msg)
+                rec["octets"] = n
+                rec["nl"] = msg.endswith(b"\n")
+                emit(rec)
+            elif b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                emit(syslog_record(line))
+            else:
+                break
 
 
 def journal_parse(d):
