@@ -112,6 +112,52 @@ httpd_cmd='mkdir -p /www && echo "hello from $(hostname)" >/www/index.html && ex
 	assert_contains "$output" "Error: No such network: samplenet"
 }
 
+@test "CheckDuplicate false allows a second network of one name, whose name is then ambiguous" {
+	api POST /networks/create -H 'Content-Type: application/json' -d '{"Name":"dupnet","CheckDuplicate":false}'
+	assert_status 201
+	local id1
+	id1=$(jq -r .Id <<<"$HTTP_BODY")
+	assert_eq "$(jq -r .Warning <<<"$HTTP_BODY")" ""
+	api POST /networks/create -H 'Content-Type: application/json' -d '{"Name":"dupnet","CheckDuplicate":false}'
+	assert_status 201
+	local id2
+	id2=$(jq -r .Id <<<"$HTTP_BODY")
+	assert_eq "$(jq -r .Warning <<<"$HTTP_BODY")" "Network with name dupnet (id : $id1) already exists"
+	[ "$id1" != "$id2" ] || fail "same id twice"
+	api POST /networks/create -H 'Content-Type: application/json' -d '{"Name":"dupnet","CheckDuplicate":true}'
+	assert_status 409
+	assert_message "network with name dupnet already exists"
+	run berth network ls -q --filter name=dupnet
+	assert_eq "$(sort <<<"$output" | tr '\n' ' ')" "$(printf '%s\n' "${id1:0:12}" "${id2:0:12}" | sort | tr '\n' ' ')"
+
+	# dockerd 20.10's words, per code path
+	api GET /networks/dupnet
+	assert_status 400
+	assert_message "2 matches found based on name: network dupnet is ambiguous"
+	api DELETE /networks/dupnet
+	assert_status 400
+	assert_message "network dupnet is ambiguous (2 matches found based on name)"
+	run berth run --rm --network dupnet busybox true
+	[ "$status" -ne 0 ]
+	assert_contains "$output" "network dupnet is ambiguous (2 matches found on name)"
+
+	# by ID each one works, and each has its own bridge and containers
+	berth run -d --name dupc --network "$id2" busybox sleep 600 >/dev/null
+	api GET "/networks/$id1"
+	assert_status 200
+	assert_eq "$(jq -c .Containers <<<"$HTTP_BODY")" '{}'
+	api GET "/networks/$id2"
+	assert_eq "$(jq -r '.Containers[].Name' <<<"$HTTP_BODY")" dupc
+	run berth network rm "$id1"
+	[ "$status" -eq 0 ] || fail "$output"
+	berth rm -f dupc >/dev/null
+	# one left: the name is no longer ambiguous
+	run berth network rm dupnet
+	[ "$status" -eq 0 ] || fail "$output"
+	api GET /networks/dupnet
+	assert_status 404
+}
+
 @test "predefined networks cannot be created or removed" {
 	api POST /networks/create -H 'Content-Type: application/json' -d '{"Name":"host"}'
 	assert_status 403

@@ -446,6 +446,44 @@ static void test_reserve(struct tap *t)
 	TAP_OK(t, system(cmd) == 0, "unmounted");
 }
 
+/* --- schema migrations: run once, in order, recorded per store ------------- */
+
+static void test_migrate(struct tap *t)
+{
+	char path[300];
+	snprintf(path, sizeof(path), "%s/migrate.db", root);
+	struct berth_error e = {0};
+	struct berth_db *db = berth_db_open(path, NULL, &e);
+	TAP_OK(t, db != NULL, "open (%s)", e.msg);
+	if (!db)
+		return;
+	TAP_OK(t,
+	       berth_db_exec(db,
+			     "CREATE TABLE m (id TEXT PRIMARY KEY, name TEXT UNIQUE NOT NULL);"
+			     "INSERT INTO m VALUES ('1', 'a')",
+			     &e) == 0,
+	       "old schema (%s)", e.msg);
+	const char *const v1[] = {"CREATE TABLE m2 (id TEXT PRIMARY KEY, name TEXT NOT NULL);"
+				  "INSERT INTO m2 SELECT id, name FROM m; DROP TABLE m; ALTER TABLE m2 RENAME TO m;",
+				  NULL};
+	TAP_OK(t, berth_db_migrate(db, "m", v1, &e) == 0, "migrate to 1 (%s)", e.msg);
+	TAP_OK(t, berth_db_exec(db, "INSERT INTO m VALUES ('2', 'a')", &e) == 0, "UNIQUE gone (%s)", e.msg);
+	TAP_OK(t, count_rows(db, "SELECT count(*) FROM m") == 2, "rows kept");
+	TAP_OK(t, berth_db_migrate(db, "m", v1, &e) == 0, "again: nothing to do (%s)", e.msg);
+	const char *const v2[] = {v1[0], "ALTER TABLE m ADD COLUMN x INTEGER NOT NULL DEFAULT 7", NULL};
+	TAP_OK(t, berth_db_migrate(db, "m", v2, &e) == 0, "migrate to 2 runs step 2 only (%s)", e.msg);
+	TAP_OK(t, count_rows(db, "SELECT sum(x) FROM m") == 14, "step 2 ran");
+	TAP_OK(t, count_rows(db, "SELECT version FROM schema_versions WHERE name = 'm'") == 2, "version recorded");
+	const char *const bad[] = {v1[0], v2[1], "CREATE TABLE n (a); SELECT nope FROM nowhere", NULL};
+	TAP_OK(t, berth_db_migrate(db, "m", bad, &e) < 0, "a failing step fails");
+	TAP_OK(t, count_rows(db, "SELECT count(*) FROM sqlite_master WHERE name = 'n'") == 0,
+	       "and is rolled back whole");
+	TAP_OK(t, count_rows(db, "SELECT version FROM schema_versions WHERE name = 'm'") == 2, "version unchanged");
+	struct berth_error e2 = {0};
+	TAP_OK(t, berth_db_migrate(db, "m", v1, &e2) < 0, "a schema newer than the steps is refused (%s)", e2.msg);
+	berth_db_close(db);
+}
+
 int main(void)
 {
 	struct tap t = {0};
@@ -458,6 +496,7 @@ int main(void)
 	test_container_records(&t);
 	test_create_one_tx(&t);
 	test_reserve(&t);
+	test_migrate(&t);
 	char cmd[1000];
 	snprintf(cmd, sizeof(cmd), "umount %s/tmpfs 2>/dev/null; rm -rf %s", root, root);
 	if (system(cmd) != 0)

@@ -51,9 +51,18 @@ char *berth_ctr_ns_for(struct berth_daemon *d, const char *mode, const char *ns,
 static char **networks_of(const char *mode, json_t *nets)
 {
 	char **v = NULL;
-	berth_strv_push(&v, berth_ctr_net_uses_bridge(mode) ? BERTH_NET_DEFAULT_NAME : mode);
 	const char *k;
 	json_t *e;
+	const char *first = berth_ctr_net_uses_bridge(mode) ? BERTH_NET_DEFAULT_NAME : mode;
+	/* --network by ID (or a prefix of it): the endpoint's key is the name */
+	if (!json_object_get(nets, first))
+		json_object_foreach(nets, k, e) {
+			if (jstr_ne(e, "NetworkID") && berth_str_has_prefix(jstr(e, "NetworkID"), first)) {
+				first = k;
+				break;
+			}
+		}
+	berth_strv_push(&v, first);
 	json_object_foreach(nets, k, e) {
 		bool have = false;
 		for (size_t i = 0; v && v[i] && !have; i++)
@@ -138,7 +147,8 @@ int berth_ctr_net_prepare(struct berth_daemon *d, struct berth_container *c, jso
 		json_t *ipam = jobj(ec, "IPAMConfig");
 		struct berth_endpoint_req req = {.container_id = c->id,
 						 .container_name = c->name + 1,
-						 .network = names[i],
+						 /* by ID: two networks may share a name */
+						 .network = jstr_ne(ec, "NetworkID") ? jstr(ec, "NetworkID") : names[i],
 						 .ipv4 = jstr_ne(ipam, "IPv4Address"),
 						 .ipv6 = jstr_ne(ipam, "IPv6Address"),
 						 .link_local_ips = jarr(ipam, "LinkLocalIPs"),
@@ -152,7 +162,7 @@ int berth_ctr_net_prepare(struct berth_daemon *d, struct berth_container *c, jso
 			goto fail;
 		if (i == 0)
 			ports = pp;
-		json_t *netdoc = berth_net_network_get(d->net, names[i], NULL);
+		json_t *netdoc = berth_net_network_get(d->net, req.network, NULL);
 		bool is_default =
 			netdoc && !strcmp(jstr(netdoc, "Name") ? jstr(netdoc, "Name") : "", BERTH_NET_DEFAULT_NAME);
 		user_net = user_net || !is_default;

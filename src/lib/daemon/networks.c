@@ -21,6 +21,15 @@
 
 static const char SCHEMA[] = "CREATE TABLE IF NOT EXISTS networks (id TEXT PRIMARY KEY, name TEXT UNIQUE NOT NULL, "
 			     "doc TEXT NOT NULL)";
+/* docker allows two networks of one name (CheckDuplicate false) */
+static const char *const MIGRATIONS[] = {
+	"CREATE TABLE networks_v1 (id TEXT PRIMARY KEY, name TEXT NOT NULL, doc TEXT NOT NULL);"
+	"INSERT INTO networks_v1 (id, name, doc) SELECT id, name, doc FROM networks;"
+	"DROP TABLE networks; ALTER TABLE networks_v1 RENAME TO networks;"
+	"CREATE INDEX networks_name ON networks (name);",
+	NULL};
+
+enum nw_ambiguous { NW_AMBIGUOUS_FIND, NW_AMBIGUOUS_INSPECT, NW_AMBIGUOUS_REMOVE };
 
 static const char *const PREDEFINED[] = {"bridge", "host", "none", NULL};
 
@@ -128,8 +137,10 @@ json_t *berth_nw_all(struct berth_daemon *d, struct berth_error *err)
 	return out;
 }
 
-/* docker's lookup order: full ID, name, then a unique ID prefix. */
-json_t *berth_nw_find(struct berth_daemon *d, const char *ref, struct berth_error *err)
+/* docker's lookup order: full ID, name, then a unique ID prefix. Several
+ * networks may share a name (created with CheckDuplicate false): the name is
+ * then ambiguous, worded as the caller's dockerd code path words it. */
+static json_t *find_net(struct berth_daemon *d, const char *ref, enum nw_ambiguous how, struct berth_error *err)
 {
 	if (!ref || !*ref) {
 		berth_err(err, BERTH_E_NOT_FOUND, "network %s not found", ref ? ref : "");
@@ -138,46 +149,53 @@ json_t *berth_nw_find(struct berth_daemon *d, const char *ref, struct berth_erro
 	json_t *all = berth_nw_all(d, err);
 	if (!all)
 		return NULL;
-	json_t *found = NULL;
+	json_t *by_name = NULL, *by_prefix = NULL;
+	int names = 0, prefixes = 0;
 	size_t i;
 	json_t *n;
 	json_array_foreach(all, i, n) {
 		if (!strcmp(jstr(n, "Id"), ref)) {
-			found = json_incref(n);
-			break;
+			json_t *found = json_incref(n);
+			json_decref(all);
+			return found;
 		}
+		if (!strcmp(jstr(n, "Name"), ref) && !names++)
+			by_name = n;
+		if (berth_str_has_prefix(jstr(n, "Id"), ref) && !prefixes++)
+			by_prefix = n;
 	}
-	if (!found)
-		json_array_foreach(all, i, n) {
-			if (!strcmp(jstr(n, "Name"), ref)) {
-				found = json_incref(n);
-				break;
-			}
-		}
-	int matches = 0;
-	if (!found)
-		json_array_foreach(all, i, n) {
-			if (berth_str_has_prefix(jstr(n, "Id"), ref)) {
-				matches++;
-				if (!found)
-					found = json_incref(n);
-			}
-		}
+	json_t *found = names == 1 ? json_incref(by_name) : !names && prefixes == 1 ? json_incref(by_prefix) : NULL;
 	json_decref(all);
-	if (matches > 1) {
-		json_decref(found);
+	if (found)
+		return found;
+	if (names > 1 && how == NW_AMBIGUOUS_INSPECT)
+		berth_err(err, BERTH_E_INVALID, "%d matches found based on name: network %s is ambiguous", names, ref);
+	else if (names > 1)
+		berth_err(err, BERTH_E_INVALID, "network %s is ambiguous (%d matches found %s name)", ref, names,
+			  how == NW_AMBIGUOUS_REMOVE ? "based on" : "on");
+	else if (prefixes > 1)
 		berth_err(err, BERTH_E_INVALID, "network %s is ambiguous (%d matches found based on ID prefix)", ref,
-			  matches);
-		return NULL;
-	}
-	if (!found)
+			  prefixes);
+	else
 		berth_err(err, BERTH_E_NOT_FOUND, "network %s not found", ref);
-	return found;
+	return NULL;
+}
+
+json_t *berth_nw_find(struct berth_daemon *d, const char *ref, struct berth_error *err)
+{
+	return find_net(d, ref, NW_AMBIGUOUS_FIND, err);
 }
 
 bool berth_nw_user_defined(json_t *net) { return !berth_nw_predefined(jstr(net, "Name")); }
 
 /* ---- containers of a network ---- */
+
+/* An endpoint (key k of NetworkSettings.Networks) is on the network: by its
+ * NetworkID when it has one (two networks may share a name), else by name. */
+static bool endpoint_of(const char *k, json_t *ep, const char *name, const char *id)
+{
+	return jstr_ne(ep, "NetworkID") ? !strcmp(jstr(ep, "NetworkID"), id) : !strcmp(k, name);
+}
 
 static json_t *containers_of(struct berth_daemon *d, json_t *net)
 {
@@ -192,7 +210,7 @@ static json_t *containers_of(struct berth_daemon *d, json_t *net)
 		const char *k;
 		json_t *ep;
 		json_object_foreach(eps, k, ep) {
-			if (strcmp(k, name) && strcmp(jstr(ep, "NetworkID") ? jstr(ep, "NetworkID") : "", id))
+			if (!endpoint_of(k, ep, name, id))
 				continue;
 			if (!jstr_ne(ep, "EndpointID"))
 				continue;
@@ -225,6 +243,8 @@ static bool network_in_use(struct berth_daemon *d, json_t *net, bool endpoints_o
 		struct berth_container *c = all[i];
 		pthread_mutex_lock(&c->mu);
 		json_t *ep = jobj(jobj(jobj(c->doc, "NetworkSettings"), "Networks"), jstr(net, "Name"));
+		if (ep && !endpoint_of(jstr(net, "Name"), ep, jstr(net, "Name"), jstr(net, "Id")))
+			ep = NULL;
 		if (ep && (!endpoints_only || jstr_ne(ep, "EndpointID")))
 			used = true;
 		pthread_mutex_unlock(&c->mu);
@@ -249,7 +269,7 @@ static json_t *with_containers(struct berth_daemon *d, json_t *net)
 
 json_t *berth_networks_inspect(struct berth_daemon *d, const char *ref, struct berth_error *err)
 {
-	cleanup_json json_t *net = berth_nw_find(d, ref, err);
+	cleanup_json json_t *net = find_net(d, ref, NW_AMBIGUOUS_INSPECT, err);
 	if (!net)
 		return NULL;
 	return with_containers(d, net);
@@ -372,6 +392,23 @@ static int check_ip(const char *what, const char *s, struct berth_error *err)
 	return berth_err(err, BERTH_E_INVALID, "invalid %s address %s", what, s);
 }
 
+/* Is there a network of this name? dockerd 20.10 then refuses a create with
+ * CheckDuplicate and warns otherwise. */
+static bool same_name(struct berth_daemon *d, const char *name, char **warning)
+{
+	cleanup_json json_t *all = berth_nw_all(d, NULL);
+	size_t i;
+	json_t *n;
+	json_array_foreach(all, i, n) {
+		if (!strcmp(jstr(n, "Name"), name)) {
+			*warning = berth_strdup_printf("Network with name %s (id : %s) already exists", name,
+						       jstr(n, "Id"));
+			return true;
+		}
+	}
+	return false;
+}
+
 json_t *berth_networks_create(struct berth_daemon *d, json_t *body, struct berth_error *err)
 {
 	struct berth_networks *ns = d->networks;
@@ -444,16 +481,13 @@ json_t *berth_networks_create(struct berth_daemon *d, json_t *body, struct berth
 		json_array_append_new(cfgs, c);
 	}
 	pthread_mutex_lock(&ns->mu);
-	struct berth_error ferr = {0};
-	json_t *dup = berth_nw_find(d, name, &ferr);
-	if (dup && !strcmp(jstr(dup, "Name"), name)) {
-		json_decref(dup);
+	cleanup_free char *warning = NULL;
+	if (same_name(d, name, &warning) && json_is_true(json_object_get(body, "CheckDuplicate"))) {
 		pthread_mutex_unlock(&ns->mu);
 		json_decref(cfgs);
 		berth_err(err, BERTH_E_CONFLICT, "network with name %s already exists", name);
 		return NULL;
 	}
-	json_decref(dup);
 	char id[65];
 	berth_random_id(id);
 	char created[64];
@@ -492,7 +526,7 @@ json_t *berth_networks_create(struct berth_daemon *d, json_t *body, struct berth
 	berth_events_emit(d->events, "network", "create", id, attrs);
 	json_decref(attrs);
 	json_decref(doc);
-	return json_pack("{s:s, s:s}", "Id", id, "Warning", "");
+	return json_pack("{s:s, s:s}", "Id", id, "Warning", warning ? warning : "");
 }
 
 /* ---- remove / prune ---- */
@@ -520,7 +554,7 @@ static int remove_locked(struct berth_daemon *d, json_t *net, struct berth_error
 
 int berth_networks_remove(struct berth_daemon *d, const char *ref, struct berth_error *err)
 {
-	cleanup_json json_t *net = berth_nw_find(d, ref, err);
+	cleanup_json json_t *net = find_net(d, ref, NW_AMBIGUOUS_REMOVE, err);
 	if (!net)
 		return -1;
 	pthread_mutex_lock(&d->networks->mu);
@@ -583,7 +617,7 @@ int berth_networks_prune_unused(struct berth_daemon *d, json_t *filters, json_t 
 
 struct berth_networks *berth_networks_open(struct berth_daemon *d, struct berth_error *err)
 {
-	if (berth_db_exec(d->db, SCHEMA, err) < 0)
+	if (berth_db_exec(d->db, SCHEMA, err) < 0 || berth_db_migrate(d->db, "networks", MIGRATIONS, err) < 0)
 		return NULL;
 	struct berth_networks *ns = calloc(1, sizeof(*ns));
 	if (!ns) {

@@ -265,6 +265,58 @@ int berth_db_exec(struct berth_db *db, const char *sql, struct berth_error *err)
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
+/* ---- schema migrations --------------------------------------------------- */
+
+struct migrate_ctx {
+	const char *name;
+	const char *const *steps;
+};
+
+static int migrate_tx(struct berth_db *db, void *ctx, struct berth_error *err)
+{
+	struct migrate_ctx *m = ctx;
+	struct berth_stmt *st = berth_db_prepare(db, "SELECT version FROM schema_versions WHERE name = ?", err);
+	if (!st)
+		return -1;
+	berth_stmt_bind_text(st, 1, m->name);
+	int rc = berth_stmt_step(st, err);
+	int64_t version = rc == 1 ? berth_stmt_int64(st, 0) : 0;
+	berth_stmt_finalize(st);
+	if (rc < 0)
+		return -1;
+	int64_t n = 0;
+	while (m->steps[n])
+		n++;
+	if (version > n)
+		return berth_err(err, BERTH_E_INTERNAL,
+				 "database: schema %s is at version %lld, newer than this berthd knows (%lld)", m->name,
+				 (long long)version, (long long)n);
+	if (version == n)
+		return 0;
+	for (int64_t i = version; i < n; i++)
+		if (berth_db_exec(db, m->steps[i], err) < 0)
+			return berth_err_prefix(err, "database: migration of %s to version %lld", m->name,
+						(long long)i + 1);
+	st = berth_db_prepare(db, "INSERT OR REPLACE INTO schema_versions (name, version) VALUES (?, ?)", err);
+	if (!st)
+		return -1;
+	berth_stmt_bind_text(st, 1, m->name);
+	berth_stmt_bind_int64(st, 2, n);
+	rc = berth_stmt_exec(st, err);
+	berth_stmt_finalize(st);
+	return rc;
+}
+
+int berth_db_migrate(struct berth_db *db, const char *name, const char *const *steps, struct berth_error *err)
+{
+	if (berth_db_exec(
+		    db, "CREATE TABLE IF NOT EXISTS schema_versions (name TEXT PRIMARY KEY, version INTEGER NOT NULL)",
+		    err) < 0)
+		return -1;
+	struct migrate_ctx m = {name, steps};
+	return berth_db_tx(db, migrate_tx, &m, err);
+}
+
 /* ---- transactions --------------------------------------------------------- */
 
 static void rollback(struct berth_db *db)

@@ -64,6 +64,15 @@ void berth_db_rollback(struct berth_db *db);
 /* True when the calling thread is inside a transaction on db. */
 bool berth_db_in_tx(struct berth_db *db);
 
+/* Schema migrations. A store lists the steps of its schema in order (SQL
+ * texts, NULL-terminated) under its own name; berth_db_migrate runs, in one
+ * transaction, the steps past the version recorded for that name in the
+ * schema_versions table and records the new version (the number of steps).
+ * A landed step is never edited or removed: a change is a new step at the
+ * end. SQLite cannot drop a constraint: such a step rebuilds the table
+ * (CREATE new, INSERT ... SELECT, DROP, ALTER TABLE ... RENAME). */
+int berth_db_migrate(struct berth_db *db, const char *name, const char *const *steps, struct berth_error *err);
+
 /* Prepared statements. Parameters are 1-based, columns 0-based; text is
  * copied on bind. */
 struct berth_stmt *berth_db_prepare(struct berth_db *db, const char *sql, struct berth_error *err);
