@@ -158,6 +158,41 @@ httpd_cmd='mkdir -p /www && echo "hello from $(hostname)" >/www/index.html && ex
 	assert_status 404
 }
 
+@test "--link on a user network: an alias in that network's DNS for the linking container only (berth and both docker CLIs)" {
+	berth network create --subnet "$NET_A" lnet >/dev/null
+	run berth run -d --name lsrv --network lnet busybox sh -c "$httpd_cmd"
+	[ "$status" -eq 0 ] || fail "$output"
+	local sid=${output:0:12} cli
+	for cli in berth "$DOCKER_CLI_28" "$DOCKER_CLI_20"; do
+		[ "$cli" = berth ] || [ -x "$cli" ] || continue
+		run "$cli" run --rm --network lnet --link lsrv:lalias busybox wget -qO- http://lalias/
+		[ "$status" -eq 0 ] || fail "$cli wget http://lalias/: $output"
+		assert_eq "$output" "hello from $sid"
+	done
+	# the link is the linking container's: another container does not resolve it
+	run berth run --rm --network lnet busybox nslookup lalias 127.0.0.11
+	[ "$status" -ne 0 ] || fail "lalias resolved without a link: $output"
+	# no legacy variables or hosts entry on a user network
+	run berth run --rm --network lnet --link lsrv:lalias busybox sh -c 'env; cat /etc/hosts'
+	[ "$status" -eq 0 ] || fail "$output"
+	assert_not_contains "$output" "LALIAS_"
+	assert_not_contains "$output" "lalias"
+	# dockerd's places: the endpoint's Links; connect --link too
+	berth create --name lcli --network lnet --link lsrv:lalias busybox sleep 300 >/dev/null
+	assert_eq "$(berth inspect -f '{{json .NetworkSettings.Networks.lnet.Links}}' lcli)" '["lsrv:lalias"]'
+	berth network create --subnet "$NET_B" lnet2 >/dev/null
+	berth network connect lnet2 lsrv
+	run berth network connect --link lsrv:other lnet2 lcli
+	[ "$status" -eq 0 ] || fail "$output"
+	assert_eq "$(berth inspect -f '{{json .NetworkSettings.Networks.lnet2.Links}}' lcli)" '["lsrv:other"]'
+	berth start lcli >/dev/null
+	run berth exec lcli wget -qO- http://other/
+	[ "$status" -eq 0 ] || fail "wget http://other/: $output"
+	assert_eq "$output" "hello from $sid"
+	run berth exec lcli wget -qO- http://lalias.lnet/
+	[ "$status" -eq 0 ] || fail "wget http://lalias.lnet/: $output"
+}
+
 @test "predefined networks cannot be created or removed" {
 	api POST /networks/create -H 'Content-Type: application/json' -d '{"Name":"host"}'
 	assert_status 403

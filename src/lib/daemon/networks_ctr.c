@@ -11,6 +11,7 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "daemon/container.h"
+#include "daemon/container_net.h"
 #include "daemon/daemon.h"
 #include "daemon/networks.h"
 #include "daemon/networks_int.h"
@@ -393,6 +394,8 @@ void berth_networks_container_stopped(struct berth_daemon *d, const char *contai
 	}
 }
 
+static bool split_link(const char *l, char *name, size_t nl, char *alias, size_t al);
+
 /* The user networks (NetworkIDs) of a container, a new array of names. */
 static json_t *user_networks_of(struct berth_daemon *d, const char *id)
 {
@@ -428,12 +431,47 @@ static bool name_matches(struct berth_container *c, json_t *ep, const char *q)
 	return false;
 }
 
+/* --link name:alias on a user network (NetworkSettings.Networks.X.Links of
+ * the asking container): an alias of the linked container in that network's
+ * DNS, for the linking container only (libnetwork's endpoint aliases). A new
+ * object network name -> {alias (lower case): container name}. */
+static json_t *link_aliases_of(struct berth_daemon *d, const char *id)
+{
+	struct berth_error err = {0};
+	struct berth_container *c = berth_container_get(d->containers, id, &err);
+	if (!c)
+		return NULL;
+	json_t *out = json_object();
+	pthread_mutex_lock(&c->mu);
+	const char *k;
+	json_t *ep;
+	json_object_foreach(jobj(jobj(c->doc, "NetworkSettings"), "Networks"), k, ep) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(jarr(ep, "Links"), i, v) {
+			char name[256], alias[256];
+			if (!json_string_value(v) ||
+			    !split_link(json_string_value(v), name, sizeof(name), alias, sizeof(alias)))
+				continue;
+			for (char *p = alias; *p; p++)
+				*p = (char)tolower((unsigned char)*p);
+			if (!json_object_get(out, k))
+				json_object_set_new(out, k, json_object());
+			json_object_set_new(json_object_get(out, k), alias, json_string(name));
+		}
+	}
+	pthread_mutex_unlock(&c->mu);
+	berth_container_put(d->containers, c);
+	return out;
+}
+
 int berth_nw_dns_lookup(void *ctx, const char *key, const char *name, struct berth_dns_addrs *out)
 {
 	struct berth_daemon *d = ctx;
 	cleanup_json json_t *mine = user_networks_of(d, key);
 	if (!json_array_size(mine))
 		return 0;
+	cleanup_json json_t *links = link_aliases_of(d, key);
 	int found = 0;
 	size_t n = 0;
 	struct berth_container **all = berth_container_list_all(d->containers, &n);
@@ -454,7 +492,12 @@ int berth_nw_dns_lookup(void *ctx, const char *key, const char *name, struct ber
 				size_t ql = strlen(q), nl = strlen(netname);
 				if (ql > nl + 1 && q[ql - nl - 1] == '.' && !strcasecmp(q + ql - nl, netname))
 					q[ql - nl - 1] = '\0';
-				if (!name_matches(c, ep, q))
+				char lq[256];
+				snprintf(lq, sizeof(lq), "%s", q);
+				for (char *p = lq; *p; p++)
+					*p = (char)tolower((unsigned char)*p);
+				const char *linked = json_string_value(json_object_get(jobj(links, netname), lq));
+				if (linked ? strcasecmp(c->name + 1, linked) : !name_matches(c, ep, q))
 					continue;
 				found = 1;
 				if (out->n4 < BERTH_DNS_MAX_ADDRS &&
@@ -553,9 +596,18 @@ static int link_target(struct berth_daemon *d, const char *name, struct link_tar
 	return 0;
 }
 
+/* Links give hosts entries and variables on the default bridge only; on a
+ * user network they are DNS aliases (link_aliases_of). */
+static bool legacy_links(json_t *doc)
+{
+	return berth_ctr_net_uses_bridge(jstr(jobj(doc, "HostConfig"), "NetworkMode"));
+}
+
 json_t *berth_networks_link_hosts(struct berth_daemon *d, json_t *doc)
 {
 	json_t *out = json_array();
+	if (!legacy_links(doc))
+		return out;
 	size_t i;
 	json_t *v;
 	json_array_foreach(jarr(jobj(doc, "HostConfig"), "Links"), i, v) {
@@ -589,6 +641,8 @@ static int port_cmp(const void *a, const void *b)
 json_t *berth_networks_link_env(struct berth_daemon *d, json_t *doc)
 {
 	json_t *out = json_array();
+	if (!legacy_links(doc))
+		return out;
 	const char *self = jstr(doc, "Name") ? jstr(doc, "Name") : "/";
 	size_t i;
 	json_t *v;
