@@ -396,20 +396,39 @@ void berth_networks_container_stopped(struct berth_daemon *d, const char *contai
 
 static bool split_link(const char *l, char *name, size_t nl, char *alias, size_t al);
 
-/* The user networks (NetworkIDs) of a container, a new array of names. */
-static json_t *user_networks_of(struct berth_daemon *d, const char *id)
+/* The user networks of a container, a new array of names. links (may be
+ * NULL): --link name:alias on a user network (NetworkSettings.Networks.X.Links)
+ * is an alias of the linked container in that network's DNS for the linking
+ * container only (libnetwork's endpoint aliases): a new object network name
+ * -> {alias (lower case): container name}. */
+static json_t *user_networks_of(struct berth_daemon *d, const char *id, json_t **links)
 {
 	struct berth_error err = {0};
 	struct berth_container *c = berth_container_get(d->containers, id, &err);
 	if (!c)
 		return NULL;
 	json_t *out = json_array();
+	if (links)
+		*links = json_object();
 	pthread_mutex_lock(&c->mu);
 	const char *k;
 	json_t *ep;
 	json_object_foreach(jobj(jobj(c->doc, "NetworkSettings"), "Networks"), k, ep) {
 		if (!berth_nw_predefined(k))
 			json_array_append_new(out, json_string(k));
+		size_t i;
+		json_t *v;
+		json_array_foreach(links ? jarr(ep, "Links") : NULL, i, v) {
+			char name[256], alias[256];
+			if (!json_string_value(v) ||
+			    !split_link(json_string_value(v), name, sizeof(name), alias, sizeof(alias)))
+				continue;
+			for (char *p = alias; *p; p++)
+				*p = (char)tolower((unsigned char)*p);
+			if (!json_object_get(*links, k))
+				json_object_set_new(*links, k, json_object());
+			json_object_set_new(json_object_get(*links, k), alias, json_string(name));
+		}
 	}
 	pthread_mutex_unlock(&c->mu);
 	berth_container_put(d->containers, c);
@@ -431,47 +450,13 @@ static bool name_matches(struct berth_container *c, json_t *ep, const char *q)
 	return false;
 }
 
-/* --link name:alias on a user network (NetworkSettings.Networks.X.Links of
- * the asking container): an alias of the linked container in that network's
- * DNS, for the linking container only (libnetwork's endpoint aliases). A new
- * object network name -> {alias (lower case): container name}. */
-static json_t *link_aliases_of(struct berth_daemon *d, const char *id)
-{
-	struct berth_error err = {0};
-	struct berth_container *c = berth_container_get(d->containers, id, &err);
-	if (!c)
-		return NULL;
-	json_t *out = json_object();
-	pthread_mutex_lock(&c->mu);
-	const char *k;
-	json_t *ep;
-	json_object_foreach(jobj(jobj(c->doc, "NetworkSettings"), "Networks"), k, ep) {
-		size_t i;
-		json_t *v;
-		json_array_foreach(jarr(ep, "Links"), i, v) {
-			char name[256], alias[256];
-			if (!json_string_value(v) ||
-			    !split_link(json_string_value(v), name, sizeof(name), alias, sizeof(alias)))
-				continue;
-			for (char *p = alias; *p; p++)
-				*p = (char)tolower((unsigned char)*p);
-			if (!json_object_get(out, k))
-				json_object_set_new(out, k, json_object());
-			json_object_set_new(json_object_get(out, k), alias, json_string(name));
-		}
-	}
-	pthread_mutex_unlock(&c->mu);
-	berth_container_put(d->containers, c);
-	return out;
-}
-
 int berth_nw_dns_lookup(void *ctx, const char *key, const char *name, struct berth_dns_addrs *out)
 {
 	struct berth_daemon *d = ctx;
-	cleanup_json json_t *mine = user_networks_of(d, key);
+	cleanup_json json_t *links = NULL;
+	cleanup_json json_t *mine = user_networks_of(d, key, &links);
 	if (!json_array_size(mine))
 		return 0;
-	cleanup_json json_t *links = link_aliases_of(d, key);
 	int found = 0;
 	size_t n = 0;
 	struct berth_container **all = berth_container_list_all(d->containers, &n);
@@ -517,7 +502,7 @@ int berth_nw_dns_lookup(void *ctx, const char *key, const char *name, struct ber
 int berth_nw_dns_ptr(void *ctx, const char *key, int family, const void *addr, char *name, size_t len)
 {
 	struct berth_daemon *d = ctx;
-	cleanup_json json_t *mine = user_networks_of(d, key);
+	cleanup_json json_t *mine = user_networks_of(d, key, NULL);
 	if (!json_array_size(mine))
 		return 0;
 	char want[INET6_ADDRSTRLEN];
@@ -597,7 +582,7 @@ static int link_target(struct berth_daemon *d, const char *name, struct link_tar
 }
 
 /* Links give hosts entries and variables on the default bridge only; on a
- * user network they are DNS aliases (link_aliases_of). */
+ * user network they are DNS aliases (user_networks_of). */
 static bool legacy_links(json_t *doc)
 {
 	return berth_ctr_net_uses_bridge(jstr(jobj(doc, "HostConfig"), "NetworkMode"));
