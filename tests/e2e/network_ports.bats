@@ -164,15 +164,23 @@ host_port() { berth port "$1" "$2" | head -1 | sed 's/.*://'; }
 	net_assert_no_container_leftovers
 }
 
-@test "the real docker CLI: run -d -p and port" {
-	need_cli "$DOCKER_CLI_28"
-	run -0 docker28 run -d --name np-cli -p 127.0.0.1:18397:80 np-web:1
-	run -0 docker28 port np-cli
-	assert_eq "$output" "80/tcp -> 127.0.0.1:18397"
-	wait_for 20 net_fetch_ok "http://127.0.0.1:18397/index.html"
-	run -0 docker28 ps --format '{{.Ports}}' -f name=np-cli
-	assert_eq "$output" "127.0.0.1:18397->80/tcp"
-	run -0 docker28 rm -f np-cli
+@test "the real docker CLIs (28.x and 20.10): run -d -p and port" {
+	local cli hp=18397 ran=0
+	for cli in "$DOCKER_CLI_28" "$DOCKER_CLI_20"; do
+		[ -x "$cli" ] || continue
+		ran=1
+		run -0 "$cli" run -d --name np-cli -p 127.0.0.1:$hp:80 np-web:1
+		run -0 "$cli" port np-cli
+		assert_eq "$output" "80/tcp -> 127.0.0.1:$hp"
+		run -0 "$cli" port np-cli 80/tcp
+		assert_eq "$output" "127.0.0.1:$hp"
+		wait_for 20 net_fetch_ok "http://127.0.0.1:$hp/index.html"
+		run -0 "$cli" ps --format '{{.Ports}}' -f name=np-cli
+		assert_eq "$output" "127.0.0.1:$hp->80/tcp"
+		run -0 "$cli" rm -f np-cli
+		hp=$((hp + 1))
+	done
+	[ "$ran" = 1 ] || skip "no docker CLI installed"
 }
 
 @test "--userland-proxy=false: DNAT from loopback (route_localnet) and hairpin NAT, no proxy" {
