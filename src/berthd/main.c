@@ -50,6 +50,7 @@ static void usage(FILE *out)
 		"  -s, --storage-driver string  Storage driver to use\n"
 		"      --storage-opt list       Storage driver options\n"
 		"      --seccomp-profile string Path to seccomp profile (\"builtin\", \"unconfined\" or a JSON file)\n"
+		"      --userns-remap string    User/Group setting for user namespaces (\"default\" or user[:group])\n"
 		"      --shim-path string       Path of the berth-shim binary\n"
 		"  -b, --bridge string          Attach containers to a network bridge (\"none\": no default bridge)\n"
 		"      --bip string             Specify network bridge IP\n"
@@ -221,6 +222,7 @@ int main(int argc, char **argv)
 		O_MIRROR,
 		O_MAXDL,
 		O_MAXUL,
+		O_USERNS,
 	};
 	static const struct option opts[] = {
 		{"host", required_argument, NULL, 'H'},
@@ -247,6 +249,7 @@ int main(int argc, char **argv)
 		{"http-idle-timeout", required_argument, NULL, O_IDLE},
 		{"http-read-timeout", required_argument, NULL, O_READTO},
 		{"seccomp-profile", required_argument, NULL, O_SECCOMP},
+		{"userns-remap", required_argument, NULL, O_USERNS},
 		/* networking (network/network.h): codes 2000.. */
 		{"bridge", required_argument, NULL, 'b'},
 		{"bip", required_argument, NULL, 2000},
@@ -328,11 +331,13 @@ int main(int argc, char **argv)
 		case O_TLSKEY:
 		case O_TLSCACERT:
 		case O_SECCOMP:
+		case O_USERNS:
 		case 'l':
 			key = o == O_TLSCERT   ? "tlscert" :
 			      o == O_TLSKEY    ? "tlskey" :
 			      o == O_TLSCACERT ? "tlscacert" :
 			      o == O_SECCOMP   ? "seccomp-profile" :
+			      o == O_USERNS    ? "userns-remap" :
 						 "log-level";
 			jv = json_string(optarg);
 			break;

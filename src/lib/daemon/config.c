@@ -67,7 +67,6 @@ static const char *const off_only_keys[] = {
 	"cgroup-parent",
 	"exec-opts",
 	"selinux-enabled",
-	"userns-remap",
 	"group",
 	"default-shm-size",
 	"default-cgroupns-mode",

@@ -9,7 +9,8 @@
 #include "config.h"
 
 static const char *const keys[] = {
-	"tls", "tlsverify", "tlscacert", "tlscert", "tlskey", "authorization-plugins", "seccomp-profile", NULL};
+	"tls",          "tlsverify", "tlscacert", "tlscert", "tlskey", "authorization-plugins", "seccomp-profile",
+	"userns-remap", NULL};
 
 bool berth_sec_config_key(const char *key)
 {
@@ -130,6 +131,13 @@ int berth_sec_config_apply(struct berth_config *c, const char *key, json_t *v, s
 		s->seccomp_path = strdup(p);
 		return 0;
 	}
+	if (!strcmp(key, "userns-remap")) { /* resolved at daemon start (common/idmap.h) */
+		if (!json_is_string(v))
+			return type_err(err, key, v, "string");
+		free(s->userns_remap);
+		s->userns_remap = *json_string_value(v) ? strdup(json_string_value(v)) : NULL;
+		return 0;
+	}
 	return berth_err(err, BERTH_E_INVALID, "unknown security option %s", key);
 }
 
@@ -168,5 +176,6 @@ void berth_sec_config_free(struct berth_sec_config *s)
 	berth_strv_free(s->authz_plugins);
 	free(s->seccomp_profile);
 	free(s->seccomp_path);
+	free(s->userns_remap);
 	memset(s, 0, sizeof(*s));
 }

@@ -1,6 +1,6 @@
 /* Security keys of the daemon configuration (flags and daemon.json): TLS
  * (tls, tlsverify, tlscacert, tlscert, tlskey), authorization-plugins and
- * seccomp-profile. Kept apart from config.c; config.c routes these keys here. */
+ * seccomp-profile, userns-remap. Kept apart from config.c; config.c routes these keys here. */
 #pragma once
 #include <jansson.h>
 #include <stdbool.h>
@@ -16,6 +16,7 @@ struct berth_sec_config {
 	char **authz_plugins;  /* --authorization-plugin, chain order; NULL-terminated */
 	char *seccomp_profile; /* daemon default profile: its JSON text (NULL: builtin) */
 	char *seccomp_path;    /* where it was read from, or "unconfined" */
+	char *userns_remap;    /* --userns-remap spec ("default", "user[:group]"); NULL: off */
 };
 
 struct berth_config;

@@ -12,6 +12,7 @@
 #include "daemon/health.h"
 #include "daemon/networks.h"
 #include "daemon/reconcile.h"
+#include "daemon/userns.h"
 #include "daemon/volumes.h"
 #include "image/config.h"
 #include "image/reference.h"
@@ -424,6 +425,7 @@ int berth_ctr_create(struct berth_daemon *d, const char *name, json_t *body, jso
 					      .rootfs = "/",
 					      .validate_only = true,
 					      .sysinfo = &d->sysinfo,
+					      .idmap = &d->idmap,
 					      .default_seccomp_profile = d->cfg.sec.seccomp_profile};
 		struct berth_error verr = {0};
 		json_t *spec = berth_oci_spec_build(&in, &verr);
@@ -503,7 +505,8 @@ int berth_ctr_create(struct berth_daemon *d, const char *name, json_t *body, jso
 	/* crash-safe order (daemon/reconcile.h): directory + mark, layer, then
 	 * record + volumes in one transaction, then the mark goes; a restart
 	 * removes a container still marked */
-	if (berth_mkdir_p(cdir, 0710, err) < 0 || berth_reconcile_mark_creating(d, id, err) < 0) {
+	if (berth_mkdir_p(cdir, 0710, err) < 0 || berth_userns_container_dir(d, cdir, err) < 0 ||
+	    berth_reconcile_mark_creating(d, id, err) < 0) {
 		json_decref(doc);
 		berth_rm_rf(cdir, NULL);
 		goto out;

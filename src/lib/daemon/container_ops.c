@@ -166,6 +166,7 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, int64_t r
 				      .pid_ns_path = pidns,
 				      .cgroup_path = cgpath,
 				      .sysinfo = &d->sysinfo,
+				      .idmap = &d->idmap,
 				      .default_seccomp_profile = d->cfg.sec.seccomp_profile,
 				      .extra_mounts = vol_mounts,
 				      .resolve_volume = berth_volumes_resolve,

@@ -18,6 +18,7 @@
 #include "daemon/health.h"
 #include "daemon/networks.h"
 #include "daemon/reconcile.h"
+#include "daemon/userns.h"
 #include "daemon/volumes.h"
 #include "distribution/pull.h"
 #include "image/store.h"
@@ -186,6 +187,8 @@ int berth_daemon_open(struct berth_daemon *d, struct berth_config *cfg, struct b
 	d->started_ns = berth_now_ns();
 	pthread_mutex_init(&d->store_lock, NULL);
 	gethostname(d->hostname, sizeof(d->hostname) - 1);
+	if (berth_userns_setup(d, err) < 0) /* --userns-remap: <data-root>/<uid>.<gid> */
+		goto fail;
 	if (berth_mkdir_p(d->cfg.data_root, 0711, err) < 0 || berth_mkdir_p(d->cfg.exec_root, 0711, err) < 0)
 		goto fail;
 	char *tmp = berth_strdup_printf("%s/tmp", d->cfg.data_root);
@@ -198,7 +201,7 @@ int berth_daemon_open(struct berth_daemon *d, struct berth_config *cfg, struct b
 	load_engine_id(d);
 	d->events = berth_events_new(1024);
 	d->layers = berth_layer_store_open(d->cfg.data_root, d->cfg.storage_driver, d->db, err);
-	if (!d->layers)
+	if (!d->layers || berth_userns_stores(d, err) < 0)
 		goto fail;
 	if (berth_layer_store_set_options(d->layers, d->cfg.storage_opts, err) < 0) {
 		berth_err_prefix(err, "error initializing graphdriver");

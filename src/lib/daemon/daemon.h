@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "common/idmap.h"
 #include "common/log.h"
 #include "daemon/config.h"
 #include "daemon/events.h"
@@ -42,7 +43,8 @@ struct berth_daemon {
 	struct berth_netctx *net;        /* network/network.h (net-core); NULL: no bridge networking */
 	struct berth_networks *networks; /* daemon/networks.h (net-api) */
 	struct berth_sysinfo sysinfo;
-	char **warnings; /* for GET /info */
+	struct berth_idmap idmap; /* --userns-remap (daemon/userns.h); nuid 0: off */
+	char **warnings;          /* for GET /info */
 };
 
 /* Create directories, open the database, the stores, probe the runtimes,

@@ -21,6 +21,7 @@
 #include "common/util.h"
 #include "daemon/container.h"
 #include "daemon/daemon.h"
+#include "daemon/userns.h"
 #include "daemon/volumes_int.h"
 #include "storage/fsutil.h"
 
@@ -535,7 +536,7 @@ int vols_create_locked(struct berth_volumes *vs, const char *name, const char *d
 		if (mkdir(vroot, 0701) < 0 && errno != EEXIST)
 			return berth_err_sys(err, BERTH_E_INTERNAL, errno,
 					     "create %s: error while creating volume root path '%s'", name, vroot);
-		if (mkdir(data, 0755) < 0 && errno != EEXIST) {
+		if ((mkdir(data, 0755) < 0 && errno != EEXIST) || berth_userns_volume_data(vs->d, data, err) < 0) {
 			int e = errno;
 			rmdir(vroot);
 			return berth_err_sys(err, BERTH_E_INTERNAL, e,

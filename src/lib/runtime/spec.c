@@ -690,6 +690,8 @@ json_t *berth_oci_spec_build(const struct berth_spec_input *in, struct berth_err
 		}
 		json_array_insert_new(mounts, at, m);
 	}
+	if (spec_userns(spec, in, err) < 0)
+		return NULL;
 	return steal_ptr(spec);
 }
 

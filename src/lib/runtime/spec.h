@@ -15,6 +15,7 @@
 #include <stdbool.h>
 
 #include "common/error.h"
+#include "common/idmap.h"
 #include "sysinfo.h"
 
 /* Resolves a named volume (Binds "name:/dst", Mounts type "volume") to its
@@ -57,6 +58,9 @@ struct berth_spec_input {
 	const char *default_seccomp_profile; /* daemon "seccomp-profile" text (docker format) or NULL */
 
 	const struct berth_sysinfo *sysinfo; /* required */
+	/* --userns-remap (NULL or off: none): a user namespace with these
+	 * mappings unless HostConfig.UsernsMode is "host" */
+	const struct berth_idmap *idmap;
 
 	/* Extra OCI mounts prepared by the daemon (e.g. secrets); merged with the
 	 * user's mounts, sorted by depth, overriding defaults at the same path. */

@@ -17,5 +17,8 @@ int spec_devices(json_t *linux_obj, json_t *resources, const struct berth_spec_i
 /* linux.resources memory/cpu/pids/blockIO from a (verified) HostConfig. */
 int spec_resources(json_t *resources, const json_t *hc, struct berth_error *err);
 
+/* --userns-remap: user namespace and mappings, docker's refusals (spec_userns.c). */
+int spec_userns(json_t *spec, const struct berth_spec_input *in, struct berth_error *err);
+
 /* Mount option list builders. */
 json_t *spec_mount(const char *dest, const char *type, const char *source, json_t *options);

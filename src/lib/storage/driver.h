@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "common/error.h"
+#include "common/idmap.h"
 #include "common/util.h"
 #include "storage/tar_apply.h"
 
@@ -73,6 +74,9 @@ struct berth_graph_driver {
 	char *home;            /* <data_root>/<name> */
 	uint64_t min_space;    /* btrfs.min_space: smallest size= accepted (0: any) */
 	uint64_t default_size; /* overlay2.size / vfs size: limit of every container layer (0: none) */
+	/* --userns-remap (NULL or off: none): layer roots belong to the remapped
+	 * root, per-layer directories are traversable by it (overlay2, vfs) */
+	const struct berth_idmap *idmap;
 	void *priv;
 };
 

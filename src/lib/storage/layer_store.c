@@ -362,6 +362,24 @@ fail:
 	return NULL;
 }
 
+int berth_layer_store_set_idmap(struct berth_layer_store *ls, const struct berth_idmap *m, struct berth_error *err)
+{
+	if (!berth_idmap_enabled(m))
+		return 0;
+	if (!strcmp(ls->drv->ops->name, "btrfs"))
+		return berth_err(
+			err, BERTH_E_UNSUPPORTED,
+			"--userns-remap is not supported yet with the btrfs storage driver (use overlay2 or vfs)");
+	ls->drv->idmap = m;
+	cleanup_free char *sub = berth_strdup_printf("%s/dir", ls->drv->home); /* vfs keeps its layers there */
+	if (berth_idmap_share_dir(m, ls->drv->data_root, err) < 0 || berth_idmap_share_dir(m, ls->drv->home, err) < 0)
+		return -1;
+	struct stat st;
+	if (sub && stat(sub, &st) == 0 && berth_idmap_share_dir(m, sub, err) < 0)
+		return -1;
+	return 0;
+}
+
 void berth_layer_store_close(struct berth_layer_store *ls)
 {
 	if (!ls)
@@ -605,7 +623,8 @@ int berth_layer_register(struct berth_layer_store *ls, const char *parent_chain,
 	}
 	if (ls->drv->ops->create(ls->drv, tmp_id, parent_cache, false, err) < 0)
 		goto fail;
-	struct berth_tar_apply_opts opts = {.whiteout = ls->drv->ops->whiteout, .tarsplit_path = ts};
+	struct berth_tar_apply_opts opts = {
+		.whiteout = ls->drv->ops->whiteout, .tarsplit_path = ts, .idmap = ls->drv->idmap};
 	if (ls->drv->ops->apply_diff(ls->drv, tmp_id, in, &opts, &res, err) < 0)
 		goto fail;
 	if (sync_layer(ls, tmp_id, err) < 0)

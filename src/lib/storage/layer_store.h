@@ -10,6 +10,7 @@
 
 #include "common/digest.h"
 #include "common/error.h"
+#include "common/idmap.h"
 #include "common/util.h"
 #include "metadata/db.h"
 
@@ -36,6 +37,11 @@ struct berth_layer_info {
 struct berth_layer_store *berth_layer_store_open(const char *data_root, const char *driver, struct berth_db *db,
 						 struct berth_error *err);
 void berth_layer_store_close(struct berth_layer_store *ls);
+/* --userns-remap: layers registered from now on are unpacked with owners
+ * shifted into m's host ranges, layer roots belong to the remapped root and
+ * the driver's directories are traversable by it (docker's layout; overlay2
+ * and vfs). Call right after open; m must outlive the store. */
+int berth_layer_store_set_idmap(struct berth_layer_store *ls, const struct berth_idmap *m, struct berth_error *err);
 const char *berth_layer_store_driver_name(struct berth_layer_store *ls);
 /* [["Backing Filesystem","extfs"],["Supports d_type","true"],...] as docker's info shows. */
 json_t *berth_layer_store_driver_status(struct berth_layer_store *ls);

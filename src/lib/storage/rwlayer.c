@@ -71,7 +71,7 @@ static int rw_get_or_404(struct berth_layer_store *ls, const char *id, struct rw
 }
 
 /* docker's init layer: mount targets that must exist in every container. */
-static int setup_init_layer(const char *root, struct berth_error *err)
+static int setup_init_layer(const char *root, const struct berth_idmap *idmap, struct berth_error *err)
 {
 	static const struct {
 		const char *path;
@@ -112,6 +112,10 @@ static int setup_init_layer(const char *root, struct berth_error *err)
 		}
 		if (r < 0)
 			return berth_err_sys(err, BERTH_E_INTERNAL, errno, "init layer: create %s", entries[i].path);
+		/* --userns-remap: owned by the container's root, as docker's initlayer */
+		if (berth_idmap_enabled(idmap) && fchownat(dfd, base, berth_idmap_root_uid(idmap),
+							   berth_idmap_root_gid(idmap), AT_SYMLINK_NOFOLLOW) < 0)
+			return berth_err_sys(err, BERTH_E_INTERNAL, errno, "init layer: chown %s", entries[i].path);
 	}
 	return 0;
 }
@@ -150,7 +154,7 @@ int berth_rwlayer_create(struct berth_layer_store *ls, const char *id, const cha
 	made_init = true;
 	if (ops->get(ls->drv, init_id, &root, err) < 0)
 		goto fail;
-	rc = setup_init_layer(root, err);
+	rc = setup_init_layer(root, ls->drv->idmap, err);
 	free(root);
 	if (ops->put(ls->drv, init_id, rc < 0 ? NULL : err) < 0 || rc < 0)
 		goto fail;

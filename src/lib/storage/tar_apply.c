@@ -251,8 +251,9 @@ static int set_meta(struct apply_ctx *c, int dfd, const char *base, int fd, stru
 				 (long long)uid, (long long)gid);
 	mode_t type = archive_entry_filetype(e);
 	bool is_link = type == AE_IFLNK && !archive_entry_hardlink(e);
-	int r = fd >= 0 ? fchown(fd, (uid_t)uid, (gid_t)gid) :
-			  fchownat(dfd, base, (uid_t)uid, (gid_t)gid, AT_SYMLINK_NOFOLLOW);
+	uint32_t hu = (uint32_t)uid, hg = (uint32_t)gid;
+	berth_idmap_shift(c->opts->idmap, &hu, &hg); /* --userns-remap */
+	int r = fd >= 0 ? fchown(fd, hu, hg) : fchownat(dfd, base, hu, hg, AT_SYMLINK_NOFOLLOW);
 	if (r < 0)
 		return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "chown %s", name);
 	if (!is_link) {
@@ -361,8 +362,11 @@ static int apply_whiteout(struct apply_ctx *c, const char *dir, const char *targ
 	if (mknodat(dfd, target, S_IFCHR | 0, makedev(0, 0)) < 0)
 		return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "create whiteout for %s", name);
 	int64_t uid = archive_entry_uid(e), gid = archive_entry_gid(e);
-	if (uid >= 0 && gid >= 0 && uid < UINT32_MAX && gid < UINT32_MAX)
-		fchownat(dfd, target, (uid_t)uid, (gid_t)gid, AT_SYMLINK_NOFOLLOW);
+	if (uid >= 0 && gid >= 0 && uid < UINT32_MAX && gid < UINT32_MAX) {
+		uint32_t hu = (uint32_t)uid, hg = (uint32_t)gid;
+		berth_idmap_shift(c->opts->idmap, &hu, &hg);
+		fchownat(dfd, target, hu, hg, AT_SYMLINK_NOFOLLOW);
+	}
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 
 #include "common/digest.h"
 #include "common/error.h"
+#include "common/idmap.h"
 #include "common/util.h"
 
 enum berth_whiteout_mode {
@@ -34,6 +35,8 @@ struct berth_tar_apply_opts {
 	/* When set, a tar-split record (see tar_split.h) is written to this path,
 	 * so the exact stream can be rebuilt from the extracted files. */
 	const char *tarsplit_path;
+	/* --userns-remap: owners are shifted into these host ranges (NULL: as in the tar) */
+	const struct berth_idmap *idmap;
 };
 
 struct berth_tar_apply_result {

@@ -36,6 +36,8 @@ void berth_api_runtime_info(struct berth_daemon *d, json_t *info)
 		json_array_append_new(sec, json_string("name=seccomp,profile=default"));
 	if (d->sysinfo.apparmor)
 		json_array_append_new(sec, json_string("name=apparmor"));
+	if (berth_idmap_enabled(&d->idmap))
+		json_array_append_new(sec, json_string("name=userns"));
 	json_object_set_new(info, "SecurityOptions", sec);
 	json_decref(ri);
 }

@@ -205,7 +205,7 @@ static int mkdir_sub(struct berth_graph_driver *d, const char *id, const char *s
 	if (!p || mkdir(p, mode) < 0)
 		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "overlay2: mkdir %s", p ? p : sub);
 	chmod(p, mode);
-	return 0;
+	return berth_idmap_chown_root(d->idmap, p, err); /* --userns-remap: the container's root owns them */
 }
 
 static int ov_create(struct berth_graph_driver *d, const char *id, const char *parent, bool rw, struct berth_error *err)
@@ -219,7 +219,7 @@ static int ov_create(struct berth_graph_driver *d, const char *id, const char *p
 	char link[LINK_LEN + 1];
 	new_link_id(link);
 	cleanup_free char *linkf = layer_path(d, id, "link");
-	if (mkdir_sub(d, id, "diff", 0755, err) < 0 || !linkf ||
+	if (berth_idmap_share_dir(d->idmap, dir, err) < 0 || mkdir_sub(d, id, "diff", 0755, err) < 0 || !linkf ||
 	    berth_write_file_atomic(linkf, link, LINK_LEN, 0644, err) < 0)
 		goto fail;
 	if (parent && *parent) {

@@ -44,6 +44,10 @@ static int vfs_create(struct berth_graph_driver *d, const char *id, const char *
 		return berth_err_sys(err, errno == EEXIST ? BERTH_E_CONFLICT : BERTH_E_INTERNAL, errno,
 				     "vfs: create layer %s", id);
 	chmod(dir, 0755);
+	if (berth_idmap_chown_root(d->idmap, dir, err) < 0) { /* --userns-remap */
+		rmdir(dir);
+		return -1;
+	}
 	if (!parent || !*parent)
 		return 0;
 	cleanup_free char *pdir = vfs_path(d, parent);
