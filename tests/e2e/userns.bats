@@ -1,0 +1,131 @@
+#!/usr/bin/env bats
+# --userns-remap (issue 11, item 5): "default" creates the berthremap user
+# and its subordinate ranges, the data root moves to <data-root>/<uid>.<gid>,
+# layers and volumes belong to the remapped root, containers run in a user
+# namespace (root inside, the mapped uid on the host), docker's refusals and
+# --userns=host. The user and the /etc/subuid, /etc/subgid lines are removed
+# again only when this suite added them.
+
+load helpers
+
+REMAP_USER=berthremap
+
+# the temp dir berthd_start makes is 0700: the remapped root must traverse it
+_userns_data_hook()
+{
+	[ "$1" = setup ] && chmod 0711 "$E2E_TMP"
+	return 0
+}
+
+setup_file()
+{
+	skip_on_dockerd
+	USERNS_HAD_USER=0 USERNS_HAD_SUBUID=0 USERNS_HAD_SUBGID=0
+	getent passwd $REMAP_USER >/dev/null && USERNS_HAD_USER=1
+	grep -q "^$REMAP_USER:" /etc/subuid 2>/dev/null && USERNS_HAD_SUBUID=1
+	grep -q "^$REMAP_USER:" /etc/subgid 2>/dev/null && USERNS_HAD_SUBGID=1
+	export USERNS_HAD_USER USERNS_HAD_SUBUID USERNS_HAD_SUBGID
+	E2E_DATA_FS_HOOK=_userns_data_hook
+	export E2E_DATA_FS_HOOK
+	berthd_start --userns-remap=default
+	load_busybox
+	USERNS_UID=$(awk -F: -v u=$REMAP_USER '$1 == u { print $2; exit }' /etc/subuid)
+	USERNS_GID=$(awk -F: -v u=$REMAP_USER '$1 == u { print $2; exit }' /etc/subgid)
+	export USERNS_UID USERNS_GID
+}
+
+teardown_file()
+{
+	berthd_stop
+	if [ "${USERNS_HAD_USER:-1}" = 0 ] && getent passwd $REMAP_USER >/dev/null; then
+		userdel $REMAP_USER
+	fi
+	if [ "${USERNS_HAD_USER:-1}" = 0 ] && getent group $REMAP_USER >/dev/null; then
+		groupdel $REMAP_USER
+	fi
+	[ "${USERNS_HAD_SUBUID:-1}" = 1 ] || sed -i "/^$REMAP_USER:/d" /etc/subuid
+	[ "${USERNS_HAD_SUBGID:-1}" = 1 ] || sed -i "/^$REMAP_USER:/d" /etc/subgid
+}
+
+setup() { berthd_ensure; }
+teardown()
+{
+	reset_containers
+	berth volume rm -f usv >/dev/null 2>&1 || true
+	rm -f "$BATS_TEST_TMPDIR/secret"
+}
+
+@test "userns: default makes berthremap with subordinate ranges; info and the per-mapping data root" {
+	getent passwd $REMAP_USER >/dev/null || fail "no $REMAP_USER user"
+	[[ $USERNS_UID =~ ^[0-9]+$ ]] || fail "no $REMAP_USER line in /etc/subuid: $(cat /etc/subuid)"
+	[[ $USERNS_GID =~ ^[0-9]+$ ]] || fail "no $REMAP_USER line in /etc/subgid: $(cat /etc/subgid)"
+	api GET /info
+	assert_status 200
+	printf '%s' "$HTTP_BODY" | jq -e '.SecurityOptions | index("name=userns")' >/dev/null ||
+		fail "SecurityOptions: $(printf '%s' "$HTTP_BODY" | jq -c .SecurityOptions)"
+	local root
+	root=$(printf '%s' "$HTTP_BODY" | jq -r .DockerRootDir)
+	assert_eq "$root" "$E2E_DATA/$USERNS_UID.$USERNS_GID"
+	assert_eq "$(stat -c '%u:%g %a' "$root")" "0:$USERNS_GID 710"
+	# image layers were unpacked into the remapped range
+	local dir
+	dir=$(berth image inspect -f '{{with .GraphDriver.Data.UpperDir}}{{.}}{{else}}{{.GraphDriver.Data.Dir}}{{end}}' busybox)
+	assert_eq "$(stat -c '%u:%g' "$dir/bin/busybox")" "$USERNS_UID:$USERNS_GID"
+}
+
+@test "userns: root in the container is the mapped uid on the host; volume files and bind mounts" {
+	run berth run -d --name us1 --network none busybox sleep 300
+	[ "$status" -eq 0 ] || fail "$output"
+	local pid
+	pid=$(berth inspect -f '{{.State.Pid}}' us1)
+	[ "$pid" -gt 0 ]
+	assert_eq "$(awk '/^Uid:/ { print $2 }' /proc/$pid/status)" "$USERNS_UID"
+	assert_eq "$(awk '{ print $1, $2, $3 }' /proc/$pid/uid_map)" "0 $USERNS_UID 65536"
+	run berth exec us1 id -u
+	assert_eq "$output" 0
+	# a file written to a volume belongs to the mapped uid on the host
+	run berth run --rm --network none -v usv:/v busybox sh -c 'id -u && touch /v/f'
+	[ "$status" -eq 0 ] || fail "$output"
+	assert_eq "$output" 0
+	local mp
+	mp=$(berth volume inspect -f '{{.Mountpoint}}' usv)
+	assert_eq "$(stat -c '%u:%g' "$mp/f")" "$USERNS_UID:$USERNS_GID"
+	# a host file of real root, 0600, cannot be read through a bind mount
+	echo topsecret >"$BATS_TEST_TMPDIR/secret"
+	chmod 0600 "$BATS_TEST_TMPDIR/secret"
+	chmod 0755 "$BATS_TEST_TMPDIR"
+	run berth run --rm --network none -v "$BATS_TEST_TMPDIR/secret:/secret" busybox cat /secret
+	[ "$status" -ne 0 ] || fail "read a root-owned 0600 file: $output"
+	assert_contains "$output" "Permission denied"
+	assert_not_contains "$output" topsecret
+}
+
+@test "userns: docker's refusals; --userns=host runs in the host's user namespace" {
+	run berth run --rm --privileged busybox true
+	[ "$status" -ne 0 ]
+	assert_contains "$output" "privileged mode is incompatible with user namespaces.  You must run the container in the host namespace when running privileged mode"
+	run berth run --rm --pid host busybox true
+	[ "$status" -ne 0 ]
+	assert_contains "$output" "cannot share the host PID namespace when user namespaces are enabled"
+	run berth create --network host busybox true
+	[ "$status" -ne 0 ]
+	assert_contains "$output" "cannot share the host's network namespace when user namespaces are enabled"
+	run berth run --rm --network none --userns host busybox cat /proc/self/uid_map
+	[ "$status" -eq 0 ] || fail "$output"
+	assert_eq "$(echo $output)" "0 0 4294967295"
+	run berth run --rm --network none --userns host --privileged busybox true
+	[ "$status" -eq 0 ] || fail "--privileged with --userns=host: $output"
+}
+
+@test "userns: a bad --userns-remap stops berthd with docker's message" {
+	local d=$BATS_TEST_TMPDIR/bad
+	mkdir -p "$d"
+	run "$BERTHD" -H "unix://$d/s.sock" --data-root "$d/data" --exec-root "$d/exec" --bridge=none --iptables=false \
+		--userns-remap=no-such-user-zz
+	[ "$status" -ne 0 ]
+	assert_contains "$output" 'Error during uid lookup for "no-such-user-zz"'
+	run "$BERTHD" -H "unix://$d/s.sock" --data-root "$d/data" --exec-root "$d/exec" --bridge=none --iptables=false \
+		--userns-remap=a:b:c
+	[ "$status" -ne 0 ]
+	assert_contains "$output" 'Invalid user/group specification in --userns-remap: "a:b:c"'
+}
