@@ -29,6 +29,8 @@
 #         containers, cold start: see bench/core.sh
 #   api   API server: RSS with 2,000 idle connections, containers/json req/s
 #         with 1 and 50 clients vs dockerd (bench/api.sh, its own program)
+#   security  containers/json over TLS vs unix socket (berthd, dockerd), the
+#         per-request cost of one authz plugin (bench/security.sh, its own program)
 #
 # Environment: BERTHD, BERTH_CLI (default build/src/...), BENCH_DIR (image
 # cache, default /var/tmp/berth-bench), BENCH_N (iterations, default 5),

@@ -44,9 +44,9 @@ free_port()
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-@test "the issue's daemon.json (tcp without TLS, missing certs, userns, authz, seccomp) is refused, naming each key" {
+@test "the issue's daemon.json (tcp without TLS, missing certs, authz, seccomp) is refused, naming each key" {
 	cfg '{"hosts":["tcp://127.0.0.1:23752"], "tlsverify":true, "tlscert":"/nonexistent/c.pem",
-	      "tlskey":"/nonexistent/k.pem", "tlscacert":"/nonexistent/ca.pem", "userns-remap":"default",
+	      "tlskey":"/nonexistent/k.pem", "tlscacert":"/nonexistent/ca.pem",
 	      "authorization-plugins":["x"], "seccomp-profile":"/nonexistent"}'
 	# the file's hosts conflict with -H: give the other flags only
 	run timeout 60 "$BERTHD" --config-file "$D/daemon.json" --data-root "$D/data" --exec-root "$D/exec" \
@@ -54,7 +54,7 @@ free_port()
 	echo "# exit $status: $output" >&3
 	[ "$status" -ne 0 ] && [ "$status" -ne 124 ] || fail "berthd did not refuse: $status $output"
 	local k
-	for k in tlscert tlskey tlscacert userns-remap seccomp-profile; do
+	for k in tlscert tlskey tlscacert seccomp-profile; do
 		assert_contains "$output" "$k"
 	done
 	assert_contains "$output" "/nonexistent/c.pem"
@@ -77,7 +77,6 @@ free_port()
 @test "security keys Berth does not implement refuse to start, each named" {
 	local -a cases=(
 		'"selinux-enabled": true'
-		'"userns-remap": "default"'
 		'"no-new-privileges": true'
 		'"default-ulimits": {"nofile": {"Name": "nofile", "Hard": 10, "Soft": 10}}'
 		'"exec-opts": ["native.cgroupdriver=systemd"]'
@@ -119,8 +118,8 @@ free_port()
 	assert_contains "$output" "tlscert"
 	assert_contains "$output" "/nonexistent/cert.pem"
 	# dockerd flags Berth does not have are refused by name
-	refuse --userns-remap default
-	assert_contains "$output" "userns-remap"
+	refuse --selinux-enabled
+	assert_contains "$output" "selinux-enabled"
 }
 
 @test "wrong types and bad values are refused, naming the key" {
