@@ -195,6 +195,8 @@ static int send_request(int fd, struct berth_client *cl, const char *method, con
 		berth_buf_printf(&h, "Content-Type: %s\r\n", ctype);
 	if (cl->registry_auth)
 		berth_buf_printf(&h, "X-Registry-Auth: %s\r\n", cl->registry_auth);
+	if (cl->registry_config)
+		berth_buf_printf(&h, "X-Registry-Config: %s\r\n", cl->registry_config);
 	if (chunked)
 		berth_buf_printf(&h, "Transfer-Encoding: chunked\r\n");
 	else if (body || !strcmp(method, "POST") || !strcmp(method, "PUT"))

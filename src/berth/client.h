@@ -15,6 +15,8 @@ struct berth_client {
 	/* X-Registry-Auth value sent with every request while set (pull, push;
 	 * credentials.h makes it). Not owned. */
 	const char *registry_auth;
+	/* X-Registry-Config value sent while set (build). Not owned. */
+	const char *registry_config;
 	/* TLS on tcp:// and https:// (tls.c), or NULL */
 	struct ssl_ctx_st *ssl_ctx;
 	bool tls_verify;

@@ -11,6 +11,7 @@
 #include "archive/tar.h"
 #include "cli.h"
 #include "common/cleanup.h"
+#include "credentials.h"
 #include "progress.h"
 
 #define END_OPTS                                                                                                       \
@@ -338,8 +339,14 @@ static int cmd_build(struct cli *c, int argc, char **argv)
 	}
 	struct berth_reader in = berth_reader_fd(fd);
 	struct berth_response resp;
-	if (berth_client_do(&c->cl, "POST", berth_buf_str(&q), NULL, fd >= 0 ? &in : NULL, "application/x-tar", on_data,
-			    &bo, &resp, &err) < 0) {
+	/* as docker's CLI: every stored credential, for FROM and --cache-from pulls */
+	char *regcfg = berth_cred_all_header();
+	c->cl.registry_config = regcfg;
+	int drc = berth_client_do(&c->cl, "POST", berth_buf_str(&q), NULL, fd >= 0 ? &in : NULL, "application/x-tar",
+				  on_data, &bo, &resp, &err);
+	c->cl.registry_config = NULL;
+	free(regcfg);
+	if (drc < 0) {
 		cli_daemon_error(c, &err);
 		goto out;
 	}

@@ -423,12 +423,11 @@ int berth_cred_erase(const char *key, struct berth_error *err)
 	return rc < 0 ? -1 : removed;
 }
 
-char *berth_cred_encode(const struct berth_cred *c)
+/* types.AuthConfig's JSON */
+static json_t *cred_json(const struct berth_cred *c)
 {
 	json_t *j = json_object();
-	if (!j)
-		return NULL;
-	if (c) {
+	if (j && c) {
 		if (c->username)
 			json_object_set_new(j, "username", json_string(c->username));
 		if (c->password)
@@ -438,6 +437,13 @@ char *berth_cred_encode(const struct berth_cred *c)
 		if (c->identitytoken)
 			json_object_set_new(j, "identitytoken", json_string(c->identitytoken));
 	}
+	return j;
+}
+
+static char *encode_json(json_t *j)
+{
+	if (!j)
+		return NULL;
 	char *s = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	if (!s)
@@ -446,6 +452,8 @@ char *berth_cred_encode(const struct berth_cred *c)
 	wipe_free(s);
 	return enc;
 }
+
+char *berth_cred_encode(const struct berth_cred *c) { return encode_json(cred_json(c)); }
 
 char *berth_cred_registry_auth_header(const char *image)
 {
@@ -463,4 +471,32 @@ char *berth_cred_registry_auth_header(const char *image)
 	char *s = berth_cred_encode(&c);
 	berth_cred_free(&c);
 	return s;
+}
+
+/* the credentials of one key into all (docker's GetAllCredentials skips the
+ * keys its store cannot answer for) */
+static void add_all(json_t *all, const char *key)
+{
+	struct berth_error err = {0};
+	struct berth_cred c = {0};
+	if (!json_object_get(all, key) && berth_cred_get(key, &c, &err) > 0)
+		json_object_set_new(all, key, cred_json(&c));
+	berth_cred_free(&c);
+	berth_err_clear(&err);
+}
+
+char *berth_cred_all_header(void)
+{
+	json_t *all = json_object();
+	cleanup_free char *path = berth_cred_config_path();
+	struct berth_error err = {0};
+	cleanup_json json_t *cfg = path ? load_config(path, &err) : NULL;
+	berth_err_clear(&err);
+	const char *k;
+	json_t *v;
+	json_object_foreach(json_object_get(cfg, "auths"), k, v)
+		add_all(all, k);
+	json_object_foreach(json_object_get(cfg, "credHelpers"), k, v)
+		add_all(all, k);
+	return encode_json(all);
 }

@@ -47,3 +47,7 @@ char *berth_cred_encode(const struct berth_cred *c);
  * "127.0.0.1:5000/a/b:1"): its stored credentials, or base64url("{}") when
  * none. NULL only when out of memory. */
 char *berth_cred_registry_auth_header(const char *image);
+/* docker's X-Registry-Config (build): base64url of {"<server>": AuthConfig}
+ * for every server of the config file's auths and credHelpers that has
+ * credentials. NULL only when out of memory. */
+char *berth_cred_all_header(void);

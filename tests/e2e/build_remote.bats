@@ -7,21 +7,11 @@
 # or one started here.
 
 load helpers
-
-skopeo_push()
-{
-	skopeo copy --quiet --dest-tls-verify=false "$@" >/dev/null
-}
+load lib/registry
 
 setup_file()
 {
-	command -v skopeo >/dev/null || skip "skopeo not installed"
-	if [ -z "${E2E_REGISTRY:-}" ]; then
-		"$BATS_TEST_DIRNAME/../../scripts/e2e-services.sh" start "$BATS_FILE_TMPDIR/services.env" >&2 || return 1
-		# shellcheck disable=SC1091
-		. "$BATS_FILE_TMPDIR/services.env"
-		export E2E_REGISTRY E2E_OWN_SERVICES=1
-	fi
+	shared_registry_start || return 1
 	# a private namespace in a registry other suites may share
 	export P="build$$"
 	skopeo_push "docker-archive:$(fixture busybox-docker-archive.tar)" "docker://$E2E_REGISTRY/$P/busybox:1"
@@ -31,9 +21,7 @@ setup_file()
 teardown_file()
 {
 	berthd_stop
-	if [ "${E2E_OWN_SERVICES:-}" = 1 ]; then
-		"$BATS_TEST_DIRNAME/../../scripts/e2e-services.sh" stop "$BATS_FILE_TMPDIR/services.env" >/dev/null
-	fi
+	shared_registry_stop
 }
 
 setup()
@@ -45,6 +33,8 @@ setup()
 
 teardown()
 {
+	[ -z "${AUTH_REG_DIR:-}" ] || reg_stop "$AUTH_REG_DIR"
+	rm -f "$DOCKER_CONFIG/config.json"
 	[ ! -f "$BATS_TEST_TMPDIR/http.pid" ] || kill "$(cat "$BATS_TEST_TMPDIR/http.pid")" 2>/dev/null || true
 	reset_containers
 	reset_images
@@ -79,6 +69,24 @@ teardown()
 	assert_contains "$output" "manifest for $E2E_REGISTRY/$P/busybox:nope not found: manifest unknown: manifest unknown"
 	run berth image inspect pulled:3
 	[ "$status" -ne 0 ] || fail "pulled:3 exists"
+}
+
+@test "FROM a private registry: berth build sends the stored logins as X-Registry-Config" {
+	AUTH_REG_DIR=$BATS_TEST_TMPDIR/authreg
+	reg_start "$AUTH_REG_DIR" htpasswd
+	skopeo_push --dest-creds "$REG_USER:$REG_PASSWORD" "docker-archive:$(fixture busybox-docker-archive.tar)" \
+		"docker://$REG/priv/busybox:1"
+	printf 'FROM %s\nRUN echo private > /p\n' "$REG/priv/busybox:1" >"$CTX/Dockerfile"
+	# no credentials: the registry refuses the pull, nothing is built
+	run -1 berth build -t priv:1 "$CTX"
+	assert_contains "$output" "no basic auth credentials"
+	run -1 berth image inspect priv:1
+	run -0 --separate-stderr berth login -u "$REG_USER" --password-stdin "$REG" <<<"$REG_PASSWORD"
+	run -0 berth build -t priv:1 "$CTX"
+	assert_contains "$output" "Status: Downloaded newer image for $REG/priv/busybox:1"
+	assert_contains "$output" "Successfully tagged priv:1"
+	run -0 berth run --rm priv:1 cat /p
+	assert_eq "$output" private
 }
 
 @test "remote contexts: a tar URL, a Dockerfile URL, a git URL with #ref:dir; clear errors" {

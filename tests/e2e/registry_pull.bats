@@ -7,6 +7,7 @@
 # of berthd during a slow pull.
 
 load helpers
+load lib/registry
 
 # A 2-layer image of incompressible data (~3 MiB a layer), as an OCI layout.
 make_big_image()
@@ -46,11 +47,6 @@ print(cd)
 EOF
 }
 
-skopeo_push()
-{
-	skopeo copy --quiet --dest-tls-verify=false "$@" >/dev/null
-}
-
 # start_proxy MODE: a proxy in front of the registry; sets PROXY (host:port).
 start_proxy()
 {
@@ -65,13 +61,7 @@ start_proxy()
 
 setup_file()
 {
-	command -v skopeo >/dev/null || skip "skopeo not installed"
-	if [ -z "${E2E_REGISTRY:-}" ]; then
-		"$BATS_TEST_DIRNAME/../../scripts/e2e-services.sh" start "$BATS_FILE_TMPDIR/services.env" >&2 || return 1
-		# shellcheck disable=SC1091
-		. "$BATS_FILE_TMPDIR/services.env"
-		export E2E_REGISTRY E2E_OWN_SERVICES=1
-	fi
+	shared_registry_start || return 1
 	# a private namespace in a registry other suites may share
 	export P="pull$$"
 	skopeo_push "docker-archive:$(fixture busybox-docker-archive.tar)" "docker://$E2E_REGISTRY/$P/busybox:1"
@@ -90,9 +80,7 @@ teardown_file()
 	if [ -f "$BATS_FILE_TMPDIR/proxy.pids" ]; then
 		while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$BATS_FILE_TMPDIR/proxy.pids"
 	fi
-	if [ "${E2E_OWN_SERVICES:-}" = 1 ]; then
-		"$BATS_TEST_DIRNAME/../../scripts/e2e-services.sh" stop "$BATS_FILE_TMPDIR/services.env" >/dev/null
-	fi
+	shared_registry_stop
 }
 
 setup() { berthd_ensure; }

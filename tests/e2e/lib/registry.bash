@@ -6,6 +6,13 @@
 #                                       writes DIR/pids; user "alice" with
 #                                       password $REG_PASSWORD
 #   reg_stop DIR                        stop what DIR/pids lists (by PID), remove DIR
+#
+# The registry the pull and build suites share (call from setup_file /
+# teardown_file; needs skopeo):
+#   shared_registry_start               E2E_REGISTRY from scripts/e2e-services.sh,
+#                                       or one started for this file
+#   shared_registry_stop                stop the one started for this file
+#   skopeo_push SRC DEST [ARGS]         skopeo copy into a plain-HTTP registry
 
 REG_USER=alice
 REG_PASSWORD=Pw-9f3c1e-not-in-logs
@@ -108,4 +115,25 @@ reg_stop()
 		[ -d "/proc/$pid" ] && kill -KILL "$pid" 2>/dev/null
 	done
 	rm -rf "$dir"
+}
+
+skopeo_push()
+{
+	skopeo copy --quiet --dest-tls-verify=false "$@" >/dev/null
+}
+
+shared_registry_start()
+{
+	command -v skopeo >/dev/null || skip "skopeo not installed"
+	[ -z "${E2E_REGISTRY:-}" ] || return 0
+	"$E2E_ROOT/scripts/e2e-services.sh" start "$BATS_FILE_TMPDIR/services.env" >&2 || return 1
+	# shellcheck disable=SC1091
+	. "$BATS_FILE_TMPDIR/services.env"
+	export E2E_REGISTRY E2E_OWN_SERVICES=1
+}
+
+shared_registry_stop()
+{
+	[ "${E2E_OWN_SERVICES:-}" = 1 ] || return 0
+	"$E2E_ROOT/scripts/e2e-services.sh" stop "$BATS_FILE_TMPDIR/services.env" >/dev/null
 }
