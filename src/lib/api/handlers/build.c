@@ -1,5 +1,6 @@
 /* POST /build (docker 20.10's classic builder stream) and POST /build/prune. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -8,6 +9,7 @@
 #include "builder/builder.h"
 #include "common/base64.h"
 #include "common/cleanup.h"
+#include "common/span.h"
 #include "common/util.h"
 #include "daemon/build_ops.h"
 #include "daemon/daemon.h"
@@ -116,6 +118,8 @@ static void build(struct berth_daemon *d, struct berth_http_req *r, struct berth
 	size_t dflen = 0;
 	int64_t exit_code = 0;
 	struct build_stream s = {.c = c};
+	struct berth_span sp;
+	berth_span_init(&sp, 0);
 	if (query_obj(r, "buildargs", &buildargs, &err) < 0 || query_obj(r, "labels", &labels, &err) < 0 ||
 	    cache_from(r, &cachefrom, &err) < 0)
 		goto fail;
@@ -193,6 +197,7 @@ static void build(struct berth_daemon *d, struct berth_http_req *r, struct berth
 	}
 	if (berth_build_context_dockerfile(ctxdir, dfname, &dockerfile, &dflen, &err) < 0)
 		goto fail;
+	berth_span_mark(&sp, "context");
 
 	const char *sde = NULL;
 	json_t *sdej = json_object_get(buildargs, "SOURCE_DATE_EPOCH");
@@ -223,7 +228,9 @@ static void build(struct berth_daemon *d, struct berth_http_req *r, struct berth
 				     .ectx = &s,
 				     .cancelled = cancelled};
 	char id[BERTH_ID_SZ];
-	if (berth_build(&ops, d->db, &o, id, &exit_code, &err) < 0)
+	int brc = berth_build(&ops, d->db, &o, id, &exit_code, &err);
+	berth_span_mark(&sp, "steps");
+	if (brc < 0)
 		goto fail;
 	if (!s.failed)
 		berth_http_stream_end(c);
@@ -247,6 +254,12 @@ fail:
 out:
 	if (work)
 		berth_rm_rf(work, NULL);
+	berth_span_mark(&sp, "cleanup");
+	if (atomic_load(&d->log.level) >= BERTH_LOG_DEBUG) {
+		char line[512];
+		berth_span_format(&sp, line, sizeof(line));
+		berth_log(&d->log, BERTH_LOG_DEBUG, "timings build: %s", line);
+	}
 	berth_strv_free(tags);
 	berth_strv_free(cachefrom);
 }
