@@ -84,6 +84,13 @@ v6net_create()
 	assert_eq "$output" "${V6_PREFIX}2::33/64 ${V6_PREFIX}2::1 ${V6_PREFIX}2::33"
 	run berth network inspect -f '{{range .Containers}}{{.IPv6Address}}{{end}}' v6net
 	assert_eq "$output" "${V6_PREFIX}2::33/64"
+	# /etc/hosts: the container's IPv4 line, then its IPv6 line (libnetwork's order)
+	local h
+	h=$(berth inspect -f '{{.Config.Hostname}}' srv6)
+	run berth exec srv6 sh -c "grep -E '	$h\$' /etc/hosts | cut -f1"
+	[ "$status" -eq 0 ] || fail "$output"
+	assert_eq "$output" "$(berth inspect -f '{{with index .NetworkSettings.Networks "v6net"}}{{.IPAddress}}{{end}}' srv6)
+${V6_PREFIX}2::33"
 
 	run berth run --rm --network v6net busybox sh -c 'ip -6 addr show eth0; nslookup -type=AAAA srv6 127.0.0.11; ping6 -c1 -W5 srv6'
 	[ "$status" -eq 0 ] || fail "client: $output"

@@ -139,7 +139,7 @@ int berth_ctr_net_prepare(struct berth_daemon *d, struct berth_container *c, jso
 	json_t *results = json_object();
 	json_t *ports = NULL;
 	bool user_net = false;
-	const char *first_ip = NULL;
+	const char *first_ip = NULL, *first_ip6 = NULL;
 	for (size_t i = 0; names && names[i]; i++) {
 		json_t *ec = jobj(nets, names[i]);
 		if (!ec && !strcmp(names[i], BERTH_NET_DEFAULT_NAME))
@@ -168,8 +168,10 @@ int berth_ctr_net_prepare(struct berth_daemon *d, struct berth_container *c, jso
 		user_net = user_net || !is_default;
 		json_decref(netdoc);
 		json_object_set_new(results, names[i], ep);
-		if (!first_ip)
+		if (!first_ip) {
 			first_ip = jstr(ep, "IPAddress");
+			first_ip6 = jstr(ep, "GlobalIPv6Address");
+		}
 	}
 	/* net-api (daemon/networks.h): legacy links -> /etc/hosts lines and environment */
 	pthread_mutex_lock(&c->mu);
@@ -186,6 +188,7 @@ int berth_ctr_net_prepare(struct berth_daemon *d, struct berth_container *c, jso
 	json_decref(link_env);
 	files.more_hosts = link_hosts;
 	files.ipv4 = first_ip;
+	files.ipv6 = first_ip6;
 	files.embedded_dns = user_net;
 	int frc = berth_net_files_write(&files, err);
 	json_decref(link_hosts);

@@ -137,12 +137,16 @@ int berth_net_files_write(const struct berth_net_files *f, struct berth_error *e
 	json_array_foreach(f->more_hosts, i, e)
 		if (json_string_value(e))
 			berth_buf_printf(&hosts, "%s\n", json_string_value(e));
-	if (f->ipv4 && *f->ipv4 && !f->host_network) {
-		/* docker: "<ip>\t<hostname>" (with the domain: "<ip>\t<host>.<domain> <host>") */
+	/* docker: "<ip>\t<hostname>" (with the domain: "<ip>\t<host>.<domain> <host>"),
+	 * for the IPv4 then the IPv6 address */
+	const char *own[] = {f->ipv4, f->ipv6};
+	for (int k = 0; k < 2 && !f->host_network; k++) {
+		if (!own[k] || !*own[k])
+			continue;
 		if (f->domainname && *f->domainname)
-			berth_buf_printf(&hosts, "%s\t%s.%s %s\n", f->ipv4, f->hostname, f->domainname, f->hostname);
+			berth_buf_printf(&hosts, "%s\t%s.%s %s\n", own[k], f->hostname, f->domainname, f->hostname);
 		else
-			berth_buf_printf(&hosts, "%s\t%s\n", f->ipv4, f->hostname ? f->hostname : "");
+			berth_buf_printf(&hosts, "%s\t%s\n", own[k], f->hostname ? f->hostname : "");
 	}
 	int rc =
 		f->hosts_path ? berth_write_file_atomic(f->hosts_path, berth_buf_str(&hosts), hosts.len, 0644, err) : 0;

@@ -141,6 +141,7 @@ struct berth_net_files {
 	const char *domainname;                 /* Config.Domainname */
 	bool host_network;                      /* copy the host's /etc/hosts, keep loopback name servers */
 	const char *ipv4;                       /* the container's own address (hosts entry), or NULL */
+	const char *ipv6;                       /* its global IPv6 address (hosts entry), or NULL */
 	json_t *extra_hosts;                    /* HostConfig.ExtraHosts ["name:ip"] */
 	json_t *more_hosts;                     /* ["ip\tname alias..."] lines (links, from net-api) or NULL */
 	json_t *dns, *dns_search, *dns_options; /* HostConfig.Dns/DnsSearch/DnsOptions */
