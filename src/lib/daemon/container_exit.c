@@ -50,6 +50,25 @@ static void watch_unlink(struct berth_monitor *m, struct watch *w)
 	pthread_mutex_unlock(&m->mu);
 }
 
+/* The exit a shim that has ended left behind. A shim killed before it
+ * recorded the exit may leave its container running with nobody holding its
+ * stdio: the exit is 255 with why (if given) as its error. One killed after
+ * that but before the runtime's delete (the record has no runtime_delete_us)
+ * leaves the runtime's state, which a restart would run into. Either way
+ * kill and delete what is left, as containerd does after a dead shim. */
+static void shim_gone_exit(struct berth_daemon *d, struct berth_container *c, struct berth_exit *ex, const char *why)
+{
+	cleanup_free char *state_dir = berth_ctr_state_dir(d, c->id);
+	if (berth_shim_read_exit(state_dir, ex, NULL) < 0) {
+		berth_ctr_lost_cleanup(d, c);
+		ex->exit_code = 255;
+		if (why)
+			snprintf(ex->error, sizeof(ex->error), "%s", why);
+	} else if (ex->runtime_delete_us == 0) {
+		berth_ctr_lost_cleanup(d, c);
+	}
+}
+
 static void *monitor_main(void *arg)
 {
 	struct berth_monitor *m = arg;
@@ -67,22 +86,8 @@ static void *monitor_main(void *arg)
 			epoll_ctl(m->epfd, EPOLL_CTL_DEL, w->pidfd, NULL);
 			close(w->pidfd);
 			watch_unlink(m, w);
-			cleanup_free char *state_dir = berth_ctr_state_dir(m->d, w->c->id);
 			struct berth_exit ex = {0};
-			struct berth_error err = {0};
-			if (berth_shim_read_exit(state_dir, &ex, &err) < 0) {
-				/* the shim was killed: its container may still run without
-				 * anyone holding its stdio; kill it and drop the runtime's
-				 * state, as containerd does after a dead shim */
-				berth_ctr_lost_cleanup(m->d, w->c);
-				ex.exit_code = 255;
-				snprintf(ex.error, sizeof(ex.error),
-					 "berth-shim exited without recording an exit status");
-			} else if (ex.runtime_delete_us == 0) {
-				/* killed between recording the exit and the runtime's
-				 * delete: a restart would find the old runtime state */
-				berth_ctr_lost_cleanup(m->d, w->c);
-			}
+			shim_gone_exit(m->d, w->c, &ex, "berth-shim exited without recording an exit status");
 			berth_ctr_exited(m->d, w->c, &ex);
 			berth_container_put(m->d->containers, w->c);
 			free(w);
@@ -135,14 +140,8 @@ int berth_monitor_watch(struct berth_monitor *m, struct berth_container *c, int 
 	int fd = berth_shim_pidfd(shim_pid);
 	if (fd < 0) {
 		/* already gone: handle the exit right away */
-		cleanup_free char *state_dir = berth_ctr_state_dir(m->d, c->id);
 		struct berth_exit ex = {0};
-		if (berth_shim_read_exit(state_dir, &ex, NULL) < 0) {
-			berth_ctr_lost_cleanup(m->d, c);
-			ex.exit_code = 255;
-		} else if (ex.runtime_delete_us == 0) {
-			berth_ctr_lost_cleanup(m->d, c);
-		}
+		shim_gone_exit(m->d, c, &ex, NULL);
 		berth_ctr_exited(m->d, c, &ex);
 		return 0;
 	}
