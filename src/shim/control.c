@@ -146,7 +146,7 @@ static void op_exec_create(struct shim *s, struct ctl *c, json_t *req)
 	json_object_set_new(proc, "terminal", json_boolean(p->tty));
 	cleanup_free char *text = json_dumps(proc, JSON_COMPACT);
 	struct berth_error err = {0};
-	if (!text || berth_write_file_atomic(name, text, strlen(text), 0600, &err) < 0) {
+	if (!text || berth_write_file_replace(name, text, strlen(text), 0600, &err) < 0) {
 		send_err(s, c, "internal", err.msg[0] ? err.msg : "cannot write exec process", 0);
 		free(p->process_file);
 		free(p);

@@ -205,7 +205,7 @@ static void write_exit_file(struct shim *s)
 		json_object_set_new(j, "runtime_delete_us", json_integer(s->delete_us));
 	cleanup_free char *text = json_dumps(j, JSON_COMPACT);
 	struct berth_error err = {0};
-	if (berth_write_file_atomic("exit.json", text, strlen(text), 0600, &err) < 0)
+	if (berth_write_file_replace("exit.json", text, strlen(text), 0600, &err) < 0)
 		shim_log("write exit.json: %s", err.msg);
 }
 
@@ -461,7 +461,7 @@ int main(int argc, char **argv)
 	char pidbuf[32];
 	int pl = snprintf(pidbuf, sizeof(pidbuf), "%d\n", (int)getpid());
 	struct berth_error err = {0};
-	berth_write_file_atomic("shim.pid", pidbuf, (size_t)pl, 0600, &err);
+	berth_write_file_replace("shim.pid", pidbuf, (size_t)pl, 0600, &err);
 	unlink("exit.json");
 
 	sigset_t mask;

@@ -215,13 +215,14 @@ int berth_read_file(const char *path, char **out, size_t *len, size_t max, struc
 	return 0;
 }
 
-int berth_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, struct berth_error *err)
+static int write_replace(const char *path, const void *data, size_t len, mode_t mode, bool sync,
+			 struct berth_error *err)
 {
 	cleanup_free char *tmp = berth_strdup_printf("%s.tmp-%d", path, getpid());
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "create %s", tmp);
-	if (berth_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (berth_write_all(fd, data, len) < 0 || (sync && fsync(fd) < 0)) {
 		int e = errno;
 		close(fd);
 		unlink(tmp);
@@ -234,6 +235,16 @@ int berth_write_file_atomic(const char *path, const void *data, size_t len, mode
 		return berth_err_sys(err, BERTH_E_INTERNAL, e, "rename %s", path);
 	}
 	return 0;
+}
+
+int berth_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, struct berth_error *err)
+{
+	return write_replace(path, data, len, mode, true, err);
+}
+
+int berth_write_file_replace(const char *path, const void *data, size_t len, mode_t mode, struct berth_error *err)
+{
+	return write_replace(path, data, len, mode, false, err);
 }
 
 static int64_t dir_size_at(int dfd)

@@ -38,6 +38,10 @@ int berth_rm_rf(const char *path, struct berth_error *err);
 int berth_read_file(const char *path, char **out, size_t *len, size_t max, struct berth_error *err);
 /* write temp + fsync + rename */
 int berth_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, struct berth_error *err);
+/* The same without the fsync (readers see the old or the new content, never
+ * a part): files that do not outlive the host's run or are written again at
+ * each start (the exec root's state files, a container's hosts files). */
+int berth_write_file_replace(const char *path, const void *data, size_t len, mode_t mode, struct berth_error *err);
 int berth_write_all(int fd, const void *data, size_t len);
 ssize_t berth_read_all(int fd, void *buf, size_t len);
 /* Total bytes used by regular files below path (st_blocks ignored: apparent size). */

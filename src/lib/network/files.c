@@ -112,7 +112,7 @@ int berth_net_opts_apply(struct berth_net_opts *o, const char *key, json_t *v, s
 int berth_net_files_write(const struct berth_net_files *f, struct berth_error *err)
 {
 	cleanup_free char *hostname = berth_strdup_printf("%s\n", f->hostname ? f->hostname : "");
-	if (f->hostname_path && berth_write_file_atomic(f->hostname_path, hostname, strlen(hostname), 0644, err) < 0)
+	if (f->hostname_path && berth_write_file_replace(f->hostname_path, hostname, strlen(hostname), 0644, err) < 0)
 		return -1;
 	struct berth_buf hosts = {0};
 	if (f->host_network) {
@@ -148,8 +148,8 @@ int berth_net_files_write(const struct berth_net_files *f, struct berth_error *e
 		else
 			berth_buf_printf(&hosts, "%s\t%s\n", own[k], f->hostname ? f->hostname : "");
 	}
-	int rc =
-		f->hosts_path ? berth_write_file_atomic(f->hosts_path, berth_buf_str(&hosts), hosts.len, 0644, err) : 0;
+	int rc = f->hosts_path ? berth_write_file_replace(f->hosts_path, berth_buf_str(&hosts), hosts.len, 0644, err) :
+				 0;
 	berth_buf_free(&hosts);
 	if (rc < 0 || !f->resolv_conf_path)
 		return rc;
@@ -200,7 +200,7 @@ int berth_net_files_write(const struct berth_net_files *f, struct berth_error *e
 			berth_buf_printf(&rcb, " %s", json_string_value(e));
 		berth_buf_printf(&rcb, "\n");
 	}
-	rc = berth_write_file_atomic(f->resolv_conf_path, berth_buf_str(&rcb), rcb.len, 0644, err);
+	rc = berth_write_file_replace(f->resolv_conf_path, berth_buf_str(&rcb), rcb.len, 0644, err);
 	berth_buf_free(&rcb);
 	return rc;
 }

@@ -294,7 +294,7 @@ int berth_shim_spawn(const struct berth_shim_opts *o, struct berth_shim_result *
 	cleanup_free char *log_path = berth_strdup_printf("%s/shim.log", o->state_dir);
 	if (!text || !cfg_path || !log_path)
 		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
-	if (berth_write_file_atomic(cfg_path, text, strlen(text), 0600, err) < 0)
+	if (berth_write_file_replace(cfg_path, text, strlen(text), 0600, err) < 0)
 		return -1;
 
 	int sp[2];

@@ -703,7 +703,7 @@ int berth_oci_bundle_write(const char *bundle_dir, const json_t *spec, struct be
 	cleanup_free char *path = berth_strdup_printf("%s/config.json", bundle_dir);
 	if (!text || !path)
 		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
-	return berth_write_file_atomic(path, text, strlen(text), 0600, err);
+	return berth_write_file_replace(path, text, strlen(text), 0600, err);
 }
 
 json_t *berth_oci_exec_process_build(const json_t *container_spec, const json_t *exec_config, const char *rootfs,
