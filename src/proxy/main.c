@@ -7,6 +7,9 @@
  *   berth-proxy -proto tcp|udp|sctp -host-ip IP -host-port N
  *               -container-ip IP -container-port N
  *
+ * IP is IPv4 or IPv6; an IPv6 host address is bound IPv6-only (an "::" proxy
+ * runs beside the 0.0.0.0 one, as docker-proxy's "tcp6" listener).
+ *
  * Readiness on fd 3 (when open): "0" once listening, "1<message>" on error.
  * Stops on SIGTERM/SIGINT. */
 #include <arpa/inet.h>
@@ -24,7 +27,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static struct sockaddr_in ctr_addr;
+/* the container's address (IPv4 or IPv6) */
+static struct sockaddr_storage ctr_addr;
+static socklen_t ctr_len;
 
 static void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void report(const char *fmt, ...)
@@ -108,8 +113,8 @@ static int run_stream(int lfd, int proto)
 			}
 			return 1;
 		}
-		int u = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, proto);
-		if (u < 0 || connect(u, (struct sockaddr *)&ctr_addr, sizeof(ctr_addr)) < 0) {
+		int u = socket(ctr_addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, proto);
+		if (u < 0 || connect(u, (struct sockaddr *)&ctr_addr, ctr_len) < 0) {
 			if (u >= 0)
 				close(u);
 			close(c);
@@ -128,7 +133,8 @@ static int run_stream(int lfd, int proto)
 /* UDP: one connected upstream socket per client address. */
 #define UDP_MAX 1024
 struct udp_client {
-	struct sockaddr_in from;
+	struct sockaddr_storage from;
+	socklen_t fromlen;
 	int fd;
 	time_t last;
 };
@@ -150,19 +156,19 @@ static int run_udp(int lfd)
 		}
 		time_t now = time(NULL);
 		if (pf[0].revents & POLLIN) {
-			struct sockaddr_in from;
+			struct sockaddr_storage from;
+			memset(&from, 0, sizeof(from));
 			socklen_t fl = sizeof(from);
 			ssize_t n = recvfrom(lfd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
 			if (n >= 0) {
 				int k = -1;
 				for (int i = 0; i < ncl && k < 0; i++)
-					if (cl[i].from.sin_addr.s_addr == from.sin_addr.s_addr &&
-					    cl[i].from.sin_port == from.sin_port)
+					if (cl[i].fromlen == fl && !memcmp(&cl[i].from, &from, fl))
 						k = i;
 				if (k < 0 && ncl < UDP_MAX) {
-					int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-					if (u >= 0 && connect(u, (struct sockaddr *)&ctr_addr, sizeof(ctr_addr)) == 0) {
-						cl[ncl] = (struct udp_client){from, u, now};
+					int u = socket(ctr_addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+					if (u >= 0 && connect(u, (struct sockaddr *)&ctr_addr, ctr_len) == 0) {
+						cl[ncl] = (struct udp_client){from, fl, u, now};
 						k = ncl++;
 					} else if (u >= 0) {
 						close(u);
@@ -182,7 +188,7 @@ static int run_udp(int lfd)
 			ssize_t n = recv(cl[i].fd, buf, sizeof(buf), 0);
 			if (n >= 0) {
 				cl[i].last = now;
-				sendto(lfd, buf, (size_t)n, 0, (struct sockaddr *)&cl[i].from, sizeof(cl[i].from));
+				sendto(lfd, buf, (size_t)n, 0, (struct sockaddr *)&cl[i].from, cl[i].fromlen);
 			}
 		}
 		/* forget clients idle for 90 s (docker-proxy's UDP timeout) */
@@ -195,6 +201,27 @@ static int run_udp(int lfd)
 			}
 		}
 	}
+}
+
+/* ip (IPv4 or IPv6 text) and port as a socket address. */
+static int sockaddr_of(const char *ip, int port, struct sockaddr_storage *out, socklen_t *len)
+{
+	memset(out, 0, sizeof(*out));
+	struct sockaddr_in *a4 = (struct sockaddr_in *)out;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)out;
+	if (inet_pton(AF_INET, ip, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)port);
+		*len = sizeof(*a4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, ip, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*a6);
+		return 0;
+	}
+	return -1;
 }
 
 static void on_term(int sig)
@@ -227,30 +254,34 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_term);
 	signal(SIGINT, on_term);
-	struct sockaddr_in host = {.sin_family = AF_INET, .sin_port = htons((uint16_t)hport)};
-	ctr_addr = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons((uint16_t)cport)};
+	struct sockaddr_storage host;
+	socklen_t host_len = 0;
 	if (!cip || hport <= 0 || hport > 65535 || cport <= 0 || cport > 65535 ||
-	    inet_pton(AF_INET, hip, &host.sin_addr) != 1 || inet_pton(AF_INET, cip, &ctr_addr.sin_addr) != 1) {
+	    sockaddr_of(hip, hport, &host, &host_len) < 0 || sockaddr_of(cip, cport, &ctr_addr, &ctr_len) < 0) {
 		report("1usage: berth-proxy -proto P -host-ip IP -host-port N -container-ip IP -container-port N");
 		return 2;
 	}
+	bool v6 = host.ss_family == AF_INET6;
 	bool udp = !strcmp(proto, "udp"), sctp = !strcmp(proto, "sctp");
 	if (!udp && !sctp && strcmp(proto, "tcp")) {
 		report("1unsupported protocol %s", proto);
 		return 2;
 	}
 	int pnum = sctp ? IPPROTO_SCTP : 0;
-	int lfd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, pnum);
+	int lfd = socket(host.ss_family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, pnum);
 	if (lfd < 0) {
 		report("1%s socket: %s", proto, strerror(errno));
 		return 1;
 	}
 	int one = 1;
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(lfd, (struct sockaddr *)&host, sizeof(host)) < 0 || (!udp && listen(lfd, SOMAXCONN) < 0)) {
+	/* "::" is IPv6 only: 0.0.0.0 has its own proxy (docker-proxy's "tcp6") */
+	if (v6)
+		setsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(lfd, (struct sockaddr *)&host, host_len) < 0 || (!udp && listen(lfd, SOMAXCONN) < 0)) {
 		/* docker-proxy's wording (Go's net.Listen error) */
-		report("1listen %s4 %s:%d: bind: %s", udp ? "udp" : proto, hip, hport,
-		       errno == EADDRINUSE ? "address already in use" : strerror(errno));
+		report(v6 ? "1listen %s6 [%s]:%d: bind: %s" : "1listen %s4 %s:%d: bind: %s", udp ? "udp" : proto, hip,
+		       hport, errno == EADDRINUSE ? "address already in use" : strerror(errno));
 		return 1;
 	}
 	if (write(3, "0", 1) < 0) {

@@ -112,6 +112,52 @@ ${V6_PREFIX}2::33"
 	[ -z "$left" ] || fail "ip6tables rules left: $left"
 }
 
+@test "published ports on IPv6: [::]:port beside 0.0.0.0:port, -p [::1]:port:80, ip6tables DNAT; nothing left after stop" {
+	v6net_create
+	local www='mkdir -p /www && echo hello >/www/index.html && exec httpd -f -p 80 -h /www'
+	run berth run -d --name pub6 --network v6net -p 18491:80 -p '[::1]:18492:80' busybox sh -c "$www"
+	[ "$status" -eq 0 ] || fail "$output"
+	local a6
+	a6=$(berth inspect -f '{{with index .NetworkSettings.Networks "v6net"}}{{.GlobalIPv6Address}}{{end}}' pub6)
+	[ -n "$a6" ] || fail "no IPv6 address"
+	# dockerd 20.10: a binding on the default address is also one on "::"
+	run -0 berth port pub6
+	assert_eq "$(sort <<<"$output")" "80/tcp -> 0.0.0.0:18491
+80/tcp -> ::1:18492
+80/tcp -> :::18491"
+	assert_contains "$(berth inspect -f '{{json .NetworkSettings.Ports}}' pub6)" '{"HostIp":"::","HostPort":"18491"}'
+	assert_contains "$(berth ps --format '{{.Ports}}' -f name=pub6)" ":::18491->80/tcp"
+	wait_for 20 net_fetch_ok "http://[::1]:18491/index.html"
+	assert_eq "$(net_fetch "http://127.0.0.1:18491/index.html")" hello
+	assert_eq "$(net_fetch "http://[::1]:18492/index.html")" hello
+	local h6
+	h6=$(ip -6 -o addr show scope global | awk '{print $4}' | cut -d/ -f1 | grep -v "^$V6_PREFIX" | head -1)
+	if [ -n "$h6" ]; then
+		assert_eq "$(net_fetch "http://[$h6]:18491/index.html")" hello
+		run net_fetch "http://[$h6]:18492/index.html"
+		assert_eq "$output" ""
+	fi
+	# the IPv6 proxies go to the container's IPv6 address, the DNATs are in ip6tables
+	pgrep -f "berth-proxy -proto tcp -host-ip :: -host-port 18491 -container-ip $a6 -container-port 80" >/dev/null ||
+		fail "no [::] proxy: $(pgrep -af berth-proxy)"
+	pgrep -f "berth-proxy -proto tcp -host-ip ::1 -host-port 18492 -container-ip $a6 -container-port 80" >/dev/null ||
+		fail "no [::1] proxy: $(pgrep -af berth-proxy)"
+	run -0 ip6tables -w -t nat -S BERTH
+	assert_contains "$output" "-A BERTH ! -i $NET_EXTRA_BRIDGE -p tcp -m tcp --dport 18491 -j DNAT --to-destination [$a6]:80"
+	assert_contains "$output" "-A BERTH -d ::1/128 ! -i $NET_EXTRA_BRIDGE -p tcp -m tcp --dport 18492 -j DNAT --to-destination [$a6]:80"
+	assert_contains "$(ip6tables -w -S BERTH)" "-A BERTH -d $a6/128 ! -i $NET_EXTRA_BRIDGE -o $NET_EXTRA_BRIDGE -p tcp -m tcp --dport 80 -j ACCEPT"
+	# "::" is taken for the next container, 0.0.0.0 too
+	run berth run -d --name pub6b --network v6net -p '[::]:18491:80' busybox true
+	[ "$status" -ne 0 ]
+	assert_contains "$output" "Bind for :::18491 failed: port is already allocated"
+	run -0 berth stop -t 1 pub6
+	[ -z "$(pgrep -f "berth-proxy .*-container-ip $a6" || true)" ] || fail "proxies left: $(pgrep -af berth-proxy)"
+	local left
+	left=$({ ip6tables -w -S; ip6tables -w -t nat -S; } | grep -F -e "$a6" -e "--dport 18491" -e "--dport 18492" || true)
+	[ -z "$left" ] || fail "ip6tables rules left: $left"
+	[ "$(cstatus pub6b)" = created ] || fail "pub6b: $(cstatus pub6b)"
+}
+
 @test "--link-local-ip addresses are on the interface; a non-link-local one is refused" {
 	v6net_create
 	run berth run --rm --network v6net --link-local-ip 169.254.9.9 --link-local-ip fe80::99 busybox ip addr show eth0

@@ -39,7 +39,9 @@ host_port() { berth port "$1" "$2" | head -1 | sed 's/.*://'; }
 @test "-P: a port of the ephemeral range; the file on 127.0.0.1 and on the host's address" {
 	run -0 berth run -d --name np-p -P np-web:1
 	run -0 berth port np-p
-	assert_match "$output" '^80/tcp -> 0\.0\.0\.0:[0-9]+$'
+	# dockerd 20.10: the same port on "::" too (its proxy goes to the IPv4 address)
+	assert_match "$output" '^80/tcp -> 0\.0\.0\.0:[0-9]+
+80/tcp -> :::[0-9]+$'
 	local port lo hi
 	port=$(host_port np-p 80/tcp)
 	read -r lo hi </proc/sys/net/ipv4/ip_local_port_range
@@ -49,7 +51,9 @@ host_port() { berth port "$1" "$2" | head -1 | sed 's/.*://'; }
 	assert_eq "$(net_fetch "http://$(net_host_ip):$port/index.html")" hello
 	# inspect and ps show the mapping
 	assert_eq "$(berth inspect -f '{{(index (index .NetworkSettings.Ports "80/tcp") 0).HostPort}}' np-p)" "$port"
-	assert_contains "$(berth ps --format '{{.Ports}}' -f name=np-p)" "0.0.0.0:$port->80/tcp"
+	assert_eq "$(berth ps --format '{{.Ports}}' -f name=np-p)" "0.0.0.0:$port->80/tcp, :::$port->80/tcp"
+	assert_eq "$(berth port np-p 80/tcp | tail -1)" ":::$port"
+	assert_eq "$(net_fetch "http://[::1]:$port/index.html")" hello
 }
 
 @test "-p 127.0.0.1:port:80 answers on loopback only; -p ip::port and --expose" {

@@ -45,6 +45,11 @@ int main(void)
 	       "-p 127.0.0.1:8080:80");
 	free(m);
 	TAP_OK(&t,
+	       maps("{\"80/tcp\":[{\"HostIp\":\"0:0::1\",\"HostPort\":\"8080\"}]}", NULL, false, &m, &n, &err) == 0 &&
+		       n == 1 && !strcmp(m[0].host_ip, "::1"),
+	       "-p [::1]:8080:80 (canonical text)");
+	free(m);
+	TAP_OK(&t,
 	       maps("{\"80/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"\"}]}", NULL, false, &m, &n, &err) == 0 &&
 		       n == 1 && m[0].host_port == 0,
 	       "-p 127.0.0.1::80: ephemeral");
@@ -79,15 +84,20 @@ int main(void)
 
 	/* allocator: an address-specific binding conflicts with 0.0.0.0 */
 	struct berth_port_alloc a = {0};
-	berth_ports_add(&a, "tcp", 0, 8080);
-	TAP_OK(&t, berth_ports_taken(&a, "tcp", 0, 8080), "same port taken");
-	TAP_OK(&t, berth_ports_taken(&a, "tcp", 0x7f000001, 8080), "127.0.0.1:8080 vs 0.0.0.0:8080");
-	TAP_OK(&t, !berth_ports_taken(&a, "udp", 0, 8080), "udp is another space");
-	berth_ports_add(&a, "tcp", 0x7f000001, 9090);
-	TAP_OK(&t, !berth_ports_taken(&a, "tcp", 0x7f000002, 9090), "two addresses, one port");
-	TAP_OK(&t, berth_ports_taken(&a, "tcp", 0, 9090), "0.0.0.0 vs a specific address");
-	berth_ports_remove(&a, "tcp", 0, 8080);
-	TAP_OK(&t, !berth_ports_taken(&a, "tcp", 0, 8080), "released");
+	berth_ports_add(&a, "tcp", "0.0.0.0", 8080);
+	TAP_OK(&t, berth_ports_taken(&a, "tcp", "0.0.0.0", 8080), "same port taken");
+	TAP_OK(&t, berth_ports_taken(&a, "tcp", "127.0.0.1", 8080), "127.0.0.1:8080 vs 0.0.0.0:8080");
+	TAP_OK(&t, !berth_ports_taken(&a, "udp", "", 8080), "udp is another space");
+	berth_ports_add(&a, "tcp", "127.0.0.1", 9090);
+	TAP_OK(&t, !berth_ports_taken(&a, "tcp", "127.0.0.2", 9090), "two addresses, one port");
+	TAP_OK(&t, berth_ports_taken(&a, "tcp", "0.0.0.0", 9090), "0.0.0.0 vs a specific address");
+	TAP_OK(&t, !berth_ports_taken(&a, "tcp", "::", 8080), "IPv6 is another space");
+	berth_ports_add(&a, "tcp", "::", 8080);
+	TAP_OK(&t, berth_ports_taken(&a, "tcp", "::1", 8080), "[::1]:8080 vs [::]:8080");
+	berth_ports_remove(&a, "tcp", "::", 8080);
+	TAP_OK(&t, !berth_ports_taken(&a, "tcp", "::1", 8080), "IPv6 released");
+	berth_ports_remove(&a, "tcp", "0.0.0.0", 8080);
+	TAP_OK(&t, !berth_ports_taken(&a, "tcp", "0.0.0.0", 8080), "released");
 	berth_ports_free(&a);
 	int lo, hi;
 	berth_ports_ephemeral_range(&lo, &hi);

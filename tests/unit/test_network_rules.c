@@ -85,6 +85,23 @@ int main(void)
 	       strstr(s, "nat -A BERTH -p udp -m udp --dport 18090 -j DNAT --to-destination 192.168.5.2:80\n") != NULL,
 	       "0.0.0.0 + hairpin: no -d, no ! -i");
 	free(s);
+	berth_ipt_rules_free(&r);
+	struct berth_ipt_port p6 = {.bridge = "br6",
+				    .proto = "tcp",
+				    .host_ip = "::",
+				    .host_port = 8080,
+				    .ctr_ip = "fd00:1::2",
+				    .ctr_port = 80};
+	TAP_OK(&t, berth_ipt_port_rules(&p6, &r) == 0, "IPv6 port rules");
+	s = show(&r);
+	TAP_STREQ(&t, s,
+		  "nat -A BERTH ! -i br6 -p tcp -m tcp --dport 8080 -j DNAT --to-destination [fd00:1::2]:80\n"
+		  "nat -A POSTROUTING -s fd00:1::2/128 -d fd00:1::2/128 -p tcp -m tcp --dport 80 -j MASQUERADE\n"
+		  "filter -A BERTH -d fd00:1::2/128 ! -i br6 -o br6 -p tcp -m tcp --dport 80 -j ACCEPT\n",
+		  "the same three rules for ip6tables");
+	free(s);
+	p.hairpin = true;
+	berth_ipt_port_rules(&p, &r);
 	char **argv = berth_ipt_argv("iptables", &r.v[0], "-C");
 	TAP_OK(&t,
 	       argv && !strcmp(argv[0], "iptables") && !strcmp(argv[1], "-w") && !strcmp(argv[3], "nat") &&

@@ -47,18 +47,35 @@ static uint32_t jip6(struct berth_net *net, json_t *o)
 	return BERTH_V6_BASE + off;
 }
 
-/* The port rules of one recorded mapping. */
-static int port_rules(struct berth_netctx *n, json_t *rec, json_t *p, struct berth_ipt_rules *out)
+static bool is_v6(const char *ip) { return ip && strchr(ip, ':'); }
+
+/* The container address a mapping goes to: its IPv4 address, or for an IPv6
+ * host address its IPv6 address when it has one (else its IPv4 address, which
+ * only the userland proxy can reach: dockerd's fallback). */
+static const char *port_target(json_t *rec, json_t *p)
+{
+	const char *a6 = json_string_value(json_object_get(rec, "GlobalIPv6Address"));
+	if (is_v6(json_string_value(json_object_get(p, "HostIp"))) && a6 && *a6)
+		return a6;
+	return json_string_value(json_object_get(rec, "IPAddress"));
+}
+
+/* The port rules of one recorded mapping (none for an IPv6 host address
+ * proxied to the IPv4 address); *ipt: iptables or ip6tables. */
+static int port_rules(struct berth_netctx *n, json_t *rec, json_t *p, struct berth_ipt_rules *out, const char **ipt)
 {
 	struct berth_ipt_port in = {.bridge = json_string_value(json_object_get(rec, "Bridge")),
 				    .proto = json_string_value(json_object_get(p, "Proto")),
 				    .host_ip = json_string_value(json_object_get(p, "HostIp")),
 				    .host_port = (int)json_integer_value(json_object_get(p, "HostPort")),
-				    .ctr_ip = json_string_value(json_object_get(rec, "IPAddress")),
+				    .ctr_ip = port_target(rec, p),
 				    .ctr_port = (int)json_integer_value(json_object_get(p, "ContainerPort")),
 				    .hairpin = !n->opts->userland_proxy};
 	if (!in.bridge || !in.proto || !in.host_ip || !in.ctr_ip)
 		return -1;
+	*ipt = is_v6(in.ctr_ip) ? n->ipt6 : n->ipt;
+	if (is_v6(in.host_ip) != is_v6(in.ctr_ip))
+		return 0;
 	return berth_ipt_port_rules(&in, out);
 }
 
@@ -175,21 +192,81 @@ static int proxy_start(struct berth_netctx *n, const char *proto, const char *ho
 	return 0;
 }
 
-/* Free port for an ephemeral/range request: not ours and bindable. */
-static bool host_port_free(const char *proto, uint32_t ip, int port)
+/* Free port for an ephemeral/range request: bindable on ip (IPv4 or IPv6). */
+static bool host_port_free(const char *proto, const char *ip, int port)
 {
 	int type = !strcmp(proto, "udp") ? SOCK_DGRAM : SOCK_STREAM;
 	int proto_num = !strcmp(proto, "sctp") ? 132 : 0;
-	int fd = socket(AF_INET, type | SOCK_CLOEXEC, proto_num);
+	bool v6 = is_v6(ip);
+	int fd = socket(v6 ? AF_INET6 : AF_INET, type | SOCK_CLOEXEC, proto_num);
 	if (fd < 0)
 		return true;
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr = {htonl(ip)}};
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port)};
+	int one = 1;
+	bool ok;
+	if (v6) {
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		ok = inet_pton(AF_INET6, ip, &sa6.sin6_addr) == 1 &&
+		     bind(fd, (struct sockaddr *)&sa6, sizeof(sa6)) == 0;
+	} else {
+		ok = inet_pton(AF_INET, ip, &sa.sin_addr) == 1 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	}
+	close(fd);
+	return ok;
+}
+
+/* Can this host listen on IPv6 (libnetwork's IsV6Listenable: not booted with
+ * ipv6.disable=1)? */
+static bool v6_listenable(void)
+{
+	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
 	bool ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 	close(fd);
 	return ok;
 }
 
-/* Reserve host ports for the mappings (n->mu held). On error none is kept. */
+/* dockerd 20.10's bindings of the mappings (libnetwork allocatePortsInternal):
+ * a mapping on the default address (0.0.0.0) also gets one on "::" (the same
+ * host port, right after it) when the host has IPv6; an IPv6 host address goes
+ * to the container's IPv6 address, or through the userland proxy to its IPv4
+ * address; without either it is dropped, as dockerd drops it. */
+static int expand_v6(struct berth_netctx *n, struct berth_port_map **maps, size_t *nm, bool has_v6,
+		     struct berth_error *err)
+{
+	bool reach6 = has_v6 || n->opts->userland_proxy, listen6 = reach6 && v6_listenable();
+	struct berth_port_map *v = calloc(*nm * 2 + 1, sizeof(*v));
+	if (!v)
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	size_t k = 0;
+	for (size_t i = 0; i < *nm; i++) {
+		struct berth_port_map m = (*maps)[i];
+		if (is_v6(m.host_ip)) {
+			if (reach6)
+				v[k++] = m;
+			continue;
+		}
+		bool twin = !m.host_ip[0] && !n->default_ip && listen6;
+		if (!m.host_ip[0])
+			berth_v4_fmt(n->default_ip, m.host_ip, sizeof(m.host_ip));
+		v[k++] = m;
+		if (twin) {
+			snprintf(m.host_ip, sizeof(m.host_ip), "::");
+			m.v6_twin = true;
+			v[k++] = m;
+		}
+	}
+	free(*maps);
+	*maps = v;
+	*nm = k;
+	return 0;
+}
+
+/* Reserve host ports for the mappings of expand_v6 (n->mu held): a mapping
+ * and its "::" twin get the same port. On error none is kept. */
 static int reserve_ports(struct berth_netctx *n, struct berth_port_map *maps, size_t nm, const char *epname,
 			 const char *epid, struct berth_error *err)
 {
@@ -198,21 +275,27 @@ static int reserve_ports(struct berth_netctx *n, struct berth_port_map *maps, si
 	size_t i;
 	for (i = 0; i < nm; i++) {
 		struct berth_port_map *m = &maps[i];
-		uint32_t ip = n->default_ip;
-		if (m->host_ip[0] && berth_v4addr_parse(m->host_ip, &ip) < 0) {
-			berth_err(err, BERTH_E_INVALID, "invalid IP address: %s", m->host_ip);
-			goto fail;
+		if (m->v6_twin) { /* its port was chosen with the IPv4 mapping before it */
+			if (berth_ports_add(&n->ports, m->proto, m->host_ip, m->host_port) < 0) {
+				berth_err(err, BERTH_E_INTERNAL, "out of memory");
+				goto fail;
+			}
+			continue;
 		}
-		berth_v4_fmt(ip, m->host_ip, sizeof(m->host_ip));
+		struct berth_port_map *twin = i + 1 < nm && maps[i + 1].v6_twin ? &maps[i + 1] : NULL;
 		int from = m->host_port ? m->host_port : lo, to = m->host_port ? m->host_port_end : hi;
 		int got = 0;
 		for (int p = from; p <= to && !got; p++) {
-			if (berth_ports_taken(&n->ports, m->proto, ip, p))
+			if (berth_ports_taken(&n->ports, m->proto, m->host_ip, p) ||
+			    (twin && berth_ports_taken(&n->ports, m->proto, twin->host_ip, p)))
 				continue;
-			if (from != to && !host_port_free(m->proto, ip, p))
+			if (from != to &&
+			    (!host_port_free(m->proto, m->host_ip, p) || (twin && !host_port_free(m->proto, "::", p))))
 				continue;
 			got = p;
 		}
+		if (!got && twin && from == to && !berth_ports_taken(&n->ports, m->proto, m->host_ip, from))
+			m = twin; /* the message names the address that is taken */
 		if (!got) {
 			if (from == to)
 				berth_err(
@@ -228,19 +311,18 @@ static int reserve_ports(struct berth_netctx *n, struct berth_port_map *maps, si
 					epname, epid);
 			goto fail;
 		}
-		if (berth_ports_add(&n->ports, m->proto, ip, got) < 0) {
+		if (berth_ports_add(&n->ports, m->proto, m->host_ip, got) < 0) {
 			berth_err(err, BERTH_E_INTERNAL, "out of memory");
 			goto fail;
 		}
 		m->host_port = m->host_port_end = got;
+		if (twin)
+			twin->host_port = twin->host_port_end = got;
 	}
 	return 0;
 fail:
-	for (size_t j = 0; j < i; j++) {
-		uint32_t ip = 0;
-		berth_v4addr_parse(maps[j].host_ip, &ip);
-		berth_ports_remove(&n->ports, maps[j].proto, ip, maps[j].host_port);
-	}
+	for (size_t j = 0; j < i; j++)
+		berth_ports_remove(&n->ports, maps[j].proto, maps[j].host_ip, maps[j].host_port);
 	return -1;
 }
 
@@ -253,11 +335,12 @@ static void teardown(struct berth_netctx *n, json_t *rec, bool reserved)
 	json_array_foreach(json_object_get(rec, "Ports"), i, p) {
 		int hport = (int)json_integer_value(json_object_get(p, "HostPort"));
 		if (ctr_ip)
-			proxy_stop((int)json_integer_value(json_object_get(p, "ProxyPid")), ctr_ip, hport);
+			proxy_stop((int)json_integer_value(json_object_get(p, "ProxyPid")), port_target(rec, p), hport);
 		if (n->opts->iptables) {
 			struct berth_ipt_rules rules = {0};
-			if (port_rules(n, rec, p, &rules) == 0)
-				berth_ipt_unapply(n->ipt, &rules);
+			const char *ipt = NULL;
+			if (port_rules(n, rec, p, &rules, &ipt) == 0)
+				berth_ipt_unapply(ipt, &rules);
 			berth_ipt_rules_free(&rules);
 		}
 	}
@@ -280,7 +363,8 @@ static void teardown(struct berth_netctx *n, json_t *rec, bool reserved)
 			net->nendpoints--;
 	}
 	json_array_foreach(json_object_get(rec, "Ports"), i, p)
-		berth_ports_remove(&n->ports, json_string_value(json_object_get(p, "Proto")), jip(p, "HostIp"),
+		berth_ports_remove(&n->ports, json_string_value(json_object_get(p, "Proto")),
+				   json_string_value(json_object_get(p, "HostIp")),
 				   (int)json_integer_value(json_object_get(p, "HostPort")));
 	pthread_mutex_unlock(&n->mu);
 }
@@ -293,11 +377,12 @@ static int publish(struct berth_netctx *n, json_t *rec, const char *epname, stru
 	json_array_foreach(json_object_get(rec, "Ports"), i, p) {
 		if (n->opts->iptables) {
 			struct berth_ipt_rules rules = {0};
-			if (port_rules(n, rec, p, &rules) < 0) {
+			const char *ipt = NULL;
+			if (port_rules(n, rec, p, &rules, &ipt) < 0) {
 				berth_ipt_rules_free(&rules);
 				return berth_err(err, BERTH_E_INTERNAL, "bad port record");
 			}
-			int rc = berth_ipt_apply(n->ipt, &rules, err);
+			int rc = rules.n ? berth_ipt_apply(ipt, &rules, err) : 0;
 			berth_ipt_rules_free(&rules);
 			if (rc < 0)
 				return -1;
@@ -306,7 +391,7 @@ static int publish(struct berth_netctx *n, json_t *rec, const char *epname, stru
 			continue;
 		const char *proto = json_string_value(json_object_get(p, "Proto"));
 		const char *hip = json_string_value(json_object_get(p, "HostIp"));
-		const char *cip = json_string_value(json_object_get(rec, "IPAddress"));
+		const char *cip = port_target(rec, p);
 		int hport = (int)json_integer_value(json_object_get(p, "HostPort"));
 		int cport = (int)json_integer_value(json_object_get(p, "ContainerPort"));
 		if (proxy_alive((int)json_integer_value(json_object_get(p, "ProxyPid")), cip, hport))
@@ -458,7 +543,7 @@ int berth_net_endpoint_attach(struct berth_netctx *n, const struct berth_endpoin
 		free(maps);
 		return -1;
 	}
-	if (reserve_ports(n, maps, nm, epname, epid, err) < 0) {
+	if (expand_v6(n, &maps, &nm, off6 != 0, err) < 0 || reserve_ports(n, maps, nm, epname, epid, err) < 0) {
 		if (off6)
 			berth_ipam_release(&net->ipam6, off6);
 		berth_ipam_release(&net->ipam, ip);
@@ -732,7 +817,8 @@ static void restore_cb(struct berth_netctx *n, const char *path, json_t *rec, vo
 	size_t i;
 	json_t *p;
 	json_array_foreach(json_object_get(rec, "Ports"), i, p)
-		berth_ports_add(&n->ports, json_string_value(json_object_get(p, "Proto")), jip(p, "HostIp"),
+		berth_ports_add(&n->ports, json_string_value(json_object_get(p, "Proto")),
+				json_string_value(json_object_get(p, "HostIp")),
 				(int)json_integer_value(json_object_get(p, "HostPort")));
 	pthread_mutex_unlock(&n->mu);
 	struct berth_error e = {0};

@@ -49,14 +49,18 @@ bool berth_ipam_used(const struct berth_ipam *p, uint32_t a);
 struct berth_port_alloc {
 	struct berth_port_used {
 		char proto[8];
-		uint32_t ip; /* 0 = all addresses */
+		bool v6;
+		uint32_t ip;         /* IPv4: 0 = all IPv4 addresses */
+		struct in6_addr ip6; /* IPv6: :: = all IPv6 addresses */
 		int port;
 	} * v;
 	size_t n, cap;
 };
-bool berth_ports_taken(const struct berth_port_alloc *a, const char *proto, uint32_t ip, int port);
-int berth_ports_add(struct berth_port_alloc *a, const char *proto, uint32_t ip, int port);
-void berth_ports_remove(struct berth_port_alloc *a, const char *proto, uint32_t ip, int port);
+/* ip: an IPv4 or IPv6 host address ("" or NULL: 0.0.0.0). Each family is its
+ * own space: 0.0.0.0 clashes with every IPv4 address, :: with every IPv6 one. */
+bool berth_ports_taken(const struct berth_port_alloc *a, const char *proto, const char *ip, int port);
+int berth_ports_add(struct berth_port_alloc *a, const char *proto, const char *ip, int port);
+void berth_ports_remove(struct berth_port_alloc *a, const char *proto, const char *ip, int port);
 void berth_ports_free(struct berth_port_alloc *a);
 /* The ephemeral range from /proc/sys/net/ipv4/ip_local_port_range (docker's
  * fallback 49153-65535 when unreadable). */
@@ -81,11 +85,11 @@ struct berth_ipt_net {
 	bool icc, masquerade, internal, hairpin;
 };
 int berth_ipt_network_rules(const struct berth_ipt_net *n, struct berth_ipt_rules *out);
-/* One published port's rules. */
+/* One published port's rules (ip6tables ones when ctr_ip is IPv6). */
 struct berth_ipt_port {
 	const char *bridge;
 	const char *proto;
-	const char *host_ip; /* "0.0.0.0" = any */
+	const char *host_ip; /* "0.0.0.0" or "::" = any */
 	int host_port;
 	const char *ctr_ip;
 	int ctr_port;

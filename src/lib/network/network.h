@@ -156,6 +156,7 @@ struct berth_port_map {
 	char host_ip[64];  /* "" = default (--ip) */
 	int host_port;     /* 0 = ephemeral */
 	int host_port_end; /* range end (== host_port when single; 0 when host_port is 0) */
+	bool v6_twin;      /* the "::" binding dockerd adds to a 0.0.0.0 one (same host port) */
 };
 /* Parse a "80/tcp" key: port, proto. -1 with docker's message when invalid. */
 int berth_port_key_parse(const char *key, int *port, char *proto, size_t proto_len, struct berth_error *err);

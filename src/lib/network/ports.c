@@ -77,16 +77,17 @@ int berth_port_maps_from(json_t *port_bindings, json_t *exposed_ports, bool publ
 			if (hip && *hip) {
 				struct in6_addr tmp;
 				if (inet_pton(AF_INET, hip, &tmp) != 1) {
-					if (inet_pton(AF_INET6, hip, &tmp) == 1)
-						berth_err(
-							err, BERTH_E_INVALID,
-							"IPv6 host addresses of published ports are not supported yet: %s",
-							hip);
-					else
+					if (inet_pton(AF_INET6, hip, &tmp) != 1) {
 						berth_err(err, BERTH_E_INVALID, "invalid IP address: %s", hip);
-					goto fail;
+						goto fail;
+					}
+					/* the canonical text ("::1"), as dockerd shows it */
+					char canon[INET6_ADDRSTRLEN];
+					inet_ntop(AF_INET6, &tmp, canon, sizeof(canon));
+					snprintf(bm.host_ip, sizeof(bm.host_ip), "%s", canon);
+				} else {
+					snprintf(bm.host_ip, sizeof(bm.host_ip), "%s", hip);
 				}
-				snprintf(bm.host_ip, sizeof(bm.host_ip), "%s", hip);
 			}
 			if (hp && *hp) {
 				const char *dash = strchr(hp, '-');
@@ -130,16 +131,50 @@ fail:
 	return -1;
 }
 
-bool berth_ports_taken(const struct berth_port_alloc *a, const char *proto, uint32_t ip, int port)
+/* A host address of the allocator: "" or NULL is 0.0.0.0. -1 when invalid. */
+static int host_addr(const char *s, struct berth_port_used *u)
 {
+	u->v6 = false;
+	u->ip = 0;
+	memset(&u->ip6, 0, sizeof(u->ip6));
+	if (!s || !*s)
+		return 0;
+	if (berth_v4addr_parse(s, &u->ip) == 0)
+		return 0;
+	if (inet_pton(AF_INET6, s, &u->ip6) != 1)
+		return -1;
+	u->v6 = true;
+	return 0;
+}
+
+static bool host_any(const struct berth_port_used *u) { return u->v6 ? IN6_IS_ADDR_UNSPECIFIED(&u->ip6) : !u->ip; }
+
+/* Same family, and one of them is the unspecified address or both are equal. */
+static bool host_clash(const struct berth_port_used *a, const struct berth_port_used *b)
+{
+	if (a->v6 != b->v6)
+		return false;
+	if (host_any(a) || host_any(b))
+		return true;
+	return a->v6 ? !memcmp(&a->ip6, &b->ip6, sizeof(a->ip6)) : a->ip == b->ip;
+}
+
+bool berth_ports_taken(const struct berth_port_alloc *a, const char *proto, const char *ip, int port)
+{
+	struct berth_port_used k;
+	if (host_addr(ip, &k) < 0)
+		return true;
 	for (size_t i = 0; i < a->n; i++)
-		if (a->v[i].port == port && !strcmp(a->v[i].proto, proto) && (!ip || !a->v[i].ip || a->v[i].ip == ip))
+		if (a->v[i].port == port && !strcmp(a->v[i].proto, proto) && host_clash(&a->v[i], &k))
 			return true;
 	return false;
 }
 
-int berth_ports_add(struct berth_port_alloc *a, const char *proto, uint32_t ip, int port)
+int berth_ports_add(struct berth_port_alloc *a, const char *proto, const char *ip, int port)
 {
+	struct berth_port_used k = {0};
+	if (host_addr(ip, &k) < 0)
+		return -1;
 	if (a->n == a->cap) {
 		size_t cap = a->cap ? a->cap * 2 : 16;
 		struct berth_port_used *nv = realloc(a->v, cap * sizeof(*nv));
@@ -149,16 +184,21 @@ int berth_ports_add(struct berth_port_alloc *a, const char *proto, uint32_t ip, 
 		a->cap = cap;
 	}
 	struct berth_port_used *u = &a->v[a->n++];
+	*u = k;
 	snprintf(u->proto, sizeof(u->proto), "%s", proto);
-	u->ip = ip;
 	u->port = port;
 	return 0;
 }
 
-void berth_ports_remove(struct berth_port_alloc *a, const char *proto, uint32_t ip, int port)
+void berth_ports_remove(struct berth_port_alloc *a, const char *proto, const char *ip, int port)
 {
+	struct berth_port_used k;
+	if (host_addr(ip, &k) < 0)
+		return;
 	for (size_t i = 0; i < a->n; i++) {
-		if (a->v[i].port == port && a->v[i].ip == ip && !strcmp(a->v[i].proto, proto)) {
+		struct berth_port_used *u = &a->v[i];
+		if (u->port == port && u->v6 == k.v6 && !strcmp(u->proto, proto) &&
+		    (k.v6 ? !memcmp(&u->ip6, &k.ip6, sizeof(k.ip6)) : u->ip == k.ip)) {
 			a->v[i] = a->v[--a->n];
 			return;
 		}

@@ -74,13 +74,15 @@ int berth_ipt_network_rules(const struct berth_ipt_net *n, struct berth_ipt_rule
 
 int berth_ipt_port_rules(const struct berth_ipt_port *p, struct berth_ipt_rules *out)
 {
-	char hp[8], cp[8], cdst[64], cip32[40], hip32[40];
+	/* IPv4 (iptables) or IPv6 (ip6tables: /128, [addr]:port, :: = any) */
+	bool v6 = strchr(p->ctr_ip, ':') != NULL;
+	char hp[8], cp[8], cdst[80], cip32[72], hip32[72];
 	snprintf(hp, sizeof(hp), "%d", p->host_port);
 	snprintf(cp, sizeof(cp), "%d", p->ctr_port);
-	snprintf(cdst, sizeof(cdst), "%s:%d", p->ctr_ip, p->ctr_port);
-	snprintf(cip32, sizeof(cip32), "%s/32", p->ctr_ip);
-	snprintf(hip32, sizeof(hip32), "%s/32", p->host_ip);
-	bool any = !p->host_ip[0] || !strcmp(p->host_ip, "0.0.0.0");
+	snprintf(cdst, sizeof(cdst), v6 ? "[%s]:%d" : "%s:%d", p->ctr_ip, p->ctr_port);
+	snprintf(cip32, sizeof(cip32), "%s/%d", p->ctr_ip, v6 ? 128 : 32);
+	snprintf(hip32, sizeof(hip32), "%s/%d", p->host_ip, v6 ? 128 : 32);
+	bool any = !p->host_ip[0] || !strcmp(p->host_ip, "0.0.0.0") || !strcmp(p->host_ip, "::");
 	int rc = 0;
 	/* nat BERTH: DNAT (from outside the bridge unless hairpin) */
 	const char *dnat[24];

@@ -56,6 +56,9 @@ net_cleanup()
 	done
 	local p
 	for p in $(pgrep -f "berth-proxy .*-container-ip $(net_prefix)" || true); do kill "$p" 2>/dev/null || true; done
+	if [ -n "${NET_EXTRA_SUBNET6:-}" ]; then
+		for p in $(pgrep -f "berth-proxy .*-container-ip $NET_EXTRA_SUBNET6" || true); do kill "$p" 2>/dev/null || true; done
+	fi
 	ip link del "$E2E_BRIDGE" 2>/dev/null || true
 	if [ -n "${NET_EXTRA_BRIDGE:-}" ]; then ip link del "$NET_EXTRA_BRIDGE" 2>/dev/null || true; fi
 	# the shared chains go only when nothing else uses them
