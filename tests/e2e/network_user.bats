@@ -180,11 +180,17 @@ httpd_cmd='mkdir -p /www && echo "hello from $(hostname)" >/www/index.html && ex
 	# dockerd's places: the endpoint's Links; connect --link too
 	berth create --name lcli --network lnet --link lsrv:lalias busybox sleep 300 >/dev/null
 	assert_eq "$(berth inspect -f '{{json .NetworkSettings.Networks.lnet.Links}}' lcli)" '["lsrv:lalias"]'
+	# dockerd 20.10 shows HostConfig.Links from its link graph, which holds
+	# default-bridge links only: null here
+	assert_eq "$(berth inspect -f '{{json .HostConfig.Links}}' lcli)" null
+	api GET /containers/lcli/json
+	assert_eq "$(jq -c .HostConfig.Links <<<"$HTTP_BODY")" null
 	berth network create --subnet "$NET_B" lnet2 >/dev/null
 	berth network connect lnet2 lsrv
 	run berth network connect --link lsrv:other lnet2 lcli
 	[ "$status" -eq 0 ] || fail "$output"
 	assert_eq "$(berth inspect -f '{{json .NetworkSettings.Networks.lnet2.Links}}' lcli)" '["lsrv:other"]'
+	assert_eq "$(berth inspect -f '{{json .HostConfig.Links}}' lcli)" null
 	berth start lcli >/dev/null
 	run berth exec lcli wget -qO- http://other/
 	[ "$status" -eq 0 ] || fail "wget http://other/: $output"
@@ -304,6 +310,8 @@ httpd_cmd='mkdir -p /www && echo "hello from $(hostname)" >/www/index.html && ex
 	assert_contains "$output" "hello from"
 
 	berth create --name linker --link web:alias busybox true >/dev/null
+	# the stored form, as dockerd shows it: /target:/container/alias
+	assert_eq "$(berth inspect -f '{{json .HostConfig.Links}}' linker)" '["/web:/linker/alias"]'
 	run berth rm --link /linker/alias
 	[ "$status" -eq 0 ] || fail "$output"
 	assert_eq "$(berth inspect -f '{{json .HostConfig.Links}}' linker)" null

@@ -10,6 +10,7 @@
 #include "daemon/container_ops.h"
 #include "daemon/daemon.h"
 #include "daemon/health.h"
+#include "daemon/networks.h"
 #include "image/store.h"
 #include "runtime/jget.h"
 #include "storage/layer_store.h"
@@ -19,6 +20,8 @@ json_t *berth_ctr_inspect(struct berth_daemon *d, struct berth_container *c, boo
 	pthread_mutex_lock(&c->mu);
 	json_t *j = json_deep_copy(c->doc);
 	pthread_mutex_unlock(&c->mu);
+	if (json_is_object(jobj(j, "HostConfig")))
+		json_object_set_new(jobj(j, "HostConfig"), "Links", berth_networks_link_inspect(d, j));
 	json_t *gd = berth_rwlayer_graph_data(d->layers, c->id);
 	json_object_set_new(j, "GraphDriver",
 			    json_pack("{s:o, s:s}", "Data", gd ? gd : json_null(), "Name",

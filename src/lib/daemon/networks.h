@@ -59,6 +59,10 @@ bool berth_networks_uses_embedded_dns(struct berth_daemon *d, json_t *container_
 /* /etc/hosts lines of the container's legacy links ("ip\talias id12 name"),
  * a new array (maybe empty). */
 json_t *berth_networks_link_hosts(struct berth_daemon *d, json_t *container_doc);
+/* HostConfig.Links as dockerd's inspect shows it (its link graph): the
+ * default-bridge links as "/target:/container/alias", null on a user network
+ * (there a link is an alias of the endpoint, NetworkSettings.Networks.X.Links). */
+json_t *berth_networks_link_inspect(struct berth_daemon *d, json_t *container_doc);
 /* The legacy link environment (ALIAS_PORT_80_TCP_ADDR=..., ALIAS_NAME=...,
  * ALIAS_ENV_X=...) of a container being started, a new array. */
 json_t *berth_networks_link_env(struct berth_daemon *d, json_t *container_doc);

@@ -616,6 +616,36 @@ json_t *berth_networks_link_hosts(struct berth_daemon *d, json_t *doc)
 	return out;
 }
 
+json_t *berth_networks_link_inspect(struct berth_daemon *d, json_t *doc)
+{
+	json_t *links = jarr(jobj(doc, "HostConfig"), "Links");
+	if (!legacy_links(doc) || !json_array_size(links))
+		return json_null();
+	const char *self = jstr(doc, "Name") ? jstr(doc, "Name") : "/";
+	json_t *out = json_array();
+	size_t i;
+	json_t *v;
+	json_array_foreach(links, i, v) {
+		char name[256], alias[256];
+		if (!json_string_value(v) ||
+		    !split_link(json_string_value(v), name, sizeof(name), alias, sizeof(alias)))
+			continue;
+		struct berth_container *t = berth_container_get(d->containers, name, NULL);
+		if (!t)
+			continue; /* gone: dockerd's link graph lost it with the container */
+		pthread_mutex_lock(&t->mu);
+		char *s = berth_strdup_printf("%s:%s/%s", t->name, self, alias);
+		pthread_mutex_unlock(&t->mu);
+		berth_container_put(d->containers, t);
+		json_array_append_new(out, json_string(s));
+		free(s);
+	}
+	if (json_array_size(out))
+		return out;
+	json_decref(out);
+	return json_null();
+}
+
 static int port_cmp(const void *a, const void *b)
 {
 	const char *x = json_string_value(*(json_t *const *)a), *y = json_string_value(*(json_t *const *)b);
