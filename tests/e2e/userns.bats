@@ -51,6 +51,7 @@ setup() { berthd_ensure; }
 teardown()
 {
 	reset_containers
+	berth rmi -f usns-commit:1 >/dev/null 2>&1 || true
 	berth volume rm -f usv >/dev/null 2>&1 || true
 	rm -f "$BATS_TEST_TMPDIR/secret"
 }
@@ -128,4 +129,51 @@ teardown()
 		--userns-remap=a:b:c
 	[ "$status" -ne 0 ]
 	assert_contains "$output" 'Invalid user/group specification in --userns-remap: "a:b:c"'
+}
+
+# tar listing "uid/gid name" (numeric owners) of the entry whose name is $2 in the tar file $1
+_tar_owner()
+{
+	tar -tvf "$1" --numeric-owner | awk -v n="$2" '$NF == n { print $2; exit }'
+}
+
+@test "userns: export, commit and cp show container ids; cp into the container maps them to host ids" {
+	run berth run --name us2 --network none busybox sh -c \
+		'mkdir -p /d/sub && echo x >/d/sub/f && chown -R 1000:1000 /d && touch /rootfile'
+	[ "$status" -eq 0 ] || fail "$output"
+	local t=$BATS_TEST_TMPDIR
+	# export: the root filesystem as the container sees it
+	berth export -o "$t/exp.tar" us2
+	assert_eq "$(_tar_owner "$t/exp.tar" etc/passwd)" "0/0"
+	assert_eq "$(_tar_owner "$t/exp.tar" rootfile)" "0/0"
+	assert_eq "$(_tar_owner "$t/exp.tar" d/sub/f)" "1000/1000"
+	# cp out (GET archive): the tar stream carries container ids
+	berth cp us2:/d - >"$t/cp.tar"
+	assert_eq "$(_tar_owner "$t/cp.tar" d/sub/f)" "1000/1000"
+	berth cp us2:/etc/passwd - >"$t/cp2.tar"
+	assert_eq "$(_tar_owner "$t/cp2.tar" passwd)" "0/0"
+	# commit: the layer holds container ids; run in the committed image sees them
+	berth commit us2 usns-commit:1 >/dev/null
+	run berth run --rm --network none usns-commit:1 stat -c '%u:%g' /d/sub/f /rootfile
+	[ "$status" -eq 0 ] || fail "$output"
+	assert_eq "$(echo $output)" "1000:1000 0:0"
+	mkdir "$t/save"
+	berth save usns-commit:1 | tar -xf - -C "$t/save"
+	local top
+	top=$(jq -r '.[0].Layers[-1]' "$t/save/manifest.json")
+	assert_eq "$(_tar_owner "$t/save/$top" d/sub/f)" "1000/1000"
+	assert_eq "$(_tar_owner "$t/save/$top" rootfile)" "0/0"
+	# cp in (PUT archive): container ids become host ids
+	mkdir -p "$t/in/sub"
+	echo y >"$t/in/sub/g"
+	chown -R 1000:1000 "$t/in"
+	echo z >"$t/rootfile"
+	berth cp "$t/in" us2:/in
+	berth cp "$t/rootfile" us2:/rootcopy
+	local upper
+	upper=$(berth inspect -f '{{with .GraphDriver.Data.UpperDir}}{{.}}{{else}}{{.GraphDriver.Data.Dir}}{{end}}' us2)
+	assert_eq "$(stat -c '%u:%g' "$upper/in/sub/g")" "$((USERNS_UID + 1000)):$((USERNS_GID + 1000))"
+	assert_eq "$(stat -c '%u:%g' "$upper/rootcopy")" "$USERNS_UID:$USERNS_GID"
+	berth cp us2:/in - >"$t/cp3.tar"
+	assert_eq "$(_tar_owner "$t/cp3.tar" in/sub/g)" "1000/1000"
 }

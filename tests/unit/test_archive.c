@@ -641,6 +641,77 @@ static void test_shared(void)
 	       "getxattr_at reads it back");
 }
 
+/* "name uid:gid" lines of a tar in memory, in order. */
+static char *list_owners(const struct berth_buf *b)
+{
+	struct archive *a = archive_read_new();
+	archive_read_support_format_tar(a);
+	struct berth_buf out = {0};
+	struct archive_entry *e;
+	if (archive_read_open_memory(a, b->data ? b->data : "", b->len) == ARCHIVE_OK)
+		while (archive_read_next_header(a, &e) == ARCHIVE_OK)
+			berth_buf_printf(&out, "%s %lld:%lld\n", archive_entry_pathname(e),
+					 (long long)archive_entry_uid(e), (long long)archive_entry_gid(e));
+	archive_read_free(a);
+	return berth_buf_steal(&out);
+}
+
+static bool owned(const char *rel, uid_t uid, gid_t gid)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s/%s", tmp, rel);
+	struct stat st;
+	return lstat(p, &st) == 0 && st.st_uid == uid && st.st_gid == gid;
+}
+
+/* --userns-remap: PUT shifts container owners to host ids (parents it makes
+ * belong to the remapped root), GET and berth_tar_write map them back; host
+ * ids outside the ranges show as the overflow id. */
+static void test_remap(void)
+{
+	struct berth_idmap m = {.nuid = 1, .ngid = 1};
+	m.uids[0] = (struct berth_idrange){.container = 0, .host = 200000, .size = 65536};
+	m.gids[0] = (struct berth_idrange){.container = 0, .host = 300000, .size = 65536};
+	sh("mkdir -p %s/remap && chown 200000:300000 %s/remap", tmp, tmp);
+	int root = open_root("remap");
+	struct berth_root rt = {.fd = root, .idmap = &m};
+	struct berth_error err = {0};
+	struct berth_buf b = {0};
+	const struct tent v[] = {{"new/deep/f", 'f', "x"}};
+	make_tar(&b, v, 1);
+	struct mem_in in = {b.data, b.len, 0};
+	struct berth_reader r = {mem_read, &in};
+	struct berth_archive_put_opts po = {.spool_dir = tmp};
+	int rc = berth_root_extract(&rt, "/", "c", &po, &r, &err);
+	TAP_OK(&T, rc == 0, "remap: PUT %s", rc ? err.msg : "");
+	TAP_OK(&T, owned("remap/new/deep/f", 201234, 305678), "remap: PUT shifts the archive's owner");
+	TAP_OK(&T, owned("remap/new", 200000, 300000) && owned("remap/new/deep", 200000, 300000),
+	       "remap: parents PUT makes belong to the remapped root");
+	in.off = 0;
+	po.chown = true;
+	po.uid = 7;
+	po.gid = 8;
+	rc = berth_root_extract(&rt, "/", "c", &po, &r, &err);
+	TAP_OK(&T, rc == 0 && owned("remap/new/deep/f", 200007, 300008),
+	       "remap: PUT with copyUIDGID shifts the user %s", rc ? err.msg : "");
+	berth_buf_free(&b);
+	sh("touch %s/remap/new/hostroot && chown 0:0 %s/remap/new/hostroot", tmp, tmp);
+	struct berth_writer w = {buf_write, &b};
+	rc = berth_root_archive(&rt, "/new", "c", NULL, NULL, &w, &err);
+	char *l = rc == 0 ? list_owners(&b) : NULL;
+	TAP_OK(&T, l && !strcmp(l, "new/ 0:0\nnew/deep/ 0:0\nnew/deep/f 7:8\nnew/hostroot 65534:65534\n"),
+	       "remap: GET maps owners back: %s", l ? l : err.msg);
+	free(l);
+	b.len = 0;
+	struct berth_tar_src src = {.dirfd = root, .base = "new", .name = "new", .idmap = &m};
+	rc = berth_tar_write(&src, &w, &err);
+	l = rc == 0 ? list_owners(&b) : NULL;
+	TAP_OK(&T, l && strstr(l, "new/deep/f 7:8\n"), "remap: berth_tar_write maps owners back: %s", l ? l : err.msg);
+	free(l);
+	berth_buf_free(&b);
+	close(root);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -660,6 +731,7 @@ int main(void)
 	test_host_side();
 	test_race();
 	test_shared();
+	test_remap();
 	sh("rm -rf %s", tmp);
 	return TAP_DONE(&T);
 }

@@ -484,6 +484,64 @@ static void test_absolute_inside(void)
 	berth_buf_free(&b);
 }
 
+/* --userns-remap: owners shift into the host range, and parents the tar only
+ * implies (no entry of their own) belong to the remapped root, not host root. */
+static void test_remap_implied_parents(void)
+{
+	struct berth_idmap m = {.nuid = 1, .ngid = 1};
+	m.uids[0] = (struct berth_idrange){.container = 0, .host = 200000, .size = 65536};
+	m.gids[0] = (struct berth_idrange){.container = 0, .host = 300000, .size = 65536};
+	struct berth_buf b = {0};
+	struct st_tar tb;
+	st_tar_begin(&tb, &b);
+	st_tar_file(&tb, "a/b/c", "implied\n");
+	struct archive_entry *e = archive_entry_new();
+	archive_entry_set_pathname(e, "x/");
+	archive_entry_set_filetype(e, AE_IFDIR);
+	archive_entry_set_perm(e, 0750);
+	archive_entry_set_uid(e, 5);
+	archive_entry_set_gid(e, 6);
+	archive_write_header(tb.a, e);
+	archive_entry_clear(e);
+	archive_entry_set_pathname(e, "x/y/z");
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	archive_entry_set_size(e, 0);
+	archive_entry_set_uid(e, 1000);
+	archive_entry_set_gid(e, 1000);
+	archive_write_header(tb.a, e);
+	archive_entry_free(e);
+	st_tar_end(&tb);
+
+	char *dir = mkdir_in_root("remap");
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct st_mem mem = {.data = (const unsigned char *)b.data, .len = b.len};
+	struct berth_reader r = st_mem_reader(&mem);
+	struct berth_tar_apply_opts o = {.whiteout = BERTH_WHITEOUT_OVERLAY, .idmap = &m};
+	struct berth_tar_apply_result res;
+	struct berth_error err = {0};
+	int rc = berth_tar_apply(fd, &r, &o, &res, &err);
+	close(fd);
+	TAP_OK(&t, rc == 0, "remapped layer applies %s", rc ? err.msg : "");
+	static const struct {
+		const char *rel;
+		uid_t uid;
+		gid_t gid;
+	} want[] = {{"a", 200000, 300000}, {"a/b", 200000, 300000}, {"a/b/c", 200000, 300000},
+		    {"x", 200005, 300006}, {"x/y", 200000, 300000}, {"x/y/z", 201000, 301000}};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		char *p = berth_strdup_printf("%s/%s", dir, want[i].rel);
+		struct stat st;
+		TAP_OK(&t, lstat(p, &st) == 0 && st.st_uid == want[i].uid && st.st_gid == want[i].gid,
+		       "remap: %s owned by %u:%u (is %u:%u)", want[i].rel, (unsigned)want[i].uid, (unsigned)want[i].gid,
+		       (unsigned)st.st_uid, (unsigned)st.st_gid);
+		free(p);
+	}
+	berth_rm_rf(dir, NULL);
+	free(dir);
+	berth_buf_free(&b);
+}
+
 static void test_path_clean(void)
 {
 	struct {
@@ -524,6 +582,7 @@ int main(void)
 	test_hostile_store("vfs");
 	test_whiteouts();
 	test_types();
+	test_remap_implied_parents();
 	TAP_OK(&t, !st_is_mounted_below(root), "no mounts left");
 	return TAP_DONE(&t);
 }

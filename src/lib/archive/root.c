@@ -183,7 +183,8 @@ int berth_root_archive(const struct berth_root *root, const char *path, const ch
 					    .name = ps.name,
 					    .subst = root->subst,
 					    .nsubst = root->nsubst,
-					    .kernel_fs_empty = root->kernel_fs_empty};
+					    .kernel_fs_empty = root->kernel_fs_empty,
+					    .idmap = root->idmap};
 		rc = berth_tar_write(&src, out, err);
 	}
 	berth_path_stat_free(&ps);
@@ -217,7 +218,8 @@ int berth_root_extract(const struct berth_root *root, const char *path, const ch
 				      .gid = o->gid,
 				      .dest_shown = resolved,
 				      .spool_dir = o->spool_dir,
-				      .no_kernel_fs = root->kernel_fs_empty};
+				      .no_kernel_fs = root->kernel_fs_empty,
+				      .idmap = root->idmap};
 	if (berth_untar(root->fd, resolved + 1, in, &uo, err) < 0)
 		return berth_err_prefix(err, "Error processing tar file(exit status 1)");
 	return 0;

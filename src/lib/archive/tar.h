@@ -17,10 +17,12 @@
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 
 #include "common/error.h"
+#include "common/idmap.h"
 #include "common/util.h"
 
 /* ---- docker's ContainerPathStat ---- */
@@ -90,6 +92,9 @@ struct berth_tar_src {
 	 * are still filtered one by one). */
 	int (*filter)(void *ctx, const char *rel, bool is_dir);
 	void *filter_ctx;
+	/* --userns-remap: owners are mapped back from host to container ids
+	 * (NULL: as on disk) */
+	const struct berth_idmap *idmap;
 };
 enum { BERTH_TAR_KEEP = 0, BERTH_TAR_SKIP = 1, BERTH_TAR_DESCEND = 2 };
 /* Writes a complete tar stream (end-of-archive blocks included). */
@@ -120,6 +125,10 @@ struct berth_untar_opts {
 	const char *spool_dir;
 	/* refuse to create anything in a directory on a kernel file system */
 	bool no_kernel_fs;
+	/* --userns-remap: owners (the archive's or uid/gid) are container ids
+	 * shifted to host ids, missing parents belong to the remapped root
+	 * (NULL: as given) */
+	const struct berth_idmap *idmap;
 };
 
 /* Extract the tar stream (plain, gzip, bzip2, xz or zstd) into the directory
@@ -147,6 +156,7 @@ struct berth_root {
 	const struct berth_tar_subst *subst;
 	size_t nsubst;
 	bool kernel_fs_empty;
+	const struct berth_idmap *idmap; /* --userns-remap: GET maps owners back, PUT shifts them */
 };
 
 /* docker's StatPath on a container path: the parent is resolved inside the
@@ -230,6 +240,9 @@ void berth_tar_source_drain(struct archive *a, struct berth_tar_source *src);
 #define BERTH_TAR_DATA_ARCHIVE (-2)
 #define BERTH_TAR_DATA_BEYOND (-3)
 int berth_tar_entry_data(struct archive *a, int fd, int64_t size);
+/* Owner of an entry written from st: host ids mapped back to container ids
+ * through m (NULL or off: st's ids). Every tar writer uses it. */
+void berth_tar_entry_set_owner(struct archive_entry *e, const struct stat *st, const struct berth_idmap *m);
 /* atime/mtime of an entry as for utimensat; the access time is never before
  * the modification time (docker's rule). */
 void berth_tar_entry_times(struct archive_entry *e, struct timespec ts[2]);

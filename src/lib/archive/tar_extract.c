@@ -191,8 +191,14 @@ static int open_dir(struct ux *u, const char *rel, int depth)
 	cleanup_close int pfd = open_dir(u, slash ? copy : "", depth + 1);
 	if (pfd < 0)
 		return -1;
-	if (mkdirat(pfd, base, 0755) < 0 && errno != EEXIST)
-		return -1;
+	if (mkdirat(pfd, base, 0755) < 0) {
+		if (errno != EEXIST)
+			return -1;
+	} else if (berth_idmap_enabled(u->o->idmap) && !u->o->no_lchown &&
+		   fchownat(pfd, base, berth_idmap_root_uid(u->o->idmap), berth_idmap_root_gid(u->o->idmap),
+			    AT_SYMLINK_NOFOLLOW) < 0) {
+		return -1; /* made by docker's MkdirAllAndChownNew with the remapped root */
+	}
 	return berth_ar_open(u->root_fd, full, O_PATH | O_DIRECTORY, u->o->resolve);
 }
 
@@ -240,8 +246,9 @@ static int set_meta(struct ux *u, struct archive_entry *e, int pfd, const char *
 	bool link = archive_entry_hardlink(e) || archive_entry_hardlink_utf8(e);
 	char eb[128];
 	if (!u->o->no_lchown) {
-		uid_t uid = u->o->chown ? u->o->uid : (uid_t)archive_entry_uid(e);
-		gid_t gid = u->o->chown ? u->o->gid : (gid_t)archive_entry_gid(e);
+		uint32_t uid = u->o->chown ? u->o->uid : (uint32_t)archive_entry_uid(e);
+		uint32_t gid = u->o->chown ? u->o->gid : (uint32_t)archive_entry_gid(e);
+		berth_idmap_shift(u->o->idmap, &uid, &gid); /* --userns-remap */
 		int r = fd >= 0 ? fchown(fd, uid, gid) : fchownat(pfd, base, uid, gid, AT_SYMLINK_NOFOLLOW);
 		if (r < 0)
 			return berth_err(u->err, BERTH_E_INTERNAL, "lchown %s: %s", shown,

@@ -46,6 +46,7 @@ struct tw {
 	int (*filter)(void *ctx, const char *rel, bool is_dir);
 	void *filter_ctx;
 	size_t top_len; /* the top's name and its '/' in child names */
+	const struct berth_idmap *idmap;
 };
 
 /* The first entry name of (dev, ino), or NULL after recording name for it. */
@@ -180,8 +181,7 @@ static int tw_entry(struct tw *t, int dirfd, const char *base, int fd, const str
 	if (!archive_entry_update_pathname_utf8(e, ename))
 		archive_entry_copy_pathname(e, ename);
 	archive_entry_set_mode(e, st->st_mode);
-	archive_entry_set_uid(e, st->st_uid);
-	archive_entry_set_gid(e, st->st_gid);
+	berth_tar_entry_set_owner(e, st, t->idmap);
 	archive_entry_set_mtime(e, st->st_mtim.tv_sec, 0);
 	char cap[512];
 	ssize_t capn = fd >= 0 ? fgetxattr(fd, "security.capability", cap, sizeof(cap)) :
@@ -319,6 +319,14 @@ static int tw_walk(struct tw *t, int dirfd, const char *prefix, int depth)
 	return rc;
 }
 
+void berth_tar_entry_set_owner(struct archive_entry *e, const struct stat *st, const struct berth_idmap *m)
+{
+	uint32_t uid = st->st_uid, gid = st->st_gid;
+	berth_idmap_unshift(m, &uid, &gid); /* --userns-remap: no-op when m is off */
+	archive_entry_set_uid(e, uid);
+	archive_entry_set_gid(e, gid);
+}
+
 int berth_tar_write(const struct berth_tar_src *src, struct berth_writer *out, struct berth_error *err)
 {
 	struct tw t = {.out = out,
@@ -328,6 +336,7 @@ int berth_tar_write(const struct berth_tar_src *src, struct berth_writer *out, s
 		       .kernel_fs_empty = src->kernel_fs_empty,
 		       .filter = src->filter,
 		       .filter_ctx = src->filter_ctx,
+		       .idmap = src->idmap,
 		       .top_len = !src->name || !*src->name               ? 0 :
 				  src->name[strlen(src->name) - 1] == '/' ? strlen(src->name) :
 									    strlen(src->name) + 1};

@@ -290,6 +290,16 @@ void berth_idmap_shift(const struct berth_idmap *m, uint32_t *uid, uint32_t *gid
 	*gid = g < 0 ? berth_idmap_root_gid(m) : (uint32_t)g;
 }
 
+void berth_idmap_unshift(const struct berth_idmap *m, uint32_t *uid, uint32_t *gid)
+{
+	if (!berth_idmap_enabled(m))
+		return;
+	int64_t u = berth_idmap_to_container(m->uids, m->nuid, *uid),
+		g = berth_idmap_to_container(m->gids, m->ngid, *gid);
+	*uid = u < 0 ? BERTH_IDMAP_OVERFLOW_ID : (uint32_t)u;
+	*gid = g < 0 ? BERTH_IDMAP_OVERFLOW_ID : (uint32_t)g;
+}
+
 int berth_idmap_chown_root(const struct berth_idmap *m, const char *path, struct berth_error *err)
 {
 	if (!berth_idmap_enabled(m))

@@ -46,6 +46,10 @@ uint32_t berth_idmap_root_gid(const struct berth_idmap *m);
 /* Host owner for a container owner: unmapped ids become the root's (as
  * docker's ToHost fails; callers here only shift what images carry). */
 void berth_idmap_shift(const struct berth_idmap *m, uint32_t *uid, uint32_t *gid);
+/* Container owner for a host owner (export, commit, GET archive): ids outside
+ * the ranges become the kernel's overflow id, as the container sees them. */
+#define BERTH_IDMAP_OVERFLOW_ID 65534u
+void berth_idmap_unshift(const struct berth_idmap *m, uint32_t *uid, uint32_t *gid);
 /* lchown path to the remapped root (no-op when m is off). */
 int berth_idmap_chown_root(const struct berth_idmap *m, const char *path, struct berth_error *err);
 /* A directory the remapped root must traverse: group = remapped root's gid,

@@ -136,6 +136,7 @@ struct view_job {
 	size_t nm;
 	view_fn fn;
 	void *arg;
+	const struct berth_idmap *idmap;
 	struct berth_error *err;
 	int rc;
 };
@@ -234,7 +235,7 @@ static int view_in_ns(struct view_job *j)
 	for (size_t i = 0; i < j->nm; i++)
 		if (bind_one(fd, &j->m[i], j->err) < 0)
 			return -1;
-	struct berth_root root = {.fd = fd, .subst = j->r->subst, .nsubst = j->r->nsubst};
+	struct berth_root root = {.fd = fd, .subst = j->r->subst, .nsubst = j->r->nsubst, .idmap = j->idmap};
 	return j->fn(&root, j->arg, j->err);
 }
 
@@ -295,7 +296,7 @@ static int with_view(struct berth_daemon *d, struct berth_container *c, view_fn 
 {
 	int lfd = live_root(c);
 	if (lfd >= 0) {
-		struct berth_root root = {.fd = lfd, .kernel_fs_empty = true};
+		struct berth_root root = {.fd = lfd, .kernel_fs_empty = true, .idmap = &d->idmap};
 		int rc = fn(&root, arg, err);
 		close(lfd);
 		return rc;
@@ -312,10 +313,17 @@ static int with_view(struct berth_daemon *d, struct berth_container *c, view_fn 
 	if (!m) {
 		rc = berth_err(err, BERTH_E_INTERNAL, "out of memory");
 	} else if (nm == 0) {
-		struct berth_root root = {.fd = r.fd, .subst = r.subst, .nsubst = r.nsubst};
+		struct berth_root root = {.fd = r.fd, .subst = r.subst, .nsubst = r.nsubst, .idmap = &d->idmap};
 		rc = fn(&root, arg, err);
 	} else {
-		struct view_job j = {.rootfs = r.rootfs, .r = &r, .m = m, .nm = nm, .fn = fn, .arg = arg, .err = err};
+		struct view_job j = {.rootfs = r.rootfs,
+				     .r = &r,
+				     .m = m,
+				     .nm = nm,
+				     .fn = fn,
+				     .arg = arg,
+				     .idmap = &d->idmap,
+				     .err = err};
 		pthread_t t;
 		pthread_attr_t attr;
 		pthread_attr_init(&attr);
@@ -455,8 +463,12 @@ int berth_ctr_export(struct berth_daemon *d, struct berth_container *c, berth_ar
 	if (begin && begin(ctx, NULL) < 0)
 		rc = berth_err(err, BERTH_E_INTERNAL, "write: connection closed");
 	if (rc == 0) {
-		struct berth_tar_src src = {
-			.dirfd = r.fd, .base = NULL, .name = NULL, .subst = r.subst, .nsubst = r.nsubst};
+		struct berth_tar_src src = {.dirfd = r.fd,
+					    .base = NULL,
+					    .name = NULL,
+					    .subst = r.subst,
+					    .nsubst = r.nsubst,
+					    .idmap = &d->idmap};
 		rc = berth_tar_write(&src, out, err);
 	}
 	root_close(d, c, &r);

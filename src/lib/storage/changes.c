@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "archive/tar.h"
 #include "common/cleanup.h"
 #include "storage/fsutil.h"
 
@@ -289,6 +290,7 @@ struct tar_out {
 	struct berth_writer *w;
 	struct berth_strmap inodes; /* "dev:ino" -> index into links */
 	char **links;
+	const struct berth_idmap *idmap; /* --userns-remap: owners mapped back to container ids */
 	struct berth_error *err;
 };
 
@@ -347,8 +349,7 @@ static int tar_whiteout(struct tar_out *t, const char *dir, const char *base, co
 	archive_entry_set_size(e, 0);
 	if (st) {
 		archive_entry_set_perm(e, st->st_mode & 0777);
-		archive_entry_set_uid(e, st->st_uid);
-		archive_entry_set_gid(e, st->st_gid);
+		berth_tar_entry_set_owner(e, st, t->idmap);
 		archive_entry_set_mtime(e, st->st_mtim.tv_sec, 0);
 	} else {
 		archive_entry_set_mtime(e, time(NULL), 0);
@@ -368,8 +369,7 @@ static int tar_add(struct tar_out *t, int dirfd, const char *base, const char *n
 	cleanup_free char *dname = S_ISDIR(st->st_mode) ? berth_strdup_printf("%s/", name) : strdup(name);
 	archive_entry_set_pathname(e, dname ? dname : name);
 	archive_entry_set_mode(e, st->st_mode);
-	archive_entry_set_uid(e, st->st_uid);
-	archive_entry_set_gid(e, st->st_gid);
+	berth_tar_entry_set_owner(e, st, t->idmap);
 	archive_entry_set_mtime(e, st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
 	char cap[256];
 	ssize_t capn = berth_lgetxattr_at(dirfd, base, "security.capability", cap, sizeof(cap));
@@ -446,7 +446,8 @@ static int cmp_change_path(const void *a, const void *b)
 	return strcmp(pa ? pa : "", pb ? pb : "");
 }
 
-int berth_changes_export(int root_fd, json_t *changes, struct berth_writer *out, struct berth_error *err)
+int berth_changes_export(int root_fd, json_t *changes, const struct berth_idmap *idmap, struct berth_writer *out,
+			 struct berth_error *err)
 {
 	size_t n = json_array_size(changes);
 	json_t **v = calloc(n + 1, sizeof(json_t *));
@@ -455,7 +456,7 @@ int berth_changes_export(int root_fd, json_t *changes, struct berth_writer *out,
 	for (size_t i = 0; i < n; i++)
 		v[i] = json_array_get(changes, i);
 	qsort(v, n, sizeof(json_t *), cmp_change_path);
-	struct tar_out t = {0};
+	struct tar_out t = {.idmap = idmap};
 	int rc = tar_open(&t, out, err);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		const char *path = json_string_value(json_object_get(v[i], "Path"));
@@ -515,9 +516,10 @@ static int upper_walk(struct tar_out *t, int dirfd, const char *rel)
 	return rc;
 }
 
-int berth_overlay_export_upper(int upper_fd, struct berth_writer *out, struct berth_error *err)
+int berth_overlay_export_upper(int upper_fd, const struct berth_idmap *idmap, struct berth_writer *out,
+			       struct berth_error *err)
 {
-	struct tar_out t = {0};
+	struct tar_out t = {.idmap = idmap};
 	int rc = tar_open(&t, out, err);
 	if (rc == 0)
 		rc = upper_walk(&t, upper_fd, "");

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "common/idmap.h"
 #include "common/util.h"
 
 enum berth_change_kind { BERTH_CHANGE_MODIFY = 0, BERTH_CHANGE_ADD = 1, BERTH_CHANGE_DELETE = 2 };
@@ -17,8 +18,11 @@ int berth_changes_dirs(int new_fd, int old_fd, json_t **out, struct berth_error 
 /* Bytes of the added/modified non-directories in changes (hard links once). */
 int64_t berth_changes_size(int root_fd, json_t *changes);
 /* Tar (pax) of changes, sorted by path, content read below root_fd; deletions
- * become ".wh.<name>" entries. */
-int berth_changes_export(int root_fd, json_t *changes, struct berth_writer *out, struct berth_error *err);
+ * become ".wh.<name>" entries. idmap (--userns-remap, may be NULL): owners
+ * are mapped back to container ids. */
+int berth_changes_export(int root_fd, json_t *changes, const struct berth_idmap *idmap, struct berth_writer *out,
+			 struct berth_error *err);
 /* Tar of an overlay upper dir with whiteouts in AUFS form (char 0:0 ->
  * ".wh.<name>", opaque dir -> "<dir>/.wh..wh..opq"). */
-int berth_overlay_export_upper(int upper_fd, struct berth_writer *out, struct berth_error *err);
+int berth_overlay_export_upper(int upper_fd, const struct berth_idmap *idmap, struct berth_writer *out,
+			       struct berth_error *err);

@@ -77,6 +77,11 @@ static int classify_open_failure(int dfd, const char *name, int e)
 
 int berth_open_dir_beneath(int root_fd, const char *rel, bool create)
 {
+	return berth_open_dir_beneath_owned(root_fd, rel, create, (uid_t)-1, (gid_t)-1);
+}
+
+int berth_open_dir_beneath_owned(int root_fd, const char *rel, bool create, uid_t uid, gid_t gid)
+{
 	int fd = openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -111,6 +116,13 @@ int berth_open_dir_beneath(int root_fd, const char *rel, bool create)
 				return -1;
 			}
 			fchmodat(fd, comp, 0755, 0);
+			if ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
+			    fchownat(fd, comp, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
+				int e2 = errno;
+				close(fd);
+				errno = e2;
+				return -1;
+			}
 			nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		}
 		if (nfd < 0) {

@@ -23,6 +23,8 @@ int berth_path_split(const char *path, char **dir, const char **base);
  * ENOTDIR. With create, missing components are made (mode 0755). Returns an
  * O_RDONLY|O_DIRECTORY fd or -1 with errno. */
 int berth_open_dir_beneath(int root_fd, const char *rel, bool create);
+/* The same; components it creates get owner uid:gid (-1: unchanged). */
+int berth_open_dir_beneath_owned(int root_fd, const char *rel, bool create, uid_t uid, gid_t gid);
 /* Open rel (cleaned) below root_fd; no component, the last included, may be
  * a symlink. flags are open(2) flags (O_NOFOLLOW|O_CLOEXEC added). */
 int berth_open_beneath(int root_fd, const char *rel, int flags);

@@ -116,7 +116,7 @@ int berth_fulllayer_export_changes(struct berth_graph_driver *d, const char *id,
 	json_t *changes = NULL;
 	int rc = berth_changes_dirs(nfd, ofd, &changes, err);
 	if (rc == 0)
-		rc = berth_changes_export(nfd, changes, out, err);
+		rc = berth_changes_export(nfd, changes, d->idmap, out, err);
 	json_decref(changes);
 	close_pair(nfd, ofd);
 	return rc;

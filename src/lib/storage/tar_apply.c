@@ -201,7 +201,12 @@ static int get_dir(struct apply_ctx *c, const char *dir, const char *name)
 	if (c->cached_dir && !strcmp(c->cached_dir, dir))
 		return c->cached_fd;
 	drop_cache(c);
-	int fd = berth_open_dir_beneath(c->root_fd, dir, true);
+	/* parents the tar implies (no entry of their own) belong to the
+	 * container's root: the remapped one under --userns-remap */
+	bool remap = berth_idmap_enabled(c->opts->idmap);
+	int fd = berth_open_dir_beneath_owned(c->root_fd, dir, true,
+					      remap ? berth_idmap_root_uid(c->opts->idmap) : (uid_t)-1,
+					      remap ? berth_idmap_root_gid(c->opts->idmap) : (gid_t)-1);
 	if (fd < 0)
 		return parent_error(c, name, errno);
 	c->cached_dir = strdup(dir);

@@ -422,7 +422,7 @@ static int ov_export_changes(struct berth_graph_driver *d, const char *id, const
 	cleanup_close int ufd = diff ? open(diff, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	if (ufd < 0)
 		return berth_err_sys(err, BERTH_E_NOT_FOUND, errno, "overlay2: layer %s", id);
-	return berth_overlay_export_upper(ufd, out, err);
+	return berth_overlay_export_upper(ufd, d->idmap, out, err);
 }
 
 static int64_t ov_diff_size(struct berth_graph_driver *d, const char *id, const char *parent)
