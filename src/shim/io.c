@@ -194,10 +194,12 @@ void io_proc_output_close(struct shim *s, struct proc *p, int idx)
 		berth_log_copier_flush(p->copier[idx], s->logger, 0);
 		free(p->copier[idx]);
 		p->copier[idx] = NULL;
+		struct berth_error err = {0};
+		berth_logger_flush(s->logger, &err);
 	}
 }
 
-void io_output_ready(struct shim *s, struct watch *w)
+static void output_read(struct shim *s, struct watch *w)
 {
 	struct proc *p = w->owner;
 	char buf[65536];
@@ -216,6 +218,14 @@ void io_output_ready(struct shim *s, struct watch *w)
 			berth_log_copier_feed(p->copier[w->index], buf, (size_t)n, s->logger, 0);
 		broadcast(s, p, w->index, buf, (size_t)n);
 	}
+}
+
+void io_output_ready(struct shim *s, struct watch *w)
+{
+	output_read(s, w);
+	/* the logger batches its file writes: out before the loop waits again */
+	struct berth_error err = {0};
+	berth_logger_flush(s->logger, &err);
 }
 
 /* Before an exited process's outputs are closed: read what is still in
@@ -239,6 +249,8 @@ void io_proc_drain(struct shim *s, struct proc *p)
 			broadcast(s, p, i, buf, (size_t)n);
 		}
 	}
+	struct berth_error err = {0};
+	berth_logger_flush(s->logger, &err);
 }
 
 void io_close_stdin(struct shim *s, struct proc *p)

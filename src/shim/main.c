@@ -257,6 +257,8 @@ static void finalize(struct shim *s, struct proc *p)
 		for (int i = 0; i < 2; i++)
 			if (p->copier[i])
 				berth_log_copier_flush(p->copier[i], s->logger, 0);
+		struct berth_error err = {0};
+		berth_logger_flush(s->logger, &err); /* every line is in the file before the exit is */
 		write_exit_file(s);
 	}
 	p->finalized = true;

@@ -18,6 +18,7 @@ struct jsonfile {
 	struct berth_logfile f;
 	char *attrs; /* rendered "attrs" object or NULL */
 	struct berth_buf buf;
+	struct berth_log_timecache tc;
 };
 
 struct jf_opts {
@@ -139,14 +140,26 @@ static int jf_log(struct berth_logger *l, const struct berth_log_msg *m, struct 
 	}
 	if (!first)
 		berth_buf_putc(b, ',');
-	berth_buf_printf(b, "\"stream\":\"%s\"", berth_log_stream_name(m->stream));
-	if (j->attrs)
-		berth_buf_printf(b, ",\"attrs\":%s", j->attrs);
+	if (m->stream == BERTH_LOG_STDERR)
+		berth_buf_append(b, "\"stream\":\"stderr\"", 17);
+	else
+		berth_buf_append(b, "\"stream\":\"stdout\"", 17);
+	if (j->attrs) {
+		berth_buf_append(b, ",\"attrs\":", 9);
+		berth_buf_append(b, j->attrs, strlen(j->attrs));
+	}
 	char ts[64];
-	berth_log_time_format(m->ts_ns, ts, sizeof(ts));
-	berth_buf_printf(b, ",\"time\":\"%s\"}\n", ts);
+	size_t tl = berth_log_time_format_cached(&j->tc, m->ts_ns, ts, sizeof(ts));
+	berth_buf_append(b, ",\"time\":\"", 9);
+	berth_buf_append(b, ts, tl);
+	berth_buf_append(b, "\"}\n", 3);
 
 	return berth_logfile_write(&j->f, b->data, b->len, m->ts_ns, err);
+}
+
+static int jf_flush(struct berth_logger *l, struct berth_error *err)
+{
+	return berth_logfile_flush(&((struct jsonfile *)l)->f, err);
 }
 
 /* Go's json.Marshal of map[string]string: sorted keys, compact, HTML-escaped. */
@@ -188,6 +201,7 @@ const struct berth_log_driver berth_log_driver_jsonfile = {
 	.log = jf_log,
 	.close = jf_close,
 	.reader_open = berth_jsonfile_reader_open,
+	.flush = jf_flush,
 };
 
 static struct berth_logger *jf_open(const struct berth_log_info *info, struct berth_error *err)
@@ -213,6 +227,7 @@ static struct berth_logger *jf_open(const struct berth_log_info *info, struct be
 	}
 	j->base.drv = &berth_log_driver_jsonfile;
 	j->f.fd = -1;
+	berth_log_timecache_init(&j->tc);
 	j->attrs = render_attrs(attrs);
 	if (berth_logfile_open(&j->f, info->log_path, o.capacity, o.max_files, o.compress, err) < 0) {
 		jf_close(&j->base);

@@ -109,6 +109,11 @@ static int local_log(struct berth_logger *l, const struct berth_log_msg *m, stru
 	return berth_logfile_write(&lc->f, lc->buf.data, lc->buf.len, m->ts_ns, err);
 }
 
+static int local_flush(struct berth_logger *l, struct berth_error *err)
+{
+	return berth_logfile_flush(&((struct local *)l)->f, err);
+}
+
 static void local_close(struct berth_logger *l)
 {
 	struct local *lc = (struct local *)l;
@@ -132,6 +137,7 @@ const struct berth_log_driver berth_log_driver_local = {
 	.log = local_log,
 	.close = local_close,
 	.reader_open = berth_local_reader_open,
+	.flush = local_flush,
 };
 
 static struct berth_logger *local_open(const struct berth_log_info *info, struct berth_error *err)

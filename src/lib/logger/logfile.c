@@ -68,8 +68,23 @@ static int compress_file(const char *src, int64_t last_ts, struct berth_error *e
 	return 0;
 }
 
+int berth_logfile_flush(struct berth_logfile *f, struct berth_error *err)
+{
+	if (!f->wbuf.len)
+		return 0;
+	size_t len = f->wbuf.len;
+	f->wbuf.len = 0;
+	if (f->fd < 0)
+		return berth_err(err, BERTH_E_INTERNAL, "log file is not open");
+	if (berth_write_all(f->fd, f->wbuf.data, len) < 0)
+		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "write %s", f->path);
+	return 0;
+}
+
 static int rotate(struct berth_logfile *j, struct berth_error *err)
 {
+	/* what is gathered belongs to the file being rotated out */
+	berth_logfile_flush(j, err);
 	close(j->fd);
 	j->fd = -1;
 	const char *ext = j->compress ? ".gz" : "";
@@ -124,15 +139,18 @@ int berth_logfile_write(struct berth_logfile *f, const void *data, size_t len, i
 		return -1;
 	if (f->fd < 0)
 		return berth_err(err, BERTH_E_INTERNAL, "log file is not open");
-	if (berth_write_all(f->fd, data, len) < 0)
-		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "write %s", f->path);
+	if (berth_buf_append(&f->wbuf, data, len) < 0)
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
 	f->size += (int64_t)len;
 	f->last_ts = ts_ns;
-	return 0;
+	return f->wbuf.len >= BERTH_LOGFILE_BATCH ? berth_logfile_flush(f, err) : 0;
 }
 
 void berth_logfile_close(struct berth_logfile *f)
 {
+	struct berth_error err = {0};
+	berth_logfile_flush(f, &err);
+	berth_buf_free(&f->wbuf);
 	if (f->fd >= 0)
 		close(f->fd);
 	f->fd = -1;

@@ -144,6 +144,11 @@ int berth_logger_log(struct berth_logger *l, const struct berth_log_msg *m, stru
 	return l ? l->drv->log(l, m, err) : 0;
 }
 
+int berth_logger_flush(struct berth_logger *l, struct berth_error *err)
+{
+	return l && l->drv->flush ? l->drv->flush(l, err) : 0;
+}
+
 void berth_logger_close(struct berth_logger *l)
 {
 	if (l)

@@ -88,7 +88,8 @@ struct berth_log_driver {
 	 * on the shim's stdio loop; log() < 0 with err.kind BERTH_E_INVALID drops the message
 	 * (permanent refusal), any other error is retried with back-off. */
 	bool remote;
-	int (*flush)(struct berth_logger *l, struct berth_error *err); /* batching drivers: send what is held */
+	/* send or write what the driver holds (awslogs' batch, the file drivers' write buffer) */
+	int (*flush)(struct berth_logger *l, struct berth_error *err);
 	/* optional (remote drivers): the driver's own delivery options */
 	void (*policy)(const json_t *opts, struct berth_log_policy *p);
 };
@@ -110,6 +111,10 @@ int berth_log_opts_validate(const char *driver, const json_t *opts, struct berth
 
 struct berth_logger *berth_logger_open(const char *driver, const struct berth_log_info *info, struct berth_error *err);
 int berth_logger_log(struct berth_logger *l, const struct berth_log_msg *m, struct berth_error *err);
+/* Write out what log() gathered: the file drivers (and the dual-logging
+ * cache) batch their writes; the caller flushes once it has handed over
+ * what it read, before it waits for more (close flushes too). */
+int berth_logger_flush(struct berth_logger *l, struct berth_error *err);
 void berth_logger_close(struct berth_logger *l);
 
 /* Splits a byte stream into log messages as docker's copier does: one

@@ -59,6 +59,7 @@ struct delivery {
 	pthread_cond_t space; /* signals a blocked writer */
 	struct qmsg *head, *tail;
 	size_t bytes;
+	int writers_waiting; /* blocking mode: writers waiting for space */
 	uint64_t dropped;
 	bool closing, abandon, thread_started;
 	pthread_t thread;
@@ -108,7 +109,11 @@ static void pop_head(struct delivery *d)
 		d->tail = NULL;
 	d->bytes -= m->len;
 	free(m);
-	pthread_cond_broadcast(&d->space);
+	/* a waiting writer is woken once half the buffer is free, not at every
+	 * message (that would ping-pong the two threads a message at a time);
+	 * an empty queue always wakes (close waits for it) */
+	if (!d->head || (d->writers_waiting && d->bytes <= d->max_bytes / 2))
+		pthread_cond_broadcast(&d->space);
 }
 
 static void *delivery_main(void *arg)
@@ -242,8 +247,11 @@ static int delivery_log(struct berth_logger *base, const struct berth_log_msg *m
 			return rc;
 		}
 	} else {
-		while (d->head && d->bytes + m->len > d->max_bytes && !d->abandon)
+		while (d->head && d->bytes + m->len > d->max_bytes && !d->abandon) {
+			d->writers_waiting++;
 			pthread_cond_wait(&d->space, &d->mu);
+			d->writers_waiting--;
+		}
 	}
 	if (d->tail)
 		d->tail->next = q;
@@ -296,10 +304,17 @@ static void delivery_close(struct berth_logger *base)
 	free(d);
 }
 
+/* The cache's gathered writes; the thread is fed as messages come. */
+static int delivery_flush(struct berth_logger *base, struct berth_error *err)
+{
+	return berth_logger_flush(((struct delivery *)base)->cache, err);
+}
+
 static const struct berth_log_driver delivery_driver = {
 	.name = "delivery",
 	.log = delivery_log,
 	.close = delivery_close,
+	.flush = delivery_flush,
 };
 
 uint64_t berth_logger_dropped(struct berth_logger *l)

@@ -42,21 +42,42 @@ struct berth_log_reader {
 
 /* logfile.c: the rotated file json-file and local append to (docker's
  * loggerutils.LogFile): rotation at capacity bytes (-1: never) into
- * <path>.1 .. <path>.<max_files-1>, gzip of rotated files when compress. */
+ * <path>.1 .. <path>.<max_files-1>, gzip of rotated files when compress.
+ * Entries are gathered in wbuf and written once it holds BERTH_LOGFILE_BATCH
+ * bytes, before a rotation, and at berth_logfile_flush (the shim flushes
+ * after each read of the container's output, before it waits again) and
+ * close: one write() per batch instead of one per line. */
+#define BERTH_LOGFILE_BATCH (64 << 10)
 struct berth_logfile {
 	int fd;
 	char *path;
 	int64_t capacity;
 	int max_files;
 	bool compress;
-	int64_t size;
+	int64_t size; /* including what wbuf holds */
 	int64_t last_ts;
+	struct berth_buf wbuf;
 };
 int berth_logfile_open(struct berth_logfile *f, const char *path, int64_t capacity, int max_files, bool compress,
 		       struct berth_error *err);
 /* One encoded entry (rotates first when the file is full). */
 int berth_logfile_write(struct berth_logfile *f, const void *data, size_t len, int64_t ts_ns, struct berth_error *err);
+/* Write out what wbuf holds. */
+int berth_logfile_flush(struct berth_logfile *f, struct berth_error *err);
+/* Flushes, then closes. */
 void berth_logfile_close(struct berth_logfile *f);
+
+/* Time formatting for drivers that stamp every line: the date and time of
+ * the last second formatted, reused while the second is the same (lines
+ * of one read share their time, so most lines format nothing). */
+struct berth_log_timecache {
+	int64_t sec; /* INT64_MIN: empty */
+	size_t baselen;
+	char base[32]; /* "2006-01-02T15:04:05" */
+};
+void berth_log_timecache_init(struct berth_log_timecache *c);
+/* berth_log_time_format's text; returns its length. outlen >= 40. */
+size_t berth_log_time_format_cached(struct berth_log_timecache *c, int64_t ns, char *out, size_t outlen);
 
 /* logproto.c: docker's LogEntry protobuf records (the local driver's files). */
 struct berth_logproto_rec {

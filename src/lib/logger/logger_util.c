@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <math.h>
 #include <regex.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,29 +99,58 @@ void berth_log_json_string(struct berth_buf *b, const char *str, size_t len)
 	berth_buf_putc(b, '"');
 }
 
-void berth_log_time_format(int64_t ns, char *out, size_t outlen)
+void berth_log_timecache_init(struct berth_log_timecache *c)
 {
-	time_t s = (time_t)(ns / 1000000000LL);
+	c->sec = INT64_MIN;
+	c->baselen = 0;
+}
+
+size_t berth_log_time_format_cached(struct berth_log_timecache *c, int64_t ns, char *out, size_t outlen)
+{
+	int64_t s = ns / 1000000000LL;
 	long frac = (long)(ns % 1000000000LL);
 	if (frac < 0) {
 		frac += 1000000000L;
 		s--;
 	}
-	struct tm tm;
-	gmtime_r(&s, &tm);
-	char base[32];
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!frac) {
-		snprintf(out, outlen, "%sZ", base);
-		return;
+	if (s != c->sec) {
+		time_t t = (time_t)s;
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		c->baselen = strftime(c->base, sizeof(c->base), "%Y-%m-%dT%H:%M:%S", &tm);
+		c->sec = s;
 	}
-	char f[16];
-	snprintf(f, sizeof(f), "%09ld", frac);
-	size_t n = 9;
-	while (n && f[n - 1] == '0')
-		n--;
-	f[n] = '\0';
-	snprintf(out, outlen, "%s.%sZ", base, f);
+	/* base, then ".fraction" without its trailing zeros (Go's RFC3339Nano), then 'Z' */
+	char f[10];
+	size_t n = 0;
+	if (frac) {
+		f[0] = '.';
+		for (int i = 9; i >= 1; i--) {
+			f[i] = (char)('0' + frac % 10);
+			frac /= 10;
+		}
+		n = 10;
+		while (f[n - 1] == '0')
+			n--;
+	}
+	size_t len = c->baselen + n + 1;
+	if (len >= outlen) {
+		if (outlen)
+			out[0] = '\0';
+		return 0;
+	}
+	memcpy(out, c->base, c->baselen);
+	memcpy(out + c->baselen, f, n);
+	out[len - 1] = 'Z';
+	out[len] = '\0';
+	return len;
+}
+
+void berth_log_time_format(int64_t ns, char *out, size_t outlen)
+{
+	struct berth_log_timecache c;
+	berth_log_timecache_init(&c);
+	berth_log_time_format_cached(&c, ns, out, outlen);
 }
 
 int berth_parse_human_size(const char *s, int64_t *out)

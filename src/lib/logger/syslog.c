@@ -9,6 +9,7 @@
  * frame over tcp and unix streams. As docker 20.10 (srslog's RFC 5425 framer),
  * rfc5424 and rfc5424micro over tcp+tls are octet-counted instead: "LEN SP MSG",
  * LEN the decimal byte count of MSG, trailing '\n' included. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,9 @@ struct sl {
 	enum sfmt fmt;
 	char *tag;
 	char host[256];
+	int pid; /* docker writes its own pid: the shim's, constant */
+	int64_t ts_sec; /* the second ts was formatted for (INT64_MIN: none) */
+	char ts[96];
 	struct berth_buf b;
 	struct berth_log_tls tls;
 	char *tls_files[3]; /* ca, cert, key */
@@ -150,9 +154,20 @@ static int sl_log(struct berth_logger *l, const struct berth_log_msg *m, struct 
 {
 	struct sl *s = (struct sl *)l;
 	int pri = s->facility * 8 + (m->stream == BERTH_LOG_STDERR ? 3 : 6);
-	char ts[96];
-	fmt_time(m->ts_ns ? m->ts_ns : berth_now_ns(), s->fmt, ts, sizeof(ts));
-	int pid = (int)getpid();
+	int64_t ns = m->ts_ns ? m->ts_ns : berth_now_ns();
+	char tsbuf[96];
+	const char *ts = tsbuf;
+	if (s->fmt == F_5424MICRO) {
+		fmt_time(ns, s->fmt, tsbuf, sizeof(tsbuf));
+	} else {
+		/* the other formats show whole seconds: format each second once */
+		if (ns / 1000000000LL != s->ts_sec) {
+			fmt_time(ns, s->fmt, s->ts, sizeof(s->ts));
+			s->ts_sec = ns / 1000000000LL;
+		}
+		ts = s->ts;
+	}
+	int pid = s->pid;
 	s->b.len = 0;
 	switch (s->fmt) {
 	case F_LOCAL: berth_buf_printf(&s->b, "<%d>%s %s[%d]: ", pri, ts, s->tag, pid); break;
@@ -184,6 +199,8 @@ static struct berth_logger *sl_open(const struct berth_log_info *info, struct be
 	}
 	s->base.drv = &berth_log_driver_syslog;
 	s->conn.fd = -1;
+	s->pid = (int)getpid();
+	s->ts_sec = INT64_MIN;
 	parse_address(berth_log_opt(info->opts, "syslog-address"), &s->conn.addr, err);
 	static const char *const tls_keys[] = {"syslog-tls-ca-cert", "syslog-tls-cert", "syslog-tls-key"};
 	for (int i = 0; i < 3; i++) {
