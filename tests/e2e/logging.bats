@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # Log drivers against local receivers (tests/e2e/lib/logsink.py): syslog over
-# UDP, TCP and unix sockets, journald on a private socket, gelf (UDP chunked
+# UDP, TCP and unix sockets, journald on a private socket, gelf (TCP; UDP chunked
 # and compressed), fluentd (forward protocol); dual logging (`logs` for every
 # driver, cache-disabled); docker's option validation at create; delivery
 # off the stdio loop (a down endpoint does not block the container).
@@ -217,6 +217,40 @@ tls_certs()
 	wait_for 30 sink_has g 1
 	assert_eq "$(sink_jq g '.__compression')" zlib
 	assert_eq "$(sink_jq g '.short_message')" zipped
+}
+
+@test "gelf over TCP: null-delimited uncompressed GELF with docker's fields, compression refused" {
+	sink_start g gelf-tcp 127.0.0.1:0
+	run -0 berth run --name gt --log-driver gelf --log-opt "gelf-address=tcp://127.0.0.1:$SINK_WHERE" \
+		--log-opt 'tag={{.Name}}' --label team=blue --log-opt labels=team busybox sh -c "$LINES3"
+	local id
+	id=$(cjq gt .Id)
+	# one record per NUL-terminated message: the three lines, nothing merged or split
+	wait_for 30 sink_has g 3
+	assert_eq "$(sink_count g)" 3
+	assert_eq "$(sink_jq g 'select(.level == 6) | .short_message' | tr '\n' ' ')" "one three "
+	assert_eq "$(sink_jq g 'select(.level == 3) | .short_message')" two
+	assert_eq "$(sink_jq g '.__compression' | sort -u)" none
+	assert_eq "$(sink_jq g '.version' | sort -u)" 1.1
+	assert_eq "$(sink_jq g '.host' | sort -u)" "$(hostname)"
+	assert_eq "$(sink_jq g '._container_name' | sort -u)" gt
+	assert_eq "$(sink_jq g '._container_id' | sort -u)" "$id"
+	assert_eq "$(sink_jq g '._image_name' | sort -u)" busybox
+	assert_eq "$(sink_jq g '._image_id' | sort -u)" "$BUSYBOX_ID"
+	assert_eq "$(sink_jq g '._tag' | sort -u)" gt
+	assert_eq "$(sink_jq g '._team' | sort -u)" blue
+	assert_eq "$(sink_jq g '._command' | sort -u)" "sh -c $LINES3"
+	assert_eq "$(sink_jq g '._created' | sort -u)" "$(cjq gt .Created)"
+	assert_match "$(sink_jq g '.timestamp | tostring' | head -1)" '^[0-9]{10}(\.[0-9]+)?$'
+	assert_eq "$(sink_jq g 'has("full_message")' | sort -u)" false
+	# compression options are refused for tcp, as docker 20.10 does
+	local o
+	for o in gelf-compression-type=gzip gelf-compression-level=3; do
+		run -125 --separate-stderr berth run --rm --log-driver gelf \
+			--log-opt "gelf-address=tcp://127.0.0.1:$SINK_WHERE" --log-opt "$o" busybox true
+		assert_contains "$stderr" "compression is only supported on UDP"
+	done
+	assert_eq "$(sink_count g)" 3
 }
 
 @test "fluentd: forward protocol with docker's record fields" {

@@ -43,6 +43,7 @@ static void logline(struct berth_logger *l, enum berth_log_stream s, const char 
 	struct berth_log_msg m = {.stream = s, .line = text, .len = strlen(text), .ts_ns = ts};
 	struct berth_error err;
 	berth_logger_log(l, &m, &err);
+	berth_logger_flush(l, &err); /* as the shim does after each read */
 }
 
 #define T0 1704067200000000000LL /* 2024-01-01T00:00:00Z */
@@ -323,6 +324,35 @@ static void test_rotation_and_read(struct tap *t)
 	TAP_OK(t, stat(path, &st) == 0 && st.st_size < 400 && stat(p1, &st) < 0, "max-file 1: truncated, no .1");
 }
 
+/* Entries are gathered and written at flush (or once a batch is full), whole. */
+static void test_batching(struct tap *t)
+{
+	char path[512];
+	struct berth_logger *l = open_jf("batch", NULL, path, sizeof(path));
+	struct berth_log_msg m = {.stream = BERTH_LOG_STDOUT, .line = "x", .len = 1, .ts_ns = T0};
+	struct berth_error err;
+	for (int i = 0; i < 3; i++)
+		berth_logger_log(l, &m, &err);
+	struct stat st;
+	TAP_OK(t, stat(path, &st) == 0 && st.st_size == 0, "batched: nothing written before flush");
+	TAP_OK(t, berth_logger_flush(l, &err) == 0 && stat(path, &st) == 0 && st.st_size == 3 * 62,
+	       "batched: flush writes the gathered lines (%lld bytes)", (long long)st.st_size);
+	char big[200];
+	memset(big, 'y', sizeof(big));
+	m.line = big;
+	m.len = sizeof(big);
+	for (int i = 0; i < 1000; i++)
+		berth_logger_log(l, &m, &err);
+	cleanup_free char *text = slurp(path);
+	size_t len = strlen(text);
+	TAP_OK(t, len > 3 * 62 && len < 3 * 62 + 1000 * 261 && text[len - 1] == '\n',
+	       "batched: a full batch is written without flush, whole lines only (%zu bytes)", len);
+	berth_logger_close(l);
+	free(text);
+	text = slurp(path);
+	TAP_OK(t, strlen(text) == 3 * 62 + 1000 * 261, "batched: close writes the rest");
+}
+
 int main(void)
 {
 	struct tap t = {0};
@@ -330,6 +360,7 @@ int main(void)
 	struct berth_error err;
 	berth_mkdir_p(dir, 0755, &err);
 	test_format(&t);
+	test_batching(&t);
 	test_copier(&t);
 	test_options(&t);
 	test_rotation_and_read(&t);

@@ -64,9 +64,8 @@ static int gelf_parse(const json_t *opts, struct berth_log_addr *a, enum ctype *
 	*ct = C_GZIP;
 	const char *t = berth_log_opt(opts, "gelf-compression-type");
 	if (t) {
-		if (tcp)
-			return berth_err(err, BERTH_E_INVALID,
-					 "gelf-compression-type is only supported with gelf-address udp://");
+		if (tcp) /* docker 20.10's text */
+			return berth_err(err, BERTH_E_INVALID, "compression is only supported on UDP");
 		if (!strcmp(t, "gzip"))
 			*ct = C_GZIP;
 		else if (!strcmp(t, "zlib"))
@@ -81,8 +80,7 @@ static int gelf_parse(const json_t *opts, struct berth_log_addr *a, enum ctype *
 	long n;
 	if (l) {
 		if (tcp)
-			return berth_err(err, BERTH_E_INVALID,
-					 "gelf-compression-level is only supported with gelf-address udp://");
+			return berth_err(err, BERTH_E_INVALID, "compression is only supported on UDP");
 		if (check_int("gelf-compression-level", l, -1, 9, &n, err) < 0)
 			return -1;
 		*level = (int)n;

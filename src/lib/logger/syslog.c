@@ -38,7 +38,7 @@ struct sl {
 	enum sfmt fmt;
 	char *tag;
 	char host[256];
-	int pid; /* docker writes its own pid: the shim's, constant */
+	int pid;        /* docker writes its own pid: the shim's, constant */
 	int64_t ts_sec; /* the second ts was formatted for (INT64_MIN: none) */
 	char ts[96];
 	struct berth_buf b;
