@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "archive/patterns.h"
@@ -12,6 +13,7 @@
 #include "cli.h"
 #include "common/cleanup.h"
 #include "credentials.h"
+#include "format/units.h"
 #include "progress.h"
 
 #define END_OPTS                                                                                                       \
@@ -223,6 +225,57 @@ static int make_context(const char *ctxarg, const char *file, int *out_fd, char 
 	return rc;
 }
 
+/* docker 20.10's CLI counter while the context is uploaded (a
+ * progress.Reader over the context, printed by the raw stream formatter):
+ * "Sending build context to Docker daemon" + the size (units.HumanSize,
+ * %8v) + "\r", at most every 512kB read and 100 ms on a terminal; the last
+ * update adds "\r\n". Not a terminal: the last update only. */
+struct ctx_counter {
+	struct berth_reader in;
+	FILE *out;
+	bool tty;
+	long long cur, last_update;
+	struct timespec last_emit;
+	bool emitted;
+};
+
+static bool counter_allow(struct ctx_counter *cc)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long long ms = (now.tv_sec - cc->last_emit.tv_sec) * 1000LL + (now.tv_nsec - cc->last_emit.tv_nsec) / 1000000;
+	if (cc->emitted && ms < 100)
+		return false;
+	cc->emitted = true;
+	cc->last_emit = now;
+	return true;
+}
+
+static void counter_update(struct ctx_counter *cc, bool last)
+{
+	if (!cc->tty && !last)
+		return;
+	if (!last && !counter_allow(cc))
+		return;
+	char sz[32];
+	berth_human_size((double)cc->cur, sz, sizeof(sz));
+	fprintf(cc->out, "Sending build context to Docker daemon %8s\r%s", sz, last ? "\r\n" : "");
+	fflush(cc->out);
+}
+
+static ssize_t counter_read(void *ctx, void *buf, size_t len)
+{
+	struct ctx_counter *cc = ctx;
+	ssize_t n = cc->in.read(cc->in.ctx, buf, len);
+	if (n > 0)
+		cc->cur += n;
+	if (cc->cur - cc->last_update > 512 * 1024 || n <= 0) {
+		counter_update(cc, n <= 0);
+		cc->last_update = cc->cur;
+	}
+	return n;
+}
+
 static void q_bool(struct berth_buf *q, const char *k, bool v) { berth_buf_printf(q, "&%s=%d", k, v ? 1 : 0); }
 
 static void q_str(struct berth_buf *q, const char *k, const char *v)
@@ -337,7 +390,10 @@ static int cmd_build(struct cli *c, int argc, char **argv)
 		free(s);
 		json_decref(cf);
 	}
+	struct ctx_counter cnt = {.in = berth_reader_fd(fd), .out = stdout, .tty = isatty(STDOUT_FILENO)};
 	struct berth_reader in = berth_reader_fd(fd);
+	if (!quiet)
+		in = (struct berth_reader){.read = counter_read, .ctx = &cnt};
 	struct berth_response resp;
 	/* as docker's CLI: every stored credential, for FROM and --cache-from pulls */
 	char *regcfg = berth_cred_all_header();

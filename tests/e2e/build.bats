@@ -383,6 +383,29 @@ hi"
 @test "docker 20.10 CLI (DOCKER_BUILDKIT=0) builds through the daemon" { _docker_cli_build "$DOCKER_CLI_20"; }
 @test "docker 28 CLI (DOCKER_BUILDKIT=0) builds through the daemon" { _docker_cli_build "$DOCKER_CLI_28"; }
 
+# the context counter docker 20.10's CLI prints (a progress.Reader over the
+# upload): on a terminal an update "...daemon  X\r" after the first 512kB and
+# the total "...\r\r\n"; otherwise only the total. Checked for berth and for
+# docker 20.10 itself (DOCKER_BUILDKIT=0), which prints the same bytes.
+_ctx_counter() {
+	local B=$1 s='Sending build context to Docker daemon' before
+	need_cli "$B"
+	head -c 1500000 /dev/zero >"$CTX/big"
+	printf 'FROM busybox\nCOPY big /big\n' >"$CTX/Dockerfile"
+	run -0 --separate-stderr env DOCKER_BUILDKIT=0 "$B" build -t cnt:1 "$CTX"
+	before=${output%%Step 1/2 :*}
+	[[ "$before" =~ ^"$s  1.5"[0-9][0-9]"MB"$'\r\r\n'$ ]] || fail "not a terminal: $(printf '%q' "$before")"
+	# under a pty every \n reaches the output as \r\n
+	run -0 script -qec "DOCKER_BUILDKIT=0 '$B' build -t cnt:1 '$CTX'" /dev/null </dev/null
+	before=${output%%Step 1/2 :*}
+	[[ "$before" =~ ^("$s "" "?[0-9.]+kB$'\r')+"$s  1.5"[0-9][0-9]"MB"$'\r\r\r\n'$ ]] ||
+		fail "terminal: $(printf '%q' "$before")"
+	assert_contains "$output" "Successfully tagged cnt:1"
+}
+
+@test "berth build prints docker's context counter (terminal and not)" { _ctx_counter "$BERTH_CLI"; }
+@test "docker 20.10 CLI prints the same context counter" { _ctx_counter "$DOCKER_CLI_20"; }
+
 @test "docker-py images.build" {
 	python3 -c 'import docker' 2>/dev/null || skip "docker-py not installed"
 	printf 'FROM busybox\nLABEL py=yes\nRUN echo from-py\n' >"$CTX/Dockerfile"
