@@ -217,13 +217,18 @@ int berth_exec_create(struct berth_daemon *d, struct berth_container *ct, json_t
 }
 
 /* Wait for the exec's exit; record it (unless keep_code: dockerd keeps the
- * 126 of a failed session) and emit exec_die. */
-static int finish_exec(struct berth_daemon *d, struct berth_exec *e, const char *state_dir, bool keep_code)
+ * 126 of a failed session) and emit exec_die. wfd is a wait already sent
+ * to the shim before the start (berth_shim_wait_begin), or -1: a wait sent
+ * only after the exec ended can find the shim gone when the container
+ * exited right after it. */
+static int finish_exec(struct berth_daemon *d, struct berth_exec *e, const char *state_dir, int wfd, bool keep_code)
 {
 	struct berth_exit ex = {0};
 	struct berth_error err = {0};
 	int code = 126;
-	if (berth_shim_wait(state_dir, e->id, -1, &ex, &err) == 0)
+	int rc = wfd >= 0 ? berth_shim_wait_end(wfd, state_dir, e->id, &ex, &err) :
+			    berth_shim_wait(state_dir, e->id, -1, &ex, &err);
+	if (rc == 0)
 		code = ex.exit_code;
 	if (!keep_code)
 		berth_exec_set(d->execs, e, true, false, true, 0, code);
@@ -237,30 +242,32 @@ static int finish_exec(struct berth_daemon *d, struct berth_exec *e, const char 
 	return code;
 }
 
-int berth_exec_finish(struct berth_daemon *d, struct berth_exec *e, const char *state_dir)
+int berth_exec_finish(struct berth_daemon *d, struct berth_exec *e, const char *state_dir, int wfd)
 {
-	return finish_exec(d, e, state_dir, false);
+	return finish_exec(d, e, state_dir, wfd, false);
 }
 
 struct exec_waiter {
 	struct berth_daemon *d;
 	struct berth_exec *e;
 	char *state_dir;
+	int wfd;
 	bool keep_code;
 };
 
 static void *exec_wait_main(void *arg)
 {
 	struct exec_waiter *w = arg;
-	finish_exec(w->d, w->e, w->state_dir, w->keep_code);
+	finish_exec(w->d, w->e, w->state_dir, w->wfd, w->keep_code);
 	berth_exec_put(w->d->execs, w->e);
 	free(w->state_dir);
 	free(w);
 	return NULL;
 }
 
-/* Record the exit in the background; takes over the reference to e. */
-static void wait_in_background(struct berth_daemon *d, struct berth_exec *e, const char *state_dir, bool keep_code)
+/* Record the exit in the background; takes over the reference to e and wfd. */
+static void wait_in_background(struct berth_daemon *d, struct berth_exec *e, const char *state_dir, int wfd,
+			       bool keep_code)
 {
 	struct exec_waiter *w = calloc(1, sizeof(*w));
 	char *sd = strdup(state_dir);
@@ -269,7 +276,7 @@ static void wait_in_background(struct berth_daemon *d, struct berth_exec *e, con
 	pthread_attr_init(&a);
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
 	if (w && sd) {
-		*w = (struct exec_waiter){.d = d, .e = e, .state_dir = sd, .keep_code = keep_code};
+		*w = (struct exec_waiter){.d = d, .e = e, .state_dir = sd, .wfd = wfd, .keep_code = keep_code};
 		if (pthread_create(&t, &a, exec_wait_main, w) == 0) {
 			pthread_attr_destroy(&a);
 			return;
@@ -279,7 +286,7 @@ static void wait_in_background(struct berth_daemon *d, struct berth_exec *e, con
 	/* no thread: wait here */
 	free(w);
 	free(sd);
-	finish_exec(d, e, state_dir, keep_code);
+	finish_exec(d, e, state_dir, wfd, keep_code);
 	berth_exec_put(d->execs, e);
 }
 
@@ -307,7 +314,7 @@ int berth_exec_start(struct berth_daemon *d, const char *id, const struct berth_
 		berth_exec_put(d->execs, e);
 		return berth_err(err, BERTH_E_CONFLICT, "Error: Exec command %s is already running", id);
 	}
-	int rc = -1, sfd = -1;
+	int rc = -1, sfd = -1, wfd = -1;
 	cleanup_free char *state_dir = NULL, *spec_path = NULL;
 	cleanup_json json_t *spec = NULL;
 	struct berth_container *ct = berth_container_get(d->containers, e->container_id, err);
@@ -337,6 +344,8 @@ int berth_exec_start(struct berth_daemon *d, const char *id, const struct berth_
 		goto out;
 	}
 	json_decref(process);
+	struct berth_error werr = {0};
+	wfd = berth_shim_wait_begin(state_dir, e->id, &werr);
 	pid_t pid = 0;
 	int code = 0;
 	if (o->detach) {
@@ -347,7 +356,8 @@ int berth_exec_start(struct berth_daemon *d, const char *id, const struct berth_
 		}
 		berth_exec_set(d->execs, e, true, true, false, pid, 0);
 		berth_exec_event(d, ct, "exec_start", e);
-		wait_in_background(d, e, state_dir, false);
+		wait_in_background(d, e, state_dir, wfd, false);
+		wfd = -1;
 		e = NULL;
 		rc = 0;
 		goto out;
@@ -396,14 +406,16 @@ int berth_exec_start(struct berth_daemon *d, const char *id, const struct berth_
 		 * and records 126; the process goes on (its exit still makes exec_die). */
 		berth_exec_set(d->execs, e, true, false, true, pid, 126);
 		stream_error(cfd, !o->tty, "exec attach failed: error on attach stdin: read escape sequence");
-		wait_in_background(d, e, state_dir, true);
+		wait_in_background(d, e, state_dir, wfd, true);
+		wfd = -1;
 		e = NULL;
 		berth_stream_linger(cfd, res.client_open);
 		goto out;
 	}
 	/* the exit code is recorded before the client sees the end of the
 	 * stream: the docker CLI inspects the exec right after */
-	finish_exec(d, e, state_dir, false);
+	finish_exec(d, e, state_dir, wfd, false);
+	wfd = -1;
 	berth_stream_linger(cfd, res.client_open);
 	goto out;
 unclaim:
@@ -413,6 +425,8 @@ unclaim:
 out:
 	if (sfd >= 0)
 		close(sfd);
+	if (wfd >= 0)
+		close(wfd);
 	if (ct)
 		berth_container_put(d->containers, ct);
 	berth_exec_put(d->execs, e);

@@ -71,6 +71,7 @@ int berth_exec_start(struct berth_daemon *d, const char *id, const struct berth_
 
 /* For runners without a client (daemon/health.c): docker's
  * "exec_start: <entrypoint> <args>" style event, and waiting for a started
- * exec's end (records its exit code, emits exec_die; returns the code). */
+ * exec's end (records its exit code, emits exec_die; returns the code; wfd:
+ * a berth_shim_wait_begin sent before the start, or -1). */
 void berth_exec_event(struct berth_daemon *d, struct berth_container *ct, const char *action, struct berth_exec *e);
-int berth_exec_finish(struct berth_daemon *d, struct berth_exec *e, const char *state_dir);
+int berth_exec_finish(struct berth_daemon *d, struct berth_exec *e, const char *state_dir, int wfd);

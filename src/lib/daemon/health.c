@@ -331,13 +331,15 @@ static void run_probe(struct mon *m, struct berth_container *ct, struct berth_he
 	cleanup_free char *spec_path = berth_strdup_printf("%s/config.json", state_dir);
 	cleanup_json json_t *spec = json_load_file(spec_path, 0, NULL);
 	json_t *process = NULL;
-	int sfd = -1;
+	int sfd = -1, wfd = -1;
 	if (spec)
 		process = berth_oci_exec_process_build(spec, cfg, jstr(jobj(spec, "root"), "path"), &d->sysinfo, &err);
 	else
 		berth_err(&err, BERTH_E_INTERNAL, "container %s has no runtime spec", ct->id);
 	if (!process || berth_shim_exec_create(state_dir, id, process, false, false, &err) < 0)
 		goto failed;
+	struct berth_error werr = {0};
+	wfd = berth_shim_wait_begin(state_dir, id, &werr); /* before the start: the shim may leave right after */
 	struct berth_attach_opts ao = {.exec_id = id, .out = true, .err = true};
 	sfd = berth_shim_attach(state_dir, &ao, &err);
 	if (sfd < 0)
@@ -352,10 +354,13 @@ static void run_probe(struct mon *m, struct berth_container *ct, struct berth_he
 	int timed_out = read_output(m, sfd, state_dir, id, timeout, o);
 	close(sfd);
 	sfd = -1;
-	if (stopped(m)) /* killed by a stop (or pause: its end may wait for a thaw); nobody uses the result */
+	if (stopped(m)) { /* killed by a stop (or pause: its end may wait for a thaw); nobody uses the result */
 		berth_exec_set(d->execs, e, true, false, true, 0, 137);
-	else
-		code = berth_exec_finish(d, e, state_dir);
+		if (wfd >= 0)
+			close(wfd);
+	} else
+		code = berth_exec_finish(d, e, state_dir, wfd);
+	wfd = -1;
 	r->end_ns = berth_now_ns();
 	if (timed_out) {
 		char ds[64];
@@ -376,6 +381,8 @@ static void run_probe(struct mon *m, struct berth_container *ct, struct berth_he
 failed:
 	if (sfd >= 0)
 		close(sfd);
+	if (wfd >= 0)
+		close(wfd);
 	json_decref(process);
 	berth_exec_set(d->execs, e, true, false, true, 0, 126);
 	snprintf(msg, msglen, "%s", err.msg);
