@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@ struct berth_authz {
 	pthread_mutex_t mu;
 	struct chain *chain; /* NULL: no plugins */
 	int timeout_ms;
+	bool curl_ready; /* curl_global_init done: only once a plugin is configured */
 };
 
 static void chain_put(struct berth_authz *a, struct chain *c)
@@ -71,7 +73,6 @@ struct berth_authz *berth_authz_new(void)
 		return NULL;
 	pthread_mutex_init(&a->mu, NULL);
 	a->timeout_ms = 10000;
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	return a;
 }
 
@@ -262,6 +263,10 @@ int berth_authz_set_plugins(struct berth_authz *a, char *const *names, struct be
 	size_t n = 0;
 	while (names && names[n])
 		n++;
+	if (n && !a->curl_ready) {
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		a->curl_ready = true;
+	}
 	if (n) {
 		c = calloc(1, sizeof(*c));
 		if (!c || !(c->p = calloc(n, sizeof(struct plugin)))) {

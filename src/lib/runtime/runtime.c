@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,9 +173,18 @@ char *berth_runtime_root(const char *exec_root, const char *runtime_name)
 
 /* ---- probing ---- */
 
+/* FNV-1a over the text: a cache key, not a security boundary (and no
+ * libcrypto at daemon start, see src/lazy). */
+static uint64_t fnv1a(uint64_t h, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
 static void cgroup_fingerprint(char out[BERTH_DIGEST_LEN + 1])
 {
-	struct berth_sha256 *h = berth_sha256_new();
+	uint64_t h = 0xcbf29ce484222325ULL;
 	cleanup_fclose FILE *f = fopen("/proc/self/mountinfo", "re");
 	char *line = NULL;
 	size_t cap = 0;
@@ -184,15 +194,15 @@ static void cgroup_fingerprint(char out[BERTH_DIGEST_LEN + 1])
 			char *p = strchr(line, ' ');
 			p = p ? strchr(p + 1, ' ') : NULL;
 			if (p)
-				berth_sha256_update(h, p, strlen(p));
+				h = fnv1a(h, p, strlen(p));
 		}
 	}
 	free(line);
 	char rel[256] = "";
 	cleanup_fclose FILE *k = fopen("/proc/sys/kernel/osrelease", "re");
 	if (k && fgets(rel, sizeof(rel), k))
-		berth_sha256_update(h, rel, strlen(rel));
-	berth_sha256_final(h, out);
+		h = fnv1a(h, rel, strlen(rel));
+	snprintf(out, BERTH_DIGEST_LEN + 1, "fnv1a64:%016llx", (unsigned long long)h);
 }
 
 static char *cache_key(const struct berth_runtime *rt, const char *fp)

@@ -1,0 +1,73 @@
+/* The variadic functions of the lazily loaded libraries (lazy.h), which
+ * scripts/gen-lazy-stubs.py cannot forward: the argument's type is known
+ * from the call's other arguments. */
+#define CURL_DISABLE_TYPECHECK 1
+#include <archive.h>
+#include <curl/curl.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "lazy.h"
+
+static void *resolve(_Atomic(void *) *cache, const char *lib, const char *name)
+{
+	void *f = atomic_load_explicit(cache, memory_order_acquire);
+	if (!f && (f = berth_lazy_sym(lib, name, true)))
+		atomic_store_explicit(cache, f, memory_order_release);
+	return f;
+}
+
+typedef CURLcode (*setopt_fn)(CURL *, CURLoption, ...);
+
+CURLcode curl_easy_setopt(CURL *curl, CURLoption option, ...)
+{
+	static _Atomic(void *) cache;
+	setopt_fn f = (setopt_fn)resolve(&cache, "libcurl.so.4", __func__);
+	if (!f)
+		return CURLE_FAILED_INIT;
+	/* one argument, whose type follows from the option's number range */
+	va_list ap;
+	va_start(ap, option);
+	CURLcode rc;
+	if (option < CURLOPTTYPE_OBJECTPOINT)
+		rc = f(curl, option, va_arg(ap, long));
+	else if (option >= CURLOPTTYPE_FUNCTIONPOINT && option < CURLOPTTYPE_OFF_T)
+		rc = f(curl, option, va_arg(ap, void (*)(void)));
+	else if (option >= CURLOPTTYPE_OFF_T && option < CURLOPTTYPE_BLOB)
+		rc = f(curl, option, va_arg(ap, curl_off_t));
+	else
+		rc = f(curl, option, va_arg(ap, void *));
+	va_end(ap);
+	return rc;
+}
+
+typedef CURLcode (*getinfo_fn)(CURL *, CURLINFO, ...);
+
+CURLcode curl_easy_getinfo(CURL *curl, CURLINFO info, ...)
+{
+	static _Atomic(void *) cache;
+	getinfo_fn f = (getinfo_fn)resolve(&cache, "libcurl.so.4", __func__);
+	if (!f)
+		return CURLE_FAILED_INIT;
+	va_list ap;
+	va_start(ap, info);
+	CURLcode rc = f(curl, info, va_arg(ap, void *)); /* always where the answer goes */
+	va_end(ap);
+	return rc;
+}
+
+typedef void (*set_error_fn)(struct archive *, int, const char *, ...);
+
+void archive_set_error(struct archive *a, int err, const char *fmt, ...)
+{
+	static _Atomic(void *) cache;
+	set_error_fn f = (set_error_fn)resolve(&cache, "libarchive.so.13", __func__);
+	if (!f)
+		return;
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	f(a, err, "%s", msg);
+}
