@@ -7,6 +7,7 @@
 # again only when this suite added them.
 
 load helpers
+load storage_lib
 
 REMAP_USER=berthremap
 
@@ -50,6 +51,12 @@ teardown_file()
 setup() { berthd_ensure; }
 teardown()
 {
+	# the btrfs test's second daemon (by PID) and its loop filesystem
+	st_daemon2_stop
+	if [ -n "${USERNS_BTRFS:-}" ]; then
+		E2E_DATA=$USERNS_BTRFS E2E_TMP=$BATS_TEST_TMPDIR E2E_DATA_FS=btrfs storage_fs_hook teardown
+		USERNS_BTRFS=
+	fi
 	reset_containers
 	berth rmi -f usns-commit:1 >/dev/null 2>&1 || true
 	berth volume rm -f usv >/dev/null 2>&1 || true
@@ -176,4 +183,30 @@ _tar_owner()
 	assert_eq "$(stat -c '%u:%g' "$upper/rootcopy")" "$USERNS_UID:$USERNS_GID"
 	berth cp us2:/in - >"$t/cp3.tar"
 	assert_eq "$(_tar_owner "$t/cp3.tar" in/sub/g)" "1000/1000"
+}
+
+@test "userns: btrfs driver with --userns-remap: layers in the remapped range, export shows container ids" {
+	command -v mkfs.btrfs >/dev/null || skip "mkfs.btrfs not installed"
+	# a btrfs loop filesystem (storage_lib.bash's hook) as a second daemon's data root
+	USERNS_BTRFS=$E2E_DATA/usbtrfs
+	mkdir -p "$USERNS_BTRFS"
+	E2E_DATA=$USERNS_BTRFS E2E_TMP=$BATS_TEST_TMPDIR E2E_DATA_FS=btrfs E2E_DATA_FS_SIZE=512M \
+		storage_fs_hook setup || fail "btrfs loop filesystem"
+	st_daemon2_start usbtrfs --storage-driver btrfs --userns-remap=default || fail "berthd: $(cat "$D2_LOG")"
+	local b=(berth -H "unix://$D2_SOCK")
+	run "${b[@]}" info --format '{{.Driver}} {{.DockerRootDir}}'
+	assert_eq "$output" "btrfs $USERNS_BTRFS/$USERNS_UID.$USERNS_GID"
+	run "${b[@]}" load -i "$E2E_FIXTURES/busybox-docker-archive.tar"
+	[ "$status" -eq 0 ] || fail "$output"
+	local dir=$USERNS_BTRFS/$USERNS_UID.$USERNS_GID/btrfs/subvolumes/${BUSYBOX_DIFF_ID#sha256:}
+	assert_eq "$(stat -c '%u:%g' "$dir" "$dir/bin/busybox" | tr '\n' ' ')" \
+		"$USERNS_UID:$USERNS_GID $USERNS_UID:$USERNS_GID "
+	run "${b[@]}" run --name usb1 --network none busybox sh -c 'id -u && touch /f && chown 1000:1000 /f'
+	[ "$status" -eq 0 ] || fail "$output"
+	assert_eq "$output" 0
+	"${b[@]}" export -o "$BATS_TEST_TMPDIR/b.tar" usb1
+	assert_eq "$(_tar_owner "$BATS_TEST_TMPDIR/b.tar" f)" "1000/1000"
+	assert_eq "$(_tar_owner "$BATS_TEST_TMPDIR/b.tar" etc/passwd)" "0/0"
+	run "${b[@]}" rm usb1
+	[ "$status" -eq 0 ] || fail "$output"
 }

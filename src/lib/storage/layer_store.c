@@ -366,12 +366,10 @@ int berth_layer_store_set_idmap(struct berth_layer_store *ls, const struct berth
 {
 	if (!berth_idmap_enabled(m))
 		return 0;
-	if (!strcmp(ls->drv->ops->name, "btrfs"))
-		return berth_err(
-			err, BERTH_E_UNSUPPORTED,
-			"--userns-remap is not supported yet with the btrfs storage driver (use overlay2 or vfs)");
 	ls->drv->idmap = m;
-	cleanup_free char *sub = berth_strdup_printf("%s/dir", ls->drv->home); /* vfs keeps its layers there */
+	/* vfs and btrfs keep their layers in <home>/<layer_subdir> */
+	const char *lsub = ls->drv->ops->layer_subdir;
+	cleanup_free char *sub = lsub ? berth_strdup_printf("%s/%s", ls->drv->home, lsub) : NULL;
 	if (berth_idmap_share_dir(m, ls->drv->data_root, err) < 0 || berth_idmap_share_dir(m, ls->drv->home, err) < 0)
 		return -1;
 	struct stat st;

@@ -183,6 +183,11 @@ static int bt_create(struct berth_graph_driver *d, const char *id, const char *p
 			return berth_err_sys(err, BERTH_E_INTERNAL, errno, "btrfs: create subvolume %s", id);
 		if (fchmodat(dfd, id, 0755, 0) < 0)
 			return berth_err_sys(err, BERTH_E_INTERNAL, errno, "btrfs: chmod %s", id);
+		/* --userns-remap: the container's root owns a base layer's root
+		 * (snapshots keep their parent's owners) */
+		if (berth_idmap_enabled(d->idmap) && fchownat(dfd, id, berth_idmap_root_uid(d->idmap),
+							      berth_idmap_root_gid(d->idmap), AT_SYMLINK_NOFOLLOW) < 0)
+			return berth_err_sys(err, BERTH_E_INTERNAL, errno, "btrfs: chown %s", id);
 		return 0;
 	}
 	cleanup_close int pfd = openat(dfd, parent, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
