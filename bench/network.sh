@@ -6,6 +6,7 @@
 #     (127.0.0.1:port), through the DNAT (the host's own address:port) and
 #     directly to the container's address
 #   - 100 containers on one bridge: start time of the 100th vs the 1st
+#   (podman, rootful, on its own network file: all three when installed)
 # Everything made is removed after: containers, bridges, the engines'
 # iptables chains and rules (dockerd's DOCKER* chains, netavark's), the
 # FORWARD policy dockerd changes.
@@ -162,14 +163,17 @@ PY
 }
 
 # Published-port throughput: proxy, DNAT, direct (three numbers, MB/s).
+# CLI [RUN-OPTION...]: the options put the container on the engine's bench
+# network (podman); its address is read from NetworkSettings.Networks.
 nb_port_series()
 {
 	local cli=$1 id ip hp host_ip out=() addr
-	id=$("$cli" run -d -p 5000 busybox sh -c 'while true; do nc -l -p 5000 >/dev/null; done') || {
+	shift
+	id=$("$cli" run -d "$@" -p 5000 busybox sh -c 'while true; do nc -l -p 5000 >/dev/null; done') || {
 		echo "- - -"
 		return
 	}
-	ip=$("$cli" inspect -f '{{.NetworkSettings.IPAddress}}' "$id")
+	ip=$("$cli" inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$id")
 	hp=$("$cli" port "$id" 5000/tcp | head -1 | sed 's/.*://')
 	host_ip=$(ip -4 -o addr show scope global | awk '{print $4}' | cut -d/ -f1 | grep -v -e "^10\.249\." | head -1)
 	for addr in "127.0.0.1 $hp" "$host_ip $hp" "$ip 5000"; do
@@ -185,14 +189,16 @@ nb_port_series()
 	echo "${out[*]}"
 }
 
-# NET_MANY run -d on the default bridge; seconds of the 1st and the last.
+# NET_MANY run -d on the default bridge (or the one of the RUN-OPTIONs);
+# seconds of the 1st and the last.
 nb_many_series()
 {
 	local cli=$1 i t first=- last=- ids=()
+	shift
 	for ((i = 0; i < NET_MANY; i++)); do
 		local t0 t1 id
 		t0=$(now_ns)
-		id=$("$cli" run -d busybox sleep 3600) || break
+		id=$("$cli" run -d "$@" busybox sleep 3600) || break
 		t1=$(now_ns)
 		ids+=("$id")
 		t=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }')
@@ -224,7 +230,7 @@ bench_net()
 	echo "bench: networking (runs: median of $NET_RUN_N; $NET_MB MiB per transfer; $NET_MANY containers)" >&2
 	nb_snapshot
 	trap 'nb_down; nb_podman_down; nb_restore' EXIT
-	local b="- - - - - - -" d="- - - - - - -" p_none=- p_br=-
+	local b="- - - - - - -" d="- - - - - - -" p_none=- p_br=- p_ports="- - -" p_many="- -"
 	if nb_berthd_up; then
 		b=$(nb_engine "$BERTH_CLI")
 		nb_down
@@ -238,15 +244,19 @@ bench_net()
 	if nb_podman_up; then
 		p_none=$(nb_run_series nb_podman run --rm --network none)
 		p_br=$(nb_run_series nb_podman run --rm --network benchnet)
+		p_ports=$(nb_port_series nb_podman --network benchnet)
+		p_many=$(nb_many_series nb_podman --network benchnet)
 	else
 		echo "bench: podman: skipped" >&2
 	fi
 	nb_podman_down
 	nb_restore
 	trap 'daemon_down' EXIT
-	local b_none b_br b_px b_dn b_di b_1 b_n d_none d_br d_px d_dn d_di d_1 d_n
+	local b_none b_br b_px b_dn b_di b_1 b_n d_none d_br d_px d_dn d_di d_1 d_n p_px p_dn p_di p_1 p_n
 	read -r b_none b_br b_px b_dn b_di b_1 b_n <<<"$b"
 	read -r d_none d_br d_px d_dn d_di d_1 d_n <<<"$d"
+	read -r p_px p_dn p_di <<<"$p_ports"
+	read -r p_1 p_n <<<"$p_many"
 	row "run --rm busybox true, default bridge, s" "$b_br" "berth --network none $b_none" "$(ratio "$b_br" "$b_none")"
 	row "" "" "docker 20.10 bridge $d_br" "$(ratio "$b_br" "$d_br")"
 	row "  docker 20.10: bridge vs its none" "$d_br" "docker --network none $d_none" "$(ratio "$d_br" "$d_none")"
@@ -254,9 +264,14 @@ bench_net()
 	row "  podman: bridge vs its none" "$p_br" "podman --network none $p_none" "$(ratio "$p_br" "$p_none")"
 	row "published port via userland proxy, MB/s" "$b_px" "direct to container IP $b_di" "$(ratio "$b_px" "$b_di")"
 	row "" "" "docker 20.10 proxy $d_px" "$(ratio "$b_px" "$d_px")"
+	# podman (rootful) has no userland proxy: 127.0.0.1 goes through its DNAT (route_localnet)
+	row "" "" "podman 127.0.0.1 (DNAT) $p_px" "$(ratio "$b_px" "$p_px")"
 	row "published port via DNAT (host IP), MB/s" "$b_dn" "direct to container IP $b_di" "$(ratio "$b_dn" "$b_di")"
 	row "" "" "docker 20.10 DNAT $d_dn" "$(ratio "$b_dn" "$d_dn")"
+	row "" "" "podman DNAT $p_dn" "$(ratio "$b_dn" "$p_dn")"
 	row "  docker 20.10 direct to container IP" "$d_di" "" ""
+	row "  podman direct to container IP" "$p_di" "" ""
 	row "run -d on one bridge: container #$NET_MANY, s" "$b_n" "berth container #1 $b_1" "$(ratio "$b_n" "$b_1")"
 	row "  docker 20.10: container #$NET_MANY" "$d_n" "docker container #1 $d_1" "$(ratio "$d_n" "$d_1")"
+	row "  podman: container #$NET_MANY" "$p_n" "podman container #1 $p_1" "$(ratio "$p_n" "$p_1")"
 }
