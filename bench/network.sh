@@ -57,12 +57,15 @@ nb_restore()
 		esac
 		gone+=("$c")
 	done
+	# the jumps to them, by rule number (netavark's carry quoted comments)
+	local parent num
 	for c in "${gone[@]}"; do
 		for t in nat filter; do
-			iptables -w -t "$t" -S 2>/dev/null | grep -- "-j $c\$" | while IFS= read -r line; do
-				read -ra w <<<"$line"
-				w[0]=-D
-				iptables -w -t "$t" "${w[@]}" 2>/dev/null
+			for parent in $(iptables -w -t "$t" -S 2>/dev/null | awk -v c="$c" '$1 == "-A" && $NF == c { print $2 }' | sort -u); do
+				while num=$(iptables -w -t "$t" -L "$parent" --line-numbers -n 2>/dev/null |
+					awk -v c="$c" '$2 == c { print $1; exit }') && [ -n "$num" ]; do
+					iptables -w -t "$t" -D "$parent" "$num" 2>/dev/null || break
+				done
 			done
 		done
 	done
@@ -100,7 +103,19 @@ nb_down() { berthd_stop >/dev/null 2>&1; unset E2E_NETWORK; }
 
 # podman with its own storage, run root and network configuration
 NB_PODMAN_DIR=
-nb_podman() { podman --root "$NB_PODMAN_DIR/root" --runroot "$NB_PODMAN_DIR/run" --network-config-dir "$NB_PODMAN_DIR/net" --cgroup-manager cgroupfs "$@"; }
+# (not the e2e helpers' DOCKER_CONFIG/HOME: podman reads its auth file there,
+# and that temp dir is gone once the berthd of the run stopped)
+# (runc: crun refuses this host's hybrid cgroups; its default RLIMIT_NOFILE is
+# above the host's hard limit without explicit ulimits, as in bench/core.sh)
+nb_podman()
+{
+	if [ "${1:-}" = run ]; then
+		shift
+		set -- run --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 "$@"
+	fi
+	env -u DOCKER_CONFIG HOME="$NB_PODMAN_DIR" podman --root "$NB_PODMAN_DIR/root" --runroot "$NB_PODMAN_DIR/run" \
+		--network-config-dir "$NB_PODMAN_DIR/net" --runtime runc --cgroup-manager cgroupfs --events-backend none "$@"
+}
 nb_podman_up()
 {
 	command -v podman >/dev/null 2>&1 || return 1
