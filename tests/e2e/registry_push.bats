@@ -3,9 +3,9 @@
 # the real docker CLIs against a plain docker-registry on 127.0.0.1
 # ($E2E_REGISTRY from scripts/e2e-services.sh, or one started here):
 # dockerd's progress stream, layers the registry has skipped, cross-repository
-# mounts, a second push that sends nothing, chunked uploads of a large layer,
-# -a, errors, and the pushed image pulled back (same image ID) and read by a
-# peer (skopeo).
+# mounts, a second push that sends nothing, layers compressed while they
+# stream up (one PATCH each), -a, errors, and the pushed image pulled back
+# (same image ID, runs) and read by a peer (skopeo).
 
 load helpers
 load lib/registry
@@ -156,26 +156,52 @@ teardown() { reset_images; }
 	assert_eq "$output" "$id"
 }
 
-@test "a large layer goes up in chunks and pulls back" {
-	local repo=$PREG/$PREFIX/big dir=$BATS_TEST_TMPDIR/big
-	mkdir -p "$dir"
-	head -c $((40 * 1024 * 1024)) /dev/urandom >"$dir/blob"
-	tar -C "$dir" -cf "$BATS_TEST_TMPDIR/big.tar" blob
-	run -0 berth import "$BATS_TEST_TMPDIR/big.tar" "$repo:1"
-	local id=$output
+@test "a multi-layer image streams up (one PATCH per layer), peers read it, it pulls back and runs" {
+	local repo=$PREG/$PREFIX/multi d=$BATS_TEST_TMPDIR id digest i pushed
+	# busybox, ~2 MiB of text (compressed) and 12 MiB of noise (stored): several gzip blocks each
+	mkdir -p "$d/text/usr/share/words" "$d/noise/opt"
+	for i in $(seq 200); do seq "$i" 5000 >"$d/text/usr/share/words/f$i"; done
+	head -c $((12 << 20)) /dev/urandom >"$d/noise/opt/noise.bin"
+	berth save -o "$d/bb.tar" busybox
+	tar -xOf "$d/bb.tar" "$(tar -xOf "$d/bb.tar" manifest.json | jq -r '.[0].Layers[0]')" >"$d/base.tar"
+	python3 "$E2E_ROOT/scripts/make-docker-archive.py" "$d/img.tar" -t "$repo:1" "$d/base.tar" "$d/text" "$d/noise" \
+		>/dev/null
+	berth load -q -i "$d/img.tar" >/dev/null
+	id=$(berth image inspect -f '{{.Id}}' "$repo:1")
 	run -0 --separate-stderr berth push "$repo:1"
-	assert_contains "$output" "Pushed"
-	# our own registry's log shows the PATCH chunks (40 MiB of random bytes > BERTH_PUSH_CHUNK)
+	assert_match "$output" "1: digest: (sha256:[0-9a-f]{64}) size:"
+	digest=${BASH_REMATCH[1]}
+	pushed=$(grep -c ': Pushed$' <<<"$output") # busybox's layer is mounted from an earlier test's repository
+	[ "$pushed" -ge 2 ] || fail "expected the two new layers pushed: $output"
+	# our own registry's log: each layer went up as one streamed PATCH closed by PUT ?digest=
 	if [ -f "$PUSH_DIR/reg/registry.log" ]; then
-		run -0 grep -c 'http.request.method=PATCH' "$PUSH_DIR/reg/registry.log"
-		[ "$output" -ge 2 ] || fail "expected >= 2 PATCH requests, saw $output"
+		run -0 grep -c "http.request.method=PATCH .*http.request.uri=\"/v2/$PREFIX/multi/blobs/uploads/" \
+			"$PUSH_DIR/reg/registry.log"
+		assert_eq "$output" "$pushed"
 	fi
-	# the registry has the blob whole: skopeo copies (and verifies) it
-	run -0 skopeo copy --src-tls-verify=false "docker://$repo:1" "dir:$BATS_TEST_TMPDIR/copy"
+	# skopeo verifies every blob's digest as it copies; the manifest digest is the one push printed
+	run -0 skopeo copy --src-tls-verify=false "docker://$repo:1" "dir:$d/copy"
+	assert_eq "sha256:$(sha256sum "$d/copy/manifest.json" | cut -c1-64)" "$digest"
+	# each layer blob is one gzip member whose content hashes to the image's diff ID
+	python3 - "$d/copy" <<'PY' || fail "a pushed layer is not one gzip member of its diff ID"
+import hashlib, json, os, sys, zlib
+d = sys.argv[1]
+m = json.load(open(os.path.join(d, "manifest.json")))
+cfg = json.load(open(os.path.join(d, m["config"]["digest"].split(":")[1])))
+for layer, diff in zip(m["layers"], cfg["rootfs"]["diff_ids"]):
+    blob = open(os.path.join(d, layer["digest"].split(":")[1]), "rb").read()
+    z = zlib.decompressobj(31)
+    raw = z.decompress(blob) + z.flush()
+    assert z.eof and not z.unused_data, layer["digest"]
+    assert "sha256:" + hashlib.sha256(raw).hexdigest() == diff, layer["digest"]
+PY
 	reset_images
 	run -0 --separate-stderr berth pull "$repo:1"
 	run -0 berth image inspect -f '{{.Id}}' "$repo:1"
 	assert_eq "$output" "$id"
+	run -0 berth run --rm "$repo:1" sh -c 'wc -c </opt/noise.bin; cat /usr/share/words/f7 | wc -l'
+	assert_eq "$output" "$((12 << 20))
+4994"
 }
 
 @test "the real docker CLIs push through the daemon" {

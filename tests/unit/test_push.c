@@ -1,14 +1,17 @@
 /* dist-push pieces: dockerd's progress strings, X-Registry-Auth decoding,
- * base64, and the blob digest <-> diff ID metadata. */
+ * base64, the blob digest <-> diff ID metadata, and the parallel gzip writer
+ * the layers are compressed with. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "common/base64.h"
 #include "common/util.h"
 #include "distribution/authconfig.h"
 #include "distribution/blobmeta.h"
 #include "distribution/progress.h"
+#include "storage/compress.h"
 #include "tap.h"
 
 #define D1 "sha256:0ee228408e13d8cfce836896e9dc03f484435e262c85bb37410afb3cea151b66"
@@ -121,6 +124,90 @@ static void test_blobmeta(struct tap *t)
 	free(path);
 }
 
+static int buf_write(void *ctx, const void *data, size_t len) { return berth_buf_append(ctx, data, len); }
+static int fail_write(void *ctx, const void *data, size_t len)
+{
+	(void)ctx, (void)data, (void)len;
+	return -1;
+}
+
+/* gzip of in (len bytes) with threads, written in pieces of step bytes. */
+static bool gz(const unsigned char *in, size_t len, int threads, size_t step, struct berth_buf *out)
+{
+	struct berth_writer w = {buf_write, out};
+	struct berth_error e = {0};
+	struct berth_gzip_writer *g = berth_gzip_writer_new(-1, threads, &w, &e);
+	bool ok = g != NULL;
+	for (size_t off = 0; ok && off < len; off += step)
+		ok = berth_gzip_write(g, in + off, len - off < step ? len - off : step, &e) == 0;
+	ok = ok && berth_gzip_finish(g, &e) == 0;
+	berth_gzip_writer_free(g);
+	return ok;
+}
+
+/* One gzip member that inflates to exactly want. */
+static bool gunzip_is(const struct berth_buf *gzb, const unsigned char *want, size_t len)
+{
+	z_stream zs = {0};
+	if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
+		return false;
+	unsigned char *got = malloc(len + 1);
+	zs.next_in = (unsigned char *)gzb->data;
+	zs.avail_in = (uInt)gzb->len;
+	zs.next_out = got;
+	zs.avail_out = (uInt)len + 1;
+	int r = inflate(&zs, Z_FINISH);
+	bool ok = r == Z_STREAM_END && zs.avail_in == 0 && zs.total_out == len && !memcmp(got, want, len);
+	inflateEnd(&zs);
+	free(got);
+	return ok;
+}
+
+static void test_gzip(struct tap *t)
+{
+	/* 1 MiB of text, 1.5 MiB of noise, 700 KiB of text + 3 bytes: blocks of both kinds and a short last one */
+	size_t text1 = 1 << 20, noise = 3 << 19, len = text1 + noise + (700 << 10) + 3;
+	unsigned char *in = malloc(len);
+	static const char *words[] = {"berth ", "layer ", "digest ", "registry ", "manifest\n", "blob "};
+	uint32_t x = 12345;
+	for (size_t i = 0; i < len;) {
+		x = x * 1103515245u + 12345u;
+		if (i >= text1 && i < text1 + noise) {
+			in[i++] = (unsigned char)(x >> 23);
+			continue;
+		}
+		const char *w = words[(x >> 16) % 6];
+		for (size_t k = 0; w[k] && i < len && (i < text1 || i >= text1 + noise); k++)
+			in[i++] = (unsigned char)w[k];
+	}
+	struct berth_buf one = {0}, two = {0}, four = {0}, empty = {0};
+	TAP_OK(t, gz(in, len, 1, len, &one), "gzip in the caller");
+	TAP_OK(t, gz(in, len, 2, 1000003, &two), "gzip on 2 threads");
+	TAP_OK(t, gz(in, len, 4, 777, &four), "gzip on 4 threads, small writes");
+	TAP_OK(t, gunzip_is(&one, in, len), "one gzip member with the input");
+	TAP_OK(t,
+	       one.len == two.len && one.len == four.len && !memcmp(one.data, two.data, one.len) &&
+		       !memcmp(one.data, four.data, one.len),
+	       "same bytes whatever the threads and writes");
+	TAP_OK(t, one.len < noise + (len - noise) / 5, "the text compressed (%zu bytes)", one.len);
+	TAP_OK(t, gz(in, 0, 2, 1, &empty) && gunzip_is(&empty, in, 0), "empty input: an empty gzip member");
+	struct berth_writer w = {fail_write, NULL};
+	struct berth_error e = {0};
+	struct berth_gzip_writer *g = berth_gzip_writer_new(6, 2, &w, &e);
+	int rc = 0;
+	for (int i = 0; i < 40 && rc == 0; i++)
+		rc = berth_gzip_write(g, in, 100000, &e);
+	if (rc == 0)
+		rc = berth_gzip_finish(g, &e);
+	TAP_OK(t, rc < 0 && e.msg[0], "a failing output fails the stream: %s", e.msg);
+	berth_gzip_writer_free(g);
+	berth_buf_free(&one);
+	berth_buf_free(&two);
+	berth_buf_free(&four);
+	berth_buf_free(&empty);
+	free(in);
+}
+
 int main(void)
 {
 	struct tap t = {0};
@@ -128,5 +215,6 @@ int main(void)
 	test_base64(&t);
 	test_authconfig(&t);
 	test_blobmeta(&t);
+	test_gzip(&t);
 	return TAP_DONE(&t);
 }

@@ -2,13 +2,12 @@
 #include "distribution/push.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -19,6 +18,7 @@
 #include "distribution/blobmeta.h"
 #include "distribution/progress.h"
 #include "image/reference.h"
+#include "storage/compress.h"
 #include "storage/layer_store.h"
 
 #define MT_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
@@ -128,37 +128,33 @@ static void cancel_upload(struct push *p, const char *location)
 		berth_registry_response_free(&resp);
 }
 
-struct fd_range {
-	int fd;
-	int64_t off, left;
-};
-
-static ssize_t range_read(void *ctx, void *buf, size_t len)
-{
-	struct fd_range *r = ctx;
-	if (r->left <= 0)
-		return 0;
-	if ((int64_t)len > r->left)
-		len = (size_t)r->left;
-	ssize_t n;
-	do
-		n = pread(r->fd, buf, len, r->off);
-	while (n < 0 && errno == EINTR);
-	if (n > 0) {
-		r->off += n;
-		r->left -= n;
-	}
-	return n;
-}
-
 static char *with_digest(const char *location, const char *digest)
 {
 	return berth_strdup_printf("%s%cdigest=%s", location, strchr(location, '?') ? '&' : '?', digest);
 }
 
-/* Upload size bytes of fd (or the buffer data) as blob digest: monolithic PUT, or PATCH chunks then PUT. */
-static int upload_blob(struct push *p, const char *digest, int fd, const void *data, int64_t size,
-		       struct berth_error *err)
+/* PUT ?digest= of digest onto the upload at loc (an empty body after a PATCH, or the whole blob). */
+static int put_blob(struct push *p, const char *loc, const char *digest, const void *data, size_t len,
+		    struct berth_error *err)
+{
+	const char *oct[] = {"Content-Type: application/octet-stream", NULL};
+	cleanup_free char *put = with_digest(loc, digest);
+	struct berth_registry_request req = {
+		.method = "PUT", .path = put, .headers = oct, .body = data, .body_len = len, .no_follow = true};
+	struct berth_registry_response resp;
+	if (!put)
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	if (berth_registry_do(p->rc, &req, &resp, err) < 0)
+		return -1;
+	int rc = 0;
+	if (resp.status != 201 && resp.status != 204)
+		rc = berth_registry_error_from(&resp, NULL, err);
+	berth_registry_response_free(&resp);
+	return rc;
+}
+
+/* Upload a small blob (the config) in one PUT. */
+static int upload_blob(struct push *p, const char *digest, const void *data, size_t len, struct berth_error *err)
 {
 	long st = 0;
 	char *loc = NULL;
@@ -168,191 +164,202 @@ static int upload_blob(struct push *p, const char *digest, int fd, const void *d
 		free(loc);
 		return 0;
 	}
-	const char *oct[] = {"Content-Type: application/octet-stream", NULL};
-	int rc = 0;
-	if (fd >= 0 && size > BERTH_PUSH_CHUNK) {
-		for (int64_t off = 0; off < size && rc == 0;) {
-			int64_t n = size - off < BERTH_PUSH_CHUNK ? size - off : BERTH_PUSH_CHUNK;
-			char range[96];
-			snprintf(range, sizeof(range), "Content-Range: %lld-%lld", (long long)off,
-				 (long long)(off + n - 1));
-			const char *hdr[] = {"Content-Type: application/octet-stream", range, NULL};
-			struct fd_range fr = {.fd = fd, .off = off, .left = n};
-			struct berth_reader rd = {.read = range_read, .ctx = &fr};
-			struct berth_registry_request req = {.method = "PATCH",
-							     .path = loc,
-							     .headers = hdr,
-							     .body_reader = &rd,
-							     .body_size = n,
-							     .no_follow = true};
-			struct berth_registry_response resp;
-			if (berth_registry_do(p->rc, &req, &resp, err) < 0) {
-				rc = -1;
-				break;
-			}
-			if (resp.status != 202 && resp.status != 204) {
-				rc = berth_registry_error_from(&resp, NULL, err);
-			} else if (resp.location) {
-				char *nl = berth_registry_resolve_url(p->rc, resp.location);
-				if (nl) {
-					free(loc);
-					loc = nl;
-				}
-			}
-			berth_registry_response_free(&resp);
-			off += n;
-		}
-		if (rc == 0) {
-			cleanup_free char *put = with_digest(loc, digest);
-			struct berth_registry_request req = {
-				.method = "PUT", .path = put, .headers = oct, .no_follow = true};
-			struct berth_registry_response resp;
-			if (berth_registry_do(p->rc, &req, &resp, err) < 0) {
-				rc = -1;
-			} else {
-				if (resp.status != 201 && resp.status != 204)
-					rc = berth_registry_error_from(&resp, NULL, err);
-				berth_registry_response_free(&resp);
-			}
-		}
-	} else {
-		cleanup_free char *put = with_digest(loc, digest);
-		struct fd_range fr = {.fd = fd, .off = 0, .left = size};
-		struct berth_reader rd = {.read = range_read, .ctx = &fr};
-		struct berth_registry_request req = {.method = "PUT", .path = put, .headers = oct, .no_follow = true};
-		if (fd >= 0) {
-			req.body_reader = &rd;
-			req.body_size = size;
-		} else {
-			req.body = data;
-			req.body_len = (size_t)size;
-		}
-		struct berth_registry_response resp;
-		if (berth_registry_do(p->rc, &req, &resp, err) < 0) {
-			rc = -1;
-		} else {
-			if (resp.status != 201 && resp.status != 204)
-				rc = berth_registry_error_from(&resp, NULL, err);
-			berth_registry_response_free(&resp);
-		}
-	}
-	if (rc < 0 && loc)
+	int rc = put_blob(p, loc, digest, data, len, err);
+	if (rc < 0)
 		cancel_upload(p, loc);
 	free(loc);
 	return rc;
 }
 
-/* ---- compression ---------------------------------------------------------- */
+/* ---- a layer: export -> gzip (worker threads) -> sha256 -> PATCH body -------
+ *
+ * A producer thread exports the layer byte-exact into the parallel gzip
+ * writer (storage/compress.h), whose output is hashed on its way into a
+ * socketpair; the upload's PATCH reads the other end as a chunked body, so
+ * compression and upload overlap. The digest is known when the PATCH has
+ * sent the last byte and goes into the closing PUT ?digest= (the registry
+ * checks it against what it received). The reader reports the end of the body
+ * only after the producer finished cleanly: a failed export never completes
+ * the PATCH. */
 
-struct gz_sink {
-	struct layer_job *job;
-	z_stream zs;
-	int fd;
+struct layer_stream {
+	struct layer_job *j;
+	struct berth_gzip_writer *gz;
+	int rfd, wfd;
 	struct berth_sha256 *h;
 	int64_t in_bytes, out_bytes, last_emit;
-	unsigned char buf[64 * 1024];
+	bool stop; /* the upload is over: give up */
+	int rc;
 	struct berth_error err;
+	pthread_t th;
+	bool running;
 };
 
-static int gz_drain(struct gz_sink *g, int flush)
+/* Compressed bytes: hashed, counted, into the socket. */
+static int ls_out(void *ctx, const void *data, size_t len)
 {
-	int zr;
-	do {
-		g->zs.next_out = g->buf;
-		g->zs.avail_out = sizeof(g->buf);
-		zr = deflate(&g->zs, flush);
-		if (zr == Z_STREAM_ERROR)
-			return berth_err(&g->err, BERTH_E_INTERNAL, "gzip: compression failed");
-		size_t have = sizeof(g->buf) - g->zs.avail_out;
-		if (have) {
-			if (berth_write_all(g->fd, g->buf, have) < 0)
-				return berth_err_sys(&g->err, BERTH_E_INTERNAL, errno, "writing compressed layer");
-			berth_sha256_update(g->h, g->buf, have);
-			g->out_bytes += (int64_t)have;
-		}
-	} while (g->zs.avail_out == 0 || (flush == Z_FINISH && zr != Z_STREAM_END));
-	return 0;
-}
-
-static int gz_write(void *ctx, const void *data, size_t len)
-{
-	struct gz_sink *g = ctx;
-	if (cancelled(g->job->p))
-		return berth_err(&g->err, BERTH_E_UNAVAILABLE, "context canceled");
-	g->zs.next_in = (unsigned char *)data;
-	g->zs.avail_in = (uInt)len;
-	if (gz_drain(g, Z_NO_FLUSH) < 0)
-		return -1;
-	g->in_bytes += (int64_t)len;
-	if (g->in_bytes - g->last_emit >= PROGRESS_EVERY) {
-		g->last_emit = g->in_bytes;
-		emit(g->job->p, berth_progress_msg("Pushing", g->job->short_id, g->in_bytes, g->job->size));
+	struct layer_stream *s = ctx;
+	berth_sha256_update(s->h, data, len);
+	s->out_bytes += (int64_t)len;
+	for (size_t off = 0; off < len;) {
+		ssize_t n = send(s->wfd, (const char *)data + off, len - off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return berth_err_sys(&s->err, BERTH_E_UNAVAILABLE, errno, "uploading layer %s", s->j->short_id);
+		off += (size_t)n;
 	}
 	return 0;
 }
 
-static int open_tmp(const char *dir, struct berth_error *err)
+/* Tar bytes from the layer store: into the gzip writer, "Pushing" as dockerd counts it. */
+static int ls_in(void *ctx, const void *data, size_t len)
 {
-	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd >= 0)
-		return fd;
-	cleanup_free char *t = berth_strdup_printf("%s/.push-XXXXXX", dir);
-	if (!t)
-		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
-	fd = mkostemp(t, O_CLOEXEC);
-	if (fd < 0)
-		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "creating a temporary file in %s", dir);
-	unlink(t);
-	return fd;
+	struct layer_stream *s = ctx;
+	struct layer_job *j = s->j;
+	if (cancelled(j->p) || __atomic_load_n(&s->stop, __ATOMIC_RELAXED))
+		return berth_err(&s->err, BERTH_E_UNAVAILABLE, "context canceled");
+	struct berth_error e = {0};
+	if (berth_gzip_write(s->gz, data, len, &e) < 0) {
+		if (!s->err.kind)
+			s->err = e;
+		return -1;
+	}
+	s->in_bytes += (int64_t)len;
+	if (s->in_bytes - s->last_emit >= PROGRESS_EVERY) {
+		s->last_emit = s->in_bytes;
+		emit(j->p, berth_progress_msg("Pushing", j->short_id, s->in_bytes, j->size));
+	}
+	return 0;
 }
 
-/* Export + gzip the layer into a temporary file; fd, digest and size out. */
-static int compress_layer(struct layer_job *j, int *fd_out, struct berth_error *err)
+static void *ls_producer(void *arg)
+{
+	struct layer_stream *s = arg;
+	struct layer_job *j = s->j;
+	struct berth_writer w = {.write = ls_in, .ctx = s};
+	struct berth_error e = {0};
+	int rc = berth_layer_export(berth_image_store_layers(j->p->o->images), j->chain_id, &w, &e);
+	if (rc == 0)
+		rc = berth_gzip_finish(s->gz, &e);
+	if (rc < 0) {
+		if (!s->err.kind)
+			s->err = e;
+	} else {
+		berth_sha256_final(s->h, j->digest);
+		s->h = NULL; /* freed by final */
+		j->blob_size = s->out_bytes;
+		if (s->last_emit != s->in_bytes)
+			emit(j->p, berth_progress_msg("Pushing", j->short_id, s->in_bytes, j->size));
+	}
+	s->rc = rc;
+	shutdown(s->wfd, SHUT_WR); /* the reader sees the end */
+	return NULL;
+}
+
+static void ls_join(struct layer_stream *s)
+{
+	if (s->running)
+		pthread_join(s->th, NULL);
+	s->running = false;
+}
+
+/* The PATCH body; its end only once the producer is done and well. */
+static ssize_t ls_read(void *ctx, void *buf, size_t len)
+{
+	struct layer_stream *s = ctx;
+	ssize_t n;
+	do
+		n = recv(s->rfd, buf, len, 0);
+	while (n < 0 && errno == EINTR);
+	if (n == 0 && s->running) {
+		ls_join(s);
+		if (s->rc < 0) {
+			errno = EIO;
+			return -1;
+		}
+	}
+	return n;
+}
+
+/* POST, one streamed PATCH, PUT ?digest=: j->digest and j->blob_size out. */
+static int upload_layer(struct layer_job *j, struct berth_error *err)
 {
 	struct push *p = j->p;
-	const char *dir = p->o->tmp_dir ? p->o->tmp_dir : "/tmp";
-	int fd = open_tmp(dir, err);
-	if (fd < 0)
+	long st = 0;
+	char *loc = NULL;
+	if (start_upload(p, NULL, &st, &loc, err) < 0)
 		return -1;
-	struct gz_sink *g = calloc(1, sizeof(*g));
-	if (!g) {
-		close(fd);
-		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	if (st != 202) {
+		free(loc);
+		return berth_err(err, BERTH_E_INTERNAL, "registry answered %ld to the start of an upload", st);
 	}
-	g->job = j;
-	g->fd = fd;
-	g->h = berth_sha256_new();
-	if (!g->h || deflateInit2(&g->zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-		berth_sha256_free(g->h);
-		free(g);
-		close(fd);
-		return berth_err(err, BERTH_E_INTERNAL, "gzip: cannot initialize");
+	struct layer_stream s = {.j = j, .rfd = -1, .wfd = -1};
+	int sv[2], rc = -1;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		berth_err_sys(err, BERTH_E_INTERNAL, errno, "socketpair");
+		goto out;
 	}
-	struct berth_writer w = {.write = gz_write, .ctx = g};
-	struct berth_layer_store *ls = berth_image_store_layers(p->o->images);
-	int rc = berth_layer_export(ls, j->chain_id, &w, err);
-	if (rc < 0 && g->err.kind)
-		*err = g->err;
-	if (rc == 0 && gz_drain(g, Z_FINISH) < 0) {
-		*err = g->err;
-		rc = -1;
+	s.rfd = sv[0];
+	s.wfd = sv[1];
+	int bufsz = 4 << 20; /* best effort: the kernel caps it */
+	setsockopt(s.wfd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
+	setsockopt(s.rfd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
+	struct berth_writer out = {.write = ls_out, .ctx = &s};
+	if (!(s.h = berth_sha256_new())) {
+		berth_err(err, BERTH_E_INTERNAL, "out of memory");
+		goto out;
 	}
-	deflateEnd(&g->zs);
-	if (rc == 0) {
-		berth_sha256_final(g->h, j->digest);
-		j->blob_size = g->out_bytes;
-		if (g->last_emit != g->in_bytes)
-			emit(p, berth_progress_msg("Pushing", j->short_id, g->in_bytes, j->size));
-	} else {
-		berth_sha256_free(g->h);
+	if (!(s.gz = berth_gzip_writer_new(Z_DEFAULT_COMPRESSION, 0, &out, err)))
+		goto out;
+	if (pthread_create(&s.th, NULL, ls_producer, &s) != 0) {
+		berth_err(err, BERTH_E_INTERNAL, "cannot start the compression of layer %s", j->short_id);
+		goto out;
 	}
-	free(g);
-	if (rc < 0) {
-		close(fd);
-		return -1;
+	s.running = true;
+	const char *hdr[] = {"Content-Type: application/octet-stream", NULL};
+	struct berth_reader rd = {.read = ls_read, .ctx = &s};
+	struct berth_registry_request req = {
+		.method = "PATCH", .path = loc, .headers = hdr, .body_reader = &rd, .body_size = -1, .no_follow = true};
+	struct berth_registry_response resp;
+	struct berth_error e = {0};
+	int r = berth_registry_do(p->rc, &req, &resp, &e);
+	__atomic_store_n(&s.stop, true, __ATOMIC_RELAXED);
+	shutdown(s.rfd, SHUT_RDWR); /* a producer still sending fails */
+	ls_join(&s);
+	if (s.rc < 0) { /* the cause, whatever the PATCH answered */
+		*err = s.err;
+		if (r == 0)
+			berth_registry_response_free(&resp);
+		goto out;
 	}
-	*fd_out = fd;
-	return 0;
+	if (r < 0) {
+		*err = e;
+		goto out;
+	}
+	if (resp.status != 202 && resp.status != 204) {
+		berth_registry_error_from(&resp, NULL, err);
+		berth_registry_response_free(&resp);
+		goto out;
+	}
+	char *nl = resp.location ? berth_registry_resolve_url(p->rc, resp.location) : NULL;
+	berth_registry_response_free(&resp);
+	if (nl) {
+		free(loc);
+		loc = nl;
+	}
+	rc = put_blob(p, loc, j->digest, NULL, 0, err);
+out:
+	if (rc < 0)
+		cancel_upload(p, loc);
+	berth_gzip_writer_free(s.gz);
+	berth_sha256_free(s.h);
+	if (s.rfd >= 0) {
+		close(s.rfd);
+		close(s.wfd);
+	}
+	free(loc);
+	return rc;
 }
 
 /* ---- one layer ------------------------------------------------------------- */
@@ -425,14 +432,8 @@ static int push_layer(struct layer_job *j, struct berth_error *err)
 			goto out;
 		}
 	}
-	/* 3. compress and upload */
-	int fd = -1;
-	if (compress_layer(j, &fd, err) < 0) {
-		rc = -1;
-		goto out;
-	}
-	rc = upload_blob(p, j->digest, fd, NULL, j->blob_size, err);
-	close(fd);
+	/* 3. compress while uploading */
+	rc = upload_layer(j, err);
 	if (rc == 0) {
 		berth_blobmeta_add(p->o->db, j->diff_id, j->digest, MT_LAYER_GZIP, j->blob_size, p->full, NULL);
 		emit_status(p, "Pushed", j->short_id);
@@ -531,7 +532,7 @@ static int push_tag(struct push *p, const char *tag, const char *image_id, struc
 		}
 	/* config */
 	int ex = blob_exists(p, img.id, NULL, err);
-	if (ex < 0 || (ex == 0 && upload_blob(p, img.id, -1, img.config, (int64_t)img.config_len, err) < 0)) {
+	if (ex < 0 || (ex == 0 && upload_blob(p, img.id, img.config, img.config_len, err) < 0)) {
 		rc = -1;
 		goto out;
 	}

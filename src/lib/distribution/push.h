@@ -1,10 +1,11 @@
 /* Push (POST /images/{name}/push): an image's layers, config and schema 2
  * manifest to a registry, with dockerd 20.10's progress messages.
  *
- * Layers are exported byte-exact from the layer store, gzip-compressed into
- * an unnamed temporary file (O_TMPFILE under tmp_dir) while their compressed
- * digest is computed, and uploaded monolithically (PUT ?digest=) or, above
- * BERTH_PUSH_CHUNK bytes, in PATCH chunks. The compressed digest of every
+ * Layers are exported byte-exact from the layer store and gzip-compressed on
+ * worker threads (storage/compress.h) straight into the body of one streamed
+ * PATCH while their compressed digest is computed; the PUT ?digest= that
+ * closes the upload carries it. The config goes up in one monolithic PUT
+ * ?digest=. The compressed digest of every
  * layer pushed or pulled is remembered (blobmeta.h): a blob the registry
  * already has in this repository is skipped after a HEAD ("Layer already
  * exists"), one held by another repository of the same registry is mounted
@@ -21,14 +22,11 @@
 #include "image/store.h"
 #include "metadata/db.h"
 
-#define BERTH_PUSH_CHUNK (32 * 1024 * 1024)
-
 struct berth_push_opts {
 	struct berth_image_store *images;
 	struct berth_db *db;
 	const struct berth_registry_config *registry; /* may be NULL: defaults */
 	const struct berth_auth_config *auth;         /* may be NULL: anonymous */
-	const char *tmp_dir;                          /* directory for the compressed layers */
 	/* Progress: one message at a time (serialized by push), borrowed. */
 	void (*emit)(void *ctx, json_t *msg);
 	void *ctx;

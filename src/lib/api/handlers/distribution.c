@@ -99,8 +99,7 @@ static void image_push(struct berth_daemon *d, struct berth_http_req *r, struct 
 		berth_http_respond_error(c, &err);
 		return;
 	}
-	cleanup_free char *tmp = berth_strdup_printf("%s/tmp", d->cfg.data_root);
-	if (!tmp || berth_mkdir_p(tmp, 0700, &err) < 0 || berth_blobmeta_init(d->db, &err) < 0) {
+	if (berth_blobmeta_init(d->db, &err) < 0) {
 		berth_auth_config_free(&auth);
 		berth_http_respond_error(c, &err);
 		return;
@@ -110,7 +109,6 @@ static void image_push(struct berth_daemon *d, struct berth_http_req *r, struct 
 				    .db = d->db,
 				    .registry = &d->cfg.registry,
 				    .auth = &auth,
-				    .tmp_dir = tmp,
 				    .emit = stream_emit,
 				    .ctx = &sc,
 				    .cancelled = stream_cancelled,
