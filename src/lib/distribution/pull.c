@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +22,7 @@
 #include "distribution/blobmeta.h"
 #include "distribution/manifest.h"
 #include "distribution/progress.h"
+#include "distribution/sockpipe.h"
 #include "image/reference.h"
 #include "storage/layer_store.h"
 
@@ -445,15 +445,13 @@ static int fetch_small(struct pull *p, const char *kind, const char *ref, const 
 struct stream {
 	struct pull *p;
 	struct job *j;
-	int rfd, wfd;
+	struct berth_sockpipe sp;
 	struct berth_sha256 *sha;
 	int64_t written, last_ns;
 	bool stop;               /* the layer store is done reading: no retry */
 	struct berth_error *cur; /* error of the current attempt */
 	int rc;                  /* the producer's result */
 	struct berth_error err;
-	pthread_t th;
-	bool running;
 };
 
 static int stream_data(void *ctx, const void *buf, size_t len)
@@ -466,15 +464,9 @@ static int stream_data(void *ctx, const void *buf, size_t len)
 		return berth_err(s->cur, BERTH_E_INVALID, "blob %s is larger than its descriptor (%lld bytes)",
 				 j->d.digest, (long long)j->d.size);
 	berth_sha256_update(s->sha, buf, len);
-	for (size_t off = 0; off < len;) {
-		ssize_t n = send(s->wfd, (const char *)buf + off, len - off, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			__atomic_store_n(&s->stop, true, __ATOMIC_RELAXED);
-			return berth_err_sys(s->cur, BERTH_E_INTERNAL, errno, "extract layer %s", j->d.digest);
-		}
-		off += (size_t)n;
+	if (berth_sockpipe_send(&s->sp, buf, len) < 0) {
+		__atomic_store_n(&s->stop, true, __ATOMIC_RELAXED);
+		return berth_err_sys(s->cur, BERTH_E_INTERNAL, errno, "extract layer %s", j->d.digest);
 	}
 	s->written += (int64_t)len;
 	int64_t now = berth_now_ns();
@@ -534,64 +526,39 @@ static void *stream_producer(void *arg)
 	}
 	emit(p, "Download complete", j->short_id);
 done:
-	shutdown(s->wfd, SHUT_WR); /* the reader sees the end */
+	berth_sockpipe_done(&s->sp); /* the reader sees the end */
 	return NULL;
-}
-
-static void stream_join(struct stream *s)
-{
-	if (s->running)
-		pthread_join(s->th, NULL);
-	s->running = false;
 }
 
 /* End of stream only after the producer checked the digest; its failure is EIO. */
 static ssize_t stream_read(void *ctx, void *buf, size_t len)
 {
 	struct stream *s = ctx;
-	ssize_t n;
-	do
-		n = recv(s->rfd, buf, len, 0);
-	while (n < 0 && errno == EINTR);
-	if (n == 0 && s->running) {
-		stream_join(s);
-		if (s->rc < 0) {
-			errno = EIO;
-			return -1;
-		}
+	bool ended = false;
+	ssize_t n = berth_sockpipe_read(&s->sp, buf, len, &ended);
+	if (ended)
 		emit_msg(s->p, berth_progress_msg("Extracting", s->j->short_id, s->j->d.size, s->j->d.size));
-	}
 	return n;
 }
 
 static int register_streamed(struct pull *p, struct job *j, const char *parent, struct berth_layer_info *li,
 			     struct berth_error *err)
 {
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "socketpair");
-	int bufsz = 4 << 20; /* best effort: the kernel caps it */
-	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
-	setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
-	struct stream s = {.p = p, .j = j, .rfd = sv[0], .wfd = sv[1], .sha = berth_sha256_new()};
+	struct stream s = {.p = p, .j = j, .sha = berth_sha256_new()};
 	int rc = -1;
 	if (!s.sha) {
 		berth_err(err, BERTH_E_INTERNAL, "out of memory");
-		goto out;
+		return -1;
 	}
-	if (pthread_create(&s.th, NULL, stream_producer, &s) != 0) {
-		berth_err(err, BERTH_E_INTERNAL, "cannot start the download of layer %s", j->d.digest);
+	if (berth_sockpipe_start(&s.sp, stream_producer, &s, &s.rc, err) < 0)
 		goto out;
-	}
-	s.running = true;
 	struct berth_reader rd = {stream_read, &s};
 	struct berth_error e = {0};
 	rc = berth_layer_register(berth_image_store_layers(p->o->images), parent[0] ? parent : NULL, &rd, j->diff_id,
 				  li, &e);
 	/* a registration that gave up early stops the producer: its send fails */
 	__atomic_store_n(&s.stop, true, __ATOMIC_RELAXED);
-	shutdown(s.rfd, SHUT_RDWR);
-	stream_join(&s);
+	berth_sockpipe_close(&s.sp);
 	if (rc == 0 && s.rc < 0) { /* not expected: the store reads to the end */
 		berth_layer_release(berth_image_store_layers(p->o->images), li->chain_id, NULL, NULL);
 		rc = -1;
@@ -599,9 +566,8 @@ static int register_streamed(struct pull *p, struct job *j, const char *parent, 
 	if (rc < 0 && err)
 		*err = s.rc < 0 ? s.err : e; /* a failed download is the cause */
 out:
+	berth_sockpipe_close(&s.sp);
 	berth_sha256_free(s.sha);
-	close(sv[0]);
-	close(sv[1]);
 	return rc;
 }
 

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -17,6 +16,7 @@
 #include "common/util.h"
 #include "distribution/blobmeta.h"
 #include "distribution/progress.h"
+#include "distribution/sockpipe.h"
 #include "image/reference.h"
 #include "storage/compress.h"
 #include "storage/layer_store.h"
@@ -185,14 +185,12 @@ static int upload_blob(struct push *p, const char *digest, const void *data, siz
 struct layer_stream {
 	struct layer_job *j;
 	struct berth_gzip_writer *gz;
-	int rfd, wfd;
+	struct berth_sockpipe sp;
 	struct berth_sha256 *h;
 	int64_t in_bytes, out_bytes, last_emit;
 	bool stop; /* the upload is over: give up */
 	int rc;
 	struct berth_error err;
-	pthread_t th;
-	bool running;
 };
 
 /* Compressed bytes: hashed, counted, into the socket. */
@@ -201,14 +199,8 @@ static int ls_out(void *ctx, const void *data, size_t len)
 	struct layer_stream *s = ctx;
 	berth_sha256_update(s->h, data, len);
 	s->out_bytes += (int64_t)len;
-	for (size_t off = 0; off < len;) {
-		ssize_t n = send(s->wfd, (const char *)data + off, len - off, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return berth_err_sys(&s->err, BERTH_E_UNAVAILABLE, errno, "uploading layer %s", s->j->short_id);
-		off += (size_t)n;
-	}
+	if (berth_sockpipe_send(&s->sp, data, len) < 0)
+		return berth_err_sys(&s->err, BERTH_E_UNAVAILABLE, errno, "uploading layer %s", s->j->short_id);
 	return 0;
 }
 
@@ -253,33 +245,15 @@ static void *ls_producer(void *arg)
 			emit(j->p, berth_progress_msg("Pushing", j->short_id, s->in_bytes, j->size));
 	}
 	s->rc = rc;
-	shutdown(s->wfd, SHUT_WR); /* the reader sees the end */
+	berth_sockpipe_done(&s->sp); /* the reader sees the end */
 	return NULL;
-}
-
-static void ls_join(struct layer_stream *s)
-{
-	if (s->running)
-		pthread_join(s->th, NULL);
-	s->running = false;
 }
 
 /* The PATCH body; its end only once the producer is done and well. */
 static ssize_t ls_read(void *ctx, void *buf, size_t len)
 {
 	struct layer_stream *s = ctx;
-	ssize_t n;
-	do
-		n = recv(s->rfd, buf, len, 0);
-	while (n < 0 && errno == EINTR);
-	if (n == 0 && s->running) {
-		ls_join(s);
-		if (s->rc < 0) {
-			errno = EIO;
-			return -1;
-		}
-	}
-	return n;
+	return berth_sockpipe_read(&s->sp, buf, len, NULL);
 }
 
 /* POST, one streamed PATCH, PUT ?digest=: j->digest and j->blob_size out. */
@@ -294,17 +268,8 @@ static int upload_layer(struct layer_job *j, struct berth_error *err)
 		free(loc);
 		return berth_err(err, BERTH_E_INTERNAL, "registry answered %ld to the start of an upload", st);
 	}
-	struct layer_stream s = {.j = j, .rfd = -1, .wfd = -1};
-	int sv[2], rc = -1;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		berth_err_sys(err, BERTH_E_INTERNAL, errno, "socketpair");
-		goto out;
-	}
-	s.rfd = sv[0];
-	s.wfd = sv[1];
-	int bufsz = 4 << 20; /* best effort: the kernel caps it */
-	setsockopt(s.wfd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
-	setsockopt(s.rfd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
+	struct layer_stream s = {.j = j, .sp = {.rfd = -1, .wfd = -1}};
+	int rc = -1;
 	struct berth_writer out = {.write = ls_out, .ctx = &s};
 	if (!(s.h = berth_sha256_new())) {
 		berth_err(err, BERTH_E_INTERNAL, "out of memory");
@@ -312,11 +277,8 @@ static int upload_layer(struct layer_job *j, struct berth_error *err)
 	}
 	if (!(s.gz = berth_gzip_writer_new(Z_DEFAULT_COMPRESSION, 0, &out, err)))
 		goto out;
-	if (pthread_create(&s.th, NULL, ls_producer, &s) != 0) {
-		berth_err(err, BERTH_E_INTERNAL, "cannot start the compression of layer %s", j->short_id);
+	if (berth_sockpipe_start(&s.sp, ls_producer, &s, &s.rc, err) < 0)
 		goto out;
-	}
-	s.running = true;
 	const char *hdr[] = {"Content-Type: application/octet-stream", NULL};
 	struct berth_reader rd = {.read = ls_read, .ctx = &s};
 	struct berth_registry_request req = {
@@ -325,9 +287,8 @@ static int upload_layer(struct layer_job *j, struct berth_error *err)
 	struct berth_error e = {0};
 	int r = berth_registry_do(p->rc, &req, &resp, &e);
 	__atomic_store_n(&s.stop, true, __ATOMIC_RELAXED);
-	shutdown(s.rfd, SHUT_RDWR); /* a producer still sending fails */
-	ls_join(&s);
-	if (s.rc < 0) { /* the cause, whatever the PATCH answered */
+	berth_sockpipe_close(&s.sp); /* a producer still sending fails */
+	if (s.rc < 0) {              /* the cause, whatever the PATCH answered */
 		*err = s.err;
 		if (r == 0)
 			berth_registry_response_free(&resp);
@@ -352,12 +313,9 @@ static int upload_layer(struct layer_job *j, struct berth_error *err)
 out:
 	if (rc < 0)
 		cancel_upload(p, loc);
+	berth_sockpipe_close(&s.sp);
 	berth_gzip_writer_free(s.gz);
 	berth_sha256_free(s.h);
-	if (s.rfd >= 0) {
-		close(s.rfd);
-		close(s.wfd);
-	}
 	free(loc);
 	return rc;
 }
