@@ -68,6 +68,16 @@ v6net_create()
 	# the container reaches its gateway (the host's bridge address)
 	run berth exec d6 ping6 -c1 -W5 "${V6_PREFIX}1::1"
 	[ "$status" -eq 0 ] || fail "ping6 to the gateway: $output"
+	# a published port: [::]:port goes to its IPv6 address (proxy, ip6tables DNAT)
+	run berth run -d --name d6p -p 18493:80 busybox sh -c 'mkdir -p /www && echo hello >/www/index.html && exec httpd -f -p 80 -h /www'
+	[ "$status" -eq 0 ] || fail "$output"
+	local a6
+	a6=$(berth inspect -f '{{.NetworkSettings.GlobalIPv6Address}}' d6p)
+	wait_for 20 net_fetch_ok "http://[::1]:18493/index.html"
+	run -0 ip6tables -w -t nat -S BERTH
+	assert_contains "$output" "-A BERTH ! -i $E2E_BRIDGE -p tcp -m tcp --dport 18493 -j DNAT --to-destination [$a6]:80"
+	pgrep -f "berth-proxy -proto tcp -host-ip :: -host-port 18493 -container-ip $a6 " >/dev/null ||
+		fail "no [::] proxy to $a6: $(pgrep -af berth-proxy)"
 }
 
 @test "IPv6 user network: addresses, --ip6, AAAA by name, ping6 between containers, ip6tables rules" {
