@@ -23,10 +23,13 @@ log_run()
 		"s=\$(cat /proc/uptime); yes 'a benchmark log line of sixty-four bytes ......................' |
 		head -n $LOG_LINES; e=\$(cat /proc/uptime); echo \"elapsed \${s%% *} \${e%% *}\" >&2") || return 1
 	# stderr only: the stdout lines before it may be stored after it (two pipes)
-	# bounded: a `logs` that blocks (docker's awslogs with a stalled endpoint)
-	# must not defeat wait_for's limit
-	log_elapsed() { out=$(timeout 10 "$cli" logs "$id" 2>&1 >/dev/null | grep '^elapsed'); }
-	wait_for 120 log_elapsed
+	# bounded by the clock: a `logs` that blocks (docker's awslogs with a
+	# stalled endpoint) takes its 10 s each try, and wait_for counts tries
+	local end=$((SECONDS + 120))
+	while [ -z "$out" ] && ((SECONDS < end)); do
+		out=$(timeout 10 "$cli" logs "$id" 2>&1 >/dev/null | grep '^elapsed')
+		[ -n "$out" ] || sleep 0.2
+	done
 	timeout 60 "$cli" rm -f "$id" >/dev/null 2>&1
 	[ -n "$out" ] || return 1
 	awk -v a="$(echo "$out" | cut -d' ' -f2)" -v b="$(echo "$out" | cut -d' ' -f3)" \
