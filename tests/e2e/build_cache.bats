@@ -96,6 +96,19 @@ cached_steps() {
 	run -1 berth run --rm c:1 cat /ctx/ignored.txt
 }
 
+@test "a context over 32 MiB (extracted on disk, not in memory) builds; COPY of a directory keys the same both ways" {
+	mkdir -p "$CTX/dir/sub"
+	echo x >"$CTX/dir/sub/x"
+	printf 'FROM busybox\nCOPY dir /dir\nRUN test -f /dir/sub/x\n' >"$CTX/Dockerfile"
+	head -c 34000000 /dev/zero >"$CTX/big.bin"
+	run -0 berth build -t c:big "$CTX"
+	assert_eq "$(cached_steps "$output")" ""
+	rm "$CTX/big.bin"
+	run -0 berth build -t c:small "$CTX"
+	assert_eq "$(cached_steps "$output")" "2 3 "
+	[ -z "$(ls -A "$E2E_DATA/builder" 2>/dev/null)" ] || fail "builder dir not cleaned: $(ls -A "$E2E_DATA/builder")"
+}
+
 @test "the cache survives a daemon restart and goes with builder prune" {
 	run -0 berth build -t c:1 "$CTX"
 	local pid

@@ -106,6 +106,15 @@ int berth_build_context_extract(struct berth_reader *in, const char *dir, const 
  * NULL; caller frees) and *mtime (Last-Modified, -1 when none). docker's
  * "failed to GET <url> with status <code>". */
 int berth_build_download(const char *url, int fd, char **content_type, int64_t *mtime, struct berth_error *err);
+/* The uploaded context: a body that ends within BERTH_BUILD_MEM_CONTEXT bytes
+ * is extracted on a memory filesystem (/dev/shm, when it is a tmpfs: a
+ * cached rebuild writes and deletes nothing on disk), a larger one below
+ * work, as berth_build_context_extract does. *dir: the context directory;
+ * *mem: the directory made on the memory filesystem (remove it after the
+ * build) or NULL. */
+#define BERTH_BUILD_MEM_CONTEXT (32u << 20)
+int berth_build_context_receive(struct berth_reader *in, const char *work, const char *dockerfile, char **dir,
+				char **mem, struct berth_error *err);
 /* POST /build?remote=: docker's remote contexts. A git URL (git://, git@,
  * github.com/, or an http(s) URL ending in .git; docker's URL#ref:dir) is
  * cloned with git; an http(s) URL is downloaded: a tar (plain or

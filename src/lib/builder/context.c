@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "archive/patterns.h"
@@ -83,6 +84,61 @@ int berth_build_context_extract(struct berth_reader *in, const char *dir, const 
 		berth_patterns_free(ps);
 	}
 	return 0;
+}
+
+/* the bytes read ahead, then the rest of the body */
+struct replay {
+	struct berth_buf head;
+	size_t off;
+	struct berth_reader *rest;
+};
+
+static ssize_t replay_read(void *ctx, void *buf, size_t len)
+{
+	struct replay *rp = ctx;
+	if (rp->off < rp->head.len) {
+		size_t n = rp->head.len - rp->off < len ? rp->head.len - rp->off : len;
+		memcpy(buf, rp->head.data + rp->off, n);
+		rp->off += n;
+		return (ssize_t)n;
+	}
+	return rp->rest ? rp->rest->read(rp->rest->ctx, buf, len) : 0;
+}
+
+static char *mem_dir(void)
+{
+	struct statfs sf;
+	if (statfs("/dev/shm", &sf) < 0 || sf.f_type != 0x01021994 /* TMPFS_MAGIC */)
+		return NULL;
+	char tpl[] = "/dev/shm/berth-build-XXXXXX";
+	return mkdtemp(tpl) ? strdup(tpl) : NULL;
+}
+
+int berth_build_context_receive(struct berth_reader *in, const char *work, const char *dockerfile, char **dir,
+				char **mem, struct berth_error *err)
+{
+	struct replay rp = {.rest = in};
+	char *tmp = malloc(65536);
+	if (!tmp)
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	while (rp.head.len <= BERTH_BUILD_MEM_CONTEXT) {
+		ssize_t n = in->read(in->ctx, tmp, 65536);
+		if (n <= 0) {
+			if (n == 0)
+				rp.rest = NULL; /* the whole body is in head */
+			break;
+		}
+		berth_buf_append(&rp.head, tmp, (size_t)n);
+	}
+	free(tmp);
+	*mem = rp.rest ? NULL : mem_dir();
+	*dir = berth_strdup_printf("%s/context", *mem ? *mem : work);
+	struct berth_reader r = {replay_read, &rp};
+	int rc = *dir ? berth_mkdir_p(*dir, 0700, err) : berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	if (rc == 0)
+		rc = berth_build_context_extract(&r, *dir, dockerfile, err);
+	berth_buf_free(&rp.head);
+	return rc;
 }
 
 int berth_build_context_dockerfile(const char *dir, const char *name, char **text, size_t *len, struct berth_error *err)

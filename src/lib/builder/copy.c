@@ -42,7 +42,10 @@ static void hash_tree(struct berth_sha256 *h, int pfd, const char *base, const c
 	if (depth > 256 || fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return;
 	char hdr[128];
-	int n = snprintf(hdr, sizeof(hdr), "|%o|%lld|", (unsigned)st.st_mode, (long long)st.st_size);
+	/* a directory's st_size is the filesystem's business (4096 on ext4, by
+	 * entries on tmpfs): not hashed, as a tar header carries 0 */
+	int n = snprintf(hdr, sizeof(hdr), "|%o|%lld|", (unsigned)st.st_mode,
+			 S_ISDIR(st.st_mode) ? 0LL : (long long)st.st_size);
 	berth_sha256_update(h, rel, strlen(rel) + 1);
 	berth_sha256_update(h, hdr, (size_t)n);
 	if (S_ISLNK(st.st_mode)) {

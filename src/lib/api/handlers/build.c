@@ -114,7 +114,7 @@ static void build(struct berth_daemon *d, struct berth_http_req *r, struct berth
 	struct berth_error err = {0};
 	cleanup_json json_t *buildargs = NULL, *labels = NULL, *hc = json_object(), *auths = registry_config(r);
 	char **tags = NULL, **cachefrom = NULL;
-	cleanup_free char *work = NULL, *ctxdir = NULL, *dockerfile = NULL;
+	cleanup_free char *work = NULL, *ctxdir = NULL, *memdir = NULL, *dockerfile = NULL;
 	size_t dflen = 0;
 	int64_t exit_code = 0;
 	struct build_stream s = {.c = c};
@@ -180,8 +180,7 @@ static void build(struct berth_daemon *d, struct berth_http_req *r, struct berth
 	char rnd[65];
 	berth_random_id(rnd);
 	work = berth_strdup_printf("%s/builder/%.24s", d->cfg.data_root, rnd);
-	ctxdir = berth_strdup_printf("%s/context", work);
-	if (!work || !ctxdir || berth_mkdir_p(ctxdir, 0700, &err) < 0)
+	if (!work || berth_mkdir_p(work, 0700, &err) < 0)
 		goto fail;
 	struct berth_reader body = berth_http_body_reader(c);
 	const char *dfname = berth_http_query(r, "dockerfile");
@@ -189,9 +188,11 @@ static void build(struct berth_daemon *d, struct berth_http_req *r, struct berth
 		char sink[16384]; /* the body, if any, is not the context */
 		while (berth_http_body_read(c, sink, sizeof(sink)) > 0)
 			;
-		if (berth_build_context_remote(remote, work, ctxdir, dfname, &err) < 0)
+		ctxdir = berth_strdup_printf("%s/context", work);
+		if (!ctxdir || berth_mkdir_p(ctxdir, 0700, &err) < 0 ||
+		    berth_build_context_remote(remote, work, ctxdir, dfname, &err) < 0)
 			goto fail;
-	} else if (berth_build_context_extract(&body, ctxdir, dfname, &err) < 0) {
+	} else if (berth_build_context_receive(&body, work, dfname, &ctxdir, &memdir, &err) < 0) {
 		err.kind = BERTH_E_INVALID;
 		goto fail;
 	}
@@ -254,6 +255,8 @@ fail:
 out:
 	if (work)
 		berth_rm_rf(work, NULL);
+	if (memdir)
+		berth_rm_rf(memdir, NULL);
 	berth_span_mark(&sp, "cleanup");
 	if (atomic_load(&d->log.level) >= BERTH_LOG_DEBUG) {
 		char line[512];
