@@ -21,6 +21,16 @@
  * true) when it cannot be had. A library once loaded stays loaded. */
 void *berth_lazy_sym(const char *lib, const char *name, bool load);
 
+/* The cached address of name in lib: the one lookup every forwarder
+ * makes (the cache is the forwarder's own static). */
+static inline void *berth_lazy_resolve(_Atomic(void *) *cache, const char *lib, const char *name, bool load)
+{
+	void *f = atomic_load_explicit(cache, memory_order_acquire);
+	if (!f && (f = berth_lazy_sym(lib, name, load)))
+		atomic_store_explicit(cache, f, memory_order_release);
+	return f;
+}
+
 /* ret name params: forwards args to lib's name, or returns fail when the
  * library cannot be loaded. load false: only when something else loaded
  * the library already (cleanup calls that have nothing to do otherwise). */
@@ -28,12 +38,9 @@ void *berth_lazy_sym(const char *lib, const char *name, bool load);
 	ret name params                                                                                                \
 	{                                                                                                              \
 		static _Atomic(void *) cache_;                                                                         \
-		void *f_ = atomic_load_explicit(&cache_, memory_order_acquire);                                        \
-		if (!f_) {                                                                                             \
-			if (!(f_ = berth_lazy_sym(lib, #name, load)))                                                  \
-				return fail;                                                                           \
-			atomic_store_explicit(&cache_, f_, memory_order_release);                                      \
-		}                                                                                                      \
+		void *f_ = berth_lazy_resolve(&cache_, lib, #name, load);                                              \
+		if (!f_)                                                                                               \
+			return fail;                                                                                   \
 		return ((ret(*) params)f_)args;                                                                        \
 	}
 
@@ -41,13 +48,9 @@ void *berth_lazy_sym(const char *lib, const char *name, bool load);
 	void name params                                                                                               \
 	{                                                                                                              \
 		static _Atomic(void *) cache_;                                                                         \
-		void *f_ = atomic_load_explicit(&cache_, memory_order_acquire);                                        \
-		if (!f_) {                                                                                             \
-			if (!(f_ = berth_lazy_sym(lib, #name, load)))                                                  \
-				return;                                                                                \
-			atomic_store_explicit(&cache_, f_, memory_order_release);                                      \
-		}                                                                                                      \
-		((void(*) params)f_) args;                                                                             \
+		void *f_ = berth_lazy_resolve(&cache_, lib, #name, load);                                              \
+		if (f_)                                                                                                \
+			((void(*) params)f_) args;                                                                     \
 	}
 
 #endif

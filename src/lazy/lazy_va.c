@@ -9,20 +9,12 @@
 
 #include "lazy.h"
 
-static void *resolve(_Atomic(void *) *cache, const char *lib, const char *name)
-{
-	void *f = atomic_load_explicit(cache, memory_order_acquire);
-	if (!f && (f = berth_lazy_sym(lib, name, true)))
-		atomic_store_explicit(cache, f, memory_order_release);
-	return f;
-}
-
 typedef CURLcode (*setopt_fn)(CURL *, CURLoption, ...);
 
 CURLcode curl_easy_setopt(CURL *curl, CURLoption option, ...)
 {
 	static _Atomic(void *) cache;
-	setopt_fn f = (setopt_fn)resolve(&cache, "libcurl.so.4", __func__);
+	setopt_fn f = (setopt_fn)berth_lazy_resolve(&cache, "libcurl.so.4", __func__, true);
 	if (!f)
 		return CURLE_FAILED_INIT;
 	/* one argument, whose type follows from the option's number range */
@@ -46,7 +38,7 @@ typedef CURLcode (*getinfo_fn)(CURL *, CURLINFO, ...);
 CURLcode curl_easy_getinfo(CURL *curl, CURLINFO info, ...)
 {
 	static _Atomic(void *) cache;
-	getinfo_fn f = (getinfo_fn)resolve(&cache, "libcurl.so.4", __func__);
+	getinfo_fn f = (getinfo_fn)berth_lazy_resolve(&cache, "libcurl.so.4", __func__, true);
 	if (!f)
 		return CURLE_FAILED_INIT;
 	va_list ap;
@@ -61,7 +53,7 @@ typedef void (*set_error_fn)(struct archive *, int, const char *, ...);
 void archive_set_error(struct archive *a, int err, const char *fmt, ...)
 {
 	static _Atomic(void *) cache;
-	set_error_fn f = (set_error_fn)resolve(&cache, "libarchive.so.13", __func__);
+	set_error_fn f = (set_error_fn)berth_lazy_resolve(&cache, "libarchive.so.13", __func__, true);
 	if (!f)
 		return;
 	char msg[1024];
