@@ -21,6 +21,7 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "daemon/daemon.h"
+#include "network/network.h"
 #include "runtime/apparmor.h"
 
 static void usage(FILE *out)
@@ -58,7 +59,8 @@ static void usage(FILE *out)
 		"      --fixed-cidr string      IPv4 subnet for fixed IPs\n"
 		"      --fixed-cidr-v6 string   IPv6 subnet for fixed IPs\n"
 		"      --icc                    Enable inter-container communication (default true)\n"
-		"      --ip ip                  Default IP when binding container ports (default 0.0.0.0)\n"
+		"      --ip ip                  Default IP when binding container ports, IPv4 or IPv6 (default 0.0.0.0)\n"
+		"      --ip6tables              Enable addition of ip6tables rules (default true)\n"
 		"      --ip-forward             Enable net.ipv4.ip_forward (default true)\n"
 		"      --ip-masq                Enable IP masquerading (default true)\n"
 		"      --ipv6                   Enable IPv6 networking\n"
@@ -264,6 +266,7 @@ int main(int argc, char **argv)
 		{"icc", optional_argument, NULL, 2013},
 		{"userland-proxy", optional_argument, NULL, 2014},
 		{"ipv6", optional_argument, NULL, 2015},
+		{"ip6tables", optional_argument, NULL, 2016},
 		{"mtu", required_argument, NULL, 2020},
 		{"default-address-pool", required_argument, NULL, 2021},
 		{"authorization-plugin", required_argument, NULL, O_AUTHZ},
@@ -296,12 +299,17 @@ int main(int argc, char **argv)
 				"bip",          "fixed-cidr", "ip", "userland-proxy-path", "default-bridge-name",
 				"fixed-cidr-v6"};
 			key = o == 'b' ? "bridge" : skeys[o - 2000];
+			if (o == 2002 && berth_net_ip_valid(optarg) < 0) { /* dockerd's flag message */
+				fprintf(stderr, "invalid argument \"%s\" for \"--ip\" flag: %s is not an ip address\n",
+					optarg, optarg);
+				goto early_fail;
+			}
 			jv = json_string(optarg);
 			break;
 		}
-		case 2010 ... 2015: {
-			static const char *const bkeys[] = {"iptables", "ip-forward",     "ip-masq",
-							    "icc",      "userland-proxy", "ipv6"};
+		case 2010 ... 2016: {
+			static const char *const bkeys[] = {"iptables",       "ip-forward", "ip-masq",  "icc",
+							    "userland-proxy", "ipv6",       "ip6tables"};
 			key = bkeys[o - 2010];
 			if (!(jv = bool_arg(key, optarg)))
 				goto early_fail;

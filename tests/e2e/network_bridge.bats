@@ -34,18 +34,7 @@ setup() { berthd_ensure; }
 teardown() { berth rm -f $(berth ps -aq) >/dev/null 2>&1 || true; }
 
 # Restart the suite's daemon on the same roots with other flags.
-nb_restart()
-{
-	local pid
-	pid=$(berthd_pid)
-	kill -TERM "$pid"
-	_e2e_wait_gone 300 "$pid"
-	rm -f "$E2E_SOCK" "$E2E_PIDFILE"
-	local -a cmd
-	. "$E2E_TMP/daemon.cmd"
-	printf '%q ' "$@" >"$E2E_TMP/daemon.args"
-	_e2e_spawn "${cmd[@]}" "$@"
-}
+nb_restart() { net_daemon_restart "$@"; }
 
 @test "berthd makes the bridge; a container gets eth0, an address, docker's MAC, the default route" {
 	run -0 ip -4 -o addr show "$E2E_BRIDGE"

@@ -5,7 +5,9 @@
 # IPv6 address on eth0 and an IPv6 default route, static --ip6, name
 # resolution to the IPv6 address (AAAA), ping6 between containers, the
 # network's rules in Berth's ip6tables chains (gone with the network);
-# --link-local-ip addresses on the interface; bad input refused.
+# --link-local-ip addresses on the interface; bad input refused; an IPv6
+# daemon --ip (the default host address of published ports);
+# --ip6tables=false (no ip6tables rule, IPv6 ports through the proxy only).
 # e2e: serial
 # (iptables chains are global: the network suites run alone)
 
@@ -44,6 +46,34 @@ teardown()
 {
 	berth rm -f $(berth ps -aq) >/dev/null 2>&1 || true
 	berth network rm v6net >/dev/null 2>&1 || true
+	# a test that restarted berthd with other flags: back to the suite's
+	if [ -e "$BATS_TEST_TMPDIR/restarted" ]; then
+		v6_restart
+		wait_for 100 berth version >/dev/null
+	fi
+}
+
+# Restart the suite's berthd with its flags plus these.
+v6_restart()
+{
+	touch "$BATS_TEST_TMPDIR/restarted"
+	net_daemon_restart --default-bridge-name "$E2E_BRIDGE" --bip "$(net_gw)/24" --ipv6 --fixed-cidr-v6 "$V6_DEF" "$@"
+	wait_for 100 berth version >/dev/null
+}
+
+WWW='mkdir -p /www && echo hello >/www/index.html && exec httpd -f -p 80 -h /www'
+
+# v6_web NAME NETWORK [RUN-FLAGS...]: busybox httpd serving "hello"; A6 is
+# its IPv6 address on NETWORK ("" for the default bridge).
+v6_web()
+{
+	local name=$1 net=$2 f='{{.NetworkSettings.GlobalIPv6Address}}'
+	shift 2
+	run berth run -d --name "$name" "$@" busybox sh -c "$WWW"
+	[ "$status" -eq 0 ] || fail "$output"
+	[ -z "$net" ] || f="{{with index .NetworkSettings.Networks \"$net\"}}{{.GlobalIPv6Address}}{{end}}"
+	A6=$(berth inspect -f "$f" "$name")
+	[ -n "$A6" ] || fail "no IPv6 address"
 }
 
 v6net_create()
@@ -124,12 +154,8 @@ ${V6_PREFIX}2::33"
 
 @test "published ports on IPv6: [::]:port beside 0.0.0.0:port, -p [::1]:port:80, ip6tables DNAT; nothing left after stop" {
 	v6net_create
-	local www='mkdir -p /www && echo hello >/www/index.html && exec httpd -f -p 80 -h /www'
-	run berth run -d --name pub6 --network v6net -p 18491:80 -p '[::1]:18492:80' busybox sh -c "$www"
-	[ "$status" -eq 0 ] || fail "$output"
-	local a6
-	a6=$(berth inspect -f '{{with index .NetworkSettings.Networks "v6net"}}{{.GlobalIPv6Address}}{{end}}' pub6)
-	[ -n "$a6" ] || fail "no IPv6 address"
+	v6_web pub6 v6net --network v6net -p 18491:80 -p '[::1]:18492:80'
+	local a6=$A6
 	# dockerd 20.10: a binding on the default address is also one on "::"
 	run -0 berth port pub6
 	assert_eq "$(sort <<<"$output")" "80/tcp -> 0.0.0.0:18491
@@ -192,4 +218,76 @@ ${V6_PREFIX}2::33"
 	assert_contains "$output" "IPv6 is not enabled"
 	run berth network ls -q --filter type=custom
 	assert_eq "$output" ""
+}
+
+@test "--ip ::1 / --ip ::: a port published without a host address binds there only, to the IPv6 address; invalid --ip refused" {
+	local -a base=(-H "unix://$BATS_TEST_TMPDIR/x.sock" --data-root "$BATS_TEST_TMPDIR/d"
+		--exec-root "$BATS_TEST_TMPDIR/e" --pidfile "$BATS_TEST_TMPDIR/p" --bridge=none --iptables=false)
+	run -1 timeout 60 "$BERTHD" "${base[@]}" --ip 1.2.3
+	assert_contains "$output" 'invalid argument "1.2.3" for "--ip" flag: 1.2.3 is not an ip address'
+	echo '{"ip": "fd00::zz"}' >"$BATS_TEST_TMPDIR/daemon.json"
+	run -1 timeout 60 "$BERTHD" "${base[@]}" --config-file "$BATS_TEST_TMPDIR/daemon.json"
+	assert_contains "$output" "invalid IP address: fd00::zz"
+	[ ! -S "$BATS_TEST_TMPDIR/x.sock" ] || fail "berthd listened"
+
+	v6_restart --ip ::1
+	run -0 berth network inspect -f '{{index .Options "com.docker.network.bridge.host_binding_ipv4"}}' bridge
+	assert_eq "$output" "::1"
+	v6_web ip6d "" -p 18494:80 -p 127.0.0.1:18495:80
+	local a6=$A6
+	# dockerd 20.10: no IPv4 binding for it, no "::" twin; an explicit IPv4 host address stays IPv4
+	run -0 berth port ip6d 80
+	assert_eq "$(sort <<<"$output")" "127.0.0.1:18495
+::1:18494"
+	assert_contains "$(berth inspect -f '{{json .NetworkSettings.Ports}}' ip6d)" '{"HostIp":"::1","HostPort":"18494"}'
+	wait_for 20 net_fetch_ok "http://[::1]:18494/index.html"
+	assert_eq "$(net_fetch "http://127.0.0.1:18495/index.html")" hello
+	run net_fetch "http://127.0.0.1:18494/index.html"
+	assert_eq "$output" ""
+	pgrep -f "berth-proxy -proto tcp -host-ip ::1 -host-port 18494 -container-ip $a6 -container-port 80" >/dev/null ||
+		fail "no [::1] proxy to $a6: $(pgrep -af berth-proxy)"
+	run -0 ip6tables -w -t nat -S BERTH
+	assert_contains "$output" "-A BERTH -d ::1/128 ! -i $E2E_BRIDGE -p tcp -m tcp --dport 18494 -j DNAT --to-destination [$a6]:80"
+	[ -z "$(iptables -w -t nat -S | grep -F -e "--dport 18494" || true)" ] || fail "an IPv4 rule for 18494"
+	run -0 berth rm -f ip6d
+
+	# --ip :: : the unspecified IPv6 address, IPv6 only
+	v6_restart --ip ::
+	run berth run -d --name ip6any -p 18496:80 busybox sh -c "$WWW"
+	[ "$status" -eq 0 ] || fail "$output"
+	run -0 berth port ip6any
+	assert_eq "$output" "80/tcp -> :::18496"
+	wait_for 20 net_fetch_ok "http://[::1]:18496/index.html"
+	run net_fetch "http://127.0.0.1:18496/index.html"
+	assert_eq "$output" ""
+	run -0 berth rm -f ip6any
+	[ -z "$({ ip6tables -w -t nat -S; iptables -w -t nat -S; } | grep -F -e "--dport 18494" -e "--dport 18496" || true)" ] ||
+		fail "port rules left"
+}
+
+# ip6tables rules of the suite (its bridges, subnets) and Berth's chains.
+v6_rules() { { ip6tables -w -S; ip6tables -w -t nat -S; } | grep -F -e BERTH -e "$E2E_BRIDGE" -e "$V6_PREFIX" || true; }
+
+@test "--ip6tables=false: no ip6tables rule at all; IPv6 ports go through the userland proxy" {
+	# start from an ip6tables without Berth's chains (this suite's daemon made them)
+	NET_RESTART_HOOK=net_cleanup v6_restart --ip6tables=false
+	[ -z "$(v6_rules)" ] || fail "ip6tables rules after the start: $(v6_rules)"
+	v6_web nt6 "" -p 18497:80 -p '[::1]:18498:80'
+	local a6=$A6
+	run -0 berth port nt6
+	assert_eq "$(sort <<<"$output")" "80/tcp -> 0.0.0.0:18497
+80/tcp -> ::1:18498
+80/tcp -> :::18497"
+	wait_for 20 net_fetch_ok "http://[::1]:18497/index.html"
+	assert_eq "$(net_fetch "http://[::1]:18498/index.html")" hello
+	assert_eq "$(net_fetch "http://127.0.0.1:18497/index.html")" hello
+	pgrep -f "berth-proxy -proto tcp -host-ip :: -host-port 18497 -container-ip $a6 -container-port 80" >/dev/null ||
+		fail "no [::] proxy: $(pgrep -af berth-proxy)"
+	# IPv4 rules as always
+	iptables -w -t nat -S BERTH | grep -qF -- "--dport 18497 -j DNAT" || fail "no IPv4 DNAT"
+	# an IPv6 user network: no ip6tables rule either
+	v6net_create
+	run -0 berth run --rm --network v6net busybox ip -6 addr show eth0
+	assert_contains "$output" "inet6 ${V6_PREFIX}2::2/64"
+	[ -z "$(v6_rules)" ] || fail "ip6tables rules with --ip6tables=false: $(v6_rules)"
 }

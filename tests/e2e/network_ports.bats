@@ -187,6 +187,35 @@ host_port() { berth port "$1" "$2" | head -1 | sed 's/.*://'; }
 	[ "$ran" = 1 ] || skip "no docker CLI installed"
 }
 
+@test "binding order as dockerd 20.10: a port's tcp bindings reversed, -P from the largest port, Ports keys sorted" {
+	run berth run -d --name np-ord -p 18180:80 -p 127.0.0.1:19190:80 -p 17170:80 -p 18143:443 --expose 22 busybox sleep 300
+	[ "$status" -eq 0 ] || fail "$output"
+	# the "::" twin of a default-address binding when the host can listen on IPv6 (as dockerd)
+	local t80a= t80b= t443=
+	if [ -e /proc/net/if_inet6 ]; then
+		t80a=',{"HostIp":"::","HostPort":"17170"}' t80b=',{"HostIp":"::","HostPort":"18180"}'
+		t443=',{"HostIp":"::","HostPort":"18143"}'
+	fi
+	api GET /containers/np-ord/json
+	assert_status 200
+	# captured from dockerd 20.10.24 with the same flags
+	assert_eq "$(jq -c .NetworkSettings.Ports <<<"$HTTP_BODY")" \
+		'{"22/tcp":null,"443/tcp":[{"HostIp":"0.0.0.0","HostPort":"18143"}'"$t443"'],"80/tcp":[{"HostIp":"0.0.0.0","HostPort":"17170"}'"$t80a"',{"HostIp":"127.0.0.1","HostPort":"19190"},{"HostIp":"0.0.0.0","HostPort":"18180"}'"$t80b"']}'
+	run -0 berth port np-ord 80
+	assert_eq "$(head -1 <<<"$output")" "0.0.0.0:17170"
+	assert_eq "$(tail -1 <<<"$output")" "$([ -n "$t80b" ] && echo ":::18180" || echo "0.0.0.0:18180")"
+	run -0 berth port np-ord
+	assert_eq "$(head -1 <<<"$output")" "443/tcp -> 0.0.0.0:18143"
+	# -P: dockerd allocates the ephemeral ports from the largest container port down
+	run berth run -d --name np-ordp --expose 53/udp --expose 8080 --expose 443 --expose 80 -P busybox sleep 300
+	[ "$status" -eq 0 ] || fail "$output"
+	local p8080 p443 p80
+	p8080=$(host_port np-ordp 8080) p443=$(host_port np-ordp 443) p80=$(host_port np-ordp 80)
+	[ "$p8080" -lt "$p443" ] && [ "$p443" -lt "$p80" ] || fail "allocation order: 8080:$p8080 443:$p443 80:$p80"
+	api GET /containers/np-ordp/json
+	assert_eq "$(jq -c '.NetworkSettings.Ports | keys_unsorted' <<<"$HTTP_BODY")" '["443/tcp","53/udp","80/tcp","8080/tcp"]'
+}
+
 @test "--userland-proxy=false: DNAT from loopback (route_localnet) and hairpin NAT, no proxy" {
 	berth rm -f $(berth ps -aq) >/dev/null 2>&1 || true
 	berthd_stop_keep() { local pid; pid=$(berthd_pid); kill -TERM "$pid"; _e2e_wait_gone 300 "$pid"; }

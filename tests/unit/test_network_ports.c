@@ -1,5 +1,6 @@
 /* network/: port specs (PortBindings/ExposedPorts) and the host port allocator. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "network/net_int.h"
 #include "tap.h"
@@ -61,9 +62,32 @@ int main(void)
 	free(m);
 	TAP_OK(&t,
 	       maps("{\"53/udp\":[{\"HostPort\":\"5353\"}],\"80/tcp\":null}", NULL, false, &m, &n, &err) == 0 &&
-		       n == 2 && m[0].ctr_port == 53 && !strcmp(m[0].proto, "udp") && m[1].ctr_port == 80 &&
-		       m[1].host_port == 0,
-	       "udp binding and a key without binding (sorted)");
+		       n == 2 && m[1].ctr_port == 53 && !strcmp(m[1].proto, "udp") && m[0].ctr_port == 80 &&
+		       m[0].host_port == 0,
+	       "udp binding and a key without binding (dockerd's order: the larger port first)");
+	free(m);
+	/* dockerd 20.10 (observed): -p 18080:80 -p 127.0.0.1:19090:80 -p 17070:80 lists 17070, 19090, 18080;
+	 * -p 127.0.0.1::80 -p 18089:80 lists 18089 first; -P over 53/udp 80 443 8080 allocates 8080 first */
+	TAP_OK(&t,
+	       maps("{\"80/tcp\":[{\"HostPort\":\"18080\"},{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"19090\"},"
+		    "{\"HostPort\":\"17070\"}]}",
+		    NULL, false, &m, &n, &err) == 0 &&
+		       n == 3 && m[0].host_port == 17070 && m[1].host_port == 19090 && m[2].host_port == 18080,
+	       "tcp bindings of one port: reversed");
+	free(m);
+	TAP_OK(&t,
+	       maps("{\"80/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"\"},{\"HostPort\":\"18089\"}]}", NULL, false,
+		    &m, &n, &err) == 0 &&
+		       n == 2 && m[0].host_port == 18089 && !strcmp(m[1].host_ip, "127.0.0.1"),
+	       "an ephemeral binding after a fixed one");
+	free(m);
+	TAP_OK(&t,
+	       maps(NULL, "{\"53/udp\":{},\"8080/tcp\":{},\"443/tcp\":{},\"80/tcp\":{},\"80/udp\":{}}", true, &m, &n,
+		    &err) == 0 &&
+		       n == 5 && m[0].ctr_port == 8080 && m[1].ctr_port == 443 && m[2].ctr_port == 80 &&
+		       !strcmp(m[2].proto, "tcp") && m[3].ctr_port == 80 && !strcmp(m[3].proto, "udp") &&
+		       m[4].ctr_port == 53,
+	       "-P: descending, tcp before udp");
 	free(m);
 	TAP_OK(&t, maps("{\"80/tcp\":[{\"HostPort\":\"80a\"}]}", NULL, false, &m, &n, &err) < 0, "bad host port");
 	TAP_STREQ(&t, err.msg, "invalid port specification: \"80a\"", "docker's message");
@@ -76,7 +100,7 @@ int main(void)
 	TAP_OK(&t,
 	       maps("{\"80/tcp\":[{\"HostPort\":\"8080\"}]}", "{\"80/tcp\":{},\"443/tcp\":{}}", true, &m, &n, &err) ==
 			       0 &&
-		       n == 2 && m[0].host_port == 8080 && m[1].ctr_port == 443 && m[1].host_port == 0,
+		       n == 2 && m[1].host_port == 8080 && m[0].ctr_port == 443 && m[0].host_port == 0,
 	       "-P adds exposed ports not bound");
 	free(m);
 	TAP_OK(&t, maps(NULL, "{\"80/tcp\":{}}", false, &m, &n, &err) == 0 && n == 0, "without -P exposed stays");
@@ -99,6 +123,17 @@ int main(void)
 	berth_ports_remove(&a, "tcp", "0.0.0.0", 8080);
 	TAP_OK(&t, !berth_ports_taken(&a, "tcp", "0.0.0.0", 8080), "released");
 	berth_ports_free(&a);
+	/* --ip: IPv4 or IPv6, canonical text; an IPv4-mapped address is IPv4 */
+	char c[64];
+	bool v6 = false;
+	TAP_OK(&t, berth_host_ip_canon("0:0::1", c, sizeof(c), &v6) == 0 && v6 && !strcmp(c, "::1"), "::1 canonical");
+	TAP_OK(&t, berth_host_ip_canon("10.1.2.3", c, sizeof(c), &v6) == 0 && !v6 && !strcmp(c, "10.1.2.3"), "IPv4");
+	TAP_OK(&t, berth_host_ip_canon("::ffff:10.1.2.3", c, sizeof(c), &v6) == 0 && !v6 && !strcmp(c, "10.1.2.3"),
+	       "IPv4-mapped is IPv4");
+	TAP_OK(&t,
+	       berth_host_ip_canon("1.2.3", c, sizeof(c), &v6) < 0 && berth_net_ip_valid("fd00::zz") < 0 &&
+		       berth_net_ip_valid("") < 0 && berth_net_ip_valid("::") == 0,
+	       "invalid addresses refused");
 	int lo, hi;
 	berth_ports_ephemeral_range(&lo, &hi);
 	TAP_OK(&t, lo > 0 && hi >= lo && hi <= 65535, "ephemeral range %d-%d", lo, hi);

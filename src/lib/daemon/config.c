@@ -311,6 +311,7 @@ static bool key_known(const char *k)
 					   "default-address-pools",
 					   "ipv6",
 					   "fixed-cidr-v6",
+					   "ip6tables",
 					   NULL};
 	return in_list(impl, k) || in_list(off_only_keys, k) || berth_sec_config_key(k) || berth_registry_config_key(k);
 }

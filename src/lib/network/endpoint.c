@@ -230,14 +230,17 @@ static bool v6_listenable(void)
 }
 
 /* dockerd 20.10's bindings of the mappings (libnetwork allocatePortsInternal):
- * a mapping on the default address (0.0.0.0) also gets one on "::" (the same
- * host port, right after it) when the host has IPv6; an IPv6 host address goes
- * to the container's IPv6 address, or through the userland proxy to its IPv4
+ * a mapping without a host address takes the default one (--ip): with
+ * 0.0.0.0 it also gets a binding on "::" (the same host port, right after it)
+ * when the host has IPv6; with an IPv6 --ip it has only that IPv6 binding,
+ * with another IPv4 --ip only the IPv4 one. An IPv6 binding goes to the
+ * container's IPv6 address, or through the userland proxy to its IPv4
  * address; without either it is dropped, as dockerd drops it. */
 static int expand_v6(struct berth_netctx *n, struct berth_port_map **maps, size_t *nm, bool has_v6,
 		     struct berth_error *err)
 {
 	bool reach6 = has_v6 || n->opts->userland_proxy, listen6 = reach6 && v6_listenable();
+	bool any4 = !strcmp(n->default_ip, "0.0.0.0");
 	struct berth_port_map *v = calloc(*nm * 2 + 1, sizeof(*v));
 	if (!v)
 		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
@@ -249,13 +252,17 @@ static int expand_v6(struct berth_netctx *n, struct berth_port_map **maps, size_
 				v[k++] = m;
 			continue;
 		}
-		bool twin = !m.host_ip[0] && !n->default_ip && listen6;
-		if (!m.host_ip[0])
-			berth_v4_fmt(n->default_ip, m.host_ip, sizeof(m.host_ip));
-		v[k++] = m;
-		if (twin) {
-			snprintf(m.host_ip, sizeof(m.host_ip), "::");
-			m.v6_twin = true;
+		if (m.host_ip[0]) {
+			v[k++] = m;
+			continue;
+		}
+		if (!n->default_ip6) {
+			snprintf(m.host_ip, sizeof(m.host_ip), "%s", n->default_ip);
+			v[k++] = m;
+		}
+		if (listen6 && (any4 || n->default_ip6)) {
+			snprintf(m.host_ip, sizeof(m.host_ip), "%s", any4 ? "::" : n->default_ip);
+			m.v6_twin = any4;
 			v[k++] = m;
 		}
 	}
@@ -382,7 +389,9 @@ static int publish(struct berth_netctx *n, json_t *rec, const char *epname, stru
 				berth_ipt_rules_free(&rules);
 				return berth_err(err, BERTH_E_INTERNAL, "bad port record");
 			}
-			int rc = rules.n ? berth_ipt_apply(ipt, &rules, err) : 0;
+			/* --ip6tables=false: an IPv6 binding has its proxy only */
+			bool skip = ipt == n->ipt6 && !n->opts->ip6tables;
+			int rc = rules.n && !skip ? berth_ipt_apply(ipt, &rules, err) : 0;
 			berth_ipt_rules_free(&rules);
 			if (rc < 0)
 				return -1;
@@ -490,6 +499,31 @@ static int count_records(struct berth_netctx *n, const char *cid)
 			c++;
 	closedir(d);
 	return c;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* *o with its keys in byte order: dockerd's JSON of a Go map (NetworkSettings.Ports). */
+static void sort_keys(json_t **o)
+{
+	size_t n = json_object_size(*o), i = 0;
+	const char **keys = calloc(n + 1, sizeof(*keys));
+	json_t *s = json_object();
+	if (!keys || !s) {
+		free(keys);
+		json_decref(s);
+		return;
+	}
+	const char *k;
+	json_t *v;
+	json_object_foreach(*o, k, v)
+		keys[i++] = k;
+	qsort(keys, n, sizeof(*keys), cmp_str);
+	for (i = 0; i < n; i++)
+		json_object_set(s, keys[i], json_object_get(*o, keys[i]));
+	free(keys);
+	json_decref(*o);
+	*o = s;
 }
 
 int berth_net_endpoint_attach(struct berth_netctx *n, const struct berth_endpoint_req *req, json_t **endpoint,
@@ -696,6 +730,7 @@ int berth_net_endpoint_attach(struct berth_netctx *n, const struct berth_endpoin
 			json_array_append_new(
 				arr, json_pack("{s:O, s:s}", "HostIp", json_object_get(p, "HostIp"), "HostPort", hp));
 		}
+		sort_keys(ports);
 	}
 	json_decref(rec);
 	return 0;

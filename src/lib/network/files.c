@@ -9,7 +9,7 @@
 void berth_net_opts_init(struct berth_net_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->iptables = o->ip_forward = o->ip_masq = o->icc = o->userland_proxy = true;
+	o->iptables = o->ip6tables = o->ip_forward = o->ip_masq = o->icc = o->userland_proxy = true;
 }
 
 void berth_net_opts_free(struct berth_net_opts *o)
@@ -45,8 +45,13 @@ int berth_net_opts_apply(struct berth_net_opts *o, const char *key, json_t *v, s
 	struct {
 		const char *key;
 		bool *b;
-	} bools[] = {{"iptables", &o->iptables}, {"ip-forward", &o->ip_forward},         {"ip-masq", &o->ip_masq},
-		     {"icc", &o->icc},           {"userland-proxy", &o->userland_proxy}, {"ipv6", &o->ipv6}};
+	} bools[] = {{"iptables", &o->iptables},
+		     {"ip-forward", &o->ip_forward},
+		     {"ip-masq", &o->ip_masq},
+		     {"icc", &o->icc},
+		     {"userland-proxy", &o->userland_proxy},
+		     {"ipv6", &o->ipv6},
+		     {"ip6tables", &o->ip6tables}};
 	for (size_t i = 0; i < sizeof(bools) / sizeof(*bools); i++) {
 		if (strcmp(key, bools[i].key))
 			continue;
@@ -77,11 +82,12 @@ int berth_net_opts_apply(struct berth_net_opts *o, const char *key, json_t *v, s
 			return berth_err(err, BERTH_E_INVALID, "invalid fixed-cidr-v6: %s", json_string_value(v));
 		return set_s(&o->fixed_cidr_v6, key, v, err);
 	}
-	if (!strcmp(key, "ip")) {
-		uint32_t a;
-		if (json_is_string(v) && *json_string_value(v) && berth_v4addr_parse(json_string_value(v), &a) < 0)
-			return berth_err(err, BERTH_E_INVALID, "invalid argument \"%s\" for \"--ip\" flag: invalid IP",
-					 json_string_value(v));
+	if (!strcmp(key, "ip")) { /* IPv4 or IPv6 (dockerd's net.IP) */
+		char canon[64];
+		bool v6;
+		if (json_is_string(v) && *json_string_value(v) &&
+		    berth_host_ip_canon(json_string_value(v), canon, sizeof(canon), &v6) < 0)
+			return berth_err(err, BERTH_E_INVALID, "invalid IP address: %s", json_string_value(v));
 		return set_s(&o->default_ip, key, v, err);
 	}
 	if (!strcmp(key, "mtu")) {

@@ -62,6 +62,9 @@ bool berth_ports_taken(const struct berth_port_alloc *a, const char *proto, cons
 int berth_ports_add(struct berth_port_alloc *a, const char *proto, const char *ip, int port);
 void berth_ports_remove(struct berth_port_alloc *a, const char *proto, const char *ip, int port);
 void berth_ports_free(struct berth_port_alloc *a);
+/* A host address (--ip, HostIp) in its canonical text ("::1", "10.0.0.1"):
+ * 0 with *v6 set, -1 when s is neither an IPv4 nor an IPv6 address. */
+int berth_host_ip_canon(const char *s, char *out, size_t len, bool *v6);
 /* The ephemeral range from /proc/sys/net/ipv4/ip_local_port_range (docker's
  * fallback 49153-65535 when unreadable). */
 void berth_ports_ephemeral_range(int *lo, int *hi);

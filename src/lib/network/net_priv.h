@@ -30,7 +30,8 @@ struct berth_netctx {
 	const char *ipt, *ipt6;
 	bool base6_done; /* ip6tables base chains made */
 	char *netns_dir, *ep_dir, *proxy_path;
-	uint32_t default_ip;
+	char default_ip[INET6_ADDRSTRLEN]; /* --ip, canonical ("0.0.0.0" when not given) */
+	bool default_ip6;                  /* it is an IPv6 address */
 	struct berth_net **nets;
 	size_t nnets;
 	struct berth_pool *pools;

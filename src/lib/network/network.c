@@ -149,7 +149,7 @@ static int v6_setup(struct berth_netctx *n, struct berth_net *net, int fd, struc
 		return -1;
 	if (n->opts->ip_forward && sysctl_write("/proc/sys/net/ipv6/conf/all/forwarding", "1") < 0)
 		berth_log(n->log, BERTH_LOG_WARN, "cannot enable IPv6 forwarding");
-	if (!n->opts->iptables)
+	if (!n->opts->iptables || !n->opts->ip6tables) /* --ip6tables=false: no ip6tables rule */
 		return 0;
 	if (!n->base6_done && berth_ipt_setup_base(n->ipt6, !n->opts->userland_proxy, err) < 0)
 		return -1;
@@ -587,9 +587,8 @@ static json_t *default_doc(struct berth_netctx *n, bool *existing, struct berth_
 		"Attachable", 0, "Ingress", 0, "ConfigFrom", "Network", "", "ConfigOnly", 0, "Options",
 		"com.docker.network.bridge.default_bridge", "true", "com.docker.network.bridge.enable_icc",
 		o->icc ? "true" : "false", "com.docker.network.bridge.enable_ip_masquerade",
-		o->ip_masq ? "true" : "false", "com.docker.network.bridge.host_binding_ipv4",
-		o->default_ip ? o->default_ip : "0.0.0.0", "com.docker.network.bridge.name", br,
-		"com.docker.network.driver.mtu", mtu, "Labels", json_object());
+		o->ip_masq ? "true" : "false", "com.docker.network.bridge.host_binding_ipv4", n->default_ip,
+		"com.docker.network.bridge.name", br, "com.docker.network.driver.mtu", mtu, "Labels", json_object());
 	if (doc && cfg6)
 		json_array_append(json_object_get(json_object_get(doc, "IPAM"), "Config"), cfg6);
 	json_decref(cfg6);
@@ -616,9 +615,10 @@ struct berth_netctx *berth_net_open(const struct berth_net_opts *opts, const cha
 		berth_err(err, BERTH_E_INTERNAL, "out of memory");
 		goto fail;
 	}
-	n->default_ip = 0;
-	if (opts->default_ip && berth_v4addr_parse(opts->default_ip, &n->default_ip) < 0) {
-		berth_err(err, BERTH_E_INVALID, "invalid --ip %s", opts->default_ip);
+	snprintf(n->default_ip, sizeof(n->default_ip), "0.0.0.0");
+	if (opts->default_ip &&
+	    berth_host_ip_canon(opts->default_ip, n->default_ip, sizeof(n->default_ip), &n->default_ip6) < 0) {
+		berth_err(err, BERTH_E_INVALID, "invalid IP address: %s", opts->default_ip);
 		goto fail;
 	}
 	if (berth_pools_from_json(opts->default_addr_pools, &n->pools, &n->npools, err) < 0)

@@ -38,8 +38,9 @@ struct berth_net_opts {
 	char *bip;                  /* --bip: gateway address/prefix of the created default bridge */
 	char *fixed_cidr;           /* --fixed-cidr: container addresses of the default bridge */
 	int mtu;                    /* --mtu (0: 1500) */
-	char *default_ip;           /* --ip: default host IP of published ports (NULL: 0.0.0.0) */
+	char *default_ip;           /* --ip: default host IP of published ports, IPv4 or IPv6 (NULL: 0.0.0.0) */
 	bool iptables;              /* --iptables (default true) */
+	bool ip6tables;             /* --ip6tables (default true; no ip6tables rule at all when false) */
 	bool ip_forward;            /* --ip-forward (default true) */
 	bool ip_masq;               /* --ip-masq (default true) */
 	bool icc;                   /* --icc (default true) */
@@ -50,6 +51,8 @@ struct berth_net_opts {
 	char *fixed_cidr_v6;        /* --fixed-cidr-v6: its IPv6 subnet */
 };
 void berth_net_opts_init(struct berth_net_opts *o);
+/* 0 when s is an IPv4 or IPv6 address (the --ip flag), else -1. */
+int berth_net_ip_valid(const char *s);
 void berth_net_opts_free(struct berth_net_opts *o);
 /* One daemon.json key (or flag value of the same name) of the list above:
  * 1 when the key is a network key and was applied, 0 when it is not a network
@@ -160,7 +163,8 @@ struct berth_port_map {
 };
 /* Parse a "80/tcp" key: port, proto. -1 with docker's message when invalid. */
 int berth_port_key_parse(const char *key, int *port, char *proto, size_t proto_len, struct berth_error *err);
-/* Expand PortBindings + (publish_all: ExposedPorts) into mappings, sorted by
- * container port. *out is malloc'd (free it). */
+/* Expand PortBindings + (publish_all: ExposedPorts) into mappings, in
+ * dockerd's order (see ports.c: -P ports descending, several tcp bindings of
+ * one port reversed). *out is malloc'd (free it). */
 int berth_port_maps_from(json_t *port_bindings, json_t *exposed_ports, bool publish_all, struct berth_port_map **out,
 			 size_t *n, struct berth_error *err);

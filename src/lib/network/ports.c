@@ -36,13 +36,38 @@ int berth_port_key_parse(const char *key, int *port, char *proto, size_t proto_l
 	return 0;
 }
 
-static int cmp_map(const void *a, const void *b)
+/* The order of a container's bindings, as dockerd 20.10 makes it (its ports
+ * are allocated in this order, and NetworkSettings.Ports lists a port's
+ * bindings in it). dockerd sorts (go-connections nat.SortPortMap) the
+ * bindings, grouped by container port in map order, with
+ *   less(a, b) = a.hostPort > b.hostPort || a.port > b.port ||
+ *                (a.port == b.port && a.proto == "tcp")
+ * through Go's insertion sort (up to 12 elements; beyond, any order with
+ * the same result where less is consistent). less is not a strict order:
+ * several tcp bindings of one port come out reversed, -P ports descending.
+ * Here the map order is ascending (port, proto), the API's order of a
+ * port's bindings kept; then the same insertion sort. */
+static bool docker_less(const struct berth_port_map *a, const struct berth_port_map *b)
 {
-	const struct berth_port_map *x = a, *y = b;
-	if (x->ctr_port != y->ctr_port)
-		return x->ctr_port - y->ctr_port;
-	int c = strcmp(x->proto, y->proto);
-	return c ? c : strcmp(x->host_ip, y->host_ip);
+	return a->host_port > b->host_port || a->ctr_port > b->ctr_port ||
+	       (a->ctr_port == b->ctr_port && !strcmp(a->proto, "tcp"));
+}
+
+static bool key_before(const struct berth_port_map *a, const struct berth_port_map *b)
+{
+	return a->ctr_port != b->ctr_port ? a->ctr_port < b->ctr_port : strcmp(a->proto, b->proto) < 0;
+}
+
+static void docker_order(struct berth_port_map *v, size_t n)
+{
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 1; i < n; i++)
+			for (size_t j = i;
+			     j > 0 && (pass ? docker_less(&v[j], &v[j - 1]) : key_before(&v[j], &v[j - 1])); j--) {
+				struct berth_port_map t = v[j];
+				v[j] = v[j - 1];
+				v[j - 1] = t;
+			}
 }
 
 static int push(struct berth_port_map **v, size_t *n, const struct berth_port_map *m, struct berth_error *err)
@@ -121,8 +146,7 @@ int berth_port_maps_from(json_t *port_bindings, json_t *exposed_ports, bool publ
 				goto fail;
 		}
 	}
-	if (nv)
-		qsort(v, nv, sizeof(*v), cmp_map);
+	docker_order(v, nv);
 	*out = v;
 	*n = nv;
 	return 0;
@@ -145,6 +169,30 @@ static int host_addr(const char *s, struct berth_port_used *u)
 		return -1;
 	u->v6 = true;
 	return 0;
+}
+
+int berth_host_ip_canon(const char *s, char *out, size_t len, bool *v6)
+{
+	struct berth_port_used u;
+	if (!s || !*s || host_addr(s, &u) < 0)
+		return -1;
+	if (u.v6 && IN6_IS_ADDR_V4MAPPED(&u.ip6)) { /* Go's To4(): an IPv4 address */
+		memcpy(&u.ip, &u.ip6.s6_addr[12], 4);
+		u.ip = ntohl(u.ip);
+		u.v6 = false;
+	}
+	*v6 = u.v6;
+	if (u.v6)
+		return inet_ntop(AF_INET6, &u.ip6, out, (socklen_t)len) ? 0 : -1;
+	berth_v4_fmt(u.ip, out, len);
+	return 0;
+}
+
+int berth_net_ip_valid(const char *s)
+{
+	char buf[INET6_ADDRSTRLEN];
+	bool v6;
+	return berth_host_ip_canon(s, buf, sizeof(buf), &v6);
 }
 
 static bool host_any(const struct berth_port_used *u) { return u->v6 ? IN6_IS_ADDR_UNSPECIFIED(&u->ip6) : !u->ip; }

@@ -12,6 +12,23 @@ net_daemon_start()
 	berthd_start --default-bridge-name "$E2E_BRIDGE" --bip "$(net_gw)/24" "$@"
 }
 
+# Stop berthd and start it again with these flags instead of the ones it had
+# (the base command of berthd_start stays); NET_RESTART_HOOK: a command run
+# in between.
+net_daemon_restart()
+{
+	local pid
+	pid=$(berthd_pid)
+	kill -TERM "$pid"
+	_e2e_wait_gone 300 "$pid"
+	rm -f "$E2E_SOCK" "$E2E_PIDFILE"
+	[ -z "${NET_RESTART_HOOK:-}" ] || "$NET_RESTART_HOOK" # runs while no berthd is up
+	local -a cmd
+	. "$E2E_TMP/daemon.cmd"
+	printf '%q ' "$@" >"$E2E_TMP/daemon.args"
+	_e2e_spawn "${cmd[@]}" "$@"
+}
+
 # The host's own (non-loopback) IPv4 address.
 net_host_ip() { ip -4 -o addr show scope global | awk '{print $4}' | cut -d/ -f1 | grep -v "^$(net_prefix)" | head -1; }
 
