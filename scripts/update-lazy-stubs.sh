@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# update-lazy-stubs.sh BUILD_DIR: rewrite src/lazy/lazy_{curl,ssl,crypto,archive}.c
-# for every libcurl/OpenSSL/libarchive function that libberth and the
+# update-lazy-stubs.sh BUILD_DIR: rewrite src/lazy/lazy_{curl,ssl,crypto,archive,zstd,lzma,bz2}.c
+# for every libcurl/OpenSSL/libarchive/libzstd/liblzma/libbz2 function that libberth and the
 # front-ends call (read from the objects in BUILD_DIR). Run it when a link of
 # berthd, berth-shim or berth says "undefined reference" to one of them.
 set -euo pipefail
@@ -25,4 +25,7 @@ gen curl libcurl.so.4 "curl/curl.h" '^curl_easy_(setopt|getinfo)$'
 gen ssl libssl.so.3 "openssl/ssl.h"
 gen crypto libcrypto.so.3 "openssl/err.h openssl/evp.h openssl/hmac.h openssl/x509.h openssl/x509_vfy.h openssl/crypto.h"
 gen archive libarchive.so.13 "archive.h archive_entry.h" '^archive_set_error$'
+gen zstd libzstd.so.1 "zstd.h"
+gen lzma liblzma.so.5 "lzma.h"
+gen bz2 libbz2.so.1.0 "bzlib.h"
 git status --short src/lazy

@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,8 +189,17 @@ static char *default_shim_path(void)
 	return strdup("berth-shim");
 }
 
+/* Memory the daemon freed goes back to the kernel once it is idle: after
+ * start-up and, checked every IDLE_TRIM_MS, when no connection is open and
+ * some were served since the last trim. Without it the heap keeps the peak
+ * of the last big request (a load, a build) resident. */
+#define IDLE_TRIM_MS 3000
+
 int main(int argc, char **argv)
 {
+	/* two malloc arenas instead of eight per core: connection threads come
+	 * and go, and each arena keeps its own free pages */
+	mallopt(M_ARENA_MAX, 2);
 	/* systemd's NOTIFY_SOCKET is for berthd alone: runc honours it too and
 	 * would wait for every container to send READY=1 */
 	char notify_socket[256] = "";
@@ -608,7 +619,18 @@ early_fail:
 	unsetenv("LISTEN_FDNAMES");
 	if (notify_socket[0])
 		berth_daemon_sd_notify(notify_socket, "READY=1");
+	malloc_trim(0);
+	uint64_t trimmed_at = berth_http_server_accepted(srv);
 	for (;;) {
+		struct pollfd pfd = {.fd = sfd, .events = POLLIN};
+		if (poll(&pfd, 1, IDLE_TRIM_MS) == 0) {
+			uint64_t acc = berth_http_server_accepted(srv);
+			if (acc != trimmed_at && berth_http_server_active(srv) == 0) {
+				malloc_trim(0);
+				trimmed_at = acc;
+			}
+			continue;
+		}
 		struct signalfd_siginfo si;
 		ssize_t n = read(sfd, &si, sizeof(si));
 		if (n != sizeof(si))

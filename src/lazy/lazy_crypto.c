@@ -14,7 +14,6 @@
 BERTH_LAZY_VOID(SO, false, ERR_clear_error, (void), ())
 BERTH_LAZY_VOID(SO, true, ERR_error_string_n, (unsigned long a0, char *a1, size_t a2), (a0, a1, a2))
 BERTH_LAZY_FN(SO, false, unsigned long, ERR_get_error, (void), (), 0)
-BERTH_LAZY_FN(SO, true, int, EVP_DecodeBlock, (unsigned char *a0, const unsigned char *a1, int a2), (a0, a1, a2), -1)
 BERTH_LAZY_FN(SO, true, int, EVP_Digest,
 	      (const void *a0, size_t a1, unsigned char *a2, unsigned int *a3, const EVP_MD *a4, ENGINE *a5),
 	      (a0, a1, a2, a3, a4, a5), -1)
@@ -22,7 +21,6 @@ BERTH_LAZY_FN(SO, true, int, EVP_DigestFinal_ex, (EVP_MD_CTX * a0, unsigned char
 	      -1)
 BERTH_LAZY_FN(SO, true, int, EVP_DigestInit_ex, (EVP_MD_CTX * a0, const EVP_MD *a1, ENGINE *a2), (a0, a1, a2), -1)
 BERTH_LAZY_FN(SO, true, int, EVP_DigestUpdate, (EVP_MD_CTX * a0, const void *a1, size_t a2), (a0, a1, a2), -1)
-BERTH_LAZY_FN(SO, true, int, EVP_EncodeBlock, (unsigned char *a0, const unsigned char *a1, int a2), (a0, a1, a2), -1)
 BERTH_LAZY_VOID(SO, false, EVP_MD_CTX_free, (EVP_MD_CTX * a0), (a0))
 BERTH_LAZY_FN(SO, true, EVP_MD_CTX *, EVP_MD_CTX_new, (void), (), NULL)
 BERTH_LAZY_FN(SO, true, const EVP_MD *, EVP_sha256, (void), (), NULL)

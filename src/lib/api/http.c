@@ -64,6 +64,7 @@ struct berth_http_server {
 	struct berth_http_limits lim;
 	int spare_fd; /* kept open to accept-and-refuse at EMFILE */
 	atomic_uint refused;
+	_Atomic uint64_t accepted;
 	struct berth_tls_server *tls; /* borrowed */
 	struct berth_http_middleware mw[MAX_MIDDLEWARE];
 	int nmw;
@@ -1145,6 +1146,7 @@ static void *accept_main(void *arg)
 				continue;
 			}
 			atomic_fetch_add(&s->active, 1);
+			atomic_fetch_add(&s->accepted, 1);
 			pthread_t t;
 			pthread_attr_t attr;
 			pthread_attr_init(&attr);
@@ -1191,6 +1193,8 @@ void berth_http_server_set_limits(struct berth_http_server *s, const struct bert
 const struct berth_http_limits *berth_http_server_limits(struct berth_http_server *s) { return &s->lim; }
 
 unsigned berth_http_server_refused(struct berth_http_server *s) { return atomic_load(&s->refused); }
+
+uint64_t berth_http_server_accepted(struct berth_http_server *s) { return atomic_load(&s->accepted); }
 
 struct berth_http_server *berth_http_server_new(berth_http_handler handler, void *ctx, const char *server_name)
 {

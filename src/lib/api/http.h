@@ -98,6 +98,8 @@ void berth_http_server_set_limits(struct berth_http_server *s, const struct bert
 const struct berth_http_limits *berth_http_server_limits(struct berth_http_server *s);
 /* Connections answered 503 so far (over the cap, out of fds or threads). */
 unsigned berth_http_server_refused(struct berth_http_server *s);
+/* Connections accepted so far (served or being served). */
+uint64_t berth_http_server_accepted(struct berth_http_server *s);
 /* Serve one already-accepted connection synchronously on the calling thread
  * until it closes; closes fd at the end (fuzzing, tests). */
 void berth_http_serve_fd(struct berth_http_server *s, int fd);

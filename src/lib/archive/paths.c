@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <linux/openat2.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "archive/tar.h"
+#include "common/base64.h"
 #include "common/cleanup.h"
 
 #ifndef SYS_fchmodat2
@@ -227,13 +227,11 @@ int berth_path_stat_decode(const char *b64, struct berth_path_stat *st, struct b
 	size_t n = b64 ? strlen(b64) : 0;
 	if (n == 0 || n % 4)
 		return berth_err(err, BERTH_E_INTERNAL, "unable to decode container path stat header");
-	cleanup_free unsigned char *raw = malloc(n / 4 * 3 + 1);
-	int len = raw ? EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)n) : -1;
-	if (len < 0)
+	size_t len = 0;
+	cleanup_free char *raw = berth_base64_decode(b64, &len);
+	if (!raw)
 		return berth_err(err, BERTH_E_INTERNAL, "unable to decode container path stat header");
-	for (size_t i = n; i > 0 && b64[i - 1] == '='; i--)
-		len--;
-	cleanup_json json_t *j = json_loadb((const char *)raw, (size_t)len, 0, NULL);
+	cleanup_json json_t *j = json_loadb(raw, len, 0, NULL);
 	if (!json_is_object(j))
 		return berth_err(err, BERTH_E_INTERNAL, "unable to decode container path stat header");
 	const char *name = json_string_value(json_object_get(j, "name"));

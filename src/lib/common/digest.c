@@ -2,12 +2,17 @@
 
 #include <openssl/evp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "sha256.h"
 #include "util.h"
 
+/* Our SHA-extension code where the CPU has it (OpenSSL never loads), else
+ * OpenSSL (common/sha256.h says why). */
 struct berth_sha256 {
-	EVP_MD_CTX *ctx;
+	struct berth_sha256_raw r;
+	EVP_MD_CTX *evp;
 };
 
 struct berth_sha256 *berth_sha256_new(void)
@@ -15,24 +20,44 @@ struct berth_sha256 *berth_sha256_new(void)
 	struct berth_sha256 *h = calloc(1, sizeof(*h));
 	if (!h)
 		return NULL;
-	h->ctx = EVP_MD_CTX_new();
-	if (!h->ctx || EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1) {
+	if (berth_sha256_raw_fast()) {
+		berth_sha256_raw_init(&h->r);
+		return h;
+	}
+	if (!(h->evp = EVP_MD_CTX_new()) || EVP_DigestInit_ex(h->evp, EVP_sha256(), NULL) != 1) {
 		berth_sha256_free(h);
 		return NULL;
 	}
 	return h;
 }
 
-void berth_sha256_update(struct berth_sha256 *h, const void *data, size_t len) { EVP_DigestUpdate(h->ctx, data, len); }
+void berth_sha256_update(struct berth_sha256 *h, const void *data, size_t len)
+{
+	if (h->evp)
+		EVP_DigestUpdate(h->evp, data, len);
+	else
+		berth_sha256_raw_update(&h->r, data, len);
+}
+
+static void digest_string(struct berth_sha256 *h, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	if (h->evp)
+		EVP_DigestFinal_ex(h->evp, md, NULL);
+	else
+		berth_sha256_raw_final(&h->r, md);
+	memcpy(out, "sha256:", 7);
+	for (int i = 0; i < BERTH_SHA256_SIZE; i++) {
+		out[7 + 2 * i] = hex[md[i] >> 4];
+		out[8 + 2 * i] = hex[md[i] & 15];
+	}
+	out[BERTH_DIGEST_LEN] = '\0';
+}
 
 void berth_sha256_final(struct berth_sha256 *h, char *out)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-	EVP_DigestFinal_ex(h->ctx, md, &n);
-	strcpy(out, "sha256:");
-	for (unsigned i = 0; i < n; i++)
-		sprintf(out + 7 + i * 2, "%02x", md[i]);
+	digest_string(h, out);
 	berth_sha256_free(h);
 }
 
@@ -40,13 +65,18 @@ void berth_sha256_free(struct berth_sha256 *h)
 {
 	if (!h)
 		return;
-	EVP_MD_CTX_free(h->ctx);
+	if (h->evp)
+		EVP_MD_CTX_free(h->evp);
 	free(h);
 }
 
 void berth_sha256_digest(const void *data, size_t len, char *out)
 {
 	struct berth_sha256 *h = berth_sha256_new();
+	if (!h) {
+		out[0] = '\0';
+		return;
+	}
 	berth_sha256_update(h, data, len);
 	berth_sha256_final(h, out);
 }

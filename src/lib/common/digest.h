@@ -1,4 +1,4 @@
-/* sha256 digests (OpenSSL) in docker's "sha256:<64 hex>" form. */
+/* sha256 digests (common/sha256.c or OpenSSL) in docker's "sha256:<64 hex>" form. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/base64.h"
 #include "common/cleanup.h"
 #include "daemon/container.h"
 #include "daemon/container_ops.h"
@@ -40,10 +40,7 @@ char *berth_path_stat_encode(const struct berth_path_stat *st)
 	json_decref(j);
 	if (!js)
 		return NULL;
-	char *out = malloc(4 * ((len + 2) / 3) + 1);
-	if (out)
-		EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)js, (int)len);
-	return out;
+	return berth_base64_encode(js, len, false);
 }
 
 /* ------------------------------------------------------------ containers */
