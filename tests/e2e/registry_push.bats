@@ -29,6 +29,7 @@ setup_file()
 teardown_file()
 {
 	[ -f "$PUSH_DIR/search.pid" ] && kill "$(cat "$PUSH_DIR/search.pid")" 2>/dev/null
+	[ -f "$PUSH_DIR/proxy.pid" ] && kill "$(cat "$PUSH_DIR/proxy.pid")" 2>/dev/null
 	reg_stop "$PUSH_DIR/reg"
 	rm -rf "$PUSH_DIR"
 	berthd_stop
@@ -202,6 +203,71 @@ PY
 	run -0 berth run --rm "$repo:1" sh -c 'wc -c </opt/noise.bin; cat /usr/share/words/f7 | wc -l'
 	assert_eq "$output" "$((12 << 20))
 4994"
+}
+
+# start_proxy MODE: tests/e2e/lib/registry_proxy.py in front of $PREG; PROXY (host:port)
+start_proxy()
+{
+	local pf=$PUSH_DIR/proxy.port
+	rm -f "$pf" "$pf.log"
+	setsid python3 "$BATS_TEST_DIRNAME/lib/registry_proxy.py" "${PREG##*:}" "$pf" "$1" </dev/null \
+		>"$PUSH_DIR/proxy.out" 2>&1 3>&- &
+	echo $! >"$PUSH_DIR/proxy.pid"
+	wait_for 30 test -s "$pf"
+	PROXY=127.0.0.1:$(cat "$pf")
+}
+stop_proxy()
+{
+	kill "$(cat "$PUSH_DIR/proxy.pid")"
+	rm -f "$PUSH_DIR/proxy.pid"
+}
+
+@test "a layer upload broken mid-body is retried from its kept compressed copy, not compressed again" {
+	local d=$BATS_TEST_TMPDIR pf=$PUSH_DIR/proxy.port repo id
+	# the proxy closes the connection of the first upload PATCH after 256 KiB of its body
+	start_proxy breakupload
+	repo=$PROXY/$PREFIX/retry
+	# one layer of ~20 MB of text: still being compressed when its upload breaks
+	mkdir -p "$d/seq/opt"
+	seq 1 2500000 >"$d/seq/opt/seq"
+	berth save -o "$d/bb.tar" busybox
+	tar -xOf "$d/bb.tar" "$(tar -xOf "$d/bb.tar" manifest.json | jq -r '.[0].Layers[0]')" >"$d/base.tar"
+	python3 "$E2E_ROOT/scripts/make-docker-archive.py" "$d/img.tar" -t "$repo:1" "$d/base.tar" "$d/seq" >/dev/null
+	berth load -q -i "$d/img.tar" >/dev/null
+	id=$(berth image inspect -f '{{.Id}}' "$repo:1")
+	run -0 --separate-stderr berth push "$repo:1"
+	assert_contains "$output" ": Retrying in 2 seconds"
+	assert_contains "$output" ": Pushed"
+	assert_match "$output" "1: digest: sha256:[0-9a-f]{64} size: [0-9]+"
+	run -0 grep -c "^broke PATCH " "$pf.log"
+	assert_eq "$output" 1
+	# the first attempt's compression went on into the kept copy; the retry sent that
+	run -0 grep -c "attempt 1 failed: .*(the retry sends its compressed copy)" "$E2E_LOG"
+	assert_eq "$output" 1
+	run -0 find "$E2E_DATA/distribution" -name 'push-spool*'
+	assert_eq "$output" ""
+	berth rmi "$repo:1" >/dev/null
+	run -0 --separate-stderr berth pull "$repo:1"
+	run -0 berth image inspect -f '{{.Id}}' "$repo:1"
+	assert_eq "$output" "$id"
+	run -0 berth run --rm "$repo:1" sh -c 'tail -n 1 /opt/seq'
+	assert_eq "$output" 2500000
+	stop_proxy
+}
+
+@test "a layer whose digest is known from another registry is found there by HEAD, not uploaded" {
+	berth tag busybox "$PREG/$PREFIX/known:1"
+	run -0 berth push "$PREG/$PREFIX/known:1"
+	# the same storage under another name (host:port): no record for it, no mount source
+	start_proxy pass
+	berth tag busybox "$PROXY/$PREFIX/known:1"
+	run -0 --separate-stderr berth push "$PROXY/$PREFIX/known:1"
+	assert_contains "$output" "${BUSYBOX_DIFF_ID:7:12}: Layer already exists"
+	assert_not_contains "$output" "Pushed"
+	# recorded for the new name: the next push HEADs it straight away
+	run -0 --separate-stderr berth push "$PROXY/$PREFIX/known:1"
+	assert_contains "$output" "${BUSYBOX_DIFF_ID:7:12}: Layer already exists"
+	stop_proxy
 }
 
 @test "the real docker CLIs push through the daemon" {

@@ -2,6 +2,7 @@
 #include "distribution/push.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdio.h>
@@ -26,6 +27,12 @@
 #define MT_LAYER_GZIP "application/vnd.docker.image.rootfs.diff.tar.gzip"
 #define PROGRESS_EVERY (512 * 1024)
 #define MAX_MOUNT_TRIES 3
+#define MAX_UPLOAD_ATTEMPTS 5
+/* zlib level 4 (lazy matching, short chains): on text about 4x less CPU than
+ * level 6 (docker's, Go's default) for about 20% more bytes, a few % on
+ * binaries; less than pgzip's default output (skopeo). Any level is valid
+ * gzip and the registry verifies digests, not bytes. */
+#define PUSH_GZIP_LEVEL 4
 
 struct push {
 	const struct berth_push_opts *o;
@@ -180,27 +187,48 @@ static int upload_blob(struct push *p, const char *digest, const void *data, siz
  * sent the last byte and goes into the closing PUT ?digest= (the registry
  * checks it against what it received). The reader reports the end of the body
  * only after the producer finished cleanly: a failed export never completes
- * the PATCH. */
+ * the PATCH.
+ *
+ * The compressed bytes are also written to a spool: an unnamed file
+ * (O_TMPFILE) in <data_root>/distribution that disappears when closed, on
+ * success, failure or a crash alike. When the upload fails in a way a retry
+ * may mend (a broken connection, 5xx, 429, 408), the producer keeps
+ * compressing into the spool alone until the layer is complete, and the next
+ * attempts send the spool (a PATCH with a Content-Length) instead of
+ * compressing again. Writing the spool costs a copy into the page cache; the
+ * pages are dropped unwritten when the file is closed. */
 
 struct layer_stream {
 	struct layer_job *j;
 	struct berth_gzip_writer *gz;
 	struct berth_sockpipe sp;
 	struct berth_sha256 *h;
+	int spool;         /* the compressed output so far, or -1 */
+	bool spool_failed; /* a spool write failed: a retry compresses again */
+	bool sock_gone;    /* the upload stopped reading: the spool alone */
 	int64_t in_bytes, out_bytes, last_emit;
-	bool stop; /* the upload is over: give up */
+	bool stop; /* give up: cancelled, or no retry will read the spool */
 	int rc;
 	struct berth_error err;
 };
 
-/* Compressed bytes: hashed, counted, into the socket. */
+/* Compressed bytes: hashed, counted, into the spool and the socket. */
 static int ls_out(void *ctx, const void *data, size_t len)
 {
 	struct layer_stream *s = ctx;
 	berth_sha256_update(s->h, data, len);
 	s->out_bytes += (int64_t)len;
-	if (berth_sockpipe_send(&s->sp, data, len) < 0)
-		return berth_err_sys(&s->err, BERTH_E_UNAVAILABLE, errno, "uploading layer %s", s->j->short_id);
+	if (s->spool >= 0 && !s->spool_failed && berth_write_all(s->spool, data, len) < 0)
+		s->spool_failed = true;
+	bool spooled = s->spool >= 0 && !s->spool_failed;
+	if (!s->sock_gone && berth_sockpipe_send(&s->sp, data, len) < 0) {
+		if (!spooled || __atomic_load_n(&s->stop, __ATOMIC_RELAXED))
+			return berth_err_sys(&s->err, BERTH_E_UNAVAILABLE, errno, "uploading layer %s", s->j->short_id);
+		s->sock_gone = true; /* finish the spool for the retry */
+	}
+	if (s->sock_gone && !spooled)
+		return berth_err(&s->err, BERTH_E_UNAVAILABLE, "uploading layer %s: the upload stopped",
+				 s->j->short_id);
 	return 0;
 }
 
@@ -218,7 +246,7 @@ static int ls_in(void *ctx, const void *data, size_t len)
 		return -1;
 	}
 	s->in_bytes += (int64_t)len;
-	if (s->in_bytes - s->last_emit >= PROGRESS_EVERY) {
+	if (s->in_bytes - s->last_emit >= PROGRESS_EVERY && !s->sock_gone) {
 		s->last_emit = s->in_bytes;
 		emit(j->p, berth_progress_msg("Pushing", j->short_id, s->in_bytes, j->size));
 	}
@@ -241,7 +269,7 @@ static void *ls_producer(void *arg)
 		berth_sha256_final(s->h, j->digest);
 		s->h = NULL; /* freed by final */
 		j->blob_size = s->out_bytes;
-		if (s->last_emit != s->in_bytes)
+		if (s->last_emit != s->in_bytes && !s->sock_gone)
 			emit(j->p, berth_progress_msg("Pushing", j->short_id, s->in_bytes, j->size));
 	}
 	s->rc = rc;
@@ -256,26 +284,100 @@ static ssize_t ls_read(void *ctx, void *buf, size_t len)
 	return berth_sockpipe_read(&s->sp, buf, len, NULL);
 }
 
-/* POST, one streamed PATCH, PUT ?digest=: j->digest and j->blob_size out. */
-static int upload_layer(struct layer_job *j, struct berth_error *err)
+/* An unnamed file for the compressed layer in <data_root>/distribution, or -1. */
+static int spool_open(struct push *p)
 {
-	struct push *p = j->p;
-	long st = 0;
-	char *loc = NULL;
-	if (start_upload(p, NULL, &st, &loc, err) < 0)
+	if (!p->o->data_root)
 		return -1;
+	cleanup_free char *dir = berth_strdup_printf("%s/distribution", p->o->data_root);
+	struct berth_error e = {0};
+	if (!dir || berth_mkdir_p(dir, 0700, &e) < 0)
+		return -1;
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+		return fd;
+	cleanup_free char *tmpl = berth_strdup_printf("%s/push-spool.XXXXXX", dir);
+	if (!tmpl || (fd = mkostemp(tmpl, O_CLOEXEC)) < 0)
+		return -1;
+	unlink(tmpl);
+	return fd;
+}
+
+/* Whether another attempt may mend a failed request (transport error e, or status). */
+static bool retryable(int r, const struct berth_error *e, long status)
+{
+	if (r < 0)
+		return e->kind == BERTH_E_UNAVAILABLE || e->kind == BERTH_E_INTERNAL;
+	return status >= 500 || status == 429 || status == 408;
+}
+
+/* The same for an error a helper made of a status (e->code) or of the transport. */
+static bool retryable_err(const struct berth_error *e)
+{
+	return e->code ? retryable(0, NULL, e->code) : e->kind == BERTH_E_UNAVAILABLE;
+}
+
+/* Finish an upload at loc after its PATCH answered: PUT ?digest=. */
+static int finish_upload(struct push *p, char **loc, struct berth_registry_response *resp, const char *digest,
+			 bool *retry, struct berth_error *err)
+{
+	if (resp->status != 202 && resp->status != 204) {
+		*retry = retryable(0, NULL, resp->status);
+		berth_registry_error_from(resp, NULL, err);
+		berth_registry_response_free(resp);
+		return -1;
+	}
+	char *nl = resp->location ? berth_registry_resolve_url(p->rc, resp->location) : NULL;
+	berth_registry_response_free(resp);
+	if (nl) {
+		free(*loc);
+		*loc = nl;
+	}
+	struct berth_error e = {0};
+	int rc = put_blob(p, *loc, digest, NULL, 0, &e);
+	if (rc < 0) {
+		*retry = retryable_err(&e);
+		*err = e;
+	}
+	return rc;
+}
+
+/* POST; 0 with *loc (an upload to start), -1 (*retry says whether to try again). */
+static int begin_upload(struct push *p, char **loc, bool *retry, struct berth_error *err)
+{
+	long st = 0;
+	struct berth_error e = {0};
+	if (start_upload(p, NULL, &st, loc, &e) < 0) {
+		*retry = retryable_err(&e);
+		*err = e;
+		return -1;
+	}
 	if (st != 202) {
-		free(loc);
+		free(*loc);
+		*loc = NULL;
 		return berth_err(err, BERTH_E_INTERNAL, "registry answered %ld to the start of an upload", st);
 	}
-	struct layer_stream s = {.j = j, .sp = {.rfd = -1, .wfd = -1}};
+	return 0;
+}
+
+/* One attempt that compresses: POST, one streamed PATCH, PUT ?digest=;
+ * j->digest and j->blob_size out. *spool keeps the whole compressed layer
+ * when the attempt failed but the compression completed (else -1). */
+static int upload_layer_stream(struct layer_job *j, int *spool, bool *retry, struct berth_error *err)
+{
+	struct push *p = j->p;
+	char *loc = NULL;
+	*retry = false;
+	if (begin_upload(p, &loc, retry, err) < 0)
+		return -1;
+	struct layer_stream s = {.j = j, .sp = {.rfd = -1, .wfd = -1}, .spool = spool_open(p)};
 	int rc = -1;
 	struct berth_writer out = {.write = ls_out, .ctx = &s};
 	if (!(s.h = berth_sha256_new())) {
 		berth_err(err, BERTH_E_INTERNAL, "out of memory");
 		goto out;
 	}
-	if (!(s.gz = berth_gzip_writer_new(Z_DEFAULT_COMPRESSION, 0, &out, err)))
+	if (!(s.gz = berth_gzip_writer_new(PUSH_GZIP_LEVEL, 0, &out, err)))
 		goto out;
 	if (berth_sockpipe_start(&s.sp, ls_producer, &s, &s.rc, err) < 0)
 		goto out;
@@ -286,30 +388,24 @@ static int upload_layer(struct layer_job *j, struct berth_error *err)
 	struct berth_registry_response resp;
 	struct berth_error e = {0};
 	int r = berth_registry_do(p->rc, &req, &resp, &e);
-	__atomic_store_n(&s.stop, true, __ATOMIC_RELAXED);
-	berth_sockpipe_close(&s.sp); /* a producer still sending fails */
+	bool again = !cancelled(p) && retryable(r, &e, r == 0 ? resp.status : 0);
+	/* no retry wanted: a producer still compressing stops; else it finishes into the spool */
+	if (!again || s.spool < 0)
+		__atomic_store_n(&s.stop, true, __ATOMIC_RELAXED);
+	berth_sockpipe_close(&s.sp); /* a producer still sending goes on with the spool alone, or fails */
 	if (s.rc < 0) {              /* the cause, whatever the PATCH answered */
 		*err = s.err;
+		*retry = again && s.spool < 0; /* no spool: the retry compresses again */
 		if (r == 0)
 			berth_registry_response_free(&resp);
 		goto out;
 	}
 	if (r < 0) {
+		*retry = again;
 		*err = e;
 		goto out;
 	}
-	if (resp.status != 202 && resp.status != 204) {
-		berth_registry_error_from(&resp, NULL, err);
-		berth_registry_response_free(&resp);
-		goto out;
-	}
-	char *nl = resp.location ? berth_registry_resolve_url(p->rc, resp.location) : NULL;
-	berth_registry_response_free(&resp);
-	if (nl) {
-		free(loc);
-		loc = nl;
-	}
-	rc = put_blob(p, loc, j->digest, NULL, 0, err);
+	rc = finish_upload(p, &loc, &resp, j->digest, retry, err);
 out:
 	if (rc < 0)
 		cancel_upload(p, loc);
@@ -317,6 +413,115 @@ out:
 	berth_gzip_writer_free(s.gz);
 	berth_sha256_free(s.h);
 	free(loc);
+	/* the producer was joined: rc 0 means the whole layer went into the spool */
+	if (rc < 0 && *retry && s.rc == 0 && s.spool >= 0 && !s.spool_failed) {
+		*spool = s.spool; /* complete: j->digest and j->blob_size are set */
+		s.spool = -1;
+	}
+	if (s.spool >= 0)
+		close(s.spool);
+	return rc;
+}
+
+/* The spool as a PATCH body, with "Pushing" progress scaled to the layer size. */
+struct spool_reader {
+	struct layer_job *j;
+	int fd;
+	int64_t off, len, last_emit;
+};
+
+static ssize_t spool_read(void *ctx, void *buf, size_t len)
+{
+	struct spool_reader *r = ctx;
+	if (cancelled(r->j->p)) {
+		errno = ECANCELED;
+		return -1;
+	}
+	ssize_t n;
+	do
+		n = pread(r->fd, buf, len, r->off);
+	while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		r->off += n;
+		if (r->off - r->last_emit >= PROGRESS_EVERY || r->off == r->len) {
+			r->last_emit = r->off;
+			int64_t cur = r->len > 0 ? (int64_t)((double)r->off / (double)r->len * (double)r->j->size) : 0;
+			emit(r->j->p, berth_progress_msg("Pushing", r->j->short_id, cur, r->j->size));
+		}
+	}
+	return n;
+}
+
+/* A later attempt: POST, PATCH of the spooled blob, PUT ?digest=. */
+static int upload_layer_spool(struct layer_job *j, int fd, bool *retry, struct berth_error *err)
+{
+	struct push *p = j->p;
+	char *loc = NULL;
+	*retry = false;
+	if (begin_upload(p, &loc, retry, err) < 0)
+		return -1;
+	struct spool_reader sr = {.j = j, .fd = fd, .len = j->blob_size};
+	const char *hdr[] = {"Content-Type: application/octet-stream", NULL};
+	struct berth_reader rd = {.read = spool_read, .ctx = &sr};
+	struct berth_registry_request req = {.method = "PATCH",
+					     .path = loc,
+					     .headers = hdr,
+					     .body_reader = &rd,
+					     .body_size = j->blob_size,
+					     .no_follow = true};
+	struct berth_registry_response resp;
+	struct berth_error e = {0};
+	int rc = -1;
+	int r = berth_registry_do(p->rc, &req, &resp, &e);
+	if (r < 0) {
+		*retry = !cancelled(p) && retryable(r, &e, 0);
+		*err = e;
+	} else {
+		rc = finish_upload(p, &loc, &resp, j->digest, retry, err);
+	}
+	if (rc < 0)
+		cancel_upload(p, loc);
+	free(loc);
+	return rc;
+}
+
+/* "Retrying in N seconds" after a failed attempt; false when no retry is due. */
+static bool retry_wait(struct layer_job *j, int attempt)
+{
+	if (attempt >= MAX_UPLOAD_ATTEMPTS || cancelled(j->p))
+		return false;
+	for (int s = attempt * 2; s > 0 && !cancelled(j->p); s--) {
+		char msg[64];
+		snprintf(msg, sizeof(msg), "Retrying in %d second%s", s, s == 1 ? "" : "s");
+		emit_status(j->p, msg, j->short_id);
+		sleep(1);
+	}
+	return !cancelled(j->p);
+}
+
+/* Compress and upload with retries; once a compression completed, retries send its spool. */
+static int upload_layer(struct layer_job *j, struct berth_error *err)
+{
+	int spool = -1, rc = -1;
+	for (int attempt = 1;; attempt++) {
+		bool retry = false;
+		struct berth_error e = {0};
+		if (spool >= 0)
+			rc = upload_layer_spool(j, spool, &retry, &e);
+		else
+			rc = upload_layer_stream(j, &spool, &retry, &e);
+		if (rc == 0)
+			break;
+		if (retry && j->p->o->log)
+			berth_log(j->p->o->log, BERTH_LOG_INFO, "push: layer %s, attempt %d failed: %s%s", j->short_id,
+				  attempt, e.msg, spool >= 0 ? " (the retry sends its compressed copy)" : "");
+		if (!retry || !retry_wait(j, attempt)) {
+			*err = e;
+			break;
+		}
+	}
+	if (spool >= 0)
+		close(spool);
 	return rc;
 }
 
@@ -337,9 +542,18 @@ static int push_layer(struct layer_job *j, struct berth_error *err)
 		return -1;
 	int rc = 0;
 	snprintf(j->media_type, sizeof(j->media_type), "%s", MT_LAYER_GZIP);
-	/* 1. the registry has it in this repository already */
+	/* 1. the registry has it in this repository already: every digest known
+	 * here, then (as dockerd) one known from another repository or registry,
+	 * same registry first; a registry may have it from another client */
+	bool same_repo = false;
+	for (size_t i = 0; i < nknown; i++)
+		same_repo |= !strcmp(known[i].repo, p->full);
+	size_t other = nknown;
+	for (size_t i = 0; i < nknown && !same_repo; i++)
+		if (other == nknown || (same_registry(p, known[i].repo) && !same_registry(p, known[other].repo)))
+			other = i;
 	for (size_t i = 0; i < nknown; i++) {
-		if (strcmp(known[i].repo, p->full) != 0)
+		if (strcmp(known[i].repo, p->full) != 0 && i != other)
 			continue;
 		int64_t size = known[i].size;
 		int ex = blob_exists(p, known[i].digest, &size, err);
@@ -352,10 +566,14 @@ static int push_layer(struct layer_job *j, struct berth_error *err)
 			j->blob_size = size;
 			if (strstr(known[i].media_type, "zstd"))
 				snprintf(j->media_type, sizeof(j->media_type), "%s", known[i].media_type);
+			if (i == other)
+				berth_blobmeta_add(p->o->db, j->diff_id, j->digest, known[i].media_type, size, p->full,
+						   NULL);
 			emit_status(p, "Layer already exists", j->short_id);
 			goto out;
 		}
-		berth_blobmeta_remove(p->o->db, known[i].digest, known[i].repo, NULL);
+		if (i != other)
+			berth_blobmeta_remove(p->o->db, known[i].digest, known[i].repo, NULL);
 	}
 	/* 2. mount from another repository of the same registry */
 	int tries = 0;

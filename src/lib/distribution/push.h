@@ -11,7 +11,10 @@
  * exists"), one held by another repository of the same registry is mounted
  * (POST ?mount=&from=, "Mounted from other/repo"), so a second push
  * compresses and sends nothing. Layers go up in parallel, at most
- * registry->max_concurrent_uploads at a time ("Waiting" for the rest). */
+ * registry->max_concurrent_uploads at a time ("Waiting" for the rest). A
+ * failed upload is tried again (5 attempts, "Retrying in N seconds" as
+ * dockerd) from the compressed copy the first attempt kept, not compressed
+ * again. */
 #pragma once
 #include <jansson.h>
 
@@ -33,6 +36,9 @@ struct berth_push_opts {
 	/* Optional: true when the client has gone (the push stops). */
 	int (*cancelled)(void *ctx);
 	struct berth_log *log; /* may be NULL */
+	/* Where a layer's compressed copy is kept for a retry (an unnamed file in
+	 * <data_root>/distribution); NULL: a retry compresses again. */
+	const char *data_root;
 };
 
 /* name: the repository as in the URL ("127.0.0.1:5000/a/b", may carry a

@@ -112,7 +112,8 @@ static void image_push(struct berth_daemon *d, struct berth_http_req *r, struct 
 				    .emit = stream_emit,
 				    .ctx = &sc,
 				    .cancelled = stream_cancelled,
-				    .log = &d->log};
+				    .log = &d->log,
+				    .data_root = d->cfg.data_root};
 	berth_http_stream_begin(c, 200, "application/json");
 	if (berth_push(&o, name, tag, &err) < 0)
 		stream_error(c, err.msg);
