@@ -3,13 +3,18 @@
 #   - GET /containers/json?all=1 (20 containers) req/s over TLS (--tlsverify,
 #     client certificate) against the unix socket, berthd and docker 20.10's
 #     dockerd with the same certificates
-#   - the per-request cost of one authorization plugin (the e2e test plugin
-#     tests/e2e/lib/authz_plugin.py) on berthd's unix socket (aim: < 200 us)
+#   - the per-request cost of one authorization plugin on berthd's unix
+#     socket (aim: < 200 us), GET /containers/json?all=1 and GET /_ping:
+#     no plugin, a minimal C plugin that allows at once (bench/authz_fast_plugin.c,
+#     compiled here with cc: berthd's own share) and the e2e test plugin
+#     (tests/e2e/lib/authz_plugin.py, Python: for reference). Besides wall
+#     clock, berthd's CPU time per request (utime+stime from /proc) is given,
+#     which a loaded machine disturbs less.
 # One client (python http.client) per measurement sends N requests back to
 # back on one keep-alive connection (same client for every row, so ratios
 # compare servers). Numbers, not assertions; never run in CI.
 #
-#   bench/security.sh [-n REQUESTS]     (default 2000)
+#   bench/security.sh [-n REQUESTS] [-p tls|authz]   (default 2000, both parts)
 #
 # Environment: BERTHD, BERTH_CLI (default build/src/...), BENCH_DIR (default
 # /var/tmp/berth-bench), BENCH_DOCKERD=0 to leave dockerd out. Writes
@@ -18,10 +23,12 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 N=2000
+PART=all
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n) N=$2; shift ;;
-	*) echo "usage: $0 [-n REQUESTS]" >&2; exit 2 ;;
+	-p) PART=$2; shift ;;
+	*) echo "usage: $0 [-n REQUESTS] [-p tls|authz]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -69,6 +76,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 CLIENT=$WORK/client.py
 cat >"$CLIENT" <<'PYEOF'
 import http.client, socket, ssl, sys, time
+import os
 target, n = sys.argv[1], int(sys.argv[2])
 class Unix(http.client.HTTPConnection):
     def connect(self):
@@ -81,7 +89,7 @@ else:
     ctx.load_cert_chain(sys.argv[4], sys.argv[5])
     host, port = target.split(":")
     c = http.client.HTTPSConnection(host, int(port), context=ctx)
-path = "/v1.41/containers/json?all=1"
+path = os.environ.get("BENCH_PATH", "/v1.41/containers/json?all=1")
 for _ in range(20):  # warm up (and the TLS handshake)
     c.request("GET", path); c.getresponse().read()
 t0 = time.monotonic()
@@ -93,6 +101,18 @@ for _ in range(n):
 print("%.0f" % (n / (time.monotonic() - t0)))
 PYEOF
 rps_unix() { python3 "$CLIENT" "$E2E_SOCK" "$N" 2>/dev/null || echo -; }
+# berthd's CPU time (utime+stime, clock ticks)
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$(cat "$E2E_PIDFILE")/stat" 2>/dev/null || echo 0; }
+# rps_cpu PATH: "req/s cpu_us_per_request" for N requests of PATH on the unix socket
+rps_cpu()
+{
+	local t0 t1 r hz
+	hz=$(getconf CLK_TCK)
+	t0=$(cpu_ticks)
+	r=$(BENCH_PATH=$1 python3 "$CLIENT" "$E2E_SOCK" "$N" 2>/dev/null || echo -)
+	t1=$(cpu_ticks)
+	echo "$r $(awk -v a="$t0" -v b="$t1" -v hz="$hz" -v n="$N" 'BEGIN { printf "%.0f", (b - a) / hz / (n + 20) * 1e6 }')"
+}
 rps_tls() { python3 "$CLIENT" "127.0.0.1:$1" "$N" "$WORK/ca.pem" "$WORK/cert.pem" "$WORK/key.pem" 2>/dev/null || echo -; }
 
 populate()
@@ -119,44 +139,80 @@ measure_tls()
 	daemon_down
 }
 
-echo "bench: TLS vs unix socket, berthd ($BERTHD), $N requests per run" >&2
-read -r b_unix b_tls < <(measure_tls berthd || echo "- -")
-d_unix=- d_tls=-
-if have_dockerd; then
-	echo "bench: TLS vs unix socket, dockerd ($DOCKERD)" >&2
-	read -r d_unix d_tls < <(measure_tls dockerd || echo "- -")
+b_unix=- b_tls=- d_unix=- d_tls=-
+if [ "$PART" != authz ]; then
+	echo "bench: TLS vs unix socket, berthd ($BERTHD), $N requests per run" >&2
+	read -r b_unix b_tls < <(measure_tls berthd || echo "- -")
+	d_unix=- d_tls=-
+	if have_dockerd; then
+		echo "bench: TLS vs unix socket, dockerd ($DOCKERD)" >&2
+		read -r d_unix d_tls < <(measure_tls dockerd || echo "- -")
+	fi
 fi
 
-# authorization plugin cost on berthd's unix socket
-echo "bench: one authorization plugin on berthd" >&2
+# authorization plugin cost on berthd's unix socket: rows "name rps cpu_us" for
+# containers/json and _ping, with no plugin, the fast C plugin, the Python one
 PLUGINS=$WORK/plugins
 mkdir -p "$PLUGINS"
-python3 "$root/tests/e2e/lib/authz_plugin.py" "$PLUGINS/benchauthz.sock" /dev/null nobind </dev/null >/dev/null 2>&1 &
-PLUGIN_PID=$!
-for ((i = 0; i < 300; i++)); do [ -S "$PLUGINS/benchauthz.sock" ] && break; sleep 0.1; done
-a_off=- a_on=-
-if daemon_up berthd && populate; then
-	a_off=$(rps_unix)
-	daemon_down
+PATHS=(/v1.41/containers/json?all=1 /_ping)
+declare -A A_RPS A_CPU
+authz_rows()
+{
+	local name=$1 p i=0
+	shift
 	export BERTH_PLUGIN_DIRS=$PLUGINS
-	if daemon_up berthd --authorization-plugin benchauthz && populate; then
-		a_on=$(rps_unix)
+	if daemon_up berthd "$@" && populate; then
+		for p in "${PATHS[@]}"; do
+			read -r "A_RPS[$name,$i]" "A_CPU[$name,$i]" < <(rps_cpu "$p")
+			i=$((i + 1))
+		done
 	fi
 	unset BERTH_PLUGIN_DIRS
 	daemon_down
+}
+wait_sock() { local i; for ((i = 0; i < 300; i++)); do [ -S "$1" ] && return 0; sleep 0.1; done; return 1; }
+if [ "$PART" != tls ]; then
+	echo "bench: one authorization plugin on berthd (no plugin, fast C plugin, Python test plugin)" >&2
+	authz_rows off
+	if cc -O2 -pthread -o "$WORK/authz_fast_plugin" "$root/bench/authz_fast_plugin.c"; then
+		"$WORK/authz_fast_plugin" "$PLUGINS/benchfast.sock" </dev/null >/dev/null 2>&1 &
+		PLUGIN_PID=$!
+		wait_sock "$PLUGINS/benchfast.sock" && authz_rows fast --authorization-plugin benchfast
+		kill "$PLUGIN_PID" 2>/dev/null
+		wait "$PLUGIN_PID" 2>/dev/null
+		PLUGIN_PID=
+	fi
+	python3 "$root/tests/e2e/lib/authz_plugin.py" "$PLUGINS/benchauthz.sock" /dev/null nobind </dev/null >/dev/null 2>&1 &
+	PLUGIN_PID=$!
+	wait_sock "$PLUGINS/benchauthz.sock" && authz_rows python --authorization-plugin benchauthz
 fi
-cost=$(awk -v a="$a_on" -v b="$a_off" 'BEGIN { if (a > 0 && b > 0) printf "%.0f", (1 / a - 1 / b) * 1e6; else print "-" }')
+# cost OFF ON: microseconds a plugin adds per request (wall clock)
+cost() { awk -v a="$2" -v b="$1" 'BEGIN { if (a > 0 && b > 0) printf "%.0f", (1 / a - 1 / b) * 1e6; else print "-" }'; }
+cpudiff() { awk -v a="$2" -v b="$1" 'BEGIN { if (a == a + 0 && b == b + 0 && a != "" && b != "") printf "%.0f", a - b; else print "-" }'; }
 
 printf '\n%-52s %12s %14s %8s\n' "benchmark (req/s, one keep-alive client)" "berthd" "dockerd 20.10" "ratio"
 printf '%-52s %12s %14s %8s\n' "GET /containers/json, unix socket" "$b_unix" "$d_unix" "$(ratio "$b_unix" "$d_unix")"
 printf '%-52s %12s %14s %8s\n' "GET /containers/json, TLS (--tlsverify)" "$b_tls" "$d_tls" "$(ratio "$b_tls" "$d_tls")"
 printf '%-52s %12s %14s\n' "TLS / unix" "$(ratio "$b_tls" "$b_unix")" "$(ratio "$d_tls" "$d_unix")"
-printf '%-52s %12s\n' "berthd unix socket, no authorization plugin" "$a_off"
-printf '%-52s %12s\n' "berthd unix socket, one authorization plugin" "$a_on"
-printf '%-52s %12s\n' "authorization plugin cost per request (us)" "$cost"
+printf '\n%-44s %10s %10s %10s %12s\n' "authorization (berthd, unix socket)" "req/s" "cost us" "cpu us/req" "cpu cost us"
+for i in 0 1; do
+	for name in off fast python; do
+		r=${A_RPS[$name,$i]:--} u=${A_CPU[$name,$i]:--}
+		printf '%-44s %10s %10s %10s %12s\n' "${PATHS[$i]}, $name" "$r" \
+			"$([ $name = off ] && echo - || cost "${A_RPS[off,$i]:--}" "$r")" "$u" \
+			"$([ $name = off ] && echo - || cpudiff "${A_CPU[off,$i]:--}" "$u")"
+	done
+done
+echo "load: $(uptime)"
 cat >"$BENCH_DIR/security.json" <<EOF
 {"requests_per_run": $N,
- "berthd": {"unix_rps": "$b_unix", "tls_rps": "$b_tls", "authz_off_rps": "$a_off", "authz_on_rps": "$a_on", "authz_cost_us": "$cost"},
+ "berthd": {"unix_rps": "$b_unix", "tls_rps": "$b_tls",
+   "authz_off_rps": "${A_RPS[off,0]:--}", "authz_fast_rps": "${A_RPS[fast,0]:--}", "authz_python_rps": "${A_RPS[python,0]:--}",
+   "authz_fast_cost_us": "$(cost "${A_RPS[off,0]:--}" "${A_RPS[fast,0]:--}")",
+   "authz_python_cost_us": "$(cost "${A_RPS[off,0]:--}" "${A_RPS[python,0]:--}")",
+   "authz_fast_cpu_cost_us": "$(cpudiff "${A_CPU[off,0]:--}" "${A_CPU[fast,0]:--}")",
+   "ping_off_rps": "${A_RPS[off,1]:--}", "ping_fast_rps": "${A_RPS[fast,1]:--}",
+   "ping_fast_cost_us": "$(cost "${A_RPS[off,1]:--}" "${A_RPS[fast,1]:--}")"},
  "dockerd": {"unix_rps": "$d_unix", "tls_rps": "$d_tls"}}
 EOF
 echo "bench: $BENCH_DIR/security.json" >&2

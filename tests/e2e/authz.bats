@@ -198,6 +198,43 @@ _bind_denied()
 	wait_for 30 _allowed
 }
 
+@test "authz: connections to a plugin are kept alive, shared by concurrent requests and re-made after a restart" {
+	: >"$PLUGINS/nobind.log"
+	local i
+	for i in 1 2 3 4 5 6 7 8; do
+		api GET /_ping
+		assert_status 200
+	done
+	# 16 calls (AuthZReq and AuthZRes) on one or two connections, not 16
+	run python3 -c '
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+conns = {l["conn"] for l in lines}
+assert len(lines) >= 16 and len(conns) <= 2, (len(lines), sorted(conns))
+' "$PLUGINS/nobind.log"
+	[ "$status" -eq 0 ] || fail "$output"
+	# concurrent requests (the server's threads share the plugin's connections)
+	local pids=()
+	for i in $(seq 1 16); do
+		curl -s -o /dev/null -w '%{http_code}\n' --max-time 60 --unix-socket "$E2E_SOCK" \
+			"http://localhost/v1.41/containers/json?all=1" >"$PLUGINS/par.$i" 3>&- &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	for i in $(seq 1 16); do assert_eq "$(cat "$PLUGINS/par.$i")" 200; done
+	# the plugin restarts: its old connections are dead, new ones are made
+	plugin_stop nobind
+	api GET /_ping
+	assert_status 500
+	plugin_start nobind
+	for i in 1 2 3; do
+		api GET /_ping
+		assert_status 200
+	done
+	api POST /containers/create -H 'Content-Type: application/json' -d '{"Image":"busybox","Cmd":["true"],"HostConfig":{"Binds":["/tmp:/x"]}}'
+	assert_status 403
+}
+
 @test "authz: no password reaches the plugin on login (and X-Registry-Auth is redacted)" {
 	: >"$PLUGINS/nobind.log"
 	api POST /auth -H 'Content-Type: application/json' -d '{"username":"alice","password":"s3cret-pw","serveraddress":"127.0.0.1:1"}'

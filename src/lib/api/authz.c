@@ -19,16 +19,29 @@
 #define AUTHZ_MAX_BODY (1024 * 1024) /* docker's maxBodySize */
 #define PLUGIN_CT "application/vnd.docker.plugins.v1.2+json"
 
+#define POOL_MAX 16 /* idle connections kept per plugin */
+
+/* A plugin of the chain. Its connections are curl easy handles, each
+ * keeping one keep-alive connection to the plugin: a call takes an idle one
+ * (or makes one), and gives it back when the call succeeded; a handle whose
+ * call failed is dropped with its connection. The idle handles go with the
+ * chain, once the last request using it is done (a SIGHUP reload swaps the
+ * chain, requests in flight keep the old one). */
 struct plugin {
 	char *name;
 	char *sock; /* unix socket path, or NULL */
 	char *url;  /* base URL: "http://plugin" for sockets, "http://host:port" for tcp specs */
+	pthread_mutex_t mu;
+	bool mu_ready;
+	CURL *idle[POOL_MAX];
+	size_t nidle;
 };
 
 struct chain {
 	int refs;
 	size_t n;
 	struct plugin *p;
+	struct curl_slist *hdrs; /* the request headers, shared by all handles (read only) */
 };
 
 struct berth_authz {
@@ -48,10 +61,16 @@ static void chain_put(struct berth_authz *a, struct chain *c)
 	if (left)
 		return;
 	for (size_t i = 0; i < c->n; i++) {
-		free(c->p[i].name);
-		free(c->p[i].sock);
-		free(c->p[i].url);
+		struct plugin *pl = &c->p[i];
+		for (size_t k = 0; k < pl->nidle; k++)
+			curl_easy_cleanup(pl->idle[k]);
+		if (pl->mu_ready)
+			pthread_mutex_destroy(&pl->mu);
+		free(pl->name);
+		free(pl->sock);
+		free(pl->url);
 	}
+	curl_slist_free_all(c->hdrs);
 	free(c->p);
 	free(c);
 }
@@ -178,37 +197,66 @@ static size_t on_data(char *p, size_t sz, size_t n, void *ctx)
 	return sz * n;
 }
 
+/* An idle handle of pl, or a new one set up for pl (NULL: out of memory). */
+static CURL *handle_get(const struct chain *ch, struct plugin *pl)
+{
+	CURL *h = NULL;
+	pthread_mutex_lock(&pl->mu);
+	if (pl->nidle)
+		h = pl->idle[--pl->nidle];
+	pthread_mutex_unlock(&pl->mu);
+	if (h || !(h = curl_easy_init()))
+		return h;
+	if (pl->sock)
+		curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, pl->sock);
+	curl_easy_setopt(h, CURLOPT_POST, 1L);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, ch->hdrs);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(h, CURLOPT_PROXY, "");
+	curl_easy_setopt(h, CURLOPT_MAXCONNECTS, 1L);
+	return h;
+}
+
+/* Back to the pool after a call that went well; else (or when the pool is
+ * full) closed with its connection. */
+static void handle_put(struct plugin *pl, CURL *h, bool ok)
+{
+	if (ok) {
+		pthread_mutex_lock(&pl->mu);
+		if (pl->nidle < POOL_MAX) {
+			pl->idle[pl->nidle++] = h;
+			h = NULL;
+		}
+		pthread_mutex_unlock(&pl->mu);
+	}
+	if (h)
+		curl_easy_cleanup(h);
+}
+
 /* POST /METHOD with body; 0 and *out (the decoded JSON answer) or -1 with
  * docker's wording for the failure ("METHOD: <plugin's Err>"). */
-static int call(struct berth_authz *a, const struct plugin *pl, const char *method, const char *body, json_t **out,
-		struct berth_error *err)
+static int call(struct berth_authz *a, const struct chain *ch, struct plugin *pl, const char *method, const char *body,
+		json_t **out, struct berth_error *err)
 {
 	*out = NULL;
-	CURL *h = curl_easy_init();
+	char url[512];
+	snprintf(url, sizeof(url), "%s/%s", pl->url, method);
+	CURL *h = handle_get(ch, pl);
 	if (!h)
 		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
 	struct berth_buf resp = {0};
-	cleanup_free char *url = berth_strdup_printf("%s/%s", pl->url, method);
-	struct curl_slist *hdrs = curl_slist_append(NULL, "Accept: " PLUGIN_CT);
-	hdrs = curl_slist_append(hdrs, "Content-Type: " PLUGIN_CT);
-	hdrs = curl_slist_append(hdrs, "Expect:");
-	if (pl->sock)
-		curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, pl->sock);
 	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_POST, 1L);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)(body ? strlen(body) : 0));
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)a->timeout_ms);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(a->timeout_ms < 2000 ? a->timeout_ms : 2000));
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
-	curl_easy_setopt(h, CURLOPT_PROXY, "");
 	CURLcode cr = curl_easy_perform(h);
 	long status = 0;
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(h);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
+	handle_put(pl, h, cr == CURLE_OK);
 	int rc = -1;
 	if (cr != CURLE_OK) {
 		berth_err(err, BERTH_E_INTERNAL, "Post \"%s\": %s", pl->sock ? pl->sock : url, curl_easy_strerror(cr));
@@ -237,12 +285,12 @@ out:
 	return rc;
 }
 
-static int activate(struct berth_authz *a, struct plugin *pl, struct berth_error *err)
+static int activate(struct berth_authz *a, const struct chain *ch, struct plugin *pl, struct berth_error *err)
 {
 	if (find_plugin(pl, err) < 0)
 		return -1;
 	json_t *j = NULL;
-	if (call(a, pl, "Plugin.Activate", "", &j, err) < 0)
+	if (call(a, ch, pl, "Plugin.Activate", "", &j, err) < 0)
 		return -1;
 	json_t *impl = json_object_get(j, "Implements");
 	bool ok = false;
@@ -274,11 +322,15 @@ int berth_authz_set_plugins(struct berth_authz *a, char *const *names, struct be
 			return berth_err(err, BERTH_E_INTERNAL, "out of memory");
 		}
 		c->refs = 1;
+		c->hdrs = curl_slist_append(NULL, "Accept: " PLUGIN_CT);
+		c->hdrs = c->hdrs ? curl_slist_append(c->hdrs, "Content-Type: " PLUGIN_CT) : NULL;
+		c->hdrs = c->hdrs ? curl_slist_append(c->hdrs, "Expect:") : NULL;
 		for (size_t i = 0; i < n; i++) {
 			c->p[i].name = strdup(names[i]);
+			c->p[i].mu_ready = pthread_mutex_init(&c->p[i].mu, NULL) == 0;
 			c->n = i + 1;
 			struct berth_error e = {0};
-			if (!c->p[i].name || activate(a, &c->p[i], &e) < 0) {
+			if (!c->hdrs || !c->p[i].name || !c->p[i].mu_ready || activate(a, c, &c->p[i], &e) < 0) {
 				chain_put(a, c);
 				return berth_err(err, BERTH_E_INVALID, "Error validating authorization plugin: %s",
 						 e.msg[0] ? e.msg : "out of memory");
@@ -297,7 +349,8 @@ int berth_authz_set_plugins(struct berth_authz *a, char *const *names, struct be
 
 struct req_state {
 	struct chain *chain;
-	json_t *req; /* the AuthZ request object, completed with the response for AuthZRes */
+	json_t *req;    /* the AuthZ request object, completed with the response for AuthZRes */
+	char *req_body; /* RequestBody (base64), or NULL */
 };
 
 static bool redacted(const char *name)
@@ -342,31 +395,51 @@ static bool ends_auth(const char *path)
 	return n >= 5 && !strcmp(path + n - 5, "/auth");
 }
 
-static void set_body(json_t *o, const char *key, const void *data, size_t len)
+/* The request object as JSON with up to two base64 members spliced in
+ * (bodies of up to 1 MiB go in as they are: base64 needs no escaping, and
+ * the JSON library would copy, validate and escape them byte by byte). */
+static char *dump_req(json_t *req, const char *k1, const char *v1, const char *k2, const char *v2)
 {
-	char *b64 = berth_base64_encode(data, len, false);
-	if (b64)
-		json_object_set_new(o, key, json_string(b64));
-	free(b64);
+	cleanup_free char *head = json_dumps(req, JSON_COMPACT);
+	if (!head)
+		return NULL;
+	size_t n = strlen(head);
+	if (!v1 && !v2)
+		return steal_ptr(head);
+	struct berth_buf b = {0};
+	int rc = berth_buf_append(&b, head, n - 1); /* without the closing '}' */
+	const char *k[2] = {k1, k2}, *v[2] = {v1, v2};
+	for (int i = 0; i < 2 && rc == 0; i++) {
+		if (!v[i])
+			continue;
+		rc = berth_buf_printf(&b, "%s\"%s\":\"", b.len > 1 ? "," : "", k[i]);
+		rc = rc ? rc : berth_buf_append(&b, v[i], strlen(v[i]));
+		rc = rc ? rc : berth_buf_putc(&b, '"');
+	}
+	rc = rc ? rc : berth_buf_putc(&b, '}');
+	if (rc) {
+		berth_buf_free(&b);
+		return NULL;
+	}
+	return berth_buf_steal(&b);
 }
 
 /* Ask every plugin in order; 0 allowed, else answered (403/500). */
-static int ask(struct chain *ch, struct berth_authz *a, const char *method, json_t *req, struct berth_http_conn *c,
+static int ask(struct chain *ch, struct berth_authz *a, const char *method, const char *body, struct berth_http_conn *c,
 	       bool before)
 {
-	cleanup_free char *body = json_dumps(req, JSON_COMPACT);
 	if (!body) {
 		if (before)
 			berth_http_respond_msg(c, 500, "out of memory");
 		return -1;
 	}
 	for (size_t i = 0; i < ch->n; i++) {
-		const struct plugin *pl = &ch->p[i];
+		struct plugin *pl = &ch->p[i];
 		struct berth_error e = {0};
 		json_t *res = NULL;
 		char msg[1200];
 		int status = 0;
-		if (call(a, pl, method, body, &res, &e) < 0) {
+		if (call(a, ch, pl, method, body, &res, &e) < 0) {
 			snprintf(msg, sizeof(msg), "plugin %s failed with error: %s", pl->name, e.msg);
 			status = 500;
 		} else if (!json_is_true(json_object_get(res, "Allow"))) {
@@ -410,27 +483,27 @@ static bool mw_before(void *ctx, struct berth_http_req *r, struct berth_http_con
 	json_object_set_new(req, "RequestURI", json_string(r->raw_path ? r->raw_path : r->path));
 	json_object_set_new(req, "RequestHeaders", hdrs);
 	int64_t cl = berth_http_content_length(c);
+	char *req_body = NULL;
 	if (cl > 0 && cl < AUTHZ_MAX_BODY && !ends_auth(r->path) &&
 	    is_json_ctype(berth_http_header(r, "Content-Type"))) {
 		struct berth_buf b = {0};
 		if (berth_http_body_peek(c, AUTHZ_MAX_BODY, &b) == 1)
-			set_body(req, "RequestBody", b.data ? b.data : "", b.len);
+			req_body = berth_base64_encode(b.data ? b.data : "", b.len, false);
 		berth_buf_free(&b);
 	}
-	if (ask(ch, a, "AuthZPlugin.AuthZReq", req, c, true) < 0) {
+	cleanup_free char *body = dump_req(req, "RequestBody", req_body, NULL, NULL);
+	struct req_state *st = NULL;
+	if (ask(ch, a, "AuthZPlugin.AuthZReq", body, c, true) < 0 || !(st = calloc(1, sizeof(*st)))) {
+		if (!berth_http_responded(c))
+			berth_http_respond_msg(c, 500, "out of memory");
+		free(req_body);
 		json_decref(req);
 		chain_put(a, ch);
-		return false;
-	}
-	struct req_state *st = calloc(1, sizeof(*st));
-	if (!st) {
-		json_decref(req);
-		chain_put(a, ch);
-		berth_http_respond_msg(c, 500, "out of memory");
 		return false;
 	}
 	st->chain = ch;
 	st->req = req;
+	st->req_body = req_body;
 	*state = st;
 	return true;
 }
@@ -464,10 +537,13 @@ static void mw_after(void *ctx, struct berth_http_req *r, struct berth_http_conn
 		json_object_set_new(st->req, "ResponseHeaders", hdrs);
 		size_t blen = 0;
 		const void *body = berth_http_response_body(c, &blen);
+		cleanup_free char *res_body = NULL;
 		if (blen && !ends_auth(r->path) && is_json_ctype(ct))
-			set_body(st->req, "ResponseBody", body, blen);
-		ask(st->chain, a, "AuthZPlugin.AuthZRes", st->req, c, false);
+			res_body = berth_base64_encode(body, blen, false);
+		cleanup_free char *msg = dump_req(st->req, "RequestBody", st->req_body, "ResponseBody", res_body);
+		ask(st->chain, a, "AuthZPlugin.AuthZRes", msg, c, false);
 	}
+	free(st->req_body);
 	json_decref(st->req);
 	chain_put(a, st->chain);
 	free(st);

@@ -6,7 +6,8 @@ authz_plugin.py SOCKET LOG [MODE]
 Serves docker's plugin protocol on the unix socket SOCKET: Plugin.Activate
 (Implements: ["authz"]), AuthZPlugin.AuthZReq and AuthZPlugin.AuthZRes.
 Every request it receives is appended to LOG as one JSON line
-{"method": ..., "body": <the request object>}. MODE:
+{"method": ..., "body": <the request object>, "conn": N} (N numbers the
+connections it accepted: keep-alive reuse shows). MODE:
   nobind (default)  allow everything except creating a container with bind
                     mounts (HostConfig.Binds or Mounts of Type "bind")
   denyall           deny every request ("denied by MODE denyall")
@@ -14,6 +15,7 @@ Every request it receives is appended to LOG as one JSON line
   notauthz          Plugin.Activate answers Implements ["VolumeDriver"]
 """
 import base64
+import itertools
 import json
 import os
 import socket
@@ -40,8 +42,15 @@ def has_bind(req):
     return any((m or {}).get("Type") == "bind" for m in hc.get("Mounts") or [])
 
 
+CONNS = itertools.count(1)
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        super().setup()
+        self.conn_no = next(CONNS)
 
     def log_message(self, *args):
         pass
@@ -63,7 +72,7 @@ class Handler(BaseHTTPRequestHandler):
             req = {"unparsed": raw.decode("latin-1")}
         method = self.path.lstrip("/")
         with open(LOG, "a") as f:
-            f.write(json.dumps({"method": method, "body": req}) + "\n")
+            f.write(json.dumps({"method": method, "body": req, "conn": self.conn_no}) + "\n")
         if method == "Plugin.Activate":
             impl = ["VolumeDriver"] if MODE == "notauthz" else ["authz"]
             return self.answer(200, {"Implements": impl})
