@@ -113,5 +113,33 @@ int main(void)
 	TAP_OK(&t, argv && !strcmp(argv[6], "1") && !argv[7], "-I inserts at position 1");
 	berth_strv_free(argv);
 	berth_ipt_rules_free(&r);
+	/* one iptables-restore input for a new endpoint's port rules */
+	struct berth_ipt_port pp = {.bridge = "br0",
+				    .proto = "tcp",
+				    .host_ip = "0.0.0.0",
+				    .host_port = 8080,
+				    .ctr_ip = "172.17.0.2",
+				    .ctr_port = 80};
+	struct berth_ipt_rules pr = {0};
+	berth_ipt_port_rules(&pp, &pr);
+	char *txt = berth_ipt_restore_text(&pr, "-A");
+	TAP_OK(&t,
+	       txt && !strcmp(txt,
+			      "*nat\n"
+			      "-A BERTH ! -i br0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80\n"
+			      "-A POSTROUTING -s 172.17.0.2/32 -d 172.17.0.2/32 -p tcp -m tcp --dport 80 -j MASQUERADE\n"
+			      "COMMIT\n*filter\n"
+			      "-A BERTH -d 172.17.0.2/32 ! -i br0 -o br0 -p tcp -m tcp --dport 80 -j ACCEPT\nCOMMIT\n"),
+	       "restore text: nat then filter, one COMMIT each: %s", txt ? txt : "(null)");
+	free(txt);
+	txt = berth_ipt_restore_text(&pr, "-D");
+	TAP_OK(&t, txt && strstr(txt, "-D BERTH ! -i br0") && !strstr(txt, "-A "), "restore text for -D");
+	free(txt);
+	berth_strv_free(pr.v[0].args);
+	pr.v[0].args = NULL;
+	berth_strv_push(&pr.v[0].args, "-m");
+	berth_strv_push(&pr.v[0].args, "comment with space");
+	TAP_OK(&t, berth_ipt_restore_text(&pr, "-A") == NULL, "an argument that needs quoting: no text");
+	berth_ipt_rules_free(&pr);
 	return TAP_DONE(&t);
 }

@@ -60,9 +60,10 @@ static const char *port_target(json_t *rec, json_t *p)
 	return json_string_value(json_object_get(rec, "IPAddress"));
 }
 
-/* The port rules of one recorded mapping (none for an IPv6 host address
- * proxied to the IPv4 address); *ipt: iptables or ip6tables. */
-static int port_rules(struct berth_netctx *n, json_t *rec, json_t *p, struct berth_ipt_rules *out, const char **ipt)
+/* The port rules of one recorded mapping, appended to r4 (iptables) or r6
+ * (ip6tables); none for an IPv6 host address proxied to the IPv4 address. */
+static int port_rules(struct berth_netctx *n, json_t *rec, json_t *p, struct berth_ipt_rules *r4,
+		      struct berth_ipt_rules *r6)
 {
 	struct berth_ipt_port in = {.bridge = json_string_value(json_object_get(rec, "Bridge")),
 				    .proto = json_string_value(json_object_get(p, "Proto")),
@@ -73,10 +74,29 @@ static int port_rules(struct berth_netctx *n, json_t *rec, json_t *p, struct ber
 				    .hairpin = !n->opts->userland_proxy};
 	if (!in.bridge || !in.proto || !in.host_ip || !in.ctr_ip)
 		return -1;
-	*ipt = is_v6(in.ctr_ip) ? n->ipt6 : n->ipt;
 	if (is_v6(in.host_ip) != is_v6(in.ctr_ip))
 		return 0;
-	return berth_ipt_port_rules(&in, out);
+	return berth_ipt_port_rules(&in, is_v6(in.ctr_ip) ? r6 : r4);
+}
+
+/* All port rules of a record. */
+static int record_rules(struct berth_netctx *n, json_t *rec, struct berth_ipt_rules *r4, struct berth_ipt_rules *r6)
+{
+	size_t i;
+	json_t *p;
+	int rc = 0;
+	json_array_foreach(json_object_get(rec, "Ports"), i, p)
+		if (port_rules(n, rec, p, r4, r6) < 0)
+			rc = -1;
+	return rc;
+}
+
+/* Remove rules: one iptables-restore for all of them; when that fails (one
+ * is missing: a half-made endpoint), rule by rule, each copy. */
+static void rules_remove(const char *ipt, const struct berth_ipt_rules *r)
+{
+	if (r->n && berth_ipt_batch(ipt, r, "-D", NULL) < 0)
+		berth_ipt_unapply(ipt, r);
 }
 
 /* Is pid a proxy of this mapping? (pids are reused) */
@@ -343,13 +363,15 @@ static void teardown(struct berth_netctx *n, json_t *rec, bool reserved)
 		int hport = (int)json_integer_value(json_object_get(p, "HostPort"));
 		if (ctr_ip)
 			proxy_stop((int)json_integer_value(json_object_get(p, "ProxyPid")), port_target(rec, p), hport);
-		if (n->opts->iptables) {
-			struct berth_ipt_rules rules = {0};
-			const char *ipt = NULL;
-			if (port_rules(n, rec, p, &rules, &ipt) == 0)
-				berth_ipt_unapply(ipt, &rules);
-			berth_ipt_rules_free(&rules);
-		}
+	}
+	/* (ip6tables ones too with --ip6tables=false: an earlier daemon may have made them) */
+	if (n->opts->iptables) {
+		struct berth_ipt_rules r4 = {0}, r6 = {0};
+		record_rules(n, rec, &r4, &r6);
+		rules_remove(n->ipt, &r4);
+		rules_remove(n->ipt6, &r6);
+		berth_ipt_rules_free(&r4);
+		berth_ipt_rules_free(&r6);
 	}
 	const char *veth = json_string_value(json_object_get(rec, "Veth"));
 	int fd = berth_nl_open(NULL, NULL);
@@ -376,28 +398,49 @@ static void teardown(struct berth_netctx *n, json_t *rec, bool reserved)
 	pthread_mutex_unlock(&n->mu);
 }
 
-/* Rules and proxies of the record's ports (made where missing). */
-static int publish(struct berth_netctx *n, json_t *rec, const char *epname, struct berth_error *err)
+/* Add a record's port rules. fresh (a new endpoint: its addresses and ports
+ * were just allocated, so its rules cannot be there): all of them in one
+ * iptables-restore per family, whatever the number of rules already in the
+ * chains (`iptables -C` reads the whole chain: a check per rule made the
+ * 100th container's start slower than the 1st's); else (adoption) each rule
+ * checked with -C and added where missing. All or nothing. */
+static int rules_add(const char *ipt, const struct berth_ipt_rules *r, bool fresh, struct berth_error *err)
 {
+	if (!r->n)
+		return 0;
+	if (!fresh)
+		return berth_ipt_apply(ipt, r, err);
+	if (berth_ipt_batch(ipt, r, "-A", err) == 0)
+		return 0;
+	berth_ipt_unapply(ipt, r); /* a table committed before the other failed */
+	return -1;
+}
+
+/* Rules and proxies of the record's ports (made where missing). */
+static int publish(struct berth_netctx *n, json_t *rec, const char *epname, bool fresh, struct berth_error *err)
+{
+	if (n->opts->iptables) {
+		struct berth_ipt_rules r4 = {0}, r6 = {0};
+		int rc = record_rules(n, rec, &r4, &r6);
+		if (rc < 0)
+			berth_err(err, BERTH_E_INTERNAL, "bad port record");
+		/* --ip6tables=false: an IPv6 binding has its proxy only */
+		if (rc == 0)
+			rc = rules_add(n->ipt, &r4, fresh, err);
+		if (rc == 0 && n->opts->ip6tables && rules_add(n->ipt6, &r6, fresh, err) < 0) {
+			berth_ipt_unapply(n->ipt, &r4);
+			rc = -1;
+		}
+		berth_ipt_rules_free(&r4);
+		berth_ipt_rules_free(&r6);
+		if (rc < 0)
+			return -1;
+	}
+	if (!n->opts->userland_proxy)
+		return 0;
 	size_t i;
 	json_t *p;
 	json_array_foreach(json_object_get(rec, "Ports"), i, p) {
-		if (n->opts->iptables) {
-			struct berth_ipt_rules rules = {0};
-			const char *ipt = NULL;
-			if (port_rules(n, rec, p, &rules, &ipt) < 0) {
-				berth_ipt_rules_free(&rules);
-				return berth_err(err, BERTH_E_INTERNAL, "bad port record");
-			}
-			/* --ip6tables=false: an IPv6 binding has its proxy only */
-			bool skip = ipt == n->ipt6 && !n->opts->ip6tables;
-			int rc = rules.n && !skip ? berth_ipt_apply(ipt, &rules, err) : 0;
-			berth_ipt_rules_free(&rules);
-			if (rc < 0)
-				return -1;
-		}
-		if (!n->opts->userland_proxy)
-			continue;
 		const char *proto = json_string_value(json_object_get(p, "Proto"));
 		const char *hip = json_string_value(json_object_get(p, "HostIp"));
 		const char *cip = port_target(rec, p);
@@ -691,7 +734,7 @@ int berth_net_endpoint_attach(struct berth_netctx *n, const struct berth_endpoin
 		if (off6 && berth_nl_route6_default(nsnl, ifname, &g6, err) < 0)
 			goto fail;
 	}
-	if (publish(n, rec, epname, err) < 0)
+	if (publish(n, rec, epname, true, err) < 0)
 		goto fail;
 	if (write_record(n, rec, err) < 0)
 		goto fail;
@@ -857,7 +900,7 @@ static void restore_cb(struct berth_netctx *n, const char *path, json_t *rec, vo
 				(int)json_integer_value(json_object_get(p, "HostPort")));
 	pthread_mutex_unlock(&n->mu);
 	struct berth_error e = {0};
-	if (publish(n, rec, cid, &e) < 0)
+	if (publish(n, rec, cid, false, &e) < 0)
 		berth_log(n->log, BERTH_LOG_WARN, "network: adopting %.12s: %s", cid, e.msg);
 	if (write_record(n, rec, &e) < 0)
 		berth_log(n->log, BERTH_LOG_WARN, "network: adopting %.12s: %s", cid, e.msg);

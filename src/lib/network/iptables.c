@@ -14,22 +14,47 @@
 
 extern char **environ;
 
-int berth_ipt_exec(char **argv, char **output)
+/* Run argv with input (NULL: /dev/null) on its stdin. */
+static int exec_in(char **argv, const char *input, char **output)
 {
 	if (output)
 		*output = NULL;
-	int pfd[2];
+	int pfd[2], ifd[2] = {-1, -1};
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return -1;
+	/* the input is a few rules: it fits in the pipe before the child runs */
+	if (input && (strlen(input) > 60000 || pipe2(ifd, O_CLOEXEC) < 0)) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return -1;
+	}
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (input)
+		posix_spawn_file_actions_adddup2(&fa, ifd[0], 0);
+	else
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
 	pid_t pid;
 	int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(pfd[1]);
+	if (input) {
+		close(ifd[0]);
+		if (rc == 0) {
+			size_t len = strlen(input), off = 0;
+			while (off < len) {
+				ssize_t w = write(ifd[1], input + off, len - off);
+				if (w < 0 && errno == EINTR)
+					continue;
+				if (w <= 0)
+					break;
+				off += (size_t)w;
+			}
+		}
+		close(ifd[1]);
+	}
 	if (rc != 0) {
 		close(pfd[0]);
 		if (output)
@@ -55,6 +80,28 @@ int berth_ipt_exec(char **argv, char **output)
 		*output = berth_buf_steal(&b);
 	berth_buf_free(&b);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+int berth_ipt_exec(char **argv, char **output) { return exec_in(argv, NULL, output); }
+
+int berth_ipt_batch(const char *ipt, const struct berth_ipt_rules *rules, const char *op, struct berth_error *err)
+{
+	if (!rules->n)
+		return 0;
+	char *text = berth_ipt_restore_text(rules, op);
+	if (!text)
+		return berth_err(err, BERTH_E_INTERNAL, "iptables-restore: rules need quoting");
+	char *bin = berth_strdup_printf("%s-restore", ipt);
+	char *argv[] = {bin, "-w", "--noflush", NULL};
+	char *out = NULL;
+	int rc = bin ? exec_in(argv, text, &out) : -1;
+	if (rc != 0)
+		berth_err(err, BERTH_E_INTERNAL, "iptables failed: %s --noflush: %s (exit status %d)", bin ? bin : ipt,
+			  out ? out : "", rc);
+	free(out);
+	free(bin);
+	free(text);
+	return rc == 0 ? 0 : -1;
 }
 
 static int run_rule(const char *ipt, const struct berth_ipt_rule *r, const char *op, char **out)

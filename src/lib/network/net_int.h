@@ -99,6 +99,10 @@ struct berth_ipt_port {
 	bool hairpin;
 };
 int berth_ipt_port_rules(const struct berth_ipt_port *p, struct berth_ipt_rules *out);
+/* The input of one `iptables-restore --noflush` that does op ("-A": each
+ * rule appended, or inserted for the insert ones; "-D": each deleted) per
+ * table ("*nat ... COMMIT"). NULL when an argument would need quoting. */
+char *berth_ipt_restore_text(const struct berth_ipt_rules *r, const char *op);
 /* The argv of `iptables -w -t TABLE <-C|-A|-I|-D> CHAIN args...` (strv). */
 char **berth_ipt_argv(const char *iptables, const struct berth_ipt_rule *r, const char *op);
 

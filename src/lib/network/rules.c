@@ -122,6 +122,43 @@ int berth_ipt_port_rules(const struct berth_ipt_port *p, struct berth_ipt_rules 
 	return rc ? -1 : 0;
 }
 
+char *berth_ipt_restore_text(const struct berth_ipt_rules *r, const char *op)
+{
+	static const char *const tables[] = {"nat", "filter"};
+	struct berth_buf b = {0};
+	size_t done = 0;
+	for (size_t t = 0; t < 2; t++) {
+		bool any = false;
+		for (size_t i = 0; i < r->n; i++) {
+			const struct berth_ipt_rule *x = &r->v[i];
+			if (strcmp(x->table, tables[t]))
+				continue;
+			if (!any)
+				berth_buf_printf(&b, "*%s\n", tables[t]);
+			any = true;
+			done++;
+			berth_buf_printf(&b, "%s %s", !strcmp(op, "-A") && x->insert ? "-I" : op, x->chain);
+			for (size_t a = 0; x->args && x->args[a]; a++) {
+				if (!*x->args[a] || strpbrk(x->args[a], " \t\n\"'#")) {
+					berth_buf_free(&b);
+					return NULL;
+				}
+				berth_buf_printf(&b, " %s", x->args[a]);
+			}
+			berth_buf_printf(&b, "\n");
+		}
+		if (any)
+			berth_buf_printf(&b, "COMMIT\n");
+	}
+	if (done != r->n) { /* a table other than nat/filter */
+		berth_buf_free(&b);
+		return NULL;
+	}
+	char *s = berth_buf_steal(&b);
+	berth_buf_free(&b);
+	return s ? s : strdup("");
+}
+
 char **berth_ipt_argv(const char *iptables, const struct berth_ipt_rule *r, const char *op)
 {
 	char **v = NULL;
