@@ -109,6 +109,54 @@ cached_steps() {
 	[ -z "$(ls -A "$E2E_DATA/builder" 2>/dev/null)" ] || fail "builder dir not cleaned: $(ls -A "$E2E_DATA/builder")"
 }
 
+@test "a build whose steps all hit the cache makes no work directory" {
+	run -0 berth build -t c:1 "$CTX"
+	# with a file where the work directories go, only a build that needs none succeeds
+	rm -rf "$E2E_DATA/builder"
+	touch "$E2E_DATA/builder"
+	run berth build -t c:1 "$CTX"
+	rm -f "$E2E_DATA/builder"
+	assert_eq "$status" 0
+	assert_eq "$(cached_steps "$output")" "2 3 4 5 6 7 "
+}
+
+# the /dev/shm name prefix of a data root's build directories (FNV-1a 64 of the path)
+mem_prefix() {
+	local s=$1 h=-3750763034362895579 i c
+	for ((i = 0; i < ${#s}; i++)); do
+		printf -v c '%d' "'${s:i:1}"
+		h=$(((h ^ c) * 1099511628211))
+	done
+	printf 'berth-build-%016x-' "$h"
+}
+
+@test "kill -9 of berthd during a build: the next start removes its /dev/shm and work directories, not another root's" {
+	skip_on_dockerd "berth's own directories"
+	local pre other
+	pre=$(mem_prefix "$E2E_DATA")
+	other=$(mktemp -d /dev/shm/berth-build-0000000000000000-XXXXXX)
+	printf 'FROM busybox\nCOPY a.txt /a.txt\nRUN sleep 1000\n' >"$CTX/Dockerfile"
+	berth build --no-cache -t c:slow "$CTX" >"$BATS_TEST_TMPDIR/out" 2>&1 &
+	local cli=$!
+	running() { grep -q 'Running in' "$BATS_TEST_TMPDIR/out"; }
+	wait_for 30 running
+	local dirs
+	dirs=$(compgen -G "/dev/shm/$pre*" || true)
+	[ -n "$dirs" ] || fail "no /dev/shm/$pre* during the build"
+	[ -n "$(ls -A "$E2E_DATA/builder")" ] || fail "no work directory during the build"
+	berthd_kill9
+	wait "$cli" || true
+	[ -n "$(compgen -G "/dev/shm/$pre*")" ] || fail "the killed build left nothing to clean (test broken)"
+	berthd_respawn
+	[ -z "$(compgen -G "/dev/shm/$pre*")" ] || fail "left: $(compgen -G "/dev/shm/$pre*")"
+	[ -z "$(ls -A "$E2E_DATA/builder" 2>/dev/null)" ] || fail "work left: $(ls -A "$E2E_DATA/builder")"
+	[ -d "$other" ] || fail "another data root's directory was removed"
+	rmdir "$other"
+	# builds work again
+	printf 'FROM busybox\nCOPY a.txt /a.txt\n' >"$CTX/Dockerfile"
+	run -0 berth build -t c:after "$CTX"
+}
+
 @test "the cache survives a daemon restart and goes with builder prune" {
 	run -0 berth build -t c:1 "$CTX"
 	local pid

@@ -66,6 +66,27 @@ void bld_stream(struct bctx *b, const char *fmt, ...)
 	emit(b, m);
 }
 
+const char *bld_work(struct bctx *b)
+{
+	if (!b->work_made) {
+		if (berth_mkdir_p(b->o->work_dir, 0700, b->err) < 0)
+			return NULL;
+		b->work_made = true;
+	}
+	return b->o->work_dir;
+}
+
+int bld_tmpfile(struct bctx *b)
+{
+	const char *w = bld_work(b);
+	if (!w)
+		return -1;
+	int fd = open(w, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		berth_err_sys(b->err, BERTH_E_INTERNAL, errno, "temporary file");
+	return fd;
+}
+
 static const char *env_get(json_t *cfg, const char *name)
 {
 	size_t i, n = strlen(name);

@@ -38,7 +38,14 @@ struct bctx {
 	int ctx_fd;
 	int64_t created_ns;    /* 0: now */
 	json_t *cache_sources; /* --cache-from images found: [{"id", "image"}] */
+	bool work_made;        /* o->work_dir exists (made at the first step that runs) */
 };
+
+/* o->work_dir, made at first use (a build whose steps all hit the cache
+ * writes nothing there); NULL with b->err filled */
+const char *bld_work(struct bctx *b);
+/* an unnamed temporary file in the work directory; -1 with b->err filled */
+int bld_tmpfile(struct bctx *b);
 
 /* {"stream": text} unless quiet */
 void bld_stream(struct bctx *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -113,8 +113,15 @@ int berth_build_download(const char *url, int fd, char **content_type, int64_t *
  * *mem: the directory made on the memory filesystem (remove it after the
  * build) or NULL. */
 #define BERTH_BUILD_MEM_CONTEXT (32u << 20)
-int berth_build_context_receive(struct berth_reader *in, const char *work, const char *dockerfile, char **dir,
-				char **mem, struct berth_error *err);
+int berth_build_context_receive(struct berth_reader *in, const char *data_root, const char *work,
+				const char *dockerfile, char **dir, char **mem, struct berth_error *err);
+/* The name prefix of data_root's directories on the memory filesystem:
+ * "berth-build-<16 hex of data_root>-" (caller frees). */
+char *berth_build_mem_prefix(const char *data_root);
+/* At daemon start: what builds a crash interrupted left behind, the work
+ * directories below <data_root>/builder and this data root's directories
+ * on /dev/shm (never another daemon's). */
+void berth_build_recover(const char *data_root);
 /* POST /build?remote=: docker's remote contexts. A git URL (git://, git@,
  * github.com/, or an http(s) URL ending in .git; docker's URL#ref:dir) is
  * cloned with git; an http(s) URL is downloaded: a tar (plain or

@@ -39,9 +39,16 @@ static int fetch_files(struct bctx *b, const char *dir, struct berth_error *err)
 	cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	static const char *const files[] = {"/etc/passwd", "/etc/group"};
 	for (size_t i = 0; rc == 0 && i < 2; i++) {
-		cleanup_close int tfd = open(b->o->work_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-		if (tfd < 0 || dfd < 0) {
-			rc = berth_err_sys(err, BERTH_E_INTERNAL, errno, "temporary file");
+		if (dfd < 0) {
+			rc = berth_err_sys(err, BERTH_E_INTERNAL, errno, "open %s", dir);
+			break;
+		}
+		struct berth_error *saved = b->err;
+		b->err = err;
+		cleanup_close int tfd = bld_tmpfile(b);
+		b->err = saved;
+		if (tfd < 0) {
+			rc = -1;
 			break;
 		}
 		struct berth_writer w = berth_writer_fd(tfd);
@@ -100,7 +107,10 @@ int bld_parse_chown(struct bctx *b, const char *spec, uid_t *uid, gid_t *gid)
 	if (!un || !gn) {
 		char rnd[65];
 		berth_random_id(rnd);
-		dir = berth_strdup_printf("%s/chown-%.12s", b->o->work_dir, rnd);
+		const char *work = bld_work(b);
+		if (!work)
+			return -1;
+		dir = berth_strdup_printf("%s/chown-%.12s", work, rnd);
 		if (!dir || berth_mkdir_p(dir, 0700, b->err) < 0)
 			return -1;
 		struct berth_error e = {0};

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -105,17 +106,51 @@ static ssize_t replay_read(void *ctx, void *buf, size_t len)
 	return rp->rest ? rp->rest->read(rp->rest->ctx, buf, len) : 0;
 }
 
-static char *mem_dir(void)
+char *berth_build_mem_prefix(const char *data_root)
+{
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a: names only, not security */
+	for (const unsigned char *p = (const unsigned char *)data_root; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return berth_strdup_printf("berth-build-%016llx-", (unsigned long long)h);
+}
+
+static char *mem_dir(const char *data_root)
 {
 	struct statfs sf;
 	if (statfs("/dev/shm", &sf) < 0 || sf.f_type != 0x01021994 /* TMPFS_MAGIC */)
 		return NULL;
-	char tpl[] = "/dev/shm/berth-build-XXXXXX";
-	return mkdtemp(tpl) ? strdup(tpl) : NULL;
+	cleanup_free char *pre = berth_build_mem_prefix(data_root);
+	char *tpl = pre ? berth_strdup_printf("/dev/shm/%sXXXXXX", pre) : NULL;
+	if (tpl && !mkdtemp(tpl)) {
+		free(tpl);
+		tpl = NULL;
+	}
+	return tpl;
 }
 
-int berth_build_context_receive(struct berth_reader *in, const char *work, const char *dockerfile, char **dir,
-				char **mem, struct berth_error *err)
+void berth_build_recover(const char *data_root)
+{
+	cleanup_free char *work = berth_strdup_printf("%s/builder", data_root);
+	if (work)
+		berth_rm_rf(work, NULL);
+	cleanup_free char *pre = berth_build_mem_prefix(data_root);
+	DIR *d = pre ? opendir("/dev/shm") : NULL;
+	if (!d)
+		return;
+	size_t n = strlen(pre);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, pre, n))
+			continue;
+		cleanup_free char *p = berth_strdup_printf("/dev/shm/%s", e->d_name);
+		if (p)
+			berth_rm_rf(p, NULL);
+	}
+	closedir(d);
+}
+
+int berth_build_context_receive(struct berth_reader *in, const char *data_root, const char *work,
+				const char *dockerfile, char **dir, char **mem, struct berth_error *err)
 {
 	struct replay rp = {.rest = in};
 	char *tmp = malloc(65536);
@@ -131,7 +166,7 @@ int berth_build_context_receive(struct berth_reader *in, const char *work, const
 		berth_buf_append(&rp.head, tmp, (size_t)n);
 	}
 	free(tmp);
-	*mem = rp.rest ? NULL : mem_dir();
+	*mem = rp.rest ? NULL : mem_dir(data_root);
 	*dir = berth_strdup_printf("%s/context", *mem ? *mem : work);
 	struct berth_reader r = {replay_read, &rp};
 	int rc = *dir ? berth_mkdir_p(*dir, 0700, err) : berth_err(err, BERTH_E_INTERNAL, "out of memory");

@@ -30,8 +30,6 @@ struct copy_job {
 	bool urls; /* sources downloaded by ADD: never extracted */
 };
 
-static int tmpfile_in(const char *dir) { return open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600); }
-
 /* ---- content checksum: names, modes, owners, sizes, contents; not mtimes ---- */
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -91,9 +89,9 @@ static void hash_tree(struct berth_sha256 *h, int pfd, const char *base, const c
 static int stage_tree(struct copy_job *j, int dirfd, const char *base, const char *name)
 {
 	struct bctx *b = j->b;
-	cleanup_close int tfd = tmpfile_in(b->o->work_dir);
+	cleanup_close int tfd = bld_tmpfile(b);
 	if (tfd < 0)
-		return berth_err_sys(b->err, BERTH_E_INTERNAL, errno, "temporary file");
+		return -1;
 	struct berth_writer w = berth_writer_fd(tfd);
 	struct berth_tar_src src = {.dirfd = dirfd, .base = base, .name = name};
 	if (berth_tar_write(&src, &w, b->err) < 0)
@@ -246,9 +244,9 @@ static int from_root(struct bctx *b, const char *from, const char *dir, char **s
 			*ws = 0;
 		else
 			where[0] = 0;
-		cleanup_close int tfd = tmpfile_in(b->o->work_dir);
+		cleanup_close int tfd = bld_tmpfile(b);
 		if (tfd < 0) {
-			rc = berth_err_sys(err, BERTH_E_INTERNAL, errno, "temporary file");
+			rc = -1;
 			break;
 		}
 		struct berth_writer w = berth_writer_fd(tfd);
@@ -314,9 +312,9 @@ static int commit_stage(struct copy_job *j, const char *comment, const char *key
 		clamp_times(j->stage_fd, b->created_ns / 1000000000LL, 0);
 	if (b->nlayers >= BERTH_BUILD_MAX_LAYERS)
 		return berth_err(b->err, BERTH_E_INVALID, "max depth exceeded");
-	cleanup_close int tfd = tmpfile_in(b->o->work_dir);
+	cleanup_close int tfd = bld_tmpfile(b);
 	if (tfd < 0)
-		return berth_err_sys(b->err, BERTH_E_INTERNAL, errno, "temporary file");
+		return -1;
 	struct berth_writer w = berth_writer_fd(tfd);
 	struct berth_tar_src src = {.dirfd = j->stage_fd};
 	if (berth_tar_write(&src, &w, b->err) < 0)
@@ -343,7 +341,10 @@ static int new_stage_dir(struct bctx *b, const char *what, char **dir, int *fd)
 {
 	char rnd[65];
 	berth_random_id(rnd);
-	*dir = berth_strdup_printf("%s/%s-%.12s", b->o->work_dir, what, rnd);
+	const char *work = bld_work(b);
+	if (!work)
+		return -1;
+	*dir = berth_strdup_printf("%s/%s-%.12s", work, what, rnd);
 	if (!*dir || mkdir(*dir, 0755) < 0)
 		return berth_err_sys(b->err, BERTH_E_INTERNAL, errno, "mkdir %s", what);
 	*fd = open(*dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

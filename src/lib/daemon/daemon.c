@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "builder/builder.h"
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "daemon/container.h"
@@ -212,6 +213,7 @@ int berth_daemon_open(struct berth_daemon *d, struct berth_config *cfg, struct b
 	if (!d->images)
 		goto fail;
 	berth_pull_recover(d->images, d->cfg.data_root); /* layer references of pulls killed midway */
+	berth_build_recover(d->cfg.data_root);           /* work and /dev/shm directories of builds killed midway */
 	d->containers = berth_containers_open(d, err);
 	if (!d->containers)
 		goto fail;

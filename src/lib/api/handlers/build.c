@@ -176,12 +176,15 @@ static void build(struct berth_daemon *d, struct berth_http_req *r, struct berth
 	if (cpus && *cpus)
 		json_object_set_new(hc, "CpusetCpus", json_string(cpus));
 
-	/* the context */
+	/* the context; the work directory is made when something needs it
+	 * (a build whose steps all hit the cache makes none) */
 	char rnd[65];
 	berth_random_id(rnd);
 	work = berth_strdup_printf("%s/builder/%.24s", d->cfg.data_root, rnd);
-	if (!work || berth_mkdir_p(work, 0700, &err) < 0)
+	if (!work) {
+		berth_err(&err, BERTH_E_INTERNAL, "out of memory");
 		goto fail;
+	}
 	struct berth_reader body = berth_http_body_reader(c);
 	const char *dfname = berth_http_query(r, "dockerfile");
 	if (remote && *remote) {
@@ -192,7 +195,7 @@ static void build(struct berth_daemon *d, struct berth_http_req *r, struct berth
 		if (!ctxdir || berth_mkdir_p(ctxdir, 0700, &err) < 0 ||
 		    berth_build_context_remote(remote, work, ctxdir, dfname, &err) < 0)
 			goto fail;
-	} else if (berth_build_context_receive(&body, work, dfname, &ctxdir, &memdir, &err) < 0) {
+	} else if (berth_build_context_receive(&body, d->cfg.data_root, work, dfname, &ctxdir, &memdir, &err) < 0) {
 		err.kind = BERTH_E_INVALID;
 		goto fail;
 	}
