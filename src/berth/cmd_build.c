@@ -10,6 +10,7 @@
 
 #include "archive/patterns.h"
 #include "archive/tar.h"
+#include "build_tar.h"
 #include "cli.h"
 #include "common/cleanup.h"
 #include "credentials.h"
@@ -209,9 +210,18 @@ static int make_context(const char *ctxarg, const char *file, int *out_fd, char 
 		ic.ps = berth_patterns_parse(ign, ilen);
 		free(ign);
 	}
-	struct berth_writer w = berth_writer_fd(fd);
-	struct berth_tar_src src = {.dirfd = cfd, .filter = ic.ps ? ignore_filter : NULL, .filter_ctx = &ic};
-	int rc = berth_tar_write(&src, &w, err);
+	/* the usual tree without libarchive; else (or after a partial stream) the full writer */
+	int rc = cli_context_tar(cfd, ic.ps ? ignore_filter : NULL, &ic, fd);
+	if (rc == 0 && (ftruncate(fd, 0) < 0 || lseek(fd, 0, SEEK_SET) < 0))
+		rc = -1;
+	if (rc == 0) {
+		struct berth_writer w = berth_writer_fd(fd);
+		struct berth_tar_src src = {.dirfd = cfd, .filter = ic.ps ? ignore_filter : NULL, .filter_ctx = &ic};
+		rc = berth_tar_write(&src, &w, err);
+	} else if (rc < 0)
+		berth_err_sys(err, BERTH_E_INTERNAL, errno, "write the context");
+	else
+		rc = 0;
 	berth_patterns_free(ic.ps);
 	if (rc < 0)
 		return -1;
