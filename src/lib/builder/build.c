@@ -461,7 +461,7 @@ static void step_line(struct bctx *b, const char *original)
 int berth_build(const struct berth_build_ops *ops, struct berth_db *db, const struct berth_build_opts *o,
 		char id[BERTH_ID_SZ], int64_t *exit_code, struct berth_error *err)
 {
-	struct bctx b = {.ops = ops, .db = db, .o = o, .err = err, .ctx_fd = -1};
+	struct bctx b = {.ops = ops, .db = db, .o = o, .err = err};
 	struct berth_dockerfile df = {0};
 	int rc = -1;
 	*exit_code = 0;
@@ -514,11 +514,6 @@ int berth_build(const struct berth_build_ops *ops, struct berth_db *db, const st
 	}
 	size_t nlabels = json_object_size(o->labels);
 	b.total = (int)last_end + (nlabels ? 1 : 0);
-	b.ctx_fd = open(o->context_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (b.ctx_fd < 0) {
-		berth_err_sys(err, BERTH_E_INTERNAL, errno, "open context");
-		goto out;
-	}
 	for (size_t i = 0; df.warnings && df.warnings[i]; i++)
 		bld_stream(&b, "%s\n", df.warnings[i]);
 	for (size_t i = 0; i < last_end; i++) {
@@ -625,8 +620,6 @@ int berth_build(const struct berth_build_ops *ops, struct berth_db *db, const st
 	rc = 0;
 out:
 	*exit_code = b.exit_code;
-	if (b.ctx_fd >= 0)
-		close(b.ctx_fd);
 	for (size_t i = 0; i < b.nstages; i++)
 		free(b.stages[i].name);
 	free(b.stages);

@@ -35,7 +35,6 @@ struct bctx {
 	bool cache_broken;
 	struct stage_ref *stages;
 	size_t nstages;
-	int ctx_fd;
 	int64_t created_ns;    /* 0: now */
 	json_t *cache_sources; /* --cache-from images found: [{"id", "image"}] */
 	bool work_made;        /* o->work_dir exists (made at the first step that runs) */
@@ -93,6 +92,9 @@ int bld_parse_chown(struct bctx *b, const char *spec, uid_t *uid, gid_t *gid);
 /* dispatch.c */
 int bld_dispatch(struct bctx *b, struct berth_df_instr *in);
 /* copy.c */
+/* the COPY/ADD checksum of (pfd, base) named rel: names, modes, sizes,
+ * contents, not mtimes (ctx_index_hash hashes an index the same way) */
+void bld_hash_tree(struct berth_sha256 *h, int pfd, const char *base, const char *rel, int depth);
 int bld_copy(struct bctx *b, struct berth_df_instr *in, bool add);
 int bld_workdir_create(struct bctx *b, const char *dir);
 /* url.c: ADD of a URL */

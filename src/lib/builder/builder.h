@@ -61,9 +61,9 @@ struct berth_build_ops {
 };
 
 struct berth_build_opts {
-	const char *context_dir; /* extracted context (the builder reads it only) */
-	const char *work_dir;    /* scratch space for this build (the builder writes there) */
-	const char *dockerfile;  /* its text */
+	struct berth_build_context *context; /* the builder reads it only */
+	const char *work_dir;                /* scratch space for this build (the builder writes there) */
+	const char *dockerfile;              /* its text */
 	size_t dockerfile_len;
 	char **tags;          /* NULL-terminated, may be NULL */
 	json_t *buildargs;    /* {"NAME": "value"|null} or NULL */
@@ -106,15 +106,32 @@ int berth_build_context_extract(struct berth_reader *in, const char *dir, const 
  * NULL; caller frees) and *mtime (Last-Modified, -1 when none). docker's
  * "failed to GET <url> with status <code>". */
 int berth_build_download(const char *url, int fd, char **content_type, int64_t *mtime, struct berth_error *err);
-/* The uploaded context: a body that ends within BERTH_BUILD_MEM_CONTEXT bytes
- * is extracted on a memory filesystem (/dev/shm, when it is a tmpfs: a
- * cached rebuild writes and deletes nothing on disk), a larger one below
- * work, as berth_build_context_extract does. *dir: the context directory;
- * *mem: the directory made on the memory filesystem (remove it after the
- * build) or NULL. */
+/* The uploaded context. A body that ends within BERTH_BUILD_MEM_CONTEXT bytes
+ * stays in memory: when it is a plain uncompressed tar it is indexed and
+ * only extracted when a step needs its files (COPY/ADD sources are hashed
+ * from the index: a cached rebuild extracts nothing); otherwise it is
+ * extracted at once on a memory filesystem (/dev/shm, when it is a tmpfs).
+ * A larger body is extracted below work. Extraction is
+ * berth_build_context_extract's (.dockerignore honoured). */
 #define BERTH_BUILD_MEM_CONTEXT (32u << 20)
-int berth_build_context_receive(struct berth_reader *in, const char *data_root, const char *work,
-				const char *dockerfile, char **dir, char **mem, struct berth_error *err);
+struct berth_build_context;
+int berth_build_context_open(struct berth_reader *in, const char *data_root, const char *work, const char *dockerfile,
+			     struct berth_build_context **out, struct berth_error *err);
+/* a context already extracted in dir (remote contexts); dir is not removed */
+struct berth_build_context *berth_build_context_of_dir(const char *dir);
+/* the context directory's fd (extracted at the first call); owned by the context */
+int berth_build_context_fd(struct berth_build_context *c, struct berth_error *err);
+/* Hash path (clean, relative; "." the root) as the extracted tree would be
+ * hashed for COPY/ADD, under the name label, without extracting: 1 done
+ * (*is_dir set), 0 when only the extracted tree can tell (not indexed,
+ * not found). */
+int berth_build_context_hash(struct berth_build_context *c, const char *path, const char *label, struct berth_sha256 *h,
+			     bool *is_dir);
+/* the Dockerfile named by the request (see berth_build_context_dockerfile) */
+int berth_build_context_read_dockerfile(struct berth_build_context *c, const char *name, char **text, size_t *len,
+					struct berth_error *err);
+/* removes what it made on /dev/shm */
+void berth_build_context_free(struct berth_build_context *c);
 /* The name prefix of data_root's directories on the memory filesystem:
  * "berth-build-<16 hex of data_root>-" (caller frees). */
 char *berth_build_mem_prefix(const char *data_root);

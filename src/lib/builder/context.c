@@ -13,6 +13,7 @@
 #include "archive/patterns.h"
 #include "archive/tar.h"
 #include "builder/builder.h"
+#include "builder/ctx_index.h"
 #include "common/cleanup.h"
 
 static int prune_dir(int dfd, const char *prefix, const struct berth_patterns *ps, const char *keep, int depth)
@@ -149,31 +150,165 @@ void berth_build_recover(const char *data_root)
 	closedir(d);
 }
 
-int berth_build_context_receive(struct berth_reader *in, const char *data_root, const char *work,
-				const char *dockerfile, char **dir, char **mem, struct berth_error *err)
+struct berth_build_context {
+	struct berth_buf body; /* the whole body, when it fits in BERTH_BUILD_MEM_CONTEXT */
+	bool whole;
+	struct ctx_index ix;
+	bool indexed;
+	char *data_root, *work, *dockerfile;
+	char *dir; /* extracted (or given) */
+	char *mem; /* made on /dev/shm: removed with the context */
+	int fd;
+};
+
+/* extract body (+ the rest of in) into a new directory on /dev/shm or below work */
+static int extract(struct berth_build_context *c, struct berth_reader *rest, struct berth_error *err)
 {
-	struct replay rp = {.rest = in};
-	char *tmp = malloc(65536);
-	if (!tmp)
+	struct replay rp = {.head = c->body, .rest = rest};
+	c->mem = rest ? NULL : mem_dir(c->data_root);
+	c->dir = berth_strdup_printf("%s/context", c->mem ? c->mem : c->work);
+	struct berth_reader r = {replay_read, &rp};
+	if (!c->dir)
 		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
-	while (rp.head.len <= BERTH_BUILD_MEM_CONTEXT) {
+	if (berth_mkdir_p(c->dir, 0700, err) < 0)
+		return -1;
+	return berth_build_context_extract(&r, c->dir, c->dockerfile, err);
+}
+
+/* the daemon's reading of .dockerignore, on the index */
+static void index_ignore(struct berth_build_context *c)
+{
+	const struct ctx_entry *e = ctx_index_find(&c->ix, ".dockerignore");
+	if (!e || !S_ISREG(e->mode) || e->size >= (1 << 20))
+		return;
+	struct berth_patterns *ps = berth_patterns_parse(c->ix.tar + e->off, (size_t)e->size);
+	if (ps && !berth_patterns_empty(ps)) {
+		cleanup_free char *keep = c->dockerfile ? berth_cp_clean(c->dockerfile) : NULL;
+		const char *k = keep;
+		while (k && *k == '/')
+			k++;
+		ctx_index_apply_ignore(&c->ix, ps, k);
+	}
+	berth_patterns_free(ps);
+}
+
+int berth_build_context_open(struct berth_reader *in, const char *data_root, const char *work, const char *dockerfile,
+			     struct berth_build_context **out, struct berth_error *err)
+{
+	struct berth_build_context *c = calloc(1, sizeof(*c));
+	*out = c;
+	if (!c)
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	c->fd = -1;
+	c->data_root = strdup(data_root);
+	c->work = strdup(work);
+	c->dockerfile = dockerfile ? strdup(dockerfile) : NULL;
+	char *tmp = malloc(65536);
+	if (!tmp || !c->data_root || !c->work || (dockerfile && !c->dockerfile)) {
+		free(tmp);
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	}
+	while (c->body.len <= BERTH_BUILD_MEM_CONTEXT) {
 		ssize_t n = in->read(in->ctx, tmp, 65536);
 		if (n <= 0) {
-			if (n == 0)
-				rp.rest = NULL; /* the whole body is in head */
+			c->whole = n == 0;
 			break;
 		}
-		berth_buf_append(&rp.head, tmp, (size_t)n);
+		berth_buf_append(&c->body, tmp, (size_t)n);
 	}
 	free(tmp);
-	*mem = rp.rest ? NULL : mem_dir(data_root);
-	*dir = berth_strdup_printf("%s/context", *mem ? *mem : work);
-	struct berth_reader r = {replay_read, &rp};
-	int rc = *dir ? berth_mkdir_p(*dir, 0700, err) : berth_err(err, BERTH_E_INTERNAL, "out of memory");
-	if (rc == 0)
-		rc = berth_build_context_extract(&r, *dir, dockerfile, err);
-	berth_buf_free(&rp.head);
-	return rc;
+	if (c->whole) {
+		int r = ctx_index_build(&c->ix, c->body.data ? c->body.data : "", c->body.len);
+		if (r < 0)
+			return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+		c->indexed = r == 1;
+		if (c->indexed) {
+			index_ignore(c);
+			return 0; /* extracted when a step needs the files */
+		}
+	}
+	return extract(c, c->whole ? NULL : in, err);
+}
+
+struct berth_build_context *berth_build_context_of_dir(const char *dir)
+{
+	struct berth_build_context *c = calloc(1, sizeof(*c));
+	if (c) {
+		c->fd = -1;
+		c->dir = strdup(dir);
+	}
+	return c;
+}
+
+int berth_build_context_fd(struct berth_build_context *c, struct berth_error *err)
+{
+	if (c->fd >= 0)
+		return c->fd;
+	if (!c->dir && extract(c, NULL, err) < 0)
+		return -1;
+	c->fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c->fd < 0)
+		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "open context");
+	return c->fd;
+}
+
+int berth_build_context_hash(struct berth_build_context *c, const char *path, const char *label, struct berth_sha256 *h,
+			     bool *is_dir)
+{
+	if (!c->indexed)
+		return 0;
+	return ctx_index_hash(&c->ix, path, label, h, is_dir);
+}
+
+void berth_build_context_free(struct berth_build_context *c)
+{
+	if (!c)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->mem)
+		berth_rm_rf(c->mem, NULL);
+	ctx_index_free(&c->ix);
+	berth_buf_free(&c->body);
+	free(c->mem);
+	free(c->dir);
+	free(c->data_root);
+	free(c->work);
+	free(c->dockerfile);
+	free(c);
+}
+
+/* the Dockerfile from the index; 0 when only the extracted tree can tell */
+static int index_dockerfile(struct berth_build_context *c, const char *name, char **text, size_t *len)
+{
+	cleanup_free char *clean = berth_cp_clean(name && *name ? name : "Dockerfile");
+	if (!clean)
+		return 0;
+	const char *rel = clean;
+	while (*rel == '/')
+		rel++;
+	const struct ctx_entry *e = *rel ? ctx_index_find(&c->ix, rel) : NULL;
+	if (!e && (!name || !*name || !strcmp(rel, "Dockerfile")))
+		e = ctx_index_find(&c->ix, "dockerfile");
+	if (!e || !S_ISREG(e->mode) || !e->size || e->size > (16 << 20))
+		return 0;
+	*text = malloc((size_t)e->size + 1);
+	if (!*text)
+		return 0;
+	memcpy(*text, c->ix.tar + e->off, (size_t)e->size);
+	(*text)[e->size] = 0;
+	*len = (size_t)e->size;
+	return 1;
+}
+
+int berth_build_context_read_dockerfile(struct berth_build_context *c, const char *name, char **text, size_t *len,
+					struct berth_error *err)
+{
+	if (c->indexed && index_dockerfile(c, name, text, len) == 1)
+		return 0;
+	if (berth_build_context_fd(c, err) < 0)
+		return -1;
+	return berth_build_context_dockerfile(c->dir, name, text, len, err);
 }
 
 int berth_build_context_dockerfile(const char *dir, const char *name, char **text, size_t *len, struct berth_error *err)

@@ -28,13 +28,14 @@ struct copy_job {
 	int nfiles;
 	bool any_dir;
 	bool urls; /* sources downloaded by ADD: never extracted */
+	bool add;
 };
 
 /* ---- content checksum: names, modes, owners, sizes, contents; not mtimes ---- */
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-static void hash_tree(struct berth_sha256 *h, int pfd, const char *base, const char *rel, int depth)
+void bld_hash_tree(struct berth_sha256 *h, int pfd, const char *base, const char *rel, int depth)
 {
 	struct stat st;
 	if (depth > 256 || fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -76,7 +77,7 @@ static void hash_tree(struct berth_sha256 *h, int pfd, const char *base, const c
 			qsort(names, cnt, sizeof(char *), cmp_str);
 		for (size_t i = 0; i < cnt; i++) {
 			cleanup_free char *r = berth_strdup_printf("%s/%s", rel, names[i]);
-			hash_tree(h, dirfd(d), names[i], r, depth + 1);
+			bld_hash_tree(h, dirfd(d), names[i], r, depth + 1);
 		}
 		berth_strv_free(names);
 		closedir(d);
@@ -366,6 +367,72 @@ static bool dest_is_dir_in_image(struct bctx *b, const char *dest)
 	return d == 1;
 }
 
+/* resolve each path inside the root (docker's errors for missing ones);
+ * hash them into j->h when hash */
+static int resolve_sources(struct copy_job *j, char **paths, char ***resolved, bool hash)
+{
+	struct bctx *b = j->b;
+	const char *up = j->add ? "ADD" : "COPY";
+	for (size_t i = 0; paths[i]; i++) {
+		cleanup_free char *abs = berth_strdup_printf("/%s", strcmp(paths[i], ".") ? paths[i] : "");
+		cleanup_free char *res = berth_root_resolve(j->root_fd, abs, b->err);
+		if (!res)
+			return -1;
+		struct stat st;
+		const char *r = res + 1;
+		if ((*r ? fstatat(j->root_fd, r, &st, AT_SYMLINK_NOFOLLOW) : fstat(j->root_fd, &st)) < 0)
+			return berth_err(
+				b->err, BERTH_E_NOT_FOUND,
+				"%s failed: file not found in build context or excluded by .dockerignore: stat %s: file "
+				"does not exist",
+				up, paths[i]);
+		if (S_ISDIR(st.st_mode))
+			j->any_dir = true;
+		if (hash)
+			bld_hash_tree(j->h, j->root_fd, *r ? r : ".", paths[i], 0);
+		berth_strv_push(resolved, res);
+	}
+	return 0;
+}
+
+/* the context sources without wildcards, as expand_source names them; -1
+ * when one needs the extracted tree (a wildcard, a path outside) */
+static int index_paths(char **srcs, char ***paths)
+{
+	for (size_t i = 0; srcs[i]; i++) {
+		cleanup_free char *clean = berth_cp_clean(srcs[i]);
+		const char *rel = clean;
+		while (rel && *rel == '/')
+			rel++;
+		if (!rel || has_wildcard(rel) || !strcmp(rel, "..") || berth_str_has_prefix(rel, "../")) {
+			berth_strv_free(*paths);
+			*paths = NULL;
+			return -1;
+		}
+		berth_strv_push(paths, *rel ? rel : ".");
+	}
+	return 0;
+}
+
+/* hash the paths from the context's index: 1 done, 0 not possible there */
+static int index_sources(struct copy_job *j, char **paths)
+{
+	if (j->root_fd >= 0 || !j->h)
+		return 0; /* the paths came from the extracted tree */
+	bool any_dir = false;
+	for (size_t i = 0; paths[i]; i++) {
+		bool d = false;
+		if (berth_build_context_hash(j->b->o->context, paths[i], paths[i], j->h, &d) != 1) {
+			berth_sha256_free(j->h); /* hashed in part: start again on the tree */
+			j->h = berth_sha256_new();
+			return 0;
+		}
+		any_dir |= d;
+	}
+	j->any_dir = any_dir;
+	return 1;
+}
+
 int bld_copy(struct bctx *b, struct berth_df_instr *in, bool add)
 {
 	const char *up = add ? "ADD" : "COPY";
@@ -385,8 +452,8 @@ int bld_copy(struct bctx *b, struct berth_df_instr *in, bool add)
 			b->err, BERTH_E_INVALID,
 			"%s requires at least two arguments, but only one was provided. Destination could not be determined.",
 			up);
-	struct copy_job j = {.b = b, .root_fd = -1, .stage_fd = -1};
-	char **srcs = NULL, **paths = NULL;
+	struct copy_job j = {.b = b, .root_fd = -1, .stage_fd = -1, .add = add};
+	char **srcs = NULL, **paths = NULL, **resolved = NULL;
 	cleanup_free char *from_dir = NULL, *dest = NULL, *comment = NULL, *key = NULL, *fromw = NULL;
 	cleanup_free char *dw = NULL, *joined = NULL, *extra = NULL, *by = NULL;
 	int from_fd = -1;
@@ -416,8 +483,7 @@ int bld_copy(struct bctx *b, struct berth_df_instr *in, bool add)
 		    from_root(b, fromw, from_dir, srcs, b->err) < 0)
 			goto out;
 		j.root_fd = from_fd;
-	} else
-		j.root_fd = b->ctx_fd;
+	}
 	bool urls = false;
 	for (size_t i = 0; srcs[i]; i++)
 		if (berth_str_has_prefix(srcs[i], "http://") || berth_str_has_prefix(srcs[i], "https://"))
@@ -447,7 +513,10 @@ int bld_copy(struct bctx *b, struct berth_df_instr *in, bool add)
 			berth_strv_push(&paths, name);
 		}
 	}
-	for (size_t i = 0; srcs[i] && !urls; i++) {
+	if (!from && !urls && index_paths(srcs, &paths) < 0 &&
+	    (j.root_fd = berth_build_context_fd(b->o->context, b->err)) < 0)
+		goto out;
+	for (size_t i = 0; srcs[i] && !urls && j.root_fd >= 0; i++) {
 		if (expand_source(&j, srcs[i], &paths) < 0)
 			goto out;
 	}
@@ -457,34 +526,14 @@ int bld_copy(struct bctx *b, struct berth_df_instr *in, bool add)
 	}
 	size_t np = berth_strv_len(paths);
 	bool into_dir = dest_slash || np > 1 || (np == 1 && has_wildcard(srcs[0]));
-	/* resolve each source inside the root; hash it */
+	/* context sources are hashed from its index when it has one (nothing
+	 * extracted); else resolved inside the root and hashed there */
 	j.h = berth_sha256_new();
-	char **resolved = NULL;
-	for (size_t i = 0; i < np; i++) {
-		cleanup_free char *abs = berth_strdup_printf("/%s", strcmp(paths[i], ".") ? paths[i] : "");
-		char *res = berth_root_resolve(j.root_fd, abs, b->err);
-		if (!res) {
-			berth_strv_free(resolved);
-			goto out;
-		}
-		struct stat st;
-		const char *r = res + 1;
-		if ((*r ? fstatat(j.root_fd, r, &st, AT_SYMLINK_NOFOLLOW) : fstat(j.root_fd, &st)) < 0) {
-			berth_err(
-				b->err, BERTH_E_NOT_FOUND,
-				"%s failed: file not found in build context or excluded by .dockerignore: stat %s: file "
-				"does not exist",
-				up, paths[i]);
-			free(res);
-			berth_strv_free(resolved);
-			goto out;
-		}
-		if (S_ISDIR(st.st_mode))
-			j.any_dir = true;
-		hash_tree(j.h, j.root_fd, *r ? r : ".", paths[i], 0);
-		berth_strv_push(&resolved, res);
-		free(res);
-	}
+	bool indexed = !from && !urls && index_sources(&j, paths) == 1;
+	if (!indexed && j.root_fd < 0 && (j.root_fd = berth_build_context_fd(b->o->context, b->err)) < 0)
+		goto out;
+	if (!indexed && resolve_sources(&j, paths, &resolved, true) < 0)
+		goto out;
 	char hash[BERTH_ID_SZ];
 	berth_sha256_final(j.h, hash);
 	j.h = NULL;
@@ -497,17 +546,19 @@ int bld_copy(struct bctx *b, struct berth_df_instr *in, bool add)
 	key = bld_key(b, add ? "add" : "copy", comment, extra);
 	by = bld_nop_text(b, comment);
 	if (bld_cache_probe(b, key, by) == 1) {
-		berth_strv_free(resolved);
 		rc = 0;
 		goto out;
 	}
 	b->cache_broken = true;
+	if (indexed) { /* the files are needed now */
+		if ((j.root_fd = berth_build_context_fd(b->o->context, b->err)) < 0 ||
+		    resolve_sources(&j, paths, &resolved, false) < 0)
+			goto out;
+	}
 	if (!into_dir && !j.any_dir && dest_is_dir_in_image(b, dest))
 		into_dir = true;
-	if (new_stage_dir(b, "copy", &j.stage_dir, &j.stage_fd) < 0) {
-		berth_strv_free(resolved);
+	if (new_stage_dir(b, "copy", &j.stage_dir, &j.stage_fd) < 0)
 		goto out;
-	}
 	const char *drel = dest + 1; /* dest is absolute and clean */
 	for (size_t i = 0; i < np && rc != -2; i++) {
 		const char *r = resolved[i] + 1;
@@ -557,7 +608,6 @@ int bld_copy(struct bctx *b, struct berth_df_instr *in, bool add)
 			break;
 		}
 	}
-	berth_strv_free(resolved);
 	if (rc == -2) {
 		rc = -1;
 		goto out;
@@ -578,6 +628,7 @@ out:
 		berth_rm_rf(from_dir, NULL);
 	berth_strv_free(srcs);
 	berth_strv_free(paths);
+	berth_strv_free(resolved);
 	return rc;
 }
 

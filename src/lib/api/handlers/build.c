@@ -114,7 +114,8 @@ static void build(struct berth_daemon *d, struct berth_http_req *r, struct berth
 	struct berth_error err = {0};
 	cleanup_json json_t *buildargs = NULL, *labels = NULL, *hc = json_object(), *auths = registry_config(r);
 	char **tags = NULL, **cachefrom = NULL;
-	cleanup_free char *work = NULL, *ctxdir = NULL, *memdir = NULL, *dockerfile = NULL;
+	cleanup_free char *work = NULL, *ctxdir = NULL, *dockerfile = NULL;
+	struct berth_build_context *bc = NULL;
 	size_t dflen = 0;
 	int64_t exit_code = 0;
 	struct build_stream s = {.c = c};
@@ -195,11 +196,16 @@ static void build(struct berth_daemon *d, struct berth_http_req *r, struct berth
 		if (!ctxdir || berth_mkdir_p(ctxdir, 0700, &err) < 0 ||
 		    berth_build_context_remote(remote, work, ctxdir, dfname, &err) < 0)
 			goto fail;
-	} else if (berth_build_context_receive(&body, d->cfg.data_root, work, dfname, &ctxdir, &memdir, &err) < 0) {
+		bc = berth_build_context_of_dir(ctxdir);
+		if (!bc) {
+			berth_err(&err, BERTH_E_INTERNAL, "out of memory");
+			goto fail;
+		}
+	} else if (berth_build_context_open(&body, d->cfg.data_root, work, dfname, &bc, &err) < 0) {
 		err.kind = BERTH_E_INVALID;
 		goto fail;
 	}
-	if (berth_build_context_dockerfile(ctxdir, dfname, &dockerfile, &dflen, &err) < 0)
+	if (berth_build_context_read_dockerfile(bc, dfname, &dockerfile, &dflen, &err) < 0)
 		goto fail;
 	berth_span_mark(&sp, "context");
 
@@ -209,7 +215,7 @@ static void build(struct berth_daemon *d, struct berth_http_req *r, struct berth
 		sde = json_string_value(sdej);
 	struct berth_build_ops ops;
 	berth_build_ops_init(d, &ops);
-	struct berth_build_opts o = {.context_dir = ctxdir,
+	struct berth_build_opts o = {.context = bc,
 				     .work_dir = work,
 				     .dockerfile = dockerfile,
 				     .dockerfile_len = dflen,
@@ -258,8 +264,7 @@ fail:
 out:
 	if (work)
 		berth_rm_rf(work, NULL);
-	if (memdir)
-		berth_rm_rf(memdir, NULL);
+	berth_build_context_free(bc);
 	berth_span_mark(&sp, "cleanup");
 	if (atomic_load(&d->log.level) >= BERTH_LOG_DEBUG) {
 		char line[512];
