@@ -35,9 +35,10 @@ struct bctx {
 	bool cache_broken;
 	struct stage_ref *stages;
 	size_t nstages;
-	int64_t created_ns;    /* 0: now */
-	json_t *cache_sources; /* --cache-from images found: [{"id", "image"}] */
-	bool work_made;        /* o->work_dir exists (made at the first step that runs) */
+	int64_t created_ns;        /* 0: now */
+	json_t *cache_sources;     /* --cache-from images found: [{"id", "image"}] */
+	bool work_made;            /* o->work_dir exists (made at the first step that runs) */
+	struct bld_reaper *reaper; /* removes containers while the build goes on (build.c) */
 };
 
 /* o->work_dir, made at first use (a build whose steps all hit the cache
@@ -70,6 +71,9 @@ char *bld_key(struct bctx *b, const char *kind, const char *text, const char *ex
 /* a container body for a step from the current image and config */
 json_t *bld_ctr_body(struct bctx *b);
 void bld_remove(struct bctx *b, const char *ctr, bool always);
+/* remove ctr (a container the build is done with) in the background; the
+ * build waits for every one before it returns */
+void bld_remove_later(struct bctx *b, const char *ctr);
 /* a created (never started) container of the current image, to read its files */
 int bld_probe_ctr(struct bctx *b, char ctr[65], struct berth_error *err);
 

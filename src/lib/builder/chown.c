@@ -60,7 +60,7 @@ static int fetch_files(struct bctx *b, const char *dir, struct berth_error *err)
 		struct berth_untar_opts uo = {.resolve = BERTH_UNTAR_BENEATH, .dest_shown = "/"};
 		rc = berth_untar(dfd, "", &r, &uo, err);
 	}
-	b->ops->ctr_remove(b->ops->ctx, ctr);
+	bld_remove_later(b, ctr);
 	return rc;
 }
 

@@ -270,7 +270,7 @@ static int from_root(struct bctx *b, const char *from, const char *dir, char **s
 		struct berth_untar_opts uo = {.resolve = BERTH_UNTAR_BENEATH, .dest_shown = "/"};
 		rc = berth_untar(rfd, where, &r, &uo, err);
 	}
-	b->ops->ctr_remove(b->ops->ctx, ctr);
+	bld_remove_later(b, ctr);
 	return rc;
 }
 
@@ -363,7 +363,7 @@ static bool dest_is_dir_in_image(struct bctx *b, const char *dest)
 	if (bld_probe_ctr(b, ctr, &e2) < 0)
 		return false;
 	int d = b->ops->ctr_is_dir(b->ops->ctx, ctr, dest, &e2);
-	b->ops->ctr_remove(b->ops->ctx, ctr);
+	bld_remove_later(b, ctr);
 	return d == 1;
 }
 

@@ -158,7 +158,7 @@ static int do_run(struct bctx *b, struct berth_df_instr *in)
 		bld_stream(b, "%s", berth_buf_str(&ro.line));
 	berth_buf_free(&ro.line);
 	if (rc < 0 || code != 0) {
-		b->ops->ctr_remove(b->ops->ctx, ctr);
+		bld_remove_later(b, ctr);
 		if (rc == 0) {
 			b->exit_code = code;
 			rc = berth_err(b->err, BERTH_E_INTERNAL, "The command '%s' returned a non-zero code: %lld",
