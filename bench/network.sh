@@ -5,7 +5,9 @@
 #   - throughput of a published port: through the userland proxy
 #     (127.0.0.1:port), through the DNAT (the host's own address:port) and
 #     directly to the container's address
-#   - 100 containers on one bridge: start time of the 100th vs the 1st
+#   - 100 containers on one bridge: start time of the 100th vs the 1st,
+#     without and with a published port each (-p 80: three rules per
+#     container, so the 100th starts with 300 port rules in place)
 #   (podman, rootful, on its own network file: all three when installed)
 # Everything made is removed after: containers, bridges, the engines'
 # iptables chains and rules (dockerd's DOCKER* chains, netavark's), the
@@ -205,10 +207,11 @@ nb_port_series()
 }
 
 # NET_MANY run -d on the default bridge (or the one of the RUN-OPTIONs);
-# seconds of the 1st and the last.
+# seconds of the first and the last ones: the median of the first 5 and of
+# the last 5 (one start on a shared 2-core host is too noisy alone).
 nb_many_series()
 {
-	local cli=$1 i t first=- last=- ids=()
+	local cli=$1 i t first=- last=- ids=() times=()
 	shift
 	for ((i = 0; i < NET_MANY; i++)); do
 		local t0 t1 id
@@ -216,24 +219,27 @@ nb_many_series()
 		id=$("$cli" run -d "$@" busybox sleep 3600) || break
 		t1=$(now_ns)
 		ids+=("$id")
-		t=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }')
-		[ "$i" -eq 0 ] && first=$t
-		last=$t
+		times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }')")
 	done
-	[ ${#ids[@]} -eq "$NET_MANY" ] || last=-
+	local k=$((NET_MANY < 5 ? NET_MANY : 5))
+	if [ ${#ids[@]} -eq "$NET_MANY" ] && [ "$k" -gt 0 ]; then
+		first=$(printf '%s\n' "${times[@]:0:k}" | median)
+		last=$(printf '%s\n' "${times[@]: -k}" | median)
+	fi
 	"$cli" rm -f "${ids[@]}" >/dev/null 2>&1
 	echo "$first $last"
 }
 
 nb_engine()
 {
-	local cli=$1 none bridge ports many
+	local cli=$1 none bridge ports many manyp
 	"$cli" load -q -i "$E2E_FIXTURES/busybox-docker-archive.tar" >/dev/null 2>&1
 	none=$(nb_run_series "$cli" run --rm --network none)
 	bridge=$(nb_run_series "$cli" run --rm)
 	ports=$(nb_port_series "$cli")
 	many=$(nb_many_series "$cli")
-	echo "$none $bridge $ports $many"
+	manyp=$(nb_many_series "$cli" -p 80)
+	echo "$none $bridge $ports $many $manyp"
 }
 
 bench_net()
@@ -245,7 +251,7 @@ bench_net()
 	echo "bench: networking (runs: median of $NET_RUN_N; $NET_MB MiB per transfer; $NET_MANY containers)" >&2
 	nb_snapshot
 	trap 'nb_down; nb_podman_down; nb_restore' EXIT
-	local b="- - - - - - -" d="- - - - - - -" p_none=- p_br=- p_ports="- - -" p_many="- -"
+	local b="- - - - - - - - -" d="- - - - - - - - -" p_none=- p_br=- p_ports="- - -" p_many="- -"
 	if nb_berthd_up; then
 		b=$(nb_engine "$BERTH_CLI")
 		nb_down
@@ -267,9 +273,9 @@ bench_net()
 	nb_podman_down
 	nb_restore
 	trap 'daemon_down' EXIT
-	local b_none b_br b_px b_dn b_di b_1 b_n d_none d_br d_px d_dn d_di d_1 d_n p_px p_dn p_di p_1 p_n
-	read -r b_none b_br b_px b_dn b_di b_1 b_n <<<"$b"
-	read -r d_none d_br d_px d_dn d_di d_1 d_n <<<"$d"
+	local b_none b_br b_px b_dn b_di b_1 b_n b_p1 b_pn d_none d_br d_px d_dn d_di d_1 d_n d_p1 d_pn p_px p_dn p_di p_1 p_n
+	read -r b_none b_br b_px b_dn b_di b_1 b_n b_p1 b_pn <<<"$b"
+	read -r d_none d_br d_px d_dn d_di d_1 d_n d_p1 d_pn <<<"$d"
 	read -r p_px p_dn p_di <<<"$p_ports"
 	read -r p_1 p_n <<<"$p_many"
 	row "run --rm busybox true, default bridge, s" "$b_br" "berth --network none $b_none" "$(ratio "$b_br" "$b_none")"
@@ -286,7 +292,10 @@ bench_net()
 	row "" "" "podman DNAT $p_dn" "$(ratio "$b_dn" "$p_dn")"
 	row "  docker 20.10 direct to container IP" "$d_di" "" ""
 	row "  podman direct to container IP" "$p_di" "" ""
+	# (medians of the last 5 and of the first 5 starts)
 	row "run -d on one bridge: container #$NET_MANY, s" "$b_n" "berth container #1 $b_1" "$(ratio "$b_n" "$b_1")"
 	row "  docker 20.10: container #$NET_MANY" "$d_n" "docker container #1 $d_1" "$(ratio "$d_n" "$d_1")"
+	row "run -d -p 80 on one bridge: container #$NET_MANY, s" "$b_pn" "berth container #1 $b_p1" "$(ratio "$b_pn" "$b_p1")"
+	row "  docker 20.10: -p 80, container #$NET_MANY" "$d_pn" "docker container #1 $d_p1" "$(ratio "$d_pn" "$d_p1")"
 	row "  podman: container #$NET_MANY" "$p_n" "podman container #1 $p_1" "$(ratio "$p_n" "$p_1")"
 }
