@@ -410,10 +410,12 @@ static int rules_add(const char *ipt, const struct berth_ipt_rules *r, bool fres
 		return 0;
 	if (!fresh)
 		return berth_ipt_apply(ipt, r, err);
-	if (berth_ipt_batch(ipt, r, "-A", err) == 0)
+	if (berth_ipt_batch(ipt, r, "-A", NULL) == 0)
 		return 0;
-	berth_ipt_unapply(ipt, r); /* a table committed before the other failed */
-	return -1;
+	/* (no iptables-restore, or a table committed before the other failed):
+	 * what went in goes, then rule by rule */
+	berth_ipt_unapply(ipt, r);
+	return berth_ipt_apply(ipt, r, err);
 }
 
 /* Rules and proxies of the record's ports (made where missing). */
