@@ -75,6 +75,8 @@ teardown()
 	root=$(printf '%s' "$HTTP_BODY" | jq -r .DockerRootDir)
 	assert_eq "$root" "$E2E_DATA/$USERNS_UID.$USERNS_GID"
 	assert_eq "$(stat -c '%u:%g %a' "$root")" "0:$USERNS_GID 710"
+	# the top data root too, as dockerd 20.10 leaves it (also when it existed)
+	assert_eq "$(stat -c '%u:%g %a' "$E2E_DATA")" "0:$USERNS_GID 710"
 	# image layers were unpacked into the remapped range
 	local dir
 	dir=$(berth image inspect -f '{{with .GraphDriver.Data.UpperDir}}{{.}}{{else}}{{.GraphDriver.Data.Dir}}{{end}}' busybox)
@@ -106,6 +108,32 @@ teardown()
 	[ "$status" -ne 0 ] || fail "read a root-owned 0600 file: $output"
 	assert_contains "$output" "Permission denied"
 	assert_not_contains "$output" topsecret
+}
+
+@test "userns: hosts, hostname, resolv.conf, a new working directory and a created bind source belong to the container's root" {
+	# dockerd --userns-remap: root in the container may edit its /etc/hosts,
+	# /etc/resolv.conf, /etc/hostname, and write in a -w directory made for it
+	run berth run --rm --network none -w /newdir/sub busybox sh -c \
+		'stat -c "%u:%g" /etc/hosts /etc/hostname /etc/resolv.conf /newdir /newdir/sub &&
+		 echo "10.1.2.3 extra" >>/etc/hosts && echo nameserver 10.9.9.9 >/etc/resolv.conf &&
+		 echo other >/etc/hostname && touch /newdir/sub/f && echo wrote'
+	[ "$status" -eq 0 ] || fail "$output"
+	assert_eq "$(echo $output)" "0:0 0:0 0:0 0:0 0:0 wrote"
+	run berth run -d --name us3 --network none busybox sleep 300
+	[ "$status" -eq 0 ] || fail "$output"
+	local f
+	for f in HostsPath HostnamePath ResolvConfPath; do
+		assert_eq "$(stat -c '%u:%g' "$(berth inspect -f "{{.$f}}" us3)")" "$USERNS_UID:$USERNS_GID"
+	done
+	# a missing -v source is created for the remapped root (every new level)
+	chmod 0755 "$BATS_TEST_TMPDIR"
+	local src=$BATS_TEST_TMPDIR/newbind/a
+	run berth run --rm --network none -v "$src:/x" busybox sh -c 'touch /x/f && stat -c "%u:%g" /x /x/f'
+	[ "$status" -eq 0 ] || fail "$output"
+	assert_eq "$(echo $output)" "0:0 0:0"
+	assert_eq "$(stat -c '%u:%g' "$BATS_TEST_TMPDIR/newbind" "$src" "$src/f" | tr '\n' ' ')" \
+		"$USERNS_UID:$USERNS_GID $USERNS_UID:$USERNS_GID $USERNS_UID:$USERNS_GID "
+	rm -rf "$BATS_TEST_TMPDIR/newbind"
 }
 
 @test "userns: docker's refusals; --userns=host runs in the host's user namespace" {

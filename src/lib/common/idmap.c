@@ -317,3 +317,25 @@ int berth_idmap_share_dir(const struct berth_idmap *m, const char *path, struct 
 		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "chown %s", path);
 	return 0;
 }
+
+int berth_idmap_mkdir_p(const struct berth_idmap *m, const char *path, mode_t mode, struct berth_error *err)
+{
+	cleanup_free char *p = strdup(path);
+	if (!p)
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	size_t n = strlen(p);
+	for (size_t i = 1; i <= n; i++) {
+		if (p[i] != '/' && p[i] != '\0')
+			continue;
+		char c = p[i];
+		p[i] = '\0';
+		if (mkdir(p, mode) == 0) {
+			if (berth_idmap_enabled(m) && lchown(p, berth_idmap_root_uid(m), berth_idmap_root_gid(m)) < 0)
+				return berth_err_sys(err, BERTH_E_INTERNAL, errno, "chown %s", p);
+		} else if (errno != EEXIST) {
+			return berth_err_sys(err, BERTH_E_INTERNAL, errno, "mkdir %s", p);
+		}
+		p[i] = c;
+	}
+	return 0;
+}

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "common/error.h"
 
@@ -52,6 +53,9 @@ void berth_idmap_shift(const struct berth_idmap *m, uint32_t *uid, uint32_t *gid
 void berth_idmap_unshift(const struct berth_idmap *m, uint32_t *uid, uint32_t *gid);
 /* lchown path to the remapped root (no-op when m is off). */
 int berth_idmap_chown_root(const struct berth_idmap *m, const char *path, struct berth_error *err);
+/* mkdir -p; the directories it creates belong to the remapped root when m
+ * is on (docker's MkdirAllAndChownNew: a missing bind source of -v). */
+int berth_idmap_mkdir_p(const struct berth_idmap *m, const char *path, mode_t mode, struct berth_error *err);
 /* A directory the remapped root must traverse: group = remapped root's gid,
  * mode 0710 (docker's layout). No-op when m is off. */
 int berth_idmap_share_dir(const struct berth_idmap *m, const char *path, struct berth_error *err);

@@ -19,6 +19,7 @@
 #include "daemon/container_ops.h"
 #include "daemon/daemon.h"
 #include "daemon/health.h"
+#include "daemon/userns.h"
 #include "daemon/volumes.h"
 #include "image/store.h"
 #include "logger/logger.h"
@@ -130,7 +131,7 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, int64_t r
 	cleanup_free char *cgpath = NULL, *rtroot = NULL;
 	berth_span_mark(&sp, "image lookup");
 	/* files, sandbox, endpoints, NetworkSettings (daemon/container_net.h) */
-	if (berth_ctr_net_prepare(d, c, cfg, hc, &netns, err) < 0)
+	if (berth_ctr_net_prepare(d, c, cfg, hc, &netns, err) < 0 || berth_userns_ctr_files(d, c->doc, err) < 0)
 		goto out;
 	berth_span_mark(&sp, "network and files");
 	ipcns = berth_ctr_ns_for(d, jstr(hc, "IpcMode"), "ipc", err);

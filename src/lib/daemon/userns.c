@@ -41,11 +41,11 @@ int berth_userns_setup(struct berth_daemon *d, struct berth_error *err)
 	berth_log(&d->log, BERTH_LOG_INFO, "User namespaces: ID ranges will be mapped to subuid/subgid ranges of: %s",
 		  d->idmap.user);
 	uint32_t uid = berth_idmap_root_uid(&d->idmap), gid = berth_idmap_root_gid(&d->idmap);
-	/* the top data root stays 0711 root:root; the mapping's own root below it */
-	if (berth_mkdir_p(d->cfg.data_root, 0711, err) < 0)
+	/* the top data root becomes root:<remapped gid> 0710, also when it
+	 * existed (as dockerd 20.10 does); the mapping's own root below it */
+	if (berth_mkdir_p(d->cfg.data_root, 0710, err) < 0 ||
+	    berth_idmap_share_dir(&d->idmap, d->cfg.data_root, err) < 0)
 		return -1;
-	if (chmod(d->cfg.data_root, 0711) < 0)
-		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "chmod %s", d->cfg.data_root);
 	char *root = berth_strdup_printf("%s/%u.%u", d->cfg.data_root, uid, gid);
 	if (!root)
 		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
@@ -90,4 +90,17 @@ int berth_userns_container_dir(struct berth_daemon *d, const char *cdir, struct 
 int berth_userns_volume_data(struct berth_daemon *d, const char *data, struct berth_error *err)
 {
 	return berth_idmap_chown_root(&d->idmap, data, err);
+}
+
+int berth_userns_ctr_files(struct berth_daemon *d, json_t *doc, struct berth_error *err)
+{
+	if (!berth_idmap_enabled(&d->idmap))
+		return 0;
+	static const char *const keys[] = {"HostnamePath", "HostsPath", "ResolvConfPath"};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
+		const char *p = json_string_value(json_object_get(doc, keys[i]));
+		if (p && *p && access(p, F_OK) == 0 && berth_idmap_chown_root(&d->idmap, p, err) < 0)
+			return -1;
+	}
+	return 0;
 }

@@ -18,3 +18,7 @@ int berth_userns_stores(struct berth_daemon *d, struct berth_error *err);
 int berth_userns_container_dir(struct berth_daemon *d, const char *cdir, struct berth_error *err);
 /* A new volume's _data: owned by the remapped root. */
 int berth_userns_volume_data(struct berth_daemon *d, const char *data, struct berth_error *err);
+/* At each start, after the files are written: the container's hostname,
+ * hosts and resolv.conf belong to the remapped root, so root in the
+ * container may edit them (docker's ownership). No-op when off. */
+int berth_userns_ctr_files(struct berth_daemon *d, json_t *doc, struct berth_error *err);

@@ -92,7 +92,9 @@ json_t *berth_env_merge(const json_t *defaults, const json_t *overrides)
 static bool nonempty(const json_t *a) { return jarr_len(a) > 0; }
 
 /* mkdir -p of an absolute path inside root, every component resolved in root. */
-static int mkdir_in_root(const char *root, const char *path, struct berth_error *err)
+/* Directories it makes belong to the remapped root under --userns-remap
+ * (docker's SetupWorkingDirectory: root in the container may write there). */
+static int mkdir_in_root(const char *root, const char *path, const struct berth_idmap *m, struct berth_error *err)
 {
 	cleanup_free char *p = strdup(path);
 	if (!p)
@@ -112,8 +114,13 @@ static int mkdir_in_root(const char *root, const char *path, struct berth_error 
 		*s = saved;
 		if (dfd < 0)
 			return berth_err_sys(err, BERTH_E_INVALID, errno, "Cannot mkdir: %s", path);
-		if (mkdirat(dfd, s, 0755) < 0 && errno != EEXIST)
+		if (mkdirat(dfd, s, 0755) == 0) {
+			if (berth_idmap_enabled(m) &&
+			    fchownat(dfd, s, berth_idmap_root_uid(m), berth_idmap_root_gid(m), AT_SYMLINK_NOFOLLOW) < 0)
+				return berth_err_sys(err, BERTH_E_INTERNAL, errno, "Cannot chown: %s", path);
+		} else if (errno != EEXIST) {
 			return berth_err_sys(err, BERTH_E_INVALID, errno, "Cannot mkdir: %s", path);
+		}
 		if (!slash)
 			break;
 		*slash = '/';
@@ -591,7 +598,7 @@ json_t *berth_oci_spec_build(const struct berth_spec_input *in, struct berth_err
 			  "the working directory '%s' is invalid, it needs to be an absolute path", wd);
 		return NULL;
 	}
-	if (!in->validate_only && wd && strcmp(wd, "/") && mkdir_in_root(in->rootfs, wd, err) < 0)
+	if (!in->validate_only && wd && strcmp(wd, "/") && mkdir_in_root(in->rootfs, wd, in->idmap, err) < 0)
 		return NULL;
 	json_object_set_new(proc, "cwd", json_string(wd ? wd : "/"));
 

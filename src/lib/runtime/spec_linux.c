@@ -201,9 +201,10 @@ static json_t *parse_bind(const struct berth_spec_input *in, const char *spec, s
 	}
 	cleanup_free char *host = NULL;
 	if (src[0] == '/') {
-		/* docker creates a missing bind source for -v (legacy behaviour) */
+		/* docker creates a missing bind source for -v (legacy behaviour),
+		 * owned by the remapped root under --userns-remap */
 		struct stat st;
-		if (stat(src, &st) < 0 && errno == ENOENT && berth_mkdir_p(src, 0755, err) < 0)
+		if (stat(src, &st) < 0 && errno == ENOENT && berth_idmap_mkdir_p(in->idmap, src, 0755, err) < 0)
 			return NULL;
 		host = strdup(src);
 	} else if (resolve_volume(in, src, &host, err) < 0) {
