@@ -18,6 +18,11 @@
 
 CORE_MANY=${BENCH_CORE_MANY:-1000}
 CORE_RUNNING=${BENCH_CORE_RUNNING:-100}
+# BENCH_CORE_PARTS: which parts to measure ("run weight scale" by default;
+# run and weight share their daemons, so either one measures both)
+CORE_PARTS=${BENCH_CORE_PARTS:-run weight scale}
+core_part() { [[ " $CORE_PARTS " == *" $1 "* ]]; }
+core_run_part() { core_part run || core_part weight; }
 
 # core_http SECONDS PATH: closed-loop keep-alive GETs on the daemon socket;
 # prints "<req/s> <median ms>"
@@ -248,11 +253,16 @@ core_scale()
 bench_core()
 {
 	echo "bench: core (issue 13): run floor, weight, scale; median of $RUN_N" >&2
-	local spec b_run=- raw=- crun=- crun_note d_run=- pod=- pod_note
+	local spec b_run=- raw=- crun=- crun_note="not measured (BENCH_CORE_PARTS)" d_run=- pod=- pod_note
 	local b_det="- - - - -" d_det="- - - - -" b_img=- d_img=-
 	local bl dl
 	spec=$(mktemp /var/tmp/berth-bench-spec.XXXXXX)
-	if daemon_up berthd; then
+	if ! core_run_part && daemon_up berthd; then
+		"$BERTH_CLI" load -q -i "$E2E_FIXTURES/busybox-docker-archive.tar" >/dev/null 2>&1
+		berth_spec "$spec" || echo "bench: could not get berthd's spec" >&2
+		daemon_down
+	fi
+	if core_run_part && daemon_up berthd; then
 		b_run=$(run_series)
 		core_phases "$E2E_LOG" >"$BENCH_DIR/core-phases.txt"
 		b_det=$(detached_series)
@@ -263,18 +273,20 @@ bench_core()
 		b_img=$(daemon_rss)
 		daemon_down
 	fi
-	if daemon_up berthd; then
+	if core_part scale && daemon_up berthd; then
 		bl=$(core_scale)
 		daemon_down
 	fi
 	local raw_par=-
 	if [ -s "$spec" ]; then
-		raw=$(raw_runc_series "$spec")
-		read -r crun crun_note < <(crun_series "$spec")
-		raw_par=$(raw_parallel_series "$spec" "$CORE_RUNNING")
+		if core_run_part; then
+			raw=$(raw_runc_series "$spec")
+			read -r crun crun_note < <(crun_series "$spec")
+		fi
+		core_part scale && raw_par=$(raw_parallel_series "$spec" "$CORE_RUNNING")
 	fi
 	rm -f "$spec"
-	if have_dockerd && daemon_up dockerd; then
+	if core_run_part && have_dockerd && daemon_up dockerd; then
 		d_run=$(run_series)
 		d_det=$(detached_series)
 		for f in "$BENCH_DIR"/small-*.tar; do "$DOCKER_CLI_20" load -q -i "$f" >/dev/null 2>&1; done
@@ -283,11 +295,12 @@ bench_core()
 		d_img=$(daemon_rss)
 		daemon_down
 	fi
-	if have_dockerd && daemon_up dockerd; then
+	if core_part scale && have_dockerd && daemon_up dockerd; then
 		dl=$(core_scale)
 		daemon_down
 	fi
-	read -r pod pod_note < <(podman_series)
+	pod_note="not measured (BENCH_CORE_PARTS)"
+	core_run_part && read -r pod pod_note < <(podman_series)
 	local b_rt b_rm b_idle b_per b_pss d_rt d_rm d_idle d_per d_pss
 	read -r b_rt b_rm b_idle b_per b_pss <<<"$b_det"
 	read -r d_rt d_rm d_idle d_per d_pss <<<"$d_det"

@@ -55,6 +55,7 @@ static struct berth_container *new_container(const char *id, const char *name, j
 	snprintf(c->id, sizeof(c->id), "%s", id);
 	snprintf(c->name, sizeof(c->name), "%s%s", name[0] == '/' ? "" : "/", name);
 	c->doc = doc;
+	berth_time_parse(json_string_value(json_object_get(doc, "Created")), &c->created_ns);
 	c->pidfd = -1;
 	c->refs = 1; /* the table's */
 	pthread_mutex_init(&c->mu, NULL);

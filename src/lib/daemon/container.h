@@ -17,8 +17,9 @@ enum berth_cstate { CS_CREATED, CS_RUNNING, CS_PAUSED, CS_RESTARTING, CS_REMOVIN
 
 struct berth_container {
 	char id[65];
-	char name[256]; /* with leading '/' */
-	json_t *doc;    /* inspect document (Id, Created, State, Config, HostConfig, ...) */
+	char name[256];     /* with leading '/' */
+	json_t *doc;        /* inspect document (Id, Created, State, Config, HostConfig, ...) */
+	int64_t created_ns; /* doc's Created (never changes), for sorting and filters */
 	enum berth_cstate state;
 	int shim_pid;
 	int pidfd;          /* watched by the monitor while running */

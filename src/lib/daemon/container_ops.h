@@ -8,6 +8,8 @@
 #include "common/error.h"
 #include "daemon/container.h"
 
+struct berth_buf;
+
 struct berth_daemon;
 struct berth_exit;
 
@@ -37,6 +39,11 @@ int berth_ctr_pause(struct berth_daemon *d, struct berth_container *c, bool paus
 int berth_ctr_wait(struct berth_daemon *d, struct berth_container *c, const char *condition, bool (*cancelled)(void *),
 		   void *ctx, int64_t *exit_code, struct berth_error *err);
 json_t *berth_ctr_inspect(struct berth_daemon *d, struct berth_container *c, bool size);
+/* GET /containers/json: the JSON array written into out (appended), built
+ * from the documents in memory without a json_t per entry; berth_ctr_list
+ * is the same parsed. */
+int berth_ctr_list_write(struct berth_daemon *d, json_t *filters, bool all, int limit, bool size, struct berth_buf *out,
+			 struct berth_error *err);
 json_t *berth_ctr_list(struct berth_daemon *d, json_t *filters, bool all, int limit, bool size,
 		       struct berth_error *err);
 /* docker's signal names / numbers. -1 when invalid. */

@@ -5,6 +5,7 @@
 
 #include "common/cleanup.h"
 #include "common/filters.h"
+#include "common/jsonw.h"
 #include "common/util.h"
 #include "daemon/container_net.h"
 #include "daemon/container_ops.h"
@@ -77,12 +78,10 @@ static bool name_matches(json_t *vals, const char *name)
 	return false;
 }
 
-static int64_t created_ns(struct berth_container *c)
-{
-	int64_t t = 0;
-	berth_time_parse(jstr(c->doc, "Created"), &t);
-	return t;
-}
+static int64_t created_ns(struct berth_container *c) { return c->created_ns; }
+
+/* a string literal into a berth_buf */
+#define LIT(b, s) berth_buf_append((b), (s), sizeof(s) - 1)
 
 static int cmp_newest(const void *a, const void *b)
 {
@@ -91,48 +90,85 @@ static int cmp_newest(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
-static json_t *list_item(struct berth_daemon *d, struct berth_container *c, bool size)
+/* One entry of the list, written as docker's (and as json_dumps of the
+ * json_t it used to be: the same keys in the same order). Hold c->mu. */
+static int write_item(struct berth_daemon *d, struct berth_container *c, bool size, struct berth_buf *b)
 {
 	json_t *cfg = jobj(c->doc, "Config");
-	struct berth_buf cmd = {0};
-	berth_buf_printf(&cmd, "%s", jstr(c->doc, "Path") ? jstr(c->doc, "Path") : "");
-	size_t i;
-	json_t *a;
-	json_array_foreach(jarr(c->doc, "Args"), i, a)
-		berth_buf_printf(&cmd, " %s", json_string_value(a));
-	char status[128];
-	berth_container_status_text(c, status, sizeof(status));
-	int64_t created = created_ns(c) / 1000000000LL;
 	json_t *hc = jobj(c->doc, "HostConfig");
 	json_t *labels = jobj(cfg, "Labels");
-	json_t *item =
-		json_pack("{s:s, s:[s], s:s, s:s, s:s, s:I, s:[], s:O, s:s, s:s, s:{s:s}, s:{s:O}, s:[]}", "Id", c->id,
-			  "Names", c->name, "Image", jstr(cfg, "Image") ? jstr(cfg, "Image") : "", "ImageID",
-			  jstr(c->doc, "Image"), "Command", berth_buf_str(&cmd), "Created", (json_int_t)created,
-			  "Ports", "Labels", labels ? labels : json_null(), "State", berth_cstate_name(c->state),
-			  "Status", status, "HostConfig", "NetworkMode", jstr(hc, "NetworkMode"), "NetworkSettings",
-			  "Networks", jobj(jobj(c->doc, "NetworkSettings"), "Networks"), "Mounts");
+	json_t *ports = jobj(jobj(c->doc, "NetworkSettings"), "Ports");
+	char status[128];
+	berth_container_status_text(c, status, sizeof(status));
+	const char *state = berth_cstate_name(c->state);
+	if (c->state == CS_EXITED && !c->has_been_started)
+		state = "created";
+	int r = 0;
+	r |= LIT(b, "{\"Id\":");
+	r |= berth_jsonw_str(b, c->id);
+	r |= LIT(b, ",\"Names\":[");
+	r |= berth_jsonw_str(b, c->name);
+	r |= LIT(b, "],\"Image\":");
+	r |= berth_jsonw_str(b, jstr(cfg, "Image") ? jstr(cfg, "Image") : "");
+	r |= LIT(b, ",\"ImageID\":");
+	r |= berth_jsonw_str(b, jstr(c->doc, "Image") ? jstr(c->doc, "Image") : "");
+	/* Command: Path and Args joined by spaces, one JSON string */
+	struct berth_buf cmd = {0};
+	const char *path = jstr(c->doc, "Path");
+	r |= berth_buf_append(&cmd, path ? path : "", path ? strlen(path) : 0);
+	size_t i;
+	json_t *a;
+	json_array_foreach(jarr(c->doc, "Args"), i, a) {
+		const char *s = json_string_value(a);
+		r |= berth_buf_putc(&cmd, ' ');
+		if (s)
+			r |= berth_buf_append(&cmd, s, strlen(s));
+	}
+	r |= LIT(b, ",\"Command\":");
+	r |= berth_jsonw_str(b, berth_buf_str(&cmd));
 	berth_buf_free(&cmd);
-	json_object_set_new(item, "Ports", berth_ctr_net_list_ports(c->doc)); /* daemon/container_net.h */
-	if (!labels)
-		json_object_set_new(item, "Labels", json_object());
+	r |= LIT(b, ",\"Created\":");
+	r |= berth_jsonw_int(b, created_ns(c) / 1000000000LL);
+	r |= LIT(b, ",\"Ports\":");
+	if (json_object_size(ports)) {
+		cleanup_json json_t *pl = berth_ctr_net_list_ports(c->doc); /* daemon/container_net.h */
+		r |= berth_jsonw_value(b, pl);
+	} else {
+		r |= LIT(b, "[]");
+	}
+	r |= LIT(b, ",\"Labels\":");
+	r |= labels ? berth_jsonw_value(b, labels) : LIT(b, "{}");
+	r |= LIT(b, ",\"State\":");
+	r |= berth_jsonw_str(b, state);
+	r |= LIT(b, ",\"Status\":");
+	r |= berth_jsonw_str(b, status);
+	r |= LIT(b, ",\"HostConfig\":{\"NetworkMode\":");
+	r |= berth_jsonw_str(b, jstr(hc, "NetworkMode") ? jstr(hc, "NetworkMode") : "");
+	r |= LIT(b, "},\"NetworkSettings\":{\"Networks\":");
+	r |= berth_jsonw_value(b, jobj(jobj(c->doc, "NetworkSettings"), "Networks"));
+	r |= LIT(b, "},\"Mounts\":[]");
 	if (size) {
 		int64_t rw = berth_rwlayer_size(d->layers, c->id);
-		if (rw) /* omitempty in docker's list entries */
-			json_object_set_new(item, "SizeRw", json_integer(rw));
+		if (rw) { /* omitempty in docker's list entries */
+			r |= LIT(b, ",\"SizeRw\":");
+			r |= berth_jsonw_int(b, rw);
+		}
 		cleanup_json json_t *insp = berth_image_inspect(d->images, jstr(c->doc, "Image"), NULL);
-		json_object_set_new(item, "SizeRootFs", json_integer(rw + jint(insp, "Size", 0)));
+		r |= LIT(b, ",\"SizeRootFs\":");
+		r |= berth_jsonw_int(b, rw + jint(insp, "Size", 0));
 	}
-	return item;
+	r |= berth_buf_putc(b, '}');
+	return r ? -1 : 0;
 }
 
-json_t *berth_ctr_list(struct berth_daemon *d, json_t *filters, bool all, int limit, bool size, struct berth_error *err)
+int berth_ctr_list_write(struct berth_daemon *d, json_t *filters, bool all, int limit, bool size, struct berth_buf *out,
+			 struct berth_error *err)
 {
 	static const char *const allowed[] = {"id",     "name",      "label",   "status",  "ancestor", "exited",
 					      "before", "since",     "volume",  "network", "health",   "publish",
 					      "expose", "isolation", "is-task", NULL};
 	if (berth_filters_check(filters, allowed, err) < 0)
-		return NULL;
+		return -1;
 	json_t *st = json_object_get(filters, "status");
 	size_t i;
 	json_t *v;
@@ -144,8 +180,7 @@ json_t *berth_ctr_list(struct berth_daemon *d, json_t *filters, bool all, int li
 			if (!strcmp(ok[k], json_string_value(v) ?: ""))
 				good = true;
 		if (!good)
-			return berth_err(err, BERTH_E_INVALID, "Invalid filter 'status=%s'", json_string_value(v)),
-			       NULL;
+			return berth_err(err, BERTH_E_INVALID, "Invalid filter 'status=%s'", json_string_value(v));
 	}
 	json_array_foreach(json_object_get(filters, "health"), i, v) {
 		static const char *const ok[] = {"starting", "healthy", "unhealthy", "none", NULL};
@@ -155,8 +190,7 @@ json_t *berth_ctr_list(struct berth_daemon *d, json_t *filters, bool all, int li
 				good = true;
 		if (!good)
 			return berth_err(err, BERTH_E_INVALID, "Unrecognised filter value for health: %s",
-					 json_string_value(v)),
-			       NULL;
+					 json_string_value(v));
 	}
 	/* ancestor: resolve each to an image ID */
 	char **ancestors = NULL;
@@ -180,13 +214,14 @@ json_t *berth_ctr_list(struct berth_daemon *d, json_t *filters, bool all, int li
 			if (!ref) {
 				berth_container_list_free(d->containers, cs, n);
 				berth_strv_free(ancestors);
-				return NULL;
+				return -1;
 			}
 			*(k ? &since_ns : &before_ns) = created_ns(ref);
 			berth_container_put(d->containers, ref);
 		}
 	}
-	json_t *out = json_array();
+	int r = LIT(out, "[");
+	int kept = 0;
 	bool has_status = json_array_size(st) > 0;
 	for (size_t k = 0; k < n; k++) {
 		struct berth_container *c = cs[k];
@@ -232,16 +267,32 @@ json_t *berth_ctr_list(struct berth_daemon *d, json_t *filters, bool all, int li
 		if (keep && sf && created_ns(c) <= since_ns)
 			keep = false;
 		if (keep) {
-			json_t *item = list_item(d, c, size);
-			if (c->state == CS_EXITED && !c->has_been_started)
-				json_object_set_new(item, "State", json_string("created"));
-			json_array_append_new(out, item);
+			if (kept++)
+				r |= LIT(out, ",");
+			r |= write_item(d, c, size, out);
 		}
 		pthread_mutex_unlock(&c->mu);
-		if (limit > 0 && (int)json_array_size(out) >= limit)
+		if (limit > 0 && kept >= limit)
 			break;
 	}
+	r |= LIT(out, "]");
 	berth_container_list_free(d->containers, cs, n);
 	berth_strv_free(ancestors);
-	return out;
+	if (r)
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	return 0;
+}
+
+json_t *berth_ctr_list(struct berth_daemon *d, json_t *filters, bool all, int limit, bool size, struct berth_error *err)
+{
+	struct berth_buf b = {0};
+	if (berth_ctr_list_write(d, filters, all, limit, size, &b, err) < 0) {
+		berth_buf_free(&b);
+		return NULL;
+	}
+	json_t *list = json_loadb(b.data, b.len, 0, NULL);
+	berth_buf_free(&b);
+	if (!list)
+		berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	return list;
 }

@@ -192,13 +192,18 @@ static void ctr_list(struct berth_daemon *d, struct berth_http_req *r, struct be
 	int limit = (int)berth_http_query_int(r, "limit", -1);
 	if (berth_http_query_bool(r, "latest", false))
 		limit = 1;
-	json_t *list = berth_ctr_list(d, filters, berth_http_query_bool(r, "all", false), limit,
-				      berth_http_query_bool(r, "size", false), &err);
-	if (!list) {
+	struct berth_buf out = {0};
+	if (berth_ctr_list_write(d, filters, berth_http_query_bool(r, "all", false), limit,
+				 berth_http_query_bool(r, "size", false), &out, &err) < 0 ||
+	    berth_buf_putc(&out, '\n') < 0) {
+		berth_buf_free(&out);
+		if (!err.kind)
+			berth_err(&err, BERTH_E_INTERNAL, "out of memory");
 		berth_http_respond_error(c, &err);
 		return;
 	}
-	berth_http_respond_json(c, 200, list);
+	berth_http_respond(c, 200, "application/json", out.data, out.len);
+	berth_buf_free(&out);
 }
 
 static void ctr_inspect(struct berth_daemon *d, struct berth_http_req *r, struct berth_http_conn *c)

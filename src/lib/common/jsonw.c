@@ -1,0 +1,104 @@
+/* JSON text into a berth_buf. See jsonw.h. */
+#include "common/jsonw.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+int berth_jsonw_str(struct berth_buf *b, const char *s)
+{
+	if (!s)
+		return berth_buf_append(b, "null", 4);
+	if (berth_buf_putc(b, '"') < 0)
+		return -1;
+	const char *run = s;
+	for (const char *p = s;; p++) {
+		unsigned char ch = (unsigned char)*p;
+		if (ch >= 0x20 && ch != '"' && ch != '\\')
+			continue;
+		if (p > run && berth_buf_append(b, run, (size_t)(p - run)) < 0)
+			return -1;
+		if (!ch)
+			break;
+		char esc[8];
+		size_t n = 2;
+		esc[0] = '\\';
+		switch (ch) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default: n = (size_t)snprintf(esc, sizeof(esc), "\\u%04X", ch); break;
+		}
+		if (berth_buf_append(b, esc, n) < 0)
+			return -1;
+		run = p + 1;
+	}
+	return berth_buf_putc(b, '"');
+}
+
+int berth_jsonw_key(struct berth_buf *b, const char *key)
+{
+	size_t n = strlen(key);
+	if (berth_buf_putc(b, '"') < 0 || berth_buf_append(b, key, n) < 0)
+		return -1;
+	return berth_buf_append(b, "\":", 2);
+}
+
+int berth_jsonw_int(struct berth_buf *b, int64_t v)
+{
+	char s[24];
+	int n = snprintf(s, sizeof(s), "%" PRId64, v);
+	return berth_buf_append(b, s, (size_t)n);
+}
+
+static int dump_cb(const char *buffer, size_t size, void *data) { return berth_buf_append(data, buffer, size); }
+
+int berth_jsonw_value(struct berth_buf *b, const json_t *v)
+{
+	if (!v)
+		return berth_buf_append(b, "null", 4);
+	int r = 0;
+	switch (json_typeof(v)) {
+	case JSON_STRING: return berth_jsonw_str(b, json_string_value(v));
+	case JSON_INTEGER: return berth_jsonw_int(b, json_integer_value(v));
+	case JSON_TRUE: return berth_buf_append(b, "true", 4);
+	case JSON_FALSE: return berth_buf_append(b, "false", 5);
+	case JSON_NULL: return berth_buf_append(b, "null", 4);
+	case JSON_OBJECT: {
+		/* keys in the object's order, as json_dumps without JSON_SORT_KEYS */
+		const char *k;
+		json_t *e;
+		bool first = true;
+		r |= berth_buf_putc(b, '{');
+		json_object_foreach((json_t *)v, k, e) {
+			if (!first)
+				r |= berth_buf_putc(b, ',');
+			first = false;
+			r |= berth_jsonw_str(b, k);
+			r |= berth_buf_putc(b, ':');
+			r |= berth_jsonw_value(b, e);
+		}
+		r |= berth_buf_putc(b, '}');
+		return r ? -1 : 0;
+	}
+	case JSON_ARRAY: {
+		size_t i;
+		json_t *e;
+		r |= berth_buf_putc(b, '[');
+		json_array_foreach(v, i, e) {
+			if (i)
+				r |= berth_buf_putc(b, ',');
+			r |= berth_jsonw_value(b, e);
+		}
+		r |= berth_buf_putc(b, ']');
+		return r ? -1 : 0;
+	}
+	default: /* reals: jansson's own formatting */
+		return json_dump_callback(v, dump_cb, b, JSON_COMPACT | JSON_ENCODE_ANY);
+	}
+}
