@@ -264,6 +264,57 @@ bool ls_id_referenced(struct berth_layer_store *ls, const char *id)
 	return rc != 0;
 }
 
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* The ids ls_id_referenced answers true for, sorted (*n of them); NULL on
+ * error. */
+static char **referenced_ids(struct berth_layer_store *ls, size_t *n)
+{
+	struct berth_stmt *st = ls_prep(ls,
+					"SELECT cache_id FROM layers WHERE driver = ?1 UNION "
+					"SELECT id FROM layer_rw WHERE driver = ?1 UNION "
+					"SELECT init_id FROM layer_rw WHERE driver = ?1",
+					NULL);
+	if (!st)
+		return NULL;
+	size_t len = 0, cap = 64;
+	char **v = calloc(cap + 1, sizeof(*v));
+	int rc = 0;
+	while (v && (rc = berth_stmt_step(st, NULL)) == 1) {
+		const char *id = berth_stmt_text(st, 0);
+		if (!id || !*id)
+			continue;
+		if (len == cap) {
+			char **nv = realloc(v, (cap * 2 + 1) * sizeof(*v));
+			if (!nv) {
+				rc = -1;
+				break;
+			}
+			v = nv;
+			cap *= 2;
+		}
+		v[len] = strdup(id);
+		v[len + 1] = NULL;
+		if (!v[len++]) {
+			rc = -1;
+			break;
+		}
+	}
+	berth_stmt_finalize(st);
+	if (!v || rc < 0) {
+		berth_strv_free(v);
+		return NULL;
+	}
+	*n = len;
+	qsort(v, len, sizeof(*v), cmp_str);
+	return v;
+}
+
+static bool strv_sorted_has(char **v, size_t n, const char *s)
+{
+	return bsearch(&s, v, n, sizeof(*v), cmp_str) != NULL;
+}
+
 /* Undo interrupted registrations, remove temp and orphaned layer dirs. */
 static int sweep(struct berth_layer_store *ls, struct berth_error *err)
 {
@@ -308,9 +359,15 @@ static int sweep(struct berth_layer_store *ls, struct berth_error *err)
 	if (rc < 0)
 		return -1;
 
+	/* every id the records name, read once (a query per directory made
+	 * opening a store of 1,000 containers take seconds) */
+	size_t nref = 0;
+	char **refs = referenced_ids(ls, &nref);
+	if (!refs)
+		return 0; /* when in doubt, keep */
 	char **ids = ls->drv->ops->list(ls->drv);
 	for (size_t i = 0; ids && ids[i]; i++)
-		if (berth_str_has_prefix(ids[i], "tmp-") || !ls_id_referenced(ls, ids[i]))
+		if (berth_str_has_prefix(ids[i], "tmp-") || !strv_sorted_has(refs, nref, ids[i]))
 			ls_remove_now(ls, ids[i]);
 	berth_strv_free(ids);
 	DIR *dir = opendir(ls->meta_dir);
@@ -319,9 +376,10 @@ static int sweep(struct berth_layer_store *ls, struct berth_error *err)
 	while (dir && (e = readdir(dir))) {
 		if (e->d_name[0] == '.')
 			continue;
-		if (berth_str_has_prefix(e->d_name, "tmp-") || !ls_id_referenced(ls, e->d_name))
+		if (berth_str_has_prefix(e->d_name, "tmp-") || !strv_sorted_has(refs, nref, e->d_name))
 			berth_strv_push(&stale, e->d_name);
 	}
+	berth_strv_free(refs);
 	if (dir)
 		closedir(dir);
 	for (size_t i = 0; stale && stale[i]; i++)
