@@ -257,6 +257,48 @@ got TERM"
 	assert_contains "$stderr" "Invalid filter 'status=bogus'"
 }
 
+# _list_entry_is_inspect REF: its containers/json entry agrees with its
+# inspect document (name, state, command, labels, networks)
+_list_entry_is_inspect()
+{
+	local ins ent
+	api GET "/containers/$1/json"
+	ins=$HTTP_BODY
+	api GET '/containers/json?all=1'
+	ent=$(printf '%s' "$HTTP_BODY" | jq -c --arg id "$(printf '%s' "$ins" | jq -r .Id)" '.[] | select(.Id == $id)')
+	assert_eq "$(printf '%s' "$ent" | jq -r '.Names[0]')" "$(printf '%s' "$ins" | jq -r .Name)"
+	local st
+	st=$(printf '%s' "$ins" | jq -r 'if .State.Status == "exited" and .State.StartedAt[0:4] == "0001" then "created" else .State.Status end')
+	assert_eq "$(printf '%s' "$ent" | jq -r .State)" "$st"
+	assert_eq "$(printf '%s' "$ent" | jq -c .Labels)" "$(printf '%s' "$ins" | jq -c '.Config.Labels // {}')"
+	assert_eq "$(printf '%s' "$ent" | jq -c .NetworkSettings.Networks)" "$(printf '%s' "$ins" | jq -c .NetworkSettings.Networks)"
+	assert_eq "$(printf '%s' "$ent" | jq -r .HostConfig.NetworkMode)" "$(printf '%s' "$ins" | jq -r .HostConfig.NetworkMode)"
+}
+
+# _ps_shows REF FORMAT REGEX: the list agrees with inspect, ps -a prints REGEX
+_ps_shows()
+{
+	_list_entry_is_inspect "$1"
+	run -0 berth ps -a --format "$2"
+	assert_match "$output" "$3"
+}
+
+@test "containers/json follows every change of a container (start, pause, rename, stop, restart)" {
+	run -0 berth create --name lc1 -l k=v --network none busybox sleep 1000
+	_ps_shows lc1 '{{.Names}} {{.Status}} {{.Command}}' '^lc1 Created "sleep 1000"$'
+	run -0 berth start lc1
+	_ps_shows lc1 '{{.Names}} {{.State}}' '^lc1 running$'
+	run -0 berth pause lc1
+	_ps_shows lc1 '{{.Status}}' '^Up .* \(Paused\)$'
+	run -0 berth unpause lc1
+	run -0 berth rename lc1 lc2
+	_ps_shows lc2 '{{.Names}}' '^lc2$'
+	run -0 berth stop -t 0 lc2
+	_ps_shows lc2 '{{.Names}} {{.Status}}' '^lc2 Exited \(137\) .* ago$'
+	run -0 berth start lc2
+	_ps_shows lc2 '{{.Names}} {{.State}}' '^lc2 running$'
+}
+
 @test "ps --format table and json-ish fields" {
 	run -0 berth run -d --name fmt -l k=v busybox sleep 1000
 	run -0 berth ps --format 'table {{.Names}}\t{{.Image}}\t{{.Command}}\t{{.Label "k"}}'

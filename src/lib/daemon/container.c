@@ -72,6 +72,7 @@ static struct berth_container *new_container(const char *id, const char *name, j
 static void free_container(struct berth_container *c)
 {
 	json_decref(c->doc);
+	free(c->list_cache);
 	if (c->pidfd >= 0)
 		close(c->pidfd);
 	pthread_mutex_destroy(&c->mu);

@@ -41,6 +41,12 @@ struct berth_container {
 	uint64_t save_seq;      /* last snapshot of doc taken (under mu) */
 	uint64_t saved_seq;     /* last snapshot written (under savemu); UINT64_MAX once deleted */
 	pthread_cond_t cond;
+	/* the parts of its GET /containers/json entry that only change with
+	 * the record or the state (daemon/container_query.c), under mu: valid
+	 * while save_seq and state_seq are those it was written at */
+	char *list_cache;
+	size_t list_cache_split, list_cache_len; /* the part before State, then the part after Status */
+	uint64_t list_cache_save_seq, list_cache_state_seq;
 	struct berth_container *next;
 };
 

@@ -90,24 +90,15 @@ static int cmp_newest(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
-/* One entry of the list, written as docker's (and as json_dumps of the
- * json_t it used to be: the same keys in the same order). Hold c->mu. */
-static int write_item(struct berth_daemon *d, struct berth_container *c, bool size, struct berth_buf *b)
+/* The parts of an entry that depend on the record only: from Image to
+ * Labels (*split bytes), then HostConfig to Mounts. Hold c->mu. */
+static int write_cached_parts(struct berth_container *c, struct berth_buf *b, size_t *split)
 {
 	json_t *cfg = jobj(c->doc, "Config");
 	json_t *hc = jobj(c->doc, "HostConfig");
 	json_t *labels = jobj(cfg, "Labels");
 	json_t *ports = jobj(jobj(c->doc, "NetworkSettings"), "Ports");
-	char status[128];
-	berth_container_status_text(c, status, sizeof(status));
-	const char *state = berth_cstate_name(c->state);
-	if (c->state == CS_EXITED && !c->has_been_started)
-		state = "created";
 	int r = 0;
-	r |= LIT(b, "{\"Id\":");
-	r |= berth_jsonw_str(b, c->id);
-	r |= LIT(b, ",\"Names\":[");
-	r |= berth_jsonw_str(b, c->name);
 	r |= LIT(b, "],\"Image\":");
 	r |= berth_jsonw_str(b, jstr(cfg, "Image") ? jstr(cfg, "Image") : "");
 	r |= LIT(b, ",\"ImageID\":");
@@ -138,15 +129,54 @@ static int write_item(struct berth_daemon *d, struct berth_container *c, bool si
 	}
 	r |= LIT(b, ",\"Labels\":");
 	r |= labels ? berth_jsonw_value(b, labels) : LIT(b, "{}");
-	r |= LIT(b, ",\"State\":");
-	r |= berth_jsonw_str(b, state);
-	r |= LIT(b, ",\"Status\":");
-	r |= berth_jsonw_str(b, status);
+	*split = b->len;
 	r |= LIT(b, ",\"HostConfig\":{\"NetworkMode\":");
 	r |= berth_jsonw_str(b, jstr(hc, "NetworkMode") ? jstr(hc, "NetworkMode") : "");
 	r |= LIT(b, "},\"NetworkSettings\":{\"Networks\":");
 	r |= berth_jsonw_value(b, jobj(jobj(c->doc, "NetworkSettings"), "Networks"));
 	r |= LIT(b, "},\"Mounts\":[]");
+	return r ? -1 : 0;
+}
+
+/* One entry of the list, written as docker's (and as json_dumps of the
+ * json_t it used to be: the same keys in the same order). The parts that
+ * only change with the record come from the container's cache, rebuilt
+ * when its record or state changed: a list of 1,000 reads no documents.
+ * Hold c->mu. */
+static int write_item(struct berth_daemon *d, struct berth_container *c, bool size, struct berth_buf *b)
+{
+	if (!c->list_cache || c->list_cache_save_seq != c->save_seq || c->list_cache_state_seq != c->state_seq) {
+		struct berth_buf part = {0};
+		size_t split = 0;
+		if (write_cached_parts(c, &part, &split) < 0) {
+			berth_buf_free(&part);
+			return -1;
+		}
+		free(c->list_cache);
+		c->list_cache_len = part.len;
+		c->list_cache = berth_buf_steal(&part);
+		if (!c->list_cache)
+			return -1;
+		c->list_cache_split = split;
+		c->list_cache_save_seq = c->save_seq;
+		c->list_cache_state_seq = c->state_seq;
+	}
+	char status[128];
+	berth_container_status_text(c, status, sizeof(status));
+	const char *state = berth_cstate_name(c->state);
+	if (c->state == CS_EXITED && !c->has_been_started)
+		state = "created";
+	int r = 0;
+	r |= LIT(b, "{\"Id\":");
+	r |= berth_jsonw_str(b, c->id);
+	r |= LIT(b, ",\"Names\":[");
+	r |= berth_jsonw_str(b, c->name);
+	r |= berth_buf_append(b, c->list_cache, c->list_cache_split);
+	r |= LIT(b, ",\"State\":");
+	r |= berth_jsonw_str(b, state);
+	r |= LIT(b, ",\"Status\":");
+	r |= berth_jsonw_str(b, status);
+	r |= berth_buf_append(b, c->list_cache + c->list_cache_split, c->list_cache_len - c->list_cache_split);
 	if (size) {
 		int64_t rw = berth_rwlayer_size(d->layers, c->id);
 		if (rw) { /* omitempty in docker's list entries */
