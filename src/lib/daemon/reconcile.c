@@ -66,18 +66,64 @@ static bool strv_has(char **v, const char *s)
 	return false;
 }
 
-/* Entries of a directory (no dot files), NULL-terminated, never NULL. */
-static char **dir_entries(const char *path)
+/* A sorted set of strings (a strv it owns) for the lookups of one pass:
+ * with 1,000 containers, a scan of a list per container was the pass. */
+struct strset {
+	char **v;
+	size_t n, cap;
+};
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static void set_add(struct strset *s, const char *str)
 {
-	char **v = calloc(1, sizeof(*v));
+	if (s->n + 1 >= s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		char **nv = realloc(s->v, cap * sizeof(*nv));
+		if (!nv)
+			return;
+		s->v = nv;
+		s->cap = cap;
+	}
+	char *d = strdup(str);
+	if (!d)
+		return;
+	s->v[s->n++] = d;
+	s->v[s->n] = NULL;
+}
+
+static void set_sort(struct strset *s)
+{
+	if (s->n)
+		qsort(s->v, s->n, sizeof(*s->v), cmp_str);
+}
+
+static bool set_has(const struct strset *s, const char *str)
+{
+	return s->n && bsearch(&str, s->v, s->n, sizeof(*s->v), cmp_str) != NULL;
+}
+
+static void set_free(struct strset *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Entries of a directory (no dot files), sorted. */
+static struct strset dir_set(const char *path)
+{
+	struct strset s = {0};
 	DIR *dir = opendir(path);
 	struct dirent *e;
-	while (v && dir && (e = readdir(dir)))
+	while (dir && (e = readdir(dir)))
 		if (e->d_name[0] != '.')
-			berth_strv_push(&v, e->d_name);
+			set_add(&s, e->d_name);
 	if (dir)
 		closedir(dir);
-	return v;
+	set_sort(&s);
+	return s;
 }
 
 /* ---- shims ---- */
@@ -184,8 +230,9 @@ static void stop_shim(struct berth_daemon *d, const char *id, pid_t pid)
 static void runtime_cleanup(struct berth_daemon *d, const char *id)
 {
 	cleanup_free char *base = berth_strdup_printf("%s/runtime", d->cfg.exec_root);
-	char **names = dir_entries(base);
-	for (size_t i = 0; names && names[i]; i++) {
+	struct strset rts = dir_set(base);
+	char **names = rts.v;
+	for (size_t i = 0; i < rts.n; i++) {
 		cleanup_free char *root = berth_strdup_printf("%s/%s", base, names[i]);
 		cleanup_free char *st = berth_strdup_printf("%s/%s", root, id);
 		struct stat sb;
@@ -203,7 +250,7 @@ static void runtime_cleanup(struct berth_daemon *d, const char *id)
 				  names[i]);
 		}
 	}
-	berth_strv_free(names);
+	set_free(&rts);
 }
 
 /* Shim, runtime state and state directory of a container that does not run. */
@@ -240,9 +287,90 @@ static void remove_broken(struct berth_daemon *d, struct berth_container *c, pid
 	berth_volumes_container_remove(d, c, anon_volumes);
 }
 
-/* A container recorded as not running. */
-static void reconcile_stopped(struct berth_daemon *d, struct berth_container *c, pid_t shim_pid)
+/* What one pass reads once instead of per container. */
+struct scan {
+	struct strset state_dirs; /* <exec-root>/containers/ */
+	struct strset rt_ids;     /* <exec-root>/runtime/<runtime>/ */
+	struct strset cdirs;      /* <data-root>/containers/ */
+	struct strset mount_ids;  /* 64-hex components of mount points */
+	struct strset rw_layers;  /* container layers on record */
+	bool rw_ok;
+};
+
+/* Every 64-hex path component of the mount points (a container's root
+ * filesystem is mounted at a path naming its id). */
+static void scan_mount_ids(struct strset *out)
 {
+	char *text = NULL;
+	if (berth_read_file("/proc/self/mountinfo", &text, NULL, 16 << 20, NULL) < 0)
+		return;
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *f = line;
+		for (int i = 0; i < 4 && f; i++) { /* field 5: the mount point */
+			f = strchr(f, ' ');
+			if (f)
+				f++;
+		}
+		if (!f)
+			continue;
+		char *end = strchr(f, ' ');
+		if (end)
+			*end = '\0';
+		char *s2 = NULL;
+		for (char *comp = strtok_r(f, "/", &s2); comp; comp = strtok_r(NULL, "/", &s2))
+			if (is_hex_id(comp))
+				set_add(out, comp);
+	}
+	free(text);
+	set_sort(out);
+}
+
+static void scan_open(struct berth_daemon *d, struct scan *sc)
+{
+	memset(sc, 0, sizeof(*sc));
+	cleanup_free char *sbase = berth_strdup_printf("%s/containers", d->cfg.exec_root);
+	sc->state_dirs = dir_set(sbase);
+	cleanup_free char *cbase = berth_strdup_printf("%s/containers", d->cfg.data_root);
+	sc->cdirs = dir_set(cbase);
+	cleanup_free char *rbase = berth_strdup_printf("%s/runtime", d->cfg.exec_root);
+	struct strset rts = dir_set(rbase);
+	for (size_t r = 0; r < rts.n; r++) {
+		cleanup_free char *root = berth_strdup_printf("%s/%s", rbase, rts.v[r]);
+		struct strset ids = dir_set(root);
+		for (size_t i = 0; i < ids.n; i++)
+			set_add(&sc->rt_ids, ids.v[i]);
+		set_free(&ids);
+	}
+	set_free(&rts);
+	set_sort(&sc->rt_ids);
+	scan_mount_ids(&sc->mount_ids);
+	struct berth_error e = {0};
+	char **layers = berth_rwlayer_list(d->layers, &e);
+	sc->rw_ok = layers != NULL;
+	for (size_t i = 0; layers && layers[i]; i++)
+		set_add(&sc->rw_layers, layers[i]);
+	set_sort(&sc->rw_layers);
+	berth_strv_free(layers);
+}
+
+static void scan_close(struct scan *sc)
+{
+	set_free(&sc->state_dirs);
+	set_free(&sc->rt_ids);
+	set_free(&sc->cdirs);
+	set_free(&sc->mount_ids);
+	set_free(&sc->rw_layers);
+}
+
+/* A container recorded as not running. */
+static void reconcile_stopped(struct berth_daemon *d, const struct scan *sc, struct berth_container *c, pid_t shim_pid)
+{
+	/* nothing of a start left: no shim, state directory, runtime state or
+	 * mount (what follows would find nothing, one lookup at a time) */
+	if (shim_pid <= 0 && !set_has(&sc->state_dirs, c->id) && !set_has(&sc->rt_ids, c->id) &&
+	    !set_has(&sc->mount_ids, c->id))
+		return;
 	cleanup_free char *state_dir = berth_ctr_state_dir(d, c->id);
 	if (shim_pid > 0) {
 		struct berth_shim_state ss = {0};
@@ -349,6 +477,8 @@ void berth_reconcile(struct berth_daemon *d)
 {
 	size_t nshims = 0;
 	struct shim_proc *shims = find_shims(d, &nshims);
+	struct scan sc;
+	scan_open(d, &sc);
 	size_t n = 0;
 	struct berth_container **all = berth_container_list_all(d->containers, &n);
 	const char *driver = berth_layer_store_driver_name(d->layers);
@@ -366,10 +496,11 @@ void berth_reconcile(struct berth_daemon *d)
 		struct berth_error e = {0};
 		if (lstat(mark, &sb) == 0) {
 			remove_broken(d, c, shim_of(shims, nshims, c->id), true, "its create did not finish");
-		} else if (same_driver && berth_rwlayer_image(d->layers, c->id, chain, &e) < 0 &&
-			   e.kind == BERTH_E_NOT_FOUND) {
+		} else if (same_driver && (sc.rw_ok ? !set_has(&sc.rw_layers, c->id) :
+						      berth_rwlayer_image(d->layers, c->id, chain, &e) < 0 &&
+							      e.kind == BERTH_E_NOT_FOUND)) {
 			remove_broken(d, c, shim_of(shims, nshims, c->id), false, "its read-write layer is gone");
-		} else {
+		} else if (!set_has(&sc.cdirs, c->id)) {
 			/* its directory (logs, hostname, hosts, resolv.conf) must exist */
 			cleanup_free char *cdir = berth_ctr_dir(d, c->id);
 			berth_mkdir_p(cdir, 0710, NULL);
@@ -384,11 +515,12 @@ void berth_reconcile(struct berth_daemon *d)
 		bool skip = c->removed || running_state(c->state);
 		pthread_mutex_unlock(&c->mu);
 		if (!skip)
-			reconcile_stopped(d, c, shim_of(shims, nshims, c->id));
+			reconcile_stopped(d, &sc, c, shim_of(shims, nshims, c->id));
 	}
 
 	/* what is left: the records, and which of them run */
-	char **ids = NULL, **keep_mounts = NULL;
+	struct strset ids = {0};
+	char **keep_mounts = NULL;
 	for (size_t i = 0; i < n; i++) {
 		struct berth_container *c = all[i];
 		pthread_mutex_lock(&c->mu);
@@ -396,7 +528,7 @@ void berth_reconcile(struct berth_daemon *d)
 		pthread_mutex_unlock(&c->mu);
 		if (removed)
 			continue;
-		berth_strv_push(&ids, c->id);
+		set_add(&ids, c->id);
 		char *m = running ? berth_rwlayer_mount_dir(d->layers, c->id) : NULL;
 		/* compared with /proc/self/mountinfo, which has real paths */
 		char *real = m ? realpath(m, NULL) : NULL;
@@ -406,43 +538,41 @@ void berth_reconcile(struct berth_daemon *d)
 		free(m);
 	}
 	berth_container_list_free(d->containers, all, n);
+	set_sort(&ids);
 
-	/* 3. directories, shims and runtime state of no record */
+	/* 3. directories, shims and runtime state of no record (the listings
+	 * were read before phase 1 and 2, which only remove) */
 	cleanup_free char *cbase = berth_strdup_printf("%s/containers", d->cfg.data_root);
-	char **dirs = dir_entries(cbase);
-	for (size_t i = 0; dirs && dirs[i]; i++) {
-		if (strv_has(ids, dirs[i]))
+	for (size_t i = 0; i < sc.cdirs.n; i++) {
+		if (set_has(&ids, sc.cdirs.v[i]))
 			continue;
-		cleanup_free char *p = berth_strdup_printf("%s/%s", cbase, dirs[i]);
+		cleanup_free char *p = berth_strdup_printf("%s/%s", cbase, sc.cdirs.v[i]);
+		struct stat sb;
+		if (!p || lstat(p, &sb) < 0) /* removed with its record above */
+			continue;
 		berth_log(&d->log, BERTH_LOG_INFO, "reconcile: removed %s (no such container)", p);
 		berth_rm_rf(p, NULL);
 	}
-	berth_strv_free(dirs);
-	cleanup_free char *sbase = berth_strdup_printf("%s/containers", d->cfg.exec_root);
-	dirs = dir_entries(sbase);
-	for (size_t i = 0; dirs && dirs[i]; i++)
-		if (!strv_has(ids, dirs[i]) && is_hex_id(dirs[i])) {
-			pid_t pid = shim_of(shims, nshims, dirs[i]);
-			teardown_runtime(d, dirs[i], pid);
+	for (size_t i = 0; i < sc.state_dirs.n; i++) {
+		const char *sid = sc.state_dirs.v[i];
+		if (!set_has(&ids, sid) && is_hex_id(sid)) {
+			cleanup_free char *sdir = berth_ctr_state_dir(d, sid);
+			struct stat sb;
+			if (!sdir || lstat(sdir, &sb) < 0) /* removed with its record above */
+				continue;
+			pid_t pid = shim_of(shims, nshims, sid);
+			teardown_runtime(d, sid, pid);
 			for (size_t k = 0; k < nshims; k++)
-				if (!strcmp(shims[k].id, dirs[i]))
+				if (!strcmp(shims[k].id, sid))
 					shims[k].pid = 0; /* handled */
 		}
-	berth_strv_free(dirs);
-	for (size_t k = 0; k < nshims; k++)
-		if (shims[k].pid > 0 && !strv_has(ids, shims[k].id))
-			teardown_runtime(d, shims[k].id, shims[k].pid);
-	cleanup_free char *rbase = berth_strdup_printf("%s/runtime", d->cfg.exec_root);
-	char **rts = dir_entries(rbase);
-	for (size_t r = 0; rts && rts[r]; r++) {
-		cleanup_free char *root = berth_strdup_printf("%s/%s", rbase, rts[r]);
-		dirs = dir_entries(root);
-		for (size_t i = 0; dirs && dirs[i]; i++)
-			if (is_hex_id(dirs[i]) && !strv_has(ids, dirs[i]))
-				runtime_cleanup(d, dirs[i]);
-		berth_strv_free(dirs);
 	}
-	berth_strv_free(rts);
+	for (size_t k = 0; k < nshims; k++)
+		if (shims[k].pid > 0 && !set_has(&ids, shims[k].id))
+			teardown_runtime(d, shims[k].id, shims[k].pid);
+	for (size_t i = 0; i < sc.rt_ids.n; i++)
+		if (is_hex_id(sc.rt_ids.v[i]) && !set_has(&ids, sc.rt_ids.v[i]))
+			runtime_cleanup(d, sc.rt_ids.v[i]);
 
 	/* 4. read-write layers (+ -init) of no record */
 	struct berth_error e = {0};
@@ -450,7 +580,7 @@ void berth_reconcile(struct berth_daemon *d)
 	if (!layers)
 		berth_log(&d->log, BERTH_LOG_WARN, "reconcile: list container layers: %s", e.msg);
 	for (size_t i = 0; layers && layers[i]; i++) {
-		if (strv_has(ids, layers[i]))
+		if (set_has(&ids, layers[i]))
 			continue;
 		berth_err_clear(&e);
 		if (berth_rwlayer_remove(d->layers, layers[i], &e) < 0)
@@ -464,6 +594,7 @@ void berth_reconcile(struct berth_daemon *d)
 	/* 5. mounts of no running container */
 	unmount_stale(d, keep_mounts);
 	berth_strv_free(keep_mounts);
-	berth_strv_free(ids);
+	set_free(&ids);
+	scan_close(&sc);
 	free(shims);
 }
