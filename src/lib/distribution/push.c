@@ -697,6 +697,10 @@ static int push_tag(struct push *p, const char *tag, const char *image_id, struc
 		}
 		jobs[i].started = true;
 	}
+	/* the config while the layers go up (a few round trips off a small image's push) */
+	struct berth_error cerr = {0};
+	int ex = blob_exists(p, img.id, NULL, &cerr);
+	int crc = ex < 0 || (ex == 0 && upload_blob(p, img.id, img.config, img.config_len, &cerr) < 0) ? -1 : 0;
 	for (size_t i = 0; i < n; i++)
 		if (jobs[i].started)
 			pthread_join(jobs[i].th, NULL);
@@ -706,9 +710,8 @@ static int push_tag(struct push *p, const char *tag, const char *image_id, struc
 			rc = -1;
 			goto out;
 		}
-	/* config */
-	int ex = blob_exists(p, img.id, NULL, err);
-	if (ex < 0 || (ex == 0 && upload_blob(p, img.id, img.config, img.config_len, err) < 0)) {
+	if (crc < 0) {
+		*err = cerr;
 		rc = -1;
 		goto out;
 	}
