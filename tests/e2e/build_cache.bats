@@ -109,15 +109,18 @@ cached_steps() {
 	[ -z "$(ls -A "$E2E_DATA/builder" 2>/dev/null)" ] || fail "builder dir not cleaned: $(ls -A "$E2E_DATA/builder")"
 }
 
-@test "a build whose steps all hit the cache makes no work directory" {
+@test "a build whose steps all hit the cache makes no work directory (--chown with names too)" {
+	echo 'COPY --chown=nobody:nogroup a.txt /n.txt' >>"$CTX/Dockerfile"
 	run -0 berth build -t c:1 "$CTX"
+	run -0 berth run --rm c:1 stat -c %U:%G /n.txt
+	assert_eq "$output" nobody:nogroup
 	# with a file where the work directories go, only a build that needs none succeeds
 	rm -rf "$E2E_DATA/builder"
 	touch "$E2E_DATA/builder"
 	run berth build -t c:1 "$CTX"
 	rm -f "$E2E_DATA/builder"
 	assert_eq "$status" 0
-	assert_eq "$(cached_steps "$output")" "2 3 4 5 6 7 "
+	assert_eq "$(cached_steps "$output")" "2 3 4 5 6 7 8 "
 }
 
 # the /dev/shm name prefix of a data root's build directories (FNV-1a 64 of the path)

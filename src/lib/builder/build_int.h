@@ -92,6 +92,11 @@ int bld_cache_from_probe(struct bctx *b, const char *created_by, char id[BERTH_I
 
 /* chown.c: --chown=user[:group], names from the image's /etc/passwd and /etc/group */
 int bld_parse_chown(struct bctx *b, const char *spec, uid_t *uid, gid_t *gid);
+/* the --chown spec after substitution (caller frees; NULL with b->err on a
+ * bad format); *names: a user or group name, read from the image's files
+ * by bld_parse_chown (the spec, not the ids, goes in the cache key then:
+ * the parent image decides the ids, so the cache needs no probe container) */
+char *bld_chown_spec(struct bctx *b, const char *spec, bool *names);
 
 /* dispatch.c */
 int bld_dispatch(struct bctx *b, struct berth_df_instr *in);

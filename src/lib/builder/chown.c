@@ -90,6 +90,23 @@ static int lookup(const char *dir, const char *file, const char *name, long *id,
 	return rc;
 }
 
+char *bld_chown_spec(struct bctx *b, const char *spec, bool *names)
+{
+	char *s = bld_word(b, spec);
+	if (!s)
+		return NULL;
+	char *colon = strchr(s, ':');
+	if (colon && strchr(colon + 1, ':')) {
+		berth_err(b->err, BERTH_E_INVALID, CHOWN_PREFIX "invalid chown string format: %s", s);
+		free(s);
+		return NULL;
+	}
+	long v;
+	cleanup_free char *u = colon ? strndup(s, (size_t)(colon - s)) : strdup(s);
+	*names = !u || !numeric(u, &v) || (colon && !numeric(colon + 1, &v));
+	return s;
+}
+
 int bld_parse_chown(struct bctx *b, const char *spec, uid_t *uid, gid_t *gid)
 {
 	cleanup_free char *s = bld_word(b, spec);

@@ -455,7 +455,7 @@ int bld_copy(struct bctx *b, struct berth_df_instr *in, bool add)
 	struct copy_job j = {.b = b, .root_fd = -1, .stage_fd = -1, .add = add};
 	char **srcs = NULL, **paths = NULL, **resolved = NULL;
 	cleanup_free char *from_dir = NULL, *dest = NULL, *comment = NULL, *key = NULL, *fromw = NULL;
-	cleanup_free char *dw = NULL, *joined = NULL, *extra = NULL, *by = NULL;
+	cleanup_free char *dw = NULL, *joined = NULL, *extra = NULL, *by = NULL, *chown_s = NULL;
 	int from_fd = -1;
 	int rc = -1;
 	for (size_t i = 0; i + 1 < n; i++) {
@@ -472,7 +472,9 @@ int bld_copy(struct bctx *b, struct berth_df_instr *in, bool add)
 	bool dest_slash = berth_str_has_suffix(dw, "/") || berth_str_has_suffix(dw, "/.") || !strcmp(dw, ".");
 	joined = dw[0] == '/' ? strdup(dw) : berth_strdup_printf("%s/%s", wd && *wd ? wd : "", dw);
 	dest = berth_cp_clean(joined);
-	if (chown && bld_parse_chown(b, chown, &j.uid, &j.gid) < 0)
+	bool chown_names = false;
+	if (chown && (!(chown_s = bld_chown_spec(b, chown, &chown_names)) ||
+		      (!chown_names && bld_parse_chown(b, chown, &j.uid, &j.gid) < 0)))
 		goto out;
 	j.chown = true; /* docker: 0:0 unless --chown */
 	if (from) {
@@ -542,7 +544,9 @@ int bld_copy(struct bctx *b, struct berth_df_instr *in, bool add)
 				      j.any_dir ? "dir" :
 						  "file",
 				      berth_digest_hex(hash), dest);
-	extra = berth_strdup_printf("%s|%u:%u|%s", hash, (unsigned)j.uid, (unsigned)j.gid, from ? fromw : "");
+	extra = chown_names ?
+			berth_strdup_printf("%s|%s|%s", hash, chown_s, from ? fromw : "") :
+			berth_strdup_printf("%s|%u:%u|%s", hash, (unsigned)j.uid, (unsigned)j.gid, from ? fromw : "");
 	key = bld_key(b, add ? "add" : "copy", comment, extra);
 	by = bld_nop_text(b, comment);
 	if (bld_cache_probe(b, key, by) == 1) {
@@ -550,6 +554,8 @@ int bld_copy(struct bctx *b, struct berth_df_instr *in, bool add)
 		goto out;
 	}
 	b->cache_broken = true;
+	if (chown_names && bld_parse_chown(b, chown, &j.uid, &j.gid) < 0)
+		goto out;
 	if (indexed) { /* the files are needed now */
 		if ((j.root_fd = berth_build_context_fd(b->o->context, b->err)) < 0 ||
 		    resolve_sources(&j, paths, &resolved, false) < 0)
