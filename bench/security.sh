@@ -7,14 +7,16 @@
 #     socket (aim: < 200 us), GET /containers/json?all=1 and GET /_ping:
 #     no plugin, a minimal C plugin that allows at once (bench/authz_fast_plugin.c,
 #     compiled here with cc: berthd's own share) and the e2e test plugin
-#     (tests/e2e/lib/authz_plugin.py, Python: for reference). Besides wall
-#     clock, berthd's CPU time per request (utime+stime from /proc) is given,
-#     which a loaded machine disturbs less.
+#     (tests/e2e/lib/authz_plugin.py, Python: for reference), on one daemon
+#     whose chain SIGHUP switches, measured in turn, best of R runs. Besides
+#     wall clock, berthd's CPU time per request (utime+stime from /proc) is
+#     given, which a loaded machine disturbs less.
 # One client (python http.client) per measurement sends N requests back to
 # back on one keep-alive connection (same client for every row, so ratios
 # compare servers). Numbers, not assertions; never run in CI.
 #
-#   bench/security.sh [-n REQUESTS] [-p tls|authz]   (default 2000, both parts)
+#   bench/security.sh [-n REQUESTS] [-r RUNS] [-p tls|authz]
+#     (default 2000 requests; authz rows: best of 3 runs; both parts)
 #
 # Environment: BERTHD, BERTH_CLI (default build/src/...), BENCH_DIR (default
 # /var/tmp/berth-bench), BENCH_DOCKERD=0 to leave dockerd out. Writes
@@ -23,12 +25,14 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 N=2000
+R=3
 PART=all
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n) N=$2; shift ;;
 	-p) PART=$2; shift ;;
-	*) echo "usage: $0 [-n REQUESTS] [-p tls|authz]" >&2; exit 2 ;;
+	-r) R=$2; shift ;;
+	*) echo "usage: $0 [-n REQUESTS] [-r RUNS] [-p tls|authz]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -46,7 +50,7 @@ have_dockerd() { [ "${BENCH_DOCKERD:-1}" = 1 ] && [ -x "$DOCKERD" ]; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a == a + 0) printf "%.2fx", a / b; else print "-" }'; }
 
 WORK=$(mktemp -d /tmp/berth-bench-sec.XXXXXX)
-PLUGIN_PID=
+PIDS=()
 daemon_up()
 {
 	E2E_TARGET=$1
@@ -58,7 +62,8 @@ daemon_up()
 daemon_down() { berthd_stop >/dev/null 2>&1; }
 cleanup()
 {
-	[ -z "$PLUGIN_PID" ] || kill "$PLUGIN_PID" 2>/dev/null
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	daemon_down
 	rm -rf "$WORK"
 }
@@ -106,14 +111,13 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$(cat "$E2E_PIDFILE")/stat" 2>/de
 # rps_cpu PATH: "req/s cpu_us_per_request" for N requests of PATH on the unix socket
 rps_cpu()
 {
-	local t0 t1 r hz
-	hz=$(getconf CLK_TCK)
+	local t0 t1 r
 	t0=$(cpu_ticks)
 	r=$(BENCH_PATH=$1 python3 "$CLIENT" "$E2E_SOCK" "$N" 2>/dev/null || echo -)
 	t1=$(cpu_ticks)
-	echo "$r $(awk -v a="$t0" -v b="$t1" -v hz="$hz" -v n="$N" 'BEGIN { printf "%.0f", (b - a) / hz / (n + 20) * 1e6 }')"
+	echo "$r $(awk -v a="$t0" -v b="$t1" -v hz="$(getconf CLK_TCK)" -v n="$N" \
+		'BEGIN { printf "%.0f", (b - a) / hz / (n + 20) * 1e6 }')"
 }
-rps_tls() { python3 "$CLIENT" "127.0.0.1:$1" "$N" "$WORK/ca.pem" "$WORK/cert.pem" "$WORK/key.pem" 2>/dev/null || echo -; }
 
 populate()
 {
@@ -150,41 +154,66 @@ if [ "$PART" != authz ]; then
 	fi
 fi
 
-# authorization plugin cost on berthd's unix socket: rows "name rps cpu_us" for
-# containers/json and _ping, with no plugin, the fast C plugin, the Python one
+# authorization plugin cost on berthd's unix socket, containers/json and _ping:
+# no plugin, the fast C plugin, the Python one. One daemon whose chain is
+# switched by SIGHUP (daemon.json), the three measured in turn R times, the
+# best run of each kept (highest rate, lowest CPU): a busy machine's load
+# drifts less between rows measured seconds apart.
 PLUGINS=$WORK/plugins
 mkdir -p "$PLUGINS"
 PATHS=(/v1.41/containers/json?all=1 /_ping)
 declare -A A_RPS A_CPU
-authz_rows()
+wait_sock() { local i; for ((i = 0; i < 300; i++)); do [ -S "$1" ] && return 0; sleep 0.1; done; return 1; }
+# set_chain NAME: "off" or a plugin name; SIGHUP and wait for the reload
+set_chain()
 {
-	local name=$1 p i=0
-	shift
+	local n i
+	if [ "$1" = off ]; then echo '{"authorization-plugins": []}'; else echo "{\"authorization-plugins\": [\"$1\"]}"; fi \
+		>"$WORK/daemon.json"
+	n=$(grep -c 'Reloaded configuration' "$E2E_LOG")
+	kill -HUP "$(cat "$E2E_PIDFILE")"
+	for ((i = 0; i < 100; i++)); do
+		[ "$(grep -c 'Reloaded configuration' "$E2E_LOG")" -gt "$n" ] && break
+		sleep 0.1
+	done
+	sleep 0.3 # the plugin's activation follows the log line
+}
+keep_best()
+{
+	local key=$1 r=$2 c=$3
+	A_RPS[$key]=$(awk -v a="${A_RPS[$key]:--}" -v b="$r" 'BEGIN { print (b == b + 0 && (a == "-" || b + 0 > a + 0)) ? b : a }')
+	A_CPU[$key]=$(awk -v a="${A_CPU[$key]:--}" -v b="$c" 'BEGIN { print (b == b + 0 && (a == "-" || b + 0 < a + 0)) ? b : a }')
+}
+if [ "$PART" != tls ]; then
+	echo "bench: one authorization plugin on berthd (no plugin, fast C plugin, Python test plugin), best of $R" >&2
+	names=(off)
+	if cc -O2 -pthread -o "$WORK/authz_fast_plugin" "$root/bench/authz_fast_plugin.c"; then
+		"$WORK/authz_fast_plugin" "$PLUGINS/benchfast.sock" </dev/null >/dev/null 2>&1 &
+		PIDS+=($!)
+		wait_sock "$PLUGINS/benchfast.sock" && names+=(fast)
+	fi
+	python3 "$root/tests/e2e/lib/authz_plugin.py" "$PLUGINS/benchauthz.sock" /dev/null nobind </dev/null >/dev/null 2>&1 &
+	PIDS+=($!)
+	wait_sock "$PLUGINS/benchauthz.sock" && names+=(python)
 	export BERTH_PLUGIN_DIRS=$PLUGINS
-	if daemon_up berthd "$@" && populate; then
-		for p in "${PATHS[@]}"; do
-			read -r "A_RPS[$name,$i]" "A_CPU[$name,$i]" < <(rps_cpu "$p")
-			i=$((i + 1))
+	echo '{"authorization-plugins": []}' >"$WORK/daemon.json"
+	if daemon_up berthd --config-file "$WORK/daemon.json" && populate; then
+		for ((k = 0; k < R; k++)); do
+			for name in "${names[@]}"; do
+				plugin=$name
+				[ "$name" = fast ] && plugin=benchfast
+				[ "$name" = python ] && plugin=benchauthz
+				set_chain "$plugin"
+				for i in "${!PATHS[@]}"; do
+					read -r r c < <(rps_cpu "${PATHS[$i]}")
+					echo "bench: run $k $name ${PATHS[$i]}: $r req/s, $c us cpu" >&2
+					keep_best "$name,$i" "$r" "$c"
+				done
+			done
 		done
 	fi
 	unset BERTH_PLUGIN_DIRS
 	daemon_down
-}
-wait_sock() { local i; for ((i = 0; i < 300; i++)); do [ -S "$1" ] && return 0; sleep 0.1; done; return 1; }
-if [ "$PART" != tls ]; then
-	echo "bench: one authorization plugin on berthd (no plugin, fast C plugin, Python test plugin)" >&2
-	authz_rows off
-	if cc -O2 -pthread -o "$WORK/authz_fast_plugin" "$root/bench/authz_fast_plugin.c"; then
-		"$WORK/authz_fast_plugin" "$PLUGINS/benchfast.sock" </dev/null >/dev/null 2>&1 &
-		PLUGIN_PID=$!
-		wait_sock "$PLUGINS/benchfast.sock" && authz_rows fast --authorization-plugin benchfast
-		kill "$PLUGIN_PID" 2>/dev/null
-		wait "$PLUGIN_PID" 2>/dev/null
-		PLUGIN_PID=
-	fi
-	python3 "$root/tests/e2e/lib/authz_plugin.py" "$PLUGINS/benchauthz.sock" /dev/null nobind </dev/null >/dev/null 2>&1 &
-	PLUGIN_PID=$!
-	wait_sock "$PLUGINS/benchauthz.sock" && authz_rows python --authorization-plugin benchauthz
 fi
 # cost OFF ON: microseconds a plugin adds per request (wall clock)
 cost() { awk -v a="$2" -v b="$1" 'BEGIN { if (a > 0 && b > 0) printf "%.0f", (1 / a - 1 / b) * 1e6; else print "-" }'; }
