@@ -106,6 +106,7 @@ for _ in range(n):
 print("%.0f" % (n / (time.monotonic() - t0)))
 PYEOF
 rps_unix() { python3 "$CLIENT" "$E2E_SOCK" "$N" 2>/dev/null || echo -; }
+rps_tls() { python3 "$CLIENT" "127.0.0.1:$1" "$N" "$WORK/ca.pem" "$WORK/cert.pem" "$WORK/key.pem" 2>/dev/null || echo -; }
 # berthd's CPU time (utime+stime, clock ticks)
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$(cat "$E2E_PIDFILE")/stat" 2>/dev/null || echo 0; }
 # rps_cpu PATH: "req/s cpu_us_per_request" for N requests of PATH on the unix socket
