@@ -46,5 +46,23 @@ int main(void)
 	berth_jsonw_int(&b, -42);
 	TAP_STREQ(&t, berth_buf_str(&b), "null null \"Id\":-42", "NULL string/value, key, int");
 	berth_buf_free(&b);
+
+	/* Go's escaping (encoding/json with tab, docker's jsonlog without) */
+	static const char go_in[] =
+		"a\tb<&>\x01\"\\\n\r \xe2\x80\xa8\xe2\x80\xa9 \xff \xc3\xa9 \xed\xa0\x80 \xf0\x9f\x90\xb3";
+	berth_jsonw_go_str(&b, go_in, sizeof(go_in) - 1, BERTH_JSONW_GO_TAB);
+	TAP_STREQ(&t, berth_buf_str(&b),
+		  "\"a\\tb\\u003c\\u0026\\u003e\\u0001\\\"\\\\\\n\\r \\u2028\\u2029 \\ufffd \xc3\xa9 "
+		  "\\ufffd\\ufffd\\ufffd \xf0\x9f\x90\xb3\"",
+		  "Go string: <&> and control escapes, U+2028/9, each invalid byte (and a surrogate's) as U+FFFD");
+	berth_buf_free(&b);
+	berth_jsonw_go_str(&b, "a\tb", 3, 0);
+	berth_buf_putc(&b, ' ');
+	berth_jsonw_go_str(&b, "x\0y", 3, 0);
+	TAP_STREQ(&t, berth_buf_str(&b), "\"a\\u0009b\" \"x\\u0000y\"", "jsonlog: tab as \\u0009, NUL within len");
+	berth_buf_free(&b);
+	berth_jsonw_go_str(&b, "<a&b>", 5, BERTH_JSONW_GO_TAB | BERTH_JSONW_GO_KEEP_HTML);
+	TAP_STREQ(&t, berth_buf_str(&b), "\"<a&b>\"", "KEEP_HTML leaves <, & and > alone");
+	berth_buf_free(&b);
 	return TAP_DONE(&t);
 }

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/jsonw.h"
+
 /* ---- runes ---- */
 
 size_t go_decode_rune(const char *s, size_t len, unsigned *r)
@@ -328,54 +330,7 @@ static void quote_rune(struct berth_buf *b, long long r)
 
 static void json_str_enc(struct berth_buf *b, const char *s, size_t len, bool escape_html)
 {
-	static const char hex[] = "0123456789abcdef";
-	berth_buf_putc(b, '"');
-	size_t start = 0;
-	for (size_t i = 0; i < len;) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x80) {
-			bool safe = c >= 0x20 && c != '"' && c != '\\' &&
-				    (!escape_html || (c != '<' && c != '>' && c != '&'));
-			if (safe) {
-				i++;
-				continue;
-			}
-			berth_buf_append(b, s + start, i - start);
-			switch (c) {
-			case '\\':
-			case '"':
-				berth_buf_putc(b, '\\');
-				berth_buf_putc(b, (char)c);
-				break;
-			case '\n': berth_buf_append(b, "\\n", 2); break;
-			case '\r': berth_buf_append(b, "\\r", 2); break;
-			case '\t': berth_buf_append(b, "\\t", 2); break;
-			default: berth_buf_printf(b, "\\u00%c%c", hex[c >> 4], hex[c & 15]);
-			}
-			i++;
-			start = i;
-			continue;
-		}
-		unsigned r;
-		size_t w = go_decode_rune(s + i, len - i, &r);
-		if (r == 0xfffd && w == 1) {
-			berth_buf_append(b, s + start, i - start);
-			berth_buf_append(b, "\\ufffd", 6);
-			i += w;
-			start = i;
-			continue;
-		}
-		if (r == 0x2028 || r == 0x2029) {
-			berth_buf_append(b, s + start, i - start);
-			berth_buf_printf(b, "\\u202%c", hex[r & 15]);
-			i += w;
-			start = i;
-			continue;
-		}
-		i += w;
-	}
-	berth_buf_append(b, s + start, len - start);
-	berth_buf_putc(b, '"');
+	berth_jsonw_go_str(b, s, len, BERTH_JSONW_GO_TAB | (escape_html ? 0 : BERTH_JSONW_GO_KEEP_HTML));
 }
 
 void go_json_encode(struct berth_buf *b, const json_t *v, bool escape_html)

@@ -102,3 +102,99 @@ int berth_jsonw_value(struct berth_buf *b, const json_t *v)
 		return json_dump_callback(v, dump_cb, b, JSON_COMPACT | JSON_ENCODE_ANY);
 	}
 }
+
+/* ---- Go-style strings ---- */
+
+/* Length of a valid UTF-8 sequence at s (max n bytes), 0 if invalid. Also
+ * gives the code point. */
+static size_t utf8_seq(const unsigned char *s, size_t n, unsigned *cp)
+{
+	unsigned c = s[0];
+	size_t len;
+	unsigned min;
+	if (c < 0xc2)
+		return 0;
+	if (c < 0xe0) {
+		len = 2;
+		*cp = c & 0x1f;
+		min = 0x80;
+	} else if (c < 0xf0) {
+		len = 3;
+		*cp = c & 0x0f;
+		min = 0x800;
+	} else if (c < 0xf5) {
+		len = 4;
+		*cp = c & 0x07;
+		min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		*cp = (*cp << 6) | (s[i] & 0x3f);
+	}
+	if (*cp < min || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+void berth_jsonw_go_str(struct berth_buf *b, const char *str, size_t len, unsigned flags)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)str;
+	berth_buf_putc(b, '"');
+	size_t start = 0, i = 0;
+	while (i < len) {
+		unsigned char c = s[i];
+		if (c < 0x80) {
+			if (c >= 0x20 && c != '\\' && c != '"' &&
+			    ((flags & BERTH_JSONW_GO_KEEP_HTML) || (c != '<' && c != '>' && c != '&'))) {
+				i++;
+				continue;
+			}
+			berth_buf_append(b, s + start, i - start);
+			switch (c) {
+			case '\\':
+			case '"':
+				berth_buf_putc(b, '\\');
+				berth_buf_putc(b, (char)c);
+				break;
+			case '\n': berth_buf_append(b, "\\n", 2); break;
+			case '\r': berth_buf_append(b, "\\r", 2); break;
+			case '\t':
+				if (flags & BERTH_JSONW_GO_TAB) {
+					berth_buf_append(b, "\\t", 2);
+					break;
+				}
+				/* fall through */
+			default: {
+				char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
+				berth_buf_append(b, u, 6);
+			}
+			}
+			start = ++i;
+			continue;
+		}
+		unsigned cp = 0;
+		size_t n = utf8_seq(s + i, len - i, &cp);
+		if (!n) {
+			berth_buf_append(b, s + start, i - start);
+			berth_buf_append(b, "\\ufffd", 6);
+			start = ++i;
+			continue;
+		}
+		if (cp == 0x2028 || cp == 0x2029) {
+			berth_buf_append(b, s + start, i - start);
+			berth_buf_append(b, "\\u202", 5);
+			berth_buf_putc(b, hex[cp & 0xf]);
+			start = i += n;
+			continue;
+		}
+		i += n;
+	}
+	berth_buf_append(b, s + start, len - start);
+	berth_buf_putc(b, '"');
+}

@@ -8,6 +8,7 @@
 #include <sys/utsname.h>
 
 #include "common/cleanup.h"
+#include "common/jsonw.h"
 
 json_t *berth_json_field(const json_t *obj, const char *name)
 {
@@ -253,72 +254,6 @@ json_t *berth_container_config_canon(const json_t *src)
 
 /* ---- Go encoding/json compatible output ---- */
 
-static void go_string(struct berth_buf *b, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	berth_buf_putc(b, '"');
-	size_t i = 0, start = 0;
-	while (i < n) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x80) {
-			if (c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&') {
-				i++;
-				continue;
-			}
-			berth_buf_append(b, s + start, i - start);
-			switch (c) {
-			case '"': berth_buf_append(b, "\\\"", 2); break;
-			case '\\': berth_buf_append(b, "\\\\", 2); break;
-			case '\n': berth_buf_append(b, "\\n", 2); break;
-			case '\r': berth_buf_append(b, "\\r", 2); break;
-			case '\t': berth_buf_append(b, "\\t", 2); break;
-			default: {
-				char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-				berth_buf_append(b, u, 6);
-			}
-			}
-			i++;
-			start = i;
-			continue;
-		}
-		/* UTF-8 sequence: validate; invalid bytes become \ufffd */
-		size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
-		uint32_t cp = 0;
-		bool ok = len && i + len <= n && c < 0xf5 && c != 0xc0 && c != 0xc1;
-		if (ok) {
-			cp = c & (0x7f >> len);
-			for (size_t k = 1; k < len; k++) {
-				unsigned char cc = (unsigned char)s[i + k];
-				if ((cc & 0xc0) != 0x80) {
-					ok = false;
-					break;
-				}
-				cp = (cp << 6) | (cc & 0x3f);
-			}
-			if (ok && ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-				   (cp >= 0xd800 && cp <= 0xdfff)))
-				ok = false;
-		}
-		if (!ok) {
-			berth_buf_append(b, s + start, i - start);
-			berth_buf_append(b, "\\ufffd", 6);
-			i++;
-			start = i;
-			continue;
-		}
-		if (cp == 0x2028 || cp == 0x2029) {
-			berth_buf_append(b, s + start, i - start);
-			berth_buf_append(b, cp == 0x2028 ? "\\u2028" : "\\u2029", 6);
-			i += len;
-			start = i;
-			continue;
-		}
-		i += len;
-	}
-	berth_buf_append(b, s + start, i - start);
-	berth_buf_putc(b, '"');
-}
-
 static void go_real(struct berth_buf *b, double d)
 {
 	if (!(d - d == 0)) { /* NaN or Inf */
@@ -354,7 +289,7 @@ static void go_dump(struct berth_buf *b, const json_t *v, bool sort)
 		for (i = 0; i < n; i++) {
 			if (i)
 				berth_buf_putc(b, ',');
-			go_string(b, keys[i], strlen(keys[i]));
+			berth_jsonw_go_str(b, keys[i], strlen(keys[i]), BERTH_JSONW_GO_TAB);
 			berth_buf_putc(b, ':');
 			go_dump(b, json_object_get(v, keys[i]), sort);
 		}
@@ -372,7 +307,7 @@ static void go_dump(struct berth_buf *b, const json_t *v, bool sort)
 		berth_buf_putc(b, ']');
 		break;
 	}
-	case JSON_STRING: go_string(b, json_string_value(v), json_string_length(v)); break;
+	case JSON_STRING: berth_jsonw_go_str(b, json_string_value(v), json_string_length(v), BERTH_JSONW_GO_TAB); break;
 	case JSON_INTEGER: berth_buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v)); break;
 	case JSON_REAL: go_real(b, json_real_value(v)); break;
 	case JSON_TRUE: berth_buf_append(b, "true", 4); break;

@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "common/cleanup.h"
+#include "common/jsonw.h"
 #include "logger_internal.h"
 
 #define MAX_EVENTS 10000
@@ -513,16 +514,16 @@ static int put_batch(struct aws *a, struct berth_error *err)
 		berth_buf_append(&b, "{\"logEvents\":[", 14);
 		for (size_t i = 0; i < a->nev; i++) {
 			berth_buf_append(&b, i ? ",{\"message\":" : "{\"message\":", i ? 12 : 11);
-			berth_log_json_string(&b, a->ev[i].msg, a->ev[i].len);
+			berth_jsonw_go_str(&b, a->ev[i].msg, a->ev[i].len, 0);
 			berth_buf_printf(&b, ",\"timestamp\":%lld}", (long long)a->ev[i].ts_ms);
 		}
 		berth_buf_append(&b, "],\"logGroupName\":", 17);
-		berth_log_json_string(&b, a->group, strlen(a->group));
+		berth_jsonw_go_str(&b, a->group, strlen(a->group), 0);
 		berth_buf_append(&b, ",\"logStreamName\":", 17);
-		berth_log_json_string(&b, a->stream, strlen(a->stream));
+		berth_jsonw_go_str(&b, a->stream, strlen(a->stream), 0);
 		if (a->token) {
 			berth_buf_append(&b, ",\"sequenceToken\":", 17);
-			berth_log_json_string(&b, a->token, strlen(a->token));
+			berth_jsonw_go_str(&b, a->token, strlen(a->token), 0);
 		}
 		berth_buf_putc(&b, '}');
 		json_t *out = NULL;

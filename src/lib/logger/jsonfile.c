@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include "common/cleanup.h"
+#include "common/jsonw.h"
 #include "logger_internal.h"
 
 struct jsonfile {
@@ -129,10 +130,10 @@ static int jf_log(struct berth_logger *l, const struct berth_log_msg *m, struct 
 	if (m->len || !m->partial) {
 		berth_buf_append(b, "\"log\":", 6);
 		if (m->partial) {
-			berth_log_json_string(b, m->line, m->len);
+			berth_jsonw_go_str(b, m->line, m->len, 0);
 		} else {
 			/* escape line + "\n" without copying: escape, then splice "\n" before the closing quote */
-			berth_log_json_string(b, m->line, m->len);
+			berth_jsonw_go_str(b, m->line, m->len, 0);
 			b->len--;
 			berth_buf_append(b, "\\n\"", 3);
 		}
@@ -184,10 +185,10 @@ static char *render_attrs(const json_t *a)
 	for (size_t x = 0; x < n; x++) {
 		if (x)
 			berth_buf_putc(&b, ',');
-		berth_log_json_string(&b, keys[x], strlen(keys[x]));
+		berth_jsonw_go_str(&b, keys[x], strlen(keys[x]), 0);
 		berth_buf_putc(&b, ':');
 		const char *s = json_string_value(json_object_get(a, keys[x]));
-		berth_log_json_string(&b, s ? s : "", s ? strlen(s) : 0);
+		berth_jsonw_go_str(&b, s ? s : "", s ? strlen(s) : 0, 0);
 	}
 	berth_buf_putc(&b, '}');
 	free(keys);

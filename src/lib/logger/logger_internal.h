@@ -3,10 +3,6 @@
 #include "common/util.h"
 #include "logger.h"
 
-/* JSON string body (with quotes) the way docker's jsonlog writes it:
- * <, >, & as \u003c..., invalid UTF-8 as \ufffd, U+2028/9 escaped. */
-void berth_log_json_string(struct berth_buf *b, const char *s, size_t len);
-
 extern const struct berth_log_driver berth_log_driver_jsonfile;
 extern const struct berth_log_driver berth_log_driver_local;
 extern const struct berth_log_driver berth_log_driver_syslog;
