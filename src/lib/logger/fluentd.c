@@ -169,7 +169,7 @@ static int fl_validate(const json_t *opts, struct berth_error *err)
 static void fl_close(struct berth_logger *l)
 {
 	struct fl *f = (struct fl *)l;
-	berth_log_conn_close(&f->conn);
+	berth_log_conn_free(&f->conn);
 	free(f->tag);
 	json_decref(f->extra);
 	berth_buf_free(&f->b);

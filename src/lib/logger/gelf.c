@@ -108,7 +108,7 @@ static int gelf_validate(const json_t *opts, struct berth_error *err)
 static void gelf_close(struct berth_logger *l)
 {
 	struct gelf *g = (struct gelf *)l;
-	berth_log_conn_close(&g->conn);
+	berth_log_conn_free(&g->conn);
 	json_decref(g->extra);
 	free(g);
 }

@@ -55,7 +55,7 @@ static int jd_validate(const json_t *opts, struct berth_error *err)
 static void jd_close(struct berth_logger *l)
 {
 	struct jd *j = (struct jd *)l;
-	berth_log_conn_close(&j->conn);
+	berth_log_conn_free(&j->conn);
 	berth_buf_free(&j->fixed);
 	berth_buf_free(&j->b);
 	free(j);

@@ -250,6 +250,17 @@ void berth_log_conn_close(struct berth_log_conn *c)
 
 void berth_log_conn_free(struct berth_log_conn *c)
 {
+	/* the last close of a stream: say goodbye (TLS close_notify) and read
+	 * away what the peer sent unasked (a TLS 1.3 server's session tickets):
+	 * closing a socket with unread input makes the kernel send RST, and a
+	 * peer that gets RST may lose our last lines still in its buffer */
+	if (c->ssl)
+		SSL_shutdown(c->ssl);
+	if (c->fd >= 0 && c->addr.proto != LP_UDP && c->addr.proto != LP_UNIXGRAM) {
+		char junk[4096];
+		while (recv(c->fd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
+			;
+	}
 	berth_log_conn_close(c);
 	SSL_CTX_free(c->ctx);
 	c->ctx = NULL;

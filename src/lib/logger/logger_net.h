@@ -41,5 +41,7 @@ int berth_log_conn_open(struct berth_log_conn *c, struct berth_error *err);
  * when the stream was closed by the peer. Closes on error. */
 int berth_log_conn_send(struct berth_log_conn *c, const void *data, size_t len, struct berth_error *err);
 void berth_log_conn_close(struct berth_log_conn *c);
-/* Close and free the TLS context too (the driver is done with c). */
+/* The driver is done with c: a stream ends politely (TLS close_notify;
+ * unread input is read away, so close sends no RST that could cost the
+ * peer our last lines), then c is closed and its TLS context freed. */
 void berth_log_conn_free(struct berth_log_conn *c);
