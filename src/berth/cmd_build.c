@@ -10,7 +10,7 @@
 
 #include "archive/patterns.h"
 #include "archive/tar.h"
-#include "build_tar.h"
+#include "archive/ustar.h"
 #include "cli.h"
 #include "common/cleanup.h"
 #include "credentials.h"
@@ -211,7 +211,7 @@ static int make_context(const char *ctxarg, const char *file, int *out_fd, char 
 		free(ign);
 	}
 	/* the usual tree without libarchive; else (or after a partial stream) the full writer */
-	int rc = cli_context_tar(cfd, ic.ps ? ignore_filter : NULL, &ic, fd);
+	int rc = berth_tar_write_plain(cfd, ic.ps ? ignore_filter : NULL, &ic, fd);
 	if (rc == 0 && (ftruncate(fd, 0) < 0 || lseek(fd, 0, SEEK_SET) < 0))
 		rc = -1;
 	if (rc == 0) {

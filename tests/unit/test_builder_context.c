@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include "archive/tar.h"
+#include "archive/ustar.h"
 #include "builder/build_int.h"
 #include "builder/ctx_index.h"
-#include "common/ustar.h"
 #include "common/util.h"
 #include "tap.h"
 

@@ -8,7 +8,7 @@
 
 #include "archive/patterns.h"
 #include "archive/tar.h"
-#include "common/ustar.h"
+#include "archive/ustar.h"
 #include "common/util.h"
 
 /* tree order: '/' sorts before every other byte (names hold none below 0x20) */
@@ -58,125 +58,40 @@ static char *clean_name(const char *raw, size_t n)
 	return s;
 }
 
-/* pax records: path and size; false for what the index does not take */
-static bool pax_records(const char *p, size_t n, char **path, uint64_t *size, bool *has_size)
-{
-	while (n) {
-		char *sp = memchr(p, ' ', n < 24 ? n : 24);
-		if (!sp)
-			return false;
-		size_t rl = strtoul(p, NULL, 10);
-		if (rl == 0 || rl > n || p[rl - 1] != '\n')
-			return false;
-		const char *kv = sp + 1, *end = p + rl - 1;
-		const char *eq = memchr(kv, '=', (size_t)(end - kv));
-		if (!eq)
-			return false;
-		size_t kl = (size_t)(eq - kv);
-		if (kl == 4 && !memcmp(kv, "path", 4)) {
-			free(*path);
-			*path = strndup(eq + 1, (size_t)(end - eq - 1));
-		} else if (kl == 4 && !memcmp(kv, "size", 4)) {
-			*size = strtoull(eq + 1, NULL, 10);
-			*has_size = true;
-		} else if ((kl == 8 && !memcmp(kv, "linkpath", 8)) || (kl > 10 && !memcmp(kv, "GNU.sparse", 10)))
-			return false;
-		p += rl;
-		n -= rl;
-	}
-	return true;
-}
-
-static bool zero_block(const char *h)
-{
-	for (size_t i = 0; i < 512; i++)
-		if (h[i])
-			return false;
-	return true;
-}
-
 static int parse(struct ctx_index *ix, const char *tar, size_t len)
 {
 	size_t off = 0, cap = 0;
-	char *long_name = NULL;
-	uint64_t pax_size = 0;
-	bool has_pax_size = false;
-	int rc = 0;
 	for (;;) {
-		if (off + 512 > len)
-			goto out; /* no end blocks: libarchive decides */
-		const char *h = tar + off;
-		if (zero_block(h)) {
-			rc = 1;
-			goto out;
-		}
-		uint64_t size;
-		if (!berth_ustar_checksum_ok(h) || !berth_ustar_parse_octal(h + 124, 12, &size))
-			goto out;
-		char type = h[156];
-		if (has_pax_size && type != 'x' && type != 'L')
-			size = pax_size;
-		if (size > len || off + 512 + size > len)
-			goto out;
-		const char *data = h + 512;
-		size_t next = off + 512 + (size_t)((size + 511) / 512 * 512);
-		if (type == 'x') {
-			if (!pax_records(data, (size_t)size, &long_name, &pax_size, &has_pax_size))
-				goto out;
-			off = next;
-			continue;
-		}
-		if (type == 'L') {
-			free(long_name);
-			long_name = strndup(data, strnlen(data, (size_t)size));
-			off = next;
-			continue;
-		}
-		bool is_dir = type == '5';
-		if (!is_dir && type != '0' && type != '\0' && type != '7')
-			goto out; /* links, devices, fifos, global headers, GNU extensions */
-		char raw[257];
-		const char *name = long_name;
-		if (!name) {
-			size_t nl = strnlen(h, 100), pl = memcmp(h + 257, "ustar", 5) ? 0 : strnlen(h + 345, 155);
-			if (pl)
-				snprintf(raw, sizeof(raw), "%.*s/%.*s", (int)pl, h + 345, (int)nl, h);
-			else
-				snprintf(raw, sizeof(raw), "%.*s", (int)nl, h);
-			name = raw;
-		}
-		size_t rn = strlen(name);
-		if (!is_dir && rn && name[rn - 1] == '/')
-			goto out; /* an old-style directory */
-		uint64_t mode;
-		char *path = clean_name(name, rn);
-		if (!path || !berth_ustar_parse_octal(h + 100, 8, &mode)) {
-			free(path);
-			goto out;
-		}
+		struct berth_ustar_entry e;
+		int r = berth_ustar_next(tar, len, &off, &e);
+		if (r <= 0)
+			return r == 0 ? 1 : 0; /* anything odd: libarchive decides */
+		bool is_dir = e.type == '5';
+		size_t rn = strlen(e.name);
+		char *path = NULL;
+		/* directories and regular files with clean names only: links,
+		 * devices, fifos, global headers and old-style directories ("x/"
+		 * as a file) leave it to the extraction */
+		if ((is_dir || ((e.type == '0' || e.type == '\0' || e.type == '7') && !(rn && e.name[rn - 1] == '/'))))
+			path = clean_name(e.name, rn);
+		free(e.name);
+		if (!path)
+			return 0;
 		if (ix->n == cap) {
 			size_t nc = cap ? cap * 2 : 64;
 			struct ctx_entry *nv = realloc(ix->v, nc * sizeof(*nv));
 			if (!nv) {
 				free(path);
-				rc = -1;
-				goto out;
+				return -1;
 			}
 			ix->v = nv;
 			cap = nc;
 		}
 		ix->v[ix->n++] = (struct ctx_entry){.path = path,
-						    .mode = (mode_t)(mode & 07777) | (is_dir ? S_IFDIR : S_IFREG),
-						    .size = is_dir ? 0 : size,
-						    .off = off + 512};
-		free(long_name);
-		long_name = NULL;
-		has_pax_size = false;
-		off = next;
+						    .mode = (mode_t)(e.mode & 07777) | (is_dir ? S_IFDIR : S_IFREG),
+						    .size = is_dir ? 0 : e.size,
+						    .off = e.data};
 	}
-out:
-	free(long_name);
-	return rc;
 }
 
 static const struct ctx_entry *find(const struct ctx_index *ix, const char *path)

@@ -1,8 +1,8 @@
-/* The build context as a plain ustar stream, written by hand: the usual
- * context (directories, regular files, symlinks) goes out without loading
- * libarchive (about 2 ms of a cached rebuild). Anything else makes it give
- * up, and the caller writes the context with berth_tar_write instead. */
-#include "build_tar.h"
+/* A plain tree as a ustar stream, written by hand (ustar.h): the usual
+ * build context (directories, regular files, symlinks) goes out without
+ * loading libarchive (about 2 ms of a cached rebuild). Anything else makes
+ * it give up, and the caller writes the tree with berth_tar_write instead. */
+#include "archive/ustar.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -17,7 +17,6 @@
 
 #include "archive/tar.h"
 #include "common/cleanup.h"
-#include "common/ustar.h"
 #include "common/util.h"
 
 #define QT_FLUSH (256 * 1024)
@@ -179,7 +178,7 @@ static int qt_walk(struct qtar *q, int dfd, const char *prefix, int depth)
 	return rc;
 }
 
-int cli_context_tar(int dirfd, int (*filter)(void *ctx, const char *rel, bool is_dir), void *fctx, int out)
+int berth_tar_write_plain(int dirfd, int (*filter)(void *ctx, const char *rel, bool is_dir), void *fctx, int out)
 {
 	struct stat st;
 	if (fstat(dirfd, &st) < 0)
