@@ -387,6 +387,16 @@ int rt_error_exit_code(const char *msg)
 			return 127;
 	return 0;
 }
+/* s->oom_file = root cg / file; false (and none) when it does not fit */
+static bool oom_path(struct shim *s, const char *root, const char *cg, const char *file)
+{
+	int n = snprintf(s->oom_file, sizeof(s->oom_file), "%s%s/%s", root, cg, file);
+	if (n < 0 || (size_t)n >= sizeof(s->oom_file)) {
+		s->oom_file[0] = '\0';
+		return false;
+	}
+	return true;
+}
 
 /* ---- OOM: the memory cgroup's oom_kill counter ---- */
 
@@ -416,12 +426,9 @@ void shim_oom_setup(struct shim *s)
 		}
 	}
 	if (v1[0])
-		snprintf(s->oom_file, sizeof(s->oom_file), "/sys/fs/cgroup/memory%s/memory.oom_control", v1);
-	else if (v2[0]) {
-		snprintf(s->oom_file, sizeof(s->oom_file), "/sys/fs/cgroup%s/memory.events", v2);
-		if (access(s->oom_file, R_OK) < 0)
-			snprintf(s->oom_file, sizeof(s->oom_file), "/sys/fs/cgroup/unified%s/memory.events", v2);
-	}
+		oom_path(s, "/sys/fs/cgroup/memory", v1, "memory.oom_control");
+	else if (v2[0] && oom_path(s, "/sys/fs/cgroup", v2, "memory.events") && access(s->oom_file, R_OK) < 0)
+		oom_path(s, "/sys/fs/cgroup/unified", v2, "memory.events");
 	s->oom_base = 0; /* the container's cgroup is fresh */
 }
 
