@@ -21,3 +21,26 @@ teardown() { st_body_teardown; }
 @test "[overlay2] --storage-opt refused with docker's message where unsupported" { st_body_storage_opt_refused; }
 @test "[overlay2] bad daemon storage-opts stop the daemon with docker's message" { st_body_daemon_opts_refused; }
 @test "[overlay2] removing every container and image leaves no layer" { st_body_rm_all_leaves_nothing; }
+
+# berthd does not stat every l/ link at start: a link lost in a crash (or
+# left half-made / dangling) is repaired by the first mount that misses it.
+@test "[overlay2] l/ links lost in a crash are repaired on first use" {
+	run -0 berth run --rm busybox true
+	local base="" d
+	for d in "$E2E_DATA"/overlay2/*/; do
+		[ -f "$d/link" ] && [ ! -e "$d/lower" ] && [ ! -d "$d/work" ] && base=${d%/} && break
+	done
+	[ -n "$base" ] || fail "no base layer in $(ls "$E2E_DATA/overlay2")"
+	local link
+	link=$(cat "$base/link")
+	berthd_kill9
+	rm "$E2E_DATA/overlay2/l/$link"
+	ln -s ../tmp-gone/diff "$E2E_DATA/overlay2/l/AAAAAAAAAAAAAAAAAAAAAAAAAA"
+	ln -s "../$(basename "$base")/diff" "$E2E_DATA/overlay2/l/.tmp-BBBBBBBBBBBBBBBBBBBBBBBBBB"
+	berthd_respawn
+	run -0 berth run --rm busybox sh -c 'echo repaired'
+	[ "$output" = repaired ]
+	[ "$(readlink "$E2E_DATA/overlay2/l/$link")" = "../$(basename "$base")/diff" ]
+	[ ! -L "$E2E_DATA/overlay2/l/AAAAAAAAAAAAAAAAAAAAAAAAAA" ] || fail "dangling link kept"
+	[ ! -L "$E2E_DATA/overlay2/l/.tmp-BBBBBBBBBBBBBBBBBBBBBBBBBB" ] || fail "half-made link kept"
+}

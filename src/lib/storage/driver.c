@@ -42,12 +42,13 @@ struct berth_graph_driver *berth_graph_driver_open(const char *data_root, const 
 {
 	const struct berth_graph_driver_ops *ops;
 	bool probed = false;
+	unsigned features = 0;
 	if (!name || !*name) {
 		struct berth_error probe_err = {0};
 		ops = &berth_driver_btrfs;
-		if (ops->probe(data_root, &probe_err) < 0)
+		if (ops->probe(data_root, &features, &probe_err) < 0)
 			ops = &berth_driver_overlay2;
-		if (ops == &berth_driver_overlay2 && ops->probe(data_root, &probe_err) < 0)
+		if (ops == &berth_driver_overlay2 && ops->probe(data_root, &features, &probe_err) < 0)
 			ops = &berth_driver_vfs;
 		probed = true;
 	} else {
@@ -60,7 +61,7 @@ struct berth_graph_driver *berth_graph_driver_open(const char *data_root, const 
 			return NULL;
 		}
 	}
-	if (!probed && ops->probe && ops->probe(data_root, err) < 0) {
+	if (!probed && ops->probe && ops->probe(data_root, &features, err) < 0) {
 		berth_err_prefix(err, "error initializing graphdriver");
 		return NULL;
 	}
@@ -70,6 +71,7 @@ struct berth_graph_driver *berth_graph_driver_open(const char *data_root, const 
 		return NULL;
 	}
 	d->ops = ops;
+	d->probe_features = features;
 	d->data_root = strdup(data_root);
 	d->home = berth_strdup_printf("%s/%s", data_root, ops->name);
 	if (!d->data_root || !d->home) {

@@ -20,8 +20,11 @@ struct berth_graph_driver;
 struct berth_graph_driver_ops {
 	const char *name;
 	/* 0 when the driver can work on data_root on this host; otherwise -1 with
-	 * BERTH_E_UNSUPPORTED and the reason. May create and remove probe dirs. */
-	int (*probe)(const char *data_root, struct berth_error *err);
+	 * BERTH_E_UNSUPPORTED and the reason. May create and remove probe dirs.
+	 * *features: what the check found (driver-specific; overlay2: the mount
+	 * options the kernel accepts), handed to init in d->probe_features so the
+	 * check runs once per open. */
+	int (*probe)(const char *data_root, unsigned *features, struct berth_error *err);
 	int (*init)(struct berth_graph_driver *d, struct berth_error *err);
 	void (*cleanup)(struct berth_graph_driver *d);
 	/* New layer id on top of parent (NULL/"" for none). rw: a container layer
@@ -77,6 +80,7 @@ struct berth_graph_driver {
 	/* --userns-remap (NULL or off: none): layer roots belong to the remapped
 	 * root, per-layer directories are traversable by it (overlay2, vfs) */
 	const struct berth_idmap *idmap;
+	unsigned probe_features; /* from ops->probe, which berth_graph_driver_open always runs first */
 	void *priv;
 };
 

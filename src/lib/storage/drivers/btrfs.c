@@ -44,8 +44,9 @@ static bool is_btrfs(const char *path)
 	return statfs(path, &sf) == 0 && (unsigned long)sf.f_type == (unsigned long)BTRFS_SUPER_MAGIC;
 }
 
-static int bt_probe(const char *data_root, struct berth_error *err)
+static int bt_probe(const char *data_root, unsigned *features, struct berth_error *err)
 {
+	(void)features;
 	if (!is_btrfs(data_root))
 		return berth_err(err, BERTH_E_UNSUPPORTED,
 				 "prerequisites for driver not satisfied (wrong filesystem?)");

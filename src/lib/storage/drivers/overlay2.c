@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -31,8 +32,13 @@
  * from the upper dir, as docker's does. */
 static const char *const mount_extras[] = {",index=off,redirect_dir=off,metacopy=off", ",index=off", ""};
 
+#define N_EXTRAS (sizeof(mount_extras) / sizeof(mount_extras[0]))
+
 struct ov_priv {
 	const char *extra;
+	/* held by set_link and repair_links: a repair must not remove the
+	 * l/.tmp-<link> of a set_link in progress */
+	pthread_mutex_t link_lock;
 };
 
 static char *layer_path(struct berth_graph_driver *d, const char *id, const char *sub)
@@ -77,7 +83,8 @@ static int probe_mount(const char *base, const char *extra)
 	return 0;
 }
 
-static int ov_probe_dir(const char *home, const char **extra, struct berth_error *err)
+/* *features: 1 + the index in mount_extras of the options the kernel accepts. */
+static int ov_probe_dir(const char *home, unsigned *features, struct berth_error *err)
 {
 	char rnd[65];
 	berth_random_id(rnd);
@@ -93,11 +100,11 @@ static int ov_probe_dir(const char *home, const char **extra, struct berth_error
 	}
 	if (rc == 0) {
 		size_t i;
-		for (i = 0; i < sizeof(mount_extras) / sizeof(mount_extras[0]); i++)
+		for (i = 0; i < N_EXTRAS; i++)
 			if (probe_mount(base, mount_extras[i]) == 0)
 				break;
-		if (i < sizeof(mount_extras) / sizeof(mount_extras[0]))
-			*extra = mount_extras[i];
+		if (i < N_EXTRAS)
+			*features = (unsigned)i + 1;
 		else
 			rc = berth_err_sys(err, BERTH_E_UNSUPPORTED, errno,
 					   "driver not supported on this host: overlay2 (overlay mount on %s failed)",
@@ -107,7 +114,7 @@ static int ov_probe_dir(const char *home, const char **extra, struct berth_error
 	return rc;
 }
 
-static int ov_probe(const char *data_root, struct berth_error *err)
+static int ov_probe(const char *data_root, unsigned *features, struct berth_error *err)
 {
 	cleanup_free char *home = berth_strdup_printf("%s/overlay2", data_root);
 	if (!home || berth_mkdir_p(home, 0710, err) < 0)
@@ -121,8 +128,7 @@ static int ov_probe(const char *data_root, struct berth_error *err)
 				 "driver not supported on this host: overlay2 needs d_type support on the backing "
 				 "filesystem (%s)",
 				 fs);
-	const char *extra;
-	return ov_probe_dir(home, &extra, err);
+	return ov_probe_dir(home, features, err);
 }
 
 static int ov_init(struct berth_graph_driver *d, struct berth_error *err)
@@ -130,28 +136,31 @@ static int ov_init(struct berth_graph_driver *d, struct berth_error *err)
 	struct ov_priv *p = calloc(1, sizeof(*p));
 	if (!p)
 		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	pthread_mutex_init(&p->link_lock, NULL);
 	d->priv = p;
 	cleanup_free char *l = berth_strdup_printf("%s/l", d->home);
 	if (!l || berth_mkdir_p(l, 0700, err) < 0)
 		return -1;
-	/* links left by an interrupted create/commit/remove */
-	DIR *dir = opendir(l);
-	struct dirent *e;
-	while (dir && (e = readdir(dir))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		struct stat st;
-		if (berth_str_has_prefix(e->d_name, ".tmp-") || fstatat(dirfd(dir), e->d_name, &st, 0) < 0)
-			unlinkat(dirfd(dir), e->d_name, 0);
+	/* Links left missing, dangling or half-made by an interrupted
+	 * create/commit/remove are not scanned for here (a stat per link, two
+	 * links per container): the first mount or lower-dir open that misses
+	 * one repairs them all (repair_links). The capability check already ran
+	 * in ov_probe (berth_graph_driver_open always probes first). */
+	unsigned f = d->probe_features;
+	if (f < 1 || f > N_EXTRAS) {
+		if (ov_probe_dir(d->home, &f, err) < 0)
+			return -1;
 	}
-	if (dir)
-		closedir(dir);
-	return ov_probe_dir(d->home, &p->extra, err);
+	p->extra = mount_extras[f - 1];
+	return 0;
 }
 
 static void ov_cleanup(struct berth_graph_driver *d)
 {
-	free(d->priv);
+	struct ov_priv *p = d->priv;
+	if (p)
+		pthread_mutex_destroy(&p->link_lock);
+	free(p);
 	d->priv = NULL;
 }
 
@@ -181,8 +190,9 @@ static void new_link_id(char out[LINK_LEN + 1])
 	out[LINK_LEN] = '\0';
 }
 
-/* Point l/<link> at ../<id>/diff (atomically replacing an older link). */
-static int set_link(struct berth_graph_driver *d, const char *link, const char *id, struct berth_error *err)
+/* Point l/<link> at ../<id>/diff (atomically replacing an older link).
+ * Caller holds link_lock. */
+static int set_link_locked(struct berth_graph_driver *d, const char *link, const char *id, struct berth_error *err)
 {
 	cleanup_free char *target = berth_strdup_printf("../%s/diff", id);
 	cleanup_free char *lp = berth_strdup_printf("%s/l/%s", d->home, link);
@@ -196,6 +206,60 @@ static int set_link(struct berth_graph_driver *d, const char *link, const char *
 		return berth_err_sys(err, BERTH_E_INTERNAL, e, "overlay2: link %s", lp);
 	}
 	return 0;
+}
+
+static int set_link(struct berth_graph_driver *d, const char *link, const char *id, struct berth_error *err)
+{
+	struct ov_priv *p = d->priv;
+	pthread_mutex_lock(&p->link_lock);
+	int rc = set_link_locked(d, link, id, err);
+	pthread_mutex_unlock(&p->link_lock);
+	return rc;
+}
+
+/* After a crash: every layer's l/<link> made to point at ../<id>/diff again
+ * (missing: crash inside create; pointing at ../tmp-x/diff: crash inside
+ * commit), then half-made (.tmp-) and dangling links removed. Runs when a
+ * mount or open finds a lower link missing, not at start: one readlink per
+ * layer. */
+static void repair_links(struct berth_graph_driver *d)
+{
+	struct ov_priv *p = d->priv;
+	pthread_mutex_lock(&p->link_lock);
+	DIR *dir = opendir(d->home);
+	struct dirent *e;
+	while (dir && (e = readdir(dir))) {
+		if (e->d_name[0] == '.' || !strcmp(e->d_name, "l") || !strcmp(e->d_name, "backingFsBlockDev"))
+			continue;
+		cleanup_free char *linkf = layer_path(d, e->d_name, "link");
+		cleanup_free char *link = linkf ? read_small(linkf) : NULL;
+		if (!link || strlen(link) != LINK_LEN || strchr(link, '/'))
+			continue;
+		cleanup_free char *lp = berth_strdup_printf("%s/l/%s", d->home, link);
+		cleanup_free char *want = berth_strdup_printf("../%s/diff", e->d_name);
+		char target[PATH_MAX];
+		ssize_t n = lp ? readlink(lp, target, sizeof(target) - 1) : -1;
+		if (n >= 0)
+			target[n] = '\0';
+		if (want && (n < 0 || strcmp(target, want) != 0)) {
+			struct berth_error ignored = {0};
+			set_link_locked(d, link, e->d_name, &ignored);
+		}
+	}
+	if (dir)
+		closedir(dir);
+	cleanup_free char *l = berth_strdup_printf("%s/l", d->home);
+	dir = l ? opendir(l) : NULL;
+	while (dir && (e = readdir(dir))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		struct stat st;
+		if (berth_str_has_prefix(e->d_name, ".tmp-") || fstatat(dirfd(dir), e->d_name, &st, 0) < 0)
+			unlinkat(dirfd(dir), e->d_name, 0);
+	}
+	if (dir)
+		closedir(dir);
+	pthread_mutex_unlock(&p->link_lock);
 }
 
 static int mkdir_sub(struct berth_graph_driver *d, const char *id, const char *sub, mode_t mode,
@@ -328,7 +392,12 @@ static int ov_get(struct berth_graph_driver *d, const char *id, char **path, str
 	if ((long)strlen(opts) >= page)
 		return berth_err(err, BERTH_E_INVALID, "overlay2: mount options for layer %s are too long (%zu bytes)",
 				 id, strlen(opts));
-	if (mount_in_child(d->home, merged, opts, rw ? 0 : MS_RDONLY) < 0)
+	int rc = mount_in_child(d->home, merged, opts, rw ? 0 : MS_RDONLY);
+	if (rc < 0 && errno == ENOENT) { /* a lower's l/ link lost in a crash */
+		repair_links(d);
+		rc = mount_in_child(d->home, merged, opts, rw ? 0 : MS_RDONLY);
+	}
+	if (rc < 0)
 		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "overlay2: mount %s", merged);
 	*path = steal_ptr(merged);
 	return 0;
@@ -382,6 +451,10 @@ static int open_lowers(struct berth_graph_driver *d, const char *id, int **fds, 
 			continue;
 		cleanup_free char *p = berth_strdup_printf("%s/%s", d->home, tok);
 		int fd = p ? open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+		if (fd < 0 && p && errno == ENOENT) { /* lost in a crash */
+			repair_links(d);
+			fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		}
 		if (fd < 0) {
 			for (size_t i = 0; i < *n; i++)
 				close((*fds)[i]);
@@ -446,10 +519,16 @@ static json_t *ov_metadata(struct berth_graph_driver *d, const char *id)
 	if (lower && *lower) {
 		struct berth_buf b = {0};
 		char *save = NULL;
+		bool repaired = false;
 		for (char *tok = strtok_r(lower, ":", &save); tok; tok = strtok_r(NULL, ":", &save)) {
 			cleanup_free char *lp = berth_strdup_printf("%s/%s", d->home, tok);
 			char target[PATH_MAX];
 			ssize_t n = lp ? readlink(lp, target, sizeof(target) - 1) : -1;
+			if (n < 0 && lp && errno == ENOENT && !repaired) { /* lost in a crash */
+				repair_links(d);
+				repaired = true;
+				n = readlink(lp, target, sizeof(target) - 1);
+			}
 			if (n <= 0)
 				continue;
 			target[n] = '\0';

@@ -16,8 +16,9 @@
 
 static char *vfs_path(struct berth_graph_driver *d, const char *id) { return berth_fulllayer_path(d, id); }
 
-static int vfs_probe(const char *data_root, struct berth_error *err)
+static int vfs_probe(const char *data_root, unsigned *features, struct berth_error *err)
 {
+	(void)features;
 	(void)data_root;
 	(void)err;
 	return 0;
