@@ -274,14 +274,17 @@ bench_core()
 		berth_spec "$spec" || echo "bench: could not get berthd's spec" >&2
 		daemon_down
 	fi
+	local b_start=- d_start=-
 	if core_run_part && daemon_up berthd; then
+		sleep 1
+		b_start=$(daemon_rss)
 		b_run=$(run_series)
 		core_phases "$E2E_LOG" >"$BENCH_DIR/core-phases.txt"
 		b_det=$(detached_series)
 		berth_spec "$spec" || echo "bench: could not get berthd's spec" >&2
 		for f in "$BENCH_DIR"/small-*.tar; do "$BERTH_CLI" load -q -i "$f" >/dev/null 2>&1; done
 		for ((i = 0; i < 20; i++)); do "$BERTH_CLI" create --network none busybox true >/dev/null; done
-		sleep 1
+		sleep 4 # idle: berthd returns freed memory within 3 s of its last request
 		b_img=$(daemon_rss)
 		daemon_down
 	fi
@@ -299,11 +302,13 @@ bench_core()
 	fi
 	rm -f "$spec"
 	if core_run_part && have_dockerd && daemon_up dockerd; then
+		sleep 1
+		d_start=$(daemon_rss)
 		d_run=$(run_series)
 		d_det=$(detached_series)
 		for f in "$BENCH_DIR"/small-*.tar; do "$DOCKER_CLI_20" load -q -i "$f" >/dev/null 2>&1; done
 		for ((i = 0; i < 20; i++)); do "$DOCKER_CLI_20" create --network none busybox true >/dev/null; done
-		sleep 1
+		sleep 4
 		d_img=$(daemon_rss)
 		daemon_down
 	fi
@@ -329,7 +334,8 @@ bench_core()
 	else
 		row "" "" "podman run (runc) $pod" "$(ratio "$b_run" "$pod")"
 	fi
-	row "daemon RSS idle" "$(mib "$b_idle")" "dockerd+containerd $(mib "$d_idle")" "$(ratio "$b_idle" "$d_idle")"
+	row "daemon RSS idle after start" "$(mib "$b_start")" "dockerd+containerd $(mib "$d_start")" "$(ratio "$b_start" "$d_start")"
+	row "daemon RSS idle after 20 run --rm" "$(mib "$b_idle")" "dockerd+containerd $(mib "$d_idle")" "$(ratio "$b_idle" "$d_idle")"
 	row "daemon RSS, 50 images + 20 containers" "$(mib "$b_img")" "dockerd+containerd $(mib "$d_img")" "$(ratio "$b_img" "$d_img")"
 	row "RSS added per running container" "$(mib "$b_per")" "docker 20.10 $(mib "$d_per")" "$(ratio "$b_per" "$d_per")"
 	row "PSS added per running container" "$(mib "$b_pss")" "docker 20.10 $(mib "$d_pss")" "$(ratio "$b_pss" "$d_pss")"
