@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write the generated seed corpora of the tar_apply and image_load fuzz targets.
+"""Write the generated seed corpora of the tar_apply, image_load and context_index fuzz targets.
 
     tests/fuzz/make-seeds.py [CORPUS_DIR]   (default: tests/fuzz/corpus)
 
@@ -212,9 +212,29 @@ def image_seeds():
     return s
 
 
+def context_seeds():
+    """Build contexts as the CLI sends them (plain ustar, pax, GNU long names) and odd ones."""
+    s = {}
+    plain = [(ti("Dockerfile"), b"FROM busybox\nCOPY . /x\n"), (ti("dir/", tarfile.DIRTYPE, 0o755), None),
+             (ti("dir/file"), b"hello\n"), (ti("dir/.hidden", mode=0o600), b"")]
+    s["plain.tar"] = make_tar(plain, tarfile.USTAR_FORMAT)
+    s["pax.tar"] = make_tar(plain + [(ti("dir/" + "n" * 120), b"long")])
+    s["gnu.tar"] = make_tar(plain + [(ti("dir/" + "m" * 120), b"long")], tarfile.GNU_FORMAT)
+    s["symlink.tar"] = make_tar(plain + [(ti("dir/l", tarfile.SYMTYPE, linkname="file"), None)])
+    # a pax record whose length ends before its space
+    bad = bytearray(make_tar([(ti("x"), b"")], tarfile.USTAR_FORMAT))
+    hdr = tarfile.TarInfo("PaxHeaders/x")
+    hdr.type = tarfile.XHDTYPE
+    rec = b"2\n 9 path=x\n"
+    hdr.size = len(rec)
+    s["bad_pax_length.tar"] = hdr.tobuf(tarfile.USTAR_FORMAT) + rec + b"\0" * (512 - len(rec)) + bytes(bad)
+    return s
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
-    for target, seeds in (("tar_apply", tar_seeds()), ("image_load", image_seeds())):
+    for target, seeds in (("tar_apply", tar_seeds()), ("image_load", image_seeds()),
+                          ("context_index", context_seeds())):
         d = os.path.join(out, target)
         os.makedirs(d, exist_ok=True)
         for name, data in seeds.items():

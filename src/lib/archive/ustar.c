@@ -66,7 +66,8 @@ static bool pax_records(const char *p, size_t n, char **path, uint64_t *size, bo
 		if (!sp)
 			return false;
 		size_t rl = strtoul(p, NULL, 10);
-		if (rl == 0 || rl > n || p[rl - 1] != '\n')
+		/* "LEN key=value\n": the space inside the record, before its newline */
+		if (rl == 0 || rl > n || p[rl - 1] != '\n' || sp >= p + rl - 1)
 			return false;
 		const char *kv = sp + 1, *end = p + rl - 1;
 		const char *eq = memchr(kv, '=', (size_t)(end - kv));
