@@ -52,6 +52,8 @@ cw_start()
 cw_events() { jq -r 'select(.message != null) | .message' "$SRV_DIR/cw.out"; }
 cw_count() { cw_events | wc -l; }
 cw_has() { [ "$(cw_count)" -ge "$1" ]; }
+# the syslog sink has at least $1 lines (counted at each try: wait_for 60 test "$(wc -l ...)" counted once)
+sl_has() { [ "$(wc -l <"$SRV_DIR/sl.out" 2>/dev/null || echo 0)" -ge "$1" ]; }
 shim_log() { cat "$E2E_EXEC/containers/$1/shim.log"; }
 # every line-N for N in 0..$2-1 exactly once, in order
 seq_check()
@@ -153,12 +155,12 @@ seq_check()
 	local id1 id2
 	id1=$(cjq k1 .Id)
 	id2=$(cjq k2 .Id)
-	wait_for 60 test "$(wc -l <"$SRV_DIR/sl.out" 2>/dev/null || echo 0)" -ge 500
+	wait_for 60 sl_has 500
 	berthd_kill9
 	berthd_respawn
 	wait_status k1 exited 120
 	wait_status k2 exited 120
-	wait_for 120 test "$(wc -l <"$SRV_DIR/sl.out")" -ge 4000
+	wait_for 120 sl_has 4000
 	wait_for 120 cw_has 4000
 	seq_check "$(jq -r .raw "$SRV_DIR/sl.out" | sed 's/.* - //')" 4000
 	seq_check "$(cw_events)" 4000
