@@ -26,8 +26,10 @@ log_len_at_least() { [ "$(cjq "$1" '.State.Health.Log | length' 2>/dev/null)" -g
 ps_status() { berth ps -a --filter "name=^$1\$" --format '{{.Status}}'; }
 
 # events of container $1 since $2 (unix time) up to now: their actions
+# (until counts whole seconds and, as dockerd's, leaves out the rest of that
+# second: one more, or an event of this very second is missed)
 actions_since() {
-	api GET "/events?since=$2&until=$(date +%s)&filters=$(jq -rn --arg c "$1" '{container: [$c]} | @uri')" ||
+	api GET "/events?since=$2&until=$(($(date +%s) + 1))&filters=$(jq -rn --arg c "$1" '{container: [$c]} | @uri')" ||
 		return 1
 	printf '%s' "$HTTP_BODY" | jq -r '.Action'
 }
