@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +167,29 @@ static const struct berth_transport_ops tls_ops = {
 	.close = tls_close,
 };
 
+/* After a refused handshake (the alert is sent): let the client read the
+ * alert. A TLS 1.3 client sends its certificate and its first request
+ * without waiting; closing with them unread makes the kernel answer RST,
+ * and the client then reports "connection reset by peer" instead of
+ * "bad certificate". So: FIN after the alert, then read away what comes
+ * until the client closes (at most LINGER_MS). */
+#define LINGER_MS 500
+static void linger_refused(int fd)
+{
+	shutdown(fd, SHUT_WR);
+	char junk[4096];
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	for (int waited = 0; waited < LINGER_MS; waited += 50) {
+		if (poll(&p, 1, 50) < 0)
+			return;
+		if (!(p.revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		ssize_t n = recv(fd, junk, sizeof(junk), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			return; /* the client closed (or reset): done */
+	}
+}
+
 int berth_tls_server_wrap(struct berth_tls_server *s, int fd, int timeout_ms, struct berth_transport *t,
 			  struct berth_error *err)
 {
@@ -176,6 +200,7 @@ int berth_tls_server_wrap(struct berth_tls_server *s, int fd, int timeout_ms, st
 	}
 	if (berth_tls_handshake(ssl, true, timeout_ms, err) < 0) {
 		SSL_free(ssl);
+		linger_refused(fd);
 		return -1;
 	}
 	*t = (struct berth_transport){.ops = &tls_ops, .fd = fd, .impl = ssl, .authn_method = ""};
