@@ -192,6 +192,26 @@ _wait_first_exit()
 	assert_eq "$(field loop '{{.State.Status}} {{.RestartCount}}')" "exited $n"
 }
 
+@test "SIGTERM while a restart back-off and a detached exec are pending: the daemon stops cleanly, the container comes back" {
+	# a crash loop whose back-off (100 ms doubling) is longer than the stop
+	run -0 berth run -d --name loop --restart always busybox sh -c 'exit 3'
+	wait_for eval '[ "$(field loop "{{.RestartCount}}")" -ge 4 ]'
+	# and a detached exec, whose exit a background thread waits for
+	run -0 berth run -d --name ex busybox sleep 1000
+	run -0 berth exec -d ex sleep 1000
+	local pid n
+	pid=$(_daemon_pid)
+	n=$(field loop '{{.RestartCount}}')
+	kill -TERM "$pid"
+	# bounded, not a timing assertion: a back-off sleep must not hold the stop
+	_e2e_wait_gone 300 "$pid" || fail "daemon $pid did not stop"
+	_respawn
+	wait_for eval '[ "$(field loop "{{.RestartCount}}")" -gt '"$n"' ]'
+	assert_eq "$(field ex '{{.State.Status}}')" running
+	run -0 berth exec ex true
+	assert_no_daemon_crash
+}
+
 @test "kill -9 of the container process restarts an always container" {
 	run -0 berth run -d --name alw --restart always busybox sleep 1000
 	local pid

@@ -82,7 +82,7 @@ void berth_ctr_wait_deps(struct berth_daemon *d, struct berth_container *c)
 			continue;
 		if (t != c) {
 			pthread_mutex_lock(&t->mu);
-			while (pending_locked(t) && berth_now_ns() < deadline) {
+			while (pending_locked(t) && berth_now_ns() < deadline && !berth_bgjobs_closing(&d->jobs)) {
 				struct timespec ts;
 				clock_gettime(CLOCK_REALTIME, &ts);
 				ts.tv_nsec += 100000000;
@@ -173,6 +173,7 @@ static void *autostart_main(void *arg)
 		berth_container_write(j->d->containers, snap, NULL);
 	}
 	berth_container_put(j->d->containers, c);
+	berth_bgjobs_end(&j->d->jobs);
 	free(j);
 	return NULL;
 }
@@ -197,21 +198,27 @@ void berth_ctr_autostart(struct berth_daemon *d)
 		if (!pick[i])
 			continue;
 		berth_log(&d->log, BERTH_LOG_INFO, "starting container %.12s (restart policy)", all[i]->id);
-		struct autostart_job *j = calloc(1, sizeof(*j));
+		bool counted = berth_bgjobs_begin(&d->jobs);
+		struct autostart_job *j = counted ? calloc(1, sizeof(*j)) : NULL;
 		struct berth_error err = {0};
-		j->d = d;
-		j->c = berth_container_get(d->containers, all[i]->id, &err);
+		if (j) {
+			j->d = d;
+			j->c = berth_container_get(d->containers, all[i]->id, &err);
+		}
 		pthread_t t;
 		pthread_attr_t a;
 		pthread_attr_init(&a);
 		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-		if (!j->c || pthread_create(&t, &a, autostart_main, j) != 0) {
+		if (!j || !j->c || pthread_create(&t, &a, autostart_main, j) != 0) {
 			pthread_mutex_lock(&all[i]->mu);
 			if (all[i]->state == CS_RESTARTING)
 				berth_container_set_state(all[i], CS_EXITED);
 			pthread_mutex_unlock(&all[i]->mu);
-			berth_container_put(d->containers, j->c);
+			if (j)
+				berth_container_put(d->containers, j->c);
 			free(j);
+			if (counted)
+				berth_bgjobs_end(&d->jobs);
 		}
 		pthread_attr_destroy(&a);
 	}

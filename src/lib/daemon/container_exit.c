@@ -179,10 +179,13 @@ static void *restart_main(void *arg)
 		if (berth_ctr_remove(j->d, j->c, true, true, &err) < 0)
 			berth_log(&j->d->log, BERTH_LOG_WARN, "auto-remove %.12s: %s", j->c->id, err.msg);
 	} else {
-		usleep((useconds_t)j->delay_ms * 1000);
-		berth_ctr_wait_deps(j->d, j->c); /* --volumes-from / container: targets first */
+		/* a daemon that closes meanwhile leaves it Restarting: the next
+		 * start takes it up (berth_ctr_restore) */
+		bool go = berth_bgjobs_sleep(&j->d->jobs, j->delay_ms);
+		if (go)
+			berth_ctr_wait_deps(j->d, j->c); /* --volumes-from / container: targets first */
 		pthread_mutex_lock(&j->c->mu);
-		bool go = j->c->state == CS_RESTARTING && !j->c->stop_requested && !j->c->removed;
+		go = go && j->c->state == CS_RESTARTING && !j->c->stop_requested && !j->c->removed;
 		pthread_mutex_unlock(&j->c->mu);
 		if (go && berth_ctr_start(j->d, j->c, &err) < 0) {
 			berth_log(&j->d->log, BERTH_LOG_ERROR, "restart %.12s: %s", j->c->id, err.msg);
@@ -195,20 +198,28 @@ static void *restart_main(void *arg)
 		}
 	}
 	berth_container_put(j->d->containers, j->c);
+	berth_bgjobs_end(&j->d->jobs);
 	free(j);
 	return NULL;
 }
 
 static void spawn_job(struct berth_daemon *d, struct berth_container *c, int delay_ms, bool remove)
 {
+	if (!berth_bgjobs_begin(&d->jobs))
+		return; /* the daemon is closing: a Restarting record is taken up at the next start */
 	struct restart_job *j = calloc(1, sizeof(*j));
 	struct berth_error err = {0};
+	if (!j) {
+		berth_bgjobs_end(&d->jobs);
+		return;
+	}
 	j->d = d;
 	j->c = berth_container_get(d->containers, c->id, &err);
 	j->delay_ms = delay_ms;
 	j->remove = remove;
 	if (!j->c) {
 		free(j);
+		berth_bgjobs_end(&d->jobs);
 		return;
 	}
 	pthread_t t;
@@ -218,6 +229,7 @@ static void spawn_job(struct berth_daemon *d, struct berth_container *c, int del
 	if (pthread_create(&t, &a, restart_main, j) != 0) {
 		berth_container_put(d->containers, j->c);
 		free(j);
+		berth_bgjobs_end(&d->jobs);
 	}
 	pthread_attr_destroy(&a);
 }

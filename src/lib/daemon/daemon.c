@@ -188,6 +188,10 @@ int berth_daemon_open(struct berth_daemon *d, struct berth_config *cfg, struct b
 	d->started_ns = berth_now_ns();
 	pthread_mutex_init(&d->store_lock, NULL);
 	gethostname(d->hostname, sizeof(d->hostname) - 1);
+	if (berth_bgjobs_init(&d->jobs) < 0) {
+		berth_err_sys(err, BERTH_E_INTERNAL, errno, "background jobs");
+		goto fail;
+	}
 	if (berth_userns_setup(d, err) < 0) /* --userns-remap: <data-root>/<uid>.<gid> */
 		goto fail;
 	if (berth_mkdir_p(d->cfg.data_root, 0711, err) < 0 || berth_mkdir_p(d->cfg.exec_root, 0711, err) < 0)
@@ -245,6 +249,7 @@ fail:
 
 void berth_daemon_close(struct berth_daemon *d)
 {
+	berth_bgjobs_close(&d->jobs); /* first: those threads use everything below */
 	berth_health_free(d->health); /* its probes are execs in containers */
 	d->health = NULL;
 	berth_monitor_stop(d->monitor);

@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "common/idmap.h"
 #include "common/log.h"
+#include "daemon/bgjobs.h"
 #include "daemon/config.h"
 #include "daemon/events.h"
 #include "metadata/db.h"
@@ -45,6 +46,7 @@ struct berth_daemon {
 	struct berth_sysinfo sysinfo;
 	struct berth_idmap idmap; /* --userns-remap (daemon/userns.h); nuid 0: off */
 	char **warnings;          /* for GET /info */
+	struct berth_bgjobs jobs; /* daemon/bgjobs.h: detached restart/remove/exec-wait threads */
 };
 
 /* Create directories, open the database, the stores, probe the runtimes,

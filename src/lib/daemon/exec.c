@@ -1,5 +1,7 @@
 #include "exec.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -258,10 +260,22 @@ struct exec_waiter {
 static void *exec_wait_main(void *arg)
 {
 	struct exec_waiter *w = arg;
-	finish_exec(w->d, w->e, w->state_dir, w->wfd, w->keep_code);
-	berth_exec_put(w->d->execs, w->e);
+	struct berth_daemon *d = w->d;
+	/* the exec may outlive the daemon (live restore): at close, stop waiting */
+	struct pollfd p[2] = {{.fd = w->wfd, .events = POLLIN},
+			      {.fd = berth_bgjobs_wake_fd(&d->jobs), .events = POLLIN}};
+	int pr = 1;
+	if (w->wfd >= 0)
+		while ((pr = poll(p, 2, -1)) < 0 && errno == EINTR) {
+		}
+	if (w->wfd >= 0 && pr > 0 && !p[0].revents && p[1].revents)
+		close(w->wfd);
+	else
+		finish_exec(d, w->e, w->state_dir, w->wfd, w->keep_code);
+	berth_exec_put(d->execs, w->e);
 	free(w->state_dir);
 	free(w);
+	berth_bgjobs_end(&d->jobs);
 	return NULL;
 }
 
@@ -275,12 +289,13 @@ static void wait_in_background(struct berth_daemon *d, struct berth_exec *e, con
 	pthread_attr_t a;
 	pthread_attr_init(&a);
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	if (w && sd) {
+	if (w && sd && berth_bgjobs_begin(&d->jobs)) {
 		*w = (struct exec_waiter){.d = d, .e = e, .state_dir = sd, .wfd = wfd, .keep_code = keep_code};
 		if (pthread_create(&t, &a, exec_wait_main, w) == 0) {
 			pthread_attr_destroy(&a);
 			return;
 		}
+		berth_bgjobs_end(&d->jobs);
 	}
 	pthread_attr_destroy(&a);
 	/* no thread: wait here */

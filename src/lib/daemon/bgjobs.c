@@ -1,0 +1,94 @@
+/* Background jobs: a count, a closing flag and a wake-up pipe (bgjobs.h). */
+#include "daemon/bgjobs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
+
+int berth_bgjobs_init(struct berth_bgjobs *j)
+{
+	*j = (struct berth_bgjobs){.wake = {-1, -1}};
+	if (pipe2(j->wake, O_CLOEXEC) < 0)
+		return -1;
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_mutex_init(&j->mu, NULL);
+	pthread_cond_init(&j->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	j->inited = true;
+	return 0;
+}
+
+bool berth_bgjobs_begin(struct berth_bgjobs *j)
+{
+	if (!j->inited)
+		return false;
+	pthread_mutex_lock(&j->mu);
+	bool ok = !j->closing;
+	if (ok)
+		j->count++;
+	pthread_mutex_unlock(&j->mu);
+	return ok;
+}
+
+void berth_bgjobs_end(struct berth_bgjobs *j)
+{
+	pthread_mutex_lock(&j->mu);
+	j->count--;
+	pthread_cond_broadcast(&j->cv);
+	pthread_mutex_unlock(&j->mu);
+}
+
+bool berth_bgjobs_closing(struct berth_bgjobs *j)
+{
+	if (!j->inited)
+		return true;
+	pthread_mutex_lock(&j->mu);
+	bool c = j->closing;
+	pthread_mutex_unlock(&j->mu);
+	return c;
+}
+
+bool berth_bgjobs_sleep(struct berth_bgjobs *j, int ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&j->mu);
+	while (!j->closing && pthread_cond_timedwait(&j->cv, &j->mu, &ts) != ETIMEDOUT) {
+	}
+	bool ok = !j->closing;
+	pthread_mutex_unlock(&j->mu);
+	return ok;
+}
+
+int berth_bgjobs_wake_fd(struct berth_bgjobs *j) { return j->inited ? j->wake[0] : -1; }
+
+void berth_bgjobs_close(struct berth_bgjobs *j)
+{
+	if (!j->inited)
+		return;
+	pthread_mutex_lock(&j->mu);
+	j->closing = true;
+	pthread_cond_broadcast(&j->cv);
+	pthread_mutex_unlock(&j->mu);
+	if (write(j->wake[1], "x", 1) < 0) {
+		/* the flag and the broadcast still wake the sleepers */
+	}
+	pthread_mutex_lock(&j->mu);
+	while (j->count > 0)
+		pthread_cond_wait(&j->cv, &j->mu);
+	pthread_mutex_unlock(&j->mu);
+	pthread_mutex_destroy(&j->mu);
+	pthread_cond_destroy(&j->cv);
+	close(j->wake[0]);
+	close(j->wake[1]);
+	j->inited = false;
+}
