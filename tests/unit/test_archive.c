@@ -40,19 +40,6 @@ static int sh(const char *fmt, ...)
 
 static int buf_write(void *ctx, const void *data, size_t len) { return berth_buf_append(ctx, data, len); }
 
-struct mem_in {
-	const char *p;
-	size_t len, off;
-};
-static ssize_t mem_read(void *ctx, void *buf, size_t len)
-{
-	struct mem_in *m = ctx;
-	size_t n = m->len - m->off < len ? m->len - m->off : len;
-	memcpy(buf, m->p + m->off, n);
-	m->off += n;
-	return (ssize_t)n;
-}
-
 /* "name type[ -> link]" lines of a tar in memory, in order. */
 static char *list_tar(const struct berth_buf *b)
 {
@@ -332,10 +319,8 @@ static void test_archive_out(void)
 	berth_root_archive(RT(root), "/data", "c", NULL, NULL, &w, &err);
 	sh("mv %s/up.saved %s/root/data/up", tmp, tmp);
 	int back = open_root("root/tmp");
-	struct berth_reader r;
-	struct mem_in m = {b.data, b.len, 0};
-	r.read = mem_read;
-	r.ctx = &m;
+	struct berth_mem_src m;
+	struct berth_reader r = berth_reader_mem(&m, b.data, b.len);
 	struct berth_archive_put_opts po = {.no_overwrite_dir_nondir = true};
 	TAP_OK(&T, berth_root_extract(RT(root), "/tmp", "c", &po, &r, &err) == 0, "round trip in: %s", err.msg);
 	char *s = read_text("root/tmp/data/sub/f");
@@ -371,8 +356,8 @@ static void test_names(void)
 	struct berth_error err = {0};
 	int rc = berth_root_archive(RT(root), "/names", "c", NULL, NULL, &w, &err);
 	TAP_OK(&T, rc == 0, "archive of odd names: %s", err.msg);
-	struct mem_in m = {b.data, b.len, 0};
-	struct berth_reader r = {mem_read, &m};
+	struct berth_mem_src m;
+	struct berth_reader r = berth_reader_mem(&m, b.data, b.len);
 	struct berth_archive_put_opts po = {.spool_dir = tmp};
 	sh("mkdir -p %s/root/names-back", tmp);
 	TAP_OK(&T, berth_root_extract(RT(root), "/names-back", "c", &po, &r, &err) == 0, "extracted: %s", err.msg);
@@ -385,8 +370,8 @@ static int put(int root, const char *path, const struct tent *v, size_t n, bool 
 {
 	struct berth_buf b = {0};
 	make_tar(&b, v, n);
-	struct mem_in m = {b.data, b.len, 0};
-	struct berth_reader r = {mem_read, &m};
+	struct berth_mem_src m;
+	struct berth_reader r = berth_reader_mem(&m, b.data, b.len);
 	struct berth_archive_put_opts po = {.no_overwrite_dir_nondir = no_over, .spool_dir = tmp};
 	berth_err_clear(err);
 	int rc = berth_root_extract(RT(root), path, "c", &po, &r, err);
@@ -483,15 +468,15 @@ static void test_archive_in(void)
 	TAP_OK(&T, put(root, "/tmp", deep, 1, true, &err) == 0 && exists("%s/root/tmp/%s", "new/deep/file"),
 	       "missing parents are made");
 	/* garbage */
-	struct mem_in m = {"garbage", 7, 0};
-	struct berth_reader r = {mem_read, &m};
+	struct berth_mem_src m;
+	struct berth_reader r = berth_reader_mem(&m, "garbage", 7);
 	struct berth_archive_put_opts po = {.spool_dir = tmp};
 	TAP_OK(&T,
 	       berth_root_extract(RT(root), "/tmp", "c", &po, &r, &err) < 0 &&
 		       strstr(err.msg, "Error processing tar file"),
 	       "not a tar: %s", err.msg);
-	struct mem_in m0 = {"", 0, 0};
-	struct berth_reader r0 = {mem_read, &m0};
+	struct berth_mem_src m0;
+	struct berth_reader r0 = berth_reader_mem(&m0, "", 0);
 	TAP_OK(&T, berth_root_extract(RT(root), "/tmp", "c", &po, &r0, &err) == 0, "an empty body is an empty archive");
 	uid_t uid;
 	gid_t gid;
@@ -516,8 +501,8 @@ static void test_host_side(void)
 	struct tent v[] = {{"etc/", 'd', NULL}, {"etc/a", 'f', "A"}, {"etc/l", 'l', "/"}, {"etc/l/b", 'f', "B"}};
 	struct berth_buf b = {0};
 	make_tar(&b, v, 4);
-	struct mem_in m = {b.data, b.len, 0};
-	struct berth_reader r = {mem_read, &m};
+	struct berth_mem_src m;
+	struct berth_reader r = berth_reader_mem(&m, b.data, b.len);
 	struct berth_untar_opts o = {.resolve = BERTH_UNTAR_BENEATH,
 				     .no_lchown = true,
 				     .no_overwrite_dir_nondir = true,
@@ -600,8 +585,8 @@ static void test_shared(void)
 	int root = open_root("kfs");
 	struct tent v[] = {{"proc/planted", 'f', "x"}};
 	make_tar(&b, v, 1);
-	struct mem_in m = {b.data, b.len, 0};
-	struct berth_reader r = {mem_read, &m};
+	struct berth_mem_src m;
+	struct berth_reader r = berth_reader_mem(&m, b.data, b.len);
 	struct berth_untar_opts uo = {.resolve = BERTH_UNTAR_IN_ROOT, .no_kernel_fs = true};
 	err = (struct berth_error){0};
 	TAP_OK(&T, berth_untar(root, "", &r, &uo, &err) < 0 && strstr(err.msg, "read-only"),
@@ -679,8 +664,8 @@ static void test_remap(void)
 	struct berth_buf b = {0};
 	const struct tent v[] = {{"new/deep/f", 'f', "x"}};
 	make_tar(&b, v, 1);
-	struct mem_in in = {b.data, b.len, 0};
-	struct berth_reader r = {mem_read, &in};
+	struct berth_mem_src in;
+	struct berth_reader r = berth_reader_mem(&in, b.data, b.len);
 	struct berth_archive_put_opts po = {.spool_dir = tmp};
 	int rc = berth_root_extract(&rt, "/", "c", &po, &r, &err);
 	TAP_OK(&T, rc == 0, "remap: PUT %s", rc ? err.msg : "");

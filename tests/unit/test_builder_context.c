@@ -16,20 +16,6 @@
 #include "common/util.h"
 #include "tap.h"
 
-struct mem {
-	const char *p;
-	size_t n, off;
-};
-
-static ssize_t mem_read(void *ctx, void *buf, size_t len)
-{
-	struct mem *m = ctx;
-	size_t k = m->n - m->off < len ? m->n - m->off : len;
-	memcpy(buf, m->p + m->off, k);
-	m->off += k;
-	return (ssize_t)k;
-}
-
 static void put(const char *dir, const char *rel, const char *text, mode_t mode)
 {
 	char p[512];
@@ -72,8 +58,8 @@ static void tar_of(const char *dir, struct berth_buf *out)
 
 static struct berth_build_context *open_ctx(const struct berth_buf *tar, const char *work, const char *dockerfile)
 {
-	struct mem m = {tar->data, tar->len, 0};
-	struct berth_reader r = {mem_read, &m};
+	struct berth_mem_src m;
+	struct berth_reader r = berth_reader_mem(&m, tar->data, tar->len);
 	struct berth_build_context *c = NULL;
 	struct berth_error err = {0};
 	if (berth_build_context_open(&r, work, work, dockerfile, &c, &err) < 0) {

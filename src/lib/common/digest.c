@@ -20,10 +20,8 @@ struct berth_sha256 *berth_sha256_new(void)
 	struct berth_sha256 *h = calloc(1, sizeof(*h));
 	if (!h)
 		return NULL;
-	if (berth_sha256_raw_fast()) {
-		berth_sha256_raw_init(&h->r);
+	if (berth_sha256_raw_init(&h->r))
 		return h;
-	}
 	if (!(h->evp = EVP_MD_CTX_new()) || EVP_DigestInit_ex(h->evp, EVP_sha256(), NULL) != 1) {
 		berth_sha256_free(h);
 		return NULL;

@@ -104,7 +104,7 @@ __attribute__((target("sha,sse4.1,ssse3"))) static void blocks_ni(uint32_t h[8],
 }
 #endif
 
-void berth_sha256_raw_init(struct berth_sha256_raw *s)
+bool berth_sha256_raw_init(struct berth_sha256_raw *s)
 {
 	static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
 				       0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
@@ -113,9 +113,12 @@ void berth_sha256_raw_init(struct berth_sha256_raw *s)
 	s->nbuf = 0;
 	s->blocks = berth_sha256_raw_blocks_c;
 #ifdef BERTH_SHA_NI
-	if (berth_sha256_raw_fast())
+	if (berth_sha256_raw_fast()) {
 		s->blocks = blocks_ni;
+		return true;
+	}
 #endif
+	return false;
 }
 
 bool berth_sha256_raw_fast(void)

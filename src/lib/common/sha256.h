@@ -21,7 +21,8 @@ struct berth_sha256_raw {
 
 /* True when the CPU has the SHA extensions (init then uses them). */
 bool berth_sha256_raw_fast(void);
-void berth_sha256_raw_init(struct berth_sha256_raw *s);
+/* Returns whether it uses the SHA extensions (one cpuid check). */
+bool berth_sha256_raw_init(struct berth_sha256_raw *s);
 void berth_sha256_raw_update(struct berth_sha256_raw *s, const void *data, size_t len);
 void berth_sha256_raw_final(struct berth_sha256_raw *s, unsigned char out[BERTH_SHA256_SIZE]);
 /* The portable block function (init picks the SHA-extension one when it

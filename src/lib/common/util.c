@@ -408,6 +408,21 @@ static ssize_t fd_read(void *ctx, void *buf, size_t len)
 
 static int fd_write(void *ctx, const void *buf, size_t len) { return berth_write_all((int)(intptr_t)ctx, buf, len); }
 
+static ssize_t mem_read(void *ctx, void *buf, size_t len)
+{
+	struct berth_mem_src *m = ctx;
+	size_t n = m->len - m->off < len ? m->len - m->off : len;
+	memcpy(buf, m->p + m->off, n);
+	m->off += n;
+	return (ssize_t)n;
+}
+
+struct berth_reader berth_reader_mem(struct berth_mem_src *m, const void *p, size_t len)
+{
+	*m = (struct berth_mem_src){.p = p, .len = len};
+	return (struct berth_reader){mem_read, m};
+}
+
 struct berth_reader berth_reader_fd(int fd) { return (struct berth_reader){fd_read, (void *)(intptr_t)fd}; }
 struct berth_writer berth_writer_fd(int fd) { return (struct berth_writer){fd_write, (void *)(intptr_t)fd}; }
 

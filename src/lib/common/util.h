@@ -74,6 +74,12 @@ struct berth_writer {
 };
 /* Reader/writer over a file descriptor (ctx is the fd cast through intptr_t). */
 struct berth_reader berth_reader_fd(int fd);
+/* A reader over bytes in memory (m holds the position; it must outlive the reader). */
+struct berth_mem_src {
+	const char *p;
+	size_t len, off;
+};
+struct berth_reader berth_reader_mem(struct berth_mem_src *m, const void *p, size_t len);
 struct berth_writer berth_writer_fd(int fd);
 /* pthread_cond_timedwait for at most ms milliseconds (CLOCK_REALTIME); returns its result. */
 int berth_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *mu, long ms);
