@@ -8,7 +8,8 @@ build_pkgs=(build-essential meson ninja-build pkg-config clang-format
   libjansson-dev libsqlite3-dev libarchive-dev libcurl4-openssl-dev libssl-dev
   zlib1g-dev libzstd-dev libhttp-parser-dev libnl-route-3-dev libcap-dev
   libseccomp-dev liblzma-dev libbz2-dev
-  libbtrfs-dev) # btrfs/version.h: the btrfs driver's Build/Library Version (as docker)
+  libbtrfs-dev # btrfs/version.h: the btrfs driver's Build/Library Version (as docker)
+  musl-tools) # musl-gcc: berth-shim-lean, the static shim of file-logging containers
 # make fuzz / scripts/fuzz.sh: clang with libFuzzer (compiler-rt), llvm-symbolizer
 fuzz_pkgs=(clang libclang-rt-dev llvm)
 run_pkgs=(runc crun busybox-static tini catatonit iptables iproute2 tar)

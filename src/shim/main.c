@@ -460,6 +460,8 @@ int main(int argc, char **argv)
 	}
 	/* the container's processes re-parent to us when the runtime exits */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	/* berth-shim-lean too is "berth-shim" to ps and pgrep -x */
+	prctl(PR_SET_NAME, "berth-shim");
 	char pidbuf[32];
 	int pl = snprintf(pidbuf, sizeof(pidbuf), "%d\n", (int)getpid());
 	struct berth_error err = {0};

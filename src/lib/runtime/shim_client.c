@@ -275,6 +275,28 @@ static json_t *shim_config(const struct berth_shim_opts *o)
 			 o->stdin_once, "start", o->start, "log", log);
 }
 
+/* The shim to run: berth-shim-lean (static musl, a quarter of the RSS)
+ * beside berth-shim when the log driver writes a local file or nothing;
+ * the full shim for the remote drivers, whose libcurl/OpenSSL a static
+ * binary cannot load. */
+static char *shim_binary(const struct berth_shim_opts *o)
+{
+	char *shim = o->shim_path ? strdup(o->shim_path) : berth_shim_find_binary();
+	const char *drv = o->log_driver ? o->log_driver : "json-file";
+	if (!shim || (strcmp(drv, "json-file") && strcmp(drv, "local") && strcmp(drv, "none")))
+		return shim;
+	const char *slash = strrchr(shim, '/');
+	if (!slash || strcmp(slash + 1, "berth-shim"))
+		return shim; /* a shim named otherwise (BERTH_SHIM) is run as it is */
+	char *lean = berth_strdup_printf("%.*s/berth-shim-lean", (int)(slash - shim), shim);
+	if (lean && access(lean, X_OK) == 0) {
+		free(shim);
+		return lean;
+	}
+	free(lean);
+	return shim;
+}
+
 int berth_shim_spawn(const struct berth_shim_opts *o, struct berth_shim_result *res, struct berth_error *err)
 {
 	memset(res, 0, sizeof(*res));
@@ -283,7 +305,7 @@ int berth_shim_spawn(const struct berth_shim_opts *o, struct berth_shim_result *
 				 "shim spawn: id, bundle, state_dir, runtime and runtime_root are required");
 	if (o->state_dir[0] != '/' || o->bundle[0] != '/')
 		return berth_err(err, BERTH_E_INTERNAL, "shim spawn: state_dir and bundle must be absolute");
-	cleanup_free char *shim = o->shim_path ? strdup(o->shim_path) : berth_shim_find_binary();
+	cleanup_free char *shim = shim_binary(o);
 	if (!shim)
 		return berth_err(err, BERTH_E_UNAVAILABLE, "berth-shim not found (next to the daemon or in PATH)");
 	if (berth_mkdir_p(o->state_dir, 0711, err) < 0 || berth_mkdir_p(o->runtime_root, 0700, err) < 0)
