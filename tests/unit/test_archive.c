@@ -697,6 +697,34 @@ static void test_remap(void)
 	close(root);
 }
 
+/* ------------------------------------------------------------- sorted names */
+
+static void test_sorted_names(void)
+{
+	sh("mkdir -p %s/ls/empty && cd %s/ls && touch b a C .h && mkdir z", tmp, tmp);
+	char p[512];
+	snprintf(p, sizeof(p), "%s/ls", tmp);
+	int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char **v = berth_ar_sorted_names(fd);
+	char got[256] = "";
+	for (size_t i = 0; v && v[i]; i++)
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", i ? "," : "", v[i]);
+	TAP_STREQ(&T, got, ".h,C,a,b,empty,z", "sorted names: bytewise order, no . and ..");
+	berth_strv_free(v);
+	TAP_OK(&T, lseek(fd, 0, SEEK_CUR) == 0, "sorted names: the fd's offset is untouched");
+	int efd = openat(fd, "empty", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	v = berth_ar_sorted_names(efd);
+	TAP_OK(&T, v && !v[0], "sorted names: an empty directory gives an empty list");
+	berth_strv_free(v);
+	int ffd = openat(fd, "a", O_RDONLY | O_CLOEXEC);
+	errno = 0;
+	v = berth_ar_sorted_names(ffd);
+	TAP_OK(&T, !v && errno == ENOTDIR, "sorted names: a file is refused with ENOTDIR");
+	close(ffd);
+	close(efd);
+	close(fd);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -717,6 +745,7 @@ int main(void)
 	test_race();
 	test_shared();
 	test_remap();
+	test_sorted_names();
 	sh("rm -rf %s", tmp);
 	return TAP_DONE(&T);
 }

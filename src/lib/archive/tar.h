@@ -202,6 +202,10 @@ char *berth_ar_base(const char *p);
 /* True when fd is on a kernel file system (proc, sysfs, cgroup, devpts, ...). */
 bool berth_ar_kernel_fs(int fd);
 
+/* The entry names of the directory fd ("." and ".." left out) in bytewise
+ * order (Go's filepath.Walk order), NULL-terminated (berth_strv_free); fd
+ * and its offset are left as they are. NULL with errno on failure. */
+char **berth_ar_sorted_names(int fd);
 /* chmod of (dirfd, base) that never follows a symlink (symlinks: no-op). */
 int berth_ar_chmod_nofollow(int dirfd, const char *base, mode_t mode);
 /* Remove (dirfd, name) and, for a directory, everything below it; never

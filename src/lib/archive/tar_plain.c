@@ -4,7 +4,6 @@
  * it give up, and the caller writes the tree with berth_tar_write instead. */
 #include "archive/ustar.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -83,8 +82,6 @@ static int qt_header(struct qtar *q, const char *name, const struct stat *st, ch
 	return qt_flush(q, false);
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 static int qt_file(struct qtar *q, int dfd, const char *base, const char *name, const struct stat *st)
 {
 	if (st->st_nlink > 1)
@@ -121,22 +118,10 @@ static int qt_walk(struct qtar *q, int dfd, const char *prefix, int depth)
 {
 	if (depth > 256)
 		return QT_GIVE_UP;
-	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	char **names = berth_ar_sorted_names(dfd);
+	if (!names)
 		return QT_GIVE_UP;
-	}
-	char **names = NULL;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			berth_strv_push(&names, e->d_name);
-	closedir(d);
 	size_t n = berth_strv_len(names);
-	if (n)
-		qsort(names, n, sizeof(char *), cmp_str);
 	int rc = QT_OK;
 	for (size_t i = 0; i < n && rc == QT_OK; i++) {
 		struct stat st;

@@ -2,7 +2,6 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -123,43 +122,6 @@ static char *child_name(const char *prefix, const char *child)
 	size_t n = strlen(prefix);
 	return prefix[n - 1] == '/' ? berth_strdup_printf("%s%s", prefix, child) :
 				      berth_strdup_printf("%s/%s", prefix, child);
-}
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-/* Sorted entry names of the directory fd (the fd stays open). NULL + errno on failure. */
-static char **sorted_names(int fd)
-{
-	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-	if (!d) {
-		if (dfd >= 0)
-			close(dfd);
-		return NULL;
-	}
-	char **v = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *e;
-	errno = 0;
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		if (n + 2 > cap) {
-			cap = cap ? cap * 2 : 64;
-			char **nv = realloc(v, cap * sizeof(char *));
-			if (!nv)
-				break;
-			v = nv;
-		}
-		v[n++] = strdup(e->d_name);
-		v[n] = NULL;
-	}
-	closedir(d);
-	if (!v)
-		v = calloc(1, sizeof(char *));
-	if (v)
-		qsort(v, n, sizeof(char *), cmp_str);
-	return v;
 }
 
 /* One entry. fd: open fd of the file when it is a regular file or
@@ -293,7 +255,7 @@ static int tw_walk(struct tw *t, int dirfd, const char *prefix, int depth)
 {
 	if (depth > 4096)
 		return berth_err(t->err, BERTH_E_INTERNAL, "%s: directory tree too deep", prefix ? prefix : "/");
-	char **names = sorted_names(dirfd);
+	char **names = berth_ar_sorted_names(dirfd);
 	if (!names)
 		return berth_err_sys(t->err, BERTH_E_INTERNAL, errno, "read directory %s", prefix ? prefix : "/");
 	int rc = 0;
