@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -580,6 +581,7 @@ early_fail:
 		if (aa_dir && berth_apparmor_ensure_default(&d->sysinfo, aa_dir, &err) < 0)
 			berth_log(&d->log, BERTH_LOG_WARN, "%s", err.msg);
 	}
+	int load_fd = -1;
 	struct berth_http_server *srv = berth_http_server_new(berth_api_dispatch, d, "Berth/" BERTH_VERSION " (linux)");
 	int rc = 0;
 	if (!srv) {
@@ -611,19 +613,41 @@ early_fail:
 		rc = 1;
 		goto out;
 	}
-	berth_log(&d->log, BERTH_LOG_INFO, "Daemon has completed initialization");
 	berth_log(&d->log, BERTH_LOG_INFO, "API listen on %s", d->cfg.hosts[0]);
 	/* socket activation is done: keep LISTEN_* from shims and runtimes */
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDNAMES");
-	if (notify_socket[0])
-		berth_daemon_sd_notify(notify_socket, "READY=1");
-	malloc_trim(0);
+	/* the containers are read while /_ping already answers; the other
+	 * requests wait for them (berth_daemon_wait_loaded) */
+	load_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (load_fd < 0 || berth_daemon_load_start(d, load_fd, &err) < 0) {
+		if (load_fd < 0)
+			berth_err_sys(&err, BERTH_E_INTERNAL, errno, "eventfd");
+		fprintf(stderr, "berthd: %s\n", err.msg);
+		rc = 1;
+		goto out;
+	}
 	uint64_t trimmed_at = berth_http_server_accepted(srv);
 	for (;;) {
-		struct pollfd pfd = {.fd = sfd, .events = POLLIN};
-		if (poll(&pfd, 1, IDLE_TRIM_MS) == 0) {
+		struct pollfd pfd[2] = {{.fd = sfd, .events = POLLIN}, {.fd = load_fd, .events = POLLIN}};
+		int pr = poll(pfd, load_fd >= 0 ? 2 : 1, IDLE_TRIM_MS);
+		if (pr > 0 && load_fd >= 0 && (pfd[1].revents & POLLIN)) {
+			close(load_fd);
+			load_fd = -1;
+			if (berth_daemon_wait_loaded(d, &err) < 0) {
+				fprintf(stderr, "berthd: %s\n", err.msg);
+				rc = 1;
+				break;
+			}
+			berth_log(&d->log, BERTH_LOG_INFO, "Daemon has completed initialization");
+			if (notify_socket[0])
+				berth_daemon_sd_notify(notify_socket, "READY=1");
+			malloc_trim(0);
+			trimmed_at = berth_http_server_accepted(srv);
+			continue;
+		}
+		if (pr == 0) {
 			uint64_t acc = berth_http_server_accepted(srv);
 			if (acc != trimmed_at && berth_http_server_active(srv) == 0) {
 				malloc_trim(0);
@@ -631,11 +655,14 @@ early_fail:
 			}
 			continue;
 		}
+		if (pr < 0 || !(pfd[0].revents & POLLIN))
+			continue;
 		struct signalfd_siginfo si;
 		ssize_t n = read(sfd, &si, sizeof(si));
 		if (n != sizeof(si))
 			continue;
 		if (si.ssi_signo == SIGHUP) {
+			berth_daemon_wait_loaded(d, NULL); /* the loader reads the configuration */
 			if (berth_config_reload(&d->cfg, &err) < 0) {
 				berth_log(&d->log, BERTH_LOG_ERROR, "Error reloading configuration: %s", err.msg);
 			} else {
@@ -651,6 +678,11 @@ early_fail:
 		break;
 	}
 out:
+	/* a stop during the load waits for it: it may be adopting containers */
+	if (d->load_thread_started)
+		berth_daemon_wait_loaded(d, NULL);
+	if (load_fd >= 0)
+		close(load_fd);
 	berth_http_server_stop(srv);
 	berth_events_shutdown(d->events);
 	/* give streaming handlers a moment to notice */

@@ -185,6 +185,30 @@ crash_test()
 	run -0 berth rm -f keep made
 }
 
+@test "the first requests after /_ping see every container, reconciled (they are read after the API listens)" {
+	local i pid
+	run -0 berth run -d --name early busybox sleep 1000
+	pid=$(cjq early .State.Pid)
+	for ((i = 0; i < 40; i++)); do
+		berth create busybox true >/dev/null || fail "create $i"
+	done
+	run -0 berth create --name early-made busybox true
+	berthd_kill9
+	berthd_respawn
+	# no wait: the first requests after the ping
+	api GET '/containers/json?all=1'
+	assert_eq "$HTTP_CODE" 200
+	assert_eq "$(printf '%s' "$HTTP_BODY" | jq length)" 42
+	assert_eq "$(cjq early .State.Status)/$(cjq early .State.Pid)" "running/$pid"
+	api GET /info
+	assert_eq "$(printf '%s' "$HTTP_BODY" | jq -r '"\(.Containers)/\(.ContainersRunning)"')" 42/1
+	assert_consistent
+	run -0 berth start early-made
+	run -0 berth exec early true
+	run -0 berth rm -f $(crash_ids)
+	assert_consistent
+}
+
 @test "the daemon never crashed" {
 	assert_no_daemon_crash
 }

@@ -157,6 +157,15 @@ void berth_api_dispatch(void *ctx, struct berth_http_req *r, struct berth_http_c
 	if (!handle_version(r, c))
 		return;
 	berth_log(&d->log, BERTH_LOG_DEBUG, "Calling %s %s", r->method, r->raw_path);
+	/* the API listens before the containers are read: everything but the
+	 * ping waits for them (daemon.h, berth_daemon_wait_loaded) */
+	if (strcmp(r->path, "/_ping")) {
+		struct berth_error err = {0};
+		if (berth_daemon_wait_loaded(d, &err) < 0) {
+			berth_http_respond_error(c, &err);
+			return;
+		}
+	}
 	bool path_matched = false;
 	for (int t = 0; tables[t]; t++) {
 		for (const struct berth_route *rt = tables[t]; rt->method; rt++) {

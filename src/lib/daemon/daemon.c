@@ -187,6 +187,10 @@ int berth_daemon_open(struct berth_daemon *d, struct berth_config *cfg, struct b
 	atomic_store(&d->log.level, d->cfg.debug ? BERTH_LOG_DEBUG : BERTH_LOG_INFO);
 	d->started_ns = berth_now_ns();
 	pthread_mutex_init(&d->store_lock, NULL);
+	pthread_mutex_init(&d->load_mu, NULL);
+	pthread_cond_init(&d->load_cond, NULL);
+	d->load_state = 1; /* loading: until berth_daemon_load */
+	d->load_notify_fd = -1;
 	gethostname(d->hostname, sizeof(d->hostname) - 1);
 	if (berth_bgjobs_init(&d->jobs) < 0) {
 		berth_err_sys(err, BERTH_E_INTERNAL, errno, "background jobs");
@@ -205,7 +209,9 @@ int berth_daemon_open(struct berth_daemon *d, struct berth_config *cfg, struct b
 		goto fail;
 	load_engine_id(d);
 	d->events = berth_events_new(1024);
-	d->layers = berth_layer_store_open(d->cfg.data_root, d->cfg.storage_driver, d->db, err);
+	/* the orphaned layer directories are swept by berth_daemon_load: a
+	 * directory per container */
+	d->layers = berth_layer_store_open_unswept(d->cfg.data_root, d->cfg.storage_driver, d->db, err);
 	if (!d->layers || berth_userns_stores(d, err) < 0)
 		goto fail;
 	if (berth_layer_store_set_options(d->layers, d->cfg.storage_opts, err) < 0) {
@@ -215,14 +221,6 @@ int berth_daemon_open(struct berth_daemon *d, struct berth_config *cfg, struct b
 	struct berth_event_sink image_events = berth_events_sink(d->events);
 	d->images = berth_image_store_open(d->cfg.data_root, d->db, d->layers, &image_events, err);
 	if (!d->images)
-		goto fail;
-	berth_pull_recover(d->images, d->cfg.data_root); /* layer references of pulls killed midway */
-	berth_build_recover(d->cfg.data_root);           /* work and /dev/shm directories of builds killed midway */
-	d->containers = berth_containers_open(d, err);
-	if (!d->containers)
-		goto fail;
-	d->volumes = berth_volumes_open(d, err);
-	if (!d->volumes)
 		goto fail;
 	struct berth_image_hooks hooks = {.find_container = image_used_by, .count_containers = image_users, .ctx = d};
 	berth_image_store_set_hooks(d->images, &hooks);
@@ -235,20 +233,93 @@ int berth_daemon_open(struct berth_daemon *d, struct berth_config *cfg, struct b
 		goto fail;
 	d->execs = berth_execs_new();
 	d->health = berth_health_new();
-	d->monitor = berth_monitor_start(d, err);
-	if (!d->monitor)
-		goto fail;
-	berth_reconcile(d); /* what a kill -9 left half done (daemon/reconcile.h) */
-	berth_ctr_restore(d);
-	berth_networks_restore(d); /* DNS servers of running containers on user networks */
 	return 0;
 fail:
 	berth_daemon_close(d);
 	return -1;
 }
 
+int berth_daemon_load(struct berth_daemon *d, struct berth_error *err)
+{
+	berth_layer_store_sweep(d->layers);              /* directories of no layer (a kill -9 midway) */
+	berth_pull_recover(d->images, d->cfg.data_root); /* layer references of pulls killed midway */
+	berth_build_recover(d->cfg.data_root);           /* work and /dev/shm directories of builds killed midway */
+	int rc = -1;
+	struct berth_containers *cs = berth_containers_open(d, err);
+	if (!cs)
+		goto out;
+	d->containers = cs;
+	d->volumes = berth_volumes_open(d, err);
+	if (!d->volumes)
+		goto out;
+	d->monitor = berth_monitor_start(d, err);
+	if (!d->monitor)
+		goto out;
+	berth_reconcile(d); /* what a kill -9 left half done (daemon/reconcile.h) */
+	berth_ctr_restore(d);
+	berth_networks_restore(d); /* DNS servers of running containers on user networks */
+	rc = 0;
+out:
+	pthread_mutex_lock(&d->load_mu);
+	__atomic_store_n(&d->load_state, rc, __ATOMIC_RELEASE);
+	if (rc < 0)
+		d->load_err = *err;
+	pthread_cond_broadcast(&d->load_cond);
+	pthread_mutex_unlock(&d->load_mu);
+	return rc;
+}
+
+static void *load_thread(void *arg)
+{
+	struct berth_daemon *d = arg;
+	struct berth_error err = {0};
+	if (berth_daemon_load(d, &err) < 0)
+		berth_log(&d->log, BERTH_LOG_DEBUG, "loading the containers failed: %s", err.msg);
+	if (d->load_notify_fd >= 0) {
+		uint64_t one = 1;
+		if (write(d->load_notify_fd, &one, sizeof(one)) < 0)
+			berth_log(&d->log, BERTH_LOG_WARN, "load notification: %s", strerror(errno));
+	}
+	return NULL;
+}
+
+int berth_daemon_load_start(struct berth_daemon *d, int notify_fd, struct berth_error *err)
+{
+	d->load_notify_fd = notify_fd;
+	int e = pthread_create(&d->load_thread, NULL, load_thread, d);
+	if (e) {
+		berth_err_sys(err, BERTH_E_INTERNAL, e, "cannot start the loader thread");
+		pthread_mutex_lock(&d->load_mu);
+		__atomic_store_n(&d->load_state, -1, __ATOMIC_RELEASE);
+		d->load_err = *err;
+		pthread_cond_broadcast(&d->load_cond);
+		pthread_mutex_unlock(&d->load_mu);
+		return -1;
+	}
+	d->load_thread_started = true;
+	return 0;
+}
+
+int berth_daemon_wait_loaded(struct berth_daemon *d, struct berth_error *err)
+{
+	if (__atomic_load_n(&d->load_state, __ATOMIC_ACQUIRE) == 0)
+		return 0;
+	pthread_mutex_lock(&d->load_mu);
+	while (d->load_state == 1)
+		pthread_cond_wait(&d->load_cond, &d->load_mu);
+	int rc = d->load_state;
+	if (rc < 0)
+		berth_err(err, d->load_err.kind ? d->load_err.kind : BERTH_E_INTERNAL, "%s", d->load_err.msg);
+	pthread_mutex_unlock(&d->load_mu);
+	return rc;
+}
+
 void berth_daemon_close(struct berth_daemon *d)
 {
+	if (d->load_thread_started) {
+		pthread_join(d->load_thread, NULL);
+		d->load_thread_started = false;
+	}
 	berth_bgjobs_close(&d->jobs); /* first: those threads use everything below */
 	berth_health_free(d->health); /* its probes are execs in containers */
 	d->health = NULL;
@@ -283,6 +354,8 @@ void berth_daemon_close(struct berth_daemon *d)
 	d->warnings = NULL;
 	berth_config_free(&d->cfg);
 	pthread_mutex_destroy(&d->store_lock);
+	pthread_mutex_destroy(&d->load_mu);
+	pthread_cond_destroy(&d->load_cond);
 }
 
 void berth_daemon_sd_notify(const char *socket_path, const char *msg)

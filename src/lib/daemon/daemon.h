@@ -2,6 +2,7 @@
  * One struct berth_daemon is the context every API handler receives. */
 #pragma once
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/error.h"
@@ -47,12 +48,35 @@ struct berth_daemon {
 	struct berth_idmap idmap; /* --userns-remap (daemon/userns.h); nuid 0: off */
 	char **warnings;          /* for GET /info */
 	struct berth_bgjobs jobs; /* daemon/bgjobs.h: detached restart/remove/exec-wait threads */
+	/* the per-container state (berth_daemon_load) is read after the API
+	 * listens; requests that need it wait for it (berth_daemon_wait_loaded) */
+	pthread_mutex_t load_mu;
+	pthread_cond_t load_cond;
+	int load_state; /* 0 loaded (or never loaded: tests), 1 loading, -1 failed (load_err) */
+	bool load_thread_started;
+	pthread_t load_thread;
+	int load_notify_fd;
+	struct berth_error load_err;
 };
 
-/* Create directories, open the database, the stores, probe the runtimes,
- * restore containers; on failure everything opened so far is closed again.
- * cfg is moved into the daemon. */
+/* Create directories, open the database and the stores, probe the runtimes,
+ * set up the default network: everything that can refuse the start, and
+ * nothing whose cost grows with the containers on disk. On failure
+ * everything opened so far is closed again. cfg is moved into the daemon.
+ * The containers are not loaded yet: berth_daemon_load (or _load_start). */
 int berth_daemon_open(struct berth_daemon *d, struct berth_config *cfg, struct berth_error *err);
+/* The per-container state: orphaned layer directories swept, the container
+ * records read, volumes' references, crash reconciliation, live restore,
+ * restart policies, DNS of running containers. Then the daemon is loaded. */
+int berth_daemon_load(struct berth_daemon *d, struct berth_error *err);
+/* berth_daemon_load on a thread of its own (the API answers /_ping
+ * meanwhile); when it is done, one 8-byte write of 1 to notify_fd (an
+ * eventfd; -1: none). */
+int berth_daemon_load_start(struct berth_daemon *d, int notify_fd, struct berth_error *err);
+/* Wait until the load is done: 0, or -1 with the reason it failed. A
+ * daemon opened without a load (tests) counts as loaded. */
+int berth_daemon_wait_loaded(struct berth_daemon *d, struct berth_error *err);
+/* Closes what is open; waits for a load still running first. */
 void berth_daemon_close(struct berth_daemon *d);
 void berth_daemon_warn(struct berth_daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Tell a service manager we are ready (NOTIFY_SOCKET protocol). */

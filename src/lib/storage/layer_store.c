@@ -315,8 +315,8 @@ static bool strv_sorted_has(char **v, size_t n, const char *s)
 	return bsearch(&s, v, n, sizeof(*v), cmp_str) != NULL;
 }
 
-/* Undo interrupted registrations, remove temp and orphaned layer dirs. */
-static int sweep(struct berth_layer_store *ls, struct berth_error *err)
+/* Undo interrupted registrations. */
+static int sweep_pending(struct berth_layer_store *ls, struct berth_error *err)
 {
 	char **tmp_ids = NULL, **parents = NULL;
 	struct berth_stmt *st = ls_prep(ls, "SELECT tmp_id, parent FROM layer_pending WHERE driver = ?1", err);
@@ -356,15 +356,18 @@ static int sweep(struct berth_layer_store *ls, struct berth_error *err)
 	for (size_t i = 0; gone && gone[i]; i++)
 		ls_remove_now(ls, gone[i]);
 	berth_strv_free(gone);
-	if (rc < 0)
-		return -1;
+	return rc;
+}
 
+/* Remove temp and orphaned layer dirs. */
+void berth_layer_store_sweep(struct berth_layer_store *ls)
+{
 	/* every id the records name, read once (a query per directory made
 	 * opening a store of 1,000 containers take seconds) */
 	size_t nref = 0;
 	char **refs = referenced_ids(ls, &nref);
 	if (!refs)
-		return 0; /* when in doubt, keep */
+		return; /* when in doubt, keep */
 	char **ids = ls->drv->ops->list(ls->drv);
 	for (size_t i = 0; ids && ids[i]; i++)
 		if (berth_str_has_prefix(ids[i], "tmp-") || !strv_sorted_has(refs, nref, ids[i]))
@@ -385,11 +388,19 @@ static int sweep(struct berth_layer_store *ls, struct berth_error *err)
 	for (size_t i = 0; stale && stale[i]; i++)
 		ls_remove_now(ls, stale[i]);
 	berth_strv_free(stale);
-	return 0;
 }
 
 struct berth_layer_store *berth_layer_store_open(const char *data_root, const char *driver, struct berth_db *db,
 						 struct berth_error *err)
+{
+	struct berth_layer_store *ls = berth_layer_store_open_unswept(data_root, driver, db, err);
+	if (ls)
+		berth_layer_store_sweep(ls);
+	return ls;
+}
+
+struct berth_layer_store *berth_layer_store_open_unswept(const char *data_root, const char *driver, struct berth_db *db,
+							 struct berth_error *err)
 {
 	if (!data_root || !db) {
 		berth_err(err, BERTH_E_INVALID, "layer store: no data root or database");
@@ -412,7 +423,7 @@ struct berth_layer_store *berth_layer_store_open(const char *data_root, const ch
 	ls->meta_dir = berth_strdup_printf("%s/layerdb/%s", data_root, ls->drv->ops->name);
 	if (!ls->meta_dir || berth_mkdir_p(ls->meta_dir, 0700, err) < 0)
 		goto fail;
-	if (ls_exec(ls, schema, err) < 0 || sweep(ls, err) < 0)
+	if (ls_exec(ls, schema, err) < 0 || sweep_pending(ls, err) < 0)
 		goto fail;
 	return ls;
 fail:

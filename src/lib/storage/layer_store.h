@@ -36,6 +36,13 @@ struct berth_layer_info {
  * names fail with a clear "not supported on this host" (BERTH_E_UNSUPPORTED). */
 struct berth_layer_store *berth_layer_store_open(const char *data_root, const char *driver, struct berth_db *db,
 						 struct berth_error *err);
+/* The same without removing the directories of no layer (temp and orphaned
+ * ones: a directory per container, a kill -9 midway): the caller runs
+ * berth_layer_store_sweep before it creates or removes any layer (berthd:
+ * while the API is held back, after /_ping answers). */
+struct berth_layer_store *berth_layer_store_open_unswept(const char *data_root, const char *driver, struct berth_db *db,
+							 struct berth_error *err);
+void berth_layer_store_sweep(struct berth_layer_store *ls);
 void berth_layer_store_close(struct berth_layer_store *ls);
 /* --userns-remap: layers registered from now on are unpacked with owners
  * shifted into m's host ranges, layer roots belong to the remapped root and
