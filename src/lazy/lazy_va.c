@@ -53,13 +53,16 @@ typedef void (*set_error_fn)(struct archive *, int, const char *, ...);
 void archive_set_error(struct archive *a, int err, const char *fmt, ...)
 {
 	static _Atomic(void *) cache;
-	set_error_fn f = (set_error_fn)berth_lazy_resolve(&cache, "libarchive.so.13", __func__, true);
-	if (!f)
-		return;
+	static atomic_uint gen;
 	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	f(a, err, "%s", msg);
+	/* a is alive: libarchive is loaded (it is unloaded when idle, lazy.h) */
+	pthread_rwlock_rdlock(&berth_lazy_lib_archive.use);
+	set_error_fn f = (set_error_fn)berth_lazy_uresolve(&berth_lazy_lib_archive, &cache, &gen, __func__, true);
+	if (f)
+		f(a, err, "%s", msg);
+	pthread_rwlock_unlock(&berth_lazy_lib_archive.use);
 }
