@@ -263,6 +263,29 @@ rows() { tail -n +2 <<<"$1" | sort; }
 	assert_eq "$output" "$BUSYBOX_ID"
 }
 
+# berthd unloads libarchive (and libzstd) when nothing has used them for a
+# while (src/lazy/lazy.h): the next load and save map them again
+maps_lack() { ! grep -q "$1" "/proc/$E2E_DAEMON_PID/maps"; }
+@test "libarchive unloaded when idle: load and save work again after it, with the same bytes" {
+	[ "$E2E_TARGET" = berthd ] || skip "berthd's own behaviour"
+	load_busybox
+	local a=$BATS_TEST_TMPDIR/a.tar b=$BATS_TEST_TMPDIR/b.tar c=$BATS_TEST_TMPDIR/c.tar
+	run -0 berth save -o "$a" busybox
+	run -0 grep -c libarchive "/proc/$E2E_DAEMON_PID/maps"
+	wait_for 30 maps_lack libarchive
+	wait_for 30 maps_lack libzstd
+	run -0 berth save -o "$b" busybox
+	run -0 cmp "$a" "$b"
+	run -0 berth rmi busybox
+	wait_for 30 maps_lack libarchive
+	run -0 --separate-stderr berth load -i "$b"
+	assert_eq "$output" "Loaded image: busybox:latest"
+	run -0 berth image inspect -f '{{.Id}}' busybox
+	assert_eq "$output" "$BUSYBOX_ID"
+	run -0 berth save -o "$c" busybox
+	run -0 cmp "$a" "$c"
+}
+
 @test "save to stdout, several images, GET /images/get" {
 	load_busybox
 	run -0 berth tag busybox other:2

@@ -163,6 +163,12 @@ static bool retry_after(struct berth_db *db, int rc, int attempt, int64_t deadli
 
 bool berth_db_reserve_present(struct berth_db *db) { return db && atomic_load(&db->reserve_present); }
 
+void berth_db_release_memory(struct berth_db *db)
+{
+	if (db && db->conn)
+		sqlite3_db_release_memory(db->conn);
+}
+
 /* ---- open/close --------------------------------------------------------- */
 
 static void set_pragmas(struct berth_db *db)

@@ -102,3 +102,8 @@ int64_t berth_stmt_changes(struct berth_stmt *st);
 bool berth_db_release_reserve(struct berth_db *db);
 void berth_db_reserve_refill(struct berth_db *db);
 bool berth_db_reserve_present(struct berth_db *db);
+
+/* Gives back the page cache and other memory SQLite holds for the
+ * connection and does not need (what it drops is read again from the file
+ * when needed): the daemon calls it when it has been idle a while. */
+void berth_db_release_memory(struct berth_db *db);
