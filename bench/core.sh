@@ -192,6 +192,17 @@ podman_series()
 	rm -rf "$d"
 }
 
+# core_rss_map PID: where a process's RSS is, by mapping (each shared
+# library, the executable, [heap], other anonymous memory: malloc arenas and
+# thread stacks), KiB, largest first
+core_rss_map()
+{
+	awk '/^[0-9a-f]+-[0-9a-f]+ / { n = split($6, p, "/"); m = NF >= 6 ? p[n] : "[anon]" }
+	     /^Rss:/ { kb[m] += $2 }
+	     END { for (m in kb) if (kb[m] > 0) printf "  %6d KiB  %s\n", kb[m], m }' "/proc/$1/smaps" 2>/dev/null |
+		sort -rn | head -n 16
+}
+
 # mean of each phase of the `timings start|exit|remove` lines in the log
 core_phases()
 {
@@ -269,6 +280,7 @@ bench_core()
 	local b_det="- - - - -" d_det="- - - - -" b_img=- d_img=-
 	local bl dl
 	spec=$(mktemp /var/tmp/berth-bench-spec.XXXXXX)
+	rm -f "$BENCH_DIR/core-rss.txt"
 	if ! core_run_part && daemon_up berthd; then
 		"$BERTH_CLI" load -q -i "$E2E_FIXTURES/busybox-docker-archive.tar" >/dev/null 2>&1
 		berth_spec "$spec" || echo "bench: could not get berthd's spec" >&2
@@ -286,6 +298,7 @@ bench_core()
 		for ((i = 0; i < 20; i++)); do "$BERTH_CLI" create --network none busybox true >/dev/null; done
 		sleep 4 # idle: berthd returns freed memory within 3 s of its last request
 		b_img=$(daemon_rss)
+		core_rss_map "$E2E_DAEMON_PID" >"$BENCH_DIR/core-rss.txt"
 		daemon_down
 	fi
 	if core_part scale && daemon_up berthd; then
@@ -357,6 +370,9 @@ bench_core()
 		"$(ratio "$(kv "$bl" startN)" "$(kv "$bl" start1)")"
 	row "rm at $CORE_MANY, s" "$(kv "$bl" rmN)" "the same at 1 $(kv "$bl" rm1)" "$(ratio "$(kv "$bl" rmN)" "$(kv "$bl" rm1)")"
 	row "cold start to /_ping, $CORE_MANY on disk, ms" "$(kv "$bl" cold)" "" ""
+	if core_run_part && [ -s "$BENCH_DIR/core-rss.txt" ]; then
+		NOTES+=("berthd RSS by mapping after 50 images + 20 containers:" "$(cat "$BENCH_DIR/core-rss.txt")")
+	fi
 	if [ -s "$BENCH_DIR/core-phases.txt" ]; then
 		NOTES+=("berthd --debug phase timings of run --rm (mean over the runs):" "$(cat "$BENCH_DIR/core-phases.txt")")
 	fi
