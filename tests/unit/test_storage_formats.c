@@ -230,6 +230,18 @@ static bool tar_has(const struct berth_buf *tar, const char *name)
 	return found;
 }
 
+/* l1, then l2 on top of it */
+static int reg_two(struct berth_layer_store *ls, const char *drv, const char *what, const struct berth_buf *l1,
+		   const struct berth_buf *l2, struct berth_layer_info *i1, struct berth_layer_info *i2)
+{
+	struct berth_error err = {0};
+	int rc = reg(ls, NULL, l1, i1, &err);
+	if (rc == 0)
+		rc = reg(ls, i1->chain_id, l2, i2, &err);
+	TAP_OK(&t, rc == 0, "[%s] %s register %s", drv, what, rc ? err.msg : "");
+	return rc;
+}
+
 static void test_whiteouts(struct berth_layer_store *ls, const char *drv)
 {
 	struct berth_buf l1 = {0}, l2 = {0};
@@ -251,11 +263,7 @@ static void test_whiteouts(struct berth_layer_store *ls, const char *drv)
 	st_tar_end(&tb);
 	struct berth_error err = {0};
 	struct berth_layer_info i1, i2;
-	int rc = reg(ls, NULL, &l1, &i1, &err);
-	if (rc == 0)
-		rc = reg(ls, i1.chain_id, &l2, &i2, &err);
-	TAP_OK(&t, rc == 0, "[%s] layers with AUFS whiteouts register %s", drv, rc ? err.msg : "");
-	if (rc < 0)
+	if (reg_two(ls, drv, "layers with AUFS whiteouts", &l1, &l2, &i1, &i2) < 0)
 		goto out;
 	char *root = mount_on(ls, "wh-test", i2.chain_id);
 	TAP_OK(&t,
@@ -279,7 +287,7 @@ static void test_whiteouts(struct berth_layer_store *ls, const char *drv)
 	struct berth_buf diff = {0};
 	struct berth_writer w = st_buf_writer(&diff);
 	berth_err_clear(&err);
-	rc = berth_rwlayer_export_diff(ls, "wh-test", &w, &err);
+	int rc = berth_rwlayer_export_diff(ls, "wh-test", &w, &err);
 	TAP_OK(&t, rc == 0 && tar_has(&diff, ".wh.g") && tar_has(&diff, "keep/new") && !tar_has(&diff, "keep/k"),
 	       "[%s] container export has the AUFS whiteout .wh.g %s", drv, rc ? err.msg : "");
 	TAP_OK(&t, rc == 0 && (tar_has(&diff, "keep/.wh..wh..opq") || tar_has(&diff, "keep/.wh.k")),
@@ -383,6 +391,82 @@ static void test_storage_opts(struct berth_layer_store *ls, const char *drv)
 	       "[%s] a refused container layer leaves nothing", drv);
 }
 
+/* berth_layer_path_mode: a path's type read from the layers' directories
+ * (whiteouts, opaque directories, symlinks inside the root) */
+static void test_path_mode(struct berth_layer_store *ls, const char *drv)
+{
+	/* name, kind ('d' directory, 'f' file, 'l' symlink), content or target; "-" between the layers */
+	static const char *const ents[][3] = {{"d", "d", ""},
+					      {"d/x", "f", "x"},
+					      {"f", "f", "f"},
+					      {"g", "f", "g"},
+					      {"h", "d", ""},
+					      {"keep", "d", ""},
+					      {"keep/k", "f", "k"},
+					      {"abs", "l", "/keep"},
+					      {"rel", "l", "keep"},
+					      {"loop", "l", "loop"},
+					      {"esc", "l", "../../../.."},
+					      {"opt", "d", ""},
+					      {"opt/bin", "d", ""},
+					      {"usr", "d", ""},
+					      {"usr/local", "l", "../opt"},
+					      {"-", "", ""},
+					      {".wh.f", "f", ""},
+					      {"d", "d", ""},
+					      {"d/.wh..wh..opq", "f", ""},
+					      {"d/z", "f", "z"},
+					      {"g", "d", ""},
+					      {"h", "f", "h"},
+					      {"lnk", "l", "d"}};
+	struct berth_buf l1 = {0}, l2 = {0};
+	struct st_tar tb;
+	st_tar_begin(&tb, &l1);
+	for (size_t i = 0; i < sizeof(ents) / sizeof(ents[0]); i++) {
+		if (!strcmp(ents[i][0], "-")) {
+			st_tar_end(&tb);
+			st_tar_begin(&tb, &l2);
+		} else if (ents[i][1][0] == 'd')
+			st_tar_dir(&tb, ents[i][0]);
+		else if (ents[i][1][0] == 'f')
+			st_tar_file(&tb, ents[i][0], ents[i][2]);
+		else
+			st_tar_symlink(&tb, ents[i][0], ents[i][2]);
+	}
+	st_tar_end(&tb);
+	struct berth_error err = {0};
+	struct berth_layer_info i1, i2;
+	if (reg_two(ls, drv, "path mode layers", &l1, &l2, &i1, &i2) < 0)
+		goto out;
+	static const struct {
+		const char *path;
+		int want; /* 0 missing, 'd' directory, 'f' file */
+	} cases[] = {
+		{"/", 'd'},           {"/d", 'd'},     {"/d/x", 0},         {"/d/z", 'f'},           {"/f", 0},
+		{"/f/x", 0},          {"/g", 'd'},     {"/h", 'f'},         {"/abs", 'd'},           {"/abs/k", 'f'},
+		{"/rel/k", 'f'},      {"/loop", 0},    {"/usr/local", 'd'}, {"/usr/local/bin", 'd'}, {"/esc", 'd'},
+		{"/esc/keep/k", 'f'}, {"/lnk/z", 'f'}, {"/d/../keep", 'd'}, {"/../../keep", 'd'},    {"/nope", 0},
+		{"/usr/nope/..", 0}};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		mode_t m = 0;
+		int r = berth_layer_path_mode(ls, i2.chain_id, cases[i].path, &m, &err);
+		int got = r < 0 ? -1 : r == 0 ? 0 : S_ISDIR(m) ? 'd' : S_ISREG(m) ? 'f' : '?';
+		TAP_OK(&t, got == cases[i].want, "[%s] path mode of %s: %c (want %c)", drv, cases[i].path,
+		       got > 0  ? got :
+		       got == 0 ? '-' :
+				  '!',
+		       cases[i].want ? cases[i].want : '-');
+	}
+	mode_t m = 0;
+	TAP_OK(&t, berth_layer_path_mode(ls, i1.chain_id, "/f", &m, &err) == 1 && S_ISREG(m),
+	       "[%s] the lower layer alone still has /f", drv);
+	berth_layer_release(ls, i2.chain_id, NULL, NULL);
+	berth_layer_release(ls, i1.chain_id, NULL, NULL);
+out:
+	berth_buf_free(&l1);
+	berth_buf_free(&l2);
+}
+
 static void run_driver(const char *base, const char *drv)
 {
 	char *dr = berth_strdup_printf("%s/%s", base, drv);
@@ -396,6 +480,7 @@ static void run_driver(const char *base, const char *drv)
 		test_absolute(ls, drv);
 		test_duplicate(ls, drv);
 		test_whiteouts(ls, drv);
+		test_path_mode(ls, drv);
 		TAP_OK(&t, berth_layer_store_total_size(ls) == 0, "[%s] every layer released", drv);
 		test_storage_opts(ls, drv);
 	}

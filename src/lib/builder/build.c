@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -236,7 +237,9 @@ int bld_meta(struct bctx *b, const char *comment)
 		return berth_err(b->err, BERTH_E_INTERNAL, "out of memory");
 	json_t *cmd = bld_nop_cmd(b, comment);
 	cleanup_free char *by = bld_cmd_text(cmd);
-	if (bld_cache_probe(b, key, by)) {
+	int hit = bld_cache_probe(b, key, by);
+	bld_mark(b, "cache lookup");
+	if (hit) {
 		json_decref(cmd);
 		return 0;
 	}
@@ -247,6 +250,7 @@ int bld_meta(struct bctx *b, const char *comment)
 	int rc = b->ops->commit(b->ops->ctx, NULL, *b->id ? b->id : NULL, b->cfg, cc, b->author, created(b), nid,
 				b->err);
 	json_decref(cc);
+	bld_mark(b, "image write");
 	if (rc < 0)
 		return -1;
 	berth_build_cache_put(b->db, *b->id ? b->id : "scratch", key, nid);
@@ -537,6 +541,26 @@ static void step_line(struct bctx *b, const char *original)
 	bld_stream(b, "\n");
 }
 
+/* a step, with its timings in the debug log */
+static int step_dispatch(struct bctx *b, struct berth_df_instr *in)
+{
+	struct berth_log *log = b->o->log;
+	if (!log || atomic_load(&log->level) < BERTH_LOG_DEBUG)
+		return bld_dispatch(b, in);
+	struct berth_span sp;
+	berth_span_init(&sp, 0);
+	int64_t t0 = sp.last_ns;
+	b->sp = &sp;
+	int rc = bld_dispatch(b, in);
+	b->sp = NULL;
+	berth_span_mark(&sp, "other");
+	char line[512];
+	berth_span_format(&sp, line, sizeof(line));
+	berth_log(log, BERTH_LOG_DEBUG, "timings build step %d/%d %s (%lld us): %s", b->step, b->total, in->cmd,
+		  (long long)((berth_mono_ns() - t0) / 1000), line);
+	return rc;
+}
+
 int berth_build(const struct berth_build_ops *ops, struct berth_db *db, const struct berth_build_opts *o,
 		char id[BERTH_ID_SZ], int64_t *exit_code, struct berth_error *err)
 {
@@ -640,7 +664,7 @@ int berth_build(const struct berth_build_ops *ops, struct berth_db *db, const st
 			}
 			continue;
 		}
-		if (bld_dispatch(&b, in) < 0)
+		if (step_dispatch(&b, in) < 0)
 			goto out;
 	}
 	if (nlabels) {
@@ -663,7 +687,7 @@ int berth_build(const struct berth_build_ops *ops, struct berth_db *db, const st
 		if (lrc < 0)
 			goto out;
 		step_line(&b, lin.original);
-		lrc = bld_dispatch(&b, &lin);
+		lrc = step_dispatch(&b, &lin);
 		berth_df_instr_clear(&lin);
 		if (lrc < 0)
 			goto out;

@@ -4,6 +4,7 @@
 
 #include "builder/builder.h"
 #include "builder/parser.h"
+#include "common/span.h"
 
 /* docker's layer store refuses a chain deeper than 125 ("max depth exceeded");
  * the builder checks before running a layer-making step */
@@ -39,7 +40,15 @@ struct bctx {
 	json_t *cache_sources;     /* --cache-from images found: [{"id", "image"}] */
 	bool work_made;            /* o->work_dir exists (made at the first step that runs) */
 	struct bld_reaper *reaper; /* removes containers while the build goes on (build.c) */
+	struct berth_span *sp;     /* the step's timings (debug log), NULL when not logged */
 };
+
+/* end of a phase of the step's timings (nothing when they are not logged) */
+static inline void bld_mark(struct bctx *b, const char *phase)
+{
+	if (b->sp)
+		berth_span_mark(b->sp, phase);
+}
 
 /* o->work_dir, made at first use (a build whose steps all hit the cache
  * writes nothing there); NULL with b->err filled */

@@ -13,6 +13,7 @@
 
 #include "common/digest.h"
 #include "common/error.h"
+#include "common/log.h"
 #include "common/util.h"
 #include "metadata/db.h"
 
@@ -39,6 +40,10 @@ struct berth_build_ops {
 			     char id[BERTH_ID_SZ], struct berth_error *err);
 	/* Create a container: body is a POST /containers/create body. */
 	int (*ctr_create)(void *ctx, json_t *body, char id[65], struct berth_error *err);
+	/* Is path (absolute, symlinks followed inside the root) a directory in
+	 * the image's filesystem? 1 yes, 0 no, -1 error. Read from the image's
+	 * layers: no container. */
+	int (*image_is_dir)(void *ctx, const char *image, const char *path, struct berth_error *err);
 	/* Does path exist in the container (created) as a directory? 1 yes, 0 no, -1 error. */
 	int (*ctr_is_dir)(void *ctx, const char *ctr, const char *path, struct berth_error *err);
 	/* Tar of path in the container (docker's archive GET: entries named after its base name). */
@@ -80,6 +85,8 @@ struct berth_build_opts {
 	void (*emit)(void *ectx, json_t *msg);
 	void *ectx;
 	bool (*cancelled)(void *ectx);
+	/* debug log: per-step timings when its level is debug (may be NULL) */
+	struct berth_log *log;
 };
 
 /* Run a build. An error before anything was emitted (a Dockerfile parse

@@ -313,6 +313,7 @@ static int commit_stage(struct copy_job *j, const char *comment, const char *key
 		clamp_times(j->stage_fd, b->created_ns / 1000000000LL, 0);
 	if (b->nlayers >= BERTH_BUILD_MAX_LAYERS)
 		return berth_err(b->err, BERTH_E_INVALID, "max depth exceeded");
+	bld_mark(b, "stage files");
 	cleanup_close int tfd = bld_tmpfile(b);
 	if (tfd < 0)
 		return -1;
@@ -321,6 +322,7 @@ static int commit_stage(struct copy_job *j, const char *comment, const char *key
 	if (berth_tar_write(&src, &w, b->err) < 0)
 		return -1;
 	lseek(tfd, 0, SEEK_SET);
+	bld_mark(b, "layer tar");
 	struct berth_reader r = berth_reader_fd(tfd);
 	json_t *cc = json_deep_copy(b->cfg);
 	json_object_set_new(cc, "Cmd", bld_nop_cmd(b, comment));
@@ -328,6 +330,7 @@ static int commit_stage(struct copy_job *j, const char *comment, const char *key
 	int rc = b->ops->commit_tar(b->ops->ctx, *b->id ? b->id : NULL, &r, b->cfg, cc, b->author,
 				    b->created_ns ? b->created_ns : berth_now_ns(), nid, b->err);
 	json_decref(cc);
+	bld_mark(b, "layer register and image");
 	if (rc < 0)
 		return -1;
 	if (key)
@@ -360,6 +363,11 @@ static bool dest_is_dir_in_image(struct bctx *b, const char *dest)
 		return false;
 	char ctr[65];
 	struct berth_error e2 = {0};
+	if (b->ops->image_is_dir) {
+		int d = b->ops->image_is_dir(b->ops->ctx, b->id, dest, &e2);
+		if (d >= 0)
+			return d == 1;
+	}
 	if (bld_probe_ctr(b, ctr, &e2) < 0)
 		return false;
 	int d = b->ops->ctr_is_dir(b->ops->ctx, ctr, dest, &e2);
@@ -549,7 +557,10 @@ int bld_copy(struct bctx *b, struct berth_df_instr *in, bool add)
 			berth_strdup_printf("%s|%u:%u|%s", hash, (unsigned)j.uid, (unsigned)j.gid, from ? fromw : "");
 	key = bld_key(b, add ? "add" : "copy", comment, extra);
 	by = bld_nop_text(b, comment);
-	if (bld_cache_probe(b, key, by) == 1) {
+	bld_mark(b, "hash sources");
+	int hit = bld_cache_probe(b, key, by);
+	bld_mark(b, "cache lookup");
+	if (hit == 1) {
 		rc = 0;
 		goto out;
 	}
@@ -563,6 +574,7 @@ int bld_copy(struct bctx *b, struct berth_df_instr *in, bool add)
 	}
 	if (!into_dir && !j.any_dir && dest_is_dir_in_image(b, dest))
 		into_dir = true;
+	bld_mark(b, "resolve sources and probe dest");
 	if (new_stage_dir(b, "copy", &j.stage_dir, &j.stage_fd) < 0)
 		goto out;
 	const char *drel = dest + 1; /* dest is absolute and clean */
@@ -645,9 +657,13 @@ int bld_workdir_create(struct bctx *b, const char *dir)
 	if (!key)
 		return berth_err(b->err, BERTH_E_INTERNAL, "out of memory");
 	cleanup_free char *by = bld_nop_text(b, comment);
-	if (bld_cache_probe(b, key, by) == 1)
+	int hit = bld_cache_probe(b, key, by);
+	bld_mark(b, "cache lookup");
+	if (hit == 1)
 		return 0;
-	if (!strcmp(dir, "/") || dest_is_dir_in_image(b, dir)) {
+	bool exists = !strcmp(dir, "/") || dest_is_dir_in_image(b, dir);
+	bld_mark(b, "probe dir");
+	if (exists) {
 		b->cache_broken = true; /* bmeta probes again: a miss */
 		return bld_meta(b, comment);
 	}

@@ -132,7 +132,9 @@ static int do_run(struct bctx *b, struct berth_df_instr *in)
 	int rc = -1;
 	char ctr[65] = "";
 	json_t *cc = NULL;
-	if (bld_cache_probe(b, key, berth_buf_str(&text)) == 1) {
+	int hit = bld_cache_probe(b, key, berth_buf_str(&text));
+	bld_mark(b, "cache lookup");
+	if (hit == 1) {
 		rc = 0;
 		goto out;
 	}
@@ -148,6 +150,7 @@ static int do_run(struct bctx *b, struct berth_df_instr *in)
 	json_array_extend(env, envs);
 	rc = b->ops->ctr_create(b->ops->ctx, body, ctr, b->err);
 	json_decref(body);
+	bld_mark(b, "container create");
 	if (rc < 0)
 		goto out;
 	bld_stream(b, " ---> Running in %.12s\n", ctr);
@@ -157,6 +160,7 @@ static int do_run(struct bctx *b, struct berth_df_instr *in)
 	if (ro.line.len)
 		bld_stream(b, "%s", berth_buf_str(&ro.line));
 	berth_buf_free(&ro.line);
+	bld_mark(b, "run");
 	if (rc < 0 || code != 0) {
 		bld_remove_later(b, ctr);
 		if (rc == 0) {
@@ -169,6 +173,7 @@ static int do_run(struct bctx *b, struct berth_df_instr *in)
 	cc = json_deep_copy(b->cfg);
 	json_object_set(cc, "Cmd", save);
 	rc = bld_commit_ctr(b, ctr, cc, key);
+	bld_mark(b, "commit");
 	if (rc == 0) {
 		bld_remove(b, ctr, false);
 		bld_stream(b, " ---> %.12s\n", berth_digest_hex(b->id));

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -31,6 +32,19 @@ static int op_image_get(void *ctx, const char *ref, char id[BERTH_ID_SZ], json_t
 	*image = json_incref(img.json);
 	berth_image_free(&img);
 	return 0;
+}
+
+static int op_image_is_dir(void *ctx, const char *image, const char *path, struct berth_error *err)
+{
+	struct berth_daemon *d = ctx;
+	struct berth_image img = {0};
+	if (berth_image_get(d->images, image, &img, err) < 0)
+		return -1;
+	mode_t mode = S_IFDIR; /* an image without layers: only its root */
+	int rc = *img.top_chain ? berth_layer_path_mode(d->layers, img.top_chain, path, &mode, err) :
+				  !path[strspn(path, "/")];
+	berth_image_free(&img);
+	return rc <= 0 ? rc : S_ISDIR(mode) ? 1 : 0;
 }
 
 static int op_ctr_create(void *ctx, json_t *body, char id[65], struct berth_error *err)
@@ -418,6 +432,7 @@ void berth_build_ops_init(struct berth_daemon *d, struct berth_build_ops *ops)
 					.image_pull = op_image_pull,
 					.image_is_ancestor = op_image_is_ancestor,
 					.image_restore = op_image_restore,
+					.image_is_dir = op_image_is_dir,
 					.ctr_create = op_ctr_create,
 					.ctr_is_dir = op_ctr_is_dir,
 					.ctr_get = op_ctr_get,

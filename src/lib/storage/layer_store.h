@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "common/digest.h"
 #include "common/error.h"
@@ -83,6 +84,12 @@ int berth_layer_release_list(struct berth_layer_store *ls, const char *chain_id,
 int berth_layer_get(struct berth_layer_store *ls, const char *chain_id, struct berth_layer_info *out,
 		    struct berth_error *err);
 /* chain ID of diff IDs: chain(d1) = d1; chain(d1..dn) = sha256(chain(d1..dn-1) + " " + dn). */
+/* The type of path (absolute; symlinks followed inside the root, as a
+ * chroot would) in the filesystem of layer chain_id, read from the layers'
+ * own directories (overlay whiteouts and opaque directories honoured): 1 and
+ * *mode (st_mode) when it exists, 0 when it does not, -1 on error. */
+int berth_layer_path_mode(struct berth_layer_store *ls, const char *chain_id, const char *path, mode_t *mode,
+			  struct berth_error *err);
 void berth_layer_chain_id(const char *parent_chain, const char *diff_id, char out[BERTH_DIGEST_LEN + 1]);
 /* Write the layer's uncompressed tar, byte-identical to what was registered
  * (so its sha256 is the diff ID; verified while streaming). */

@@ -236,7 +236,8 @@ static void build(struct berth_daemon *d, struct berth_http_req *r, struct berth
 				     .source_date_epoch_s = sde ? strtoll(sde, NULL, 10) : -1,
 				     .emit = emit,
 				     .ectx = &s,
-				     .cancelled = cancelled};
+				     .cancelled = cancelled,
+				     .log = &d->log};
 	char id[BERTH_ID_SZ];
 	int brc = berth_build(&ops, d->db, &o, id, &exit_code, &err);
 	berth_span_mark(&sp, "steps");

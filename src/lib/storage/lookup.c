@@ -1,0 +1,286 @@
+/* A path's type in an image layer's filesystem, read from the layers'
+ * directories (no container, no mount): see berth_layer_path_mode. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "archive/tar.h"
+#include "common/cleanup.h"
+#include "storage/fsutil.h"
+#include "storage/layer_store_int.h"
+
+#define LOOKUP_MAX_LINKS 40 /* the kernel's limit of symlinks in one resolution */
+
+/* the layers' directories, top first; each pinned until lookup_close */
+struct lookup {
+	struct berth_layer_store *ls;
+	char **ids;
+	int *fds;
+	size_t n;
+	bool overlay; /* layers stacked with overlay whiteouts; else the top one is the whole root */
+};
+
+static void lookup_close(struct lookup *lk)
+{
+	for (size_t i = 0; i < lk->n; i++)
+		if (lk->fds[i] >= 0)
+			close(lk->fds[i]);
+	char **now = NULL;
+	pthread_mutex_lock(&lk->ls->lock);
+	for (size_t i = 0; lk->ids && lk->ids[i]; i++)
+		if (ls_unpin(lk->ls, lk->ids[i]))
+			berth_strv_push(&now, lk->ids[i]);
+	pthread_mutex_unlock(&lk->ls->lock);
+	for (size_t i = 0; now && now[i]; i++)
+		ls_remove_unlocked(lk->ls, now[i]);
+	berth_strv_free(now);
+	berth_strv_free(lk->ids);
+	free(lk->fds);
+}
+
+static int lookup_open(struct berth_layer_store *ls, const char *chain_id, struct lookup *lk, struct berth_error *err)
+{
+	*lk = (struct lookup){.ls = ls, .overlay = ls->drv->ops->whiteout == BERTH_WHITEOUT_OVERLAY};
+	char cur[BERTH_DIGEST_LEN + 1];
+	snprintf(cur, sizeof(cur), "%s", chain_id);
+	int rc = 0;
+	pthread_mutex_lock(&ls->lock);
+	while (*cur) {
+		struct ls_row r;
+		int found = ls_row_get(ls, cur, &r, err);
+		if (found <= 0) {
+			rc = found < 0 ? -1 : berth_err(err, BERTH_E_NOT_FOUND, "layer %s does not exist", cur);
+			break;
+		}
+		ls_pin(ls, r.cache_id);
+		berth_strv_push(&lk->ids, r.cache_id);
+		if (!lk->overlay)
+			break; /* a full-copy layer holds the whole tree */
+		snprintf(cur, sizeof(cur), "%s", r.parent);
+	}
+	pthread_mutex_unlock(&ls->lock);
+	size_t n = berth_strv_len(lk->ids);
+	lk->fds = calloc(n ? n : 1, sizeof(int));
+	if (!lk->fds) {
+		lookup_close(lk);
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		cleanup_free char *dir = ls->drv->ops->diff_path(ls->drv, lk->ids[i]);
+		lk->fds[i] = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+		lk->n++;
+		if (lk->fds[i] < 0)
+			rc = berth_err_sys(err, BERTH_E_INTERNAL, errno, "open layer %s", lk->ids[i]);
+	}
+	if (rc < 0)
+		lookup_close(lk);
+	return rc;
+}
+
+static bool is_whiteout(const struct stat *st) { return S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0); }
+
+static bool is_opaque(int dirfd, const char *name)
+{
+	char v[4];
+	ssize_t n = berth_lgetxattr_at(dirfd, name, "trusted.overlay.opaque", v, sizeof(v));
+	return n == 1 && v[0] == 'y';
+}
+
+/* One directory of the merged view: its fd in each layer that contributes
+ * to it, top first. */
+struct mdir {
+	int *fds;
+	size_t n;
+};
+
+static void mdir_clear(struct mdir *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		close(m->fds[i]);
+	m->n = 0;
+}
+
+/* Look name up in the merged directory m as overlayfs does: the topmost
+ * layer that has it decides; a whiteout hides it; a directory merges with
+ * the directories below it down to an opaque one or a non-directory.
+ * 1 found (*st; a directory's layers in *sub), 0 missing, -1 error. */
+static int merged_lookup(const struct mdir *m, const char *name, struct stat *st, struct mdir *sub)
+{
+	sub->n = 0;
+	bool have = false;
+	for (size_t i = 0; i < m->n; i++) {
+		struct stat s;
+		if (fstatat(m->fds[i], name, &s, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT || errno == ENOTDIR)
+				continue;
+			return -1;
+		}
+		if (is_whiteout(&s) || (have && !S_ISDIR(s.st_mode)))
+			break;
+		if (!have) {
+			*st = s;
+			have = true;
+		}
+		if (!S_ISDIR(s.st_mode))
+			break;
+		int fd = openat(m->fds[i], name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		sub->fds[sub->n++] = fd;
+		if (is_opaque(m->fds[i], name))
+			break;
+	}
+	return have ? 1 : 0;
+}
+
+/* Resolve path component by component, following symlinks inside the
+ * root (as a chroot would), ".." never above it. */
+static int overlay_mode(struct lookup *lk, const char *path, mode_t *mode, struct berth_error *err)
+{
+	struct mdir cur = {.fds = calloc(lk->n, sizeof(int))}, next = {.fds = calloc(lk->n, sizeof(int))};
+	char **stack = NULL; /* the resolved components of cur */
+	cleanup_free char *rest = strdup(path);
+	int rc = -1, links = 0;
+	if (!cur.fds || !next.fds || !rest) {
+		berth_err(err, BERTH_E_INTERNAL, "out of memory");
+		goto out;
+	}
+restart:
+	mdir_clear(&cur);
+	for (size_t i = 0; i < lk->n; i++) {
+		int fd = dup(lk->fds[i]);
+		if (fd < 0) {
+			berth_err_sys(err, BERTH_E_INTERNAL, errno, "dup");
+			goto out;
+		}
+		cur.fds[cur.n++] = fd;
+	}
+	/* walk the components of stack again (after ".."), then those of rest */
+	{
+		char **again = stack;
+		stack = NULL;
+		struct berth_buf p = {0};
+		for (size_t i = 0; again && again[i]; i++)
+			berth_buf_printf(&p, "%s/", again[i]);
+		berth_buf_printf(&p, "%s", rest);
+		berth_strv_free(again);
+		free(rest);
+		rest = strdup(berth_buf_str(&p));
+		berth_buf_free(&p);
+		if (!rest) {
+			berth_err(err, BERTH_E_INTERNAL, "out of memory");
+			goto out;
+		}
+	}
+	*mode = S_IFDIR | 0755; /* the root */
+	char *s = rest;
+	while (*s) {
+		char *slash = strchr(s, '/');
+		size_t len = slash ? (size_t)(slash - s) : strlen(s);
+		char *after = slash ? slash + 1 : s + len;
+		if (len == 0 || (len == 1 && s[0] == '.')) {
+			s = after;
+			continue;
+		}
+		char name[256];
+		if (len >= sizeof(name)) {
+			rc = 0;
+			goto out;
+		}
+		memcpy(name, s, len);
+		name[len] = 0;
+		if (!strcmp(name, "..")) {
+			size_t k = berth_strv_len(stack);
+			if (k)
+				free(stack[k - 1]), stack[k - 1] = NULL;
+			memmove(rest, after, strlen(after) + 1);
+			goto restart;
+		}
+		if (!S_ISDIR(*mode)) { /* a component below a file */
+			rc = 0;
+			goto out;
+		}
+		struct stat st;
+		int f = merged_lookup(&cur, name, &st, &next);
+		if (f < 0) {
+			berth_err_sys(err, BERTH_E_INTERNAL, errno, "look up %s", name);
+			mdir_clear(&next);
+			goto out;
+		}
+		if (f == 0) {
+			rc = 0;
+			goto out;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			char target[4096];
+			ssize_t tl = -1;
+			for (size_t i = 0; i < cur.n && tl < 0; i++)
+				tl = readlinkat(cur.fds[i], name, target, sizeof(target) - 1);
+			if (tl < 0 || ++links > LOOKUP_MAX_LINKS) {
+				rc = 0;
+				goto out;
+			}
+			target[tl] = 0;
+			cleanup_free char *nrest = berth_strdup_printf("%s/%s", target, after);
+			if (!nrest) {
+				berth_err(err, BERTH_E_INTERNAL, "out of memory");
+				goto out;
+			}
+			free(rest);
+			rest = steal_ptr(nrest);
+			if (target[0] == '/') {
+				berth_strv_free(stack);
+				stack = NULL;
+			}
+			goto restart;
+		}
+		*mode = st.st_mode;
+		berth_strv_push(&stack, name);
+		mdir_clear(&cur);
+		struct mdir t = cur;
+		cur = next;
+		next = t;
+		s = after;
+	}
+	rc = 1;
+out:
+	mdir_clear(&cur);
+	mdir_clear(&next);
+	free(cur.fds);
+	free(next.fds);
+	berth_strv_free(stack);
+	return rc;
+}
+
+int berth_layer_path_mode(struct berth_layer_store *ls, const char *chain_id, const char *path, mode_t *mode,
+			  struct berth_error *err)
+{
+	struct lookup lk;
+	if (lookup_open(ls, chain_id, &lk, err) < 0)
+		return -1;
+	int rc;
+	if (lk.overlay) {
+		rc = overlay_mode(&lk, path, mode, err);
+	} else {
+		/* the top layer is the whole tree: the kernel resolves inside it */
+		const char *rel = path;
+		while (*rel == '/')
+			rel++;
+		cleanup_close int fd = berth_ar_open(lk.fds[0], rel, O_PATH, BERTH_UNTAR_IN_ROOT);
+		struct stat st;
+		if (fd >= 0 && fstat(fd, &st) == 0) {
+			*mode = st.st_mode;
+			rc = 1;
+		} else if (fd < 0 && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)) {
+			rc = 0;
+		} else {
+			rc = berth_err_sys(err, BERTH_E_INTERNAL, errno, "look up %s", path);
+		}
+	}
+	lookup_close(&lk);
+	return rc;
+}
