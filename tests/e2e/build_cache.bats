@@ -138,7 +138,8 @@ mem_prefix() {
 	local pre other
 	pre=$(mem_prefix "$E2E_DATA")
 	other=$(mktemp -d /dev/shm/berth-build-0000000000000000-XXXXXX)
-	printf 'FROM busybox\nCOPY a.txt /a.txt\nRUN sleep 1000\n' >"$CTX/Dockerfile"
+	# COPY of context files stages in memory (/dev/shm), COPY --from on disk (the work directory)
+	printf 'FROM busybox\nCOPY a.txt /a.txt\nCOPY --from=busybox /etc/passwd /p\nRUN sleep 1000\n' >"$CTX/Dockerfile"
 	berth build --no-cache -t c:slow "$CTX" >"$BATS_TEST_TMPDIR/out" 2>&1 &
 	local cli=$!
 	running() { grep -q 'Running in' "$BATS_TEST_TMPDIR/out"; }

@@ -78,9 +78,16 @@ const char *bld_work(struct bctx *b)
 	return b->o->work_dir;
 }
 
-int bld_tmpfile(struct bctx *b)
+const char *bld_scratch(struct bctx *b, bool small)
 {
-	const char *w = bld_work(b);
+	const char *m = small && b->o->context ? berth_build_context_mem_dir(b->o->context) : NULL;
+	return m ? m : bld_work(b);
+}
+
+int bld_tmpfile(struct bctx *b) { return bld_tmpfile_in(b, bld_work(b)); }
+
+int bld_tmpfile_in(struct bctx *b, const char *w)
+{
 	if (!w)
 		return -1;
 	int fd = open(w, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);

@@ -53,8 +53,14 @@ static inline void bld_mark(struct bctx *b, const char *phase)
 /* o->work_dir, made at first use (a build whose steps all hit the cache
  * writes nothing there); NULL with b->err filled */
 const char *bld_work(struct bctx *b);
-/* an unnamed temporary file in the work directory; -1 with b->err filled */
+/* where to put scratch files: small ones (bounded by the in-memory
+ * context's size) on the memory filesystem when the context is there, the
+ * rest in the work directory; NULL with b->err filled */
+const char *bld_scratch(struct bctx *b, bool small);
+/* an unnamed temporary file in the work directory (or dir, NULL: b->err
+ * is filled already); -1 with b->err filled */
 int bld_tmpfile(struct bctx *b);
+int bld_tmpfile_in(struct bctx *b, const char *dir);
 
 /* {"stream": text} unless quiet */
 void bld_stream(struct bctx *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -126,6 +126,11 @@ int berth_build_context_open(struct berth_reader *in, const char *data_root, con
 			     struct berth_build_context **out, struct berth_error *err);
 /* a context already extracted in dir (remote contexts); dir is not removed */
 struct berth_build_context *berth_build_context_of_dir(const char *dir);
+/* The directory on the memory filesystem (/dev/shm) that the context uses
+ * or will use when it fits in memory (made at the first call), else NULL.
+ * Steps stage small trees below it (siblings of "context"); it goes with
+ * the context. */
+const char *berth_build_context_mem_dir(struct berth_build_context *c);
 /* the context directory's fd (extracted at the first call); owned by the context */
 int berth_build_context_fd(struct berth_build_context *c, struct berth_error *err);
 /* Hash path (clean, relative; "." the root) as the extracted tree would be

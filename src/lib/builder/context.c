@@ -165,7 +165,8 @@ struct berth_build_context {
 static int extract(struct berth_build_context *c, struct berth_reader *rest, struct berth_error *err)
 {
 	struct replay rp = {.head = c->body, .rest = rest};
-	c->mem = rest ? NULL : mem_dir(c->data_root);
+	if (!rest && !c->mem)
+		c->mem = mem_dir(c->data_root);
 	c->dir = berth_strdup_printf("%s/context", c->mem ? c->mem : c->work);
 	struct berth_reader r = {replay_read, &rp};
 	if (!c->dir)
@@ -250,6 +251,13 @@ int berth_build_context_fd(struct berth_build_context *c, struct berth_error *er
 	if (c->fd < 0)
 		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "open context");
 	return c->fd;
+}
+
+const char *berth_build_context_mem_dir(struct berth_build_context *c)
+{
+	if (!c->mem && c->whole && c->data_root)
+		c->mem = mem_dir(c->data_root);
+	return c->mem;
 }
 
 int berth_build_context_hash(struct berth_build_context *c, const char *path, const char *label, struct berth_sha256 *h,

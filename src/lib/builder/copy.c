@@ -29,6 +29,7 @@ struct copy_job {
 	bool any_dir;
 	bool urls; /* sources downloaded by ADD: never extracted */
 	bool add;
+	const char *scratch; /* the stage's parent: see bld_scratch */
 };
 
 /* ---- content checksum: names, modes, owners, sizes, contents; not mtimes ---- */
@@ -90,7 +91,7 @@ void bld_hash_tree(struct berth_sha256 *h, int pfd, const char *base, const char
 static int stage_tree(struct copy_job *j, int dirfd, const char *base, const char *name)
 {
 	struct bctx *b = j->b;
-	cleanup_close int tfd = bld_tmpfile(b);
+	cleanup_close int tfd = bld_tmpfile_in(b, j->scratch);
 	if (tfd < 0)
 		return -1;
 	struct berth_writer w = berth_writer_fd(tfd);
@@ -314,7 +315,7 @@ static int commit_stage(struct copy_job *j, const char *comment, const char *key
 	if (b->nlayers >= BERTH_BUILD_MAX_LAYERS)
 		return berth_err(b->err, BERTH_E_INVALID, "max depth exceeded");
 	bld_mark(b, "stage files");
-	cleanup_close int tfd = bld_tmpfile(b);
+	cleanup_close int tfd = bld_tmpfile_in(b, j->scratch);
 	if (tfd < 0)
 		return -1;
 	struct berth_writer w = berth_writer_fd(tfd);
@@ -341,11 +342,10 @@ static int commit_stage(struct copy_job *j, const char *comment, const char *key
 	return 0;
 }
 
-static int new_stage_dir(struct bctx *b, const char *what, char **dir, int *fd)
+static int new_stage_dir(struct bctx *b, const char *what, const char *work, char **dir, int *fd)
 {
 	char rnd[65];
 	berth_random_id(rnd);
-	const char *work = bld_work(b);
 	if (!work)
 		return -1;
 	*dir = berth_strdup_printf("%s/%s-%.12s", work, what, rnd);
@@ -489,7 +489,7 @@ int bld_copy(struct bctx *b, struct berth_df_instr *in, bool add)
 		fromw = bld_word(b, from);
 		if (!fromw)
 			goto out;
-		if (new_stage_dir(b, "from", &from_dir, &from_fd) < 0 ||
+		if (new_stage_dir(b, "from", bld_work(b), &from_dir, &from_fd) < 0 ||
 		    from_root(b, fromw, from_dir, srcs, b->err) < 0)
 			goto out;
 		j.root_fd = from_fd;
@@ -504,7 +504,7 @@ int bld_copy(struct bctx *b, struct berth_df_instr *in, bool add)
 			berth_err(b->err, BERTH_E_INVALID, "source can't be a URL for COPY");
 			goto out;
 		}
-		if (new_stage_dir(b, "url", &from_dir, &from_fd) < 0)
+		if (new_stage_dir(b, "url", bld_work(b), &from_dir, &from_fd) < 0)
 			goto out;
 		j.root_fd = from_fd;
 		j.urls = true;
@@ -575,7 +575,10 @@ int bld_copy(struct bctx *b, struct berth_df_instr *in, bool add)
 	if (!into_dir && !j.any_dir && dest_is_dir_in_image(b, dest))
 		into_dir = true;
 	bld_mark(b, "resolve sources and probe dest");
-	if (new_stage_dir(b, "copy", &j.stage_dir, &j.stage_fd) < 0)
+	/* context files (at most the in-memory context's size) are staged in
+	 * memory; --from trees, downloads and archives ADD unpacks on disk */
+	j.scratch = bld_scratch(b, !from && !urls && !add);
+	if (new_stage_dir(b, "copy", j.scratch, &j.stage_dir, &j.stage_fd) < 0)
 		goto out;
 	const char *drel = dest + 1; /* dest is absolute and clean */
 	for (size_t i = 0; i < np && rc != -2; i++) {
@@ -671,7 +674,8 @@ int bld_workdir_create(struct bctx *b, const char *dir)
 	struct copy_job j = {.b = b, .stage_fd = -1};
 	int rc = -1;
 	cleanup_free char *rel = strdup(dir + 1);
-	if (new_stage_dir(b, "workdir", &j.stage_dir, &j.stage_fd) < 0)
+	j.scratch = bld_scratch(b, true);
+	if (new_stage_dir(b, "workdir", j.scratch, &j.stage_dir, &j.stage_fd) < 0)
 		goto out;
 	for (char *p = rel; *p; p++)
 		if (*p == '/') {
