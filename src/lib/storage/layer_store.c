@@ -634,13 +634,19 @@ undo:
 	return -1;
 }
 
-/* The layer becomes visible in the database only after its files are on disk. */
+/* The layer becomes visible in the database only after its files are on
+ * disk: its directory, the driver's files about it and its tar-split record
+ * (none of them fsynced one by one: one syncfs per file system instead). */
 static int sync_layer(struct berth_layer_store *ls, const char *tmp_id, struct berth_error *err)
 {
 	cleanup_free char *diff = ls->drv->ops->diff_path(ls->drv, tmp_id);
 	cleanup_close int fd = diff ? open(diff, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	if (fd < 0 || syncfs(fd) < 0)
 		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "sync layer %s", tmp_id);
+	cleanup_close int mfd = open(ls->meta_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct stat a, b;
+	if (mfd < 0 || fstat(fd, &a) < 0 || fstat(mfd, &b) < 0 || (a.st_dev != b.st_dev && syncfs(mfd) < 0))
+		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "sync layer metadata %s", tmp_id);
 	return 0;
 }
 

@@ -111,8 +111,8 @@ int berth_tarsplit_writer_finish(struct berth_tarsplit_writer *w, uint64_t total
 	if (ts_emit(w, &t, 1, ZSTD_e_continue, err) < 0 || ts_varint(w, total, err) < 0 ||
 	    ts_emit(w, NULL, 0, ZSTD_e_end, err) < 0)
 		return -1;
-	if (fsync(w->fd) < 0)
-		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "fsync %s", w->path);
+	/* no fsync: the layer store syncs the layer's file systems (this
+	 * record's too) before the layer is registered (sync_layer) */
 	close(w->fd);
 	w->fd = -1;
 	w->finished = true;

@@ -282,9 +282,13 @@ static int ov_create(struct berth_graph_driver *d, const char *id, const char *p
 				     "overlay2: create layer %s", id);
 	char link[LINK_LEN + 1];
 	new_link_id(link);
+	/* an image layer (!rw) is synced as a whole by the layer store before it
+	 * is registered: its files need no fsync of their own */
+	int (*write_file)(const char *, const void *, size_t, mode_t, struct berth_error *) =
+		rw ? berth_write_file_atomic : berth_write_file_replace;
 	cleanup_free char *linkf = layer_path(d, id, "link");
 	if (berth_idmap_share_dir(d->idmap, dir, err) < 0 || mkdir_sub(d, id, "diff", 0755, err) < 0 || !linkf ||
-	    berth_write_file_atomic(linkf, link, LINK_LEN, 0644, err) < 0)
+	    write_file(linkf, link, LINK_LEN, 0644, err) < 0)
 		goto fail;
 	if (parent && *parent) {
 		cleanup_free char *plinkf = layer_path(d, parent, "link");
@@ -298,7 +302,7 @@ static int ov_create(struct berth_graph_driver *d, const char *id, const char *p
 		cleanup_free char *lower = plower && *plower ? berth_strdup_printf("l/%s:%s", plink, plower) :
 							       berth_strdup_printf("l/%s", plink);
 		cleanup_free char *lowerf = layer_path(d, id, "lower");
-		if (!lower || !lowerf || berth_write_file_atomic(lowerf, lower, strlen(lower), 0644, err) < 0)
+		if (!lower || !lowerf || write_file(lowerf, lower, strlen(lower), 0644, err) < 0)
 			goto fail;
 	}
 	if (rw && (mkdir_sub(d, id, "work", 0700, err) < 0 || mkdir_sub(d, id, "merged", 0700, err) < 0))
