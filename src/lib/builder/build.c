@@ -730,7 +730,14 @@ int berth_build(const struct berth_build_ops *ops, struct berth_db *db, const st
 	rc = 0;
 out:
 	*exit_code = b.exit_code;
-	reaper_finish(&b);
+	if (o->log && atomic_load(&o->log->level) >= BERTH_LOG_DEBUG) {
+		int64_t t0 = berth_mono_ns();
+		reaper_finish(&b);
+		berth_log(o->log, BERTH_LOG_DEBUG,
+			  "timings build end: removal of the last containers waited for %lld us",
+			  (long long)((berth_mono_ns() - t0) / 1000));
+	} else
+		reaper_finish(&b);
 	for (size_t i = 0; i < b.nstages; i++)
 		free(b.stages[i].name);
 	free(b.stages);
