@@ -75,6 +75,14 @@ if [ "$E2E_TARGET" = berthd ]; then
 	export BERTH_CLI=${BERTH_CLI:-$root/$B/src/berth/berth}
 fi
 export E2E_SANITIZER_DIR=$root/$results/sanitizer
+# Containers that log to a file run berth-shim-lean (static musl, not
+# instrumented), as users' do; the suites marked `# e2e: full-shim` run the
+# instrumented shim for all containers, through a name that is not
+# berth-shim (berth_shim_spawn only swaps a shim called berth-shim).
+if [ "$E2E_TARGET" = berthd ] && [ -x "$root/$B/src/shim/berth-shim" ]; then
+	ln -sfn berth-shim "$root/$B/src/shim/berth-shim-full"
+	export E2E_FULL_SHIM=$root/$B/src/shim/berth-shim-full
+fi
 suites=${E2E_SUITES:-$(ls tests/e2e/*.bats)}
 taps=()
 for s in $suites; do

@@ -15,7 +15,8 @@
 #
 # Environment: E2E_JOBS (suites at a time; default nproc + 1, 2 to 4),
 # E2E_SUITE_TIMEOUT (per suite, default 20m), E2E_DURATIONS (file of
-# "name seconds" lines; read to order the suites, updated at the end).
+# "name seconds" lines; read to order the suites, updated at the end),
+# E2E_FULL_SHIM (the shim for suites marked `# e2e: full-shim`).
 # Exit status: 0 when every suite exited 0.
 set -uo pipefail
 
@@ -53,7 +54,14 @@ run_one()
 	name=$(basename "$s" .bats)
 	t0=$(date +%s)
 	echo "-- $name: started" | say
-	timeout --kill-after=30 "$suite_timeout" bats --tap "$s" >"$out/$name.tap" 2>&1 </dev/null
+	# `# e2e: full-shim`: every container of the suite runs the full
+	# (sanitizer-instrumented) shim, not berth-shim-lean (E2E_FULL_SHIM:
+	# a path to it under another name, see scripts/check.sh)
+	local -a env=()
+	if [ -n "${E2E_FULL_SHIM:-}" ] && grep -q '^# e2e: full-shim' "$s"; then
+		env=(env "BERTH_SHIM=$E2E_FULL_SHIM")
+	fi
+	timeout --kill-after=30 "$suite_timeout" "${env[@]}" bats --tap "$s" >"$out/$name.tap" 2>&1 </dev/null
 	rc=$?
 	t1=$(date +%s)
 	echo "$rc" >"$out/$name.rc"

@@ -11,6 +11,7 @@
 # where it lands; nothing here asserts a duration). berthd only: dockerd
 # without --live-restore stops its containers when it dies.
 
+# e2e: full-shim (scripts/e2e-run.sh: the instrumented shim, not berth-shim-lean)
 load helpers
 
 setup_file()

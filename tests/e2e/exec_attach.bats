@@ -4,6 +4,7 @@
 # detach keys ending a tty exec session, a missing binary (126), and a
 # failed shim attach failing the request before anything runs.
 
+# e2e: full-shim (scripts/e2e-run.sh: the instrumented shim, not berth-shim-lean)
 load helpers
 
 setup_file()

@@ -6,6 +6,7 @@
 # off the stdio loop (a down endpoint does not block the container).
 # Each receiver is started by the test and killed by PID in teardown.
 
+# e2e: full-shim (scripts/e2e-run.sh: the instrumented shim, not berth-shim-lean)
 load helpers
 
 SINK=$BATS_TEST_DIRNAME/lib/logsink.py

@@ -3,6 +3,7 @@
 # output and input, resize (stty size inside follows the terminal), detach
 # with ctrl-p ctrl-q (and --detach-keys), attach again, exit codes.
 
+# e2e: full-shim (scripts/e2e-run.sh: the instrumented shim, not berth-shim-lean)
 load helpers
 
 setup_file()
