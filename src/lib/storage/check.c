@@ -242,11 +242,16 @@ int berth_layer_store_check(struct berth_layer_store *ls, bool repair, struct be
 		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
 	struct chk_layer *layers = NULL;
 	size_t n = 0;
+	/* every id lock too: a mount in progress is not in ls->mounts yet */
+	for (size_t i = 0; i < LS_ID_LOCKS; i++)
+		pthread_mutex_lock(&ls->id_locks[i]);
 	pthread_mutex_lock(&ls->lock);
 	int rc = load_layers(ls, &layers, &n, err);
 	if (rc == 0)
 		rc = scan_locked(ls, repair, out, layers, n, err);
 	pthread_mutex_unlock(&ls->lock);
+	for (size_t i = LS_ID_LOCKS; i-- > 0;)
+		pthread_mutex_unlock(&ls->id_locks[i]);
 	if (rc < 0) {
 		free(layers);
 		berth_store_check_free(out);

@@ -248,6 +248,14 @@ void ls_remove_all_unlocked(struct berth_layer_store *ls, char **now)
 	berth_strv_free(now);
 }
 
+pthread_mutex_t *ls_id_lock(struct berth_layer_store *ls, const char *id)
+{
+	uint32_t h = 2166136261u;
+	for (const char *p = id; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return &ls->id_locks[h % LS_ID_LOCKS];
+}
+
 /* ---- open / sweep ---- */
 
 bool ls_id_referenced(struct berth_layer_store *ls, const char *id)
@@ -412,6 +420,8 @@ struct berth_layer_store *berth_layer_store_open_unswept(const char *data_root, 
 		return NULL;
 	}
 	pthread_mutex_init(&ls->lock, NULL);
+	for (size_t i = 0; i < LS_ID_LOCKS; i++)
+		pthread_mutex_init(&ls->id_locks[i], NULL);
 	/* the shared connection: transactions hold its writer lock (metadata/db.h) */
 	ls->db = db;
 	ls->data_root = strdup(data_root);
@@ -467,6 +477,8 @@ void berth_layer_store_close(struct berth_layer_store *ls)
 	free(ls->meta_dir);
 	free(ls->data_root);
 	pthread_mutex_destroy(&ls->lock);
+	for (size_t i = 0; i < LS_ID_LOCKS; i++)
+		pthread_mutex_destroy(&ls->id_locks[i]);
 	free(ls);
 }
 

@@ -21,8 +21,15 @@ struct ls_mount {
 	struct ls_mount *next;
 };
 
+#define LS_ID_LOCKS 64
+
 struct berth_layer_store {
 	pthread_mutex_t lock;
+	/* Mount, unmount and remove of one container layer, by a hash of its
+	 * id: the mount(2)/umount(2) run under it, not under lock, so the
+	 * starts and removals of different containers do not wait for each
+	 * other. Taken before lock, never while holding it. */
+	pthread_mutex_t id_locks[LS_ID_LOCKS];
 	struct berth_db *db; /* metadata/db.h, shared */
 	struct berth_graph_driver *drv;
 	char *data_root;
@@ -41,6 +48,7 @@ struct ls_row {
 	bool exact;
 };
 
+pthread_mutex_t *ls_id_lock(struct berth_layer_store *ls, const char *id);
 int ls_exec(struct berth_layer_store *ls, const char *sql, struct berth_error *err);
 int ls_tx_begin(struct berth_layer_store *ls, struct berth_error *err);
 int ls_tx_commit(struct berth_layer_store *ls, struct berth_error *err);

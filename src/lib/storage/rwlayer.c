@@ -142,12 +142,15 @@ int berth_rwlayer_create(struct berth_layer_store *ls, const char *id, const cha
 		else if (found < 0)
 			rc = -1;
 	}
-	if (rc < 0) {
-		pthread_mutex_unlock(&ls->lock);
+	/* the image's top layer stays on disk while its directories are made
+	 * without the lock (a concurrent image delete removes it after us) */
+	if (rc == 0 && *chain)
+		ls_pin(ls, lr.cache_id);
+	pthread_mutex_unlock(&ls->lock);
+	if (rc < 0)
 		return -1;
-	}
 	/* Directories first, the row last: a crash in between leaves orphans the next open sweeps. */
-	bool made_init = false, made_rw = false;
+	bool made_init = false, made_rw = false, locked = false;
 	char *root = NULL;
 	if (ops->create(ls->drv, init_id, *chain ? lr.cache_id : NULL, true, err) < 0)
 		goto fail;
@@ -161,6 +164,8 @@ int berth_rwlayer_create(struct berth_layer_store *ls, const char *id, const cha
 	if (ops->create(ls->drv, id, init_id, true, err) < 0)
 		goto fail;
 	made_rw = true;
+	pthread_mutex_lock(&ls->lock);
+	locked = true;
 	if (ls_tx_begin(ls, err) < 0)
 		goto fail;
 	struct berth_stmt *st =
@@ -183,15 +188,26 @@ int berth_rwlayer_create(struct berth_layer_store *ls, const char *id, const cha
 	}
 	if (ls_tx_commit(ls, err) < 0)
 		goto fail;
-	pthread_mutex_unlock(&ls->lock);
-	return 0;
+	rc = 0;
+	goto out;
 fail:
+	rc = -1;
+	if (locked) {
+		pthread_mutex_unlock(&ls->lock);
+		locked = false;
+	}
 	if (made_rw)
 		ops->remove(ls->drv, id, NULL);
 	if (made_init)
 		ops->remove(ls->drv, init_id, NULL);
+out:
+	if (!locked)
+		pthread_mutex_lock(&ls->lock);
+	bool rm_parent = *chain && ls_unpin(ls, lr.cache_id);
 	pthread_mutex_unlock(&ls->lock);
-	return -1;
+	if (rm_parent)
+		ls_remove_unlocked(ls, lr.cache_id);
+	return rc;
 }
 
 static struct ls_mount *find_mount(struct berth_layer_store *ls, const char *id)
@@ -204,6 +220,8 @@ static struct ls_mount *find_mount(struct berth_layer_store *ls, const char *id)
 
 int berth_rwlayer_mount(struct berth_layer_store *ls, const char *id, char **rootfs, struct berth_error *err)
 {
+	pthread_mutex_t *il = ls_id_lock(ls, id);
+	pthread_mutex_lock(il);
 	pthread_mutex_lock(&ls->lock);
 	struct rw_row r;
 	int rc = rw_get_or_404(ls, id, &r, err);
@@ -214,15 +232,21 @@ int berth_rwlayer_mount(struct berth_layer_store *ls, const char *id, char **roo
 			m->count++;
 		else
 			rc = berth_err(err, BERTH_E_INTERNAL, "out of memory");
-	} else if (rc == 0) {
+	}
+	pthread_mutex_unlock(&ls->lock);
+	if (rc == 0 && !m) {
+		/* the mount without the store's lock: the id lock keeps this
+		 * layer's unmount and removal out meanwhile */
 		char *path = NULL;
 		rc = ls->drv->ops->get(ls->drv, id, &path, err);
 		m = rc == 0 ? calloc(1, sizeof(*m)) : NULL;
 		if (m && (m->id = strdup(id)) && (*rootfs = strdup(path))) {
 			m->path = path;
 			m->count = 1;
+			pthread_mutex_lock(&ls->lock);
 			m->next = ls->mounts;
 			ls->mounts = m;
+			pthread_mutex_unlock(&ls->lock);
 		} else if (rc == 0) {
 			if (m)
 				free(m->id);
@@ -232,7 +256,7 @@ int berth_rwlayer_mount(struct berth_layer_store *ls, const char *id, char **roo
 			rc = berth_err(err, BERTH_E_INTERNAL, "out of memory");
 		}
 	}
-	pthread_mutex_unlock(&ls->lock);
+	pthread_mutex_unlock(il);
 	return rc;
 }
 
@@ -251,39 +275,47 @@ static void drop_mount(struct berth_layer_store *ls, struct ls_mount *m)
 
 int berth_rwlayer_unmount(struct berth_layer_store *ls, const char *id, struct berth_error *err)
 {
+	pthread_mutex_t *il = ls_id_lock(ls, id);
+	pthread_mutex_lock(il);
 	pthread_mutex_lock(&ls->lock);
 	struct rw_row r;
 	int rc = rw_get_or_404(ls, id, &r, err);
-	if (rc == 0) {
-		struct ls_mount *m = find_mount(ls, id);
-		if (m && --m->count > 0) {
-			pthread_mutex_unlock(&ls->lock);
-			return 0;
-		}
-		/* last user, or mounted by an earlier daemon: unmount */
+	struct ls_mount *m = rc == 0 ? find_mount(ls, id) : NULL;
+	bool last = rc == 0 && (!m || --m->count == 0);
+	pthread_mutex_unlock(&ls->lock);
+	if (last) {
+		/* last user, or mounted by an earlier daemon: unmount (the id
+		 * lock keeps a new mount of it waiting) */
 		rc = ls->drv->ops->put(ls->drv, id, err);
+		pthread_mutex_lock(&ls->lock);
 		if (rc == 0 && m)
 			drop_mount(ls, m);
 		else if (m)
 			m->count = 1;
+		pthread_mutex_unlock(&ls->lock);
 	}
-	pthread_mutex_unlock(&ls->lock);
+	pthread_mutex_unlock(il);
 	return rc;
 }
 
 int berth_rwlayer_remove(struct berth_layer_store *ls, const char *id, struct berth_error *err)
 {
+	pthread_mutex_t *il = ls_id_lock(ls, id);
+	pthread_mutex_lock(il);
 	pthread_mutex_lock(&ls->lock);
 	struct rw_row r;
 	char **gone = NULL, **now = NULL;
 	int rc = rw_get_or_404(ls, id, &r, err);
+	struct ls_mount *m = rc == 0 ? find_mount(ls, id) : NULL;
+	pthread_mutex_unlock(&ls->lock);
 	if (rc < 0)
-		goto out;
-	struct ls_mount *m = find_mount(ls, id);
+		goto out_id;
+	/* the unmount without the store's lock (the id lock is held) */
 	if (ls->drv->ops->put(ls->drv, id, err) < 0) {
 		rc = -1;
-		goto out;
+		goto out_id;
 	}
+	pthread_mutex_lock(&ls->lock);
 	if (m)
 		drop_mount(ls, m);
 	if ((rc = ls_tx_begin(ls, err)) < 0)
@@ -306,6 +338,8 @@ int berth_rwlayer_remove(struct berth_layer_store *ls, const char *id, struct be
 	}
 out:
 	pthread_mutex_unlock(&ls->lock);
+out_id:
+	pthread_mutex_unlock(il);
 	berth_strv_free(gone);
 	ls_remove_all_unlocked(ls, now);
 	return rc;

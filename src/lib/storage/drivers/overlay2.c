@@ -3,14 +3,16 @@
  *   <home>/<id>/link     short id; <home>/l/<short> -> ../<id>/diff
  *   <home>/<id>/lower    "l/AAA:l/BBB" (parent first), absent for base layers
  *   <home>/<id>/work, merged   for writable (container) layers
- * Mounts use the short relative lowerdir paths from inside <home>: a forked
- * child chdirs there and mounts, so the daemon's threads never change cwd
+ * Mounts use the short relative lowerdir paths from inside <home>: a child
+ * (sharing the daemon's memory) chdirs there and mounts, so the daemon's threads never change cwd
  * and deep images stay within the one-page mount-option limit. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -46,27 +48,55 @@ static char *layer_path(struct berth_graph_driver *d, const char *id, const char
 	return sub ? berth_strdup_printf("%s/%s/%s", d->home, id, sub) : berth_strdup_printf("%s/%s", d->home, id);
 }
 
-/* Run mount(2) in a child whose cwd is dir (NULL: no chdir). errno on failure. */
+struct mount_args {
+	const char *dir, *target, *opts;
+	unsigned long flags;
+	int err; /* written by the child: the parent's memory (CLONE_VM) */
+};
+
+static int mount_child(void *arg)
+{
+	struct mount_args *a = arg;
+	a->err = 0;
+	if (a->dir && chdir(a->dir) < 0)
+		a->err = errno;
+	else if (mount("overlay", a->target, "overlay", a->flags, a->opts) < 0)
+		a->err = errno;
+	return 0; /* clone's wrapper exits (no noreturn call on this stack: ASan) */
+}
+
+/* Run mount(2) in a child whose cwd is dir (NULL: no chdir). errno on
+ * failure. The child shares the daemon's memory and the parent waits for it
+ * (CLONE_VM | CLONE_VFORK, as posix_spawn): a fork copied the page tables of
+ * the whole daemon for every container start. Without CLONE_FS its chdir is
+ * its own. It only makes system calls. */
 static int mount_in_child(const char *dir, const char *target, const char *opts, unsigned long flags)
 {
-	pid_t pid = fork();
-	if (pid < 0)
+	struct mount_args a = {.dir = dir, .target = target, .opts = opts, .flags = flags, .err = EIO};
+	size_t stack_size = 64 * 1024;
+	char *stack = malloc(stack_size);
+	if (!stack)
 		return -1;
-	if (pid == 0) {
-		if (dir && chdir(dir) < 0)
-			_exit(errno & 0xff);
-		if (mount("overlay", target, "overlay", flags, opts) < 0)
-			_exit(errno & 0xff);
-		_exit(0);
+	pid_t pid = clone(mount_child, stack + stack_size, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
+	int e = errno;
+	if (pid < 0) {
+		free(stack);
+		errno = e;
+		return -1;
 	}
 	int status;
 	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
+		if (errno != EINTR) {
+			free(stack);
 			return -1;
+		}
 	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	free(stack);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		a.err = EIO;
+	if (a.err == 0)
 		return 0;
-	errno = WIFEXITED(status) ? WEXITSTATUS(status) : EIO;
+	errno = a.err;
 	return -1;
 }
 
@@ -114,11 +144,57 @@ static int ov_probe_dir(const char *home, unsigned *features, struct berth_error
 	return rc;
 }
 
+static int ov_probe_uncached(const char *home, unsigned *features, struct berth_error *err);
+
+/* What the probe found is kept in <home>/.probe for this boot of this kernel
+ * on this filesystem: a daemon start mounted, unmounted and removed a probe
+ * tree (tens of milliseconds on a busy disk) to learn the same again. */
+static char *probe_key(const char *home)
+{
+	struct stat st;
+	cleanup_free char *boot = NULL, *rel = NULL;
+	if (stat(home, &st) < 0 || berth_read_file("/proc/sys/kernel/random/boot_id", &boot, NULL, 256, NULL) < 0 ||
+	    berth_read_file("/proc/sys/kernel/osrelease", &rel, NULL, 256, NULL) < 0)
+		return NULL;
+	return berth_strdup_printf("%.*s|%.*s|%llu|%llu|%s", (int)strcspn(boot, "\n"), boot, (int)strcspn(rel, "\n"),
+				   rel, (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+				   berth_backing_fs_name(home));
+}
+
+static bool probe_cached(const char *home, const char *key, unsigned *features)
+{
+	cleanup_free char *path = berth_strdup_printf("%s/.probe", home);
+	cleanup_free char *text = NULL;
+	if (!path || !key || berth_read_file(path, &text, NULL, 4096, NULL) < 0)
+		return false;
+	size_t kl = strlen(key);
+	unsigned f = 0;
+	if (strncmp(text, key, kl) || text[kl] != ' ' || sscanf(text + kl + 1, "%u", &f) != 1 || f < 1 || f > N_EXTRAS)
+		return false;
+	*features = f;
+	return true;
+}
+
 static int ov_probe(const char *data_root, unsigned *features, struct berth_error *err)
 {
 	cleanup_free char *home = berth_strdup_printf("%s/overlay2", data_root);
 	if (!home || berth_mkdir_p(home, 0710, err) < 0)
 		return -1;
+	cleanup_free char *key = probe_key(home);
+	if (probe_cached(home, key, features))
+		return 0;
+	int rc = ov_probe_uncached(home, features, err);
+	if (rc == 0 && key) {
+		cleanup_free char *path = berth_strdup_printf("%s/.probe", home);
+		cleanup_free char *text = berth_strdup_printf("%s %u\n", key, *features);
+		if (path && text)
+			berth_write_file_replace(path, text, strlen(text), 0600, NULL);
+	}
+	return rc;
+}
+
+static int ov_probe_uncached(const char *home, unsigned *features, struct berth_error *err)
+{
 	const char *fs = berth_backing_fs_name(home);
 	if (!strcmp(fs, "overlayfs") || !strcmp(fs, "aufs") || !strcmp(fs, "ecryptfs"))
 		return berth_err(err, BERTH_E_UNSUPPORTED,
