@@ -158,6 +158,51 @@ got TERM"
 	assert_eq "$(container_count)" 0
 }
 
+# the host pids of a container's init and of its children
+ctr_pids()
+{
+	local pid
+	pid=$(cjq "$1" .State.Pid) || return 1
+	echo "$pid"
+	tr ' ' '\n' <"/proc/$pid/task/$pid/children" | grep .
+}
+
+pids_gone()
+{
+	local p
+	for p in "$@"; do
+		[ ! -e "/proc/$p" ] || grep -q '^State:.*Z' "/proc/$p/status" 2>/dev/null || return 1
+	done
+}
+
+@test "rm -f of many running containers at once: each goes with its processes, mount and layer directories" {
+	local base pids=() names=()
+	base=$(driver_layer_dirs)
+	local name
+	names=(many1 many2 many3 many4 many5 many6 many7 many8)
+	for name in "${names[@]}"; do
+		run -0 berth run -d --name "$name" busybox sh -c 'sleep 1000 & sleep 1000'
+	done
+	for name in "${names[@]}"; do
+		wait_for 30 test "$(ctr_pids "$name" | wc -l)" -ge 2 || fail "$name has no child yet"
+		pids+=($(ctr_pids "$name"))
+	done
+	run -0 berth rm -f "${names[@]}"
+	assert_eq "$(container_count)" 0
+	wait_for 30 pids_gone "${pids[@]}" || fail "processes left: $(for p in "${pids[@]}"; do [ -e /proc/$p ] && echo $p; done)"
+	assert_eq "$(driver_layer_dirs)" "$base"
+	run -1 grep -F "$E2E_DATA/" /proc/self/mountinfo
+}
+
+@test "rm -f of a container in the host's pid namespace ends its other processes too" {
+	local pids
+	run -0 berth run -d --pid=host --name hostpid busybox sh -c 'sleep 1000 & sleep 1000'
+	wait_for 30 test "$(ctr_pids hostpid | wc -l)" -ge 2 || fail "no child yet"
+	pids=$(ctr_pids hostpid)
+	run -0 berth rm -f hostpid
+	wait_for 30 pids_gone $pids || fail "processes left of $pids"
+}
+
 @test "logs: --tail, -t, stdout/stderr streams" {
 	run -0 berth run --name lg busybox sh -c 'for i in 1 2 3 4 5; do echo line$i; done'
 	run -0 --separate-stderr berth logs --tail 2 lg

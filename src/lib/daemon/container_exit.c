@@ -69,6 +69,31 @@ static void shim_gone_exit(struct berth_daemon *d, struct berth_container *c, st
 	}
 }
 
+/* A watched shim has ended: its exit is handled, the watch freed. */
+static void handle_exit(struct berth_daemon *d, struct watch *w)
+{
+	struct berth_exit ex = {0};
+	shim_gone_exit(d, w->c, &ex, "berth-shim exited without recording an exit status");
+	berth_ctr_exited(d, w->c, &ex);
+	berth_container_put(d->containers, w->c);
+	free(w);
+}
+
+struct exit_job {
+	struct berth_daemon *d;
+	struct watch *w;
+};
+
+static void *exit_main(void *arg)
+{
+	struct exit_job *j = arg;
+	struct berth_daemon *d = j->d;
+	handle_exit(d, j->w);
+	free(j);
+	berth_bgjobs_end(&d->jobs);
+	return NULL;
+}
+
 static void *monitor_main(void *arg)
 {
 	struct berth_monitor *m = arg;
@@ -86,11 +111,26 @@ static void *monitor_main(void *arg)
 			epoll_ctl(m->epfd, EPOLL_CTL_DEL, w->pidfd, NULL);
 			close(w->pidfd);
 			watch_unlink(m, w);
-			struct berth_exit ex = {0};
-			shim_gone_exit(m->d, w->c, &ex, "berth-shim exited without recording an exit status");
-			berth_ctr_exited(m->d, w->c, &ex);
-			berth_container_put(m->d->containers, w->c);
-			free(w);
+			/* each exit on a thread of its own: the unmount, the
+			 * record write and the restart policy of one container
+			 * do not hold up the others' (rm -f of many) */
+			struct exit_job *j = calloc(1, sizeof(*j));
+			pthread_t t;
+			pthread_attr_t a;
+			pthread_attr_init(&a);
+			pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+			if (j && berth_bgjobs_begin(&m->d->jobs)) {
+				j->d = m->d;
+				j->w = w;
+				if (pthread_create(&t, &a, exit_main, j) == 0) {
+					pthread_attr_destroy(&a);
+					continue;
+				}
+				berth_bgjobs_end(&m->d->jobs);
+			}
+			pthread_attr_destroy(&a);
+			free(j);
+			handle_exit(m->d, w); /* no thread (closing, out of memory): here */
 		}
 	}
 	return NULL;

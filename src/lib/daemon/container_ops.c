@@ -572,12 +572,17 @@ static int do_remove(struct berth_daemon *d, struct berth_container *c, bool for
 	bool running = is_running(c) && c->state != CS_RESTARTING;
 	c->stop_requested = true;
 	uint64_t seq = c->exit_seq;
+	/* SIGKILL to the init of a container with its own pid namespace ends
+	 * every process in it (no runtime exec: the shim signals it); one
+	 * sharing the host's or another container's needs the runtime's
+	 * kill --all */
+	bool all = jstr_ne(jobj(c->doc, "HostConfig"), "PidMode") != NULL;
 	pthread_mutex_unlock(&c->mu);
 	if (running) {
 		if (c->state == CS_PAUSED)
 			berth_ctr_pause(d, c, false, NULL);
 		struct berth_error e2 = {0};
-		send_signal(d, c, SIGKILL, true, &e2);
+		send_signal(d, c, SIGKILL, all, &e2);
 		pthread_mutex_lock(&c->mu);
 		bool done = wait_exit_locked(c, seq, berth_now_ns() + 30000000000LL);
 		pthread_mutex_unlock(&c->mu);
