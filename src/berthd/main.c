@@ -167,7 +167,7 @@ static int write_pidfile(const char *path)
 			return -1;
 		}
 	}
-	return berth_write_file_atomic(path, buf, (size_t)n, 0644, NULL);
+	return berth_write_file_replace(path, buf, (size_t)n, 0644, NULL); /* this run only: no fsync */
 }
 
 static char *default_shim_path(void)

@@ -420,6 +420,7 @@ int berth_runtimes_probe(struct berth_runtimes *r, const struct berth_probe_opts
 	struct probe *ps = calloc(r->n, sizeof(*ps));
 	if (!ps)
 		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	bool fresh = false;
 	size_t running = 0;
 	for (size_t i = 0; i < r->n; i++) {
 		struct berth_runtime *rt = &r->rt[i];
@@ -529,6 +530,7 @@ int berth_runtimes_probe(struct berth_runtimes *r, const struct berth_probe_opts
 			berth_rm_rf(p->dir, &e);
 		}
 		if (!p->rt->cached) {
+			fresh = true;
 			cleanup_free char *key = cache_key(p->rt, fp);
 			if (key)
 				json_object_set_new(cache, p->rt->name,
@@ -540,7 +542,7 @@ int berth_runtimes_probe(struct berth_runtimes *r, const struct berth_probe_opts
 		berth_buf_free(&p->text);
 	}
 	free(ps);
-	if (!o->no_cache) {
+	if (!o->no_cache && fresh) { /* all from the cache: nothing to write (an fsync per daemon start) */
 		cleanup_free char *text = json_dumps(cache, JSON_COMPACT);
 		struct berth_error e = {0};
 		if (text)
