@@ -10,7 +10,8 @@
 #   scale  1,000 containers (100 running): GET /containers/json?all=1
 #          latency, ps/inspect/start/rm of one at 1,000 vs at 1, 100
 #          parallel `run -d` vs 100 parallel `runc run -d` (the floor),
-#          `rm -f` of 20 (parallel in both CLIs) vs docker, list throughput
+#          `rm -f` of 20 running (parallel in both CLIs, median of RUN_N)
+#          vs docker, list throughput
 #          with 20 containers vs dockerd, cold start to the first /_ping
 #          with 1,000 containers on disk
 # The berthd --debug phase timings of a `run --rm` are printed after the
@@ -242,6 +243,14 @@ core_scale()
 	for ((i = 0; i < RUN_N; i++)); do ids+=("$("$cli" create --network none busybox true)"); done
 	t=(); for id in "${ids[@]}"; do t+=("$(time_cmd "$cli" rm "$id")"); done
 	echo "rm1=$(printf '%s\n' "${t[@]}" | median)"
+	# rm -f of 20 running containers (both CLIs remove in parallel), median of RUN_N
+	local r rms=()
+	for ((r = 0; r < RUN_N; r++)); do
+		ids=()
+		for ((i = 0; i < 20; i++)); do ids+=("$("$cli" run -d --network none busybox sleep 3600)"); done
+		rms+=("$(time_cmd "$cli" rm -f "${ids[@]}")")
+	done
+	echo "rm20=$(printf '%s\n' "${rms[@]}" | median)"
 	# 20 containers: list throughput
 	for ((i = 0; i < 20; i++)); do "$cli" create --network none busybox true >/dev/null; done
 	echo "list20=$(core_http 3 '/containers/json?all=1')" | tr ' ' '/'
@@ -358,6 +367,8 @@ bench_core()
 	b20=$(kv "$bl" list20 | cut -d/ -f1)
 	d20=$(kv "$dl" list20 | cut -d/ -f1)
 	row "containers/json?all=1, 20 ctrs, req/s" "$b20" "docker 20.10 $d20" "$(ratio "$b20" "$d20")"
+	row "rm -f of 20 running (parallel CLI), s" "$(kv "$bl" rm20)" "docker 20.10 $(kv "$dl" rm20)" \
+		"$(ratio "$(kv "$bl" rm20)" "$(kv "$dl" rm20)")"
 	row "$CORE_RUNNING parallel run -d, s" "$(kv "$bl" par_run)" "$CORE_RUNNING parallel runc run -d $raw_par" \
 		"$(ratio "$(kv "$bl" par_run)" "$raw_par")"
 	row "containers at scale (created/100 running)" "$(kv "$bl" count)" "" ""
