@@ -192,26 +192,27 @@ static void op_exec_start(struct shim *s, struct ctl *c, json_t *req)
 	send_json(s, c, json_pack("{s:b, s:i}", "ok", 1, "pid", (int)p->pid));
 }
 
+/* The container runs now (`runtime run --detach`): the attach clients that
+ * berthd connected first see all of its output. */
 static void op_start(struct shim *s, struct ctl *c)
 {
-	if (s->init.state != P_CREATED) {
+	if (s->init.state != P_NEW) {
 		send_err(s, c, "conflict",
 			 s->init.state == P_RUNNING ? "container already started" : "container is not created", 0);
 		return;
 	}
 	char errbuf[1024];
-	if (rt_start(s, errbuf, sizeof(errbuf)) < 0) {
-		snprintf(s->init.error, sizeof(s->init.error), "%s", errbuf);
-		s->init.exit_code = rt_error_exit_code(errbuf);
-		if (!s->init.exit_code)
-			s->init.exit_code = 128;
-		kill(s->init.pid, SIGKILL);
-		send_err(s, c, "invalid", errbuf, s->init.exit_code);
+	if (rt_run(s, errbuf, sizeof(errbuf)) < 0) {
+		shim_run_failed(s, errbuf);
+		int code = s->init.exit_code;
+		send_err(s, c, code == 126 || code == 127 ? "invalid" : "internal", errbuf, code);
 		return;
 	}
-	send_json(
-		s, c,
-		json_pack("{s:b, s:i, s:I}", "ok", 1, "pid", (int)s->init.pid, "runtime_us", (json_int_t)s->start_us));
+	shim_oom_setup(s);
+	io_proc_outputs_add(s, &s->init);
+	send_json(s, c,
+		  json_pack("{s:b, s:i, s:I, s:b}", "ok", 1, "pid", (int)s->init.pid, "runtime_us",
+			    (json_int_t)s->run_us, "run", 1));
 }
 
 static void handle(struct shim *s, struct ctl *c, const char *line)
@@ -318,8 +319,12 @@ static void handle(struct shim *s, struct ctl *c, const char *line)
 		if (s->init.state == P_RUNNING) {
 			send_err(s, c, "conflict", "container is running", 0);
 		} else {
-			if (s->init.state == P_CREATED)
-				kill(s->init.pid, SIGKILL);
+			if (s->init.state == P_NEW) {
+				/* never run: nothing to record, the loop ends */
+				s->init.state = P_EXITED;
+				s->init.finalized = true;
+				io_proc_done(s, &s->init);
+			}
 			send_json(s, c, json_pack("{s:b}", "ok", 1));
 		}
 	} else {

@@ -179,6 +179,8 @@ void io_proc_outputs_add(struct shim *s, struct proc *p)
 		p->in.kind = W_IN;
 		p->in.owner = p;
 		shim_watch_add(s, &p->in, 0);
+		if (p->inbuf.len || p->in_close_pending)
+			io_stdin_writable(s, p); /* what clients sent before the start */
 	}
 }
 
@@ -255,8 +257,11 @@ void io_proc_drain(struct shim *s, struct proc *p)
 
 void io_close_stdin(struct shim *s, struct proc *p)
 {
-	if (p->in.fd < 0)
+	if (p->in.fd < 0) {
+		if (p->state == P_NEW && p->open_stdin)
+			p->in_close_pending = true; /* closed once the process has it */
 		return;
+	}
 	if (p->inbuf.len && p->state != P_EXITED) {
 		p->in_close_pending = true;
 		return;
@@ -298,10 +303,14 @@ void io_stdin_writable(struct shim *s, struct proc *p)
 
 static void stdin_feed(struct shim *s, struct proc *p, const char *data, size_t len)
 {
-	if (p->in.fd < 0 || p->in_close_pending || !len)
+	/* before its start a process has no stdin yet: keep what comes (docker
+	 * run -i: the client attaches, may send, then starts) */
+	bool not_yet = p->state == P_NEW && p->open_stdin;
+	if ((p->in.fd < 0 && !not_yet) || p->in_close_pending || !len)
 		return;
 	berth_buf_append(&p->inbuf, data, len);
-	io_stdin_writable(s, p);
+	if (p->in.fd >= 0 && !not_yet)
+		io_stdin_writable(s, p);
 }
 
 void io_resize(struct proc *p, int w, int h)

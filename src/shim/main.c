@@ -228,6 +228,19 @@ static void proc_exited(struct shim *s, struct proc *p, int status)
 		 p->oom_killed ? " (OOM killed)" : "");
 }
 
+void shim_run_failed(struct shim *s, const char *errbuf)
+{
+	struct proc *p = &s->init;
+	snprintf(p->error, sizeof(p->error), "%s", errbuf);
+	p->exit_code = rt_error_exit_code(errbuf);
+	if (!p->exit_code)
+		p->exit_code = 128;
+	p->state = P_EXITED;
+	p->finished_ns = berth_now_ns();
+	p->drain_deadline_ns = p->finished_ns;
+	shim_log("container could not be run: %s", errbuf);
+}
+
 static void reap(struct shim *s)
 {
 	for (;;) {
@@ -488,41 +501,34 @@ int main(int argc, char **argv)
 	shim_watch_add(&s, &s.att_listen, EPOLLIN);
 
 	open_logger(&s);
-	char errbuf[1024];
-	if (rt_create(&s, errbuf, sizeof(errbuf)) < 0) {
-		snprintf(s.init.error, sizeof(s.init.error), "%s", errbuf);
-		s.init.exit_code = rt_error_exit_code(errbuf);
-		s.init.finished_ns = berth_now_ns();
-		write_exit_file(&s);
-		sync_msg(&s, "error %d %s", s.init.exit_code, errbuf);
-		rt_delete(&s);
-		unlink("control.sock");
-		unlink("attach.sock");
-		shim_free(&s);
-		return 1;
-	}
-	shim_oom_setup(&s);
-	io_proc_outputs_add(&s, &s.init);
 	if (s.want_start) {
-		if (rt_start(&s, errbuf, sizeof(errbuf)) < 0) {
-			snprintf(s.init.error, sizeof(s.init.error), "%s", errbuf);
-			s.init.exit_code = rt_error_exit_code(errbuf);
-			if (!s.init.exit_code)
-				s.init.exit_code = 128;
+		/* nothing to attach first: create and start in one runtime exec */
+		char errbuf[1024];
+		if (rt_run(&s, errbuf, sizeof(errbuf)) < 0) {
+			shim_run_failed(&s, errbuf);
+			write_exit_file(&s);
 			sync_msg(&s, "error %d %s", s.init.exit_code, errbuf);
-			kill(s.init.pid, SIGKILL);
-		} else {
-			sync_msg(&s, "started %d %lld", (int)s.init.pid, (long long)s.create_us);
+			rt_delete(&s);
+			unlink("control.sock");
+			unlink("attach.sock");
+			shim_free(&s);
+			return 1;
 		}
+		shim_oom_setup(&s);
+		io_proc_outputs_add(&s, &s.init);
+		sync_msg(&s, "started %d %lld", (int)s.init.pid, (long long)s.run_us);
 	} else {
-		sync_msg(&s, "created %d %lld", (int)s.init.pid, (long long)s.create_us);
+		/* attach clients connect first; `start` runs the container */
+		sync_msg(&s, "ready");
 	}
 	int rc = run(&s);
 	unlink("control.sock");
 	unlink("attach.sock");
-	rt_delete(&s);
-	if (s.init.finalized)
-		write_exit_file(&s); /* again, with the runtime delete's duration */
+	if (s.rt_ran) {
+		rt_delete(&s);
+		if (s.init.finalized)
+			write_exit_file(&s); /* again, with the runtime delete's duration */
+	}
 	shim_log("exiting");
 	shim_free(&s);
 	return rc < 0 ? 1 : 0;

@@ -238,43 +238,51 @@ static int spawn_with_stdio(struct shim *s, struct proc *p, const char **sub, si
 	return 0;
 }
 
-int rt_create(struct shim *s, char *errbuf, size_t errlen)
+/* A size asked for before the start goes into the spec (process.consoleSize):
+ * `run` starts the process right after it made the pty, before the shim
+ * could resize it (create + start had the process wait in between). */
+static void spec_console_size(struct shim *s, int w, int h)
 {
+	cleanup_free char *cfg = berth_strdup_printf("%s/config.json", s->bundle);
+	cleanup_json json_t *spec = json_load_file(cfg, 0, NULL);
+	json_t *proc = jobj(spec, "process");
+	if (!proc)
+		return;
+	json_object_set_new(proc, "consoleSize", json_pack("{s:i, s:i}", "height", h, "width", w));
+	cleanup_free char *text = json_dumps(spec, JSON_COMPACT);
+	struct berth_error err = {0};
+	if (!text || berth_write_file_replace(cfg, text, strlen(text), 0600, &err) < 0)
+		shim_log("console size in %s: %s", cfg, err.msg);
+}
+
+int rt_run(struct shim *s, char *errbuf, size_t errlen)
+{
+	if (s->init.tty && s->init.pend_w > 0 && s->init.pend_h > 0)
+		spec_console_size(s, s->init.pend_w, s->init.pend_h);
 	cleanup_free char *pidf = state_path(s, "init.pid");
 	unlink(pidf);
-	const char *sub[16] = {"create", "--bundle", s->bundle, "--pid-file", pidf};
+	const char *sub[16] = {"run", "--detach", "--bundle", s->bundle, "--pid-file", pidf};
+	s->rt_ran = true;
 	int64_t t0 = berth_mono_ns();
-	int rc = spawn_with_stdio(s, &s->init, sub, 5, "console.sock", "create", errbuf, errlen);
-	s->create_us = (berth_mono_ns() - t0) / 1000;
-	if (rc < 0)
+	int rc = spawn_with_stdio(s, &s->init, sub, 6, "console.sock", "create", errbuf, errlen);
+	s->run_us = (berth_mono_ns() - t0) / 1000;
+	if (rc < 0) {
+		/* docker's text names the runtime's create, which `run` did */
+		char *r = strstr(errbuf, " run failed: ");
+		if (r && (size_t)(r - errbuf) < 64) {
+			char rest[1024];
+			snprintf(rest, sizeof(rest), "%s", r + 13);
+			snprintf(r, errlen - (size_t)(r - errbuf), " create failed: %s", rest);
+		}
 		return -1;
+	}
 	s->init.pid = read_pid(pidf);
 	if (s->init.pid <= 0) {
 		snprintf(errbuf, errlen, "OCI runtime create failed: no pid file: unknown");
 		return -1;
 	}
-	s->init.state = P_CREATED;
-	return 0;
-}
-
-int rt_start(struct shim *s, char *errbuf, size_t errlen)
-{
-	cleanup_free char *logp = state_path(s, "runtime.log");
-	off_t off = file_size(logp);
-	const char *sub[] = {"start", s->id, NULL};
-	int64_t t0 = berth_mono_ns();
-	int rc = run_rt(s, sub, -1, -1, -1);
-	s->start_us = (berth_mono_ns() - t0) / 1000;
-	if (rc != 0) {
-		char msg[900] = "";
-		runtime_log_error(s, off, msg, sizeof(msg));
-		snprintf(errbuf, errlen, "OCI runtime start failed: %s: unknown", msg[0] ? msg : "runtime error");
-		return -1;
-	}
-	if (s->init.state == P_CREATED) {
-		s->init.state = P_RUNNING;
-		s->init.started_ns = berth_now_ns();
-	}
+	s->init.state = P_RUNNING;
+	s->init.started_ns = berth_now_ns();
 	return 0;
 }
 

@@ -94,8 +94,9 @@ struct shim {
 	bool paused;        /* the container is frozen (`runc pause`) */
 	bool exiting;
 	int sync_fd;
-	/* runtime create/start/delete durations, reported to berthd (issue 13 timings) */
-	int64_t create_us, start_us, delete_us;
+	/* runtime run/delete durations, reported to berthd (issue 13 timings) */
+	int64_t run_us, delete_us;
+	bool rt_ran; /* the runtime was run for the container (so there is something to delete) */
 };
 
 /* main.c */
@@ -106,8 +107,8 @@ void shim_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct proc *shim_find_proc(struct shim *s, const char *exec_id);
 
 /* runtime_ops.c */
-int rt_create(struct shim *s, char *errbuf, size_t errlen);
-int rt_start(struct shim *s, char *errbuf, size_t errlen);
+/* `runtime run --detach`: create and start the container in one exec */
+int rt_run(struct shim *s, char *errbuf, size_t errlen);
 int rt_exec(struct shim *s, struct proc *p, char *errbuf, size_t errlen);
 void rt_delete(struct shim *s);
 int rt_kill(struct shim *s, int sig, bool all, char *errbuf, size_t errlen);
@@ -139,3 +140,7 @@ void ctl_event(struct shim *s, struct ctl *c, uint32_t ev);
 void ctl_notify_exit(struct shim *s, struct proc *p);
 void ctl_reap_dead(struct shim *s);
 json_t *proc_exit_json(const struct proc *p);
+/* The container could not be run: record errbuf as its exit (docker's code
+ * for it: 127 not found, 126 not executable, else 128); the loop then
+ * writes exit.json, answers waits, and the shim exits. */
+void shim_run_failed(struct shim *s, const char *errbuf);

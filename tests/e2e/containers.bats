@@ -44,7 +44,17 @@ TRAP_TERM='trap "echo got TERM; exit 0" TERM; echo ready; while true; do sleep 0
 @test "run: 127 for a command that does not exist, nothing left with --rm" {
 	run -127 --separate-stderr berth run --rm busybox nonexistent-cmd
 	assert_contains "$stderr" 'executable file not found'
+	assert_contains "$stderr" 'OCI runtime create failed'
 	wait_for 30 container_count_is 0
+}
+
+@test "run -d: 127 and docker's message when the one runtime exec (run) fails; the container records it" {
+	run -127 --separate-stderr berth run -d --name nf_d busybox nonexistent-cmd
+	assert_contains "$stderr" 'executable file not found'
+	assert_contains "$stderr" 'OCI runtime create failed'
+	assert_eq "$(berth inspect -f '{{.State.ExitCode}} {{.State.Status}}' nf_d)" "127 created"
+	assert_contains "$(berth inspect -f '{{.State.Error}}' nf_d)" 'executable file not found'
+	run -0 berth rm nf_d
 }
 
 @test "run: 126 for a command that cannot be executed" {

@@ -36,7 +36,7 @@ assert_phases()
 	id=$(grep -oE "timings start [0-9a-f]{12}: " "$E2E_LOG" | tail -n 1 | awk '{ print $3 }' | tr -d :)
 	[ -n "$id" ] || fail "no start timings in the daemon log"
 	assert_phases "$(timing_line start "$id")" "api parse" "rootfs mount" "bundle/spec write" "shim spawn" \
-		"runtime create" "runtime start" "record write"
+		"runtime run" "record write"
 	wait_for 30 has_timing_line exit "$id"
 	assert_phases "$(timing_line exit "$id")" "exit notification" "runtime delete" "unmount" "record write"
 	wait_for 30 has_timing_line remove "$id"

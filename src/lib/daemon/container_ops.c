@@ -210,8 +210,7 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, int64_t r
 	berth_span_mark(&sp, "bundle/spec write");
 	int spawned = berth_shim_spawn(&so, &res, err);
 	int64_t spawn_ns = berth_mono_ns();
-	berth_span_add(&sp, "shim spawn", (spawn_ns - sp.last_ns) / 1000 - res.create_us);
-	berth_span_add(&sp, "runtime create", res.create_us);
+	berth_span_add(&sp, "shim spawn", (spawn_ns - sp.last_ns) / 1000);
 	free(log_file);
 	berth_buf_free(&log_cmd);
 	if (spawned < 0) {
@@ -262,7 +261,7 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, int64_t r
 	struct berth_container_snap *snap = berth_container_snapshot(c);
 	pthread_mutex_unlock(&c->mu);
 	int64_t started_ns = berth_mono_ns();
-	berth_span_add(&sp, "runtime start", start_us);
+	berth_span_add(&sp, "runtime run", start_us); /* create + start: one `runtime run --detach` */
 	berth_span_add(&sp, "shim start call", (started_ns - sp.last_ns) / 1000 - start_us);
 	sp.last_ns = started_ns;
 	berth_container_write(d->containers, snap, NULL);

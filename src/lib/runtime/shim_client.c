@@ -385,7 +385,9 @@ int berth_shim_spawn(const struct berth_shim_opts *o, struct berth_shim_result *
 	if (!line)
 		return berth_err(err, BERTH_E_UNAVAILABLE, "berth-shim did not report: %s (see %s)", lerr.msg,
 				 log_path);
-	if (!strncmp(line, "created ", 8) || !strncmp(line, "started ", 8)) {
+	if (!strcmp(line, "ready"))
+		return 0; /* nothing runs until berth_shim_start() */
+	if (!strncmp(line, "started ", 8)) {
 		char *end = NULL;
 		res->pid = (pid_t)strtol(line + 8, &end, 10);
 		if (end && *end == ' ')

@@ -9,9 +9,11 @@
  * <state_dir>/exit.json (atomically) so it survives berthd being down.
  *
  * Container start, no data lost for attached clients:
- *     berth_shim_spawn(&opts{.start=false}, &res, &err);   -> "created", sockets ready
+ *     berth_shim_spawn(&opts{.start=false}, &res, &err);   -> "ready": sockets up, nothing run yet
  *     fd = berth_shim_attach(state_dir, &aopts, &err);     -> for each waiting attach request
- *     berth_shim_start(state_dir, &pid, &exit_code, NULL, &err); -> runs `runc start`
+ *     berth_shim_start(state_dir, &pid, &exit_code, NULL, &err); -> runs `runc run --detach`
+ * (one runtime exec creates and starts the container; with .start=true the
+ * shim does that at once and berth_shim_spawn reports it started).
  *     wait: berth_shim_wait() (blocking) or berth_shim_wait_begin()/_end() (event loop),
  *           or poll berth_shim_pidfd(res.shim_pid): the shim exits after recording the exit.
  * berthd restart (live restore), per container state dir found:
@@ -37,7 +39,7 @@ struct berth_shim_opts {
 	bool tty;                            /* Config.Tty */
 	bool open_stdin;                     /* Config.OpenStdin */
 	bool stdin_once;                     /* Config.StdinOnce */
-	bool start;                          /* start right after create; else wait for berth_shim_start() */
+	bool start;                          /* run the container at once; else wait for berth_shim_start() */
 	/* logging (docker's LogConfig + what drivers need to know) */
 	const char *log_driver; /* "json-file" when NULL */
 	const json_t *log_opts; /* LogConfig.Config */
@@ -55,14 +57,14 @@ struct berth_shim_result {
 	pid_t pid; /* the container's init process (host pid) */
 	bool started;
 	int exit_code; /* when spawn fails on the runtime: docker's exit code (127 not found, 126 not executable, 128) */
-	int64_t create_us; /* how long `runtime create` took in the shim (0: not reported) */
+	int64_t create_us; /* .start: how long `runtime run` took in the shim (0: not reported) */
 };
 
-/* Start a shim; it creates (and with opts.start, starts) the container and
- * reports back. On a runtime error the message is docker's ("OCI runtime
- * create failed: ...: unknown"), the kind BERTH_E_INVALID for a bad
- * command (exit code 126/127 in res), else BERTH_E_INTERNAL; the shim has
- * then cleaned up and exited. */
+/* Start a shim; with opts.start it runs the container at once, else it
+ * waits for berth_shim_start(). On a runtime error the message is docker's
+ * ("OCI runtime create failed: ...: unknown"), the kind BERTH_E_INVALID for
+ * a bad command (exit code 126/127 in res), else BERTH_E_INTERNAL; the shim
+ * has then cleaned up and exited. */
 int berth_shim_spawn(const struct berth_shim_opts *o, struct berth_shim_result *res, struct berth_error *err);
 
 struct berth_exit {
@@ -87,8 +89,11 @@ struct berth_shim_state {
 
 /* exec_id NULL = the container. */
 int berth_shim_state(const char *state_dir, const char *exec_id, struct berth_shim_state *st, struct berth_error *err);
-/* runc start. On failure the container is killed and exit_code set as for spawn. */
-/* runtime_us (may be NULL): how long `runtime start` took in the shim */
+/* `runc run --detach`: the container is created and started. On failure
+ * the error and exit_code are as for spawn (docker's "OCI runtime create
+ * failed: ...", 127/126 and BERTH_E_INVALID for a bad command) and the shim
+ * has recorded the exit; berth_shim_delete() lets it go.
+ * runtime_us (may be NULL): how long `runtime run` took in the shim */
 int berth_shim_start(const char *state_dir, pid_t *pid, int *exit_code, int64_t *runtime_us, struct berth_error *err);
 /* Signal the container's init (all: every process, `runc kill --all`) or an exec. */
 int berth_shim_kill(const char *state_dir, const char *exec_id, int sig, bool all, struct berth_error *err);
