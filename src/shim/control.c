@@ -188,7 +188,6 @@ static void op_exec_start(struct shim *s, struct ctl *c, json_t *req)
 		return;
 	}
 	unlink(p->process_file);
-	io_proc_outputs_add(s, p);
 	send_json(s, c, json_pack("{s:b, s:i}", "ok", 1, "pid", (int)p->pid));
 }
 
@@ -209,7 +208,6 @@ static void op_start(struct shim *s, struct ctl *c)
 		return;
 	}
 	shim_oom_setup(s);
-	io_proc_outputs_add(s, &s->init);
 	send_json(s, c,
 		  json_pack("{s:b, s:i, s:I, s:b}", "ok", 1, "pid", (int)s->init.pid, "runtime_us",
 			    (json_int_t)s->run_us, "run", 1));

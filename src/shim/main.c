@@ -248,6 +248,8 @@ static void reap(struct shim *s)
 		pid_t pid = waitpid(-1, &st, WNOHANG);
 		if (pid <= 0)
 			break;
+		if (rt_delete_reaped(s, pid))
+			continue;
 		if (s->init.pid == pid && s->init.state != P_EXITED) {
 			proc_exited(s, &s->init, st);
 			continue;
@@ -277,6 +279,8 @@ static void finalize(struct shim *s, struct proc *p)
 	p->finalized = true;
 	ctl_notify_exit(s, p);
 	io_proc_done(s, p);
+	if (p == &s->init)
+		rt_delete_begin(s); /* while berthd handles the exit */
 }
 
 static int64_t next_deadline(struct shim *s)
@@ -515,7 +519,6 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		shim_oom_setup(&s);
-		io_proc_outputs_add(&s, &s.init);
 		sync_msg(&s, "started %d %lld", (int)s.init.pid, (long long)s.run_us);
 	} else {
 		/* attach clients connect first; `start` runs the container */

@@ -2,12 +2,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -49,9 +51,9 @@ static void runtime_log_error(struct shim *s, off_t from, char *out, size_t outl
 	}
 }
 
-/* fork+exec the runtime with the given stdio; wait for it. Returns its
- * exit status (0 ok), -1 if it could not run. */
-static int run_rt(struct shim *s, const char *const *sub, int in, int out, int errfd)
+/* fork+exec the runtime with the given stdio. Returns its pid, -1 if it
+ * could not be forked. */
+static pid_t spawn_rt(struct shim *s, const char *const *sub, int in, int out, int errfd)
 {
 	char *argv[64];
 	size_t k = 0;
@@ -69,8 +71,6 @@ static int run_rt(struct shim *s, const char *const *sub, int in, int out, int e
 		argv[k++] = (char *)sub[i];
 	argv[k] = NULL;
 	pid_t pid = fork();
-	if (pid < 0)
-		return -1;
 	if (pid == 0) {
 		int nul = open("/dev/null", O_RDWR);
 		dup2(in >= 0 ? in : nul, 0);
@@ -86,12 +86,27 @@ static int run_rt(struct shim *s, const char *const *sub, int in, int out, int e
 		dprintf(2, "exec %s: %s\n", s->rt_path, strerror(errno));
 		_exit(127);
 	}
+	return pid;
+}
+
+static int wait_rt(pid_t pid)
+{
 	int st;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+	while (waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR)
+			return -1;
 	}
 	if (WIFEXITED(st))
 		return WEXITSTATUS(st);
 	return 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+/* fork+exec the runtime with the given stdio; wait for it. Returns its
+ * exit status (0 ok), -1 if it could not run. */
+static int run_rt(struct shim *s, const char *const *sub, int in, int out, int errfd)
+{
+	pid_t pid = spawn_rt(s, sub, in, out, errfd);
+	return pid < 0 ? -1 : wait_rt(pid);
 }
 
 static pid_t read_pid(const char *name)
@@ -164,8 +179,33 @@ static int console_recv(struct console *c)
 
 static void set_nonblock(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
+/* Wait for the runtime (pid) while reading the process's output pipes: with
+ * `run` and `exec` the process runs before the runtime exits, and what it
+ * writes meanwhile is read (logged, sent to clients) as it comes, so the
+ * order of stdout and stderr lines is kept. */
+static int wait_rt_reading(struct shim *s, struct proc *p, pid_t pid)
+{
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	while (pfd >= 0) {
+		struct pollfd fds[3] = {{.fd = pfd, .events = POLLIN}};
+		for (int i = 0; i < 2; i++)
+			fds[1 + i] = (struct pollfd){.fd = s->paused_output ? -1 : p->out[i].fd, .events = POLLIN};
+		if (poll(fds, 3, -1) < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < 2; i++)
+			if (fds[1 + i].fd >= 0 && fds[1 + i].revents)
+				io_output_ready(s, &p->out[i]);
+		io_check_backpressure(s);
+		if (fds[0].revents)
+			break;
+	}
+	if (pfd >= 0)
+		close(pfd);
+	return wait_rt(pid);
+}
+
 /* Create the process's stdio (pipes, or a console socket for a tty), run the
- * runtime subcommand, and keep our ends. */
+ * runtime subcommand, keep our ends and watch them (io_proc_outputs_add). */
 static int spawn_with_stdio(struct shim *s, struct proc *p, const char **sub, size_t nsub, const char *console_name,
 			    const char *what, char *errbuf, size_t errlen)
 {
@@ -183,14 +223,28 @@ static int spawn_with_stdio(struct shim *s, struct proc *p, const char **sub, si
 		if ((p->open_stdin && pipe2(in, O_CLOEXEC) < 0) || pipe2(out, O_CLOEXEC) < 0 ||
 		    pipe2(err2, O_CLOEXEC) < 0) {
 			snprintf(errbuf, errlen, "pipe: %s", strerror(errno));
+			int fds[] = {in[0], in[1], out[0], out[1], err2[0], err2[1]};
+			for (size_t i = 0; i < 6; i++)
+				if (fds[i] >= 0)
+					close(fds[i]);
 			return -1;
 		}
+		set_nonblock(out[0]);
+		set_nonblock(err2[0]);
+		p->out[0].fd = out[0];
+		p->out[1].fd = err2[0];
+		if (in[1] >= 0) {
+			set_nonblock(in[1]);
+			p->in.fd = in[1];
+		}
+		io_proc_outputs_add(s, p);
 	}
 	sub[nsub++] = s->id;
 	sub[nsub] = NULL;
 	cleanup_free char *logp = state_path(s, "runtime.log");
 	off_t off = file_size(logp);
-	int rc = run_rt(s, sub, in[0], out[1], p->tty ? -1 : err2[1]);
+	pid_t pid = spawn_rt(s, sub, in[0], out[1], p->tty ? -1 : err2[1]);
+	int rc = pid < 0 ? -1 : p->tty ? wait_rt(pid) : wait_rt_reading(s, p, pid);
 	if (in[0] >= 0)
 		close(in[0]);
 	if (out[1] >= 0)
@@ -203,12 +257,13 @@ static int spawn_with_stdio(struct shim *s, struct proc *p, const char **sub, si
 		if (!msg[0])
 			snprintf(msg, sizeof(msg), "%s exited with status %d", s->rt_path, rc);
 		snprintf(errbuf, errlen, "OCI runtime %s failed: %s: unknown", what, msg);
-		if (in[1] >= 0)
-			close(in[1]);
-		if (out[0] >= 0)
-			close(out[0]);
-		if (err2[0] >= 0)
-			close(err2[0]);
+		for (int i = 0; i < 2; i++)
+			io_proc_output_close(s, p, i);
+		if (p->in.fd >= 0) {
+			shim_watch_del(s, &p->in);
+			close(p->in.fd);
+			p->in.fd = -1;
+		}
 		console_done(&con);
 		return -1;
 	}
@@ -225,15 +280,7 @@ static int spawn_with_stdio(struct shim *s, struct proc *p, const char **sub, si
 			p->in.fd = fcntl(master, F_DUPFD_CLOEXEC, 3);
 		if (p->pend_w || p->pend_h)
 			io_resize(p, p->pend_w, p->pend_h);
-	} else {
-		set_nonblock(out[0]);
-		set_nonblock(err2[0]);
-		p->out[0].fd = out[0];
-		p->out[1].fd = err2[0];
-		if (in[1] >= 0) {
-			set_nonblock(in[1]);
-			p->in.fd = in[1];
-		}
+		io_proc_outputs_add(s, p);
 	}
 	return 0;
 }
@@ -323,12 +370,37 @@ static void rmdir_cgroup(const char *rel)
 	rmdir(p);
 }
 
+void rt_delete_begin(struct shim *s)
+{
+	if (!s->rt_ran || s->delete_pid > 0 || s->delete_done)
+		return;
+	const char *sub[] = {"delete", "--force", s->id, NULL};
+	s->delete_t0 = berth_mono_ns();
+	s->delete_pid = spawn_rt(s, sub, -1, -1, -1);
+}
+
+bool rt_delete_reaped(struct shim *s, pid_t pid)
+{
+	if (s->delete_pid <= 0 || pid != s->delete_pid)
+		return false;
+	s->delete_pid = 0;
+	s->delete_done = true;
+	s->delete_us = (berth_mono_ns() - s->delete_t0) / 1000;
+	return true;
+}
+
 void rt_delete(struct shim *s)
 {
-	const char *sub[] = {"delete", "--force", s->id, NULL};
-	int64_t t0 = berth_mono_ns();
-	run_rt(s, sub, -1, -1, -1);
-	s->delete_us = (berth_mono_ns() - t0) / 1000;
+	if (s->delete_pid > 0) {
+		wait_rt(s->delete_pid);
+		rt_delete_reaped(s, s->delete_pid);
+	} else if (!s->delete_done) {
+		const char *sub[] = {"delete", "--force", s->id, NULL};
+		int64_t t0 = berth_mono_ns();
+		run_rt(s, sub, -1, -1, -1);
+		s->delete_us = (berth_mono_ns() - t0) / 1000;
+		s->delete_done = true;
+	}
 	cleanup_free char *cfg = berth_strdup_printf("%s/config.json", s->bundle);
 	cleanup_json json_t *spec = json_load_file(cfg, 0, NULL);
 	const char *cg = jstr(jobj(spec, "linux"), "cgroupsPath");

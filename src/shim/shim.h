@@ -96,6 +96,9 @@ struct shim {
 	int sync_fd;
 	/* runtime run/delete durations, reported to berthd (issue 13 timings) */
 	int64_t run_us, delete_us;
+	pid_t delete_pid; /* the runtime delete, while it runs */
+	int64_t delete_t0;
+	bool delete_done;
 	bool rt_ran; /* the runtime was run for the container (so there is something to delete) */
 };
 
@@ -110,6 +113,13 @@ struct proc *shim_find_proc(struct shim *s, const char *exec_id);
 /* `runtime run --detach`: create and start the container in one exec */
 int rt_run(struct shim *s, char *errbuf, size_t errlen);
 int rt_exec(struct shim *s, struct proc *p, char *errbuf, size_t errlen);
+/* `runtime delete --force` once the container's exit is recorded: begun
+ * without waiting (it overlaps berthd's exit handling and the clients'
+ * last output), reaped by the loop (rt_delete_reaped: true if pid was it),
+ * waited for by rt_delete, which runs it itself when it was not begun and
+ * removes the cgroup the runtime left. */
+void rt_delete_begin(struct shim *s);
+bool rt_delete_reaped(struct shim *s, pid_t pid);
 void rt_delete(struct shim *s);
 int rt_kill(struct shim *s, int sig, bool all, char *errbuf, size_t errlen);
 /* `pause` / `resume` / `update --resources <file>` (args: NULL-terminated extra args) */
