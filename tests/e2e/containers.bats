@@ -834,6 +834,21 @@ _env_without_value_cli()
 	assert_eq "$(cjq lim '"\(.HostConfig.Memory) \(.HostConfig.NanoCpus) \(.HostConfig.PidsLimit)"')" '67108864 1500000000 20'
 }
 
+@test "shim: a file-logging container runs berth-shim-lean (when built), a remote log driver the full shim" {
+	skip_on_dockerd "berth-shim only"
+	[ -x "$(dirname "$BERTHD")/../shim/berth-shim-lean" ] || skip "no berth-shim-lean in this build (sanitizers, no musl-gcc)"
+	local id shim
+	id=$(berth run -d --network none busybox sleep 1000)
+	shim=$(cat "$E2E_EXEC/containers/$id/shim.pid")
+	assert_match "$(readlink "/proc/$shim/exe")" '/berth-shim-lean$'
+	assert_eq "$(cat "/proc/$shim/comm")" berth-shim
+	run -0 berth exec "$id" echo lean-exec
+	assert_eq "$output" lean-exec
+	id=$(berth run -d --network none --log-driver syslog --log-opt syslog-address=udp://127.0.0.1:9 busybox sleep 1000)
+	shim=$(cat "$E2E_EXEC/containers/$id/shim.pid")
+	assert_match "$(readlink "/proc/$shim/exe")" '/berth-shim$'
+}
+
 @test "a killed shim: its container is stopped and cleaned up, and can start again" {
 	skip_on_dockerd "berth-shim only"
 	run -0 berth run -d --name shk busybox sleep 1000
