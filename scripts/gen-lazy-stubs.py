@@ -25,6 +25,10 @@ NOLOAD = {"ERR_clear_error", "ERR_get_error", "OPENSSL_thread_stop", "curl_easy_
 UNLOAD = {"archive": "berth_lazy_lib_archive", "zstd": "berth_lazy_lib_zstd"}
 NEW = {"archive_read_new", "archive_write_new", "archive_entry_new", "ZSTD_createCCtx", "ZSTD_createDCtx",
        "ZSTD_createCStream", "ZSTD_createDStream"}
+# the objects of those libraries that NEW makes (types without spaces): a
+# function taking one first is a method, called without the use lock (the
+# live object pins the library)
+OBJECTS = {"structarchive*", "structarchive_entry*", "ZSTD_CCtx*", "ZSTD_DCtx*", "ZSTD_CStream*", "ZSTD_DStream*"}
 FREE = {"archive_read_free", "archive_write_free", "archive_entry_free", "ZSTD_freeCCtx", "ZSTD_freeDCtx",
         "ZSTD_freeCStream", "ZSTD_freeDStream"}
 
@@ -117,6 +121,10 @@ def main():
                 print(f"BERTH_LAZY_UFREE({lib}, {ret}, {s}, {params[0]}, {fail_value(ret)})")
         elif lib and re.search(r"(_new|create|free|_init|_end)", s, re.I):
             raise SystemExit(f"{s}: makes or frees an object? list it in NEW or FREE")
+        elif lib and params and params[0].replace(" ", "") in OBJECTS and ret == "void":
+            print(f"BERTH_LAZY_UMETHOD_VOID({lib}, {s}, ({decl}), ({args}))")
+        elif lib and params and params[0].replace(" ", "") in OBJECTS:
+            print(f"BERTH_LAZY_UMETHOD({lib}, {ret}, {s}, ({decl}), ({args}), {fail_value(ret)})")
         elif lib and ret == "void":
             print(f"BERTH_LAZY_UVOID({lib}, {load}, {s}, ({decl}), ({args}))")
         elif lib:

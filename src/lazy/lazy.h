@@ -71,7 +71,11 @@ static inline void *berth_lazy_resolve(_Atomic(void *) *cache, const char *lib, 
  *   forwarders add one when they return an object, destructor forwarders
  *   take it off after the object is freed;
  * - an unload bumps `gen`, which makes every forwarder look its function
- *   up again (and load the library again) at its next call.
+ *   up again (and load the library again) at its next call;
+ * - a call on such an object (a method: its first argument is one) needs
+ *   no lock: the object itself keeps the library loaded. These are most
+ *   calls (every field of every tar entry), so they cost what the
+ *   forwarders of the other libraries cost.
  * Only libraries whose objects are all made and freed through such
  * forwarders may be unloadable. libcurl and OpenSSL never are (OpenSSL
  * pins itself, and both keep per-thread and atexit state). */
@@ -91,7 +95,8 @@ struct berth_lazy_lib {
 extern struct berth_lazy_lib berth_lazy_lib_archive, berth_lazy_lib_zstd;
 
 /* The address of name in lib, (re)loading lib when load is true. Call with
- * lib->use held for reading; *cache and *gen are the forwarder's own. */
+ * lib->use held for reading or an object of lib alive; *cache and *gen
+ * are the forwarder's own. */
 void *berth_lazy_usym(struct berth_lazy_lib *lib, _Atomic(void *) *cache, atomic_uint *gen, const char *name,
 		      bool load);
 static inline void *berth_lazy_uresolve(struct berth_lazy_lib *lib, _Atomic(void *) *cache, atomic_uint *gen,
@@ -137,6 +142,26 @@ int berth_lazy_unload_idle(int64_t idle_ms);
 		if (f_)                                                                                                \
 			((void(*) params)f_) args;                                                                     \
 		pthread_rwlock_unlock(&(lib).use);                                                                     \
+	}
+/* A method: a0 is an object of lib, alive, which keeps lib loaded. */
+#define BERTH_LAZY_UMETHOD(lib, ret, name, params, args, fail)                                                         \
+	ret name params                                                                                                \
+	{                                                                                                              \
+		static _Atomic(void *) cache_;                                                                         \
+		static atomic_uint gen_;                                                                               \
+		void *f_ = berth_lazy_uresolve(&(lib), &cache_, &gen_, #name, true);                                   \
+		if (!f_)                                                                                               \
+			return fail;                                                                                   \
+		return ((ret(*) params)f_)args;                                                                        \
+	}
+#define BERTH_LAZY_UMETHOD_VOID(lib, name, params, args)                                                               \
+	void name params                                                                                               \
+	{                                                                                                              \
+		static _Atomic(void *) cache_;                                                                         \
+		static atomic_uint gen_;                                                                               \
+		void *f_ = berth_lazy_uresolve(&(lib), &cache_, &gen_, #name, true);                                   \
+		if (f_)                                                                                                \
+			((void(*) params)f_) args;                                                                     \
 	}
 /* A constructor (no arguments): a non-NULL result is a live object. */
 #define BERTH_LAZY_UNEW(lib, ret, name)                                                                                \

@@ -5,112 +5,113 @@
 
 #include "lazy.h"
 
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, time_t, archive_entry_atime, (struct archive_entry * a0), (a0), -1)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, int, archive_entry_atime_is_set, (struct archive_entry * a0), (a0), -1)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, long, archive_entry_atime_nsec, (struct archive_entry * a0), (a0), -1)
-BERTH_LAZY_UVOID(berth_lazy_lib_archive, true, archive_entry_copy_hardlink, (struct archive_entry * a0, const char *a1),
-		 (a0, a1))
-BERTH_LAZY_UVOID(berth_lazy_lib_archive, true, archive_entry_copy_pathname, (struct archive_entry * a0, const char *a1),
-		 (a0, a1))
-BERTH_LAZY_UVOID(berth_lazy_lib_archive, true, archive_entry_copy_symlink, (struct archive_entry * a0, const char *a1),
-		 (a0, a1))
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, mode_t, archive_entry_filetype, (struct archive_entry * a0), (a0), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, time_t, archive_entry_atime, (struct archive_entry * a0), (a0), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, int, archive_entry_atime_is_set, (struct archive_entry * a0), (a0), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, long, archive_entry_atime_nsec, (struct archive_entry * a0), (a0), -1)
+BERTH_LAZY_UMETHOD_VOID(berth_lazy_lib_archive, archive_entry_copy_hardlink,
+			(struct archive_entry * a0, const char *a1), (a0, a1))
+BERTH_LAZY_UMETHOD_VOID(berth_lazy_lib_archive, archive_entry_copy_pathname,
+			(struct archive_entry * a0, const char *a1), (a0, a1))
+BERTH_LAZY_UMETHOD_VOID(berth_lazy_lib_archive, archive_entry_copy_symlink, (struct archive_entry * a0, const char *a1),
+			(a0, a1))
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, mode_t, archive_entry_filetype, (struct archive_entry * a0), (a0), -1)
 BERTH_LAZY_UFREE_VOID(berth_lazy_lib_archive, archive_entry_free, struct archive_entry *)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, la_int64_t, archive_entry_gid, (struct archive_entry * a0), (a0), -1)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, const char *, archive_entry_hardlink, (struct archive_entry * a0), (a0),
-	       NULL)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, const char *, archive_entry_hardlink_utf8, (struct archive_entry * a0),
-	       (a0), NULL)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, time_t, archive_entry_mtime, (struct archive_entry * a0), (a0), -1)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, long, archive_entry_mtime_nsec, (struct archive_entry * a0), (a0), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, la_int64_t, archive_entry_gid, (struct archive_entry * a0), (a0), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, const char *, archive_entry_hardlink, (struct archive_entry * a0), (a0),
+		   NULL)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, const char *, archive_entry_hardlink_utf8, (struct archive_entry * a0), (a0),
+		   NULL)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, time_t, archive_entry_mtime, (struct archive_entry * a0), (a0), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, long, archive_entry_mtime_nsec, (struct archive_entry * a0), (a0), -1)
 BERTH_LAZY_UNEW(berth_lazy_lib_archive, struct archive_entry *, archive_entry_new)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, const char *, archive_entry_pathname, (struct archive_entry * a0), (a0),
-	       NULL)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, const char *, archive_entry_pathname_utf8, (struct archive_entry * a0),
-	       (a0), NULL)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, mode_t, archive_entry_perm, (struct archive_entry * a0), (a0), -1)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, dev_t, archive_entry_rdevmajor, (struct archive_entry * a0), (a0), -1)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, dev_t, archive_entry_rdevminor, (struct archive_entry * a0), (a0), -1)
-BERTH_LAZY_UVOID(berth_lazy_lib_archive, true, archive_entry_set_filetype, (struct archive_entry * a0, unsigned int a1),
-		 (a0, a1))
-BERTH_LAZY_UVOID(berth_lazy_lib_archive, true, archive_entry_set_gid, (struct archive_entry * a0, la_int64_t a1),
-		 (a0, a1))
-BERTH_LAZY_UVOID(berth_lazy_lib_archive, true, archive_entry_set_hardlink, (struct archive_entry * a0, const char *a1),
-		 (a0, a1))
-BERTH_LAZY_UVOID(berth_lazy_lib_archive, true, archive_entry_set_mode, (struct archive_entry * a0, mode_t a1), (a0, a1))
-BERTH_LAZY_UVOID(berth_lazy_lib_archive, true, archive_entry_set_mtime, (struct archive_entry * a0, time_t a1, long a2),
-		 (a0, a1, a2))
-BERTH_LAZY_UVOID(berth_lazy_lib_archive, true, archive_entry_set_pathname, (struct archive_entry * a0, const char *a1),
-		 (a0, a1))
-BERTH_LAZY_UVOID(berth_lazy_lib_archive, true, archive_entry_set_perm, (struct archive_entry * a0, mode_t a1), (a0, a1))
-BERTH_LAZY_UVOID(berth_lazy_lib_archive, true, archive_entry_set_rdevmajor, (struct archive_entry * a0, dev_t a1),
-		 (a0, a1))
-BERTH_LAZY_UVOID(berth_lazy_lib_archive, true, archive_entry_set_rdevminor, (struct archive_entry * a0, dev_t a1),
-		 (a0, a1))
-BERTH_LAZY_UVOID(berth_lazy_lib_archive, true, archive_entry_set_size, (struct archive_entry * a0, la_int64_t a1),
-		 (a0, a1))
-BERTH_LAZY_UVOID(berth_lazy_lib_archive, true, archive_entry_set_symlink, (struct archive_entry * a0, const char *a1),
-		 (a0, a1))
-BERTH_LAZY_UVOID(berth_lazy_lib_archive, true, archive_entry_set_uid, (struct archive_entry * a0, la_int64_t a1),
-		 (a0, a1))
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, la_int64_t, archive_entry_size, (struct archive_entry * a0), (a0), -1)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, int, archive_entry_size_is_set, (struct archive_entry * a0), (a0), -1)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, int, archive_entry_sparse_count, (struct archive_entry * a0), (a0), -1)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, const char *, archive_entry_symlink, (struct archive_entry * a0), (a0),
-	       NULL)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, const char *, archive_entry_symlink_utf8, (struct archive_entry * a0),
-	       (a0), NULL)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, la_int64_t, archive_entry_uid, (struct archive_entry * a0), (a0), -1)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, int, archive_entry_update_hardlink_utf8,
-	       (struct archive_entry * a0, const char *a1), (a0, a1), -1)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, int, archive_entry_update_pathname_utf8,
-	       (struct archive_entry * a0, const char *a1), (a0, a1), -1)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, int, archive_entry_update_symlink_utf8,
-	       (struct archive_entry * a0, const char *a1), (a0, a1), -1)
-BERTH_LAZY_UVOID(berth_lazy_lib_archive, true, archive_entry_xattr_add_entry,
-		 (struct archive_entry * a0, const char *a1, const void *a2, size_t a3), (a0, a1, a2, a3))
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, int, archive_entry_xattr_next,
-	       (struct archive_entry * a0, const char **a1, const void **a2, size_t *a3), (a0, a1, a2, a3), -1)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, int, archive_entry_xattr_reset, (struct archive_entry * a0), (a0), -1)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, const char *, archive_error_string, (struct archive * a0), (a0), NULL)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, la_int64_t, archive_filter_bytes, (struct archive * a0, int a1), (a0, a1),
-	       -1)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, la_ssize_t, archive_read_data, (struct archive * a0, void *a1, size_t a2),
-	       (a0, a1, a2), -1)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, int, archive_read_data_block,
-	       (struct archive * a0, const void **a1, size_t *a2, la_int64_t *a3), (a0, a1, a2, a3), -1)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, int, archive_read_data_skip, (struct archive * a0), (a0), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, const char *, archive_entry_pathname, (struct archive_entry * a0), (a0),
+		   NULL)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, const char *, archive_entry_pathname_utf8, (struct archive_entry * a0), (a0),
+		   NULL)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, mode_t, archive_entry_perm, (struct archive_entry * a0), (a0), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, dev_t, archive_entry_rdevmajor, (struct archive_entry * a0), (a0), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, dev_t, archive_entry_rdevminor, (struct archive_entry * a0), (a0), -1)
+BERTH_LAZY_UMETHOD_VOID(berth_lazy_lib_archive, archive_entry_set_filetype,
+			(struct archive_entry * a0, unsigned int a1), (a0, a1))
+BERTH_LAZY_UMETHOD_VOID(berth_lazy_lib_archive, archive_entry_set_gid, (struct archive_entry * a0, la_int64_t a1),
+			(a0, a1))
+BERTH_LAZY_UMETHOD_VOID(berth_lazy_lib_archive, archive_entry_set_hardlink, (struct archive_entry * a0, const char *a1),
+			(a0, a1))
+BERTH_LAZY_UMETHOD_VOID(berth_lazy_lib_archive, archive_entry_set_mode, (struct archive_entry * a0, mode_t a1),
+			(a0, a1))
+BERTH_LAZY_UMETHOD_VOID(berth_lazy_lib_archive, archive_entry_set_mtime,
+			(struct archive_entry * a0, time_t a1, long a2), (a0, a1, a2))
+BERTH_LAZY_UMETHOD_VOID(berth_lazy_lib_archive, archive_entry_set_pathname, (struct archive_entry * a0, const char *a1),
+			(a0, a1))
+BERTH_LAZY_UMETHOD_VOID(berth_lazy_lib_archive, archive_entry_set_perm, (struct archive_entry * a0, mode_t a1),
+			(a0, a1))
+BERTH_LAZY_UMETHOD_VOID(berth_lazy_lib_archive, archive_entry_set_rdevmajor, (struct archive_entry * a0, dev_t a1),
+			(a0, a1))
+BERTH_LAZY_UMETHOD_VOID(berth_lazy_lib_archive, archive_entry_set_rdevminor, (struct archive_entry * a0, dev_t a1),
+			(a0, a1))
+BERTH_LAZY_UMETHOD_VOID(berth_lazy_lib_archive, archive_entry_set_size, (struct archive_entry * a0, la_int64_t a1),
+			(a0, a1))
+BERTH_LAZY_UMETHOD_VOID(berth_lazy_lib_archive, archive_entry_set_symlink, (struct archive_entry * a0, const char *a1),
+			(a0, a1))
+BERTH_LAZY_UMETHOD_VOID(berth_lazy_lib_archive, archive_entry_set_uid, (struct archive_entry * a0, la_int64_t a1),
+			(a0, a1))
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, la_int64_t, archive_entry_size, (struct archive_entry * a0), (a0), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, int, archive_entry_size_is_set, (struct archive_entry * a0), (a0), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, int, archive_entry_sparse_count, (struct archive_entry * a0), (a0), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, const char *, archive_entry_symlink, (struct archive_entry * a0), (a0), NULL)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, const char *, archive_entry_symlink_utf8, (struct archive_entry * a0), (a0),
+		   NULL)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, la_int64_t, archive_entry_uid, (struct archive_entry * a0), (a0), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, int, archive_entry_update_hardlink_utf8,
+		   (struct archive_entry * a0, const char *a1), (a0, a1), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, int, archive_entry_update_pathname_utf8,
+		   (struct archive_entry * a0, const char *a1), (a0, a1), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, int, archive_entry_update_symlink_utf8,
+		   (struct archive_entry * a0, const char *a1), (a0, a1), -1)
+BERTH_LAZY_UMETHOD_VOID(berth_lazy_lib_archive, archive_entry_xattr_add_entry,
+			(struct archive_entry * a0, const char *a1, const void *a2, size_t a3), (a0, a1, a2, a3))
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, int, archive_entry_xattr_next,
+		   (struct archive_entry * a0, const char **a1, const void **a2, size_t *a3), (a0, a1, a2, a3), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, int, archive_entry_xattr_reset, (struct archive_entry * a0), (a0), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, const char *, archive_error_string, (struct archive * a0), (a0), NULL)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, la_int64_t, archive_filter_bytes, (struct archive * a0, int a1), (a0, a1),
+		   -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, la_ssize_t, archive_read_data, (struct archive * a0, void *a1, size_t a2),
+		   (a0, a1, a2), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, int, archive_read_data_block,
+		   (struct archive * a0, const void **a1, size_t *a2, la_int64_t *a3), (a0, a1, a2, a3), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, int, archive_read_data_skip, (struct archive * a0), (a0), -1)
 BERTH_LAZY_UFREE(berth_lazy_lib_archive, int, archive_read_free, struct archive *, -1)
 BERTH_LAZY_UNEW(berth_lazy_lib_archive, struct archive *, archive_read_new)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, int, archive_read_next_header,
-	       (struct archive * a0, struct archive_entry **a1), (a0, a1), -1)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, int, archive_read_open,
-	       (struct archive * a0, void *a1, archive_open_callback *a2, archive_read_callback *a3,
-		archive_close_callback *a4),
-	       (a0, a1, a2, a3, a4), -1)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, int, archive_read_open_fd, (struct archive * a0, int a1, size_t a2),
-	       (a0, a1, a2), -1)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, int, archive_read_support_filter_bzip2, (struct archive * a0), (a0), -1)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, int, archive_read_support_filter_gzip, (struct archive * a0), (a0), -1)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, int, archive_read_support_filter_xz, (struct archive * a0), (a0), -1)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, int, archive_read_support_filter_zstd, (struct archive * a0), (a0), -1)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, int, archive_read_support_format_empty, (struct archive * a0), (a0), -1)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, int, archive_read_support_format_gnutar, (struct archive * a0), (a0), -1)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, int, archive_read_support_format_tar, (struct archive * a0), (a0), -1)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, int, archive_write_close, (struct archive * a0), (a0), -1)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, la_ssize_t, archive_write_data,
-	       (struct archive * a0, const void *a1, size_t a2), (a0, a1, a2), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, int, archive_read_next_header,
+		   (struct archive * a0, struct archive_entry **a1), (a0, a1), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, int, archive_read_open,
+		   (struct archive * a0, void *a1, archive_open_callback *a2, archive_read_callback *a3,
+		    archive_close_callback *a4),
+		   (a0, a1, a2, a3, a4), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, int, archive_read_open_fd, (struct archive * a0, int a1, size_t a2),
+		   (a0, a1, a2), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, int, archive_read_support_filter_bzip2, (struct archive * a0), (a0), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, int, archive_read_support_filter_gzip, (struct archive * a0), (a0), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, int, archive_read_support_filter_xz, (struct archive * a0), (a0), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, int, archive_read_support_filter_zstd, (struct archive * a0), (a0), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, int, archive_read_support_format_empty, (struct archive * a0), (a0), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, int, archive_read_support_format_gnutar, (struct archive * a0), (a0), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, int, archive_read_support_format_tar, (struct archive * a0), (a0), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, int, archive_write_close, (struct archive * a0), (a0), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, la_ssize_t, archive_write_data,
+		   (struct archive * a0, const void *a1, size_t a2), (a0, a1, a2), -1)
 BERTH_LAZY_UFREE(berth_lazy_lib_archive, int, archive_write_free, struct archive *, -1)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, int, archive_write_header, (struct archive * a0, struct archive_entry *a1),
-	       (a0, a1), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, int, archive_write_header, (struct archive * a0, struct archive_entry *a1),
+		   (a0, a1), -1)
 BERTH_LAZY_UNEW(berth_lazy_lib_archive, struct archive *, archive_write_new)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, int, archive_write_open,
-	       (struct archive * a0, void *a1, archive_open_callback *a2, archive_write_callback *a3,
-		archive_close_callback *a4),
-	       (a0, a1, a2, a3, a4), -1)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, int, archive_write_set_bytes_in_last_block, (struct archive * a0, int a1),
-	       (a0, a1), -1)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, int, archive_write_set_bytes_per_block, (struct archive * a0, int a1),
-	       (a0, a1), -1)
-BERTH_LAZY_UFN(berth_lazy_lib_archive, true, int, archive_write_set_format_pax_restricted, (struct archive * a0), (a0),
-	       -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, int, archive_write_open,
+		   (struct archive * a0, void *a1, archive_open_callback *a2, archive_write_callback *a3,
+		    archive_close_callback *a4),
+		   (a0, a1, a2, a3, a4), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, int, archive_write_set_bytes_in_last_block, (struct archive * a0, int a1),
+		   (a0, a1), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, int, archive_write_set_bytes_per_block, (struct archive * a0, int a1),
+		   (a0, a1), -1)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_archive, int, archive_write_set_format_pax_restricted, (struct archive * a0), (a0),
+		   -1)

@@ -4,14 +4,14 @@
 
 #include "lazy.h"
 
-BERTH_LAZY_UFN(berth_lazy_lib_zstd, true, size_t, ZSTD_CCtx_setParameter, (ZSTD_CCtx * a0, ZSTD_cParameter a1, int a2),
-	       (a0, a1, a2), 0)
-BERTH_LAZY_UFN(berth_lazy_lib_zstd, true, size_t, ZSTD_compressStream2,
-	       (ZSTD_CCtx * a0, ZSTD_outBuffer *a1, ZSTD_inBuffer *a2, ZSTD_EndDirective a3), (a0, a1, a2, a3), 0)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_zstd, size_t, ZSTD_CCtx_setParameter, (ZSTD_CCtx * a0, ZSTD_cParameter a1, int a2),
+		   (a0, a1, a2), 0)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_zstd, size_t, ZSTD_compressStream2,
+		   (ZSTD_CCtx * a0, ZSTD_outBuffer *a1, ZSTD_inBuffer *a2, ZSTD_EndDirective a3), (a0, a1, a2, a3), 0)
 BERTH_LAZY_UNEW(berth_lazy_lib_zstd, ZSTD_CCtx *, ZSTD_createCCtx)
 BERTH_LAZY_UNEW(berth_lazy_lib_zstd, ZSTD_DCtx *, ZSTD_createDCtx)
-BERTH_LAZY_UFN(berth_lazy_lib_zstd, true, size_t, ZSTD_decompressStream,
-	       (ZSTD_DStream * a0, ZSTD_outBuffer *a1, ZSTD_inBuffer *a2), (a0, a1, a2), 0)
+BERTH_LAZY_UMETHOD(berth_lazy_lib_zstd, size_t, ZSTD_decompressStream,
+		   (ZSTD_DStream * a0, ZSTD_outBuffer *a1, ZSTD_inBuffer *a2), (a0, a1, a2), 0)
 BERTH_LAZY_UFREE(berth_lazy_lib_zstd, size_t, ZSTD_freeCCtx, ZSTD_CCtx *, 0)
 BERTH_LAZY_UFREE(berth_lazy_lib_zstd, size_t, ZSTD_freeDCtx, ZSTD_DCtx *, 0)
 BERTH_LAZY_UFN(berth_lazy_lib_zstd, true, const char *, ZSTD_getErrorName, (size_t a0), (a0), NULL)
