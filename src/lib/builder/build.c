@@ -384,6 +384,10 @@ json_t *bld_ctr_body(struct bctx *b)
 	json_object_set_new(body, "Tty", json_false());
 	json_object_set_new(body, "OpenStdin", json_false());
 	json_t *hc = json_is_object(b->o->host_config) ? json_deep_copy(b->o->host_config) : json_object();
+	/* the output reaches the build's stream through the attach: no log
+	 * file (or remote log driver) is written for a step's container */
+	if (!json_object_get(hc, "LogConfig"))
+		json_object_set_new(hc, "LogConfig", json_pack("{s:s, s:{}}", "Type", "none", "Config"));
 	json_object_set_new(body, "HostConfig", hc);
 	return body;
 }
