@@ -460,6 +460,21 @@ static void test_path_mode(struct berth_layer_store *ls, const char *drv)
 	mode_t m = 0;
 	TAP_OK(&t, berth_layer_path_mode(ls, i1.chain_id, "/f", &m, &err) == 1 && S_ISREG(m),
 	       "[%s] the lower layer alone still has /f", drv);
+	/* open_file: the file the path leads to, from the layer that has it */
+	static const char *const files[][2] = {
+		{"/abs/k", "k"}, {"/lnk/z", "z"}, {"/h", "h"}, {"/d", NULL}, {"/f", NULL}};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		int fd = -1;
+		int r = berth_layer_open_file(ls, i2.chain_id, files[i][0], &fd, &err);
+		char buf[16] = "";
+		ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		bool ok = files[i][1] ?
+				  r == 1 && n == (ssize_t)strlen(files[i][1]) && !memcmp(buf, files[i][1], (size_t)n) :
+				  r == 0 && fd < 0;
+		TAP_OK(&t, ok, "[%s] open_file %s: %d", drv, files[i][0], r);
+	}
 	berth_layer_release(ls, i2.chain_id, NULL, NULL);
 	berth_layer_release(ls, i1.chain_id, NULL, NULL);
 out:

@@ -44,6 +44,10 @@ struct berth_build_ops {
 	 * the image's filesystem? 1 yes, 0 no, -1 error. Read from the image's
 	 * layers: no container. */
 	int (*image_is_dir)(void *ctx, const char *image, const char *path, struct berth_error *err);
+	/* The regular file at path in the image's filesystem, opened for
+	 * reading (read from its layers, as image_is_dir): 1 and *fd, 0 when
+	 * there is none, -1 on error. */
+	int (*image_open_file)(void *ctx, const char *image, const char *path, int *fd, struct berth_error *err);
 	/* Does path exist in the container (created) as a directory? 1 yes, 0 no, -1 error. */
 	int (*ctr_is_dir)(void *ctx, const char *ctr, const char *path, struct berth_error *err);
 	/* Tar of path in the container (docker's archive GET: entries named after its base name). */

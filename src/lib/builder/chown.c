@@ -2,8 +2,9 @@
  * in the image's /etc/passwd and /etc/group (docker's parseChownFlag: the
  * group defaults to the user string; a name not found is
  * "unable to convert uid/gid chown string to host mapping: can't find uid
- * for user X: no such user: X"). The files are read through the same
- * archive path as COPY --from (a created container of the current image). */
+ * for user X: no such user: X"). The files are read from the image's
+ * layers (image_open_file), else through the same archive path as COPY
+ * --from (a created container of the current image). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -64,14 +65,10 @@ static int fetch_files(struct bctx *b, const char *dir, struct berth_error *err)
 	return rc;
 }
 
-/* the id of name in a passwd (field 2 = uid) or group (field 2 = gid) file */
-static int lookup(const char *dir, const char *file, const char *name, long *id, struct berth_error *err)
+/* the id of name in a passwd (field 2 = uid) or group (field 2 = gid) file's text (NULL: missing) */
+static int lookup(char *data, const char *file, const char *name, long *id, struct berth_error *err)
 {
-	cleanup_free char *path = berth_strdup_printf("%s/%s", dir, file);
-	char *data = NULL;
-	size_t len = 0;
-	struct berth_error e = {0};
-	if (berth_read_file(path, &data, &len, 16 << 20, &e) < 0)
+	if (!data)
 		return berth_err(err, BERTH_E_INVALID, "open /etc/%s: no such file or directory", file);
 	int rc = berth_err(err, BERTH_E_INVALID, "no such %s: %s", strcmp(file, "passwd") ? "group" : "user", name);
 	char *save = NULL;
@@ -86,8 +83,70 @@ static int lookup(const char *dir, const char *file, const char *name, long *id,
 			break;
 		}
 	}
-	free(data);
 	return rc;
+}
+
+/* the text of fd (at most 16 MiB), NULL when it cannot be read */
+static char *read_fd(int fd)
+{
+	struct berth_buf t = {0};
+	char buf[16384];
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0 && t.len < (16u << 20))
+		berth_buf_append(&t, buf, (size_t)n);
+	if (n < 0) {
+		berth_buf_free(&t);
+		return NULL;
+	}
+	char *s = strdup(berth_buf_str(&t));
+	berth_buf_free(&t);
+	return s;
+}
+
+/* /etc/passwd and /etc/group of the current image (NULL: missing); 0 or -1 */
+static int image_files(struct bctx *b, char *text[2])
+{
+	static const char *const files[] = {"/etc/passwd", "/etc/group"};
+	struct berth_error e = {0};
+	if (*b->id && b->ops->image_open_file) {
+		int i, rc = 0;
+		for (i = 0; i < 2 && rc >= 0; i++) {
+			int fd = -1;
+			rc = b->ops->image_open_file(b->ops->ctx, b->id, files[i], &fd, &e);
+			if (rc == 1) {
+				text[i] = read_fd(fd);
+				close(fd);
+			}
+		}
+		if (rc >= 0)
+			return 0;
+		free(text[0]);
+		free(text[1]);
+		text[0] = text[1] = NULL;
+		memset(&e, 0, sizeof(e)); /* the container's way then */
+	}
+	char rnd[65];
+	berth_random_id(rnd);
+	const char *work = bld_work(b);
+	if (!work)
+		return -1;
+	cleanup_free char *dir = berth_strdup_printf("%s/chown-%.12s", work, rnd);
+	if (!dir || berth_mkdir_p(dir, 0700, b->err) < 0)
+		return -1;
+	if (fetch_files(b, dir, &e) < 0 && e.kind != BERTH_E_NOT_FOUND) {
+		berth_rm_rf(dir, NULL);
+		*b->err = e;
+		return -1;
+	}
+	for (int i = 0; i < 2; i++) {
+		cleanup_free char *path = berth_strdup_printf("%s%s", dir, strrchr(files[i], '/'));
+		size_t len = 0;
+		struct berth_error re = {0};
+		if (!path || berth_read_file(path, &text[i], &len, 16 << 20, &re) < 0)
+			text[i] = NULL;
+	}
+	berth_rm_rf(dir, NULL);
+	return 0;
 }
 
 char *bld_chown_spec(struct bctx *b, const char *spec, bool *names)
@@ -120,31 +179,17 @@ int bld_parse_chown(struct bctx *b, const char *spec, uid_t *uid, gid_t *gid)
 	const char *u = s, *g = colon ? colon + 1 : s;
 	long uv, gv;
 	bool un = numeric(u, &uv), gn = numeric(g, &gv);
-	cleanup_free char *dir = NULL;
-	if (!un || !gn) {
-		char rnd[65];
-		berth_random_id(rnd);
-		const char *work = bld_work(b);
-		if (!work)
-			return -1;
-		dir = berth_strdup_printf("%s/chown-%.12s", work, rnd);
-		if (!dir || berth_mkdir_p(dir, 0700, b->err) < 0)
-			return -1;
-		struct berth_error e = {0};
-		if (fetch_files(b, dir, &e) < 0 && e.kind != BERTH_E_NOT_FOUND) {
-			berth_rm_rf(dir, NULL);
-			*b->err = e;
-			return -1;
-		}
-	}
+	char *text[2] = {NULL, NULL};
+	if ((!un || !gn) && image_files(b, text) < 0)
+		return -1;
 	int rc = 0;
 	struct berth_error e = {0};
-	if (!un && lookup(dir, "passwd", u, &uv, &e) < 0)
+	if (!un && lookup(text[0], "passwd", u, &uv, &e) < 0)
 		rc = berth_err(b->err, BERTH_E_INVALID, CHOWN_PREFIX "can't find uid for user %s: %s", u, e.msg);
-	else if (!gn && lookup(dir, "group", g, &gv, &e) < 0)
+	else if (!gn && lookup(text[1], "group", g, &gv, &e) < 0)
 		rc = berth_err(b->err, BERTH_E_INVALID, CHOWN_PREFIX "can't find gid for group %s: %s", g, e.msg);
-	if (dir)
-		berth_rm_rf(dir, NULL);
+	free(text[0]);
+	free(text[1]);
 	if (rc == 0) {
 		*uid = (uid_t)uv;
 		*gid = (gid_t)gv;

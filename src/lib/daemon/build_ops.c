@@ -47,6 +47,17 @@ static int op_image_is_dir(void *ctx, const char *image, const char *path, struc
 	return rc <= 0 ? rc : S_ISDIR(mode) ? 1 : 0;
 }
 
+static int op_image_open_file(void *ctx, const char *image, const char *path, int *fd, struct berth_error *err)
+{
+	struct berth_daemon *d = ctx;
+	struct berth_image img = {0};
+	if (berth_image_get(d->images, image, &img, err) < 0)
+		return -1;
+	int rc = *img.top_chain ? berth_layer_open_file(d->layers, img.top_chain, path, fd, err) : 0;
+	berth_image_free(&img);
+	return rc;
+}
+
 static int op_ctr_create(void *ctx, json_t *body, char id[65], struct berth_error *err)
 {
 	struct berth_daemon *d = ctx;
@@ -433,6 +444,7 @@ void berth_build_ops_init(struct berth_daemon *d, struct berth_build_ops *ops)
 					.image_is_ancestor = op_image_is_ancestor,
 					.image_restore = op_image_restore,
 					.image_is_dir = op_image_is_dir,
+					.image_open_file = op_image_open_file,
 					.ctr_create = op_ctr_create,
 					.ctr_is_dir = op_ctr_is_dir,
 					.ctr_get = op_ctr_get,

@@ -90,6 +90,11 @@ int berth_layer_get(struct berth_layer_store *ls, const char *chain_id, struct b
  * *mode (st_mode) when it exists, 0 when it does not, -1 on error. */
 int berth_layer_path_mode(struct berth_layer_store *ls, const char *chain_id, const char *path, mode_t *mode,
 			  struct berth_error *err);
+/* The regular file at path in layer chain_id's filesystem (resolved as
+ * berth_layer_path_mode does), opened for reading: 1 and *fd, 0 when there
+ * is no regular file there, -1 on error. */
+int berth_layer_open_file(struct berth_layer_store *ls, const char *chain_id, const char *path, int *fd,
+			  struct berth_error *err);
 void berth_layer_chain_id(const char *parent_chain, const char *diff_id, char out[BERTH_DIGEST_LEN + 1]);
 /* Write the layer's uncompressed tar, byte-identical to what was registered
  * (so its sha256 is the diff ID; verified while streaming). */

@@ -107,8 +107,9 @@ static void mdir_clear(struct mdir *m)
 /* Look name up in the merged directory m as overlayfs does: the topmost
  * layer that has it decides; a whiteout hides it; a directory merges with
  * the directories below it down to an opaque one or a non-directory.
- * 1 found (*st; a directory's layers in *sub), 0 missing, -1 error. */
-static int merged_lookup(const struct mdir *m, const char *name, struct stat *st, struct mdir *sub)
+ * 1 found (*st, *at: the index in m of the layer that has it; a
+ * directory's layers in *sub), 0 missing, -1 error. */
+static int merged_lookup(const struct mdir *m, const char *name, struct stat *st, size_t *at, struct mdir *sub)
 {
 	sub->n = 0;
 	bool have = false;
@@ -123,6 +124,7 @@ static int merged_lookup(const struct mdir *m, const char *name, struct stat *st
 			break;
 		if (!have) {
 			*st = s;
+			*at = i;
 			have = true;
 		}
 		if (!S_ISDIR(s.st_mode))
@@ -138,8 +140,9 @@ static int merged_lookup(const struct mdir *m, const char *name, struct stat *st
 }
 
 /* Resolve path component by component, following symlinks inside the
- * root (as a chroot would), ".." never above it. */
-static int overlay_mode(struct lookup *lk, const char *path, mode_t *mode, struct berth_error *err)
+ * root (as a chroot would), ".." never above it. *fd (when fd is not
+ * NULL): the regular file found, opened for reading, else -1. */
+static int overlay_mode(struct lookup *lk, const char *path, mode_t *mode, int *fd, struct berth_error *err)
 {
 	struct mdir cur = {.fds = calloc(lk->n, sizeof(int))}, next = {.fds = calloc(lk->n, sizeof(int))};
 	char **stack = NULL; /* the resolved components of cur */
@@ -205,7 +208,8 @@ restart:
 			goto out;
 		}
 		struct stat st;
-		int f = merged_lookup(&cur, name, &st, &next);
+		size_t at = 0;
+		int f = merged_lookup(&cur, name, &st, &at, &next);
 		if (f < 0) {
 			berth_err_sys(err, BERTH_E_INTERNAL, errno, "look up %s", name);
 			mdir_clear(&next);
@@ -239,6 +243,15 @@ restart:
 			goto restart;
 		}
 		*mode = st.st_mode;
+		if (fd && S_ISREG(st.st_mode)) {
+			if (*fd >= 0)
+				close(*fd);
+			*fd = openat(cur.fds[at], name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			if (*fd < 0) {
+				berth_err_sys(err, BERTH_E_INTERNAL, errno, "open %s", name);
+				goto out;
+			}
+		}
 		berth_strv_push(&stack, name);
 		mdir_clear(&cur);
 		struct mdir t = cur;
@@ -248,6 +261,10 @@ restart:
 	}
 	rc = 1;
 out:
+	if (fd && *fd >= 0 && (rc != 1 || !S_ISREG(*mode))) {
+		close(*fd);
+		*fd = -1;
+	}
 	mdir_clear(&cur);
 	mdir_clear(&next);
 	free(cur.fds);
@@ -256,31 +273,56 @@ out:
 	return rc;
 }
 
-int berth_layer_path_mode(struct berth_layer_store *ls, const char *chain_id, const char *path, mode_t *mode,
-			  struct berth_error *err)
+static int path_lookup(struct berth_layer_store *ls, const char *chain_id, const char *path, mode_t *mode, int *fd,
+		       struct berth_error *err)
 {
 	struct lookup lk;
+	if (fd)
+		*fd = -1;
 	if (lookup_open(ls, chain_id, &lk, err) < 0)
 		return -1;
 	int rc;
 	if (lk.overlay) {
-		rc = overlay_mode(&lk, path, mode, err);
+		rc = overlay_mode(&lk, path, mode, fd, err);
 	} else {
 		/* the top layer is the whole tree: the kernel resolves inside it */
 		const char *rel = path;
 		while (*rel == '/')
 			rel++;
-		cleanup_close int fd = berth_ar_open(lk.fds[0], rel, O_PATH, BERTH_UNTAR_IN_ROOT);
+		cleanup_close int pfd = berth_ar_open(lk.fds[0], rel, O_PATH, BERTH_UNTAR_IN_ROOT);
 		struct stat st;
-		if (fd >= 0 && fstat(fd, &st) == 0) {
+		if (pfd >= 0 && fstat(pfd, &st) == 0) {
 			*mode = st.st_mode;
 			rc = 1;
-		} else if (fd < 0 && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)) {
+			if (fd && S_ISREG(st.st_mode)) {
+				char proc[64];
+				snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+				*fd = open(proc, O_RDONLY | O_CLOEXEC);
+				if (*fd < 0)
+					rc = berth_err_sys(err, BERTH_E_INTERNAL, errno, "open %s", path);
+			}
+		} else if (pfd < 0 && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)) {
 			rc = 0;
 		} else {
 			rc = berth_err_sys(err, BERTH_E_INTERNAL, errno, "look up %s", path);
 		}
 	}
 	lookup_close(&lk);
+	return rc;
+}
+
+int berth_layer_path_mode(struct berth_layer_store *ls, const char *chain_id, const char *path, mode_t *mode,
+			  struct berth_error *err)
+{
+	return path_lookup(ls, chain_id, path, mode, NULL, err);
+}
+
+int berth_layer_open_file(struct berth_layer_store *ls, const char *chain_id, const char *path, int *fd,
+			  struct berth_error *err)
+{
+	mode_t mode = 0;
+	int rc = path_lookup(ls, chain_id, path, &mode, fd, err);
+	if (rc == 1 && !S_ISREG(mode))
+		rc = 0;
 	return rc;
 }
