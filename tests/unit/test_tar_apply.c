@@ -223,6 +223,7 @@ static void test_hostile_store(const char *driver)
 	TAP_OK(&t, ls != NULL, "[%s] open %s", driver, ls ? "" : err.msg);
 	if (!ls)
 		return;
+	int empty = st_count_files(data); /* what the driver keeps for itself (overlay2: its .probe) */
 	/* a base layer, so vfs copies and overlay lower files exist too */
 	struct berth_buf good = {0};
 	struct st_tar tb;
@@ -257,7 +258,7 @@ static void test_hostile_store(const char *driver)
 	TAP_OK(&t, berth_layer_get(ls, base_info.chain_id, &after, &err) == 0 && after.refcount == 1,
 	       "[%s] parent refcount unchanged by the failures", driver);
 	berth_layer_release(ls, base_info.chain_id, NULL, &err);
-	TAP_OK(&t, st_count_files(data) == 0, "[%s] data root empty after release", driver);
+	TAP_OK(&t, st_count_files(data) == empty, "[%s] data root empty after release", driver);
 	berth_layer_store_close(ls);
 	berth_db_close(db);
 	berth_buf_free(&good);
