@@ -120,6 +120,15 @@ static int setup_init_layer(const char *root, const struct berth_idmap *idmap, s
 	return 0;
 }
 
+static int sync_layer_fs(struct berth_layer_store *ls, const char *id, struct berth_error *err)
+{
+	cleanup_free char *dir = ls->drv->ops->diff_path(ls->drv, id);
+	cleanup_close int fd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (fd < 0 || syncfs(fd) < 0)
+		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "sync container layer %s", id);
+	return 0;
+}
+
 int berth_rwlayer_create(struct berth_layer_store *ls, const char *id, const char *image_chain_id,
 			 struct berth_error *err)
 {
@@ -164,6 +173,10 @@ int berth_rwlayer_create(struct berth_layer_store *ls, const char *id, const cha
 	if (ops->create(ls->drv, id, init_id, true, err) < 0)
 		goto fail;
 	made_rw = true;
+	/* the driver's files about both layers are not fsynced one by one:
+	 * one syncfs makes them durable before the row is written */
+	if (sync_layer_fs(ls, id, err) < 0)
+		goto fail;
 	pthread_mutex_lock(&ls->lock);
 	locked = true;
 	if (ls_tx_begin(ls, err) < 0)

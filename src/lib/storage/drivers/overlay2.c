@@ -358,10 +358,9 @@ static int ov_create(struct berth_graph_driver *d, const char *id, const char *p
 				     "overlay2: create layer %s", id);
 	char link[LINK_LEN + 1];
 	new_link_id(link);
-	/* an image layer (!rw) is synced as a whole by the layer store before it
-	 * is registered: its files need no fsync of their own */
-	int (*write_file)(const char *, const void *, size_t, mode_t, struct berth_error *) =
-		rw ? berth_write_file_atomic : berth_write_file_replace;
+	/* no fsync: the layer store syncs the file system once before it
+	 * records the layer (berth_layer_register, berth_rwlayer_create) */
+	int (*write_file)(const char *, const void *, size_t, mode_t, struct berth_error *) = berth_write_file_replace;
 	cleanup_free char *linkf = layer_path(d, id, "link");
 	if (berth_idmap_share_dir(d->idmap, dir, err) < 0 || mkdir_sub(d, id, "diff", 0755, err) < 0 || !linkf ||
 	    write_file(linkf, link, LINK_LEN, 0644, err) < 0)
