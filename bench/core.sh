@@ -10,7 +10,7 @@
 #   scale  1,000 containers (100 running): GET /containers/json?all=1
 #          latency, ps/inspect/start/rm of one at 1,000 vs at 1, 100
 #          parallel `run -d` vs 100 parallel `runc run -d` (the floor),
-#          `rm -f` of 20 running (parallel in both CLIs, median of RUN_N)
+#          `rm -f` of 20 running (parallel in both CLIs, median of -n)
 #          vs docker, list throughput
 #          with 20 containers vs dockerd, cold start to the first /_ping
 #          with 1,000 containers on disk
@@ -243,9 +243,10 @@ core_scale()
 	for ((i = 0; i < RUN_N; i++)); do ids+=("$("$cli" create --network none busybox true)"); done
 	t=(); for id in "${ids[@]}"; do t+=("$(time_cmd "$cli" rm "$id")"); done
 	echo "rm1=$(printf '%s\n' "${t[@]}" | median)"
-	# rm -f of 20 running containers (both CLIs remove in parallel), median of RUN_N
+	# rm -f of 20 running containers (both CLIs remove in parallel), median of
+	# -n rounds (each round runs 20 containers first)
 	local r rms=()
-	for ((r = 0; r < RUN_N; r++)); do
+	for ((r = 0; r < N; r++)); do
 		ids=()
 		for ((i = 0; i < 20; i++)); do ids+=("$("$cli" run -d --network none busybox sleep 3600)"); done
 		rms+=("$(time_cmd "$cli" rm -f "${ids[@]}")")
