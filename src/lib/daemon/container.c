@@ -179,15 +179,20 @@ void berth_container_put(struct berth_containers *cs, struct berth_container *c)
 
 struct berth_container **berth_container_list_all(struct berth_containers *cs, size_t *n)
 {
+	return berth_container_list_all_ex(cs, n, false);
+}
+
+struct berth_container **berth_container_list_all_ex(struct berth_containers *cs, size_t *n, bool with_hidden)
+{
 	pthread_mutex_lock(&cs->mu);
 	size_t cnt = 0;
 	for (struct berth_container *c = cs->head; c; c = c->next)
-		if (!c->removed && !c->hidden)
+		if (!c->removed && (with_hidden || !c->hidden))
 			cnt++;
 	struct berth_container **v = calloc(cnt + 1, sizeof(*v));
 	size_t i = 0;
 	for (struct berth_container *c = cs->head; c; c = c->next)
-		if (!c->removed && !c->hidden) {
+		if (!c->removed && (with_hidden || !c->hidden)) {
 			c->refs++;
 			v[i++] = c;
 		}

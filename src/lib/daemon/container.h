@@ -62,6 +62,10 @@ struct berth_container *berth_container_get(struct berth_containers *cs, const c
 void berth_container_put(struct berth_containers *cs, struct berth_container *c);
 /* Snapshot of every container (references; free with berth_container_list_free). */
 struct berth_container **berth_container_list_all(struct berth_containers *cs, size_t *n);
+/* The same, with_hidden: also the containers being created (their name
+ * reserved; their layer may exist, their record not yet): for the users of
+ * an image (image delete) and the owners of layers (store check). */
+struct berth_container **berth_container_list_all_ex(struct berth_containers *cs, size_t *n, bool with_hidden);
 void berth_container_list_free(struct berth_containers *cs, struct berth_container **v, size_t n);
 
 /* Name rules and reservation. name NULL/"" generates a random one. */

@@ -520,17 +520,23 @@ int berth_ctr_create(struct berth_daemon *d, const char *name, json_t *body, jso
 		berth_err(err, BERTH_E_NOT_FOUND, "No such image: %s", image_ref);
 		goto out;
 	}
-	if (berth_rwlayer_create_opts(d->layers, id, img.top_chain[0] ? img.top_chain : NULL,
-				      json_object_get(hc, "StorageOpt"), err) < 0) {
-		pthread_mutex_unlock(&d->store_lock);
-		json_decref(doc);
-		berth_rm_rf(cdir, NULL);
-		goto out;
-	}
+	/* the name first (a conflict costs no layer), hidden: an image delete
+	 * and the store check see it as a user of its image and its layer */
 	struct berth_container *c = berth_container_reserve(d->containers, id, name, doc, err);
 	pthread_mutex_unlock(&d->store_lock);
 	if (!c) {
-		berth_rwlayer_remove(d->layers, id, NULL);
+		berth_rm_rf(cdir, NULL);
+		goto out;
+	}
+	/* without the store lock: a container layer's directories and their
+	 * fsyncs; the layer store holds a reference to the image's layers from
+	 * its own lookup (an image deleted meanwhile: "No such image") */
+	if (berth_rwlayer_create_opts(d->layers, id, img.top_chain[0] ? img.top_chain : NULL,
+				      json_object_get(hc, "StorageOpt"), err) < 0) {
+		if (err->kind == BERTH_E_NOT_FOUND)
+			berth_err(err, BERTH_E_NOT_FOUND, "No such image: %s", image_ref);
+		berth_container_delete(d->containers, c, NULL);
+		berth_container_put(d->containers, c);
 		berth_rm_rf(cdir, NULL);
 		goto out;
 	}

@@ -81,7 +81,7 @@ static bool image_used_by(void *ctx, const char *image_id, enum berth_image_use 
 	if (!d->containers)
 		return false;
 	size_t n = 0;
-	struct berth_container **all = berth_container_list_all(d->containers, &n);
+	struct berth_container **all = berth_container_list_all_ex(d->containers, &n, true);
 	bool found = false;
 	for (size_t i = 0; i < n && !found; i++) {
 		struct berth_container *c = all[i];
@@ -106,7 +106,7 @@ static int64_t image_users(void *ctx, const char *image_id)
 		return 0;
 	size_t n = 0;
 	int64_t count = 0;
-	struct berth_container **all = berth_container_list_all(d->containers, &n);
+	struct berth_container **all = berth_container_list_all_ex(d->containers, &n, true);
 	for (size_t i = 0; i < n; i++) {
 		pthread_mutex_lock(&all[i]->mu);
 		const char *img = json_string_value(json_object_get(all[i]->doc, "Image"));

@@ -101,16 +101,17 @@ json_t *berth_system_check(struct berth_daemon *d, bool repair, struct berth_err
 	json_t *P = json_incref(sc.problems);
 	int64_t nimages = 0, nrefs = 0, ncontainers = 0;
 
-	/* containers: their images and their layers; store_lock keeps a
-	 * container being created (layer first, then record) out of the picture */
+	/* containers: their images and their layers; a container being
+	 * created has its name reserved (hidden) before its layer is made, so
+	 * the layers are listed after the owners, hidden ones included */
 	pthread_mutex_lock(&d->store_lock);
-	size_t nc = 0;
-	struct berth_container **cs = berth_container_list_all(d->containers, &nc);
+	size_t nown = 0;
+	struct berth_container **owners = berth_container_list_all_ex(d->containers, &nown, true);
 	char **rw_ids = berth_rwlayer_ids(d->layers);
 	for (size_t j = 0; rw_ids && rw_ids[j]; j++) {
 		bool owned = false;
-		for (size_t i = 0; i < nc && !owned; i++)
-			owned = !strcmp(cs[i]->id, rw_ids[j]);
+		for (size_t i = 0; i < nown && !owned; i++)
+			owned = !strcmp(owners[i]->id, rw_ids[j]);
 		if (owned)
 			continue;
 		problem(P, "orphan-rw-layer", rw_ids[j], repair ? "removed" : "would remove",
@@ -123,6 +124,9 @@ json_t *berth_system_check(struct berth_daemon *d, bool repair, struct berth_err
 	}
 	berth_strv_free(rw_ids);
 	pthread_mutex_unlock(&d->store_lock);
+	berth_container_list_free(d->containers, owners, nown);
+	size_t nc = 0;
+	struct berth_container **cs = berth_container_list_all(d->containers, &nc);
 	char **used_images = NULL, **used_by = NULL;
 	for (size_t i = 0; i < nc; i++) {
 		struct berth_container *c = cs[i];
