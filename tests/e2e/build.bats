@@ -189,6 +189,24 @@ inside"
 	assert_clean_failure failing:2
 }
 
+@test "--rm=false keeps the step containers, with their logs; --rm removes them and writes none" {
+	printf 'FROM busybox\nRUN echo step-output\n' >"$CTX/Dockerfile"
+	run -0 berth build --rm=false -t kept:1 "$CTX"
+	local id
+	id=$(sed -n 's/^ ---> Running in \([0-9a-f]*\)$/\1/p' <<<"$output")
+	[ -n "$id" ] || fail "no 'Running in' line: $output"
+	assert_eq "$(berth inspect -f '{{.HostConfig.LogConfig.Type}}' "$id")" json-file
+	run -0 berth logs "$id"
+	assert_eq "$output" step-output
+	# the default (--rm): the step's container logs nowhere and is gone
+	printf 'FROM busybox\nRUN echo other-output\n' >"$CTX/Dockerfile"
+	run -0 berth build -t kept:2 "$CTX"
+	id=$(sed -n 's/^ ---> Running in \([0-9a-f]*\)$/\1/p' <<<"$output")
+	[ -n "$id" ] || fail "no 'Running in' line: $output"
+	assert_contains "$output" "Removing intermediate container ${id:0:12}"
+	wait_for 30 container_count_is 1
+}
+
 @test "bad Dockerfiles: clear errors with the line, nothing built" {
 	local before
 	before=$(image_count)

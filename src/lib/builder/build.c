@@ -385,8 +385,12 @@ json_t *bld_ctr_body(struct bctx *b)
 	json_object_set_new(body, "OpenStdin", json_false());
 	json_t *hc = json_is_object(b->o->host_config) ? json_deep_copy(b->o->host_config) : json_object();
 	/* the output reaches the build's stream through the attach: no log
-	 * file (or remote log driver) is written for a step's container */
-	if (!json_object_get(hc, "LogConfig"))
+	 * file (or remote log driver) is written for a step's container that
+	 * the build removes (--rm, the default, removes them all at its end,
+	 * a failed step's too, as dockerd 20.10's). With --rm=false they are
+	 * kept and use the daemon's default driver, so `logs` shows what a
+	 * step printed. */
+	if ((b->o->rm || b->o->forcerm) && !json_object_get(hc, "LogConfig"))
 		json_object_set_new(hc, "LogConfig", json_pack("{s:s, s:{}}", "Type", "none", "Config"));
 	json_object_set_new(body, "HostConfig", hc);
 	return body;
