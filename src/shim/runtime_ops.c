@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -179,26 +180,77 @@ static int console_recv(struct console *c)
 
 static void set_nonblock(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
+/* The outputs' own epoll set, made while the pipes are still empty: its
+ * ready list keeps the order in which they became readable, so a line the
+ * process wrote to stderr before its stdout lines is read (and logged)
+ * first. poll() would report both at once and say nothing of the order. */
+static int outputs_epoll(struct proc *p)
+{
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	for (int i = 0; ep >= 0 && i < 2; i++) {
+		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)(1 + i)};
+		if (p->out[i].fd >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, p->out[i].fd, &ev) < 0) {
+			close(ep);
+			return -1;
+		}
+	}
+	return ep;
+}
+
 /* Wait for the runtime (pid) while reading the process's output pipes: with
  * `run` and `exec` the process runs before the runtime exits, and what it
- * writes meanwhile is read (logged, sent to clients) as it comes, so the
- * order of stdout and stderr lines is kept. */
-static int wait_rt_reading(struct shim *s, struct proc *p, pid_t pid)
+ * writes meanwhile is read (logged, sent to clients) as it comes, in the
+ * order it was written (outputs_epoll; ep -1: poll, in a fixed order). */
+static int wait_rt_reading(struct shim *s, struct proc *p, pid_t pid, int ep)
 {
 	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct epoll_event pev = {.events = EPOLLIN, .data.u32 = 0};
+	if (ep >= 0 && (pfd < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, pfd, &pev) < 0)) {
+		close(ep);
+		ep = -1;
+	}
+	bool paused = false;
 	while (pfd >= 0) {
-		struct pollfd fds[3] = {{.fd = pfd, .events = POLLIN}};
-		for (int i = 0; i < 2; i++)
-			fds[1 + i] = (struct pollfd){.fd = s->paused_output ? -1 : p->out[i].fd, .events = POLLIN};
-		if (poll(fds, 3, -1) < 0 && errno != EINTR)
-			break;
-		for (int i = 0; i < 2; i++)
-			if (fds[1 + i].fd >= 0 && fds[1 + i].revents)
-				io_output_ready(s, &p->out[i]);
+		bool done = false;
+		if (ep >= 0) {
+			if (paused != s->paused_output) { /* back-pressure: stop or resume reading */
+				paused = s->paused_output;
+				for (int i = 0; i < 2; i++) {
+					struct epoll_event ev = {.events = paused ? 0 : EPOLLIN,
+								 .data.u32 = (uint32_t)(1 + i)};
+					if (p->out[i].fd >= 0)
+						epoll_ctl(ep, EPOLL_CTL_MOD, p->out[i].fd, &ev);
+				}
+			}
+			struct epoll_event evs[3];
+			int n = epoll_wait(ep, evs, 3, -1);
+			if (n < 0 && errno != EINTR)
+				break;
+			for (int k = 0; k < n; k++) {
+				uint32_t i = evs[k].data.u32;
+				if (i == 0)
+					done = true;
+				else if (p->out[i - 1].fd >= 0)
+					io_output_ready(s, &p->out[i - 1]);
+			}
+		} else {
+			struct pollfd fds[3] = {{.fd = pfd, .events = POLLIN}};
+			for (int i = 0; i < 2; i++)
+				fds[1 + i] =
+					(struct pollfd){.fd = s->paused_output ? -1 : p->out[i].fd, .events = POLLIN};
+			if (poll(fds, 3, -1) < 0 && errno != EINTR)
+				break;
+			for (int i = 0; i < 2; i++)
+				if (fds[1 + i].fd >= 0 && fds[1 + i].revents)
+					io_output_ready(s, &p->out[i]);
+			done = fds[0].revents != 0;
+		}
 		io_check_backpressure(s);
-		if (fds[0].revents)
+		if (done)
 			break;
 	}
+	if (ep >= 0)
+		close(ep);
 	if (pfd >= 0)
 		close(pfd);
 	return wait_rt(pid);
@@ -243,8 +295,11 @@ static int spawn_with_stdio(struct shim *s, struct proc *p, const char **sub, si
 	sub[nsub] = NULL;
 	cleanup_free char *logp = state_path(s, "runtime.log");
 	off_t off = file_size(logp);
+	int ep = p->tty ? -1 : outputs_epoll(p);
 	pid_t pid = spawn_rt(s, sub, in[0], out[1], p->tty ? -1 : err2[1]);
-	int rc = pid < 0 ? -1 : p->tty ? wait_rt(pid) : wait_rt_reading(s, p, pid);
+	if (pid < 0 && ep >= 0)
+		close(ep);
+	int rc = pid < 0 ? -1 : p->tty ? wait_rt(pid) : wait_rt_reading(s, p, pid, ep);
 	if (in[0] >= 0)
 		close(in[0]);
 	if (out[1] >= 0)
