@@ -239,6 +239,17 @@ fail:
 	return -1;
 }
 
+/* The load's outcome (0, or -1 and why), for berth_daemon_wait_loaded. */
+static void load_done(struct berth_daemon *d, int rc, const struct berth_error *err)
+{
+	pthread_mutex_lock(&d->load_mu);
+	__atomic_store_n(&d->load_state, rc, __ATOMIC_RELEASE);
+	if (rc < 0)
+		d->load_err = *err;
+	pthread_cond_broadcast(&d->load_cond);
+	pthread_mutex_unlock(&d->load_mu);
+}
+
 int berth_daemon_load(struct berth_daemon *d, struct berth_error *err)
 {
 	berth_layer_store_sweep(d->layers);              /* directories of no layer (a kill -9 midway) */
@@ -260,12 +271,7 @@ int berth_daemon_load(struct berth_daemon *d, struct berth_error *err)
 	berth_networks_restore(d); /* DNS servers of running containers on user networks */
 	rc = 0;
 out:
-	pthread_mutex_lock(&d->load_mu);
-	__atomic_store_n(&d->load_state, rc, __ATOMIC_RELEASE);
-	if (rc < 0)
-		d->load_err = *err;
-	pthread_cond_broadcast(&d->load_cond);
-	pthread_mutex_unlock(&d->load_mu);
+	load_done(d, rc, err);
 	return rc;
 }
 
@@ -289,11 +295,7 @@ int berth_daemon_load_start(struct berth_daemon *d, int notify_fd, struct berth_
 	int e = pthread_create(&d->load_thread, NULL, load_thread, d);
 	if (e) {
 		berth_err_sys(err, BERTH_E_INTERNAL, e, "cannot start the loader thread");
-		pthread_mutex_lock(&d->load_mu);
-		__atomic_store_n(&d->load_state, -1, __ATOMIC_RELEASE);
-		d->load_err = *err;
-		pthread_cond_broadcast(&d->load_cond);
-		pthread_mutex_unlock(&d->load_mu);
+		load_done(d, -1, err);
 		return -1;
 	}
 	d->load_thread_started = true;

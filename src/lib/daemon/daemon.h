@@ -52,7 +52,7 @@ struct berth_daemon {
 	 * listens; requests that need it wait for it (berth_daemon_wait_loaded) */
 	pthread_mutex_t load_mu;
 	pthread_cond_t load_cond;
-	int load_state; /* 0 loaded (or never loaded: tests), 1 loading, -1 failed (load_err) */
+	int load_state; /* 1 until berth_daemon_load ends, then 0 loaded or -1 failed (load_err) */
 	bool load_thread_started;
 	pthread_t load_thread;
 	int load_notify_fd;
@@ -73,8 +73,9 @@ int berth_daemon_load(struct berth_daemon *d, struct berth_error *err);
  * meanwhile); when it is done, one 8-byte write of 1 to notify_fd (an
  * eventfd; -1: none). */
 int berth_daemon_load_start(struct berth_daemon *d, int notify_fd, struct berth_error *err);
-/* Wait until the load is done: 0, or -1 with the reason it failed. A
- * daemon opened without a load (tests) counts as loaded. */
+/* Wait until the load is done: 0, or -1 with the reason it failed. Every
+ * opened daemon must be loaded (berth_daemon_load or _load_start), or this
+ * waits for ever. */
 int berth_daemon_wait_loaded(struct berth_daemon *d, struct berth_error *err);
 /* Closes what is open; waits for a load still running first. */
 void berth_daemon_close(struct berth_daemon *d);
