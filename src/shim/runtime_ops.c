@@ -2,7 +2,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,59 +199,46 @@ static int outputs_epoll(struct proc *p)
 /* Wait for the runtime (pid) while reading the process's output pipes: with
  * `run` and `exec` the process runs before the runtime exits, and what it
  * writes meanwhile is read (logged, sent to clients) as it comes, in the
- * order it was written (outputs_epoll; ep -1: poll, in a fixed order). */
+ * order it was written (outputs_epoll). Without the epoll set or a pidfd
+ * (out of descriptors) the runtime is only waited for: both commands are
+ * --detach and end without waiting for the process, so nothing blocks; the
+ * outputs are read by the main loop afterwards, stdout first. */
 static int wait_rt_reading(struct shim *s, struct proc *p, pid_t pid, int ep)
 {
-	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	int pfd = ep >= 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
 	struct epoll_event pev = {.events = EPOLLIN, .data.u32 = 0};
-	if (ep >= 0 && (pfd < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, pfd, &pev) < 0)) {
-		close(ep);
-		ep = -1;
+	if (pfd < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, pfd, &pev) < 0) {
+		if (pfd >= 0)
+			close(pfd);
+		if (ep >= 0)
+			close(ep);
+		return wait_rt(pid);
 	}
-	bool paused = false;
-	while (pfd >= 0) {
-		bool done = false;
-		if (ep >= 0) {
-			if (paused != s->paused_output) { /* back-pressure: stop or resume reading */
-				paused = s->paused_output;
-				for (int i = 0; i < 2; i++) {
-					struct epoll_event ev = {.events = paused ? 0 : EPOLLIN,
-								 .data.u32 = (uint32_t)(1 + i)};
-					if (p->out[i].fd >= 0)
-						epoll_ctl(ep, EPOLL_CTL_MOD, p->out[i].fd, &ev);
-				}
+	bool paused = false, done = false;
+	while (!done) {
+		if (paused != s->paused_output) { /* back-pressure: stop or resume reading */
+			paused = s->paused_output;
+			for (int i = 0; i < 2; i++) {
+				struct epoll_event ev = {.events = paused ? 0 : EPOLLIN, .data.u32 = (uint32_t)(1 + i)};
+				if (p->out[i].fd >= 0)
+					epoll_ctl(ep, EPOLL_CTL_MOD, p->out[i].fd, &ev);
 			}
-			struct epoll_event evs[3];
-			int n = epoll_wait(ep, evs, 3, -1);
-			if (n < 0 && errno != EINTR)
-				break;
-			for (int k = 0; k < n; k++) {
-				uint32_t i = evs[k].data.u32;
-				if (i == 0)
-					done = true;
-				else if (p->out[i - 1].fd >= 0)
-					io_output_ready(s, &p->out[i - 1]);
-			}
-		} else {
-			struct pollfd fds[3] = {{.fd = pfd, .events = POLLIN}};
-			for (int i = 0; i < 2; i++)
-				fds[1 + i] =
-					(struct pollfd){.fd = s->paused_output ? -1 : p->out[i].fd, .events = POLLIN};
-			if (poll(fds, 3, -1) < 0 && errno != EINTR)
-				break;
-			for (int i = 0; i < 2; i++)
-				if (fds[1 + i].fd >= 0 && fds[1 + i].revents)
-					io_output_ready(s, &p->out[i]);
-			done = fds[0].revents != 0;
+		}
+		struct epoll_event evs[3];
+		int n = epoll_wait(ep, evs, 3, -1);
+		if (n < 0 && errno != EINTR)
+			break;
+		for (int k = 0; k < n; k++) {
+			uint32_t i = evs[k].data.u32;
+			if (i == 0)
+				done = true;
+			else if (p->out[i - 1].fd >= 0)
+				io_output_ready(s, &p->out[i - 1]);
 		}
 		io_check_backpressure(s);
-		if (done)
-			break;
 	}
-	if (ep >= 0)
-		close(ep);
-	if (pfd >= 0)
-		close(pfd);
+	close(ep);
+	close(pfd);
 	return wait_rt(pid);
 }
 
