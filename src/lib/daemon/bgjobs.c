@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,7 +22,7 @@ int berth_bgjobs_init(struct berth_bgjobs *j)
 	return 0;
 }
 
-bool berth_bgjobs_begin(struct berth_bgjobs *j)
+static bool begin(struct berth_bgjobs *j)
 {
 	if (!j->inited)
 		return false;
@@ -33,12 +34,49 @@ bool berth_bgjobs_begin(struct berth_bgjobs *j)
 	return ok;
 }
 
-void berth_bgjobs_end(struct berth_bgjobs *j)
+static void end(struct berth_bgjobs *j)
 {
 	pthread_mutex_lock(&j->mu);
 	j->count--;
 	pthread_cond_broadcast(&j->cv);
 	pthread_mutex_unlock(&j->mu);
+}
+
+struct job {
+	struct berth_bgjobs *jobs;
+	void (*fn)(void *);
+	void *arg;
+};
+
+static void *job_main(void *p)
+{
+	struct job job = *(struct job *)p;
+	free(p);
+	job.fn(job.arg);
+	end(job.jobs);
+	return NULL;
+}
+
+bool berth_bgjobs_run(struct berth_bgjobs *j, void (*fn)(void *), void *arg)
+{
+	struct job *job = malloc(sizeof(*job));
+	if (!job || !begin(j)) {
+		free(job);
+		return false;
+	}
+	*job = (struct job){.jobs = j, .fn = fn, .arg = arg};
+	pthread_t t;
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	int e = pthread_create(&t, &a, job_main, job);
+	pthread_attr_destroy(&a);
+	if (e) {
+		free(job);
+		end(j);
+		return false;
+	}
+	return true;
 }
 
 bool berth_bgjobs_closing(struct berth_bgjobs *j)

@@ -18,9 +18,10 @@ struct berth_bgjobs {
 };
 
 int berth_bgjobs_init(struct berth_bgjobs *j);
-/* Count a job in; false once closing (the job must not run). */
-bool berth_bgjobs_begin(struct berth_bgjobs *j);
-void berth_bgjobs_end(struct berth_bgjobs *j);
+/* Run fn(arg) on a detached thread, counted as a job until fn returns.
+ * False when nothing was started (closing, or no thread): arg is still the
+ * caller's. */
+bool berth_bgjobs_run(struct berth_bgjobs *j, void (*fn)(void *), void *arg);
 bool berth_bgjobs_closing(struct berth_bgjobs *j);
 /* Sleep ms milliseconds; false (at once) when the daemon closes meanwhile. */
 bool berth_bgjobs_sleep(struct berth_bgjobs *j, int ms);

@@ -152,7 +152,7 @@ struct autostart_job {
 	struct berth_container *c; /* a reference */
 };
 
-static void *autostart_main(void *arg)
+static void autostart_main(void *arg)
 {
 	struct autostart_job *j = arg;
 	struct berth_container *c = j->c;
@@ -173,9 +173,7 @@ static void *autostart_main(void *arg)
 		berth_container_write(j->d->containers, snap, NULL);
 	}
 	berth_container_put(j->d->containers, c);
-	berth_bgjobs_end(&j->d->jobs);
 	free(j);
-	return NULL;
 }
 
 void berth_ctr_autostart(struct berth_daemon *d)
@@ -198,29 +196,21 @@ void berth_ctr_autostart(struct berth_daemon *d)
 		if (!pick[i])
 			continue;
 		berth_log(&d->log, BERTH_LOG_INFO, "starting container %.12s (restart policy)", all[i]->id);
-		bool counted = berth_bgjobs_begin(&d->jobs);
-		struct autostart_job *j = counted ? calloc(1, sizeof(*j)) : NULL;
+		struct autostart_job *j = calloc(1, sizeof(*j));
 		struct berth_error err = {0};
 		if (j) {
 			j->d = d;
 			j->c = berth_container_get(d->containers, all[i]->id, &err);
 		}
-		pthread_t t;
-		pthread_attr_t a;
-		pthread_attr_init(&a);
-		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-		if (!j || !j->c || pthread_create(&t, &a, autostart_main, j) != 0) {
+		if (!j || !j->c || !berth_bgjobs_run(&d->jobs, autostart_main, j)) {
 			pthread_mutex_lock(&all[i]->mu);
 			if (all[i]->state == CS_RESTARTING)
 				berth_container_set_state(all[i], CS_EXITED);
 			pthread_mutex_unlock(&all[i]->mu);
-			if (j)
+			if (j && j->c)
 				berth_container_put(d->containers, j->c);
 			free(j);
-			if (counted)
-				berth_bgjobs_end(&d->jobs);
 		}
-		pthread_attr_destroy(&a);
 	}
 	free(pick);
 	berth_container_list_free(d->containers, all, n);

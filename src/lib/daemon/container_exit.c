@@ -84,14 +84,11 @@ struct exit_job {
 	struct watch *w;
 };
 
-static void *exit_main(void *arg)
+static void exit_main(void *arg)
 {
 	struct exit_job *j = arg;
-	struct berth_daemon *d = j->d;
-	handle_exit(d, j->w);
+	handle_exit(j->d, j->w);
 	free(j);
-	berth_bgjobs_end(&d->jobs);
-	return NULL;
 }
 
 static void *monitor_main(void *arg)
@@ -114,21 +111,12 @@ static void *monitor_main(void *arg)
 			/* each exit on a thread of its own: the unmount, the
 			 * record write and the restart policy of one container
 			 * do not hold up the others' (rm -f of many) */
-			struct exit_job *j = calloc(1, sizeof(*j));
-			pthread_t t;
-			pthread_attr_t a;
-			pthread_attr_init(&a);
-			pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-			if (j && berth_bgjobs_begin(&m->d->jobs)) {
-				j->d = m->d;
-				j->w = w;
-				if (pthread_create(&t, &a, exit_main, j) == 0) {
-					pthread_attr_destroy(&a);
+			struct exit_job *j = malloc(sizeof(*j));
+			if (j) {
+				*j = (struct exit_job){.d = m->d, .w = w};
+				if (berth_bgjobs_run(&m->d->jobs, exit_main, j))
 					continue;
-				}
-				berth_bgjobs_end(&m->d->jobs);
 			}
-			pthread_attr_destroy(&a);
 			free(j);
 			handle_exit(m->d, w); /* no thread (closing, out of memory): here */
 		}
@@ -211,7 +199,7 @@ struct restart_job {
 	bool remove;
 };
 
-static void *restart_main(void *arg)
+static void restart_main(void *arg)
 {
 	struct restart_job *j = arg;
 	struct berth_error err = {0};
@@ -238,40 +226,26 @@ static void *restart_main(void *arg)
 		}
 	}
 	berth_container_put(j->d->containers, j->c);
-	berth_bgjobs_end(&j->d->jobs);
 	free(j);
-	return NULL;
 }
 
 static void spawn_job(struct berth_daemon *d, struct berth_container *c, int delay_ms, bool remove)
 {
-	if (!berth_bgjobs_begin(&d->jobs))
-		return; /* the daemon is closing: a Restarting record is taken up at the next start */
 	struct restart_job *j = calloc(1, sizeof(*j));
 	struct berth_error err = {0};
-	if (!j) {
-		berth_bgjobs_end(&d->jobs);
+	if (!j)
 		return;
-	}
 	j->d = d;
 	j->c = berth_container_get(d->containers, c->id, &err);
 	j->delay_ms = delay_ms;
 	j->remove = remove;
-	if (!j->c) {
+	/* not started while the daemon closes: a Restarting record is taken
+	 * up at the next start */
+	if (!j->c || !berth_bgjobs_run(&d->jobs, restart_main, j)) {
+		if (j->c)
+			berth_container_put(d->containers, j->c);
 		free(j);
-		berth_bgjobs_end(&d->jobs);
-		return;
 	}
-	pthread_t t;
-	pthread_attr_t a;
-	pthread_attr_init(&a);
-	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &a, restart_main, j) != 0) {
-		berth_container_put(d->containers, j->c);
-		free(j);
-		berth_bgjobs_end(&d->jobs);
-	}
-	pthread_attr_destroy(&a);
 }
 
 void berth_ctr_exited(struct berth_daemon *d, struct berth_container *c, const struct berth_exit *ex)

@@ -257,7 +257,7 @@ struct exec_waiter {
 	bool keep_code;
 };
 
-static void *exec_wait_main(void *arg)
+static void exec_wait_main(void *arg)
 {
 	struct exec_waiter *w = arg;
 	struct berth_daemon *d = w->d;
@@ -275,8 +275,6 @@ static void *exec_wait_main(void *arg)
 	berth_exec_put(d->execs, w->e);
 	free(w->state_dir);
 	free(w);
-	berth_bgjobs_end(&d->jobs);
-	return NULL;
 }
 
 /* Record the exit in the background; takes over the reference to e and wfd. */
@@ -285,19 +283,11 @@ static void wait_in_background(struct berth_daemon *d, struct berth_exec *e, con
 {
 	struct exec_waiter *w = calloc(1, sizeof(*w));
 	char *sd = strdup(state_dir);
-	pthread_t t;
-	pthread_attr_t a;
-	pthread_attr_init(&a);
-	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	if (w && sd && berth_bgjobs_begin(&d->jobs)) {
+	if (w && sd) {
 		*w = (struct exec_waiter){.d = d, .e = e, .state_dir = sd, .wfd = wfd, .keep_code = keep_code};
-		if (pthread_create(&t, &a, exec_wait_main, w) == 0) {
-			pthread_attr_destroy(&a);
+		if (berth_bgjobs_run(&d->jobs, exec_wait_main, w))
 			return;
-		}
-		berth_bgjobs_end(&d->jobs);
 	}
-	pthread_attr_destroy(&a);
 	/* no thread: wait here */
 	free(w);
 	free(sd);
