@@ -91,15 +91,6 @@ struct ov_ctx {
 	struct berth_error *err;
 };
 
-static bool is_whiteout(const struct stat *st) { return S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0); }
-
-static bool is_opaque(int dirfd, const char *name)
-{
-	char v[4];
-	ssize_t n = berth_lgetxattr_at(dirfd, name, "trusted.overlay.opaque", v, sizeof(v));
-	return n == 1 && v[0] == 'y';
-}
-
 static int ov_walk(struct ov_ctx *c, int dirfd, const char *rel)
 {
 	char **names = sorted_names(dirfd);
@@ -121,7 +112,8 @@ static int ov_walk(struct ov_ctx *c, int dirfd, const char *rel)
 				break;
 			}
 		}
-		if (is_whiteout(&st) || (S_ISDIR(st.st_mode) && in_lower && is_opaque(dirfd, names[i]))) {
+		if (berth_ovl_is_whiteout(&st) ||
+		    (S_ISDIR(st.st_mode) && in_lower && berth_ovl_is_opaque(dirfd, names[i]))) {
 			kind = BERTH_CHANGE_DELETE;
 		} else if (in_lower) {
 			if (S_ISDIR(lst.st_mode) && S_ISDIR(st.st_mode) && lst.st_size == st.st_size &&
@@ -497,13 +489,13 @@ static int upper_walk(struct tar_out *t, int dirfd, const char *rel)
 			rc = berth_err(t->err, BERTH_E_INTERNAL, "out of memory");
 			break;
 		}
-		if (is_whiteout(&st)) {
+		if (berth_ovl_is_whiteout(&st)) {
 			rc = tar_whiteout(t, rel, names[i], &st);
 			continue;
 		}
 		rc = tar_add(t, dirfd, names[i], path, &st);
 		if (rc == 0 && S_ISDIR(st.st_mode)) {
-			if (is_opaque(dirfd, names[i]))
+			if (berth_ovl_is_opaque(dirfd, names[i]))
 				rc = tar_whiteout(t, path, ".wh..opq", &st);
 			int sub = openat(dirfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (rc == 0 && sub >= 0)

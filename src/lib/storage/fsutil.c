@@ -230,6 +230,15 @@ ssize_t berth_lgetxattr_at(int dirfd, const char *name, const char *key, void *v
 	return p ? lgetxattr(p, key, val, len) : -1;
 }
 
+bool berth_ovl_is_whiteout(const struct stat *st) { return S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0); }
+
+bool berth_ovl_is_opaque(int dirfd, const char *name)
+{
+	char v[4];
+	ssize_t n = berth_lgetxattr_at(dirfd, name, "trusted.overlay.opaque", v, sizeof(v));
+	return n == 1 && v[0] == 'y';
+}
+
 ssize_t berth_llistxattr_at(int dirfd, const char *name, char *list, size_t len)
 {
 	if (!*name || !strcmp(name, "."))

@@ -43,6 +43,10 @@ int berth_copy_tree(int src_fd, int dst_fd, struct berth_error *err);
 /* xattr calls on (dirfd, name) without following a final symlink. */
 int berth_lsetxattr_at(int dirfd, const char *name, const char *key, const void *val, size_t len);
 ssize_t berth_lgetxattr_at(int dirfd, const char *name, const char *key, void *val, size_t len);
+/* overlayfs's markers in a layer directory: a whiteout (a 0/0 character
+ * device) and an opaque directory (trusted.overlay.opaque "y"). */
+bool berth_ovl_is_whiteout(const struct stat *st);
+bool berth_ovl_is_opaque(int dirfd, const char *name);
 ssize_t berth_llistxattr_at(int dirfd, const char *name, char *list, size_t len);
 /* Copy every xattr of (sfd, sname) to (dfd, dname); unsupported ones skipped. */
 int berth_copy_xattrs_at(int sfd, const char *sname, int dfd, const char *dname);

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "archive/tar.h"
@@ -81,15 +80,6 @@ static int lookup_open(struct berth_layer_store *ls, const char *chain_id, struc
 	return rc;
 }
 
-static bool is_whiteout(const struct stat *st) { return S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0); }
-
-static bool is_opaque(int dirfd, const char *name)
-{
-	char v[4];
-	ssize_t n = berth_lgetxattr_at(dirfd, name, "trusted.overlay.opaque", v, sizeof(v));
-	return n == 1 && v[0] == 'y';
-}
-
 /* One directory of the merged view: its fd in each layer that contributes
  * to it, top first. */
 struct mdir {
@@ -120,7 +110,7 @@ static int merged_lookup(const struct mdir *m, const char *name, struct stat *st
 				continue;
 			return -1;
 		}
-		if (is_whiteout(&s) || (have && !S_ISDIR(s.st_mode)))
+		if (berth_ovl_is_whiteout(&s) || (have && !S_ISDIR(s.st_mode)))
 			break;
 		if (!have) {
 			*st = s;
@@ -133,7 +123,7 @@ static int merged_lookup(const struct mdir *m, const char *name, struct stat *st
 		if (fd < 0)
 			return -1;
 		sub->fds[sub->n++] = fd;
-		if (is_opaque(m->fds[i], name))
+		if (berth_ovl_is_opaque(m->fds[i], name))
 			break;
 	}
 	return have ? 1 : 0;
