@@ -86,23 +86,6 @@ static int lookup(char *data, const char *file, const char *name, long *id, stru
 	return rc;
 }
 
-/* the text of fd (at most 16 MiB), NULL when it cannot be read */
-static char *read_fd(int fd)
-{
-	struct berth_buf t = {0};
-	char buf[16384];
-	ssize_t n;
-	while ((n = read(fd, buf, sizeof(buf))) > 0 && t.len < (16u << 20))
-		berth_buf_append(&t, buf, (size_t)n);
-	if (n < 0) {
-		berth_buf_free(&t);
-		return NULL;
-	}
-	char *s = strdup(berth_buf_str(&t));
-	berth_buf_free(&t);
-	return s;
-}
-
 /* /etc/passwd and /etc/group of the current image (NULL: missing); 0 or -1 */
 static int image_files(struct bctx *b, char *text[2])
 {
@@ -114,7 +97,10 @@ static int image_files(struct bctx *b, char *text[2])
 			int fd = -1;
 			rc = b->ops->image_open_file(b->ops->ctx, b->id, files[i], &fd, &e);
 			if (rc == 1) {
-				text[i] = read_fd(fd);
+				/* unreadable or over 16 MiB: as a missing file (the container's way does the same) */
+				struct berth_error re = {0};
+				if (berth_read_fd(fd, files[i], &text[i], NULL, 16 << 20, &re) < 0)
+					text[i] = NULL;
 				close(fd);
 			}
 		}

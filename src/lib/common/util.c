@@ -191,6 +191,11 @@ int berth_read_file(const char *path, char **out, size_t *len, size_t max, struc
 	if (fd < 0)
 		return berth_err_sys(err, errno == ENOENT ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL, errno, "open %s",
 				     path);
+	return berth_read_fd(fd, path, out, len, max, err);
+}
+
+int berth_read_fd(int fd, const char *path, char **out, size_t *len, size_t max, struct berth_error *err)
+{
 	struct berth_buf b = {0};
 	char tmp[65536];
 	for (;;) {

@@ -36,6 +36,8 @@ int berth_strv_push(char ***v, const char *s);
 int berth_mkdir_p(const char *path, mode_t mode, struct berth_error *err);
 int berth_rm_rf(const char *path, struct berth_error *err);
 int berth_read_file(const char *path, char **out, size_t *len, size_t max, struct berth_error *err);
+/* The same for an open fd (read to its end); path only names it in errors. */
+int berth_read_fd(int fd, const char *path, char **out, size_t *len, size_t max, struct berth_error *err);
 /* write temp + fsync + rename */
 int berth_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, struct berth_error *err);
 /* The same without the fsync (readers see the old or the new content, never
