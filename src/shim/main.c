@@ -434,7 +434,7 @@ static void shim_free(struct shim *s)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: berth-shim --config <state_dir>/shim.json [--sync-fd N]\n"
+	fprintf(stderr, "usage: berth-shim [--detach] --config <state_dir>/shim.json [--sync-fd N]\n"
 			"berth-shim is started by berthd; see docs/shim-protocol.md\n");
 }
 
@@ -442,8 +442,11 @@ int main(int argc, char **argv)
 {
 	const char *config = NULL;
 	int sync_fd = -1;
+	bool detach = false;
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--config") && i + 1 < argc)
+		if (!strcmp(argv[i], "--detach"))
+			detach = true;
+		else if (!strcmp(argv[i], "--config") && i + 1 < argc)
 			config = argv[++i];
 		else if (!strcmp(argv[i], "--sync-fd") && i + 1 < argc)
 			sync_fd = atoi(argv[++i]);
@@ -458,6 +461,18 @@ int main(int argc, char **argv)
 	if (!config) {
 		usage();
 		return 2;
+	}
+	/* --detach: berthd spawned us without forking itself; our first
+	 * process exits at once (berthd reaps it), the second is the shim,
+	 * nobody's child (re-parented to init or a subreaper) */
+	if (detach) {
+		pid_t pid = fork();
+		if (pid < 0) {
+			dprintf(sync_fd, "error 0 shim: fork: %s\n", strerror(errno));
+			return 1;
+		}
+		if (pid > 0)
+			_exit(0);
 	}
 	struct shim s = {.sync_fd = sync_fd, .ep = -1};
 	s.init.out[0].fd = s.init.out[1].fd = s.init.in.fd = -1;

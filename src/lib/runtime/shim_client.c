@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -326,52 +327,50 @@ int berth_shim_spawn(const struct berth_shim_opts *o, struct berth_shim_result *
 	int sp[2];
 	if (pipe2(sp, O_CLOEXEC) < 0)
 		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "pipe");
-	char *const argv[] = {"berth-shim", "--config", cfg_path, "--sync-fd", "3", NULL};
-	static const char exec_fail[] = "error 0 cannot execute berth-shim\n";
-	pid_t mid = fork();
-	if (mid < 0) {
-		int e = errno;
-		close(sp[0]);
-		close(sp[1]);
-		return berth_err_sys(err, BERTH_E_INTERNAL, e, "fork");
-	}
-	if (mid == 0) {
-		/* only async-signal-safe calls from here: berthd may be multi-threaded */
-		setsid();
-		pid_t pid = fork();
-		if (pid != 0)
-			_exit(pid < 0 ? 1 : 0);
-		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-		int logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-		dup2(nul, 0);
-		dup2(nul, 1);
-		dup2(logfd >= 0 ? logfd : nul, 2);
-		dup2(sp[1], 3); /* dup2 clears close-on-exec */
-		syscall(SYS_close_range, 4U, ~0U, 0U);
-		sigset_t none;
+	/* The shim must not stay berthd's child (it outlives the daemon and is
+	 * nobody's zombie): it is spawned (vfork + exec, no copy of berthd's
+	 * page tables — a fork of the daemon was a quarter of its CPU per
+	 * container) in a session of its own, and with --detach forks itself
+	 * once, its first process exiting at once; that one is reaped here. */
+	char *const argv[] = {"berth-shim", "--detach", "--config", cfg_path, "--sync-fd", "3", NULL};
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
+	int rc = nul < 0 ? errno : 0;
+	pid_t mid = -1;
+	if (!rc) {
+		/* the sources are all >= 3 (0-2 are open in berthd): none is
+		 * overwritten before it is copied; a dup2 onto itself clears
+		 * close-on-exec as POSIX asks */
+		posix_spawn_file_actions_adddup2(&fa, nul, 0);
+		posix_spawn_file_actions_adddup2(&fa, nul, 1);
+		posix_spawn_file_actions_adddup2(&fa, logfd >= 0 ? logfd : nul, 2);
+		posix_spawn_file_actions_adddup2(&fa, sp[1], 3);
+		posix_spawn_file_actions_addclosefrom_np(&fa, 4);
+		sigset_t none, all;
 		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
+		sigemptyset(&all);
 		for (int sig = 1; sig < 32; sig++)
 			if (sig != SIGKILL && sig != SIGSTOP)
-				signal(sig, SIG_DFL);
-		execv(shim, argv);
-		/* "error 0 cannot execute berth-shim: errno N" (no stdio here) */
-		char msg[sizeof(exec_fail) + 24];
-		size_t len = sizeof(exec_fail) - 2;
-		memcpy(msg, exec_fail, len);
-		static const char tag[] = ": errno ";
-		memcpy(msg + len, tag, sizeof(tag) - 1);
-		len += sizeof(tag) - 1;
-		char digits[12];
-		int nd = 0;
-		for (int e = errno; nd == 0 || e > 0; e /= 10)
-			digits[nd++] = (char)('0' + e % 10);
-		while (nd > 0)
-			msg[len++] = digits[--nd];
-		msg[len++] = '\n';
-		if (write(3, msg, len) < 0) {
-		}
-		_exit(127);
+				sigaddset(&all, sig);
+		posix_spawnattr_setsigmask(&at, &none);
+		posix_spawnattr_setsigdefault(&at, &all);
+		posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+		rc = posix_spawn(&mid, shim, &fa, &at, argv, environ);
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (nul >= 0)
+		close(nul);
+	if (logfd >= 0)
+		close(logfd);
+	if (rc) {
+		close(sp[0]);
+		close(sp[1]);
+		return berth_err(err, BERTH_E_INTERNAL, "cannot execute berth-shim: errno %d", rc);
 	}
 	close(sp[1]);
 	int st;
