@@ -78,9 +78,10 @@ detached_series()
 # `runc spec`'s minimal default.
 raw_runc_series()
 {
-	local dir samples=() i t spec=${1:-}
+	local dir st samples=() i t spec=${1:-}
 	dir=$(mktemp -d /var/tmp/berth-bench-runc.XXXXXX)
-	mkdir -p "$dir/rootfs" "$dir/state"
+	st=$(bench_state_dir)
+	mkdir -p "$dir/rootfs"
 	tar -C "$dir/rootfs" -xf "$E2E_FIXTURES/busybox-rootfs.tar"
 	if [ -n "$spec" ]; then
 		cp "$spec" "$dir/config.json"
@@ -105,9 +106,9 @@ for m in c.get("mounts", []):
 json.dump(c, open(p, "w"))
 PY
 	for ((i = 0; i < RUN_N; i++)); do
-		t=$(time_cmd runc --root "$dir/state" run --bundle "$dir" "bench$i") && samples+=("$t")
+		t=$(time_cmd runc --root "$st" run --bundle "$dir" "bench$i") && samples+=("$t")
 	done
-	rm -rf "$dir"
+	rm -rf "$dir" "$st"
 	rmdir /sys/fs/cgroup/*/berth-bench/raw /sys/fs/cgroup/*/berth-bench 2>/dev/null
 	printf '%s\n' "${samples[@]}" | median
 }

@@ -128,21 +128,22 @@ PY
 # sleeping process), seconds; then kills and deletes them
 raw_parallel_series()
 {
-	local spec=$1 n=$2 dir i t0 t1
+	local spec=$1 n=$2 dir st i t0 t1
 	dir=$(mktemp -d /var/tmp/berth-bench-runcp.XXXXXX)
-	mkdir -p "$dir/rootfs" "$dir/state"
+	st=$(bench_state_dir)
+	mkdir -p "$dir/rootfs"
 	tar -C "$dir/rootfs" -xf "$E2E_FIXTURES/busybox-rootfs.tar"
 	core_bundle "$dir" "$spec" "sleep 3600" ""
 	t0=$(now_ns)
 	for ((i = 0; i < n; i++)); do
-		runc --root "$dir/state" run -d --bundle "$dir" "p$i" </dev/null >/dev/null 2>&1 &
+		runc --root "$st" run -d --bundle "$dir" "p$i" </dev/null >/dev/null 2>&1 &
 	done
 	wait
 	t1=$(now_ns)
 	for ((i = 0; i < n; i++)); do
-		runc --root "$dir/state" delete -f "p$i" >/dev/null 2>&1
+		runc --root "$st" delete -f "p$i" >/dev/null 2>&1
 	done
-	rm -rf "$dir"
+	rm -rf "$dir" "$st"
 	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }'
 }
 
@@ -150,24 +151,25 @@ raw_parallel_series()
 # the cgroup2 mount)
 crun_series()
 {
-	local spec=$1 dir out
+	local spec=$1 dir st out
 	command -v crun >/dev/null 2>&1 || { echo "- crun not installed"; return; }
 	dir=$(mktemp -d /var/tmp/berth-bench-crun.XXXXXX)
+	st=$(bench_state_dir)
 	mkdir -p "$dir/rootfs"
 	tar -C "$dir/rootfs" -xf "$E2E_FIXTURES/busybox-rootfs.tar"
 	core_bundle "$dir" "$spec" true /berth-bench/crun
-	if ! out=$(crun --root "$dir/state" run --bundle "$dir" crunprobe 2>&1 </dev/null); then
-		crun --root "$dir/state" delete -f crunprobe >/dev/null 2>&1
-		rm -rf "$dir"
+	if ! out=$(crun --root "$st" run --bundle "$dir" crunprobe 2>&1 </dev/null); then
+		crun --root "$st" delete -f crunprobe >/dev/null 2>&1
+		rm -rf "$dir" "$st"
 		rmdir /sys/fs/cgroup/*/berth-bench/crun /sys/fs/cgroup/*/berth-bench 2>/dev/null
 		echo "- crun refuses: $(printf '%s' "$out" | tail -n 1 | cut -c1-60)"
 		return
 	fi
 	local i s=()
 	for ((i = 0; i < RUN_N; i++)); do
-		s+=("$(time_cmd crun --root "$dir/state" run --bundle "$dir" "c$i")")
+		s+=("$(time_cmd crun --root "$st" run --bundle "$dir" "c$i")")
 	done
-	rm -rf "$dir"
+	rm -rf "$dir" "$st"
 	rmdir /sys/fs/cgroup/*/berth-bench/crun /sys/fs/cgroup/*/berth-bench 2>/dev/null
 	echo "$(printf '%s\n' "${s[@]}" | median) crun"
 }
@@ -176,9 +178,10 @@ crun_series()
 podman_series()
 {
 	command -v podman >/dev/null 2>&1 || { echo "- not installed"; return; }
-	local d
+	local d st
 	d=$(mktemp -d /var/tmp/berth-bench-podman.XXXXXX)
-	local -a p=(podman --root "$d/root" --runroot "$d/run" --runtime runc --cgroup-manager cgroupfs --events-backend none)
+	st=$(bench_state_dir)
+	local -a p=(podman --root "$d/root" --runroot "$st" --runtime runc --cgroup-manager cgroupfs --events-backend none)
 	# podman raises nofile/nproc to the host's hard limits, which runc may not
 	# set here ("error setting rlimit type 6"): fixed, modest limits
 	local -a r=(run --rm --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 busybox true)
@@ -190,7 +193,7 @@ podman_series()
 	fi
 	"${p[@]}" system reset -f >/dev/null 2>&1
 	umount -R "$d/root/overlay" 2>/dev/null
-	rm -rf "$d"
+	rm -rf "$d" "$st"
 }
 
 # core_rss_map PID: where a process's RSS is, by mapping (each shared

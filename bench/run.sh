@@ -55,6 +55,11 @@ while [ $# -gt 0 ]; do
 done
 
 export E2E_ROOT=$root
+# Runtime state lives on tmpfs, as /run is on a standard Debian host (here
+# it is not): the daemons' exec roots (tests/e2e/helpers.bash mounts one),
+# the raw runtimes' --root and podman's --runroot. Data roots stay on disk.
+export E2E_EXEC_TMPFS=1
+bench_state_dir() { mktemp -d /dev/shm/berth-bench-state.XXXXXX; }
 export BERTHD=${BERTHD:-$root/build/src/berthd/berthd}
 export BERTH_CLI=${BERTH_CLI:-$root/build/src/berth/berth}
 mkdir -p "$BENCH_DIR"

@@ -91,6 +91,11 @@ berthd_start()
 	E2E_PIDFILE=$E2E_TMP/d.pid
 	E2E_LOG=$E2E_TMP/daemon.log
 	mkdir -p "$E2E_DATA" "$E2E_EXEC" "$E2E_TMP/home/.docker"
+	# the benchmarks keep the exec root in memory, as /run is on a standard
+	# host (unmounted with the rest by berthd_stop)
+	if [ "${E2E_EXEC_TMPFS:-0}" = 1 ]; then
+		mount -t tmpfs -o mode=0711,size=512m berth-e2e-exec "$E2E_EXEC" || return 1
+	fi
 	# a suite may put the data root on a filesystem of its own (storage_lib.bash)
 	if [ -n "${E2E_DATA_FS_HOOK:-}" ]; then "$E2E_DATA_FS_HOOK" setup || return 1; fi
 	_e2e_net_names
