@@ -42,6 +42,51 @@ static unsigned sum_of(const char h[512])
 	return sum;
 }
 
+/* the sum with bytes as signed chars (some old tars wrote that) */
+static long signed_sum_of(const char h[512])
+{
+	long sum = 8 * ' ';
+	for (size_t i = 0; i < 512; i++)
+		if (i < 148 || i >= 156)
+			sum += (signed char)h[i];
+	return sum;
+}
+
+bool berth_ustar_parse_number(const char *f, size_t w, int64_t *v)
+{
+	const unsigned char *u = (const unsigned char *)f;
+	if (w && (u[0] & 0x80)) { /* GNU base-256: big-endian two's complement, bit 7 of byte 0 the marker */
+		bool neg = u[0] & 0x40;
+		uint64_t r = 0;
+		for (size_t i = 0; i < w; i++) {
+			unsigned char b = i ? u[i] : (unsigned char)(u[0] & 0x7f);
+			if (neg)
+				b = (unsigned char)~b & (i ? 0xff : 0x7f);
+			if (r >> 55)
+				return false;
+			r = r << 8 | b;
+		}
+		if (r > INT64_MAX)
+			return false;
+		*v = neg ? -(int64_t)r - 1 : (int64_t)r;
+		return true;
+	}
+	/* octal as Go reads it: spaces and NULs around the digits, empty is 0 */
+	size_t a = 0, b = w;
+	while (a < b && (f[a] == ' ' || f[a] == 0))
+		a++;
+	while (b > a && (f[b - 1] == ' ' || f[b - 1] == 0))
+		b--;
+	uint64_t r = 0;
+	for (size_t i = a; i < b; i++) {
+		if (f[i] < '0' || f[i] > '7' || r >> 60)
+			return false;
+		r = r * 8 + (uint64_t)(f[i] - '0');
+	}
+	*v = (int64_t)r;
+	return true;
+}
+
 void berth_ustar_finish(char h[512])
 {
 	memcpy(h + 257,
@@ -54,8 +99,9 @@ void berth_ustar_finish(char h[512])
 
 bool berth_ustar_checksum_ok(const char h[512])
 {
-	uint64_t v;
-	return berth_ustar_parse_octal(h + 148, 8, &v) && v == sum_of(h);
+	int64_t v;
+	return berth_ustar_parse_number(h + 148, 8, &v) && h[148] != 0 &&
+	       (v == (int64_t)sum_of(h) || v == (int64_t)signed_sum_of(h));
 }
 
 /* pax records: path and size; false for what a plain reader does not take */

@@ -12,9 +12,14 @@
 bool berth_ustar_octal(char *f, size_t w, uint64_t v);
 /* an octal field (leading spaces, digits, then NUL or space); false when malformed */
 bool berth_ustar_parse_octal(const char *f, size_t w, uint64_t *v);
+/* a numeric field as Go's archive/tar reads it: GNU base-256 (high bit of
+ * the first byte set; negative values too) or octal between spaces and NULs
+ * (all blank: 0); false when malformed or beyond int64 */
+bool berth_ustar_parse_number(const char *f, size_t w, int64_t *v);
 /* set the magic ("ustar\0", "00") and then the checksum of a filled header */
 void berth_ustar_finish(char h[512]);
-/* the header's checksum field matches its bytes */
+/* the header's checksum field matches its bytes (summed as unsigned or as
+ * signed chars, as Go and libarchive accept) */
 bool berth_ustar_checksum_ok(const char h[512]);
 
 /* Write the tree below dirfd (its children, sorted, filtered as

@@ -1,8 +1,6 @@
 /* docker load: unpack the outer tar safely, then read a docker-archive or an
  * OCI image layout from it (image/tarexport/load.go and containerd's OCI
  * import are the references for behaviour and messages). */
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,10 +9,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "archive/tar.h"
+#include "archive/tar_in.h"
 #include "common/cleanup.h"
 #include "image/archive.h"
 #include "image/store_int.h"
+#include "storage/tar_apply.h"
 
 #define MAX_ENTRIES 100000
 #define MAX_JSON_BYTES (32 << 20)
@@ -189,7 +188,7 @@ static int open_parent(int rootfd, const char *rel, const char **base, struct be
 	}
 }
 
-static int write_entry_data(struct archive *a, int fd, struct ent *e, struct berth_error *err)
+static int write_entry_data(struct berth_tarin *t, int fd, struct ent *e, struct berth_error *err)
 {
 	struct berth_sha256 *h = berth_sha256_new();
 	if (!h)
@@ -197,10 +196,10 @@ static int write_entry_data(struct archive *a, int fd, struct ent *e, struct ber
 	char buf[65536];
 	int64_t total = 0;
 	for (;;) {
-		la_ssize_t n = archive_read_data(a, buf, sizeof(buf));
+		ssize_t n = berth_tarin_read(t, buf, sizeof(buf), err);
 		if (n < 0) {
 			berth_sha256_free(h);
-			return berth_err(err, BERTH_E_INVALID, "invalid tar archive: %s", archive_error_string(a));
+			return berth_err_prefix(err, "invalid tar archive");
 		}
 		if (n == 0)
 			break;
@@ -227,34 +226,36 @@ static int unpack(struct berth_image_store *s, struct berth_reader *in, struct u
 	u->rootfd = open(u->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (u->rootfd < 0)
 		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "open %s", u->root);
-	struct archive *a = berth_tar_reader_new(true);
-	struct berth_tar_source *rc = malloc(sizeof(*rc) + 65536);
-	if (!a || !rc) {
-		archive_read_free(a);
-		free(rc);
+	/* The outer archive may be compressed (gzip, bzip2, xz, zstd: by its
+	 * magic bytes); no digest of it is needed. */
+	struct berth_decompressor *dc = berth_decompressor_new(in, err);
+	if (!dc)
+		return -1;
+	berth_decompressor_no_digest(dc);
+	struct berth_error derr = {0};
+	struct berth_reader src = berth_decompress_reader(dc, &derr);
+	struct berth_tarin *a = berth_tarin_new(&src);
+	if (!a) {
+		berth_decompressor_free(dc);
 		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
 	}
-	*rc = (struct berth_tar_source){.in = in, .spool_fd = -1, .buf = (char *)(rc + 1), .bufsize = 65536};
 	int ret = 0;
-	if (archive_read_open(a, rc, NULL, berth_tar_source_read, NULL) != ARCHIVE_OK) {
-		ret = berth_err(err, BERTH_E_INVALID, "invalid tar archive: %s", archive_error_string(a));
-		goto out;
-	}
-	struct archive_entry *ae;
 	for (;;) {
-		int r = archive_read_next_header(a, &ae);
-		if (r == ARCHIVE_EOF)
+		struct berth_tarin_entry *ae;
+		int r = berth_tarin_next(a, &ae, err);
+		if (r == 0)
 			break;
-		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-			ret = berth_err(err, BERTH_E_INVALID, "invalid tar archive: %s", archive_error_string(a));
+		if (r < 0) {
+			ret = derr.kind ? berth_err(err, derr.kind, "invalid tar archive: %s", derr.msg) :
+					  berth_err_prefix(err, "invalid tar archive");
 			goto out;
 		}
 		if (u->n >= MAX_ENTRIES) {
 			ret = berth_err(err, BERTH_E_INVALID, "invalid tar archive: too many entries");
 			goto out;
 		}
-		const char *name = archive_entry_pathname(ae);
-		if (!name || strlen(name) > 4096) {
+		const char *name = ae->path;
+		if (strlen(name) > 4096) {
 			ret = berth_err(err, BERTH_E_INVALID, "invalid tar archive: bad entry name");
 			goto out;
 		}
@@ -271,10 +272,10 @@ static int unpack(struct berth_image_store *s, struct berth_reader *in, struct u
 		}
 		if (!*rel)
 			continue; /* "./" */
-		mode_t type = archive_entry_filetype(ae);
-		const char *hl = archive_entry_hardlink(ae);
+		char type = ae->type;
+		const char *hl = ae->linkname;
 		struct ent *e;
-		if (hl) {
+		if (type == '1') {
 			bool esc2;
 			cleanup_free char *target = clean_rel(hl, &esc2);
 			if (!target || esc2) {
@@ -289,23 +290,22 @@ static int unpack(struct berth_image_store *s, struct berth_reader *in, struct u
 			e->link = steal_ptr(target);
 			continue;
 		}
-		if (type == AE_IFLNK) {
-			const char *t = archive_entry_symlink(ae);
+		if (type == '2') {
 			e = add_ent(u, rel);
 			if (!e)
 				goto oom;
 			e->type = 'l';
-			e->link = strdup(t ? t : "");
+			e->link = strdup(hl);
 			continue;
 		}
-		if (type == AE_IFDIR) {
+		if (type == '5') {
 			e = add_ent(u, rel);
 			if (!e)
 				goto oom;
 			e->type = 'd';
 			continue;
 		}
-		if (type != AE_IFREG)
+		if (type != '0')
 			continue; /* devices, fifos: nothing an image archive needs */
 		const char *base = rel;
 		int dfd = open_parent(u->rootfd, rel, &base, err);
@@ -327,6 +327,8 @@ static int unpack(struct berth_image_store *s, struct berth_reader *in, struct u
 		}
 		e->type = 'f';
 		ret = write_entry_data(a, fd, e, err);
+		if (ret < 0 && derr.kind)
+			berth_err(err, derr.kind, "invalid tar archive: %s", derr.msg);
 		close(fd);
 		if (ret < 0)
 			goto out;
@@ -335,8 +337,8 @@ static int unpack(struct berth_image_store *s, struct berth_reader *in, struct u
 oom:
 	ret = berth_err(err, BERTH_E_INTERNAL, "out of memory");
 out:
-	archive_read_free(a);
-	free(rc);
+	berth_tarin_free(a);
+	berth_decompressor_free(dc);
 	return ret;
 }
 

@@ -275,7 +275,8 @@ ssize_t berth_decompressor_read(struct berth_decompressor *dc, void *buf, size_t
 		dc->in_pos += (size_t)n;
 	}
 	if (n > 0) {
-		berth_sha256_update(dc->h, buf, (size_t)n);
+		if (dc->h)
+			berth_sha256_update(dc->h, buf, (size_t)n);
 		dc->total += n;
 	}
 	return n;
@@ -296,6 +297,8 @@ int berth_decompressor_finish(struct berth_decompressor *dc, char digest[BERTH_D
 			break;
 		}
 	}
+	if (!dc->h)
+		return berth_err(err, BERTH_E_INTERNAL, "no digest kept");
 	berth_sha256_final(dc->h, digest);
 	dc->h = NULL;
 	if (total)
@@ -304,6 +307,12 @@ int berth_decompressor_finish(struct berth_decompressor *dc, char digest[BERTH_D
 }
 
 enum berth_compression berth_decompressor_kind(struct berth_decompressor *dc) { return dc->kind; }
+
+void berth_decompressor_no_digest(struct berth_decompressor *dc)
+{
+	berth_sha256_free(dc->h);
+	dc->h = NULL;
+}
 
 void berth_decompressor_free(struct berth_decompressor *dc)
 {

@@ -1,8 +1,6 @@
 /* Layer tar extraction with safe path resolution and tar-split recording. */
 #include "storage/tar_apply.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -14,6 +12,7 @@
 #include <unistd.h>
 
 #include "archive/tar.h"
+#include "archive/tar_in.h"
 #include "common/cleanup.h"
 #include "storage/fsutil.h"
 #include "storage/tar_split.h"
@@ -33,6 +32,8 @@ struct apply_ctx {
 	const struct berth_tar_apply_opts *opts;
 	struct berth_decompressor *dc;
 	struct berth_error *err;
+	struct berth_tarin *tar;
+	struct berth_error terr; /* the tar reader's (err may hold a read error meanwhile) */
 	bool read_failed;
 	unsigned char chunk[65536];
 	/* tar-split: raw bytes [qbase, qbase + qlen) not yet recorded */
@@ -99,16 +100,16 @@ static int queue_file(struct apply_ctx *c, uint64_t pos, uint64_t size, const ch
 	return 0;
 }
 
-static la_ssize_t read_cb(struct archive *a, void *ctx, const void **buf)
+/* The tar reader's source: the decompressed stream, queued for tar-split. */
+static ssize_t read_cb(void *ctx, void *buf, size_t len)
 {
 	struct apply_ctx *c = ctx;
-	ssize_t n = berth_decompressor_read(c->dc, c->chunk, sizeof(c->chunk), c->err);
-	if (n < 0 || queue_append(c, c->chunk, n > 0 ? (size_t)n : 0) < 0) {
+	ssize_t n = berth_decompressor_read(c->dc, buf, len, c->err);
+	if (n < 0 || queue_append(c, buf, n > 0 ? (size_t)n : 0) < 0) {
 		c->read_failed = true;
-		archive_set_error(a, EIO, "%s", c->err ? c->err->msg : "read error");
+		errno = EIO;
 		return -1;
 	}
-	*buf = c->chunk;
 	return n;
 }
 
@@ -218,7 +219,7 @@ static int get_dir(struct apply_ctx *c, const char *dir, const char *name)
 	return fd;
 }
 
-static int defer_dir_time(struct apply_ctx *c, const char *rel, struct archive_entry *e)
+static int defer_dir_time(struct apply_ctx *c, const char *rel, const struct berth_tarin_entry *e)
 {
 	if (c->ndirs == c->capdirs) {
 		size_t ncap = c->capdirs ? c->capdirs * 2 : 64;
@@ -232,7 +233,7 @@ static int defer_dir_time(struct apply_ctx *c, const char *rel, struct archive_e
 	d->path = strdup(rel);
 	if (!d->path)
 		return berth_err(c->err, BERTH_E_INTERNAL, "out of memory");
-	berth_tar_entry_times(e, d->ts);
+	berth_tarin_times(e, d->ts);
 	c->ndirs++;
 	return 0;
 }
@@ -248,40 +249,39 @@ static bool xattr_allowed(const char *key)
 
 /* Owner, mode, xattrs and (non-directory) times of (dfd, base); fd is the
  * open regular file or -1. */
-static int set_meta(struct apply_ctx *c, int dfd, const char *base, int fd, struct archive_entry *e, const char *name)
+static int set_meta(struct apply_ctx *c, int dfd, const char *base, int fd, const struct berth_tarin_entry *e,
+		    const char *name)
 {
-	int64_t uid = archive_entry_uid(e), gid = archive_entry_gid(e);
+	int64_t uid = e->uid, gid = e->gid;
 	if (uid < 0 || gid < 0 || uid >= UINT32_MAX || gid >= UINT32_MAX)
 		return berth_err(c->err, BERTH_E_INVALID, "invalid tar entry %s: bad owner %lld:%lld", name,
 				 (long long)uid, (long long)gid);
-	mode_t type = archive_entry_filetype(e);
-	bool is_link = type == AE_IFLNK && !archive_entry_hardlink(e);
+	bool is_link = e->type == '2';
 	uint32_t hu = (uint32_t)uid, hg = (uint32_t)gid;
 	berth_idmap_shift(c->opts->idmap, &hu, &hg); /* --userns-remap */
 	int r = fd >= 0 ? fchown(fd, hu, hg) : fchownat(dfd, base, hu, hg, AT_SYMLINK_NOFOLLOW);
 	if (r < 0)
 		return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "chown %s", name);
 	if (!is_link) {
-		mode_t perm = archive_entry_perm(e) & 07777;
+		mode_t perm = e->mode & 07777;
 		r = fd >= 0 ? fchmod(fd, perm) : berth_ar_chmod_nofollow(dfd, base, perm);
 		if (r < 0)
 			return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "chmod %s", name);
 	}
-	const char *key;
-	const void *val;
-	size_t vlen;
-	archive_entry_xattr_reset(e);
-	while (archive_entry_xattr_next(e, &key, &val, &vlen) == ARCHIVE_OK) {
+	for (size_t i = 0; i < e->nxattrs; i++) {
+		const char *key = e->xattrs[i].key;
+		const void *val = e->xattrs[i].val;
+		size_t vlen = e->xattrs[i].len;
 		if (!xattr_allowed(key))
 			continue;
 		r = fd >= 0 ? fsetxattr(fd, key, val, vlen, 0) : berth_lsetxattr_at(dfd, base, key, val, vlen);
 		if (r < 0 && errno != ENOTSUP && errno != EPERM)
 			return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "set xattr %s on %s", key, name);
 	}
-	if (type == AE_IFDIR)
+	if (e->type == '5')
 		return 0; /* after all children, see finish_dir_times */
 	struct timespec ts[2];
-	berth_tar_entry_times(e, ts);
+	berth_tarin_times(e, ts);
 	r = fd >= 0 ? futimens(fd, ts) : utimensat(dfd, base, ts, AT_SYMLINK_NOFOLLOW);
 	if (r < 0 && errno != EOPNOTSUPP)
 		return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "set times of %s", name);
@@ -330,7 +330,7 @@ static int apply_opaque(struct apply_ctx *c, const char *dir, const char *name)
 	return rc;
 }
 
-static int apply_whiteout(struct apply_ctx *c, const char *dir, const char *target, struct archive_entry *e,
+static int apply_whiteout(struct apply_ctx *c, const char *dir, const char *target, const struct berth_tarin_entry *e,
 			  const char *name)
 {
 	if (!*target || !strcmp(target, ".") || !strcmp(target, ".."))
@@ -366,7 +366,7 @@ static int apply_whiteout(struct apply_ctx *c, const char *dir, const char *targ
 	}
 	if (mknodat(dfd, target, S_IFCHR | 0, makedev(0, 0)) < 0)
 		return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "create whiteout for %s", name);
-	int64_t uid = archive_entry_uid(e), gid = archive_entry_gid(e);
+	int64_t uid = e->uid, gid = e->gid;
 	if (uid >= 0 && gid >= 0 && uid < UINT32_MAX && gid < UINT32_MAX) {
 		uint32_t hu = (uint32_t)uid, hg = (uint32_t)gid;
 		berth_idmap_shift(c->opts->idmap, &hu, &hg);
@@ -422,28 +422,48 @@ static char *clean_member(const char *name)
 	return r ? berth_path_clean(r) : NULL;
 }
 
-static int write_data(struct apply_ctx *c, struct archive *a, int fd, int64_t size, const char *name)
+/* The entry's data into fd at the offsets it gives (holes of sparse
+ * entries kept), fd then extended to size. */
+static int write_data(struct apply_ctx *c, int fd, int64_t size, const char *name)
 {
-	switch (berth_tar_entry_data(a, fd, size)) {
-	case 0: return 0;
-	case BERTH_TAR_DATA_WRITE: return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "write %s", name);
-	case BERTH_TAR_DATA_BEYOND:
-		return berth_err(c->err, BERTH_E_INVALID, "tar entry %s: data beyond its size", name);
-	default:
-		if (c->read_failed)
-			return berth_err_prefix(c->err, "tar entry %s", name);
-		return berth_err(c->err, BERTH_E_INVALID, "tar entry %s: %s", name, archive_error_string(a));
+	int64_t end = 0;
+	for (;;) {
+		const void *buf;
+		size_t len;
+		int64_t off;
+		int r = berth_tarin_block(c->tar, &buf, &len, &off, &c->terr);
+		if (r < 0) {
+			if (c->read_failed)
+				return berth_err_prefix(c->err, "tar entry %s", name);
+			return berth_err(c->err, BERTH_E_INVALID, "tar entry %s: %s", name, c->terr.msg);
+		}
+		if (r == 0)
+			break;
+		if (off < 0 || (int64_t)len > size || off > size - (int64_t)len)
+			return berth_err(c->err, BERTH_E_INVALID, "tar entry %s: data beyond its size", name);
+		if (off + (int64_t)len > end)
+			end = off + (int64_t)len;
+		for (const char *p = buf; len > 0;) {
+			ssize_t n = pwrite(fd, p, len, off);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return berth_err_sys(c->err, BERTH_E_INTERNAL, n ? errno : EIO, "write %s", name);
+			p += n;
+			off += n;
+			len -= (size_t)n;
+		}
 	}
+	if (size > end && ftruncate(fd, size) < 0)
+		return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "write %s", name);
+	return 0;
 }
 
-static int make_node(struct apply_ctx *c, struct archive *a, struct archive_entry *e, int dfd, const char *base,
+static int make_node(struct apply_ctx *c, const struct berth_tarin_entry *e, int dfd, const char *base,
 		     const char *rel, const char *name)
 {
-	mode_t type = archive_entry_filetype(e);
-	const char *hardlink = archive_entry_hardlink(e);
-	if (!hardlink)
-		hardlink = archive_entry_hardlink_utf8(e);
-	if (hardlink) {
+	if (e->type == '1') {
+		const char *hardlink = e->linkname;
 		cleanup_free char *target = clean_member(hardlink);
 		if (!target || !*target)
 			return berth_err(c->err, BERTH_E_INVALID,
@@ -467,19 +487,19 @@ static int make_node(struct apply_ctx *c, struct archive *a, struct archive_entr
 			return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "link %s", name);
 		return 0;
 	}
-	switch (type) {
-	case AE_IFREG: {
-		int64_t size = archive_entry_size(e);
+	switch (e->type) {
+	case '0': {
+		int64_t size = e->size;
 		cleanup_close int fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0)
 			return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "create %s", name);
 		int64_t recorded = 0;
-		if (c->ts && size > 0 && archive_entry_sparse_count(e) == 0) {
-			if (queue_file(c, (uint64_t)archive_filter_bytes(a, 0), (uint64_t)size, rel) < 0)
+		if (c->ts && size > 0 && !e->is_sparse) {
+			if (queue_file(c, e->data_offset, (uint64_t)size, rel) < 0)
 				return -1;
 			recorded = ++c->nrecorded;
 		}
-		if (write_data(c, a, fd, size, name) < 0)
+		if (write_data(c, fd, size, name) < 0)
 			return -1;
 		c->size += size;
 		if (set_meta(c, dfd, base, fd, e, name) < 0)
@@ -488,56 +508,52 @@ static int make_node(struct apply_ctx *c, struct archive *a, struct archive_entr
 			       berth_err(c->err, BERTH_E_INTERNAL, "out of memory") :
 			       1;
 	}
-	case AE_IFDIR:
+	case '5':
 		if (mkdirat(dfd, base, 0700) < 0 && errno != EEXIST)
 			return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "mkdir %s", name);
 		return 0;
-	case AE_IFLNK: {
-		const char *target = archive_entry_symlink(e);
-		if (!target)
-			target = archive_entry_symlink_utf8(e);
-		if (!target || !*target)
+	case '2': {
+		const char *target = e->linkname;
+		if (!*target)
 			return berth_err(c->err, BERTH_E_INVALID, "invalid tar entry %s: empty symlink target", name);
 		if (symlinkat(target, dfd, base) < 0)
 			return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "symlink %s", name);
 		c->size += (int64_t)strlen(target); /* docker's layer size counts symlinks (du-style) */
 		return 0;
 	}
-	case AE_IFCHR:
-	case AE_IFBLK:
-	case AE_IFIFO:
-		if (mknodat(dfd, base, type | 0600, makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e))) <
-		    0)
+	case '3':
+	case '4':
+	case '6': {
+		mode_t type = e->type == '3' ? S_IFCHR : e->type == '4' ? S_IFBLK : S_IFIFO;
+		if (mknodat(dfd, base, type | 0600, makedev(e->devmajor, e->devminor)) < 0)
 			return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "mknod %s", name);
 		return 0;
+	}
 	default:
-		return berth_err(c->err, BERTH_E_INVALID, "invalid tar entry %s: unsupported file type 0%o", name,
-				 (unsigned)type);
+		return berth_err(c->err, BERTH_E_INVALID, "invalid tar entry %s: unsupported file type %c", name,
+				 e->type);
 	}
 }
 
-static int apply_entry(struct apply_ctx *c, struct archive *a, struct archive_entry *e)
+static int apply_entry(struct apply_ctx *c, const struct berth_tarin_entry *e)
 {
-	const char *name = archive_entry_pathname(e);
-	if (!name)
-		name = archive_entry_pathname_utf8(e);
-	if (!name || !*name)
+	const char *name = e->path;
+	if (!*name)
 		return berth_err(c->err, BERTH_E_INVALID, "invalid tar entry: empty name");
 	cleanup_free char *rel = clean_member(name);
 	if (!rel)
 		return berth_err(c->err, BERTH_E_INVALID, "invalid tar entry %s: path escapes the layer root", name);
 	if (strlen(rel) >= PATH_MAX)
 		return berth_err(c->err, BERTH_E_INVALID, "invalid tar entry: path too long");
-	int64_t size = archive_entry_size(e);
+	int64_t size = e->size;
 	if (size < 0 || size > BERTH_TAR_MAX_ENTRY_SIZE)
 		return berth_err(c->err, BERTH_E_INVALID, "invalid tar entry %s: size %lld out of range", name,
 				 (long long)size);
 	c->entries++;
-	mode_t type = archive_entry_filetype(e);
-	bool hard = archive_entry_hardlink(e) || archive_entry_hardlink_utf8(e);
+	bool is_dir = e->type == '5', hard = e->type == '1';
 
 	if (!*rel) { /* the root itself ("./") */
-		if (type != AE_IFDIR || hard)
+		if (!is_dir)
 			return berth_err(c->err, BERTH_E_INVALID, "invalid tar entry %s: root is not a directory",
 					 name);
 		if (set_meta(c, c->root_fd, ".", -1, e, name) < 0)
@@ -561,7 +577,7 @@ static int apply_entry(struct apply_ctx *c, struct archive *a, struct archive_en
 	if (dfd < 0)
 		return -1;
 	struct stat st;
-	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !(S_ISDIR(st.st_mode) && type == AE_IFDIR && !hard)) {
+	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !(S_ISDIR(st.st_mode) && is_dir)) {
 		note_removed(c, rel, S_ISDIR(st.st_mode));
 		if (berth_rm_rf_at(dfd, base) < 0)
 			return berth_err_sys(c->err, BERTH_E_INTERNAL, errno, "replace %s", name);
@@ -571,14 +587,14 @@ static int apply_entry(struct apply_ctx *c, struct archive *a, struct archive_en
 				return -1;
 		}
 	}
-	int r = make_node(c, a, e, dfd, base, rel, name);
+	int r = make_node(c, e, dfd, base, rel, name);
 	if (r < 0)
 		return -1;
 	if (r == 1)
 		return 0; /* regular file: done (metadata set on its fd) */
 	if (!hard && set_meta(c, dfd, base, -1, e, name) < 0)
 		return -1;
-	if (type == AE_IFDIR && !hard && defer_dir_time(c, rel, e) < 0)
+	if (is_dir && defer_dir_time(c, rel, e) < 0)
 		return -1;
 	if (!berth_strmap_get(&c->written, rel, NULL) && berth_strmap_put(&c->written, rel, 0) < 0)
 		return berth_err(c->err, BERTH_E_INTERNAL, "out of memory");
@@ -599,34 +615,27 @@ static void finish_dir_times(struct apply_ctx *c)
 
 static int run_archive(struct apply_ctx *c)
 {
-	struct archive *a = berth_tar_reader_new(false); /* decompressed here, see read_cb */
-	if (!a)
+	struct berth_reader src = {.read = read_cb, .ctx = c}; /* decompressed here, see read_cb */
+	c->tar = berth_tarin_new(&src);
+	if (!c->tar)
 		return berth_err(c->err, BERTH_E_INTERNAL, "out of memory");
 	int rc = 0;
-	if (archive_read_open(a, c, NULL, read_cb, NULL) != ARCHIVE_OK) {
-		rc = c->read_failed ?
-			     -1 :
-			     berth_err(c->err, BERTH_E_INVALID, "invalid layer tar: %s", archive_error_string(a));
-		goto out;
-	}
 	for (;;) {
-		struct archive_entry *e;
-		int r = archive_read_next_header(a, &e);
-		if (r == ARCHIVE_EOF)
+		struct berth_tarin_entry *e;
+		int r = berth_tarin_next(c->tar, &e, &c->terr);
+		if (r == 0)
 			break;
-		if (r < ARCHIVE_WARN) {
-			rc = c->read_failed ? -1 :
-					      berth_err(c->err, BERTH_E_INVALID, "invalid layer tar: %s",
-							archive_error_string(a));
-			goto out;
+		if (r < 0) {
+			rc = c->read_failed ? -1 : berth_err(c->err, c->terr.kind, "invalid layer tar: %s", c->terr.msg);
+			break;
 		}
-		if (apply_entry(c, a, e) < 0) {
+		if (apply_entry(c, e) < 0) {
 			rc = -1;
-			goto out;
+			break;
 		}
 	}
-out:
-	archive_read_free(a);
+	berth_tarin_free(c->tar);
+	c->tar = NULL;
 	return rc;
 }
 

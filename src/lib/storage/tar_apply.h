@@ -69,6 +69,8 @@ ssize_t berth_decompressor_read(struct berth_decompressor *dc, void *buf, size_t
 int berth_decompressor_finish(struct berth_decompressor *dc, char digest[BERTH_DIGEST_LEN + 1], int64_t *total,
 			      struct berth_error *err);
 enum berth_compression berth_decompressor_kind(struct berth_decompressor *dc);
+/* Stop hashing (a stream whose digest nobody needs); finish then fails. */
+void berth_decompressor_no_digest(struct berth_decompressor *dc);
 void berth_decompressor_free(struct berth_decompressor *dc);
 /* docker's name of a compression ("gzip", "zstd", "bzip2", "xz", "none"). */
 const char *berth_compression_name(enum berth_compression c);
