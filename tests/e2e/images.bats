@@ -263,19 +263,43 @@ rows() { tail -n +2 <<<"$1" | sort; }
 	assert_eq "$output" "$BUSYBOX_ID"
 }
 
-# berthd unloads libarchive (and libzstd) when nothing has used them for a
-# while (src/lazy/lazy.h): the next load and save map them again
+# Loading images reads tars natively (archive/tar_in.c): libarchive, and the
+# libstdc++ it drags in (never unloadable), stay out of berthd (issue 13).
 maps_lack() { ! grep -q "$1" "/proc/$E2E_DAEMON_PID/maps"; }
+@test "load (plain and gzip) maps neither libarchive nor libstdc++" {
+	[ "$E2E_TARGET" = berthd ] || skip "berthd's own behaviour"
+	wait_for 30 maps_lack libarchive
+	load_busybox
+	run -0 maps_lack libarchive
+	run -0 maps_lack libstdc++
+	run -0 berth rmi busybox
+	gzip -c "$(fixture busybox-docker-archive.tar)" >"$BATS_TEST_TMPDIR/bb.tar.gz"
+	run -0 --separate-stderr berth load -i "$BATS_TEST_TMPDIR/bb.tar.gz"
+	assert_eq "$output" "Loaded image: busybox:latest"
+	run -0 berth image inspect -f '{{.Id}}' busybox
+	assert_eq "$output" "$BUSYBOX_ID"
+	run -0 maps_lack libarchive
+	run -0 maps_lack libstdc++
+}
+
+# berthd unloads libarchive (and libzstd) when nothing has used them for a
+# while (src/lazy/lazy.h): a copy into a container (PUT archive) maps it, the
+# next one maps it again
 @test "libarchive unloaded when idle: load and save work again after it, with the same bytes" {
 	[ "$E2E_TARGET" = berthd ] || skip "berthd's own behaviour"
 	load_busybox
 	local a=$BATS_TEST_TMPDIR/a.tar b=$BATS_TEST_TMPDIR/b.tar c=$BATS_TEST_TMPDIR/c.tar
 	run -0 berth save -o "$a" busybox
+	run -0 berth create --name unload-cp busybox true
+	echo hi >"$BATS_TEST_TMPDIR/f"
+	run -0 berth cp "$BATS_TEST_TMPDIR/f" unload-cp:/f
 	run -0 grep -c libarchive "/proc/$E2E_DAEMON_PID/maps"
 	wait_for 30 maps_lack libarchive
 	wait_for 30 maps_lack libzstd
 	run -0 berth save -o "$b" busybox
 	run -0 cmp "$a" "$b"
+	run -0 berth cp "$BATS_TEST_TMPDIR/f" unload-cp:/g
+	run -0 berth rm unload-cp
 	run -0 berth rmi busybox
 	wait_for 30 maps_lack libarchive
 	run -0 --separate-stderr berth load -i "$b"
