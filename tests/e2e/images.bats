@@ -282,6 +282,24 @@ maps_lack() { ! grep -q "$1" "/proc/$E2E_DAEMON_PID/maps"; }
 	run -0 maps_lack libstdc++
 }
 
+@test "load takes a docker-archive compressed with gzip, bzip2, xz or zstd" {
+	local c f
+	f=$(fixture busybox-docker-archive.tar)
+	for c in "gzip -n" bzip2 xz zstd; do
+		$c -c <"$f" >"$BATS_TEST_TMPDIR/bb.z"
+		run -0 --separate-stderr berth load -i "$BATS_TEST_TMPDIR/bb.z"
+		assert_eq "$output" "Loaded image: busybox:latest"
+		run -0 berth image inspect -f '{{.Id}}' busybox
+		assert_eq "$output" "$BUSYBOX_ID"
+		run -0 berth rmi busybox
+	done
+	# a truncated compressed archive is refused
+	gzip -c <"$f" | head -c 100000 >"$BATS_TEST_TMPDIR/cut.gz"
+	run --separate-stderr berth load -i "$BATS_TEST_TMPDIR/cut.gz"
+	[ "$status" -ne 0 ] || fail "a truncated archive loaded"
+	assert_contains "$stderr" "invalid tar archive"
+}
+
 # berthd unloads libarchive (and libzstd) when nothing has used them for a
 # while (src/lazy/lazy.h): a copy into a container (PUT archive) maps it, the
 # next one maps it again

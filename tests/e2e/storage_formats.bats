@@ -95,3 +95,32 @@ PY
 	l=$(st_saved_top_layer st-dup:1)
 	cmp "$l" "$BATS_TEST_TMPDIR/dup.tar"
 }
+
+@test "GNU sparse files in a layer (old GNU, pax 0.0, 0.1, 1.0) load with their holes and save back byte for byte" {
+	command -v tar >/dev/null && tar --version | grep -q GNU || skip "needs GNU tar"
+	local d=$BATS_TEST_TMPDIR/sp v
+	mkdir -p "$d"
+	python3 - "$d/sparse" <<'PY'
+import sys
+with open(sys.argv[1], "wb") as f:
+    f.write(b"a" * 5000); f.seek(1 << 20); f.write(b"b" * 5000); f.seek((3 << 20) + 5); f.write(b"c" * 100)
+    f.truncate((8 << 20) + 7)
+PY
+	tar -xf "$E2E_FIXTURES/busybox-docker-archive.tar" -C "$BATS_TEST_TMPDIR" --wildcards '*/layer.tar'
+	for v in gnu 0.0 0.1 1.0; do
+		if [ $v = gnu ]; then
+			tar -c --sparse --format=gnu --owner=0 --group=0 -f "$d/l.tar" -C "$d" sparse
+		else
+			tar -c --sparse --format=posix --sparse-version=$v --owner=0 --group=0 -f "$d/l.tar" -C "$d" sparse
+		fi
+		run -0 mkarchive "$d/img.tar" -t "st-sparse:$v" "$BATS_TEST_TMPDIR"/*/layer.tar "$d/l.tar"
+		run -0 berth load -i "$d/img.tar"
+		run -0 berth run --rm "st-sparse:$v" sh -c 'stat -c "%s %b" /sparse; md5sum </sparse'
+		local want
+		want="$(stat -c %s "$d/sparse") $(md5sum <"$d/sparse")"
+		[ "${lines[0]%% *} ${lines[1]}" = "$want" ] || fail "$v: got $output, want $want"
+		# allocated blocks: the data, not 8 MiB
+		[ "${lines[0]#* }" -lt 1000 ] || fail "$v: holes not kept: $output"
+		cmp "$(st_saved_top_layer "st-sparse:$v")" "$d/l.tar"
+	done
+}

@@ -122,6 +122,71 @@ def tar_seeds():
     big[148:156] = b"%06o\0 " % chk
     s["huge_size.tar"] = bytes(big)
     s["empty"] = b""
+    s.update(native_reader_seeds())
+    return s
+
+
+def raw_header(name, typ, size, magic=b"ustar\x0000", extra=None):
+    """A header block by hand (fields tarfile cannot write); extra: {offset: bytes}."""
+    h = bytearray(512)
+    h[0:len(name)] = name
+    h[100:108] = b"0000644\0"
+    h[108:116] = b"0000000\0"
+    h[116:124] = b"0000000\0"
+    h[124:136] = b"%011o\0" % size
+    h[136:148] = b"%011o\0" % 0
+    h[156:157] = typ
+    h[257:265] = magic
+    for off, v in (extra or {}).items():
+        h[off:off + len(v)] = v
+    h[148:156] = b" " * 8
+    h[148:156] = b"%06o\0 " % sum(h)
+    return bytes(h)
+
+
+def block(data):
+    return data + b"\0" * ((512 - len(data) % 512) % 512)
+
+
+def pax_rec(k, v):
+    body = b" " + k + b"=" + v + b"\n"
+    n = len(body) + 1
+    while len(str(n)) + len(body) != n:
+        n = len(str(n)) + len(body)
+    return str(n).encode() + body
+
+
+def native_reader_seeds():
+    """Header kinds of the native reader (archive/tar_in.c): pax records,
+    base-256, old GNU and pax sparse maps, odd typeflags."""
+    s = {}
+    s["pax_records.tar"] = make_tar([
+        (ti("p", uid=70000, gid=70001, pax_headers={
+            "SCHILY.xattr.user.a": "1", "LIBARCHIVE.xattr.user.b%3D": "aGk=", "atime": "5.25", "mtime": "-1.5",
+            "linkpath": "ignored", "uname": "u", "SCHILY.devmajor": "1"}), b"pax"),
+        (ti("big", uid=0o10000000 + 1, mtime=0o100000000000 + 1), b"b256"),
+    ], fmt=tarfile.PAX_FORMAT) + make_tar([(ti("b256", uid=0o10000000 + 1), b"g")], fmt=tarfile.GNU_FORMAT)
+    gnu = b"ustar  \0"
+    sp = {386: b"%011o\0" % 0 + b"%011o\0" % 3 + b"%011o\0" % 4096 + b"%011o\0" % 2, 483: b"%011o\0" % 8192}
+    s["sparse_oldgnu.tar"] = raw_header(b"s", b"S", 5, gnu, sp) + block(b"abcde") + b"\0" * 1024
+    ext = dict(sp)
+    ext[482] = b"\1"
+    s["sparse_oldgnu_ext.tar"] = (raw_header(b"s", b"S", 6, gnu, ext) +
+                                  block(b"%011o\0" % 6000 + b"%011o\0" % 1) + block(b"abcdef") + b"\0" * 1024)
+    recs = (pax_rec(b"GNU.sparse.size", b"8192") + pax_rec(b"GNU.sparse.map", b"0,3,4096,2") +
+            pax_rec(b"GNU.sparse.name", b"real"))
+    s["sparse_pax01.tar"] = (raw_header(b"PaxHeaders/x", b"x", len(recs)) + block(recs) +
+                             raw_header(b"GNUSparseFile.0/real", b"0", 5) + block(b"abcde") + b"\0" * 1024)
+    recs = (pax_rec(b"GNU.sparse.major", b"1") + pax_rec(b"GNU.sparse.minor", b"0") +
+            pax_rec(b"GNU.sparse.realsize", b"8192") + pax_rec(b"GNU.sparse.name", b"real"))
+    data = block(b"2\n0\n3\n4096\n2\n") + b"abcde"
+    s["sparse_pax10.tar"] = (raw_header(b"PaxHeaders/x", b"x", len(recs)) + block(recs) +
+                             raw_header(b"GNUSparseFile.0/real", b"0", len(data)) + block(data) + b"\0" * 1024)
+    recs = pax_rec(b"comment", b"global")
+    s["odd_types.tar"] = (raw_header(b"g", b"g", len(recs)) + block(recs) + raw_header(b"olddir/", b"0", 0) +
+                          raw_header(b"v7", b"\0", 2, b"\0" * 8) + block(b"v7") + raw_header(b"zz", b"Z", 1) +
+                          block(b"z") + raw_header(b"vol", b"V", 0) + raw_header(b"cont", b"7", 1) + block(b"c") +
+                          b"\0" * 1024)
     return s
 
 

@@ -191,20 +191,13 @@ static void test_kinds(struct tap *t, size_t step)
 		char type;
 		const char *data, *link;
 	} want[] = {
-		{"f", '0', "hello", ""},
-		{"some/prefix/name", '0', "x", ""},
-		{"d/", '5', "", ""},
-		{"sym", '2', "", "f"},
-		{"hard", '1', "", "f"},
-		{"chr", '3', "", ""},
-		{"blk", '4', "", ""},
-		{"fifo", '6', "", ""},
-		{"contig", '0', "abc", ""},
-		{"olddir/", '5', "", ""},
-		{"v7file", '0', "v7", ""},
-		{"unknown", '0', "zz", ""},
-		{"gnu", '0', "g", ""},
-		{"signed\xe9", '0', "s", ""},
+		{"f", '0', "hello", ""},    {"some/prefix/name", '0', "x", ""},
+		{"d/", '5', "", ""},        {"sym", '2', "", "f"},
+		{"hard", '1', "", "f"},     {"chr", '3', "", ""},
+		{"blk", '4', "", ""},       {"fifo", '6', "", ""},
+		{"contig", '0', "abc", ""}, {"olddir/", '5', "", ""},
+		{"v7file", '0', "v7", ""},  {"unknown", '0', "zz", ""},
+		{"gnu", '0', "g", ""},      {"signed\xe9", '0', "s", ""},
 		{"big", '0', "b256", ""},
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
@@ -313,8 +306,8 @@ static void expect_error(struct tap *t, const struct berth_buf *b, const char *w
 		}
 		free(s);
 	}
-	TAP_OK(t, rc < 0 && r.err.kind == BERTH_E_INVALID && (!msg_part || strstr(r.err.msg, msg_part)), "%s: %s",
-	       what, r.err.msg);
+	TAP_OK(t, rc < 0 && r.err.kind == BERTH_E_INVALID && (!msg_part || strstr(r.err.msg, msg_part)), "%s: %s", what,
+	       r.err.msg);
 	berth_tarin_free(r.t);
 }
 
@@ -347,8 +340,8 @@ static void test_hostile(struct tap *t)
 	resum(p.data);
 	expect_error(t, &p, "oversized pax header", "too big");
 	/* malformed pax records */
-	const char *badrecs[] = {"9 path=x", "3 path=x\n", "99 path=x\n", "x path=x\n", "8 =abc\n\n", "7 size=-1\n",
-				 "12 size=abc\n", "10 mtime=x\n"};
+	const char *badrecs[] = {"9 path=x",   "3 path=x\n",  "99 path=x\n",   "x path=x\n",
+				 "8 =abc\n\n", "7 size=-1\n", "12 size=abc\n", "10 mtime=x\n"};
 	for (size_t i = 0; i < sizeof(badrecs) / sizeof(badrecs[0]); i++) {
 		p.len = 0;
 		pax(&p, 'x', badrecs[i]);
@@ -420,8 +413,8 @@ static void test_sparse(struct tap *t)
 	while ((k = read(fd, rb, sizeof(rb))) > 0)
 		berth_buf_append(&orig, rb, (size_t)k);
 	close(fd);
-	const char *modes[] = {"--format=gnu", "--format=posix --sparse-version=0.0", "--format=posix --sparse-version=0.1",
-			       "--format=posix --sparse-version=1.0"};
+	const char *modes[] = {"--format=gnu", "--format=posix --sparse-version=0.0",
+			       "--format=posix --sparse-version=0.1", "--format=posix --sparse-version=1.0"};
 	for (size_t m = 0; m < 4; m++) {
 		char cmd[512];
 		snprintf(cmd, sizeof(cmd), "cd %s && tar -c --sparse %s -f a.tar sparse 2>/dev/null", dir, modes[m]);
@@ -451,7 +444,8 @@ static void test_sparse(struct tap *t)
 				TAP_OK(t,
 				       !strcmp(e->path, "sparse") && e->is_sparse && e->size == (4 << 20) + 7 && s &&
 					       n == orig.len && !memcmp(s, orig.data, n),
-				       "%s: name, real size, contents with holes (%s)", modes[m], s ? e->path : r.err.msg);
+				       "%s: name, real size, contents with holes (%s)", modes[m],
+				       s ? e->path : r.err.msg);
 				free(s);
 			} else {
 				const void *p;
@@ -462,8 +456,8 @@ static void test_sparse(struct tap *t)
 					stored += (int64_t)len;
 					ok = ok && off + (int64_t)len <= e->size && !memcmp(p, orig.data + off, len);
 				}
-				TAP_OK(t, rc == 0 && ok && stored < 4 * 5000 * 2, "%s: blocks at their offsets, holes skipped",
-				       modes[m]);
+				TAP_OK(t, rc == 0 && ok && stored < 4 * 5000 * 2,
+				       "%s: blocks at their offsets, holes skipped", modes[m]);
 			}
 			TAP_OK(t, next(&r, &e) == 0, "%s: then the end", modes[m]);
 			berth_tarin_free(r.t);
@@ -483,9 +477,9 @@ static void test_old_gnu_sparse_hostile(struct tap *t)
 	struct berth_buf b = {0};
 	add(&b, "s", 'S', "data", 4, &(struct hopt){.magic = M_GNU});
 	char *h = b.data;
-	berth_ustar_octal(h + 386, 12, 100);     /* offset */
-	berth_ustar_octal(h + 398, 12, 4);       /* numbytes */
-	berth_ustar_octal(h + 483, 12, 50);      /* realsize < 104 */
+	berth_ustar_octal(h + 386, 12, 100); /* offset */
+	berth_ustar_octal(h + 398, 12, 4);   /* numbytes */
+	berth_ustar_octal(h + 483, 12, 50);  /* realsize < 104 */
 	resum(h);
 	end(&b);
 	expect_error(t, &b, "sparse map beyond the real size", "sparse");
@@ -510,6 +504,24 @@ static void test_old_gnu_sparse_hostile(struct tap *t)
 	free(b.data);
 }
 
+/* pax times before the epoch: "-1.5" is 1.5 s before it, as Go reads it */
+static void test_negative_time(struct tap *t)
+{
+	struct berth_buf b = {0}, rs = {0};
+	rec(&rs, "mtime=-1.5");
+	pax(&b, 'x', rs.data);
+	add(&b, "f", '0', NULL, 0, NULL);
+	end(&b);
+	struct rd r;
+	rd_open(&r, &b, 4096);
+	struct berth_tarin_entry *e;
+	TAP_OK(t, next(&r, &e) == 1 && e->mtime.tv_sec == -2 && e->mtime.tv_nsec == 500000000,
+	       "pax mtime -1.5 is -2 s + 0.5 s");
+	berth_tarin_free(r.t);
+	free(b.data);
+	free(rs.data);
+}
+
 int main(void)
 {
 	struct tap t = {0};
@@ -518,6 +530,7 @@ int main(void)
 	test_kinds(&t, 513);
 	test_long_and_pax(&t);
 	test_hostile(&t);
+	test_negative_time(&t);
 	test_old_gnu_sparse_hostile(&t);
 	test_sparse(&t);
 	return TAP_DONE(&t);

@@ -92,10 +92,7 @@ void berth_tarin_free(struct berth_tarin *t)
 
 uint64_t berth_tarin_offset(const struct berth_tarin *t) { return t->consumed; }
 
-static int bad(struct berth_error *err, const char *what)
-{
-	return berth_err(err, BERTH_E_INVALID, "%s", what);
-}
+static int bad(struct berth_error *err, const char *what) { return berth_err(err, BERTH_E_INVALID, "%s", what); }
 
 /* At least min(want, BUF_SIZE) bytes buffered unless the stream ends first;
  * returns what is buffered, -1 on a read error. */
@@ -428,7 +425,7 @@ static int pax_records(struct pending *p, const char *d, size_t n, struct berth_
 		if (d[0] == 0)
 			break; /* NUL padding ends the records (star writes it) */
 		size_t i = 0, rl = 0;
-		while (i < n && i < 20 && d[i] >= '0' && d[i] <= '9')
+		while (i < n && i < 8 && d[i] >= '0' && d[i] <= '9')
 			rl = rl * 10 + (size_t)(d[i++] - '0');
 		if (i == 0 || i >= n || d[i] != ' ' || rl <= i + 1 || rl > n || d[rl - 1] != '\n')
 			return bad(err, "invalid pax header: malformed record");
@@ -447,8 +444,7 @@ static int pax_records(struct pending *p, const char *d, size_t n, struct berth_
 /* ---- old GNU sparse headers ---- */
 
 /* up to max (offset, numbytes) pairs of 24 bytes at h; stops at an empty one */
-static int gnu_sparse_pairs(const char *h, size_t max, struct berth_tarin_entry *e, bool *more,
-			    struct berth_error *err)
+static int gnu_sparse_pairs(const char *h, size_t max, struct berth_tarin_entry *e, bool *more, struct berth_error *err)
 {
 	for (size_t i = 0; i < max; i++) {
 		const char *f = h + 24 * i;
@@ -607,8 +603,7 @@ static int special(struct berth_tarin *t, char type, uint64_t size, struct pendi
 {
 	if (size > BERTH_TARIN_MAX_SPECIAL)
 		return berth_err(err, BERTH_E_INVALID, "invalid tar header: %s of %llu bytes is too big",
-				 type == 'L' || type == 'K' ? "GNU long name" : "pax header",
-				 (unsigned long long)size);
+				 type == 'L' || type == 'K' ? "GNU long name" : "pax header", (unsigned long long)size);
 	char *d = read_special(t, size, err);
 	if (!d || skip(t, padding(size), err) < 0) {
 		free(d);

@@ -459,8 +459,8 @@ static int write_data(struct apply_ctx *c, int fd, int64_t size, const char *nam
 	return 0;
 }
 
-static int make_node(struct apply_ctx *c, const struct berth_tarin_entry *e, int dfd, const char *base,
-		     const char *rel, const char *name)
+static int make_node(struct apply_ctx *c, const struct berth_tarin_entry *e, int dfd, const char *base, const char *rel,
+		     const char *name)
 {
 	if (e->type == '1') {
 		const char *hardlink = e->linkname;
@@ -626,7 +626,8 @@ static int run_archive(struct apply_ctx *c)
 		if (r == 0)
 			break;
 		if (r < 0) {
-			rc = c->read_failed ? -1 : berth_err(c->err, c->terr.kind, "invalid layer tar: %s", c->terr.msg);
+			rc = c->read_failed ? -1 :
+					      berth_err(c->err, c->terr.kind, "invalid layer tar: %s", c->terr.msg);
 			break;
 		}
 		if (apply_entry(c, e) < 0) {
