@@ -208,7 +208,7 @@ int berth_daemon_open(struct berth_daemon *d, struct berth_config *cfg, struct b
 	if (open_db(d, err) < 0)
 		goto fail;
 	load_engine_id(d);
-	d->events = berth_events_new(1024);
+	d->events = berth_events_new(BERTH_EVENTS_HISTORY);
 	/* the orphaned layer directories are swept by berth_daemon_load: a
 	 * directory per container */
 	d->layers = berth_layer_store_open_unswept(d->cfg.data_root, d->cfg.storage_driver, d->db, err);

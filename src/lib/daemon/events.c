@@ -14,10 +14,17 @@ struct berth_events_sub {
 	struct berth_events_sub *prev, *next;
 };
 
+/* The history keeps each message as its compact JSON text (a few hundred
+ * bytes; a jansson tree of the same message is several KiB) */
+struct ev_entry {
+	int64_t time_ns;
+	char *text;
+};
+
 struct berth_events {
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
-	json_t **ring;
+	struct ev_entry *ring;
 	size_t cap;
 	uint64_t seq; /* events ever emitted */
 	bool shutdown;
@@ -29,7 +36,7 @@ struct berth_events *berth_events_new(size_t history)
 {
 	struct berth_events *ev = calloc(1, sizeof(*ev));
 	ev->cap = history ? history : 1;
-	ev->ring = calloc(ev->cap, sizeof(json_t *));
+	ev->ring = calloc(ev->cap, sizeof(*ev->ring));
 	pthread_mutex_init(&ev->mu, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -44,7 +51,7 @@ void berth_events_free(struct berth_events *ev)
 	if (!ev)
 		return;
 	for (size_t i = 0; i < ev->cap; i++)
-		json_decref(ev->ring[i]);
+		free(ev->ring[i].text);
 	free(ev->ring);
 	pthread_mutex_destroy(&ev->mu);
 	pthread_cond_destroy(&ev->cond);
@@ -82,10 +89,14 @@ void berth_events_emit(struct berth_events *ev, const char *type, const char *ac
 	json_object_set_new(msg, "scope", json_string("local"));
 	json_object_set_new(msg, "time", json_integer(now / 1000000000LL));
 	json_object_set_new(msg, "timeNano", json_integer(now));
+	char *text = json_dumps(msg, JSON_COMPACT);
+	json_decref(msg);
+	if (!text)
+		return; /* out of memory: the event is lost, as one a slow reader misses */
 	pthread_mutex_lock(&ev->mu);
-	size_t slot = ev->seq % ev->cap;
-	json_decref(ev->ring[slot]);
-	ev->ring[slot] = msg;
+	struct ev_entry *slot = &ev->ring[ev->seq % ev->cap];
+	free(slot->text);
+	*slot = (struct ev_entry){.time_ns = now, .text = text};
 	ev->seq++;
 	pthread_cond_broadcast(&ev->cond);
 	pthread_mutex_unlock(&ev->mu);
@@ -100,8 +111,7 @@ struct berth_events_sub *berth_events_subscribe(struct berth_events *ev, int64_t
 	if (since_ns > 0) {
 		uint64_t oldest = ev->seq > ev->cap ? ev->seq - ev->cap : 0;
 		for (uint64_t q = oldest; q < ev->seq; q++) {
-			json_t *m = ev->ring[q % ev->cap];
-			if (json_integer_value(json_object_get(m, "timeNano")) >= since_ns) {
+			if (ev->ring[q % ev->cap].time_ns >= since_ns) {
 				s->next_seq = q;
 				break;
 			}
@@ -119,7 +129,7 @@ struct berth_events_sub *berth_events_subscribe(struct berth_events *ev, int64_t
 json_t *berth_events_next(struct berth_events_sub *s, int64_t deadline_ns)
 {
 	struct berth_events *ev = s->ev;
-	json_t *out = NULL;
+	char *text = NULL;
 	pthread_mutex_lock(&ev->mu);
 	for (;;) {
 		if (ev->shutdown)
@@ -128,7 +138,7 @@ json_t *berth_events_next(struct berth_events_sub *s, int64_t deadline_ns)
 		if (s->next_seq < oldest)
 			s->next_seq = oldest; /* fell behind: skip what was overwritten */
 		if (s->next_seq < ev->seq) {
-			out = json_incref(ev->ring[s->next_seq % ev->cap]);
+			text = strdup(ev->ring[s->next_seq % ev->cap].text);
 			s->next_seq++;
 			break;
 		}
@@ -142,6 +152,10 @@ json_t *berth_events_next(struct berth_events_sub *s, int64_t deadline_ns)
 		}
 	}
 	pthread_mutex_unlock(&ev->mu);
+	if (!text)
+		return NULL;
+	json_t *out = json_loads(text, 0, NULL);
+	free(text);
 	return out;
 }
 

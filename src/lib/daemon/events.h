@@ -8,6 +8,9 @@
 
 struct berth_events;
 
+/* Events kept for `since` (docker keeps 256) */
+#define BERTH_EVENTS_HISTORY 256
+
 struct berth_events *berth_events_new(size_t history);
 void berth_events_free(struct berth_events *ev);
 /* type: "image", "container", "volume", "network", "daemon"...; action: "pull",
