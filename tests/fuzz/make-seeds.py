@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write the generated seed corpora of the tar_apply, image_load and context_index fuzz targets.
+"""Write the generated seed corpora of the tar_apply, tar_in, image_load and context_index fuzz targets.
 
     tests/fuzz/make-seeds.py [CORPUS_DIR]   (default: tests/fuzz/corpus)
 
@@ -298,7 +298,7 @@ def context_seeds():
 
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
-    for target, seeds in (("tar_apply", tar_seeds()), ("image_load", image_seeds()),
+    for target, seeds in (("tar_apply", tar_seeds()), ("tar_in", tar_seeds()), ("image_load", image_seeds()),
                           ("context_index", context_seeds())):
         d = os.path.join(out, target)
         os.makedirs(d, exist_ok=True)
