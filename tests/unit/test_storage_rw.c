@@ -176,6 +176,101 @@ out:
 	free(dr);
 }
 
+static struct berth_layer_info reg_tar(struct berth_layer_store *ls, const char *parent, struct berth_buf *tar)
+{
+	struct berth_error err = {0};
+	struct st_mem m = {.data = (const unsigned char *)tar->data, .len = tar->len};
+	struct berth_reader r = st_mem_reader(&m);
+	struct berth_layer_info li = {0};
+	if (berth_layer_register(ls, parent, &r, NULL, &li, &err) < 0)
+		printf("# register: %s\n", err.msg);
+	berth_buf_free(tar);
+	return li;
+}
+
+static mode_t mode_of(const char *dir, const char *rel)
+{
+	char *p = berth_strdup_printf("%s/%s", dir, rel);
+	struct stat st;
+	mode_t m = lstat(p, &st) == 0 ? st.st_mode : 0;
+	free(p);
+	return m;
+}
+
+/* The init layer's entries as seen in the container: an image whose lower
+ * /dev is whited out and whose /etc is opaque, 0750, in its top layer; an
+ * image whose /etc is a symlink (left alone). Same view on both drivers
+ * (overlay2 writes the init layer without mounting it). */
+static void test_init_entries(const char *root, const char *driver)
+{
+	char *dr = berth_strdup_printf("%s/%s-init", root, driver);
+	berth_mkdir_p(dr, 0700, NULL);
+	struct berth_db *db = st_open_db(dr);
+	struct berth_error err = {0};
+	struct berth_layer_store *ls = berth_layer_store_open(dr, driver, db, &err);
+	if (!ls) {
+		TAP_OK(&t, false, "[%s] open %s", driver, err.msg);
+		return;
+	}
+	struct berth_buf b = {0};
+	struct st_tar tw;
+	st_tar_begin(&tw, &b);
+	st_tar_dir(&tw, "dev/");
+	st_tar_file(&tw, "dev/old", "x");
+	st_tar_entry(&tw, "etc/", AE_IFDIR, 0750, NULL, 0, NULL, false);
+	st_tar_file(&tw, "etc/keep", "k");
+	st_tar_end(&tw);
+	struct berth_layer_info l1 = reg_tar(ls, NULL, &b);
+	st_tar_begin(&tw, &b);
+	st_tar_file(&tw, ".wh.dev", NULL);
+	st_tar_entry(&tw, "etc/", AE_IFDIR, 0750, NULL, 0, NULL, false);
+	st_tar_file(&tw, "etc/.wh..wh..opq", NULL);
+	st_tar_file(&tw, "etc/passwd", "root:x:0:0::/:/bin/sh\n");
+	st_tar_end(&tw);
+	struct berth_layer_info l2 = reg_tar(ls, l1.chain_id, &b);
+	char *rootfs = NULL;
+	int rc = berth_rwlayer_create(ls, "i1", l2.chain_id, &err);
+	if (rc == 0)
+		rc = berth_rwlayer_mount(ls, "i1", &rootfs, &err);
+	TAP_OK(&t, rc == 0, "[%s] container on a two-layer image %s", driver, rc ? err.msg : "");
+	if (rc == 0) {
+		TAP_OK(&t,
+		       S_ISDIR(mode_of(rootfs, "dev")) && !mode_of(rootfs, "dev/old") &&
+			       S_ISDIR(mode_of(rootfs, "dev/pts")) && S_ISREG(mode_of(rootfs, "dev/console")),
+		       "[%s] whited-out /dev made again, empty but for the init entries", driver);
+		TAP_OK(&t,
+		       (mode_of(rootfs, "etc") & 07777) == 0750 && !mode_of(rootfs, "etc/keep") &&
+			       S_ISREG(mode_of(rootfs, "etc/passwd")) && S_ISLNK(mode_of(rootfs, "etc/mtab")) &&
+			       S_ISREG(mode_of(rootfs, "etc/hosts")),
+		       "[%s] opaque 0750 /etc keeps its mode and hides the lower one", driver);
+		berth_rwlayer_unmount(ls, "i1", &err);
+	}
+	free(rootfs);
+	rootfs = NULL;
+	berth_rwlayer_remove(ls, "i1", &err);
+
+	st_tar_begin(&tw, &b);
+	st_tar_symlink(&tw, "etc", "/host");
+	st_tar_dir(&tw, "dev/");
+	st_tar_end(&tw);
+	struct berth_layer_info l3 = reg_tar(ls, NULL, &b);
+	rc = berth_rwlayer_create(ls, "i2", l3.chain_id, &err);
+	if (rc == 0)
+		rc = berth_rwlayer_mount(ls, "i2", &rootfs, &err);
+	TAP_OK(&t, rc == 0 && S_ISLNK(mode_of(rootfs, "etc")) && S_ISREG(mode_of(rootfs, "dev/console")),
+	       "[%s] /etc symlink left alone %s", driver, rc ? err.msg : "");
+	if (rc == 0)
+		berth_rwlayer_unmount(ls, "i2", &err);
+	free(rootfs);
+	berth_rwlayer_remove(ls, "i2", &err);
+	berth_layer_release(ls, l2.chain_id, NULL, &err);
+	berth_layer_release(ls, l3.chain_id, NULL, &err);
+	TAP_OK(&t, !st_is_mounted_below(dr), "[%s] init test: no mounts left", driver);
+	berth_layer_store_close(ls);
+	berth_db_close(db);
+	free(dr);
+}
+
 int main(void)
 {
 	if (geteuid() != 0) {
@@ -185,5 +280,7 @@ int main(void)
 	const char *root = st_make_root("storage-rw-test");
 	test_driver(root, "overlay2");
 	test_driver(root, "vfs");
+	test_init_entries(root, "overlay2");
+	test_init_entries(root, "vfs");
 	return TAP_DONE(&t);
 }

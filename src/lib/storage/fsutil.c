@@ -249,6 +249,11 @@ ssize_t berth_llistxattr_at(int dirfd, const char *name, char *list, size_t len)
 
 int berth_copy_xattrs_at(int sfd, const char *sname, int dfd, const char *dname)
 {
+	return berth_copy_xattrs_at_except(sfd, sname, dfd, dname, NULL);
+}
+
+int berth_copy_xattrs_at_except(int sfd, const char *sname, int dfd, const char *dname, const char *skip_prefix)
+{
 	ssize_t n = berth_llistxattr_at(sfd, sname, NULL, 0);
 	if (n <= 0)
 		return 0;
@@ -260,6 +265,8 @@ int berth_copy_xattrs_at(int sfd, const char *sname, int dfd, const char *dname)
 		return 0;
 	list[n] = '\0';
 	for (char *k = list; k < list + n; k += strlen(k) + 1) {
+		if (skip_prefix && berth_str_has_prefix(k, skip_prefix))
+			continue;
 		ssize_t vl = berth_lgetxattr_at(sfd, sname, k, NULL, 0);
 		if (vl < 0)
 			continue;

@@ -50,6 +50,8 @@ bool berth_ovl_is_opaque(int dirfd, const char *name);
 ssize_t berth_llistxattr_at(int dirfd, const char *name, char *list, size_t len);
 /* Copy every xattr of (sfd, sname) to (dfd, dname); unsupported ones skipped. */
 int berth_copy_xattrs_at(int sfd, const char *sname, int dfd, const char *dname);
+/* the same without the attributes whose names start with skip_prefix (NULL: none) */
+int berth_copy_xattrs_at_except(int sfd, const char *sname, int dfd, const char *dname, const char *skip_prefix);
 
 /* Is this a mount point (differs in device from its parent, or a mount root)? */
 bool berth_is_mountpoint(const char *path);

@@ -48,6 +48,26 @@ struct ls_row {
 	bool exact;
 };
 
+/* docker's init layer: mount targets every container needs (rwlayer.c) */
+struct ls_init_entry {
+	const char *dir; /* "" (the root) or one component */
+	const char *base;
+	char type; /* d dir, f file, l symlink */
+	const char *target;
+};
+
+/* Write the entries into upper, the empty diff dir of an init layer stacked
+ * with overlay whiteouts on the image layer chain_id, as creating them
+ * through an overlay mount of it would (lookup.c): an entry whose
+ * directory is not a directory of the image, or which the image has, is
+ * skipped; a directory of the image is copied up first (owner, mode,
+ * xattrs, times). No mount, no work dir. */
+/* Make entry x in directory dfd (owned by the container's root with
+ * --userns-remap). */
+int ls_init_make(int dfd, const struct ls_init_entry *x, const struct berth_idmap *idmap, struct berth_error *err);
+int ls_init_overlay(struct berth_layer_store *ls, const char *chain_id, int upper, const struct ls_init_entry *e,
+		    size_t n, const struct berth_idmap *idmap, struct berth_error *err);
+
 pthread_mutex_t *ls_id_lock(struct berth_layer_store *ls, const char *id);
 int ls_exec(struct berth_layer_store *ls, const char *sql, struct berth_error *err);
 int ls_tx_begin(struct berth_layer_store *ls, struct berth_error *err);

@@ -316,3 +316,139 @@ int berth_layer_open_file(struct berth_layer_store *ls, const char *chain_id, co
 		rc = 0;
 	return rc;
 }
+
+int ls_init_make(int dfd, const struct ls_init_entry *x, const struct berth_idmap *idmap, struct berth_error *err)
+{
+	int r = 0;
+	if (x->type == 'd') {
+		r = mkdirat(dfd, x->base, 0755);
+	} else if (x->type == 'f') {
+		int fd = openat(dfd, x->base, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0755);
+		if (fd >= 0)
+			close(fd);
+		r = fd < 0 ? -1 : 0;
+	} else {
+		r = symlinkat(x->target, dfd, x->base);
+	}
+	if (r < 0)
+		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "init layer: create %s/%s", x->dir, x->base);
+	/* --userns-remap: owned by the container's root, as docker's initlayer */
+	if (berth_idmap_enabled(idmap) &&
+	    fchownat(dfd, x->base, berth_idmap_root_uid(idmap), berth_idmap_root_gid(idmap), AT_SYMLINK_NOFOLLOW) < 0)
+		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "init layer: chown %s/%s", x->dir, x->base);
+	return 0;
+}
+
+/* The kernel's copy-up of directory name of layer lfd into upper: owner,
+ * mode, xattrs but overlayfs's own, times. */
+static int copy_up_dir(int lfd, const char *name, const struct stat *st, int upper)
+{
+	if (mkdirat(upper, name, 0700) < 0)
+		return -1;
+	struct timespec ts[2] = {st->st_atim, st->st_mtim};
+	if (fchownat(upper, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    fchmodat(upper, name, st->st_mode & 07777, 0) < 0 ||
+	    berth_copy_xattrs_at_except(lfd, name, upper, name, "trusted.overlay.") < 0 ||
+	    utimensat(upper, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
+		return -1;
+	return 0;
+}
+
+/* The directory e->dir of the merged view (upper over the layers in root),
+ * made in upper when needed: the upper's fd, -2 when it is no directory
+ * (the entry is skipped), -1 error. *dm: its layers, top first. */
+static int init_dir(const struct mdir *root, int upper, const char *dir, struct mdir *dm, bool need_upper)
+{
+	struct stat st;
+	size_t at = 0;
+	int f = merged_lookup(root, dir, &st, &at, dm);
+	if (f < 0)
+		return -1;
+	if (f == 1 && !S_ISDIR(st.st_mode))
+		return -2;
+	if (!need_upper)
+		return -3;
+	if (f == 0) { /* as berth_open_dir_beneath makes a missing one */
+		if (mkdirat(upper, dir, 0755) < 0 || fchmodat(upper, dir, 0755, 0) < 0)
+			return -1;
+	} else if (at != 0 && copy_up_dir(root->fds[at], dir, &st, upper) < 0) {
+		return -1;
+	}
+	return openat(upper, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+int ls_init_overlay(struct berth_layer_store *ls, const char *chain_id, int upper, const struct ls_init_entry *e,
+		    size_t n, const struct berth_idmap *idmap, struct berth_error *err)
+{
+	struct lookup lk;
+	if (lookup_open(ls, chain_id, &lk, err) < 0)
+		return -1;
+	/* the upper on top: what an earlier entry made is seen by the next */
+	struct mdir root = {.fds = calloc(lk.n + 1, sizeof(int))}, dm = {.fds = calloc(lk.n + 1, sizeof(int))},
+		    bm = {.fds = calloc(lk.n + 1, sizeof(int))};
+	int rc = 0;
+	if (!root.fds || !dm.fds || !bm.fds) {
+		rc = berth_err(err, BERTH_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i <= lk.n; i++) {
+		int fd = dup(i == 0 ? upper : lk.fds[i - 1]);
+		if (fd < 0) {
+			rc = berth_err_sys(err, BERTH_E_INTERNAL, errno, "dup");
+			goto out;
+		}
+		root.fds[root.n++] = fd;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const struct ls_init_entry *x = &e[i];
+		const struct mdir *in = &root;
+		int dfd = -1;
+		if (*x->dir) {
+			int r = init_dir(&root, upper, x->dir, &dm, false);
+			if (r == -2) {
+				mdir_clear(&dm);
+				continue;
+			}
+			if (r == -1) {
+				rc = berth_err_sys(err, BERTH_E_INTERNAL, errno, "init layer: look up %s", x->dir);
+				break;
+			}
+			in = &dm;
+		}
+		struct stat st;
+		size_t at;
+		int f = merged_lookup(in, x->base, &st, &at, &bm);
+		mdir_clear(&bm);
+		if (f != 0) {
+			mdir_clear(&dm);
+			if (f < 0) {
+				rc = berth_err_sys(err, BERTH_E_INTERNAL, errno, "init layer: look up %s/%s", x->dir,
+						   x->base);
+				break;
+			}
+			continue; /* the image has it */
+		}
+		if (*x->dir) {
+			mdir_clear(&dm);
+			dfd = init_dir(&root, upper, x->dir, &dm, true);
+			mdir_clear(&dm);
+		} else {
+			dfd = dup(upper);
+		}
+		if (dfd < 0)
+			rc = berth_err_sys(err, BERTH_E_INTERNAL, errno, "init layer: %s", x->dir);
+		else
+			rc = ls_init_make(dfd, x, idmap, err);
+		if (dfd >= 0)
+			close(dfd);
+	}
+out:
+	mdir_clear(&root);
+	mdir_clear(&dm);
+	mdir_clear(&bm);
+	free(root.fds);
+	free(dm.fds);
+	free(bm.fds);
+	lookup_close(&lk);
+	return rc;
+}

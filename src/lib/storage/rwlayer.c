@@ -71,52 +71,60 @@ static int rw_get_or_404(struct berth_layer_store *ls, const char *id, struct rw
 }
 
 /* docker's init layer: mount targets that must exist in every container. */
+static const struct ls_init_entry init_entries[] = {
+	{"dev", "pts", 'd', NULL},     {"dev", "shm", 'd', NULL},
+	{"", "proc", 'd', NULL},       {"", "sys", 'd', NULL},
+	{"", ".dockerenv", 'f', NULL}, {"etc", "resolv.conf", 'f', NULL},
+	{"etc", "hosts", 'f', NULL},   {"etc", "hostname", 'f', NULL},
+	{"dev", "console", 'f', NULL}, {"etc", "mtab", 'l', "/proc/mounts"},
+};
+
+#define N_INIT_ENTRIES (sizeof(init_entries) / sizeof(init_entries[0]))
+
+/* The init entries through the layer's root (a mount, or the directory of a
+ * driver whose layers are whole trees). */
 static int setup_init_layer(const char *root, const struct berth_idmap *idmap, struct berth_error *err)
 {
-	static const struct {
-		const char *path;
-		char type; /* d dir, f file, l symlink */
-		const char *target;
-	} entries[] = {
-		{"dev/pts", 'd', NULL},     {"dev/shm", 'd', NULL},
-		{"proc", 'd', NULL},        {"sys", 'd', NULL},
-		{".dockerenv", 'f', NULL},  {"etc/resolv.conf", 'f', NULL},
-		{"etc/hosts", 'f', NULL},   {"etc/hostname", 'f', NULL},
-		{"dev/console", 'f', NULL}, {"etc/mtab", 'l', "/proc/mounts"},
-	};
 	cleanup_close int rfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rfd < 0)
 		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "open %s", root);
-	for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++) {
-		cleanup_free char *dir = NULL;
-		const char *base;
-		if (berth_path_split(entries[i].path, &dir, &base) < 0)
-			return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	for (size_t i = 0; i < N_INIT_ENTRIES; i++) {
+		const struct ls_init_entry *x = &init_entries[i];
 		/* Never through the image's symlinks (an /etc -> /host link stays untouched). */
-		cleanup_close int dfd = berth_open_dir_beneath(rfd, dir, true);
+		cleanup_close int dfd = berth_open_dir_beneath(rfd, x->dir, true);
 		if (dfd < 0)
 			continue;
 		struct stat st;
-		if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		if (fstatat(dfd, x->base, &st, AT_SYMLINK_NOFOLLOW) == 0)
 			continue;
-		int r = 0;
-		if (entries[i].type == 'd') {
-			r = mkdirat(dfd, base, 0755);
-		} else if (entries[i].type == 'f') {
-			int fd = openat(dfd, base, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0755);
-			if (fd >= 0)
-				close(fd);
-			r = fd < 0 ? -1 : 0;
-		} else {
-			r = symlinkat(entries[i].target, dfd, base);
-		}
-		if (r < 0)
-			return berth_err_sys(err, BERTH_E_INTERNAL, errno, "init layer: create %s", entries[i].path);
-		/* --userns-remap: owned by the container's root, as docker's initlayer */
-		if (berth_idmap_enabled(idmap) && fchownat(dfd, base, berth_idmap_root_uid(idmap),
-							   berth_idmap_root_gid(idmap), AT_SYMLINK_NOFOLLOW) < 0)
-			return berth_err_sys(err, BERTH_E_INTERNAL, errno, "init layer: chown %s", entries[i].path);
+		if (ls_init_make(dfd, x, idmap, err) < 0)
+			return -1;
 	}
+	return 0;
+}
+
+/* The init layer's entries. Layers stacked by overlay: written straight
+ * into its diff dir, looked up in the image's layer dirs (ls_init_overlay)
+ * -- a mount and unmount of it (with the kernel's probes of a work dir) per
+ * container otherwise, and the layer has no work/ nor merged/. */
+static int init_layer(struct berth_layer_store *ls, const char *init_id, const char *chain, bool direct,
+		      struct berth_error *err)
+{
+	const struct berth_graph_driver_ops *ops = ls->drv->ops;
+	if (direct) {
+		cleanup_free char *diff = ops->diff_path(ls->drv, init_id);
+		cleanup_close int ufd = diff ? open(diff, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+		if (ufd < 0)
+			return berth_err_sys(err, BERTH_E_INTERNAL, errno, "open init layer %s", init_id);
+		return ls_init_overlay(ls, chain, ufd, init_entries, N_INIT_ENTRIES, ls->drv->idmap, err);
+	}
+	char *root = NULL;
+	if (ops->get(ls->drv, init_id, &root, err) < 0)
+		return -1;
+	int rc = setup_init_layer(root, ls->drv->idmap, err);
+	free(root);
+	if (ops->put(ls->drv, init_id, rc < 0 ? NULL : err) < 0 || rc < 0)
+		return -1;
 	return 0;
 }
 
@@ -160,15 +168,11 @@ int berth_rwlayer_create(struct berth_layer_store *ls, const char *id, const cha
 		return -1;
 	/* Directories first, the row last: a crash in between leaves orphans the next open sweeps. */
 	bool made_init = false, made_rw = false, locked = false;
-	char *root = NULL;
-	if (ops->create(ls->drv, init_id, *chain ? lr.cache_id : NULL, true, err) < 0)
+	bool direct = *chain && ops->whiteout == BERTH_WHITEOUT_OVERLAY;
+	if (ops->create(ls->drv, init_id, *chain ? lr.cache_id : NULL, !direct, err) < 0)
 		goto fail;
 	made_init = true;
-	if (ops->get(ls->drv, init_id, &root, err) < 0)
-		goto fail;
-	rc = setup_init_layer(root, ls->drv->idmap, err);
-	free(root);
-	if (ops->put(ls->drv, init_id, rc < 0 ? NULL : err) < 0 || rc < 0)
+	if (init_layer(ls, init_id, chain, direct, err) < 0)
 		goto fail;
 	if (ops->create(ls->drv, id, init_id, true, err) < 0)
 		goto fail;
