@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "common/file_new.h"
 #include "common/util.h"
 #include "network/net_int.h"
 
@@ -115,10 +116,20 @@ int berth_net_opts_apply(struct berth_net_opts *o, const char *key, json_t *v, s
 	return 0;
 }
 
+/* A container's first start writes its files in place (nobody reads them
+ * yet), a later one replaces them by rename (a reader sees the old or the
+ * new file). */
+static int write_net_file(const char *path, const char *data, size_t len, struct berth_error *err)
+{
+	if (berth_write_file_new(path, data, len, 0644, NULL) == 0)
+		return 0;
+	return berth_write_file_replace(path, data, len, 0644, err);
+}
+
 int berth_net_files_write(const struct berth_net_files *f, struct berth_error *err)
 {
 	cleanup_free char *hostname = berth_strdup_printf("%s\n", f->hostname ? f->hostname : "");
-	if (f->hostname_path && berth_write_file_replace(f->hostname_path, hostname, strlen(hostname), 0644, err) < 0)
+	if (f->hostname_path && write_net_file(f->hostname_path, hostname, strlen(hostname), err) < 0)
 		return -1;
 	struct berth_buf hosts = {0};
 	if (f->host_network) {
@@ -154,8 +165,7 @@ int berth_net_files_write(const struct berth_net_files *f, struct berth_error *e
 		else
 			berth_buf_printf(&hosts, "%s\t%s\n", own[k], f->hostname ? f->hostname : "");
 	}
-	int rc = f->hosts_path ? berth_write_file_replace(f->hosts_path, berth_buf_str(&hosts), hosts.len, 0644, err) :
-				 0;
+	int rc = f->hosts_path ? write_net_file(f->hosts_path, berth_buf_str(&hosts), hosts.len, err) : 0;
 	berth_buf_free(&hosts);
 	if (rc < 0 || !f->resolv_conf_path)
 		return rc;
@@ -206,7 +216,7 @@ int berth_net_files_write(const struct berth_net_files *f, struct berth_error *e
 			berth_buf_printf(&rcb, " %s", json_string_value(e));
 		berth_buf_printf(&rcb, "\n");
 	}
-	rc = berth_write_file_replace(f->resolv_conf_path, berth_buf_str(&rcb), rcb.len, 0644, err);
+	rc = write_net_file(f->resolv_conf_path, berth_buf_str(&rcb), rcb.len, err);
 	berth_buf_free(&rcb);
 	return rc;
 }

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/file_new.h"
 #include "storage/changes.h"
 #include "storage/driver.h"
 #include "storage/fsutil.h"
@@ -293,6 +294,25 @@ static int set_link(struct berth_graph_driver *d, const char *link, const char *
 	return rc;
 }
 
+/* l/<link> of a new layer: a fresh random name, made in place (no
+ * temporary name and rename); the atomic replace if a repair_links made it
+ * meanwhile. */
+static int new_link(struct berth_graph_driver *d, const char *link, const char *id, struct berth_error *err)
+{
+	struct ov_priv *p = d->priv;
+	cleanup_free char *target = berth_strdup_printf("../%s/diff", id);
+	cleanup_free char *lp = berth_strdup_printf("%s/l/%s", d->home, link);
+	if (!target || !lp)
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	pthread_mutex_lock(&p->link_lock);
+	int rc = 0;
+	if (symlink(target, lp) < 0)
+		rc = errno == EEXIST ? set_link_locked(d, link, id, err) :
+				       berth_err_sys(err, BERTH_E_INTERNAL, errno, "overlay2: link %s", lp);
+	pthread_mutex_unlock(&p->link_lock);
+	return rc;
+}
+
 /* After a crash: every layer's l/<link> made to point at ../<id>/diff again
  * (missing: crash inside create; pointing at ../tmp-x/diff: crash inside
  * commit), then half-made (.tmp-) and dangling links removed. Runs when a
@@ -359,8 +379,9 @@ static int ov_create(struct berth_graph_driver *d, const char *id, const char *p
 	char link[LINK_LEN + 1];
 	new_link_id(link);
 	/* no fsync: the layer store syncs the file system once before it
-	 * records the layer (berth_layer_register, berth_rwlayer_create) */
-	int (*write_file)(const char *, const void *, size_t, mode_t, struct berth_error *) = berth_write_file_replace;
+	 * records the layer (berth_layer_register, berth_rwlayer_create); in
+	 * the directory just made, no temporary name and rename either */
+	int (*write_file)(const char *, const void *, size_t, mode_t, struct berth_error *) = berth_write_file_new;
 	cleanup_free char *linkf = layer_path(d, id, "link");
 	if (berth_idmap_share_dir(d->idmap, dir, err) < 0 || mkdir_sub(d, id, "diff", 0755, err) < 0 || !linkf ||
 	    write_file(linkf, link, LINK_LEN, 0644, err) < 0)
@@ -382,7 +403,7 @@ static int ov_create(struct berth_graph_driver *d, const char *id, const char *p
 	}
 	if (rw && (mkdir_sub(d, id, "work", 0700, err) < 0 || mkdir_sub(d, id, "merged", 0700, err) < 0))
 		goto fail;
-	if (set_link(d, link, id, err) < 0)
+	if (new_link(d, link, id, err) < 0)
 		goto fail;
 	return 0;
 fail:
