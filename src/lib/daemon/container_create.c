@@ -502,11 +502,11 @@ int berth_ctr_create(struct berth_daemon *d, const char *name, json_t *body, jso
 			  "SecondaryIPv6Addresses", "EndpointID", "", "Gateway", "", "GlobalIPv6Address", "",
 			  "GlobalIPv6PrefixLen", 0, "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "", "MacAddress",
 			  "", "Networks", nets));
-	/* crash-safe order (daemon/reconcile.h): directory + mark, layer, then
-	 * record + volumes in one transaction, then the mark goes; a restart
-	 * removes a container still marked */
-	if (berth_mkdir_p(cdir, 0710, err) < 0 || berth_userns_container_dir(d, cdir, err) < 0 ||
-	    berth_reconcile_mark_creating(d, id, err) < 0) {
+	/* crash-safe order (daemon/reconcile.h): directory, layer, then record
+	 * + volumes in one transaction (what has no record yet is an orphan a
+	 * restart removes), then image content copied into new volumes under
+	 * a mark that goes last; a restart removes a container still marked */
+	if (berth_mkdir_p(cdir, 0710, err) < 0 || berth_userns_container_dir(d, cdir, err) < 0) {
 		json_decref(doc);
 		berth_rm_rf(cdir, NULL);
 		goto out;

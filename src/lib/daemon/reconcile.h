@@ -4,9 +4,10 @@
  * each container either exists whole and works, or does not exist at all:
  *
  *  - a record whose create did not finish (its directory still holds the
- *    ".creating" mark), or whose read-write layer is gone (a remove that
- *    did not finish), is removed with whatever exists of it (anonymous
- *    volumes of an unfinished create too);
+ *    ".creating" mark: image content was being copied into its new
+ *    volumes), or whose read-write layer is gone (a remove that did not
+ *    finish), is removed with whatever exists of it (anonymous volumes of
+ *    an unfinished create too);
  *  - a container recorded as not running whose shim is alive: a shim whose
  *    container runs (the start got as far as `runtime start`) is adopted
  *    (recorded as running; live restore then re-attaches it); any other
@@ -20,11 +21,14 @@
  *    (volumes/ excepted: daemon/volumes.c owns those) are unmounted.
  *
  * What create writes, in order (container_create.c): the container
- * directory and its ".creating" mark, the read-write layer (directories,
- * then its row), then in one transaction the record (with doc.Mounts), the
- * volumes and their references, then the image content copied up into new
- * volumes, then the mark is removed. Until then the container is hidden
- * from every lookup (berth_container_reserve) and only its name is taken. */
+ * directory, the read-write layer (directories, then its row), then in one
+ * transaction the record (with doc.Mounts), the volumes and their
+ * references -- before it, what exists has no record and a restart removes
+ * it as an orphan; when image content is to be copied into new volumes, the
+ * ".creating" mark is written before that transaction, the content copied
+ * after it, and the mark removed last (one inode made and freed on the data
+ * root per container otherwise). Until then the container is hidden from
+ * every lookup (berth_container_reserve) and only its name is taken. */
 #pragma once
 #include "common/error.h"
 
@@ -35,7 +39,8 @@ struct berth_daemon;
  * logged. */
 void berth_reconcile(struct berth_daemon *d);
 
-/* Create's mark: written right after the container directory is made, and
- * removed when the container is complete. */
+/* Create's mark: written before the record's transaction of a container
+ * whose new volumes get image content after it (berth_volumes_container_create),
+ * removed when the container is complete (a no-op without a mark). */
 int berth_reconcile_mark_creating(struct berth_daemon *d, const char *id, struct berth_error *err);
 void berth_reconcile_mark_created(struct berth_daemon *d, const char *id);

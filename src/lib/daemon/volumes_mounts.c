@@ -18,6 +18,7 @@
 #include "common/util.h"
 #include "daemon/container.h"
 #include "daemon/daemon.h"
+#include "daemon/reconcile.h"
 #include "daemon/volumes_int.h"
 #include "runtime/jget.h"
 #include "runtime/user.h"
@@ -883,6 +884,14 @@ int berth_volumes_container_create(struct berth_daemon *d, struct berth_containe
 	for (size_t i = 0; i < p.n && rc == 0 && rootfs; i++)
 		if (p.m[i].config_volume)
 			rc = check_not_file(rootfs, p.m[i].dest, err);
+	/* image content copied into new volumes after the record's commit: a
+	 * crash in between must not leave a record with half-filled volumes,
+	 * so the create is marked unfinished until then (daemon/reconcile.h) */
+	bool copies = false;
+	for (size_t i = 0; i < p.n && rootfs; i++)
+		copies |= !strcmp(p.m[i].type, "volume") && p.m[i].copy && !p.m[i].from_other;
+	if (rc == 0 && copies)
+		rc = berth_reconcile_mark_creating(d, c->id, err);
 	if (rc == 0)
 		rc = record_with_volumes(d, c, &p, err);
 	/* after the commit: the volumes exist and are referenced, so a failure
