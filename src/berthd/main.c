@@ -198,7 +198,9 @@ static char *default_shim_path(void)
  * the heap keeps the peak of the last big request (a load, a build)
  * resident. Lazily loaded libraries that nothing has used for IDLE_TRIM_MS
  * (libarchive and its dependencies, libzstd: src/lazy/lazy.h) are unloaded
- * at the same ticks, whatever the connections do. */
+ * at the same ticks, whatever the connections do, and the inspect documents
+ * of containers unused since the previous tick are freed
+ * (berth_daemon_idle). */
 #define IDLE_TRIM_MS 2000
 #define IDLE_TICK_MS 1000
 
@@ -676,6 +678,8 @@ early_fail:
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			uint64_t acc = berth_http_server_accepted(srv);
 			bool unloaded = berth_lazy_unload_idle(IDLE_TRIM_MS) > 0;
+			/* idle containers' documents (daemon.h): freed memory to trim */
+			unloaded = berth_daemon_idle(d) > 0 || unloaded;
 			if (acc != seen || berth_http_server_active(srv) > 0) {
 				seen = acc;
 				busy_at = now;

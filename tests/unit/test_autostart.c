@@ -13,14 +13,11 @@
 static struct berth_container *mk(const char *hostconfig, const char *state, enum berth_cstate st, int restarts,
 				  bool started)
 {
-	struct berth_container *c = calloc(1, sizeof(*c));
-	pthread_mutex_init(&c->mu, NULL);
-	pthread_mutex_init(&c->opmu, NULL);
-	pthread_cond_init(&c->cond, NULL);
-	c->doc = json_object();
-	json_object_set_new(c->doc, "HostConfig", json_loads(hostconfig, 0, NULL));
-	json_object_set_new(c->doc, "State", json_loads(state, 0, NULL));
-	json_object_set_new(c->doc, "RestartCount", json_integer(restarts));
+	json_t *doc = json_object();
+	json_object_set_new(doc, "HostConfig", json_loads(hostconfig, 0, NULL));
+	json_object_set_new(doc, "State", json_loads(state, 0, NULL));
+	json_object_set_new(doc, "RestartCount", json_integer(restarts));
+	struct berth_container *c = berth_container_new_standalone("0123456789ab", "/c", doc);
 	c->state = st;
 	c->has_been_started = started;
 	return c;
@@ -28,11 +25,7 @@ static struct berth_container *mk(const char *hostconfig, const char *state, enu
 
 static void rm(struct berth_container *c)
 {
-	json_decref(c->doc);
-	pthread_mutex_destroy(&c->mu);
-	pthread_mutex_destroy(&c->opmu);
-	pthread_cond_destroy(&c->cond);
-	free(c);
+	berth_container_free_standalone(c);
 }
 
 static bool autostart(const char *policy, int max, int exit_code, const char *error, enum berth_cstate st, int restarts,

@@ -302,9 +302,9 @@ static void test_container_records(struct tap *t)
 	berth_container_put(d.containers, seen);
 
 	pthread_mutex_lock(&c->mu);
-	json_object_set_new(c->doc, "Marker", json_string("first"));
+	json_object_set_new(berth_container_doc(c, NULL), "Marker", json_string("first"));
 	struct berth_container_snap *older = berth_container_snapshot(c);
-	json_object_set_new(c->doc, "Marker", json_string("second"));
+	json_object_set_new(berth_container_doc(c, NULL), "Marker", json_string("second"));
 	struct berth_container_snap *newer = berth_container_snapshot(c);
 	pthread_mutex_unlock(&c->mu);
 	TAP_OK(t, berth_container_write(d.containers, newer, &err) == 0, "newer snapshot written (%s)", err.msg);
@@ -315,7 +315,7 @@ static void test_container_records(struct tap *t)
 	       "save_unlocked writes the current document");
 
 	pthread_mutex_lock(&c->mu);
-	json_object_set_new(c->doc, "Marker", json_string("late"));
+	json_object_set_new(berth_container_doc(c, NULL), "Marker", json_string("late"));
 	struct berth_container_snap *late = berth_container_snapshot(c);
 	pthread_mutex_unlock(&c->mu);
 	TAP_OK(t, berth_container_delete(d.containers, c, &err) == 0, "container deleted (%s)", err.msg);

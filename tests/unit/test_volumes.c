@@ -441,7 +441,7 @@ static void test_container_hooks(struct tap *t, struct berth_daemon *d)
 	struct berth_container *c1 = add_container(d, "c1", hc1, "{}");
 	free(hc1);
 	TAP_OK(t, berth_volumes_container_create(d, c1, &err) == 0, "create hook for c1 (%s)", err.msg);
-	json_t *m = json_object_get(c1->doc, "Mounts");
+	json_t *m = json_object_get(berth_container_doc(c1, NULL), "Mounts");
 	TAP_OK(t, json_array_size(m) == 4, "four mount points");
 	json_t *x = json_array_get(m, 0), *b = json_array_get(m, 1), *anon = json_array_get(m, 2),
 	       *tm = json_array_get(m, 3);
@@ -479,7 +479,7 @@ static void test_container_hooks(struct tap *t, struct berth_daemon *d)
 	/* --volumes-from c1:ro */
 	struct berth_container *c2 = add_container(d, "c2", "{\"VolumesFrom\":[\"c1:ro\"]}", "{}");
 	TAP_OK(t, berth_volumes_container_create(d, c2, &err) == 0, "create hook for c2 (%s)", err.msg);
-	m = json_object_get(c2->doc, "Mounts");
+	m = json_object_get(berth_container_doc(c2, NULL), "Mounts");
 	bool all_ro = json_array_size(m) == 4;
 	size_t i;
 	json_t *e;
@@ -489,7 +489,7 @@ static void test_container_hooks(struct tap *t, struct berth_daemon *d)
 
 	/* start c2: everything comes from c1, so the hook gives the OCI mounts */
 	struct berth_events_sub *sub = berth_events_subscribe(d->events, 0);
-	json_t *hc2 = json_deep_copy(json_object_get(c2->doc, "HostConfig"));
+	json_t *hc2 = json_deep_copy(json_object_get(berth_container_doc(c2, NULL), "HostConfig"));
 	json_t *extra = NULL;
 	TAP_OK(t, berth_volumes_container_start(d, c2, hc2, &extra, &err) == 0, "start hook for c2 (%s)", err.msg);
 	TAP_OK(t, json_array_size(extra) == 4, "four extra OCI mounts");
@@ -526,7 +526,7 @@ static void test_container_hooks(struct tap *t, struct berth_daemon *d)
 	json_decref(hc2);
 
 	/* start c1: the spec builder sees the anonymous --mount by name */
-	json_t *hc1c = json_deep_copy(json_object_get(c1->doc, "HostConfig"));
+	json_t *hc1c = json_deep_copy(json_object_get(berth_container_doc(c1, NULL), "HostConfig"));
 	TAP_OK(t, berth_volumes_container_start(d, c1, hc1c, &extra, &err) == 0, "start hook for c1");
 	json_t *mnt0 = json_array_get(json_object_get(hc1c, "Mounts"), 0);
 	TAP_STREQ(t, json_string_value(json_object_get(mnt0, "Source")), anon_copy,

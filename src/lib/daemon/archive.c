@@ -62,7 +62,9 @@ static void root_subst(struct berth_container *c, struct ctr_root *r)
 		{"HostsPath", "etc/hosts"}, {"HostnamePath", "etc/hostname"}, {"ResolvConfPath", "etc/resolv.conf"}};
 	for (size_t i = 0; i < 3; i++) {
 		pthread_mutex_lock(&c->mu);
-		const char *h = json_string_value(json_object_get(c->doc, files[i].field));
+		/* unreadable: the layer's own file (logged) */
+		const char *h = json_string_value(
+			json_object_get(berth_container_doc_or_log(c, "network files unknown"), files[i].field));
 		int hfd = h && *h ? open(h, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
 		pthread_mutex_unlock(&c->mu);
 		if (hfd < 0)
@@ -268,7 +270,9 @@ static int live_root(struct berth_container *c)
 {
 	pthread_mutex_lock(&c->mu);
 	bool live = c->state == CS_RUNNING || c->state == CS_PAUSED;
-	json_int_t pid = json_integer_value(json_object_get(json_object_get(c->doc, "State"), "Pid"));
+	/* unreadable: not live; the caller's next read of it reports the error */
+	json_t *doc = live ? berth_container_doc_or_log(c, "pid unknown") : NULL;
+	json_int_t pid = json_integer_value(json_object_get(json_object_get(doc, "State"), "Pid"));
 	pthread_mutex_unlock(&c->mu);
 	if (!live || pid <= 0)
 		return -1;
@@ -280,7 +284,8 @@ static int live_root(struct berth_container *c)
 	/* still the same process: the pid was not reused meanwhile */
 	pthread_mutex_lock(&c->mu);
 	live = (c->state == CS_RUNNING || c->state == CS_PAUSED) &&
-	       json_integer_value(json_object_get(json_object_get(c->doc, "State"), "Pid")) == pid;
+	       json_integer_value(json_object_get(
+		       json_object_get(berth_container_doc_or_log(c, "pid unknown"), "State"), "Pid")) == pid;
 	pthread_mutex_unlock(&c->mu);
 	if (!live) {
 		close(fd);
@@ -299,8 +304,11 @@ static int with_view(struct berth_daemon *d, struct berth_container *c, view_fn 
 		return rc;
 	}
 	pthread_mutex_lock(&c->mu);
-	cleanup_json json_t *mounts = json_deep_copy(json_object_get(c->doc, "Mounts"));
+	json_t *doc = berth_container_doc(c, err);
+	cleanup_json json_t *mounts = json_deep_copy(json_object_get(doc, "Mounts"));
 	pthread_mutex_unlock(&c->mu);
+	if (!doc)
+		return -1;
 	struct ctr_root r;
 	if (root_open(d, c, &r, err) < 0)
 		return -1;
@@ -429,10 +437,15 @@ int berth_ctr_archive_put(struct berth_daemon *d, struct berth_container *c, con
 			  struct berth_error *err)
 {
 	pthread_mutex_lock(&c->mu);
-	bool ro = json_is_true(json_object_get(json_object_get(c->doc, "HostConfig"), "ReadonlyRootfs"));
-	const char *u = json_string_value(json_object_get(json_object_get(c->doc, "Config"), "User"));
+	json_t *doc = berth_container_doc(c, err);
+	if (!doc) {
+		pthread_mutex_unlock(&c->mu);
+		return -1;
+	}
+	bool ro = json_is_true(json_object_get(json_object_get(doc, "HostConfig"), "ReadonlyRootfs"));
+	const char *u = json_string_value(json_object_get(json_object_get(doc, "Config"), "User"));
 	cleanup_free char *user = strdup(u ? u : "");
-	cleanup_json json_t *mounts = json_deep_copy(json_object_get(c->doc, "Mounts"));
+	cleanup_json json_t *mounts = json_deep_copy(json_object_get(doc, "Mounts"));
 	pthread_mutex_unlock(&c->mu);
 	if (!user)
 		return berth_err(err, BERTH_E_INTERNAL, "out of memory");

@@ -23,11 +23,16 @@ static void replay_logs(struct berth_daemon *d, struct berth_container *ct, int 
 {
 	char path[4096], driver[64];
 	pthread_mutex_lock(&ct->mu);
-	json_t *lcfg = jobj(jobj(ct->doc, "HostConfig"), "LogConfig");
+	json_t *doc = berth_container_doc_or_log(ct, "logs not replayed");
+	if (!doc) {
+		pthread_mutex_unlock(&ct->mu);
+		return;
+	}
+	json_t *lcfg = jobj(jobj(doc, "HostConfig"), "LogConfig");
 	const char *ltype = jstr_ne(lcfg, "Type");
 	snprintf(driver, sizeof(driver), "%s", ltype ? ltype : "json-file");
 	cleanup_json json_t *lopts = json_incref(jobj(lcfg, "Config"));
-	snprintf(path, sizeof(path), "%s", jstr(ct->doc, "LogPath") ? jstr(ct->doc, "LogPath") : "");
+	snprintf(path, sizeof(path), "%s", jstr(doc, "LogPath") ? jstr(doc, "LogPath") : "");
 	pthread_mutex_unlock(&ct->mu);
 	if (!path[0]) {
 		cleanup_free char *cdir = berth_ctr_dir(d, ct->id);
@@ -67,7 +72,12 @@ int berth_ctr_attach(struct berth_daemon *d, struct berth_container *ct, const s
 		return -1;
 	cleanup_free char *state_dir = berth_ctr_state_dir(d, ct->id);
 	pthread_mutex_lock(&ct->mu);
-	bool tty = jbool(jobj(ct->doc, "Config"), "Tty", false);
+	json_t *doc = berth_container_doc(ct, err);
+	if (!doc) {
+		pthread_mutex_unlock(&ct->mu);
+		return -1;
+	}
+	bool tty = jbool(jobj(doc, "Config"), "Tty", false);
 	if (ct->state == CS_PAUSED) {
 		pthread_mutex_unlock(&ct->mu);
 		return berth_err(err, BERTH_E_CONFLICT, "container %s is paused, unpause the container before attach",

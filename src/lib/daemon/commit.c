@@ -334,9 +334,14 @@ int berth_ctr_commit(struct berth_daemon *d, const struct berth_commit_opts *o, 
 	pthread_mutex_lock(&c->opmu); /* no start/stop/rm while the layer is read */
 	locked = true;
 	pthread_mutex_lock(&c->mu);
-	ctr_cfg = berth_container_config_canon(json_object_get(c->doc, "Config"));
+	json_t *doc = berth_container_doc(c, err);
+	if (!doc) {
+		pthread_mutex_unlock(&c->mu);
+		goto out;
+	}
+	ctr_cfg = berth_container_config_canon(json_object_get(doc, "Config"));
 	empty_volumes_null(ctr_cfg);
-	const char *img_id = json_string_value(json_object_get(c->doc, "Image"));
+	const char *img_id = json_string_value(json_object_get(doc, "Image"));
 	snprintf(image_id, sizeof(image_id), "%s", img_id ? img_id : "");
 	bool running = c->state == CS_RUNNING;
 	pthread_mutex_unlock(&c->mu);

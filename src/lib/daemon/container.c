@@ -12,6 +12,21 @@
 #include "daemon/daemon.h"
 #include "daemon/health.h"
 
+/* A container's inspect document. tree NULL: not resident, its record is
+ * current (the evictor frees a tree only then); what the list's Status
+ * needs of State is kept from it. Under c->mu. */
+struct berth_container_lazy {
+	struct berth_containers *cs;
+	json_t *tree;
+	bool touched;              /* used since the evictor's last pass */
+	uint64_t snap_hash;        /* FNV-1a of the last snapshot's text (the record read at start) */
+	bool dirty;                /* the tree was found to differ from snapshot dirty_seq */
+	uint64_t dirty_seq;
+	int64_t started_ns, finished_ns; /* State while not resident */
+	long long exit_code;
+	const char *health_suffix; /* berth_health_status_suffix's (static) */
+};
+
 struct berth_containers {
 	struct berth_daemon *d;
 	pthread_mutex_t mu;
@@ -49,13 +64,26 @@ static enum berth_cstate state_from_name(const char *s)
 	return CS_CREATED;
 }
 
-static struct berth_container *new_container(const char *id, const char *name, json_t *doc)
+static uint64_t text_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a, 64 bits */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static struct berth_container *new_container(struct berth_containers *cs, const char *id, const char *name,
+					     json_t *doc)
 {
 	struct berth_container *c = calloc(1, sizeof(*c));
+	c->lazy = calloc(1, sizeof(*c->lazy));
 	snprintf(c->id, sizeof(c->id), "%s", id);
 	snprintf(c->name, sizeof(c->name), "%s%s", name[0] == '/' ? "" : "/", name);
-	c->doc = doc;
+	c->lazy->cs = cs;
+	c->lazy->tree = doc;
 	berth_time_parse(json_string_value(json_object_get(doc, "Created")), &c->created_ns);
+	const char *img = json_string_value(json_object_get(doc, "Image"));
+	snprintf(c->image, sizeof(c->image), "%s", img ? img : "");
 	c->pidfd = -1;
 	c->refs = 1; /* the table's */
 	pthread_mutex_init(&c->mu, NULL);
@@ -71,7 +99,8 @@ static struct berth_container *new_container(const char *id, const char *name, j
 
 static void free_container(struct berth_container *c)
 {
-	json_decref(c->doc);
+	json_decref(c->lazy->tree);
+	free(c->lazy);
 	free(c->list_cache);
 	if (c->pidfd >= 0)
 		close(c->pidfd);
@@ -107,7 +136,8 @@ struct berth_containers *berth_containers_open(struct berth_daemon *d, struct be
 				  berth_stmt_text(st, 0));
 			continue;
 		}
-		struct berth_container *c = new_container(berth_stmt_text(st, 0), berth_stmt_text(st, 1), doc);
+		struct berth_container *c = new_container(cs, berth_stmt_text(st, 0), berth_stmt_text(st, 1), doc);
+		c->lazy->snap_hash = text_hash(doc_s);
 		c->next = cs->head;
 		cs->head = c;
 	}
@@ -266,7 +296,7 @@ struct berth_container *berth_container_reserve(struct berth_containers *cs, con
 		random_name(cs, slash, sizeof(slash));
 	}
 	json_object_set_new(doc, "Name", json_string(slash));
-	struct berth_container *c = new_container(id, slash, doc);
+	struct berth_container *c = new_container(cs, id, slash, doc);
 	c->hidden = true;
 	c->next = cs->head;
 	cs->head = c;
@@ -307,18 +337,22 @@ struct berth_container_snap {
 
 struct berth_container_snap *berth_container_snapshot(struct berth_container *c)
 {
+	json_t *doc = berth_container_doc_or_log(c, "record not written");
+	if (!doc)
+		return NULL;
 	struct berth_container_snap *snap = calloc(1, sizeof(*snap));
 	if (!snap)
 		return NULL;
-	snap->doc = json_dumps(c->doc, JSON_COMPACT);
+	snap->doc = json_dumps(doc, JSON_COMPACT);
 	if (!snap->doc) {
 		free(snap);
 		return NULL;
 	}
 	snap->c = c;
 	snap->seq = ++c->save_seq;
+	c->lazy->snap_hash = text_hash(snap->doc);
 	snprintf(snap->name, sizeof(snap->name), "%s", c->name);
-	berth_time_parse(json_string_value(json_object_get(c->doc, "Created")), &snap->created);
+	berth_time_parse(json_string_value(json_object_get(doc, "Created")), &snap->created);
 	return snap;
 }
 
@@ -347,8 +381,8 @@ static int write_record(struct berth_containers *cs, const char *id, const struc
 
 int berth_container_write(struct berth_containers *cs, struct berth_container_snap *snap, struct berth_error *err)
 {
-	if (!snap)
-		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	if (!snap) /* out of memory, or the document unreadable (logged) */
+		return berth_err(err, BERTH_E_INTERNAL, "container record not written: out of memory or unreadable record");
 	struct berth_container *c = snap->c;
 	int rc = 0;
 	pthread_mutex_lock(&c->savemu);
@@ -409,10 +443,16 @@ int berth_container_rename(struct berth_containers *cs, struct berth_container *
 			slash, other->id);
 	}
 	pthread_mutex_lock(&c->mu);
+	json_t *doc = berth_container_doc(c, err);
+	if (!doc) {
+		pthread_mutex_unlock(&c->mu);
+		pthread_mutex_unlock(&cs->mu);
+		return -1;
+	}
 	char old[256];
 	snprintf(old, sizeof(old), "%s", c->name);
 	snprintf(c->name, sizeof(c->name), "%s", slash);
-	json_object_set_new(c->doc, "Name", json_string(slash));
+	json_object_set_new(doc, "Name", json_string(slash));
 	struct berth_container_snap *snap = berth_container_snapshot(c);
 	pthread_mutex_unlock(&c->mu);
 	pthread_mutex_unlock(&cs->mu);
@@ -421,9 +461,10 @@ int berth_container_rename(struct berth_containers *cs, struct berth_container *
 	if (rc < 0) {
 		pthread_mutex_lock(&cs->mu);
 		pthread_mutex_lock(&c->mu);
-		if (!strcmp(c->name, slash) && !by_name_locked(cs, old)) {
+		if (!strcmp(c->name, slash) && !by_name_locked(cs, old) &&
+		    (doc = berth_container_doc_or_log(c, "rename not undone")) != NULL) {
 			snprintf(c->name, sizeof(c->name), "%s", old);
-			json_object_set_new(c->doc, "Name", json_string(old));
+			json_object_set_new(doc, "Name", json_string(old));
 		}
 		pthread_mutex_unlock(&c->mu);
 		pthread_mutex_unlock(&cs->mu);
@@ -452,6 +493,11 @@ static int delete_tx_run(struct berth_db *db, void *ctx, struct berth_error *err
 
 int berth_container_delete(struct berth_containers *cs, struct berth_container *c, struct berth_error *err)
 {
+	/* what still uses the container after its record is gone (events,
+	 * waiters) reads the document in memory */
+	pthread_mutex_lock(&c->mu);
+	berth_container_doc_or_log(c, "removed container's document lost");
+	pthread_mutex_unlock(&c->mu);
 	pthread_mutex_lock(&c->savemu);
 	struct delete_tx tx = {cs, c->id};
 	int rc = berth_db_tx(cs->d->db, delete_tx_run, &tx, err);
@@ -498,7 +544,7 @@ void berth_containers_count(struct berth_containers *cs, int *total, int *runnin
 static void set_status(struct berth_container *c, enum berth_cstate st)
 {
 	c->state = st;
-	json_t *s = json_object_get(c->doc, "State");
+	json_t *s = json_object_get(berth_container_doc_or_log(c, "state not recorded"), "State");
 	json_object_set_new(s, "Status", json_string(state_names[st]));
 	json_object_set_new(s, "Running", json_boolean(st == CS_RUNNING || st == CS_PAUSED || st == CS_RESTARTING));
 	json_object_set_new(s, "Paused", json_boolean(st == CS_PAUSED));
@@ -515,7 +561,7 @@ void berth_container_set_running(struct berth_container *c, int pid)
 	char ts[64];
 	c->started_ns = berth_now_ns();
 	berth_time_rfc3339(c->started_ns, ts, sizeof(ts));
-	json_t *s = json_object_get(c->doc, "State");
+	json_t *s = json_object_get(berth_container_doc_or_log(c, "state not recorded"), "State");
 	json_object_set_new(s, "Pid", json_integer(pid));
 	json_object_set_new(s, "ExitCode", json_integer(0));
 	json_object_set_new(s, "Error", json_string(""));
@@ -531,7 +577,7 @@ void berth_container_set_exited(struct berth_container *c, int exit_code, bool o
 {
 	char ts[64];
 	berth_time_rfc3339(finished_ns ? finished_ns : berth_now_ns(), ts, sizeof(ts));
-	json_t *s = json_object_get(c->doc, "State");
+	json_t *s = json_object_get(berth_container_doc_or_log(c, "state not recorded"), "State");
 	json_object_set_new(s, "Pid", json_integer(0));
 	json_object_set_new(s, "ExitCode", json_integer(exit_code));
 	json_object_set_new(s, "OOMKilled", json_boolean(oom));
@@ -571,34 +617,172 @@ static void human_duration(int64_t secs, char *out, size_t len)
 		snprintf(out, len, "%lld years", (long long)(secs / (86400 * 365)));
 }
 
+/* What the Status text needs of State, from the tree or, when it is not
+ * resident, as the evictor kept it. */
+struct status_inputs {
+	int64_t started_ns, finished_ns;
+	long long exit_code;
+	const char *health_suffix;
+};
+
+static void status_inputs_of(json_t *s, struct status_inputs *in)
+{
+	in->started_ns = in->finished_ns = 0;
+	berth_time_parse(json_string_value(json_object_get(s, "StartedAt")), &in->started_ns);
+	berth_time_parse(json_string_value(json_object_get(s, "FinishedAt")), &in->finished_ns);
+	in->exit_code = json_integer_value(json_object_get(s, "ExitCode"));
+	in->health_suffix = berth_health_status_suffix(s);
+}
+
 void berth_container_status_text(struct berth_container *c, char *out, size_t len)
 {
-	json_t *s = json_object_get(c->doc, "State");
-	int64_t now = berth_now_ns(), t = 0;
+	struct status_inputs in;
+	struct berth_container_lazy *l = c->lazy;
+	if (l->tree) {
+		status_inputs_of(json_object_get(l->tree, "State"), &in);
+	} else {
+		in = (struct status_inputs){l->started_ns, l->finished_ns, l->exit_code, l->health_suffix};
+	}
+	int64_t now = berth_now_ns();
 	char dur[64];
 	switch (c->state) {
 	case CS_RUNNING:
 	case CS_PAUSED:
-		berth_time_parse(json_string_value(json_object_get(s, "StartedAt")), &t);
-		human_duration((now - t) / 1000000000LL, dur, sizeof(dur));
-		snprintf(out, len, "Up %s%s", dur, c->state == CS_PAUSED ? " (Paused)" : berth_health_status_suffix(s));
+		human_duration((now - in.started_ns) / 1000000000LL, dur, sizeof(dur));
+		snprintf(out, len, "Up %s%s", dur, c->state == CS_PAUSED ? " (Paused)" : in.health_suffix);
 		return;
 	case CS_RESTARTING:
-		berth_time_parse(json_string_value(json_object_get(s, "FinishedAt")), &t);
-		human_duration((now - t) / 1000000000LL, dur, sizeof(dur));
-		snprintf(out, len, "Restarting (%lld) %s ago", json_integer_value(json_object_get(s, "ExitCode")), dur);
+		human_duration((now - in.finished_ns) / 1000000000LL, dur, sizeof(dur));
+		snprintf(out, len, "Restarting (%lld) %s ago", in.exit_code, dur);
 		return;
 	case CS_EXITED:
 		if (!c->has_been_started) {
 			snprintf(out, len, "Created");
 			return;
 		}
-		berth_time_parse(json_string_value(json_object_get(s, "FinishedAt")), &t);
-		human_duration((now - t) / 1000000000LL, dur, sizeof(dur));
-		snprintf(out, len, "Exited (%lld) %s ago", json_integer_value(json_object_get(s, "ExitCode")), dur);
+		human_duration((now - in.finished_ns) / 1000000000LL, dur, sizeof(dur));
+		snprintf(out, len, "Exited (%lld) %s ago", in.exit_code, dur);
 		return;
 	case CS_REMOVING: snprintf(out, len, "Removal In Progress"); return;
 	case CS_DEAD: snprintf(out, len, "Dead"); return;
 	case CS_CREATED: snprintf(out, len, "Created"); return;
 	}
+}
+
+json_t *berth_container_doc(struct berth_container *c, struct berth_error *err)
+{
+	struct berth_container_lazy *l = c->lazy;
+	l->touched = true;
+	if (l->tree)
+		return l->tree;
+	if (!l->cs) { /* standalone: always resident */
+		berth_err(err, BERTH_E_INTERNAL, "container %.12s: no document", c->id);
+		return NULL;
+	}
+	/* not resident: the record is that document (the evictor's rule) */
+	struct berth_stmt *st = berth_db_prepare(l->cs->d->db, "SELECT doc FROM containers WHERE id = ?", err);
+	if (!st)
+		return NULL;
+	berth_stmt_bind_text(st, 1, c->id);
+	int rc = berth_stmt_step(st, err);
+	if (rc == 1) {
+		const char *text = berth_stmt_text(st, 0);
+		json_error_t je;
+		l->tree = text ? json_loads(text, 0, &je) : NULL;
+		if (!l->tree)
+			berth_err(err, BERTH_E_INTERNAL, "container %.12s: unreadable record: %s", c->id,
+				  text ? je.text : "no document");
+	} else if (rc == 0) {
+		berth_err(err, BERTH_E_INTERNAL, "container %.12s: its record is missing", c->id);
+	}
+	berth_stmt_finalize(st);
+	return l->tree;
+}
+
+json_t *berth_container_doc_or_log(struct berth_container *c, const char *what)
+{
+	struct berth_error err = {0};
+	json_t *doc = berth_container_doc(c, &err);
+	if (!doc && c->lazy->cs)
+		berth_log(&c->lazy->cs->d->log, BERTH_LOG_ERROR, "container %.12s: %s: %s", c->id, what, err.msg);
+	return doc;
+}
+
+/* With cs->mu and c->mu held, nobody else holding c: is the tree what the
+ * record holds? The last snapshot must be written and the tree unchanged
+ * since (a change not saved yet stays resident). */
+static bool record_current(struct berth_container *c)
+{
+	struct berth_container_lazy *l = c->lazy;
+	if (l->dirty && l->dirty_seq == c->save_seq)
+		return false;
+	if (pthread_mutex_trylock(&c->savemu) != 0)
+		return false;
+	bool written = c->save_seq != 0 && c->saved_seq == c->save_seq;
+	pthread_mutex_unlock(&c->savemu);
+	if (!written)
+		return false;
+	char *text = json_dumps(l->tree, JSON_COMPACT);
+	bool same = text && text_hash(text) == l->snap_hash;
+	free(text);
+	if (!same && text) {
+		l->dirty = true;
+		l->dirty_seq = c->save_seq;
+		berth_log(&l->cs->d->log, BERTH_LOG_DEBUG, "container %.12s: document changed since its record, kept",
+			  c->id);
+	}
+	return same;
+}
+
+size_t berth_containers_evict_idle(struct berth_containers *cs)
+{
+	size_t freed = 0;
+	pthread_mutex_lock(&cs->mu);
+	for (struct berth_container *c = cs->head; c; c = c->next) {
+		struct berth_container_lazy *l = c->lazy;
+		if (c->hidden || c->removed || pthread_mutex_trylock(&c->mu) != 0)
+			continue;
+		if (l->touched) {
+			l->touched = false;
+		} else if (l->tree && c->refs == 1 && record_current(c)) {
+			/* refs == 1 (the table's, counted under cs->mu held here):
+			 * no thread holds c, so none holds a part of its tree */
+			struct status_inputs in;
+			status_inputs_of(json_object_get(l->tree, "State"), &in);
+			l->started_ns = in.started_ns;
+			l->finished_ns = in.finished_ns;
+			l->exit_code = in.exit_code;
+			l->health_suffix = in.health_suffix;
+			json_decref(l->tree);
+			l->tree = NULL;
+			freed++;
+		}
+		pthread_mutex_unlock(&c->mu);
+	}
+	pthread_mutex_unlock(&cs->mu);
+	return freed;
+}
+
+size_t berth_containers_resident(struct berth_containers *cs)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&cs->mu);
+	for (struct berth_container *c = cs->head; c; c = c->next) {
+		pthread_mutex_lock(&c->mu);
+		n += c->lazy->tree != NULL;
+		pthread_mutex_unlock(&c->mu);
+	}
+	pthread_mutex_unlock(&cs->mu);
+	return n;
+}
+
+struct berth_container *berth_container_new_standalone(const char *id, const char *name, json_t *doc)
+{
+	return new_container(NULL, id, name, doc);
+}
+
+void berth_container_free_standalone(struct berth_container *c)
+{
+	if (c)
+		free_container(c);
 }

@@ -1,7 +1,10 @@
 /* Containers: the in-memory table (id, name, state) backed by SQLite, and the
  * inspect document that is both docker's JSON shape and our record.
  * Locking: the table has a mutex; each container has its own mutex guarding
- * its document and a condition variable signalled on every state change. */
+ * its document and a condition variable signalled on every state change.
+ * The document is resident only while it is used: berth_container_doc reads
+ * it back from the record when the idle evictor
+ * (berth_containers_evict_idle) dropped it. */
 #pragma once
 #include <jansson.h>
 #include <pthread.h>
@@ -12,14 +15,18 @@
 #include "metadata/db.h"
 
 struct berth_daemon;
+struct berth_container_lazy; /* the document's slot: daemon/container.c only */
 
 enum berth_cstate { CS_CREATED, CS_RUNNING, CS_PAUSED, CS_RESTARTING, CS_REMOVING, CS_EXITED, CS_DEAD };
 
 struct berth_container {
 	char id[65];
 	char name[256];     /* with leading '/' */
-	json_t *doc;        /* inspect document (Id, Created, State, Config, HostConfig, ...) */
+	/* the inspect document (Id, Created, State, Config, HostConfig, ...),
+	 * resident or not: only through berth_container_doc */
+	struct berth_container_lazy *lazy;
 	int64_t created_ns; /* doc's Created (never changes), for sorting and filters */
+	char image[80];     /* doc's Image, the image ID (never changes): its users without the document */
 	enum berth_cstate state;
 	int shim_pid;
 	int pidfd;          /* watched by the monitor while running */
@@ -113,6 +120,28 @@ int berth_container_save_unlocked(struct berth_containers *cs, struct berth_cont
 /* Old form, snapshot and write with c->mu held by the caller: a database
  * write under the mutex; use the snapshot/write pair instead. */
 int berth_container_save(struct berth_containers *cs, struct berth_container *c, struct berth_error *err);
+/* The inspect document, with c->mu held: read back from the record and
+ * parsed when it is not resident. NULL with err set when that fails (the
+ * record unreadable): an error of the request, never an empty document.
+ * The tree is borrowed: use it (and anything taken from it) only while
+ * c->mu is held; copy or incref what must outlive the lock. */
+json_t *berth_container_doc(struct berth_container *c, struct berth_error *err);
+/* The same for code that cannot return an error (state changes, monitors):
+ * the failure is logged with what (the caller) in the daemon's log. */
+json_t *berth_container_doc_or_log(struct berth_container *c, const char *what);
+/* One pass of the idle evictor (the daemon's idle tick): the documents of
+ * the containers nobody holds (no reference but the table's), not used
+ * since the previous pass, whose record is current (the last snapshot is
+ * written and the tree is that snapshot) are freed. Takes the table lock
+ * and each container's mutex (try-lock: a busy one waits for the next pass).
+ * Returns how many were freed. */
+size_t berth_containers_evict_idle(struct berth_containers *cs);
+/* A container outside any table (unit tests): its document (stolen) stays
+ * resident; freed with berth_container_free_standalone. */
+struct berth_container *berth_container_new_standalone(const char *id, const char *name, json_t *doc);
+void berth_container_free_standalone(struct berth_container *c);
+/* Resident documents (tests, debug log). */
+size_t berth_containers_resident(struct berth_containers *cs);
 /* Count by state for info. */
 void berth_containers_count(struct berth_containers *cs, int *total, int *running, int *paused, int *stopped);
 

@@ -29,7 +29,7 @@ char **berth_ctr_dependencies(struct berth_container *c)
 {
 	char **deps = NULL;
 	pthread_mutex_lock(&c->mu);
-	json_t *hc = jobj(c->doc, "HostConfig");
+	json_t *hc = jobj(berth_container_doc_or_log(c, "dependencies unknown"), "HostConfig");
 	size_t i;
 	json_t *v;
 	json_array_foreach(jarr(hc, "VolumesFrom"), i, v) {
@@ -102,9 +102,8 @@ void berth_ctr_wait_deps(struct berth_daemon *d, struct berth_container *c)
 void berth_ctr_lost_cleanup(struct berth_daemon *d, struct berth_container *c)
 {
 	pthread_mutex_lock(&c->mu);
-	cleanup_free char *rtname = jstr_ne(jobj(c->doc, "HostConfig"), "Runtime") ?
-					    strdup(jstr(jobj(c->doc, "HostConfig"), "Runtime")) :
-					    NULL;
+	json_t *hc = jobj(berth_container_doc_or_log(c, "runtime unknown"), "HostConfig");
+	cleanup_free char *rtname = jstr_ne(hc, "Runtime") ? strdup(jstr(hc, "Runtime")) : NULL;
 	pthread_mutex_unlock(&c->mu);
 	const struct berth_runtime *rt = NULL;
 	struct berth_error err = {0};
@@ -124,10 +123,12 @@ bool berth_ctr_should_autostart(struct berth_container *c)
 {
 	pthread_mutex_lock(&c->mu);
 	bool go = false;
-	if (c->has_been_started && !c->removed && c->state == CS_EXITED) {
-		json_t *rp = jobj(jobj(c->doc, "HostConfig"), "RestartPolicy");
+	json_t *doc = NULL;
+	if (c->has_been_started && !c->removed && c->state == CS_EXITED &&
+	    (doc = berth_container_doc_or_log(c, "restart policy unknown")) != NULL) {
+		json_t *rp = jobj(jobj(doc, "HostConfig"), "RestartPolicy");
 		const char *policy = jstr(rp, "Name") ? jstr(rp, "Name") : "";
-		json_t *st = jobj(c->doc, "State");
+		json_t *st = jobj(doc, "State");
 		int64_t code = jint(st, "ExitCode", 0);
 		if (!strcmp(policy, "always")) {
 			go = true;
@@ -140,7 +141,7 @@ bool berth_ctr_should_autostart(struct berth_container *c)
 			go = e && *e;
 		} else if (!strcmp(policy, "on-failure")) {
 			int64_t max = jint(rp, "MaximumRetryCount", 0);
-			go = code != 0 && (max == 0 || jint(c->doc, "RestartCount", 0) < max);
+			go = code != 0 && (max == 0 || jint(doc, "RestartCount", 0) < max);
 		}
 	}
 	pthread_mutex_unlock(&c->mu);
@@ -160,7 +161,8 @@ static void autostart_main(void *arg)
 	pthread_mutex_lock(&c->mu);
 	bool go = c->state == CS_RESTARTING && !c->stop_requested && !c->removed;
 	if (go)
-		json_object_set_new(c->doc, "RestartCount", json_integer(0));
+		json_object_set_new(berth_container_doc_or_log(c, "restart count not reset"), "RestartCount",
+				    json_integer(0));
 	pthread_mutex_unlock(&c->mu);
 	struct berth_error err = {0};
 	if (go && berth_ctr_start(j->d, c, &err) < 0) {

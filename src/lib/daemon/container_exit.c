@@ -271,11 +271,13 @@ void berth_ctr_exited(struct berth_daemon *d, struct berth_container *c, const s
 	int64_t ran_ns = c->started_ns ? berth_now_ns() - c->started_ns : 0;
 	berth_container_set_exited(c, ex->exit_code, ex->oom_killed, ex->finished_ns, ex->error[0] ? ex->error : NULL);
 	berth_health_stop_locked(d, c);
-	json_t *hc = json_object_get(c->doc, "HostConfig");
+	/* unreadable: no restart policy (logged) */
+	json_t *doc = berth_container_doc_or_log(c, "restart policy unknown");
+	json_t *hc = json_object_get(doc, "HostConfig");
 	json_t *rp = jobj(hc, "RestartPolicy");
 	const char *policy = jstr(rp, "Name") ? jstr(rp, "Name") : "";
 	int64_t max = jint(rp, "MaximumRetryCount", 0);
-	int64_t count = jint(c->doc, "RestartCount", 0);
+	int64_t count = jint(doc, "RestartCount", 0);
 	bool restart = false;
 	if (!c->stop_requested && !c->removed) {
 		if (!strcmp(policy, "always") || !strcmp(policy, "unless-stopped"))
@@ -292,14 +294,14 @@ void berth_ctr_exited(struct berth_daemon *d, struct berth_container *c, const s
 			c->restart_delay_ms = c->restart_delay_ms >= 30000 ?
 						      60000 :
 						      c->restart_delay_ms * 2; /* docker caps at 1 min */
-		json_object_set_new(c->doc, "RestartCount", json_integer(count + 1));
+		json_object_set_new(doc, "RestartCount", json_integer(count + 1));
 		berth_container_set_state(c, CS_RESTARTING);
 	}
 	int delay = c->restart_delay_ms;
 	struct berth_container_snap *snap = berth_container_snapshot(c);
-	berth_ctr_event(d, c, "die", json_pack("{s:s}", "exitCode", code));
+	berth_ctr_event_locked(d, c, "die", json_pack("{s:s}", "exitCode", code));
 	if (ex->oom_killed)
-		berth_ctr_event(d, c, "oom", NULL);
+		berth_ctr_event_locked(d, c, "oom", NULL);
 	pthread_mutex_unlock(&c->mu);
 	berth_container_write(d->containers, snap, NULL);
 	berth_span_mark(&sp, "record write");
@@ -350,7 +352,14 @@ void berth_ctr_restore(struct berth_daemon *d)
 		if (found == BERTH_SHIM_EXITED && ss.exited) {
 			ex = ss.exit;
 		} else if (berth_shim_read_exit(state_dir, &ex, NULL) < 0) {
-			ex.exit_code = st == CS_RESTARTING ? (int)jint(jobj(c->doc, "State"), "ExitCode", 255) : 255;
+			if (st == CS_RESTARTING) {
+				pthread_mutex_lock(&c->mu);
+				ex.exit_code = (int)jint(jobj(berth_container_doc_or_log(c, "exit code unknown"), "State"),
+							 "ExitCode", 255);
+				pthread_mutex_unlock(&c->mu);
+			} else {
+				ex.exit_code = 255;
+			}
 			if (st != CS_RESTARTING)
 				snprintf(ex.error, sizeof(ex.error), "container's shim was lost while berthd was down");
 		}

@@ -32,7 +32,13 @@ char *berth_ctr_ns_for(struct berth_daemon *d, const char *mode, const char *ns,
 	if (!t)
 		return (char *)-1;
 	pthread_mutex_lock(&t->mu);
-	int pid = (int)jint(jobj(t->doc, "State"), "Pid", 0);
+	json_t *tdoc = berth_container_doc(t, err);
+	if (!tdoc) {
+		pthread_mutex_unlock(&t->mu);
+		berth_container_put(d->containers, t);
+		return (char *)-1;
+	}
+	int pid = (int)jint(jobj(tdoc, "State"), "Pid", 0);
 	bool running = t->state == CS_RUNNING || t->state == CS_PAUSED;
 	char id[65];
 	snprintf(id, sizeof(id), "%s", t->id);
@@ -103,9 +109,18 @@ int berth_ctr_net_prepare(struct berth_daemon *d, struct berth_container *c, jso
 	json_t *def = d->net ? berth_net_default_network(d->net) : NULL;
 	bool none = mode_is(mode, "none") || (berth_ctr_net_uses_bridge(mode) && !def);
 	json_decref(def);
-	struct berth_net_files files = {.hostname_path = jstr(c->doc, "HostnamePath"),
-					.hosts_path = jstr(c->doc, "HostsPath"),
-					.resolv_conf_path = jstr(c->doc, "ResolvConfPath"),
+	/* the paths copied under the lock: the tree is not ours to keep */
+	pthread_mutex_lock(&c->mu);
+	json_t *doc = berth_container_doc(c, err);
+	cleanup_free char *hostname_path = doc && jstr(doc, "HostnamePath") ? strdup(jstr(doc, "HostnamePath")) : NULL;
+	cleanup_free char *hosts_path = doc && jstr(doc, "HostsPath") ? strdup(jstr(doc, "HostsPath")) : NULL;
+	cleanup_free char *resolv_path = doc && jstr(doc, "ResolvConfPath") ? strdup(jstr(doc, "ResolvConfPath")) : NULL;
+	pthread_mutex_unlock(&c->mu);
+	if (!doc)
+		return -1;
+	struct berth_net_files files = {.hostname_path = hostname_path,
+					.hosts_path = hosts_path,
+					.resolv_conf_path = resolv_path,
 					.hostname = host ? d->hostname : jstr(cfg, "Hostname"),
 					.domainname = jstr(cfg, "Domainname"),
 					.host_network = host,
@@ -133,8 +148,14 @@ int berth_ctr_net_prepare(struct berth_daemon *d, struct berth_container *c, jso
 	if (!sb)
 		return -1;
 	pthread_mutex_lock(&c->mu);
-	cleanup_json json_t *nets = json_deep_copy(jobj(jobj(c->doc, "NetworkSettings"), "Networks"));
+	doc = berth_container_doc(c, err);
+	cleanup_json json_t *nets = json_deep_copy(jobj(jobj(doc, "NetworkSettings"), "Networks"));
 	pthread_mutex_unlock(&c->mu);
+	if (!doc) {
+		free(sb);
+		berth_net_container_release(d->net, c->id);
+		return -1;
+	}
 	char **names = networks_of(mode, nets);
 	json_t *results = json_object();
 	json_t *ports = NULL;
@@ -175,8 +196,11 @@ int berth_ctr_net_prepare(struct berth_daemon *d, struct berth_container *c, jso
 	}
 	/* net-api (daemon/networks.h): legacy links -> /etc/hosts lines and environment */
 	pthread_mutex_lock(&c->mu);
-	json_t *docsnap = json_deep_copy(c->doc);
+	doc = berth_container_doc(c, err);
+	json_t *docsnap = json_deep_copy(doc);
 	pthread_mutex_unlock(&c->mu);
+	if (!doc)
+		goto fail;
 	json_t *link_hosts = d->networks ? berth_networks_link_hosts(d, docsnap) : NULL;
 	json_t *link_env = d->networks ? berth_networks_link_env(d, docsnap) : NULL;
 	json_decref(docsnap);
@@ -197,7 +221,12 @@ int berth_ctr_net_prepare(struct berth_daemon *d, struct berth_container *c, jso
 	char sbid[BERTH_DIGEST_LEN + 1];
 	berth_sha256_digest(sb, strlen(sb), sbid);
 	pthread_mutex_lock(&c->mu);
-	json_t *ns = json_object_get(c->doc, "NetworkSettings");
+	doc = berth_container_doc(c, err);
+	if (!doc) {
+		pthread_mutex_unlock(&c->mu);
+		goto fail;
+	}
+	json_t *ns = json_object_get(doc, "NetworkSettings");
 	json_t *docnets = json_object_get(ns, "Networks");
 	if (!json_is_object(docnets)) {
 		docnets = json_object();
@@ -255,7 +284,7 @@ void berth_ctr_net_release(struct berth_daemon *d, struct berth_container *c)
 	berth_networks_container_stopped(d, c->id); /* net-api: its DNS server */
 	berth_net_container_release(d->net, c->id);
 	pthread_mutex_lock(&c->mu);
-	json_t *ns = json_object_get(c->doc, "NetworkSettings");
+	json_t *ns = json_object_get(berth_container_doc_or_log(c, "network settings not cleared"), "NetworkSettings");
 	if (json_is_object(ns) && jstr_ne(ns, "SandboxKey"))
 		clear_settings(ns);
 	pthread_mutex_unlock(&c->mu);

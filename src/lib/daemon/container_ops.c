@@ -69,8 +69,16 @@ int berth_signal_parse(const char *s)
 
 void berth_ctr_event(struct berth_daemon *d, struct berth_container *c, const char *action, json_t *extra)
 {
+	pthread_mutex_lock(&c->mu);
+	berth_ctr_event_locked(d, c, action, extra);
+	pthread_mutex_unlock(&c->mu);
+}
+
+void berth_ctr_event_locked(struct berth_daemon *d, struct berth_container *c, const char *action, json_t *extra)
+{
 	json_t *attrs = json_object();
-	json_t *cfg = json_object_get(c->doc, "Config");
+	/* unreadable: the event without the labels (logged) */
+	json_t *cfg = json_object_get(berth_container_doc_or_log(c, "event without labels"), "Config");
 	json_t *labels = json_object_get(cfg, "Labels");
 	const char *k;
 	json_t *v;
@@ -113,11 +121,19 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, int64_t r
 		pthread_mutex_unlock(&c->mu);
 		return berth_err(err, BERTH_E_CONFLICT, "container is marked for removal and cannot be started");
 	}
-	cleanup_json json_t *cfg = json_deep_copy(json_object_get(c->doc, "Config"));
-	cleanup_json json_t *hc = json_deep_copy(json_object_get(c->doc, "HostConfig"));
-	char image_id[BERTH_DIGEST_LEN + 1];
-	snprintf(image_id, sizeof(image_id), "%s", jstr(c->doc, "Image"));
+	/* a copy to read without the lock (paths, command, log settings): the
+	 * container's tree is used only under c->mu */
+	json_t *cdoc = berth_container_doc(c, err);
+	cleanup_json json_t *doc = json_deep_copy(cdoc);
 	pthread_mutex_unlock(&c->mu);
+	if (!cdoc)
+		return -1;
+	if (!doc)
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	cleanup_json json_t *cfg = json_deep_copy(json_object_get(doc, "Config"));
+	cleanup_json json_t *hc = json_deep_copy(json_object_get(doc, "HostConfig"));
+	char image_id[BERTH_DIGEST_LEN + 1];
+	snprintf(image_id, sizeof(image_id), "%s", jstr(doc, "Image") ? jstr(doc, "Image") : "");
 
 	struct berth_image img = {0};
 	if (berth_image_get(d->images, image_id, &img, err) < 0)
@@ -131,7 +147,7 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, int64_t r
 	cleanup_free char *cgpath = NULL, *rtroot = NULL;
 	berth_span_mark(&sp, "image lookup");
 	/* files, sandbox, endpoints, NetworkSettings (daemon/container_net.h) */
-	if (berth_ctr_net_prepare(d, c, cfg, hc, &netns, err) < 0 || berth_userns_ctr_files(d, c->doc, err) < 0)
+	if (berth_ctr_net_prepare(d, c, cfg, hc, &netns, err) < 0 || berth_userns_ctr_files(d, doc, err) < 0)
 		goto out;
 	berth_span_mark(&sp, "network and files");
 	ipcns = berth_ctr_ns_for(d, jstr(hc, "IpcMode"), "ipc", err);
@@ -159,9 +175,9 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, int64_t r
 				      .host_config = hc,
 				      .image_config = jobj(img.json, "config"),
 				      .rootfs = rootfs,
-				      .hosts_path = jstr(c->doc, "HostsPath"),
-				      .hostname_path = jstr(c->doc, "HostnamePath"),
-				      .resolv_conf_path = jstr(c->doc, "ResolvConfPath"),
+				      .hosts_path = jstr(doc, "HostsPath"),
+				      .hostname_path = jstr(doc, "HostnamePath"),
+				      .resolv_conf_path = jstr(doc, "ResolvConfPath"),
 				      .netns_path = netns,
 				      .ipc_ns_path = ipcns,
 				      .pid_ns_path = pidns,
@@ -180,12 +196,12 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, int64_t r
 	rtroot = berth_runtime_root(d->cfg.exec_root, rt->name);
 	json_t *lc = jobj(hc, "LogConfig");
 	char *log_dir = berth_ctr_dir(d, c->id);
-	char *log_file = berth_log_file_path(log_dir, jstr(lc, "Type"), jstr(c->doc, "LogPath"));
+	char *log_file = berth_log_file_path(log_dir, jstr(lc, "Type"), jstr(doc, "LogPath"));
 	free(log_dir);
 	struct berth_buf log_cmd = {0};
-	berth_buf_printf(&log_cmd, "%s", jstr(c->doc, "Path") ? jstr(c->doc, "Path") : "");
-	for (size_t i = 0; i < json_array_size(jarr(c->doc, "Args")); i++)
-		berth_buf_printf(&log_cmd, " %s", json_string_value(json_array_get(jarr(c->doc, "Args"), i)));
+	berth_buf_printf(&log_cmd, "%s", jstr(doc, "Path") ? jstr(doc, "Path") : "");
+	for (size_t i = 0; i < json_array_size(jarr(doc, "Args")); i++)
+		berth_buf_printf(&log_cmd, " %s", json_string_value(json_array_get(jarr(doc, "Args"), i)));
 	struct berth_shim_opts so = {.shim_path = d->cfg.shim_path,
 				     .id = c->id,
 				     .bundle = state_dir,
@@ -205,7 +221,7 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, int64_t r
 				     .labels = jobj(cfg, "Labels"),
 				     .env = jarr(cfg, "Env"),
 				     .command = log_cmd.data ? log_cmd.data : "",
-				     .created = jstr(c->doc, "Created")};
+				     .created = jstr(doc, "Created")};
 	struct berth_shim_result res = {0};
 	berth_span_mark(&sp, "bundle/spec write");
 	int spawned = berth_shim_spawn(&so, &res, err);
@@ -215,7 +231,7 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, int64_t r
 	berth_buf_free(&log_cmd);
 	if (spawned < 0) {
 		pthread_mutex_lock(&c->mu);
-		json_t *st = json_object_get(c->doc, "State");
+		json_t *st = json_object_get(berth_container_doc_or_log(c, "start error not recorded"), "State");
 		json_object_set_new(st, "Error", json_string(err->msg));
 		json_object_set_new(st, "ExitCode", json_integer(res.exit_code ? res.exit_code : 128));
 		struct berth_container_snap *snap = berth_container_snapshot(c);
@@ -242,7 +258,7 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, int64_t r
 	if (berth_shim_start(state_dir, &pid, &exit_code, &start_us, err) < 0) {
 		pthread_mutex_lock(&c->mu);
 		c->shim_ready = false;
-		json_t *st = json_object_get(c->doc, "State");
+		json_t *st = json_object_get(berth_container_doc_or_log(c, "start error not recorded"), "State");
 		json_object_set_new(st, "Error", json_string(err->msg));
 		json_object_set_new(st, "ExitCode", json_integer(exit_code ? exit_code : 128));
 		struct berth_container_snap *snap = berth_container_snapshot(c);
@@ -306,7 +322,8 @@ int berth_ctr_start_user(struct berth_daemon *d, struct berth_container *c, int6
 	pthread_mutex_lock(&c->mu);
 	bool running = is_running_state(c->state);
 	if (!running) {
-		json_object_set_new(c->doc, "RestartCount", json_integer(0));
+		json_object_set_new(berth_container_doc_or_log(c, "restart count not reset"), "RestartCount",
+				    json_integer(0));
 		c->restart_delay_ms = 0;
 	}
 	pthread_mutex_unlock(&c->mu);
@@ -325,7 +342,8 @@ static int start_timed(struct berth_daemon *d, struct berth_container *c, int64_
 	if (rc < 0 && err->kind != BERTH_E_NOT_MODIFIED) {
 		/* docker removes an --rm container whose start failed */
 		pthread_mutex_lock(&c->mu);
-		bool autoremove = jbool(jobj(c->doc, "HostConfig"), "AutoRemove", false) && !is_running_state(c->state);
+		json_t *hc = jobj(berth_container_doc_or_log(c, "auto-remove unknown"), "HostConfig");
+		bool autoremove = jbool(hc, "AutoRemove", false) && !is_running_state(c->state);
 		pthread_mutex_unlock(&c->mu);
 		struct berth_error e2 = {0};
 		if (autoremove && do_remove(d, c, true, true, 0, &e2) < 0)
@@ -384,7 +402,8 @@ static int do_stop(struct berth_daemon *d, struct berth_container *c, int timeou
 	}
 	c->stop_requested = true;
 	uint64_t seq = c->exit_seq;
-	json_t *cfg = json_object_get(c->doc, "Config");
+	/* unreadable: SIGTERM and 10 s (logged) */
+	json_t *cfg = json_object_get(berth_container_doc_or_log(c, "stop settings unknown"), "Config");
 	int sig = berth_signal_parse(jstr_ne(cfg, "StopSignal") ? jstr(cfg, "StopSignal") : "SIGTERM");
 	if (sig <= 0)
 		sig = SIGTERM;
@@ -480,7 +499,12 @@ int berth_ctr_kill(struct berth_daemon *d, struct berth_container *c, const char
 static int run_runtime(struct berth_daemon *d, struct berth_container *c, const char *verb, struct berth_error *err)
 {
 	const struct berth_runtime *rt = NULL;
-	if (berth_runtimes_resolve(d->runtimes, jstr_ne(jobj(c->doc, "HostConfig"), "Runtime"), &rt, err) < 0)
+	pthread_mutex_lock(&c->mu);
+	json_t *doc = berth_container_doc(c, err);
+	const char *rtn = jstr_ne(jobj(doc, "HostConfig"), "Runtime");
+	cleanup_free char *rtname = rtn ? strdup(rtn) : NULL;
+	pthread_mutex_unlock(&c->mu);
+	if (!doc || berth_runtimes_resolve(d->runtimes, rtname, &rt, err) < 0)
 		return -1;
 	cleanup_free char *root = berth_runtime_root(d->cfg.exec_root, rt->name);
 	char *argv[] = {(char *)rt->path, "--root", root, (char *)verb, c->id, NULL};
@@ -575,7 +599,7 @@ static int do_remove(struct berth_daemon *d, struct berth_container *c, bool for
 	 * every process in it (no runtime exec: the shim signals it); one
 	 * sharing the host's or another container's needs the runtime's
 	 * kill --all */
-	bool all = jstr_ne(jobj(c->doc, "HostConfig"), "PidMode") != NULL;
+	bool all = jstr_ne(jobj(berth_container_doc_or_log(c, "pid mode unknown"), "HostConfig"), "PidMode") != NULL;
 	pthread_mutex_unlock(&c->mu);
 	if (running) {
 		if (c->state == CS_PAUSED)
@@ -603,7 +627,8 @@ static int do_remove(struct berth_daemon *d, struct berth_container *c, bool for
 	if (berth_rwlayer_remove(d->layers, c->id, &e2) < 0) {
 		pthread_mutex_lock(&c->mu);
 		berth_container_set_state(c, CS_DEAD);
-		json_object_set_new(json_object_get(c->doc, "State"), "Error", json_string(e2.msg));
+		json_object_set_new(json_object_get(berth_container_doc_or_log(c, "error not recorded"), "State"), "Error",
+				    json_string(e2.msg));
 		struct berth_container_snap *snap = berth_container_snapshot(c);
 		pthread_mutex_unlock(&c->mu);
 		berth_container_write(d->containers, snap, NULL);
@@ -666,7 +691,8 @@ int berth_ctr_wait(struct berth_daemon *d, struct berth_container *c, const char
 			return berth_err(err, BERTH_E_UNAVAILABLE, "client went away");
 		}
 	}
-	*exit_code = jint(jobj(c->doc, "State"), "ExitCode", 0);
+	json_t *doc = berth_container_doc(c, err);
+	*exit_code = jint(jobj(doc, "State"), "ExitCode", 0);
 	pthread_mutex_unlock(&c->mu);
-	return 0;
+	return doc ? 0 : -1;
 }

@@ -38,7 +38,9 @@ int berth_ctr_pause(struct berth_daemon *d, struct berth_container *c, bool paus
  * when cancelled() returns true (checked about every 200 ms). */
 int berth_ctr_wait(struct berth_daemon *d, struct berth_container *c, const char *condition, bool (*cancelled)(void *),
 		   void *ctx, int64_t *exit_code, struct berth_error *err);
-json_t *berth_ctr_inspect(struct berth_daemon *d, struct berth_container *c, bool size);
+/* GET /containers/{id}/json (new reference); NULL with err when the
+ * document cannot be read back. */
+json_t *berth_ctr_inspect(struct berth_daemon *d, struct berth_container *c, bool size, struct berth_error *err);
 /* GET /containers/json: the JSON array written into out (appended), built
  * from the documents in memory without a json_t per entry; berth_ctr_list
  * is the same parsed. */
@@ -59,8 +61,10 @@ void berth_ctr_exited(struct berth_daemon *d, struct berth_container *c, const s
 /* At daemon start: re-adopt running shims, record exits that happened while
  * berthd was down. */
 void berth_ctr_restore(struct berth_daemon *d);
-/* Emit a container event with docker's attributes (image, name, labels + extra). */
+/* Emit a container event with docker's attributes (image, name, labels +
+ * extra). Takes c->mu; _locked: the caller holds it. */
 void berth_ctr_event(struct berth_daemon *d, struct berth_container *c, const char *action, json_t *extra);
+void berth_ctr_event_locked(struct berth_daemon *d, struct berth_container *c, const char *action, json_t *extra);
 
 /* The exit monitor: one thread waiting on shim pidfds. */
 struct berth_monitor;

@@ -16,11 +16,18 @@
 #include "runtime/jget.h"
 #include "storage/layer_store.h"
 
-json_t *berth_ctr_inspect(struct berth_daemon *d, struct berth_container *c, bool size)
+json_t *berth_ctr_inspect(struct berth_daemon *d, struct berth_container *c, bool size, struct berth_error *err)
 {
 	pthread_mutex_lock(&c->mu);
-	json_t *j = json_deep_copy(c->doc);
+	json_t *doc = berth_container_doc(c, err);
+	json_t *j = json_deep_copy(doc);
 	pthread_mutex_unlock(&c->mu);
+	if (!doc)
+		return NULL;
+	if (!j) {
+		berth_err(err, BERTH_E_INTERNAL, "out of memory");
+		return NULL;
+	}
 	if (json_is_object(jobj(j, "HostConfig")))
 		json_object_set_new(jobj(j, "HostConfig"), "Links", berth_networks_link_inspect(d, j));
 	json_t *gd = berth_rwlayer_graph_data(d->layers, c->id);
@@ -92,24 +99,24 @@ static int cmp_newest(const void *a, const void *b)
 
 /* The parts of an entry that depend on the record only: from Image to
  * Labels (*split bytes), then HostConfig to Mounts. Hold c->mu. */
-static int write_cached_parts(struct berth_container *c, struct berth_buf *b, size_t *split)
+static int write_cached_parts(struct berth_container *c, json_t *doc, struct berth_buf *b, size_t *split)
 {
-	json_t *cfg = jobj(c->doc, "Config");
-	json_t *hc = jobj(c->doc, "HostConfig");
+	json_t *cfg = jobj(doc, "Config");
+	json_t *hc = jobj(doc, "HostConfig");
 	json_t *labels = jobj(cfg, "Labels");
-	json_t *ports = jobj(jobj(c->doc, "NetworkSettings"), "Ports");
+	json_t *ports = jobj(jobj(doc, "NetworkSettings"), "Ports");
 	int r = 0;
 	r |= LIT(b, "],\"Image\":");
 	r |= berth_jsonw_str(b, jstr(cfg, "Image") ? jstr(cfg, "Image") : "");
 	r |= LIT(b, ",\"ImageID\":");
-	r |= berth_jsonw_str(b, jstr(c->doc, "Image") ? jstr(c->doc, "Image") : "");
+	r |= berth_jsonw_str(b, jstr(doc, "Image") ? jstr(doc, "Image") : "");
 	/* Command: Path and Args joined by spaces, one JSON string */
 	struct berth_buf cmd = {0};
-	const char *path = jstr(c->doc, "Path");
+	const char *path = jstr(doc, "Path");
 	r |= berth_buf_append(&cmd, path ? path : "", path ? strlen(path) : 0);
 	size_t i;
 	json_t *a;
-	json_array_foreach(jarr(c->doc, "Args"), i, a) {
+	json_array_foreach(jarr(doc, "Args"), i, a) {
 		const char *s = json_string_value(a);
 		r |= berth_buf_putc(&cmd, ' ');
 		if (s)
@@ -122,7 +129,7 @@ static int write_cached_parts(struct berth_container *c, struct berth_buf *b, si
 	r |= berth_jsonw_int(b, created_ns(c) / 1000000000LL);
 	r |= LIT(b, ",\"Ports\":");
 	if (json_object_size(ports)) {
-		cleanup_json json_t *pl = berth_ctr_net_list_ports(c->doc); /* daemon/container_net.h */
+		cleanup_json json_t *pl = berth_ctr_net_list_ports(doc); /* daemon/container_net.h */
 		r |= berth_jsonw_value(b, pl);
 	} else {
 		r |= LIT(b, "[]");
@@ -133,7 +140,7 @@ static int write_cached_parts(struct berth_container *c, struct berth_buf *b, si
 	r |= LIT(b, ",\"HostConfig\":{\"NetworkMode\":");
 	r |= berth_jsonw_str(b, jstr(hc, "NetworkMode") ? jstr(hc, "NetworkMode") : "");
 	r |= LIT(b, "},\"NetworkSettings\":{\"Networks\":");
-	r |= berth_jsonw_value(b, jobj(jobj(c->doc, "NetworkSettings"), "Networks"));
+	r |= berth_jsonw_value(b, jobj(jobj(doc, "NetworkSettings"), "Networks"));
 	r |= LIT(b, "},\"Mounts\":[]");
 	return r ? -1 : 0;
 }
@@ -141,22 +148,27 @@ static int write_cached_parts(struct berth_container *c, struct berth_buf *b, si
 /* One entry of the list, written as docker's (and as json_dumps of the
  * json_t it used to be: the same keys in the same order). The parts that
  * only change with the record come from the container's cache, rebuilt
- * when its record or state changed: a list of 1,000 reads no documents.
+ * when its record or state changed: a list of 1,000 reads no documents
+ * (and reads none back from the records while the caches are valid).
  * Hold c->mu. */
-static int write_item(struct berth_daemon *d, struct berth_container *c, bool size, struct berth_buf *b)
+static int write_item(struct berth_daemon *d, struct berth_container *c, bool size, struct berth_buf *b,
+		      struct berth_error *err)
 {
 	if (!c->list_cache || c->list_cache_save_seq != c->save_seq || c->list_cache_state_seq != c->state_seq) {
+		json_t *doc = berth_container_doc(c, err);
+		if (!doc)
+			return -1;
 		struct berth_buf part = {0};
 		size_t split = 0;
-		if (write_cached_parts(c, &part, &split) < 0) {
+		if (write_cached_parts(c, doc, &part, &split) < 0) {
 			berth_buf_free(&part);
-			return -1;
+			return berth_err(err, BERTH_E_INTERNAL, "out of memory");
 		}
 		free(c->list_cache);
 		c->list_cache_len = part.len;
 		c->list_cache = berth_buf_steal(&part);
 		if (!c->list_cache)
-			return -1;
+			return berth_err(err, BERTH_E_INTERNAL, "out of memory");
 		c->list_cache_split = split;
 		c->list_cache_save_seq = c->save_seq;
 		c->list_cache_state_seq = c->state_seq;
@@ -183,12 +195,12 @@ static int write_item(struct berth_daemon *d, struct berth_container *c, bool si
 			r |= LIT(b, ",\"SizeRw\":");
 			r |= berth_jsonw_int(b, rw);
 		}
-		cleanup_json json_t *insp = berth_image_inspect(d->images, jstr(c->doc, "Image"), NULL);
+		cleanup_json json_t *insp = berth_image_inspect(d->images, c->image, NULL);
 		r |= LIT(b, ",\"SizeRootFs\":");
 		r |= berth_jsonw_int(b, rw + jint(insp, "Size", 0));
 	}
 	r |= berth_buf_putc(b, '}');
-	return r ? -1 : 0;
+	return r ? berth_err(err, BERTH_E_INTERNAL, "out of memory") : 0;
 }
 
 int berth_ctr_list_write(struct berth_daemon *d, json_t *filters, bool all, int limit, bool size, struct berth_buf *out,
@@ -252,7 +264,11 @@ int berth_ctr_list_write(struct berth_daemon *d, json_t *filters, bool all, int 
 	}
 	int r = LIT(out, "[");
 	int kept = 0;
-	bool has_status = json_array_size(st) > 0;
+	bool has_status = json_array_size(st) > 0, failed = false;
+	bool needs_doc = json_array_size(json_object_get(filters, "label")) ||
+			 json_array_size(json_object_get(filters, "exited")) ||
+			 json_array_size(json_object_get(filters, "health")) ||
+			 json_array_size(json_object_get(filters, "ancestor"));
 	for (size_t k = 0; k < n; k++) {
 		struct berth_container *c = cs[k];
 		pthread_mutex_lock(&c->mu);
@@ -269,26 +285,33 @@ int berth_ctr_list_write(struct berth_daemon *d, json_t *filters, bool all, int 
 		if (keep && json_array_size(json_object_get(filters, "name")) &&
 		    !name_matches(json_object_get(filters, "name"), c->name))
 			keep = false;
+		/* the filters on the document's contents read it (back) */
+		json_t *doc = NULL;
+		if (keep && needs_doc && !(doc = berth_container_doc(c, err))) {
+			pthread_mutex_unlock(&c->mu);
+			failed = true;
+			break;
+		}
 		if (keep && json_array_size(json_object_get(filters, "label")) &&
-		    !berth_labels_match(json_object_get(filters, "label"), jobj(jobj(c->doc, "Config"), "Labels")))
+		    !berth_labels_match(json_object_get(filters, "label"), jobj(jobj(doc, "Config"), "Labels")))
 			keep = false;
 		if (keep && json_array_size(json_object_get(filters, "exited"))) {
 			char code[32];
-			snprintf(code, sizeof(code), "%lld", (long long)jint(jobj(c->doc, "State"), "ExitCode", 0));
+			snprintf(code, sizeof(code), "%lld", (long long)jint(jobj(doc, "State"), "ExitCode", 0));
 			if (c->state != CS_EXITED || !c->has_been_started ||
 			    !berth_filter_has(json_object_get(filters, "exited"), code))
 				keep = false;
 		}
 		if (keep && json_array_size(json_object_get(filters, "health")) &&
-		    !berth_filter_has(json_object_get(filters, "health"), berth_health_status(jobj(c->doc, "State"))))
+		    !berth_filter_has(json_object_get(filters, "health"), berth_health_status(jobj(doc, "State"))))
 			keep = false;
 		if (keep && json_array_size(json_object_get(filters, "ancestor"))) {
 			bool hit = false;
 			for (size_t a = 0; ancestors && ancestors[a]; a++)
-				if (!strcmp(ancestors[a], jstr(c->doc, "Image")))
+				if (!strcmp(ancestors[a], c->image))
 					hit = true;
 			if (berth_filter_has(json_object_get(filters, "ancestor"),
-					     jstr(jobj(c->doc, "Config"), "Image")))
+					     jstr(jobj(doc, "Config"), "Image")))
 				hit = true;
 			keep = hit;
 		}
@@ -299,7 +322,11 @@ int berth_ctr_list_write(struct berth_daemon *d, json_t *filters, bool all, int 
 		if (keep) {
 			if (kept++)
 				r |= LIT(out, ",");
-			r |= write_item(d, c, size, out);
+			if (write_item(d, c, size, out, err) < 0) {
+				pthread_mutex_unlock(&c->mu);
+				failed = true;
+				break;
+			}
 		}
 		pthread_mutex_unlock(&c->mu);
 		if (limit > 0 && kept >= limit)
@@ -308,6 +335,8 @@ int berth_ctr_list_write(struct berth_daemon *d, json_t *filters, bool all, int 
 	r |= LIT(out, "]");
 	berth_container_list_free(d->containers, cs, n);
 	berth_strv_free(ancestors);
+	if (failed)
+		return -1;
 	if (r)
 		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
 	return 0;

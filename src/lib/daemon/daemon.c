@@ -86,7 +86,7 @@ static bool image_used_by(void *ctx, const char *image_id, enum berth_image_use 
 	for (size_t i = 0; i < n && !found; i++) {
 		struct berth_container *c = all[i];
 		pthread_mutex_lock(&c->mu);
-		const char *img = json_string_value(json_object_get(c->doc, "Image"));
+		const char *img = c->image[0] ? c->image : NULL;
 		bool running = c->state == CS_RUNNING || c->state == CS_PAUSED || c->state == CS_RESTARTING;
 		if (img && !strcmp(img, image_id) &&
 		    (which == BERTH_IMAGE_USE_ANY || (which == BERTH_IMAGE_USE_RUNNING) == running)) {
@@ -109,7 +109,7 @@ static int64_t image_users(void *ctx, const char *image_id)
 	struct berth_container **all = berth_container_list_all_ex(d->containers, &n, true);
 	for (size_t i = 0; i < n; i++) {
 		pthread_mutex_lock(&all[i]->mu);
-		const char *img = json_string_value(json_object_get(all[i]->doc, "Image"));
+		const char *img = all[i]->image[0] ? all[i]->image : NULL;
 		if (img && !strcmp(img, image_id))
 			count++;
 		pthread_mutex_unlock(&all[i]->mu);
@@ -314,6 +314,16 @@ int berth_daemon_wait_loaded(struct berth_daemon *d, struct berth_error *err)
 		berth_err(err, d->load_err.kind ? d->load_err.kind : BERTH_E_INTERNAL, "%s", d->load_err.msg);
 	pthread_mutex_unlock(&d->load_mu);
 	return rc;
+}
+
+size_t berth_daemon_idle(struct berth_daemon *d)
+{
+	if (__atomic_load_n(&d->load_state, __ATOMIC_ACQUIRE) != 0 || !d->containers)
+		return 0;
+	size_t freed = berth_containers_evict_idle(d->containers);
+	if (freed)
+		berth_log(&d->log, BERTH_LOG_DEBUG, "idle: %zu container documents freed", freed);
+	return freed;
 }
 
 void berth_daemon_close(struct berth_daemon *d)

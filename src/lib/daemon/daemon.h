@@ -3,6 +3,7 @@
 #pragma once
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/error.h"
@@ -77,6 +78,12 @@ int berth_daemon_load_start(struct berth_daemon *d, int notify_fd, struct berth_
  * opened daemon must be loaded (berth_daemon_load or _load_start), or this
  * waits for ever. */
 int berth_daemon_wait_loaded(struct berth_daemon *d, struct berth_error *err);
+/* The daemon's idle work, called from its main loop about once a second
+ * (whatever the connections do; nothing before the load is done): the
+ * inspect documents of containers nobody used since the previous call are
+ * freed (berth_containers_evict_idle; read back from their records when
+ * next used). Returns how many were freed: memory to give back. */
+size_t berth_daemon_idle(struct berth_daemon *d);
 /* Closes what is open; waits for a load still running first. */
 void berth_daemon_close(struct berth_daemon *d);
 void berth_daemon_warn(struct berth_daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

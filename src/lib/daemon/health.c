@@ -207,10 +207,11 @@ bool berth_health_apply(json_t *state, const json_t *hc, int64_t started_ns, con
 
 void berth_health_reset_locked(struct berth_container *c)
 {
-	json_t *hc = jobj(jobj(c->doc, "Config"), "Healthcheck");
+	json_t *doc = berth_container_doc_or_log(c, "health not reset");
+	json_t *hc = jobj(jobj(doc, "Config"), "Healthcheck");
 	if (!has_probe(hc))
 		return;
-	json_t *state = json_object_get(c->doc, "State");
+	json_t *state = json_object_get(doc, "State");
 	json_t *h = jobj(state, "Health");
 	if (!h)
 		json_object_set_new(state, "Health",
@@ -400,12 +401,17 @@ static void record(struct mon *m, struct berth_container *ct, const struct berth
 		pthread_mutex_unlock(&ct->mu);
 		return;
 	}
-	bool changed = berth_health_apply(json_object_get(ct->doc, "State"), m->hc, ct->started_ns, r);
+	json_t *doc = berth_container_doc_or_log(ct, "health result not recorded");
+	if (!doc) {
+		pthread_mutex_unlock(&ct->mu);
+		return;
+	}
+	bool changed = berth_health_apply(json_object_get(doc, "State"), m->hc, ct->started_ns, r);
 	struct berth_container_snap *snap = berth_container_snapshot(ct);
 	if (changed) {
 		cleanup_free char *action =
-			berth_strdup_printf("health_status: %s", berth_health_status(jobj(ct->doc, "State")));
-		berth_ctr_event(m->d, ct, action, NULL);
+			berth_strdup_printf("health_status: %s", berth_health_status(jobj(doc, "State")));
+		berth_ctr_event_locked(m->d, ct, action, NULL);
 	}
 	pthread_mutex_unlock(&ct->mu);
 	berth_container_write(m->d->containers, snap, NULL);
@@ -533,7 +539,7 @@ void berth_health_stop_locked(struct berth_daemon *d, struct berth_container *c)
 	pthread_mutex_lock(&h->mu);
 	bool was = stop_locked(h, c->id);
 	pthread_mutex_unlock(&h->mu);
-	json_t *health = jobj(jobj(c->doc, "State"), "Health");
+	json_t *health = was ? jobj(jobj(berth_container_doc_or_log(c, "health not stopped"), "State"), "Health") : NULL;
 	if (was && health)
 		json_object_set_new(health, "Status", json_string("unhealthy"));
 }
@@ -547,7 +553,7 @@ void berth_health_watch(struct berth_daemon *d, struct berth_container *c)
 	if (!m)
 		return;
 	pthread_mutex_lock(&c->mu);
-	json_t *cfg = jobj(c->doc, "Config");
+	json_t *cfg = jobj(berth_container_doc_or_log(c, "no health monitor"), "Config");
 	bool probe = has_probe(jobj(cfg, "Healthcheck")) && c->state == CS_RUNNING;
 	if (probe) {
 		m->hc = json_deep_copy(jobj(cfg, "Healthcheck"));
@@ -592,7 +598,8 @@ void berth_health_watch(struct berth_daemon *d, struct berth_container *c)
 void berth_health_restore(struct berth_daemon *d, struct berth_container *c)
 {
 	pthread_mutex_lock(&c->mu);
-	if (!has_probe(jobj(jobj(c->doc, "Config"), "Healthcheck")) || c->state != CS_RUNNING) {
+	if (!has_probe(jobj(jobj(berth_container_doc_or_log(c, "health not restored"), "Config"), "Healthcheck")) ||
+	    c->state != CS_RUNNING) {
 		pthread_mutex_unlock(&c->mu);
 		return;
 	}

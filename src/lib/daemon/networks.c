@@ -206,7 +206,9 @@ static json_t *containers_of(struct berth_daemon *d, json_t *net)
 	for (size_t i = 0; i < n; i++) {
 		struct berth_container *c = all[i];
 		pthread_mutex_lock(&c->mu);
-		json_t *eps = jobj(jobj(c->doc, "NetworkSettings"), "Networks");
+		/* unreadable: left out of the list (logged) */
+		json_t *eps = jobj(jobj(berth_container_doc_or_log(c, "not listed in its networks"), "NetworkSettings"),
+				   "Networks");
 		const char *k;
 		json_t *ep;
 		json_object_foreach(eps, k, ep) {
@@ -242,10 +244,11 @@ static bool network_in_use(struct berth_daemon *d, json_t *net, bool endpoints_o
 	for (size_t i = 0; i < n && !used; i++) {
 		struct berth_container *c = all[i];
 		pthread_mutex_lock(&c->mu);
-		json_t *ep = jobj(jobj(jobj(c->doc, "NetworkSettings"), "Networks"), jstr(net, "Name"));
+		json_t *doc = berth_container_doc_or_log(c, "counted as using every network");
+		json_t *ep = jobj(jobj(jobj(doc, "NetworkSettings"), "Networks"), jstr(net, "Name"));
 		if (ep && !endpoint_of(jstr(net, "Name"), ep, jstr(net, "Name"), jstr(net, "Id")))
 			ep = NULL;
-		if (ep && (!endpoints_only || jstr_ne(ep, "EndpointID")))
+		if (!doc || (ep && (!endpoints_only || jstr_ne(ep, "EndpointID"))))
 			used = true;
 		pthread_mutex_unlock(&c->mu);
 	}

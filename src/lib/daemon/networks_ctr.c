@@ -184,14 +184,17 @@ int berth_networks_connect(struct berth_daemon *d, const char *ref, json_t *body
 	pthread_mutex_lock(&c->opmu);
 	pthread_mutex_lock(&d->networks->mu);
 	pthread_mutex_lock(&c->mu);
-	json_t *hc = jobj(c->doc, "HostConfig");
+	json_t *doc = berth_container_doc(c, err);
+	json_t *hc = jobj(doc, "HostConfig");
 	const char *nm = jstr(hc, "NetworkMode") ? jstr(hc, "NetworkMode") : "";
-	json_t *nets = jobj(jobj(c->doc, "NetworkSettings"), "Networks");
+	json_t *nets = jobj(jobj(doc, "NetworkSettings"), "Networks");
 	bool running = running_state(c);
 	char short_id[13];
 	snprintf(short_id, sizeof(short_id), "%.12s", c->id);
 	json_t *ep = NULL;
-	if (!strcmp(nm, "host") || !strcmp(name, "host")) {
+	if (!doc) {
+		/* err says why */
+	} else if (!strcmp(nm, "host") || !strcmp(name, "host")) {
 		berth_err(err, BERTH_E_FORBIDDEN,
 			  "container cannot be disconnected from host network or connected to host network");
 	} else if (!strcmp(nm, "none") || !strncmp(nm, "container:", 10) || !strcmp(name, "none")) {
@@ -229,7 +232,7 @@ int berth_networks_connect(struct berth_daemon *d, const char *ref, json_t *body
 	}
 	if (rc == 0) {
 		pthread_mutex_lock(&c->mu);
-		nets = jobj(jobj(c->doc, "NetworkSettings"), "Networks");
+		nets = jobj(jobj(berth_container_doc_or_log(c, "network not recorded"), "NetworkSettings"), "Networks");
 		if (nets)
 			json_object_set(nets, name, ep);
 		pthread_mutex_unlock(&c->mu);
@@ -266,10 +269,13 @@ int berth_networks_disconnect(struct berth_daemon *d, const char *ref, json_t *b
 	pthread_mutex_lock(&c->opmu);
 	pthread_mutex_lock(&d->networks->mu);
 	pthread_mutex_lock(&c->mu);
-	json_t *nets = jobj(jobj(c->doc, "NetworkSettings"), "Networks");
+	json_t *doc = berth_container_doc(c, err);
+	json_t *nets = jobj(jobj(doc, "NetworkSettings"), "Networks");
 	bool running = running_state(c);
-	const char *nm = jstr(jobj(c->doc, "HostConfig"), "NetworkMode");
-	if (!strcmp(name, "host") || (nm && !strcmp(nm, "host")))
+	const char *nm = jstr(jobj(doc, "HostConfig"), "NetworkMode");
+	if (!doc)
+		rc = -1;
+	else if (!strcmp(name, "host") || (nm && !strcmp(nm, "host")))
 		rc = berth_err(err, BERTH_E_FORBIDDEN,
 			       "container cannot be disconnected from host network or connected to host network");
 	else if (!jobj(nets, name))
@@ -285,7 +291,7 @@ int berth_networks_disconnect(struct berth_daemon *d, const char *ref, json_t *b
 	}
 	if (rc == 0) {
 		pthread_mutex_lock(&c->mu);
-		nets = jobj(jobj(c->doc, "NetworkSettings"), "Networks");
+		nets = jobj(jobj(berth_container_doc_or_log(c, "network not recorded"), "NetworkSettings"), "Networks");
 		json_object_del(nets, name);
 		pthread_mutex_unlock(&c->mu);
 		berth_container_save_unlocked(d->containers, c, NULL);
@@ -340,13 +346,19 @@ int berth_networks_container_started(struct berth_daemon *d, const char *contain
 	if (!c)
 		return -1;
 	pthread_mutex_lock(&c->mu);
-	bool user = berth_networks_uses_embedded_dns(d, c->doc);
+	json_t *doc = berth_container_doc(c, err);
+	if (!doc) {
+		pthread_mutex_unlock(&c->mu);
+		berth_container_put(d->containers, c);
+		return -1;
+	}
+	bool user = berth_networks_uses_embedded_dns(d, doc);
 	/* docker's short-ID alias on user networks */
 	char short_id[13];
 	snprintf(short_id, sizeof(short_id), "%.12s", c->id);
 	const char *k;
 	json_t *ep;
-	json_object_foreach(jobj(jobj(c->doc, "NetworkSettings"), "Networks"), k, ep) {
+	json_object_foreach(jobj(jobj(doc, "NetworkSettings"), "Networks"), k, ep) {
 		if (berth_nw_predefined(k))
 			continue;
 		json_t *al = jarr(ep, "Aliases");
@@ -413,7 +425,9 @@ static json_t *user_networks_of(struct berth_daemon *d, const char *id, json_t *
 	pthread_mutex_lock(&c->mu);
 	const char *k;
 	json_t *ep;
-	json_object_foreach(jobj(jobj(c->doc, "NetworkSettings"), "Networks"), k, ep) {
+	/* unreadable: no user networks (logged) */
+	json_object_foreach(jobj(jobj(berth_container_doc_or_log(c, "networks unknown"), "NetworkSettings"), "Networks"),
+			    k, ep) {
 		if (!berth_nw_predefined(k))
 			json_array_append_new(out, json_string(k));
 		size_t i;
@@ -468,7 +482,9 @@ int berth_nw_dns_lookup(void *ctx, const char *key, const char *name, struct ber
 			json_t *nv;
 			json_array_foreach(mine, j, nv) {
 				const char *netname = json_string_value(nv);
-				json_t *ep = jobj(jobj(jobj(c->doc, "NetworkSettings"), "Networks"), netname);
+				json_t *ep = jobj(jobj(jobj(berth_container_doc_or_log(c, "not resolved"), "NetworkSettings"),
+						       "Networks"),
+						  netname);
 				if (!ep || !jstr_ne(ep, "IPAddress"))
 					continue;
 				/* "name" or "name.network" */
@@ -518,9 +534,13 @@ int berth_nw_dns_ptr(void *ctx, const char *key, int family, const void *addr, c
 		json_t *nv;
 		json_array_foreach(mine, j, nv) {
 			const char *netname = json_string_value(nv);
-			json_t *ep = jobj(jobj(jobj(c->doc, "NetworkSettings"), "Networks"), netname);
+			if (!running_state(c)) /* before the document: a stopped one is not read */
+				break;
+			json_t *ep = jobj(jobj(jobj(berth_container_doc_or_log(c, "not resolved"), "NetworkSettings"),
+					       "Networks"),
+					  netname);
 			const char *ip = jstr(ep, family == AF_INET ? "IPAddress" : "GlobalIPv6Address");
-			if (running_state(c) && ip && !strcmp(ip, want)) {
+			if (ip && !strcmp(ip, want)) {
 				snprintf(name, len, "%s.%s", c->name + 1, netname);
 				found = 1;
 				break;
@@ -565,7 +585,13 @@ static int link_target(struct berth_daemon *d, const char *name, struct link_tar
 	if (!c)
 		return -1;
 	pthread_mutex_lock(&c->mu);
-	json_t *nets = jobj(jobj(c->doc, "NetworkSettings"), "Networks");
+	json_t *doc = berth_container_doc_or_log(c, "link target unknown");
+	if (!doc) {
+		pthread_mutex_unlock(&c->mu);
+		berth_container_put(d->containers, c);
+		return -1;
+	}
+	json_t *nets = jobj(jobj(doc, "NetworkSettings"), "Networks");
 	const char *ip = jstr(jobj(nets, "bridge"), "IPAddress");
 	snprintf(t->ip, sizeof(t->ip), "%s", ip ? ip : "");
 	snprintf(t->id12, sizeof(t->id12), "%.12s", c->id);
@@ -573,9 +599,9 @@ static int link_target(struct berth_daemon *d, const char *name, struct link_tar
 	t->ports = json_array();
 	const char *k;
 	json_t *v;
-	json_object_foreach(jobj(jobj(c->doc, "Config"), "ExposedPorts"), k, v)
+	json_object_foreach(jobj(jobj(doc, "Config"), "ExposedPorts"), k, v)
 		json_array_append_new(t->ports, json_string(k));
-	t->env = json_deep_copy(jarr(jobj(c->doc, "Config"), "Env"));
+	t->env = json_deep_copy(jarr(jobj(doc, "Config"), "Env"));
 	pthread_mutex_unlock(&c->mu);
 	berth_container_put(d->containers, c);
 	return 0;
@@ -735,7 +761,8 @@ void berth_networks_restore(struct berth_daemon *d)
 	for (size_t i = 0; i < n; i++) {
 		struct berth_container *c = all[i];
 		pthread_mutex_lock(&c->mu);
-		bool want = running_state(c) && berth_networks_uses_embedded_dns(d, c->doc);
+		bool want = running_state(c) &&
+			    berth_networks_uses_embedded_dns(d, berth_container_doc_or_log(c, "no embedded DNS"));
 		pthread_mutex_unlock(&c->mu);
 		if (!want)
 			continue;
@@ -763,7 +790,13 @@ int berth_networks_remove_link(struct berth_daemon *d, const char *name, struct 
 	if (!c)
 		return -1;
 	pthread_mutex_lock(&c->mu);
-	json_t *hc = jobj(c->doc, "HostConfig");
+	json_t *doc = berth_container_doc(c, err);
+	if (!doc) {
+		pthread_mutex_unlock(&c->mu);
+		berth_container_put(d->containers, c);
+		return -1;
+	}
+	json_t *hc = jobj(doc, "HostConfig");
 	json_t *links = jarr(hc, "Links");
 	json_t *keep = json_array();
 	bool found = false;

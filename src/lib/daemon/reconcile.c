@@ -488,7 +488,8 @@ void berth_reconcile(struct berth_daemon *d)
 		struct berth_container *c = all[i];
 		cleanup_free char *mark = mark_path(d, c->id);
 		pthread_mutex_lock(&c->mu);
-		const char *drv = jstr(c->doc, "Driver");
+		/* unreadable: the driver's check below is skipped (logged) */
+		const char *drv = jstr(berth_container_doc_or_log(c, "driver unknown"), "Driver");
 		bool same_driver = !drv || !*drv || !strcmp(drv, driver);
 		pthread_mutex_unlock(&c->mu);
 		struct stat sb;

@@ -175,10 +175,13 @@ static json_t *sample(struct berth_daemon *d, struct berth_container *ct)
 {
 	pthread_mutex_lock(&ct->mu);
 	bool running = ct->state == CS_RUNNING || ct->state == CS_PAUSED;
-	int pid = (int)jint(jobj(ct->doc, "State"), "Pid", 0);
-	const char *nm = jstr(jobj(ct->doc, "HostConfig"), "NetworkMode");
+	/* unreadable: no sample (logged), as a container gone */
+	json_t *doc = running ? berth_container_doc_or_log(ct, "no stats") : NULL;
+	running = running && doc;
+	int pid = (int)jint(jobj(doc, "State"), "Pid", 0);
+	const char *nm = jstr(jobj(doc, "HostConfig"), "NetworkMode");
 	bool host_net = nm && !strcmp(nm, "host");
-	bool disabled = jbool(jobj(ct->doc, "Config"), "NetworkDisabled", false);
+	bool disabled = jbool(jobj(doc, "Config"), "NetworkDisabled", false);
 	pthread_mutex_unlock(&ct->mu);
 	if (!running)
 		return NULL;
@@ -505,7 +508,13 @@ int berth_ctr_update(struct berth_daemon *d, struct berth_container *ct, json_t 
 			  ct->id);
 		goto out;
 	}
-	json_t *hc = json_object_get(ct->doc, "HostConfig");
+	json_t *doc = berth_container_doc(ct, err);
+	if (!doc) {
+		pthread_mutex_unlock(&ct->mu);
+		pthread_mutex_unlock(&ct->opmu);
+		goto out;
+	}
+	json_t *hc = json_object_get(doc, "HostConfig");
 	backup = json_deep_copy(hc);
 	int rc = merge_update(hc, req, ct->id, err);
 	/* the record is written after the mutex is released (metadata rule) */
@@ -513,7 +522,7 @@ int berth_ctr_update(struct berth_daemon *d, struct berth_container *ct, json_t 
 	if (rc == 0 && !(snap = berth_container_snapshot(ct)))
 		rc = berth_err(err, BERTH_E_INTERNAL, "out of memory");
 	if (rc < 0) {
-		json_object_set(ct->doc, "HostConfig", backup);
+		json_object_set(doc, "HostConfig", backup);
 		pthread_mutex_unlock(&ct->mu);
 		pthread_mutex_unlock(&ct->opmu);
 		if (err->kind != BERTH_E_CONFLICT)
@@ -524,8 +533,8 @@ int berth_ctr_update(struct berth_daemon *d, struct berth_container *ct, json_t 
 	pthread_mutex_unlock(&ct->mu);
 	if (berth_container_write(d->containers, snap, err) < 0) {
 		pthread_mutex_lock(&ct->mu);
-		if (!ct->removed)
-			json_object_set(ct->doc, "HostConfig", backup);
+		if (!ct->removed && (doc = berth_container_doc_or_log(ct, "update not undone")) != NULL)
+			json_object_set(doc, "HostConfig", backup);
 		pthread_mutex_unlock(&ct->mu);
 		pthread_mutex_unlock(&ct->opmu);
 		if (err->kind != BERTH_E_CONFLICT)
@@ -539,8 +548,8 @@ int berth_ctr_update(struct berth_daemon *d, struct berth_container *ct, json_t 
 		if (berth_shim_update(state_dir, res, &e2) < 0) {
 			pthread_mutex_lock(&ct->mu);
 			struct berth_container_snap *back = NULL;
-			if (!ct->removed) {
-				json_object_set(ct->doc, "HostConfig", backup);
+			if (!ct->removed && (doc = berth_container_doc_or_log(ct, "update not undone")) != NULL) {
+				json_object_set(doc, "HostConfig", backup);
 				back = berth_container_snapshot(ct);
 			}
 			pthread_mutex_unlock(&ct->mu);

@@ -131,7 +131,7 @@ json_t *berth_system_check(struct berth_daemon *d, bool repair, struct berth_err
 	for (size_t i = 0; i < nc; i++) {
 		struct berth_container *c = cs[i];
 		pthread_mutex_lock(&c->mu);
-		const char *img = json_string_value(json_object_get(c->doc, "Image"));
+		const char *img = c->image[0] ? c->image : NULL;
 		cleanup_free char *image = img ? strdup(img) : NULL;
 		bool skip = c->removed;
 		pthread_mutex_unlock(&c->mu);

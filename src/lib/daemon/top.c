@@ -68,7 +68,12 @@ int berth_ctr_top(struct berth_daemon *d, struct berth_container *ct, const char
 	bool running = ct->state == CS_RUNNING || ct->state == CS_PAUSED;
 	char id[65];
 	snprintf(id, sizeof(id), "%s", ct->id);
-	const char *rtname = jstr_ne(jobj(ct->doc, "HostConfig"), "Runtime");
+	json_t *doc = berth_container_doc(ct, err);
+	if (!doc) {
+		pthread_mutex_unlock(&ct->mu);
+		return -1;
+	}
+	const char *rtname = jstr_ne(jobj(doc, "HostConfig"), "Runtime");
 	char rtn[64];
 	snprintf(rtn, sizeof(rtn), "%s", rtname ? rtname : "");
 	pthread_mutex_unlock(&ct->mu);
@@ -177,10 +182,15 @@ int berth_ctr_prune(struct berth_daemon *d, json_t *filters, json_t **out, struc
 		struct berth_container *ct = all[i];
 		pthread_mutex_lock(&ct->mu);
 		bool stopped = ct->state == CS_EXITED || ct->state == CS_CREATED || ct->state == CS_DEAD;
-		int64_t created = 0;
-		berth_time_parse(jstr(ct->doc, "Created"), &created);
-		json_t *labels = jobj(jobj(ct->doc, "Config"), "Labels");
+		int64_t created = ct->created_ns;
 		bool keep = stopped && (!until || created < until);
+		bool by_label = json_array_size(json_object_get(filters, "label")) ||
+				json_array_size(json_object_get(filters, "label!"));
+		/* the document only for the label filters; unreadable: not pruned (logged) */
+		json_t *doc = keep && by_label ? berth_container_doc_or_log(ct, "not pruned") : NULL;
+		if (keep && by_label && !doc)
+			keep = false;
+		json_t *labels = jobj(jobj(doc, "Config"), "Labels");
 		if (keep && json_array_size(json_object_get(filters, "label")) &&
 		    !berth_labels_match(json_object_get(filters, "label"), labels))
 			keep = false;

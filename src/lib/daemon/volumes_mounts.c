@@ -404,11 +404,14 @@ static int build_plan(struct berth_daemon *d, const char *self_id, const json_t 
 			continue;
 		}
 		pthread_mutex_lock(&src->mu);
-		cleanup_json json_t *mounts = json_deep_copy(jarr(src->doc, "Mounts"));
+		json_t *srcdoc = berth_container_doc(src, err);
+		cleanup_json json_t *mounts = json_deep_copy(jarr(srcdoc, "Mounts"));
 		char src_id[65];
 		snprintf(src_id, sizeof(src_id), "%s", src->id);
 		pthread_mutex_unlock(&src->mu);
 		berth_container_put(d->containers, src);
+		if (!srcdoc)
+			return -1;
 		bool *anon = NULL;
 		char **refs = NULL;
 		pthread_mutex_lock(&d->volumes->mu);
@@ -838,8 +841,9 @@ static int record_with_volumes(struct berth_daemon *d, struct berth_container *c
 	if (rc == 0 && vols)
 		rc = apply_plan_locked(vs, c->id, p, &created, err); /* names the sources */
 	if (rc == 0) {
+		/* hidden while created: its tree is resident, no database read here */
 		pthread_mutex_lock(&c->mu);
-		json_object_set_new(c->doc, "Mounts", mounts_json(p));
+		json_object_set_new(berth_container_doc_or_log(c, "mounts not recorded"), "Mounts", mounts_json(p));
 		pthread_mutex_unlock(&c->mu);
 		rc = berth_container_write_tx(d->containers, c, err);
 		if (rc == 0)
@@ -866,9 +870,12 @@ int berth_volumes_container_create(struct berth_daemon *d, struct berth_containe
 	struct plan p = {0};
 	if (vs) {
 		pthread_mutex_lock(&c->mu);
-		cleanup_json json_t *cfg = json_deep_copy(jobj(c->doc, "Config"));
-		cleanup_json json_t *hc = json_deep_copy(jobj(c->doc, "HostConfig"));
+		json_t *doc = berth_container_doc(c, err);
+		cleanup_json json_t *cfg = json_deep_copy(jobj(doc, "Config"));
+		cleanup_json json_t *hc = json_deep_copy(jobj(doc, "HostConfig"));
 		pthread_mutex_unlock(&c->mu);
+		if (!doc)
+			return -1;
 		if (build_plan(d, c->id, cfg, hc, &p, err) < 0)
 			return -1;
 	}
@@ -1017,8 +1024,11 @@ int berth_volumes_container_start(struct berth_daemon *d, struct berth_container
 	if (!vs)
 		return 0;
 	pthread_mutex_lock(&c->mu);
-	cleanup_json json_t *mounts = json_deep_copy(jarr(c->doc, "Mounts"));
+	json_t *doc = berth_container_doc(c, err);
+	cleanup_json json_t *mounts = json_deep_copy(jarr(doc, "Mounts"));
 	pthread_mutex_unlock(&c->mu);
+	if (!doc)
+		return -1;
 	name_anonymous(host_config, mounts);
 	json_t *events = json_array();
 	int rc = 0;
@@ -1154,8 +1164,9 @@ void vols_restore_locked(struct berth_volumes *vs)
 		struct berth_container *c = all[i];
 		pthread_mutex_lock(&c->mu);
 		bool running = c->state == CS_RUNNING || c->state == CS_PAUSED;
-		cleanup_json json_t *mounts = running ? json_deep_copy(jarr(c->doc, "Mounts")) : NULL;
-		cleanup_json json_t *hc = running ? json_deep_copy(jobj(c->doc, "HostConfig")) : NULL;
+		json_t *doc = running ? berth_container_doc_or_log(c, "volumes not held") : NULL;
+		cleanup_json json_t *mounts = doc ? json_deep_copy(jarr(doc, "Mounts")) : NULL;
+		cleanup_json json_t *hc = doc ? json_deep_copy(jobj(doc, "HostConfig")) : NULL;
 		pthread_mutex_unlock(&c->mu);
 		if (!running)
 			continue;

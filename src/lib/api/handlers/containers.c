@@ -211,7 +211,13 @@ static void ctr_inspect(struct berth_daemon *d, struct berth_http_req *r, struct
 	struct berth_container *ct = berth_api_container(d, r, c);
 	if (!ct)
 		return;
-	json_t *j = berth_ctr_inspect(d, ct, berth_http_query_bool(r, "size", false));
+	struct berth_error err = {0};
+	json_t *j = berth_ctr_inspect(d, ct, berth_http_query_bool(r, "size", false), &err);
+	if (!j) {
+		berth_container_put(d->containers, ct);
+		berth_http_respond_error(c, &err);
+		return;
+	}
 	json_t *ids = berth_exec_ids(d->execs, ct->id);
 	json_object_set_new(j, "ExecIDs", json_array_size(ids) ? ids : json_null());
 	if (!json_array_size(ids))

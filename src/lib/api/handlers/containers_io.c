@@ -81,14 +81,22 @@ static void ctr_logs(struct berth_daemon *d, struct berth_http_req *r, struct be
 	if (tail && *tail && strcmp(tail, "all"))
 		o.tail = atol(tail);
 	char driver[64] = "", path[4096] = "";
+	struct berth_error derr = {0};
 	pthread_mutex_lock(&ct->mu);
-	json_t *lcfg = jobj(jobj(ct->doc, "HostConfig"), "LogConfig");
+	json_t *doc = berth_container_doc(ct, &derr);
+	if (!doc) {
+		pthread_mutex_unlock(&ct->mu);
+		berth_container_put(d->containers, ct);
+		berth_http_respond_error(c, &derr);
+		return;
+	}
+	json_t *lcfg = jobj(jobj(doc, "HostConfig"), "LogConfig");
 	const char *ltype = jstr_ne(lcfg, "Type");
 	snprintf(driver, sizeof(driver), "%s", ltype ? ltype : "json-file");
 	bool readable = berth_log_can_read(driver, jobj(lcfg, "Config"));
 	cleanup_json json_t *lopts = json_incref(jobj(lcfg, "Config"));
-	snprintf(path, sizeof(path), "%s", jstr(ct->doc, "LogPath") ? jstr(ct->doc, "LogPath") : "");
-	lc.tty = jbool(jobj(ct->doc, "Config"), "Tty", false);
+	snprintf(path, sizeof(path), "%s", jstr(doc, "LogPath") ? jstr(doc, "LogPath") : "");
+	lc.tty = jbool(jobj(doc, "Config"), "Tty", false);
 	pthread_mutex_unlock(&ct->mu);
 	if (!lc.want_out && !lc.want_err) {
 		berth_container_put(d->containers, ct);
