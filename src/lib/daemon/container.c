@@ -734,6 +734,31 @@ static bool record_current(struct berth_container *c)
 	return same;
 }
 
+/* Free the tree (its record is current), keeping what the Status needs. */
+static void drop_tree(struct berth_container_lazy *l)
+{
+	struct status_inputs in;
+	status_inputs_of(json_object_get(l->tree, "State"), &in);
+	l->started_ns = in.started_ns;
+	l->finished_ns = in.finished_ns;
+	l->exit_code = in.exit_code;
+	l->health_suffix = in.health_suffix;
+	json_decref(l->tree);
+	l->tree = NULL;
+}
+
+bool berth_container_doc_resident(struct berth_container *c) { return c->lazy->tree != NULL; }
+
+void berth_container_doc_unread(struct berth_container *c, bool was_resident)
+{
+	/* read back under this lock hold: no other thread saw the tree, and
+	 * it is still the record (only read) */
+	if (!was_resident && c->lazy->tree && c->lazy->cs) {
+		drop_tree(c->lazy);
+		c->lazy->touched = false;
+	}
+}
+
 size_t berth_containers_evict_idle(struct berth_containers *cs)
 {
 	size_t freed = 0;
@@ -747,14 +772,7 @@ size_t berth_containers_evict_idle(struct berth_containers *cs)
 		} else if (l->tree && c->refs == 1 && record_current(c)) {
 			/* refs == 1 (the table's, counted under cs->mu held here):
 			 * no thread holds c, so none holds a part of its tree */
-			struct status_inputs in;
-			status_inputs_of(json_object_get(l->tree, "State"), &in);
-			l->started_ns = in.started_ns;
-			l->finished_ns = in.finished_ns;
-			l->exit_code = in.exit_code;
-			l->health_suffix = in.health_suffix;
-			json_decref(l->tree);
-			l->tree = NULL;
+			drop_tree(l);
 			freed++;
 		}
 		pthread_mutex_unlock(&c->mu);

@@ -126,6 +126,12 @@ int berth_container_save(struct berth_containers *cs, struct berth_container *c,
  * The tree is borrowed: use it (and anything taken from it) only while
  * c->mu is held; copy or incref what must outlive the lock. */
 json_t *berth_container_doc(struct berth_container *c, struct berth_error *err);
+/* Reading one document among many (lists, scans), with c->mu held from
+ * before berth_container_doc_resident to after berth_container_doc_unread:
+ * a document that was not resident and was only read is freed again at
+ * once, so a scan keeps one document at a time. */
+bool berth_container_doc_resident(struct berth_container *c);
+void berth_container_doc_unread(struct berth_container *c, bool was_resident);
 /* The same for code that cannot return an error (state changes, monitors):
  * the failure is logged with what (the caller) in the daemon's log. */
 json_t *berth_container_doc_or_log(struct berth_container *c, const char *what);

@@ -272,6 +272,7 @@ int berth_ctr_list_write(struct berth_daemon *d, json_t *filters, bool all, int 
 	for (size_t k = 0; k < n; k++) {
 		struct berth_container *c = cs[k];
 		pthread_mutex_lock(&c->mu);
+		bool resident = berth_container_doc_resident(c); /* a scan: one document at a time */
 		bool running = c->state == CS_RUNNING || c->state == CS_PAUSED || c->state == CS_RESTARTING;
 		const char *state = berth_cstate_name(c->state);
 		bool keep = all || running || has_status || limit > 0 || bf || sf;
@@ -288,6 +289,7 @@ int berth_ctr_list_write(struct berth_daemon *d, json_t *filters, bool all, int 
 		/* the filters on the document's contents read it (back) */
 		json_t *doc = NULL;
 		if (keep && needs_doc && !(doc = berth_container_doc(c, err))) {
+			berth_container_doc_unread(c, resident);
 			pthread_mutex_unlock(&c->mu);
 			failed = true;
 			break;
@@ -323,11 +325,13 @@ int berth_ctr_list_write(struct berth_daemon *d, json_t *filters, bool all, int 
 			if (kept++)
 				r |= LIT(out, ",");
 			if (write_item(d, c, size, out, err) < 0) {
+				berth_container_doc_unread(c, resident);
 				pthread_mutex_unlock(&c->mu);
 				failed = true;
 				break;
 			}
 		}
+		berth_container_doc_unread(c, resident);
 		pthread_mutex_unlock(&c->mu);
 		if (limit > 0 && kept >= limit)
 			break;

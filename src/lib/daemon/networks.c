@@ -206,6 +206,7 @@ static json_t *containers_of(struct berth_daemon *d, json_t *net)
 	for (size_t i = 0; i < n; i++) {
 		struct berth_container *c = all[i];
 		pthread_mutex_lock(&c->mu);
+		bool resident = berth_container_doc_resident(c); /* a scan: one document at a time */
 		/* unreadable: left out of the list (logged) */
 		json_t *eps = jobj(jobj(berth_container_doc_or_log(c, "not listed in its networks"), "NetworkSettings"),
 				   "Networks");
@@ -229,6 +230,7 @@ static json_t *containers_of(struct berth_daemon *d, json_t *net)
 						      jstr(ep, "MacAddress") ? jstr(ep, "MacAddress") : "",
 						      "IPv4Address", v4, "IPv6Address", v6));
 		}
+		berth_container_doc_unread(c, resident);
 		pthread_mutex_unlock(&c->mu);
 	}
 	berth_container_list_free(d->containers, all, n);
@@ -244,12 +246,14 @@ static bool network_in_use(struct berth_daemon *d, json_t *net, bool endpoints_o
 	for (size_t i = 0; i < n && !used; i++) {
 		struct berth_container *c = all[i];
 		pthread_mutex_lock(&c->mu);
+		bool resident = berth_container_doc_resident(c);
 		json_t *doc = berth_container_doc_or_log(c, "counted as using every network");
 		json_t *ep = jobj(jobj(jobj(doc, "NetworkSettings"), "Networks"), jstr(net, "Name"));
 		if (ep && !endpoint_of(jstr(net, "Name"), ep, jstr(net, "Name"), jstr(net, "Id")))
 			ep = NULL;
 		if (!doc || (ep && (!endpoints_only || jstr_ne(ep, "EndpointID"))))
 			used = true;
+		berth_container_doc_unread(c, resident);
 		pthread_mutex_unlock(&c->mu);
 	}
 	berth_container_list_free(d->containers, all, n);
