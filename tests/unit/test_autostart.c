@@ -23,10 +23,7 @@ static struct berth_container *mk(const char *hostconfig, const char *state, enu
 	return c;
 }
 
-static void rm(struct berth_container *c)
-{
-	berth_container_free_standalone(c);
-}
+static void rm(struct berth_container *c) { berth_container_free_standalone(c); }
 
 static bool autostart(const char *policy, int max, int exit_code, const char *error, enum berth_cstate st, int restarts,
 		      bool started)

@@ -27,10 +27,10 @@ static json_t *make_doc(int i)
 	char name[32];
 	snprintf(name, sizeof(name), "/c%d", i);
 	return json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:b, s:i, s:s, s:s}, s:{s:s, s:{s:s}, s:[s]}, s:{s:s}, s:[]}",
-			 "Id", "", "Created", "2024-01-01T00:00:00.5Z", "Name", name, "Image", "sha256:0123",
-			 "State", "Status", "exited", "Running", 0, "ExitCode", i % 3, "StartedAt",
-			 "2024-01-01T00:00:01Z", "FinishedAt", "2024-01-01T00:00:02Z", "Config", "Image", "busybox",
-			 "Labels", "k", name, "Env", "A=\xc3\xa9", "HostConfig", "NetworkMode", "none", "Mounts");
+			 "Id", "", "Created", "2024-01-01T00:00:00.5Z", "Name", name, "Image", "sha256:0123", "State",
+			 "Status", "exited", "Running", 0, "ExitCode", i % 3, "StartedAt", "2024-01-01T00:00:01Z",
+			 "FinishedAt", "2024-01-01T00:00:02Z", "Config", "Image", "busybox", "Labels", "k", name, "Env",
+			 "A=\xc3\xa9", "HostConfig", "NetworkMode", "none", "Mounts");
 }
 
 static int db_exec(struct berth_db *db, const char *sql, const char *id)

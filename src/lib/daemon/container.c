@@ -18,9 +18,9 @@
 struct berth_container_lazy {
 	struct berth_containers *cs;
 	json_t *tree;
-	bool touched;              /* used since the evictor's last pass */
-	uint64_t snap_hash;        /* FNV-1a of the last snapshot's text (the record read at start) */
-	bool dirty;                /* the tree was found to differ from snapshot dirty_seq */
+	bool touched;       /* used since the evictor's last pass */
+	uint64_t snap_hash; /* FNV-1a of the last snapshot's text (the record read at start) */
+	bool dirty;         /* the tree was found to differ from snapshot dirty_seq */
 	uint64_t dirty_seq;
 	int64_t started_ns, finished_ns; /* State while not resident */
 	long long exit_code;
@@ -72,8 +72,7 @@ static uint64_t text_hash(const char *s)
 	return h;
 }
 
-static struct berth_container *new_container(struct berth_containers *cs, const char *id, const char *name,
-					     json_t *doc)
+static struct berth_container *new_container(struct berth_containers *cs, const char *id, const char *name, json_t *doc)
 {
 	struct berth_container *c = calloc(1, sizeof(*c));
 	c->lazy = calloc(1, sizeof(*c->lazy));
@@ -382,7 +381,8 @@ static int write_record(struct berth_containers *cs, const char *id, const struc
 int berth_container_write(struct berth_containers *cs, struct berth_container_snap *snap, struct berth_error *err)
 {
 	if (!snap) /* out of memory, or the document unreadable (logged) */
-		return berth_err(err, BERTH_E_INTERNAL, "container record not written: out of memory or unreadable record");
+		return berth_err(err, BERTH_E_INTERNAL,
+				 "container record not written: out of memory or unreadable record");
 	struct berth_container *c = snap->c;
 	int rc = 0;
 	pthread_mutex_lock(&c->savemu);

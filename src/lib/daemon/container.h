@@ -21,7 +21,7 @@ enum berth_cstate { CS_CREATED, CS_RUNNING, CS_PAUSED, CS_RESTARTING, CS_REMOVIN
 
 struct berth_container {
 	char id[65];
-	char name[256];     /* with leading '/' */
+	char name[256]; /* with leading '/' */
 	/* the inspect document (Id, Created, State, Config, HostConfig, ...),
 	 * resident or not: only through berth_container_doc */
 	struct berth_container_lazy *lazy;

@@ -354,8 +354,9 @@ void berth_ctr_restore(struct berth_daemon *d)
 		} else if (berth_shim_read_exit(state_dir, &ex, NULL) < 0) {
 			if (st == CS_RESTARTING) {
 				pthread_mutex_lock(&c->mu);
-				ex.exit_code = (int)jint(jobj(berth_container_doc_or_log(c, "exit code unknown"), "State"),
-							 "ExitCode", 255);
+				ex.exit_code =
+					(int)jint(jobj(berth_container_doc_or_log(c, "exit code unknown"), "State"),
+						  "ExitCode", 255);
 				pthread_mutex_unlock(&c->mu);
 			} else {
 				ex.exit_code = 255;

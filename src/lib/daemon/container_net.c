@@ -114,7 +114,8 @@ int berth_ctr_net_prepare(struct berth_daemon *d, struct berth_container *c, jso
 	json_t *doc = berth_container_doc(c, err);
 	cleanup_free char *hostname_path = doc && jstr(doc, "HostnamePath") ? strdup(jstr(doc, "HostnamePath")) : NULL;
 	cleanup_free char *hosts_path = doc && jstr(doc, "HostsPath") ? strdup(jstr(doc, "HostsPath")) : NULL;
-	cleanup_free char *resolv_path = doc && jstr(doc, "ResolvConfPath") ? strdup(jstr(doc, "ResolvConfPath")) : NULL;
+	cleanup_free char *resolv_path =
+		doc && jstr(doc, "ResolvConfPath") ? strdup(jstr(doc, "ResolvConfPath")) : NULL;
 	pthread_mutex_unlock(&c->mu);
 	if (!doc)
 		return -1;

@@ -627,8 +627,8 @@ static int do_remove(struct berth_daemon *d, struct berth_container *c, bool for
 	if (berth_rwlayer_remove(d->layers, c->id, &e2) < 0) {
 		pthread_mutex_lock(&c->mu);
 		berth_container_set_state(c, CS_DEAD);
-		json_object_set_new(json_object_get(berth_container_doc_or_log(c, "error not recorded"), "State"), "Error",
-				    json_string(e2.msg));
+		json_object_set_new(json_object_get(berth_container_doc_or_log(c, "error not recorded"), "State"),
+				    "Error", json_string(e2.msg));
 		struct berth_container_snap *snap = berth_container_snapshot(c);
 		pthread_mutex_unlock(&c->mu);
 		berth_container_write(d->containers, snap, NULL);

@@ -312,8 +312,7 @@ int berth_ctr_list_write(struct berth_daemon *d, json_t *filters, bool all, int 
 			for (size_t a = 0; ancestors && ancestors[a]; a++)
 				if (!strcmp(ancestors[a], c->image))
 					hit = true;
-			if (berth_filter_has(json_object_get(filters, "ancestor"),
-					     jstr(jobj(doc, "Config"), "Image")))
+			if (berth_filter_has(json_object_get(filters, "ancestor"), jstr(jobj(doc, "Config"), "Image")))
 				hit = true;
 			keep = hit;
 		}

@@ -539,7 +539,8 @@ void berth_health_stop_locked(struct berth_daemon *d, struct berth_container *c)
 	pthread_mutex_lock(&h->mu);
 	bool was = stop_locked(h, c->id);
 	pthread_mutex_unlock(&h->mu);
-	json_t *health = was ? jobj(jobj(berth_container_doc_or_log(c, "health not stopped"), "State"), "Health") : NULL;
+	json_t *health =
+		was ? jobj(jobj(berth_container_doc_or_log(c, "health not stopped"), "State"), "Health") : NULL;
 	if (was && health)
 		json_object_set_new(health, "Status", json_string("unhealthy"));
 }

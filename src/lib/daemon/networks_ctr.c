@@ -426,8 +426,8 @@ static json_t *user_networks_of(struct berth_daemon *d, const char *id, json_t *
 	const char *k;
 	json_t *ep;
 	/* unreadable: no user networks (logged) */
-	json_object_foreach(jobj(jobj(berth_container_doc_or_log(c, "networks unknown"), "NetworkSettings"), "Networks"),
-			    k, ep) {
+	json_object_foreach(
+		jobj(jobj(berth_container_doc_or_log(c, "networks unknown"), "NetworkSettings"), "Networks"), k, ep) {
 		if (!berth_nw_predefined(k))
 			json_array_append_new(out, json_string(k));
 		size_t i;
@@ -482,9 +482,10 @@ int berth_nw_dns_lookup(void *ctx, const char *key, const char *name, struct ber
 			json_t *nv;
 			json_array_foreach(mine, j, nv) {
 				const char *netname = json_string_value(nv);
-				json_t *ep = jobj(jobj(jobj(berth_container_doc_or_log(c, "not resolved"), "NetworkSettings"),
-						       "Networks"),
-						  netname);
+				json_t *ep = jobj(
+					jobj(jobj(berth_container_doc_or_log(c, "not resolved"), "NetworkSettings"),
+					     "Networks"),
+					netname);
 				if (!ep || !jstr_ne(ep, "IPAddress"))
 					continue;
 				/* "name" or "name.network" */
