@@ -106,7 +106,7 @@ int berth_container_delete(struct berth_containers *cs, struct berth_container *
  * while starting a transaction. */
 typedef int (*berth_container_delete_hook)(struct berth_db *db, const char *id, void *ctx, struct berth_error *err);
 void berth_containers_set_delete_hook(struct berth_containers *cs, berth_container_delete_hook fn, void *ctx);
-/* Persisting c->doc without a database write under c->mu: take a snapshot
+/* Persisting the document without a database write under c->mu: take a snapshot
  * with c->mu held (the document serialized, numbered), release c->mu, then
  * write it. Writes of one container are ordered by that number: an older
  * snapshot never overwrites a newer one, and none recreates a deleted

@@ -11,7 +11,7 @@ struct berth_daemon;
 /* NetworkMode "", "default" or "bridge": the default bridge network. */
 bool berth_ctr_net_uses_bridge(const char *mode);
 /* Before the runtime starts: files (hostname, hosts, resolv.conf), the
- * sandbox and endpoints, NetworkSettings in c->doc. *netns: NULL (new empty
+ * sandbox and endpoints, NetworkSettings in its document. *netns: NULL (new empty
  * namespace), "host", or a namespace path for the spec (free it). On error
  * nothing is left. */
 int berth_ctr_net_prepare(struct berth_daemon *d, struct berth_container *c, json_t *cfg, json_t *hc, char **netns,
