@@ -2,7 +2,8 @@
  *   <home>/<id>/diff     the layer's files (whiteouts: char 0:0, opaque xattr)
  *   <home>/<id>/link     short id; <home>/l/<short> -> ../<id>/diff
  *   <home>/<id>/lower    "l/AAA:l/BBB" (parent first), absent for base layers
- *   <home>/<id>/work, merged   for writable (container) layers
+ *   <home>/<id>/work, merged   for mounted writable (container) layers; not
+ *                            the -init layer, written without a mount (rwlayer.c)
  * Mounts use the short relative lowerdir paths from inside <home>: a child
  * (sharing the daemon's memory) chdirs there and mounts, so the daemon's threads never change cwd
  * and deep images stay within the one-page mount-option limit. */
