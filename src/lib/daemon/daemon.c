@@ -25,6 +25,7 @@
 #include "image/store.h"
 #include "network/network.h"
 #include "runtime/runtime.h"
+#include "storage/fsutil.h"
 #include "storage/layer_store.h"
 
 static int open_db(struct berth_daemon *d, struct berth_error *err)
@@ -256,6 +257,10 @@ int berth_daemon_load(struct berth_daemon *d, struct berth_error *err)
 	berth_pull_recover(d->images, d->cfg.data_root); /* layer references of pulls killed midway */
 	berth_build_recover(d->cfg.data_root);           /* work and /dev/shm directories of builds killed midway */
 	int rc = -1;
+	/* each container's directory in a block group of its own (storage/fsutil.h) */
+	cleanup_free char *cdirs = berth_strdup_printf("%s/containers", d->cfg.data_root);
+	if (cdirs && berth_mkdir_p(cdirs, 0710, NULL) == 0)
+		berth_fs_spread_subdirs(cdirs);
 	struct berth_containers *cs = berth_containers_open(d, err);
 	if (!cs)
 		goto out;

@@ -546,3 +546,16 @@ void berth_strmap_free(struct berth_strmap *m)
 	free(m->vals);
 	memset(m, 0, sizeof(*m));
 }
+
+void berth_fs_spread_subdirs(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	int flags = 0;
+	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && !(flags & FS_TOPDIR_FL)) {
+		flags |= FS_TOPDIR_FL;
+		ioctl(fd, FS_IOC_SETFLAGS, &flags); /* not ext2/3/4: not supported, nothing to spread */
+	}
+	close(fd);
+}

@@ -53,6 +53,16 @@ int berth_copy_xattrs_at(int sfd, const char *sname, int dfd, const char *dname)
 /* the same without the attributes whose names start with skip_prefix (NULL: none) */
 int berth_copy_xattrs_at_except(int sfd, const char *sname, int dfd, const char *dname, const char *skip_prefix);
 
+/* Mark dir as the top of directory hierarchies (FS_TOPDIR_FL, chattr +T):
+ * ext4 then places each new subdirectory, and the files made in it, in a
+ * block group of its own choosing (Orlov) instead of dir's group. On ext4
+ * without a journal, every inode allocation scans the group's recently
+ * (60 s or more) deleted inodes (find_inode_bit/recently_deleted), which
+ * container churn piles up in the one group of overlay2/ or containers/:
+ * half of berthd's CPU in 100 parallel run -d after an rm of as many.
+ * Best effort (other filesystems: nothing). */
+void berth_fs_spread_subdirs(const char *dir);
+
 /* Is this a mount point (differs in device from its parent, or a mount root)? */
 bool berth_is_mountpoint(const char *path);
 

@@ -219,6 +219,7 @@ static int ov_init(struct berth_graph_driver *d, struct berth_error *err)
 	cleanup_free char *l = berth_strdup_printf("%s/l", d->home);
 	if (!l || berth_mkdir_p(l, 0700, err) < 0)
 		return -1;
+	berth_fs_spread_subdirs(d->home); /* each layer's inodes in a block group of its own */
 	/* Links left missing, dangling or half-made by an interrupted
 	 * create/commit/remove are not scanned for here (a stat per link, two
 	 * links per container): the first mount or lower-dir open that misses
