@@ -29,7 +29,10 @@ static int vfs_init(struct berth_graph_driver *d, struct berth_error *err)
 	cleanup_free char *dir = berth_strdup_printf("%s/dir", d->home);
 	if (!dir)
 		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
-	return berth_mkdir_p(dir, 0700, err);
+	if (berth_mkdir_p(dir, 0700, err) < 0)
+		return -1;
+	berth_fs_spread_subdirs(dir); /* each layer in a block group of its own (storage/fsutil.h) */
+	return 0;
 }
 
 static void vfs_cleanup(struct berth_graph_driver *d) { (void)d; }
