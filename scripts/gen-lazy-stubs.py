@@ -12,7 +12,10 @@ names. Variadic functions are refused: write those by hand.
 The libraries in UNLOAD are unloaded again when idle (struct berth_lazy_lib
 in lazy.h): their forwarders are BERTH_LAZY_U*, and every function that
 makes or frees an object Berth keeps between calls must be listed in NEW or
-FREE (a name that looks like one and is in neither is refused)."""
+FREE (a name that looks like one and is in neither is refused). zlib's
+z_stream is allocated by the caller: its initialisers (INIT) make it live
+when they return Z_OK, its ends (END, like gzclose) free it unless they
+return Z_STREAM_ERROR."""
 import re
 import subprocess
 import sys
@@ -22,13 +25,32 @@ NOLOAD = {"ERR_clear_error", "ERR_get_error", "OPENSSL_thread_stop", "curl_easy_
           "curl_slist_free_all", "curl_free", "SSL_CTX_free", "SSL_free", "X509_free", "EVP_MD_CTX_free",
           "archive_read_free", "archive_write_free", "archive_entry_free"}
 
-UNLOAD = {"archive": "berth_lazy_lib_archive", "zstd": "berth_lazy_lib_zstd"}
+UNLOAD = {"archive": "berth_lazy_lib_archive", "zstd": "berth_lazy_lib_zstd", "zlib": "berth_lazy_lib_zlib"}
 NEW = {"archive_read_new", "archive_write_new", "archive_entry_new", "ZSTD_createCCtx", "ZSTD_createDCtx",
-       "ZSTD_createCStream", "ZSTD_createDStream"}
+       "ZSTD_createCStream", "ZSTD_createDStream", "gzopen", "gzopen64", "gzdopen"}
+INIT = {"deflateInit_": "Z_OK", "deflateInit2_": "Z_OK", "inflateInit_": "Z_OK", "inflateInit2_": "Z_OK",
+        "inflateBackInit_": "Z_OK"}
+# what the object needs once ended (END: the result that freed nothing)
+END = {"deflateEnd": "zstream_forget", "inflateEnd": "zstream_forget", "inflateBackEnd": "zstream_forget",
+       "gzclose": "BERTH_LAZY_NOTHING", "gzclose_r": "BERTH_LAZY_NOTHING", "gzclose_w": "BERTH_LAZY_NOTHING"}
+END_KEPT = "Z_STREAM_ERROR"
+PROLOGUE = {"zlib": """/* zlib filled in its own allocators (functions of libz) where the stream had
+ * none, and may have left msg pointing at its constants */
+static inline void zstream_forget(z_streamp s)
+{
+\ts->zalloc = Z_NULL;
+\ts->zfree = Z_NULL;
+\ts->opaque = Z_NULL;
+\ts->msg = Z_NULL;
+}
+"""}
+# names that make or end an object in zlib (deflateCopy makes one too)
+ZLIB_OBJECT = r"(Init|End|Copy|open|close)"
 # the objects of those libraries that NEW makes (types without spaces): a
 # function taking one first is a method, called without the use lock (the
 # live object pins the library)
-OBJECTS = {"structarchive*", "structarchive_entry*", "ZSTD_CCtx*", "ZSTD_DCtx*", "ZSTD_CStream*", "ZSTD_DStream*"}
+OBJECTS = {"structarchive*", "structarchive_entry*", "ZSTD_CCtx*", "ZSTD_DCtx*", "ZSTD_CStream*", "ZSTD_DStream*",
+           "z_streamp", "gzFile"}
 FREE = {"archive_read_free", "archive_write_free", "archive_entry_free", "ZSTD_freeCCtx", "ZSTD_freeDCtx",
         "ZSTD_freeCStream", "ZSTD_freeDStream"}
 
@@ -86,7 +108,7 @@ def proto(text, name):
 def fail_value(ret):
     if ret.endswith("*"):
         return "NULL"
-    if ret.startswith("unsigned") or ret in ("size_t",):
+    if ret.startswith("unsigned") or ret in ("size_t", "uLong", "uInt", "z_size_t"):
         return "0"
     return "-1"
 
@@ -103,12 +125,22 @@ def main():
     print('\n#include "lazy.h"\n')
     if not lib:
         print(f'#define SO "{soname}"\n')
+    if name in PROLOGUE:
+        print(PROLOGUE[name])
     for s in syms:
         ret, params = proto(text, s)
         load = "false" if s in NOLOAD else "true"
         decl = ", ".join(f"{t} a{i}" if not t.endswith("*") else f"{t}a{i}" for i, t in enumerate(params)) or "void"
         args = ", ".join(f"a{i}" for i in range(len(params)))
-        if lib and s in NEW:
+        if lib and s in NEW and params:
+            print(f"BERTH_LAZY_UNEW_ARGS({lib}, {ret}, {s}, ({decl}), ({args}))")
+        elif lib and s in INIT:
+            print(f"BERTH_LAZY_UINIT({lib}, {ret}, {s}, ({decl}), ({args}), {fail_value(ret)}, {INIT[s]})")
+        elif lib and s in END:
+            if len(params) != 1:
+                raise SystemExit(f"{s}: an end takes its object only")
+            print(f"BERTH_LAZY_UEND({lib}, {ret}, {s}, {params[0]}, {fail_value(ret)}, {END_KEPT}, {END[s]})")
+        elif lib and s in NEW:
             if params:
                 raise SystemExit(f"{s}: a constructor with arguments, extend lazy.h")
             print(f"BERTH_LAZY_UNEW({lib}, {ret}, {s})")
@@ -121,6 +153,8 @@ def main():
                 print(f"BERTH_LAZY_UFREE({lib}, {ret}, {s}, {params[0]}, {fail_value(ret)})")
         elif lib and re.search(r"(_new|create|free|_init|_end)", s, re.I):
             raise SystemExit(f"{s}: makes or frees an object? list it in NEW or FREE")
+        elif name == "zlib" and re.search(ZLIB_OBJECT, s):
+            raise SystemExit(f"{s}: makes or ends a zlib object? list it in NEW, INIT or END")
         elif lib and params and params[0].replace(" ", "") in OBJECTS and ret == "void":
             print(f"BERTH_LAZY_UMETHOD_VOID({lib}, {s}, ({decl}), ({args}))")
         elif lib and params and params[0].replace(" ", "") in OBJECTS:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# update-lazy-stubs.sh BUILD_DIR: rewrite src/lazy/lazy_{curl,ssl,crypto,archive,zstd,lzma,bz2}.c
-# for every libcurl/OpenSSL/libarchive/libzstd/liblzma/libbz2 function that libberth and the
+# update-lazy-stubs.sh BUILD_DIR: rewrite src/lazy/lazy_{curl,ssl,crypto,archive,zstd,lzma,bz2,zlib}.c
+# for every libcurl/OpenSSL/libarchive/libzstd/liblzma/libbz2/zlib function that libberth and the
 # front-ends call (read from the objects in BUILD_DIR). Run it when a link of
 # berthd, berth-shim or berth says "undefined reference" to one of them.
 set -euo pipefail
@@ -28,4 +28,5 @@ gen archive libarchive.so.13 "archive.h archive_entry.h" '^archive_set_error$'
 gen zstd libzstd.so.1 "zstd.h"
 gen lzma liblzma.so.5 "lzma.h"
 gen bz2 libbz2.so.1.0 "bzlib.h"
+gen zlib libz.so.1 "zlib.h"
 git status --short src/lazy

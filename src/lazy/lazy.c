@@ -22,7 +22,9 @@ void *berth_lazy_sym(const char *lib, const char *name, bool load)
 
 struct berth_lazy_lib berth_lazy_lib_archive = BERTH_LAZY_LIB_INIT("libarchive.so.13");
 struct berth_lazy_lib berth_lazy_lib_zstd = BERTH_LAZY_LIB_INIT("libzstd.so.1");
-static struct berth_lazy_lib *const unloadable[] = {&berth_lazy_lib_archive, &berth_lazy_lib_zstd};
+struct berth_lazy_lib berth_lazy_lib_zlib = BERTH_LAZY_LIB_INIT("libz.so.1");
+static struct berth_lazy_lib *const unloadable[] = {&berth_lazy_lib_archive, &berth_lazy_lib_zstd,
+						    &berth_lazy_lib_zlib};
 
 static int64_t now_ns(void)
 {

@@ -56,7 +56,7 @@ static inline void *berth_lazy_resolve(_Atomic(void *) *cache, const char *lib, 
 			((void(*) params)f_) args;                                                                     \
 	}
 
-/* ---- libraries unloaded again when idle (libarchive, libzstd) ----
+/* ---- libraries unloaded again when idle (libarchive, libzstd, zlib) ----
  *
  * A loaded library's pages count in the process's RSS for as long as it
  * stays mapped: libarchive and what it pulls in (libxml2, ICU, nettle,
@@ -67,9 +67,10 @@ static inline void *berth_lazy_resolve(_Atomic(void *) *cache, const char *lib, 
  *   duration (callbacks from the library into Berth that call it again
  *   take it again; the unloader only ever tries the write side);
  * - objects the library made and Berth holds between calls (an archive,
- *   an entry, a zstd context) are counted in `live`: constructor
- *   forwarders add one when they return an object, destructor forwarders
- *   take it off after the object is freed;
+ *   an entry, a zstd context, a zlib z_stream or gzFile) are counted in
+ *   `live`: constructor forwarders add one when they return an object (an
+ *   initialiser such as inflateInit2_ when it makes the caller's z_stream
+ *   one), destructor forwarders take it off after the object is freed;
  * - an unload bumps `gen`, which makes every forwarder look its function
  *   up again (and load the library again) at its next call;
  * - a call on such an object (a method: its first argument is one) needs
@@ -78,7 +79,11 @@ static inline void *berth_lazy_resolve(_Atomic(void *) *cache, const char *lib, 
  *   forwarders of the other libraries cost.
  * Only libraries whose objects are all made and freed through such
  * forwarders may be unloadable. libcurl and OpenSSL never are (OpenSSL
- * pins itself, and both keep per-thread and atexit state). */
+ * pins itself, and both keep per-thread and atexit state). A z_stream
+ * still points into libz after its end (the default allocators and the
+ * message zlib filled in): the end forwarders clear those (Berth gives
+ * zlib no allocators of its own), so a stream initialised again after an
+ * unload takes those of the library then loaded. */
 struct berth_lazy_lib {
 	const char *soname;
 	pthread_rwlock_t use;   /* read: a call is in the library; write: unloading */
@@ -92,7 +97,7 @@ struct berth_lazy_lib {
 	{                                                                                                              \
 		.soname = (so), .use = PTHREAD_RWLOCK_INITIALIZER, .mu = PTHREAD_MUTEX_INITIALIZER                     \
 	}
-extern struct berth_lazy_lib berth_lazy_lib_archive, berth_lazy_lib_zstd;
+extern struct berth_lazy_lib berth_lazy_lib_archive, berth_lazy_lib_zstd, berth_lazy_lib_zlib;
 
 /* The address of name in lib, (re)loading lib when load is true. Call with
  * lib->use held for reading or an object of lib alive; *cache and *gen
@@ -207,5 +212,55 @@ int berth_lazy_unload_idle(int64_t idle_ms);
 			berth_lazy_ufreed(&(lib));                                                                     \
 		pthread_rwlock_unlock(&(lib).use);                                                                     \
 	}
+
+/* A constructor with arguments (gzdopen): a non-NULL result is a live
+ * object. */
+#define BERTH_LAZY_UNEW_ARGS(lib, ret, name, params, args)                                                             \
+	ret name params                                                                                                \
+	{                                                                                                              \
+		static _Atomic(void *) cache_;                                                                         \
+		static atomic_uint gen_;                                                                               \
+		pthread_rwlock_rdlock(&(lib).use);                                                                     \
+		void *f_ = berth_lazy_uresolve(&(lib), &cache_, &gen_, #name, true);                                   \
+		ret r_ = f_ ? ((ret(*) params)f_)args : NULL;                                                          \
+		if (r_)                                                                                                \
+			atomic_fetch_add(&(lib).live, 1);                                                              \
+		pthread_rwlock_unlock(&(lib).use);                                                                     \
+		return r_;                                                                                             \
+	}
+/* An initialiser of an object the caller allocates (zlib's z_stream and
+ * inflateInit2_): a result of ok makes a0 a live object. */
+#define BERTH_LAZY_UINIT(lib, ret, name, params, args, fail, ok)                                                       \
+	ret name params                                                                                                \
+	{                                                                                                              \
+		static _Atomic(void *) cache_;                                                                         \
+		static atomic_uint gen_;                                                                               \
+		pthread_rwlock_rdlock(&(lib).use);                                                                     \
+		void *f_ = berth_lazy_uresolve(&(lib), &cache_, &gen_, #name, true);                                   \
+		ret r_ = f_ ? ((ret(*) params)f_)args : (fail);                                                        \
+		if (f_ && r_ == (ok))                                                                                  \
+			atomic_fetch_add(&(lib).live, 1);                                                              \
+		pthread_rwlock_unlock(&(lib).use);                                                                     \
+		return r_;                                                                                             \
+	}
+/* The end of the object a0 (inflateEnd, gzclose): a result other than
+ * kept means the object was freed (kept: a0 was no object, nothing done),
+ * and then done(a0) runs, still with use held. Never loads the library. */
+#define BERTH_LAZY_UEND(lib, ret, name, type0, fail, kept, done)                                                       \
+	ret name(type0 a0)                                                                                             \
+	{                                                                                                              \
+		static _Atomic(void *) cache_;                                                                         \
+		static atomic_uint gen_;                                                                               \
+		pthread_rwlock_rdlock(&(lib).use);                                                                     \
+		void *f_ = berth_lazy_uresolve(&(lib), &cache_, &gen_, #name, false);                                  \
+		ret r_ = f_ ? ((ret(*)(type0))f_)(a0) : (fail);                                                        \
+		if (f_ && r_ != (kept)) {                                                                              \
+			done(a0);                                                                                      \
+			berth_lazy_ufreed(&(lib));                                                                     \
+		}                                                                                                      \
+		pthread_rwlock_unlock(&(lib).use);                                                                     \
+		return r_;                                                                                             \
+	}
+#define BERTH_LAZY_NOTHING(a) ((void)(a))
 
 #endif
