@@ -30,12 +30,14 @@ NEW = {"archive_read_new", "archive_write_new", "archive_entry_new", "ZSTD_creat
        "ZSTD_createCStream", "ZSTD_createDStream", "gzopen", "gzopen64", "gzdopen"}
 INIT = {"deflateInit_": "Z_OK", "deflateInit2_": "Z_OK", "inflateInit_": "Z_OK", "inflateInit2_": "Z_OK",
         "inflateBackInit_": "Z_OK"}
-# what the object needs once ended (END: the result that freed nothing)
+# what the object needs once ended (END_KEPT: the result that freed nothing);
+# INIT's that fail forget the stream's allocators the same way
 END = {"deflateEnd": "zstream_forget", "inflateEnd": "zstream_forget", "inflateBackEnd": "zstream_forget",
        "gzclose": "BERTH_LAZY_NOTHING", "gzclose_r": "BERTH_LAZY_NOTHING", "gzclose_w": "BERTH_LAZY_NOTHING"}
 END_KEPT = "Z_STREAM_ERROR"
 PROLOGUE = {"zlib": """/* zlib filled in its own allocators (functions of libz) where the stream had
- * none, and may have left msg pointing at its constants */
+ * none, even when its init failed, and may have left msg pointing at its
+ * constants */
 static inline void zstream_forget(z_streamp s)
 {
 \ts->zalloc = Z_NULL;
@@ -135,7 +137,8 @@ def main():
         if lib and s in NEW and params:
             print(f"BERTH_LAZY_UNEW_ARGS({lib}, {ret}, {s}, ({decl}), ({args}))")
         elif lib and s in INIT:
-            print(f"BERTH_LAZY_UINIT({lib}, {ret}, {s}, ({decl}), ({args}), {fail_value(ret)}, {INIT[s]})")
+            print(f"BERTH_LAZY_UINIT({lib}, {ret}, {s}, ({decl}), ({args}), {fail_value(ret)}, {INIT[s]}, "
+                  "zstream_forget)")
         elif lib and s in END:
             if len(params) != 1:
                 raise SystemExit(f"{s}: an end takes its object only")

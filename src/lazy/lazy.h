@@ -81,7 +81,8 @@ static inline void *berth_lazy_resolve(_Atomic(void *) *cache, const char *lib, 
  * forwarders may be unloadable. libcurl and OpenSSL never are (OpenSSL
  * pins itself, and both keep per-thread and atexit state). A z_stream
  * still points into libz after its end (the default allocators and the
- * message zlib filled in): the end forwarders clear those (Berth gives
+ * message zlib filled in, even by a failed init): the end forwarders and
+ * the initialisers that fail clear those (Berth gives
  * zlib no allocators of its own), so a stream initialised again after an
  * unload takes those of the library then loaded. */
 struct berth_lazy_lib {
@@ -229,8 +230,10 @@ int berth_lazy_unload_idle(int64_t idle_ms);
 		return r_;                                                                                             \
 	}
 /* An initialiser of an object the caller allocates (zlib's z_stream and
- * inflateInit2_): a result of ok makes a0 a live object. */
-#define BERTH_LAZY_UINIT(lib, ret, name, params, args, fail, ok)                                                       \
+ * inflateInit2_): a result of ok makes a0 a live object; any other runs
+ * undone(a0) (a failed inflateInit2_ may have filled in zlib's
+ * allocators all the same). */
+#define BERTH_LAZY_UINIT(lib, ret, name, params, args, fail, ok, undone)                                               \
 	ret name params                                                                                                \
 	{                                                                                                              \
 		static _Atomic(void *) cache_;                                                                         \
@@ -240,6 +243,8 @@ int berth_lazy_unload_idle(int64_t idle_ms);
 		ret r_ = f_ ? ((ret(*) params)f_)args : (fail);                                                        \
 		if (f_ && r_ == (ok))                                                                                  \
 			atomic_fetch_add(&(lib).live, 1);                                                              \
+		else if (f_)                                                                                           \
+			undone(a0);                                                                                    \
 		pthread_rwlock_unlock(&(lib).use);                                                                     \
 		return r_;                                                                                             \
 	}

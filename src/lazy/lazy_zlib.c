@@ -5,7 +5,8 @@
 #include "lazy.h"
 
 /* zlib filled in its own allocators (functions of libz) where the stream had
- * none, and may have left msg pointing at its constants */
+ * none, even when its init failed, and may have left msg pointing at its
+ * constants */
 static inline void zstream_forget(z_streamp s)
 {
 	s->zalloc = Z_NULL;
@@ -21,7 +22,7 @@ BERTH_LAZY_UMETHOD(berth_lazy_lib_zlib, uLong, deflateBound, (z_streamp a0, uLon
 BERTH_LAZY_UEND(berth_lazy_lib_zlib, int, deflateEnd, z_streamp, -1, Z_STREAM_ERROR, zstream_forget)
 BERTH_LAZY_UINIT(berth_lazy_lib_zlib, int, deflateInit2_,
 		 (z_streamp a0, int a1, int a2, int a3, int a4, int a5, const char *a6, int a7),
-		 (a0, a1, a2, a3, a4, a5, a6, a7), -1, Z_OK)
+		 (a0, a1, a2, a3, a4, a5, a6, a7), -1, Z_OK, zstream_forget)
 BERTH_LAZY_UMETHOD(berth_lazy_lib_zlib, int, deflateReset, (z_streamp a0), (a0), -1)
 BERTH_LAZY_UMETHOD(berth_lazy_lib_zlib, int, deflateSetDictionary, (z_streamp a0, const Bytef *a1, uInt a2),
 		   (a0, a1, a2), -1)
@@ -34,5 +35,5 @@ BERTH_LAZY_UMETHOD(berth_lazy_lib_zlib, off64_t, gzseek64, (gzFile a0, off64_t a
 BERTH_LAZY_UMETHOD(berth_lazy_lib_zlib, int, inflate, (z_streamp a0, int a1), (a0, a1), -1)
 BERTH_LAZY_UEND(berth_lazy_lib_zlib, int, inflateEnd, z_streamp, -1, Z_STREAM_ERROR, zstream_forget)
 BERTH_LAZY_UINIT(berth_lazy_lib_zlib, int, inflateInit2_, (z_streamp a0, int a1, const char *a2, int a3),
-		 (a0, a1, a2, a3), -1, Z_OK)
+		 (a0, a1, a2, a3), -1, Z_OK, zstream_forget)
 BERTH_LAZY_UMETHOD(berth_lazy_lib_zlib, int, inflateReset, (z_streamp a0), (a0), -1)
