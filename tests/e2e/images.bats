@@ -328,6 +328,24 @@ maps_lack() { ! grep -q "$1" "/proc/$E2E_DAEMON_PID/maps"; }
 	run -0 cmp "$a" "$c"
 }
 
+# zlib too (issue 13): an idle berthd does not map it, a gzip load maps it
+# and it leaves again once nothing has used it for a while
+@test "zlib mapped for a gzip load only, unloaded when idle" {
+	[ "$E2E_TARGET" = berthd ] || skip "berthd's own behaviour"
+	wait_for 30 maps_lack 'libz\.so'
+	gzip -c "$(fixture busybox-docker-archive.tar)" >"$BATS_TEST_TMPDIR/bb.tar.gz"
+	run -0 --separate-stderr berth load -i "$BATS_TEST_TMPDIR/bb.tar.gz"
+	assert_eq "$output" "Loaded image: busybox:latest"
+	run -0 grep -c 'libz\.so' "/proc/$E2E_DAEMON_PID/maps"
+	wait_for 30 maps_lack 'libz\.so'
+	run -0 berth rmi busybox
+	run -0 --separate-stderr berth load -i "$BATS_TEST_TMPDIR/bb.tar.gz"
+	assert_eq "$output" "Loaded image: busybox:latest"
+	run -0 berth image inspect -f '{{.Id}}' busybox
+	assert_eq "$output" "$BUSYBOX_ID"
+	wait_for 30 maps_lack 'libz\.so'
+}
+
 @test "save to stdout, several images, GET /images/get" {
 	load_busybox
 	run -0 berth tag busybox other:2
