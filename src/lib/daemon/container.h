@@ -139,7 +139,8 @@ json_t *berth_container_doc_or_log(struct berth_container *c, const char *what);
  * the containers nobody holds (no reference but the table's), not used
  * since the previous pass, whose record is current (the last snapshot is
  * written and the tree is that snapshot) are freed. Takes the table lock
- * and each container's mutex (try-lock: a busy one waits for the next pass).
+ * and each container's mutex (try-lock: a busy one waits for the next
+ * pass); after a few ms of work the rest waits for the next pass too.
  * Returns how many were freed. */
 size_t berth_containers_evict_idle(struct berth_containers *cs);
 /* A container outside any table (unit tests): its document (stolen) stays
