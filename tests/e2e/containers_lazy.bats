@@ -100,13 +100,15 @@ list_json()
 }
 
 @test "a running container, its exec, stop and restart policy with its document freed in between" {
-	run -0 berth run -d --name lzr --restart on-failure:1 busybox sh -c 'sleep 3; exit 1'
+	# runs until told (a file), then fails: once more by its policy
+	run -0 berth run -d --name lzr --restart on-failure:1 busybox sh -c 'until [ -f /go ]; do sleep 0.1; done; exit 1'
 	run -0 berth create --name lzidle busybox true
 	local mark
 	mark=$(log_lines)
 	wait_for 60 freed_since "$mark" 1
 	run -0 berth exec lzr echo in
 	assert_eq "$output" in
+	run -0 berth exec lzr touch /go
 	# the restart policy (in the freed document or not) restarts it once
 	wait_for 60 eval '[ "$(cjq lzr .RestartCount)" = 1 ]'
 	wait_status lzr exited 60

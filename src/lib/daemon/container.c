@@ -23,6 +23,8 @@ struct berth_container_lazy {
 	uint64_t snap_hash; /* FNV-1a of the last snapshot's text (the record read at start) */
 	bool dirty;         /* the tree was found to differ from snapshot dirty_seq */
 	uint64_t dirty_seq;
+	bool verified; /* the tree was found to be snapshot verified_seq, unused since */
+	uint64_t verified_seq;
 	int64_t started_ns, finished_ns; /* State while not resident */
 	long long exit_code;
 	const char *health_suffix; /* berth_health_status_suffix's (static) */
@@ -709,9 +711,9 @@ json_t *berth_container_doc_or_log(struct berth_container *c, const char *what)
 	return doc;
 }
 
-/* With cs->mu and c->mu held, nobody else holding c: is the tree what the
- * record holds? The last snapshot must be written and the tree unchanged
- * since (a change not saved yet stays resident). */
+/* With c->mu held: is the tree what the record holds? The last snapshot
+ * must be written and the tree unchanged since (a change not saved yet
+ * stays resident). */
 static bool record_current(struct berth_container *c)
 {
 	struct berth_container_lazy *l = c->lazy;
@@ -738,6 +740,7 @@ static bool record_current(struct berth_container *c)
 /* Free the tree (its record is current), keeping what the Status needs. */
 static void drop_tree(struct berth_container_lazy *l)
 {
+	l->verified = false;
 	struct status_inputs in;
 	status_inputs_of(json_object_get(l->tree, "State"), &in);
 	l->started_ns = in.started_ns;
@@ -760,37 +763,62 @@ void berth_container_doc_unread(struct berth_container *c, bool was_resident)
 	}
 }
 
-/* A pass holds the table lock: the comparisons of trees with their records
- * (a serialization each) stop after this long, the rest wait for the next
- * pass (1,000 documents of ~30 KiB take ~150 ms). */
-#define EVICT_PASS_BUDGET_NS (4 * 1000000LL)
+/* The comparisons of trees with their records (a serialization each) run
+ * without the table lock; a pass stops comparing after this long, the rest
+ * wait for the next pass (1,000 documents of ~30 KiB take ~150 ms). */
+#define EVICT_PASS_BUDGET_NS (20 * 1000000LL)
 
+/* A pass: (1) under the table lock, the trees unused since the previous pass
+ * that nobody holds go if the previous pass found them to be their records
+ * (verified; any use since clears it); the others are pinned; (2) without
+ * the table lock, each pinned tree is compared with its record under its
+ * container's mutex (verified for the next pass), then unpinned. */
 size_t berth_containers_evict_idle(struct berth_containers *cs)
 {
-	size_t freed = 0;
-	int64_t start = berth_mono_ns();
+	size_t freed = 0, n = 0, ncand = 0;
 	pthread_mutex_lock(&cs->mu);
+	for (struct berth_container *c = cs->head; c; c = c->next)
+		n++;
+	struct berth_container **cand = calloc(n + 1, sizeof(*cand));
 	for (struct berth_container *c = cs->head; c; c = c->next) {
 		struct berth_container_lazy *l = c->lazy;
 		if (c->hidden || c->removed || pthread_mutex_trylock(&c->mu) != 0)
 			continue;
 		if (l->touched) {
 			l->touched = false;
+			l->verified = false;
 		} else if (l->tree && c->refs == 1) {
-			if (berth_mono_ns() - start > EVICT_PASS_BUDGET_NS) {
-				pthread_mutex_unlock(&c->mu);
-				break;
-			}
-			/* refs == 1 (the table's, counted under cs->mu held here):
-			 * no thread holds c, so none holds a part of its tree */
-			if (record_current(c)) {
+			if (l->verified && l->verified_seq == c->save_seq) {
+				/* refs == 1 (the table's, counted under cs->mu held
+				 * here): no thread holds c, so none holds a part of
+				 * its tree; unused since it was found current */
 				drop_tree(l);
 				freed++;
+			} else if (cand && !(l->dirty && l->dirty_seq == c->save_seq)) {
+				c->refs++; /* pinned for the comparison */
+				cand[ncand++] = c;
 			}
 		}
 		pthread_mutex_unlock(&c->mu);
 	}
 	pthread_mutex_unlock(&cs->mu);
+	int64_t start = berth_mono_ns();
+	for (size_t k = 0; k < ncand; k++) {
+		struct berth_container *c = cand[k];
+		struct berth_container_lazy *l = c->lazy;
+		if (berth_mono_ns() - start <= EVICT_PASS_BUDGET_NS) {
+			pthread_mutex_lock(&c->mu);
+			/* still unused: the tree read directly, not through the
+			 * accessor (that would count as a use) */
+			if (!l->touched && l->tree && record_current(c)) {
+				l->verified = true;
+				l->verified_seq = c->save_seq;
+			}
+			pthread_mutex_unlock(&c->mu);
+		}
+		berth_container_put(cs, c);
+	}
+	free(cand);
 	return freed;
 }
 
