@@ -806,8 +806,8 @@ size_t berth_containers_evict_idle(struct berth_containers *cs)
 	for (size_t k = 0; k < ncand; k++) {
 		struct berth_container *c = cand[k];
 		struct berth_container_lazy *l = c->lazy;
-		if (berth_mono_ns() - start <= EVICT_PASS_BUDGET_NS) {
-			pthread_mutex_lock(&c->mu);
+		/* a busy one is in use: not waited for (the daemon's main loop) */
+		if (berth_mono_ns() - start <= EVICT_PASS_BUDGET_NS && pthread_mutex_trylock(&c->mu) == 0) {
 			/* still unused: the tree read directly, not through the
 			 * accessor (that would count as a use) */
 			if (!l->touched && l->tree && record_current(c)) {
