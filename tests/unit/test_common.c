@@ -1,6 +1,10 @@
 #include <stdlib.h>
 
 #include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "common/digest.h"
 #include "common/error.h"
@@ -55,11 +59,63 @@ static void test_error_fill(struct tap *t)
 	TAP_OK(t, berth_err(NULL, BERTH_E_INTERNAL, "x") == -1, "NULL err still returns -1");
 }
 
+/* berth_thread_stack_release: the pages a thread touched deep in its stack
+ * are no longer resident after it (mincore), those it still runs on are */
+struct stack_probe {
+	int deep_before, deep_after, near_after;
+};
+
+static int resident(uintptr_t p)
+{
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	unsigned char v = 0;
+	if (mincore((void *)(p & ~(pg - 1)), 1, &v) < 0)
+		return -1;
+	return v & 1;
+}
+
+static __attribute__((noinline)) uintptr_t touch_deep(void)
+{
+	volatile char buf[256 * 1024];
+	for (size_t i = 0; i < sizeof(buf); i += 512)
+		buf[i] = 1; /* volatile: every page really written */
+	/* an address in the deep frame, used only as a number after return */
+	return (uintptr_t)&buf[64];
+}
+
+static void *stack_thread(void *arg)
+{
+	struct stack_probe *p = arg;
+	uintptr_t deep = touch_deep();
+	p->deep_before = resident(deep);
+	berth_thread_stack_release();
+	p->deep_after = resident(deep);
+	char here = 0;
+	p->near_after = resident((uintptr_t)&here);
+	return NULL;
+}
+
+static void test_stack_release(struct tap *t)
+{
+	struct stack_probe p = {-1, -1, -1};
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setstacksize(&a, 1024 * 1024);
+	pthread_t th;
+	TAP_OK(t, pthread_create(&th, &a, stack_thread, &p) == 0, "stack release: thread started");
+	pthread_join(th, NULL);
+	pthread_attr_destroy(&a);
+	TAP_OK(t, p.deep_before == 1, "stack release: a deep frame's page is resident before");
+	TAP_OK(t, p.deep_after == 0, "stack release: and given back after");
+	TAP_OK(t, p.near_after == 1, "stack release: the running frame's page stays");
+}
+
 int main(void)
 {
 	struct tap t = {0};
 	test_http_status_map(&t);
 	test_error_fill(&t);
+	test_stack_release(&t);
 	char d[BERTH_DIGEST_LEN + 1];
 	berth_sha256_digest("", 0, d);
 	TAP_STREQ(&t, d, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "sha256 of empty");

@@ -1029,6 +1029,14 @@ out:
 	return NULL;
 }
 
+/* a connection's own thread */
+static void *conn_thread(void *arg)
+{
+	conn_main(arg);
+	berth_thread_stack_release();
+	return NULL;
+}
+
 static struct berth_http_conn *conn_new(struct berth_http_server *s, int fd, struct berth_tls_server *tls)
 {
 	struct berth_http_conn *c = calloc(1, sizeof(*c));
@@ -1152,7 +1160,7 @@ static void *accept_main(void *arg)
 			pthread_attr_init(&attr);
 			pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 			pthread_attr_setstacksize(&attr, CONN_STACK);
-			if (pthread_create(&t, &attr, conn_main, c) != 0) {
+			if (pthread_create(&t, &attr, conn_thread, c) != 0) {
 				free(c->in);
 				free(c);
 				atomic_fetch_sub(&s->active, 1);

@@ -3,10 +3,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -499,4 +501,24 @@ void berth_size_human(double n, char *out, size_t len)
 		i++;
 	}
 	snprintf(out, len, "%.4g%s", n, units[i]);
+}
+
+void berth_thread_stack_release(void)
+{
+	pthread_attr_t a;
+	if (pthread_getattr_np(pthread_self(), &a) != 0)
+		return;
+	void *lo = NULL;
+	size_t size = 0;
+	int r = pthread_attr_getstack(&a, &lo, &size);
+	pthread_attr_destroy(&a);
+	if (r != 0 || !lo)
+		return;
+	/* what the rest of the thread's exit runs on stays mapped: 4 KiB */
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t from = ((uintptr_t)lo + pg - 1) & ~(pg - 1);
+	uintptr_t to = (sp - 4096) & ~(pg - 1);
+	if (sp > (uintptr_t)lo + 4096 && to > from && sp <= (uintptr_t)lo + size)
+		madvise((void *)from, to - from, MADV_DONTNEED);
 }

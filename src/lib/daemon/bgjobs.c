@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/util.h"
+
 int berth_bgjobs_init(struct berth_bgjobs *j)
 {
 	*j = (struct berth_bgjobs){.wake = {-1, -1}};
@@ -54,6 +56,7 @@ static void *job_main(void *p)
 	free(p);
 	job.fn(job.arg);
 	end(job.jobs);
+	berth_thread_stack_release();
 	return NULL;
 }
 
