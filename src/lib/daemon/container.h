@@ -135,13 +135,14 @@ void berth_container_doc_unread(struct berth_container *c, bool was_resident);
 /* The same for code that cannot return an error (state changes, monitors):
  * the failure is logged with what (the caller) in the daemon's log. */
 json_t *berth_container_doc_or_log(struct berth_container *c, const char *what);
-/* One pass of the idle evictor (the daemon's idle tick): the documents of
- * the containers nobody holds (no reference but the table's), not used
- * since the previous pass, whose record is current (the last snapshot is
- * written and the tree is that snapshot) are freed. Takes the table lock
- * and each container's mutex (try-lock: a busy one waits for the next
- * pass); after a few ms of work the rest waits for the next pass too.
- * Returns how many were freed. */
+/* One pass of the idle evictor (the daemon's idle tick). A document goes
+ * when nobody holds its container (no reference but the table's), it was
+ * not used since the previous pass, and that pass found it to be its record
+ * (the last snapshot written and the tree serializing to it; a change not
+ * saved yet stays). The table lock is held only to pick and pin; the
+ * comparisons run under each container's mutex (try-locks: a busy one waits
+ * for the next pass), a few ms per pass at most. Returns how many were
+ * freed. */
 size_t berth_containers_evict_idle(struct berth_containers *cs);
 /* A container outside any table (unit tests): its document (stolen) stays
  * resident; freed with berth_container_free_standalone. */

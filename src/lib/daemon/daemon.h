@@ -80,8 +80,8 @@ int berth_daemon_load_start(struct berth_daemon *d, int notify_fd, struct berth_
 int berth_daemon_wait_loaded(struct berth_daemon *d, struct berth_error *err);
 /* The daemon's idle work, called from its main loop about once a second
  * (whatever the connections do; nothing before the load is done): the
- * inspect documents of containers nobody used since the previous call are
- * freed (berth_containers_evict_idle; read back from their records when
+ * inspect documents of idle containers are freed after two calls without
+ * a use (berth_containers_evict_idle; read back from their records when
  * next used). Returns how many were freed: memory to give back. */
 size_t berth_daemon_idle(struct berth_daemon *d);
 /* Closes what is open; waits for a load still running first. */
