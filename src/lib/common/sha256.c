@@ -124,21 +124,18 @@ bool berth_sha256_raw_init(struct berth_sha256_raw *s)
 bool berth_sha256_raw_fast(void)
 {
 #ifdef BERTH_SHA_NI
-	/* cpuid itself (clang has no "sha" for __builtin_cpu_supports): leaf 7
-	 * EBX bit 29 is SHA; leaf 1 ECX has SSSE3 and SSE4.1. Two cpuids are a
-	 * VM exit each under KVM/Firecracker (1.5% of berthd's CPU in 100
-	 * parallel run -d, several hash contexts per container): asked once per
-	 * process, the CPU's answer never changes (0 not asked yet, 1 no, 2 yes;
-	 * racing first callers store the same value). */
-	static _Atomic int known;
-	int k = known;
-	if (k)
-		return k == 2;
+	/* Two cpuids are a VM exit each under KVM/Firecracker (1.5% of
+	 * berthd's CPU in 100 parallel run -d, several hash contexts per
+	 * container): GCC's __builtin_cpu_supports reads what libgcc asked
+	 * once at start-up (no state of ours). clang has no "sha" there: it
+	 * asks cpuid (leaf 7 EBX bit 29 SHA; leaf 1 ECX SSSE3, SSE4.1). */
+#if defined(__clang__)
 	unsigned a, b, c, d;
-	bool yes = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29)) && __get_cpuid(1, &a, &b, &c, &d) &&
-		   (c & bit_SSSE3) && (c & bit_SSE4_1);
-	known = yes ? 2 : 1;
-	return yes;
+	return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29)) && __get_cpuid(1, &a, &b, &c, &d) &&
+	       (c & bit_SSSE3) && (c & bit_SSE4_1);
+#else
+	return __builtin_cpu_supports("sha") && __builtin_cpu_supports("ssse3") && __builtin_cpu_supports("sse4.1");
+#endif
 #else
 	return false;
 #endif
