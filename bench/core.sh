@@ -181,7 +181,10 @@ podman_series()
 	local d st
 	d=$(mktemp -d /var/tmp/berth-bench-podman.XXXXXX)
 	st=$(bench_state_dir)
-	local -a p=(podman --root "$d/root" --runroot "$st" --runtime runc --cgroup-manager cgroupfs --events-backend none)
+	# its own HOME: podman writes ~/.config/containers, and the HOME the
+	# e2e helpers exported belonged to a daemon already stopped
+	local -a p=(env HOME="$d/home" podman --root "$d/root" --runroot "$st" --runtime runc --cgroup-manager cgroupfs
+		--events-backend none)
 	# podman raises nofile/nproc to the host's hard limits, which runc may not
 	# set here ("error setting rlimit type 6"): fixed, modest limits
 	local -a r=(run --rm --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 busybox true)
