@@ -116,6 +116,14 @@ int main(void)
 	test_http_status_map(&t);
 	test_error_fill(&t);
 	test_stack_release(&t);
+	char pd[32];
+	size_t pl = berth_percent_decode("a%2Fb+c%zz%4", 12, false, pd);
+	TAP_OK(&t, pl == 10 && !memcmp(pd, "a/b+c%zz%4", 11), "percent decode: %%XX, a bad or cut escape kept");
+	pl = berth_percent_decode("a+b%00c", 7, true, pd);
+	TAP_OK(&t, pl == 5 && !memcmp(pd, "a b\0c", 6), "percent decode: '+' as space, %%00 a NUL byte");
+	TAP_OK(&t,
+	       berth_hexval('f') == 15 && berth_hexval('A') == 10 && berth_hexval('9') == 9 && berth_hexval('g') < 0,
+	       "hexval");
 	char d[BERTH_DIGEST_LEN + 1];
 	berth_sha256_digest("", 0, d);
 	TAP_STREQ(&t, d, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "sha256 of empty");

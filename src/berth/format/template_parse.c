@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/util.h"
 #include "gofmt.h"
 #include "template_int.h"
 
@@ -218,17 +219,6 @@ static struct tnode *new_variable(struct parser *p, size_t pos, int line, const 
 	return n;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* strconv.UnquoteChar-like: decode one (possibly escaped) char of a quoted
  * literal at s[*i]; appends to b. Returns false on syntax error. For char
  * constants *rune_out receives the value. */
@@ -273,7 +263,7 @@ static bool unquote_char(const char *s, size_t len, size_t *i, char q, struct be
 			return false;
 		v = 0;
 		for (int k = 0; k < n; k++) {
-			int h = hexval((unsigned char)s[*i + (size_t)k]);
+			int h = berth_hexval((unsigned char)s[*i + (size_t)k]);
 			if (h < 0)
 				return false;
 			v = v * 16 + h;
@@ -373,7 +363,7 @@ static bool parse_go_uint(const char *s, unsigned long long *out)
 	for (; *d; d++) {
 		if (*d == '_' && base != 10)
 			continue;
-		int h = hexval((unsigned char)*d);
+		int h = berth_hexval((unsigned char)*d);
 		if (h < 0 || h >= base)
 			return false;
 		if (v > (~0ULL - (unsigned)h) / (unsigned)base)

@@ -214,35 +214,14 @@ static int on_message_complete(http_parser *p)
 	return 0;
 }
 
-static int hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* NULL on OOM or when the result holds a NUL byte. */
 static char *url_decode(const char *s, size_t n, bool plus_space)
 {
-	char *out = malloc(n + 1), *o = out;
+	char *out = malloc(n + 1);
 	if (!out)
 		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-			*o++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-			i += 2;
-		} else if (plus_space && s[i] == '+') {
-			*o++ = ' ';
-		} else {
-			*o++ = s[i];
-		}
-	}
-	*o = '\0';
-	if (memchr(out, '\0', (size_t)(o - out))) {
+	size_t len = berth_percent_decode(s, n, plus_space, out);
+	if (memchr(out, '\0', len)) {
 		free(out);
 		return NULL;
 	}

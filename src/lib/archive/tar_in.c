@@ -249,17 +249,6 @@ static int add_xattr(struct pending *p, const char *key, size_t klen, const void
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int b64val(char c)
 {
 	if (c >= 'A' && c <= 'Z')
@@ -282,13 +271,7 @@ static int libarchive_xattr(struct pending *p, const char *k, size_t kl, const c
 		rc = berth_err(err, BERTH_E_INTERNAL, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < kl; i++) {
-		if (k[i] == '%' && i + 2 < kl && hexval(k[i + 1]) >= 0 && hexval(k[i + 2]) >= 0) {
-			key[o++] = (char)(hexval(k[i + 1]) * 16 + hexval(k[i + 2]));
-			i += 2;
-		} else
-			key[o++] = k[i];
-	}
+	o = berth_percent_decode(k, kl, false, key);
 	unsigned acc = 0;
 	int bits = 0;
 	for (size_t i = 0; i < vl && v[i] != '='; i++) {

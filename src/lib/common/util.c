@@ -522,3 +522,31 @@ void berth_thread_stack_release(void)
 	if (sp > (uintptr_t)lo + 4096 && to > from && sp <= (uintptr_t)lo + size)
 		madvise((void *)from, to - from, MADV_DONTNEED);
 }
+
+int berth_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+size_t berth_percent_decode(const char *s, size_t n, bool plus_space, char *out)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		int hi = s[i] == '%' && i + 2 < n ? berth_hexval((unsigned char)s[i + 1]) : -1;
+		int lo = hi >= 0 ? berth_hexval((unsigned char)s[i + 2]) : -1;
+		if (hi >= 0 && lo >= 0) {
+			out[o++] = (char)(hi * 16 + lo);
+			i += 2;
+		} else {
+			out[o++] = plus_space && s[i] == '+' ? ' ' : s[i];
+		}
+	}
+	out[o] = '\0';
+	return o;
+}

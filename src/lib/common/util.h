@@ -43,6 +43,13 @@ int berth_read_fd(int fd, const char *path, char **out, size_t *len, size_t max,
  * of them) with 16 KiB below the exit frame still resident; with a burst of
  * connections that was ~20 KiB per cached stack. Never from the main thread. */
 void berth_thread_stack_release(void);
+/* The value of hex digit c (either case), -1 when it is none. */
+int berth_hexval(int c);
+/* Percent-decode s[0..n) into out (n + 1 bytes): %XX becomes its byte, a
+ * '%' without two hex digits after it stays as it is, '+' becomes a space
+ * when plus_space (query strings). out is NUL-terminated; returns the
+ * decoded length (the result may hold NUL bytes). */
+size_t berth_percent_decode(const char *s, size_t n, bool plus_space, char *out);
 /* write temp + fsync + rename */
 int berth_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, struct berth_error *err);
 /* The same without the fsync (readers see the old or the new content, never
