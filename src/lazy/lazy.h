@@ -124,14 +124,19 @@ void berth_lazy_ufreed(struct berth_lazy_lib *lib);
  * Never waits for a user. Returns how many it closed. */
 int berth_lazy_unload_idle(int64_t idle_ms);
 
+/* How every forwarder of an unloadable library begins: its address cache,
+ * the library's use lock taken (read side), f_ the function or NULL. */
+#define BERTH_LAZY_UENTER_(lib, name, load)                                                                            \
+	static _Atomic(void *) cache_;                                                                                 \
+	static atomic_uint gen_;                                                                                       \
+	pthread_rwlock_rdlock(&(lib).use);                                                                             \
+	void *f_ = berth_lazy_uresolve(&(lib), &cache_, &gen_, #name, load)
+
 /* A call of an unloadable library (see above). */
 #define BERTH_LAZY_UFN(lib, load, ret, name, params, args, fail)                                                       \
 	ret name params                                                                                                \
 	{                                                                                                              \
-		static _Atomic(void *) cache_;                                                                         \
-		static atomic_uint gen_;                                                                               \
-		pthread_rwlock_rdlock(&(lib).use);                                                                     \
-		void *f_ = berth_lazy_uresolve(&(lib), &cache_, &gen_, #name, load);                                   \
+		BERTH_LAZY_UENTER_(lib, name, load);                                                                   \
 		ret r_ = fail;                                                                                         \
 		if (f_)                                                                                                \
 			r_ = ((ret(*) params)f_)args;                                                                  \
@@ -141,10 +146,7 @@ int berth_lazy_unload_idle(int64_t idle_ms);
 #define BERTH_LAZY_UVOID(lib, load, name, params, args)                                                                \
 	void name params                                                                                               \
 	{                                                                                                              \
-		static _Atomic(void *) cache_;                                                                         \
-		static atomic_uint gen_;                                                                               \
-		pthread_rwlock_rdlock(&(lib).use);                                                                     \
-		void *f_ = berth_lazy_uresolve(&(lib), &cache_, &gen_, #name, load);                                   \
+		BERTH_LAZY_UENTER_(lib, name, load);                                                                   \
 		if (f_)                                                                                                \
 			((void(*) params)f_) args;                                                                     \
 		pthread_rwlock_unlock(&(lib).use);                                                                     \
@@ -173,10 +175,7 @@ int berth_lazy_unload_idle(int64_t idle_ms);
 #define BERTH_LAZY_UNEW(lib, ret, name)                                                                                \
 	ret name(void)                                                                                                 \
 	{                                                                                                              \
-		static _Atomic(void *) cache_;                                                                         \
-		static atomic_uint gen_;                                                                               \
-		pthread_rwlock_rdlock(&(lib).use);                                                                     \
-		void *f_ = berth_lazy_uresolve(&(lib), &cache_, &gen_, #name, true);                                   \
+		BERTH_LAZY_UENTER_(lib, name, true);                                                                   \
 		ret r_ = f_ ? ((ret(*)(void))f_)() : NULL;                                                             \
 		if (r_)                                                                                                \
 			atomic_fetch_add(&(lib).live, 1);                                                              \
@@ -188,10 +187,7 @@ int berth_lazy_unload_idle(int64_t idle_ms);
 #define BERTH_LAZY_UFREE(lib, ret, name, type0, fail)                                                                  \
 	ret name(type0 a0)                                                                                             \
 	{                                                                                                              \
-		static _Atomic(void *) cache_;                                                                         \
-		static atomic_uint gen_;                                                                               \
-		pthread_rwlock_rdlock(&(lib).use);                                                                     \
-		void *f_ = berth_lazy_uresolve(&(lib), &cache_, &gen_, #name, false);                                  \
+		BERTH_LAZY_UENTER_(lib, name, false);                                                                  \
 		ret r_ = fail;                                                                                         \
 		if (f_)                                                                                                \
 			r_ = ((ret(*)(type0))f_)(a0);                                                                  \
@@ -203,10 +199,7 @@ int berth_lazy_unload_idle(int64_t idle_ms);
 #define BERTH_LAZY_UFREE_VOID(lib, name, type0)                                                                        \
 	void name(type0 a0)                                                                                            \
 	{                                                                                                              \
-		static _Atomic(void *) cache_;                                                                         \
-		static atomic_uint gen_;                                                                               \
-		pthread_rwlock_rdlock(&(lib).use);                                                                     \
-		void *f_ = berth_lazy_uresolve(&(lib), &cache_, &gen_, #name, false);                                  \
+		BERTH_LAZY_UENTER_(lib, name, false);                                                                  \
 		if (f_)                                                                                                \
 			((void (*)(type0))f_)(a0);                                                                     \
 		if (f_ && a0)                                                                                          \
@@ -219,10 +212,7 @@ int berth_lazy_unload_idle(int64_t idle_ms);
 #define BERTH_LAZY_UNEW_ARGS(lib, ret, name, params, args)                                                             \
 	ret name params                                                                                                \
 	{                                                                                                              \
-		static _Atomic(void *) cache_;                                                                         \
-		static atomic_uint gen_;                                                                               \
-		pthread_rwlock_rdlock(&(lib).use);                                                                     \
-		void *f_ = berth_lazy_uresolve(&(lib), &cache_, &gen_, #name, true);                                   \
+		BERTH_LAZY_UENTER_(lib, name, true);                                                                   \
 		ret r_ = f_ ? ((ret(*) params)f_)args : NULL;                                                          \
 		if (r_)                                                                                                \
 			atomic_fetch_add(&(lib).live, 1);                                                              \
@@ -236,10 +226,7 @@ int berth_lazy_unload_idle(int64_t idle_ms);
 #define BERTH_LAZY_UINIT(lib, ret, name, params, args, fail, ok, undone)                                               \
 	ret name params                                                                                                \
 	{                                                                                                              \
-		static _Atomic(void *) cache_;                                                                         \
-		static atomic_uint gen_;                                                                               \
-		pthread_rwlock_rdlock(&(lib).use);                                                                     \
-		void *f_ = berth_lazy_uresolve(&(lib), &cache_, &gen_, #name, true);                                   \
+		BERTH_LAZY_UENTER_(lib, name, true);                                                                   \
 		ret r_ = f_ ? ((ret(*) params)f_)args : (fail);                                                        \
 		if (f_ && r_ == (ok))                                                                                  \
 			atomic_fetch_add(&(lib).live, 1);                                                              \
@@ -254,10 +241,7 @@ int berth_lazy_unload_idle(int64_t idle_ms);
 #define BERTH_LAZY_UEND(lib, ret, name, type0, fail, kept, done)                                                       \
 	ret name(type0 a0)                                                                                             \
 	{                                                                                                              \
-		static _Atomic(void *) cache_;                                                                         \
-		static atomic_uint gen_;                                                                               \
-		pthread_rwlock_rdlock(&(lib).use);                                                                     \
-		void *f_ = berth_lazy_uresolve(&(lib), &cache_, &gen_, #name, false);                                  \
+		BERTH_LAZY_UENTER_(lib, name, false);                                                                  \
 		ret r_ = f_ ? ((ret(*)(type0))f_)(a0) : (fail);                                                        \
 		if (f_ && r_ != (kept)) {                                                                              \
 			done(a0);                                                                                      \
