@@ -22,6 +22,7 @@
 
 #include "common/cleanup.h"
 #include "common/span.h"
+#include "common/threads.h"
 #include "tls.h"
 #include "transport.h"
 
@@ -65,7 +66,8 @@ struct berth_http_server {
 	int spare_fd; /* kept open to accept-and-refuse at EMFILE */
 	atomic_uint refused;
 	_Atomic uint64_t accepted;
-	struct berth_tls_server *tls; /* borrowed */
+	struct berth_tls_server *tls;  /* borrowed */
+	struct berth_threads *threads; /* the connections' */
 	struct berth_http_middleware mw[MAX_MIDDLEWARE];
 	int nmw;
 };
@@ -1009,12 +1011,7 @@ out:
 }
 
 /* a connection's own thread */
-static void *conn_thread(void *arg)
-{
-	conn_main(arg);
-	berth_thread_stack_release();
-	return NULL;
-}
+static void conn_thread(void *arg) { conn_main(arg); }
 
 static struct berth_http_conn *conn_new(struct berth_http_server *s, int fd, struct berth_tls_server *tls)
 {
@@ -1134,18 +1131,12 @@ static void *accept_main(void *arg)
 			}
 			atomic_fetch_add(&s->active, 1);
 			atomic_fetch_add(&s->accepted, 1);
-			pthread_t t;
-			pthread_attr_t attr;
-			pthread_attr_init(&attr);
-			pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-			pthread_attr_setstacksize(&attr, CONN_STACK);
-			if (pthread_create(&t, &attr, conn_thread, c) != 0) {
+			if (berth_threads_spawn(s->threads, conn_thread, c) != 0) {
 				free(c->in);
 				free(c);
 				atomic_fetch_sub(&s->active, 1);
 				refuse(s, fd);
 			}
-			pthread_attr_destroy(&attr);
 		}
 	}
 	return NULL;
@@ -1196,6 +1187,12 @@ struct berth_http_server *berth_http_server_new(berth_http_handler handler, void
 		return NULL;
 	}
 	s->stop_pipe[0] = s->stop_pipe[1] = -1;
+	s->threads = berth_threads_new(CONN_STACK);
+	if (!s->threads) {
+		free(s->server_name);
+		free(s);
+		return NULL;
+	}
 	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	berth_http_default_limits(&s->lim);
 	return s;
@@ -1412,6 +1409,10 @@ void berth_http_server_free(struct berth_http_server *s)
 	 * out, so wait (bounded) rather than free under it */
 	for (int i = 0; i < 500 && atomic_load(&s->active) > 0; i++)
 		usleep(10000);
+	/* joined once all are out; one still stuck in its connection keeps its
+	 * stack (the process is ending) */
+	if (atomic_load(&s->active) == 0)
+		berth_threads_free(s->threads);
 	if (s->stop_pipe[0] >= 0) {
 		close(s->stop_pipe[0]);
 		close(s->stop_pipe[1]);

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/threads.h"
 #include "common/util.h"
 
 int berth_bgjobs_init(struct berth_bgjobs *j)
@@ -14,6 +15,14 @@ int berth_bgjobs_init(struct berth_bgjobs *j)
 	*j = (struct berth_bgjobs){.wake = {-1, -1}};
 	if (pipe2(j->wake, O_CLOEXEC) < 0)
 		return -1;
+	/* glibc's default for a thread: jobs run daemon code that may keep
+	 * big buffers on the stack; only touched pages cost */
+	j->threads = berth_threads_new(8 * 1024 * 1024);
+	if (!j->threads) {
+		close(j->wake[0]);
+		close(j->wake[1]);
+		return -1;
+	}
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -50,14 +59,12 @@ struct job {
 	void *arg;
 };
 
-static void *job_main(void *p)
+static void job_main(void *p)
 {
 	struct job job = *(struct job *)p;
 	free(p);
 	job.fn(job.arg);
 	end(job.jobs);
-	berth_thread_stack_release();
-	return NULL;
 }
 
 bool berth_bgjobs_run(struct berth_bgjobs *j, void (*fn)(void *), void *arg)
@@ -68,13 +75,7 @@ bool berth_bgjobs_run(struct berth_bgjobs *j, void (*fn)(void *), void *arg)
 		return false;
 	}
 	*job = (struct job){.jobs = j, .fn = fn, .arg = arg};
-	pthread_t t;
-	pthread_attr_t a;
-	pthread_attr_init(&a);
-	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	int e = pthread_create(&t, &a, job_main, job);
-	pthread_attr_destroy(&a);
-	if (e) {
+	if (berth_threads_spawn(j->threads, job_main, job) != 0) {
 		free(job);
 		end(j);
 		return false;
@@ -127,6 +128,8 @@ void berth_bgjobs_close(struct berth_bgjobs *j)
 	while (j->count > 0)
 		pthread_cond_wait(&j->cv, &j->mu);
 	pthread_mutex_unlock(&j->mu);
+	berth_threads_free(j->threads); /* joins them: they have ended their jobs */
+	j->threads = NULL;
 	pthread_mutex_destroy(&j->mu);
 	pthread_cond_destroy(&j->cv);
 	close(j->wake[0]);

@@ -8,7 +8,10 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+struct berth_threads;
+
 struct berth_bgjobs {
+	struct berth_threads *threads; /* the jobs' (common/threads.h) */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int count;
@@ -18,7 +21,7 @@ struct berth_bgjobs {
 };
 
 int berth_bgjobs_init(struct berth_bgjobs *j);
-/* Run fn(arg) on a detached thread, counted as a job until fn returns.
+/* Run fn(arg) on a thread of its own, counted as a job until fn returns.
  * False when nothing was started (closing, or no thread): arg is still the
  * caller's. */
 bool berth_bgjobs_run(struct berth_bgjobs *j, void (*fn)(void *), void *arg);
