@@ -18,6 +18,10 @@ void berth_events_free(struct berth_events *ev);
  * attributes (borrowed; may be NULL). Fills docker's message shape
  * {status,id,from,Type,Action,Actor{ID,Attributes},scope,time,timeNano}. */
 void berth_events_emit(struct berth_events *ev, const char *type, const char *action, const char *id, json_t *attrs);
+/* Copy the history's texts into one allocation (when events were emitted
+ * since the last call): for the daemon's idle trim, so the freed pages
+ * around them can go back to the kernel. */
+void berth_events_compact(struct berth_events *ev);
 /* A sink that publishes on ev, for stores below the daemon (common/event_sink.h). */
 struct berth_event_sink berth_events_sink(struct berth_events *ev);
 
