@@ -107,3 +107,6 @@ bool berth_db_reserve_present(struct berth_db *db);
  * connection and does not need (what it drops is read again from the file
  * when needed): the daemon calls it when it has been idle a while. */
 void berth_db_release_memory(struct berth_db *db);
+/* For a long-running process, before any database is opened: no page-cache
+ * block kept for the connection's lifetime (see db.c). */
+void berth_db_process_lean(void);
