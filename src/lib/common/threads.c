@@ -28,10 +28,12 @@ struct th {
 struct berth_threads {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	size_t page, stack;            /* page size; stack size without the guard page */
-	size_t running;                /* spawned, function not returned yet */
-	struct th *done;               /* function returned, not joined yet */
-	struct th *cache[STACK_CACHE]; /* joined, stack emptied, for reuse */
+	size_t page, stack; /* page size; stack size without the guard page */
+	size_t running;     /* spawned, function not returned yet */
+	struct th *done;    /* function returned, not joined yet */
+	/* joined threads' stacks (mappings), emptied, for reuse: addresses
+	 * only, no record allocated per cached stack to pin a heap page */
+	void *cache[STACK_CACHE];
 	size_t ncache;
 };
 
@@ -57,8 +59,12 @@ static void th_unmap(struct th *h)
 	free(h);
 }
 
+static size_t map_len(struct berth_threads *t) { return t->stack + t->page; }
+
 /* Join the finished threads of list; their stacks go to the cache
  * (emptied) or back to the kernel. */
+/* Join the finished threads of list; their stacks go to the cache
+ * (emptied) or back to the kernel, their records are freed. */
 static void reap(struct berth_threads *t, struct th *list)
 {
 	while (list) {
@@ -69,9 +75,11 @@ static void reap(struct berth_threads *t, struct th *list)
 		pthread_mutex_lock(&t->mu);
 		bool keep = t->ncache < STACK_CACHE;
 		if (keep)
-			t->cache[t->ncache++] = h;
+			t->cache[t->ncache++] = h->map;
 		pthread_mutex_unlock(&t->mu);
-		if (!keep)
+		if (keep)
+			free(h);
+		else
 			th_unmap(h);
 	}
 }
@@ -96,14 +104,14 @@ static void *trampoline(void *p)
 
 int berth_threads_spawn(struct berth_threads *t, void (*fn)(void *), void *arg)
 {
+	struct th *h = calloc(1, sizeof(*h));
+	if (!h)
+		return ENOMEM;
+	h->map_len = map_len(t);
 	pthread_mutex_lock(&t->mu);
-	struct th *h = t->ncache ? t->cache[--t->ncache] : NULL;
+	h->map = t->ncache ? t->cache[--t->ncache] : NULL;
 	pthread_mutex_unlock(&t->mu);
-	if (!h) {
-		h = calloc(1, sizeof(*h));
-		if (!h)
-			return ENOMEM;
-		h->map_len = t->stack + t->page;
+	if (!h->map) {
 		h->map = mmap(NULL, h->map_len, PROT_READ | PROT_WRITE,
 			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
 		if (h->map == MAP_FAILED) {
@@ -161,7 +169,7 @@ void berth_threads_free(struct berth_threads *t)
 	 * by it before it exits, which joining it waits for */
 	reap(t, list);
 	for (size_t i = 0; i < t->ncache; i++)
-		th_unmap(t->cache[i]);
+		munmap(t->cache[i], map_len(t));
 	pthread_mutex_destroy(&t->mu);
 	pthread_cond_destroy(&t->cv);
 	free(t);
