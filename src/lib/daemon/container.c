@@ -77,8 +77,14 @@ static uint64_t text_hash(const char *s)
 
 static struct berth_container *new_container(struct berth_containers *cs, const char *id, const char *name, json_t *doc)
 {
-	struct berth_container *c = calloc(1, sizeof(*c));
-	c->lazy = calloc(1, sizeof(*c->lazy));
+	/* one allocation for both: a container is made in the middle of a
+	 * request, and each long-lived block it leaves pins a heap page */
+	struct ctr_block {
+		struct berth_container c;
+		struct berth_container_lazy lazy;
+	} *b = calloc(1, sizeof(*b));
+	struct berth_container *c = &b->c;
+	c->lazy = &b->lazy;
 	snprintf(c->id, sizeof(c->id), "%s", id);
 	snprintf(c->name, sizeof(c->name), "%s%s", name[0] == '/' ? "" : "/", name);
 	c->lazy->cs = cs;
@@ -101,8 +107,7 @@ static struct berth_container *new_container(struct berth_containers *cs, const 
 
 static void free_container(struct berth_container *c)
 {
-	json_decref(c->lazy->tree);
-	free(c->lazy);
+	json_decref(c->lazy->tree); /* lazy shares c's allocation */
 	free(c->list_cache);
 	if (c->pidfd >= 0)
 		close(c->pidfd);
