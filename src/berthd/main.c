@@ -211,6 +211,9 @@ static void idle_trim(struct berth_daemon *d)
 	berth_db_release_memory(d->db);
 	berth_events_compact(d->events);
 	malloc_trim(0);
+	/* and the main thread's stack below this shallow frame (start-up
+	 * went deeper: 44 KiB resident measured, 12 needed) */
+	berth_thread_stack_release();
 }
 
 int main(int argc, char **argv)
