@@ -1,6 +1,6 @@
 /* Background jobs of the daemon: restart back-offs, auto-removal, start by
- * restart policy at daemon start, exec exit waiters. They run on detached
- * threads and use the daemon; berth_bgjobs_close (first thing in
+ * restart policy at daemon start, exec exit waiters. They run on threads
+ * of their own (common/threads.h) and use the daemon; berth_bgjobs_close (first thing in
  * berth_daemon_close) makes new ones refuse to begin, wakes the ones asleep
  * and waits until every one has ended, so none touches a closed daemon. */
 #pragma once
