@@ -10,6 +10,19 @@
 #include "tap.h"
 #include "test_storage_util.h"
 
+/* the line of mount point mp in /proc/self/mountinfo contains text */
+static bool mountinfo_has(const char *mp, const char *text)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[8192];
+	bool found = false;
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, mp) && strstr(line, text);
+	if (f)
+		fclose(f);
+	return found;
+}
+
 #define FIXTURE "/work/shared/fixtures/images/busybox-rootfs.tar"
 #define FIXTURE_DIFF "sha256:0ee228408e13d8cfce836896e9dc03f484435e262c85bb37410afb3cea151b66"
 
@@ -77,8 +90,11 @@ static void test_driver(const char *root, const char *driver)
 	       path_exists(rootfs, ".dockerenv") && path_exists(rootfs, "etc/mtab") &&
 		       path_exists(rootfs, "dev/console") && path_exists(rootfs, "proc"),
 	       "[%s] init layer entries present", driver);
-	if (!strcmp(driver, "overlay2"))
+	if (!strcmp(driver, "overlay2")) {
 		TAP_OK(&t, berth_is_mountpoint(rootfs), "[overlay2] rootfs is an overlay mount");
+		TAP_OK(&t, mountinfo_has(rootfs, "upperdir=diff,workdir=work"),
+		       "[overlay2] mounted from the layer's directory: short options in mountinfo");
+	}
 	rc = berth_rwlayer_mount(ls, "c1", &rootfs2, &err);
 	TAP_OK(&t, rc == 0 && rootfs2 && !strcmp(rootfs, rootfs2), "[%s] second mount: same path", driver);
 
