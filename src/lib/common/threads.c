@@ -20,8 +20,7 @@ struct th {
 	void (*fn)(void *);
 	void *arg;
 	pthread_t tid; /* set by the thread itself before it is listed as done */
-	void *map;     /* guard page + stack */
-	size_t map_len;
+	void *map;     /* guard page + stack: map_len(set) bytes */
 	struct th *next;
 };
 
@@ -53,16 +52,14 @@ struct berth_threads *berth_threads_new(size_t stack_size)
 	return t;
 }
 
-static void th_unmap(struct th *h)
+static size_t map_len(struct berth_threads *t) { return t->stack + t->page; }
+
+static void th_unmap(struct berth_threads *t, struct th *h)
 {
-	munmap(h->map, h->map_len);
+	munmap(h->map, map_len(t));
 	free(h);
 }
 
-static size_t map_len(struct berth_threads *t) { return t->stack + t->page; }
-
-/* Join the finished threads of list; their stacks go to the cache
- * (emptied) or back to the kernel. */
 /* Join the finished threads of list; their stacks go to the cache
  * (emptied) or back to the kernel, their records are freed. */
 static void reap(struct berth_threads *t, struct th *list)
@@ -71,7 +68,7 @@ static void reap(struct berth_threads *t, struct th *list)
 		struct th *h = list;
 		list = h->next;
 		pthread_join(h->tid, NULL);
-		madvise((char *)h->map + t->page, h->map_len - t->page, MADV_DONTNEED);
+		madvise((char *)h->map + t->page, t->stack, MADV_DONTNEED);
 		pthread_mutex_lock(&t->mu);
 		bool keep = t->ncache < STACK_CACHE;
 		if (keep)
@@ -80,7 +77,7 @@ static void reap(struct berth_threads *t, struct th *list)
 		if (keep)
 			free(h);
 		else
-			th_unmap(h);
+			th_unmap(t, h);
 	}
 }
 
@@ -107,12 +104,11 @@ int berth_threads_spawn(struct berth_threads *t, void (*fn)(void *), void *arg)
 	struct th *h = calloc(1, sizeof(*h));
 	if (!h)
 		return ENOMEM;
-	h->map_len = map_len(t);
 	pthread_mutex_lock(&t->mu);
 	h->map = t->ncache ? t->cache[--t->ncache] : NULL;
 	pthread_mutex_unlock(&t->mu);
 	if (!h->map) {
-		h->map = mmap(NULL, h->map_len, PROT_READ | PROT_WRITE,
+		h->map = mmap(NULL, map_len(t), PROT_READ | PROT_WRITE,
 			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
 		if (h->map == MAP_FAILED) {
 			int e = errno;
@@ -121,7 +117,7 @@ int berth_threads_spawn(struct berth_threads *t, void (*fn)(void *), void *arg)
 		}
 		if (mprotect(h->map, t->page, PROT_NONE) < 0) {
 			int e = errno;
-			th_unmap(h);
+			th_unmap(t, h);
 			return e;
 		}
 	}
@@ -141,7 +137,7 @@ int berth_threads_spawn(struct berth_threads *t, void (*fn)(void *), void *arg)
 		pthread_mutex_lock(&t->mu);
 		t->running--;
 		pthread_mutex_unlock(&t->mu);
-		th_unmap(h);
+		th_unmap(t, h);
 	}
 	return e;
 }
