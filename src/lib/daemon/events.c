@@ -122,10 +122,14 @@ void berth_events_compact(struct berth_events *ev)
 	if (!ev)
 		return;
 	pthread_mutex_lock(&ev->mu);
+	if (ev->seq == ev->compacted_at) { /* nothing emitted since: already one block */
+		pthread_mutex_unlock(&ev->mu);
+		return;
+	}
 	size_t n = ev->seq < ev->cap ? (size_t)ev->seq : ev->cap, total = 0;
 	for (size_t i = 0; i < n; i++)
 		total += strlen(ev->ring[i].text) + 1;
-	char *block = ev->seq != ev->compacted_at && total ? malloc(total) : NULL;
+	char *block = total ? malloc(total) : NULL;
 	if (block) {
 		char *p = block;
 		for (size_t i = 0; i < n; i++) {
