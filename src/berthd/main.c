@@ -226,8 +226,9 @@ int main(int argc, char **argv)
 	/* A fixed trim threshold (glibc's default, set explicitly): left
 	 * alone, glibc raises it to twice the largest block freed from an
 	 * mmap (up to 64 MiB), and an arena kept that much free memory
-	 * resident after a load (1.4 MiB measured). Setting it also keeps the mmap threshold at
-	 * 128 KiB: big buffers go back to the kernel when freed. */
+	 * resident after a load (1.4 MiB measured). Setting it also keeps
+	 * the mmap threshold at 128 KiB: big buffers go back to the kernel
+	 * when freed. */
 	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
 	berth_db_process_lean();
 	/* systemd's NOTIFY_SOCKET is for berthd alone: runc honours it too and
