@@ -2,6 +2,8 @@
  * files, mount refcounting, docker-diff changes, diff export registered back
  * as an image layer (commit round trip), removal. Root only; the temp data
  * root is unmounted and removed even on failure. */
+#include <dirent.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "common/cleanup.h"
@@ -213,21 +215,32 @@ static mode_t mode_of(const char *dir, const char *rel)
 	return m;
 }
 
+/* A store of driver in root/<driver><suffix> (a failed open is a failed test) */
+static struct berth_layer_store *store_in(const char *root, const char *driver, const char *suffix,
+					  struct berth_db **db, char **dr)
+{
+	*dr = berth_strdup_printf("%s/%s%s", root, driver, suffix);
+	berth_mkdir_p(*dr, 0700, NULL);
+	*db = st_open_db(*dr);
+	struct berth_error err = {0};
+	struct berth_layer_store *ls = berth_layer_store_open(*dr, driver, *db, &err);
+	if (!ls)
+		TAP_OK(&t, false, "[%s] open %s", driver, err.msg);
+	return ls;
+}
+
 /* The init layer's entries as seen in the container: an image whose lower
  * /dev is whited out and whose /etc is opaque, 0750, in its top layer; an
  * image whose /etc is a symlink (left alone). Same view on both drivers
  * (overlay2 writes the init layer without mounting it). */
 static void test_init_entries(const char *root, const char *driver)
 {
-	char *dr = berth_strdup_printf("%s/%s-init", root, driver);
-	berth_mkdir_p(dr, 0700, NULL);
-	struct berth_db *db = st_open_db(dr);
+	struct berth_db *db;
+	char *dr;
 	struct berth_error err = {0};
-	struct berth_layer_store *ls = berth_layer_store_open(dr, driver, db, &err);
-	if (!ls) {
-		TAP_OK(&t, false, "[%s] open %s", driver, err.msg);
+	struct berth_layer_store *ls = store_in(root, driver, "-init", &db, &dr);
+	if (!ls)
 		return;
-	}
 	struct berth_buf b = {0};
 	struct st_tar tw;
 	st_tar_begin(&tw, &b);
@@ -287,6 +300,118 @@ static void test_init_entries(const char *root, const char *driver)
 	free(dr);
 }
 
+/* entries whose names end in "-init" up to depth levels below dir (the
+ * driver's layer directories: overlay2/<id>, vfs/dir/<id>) */
+static int count_init_layers_in(const char *dir, int depth)
+{
+	int n = 0;
+	DIR *d = depth > 0 ? opendir(dir) : NULL;
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (berth_str_has_suffix(e->d_name, "-init")) {
+			n++;
+		} else if (e->d_type == DT_DIR && strcmp(e->d_name, "l")) {
+			char *sub = berth_strdup_printf("%s/%s", dir, e->d_name);
+			n += count_init_layers_in(sub, depth - 1);
+			free(sub);
+		}
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static int count_init_layers(const char *dir) { return count_init_layers_in(dir, 3); }
+
+struct create_arg {
+	struct berth_layer_store *ls;
+	char id[16];
+	int rc;
+};
+
+static void *create_one(void *p)
+{
+	struct create_arg *a = p;
+	struct berth_error err = {0};
+	a->rc = berth_rwlayer_create(a->ls, a->id, FIXTURE_DIFF, &err);
+	return NULL;
+}
+
+static bool shows_init_entries(struct berth_layer_store *ls, const char *id)
+{
+	char *rootfs = NULL;
+	struct berth_error err = {0};
+	if (berth_rwlayer_mount(ls, id, &rootfs, &err) < 0)
+		return false;
+	bool ok = path_exists(rootfs, ".dockerenv") && path_exists(rootfs, "etc/hostname") &&
+		  path_exists(rootfs, "bin/busybox");
+	free(rootfs);
+	return berth_rwlayer_unmount(ls, id, &err) == 0 && ok;
+}
+
+/* One init layer per image, shared by its containers (made by the first,
+ * also when they are made at once), kept while the image is, removed with
+ * it; a container without an image has its own. */
+static void test_shared_init(const char *root, const char *driver)
+{
+	struct berth_db *db;
+	char *dr;
+	struct berth_error err = {0};
+	struct berth_layer_store *ls = store_in(root, driver, "-shared", &db, &dr);
+	if (!ls)
+		return;
+	int fd = open(FIXTURE, O_RDONLY | O_CLOEXEC);
+	struct berth_reader fr = berth_reader_fd(fd);
+	struct berth_layer_info img;
+	int rc = berth_layer_register(ls, NULL, &fr, FIXTURE_DIFF, &img, &err);
+	close(fd);
+	TAP_OK(&t, rc == 0, "[%s] shared init: image registered %s", driver, rc ? err.msg : "");
+	struct create_arg a[8];
+	pthread_t th[8];
+	for (int i = 0; i < 8; i++) {
+		a[i] = (struct create_arg){.ls = ls, .rc = -2};
+		snprintf(a[i].id, sizeof(a[i].id), "s%d", i);
+		pthread_create(&th[i], NULL, create_one, &a[i]);
+	}
+	int ok = 0;
+	for (int i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		ok += a[i].rc == 0;
+	}
+	TAP_OK(&t, ok == 8, "[%s] 8 containers of one image made at once (%d)", driver, ok);
+	TAP_OK(&t, count_init_layers(dr) == 1, "[%s] one init layer for all of them (%d)", driver,
+	       count_init_layers(dr));
+	TAP_OK(&t, shows_init_entries(ls, "s0") && shows_init_entries(ls, "s7"),
+	       "[%s] each container shows the init entries", driver);
+	for (int i = 0; i < 7; i++)
+		berth_rwlayer_remove(ls, a[i].id, NULL);
+	TAP_OK(&t, count_init_layers(dr) == 1 && shows_init_entries(ls, "s7"),
+	       "[%s] the init layer stays for the last container", driver);
+	TAP_OK(&t, berth_rwlayer_create(ls, "bare", NULL, &err) == 0 && count_init_layers(dr) == 2,
+	       "[%s] a container without an image has an init layer of its own", driver);
+	berth_rwlayer_remove(ls, "bare", NULL);
+	berth_rwlayer_remove(ls, "s7", NULL);
+	TAP_OK(&t, count_init_layers(dr) == 1, "[%s] the image's init layer stays with the image", driver);
+	berth_layer_store_close(ls);
+	ls = berth_layer_store_open(dr, driver, db, &err);
+	TAP_OK(&t, ls && count_init_layers(dr) == 0, "[%s] an init layer no container uses is swept at open", driver);
+	rc = ls ? berth_rwlayer_create(ls, "again", FIXTURE_DIFF, &err) : -1;
+	TAP_OK(&t, rc == 0 && count_init_layers(dr) == 1 && shows_init_entries(ls, "again"),
+	       "[%s] made again by the next container", driver);
+	if (ls)
+		berth_rwlayer_remove(ls, "again", NULL);
+	int removed = 0;
+	rc = ls ? berth_layer_release(ls, FIXTURE_DIFF, &removed, &err) : -1;
+	TAP_OK(&t, rc == 0 && removed == 1 && count_init_layers(dr) == 0,
+	       "[%s] the init layer goes with the image layer", driver);
+	if (ls)
+		berth_layer_store_close(ls);
+	berth_db_close(db);
+	free(dr);
+}
+
 int main(void)
 {
 	if (geteuid() != 0) {
@@ -298,5 +423,7 @@ int main(void)
 	test_driver(root, "vfs");
 	test_init_entries(root, "overlay2");
 	test_init_entries(root, "vfs");
+	test_shared_init(root, "overlay2");
+	test_shared_init(root, "vfs");
 	return TAP_DONE(&t);
 }

@@ -181,6 +181,11 @@ void ls_pin(struct berth_layer_store *ls, const char *driver_id)
 void ls_remove_now(struct berth_layer_store *ls, const char *driver_id)
 {
 	struct berth_error e = {0};
+	/* an image layer's shared init layer (rwlayer.c) goes first: it stacks
+	 * on the layer, and no container uses either once the layer goes */
+	cleanup_free char *init = berth_strdup_printf("%s" LS_INIT_SUFFIX, driver_id);
+	if (init && !berth_str_has_suffix(driver_id, LS_INIT_SUFFIX) && ls->drv->ops->exists(ls->drv, init))
+		ls->drv->ops->remove(ls->drv, init, &e);
 	ls->drv->ops->remove(ls->drv, driver_id, &e);
 	cleanup_free char *meta = berth_strdup_printf("%s/%s", ls->meta_dir, driver_id);
 	if (meta)
@@ -258,8 +263,22 @@ pthread_mutex_t *ls_id_lock(struct berth_layer_store *ls, const char *id)
 
 /* ---- open / sweep ---- */
 
+/* an image layer's shared init layer is the layer's (rwlayer.c): "<cache id>-init" */
+static bool init_of(const char *id, char owner[static 130])
+{
+	size_t n = strlen(id), k = strlen(LS_INIT_SUFFIX);
+	if (n <= k || n - k >= 130 || strcmp(id + n - k, LS_INIT_SUFFIX))
+		return false;
+	memcpy(owner, id, n - k);
+	owner[n - k] = 0;
+	return true;
+}
+
 bool ls_id_referenced(struct berth_layer_store *ls, const char *id)
 {
+	char owner[130];
+	if (init_of(id, owner) && ls_id_referenced(ls, owner))
+		return true;
 	struct berth_stmt *st = ls_prep(ls,
 					"SELECT 1 FROM layers WHERE driver = ?1 AND cache_id = ?2 UNION ALL "
 					"SELECT 1 FROM layer_rw WHERE driver = ?1 AND (id = ?2 OR init_id = ?2)",
@@ -367,7 +386,10 @@ static int sweep_pending(struct berth_layer_store *ls, struct berth_error *err)
 	return rc;
 }
 
-/* Remove temp and orphaned layer dirs. */
+/* Remove temp and orphaned layer dirs. An image's shared init layer that no
+ * container row names goes too: one that a crash left half made is among
+ * them (a row names it only once it was whole). The next container makes
+ * it again. */
 void berth_layer_store_sweep(struct berth_layer_store *ls)
 {
 	/* every id the records name, read once (a query per directory made
@@ -420,6 +442,7 @@ struct berth_layer_store *berth_layer_store_open_unswept(const char *data_root, 
 		return NULL;
 	}
 	pthread_mutex_init(&ls->lock, NULL);
+	pthread_mutex_init(&ls->init_lock, NULL);
 	for (size_t i = 0; i < LS_ID_LOCKS; i++)
 		pthread_mutex_init(&ls->id_locks[i], NULL);
 	/* the shared connection: transactions hold its writer lock (metadata/db.h) */
@@ -477,6 +500,7 @@ void berth_layer_store_close(struct berth_layer_store *ls)
 	free(ls->meta_dir);
 	free(ls->data_root);
 	pthread_mutex_destroy(&ls->lock);
+	pthread_mutex_destroy(&ls->init_lock);
 	for (size_t i = 0; i < LS_ID_LOCKS; i++)
 		pthread_mutex_destroy(&ls->id_locks[i]);
 	free(ls);

@@ -22,6 +22,9 @@ struct ls_mount {
 };
 
 #define LS_ID_LOCKS 64
+/* an init layer's id: its image layer's cache id (shared) or an old
+ * container id (one per container, before the init layer was shared) */
+#define LS_INIT_SUFFIX "-init"
 
 struct berth_layer_store {
 	pthread_mutex_t lock;
@@ -30,6 +33,10 @@ struct berth_layer_store {
 	 * starts and removals of different containers do not wait for each
 	 * other. Taken before lock, never while holding it. */
 	pthread_mutex_t id_locks[LS_ID_LOCKS];
+	/* The making of an image's shared init layer ("<top cache id>-init",
+	 * rwlayer.c): one maker, the others wait and find it made. Taken
+	 * without lock held. */
+	pthread_mutex_t init_lock;
 	struct berth_db *db; /* metadata/db.h, shared */
 	struct berth_graph_driver *drv;
 	char *data_root;
@@ -95,7 +102,9 @@ void ls_pin(struct berth_layer_store *ls, const char *driver_id);
 bool ls_unpin(struct berth_layer_store *ls, const char *driver_id);
 /* A statement with ?1 bound to the driver name (layer_store.c). */
 struct berth_stmt *ls_prep(struct berth_layer_store *ls, const char *sql, struct berth_error *err);
-/* Remove a driver id's directories and tar-split metadata now. */
+/* Remove a driver id's directories and tar-split metadata now (an image
+ * layer's shared init layer first). */
 void ls_remove_now(struct berth_layer_store *ls, const char *driver_id);
-/* Is id a cache id of a layer or an rw / init id of a container layer? */
+/* Is id a cache id of a layer or an rw / init id of a container layer, or
+ * the shared init layer of a layer that is? */
 bool ls_id_referenced(struct berth_layer_store *ls, const char *id);

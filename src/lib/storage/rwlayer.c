@@ -1,4 +1,8 @@
-/* Read-write (container) layers: "<id>-init" on the image, "<id>" on top. */
+/* Read-write (container) layers: the image's init layer ("<image top layer's
+ * cache id>-init", made by the first container of the image and shared by
+ * all of them) on the image, "<id>" on top. Data roots of older berthds
+ * have one "<container id>-init" per container; those still work and go
+ * with their container. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -9,8 +13,6 @@
 #include "common/cleanup.h"
 #include "storage/fsutil.h"
 #include "storage/layer_store_int.h"
-
-#define INIT_SUFFIX "-init"
 
 struct rw_row {
 	char chain_id[BERTH_DIGEST_LEN + 1];
@@ -128,6 +130,39 @@ static int init_layer(struct berth_layer_store *ls, const char *init_id, const c
 	return 0;
 }
 
+/* An image's init layer, shared by its containers: made by the first one
+ * (the image's top layer is pinned by the caller, and the init layer goes
+ * only with it: ls_remove_now). A maker that fails removes what it made;
+ * a crash leaves a layer no container row names, which the next open
+ * sweeps. */
+static int shared_init_layer(struct berth_layer_store *ls, const char *init_id, const char *chain, const char *parent,
+			     struct berth_error *err)
+{
+	const struct berth_graph_driver_ops *ops = ls->drv->ops;
+	bool direct = ops->whiteout == BERTH_WHITEOUT_OVERLAY;
+	pthread_mutex_lock(&ls->init_lock);
+	int rc = 0;
+	if (!ops->exists(ls->drv, init_id)) {
+		rc = ops->create(ls->drv, init_id, parent, !direct, err);
+		if (rc == 0 && (rc = init_layer(ls, init_id, chain, direct, err)) < 0)
+			ops->remove(ls->drv, init_id, NULL);
+	}
+	pthread_mutex_unlock(&ls->init_lock);
+	return rc;
+}
+
+/* A container without an image: an init layer of its own on nothing. */
+static int own_init_layer(struct berth_layer_store *ls, const char *init_id, struct berth_error *err)
+{
+	if (ls->drv->ops->create(ls->drv, init_id, NULL, true, err) < 0)
+		return -1;
+	if (init_layer(ls, init_id, "", false, err) < 0) {
+		ls->drv->ops->remove(ls->drv, init_id, NULL);
+		return -1;
+	}
+	return 0;
+}
+
 static int sync_layer_fs(struct berth_layer_store *ls, const char *id, struct berth_error *err)
 {
 	cleanup_free char *dir = ls->drv->ops->diff_path(ls->drv, id);
@@ -144,7 +179,7 @@ int berth_rwlayer_create(struct berth_layer_store *ls, const char *id, const cha
 		return berth_err(err, BERTH_E_INVALID, "invalid container layer id \"%s\"", id ? id : "");
 	const char *chain = image_chain_id ? image_chain_id : "";
 	char init_id[160];
-	snprintf(init_id, sizeof(init_id), "%s" INIT_SUFFIX, id);
+	snprintf(init_id, sizeof(init_id), "%s" LS_INIT_SUFFIX, id);
 	const struct berth_graph_driver_ops *ops = ls->drv->ops;
 	pthread_mutex_lock(&ls->lock);
 	struct rw_row rr;
@@ -168,12 +203,11 @@ int berth_rwlayer_create(struct berth_layer_store *ls, const char *id, const cha
 		return -1;
 	/* Directories first, the row last: a crash in between leaves orphans the next open sweeps. */
 	bool made_init = false, made_rw = false, locked = false;
-	bool direct = *chain && ops->whiteout == BERTH_WHITEOUT_OVERLAY;
-	if (ops->create(ls->drv, init_id, *chain ? lr.cache_id : NULL, !direct, err) < 0)
+	if (*chain)
+		snprintf(init_id, sizeof(init_id), "%s" LS_INIT_SUFFIX, lr.cache_id);
+	if (*chain ? shared_init_layer(ls, init_id, chain, lr.cache_id, err) < 0 : own_init_layer(ls, init_id, err) < 0)
 		goto fail;
-	made_init = true;
-	if (init_layer(ls, init_id, chain, direct, err) < 0)
-		goto fail;
+	made_init = !*chain;
 	if (ops->create(ls->drv, id, init_id, true, err) < 0)
 		goto fail;
 	made_rw = true;
@@ -225,6 +259,14 @@ out:
 	if (rm_parent)
 		ls_remove_unlocked(ls, lr.cache_id);
 	return rc;
+}
+
+/* Is init_id the container's own init layer ("<id>-init": no image, or a
+ * data root of an older berthd), not its image's shared one? */
+static bool own_init(const char *id, const char *init_id)
+{
+	size_t n = strlen(id);
+	return !strncmp(init_id, id, n) && !strcmp(init_id + n, LS_INIT_SUFFIX);
 }
 
 static struct ls_mount *find_mount(struct berth_layer_store *ls, const char *id)
@@ -349,7 +391,7 @@ int berth_rwlayer_remove(struct berth_layer_store *ls, const char *id, struct be
 	if (rc == 0) {
 		if (ls_claim_removal(ls, id))
 			berth_strv_push(&now, id);
-		if (*r.init_id && ls_claim_removal(ls, r.init_id))
+		if (own_init(id, r.init_id) && ls_claim_removal(ls, r.init_id))
 			berth_strv_push(&now, r.init_id);
 		ls_claim_all(ls, gone, &now);
 	}
