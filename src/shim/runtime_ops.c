@@ -404,7 +404,6 @@ int rt_exec(struct shim *s, struct proc *p, char *errbuf, size_t errlen)
 	return 0;
 }
 
-/* rmdir <every controller>/<rel> (a failed create leaves its cgroup behind) */
 /* rmdir <every controller>/<rel> (a failed create leaves its cgroup
  * behind). False when one is still there (processes in it: EBUSY). */
 static bool rmdir_cgroup(const char *rel)
