@@ -168,10 +168,66 @@ static void test_deep_and_nested(struct tap *t)
 	TAP_OK(t, atomic_load(&s.ran) == 8 && atomic_load(&s.nested_ran) == 8, "threads spawn threads in the same set");
 }
 
+/* records the thread it ran on */
+struct who {
+	atomic_int ran;
+	pthread_t tid[8];
+};
+
+static void who_fn(void *arg)
+{
+	struct who *w = arg;
+	int i = atomic_fetch_add(&w->ran, 1);
+	if (i < 8)
+		w->tid[i] = pthread_self();
+}
+
+static void wait_ran(struct who *w, int n)
+{
+	for (int i = 0; i < 1000 && atomic_load(&w->ran) < n; i++)
+		usleep(1000);
+}
+
+/* A lingering thread runs the next spawn's function; one whose time ran
+ * out ended (the next spawn makes a new thread); free ends lingering ones
+ * at once. */
+static void test_linger(struct tap *t)
+{
+	struct berth_threads *set = berth_threads_new(ODD_STACK);
+	berth_threads_set_linger(set, 400);
+	struct who w = {0};
+	berth_threads_spawn(set, who_fn, &w);
+	wait_ran(&w, 1);
+	usleep(20000);
+	TAP_OK(t, berth_threads_running(set) == 0, "a lingering thread does not count as running");
+	berth_threads_spawn(set, who_fn, &w);
+	wait_ran(&w, 2);
+	TAP_OK(t, atomic_load(&w.ran) == 2 && pthread_equal(w.tid[0], w.tid[1]),
+	       "the next spawn within the linger time runs on the same thread");
+	usleep(800000);
+	berth_threads_spawn(set, who_fn, &w);
+	wait_ran(&w, 3);
+	TAP_OK(t, atomic_load(&w.ran) == 3 && !pthread_equal(w.tid[1], w.tid[2]),
+	       "after the linger time ran out, a new thread");
+	berth_threads_free(set);
+	TAP_OK(t, odd_mappings(NULL) == 0, "free unmaps the stacks");
+	/* lingering for a minute: free must not wait that out (the test's
+	 * time limit would) */
+	set = berth_threads_new(ODD_STACK);
+	berth_threads_set_linger(set, 60000);
+	berth_threads_spawn(set, who_fn, &w);
+	wait_ran(&w, 4);
+	usleep(20000);
+	TAP_OK(t, odd_mappings(NULL) == 1, "a thread lingers");
+	berth_threads_free(set);
+	TAP_OK(t, atomic_load(&w.ran) == 4 && odd_mappings(NULL) == 0, "free ends the lingering thread and unmaps it");
+}
+
 int main(void)
 {
 	struct tap t = {0};
 	test_burst(&t);
 	test_deep_and_nested(&t);
+	test_linger(&t);
 	return TAP_DONE(&t);
 }

@@ -45,6 +45,10 @@
 #ifndef CONN_STACK
 #define CONN_STACK (1024 * 1024)
 #endif
+/* A connection's thread waits this long for the next connection before it
+ * ends (common/threads.h): a CLI's start after its create, the next client
+ * of a burst. Well under the idle trim's 2 s. */
+#define CONN_LINGER_MS 200
 
 struct listener {
 	int fd;
@@ -1193,6 +1197,7 @@ struct berth_http_server *berth_http_server_new(berth_http_handler handler, void
 		free(s);
 		return NULL;
 	}
+	berth_threads_set_linger(s->threads, CONN_LINGER_MS);
 	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	berth_http_default_limits(&s->lim);
 	return s;

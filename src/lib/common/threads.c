@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -22,6 +23,10 @@ struct th {
 	pthread_t tid; /* set by the thread itself before it is listed as done */
 	void *map;     /* guard page + stack: map_len(set) bytes */
 	struct th *next;
+	/* lingering: on the set's idle list, waiting for a spawn to hand it
+	 * a function (assigned) or for its time to run out */
+	pthread_cond_t wake;
+	bool assigned;
 };
 
 struct berth_threads {
@@ -30,6 +35,10 @@ struct berth_threads {
 	size_t page, stack; /* page size; stack size without the guard page */
 	size_t running;     /* spawned, function not returned yet */
 	struct th *done;    /* function returned, not joined yet */
+	struct th *idle;    /* function returned, lingering for another (next) */
+	size_t nidle;
+	long linger_ms; /* 0: a thread ends when its function returns */
+	bool closing;   /* berth_threads_free: no more lingering */
 	/* joined threads' stacks (mappings), emptied, for reuse: addresses
 	 * only, no record allocated per cached stack to pin a heap page */
 	void *cache[STACK_CACHE];
@@ -57,6 +66,7 @@ static size_t map_len(struct berth_threads *t) { return t->stack + t->page; }
 static void th_unmap(struct berth_threads *t, struct th *h)
 {
 	munmap(h->map, map_len(t));
+	pthread_cond_destroy(&h->wake);
 	free(h);
 }
 
@@ -74,36 +84,97 @@ static void reap(struct berth_threads *t, struct th *list)
 		if (keep)
 			t->cache[t->ncache++] = h->map;
 		pthread_mutex_unlock(&t->mu);
-		if (keep)
+		if (keep) {
+			pthread_cond_destroy(&h->wake);
 			free(h);
-		else
+		} else {
 			th_unmap(t, h);
+		}
 	}
+}
+
+/* After its function returned (lock held): wait on the idle list for up to
+ * the set's linger time. True when a spawn handed it another function. */
+static bool linger(struct berth_threads *t, struct th *h)
+{
+	if (t->linger_ms <= 0 || t->closing)
+		return false;
+	h->assigned = false;
+	h->next = t->idle;
+	t->idle = h;
+	t->nidle++;
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += t->linger_ms / 1000;
+	until.tv_nsec += (t->linger_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (!h->assigned && !t->closing)
+		if (pthread_cond_timedwait(&h->wake, &t->mu, &until) == ETIMEDOUT)
+			break;
+	if (h->assigned)
+		return true; /* the spawn took it off the list */
+	for (struct th **pp = &t->idle; *pp; pp = &(*pp)->next)
+		if (*pp == h) {
+			*pp = h->next;
+			break;
+		}
+	t->nidle--;
+	return false;
 }
 
 static void *trampoline(void *p)
 {
 	struct th *h = p;
 	struct berth_threads *t = h->set;
-	h->fn(h->arg);
-	berth_thread_stack_release();
-	pthread_mutex_lock(&t->mu);
+	for (;;) {
+		h->fn(h->arg);
+		pthread_mutex_lock(&t->mu);
+		t->running--;
+		pthread_cond_broadcast(&t->cv);
+		if (!linger(t, h))
+			break;
+		pthread_mutex_unlock(&t->mu);
+	}
+	/* still locked: listed as done in the same hold that ended it, so
+	 * free's wait sees it either lingering or done */
 	struct th *earlier = t->done;
 	h->tid = pthread_self();
 	h->next = NULL;
 	t->done = h;
-	t->running--;
 	pthread_cond_broadcast(&t->cv);
 	pthread_mutex_unlock(&t->mu);
+	berth_thread_stack_release();
 	reap(t, earlier);
 	return NULL;
 }
 
 int berth_threads_spawn(struct berth_threads *t, void (*fn)(void *), void *arg)
 {
-	struct th *h = calloc(1, sizeof(*h));
+	pthread_mutex_lock(&t->mu);
+	struct th *h = t->idle;
+	if (h) { /* a lingering thread runs it: no thread made, no stack touched anew */
+		t->idle = h->next;
+		t->nidle--;
+		h->fn = fn;
+		h->arg = arg;
+		h->assigned = true;
+		t->running++;
+		pthread_cond_signal(&h->wake);
+		pthread_mutex_unlock(&t->mu);
+		return 0;
+	}
+	pthread_mutex_unlock(&t->mu);
+	h = calloc(1, sizeof(*h));
 	if (!h)
 		return ENOMEM;
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* linger's deadline */
+	pthread_cond_init(&h->wake, &ca);
+	pthread_condattr_destroy(&ca);
 	pthread_mutex_lock(&t->mu);
 	h->map = t->ncache ? t->cache[--t->ncache] : NULL;
 	pthread_mutex_unlock(&t->mu);
@@ -142,6 +213,13 @@ int berth_threads_spawn(struct berth_threads *t, void (*fn)(void *), void *arg)
 	return e;
 }
 
+void berth_threads_set_linger(struct berth_threads *t, long ms)
+{
+	pthread_mutex_lock(&t->mu);
+	t->linger_ms = ms > 0 ? ms : 0;
+	pthread_mutex_unlock(&t->mu);
+}
+
 size_t berth_threads_running(struct berth_threads *t)
 {
 	pthread_mutex_lock(&t->mu);
@@ -155,7 +233,10 @@ void berth_threads_free(struct berth_threads *t)
 	if (!t)
 		return;
 	pthread_mutex_lock(&t->mu);
-	while (t->running)
+	t->closing = true;
+	for (struct th *h = t->idle; h; h = h->next)
+		pthread_cond_signal(&h->wake);
+	while (t->running || t->nidle)
 		pthread_cond_wait(&t->cv, &t->mu);
 	struct th *list = t->done;
 	t->done = NULL;

@@ -17,7 +17,13 @@ struct berth_threads;
 struct berth_threads *berth_threads_new(size_t stack_size);
 /* Run fn(arg) on a new thread. 0, or an errno value (nothing started). */
 int berth_threads_spawn(struct berth_threads *t, void (*fn)(void *), void *arg);
-/* Threads whose function has not returned yet */
+/* A thread whose function returned waits up to ms for the next spawn and
+ * runs its function instead of a new thread being made (a thread's
+ * creation, exit, join and the page faults of a fresh stack saved per
+ * connection in a burst); then it ends as above. 0 (the default): no
+ * waiting. */
+void berth_threads_set_linger(struct berth_threads *t, long ms);
+/* Threads whose function has not returned yet (lingering ones do not count) */
 size_t berth_threads_running(struct berth_threads *t);
 /* Waits for every thread's function to return, joins them, frees the set. */
 void berth_threads_free(struct berth_threads *t);
