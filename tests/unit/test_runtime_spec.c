@@ -36,6 +36,8 @@ static json_t *J(const char *text)
 }
 
 /* Build with a container config and host config given as JSON text. */
+static struct berth_seccomp_memo *memo; /* test_seccomp_memo: specs built with one */
+
 static json_t *build(const char *cfg, const char *hc, struct berth_error *err)
 {
 	cleanup_json json_t *c = J(cfg), *h = J(hc ? hc : "{}");
@@ -51,6 +53,7 @@ static json_t *build(const char *cfg, const char *hc, struct berth_error *err)
 		.resolv_conf_path = "/tmp/resolv.conf",
 		.cgroup_path = "/berth/0123",
 		.sysinfo = &si,
+		.seccomp_memo = memo,
 	};
 	berth_err_clear(err);
 	return berth_oci_spec_build(&in, err);
@@ -530,6 +533,45 @@ static void test_exec_process(struct tap *t)
 	       "exec user/tty/cwd");
 }
 
+/* The default profile converted once per bounding set: the same object as
+ * a conversion of its own, shared between specs, one per set, and specs
+ * built with the memo equal those built without. */
+static void test_seccomp_memo(struct tap *t)
+{
+	struct berth_error err = {0};
+	struct berth_seccomp_memo *m = berth_seccomp_memo_new();
+	cleanup_json json_t *dp = berth_seccomp_default_profile();
+	berth_capset all = ~0ULL, few = 1ULL << 21; /* CAP_SYS_ADMIN only */
+	cleanup_json json_t *direct = berth_seccomp_to_oci(dp, all, &si, &err);
+	cleanup_json json_t *a = berth_seccomp_default_oci(m, all, &si, &err);
+	cleanup_json json_t *b = berth_seccomp_default_oci(m, all, &si, &err);
+	TAP_OK(t, a && json_equal(a, direct), "memo: the same as a conversion of its own");
+	TAP_OK(t, a == b, "memo: the second ask for the set shares the first's object");
+	cleanup_json json_t *c = berth_seccomp_default_oci(m, few, &si, &err);
+	cleanup_json json_t *cd = berth_seccomp_to_oci(dp, few, &si, &err);
+	TAP_OK(t, c && c != a && json_equal(c, cd) && !json_equal(c, a), "memo: another bounding set, its own object");
+	/* more sets than it keeps: each still right */
+	bool ok = true;
+	for (int i = 0; i < 6 && ok; i++) {
+		cleanup_json json_t *x = berth_seccomp_default_oci(m, 1ULL << i, &si, &err);
+		cleanup_json json_t *xd = berth_seccomp_to_oci(dp, 1ULL << i, &si, &err);
+		ok = x && json_equal(x, xd);
+	}
+	TAP_OK(t, ok, "memo: more sets than it keeps, each converted right");
+	cleanup_json json_t *again = berth_seccomp_default_oci(m, all, &si, &err);
+	TAP_OK(t, again && json_equal(again, direct), "memo: a set it let go converted again");
+	cleanup_json json_t *plain = build("{\"Cmd\":[\"x\"]}", NULL, &err);
+	memo = m;
+	cleanup_json json_t *memoed1 = build("{\"Cmd\":[\"x\"]}", NULL, &err);
+	cleanup_json json_t *memoed2 = build("{\"Cmd\":[\"x\"]}", NULL, &err);
+	memo = NULL;
+	TAP_OK(t, plain && memoed1 && json_equal(plain, memoed1) && json_equal(plain, memoed2),
+	       "specs built with the memo equal those built without");
+	berth_seccomp_memo_free(m); /* the specs keep their references */
+	TAP_OK(t, json_equal(path(memoed1, "linux.seccomp"), path(plain, "linux.seccomp")),
+	       "a spec's seccomp outlives the memo");
+}
+
 int main(void)
 {
 	struct tap t = {0};
@@ -558,6 +600,7 @@ int main(void)
 	test_resources(&t);
 	test_exec_process(&t);
 	test_info(&t);
+	test_seccomp_memo(&t);
 
 	char top[256];
 	snprintf(top, sizeof(top), "/tmp/berth-spec-test-%d", (int)getpid());

@@ -426,7 +426,8 @@ int berth_ctr_create(struct berth_daemon *d, const char *name, json_t *body, jso
 					      .validate_only = true,
 					      .sysinfo = &d->sysinfo,
 					      .idmap = &d->idmap,
-					      .default_seccomp_profile = d->cfg.sec.seccomp_profile};
+					      .default_seccomp_profile = d->cfg.sec.seccomp_profile,
+					      .seccomp_memo = d->seccomp_memo};
 		struct berth_error verr = {0};
 		json_t *spec = berth_oci_spec_build(&in, &verr);
 		if (!spec && verr.kind == BERTH_E_INVALID) {

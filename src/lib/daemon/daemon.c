@@ -24,6 +24,7 @@
 #include "distribution/pull.h"
 #include "image/store.h"
 #include "network/network.h"
+#include "runtime/seccomp.h"
 #include "runtime/runtime.h"
 #include "storage/fsutil.h"
 #include "storage/layer_store.h"
@@ -122,6 +123,7 @@ static int64_t image_users(void *ctx, const char *image_id)
 static int open_runtimes(struct berth_daemon *d, struct berth_error *err)
 {
 	berth_sysinfo_probe(&d->sysinfo);
+	d->seccomp_memo = berth_seccomp_memo_new(); /* NULL: converted per spec */
 	d->runtimes = calloc(1, sizeof(*d->runtimes));
 	if (berth_runtimes_init(d->runtimes, d->cfg.default_runtime, err) < 0)
 		return -1;
@@ -368,6 +370,7 @@ void berth_daemon_close(struct berth_daemon *d)
 	berth_events_free(d->events);
 	d->events = NULL;
 	berth_strv_free(d->warnings);
+	berth_seccomp_memo_free(d->seccomp_memo);
 	d->warnings = NULL;
 	berth_config_free(&d->cfg);
 	pthread_mutex_destroy(&d->store_lock);

@@ -46,6 +46,7 @@ struct berth_daemon {
 	struct berth_netctx *net;        /* network/network.h (net-core); NULL: no bridge networking */
 	struct berth_networks *networks; /* daemon/networks.h (net-api) */
 	struct berth_sysinfo sysinfo;
+	struct berth_seccomp_memo *seccomp_memo; /* runtime/seccomp.h: the default profile, converted */
 	struct berth_idmap idmap; /* --userns-remap (daemon/userns.h); nuid 0: off */
 	char **warnings;          /* for GET /info */
 	struct berth_bgjobs jobs; /* daemon/bgjobs.h: detached restart/remove/exec-wait threads */

@@ -1,5 +1,6 @@
 #include "seccomp.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,4 +257,71 @@ json_t *berth_seccomp_load(const char *text, berth_capset bounding, const struct
 		return NULL;
 	}
 	return sc;
+}
+
+#define MEMO_SETS 4
+
+struct berth_seccomp_memo {
+	pthread_mutex_t mu;
+	size_t n, next; /* entries used; the one to replace when full */
+	berth_capset caps[MEMO_SETS];
+	json_t *oci[MEMO_SETS];
+};
+
+struct berth_seccomp_memo *berth_seccomp_memo_new(void)
+{
+	struct berth_seccomp_memo *m = calloc(1, sizeof(*m));
+	if (m)
+		pthread_mutex_init(&m->mu, NULL);
+	return m;
+}
+
+void berth_seccomp_memo_free(struct berth_seccomp_memo *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->n; i++)
+		json_decref(m->oci[i]);
+	pthread_mutex_destroy(&m->mu);
+	free(m);
+}
+
+/* the remembered object for bounding, a new reference; NULL if none (lock held) */
+static json_t *memo_find(struct berth_seccomp_memo *m, berth_capset bounding)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (m->caps[i] == bounding)
+			return json_incref(m->oci[i]);
+	return NULL;
+}
+
+json_t *berth_seccomp_default_oci(struct berth_seccomp_memo *m, berth_capset bounding, const struct berth_sysinfo *si,
+				  struct berth_error *err)
+{
+	json_t *o = NULL;
+	if (m) {
+		pthread_mutex_lock(&m->mu);
+		o = memo_find(m, bounding);
+		pthread_mutex_unlock(&m->mu);
+		if (o)
+			return o;
+	}
+	cleanup_json json_t *p = berth_seccomp_default_profile();
+	o = berth_seccomp_to_oci(p, bounding, si, err);
+	if (!o || !m)
+		return o;
+	pthread_mutex_lock(&m->mu);
+	json_t *had = memo_find(m, bounding); /* another start converted it meanwhile */
+	if (!had) {
+		size_t i = m->n < MEMO_SETS ? m->n++ : m->next++ % MEMO_SETS;
+		json_decref(m->oci[i]);
+		m->caps[i] = bounding;
+		m->oci[i] = json_incref(o);
+	}
+	pthread_mutex_unlock(&m->mu);
+	if (had) {
+		json_decref(o);
+		return had;
+	}
+	return o;
 }

@@ -23,3 +23,18 @@ json_t *berth_seccomp_to_oci(const json_t *profile, berth_capset bounding, const
  * "Decoding seccomp profile failed: ...". */
 json_t *berth_seccomp_load(const char *text, berth_capset bounding, const struct berth_sysinfo *si,
 			   struct berth_error *err);
+
+/* The default profile converted, kept between containers for the last few
+ * bounding sets: the conversion builds and frees ~1,000 JSON nodes, per
+ * start otherwise. Thread-safe. */
+struct berth_seccomp_memo;
+struct berth_seccomp_memo *berth_seccomp_memo_new(void);
+void berth_seccomp_memo_free(struct berth_seccomp_memo *m);
+/* berth_seccomp_to_oci(berth_seccomp_default_profile(), bounding, si, err),
+ * remembered (si must stay the same for the memo's life). A new reference
+ * to a shared object: add it to a tree, never modify it (specs on several
+ * threads dump and free it at once: jansson >= 2.13 counts references
+ * atomically and dumps without marking the objects). m NULL: not
+ * remembered. */
+json_t *berth_seccomp_default_oci(struct berth_seccomp_memo *m, berth_capset bounding, const struct berth_sysinfo *si,
+				  struct berth_error *err);

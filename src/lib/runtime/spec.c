@@ -468,8 +468,7 @@ static int seccomp_setup(json_t *linux_obj, const struct berth_spec_input *in, c
 	} else if (in->default_seccomp_profile) {
 		sc = berth_seccomp_load(in->default_seccomp_profile, bounding, in->sysinfo, &e);
 	} else {
-		cleanup_json json_t *p = berth_seccomp_default_profile();
-		sc = berth_seccomp_to_oci(p, bounding, in->sysinfo, &e);
+		sc = berth_seccomp_default_oci(in->seccomp_memo, bounding, in->sysinfo, &e);
 	}
 	if (!sc && e.kind != BERTH_E_NONE) {
 		*err = e;

@@ -18,6 +18,8 @@
 #include "common/idmap.h"
 #include "sysinfo.h"
 
+struct berth_seccomp_memo; /* runtime/seccomp.h */
+
 /* Resolves a named volume (Binds "name:/dst", Mounts type "volume") to its
  * host directory. Return 0 and a malloc'd path, or -1 with err filled. */
 typedef int (*berth_volume_resolve_fn)(void *ctx, const char *name, char **host_path, struct berth_error *err);
@@ -56,6 +58,9 @@ struct berth_spec_input {
 	bool no_new_privileges_default;      /* daemon "no-new-privileges" */
 	const json_t *default_ulimits;       /* daemon "default-ulimits" (object name -> {Name,Soft,Hard}) or NULL */
 	const char *default_seccomp_profile; /* daemon "seccomp-profile" text (docker format) or NULL */
+	/* the built-in default profile, converted once per bounding set
+	 * (runtime/seccomp.h); NULL: converted for every spec */
+	struct berth_seccomp_memo *seccomp_memo;
 
 	const struct berth_sysinfo *sysinfo; /* required */
 	/* --userns-remap (NULL or off: none): a user namespace with these
