@@ -185,7 +185,7 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, int64_t r
 				      .sysinfo = &d->sysinfo,
 				      .idmap = &d->idmap,
 				      .default_seccomp_profile = d->cfg.sec.seccomp_profile,
-					      .seccomp_memo = d->seccomp_memo,
+				      .seccomp_memo = d->seccomp_memo,
 				      .extra_mounts = vol_mounts,
 				      .resolve_volume = berth_volumes_resolve,
 				      .resolve_ctx = d};

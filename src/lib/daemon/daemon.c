@@ -24,8 +24,8 @@
 #include "distribution/pull.h"
 #include "image/store.h"
 #include "network/network.h"
-#include "runtime/seccomp.h"
 #include "runtime/runtime.h"
+#include "runtime/seccomp.h"
 #include "storage/fsutil.h"
 #include "storage/layer_store.h"
 

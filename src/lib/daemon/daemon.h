@@ -47,9 +47,9 @@ struct berth_daemon {
 	struct berth_networks *networks; /* daemon/networks.h (net-api) */
 	struct berth_sysinfo sysinfo;
 	struct berth_seccomp_memo *seccomp_memo; /* runtime/seccomp.h: the default profile, converted */
-	struct berth_idmap idmap; /* --userns-remap (daemon/userns.h); nuid 0: off */
-	char **warnings;          /* for GET /info */
-	struct berth_bgjobs jobs; /* daemon/bgjobs.h: detached restart/remove/exec-wait threads */
+	struct berth_idmap idmap;                /* --userns-remap (daemon/userns.h); nuid 0: off */
+	char **warnings;                         /* for GET /info */
+	struct berth_bgjobs jobs;                /* daemon/bgjobs.h: detached restart/remove/exec-wait threads */
 	/* the per-container state (berth_daemon_load) is read after the API
 	 * listens; requests that need it wait for it (berth_daemon_wait_loaded) */
 	pthread_mutex_t load_mu;
