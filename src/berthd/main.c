@@ -28,6 +28,7 @@
 #include "metadata/db.h"
 #include "network/network.h"
 #include "runtime/apparmor.h"
+#include "runtime/seccomp.h"
 
 static void usage(FILE *out)
 {
@@ -210,6 +211,8 @@ static void idle_trim(struct berth_daemon *d)
 	 * events history's texts into one block, off the pages they pin */
 	berth_db_release_memory(d->db);
 	berth_events_compact(d->events);
+	/* the converted seccomp profile: made again by the next start */
+	berth_seccomp_memo_clear(d->seccomp_memo);
 	malloc_trim(0);
 	/* and the main thread's stack below this shallow frame (start-up
 	 * went deeper: 44 KiB resident measured, 12 needed) */

@@ -560,6 +560,10 @@ static void test_seccomp_memo(struct tap *t)
 	TAP_OK(t, ok, "memo: more sets than it keeps, each converted right");
 	cleanup_json json_t *again = berth_seccomp_default_oci(m, all, &si, &err);
 	TAP_OK(t, again && json_equal(again, direct), "memo: a set it let go converted again");
+	berth_seccomp_memo_clear(m);
+	cleanup_json json_t *cleared = berth_seccomp_default_oci(m, all, &si, &err);
+	TAP_OK(t, cleared && cleared != again && json_equal(cleared, again) && json_equal(again, direct),
+	       "memo: cleared, converted anew; objects handed out before stay whole");
 	cleanup_json json_t *plain = build("{\"Cmd\":[\"x\"]}", NULL, &err);
 	memo = m;
 	cleanup_json json_t *memoed1 = build("{\"Cmd\":[\"x\"]}", NULL, &err);

@@ -276,12 +276,24 @@ struct berth_seccomp_memo *berth_seccomp_memo_new(void)
 	return m;
 }
 
+void berth_seccomp_memo_clear(struct berth_seccomp_memo *m)
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->mu);
+	for (size_t i = 0; i < m->n; i++) {
+		json_decref(m->oci[i]);
+		m->oci[i] = NULL;
+	}
+	m->n = m->next = 0;
+	pthread_mutex_unlock(&m->mu);
+}
+
 void berth_seccomp_memo_free(struct berth_seccomp_memo *m)
 {
 	if (!m)
 		return;
-	for (size_t i = 0; i < m->n; i++)
-		json_decref(m->oci[i]);
+	berth_seccomp_memo_clear(m);
 	pthread_mutex_destroy(&m->mu);
 	free(m);
 }
