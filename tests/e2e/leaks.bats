@@ -125,7 +125,8 @@ leak_cycle()
 	# init layer stays with the image)
 	left=$(find "$E2E_DATA" -maxdepth 3 2>/dev/null | grep -Ff <(cut -c1-64 "$BATS_FILE_TMPDIR/ids") || true)
 	[ -z "$left" ] || fail "container layers left: $left"
-	assert_eq "$(find "$E2E_DATA" -maxdepth 3 -name '*-init' 2>/dev/null | wc -l)" 1
+	[ "$(find "$E2E_DATA" -maxdepth 3 -name '*-init' 2>/dev/null | wc -l)" -le 1 ] ||
+		fail "init layers left: $(find "$E2E_DATA" -maxdepth 3 -name '*-init')"
 }
 
 @test "the daemon did not crash during the suite" {

@@ -111,10 +111,11 @@ json_t *berth_layer_graph_data(struct berth_layer_store *ls, const char *chain_i
  * the container's layer, holding empty /etc/hosts, /etc/hostname,
  * /etc/resolv.conf, /.dockerenv, /dev/console, /dev/pts, /dev/shm, /proc,
  * /sys and /etc/mtab -> /proc/mounts where the image lacks them, so bind
- * mount targets do not show up in changes. Unlike docker's "<id>-init" per
- * container, it is the image's: "<top layer's cache id>-init", made by its
- * first container, shared by the rest, removed with the layer (a container
- * without an image has its own "<id>-init"). The container layer holds one
+ * mount targets do not show up in changes. On overlay2, unlike docker's
+ * "<id>-init" per container, it is the image's: "<top layer's cache
+ * id>-init", made by its first container, shared by the rest, removed with
+ * the layer (vfs, btrfs and a container without an image: its own
+ * "<id>-init", removed with it). The container layer holds one
  * reference on the image's top layer until berth_rwlayer_remove. */
 int berth_rwlayer_create(struct berth_layer_store *ls, const char *id, const char *image_chain_id,
 			 struct berth_error *err);

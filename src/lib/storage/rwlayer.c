@@ -1,8 +1,9 @@
-/* Read-write (container) layers: the image's init layer ("<image top layer's
- * cache id>-init", made by the first container of the image and shared by
- * all of them) on the image, "<id>" on top. Data roots of older berthds
- * have one "<container id>-init" per container; those still work and go
- * with their container. */
+/* Read-write (container) layers: an init layer on the image, "<id>" on top.
+ * On overlay2 the init layer is the image's ("<image top layer's cache
+ * id>-init", made by the first container of the image and shared by all of
+ * them); on vfs and btrfs, and for a container without an image, it is the
+ * container's own "<id>-init", as in docker (and in data roots of older
+ * berthds, whose containers still work). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -130,7 +131,7 @@ static int init_layer(struct berth_layer_store *ls, const char *init_id, const c
 	return 0;
 }
 
-/* An image's init layer, shared by its containers: made by the first one
+/* An image's init layer, shared by its containers (overlay2): made by the first one
  * (the image's top layer is pinned by the caller, and the init layer goes
  * only with it: ls_remove_now). A maker that fails removes what it made;
  * a crash leaves a layer no container row names, which the next open
@@ -139,24 +140,26 @@ static int shared_init_layer(struct berth_layer_store *ls, const char *init_id, 
 			     struct berth_error *err)
 {
 	const struct berth_graph_driver_ops *ops = ls->drv->ops;
-	bool direct = ops->whiteout == BERTH_WHITEOUT_OVERLAY;
 	pthread_mutex_lock(&ls->init_lock);
 	int rc = 0;
 	if (!ops->exists(ls->drv, init_id)) {
-		rc = ops->create(ls->drv, init_id, parent, !direct, err);
-		if (rc == 0 && (rc = init_layer(ls, init_id, chain, direct, err)) < 0)
+		/* overlay2: the entries written straight into its diff, no mount */
+		rc = ops->create(ls->drv, init_id, parent, false, err);
+		if (rc == 0 && (rc = init_layer(ls, init_id, chain, true, err)) < 0)
 			ops->remove(ls->drv, init_id, NULL);
 	}
 	pthread_mutex_unlock(&ls->init_lock);
 	return rc;
 }
 
-/* A container without an image: an init layer of its own on nothing. */
-static int own_init_layer(struct berth_layer_store *ls, const char *init_id, struct berth_error *err)
+/* An init layer of the container's own, on parent (NULL: none), written
+ * through a mount of it */
+static int own_init_layer(struct berth_layer_store *ls, const char *init_id, const char *chain, const char *parent,
+			  struct berth_error *err)
 {
-	if (ls->drv->ops->create(ls->drv, init_id, NULL, true, err) < 0)
+	if (ls->drv->ops->create(ls->drv, init_id, parent, true, err) < 0)
 		return -1;
-	if (init_layer(ls, init_id, "", false, err) < 0) {
+	if (init_layer(ls, init_id, chain, false, err) < 0) {
 		ls->drv->ops->remove(ls->drv, init_id, NULL);
 		return -1;
 	}
@@ -203,11 +206,16 @@ int berth_rwlayer_create(struct berth_layer_store *ls, const char *id, const cha
 		return -1;
 	/* Directories first, the row last: a crash in between leaves orphans the next open sweeps. */
 	bool made_init = false, made_rw = false, locked = false;
-	if (*chain)
+	/* shared where the init layer is a few entries in a directory; on vfs
+	 * and btrfs it is a whole copy or a snapshot of the image, which a
+	 * shared one would keep on disk as long as the image is there */
+	bool shared = *chain && ops->whiteout == BERTH_WHITEOUT_OVERLAY;
+	if (shared)
 		snprintf(init_id, sizeof(init_id), "%s" LS_INIT_SUFFIX, lr.cache_id);
-	if (*chain ? shared_init_layer(ls, init_id, chain, lr.cache_id, err) < 0 : own_init_layer(ls, init_id, err) < 0)
+	if (shared ? shared_init_layer(ls, init_id, chain, lr.cache_id, err) < 0 :
+		     own_init_layer(ls, init_id, chain, *chain ? lr.cache_id : NULL, err) < 0)
 		goto fail;
-	made_init = !*chain;
+	made_init = !shared;
 	if (ops->create(ls->drv, id, init_id, true, err) < 0)
 		goto fail;
 	made_rw = true;
