@@ -103,14 +103,7 @@ static bool linger(struct berth_threads *t, struct th *h)
 	h->next = t->idle;
 	t->idle = h;
 	t->nidle++;
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += t->linger_ms / 1000;
-	until.tv_nsec += (t->linger_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	struct timespec until = berth_deadline_ms(CLOCK_MONOTONIC, t->linger_ms);
 	while (!h->assigned && !t->closing)
 		if (pthread_cond_timedwait(&h->wake, &t->mu, &until) == ETIMEDOUT)
 			break;
@@ -170,11 +163,7 @@ int berth_threads_spawn(struct berth_threads *t, void (*fn)(void *), void *arg)
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return ENOMEM;
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* linger's deadline */
-	pthread_cond_init(&h->wake, &ca);
-	pthread_condattr_destroy(&ca);
+	berth_cond_init_monotonic(&h->wake); /* linger's deadline */
 	pthread_mutex_lock(&t->mu);
 	h->map = t->ncache ? t->cache[--t->ncache] : NULL;
 	pthread_mutex_unlock(&t->mu);

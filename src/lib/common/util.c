@@ -433,16 +433,31 @@ struct berth_reader berth_reader_mem(struct berth_mem_src *m, const void *p, siz
 struct berth_reader berth_reader_fd(int fd) { return (struct berth_reader){fd_read, (void *)(intptr_t)fd}; }
 struct berth_writer berth_writer_fd(int fd) { return (struct berth_writer){fd_write, (void *)(intptr_t)fd}; }
 
-int berth_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *mu, long ms)
+struct timespec berth_deadline_ms(clockid_t clock, long ms)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(clock, &ts);
 	ts.tv_sec += ms / 1000;
 	ts.tv_nsec += (ms % 1000) * 1000000L;
 	if (ts.tv_nsec >= 1000000000L) {
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;
 	}
+	return ts;
+}
+
+void berth_cond_init_monotonic(pthread_cond_t *cond)
+{
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(cond, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
+int berth_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *mu, long ms)
+{
+	struct timespec ts = berth_deadline_ms(CLOCK_REALTIME, ms);
 	return pthread_cond_timedwait(cond, mu, &ts);
 }
 

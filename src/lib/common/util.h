@@ -97,3 +97,9 @@ struct berth_reader berth_reader_mem(struct berth_mem_src *m, const void *p, siz
 struct berth_writer berth_writer_fd(int fd);
 /* pthread_cond_timedwait for at most ms milliseconds (CLOCK_REALTIME); returns its result. */
 int berth_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *mu, long ms);
+/* The time ms milliseconds from now on clock: a pthread_cond_timedwait
+ * deadline that spurious wakeups do not move. */
+struct timespec berth_deadline_ms(clockid_t clock, long ms);
+/* A condition variable whose timed waits read CLOCK_MONOTONIC (deadlines
+ * from berth_deadline_ms(CLOCK_MONOTONIC, ...)), not the settable clock. */
+void berth_cond_init_monotonic(pthread_cond_t *cond);

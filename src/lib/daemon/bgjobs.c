@@ -23,12 +23,8 @@ int berth_bgjobs_init(struct berth_bgjobs *j)
 		close(j->wake[1]);
 		return -1;
 	}
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_mutex_init(&j->mu, NULL);
-	pthread_cond_init(&j->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	berth_cond_init_monotonic(&j->cv);
 	j->inited = true;
 	return 0;
 }
@@ -95,14 +91,7 @@ bool berth_bgjobs_closing(struct berth_bgjobs *j)
 
 bool berth_bgjobs_sleep(struct berth_bgjobs *j, int ms)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	struct timespec ts = berth_deadline_ms(CLOCK_MONOTONIC, ms);
 	pthread_mutex_lock(&j->mu);
 	while (!j->closing && pthread_cond_timedwait(&j->cv, &j->mu, &ts) != ETIMEDOUT) {
 	}

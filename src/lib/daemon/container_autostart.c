@@ -83,14 +83,7 @@ void berth_ctr_wait_deps(struct berth_daemon *d, struct berth_container *c)
 		if (t != c) {
 			pthread_mutex_lock(&t->mu);
 			while (pending_locked(t) && berth_now_ns() < deadline && !berth_bgjobs_closing(&d->jobs)) {
-				struct timespec ts;
-				clock_gettime(CLOCK_REALTIME, &ts);
-				ts.tv_nsec += 100000000;
-				if (ts.tv_nsec >= 1000000000) {
-					ts.tv_sec++;
-					ts.tv_nsec -= 1000000000;
-				}
-				pthread_cond_timedwait(&t->cond, &t->mu, &ts);
+				berth_cond_wait_ms(&t->cond, &t->mu, 100);
 			}
 			pthread_mutex_unlock(&t->mu);
 		}

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "common/cleanup.h"
+#include "common/util.h"
 #include "logger_internal.h"
 
 #define DEFAULT_BUFFER (1 << 20)
@@ -80,22 +81,10 @@ static void warnf(struct delivery *d, const char *fmt, ...)
 	d->warn(d->warn_ctx, msg);
 }
 
-static void deadline_ms(struct timespec *ts, long ms)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 /* Wait (mutex held) up to ms, or until closing. */
 static void nap(struct delivery *d, long ms)
 {
-	struct timespec ts;
-	deadline_ms(&ts, ms);
+	struct timespec ts = berth_deadline_ms(CLOCK_REALTIME, ms);
 	while (!d->abandon && pthread_cond_timedwait(&d->cond, &d->mu, &ts) != ETIMEDOUT)
 		;
 }
@@ -272,8 +261,7 @@ static void delivery_close(struct berth_logger *base)
 		d->closing = true;
 		pthread_cond_signal(&d->cond);
 		/* give the thread a bounded time to send what is queued */
-		struct timespec ts;
-		deadline_ms(&ts, CLOSE_WAIT_S * 1000L);
+		struct timespec ts = berth_deadline_ms(CLOCK_REALTIME, CLOSE_WAIT_S * 1000L);
 		while (d->head && pthread_cond_timedwait(&d->space, &d->mu, &ts) != ETIMEDOUT)
 			;
 		if (d->head)
