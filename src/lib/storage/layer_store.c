@@ -183,8 +183,10 @@ void ls_remove_now(struct berth_layer_store *ls, const char *driver_id)
 	struct berth_error e = {0};
 	/* an image layer's shared init layer (rwlayer.c) goes first: it stacks
 	 * on the layer, and no container uses either once the layer goes */
-	cleanup_free char *init = berth_strdup_printf("%s" LS_INIT_SUFFIX, driver_id);
-	if (init && !berth_str_has_suffix(driver_id, LS_INIT_SUFFIX) && ls->drv->ops->exists(ls->drv, init))
+	cleanup_free char *init = ls_shares_init(ls) && !berth_str_has_suffix(driver_id, LS_INIT_SUFFIX) ?
+					  berth_strdup_printf("%s" LS_INIT_SUFFIX, driver_id) :
+					  NULL;
+	if (init && ls->drv->ops->exists(ls->drv, init))
 		ls->drv->ops->remove(ls->drv, init, &e);
 	ls->drv->ops->remove(ls->drv, driver_id, &e);
 	cleanup_free char *meta = berth_strdup_printf("%s/%s", ls->meta_dir, driver_id);

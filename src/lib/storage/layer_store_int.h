@@ -45,6 +45,15 @@ struct berth_layer_store {
 	struct ls_mount *mounts;
 };
 
+/* Do an image's containers share its init layer ("<cache id>-init",
+ * rwlayer.c)? Where the init layer is a few entries in a directory
+ * (overlay2); on vfs and btrfs it is a whole copy or a snapshot of the
+ * image, which a shared one would keep on disk as long as the image. */
+static inline bool ls_shares_init(const struct berth_layer_store *ls)
+{
+	return ls->drv->ops->whiteout == BERTH_WHITEOUT_OVERLAY;
+}
+
 struct ls_row {
 	char chain_id[BERTH_DIGEST_LEN + 1];
 	char diff_id[BERTH_DIGEST_LEN + 1];

@@ -106,64 +106,50 @@ static int setup_init_layer(const char *root, const struct berth_idmap *idmap, s
 	return 0;
 }
 
-/* The init layer's entries. Layers stacked by overlay: written straight
- * into its diff dir, looked up in the image's layer dirs (ls_init_overlay)
- * -- a mount and unmount of it (with the kernel's probes of a work dir) per
- * container otherwise, and the layer has no work/ nor merged/. */
-static int init_layer(struct berth_layer_store *ls, const char *init_id, const char *chain, bool direct,
-		      struct berth_error *err)
+/* The init layer init_id on parent (NULL: none) with its entries. Layers
+ * stacked by overlay (direct): written straight into its diff dir, looked
+ * up in the image's layer dirs (ls_init_overlay) -- a mount and unmount of
+ * it (with the kernel's probes of a work dir) per container otherwise, and
+ * the layer has no work/ nor merged/. Others: through a mount of it. On
+ * failure what was made is removed. */
+static int init_layer(struct berth_layer_store *ls, const char *init_id, const char *chain, const char *parent,
+		      bool direct, struct berth_error *err)
 {
 	const struct berth_graph_driver_ops *ops = ls->drv->ops;
+	if (ops->create(ls->drv, init_id, parent, !direct, err) < 0)
+		return -1;
+	int rc;
 	if (direct) {
 		cleanup_free char *diff = ops->diff_path(ls->drv, init_id);
 		cleanup_close int ufd = diff ? open(diff, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-		if (ufd < 0)
-			return berth_err_sys(err, BERTH_E_INTERNAL, errno, "open init layer %s", init_id);
-		return ls_init_overlay(ls, chain, ufd, init_entries, N_INIT_ENTRIES, ls->drv->idmap, err);
+		rc = ufd < 0 ? berth_err_sys(err, BERTH_E_INTERNAL, errno, "open init layer %s", init_id) :
+			       ls_init_overlay(ls, chain, ufd, init_entries, N_INIT_ENTRIES, ls->drv->idmap, err);
+	} else {
+		char *root = NULL;
+		rc = ops->get(ls->drv, init_id, &root, err);
+		if (rc == 0) {
+			rc = setup_init_layer(root, ls->drv->idmap, err);
+			free(root);
+			if (ops->put(ls->drv, init_id, rc < 0 ? NULL : err) < 0)
+				rc = -1;
+		}
 	}
-	char *root = NULL;
-	if (ops->get(ls->drv, init_id, &root, err) < 0)
-		return -1;
-	int rc = setup_init_layer(root, ls->drv->idmap, err);
-	free(root);
-	if (ops->put(ls->drv, init_id, rc < 0 ? NULL : err) < 0 || rc < 0)
-		return -1;
-	return 0;
-}
-
-/* An image's init layer, shared by its containers (overlay2): made by the first one
- * (the image's top layer is pinned by the caller, and the init layer goes
- * only with it: ls_remove_now). A maker that fails removes what it made;
- * a crash leaves a layer no container row names, which the next open
- * sweeps. */
-static int shared_init_layer(struct berth_layer_store *ls, const char *init_id, const char *chain, const char *parent,
-			     struct berth_error *err)
-{
-	const struct berth_graph_driver_ops *ops = ls->drv->ops;
-	pthread_mutex_lock(&ls->init_lock);
-	int rc = 0;
-	if (!ops->exists(ls->drv, init_id)) {
-		/* overlay2: the entries written straight into its diff, no mount */
-		rc = ops->create(ls->drv, init_id, parent, false, err);
-		if (rc == 0 && (rc = init_layer(ls, init_id, chain, true, err)) < 0)
-			ops->remove(ls->drv, init_id, NULL);
-	}
-	pthread_mutex_unlock(&ls->init_lock);
+	if (rc < 0)
+		ops->remove(ls->drv, init_id, NULL);
 	return rc;
 }
 
-/* An init layer of the container's own, on parent (NULL: none), written
- * through a mount of it */
-static int own_init_layer(struct berth_layer_store *ls, const char *init_id, const char *chain, const char *parent,
-			  struct berth_error *err)
+/* An image's init layer, shared by its containers (ls_shares_init): made by
+ * the first one (the image's top layer is pinned by the caller, and the
+ * init layer goes only with it: ls_remove_now). A crash leaves a layer no
+ * container row names, which the next open sweeps. */
+static int shared_init_layer(struct berth_layer_store *ls, const char *init_id, const char *chain, const char *parent,
+			     struct berth_error *err)
 {
-	if (ls->drv->ops->create(ls->drv, init_id, parent, true, err) < 0)
-		return -1;
-	if (init_layer(ls, init_id, chain, false, err) < 0) {
-		ls->drv->ops->remove(ls->drv, init_id, NULL);
-		return -1;
-	}
-	return 0;
+	pthread_mutex_lock(&ls->init_lock);
+	int rc = ls->drv->ops->exists(ls->drv, init_id) ? 0 : init_layer(ls, init_id, chain, parent, true, err);
+	pthread_mutex_unlock(&ls->init_lock);
+	return rc;
 }
 
 static int sync_layer_fs(struct berth_layer_store *ls, const char *id, struct berth_error *err)
@@ -206,14 +192,11 @@ int berth_rwlayer_create(struct berth_layer_store *ls, const char *id, const cha
 		return -1;
 	/* Directories first, the row last: a crash in between leaves orphans the next open sweeps. */
 	bool made_init = false, made_rw = false, locked = false;
-	/* shared where the init layer is a few entries in a directory; on vfs
-	 * and btrfs it is a whole copy or a snapshot of the image, which a
-	 * shared one would keep on disk as long as the image is there */
-	bool shared = *chain && ops->whiteout == BERTH_WHITEOUT_OVERLAY;
+	bool shared = *chain && ls_shares_init(ls);
 	if (shared)
 		snprintf(init_id, sizeof(init_id), "%s" LS_INIT_SUFFIX, lr.cache_id);
 	if (shared ? shared_init_layer(ls, init_id, chain, lr.cache_id, err) < 0 :
-		     own_init_layer(ls, init_id, chain, *chain ? lr.cache_id : NULL, err) < 0)
+		     init_layer(ls, init_id, chain, *chain ? lr.cache_id : NULL, false, err) < 0)
 		goto fail;
 	made_init = !shared;
 	if (ops->create(ls->drv, id, init_id, true, err) < 0)
