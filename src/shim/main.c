@@ -144,6 +144,14 @@ static int load_config(struct shim *s, const char *path)
 	s->init.open_stdin = jbool(s->cfg, "open_stdin", false);
 	s->init.stdin_once = jbool(s->cfg, "stdin_once", false);
 	s->want_start = jbool(s->cfg, "start", false);
+	json_t *rm = jobj(s->cfg, "rootfs_mount");
+	s->mnt_target = cfg_str(rm, "target");
+	s->mnt_dir = cfg_str(rm, "dir");
+	s->mnt_opts = cfg_str(rm, "opts");
+	if (s->mnt_target && (!s->mnt_dir || !s->mnt_opts)) {
+		shim_log("config %s: rootfs_mount needs target, dir and opts", path);
+		return -1;
+	}
 	if (!s->id || !s->bundle || !s->state_dir || !s->rt_path || !s->rt_root) {
 		shim_log("config %s: id, bundle, state_dir, runtime.path and runtime.root are required", path);
 		return -1;
@@ -274,6 +282,7 @@ static void finalize(struct shim *s, struct proc *p)
 				berth_log_copier_flush(p->copier[i], s->logger, 0);
 		struct berth_error err = {0};
 		berth_logger_flush(s->logger, &err); /* every line is in the file before the exit is */
+		rt_rootfs_unmount(s);                /* released before berthd may start it again */
 		write_exit_file(s);
 	}
 	p->finalized = true;
@@ -420,6 +429,9 @@ static void shim_free(struct shim *s)
 	s->logger = NULL;
 	free(s->id);
 	free(s->bundle);
+	free(s->mnt_target);
+	free(s->mnt_dir);
+	free(s->mnt_opts);
 	free(s->state_dir);
 	free(s->rt_name);
 	free(s->rt_path);

@@ -2,11 +2,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -343,8 +345,52 @@ static void spec_console_size(struct shim *s, int w, int h)
 		shim_log("console size in %s: %s", cfg, err.msg);
 }
 
+/* The root filesystem berthd left to us (docs/shim-protocol.md,
+ * "rootfs_mount"): mounted in a mount namespace of our own, a slave of the
+ * host's, so neither the host's mount table nor the copy of it every later
+ * container's runtime makes and reads lists it. The runtime runs in this
+ * namespace. The options' relative paths are dir's. */
+static int rootfs_mount(struct shim *s, char *errbuf, size_t errlen)
+{
+	if (!s->mnt_target || s->mnt_done)
+		return 0;
+	cleanup_close int cwd = -1;
+	const char *what = "unshare the mount namespace";
+	if (unshare(CLONE_NEWNS) < 0)
+		goto fail;
+	what = "make the mount namespace a slave";
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		goto fail;
+	cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	what = "enter the layer's directory";
+	if (cwd < 0 || chdir(s->mnt_dir) < 0)
+		goto fail;
+	int rc = mount("overlay", s->mnt_target, "overlay", 0, s->mnt_opts);
+	int e = errno;
+	if (fchdir(cwd) < 0)
+		shim_log("back to the state dir: %s", strerror(errno));
+	errno = e;
+	what = "mount the root filesystem";
+	if (rc < 0)
+		goto fail;
+	s->mnt_done = true;
+	return 0;
+fail:
+	snprintf(errbuf, errlen, "%s %s: %s", what, s->mnt_target, strerror(errno));
+	return -1;
+}
+
+void rt_rootfs_unmount(struct shim *s)
+{
+	if (s->mnt_done && umount2(s->mnt_target, MNT_DETACH) < 0)
+		shim_log("unmount %s: %s", s->mnt_target, strerror(errno));
+	s->mnt_done = false;
+}
+
 int rt_run(struct shim *s, char *errbuf, size_t errlen)
 {
+	if (rootfs_mount(s, errbuf, errlen) < 0)
+		return -1;
 	if (s->init.tty && s->init.pend_w > 0 && s->init.pend_h > 0)
 		spec_console_size(s, s->init.pend_w, s->init.pend_h);
 	cleanup_free char *pidf = state_path(s, "init.pid");

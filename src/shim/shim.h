@@ -80,6 +80,11 @@ struct shim {
 	char **rt_args;
 	json_t *cfg;
 	bool want_start;
+	/* the root filesystem to mount in a mount namespace of our own before
+	 * the runtime runs (berthd's "rootfs_mount"; NULL target: berthd
+	 * mounted it) */
+	char *mnt_target, *mnt_dir, *mnt_opts;
+	bool mnt_done;
 	/* state */
 	int ep;
 	struct watch sig, ctl_listen, att_listen, timer;
@@ -112,6 +117,9 @@ struct proc *shim_find_proc(struct shim *s, const char *exec_id);
 /* runtime_ops.c */
 /* `runtime run --detach`: create and start the container in one exec */
 int rt_run(struct shim *s, char *errbuf, size_t errlen);
+/* once the container's init exited: its root filesystem's mount goes (our
+ * mount namespace's; the overlay is released with the container's) */
+void rt_rootfs_unmount(struct shim *s);
 int rt_exec(struct shim *s, struct proc *p, char *errbuf, size_t errlen);
 /* `runtime delete --force` once the container's exit is recorded: begun
  * without waiting (it overlaps berthd's exit handling and the clients'

@@ -4,7 +4,11 @@
  * root is unmounted and removed even on failure. */
 #include <dirent.h>
 #include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
 
 #include "common/cleanup.h"
 #include "storage/fsutil.h"
@@ -55,6 +59,16 @@ static void write_in(const char *dir, const char *rel, const char *content, bool
 	free(p);
 }
 
+/* The busybox fixture as an image layer (its info in *img). */
+static int add_fixture(struct berth_layer_store *ls, struct berth_layer_info *img, struct berth_error *err)
+{
+	int fd = open(FIXTURE, O_RDONLY | O_CLOEXEC);
+	struct berth_reader fr = berth_reader_fd(fd);
+	int rc = berth_layer_register(ls, NULL, &fr, FIXTURE_DIFF, img, err);
+	close(fd);
+	return rc;
+}
+
 static void test_driver(const char *root, const char *driver)
 {
 	char *dr = berth_strdup_printf("%s/%s", root, driver);
@@ -65,11 +79,8 @@ static void test_driver(const char *root, const char *driver)
 	TAP_OK(&t, ls != NULL, "[%s] open %s", driver, ls ? "" : err.msg);
 	if (!ls)
 		return;
-	int fd = open(FIXTURE, O_RDONLY | O_CLOEXEC);
-	struct berth_reader fr = berth_reader_fd(fd);
 	struct berth_layer_info img;
-	int rc = berth_layer_register(ls, NULL, &fr, FIXTURE_DIFF, &img, &err);
-	close(fd);
+	int rc = add_fixture(ls, &img, &err);
 	TAP_OK(&t, rc == 0, "[%s] image layer registered %s", driver, rc ? err.msg : "");
 
 	rc = berth_rwlayer_create(ls, "c1", FIXTURE_DIFF, &err);
@@ -363,11 +374,8 @@ static void test_shared_init(const char *root, const char *driver)
 	struct berth_layer_store *ls = store_in(root, driver, "-shared", &db, &dr);
 	if (!ls)
 		return;
-	int fd = open(FIXTURE, O_RDONLY | O_CLOEXEC);
-	struct berth_reader fr = berth_reader_fd(fd);
 	struct berth_layer_info img;
-	int rc = berth_layer_register(ls, NULL, &fr, FIXTURE_DIFF, &img, &err);
-	close(fd);
+	int rc = add_fixture(ls, &img, &err);
 	TAP_OK(&t, rc == 0, "[%s] shared init: image registered %s", driver, rc ? err.msg : "");
 	struct create_arg a[8];
 	pthread_t th[8];
@@ -424,6 +432,119 @@ static void test_shared_init(const char *root, const char *driver)
 	free(dr);
 }
 
+/* A process that mounts a (overlay2: in a mount namespace of its own, as
+ * berth-shim does) and waits for its stdin to close; its pid (0 on failure). */
+static pid_t mount_elsewhere(const struct berth_mount_args *a, int *hold)
+{
+	int ready[2], wait_p[2];
+	if (pipe(ready) < 0)
+		return 0;
+	if (pipe(wait_p) < 0) {
+		close(ready[0]);
+		close(ready[1]);
+		return 0;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(ready[0]);
+		close(wait_p[1]);
+		char ok = unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) == 0 &&
+					  chdir(a->dir) == 0 &&
+					  mount("overlay", a->target, "overlay", 0, a->opts) == 0 ?
+				  'y' :
+				  'n';
+		if (write(ready[1], &ok, 1) != 1 || read(wait_p[0], &ok, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(ready[1]);
+	close(wait_p[0]);
+	char ok = 'n';
+	if (pid < 0 || read(ready[0], &ok, 1) != 1 || ok != 'y') {
+		close(ready[0]);
+		close(wait_p[1]);
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+		return 0;
+	}
+	close(ready[0]);
+	*hold = wait_p[1];
+	return pid;
+}
+
+/* overlay2 hands a start's mount to another process (berth-shim): the host
+ * never has it; cp and export reach it through /proc/<pid>/root, also after a
+ * restart; vfs mounts nothing and gives its directory. */
+static void test_mount_elsewhere(const char *root, const char *driver)
+{
+	struct berth_db *db;
+	char *dr;
+	struct berth_error err = {0};
+	struct berth_layer_store *ls = store_in(root, driver, "-else", &db, &dr);
+	if (!ls)
+		return;
+	struct berth_layer_info img;
+	int rc = add_fixture(ls, &img, &err);
+	rc = rc == 0 ? berth_rwlayer_create(ls, "e1", FIXTURE_DIFF, &err) : -1;
+	TAP_OK(&t, rc == 0, "[%s] elsewhere: container layer %s", driver, rc ? err.msg : "");
+	char *rootfs = NULL, *there = NULL;
+	struct berth_mount_args a = {.view_fd = -1};
+	rc = rc == 0 ? berth_rwlayer_mount_elsewhere(ls, "e1", &rootfs, &a, &err) : -1;
+	bool ov = !strcmp(driver, "overlay2");
+	if (!ov) {
+		TAP_OK(&t, rc == 0 && !a.target && rootfs && path_exists(rootfs, "bin/busybox"),
+		       "[%s] elsewhere: nothing to hand out, the directory is the root filesystem", driver);
+		TAP_OK(&t, berth_rwlayer_unmount(ls, "e1", &err) == 0, "[%s] elsewhere: reference dropped", driver);
+		goto out;
+	}
+	TAP_OK(&t, rc == 1 && a.target && a.dir && a.opts && rootfs && !strcmp(rootfs, a.target),
+	       "[%s] elsewhere: mount arguments handed out %s", driver, rc < 0 ? err.msg : "");
+	if (rc != 1)
+		goto out;
+	TAP_OK(&t, !berth_is_mountpoint(rootfs) && strstr(a.opts, "upperdir=diff"),
+	       "[%s] elsewhere: not mounted here, options relative to the layer's directory", driver);
+	int hold = -1;
+	pid_t pid = mount_elsewhere(&a, &hold);
+	TAP_OK(&t, pid > 0, "[%s] elsewhere: another mount namespace mounted it", driver);
+	if (pid <= 0)
+		goto out;
+	TAP_OK(&t, berth_rwlayer_mount_adopt(ls, "e1", pid, &err) == 0, "[%s] elsewhere: adopted", driver);
+	rc = berth_rwlayer_mount(ls, "e1", &there, &err);
+	char *want = berth_strdup_printf("/proc/%d/root%s", (int)pid, rootfs);
+	TAP_OK(&t, rc == 0 && there && !strcmp(there, want) && path_exists(there, "bin/busybox"),
+	       "[%s] elsewhere: the next user reaches it in that namespace (%s)", driver, there ? there : err.msg);
+	free(there);
+	there = NULL;
+	TAP_OK(&t,
+	       berth_rwlayer_unmount(ls, "e1", &err) == 0 && berth_rwlayer_unmount(ls, "e1", &err) == 0 &&
+		       !berth_is_mountpoint(rootfs),
+	       "[%s] elsewhere: both references dropped, nothing unmounted here", driver);
+	/* a daemon restart: the running container's mount is taken again from its namespace */
+	berth_layer_store_close(ls);
+	ls = berth_layer_store_open(dr, driver, db, &err);
+	rc = ls ? berth_rwlayer_mount_adopt(ls, "e1", pid, &err) : -1;
+	rc = rc == 0 ? berth_rwlayer_mount(ls, "e1", &there, &err) : -1;
+	TAP_OK(&t, rc == 0 && there && !strcmp(there, want) && !berth_is_mountpoint(rootfs),
+	       "[%s] elsewhere: after a restart, adopted from the namespace %s", driver, rc ? err.msg : "");
+	if (rc == 0) {
+		berth_rwlayer_unmount(ls, "e1", NULL);
+		berth_rwlayer_unmount(ls, "e1", NULL);
+	}
+	free(want);
+	close(hold);
+	waitpid(pid, NULL, 0);
+out:
+	if (ls) {
+		TAP_OK(&t, berth_rwlayer_remove(ls, "e1", &err) == 0, "[%s] elsewhere: removed", driver);
+		berth_layer_store_close(ls);
+	}
+	free(there);
+	free(rootfs);
+	berth_mount_args_free(&a);
+	berth_db_close(db);
+	free(dr);
+}
+
 int main(void)
 {
 	if (geteuid() != 0) {
@@ -437,5 +558,7 @@ int main(void)
 	test_init_entries(root, "vfs");
 	test_shared_init(root, "overlay2");
 	test_shared_init(root, "vfs");
+	test_mount_elsewhere(root, "overlay2");
+	test_mount_elsewhere(root, "vfs");
 	return TAP_DONE(&t);
 }

@@ -35,6 +35,17 @@ char *berth_ctr_state_dir(struct berth_daemon *d, const char *id)
 	return berth_strdup_printf("%s/containers/%s", d->cfg.exec_root, id);
 }
 
+char *berth_ctr_root_view(struct berth_container *c, const json_t *spec)
+{
+	const char *root = json_string_value(json_object_get(json_object_get(spec, "root"), "path"));
+	pthread_mutex_lock(&c->mu);
+	int shim = c->shim_pid;
+	pthread_mutex_unlock(&c->mu);
+	if (!root)
+		return NULL;
+	return shim > 0 ? berth_strdup_printf("/proc/%d/root%s", shim, root) : strdup(root);
+}
+
 static bool empty_array(json_t *v) { return !json_is_array(v) || json_array_size(v) == 0; }
 
 /* dockerd's Env merge (runconfig Merge): the container's entries as given,

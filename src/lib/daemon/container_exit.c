@@ -334,11 +334,10 @@ void berth_ctr_restore(struct berth_daemon *d)
 		int found = st == CS_RESTARTING ? BERTH_SHIM_LOST : berth_shim_reconnect(state_dir, &ss, &err);
 		pid_t shim_pid = 0;
 		if (found == BERTH_SHIM_RUNNING && berth_shim_alive(state_dir, &shim_pid) == 1) {
-			char *rootfs = NULL;
-			/* take the mount reference again (the mount itself is still there) */
-			if (berth_rwlayer_mount(d->layers, c->id, &rootfs, &err) < 0)
+			/* take the mount reference again (the mount itself is still
+			 * there: the host's, or the shim's namespace's) */
+			if (berth_rwlayer_mount_adopt(d->layers, c->id, shim_pid, &err) < 0)
 				berth_log(&d->log, BERTH_LOG_WARN, "restore %.12s: %s", c->id, err.msg);
-			free(rootfs);
 			pthread_mutex_lock(&c->mu);
 			c->shim_pid = shim_pid;
 			c->started_ns = ss.started_ns;

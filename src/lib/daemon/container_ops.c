@@ -105,6 +105,24 @@ static void unmount_quiet(struct berth_daemon *d, struct berth_container *c)
 		berth_log(&d->log, BERTH_LOG_WARN, "container %.12s: unmount: %s", c->id, e.msg);
 }
 
+/* Does a mount of the container's reach the host's (shared propagation)? */
+static bool spec_shares_mounts(const json_t *spec)
+{
+	const char *rp = jstr(jobj(spec, "linux"), "rootfsPropagation");
+	if (rp && strstr(rp, "shared"))
+		return true;
+	size_t i, k;
+	json_t *m, *o;
+	json_array_foreach(jarr(spec, "mounts"), i, m) {
+		json_array_foreach(jarr(m, "options"), k, o) {
+			const char *v = json_string_value(o);
+			if (v && (!strcmp(v, "shared") || !strcmp(v, "rshared")))
+				return true;
+		}
+	}
+	return false;
+}
+
 /* Called with c->opmu held. */
 static int do_start(struct berth_daemon *d, struct berth_container *c, int64_t req_ns, struct berth_error *err)
 {
@@ -139,6 +157,7 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, int64_t r
 	if (berth_image_get(d->images, image_id, &img, err) < 0)
 		return -1;
 	char *rootfs = NULL;
+	struct berth_mount_args rootfs_args = {.view_fd = -1};
 	char *netns = NULL, *ipcns = NULL, *pidns = NULL;
 	json_t *spec = NULL;
 	int rc = -1;
@@ -160,13 +179,17 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, int64_t r
 		pidns = NULL;
 		goto out;
 	}
-	if (berth_rwlayer_mount(d->layers, c->id, &rootfs, err) < 0)
+	/* overlay2: the shim mounts it, in a mount namespace of its own */
+	int elsewhere = berth_rwlayer_mount_elsewhere(d->layers, c->id, &rootfs, &rootfs_args, err);
+	if (elsewhere < 0)
 		goto out;
 	berth_span_mark(&sp, "rootfs mount");
 	const struct berth_runtime *rt = NULL;
 	if (berth_runtimes_resolve(d->runtimes, jstr_ne(hc, "Runtime"), &rt, err) < 0)
 		goto out_unmount;
 	cgpath = berth_strdup_printf("/berth/%s", c->id);
+	char view[32];
+	snprintf(view, sizeof(view), "/proc/self/fd/%d", rootfs_args.view_fd);
 	/* volumes: mount driver-option volumes, name anonymous ones, extra OCI mounts (daemon/volumes.h) */
 	if (berth_volumes_container_start(d, c, hc, &vol_mounts, err) < 0)
 		goto out_unmount;
@@ -175,6 +198,7 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, int64_t r
 				      .host_config = hc,
 				      .image_config = jobj(img.json, "config"),
 				      .rootfs = rootfs,
+				      .rootfs_view = elsewhere ? view : NULL,
 				      .hosts_path = jstr(doc, "HostsPath"),
 				      .hostname_path = jstr(doc, "HostnamePath"),
 				      .resolv_conf_path = jstr(doc, "ResolvConfPath"),
@@ -190,8 +214,22 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, int64_t r
 				      .resolve_volume = berth_volumes_resolve,
 				      .resolve_ctx = d};
 	spec = berth_oci_spec_build(&in, err);
+	/* the view goes before the shim mounts the same layers */
+	if (rootfs_args.view_fd >= 0)
+		close(rootfs_args.view_fd);
+	rootfs_args.view_fd = -1;
 	if (!spec)
 		goto out_unmount;
+	if (elsewhere && spec_shares_mounts(spec)) {
+		/* a shared bind's mounts reach the host only from the host's namespace */
+		unmount_quiet(d, c);
+		berth_mount_args_free(&rootfs_args);
+		elsewhere = 0;
+		free(rootfs);
+		rootfs = NULL;
+		if (berth_rwlayer_mount(d->layers, c->id, &rootfs, err) < 0)
+			goto out;
+	}
 	if (berth_oci_bundle_write(state_dir, spec, err) < 0)
 		goto out_unmount;
 	rtroot = berth_runtime_root(d->cfg.exec_root, rt->name);
@@ -222,7 +260,8 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, int64_t r
 				     .labels = jobj(cfg, "Labels"),
 				     .env = jarr(cfg, "Env"),
 				     .command = log_cmd.data ? log_cmd.data : "",
-				     .created = jstr(doc, "Created")};
+				     .created = jstr(doc, "Created"),
+				     .rootfs_mount = {rootfs_args.target, rootfs_args.dir, rootfs_args.opts}};
 	struct berth_shim_result res = {0};
 	berth_span_mark(&sp, "bundle/spec write");
 	int spawned = berth_shim_spawn(&so, &res, err);
@@ -269,6 +308,9 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, int64_t r
 		berth_shim_delete(state_dir, NULL);
 		goto out_unmount;
 	}
+	struct berth_error me = {0};
+	if (elsewhere && berth_rwlayer_mount_adopt(d->layers, c->id, res.shim_pid, &me) < 0)
+		berth_log(&d->log, BERTH_LOG_WARN, "container %.12s: root filesystem: %s", c->id, me.msg);
 	pthread_mutex_lock(&c->mu);
 	c->shim_ready = false;
 	c->stop_requested = false;
@@ -306,6 +348,7 @@ out:
 	}
 	json_decref(spec);
 	free(rootfs);
+	berth_mount_args_free(&rootfs_args);
 	free(netns);
 	free(ipcns);
 	free(pidns);

@@ -338,11 +338,12 @@ int berth_exec_start(struct berth_daemon *d, const char *id, const struct berth_
 	bool tty = jbool(e->config, "Tty", false);
 	bool in = jbool(e->config, "AttachStdin", false);
 	json_t *process = NULL;
+	char *root = spec ? berth_ctr_root_view(ct, spec) : NULL;
 	if (spec)
-		process = berth_oci_exec_process_build(spec, e->config, jstr(jobj(spec, "root"), "path"), &d->sysinfo,
-						       err);
+		process = berth_oci_exec_process_build(spec, e->config, root, &d->sysinfo, err);
 	else
 		berth_err(err, BERTH_E_INTERNAL, "container %s has no runtime spec", ct->id);
+	free(root);
 	if (!process || berth_shim_exec_create(state_dir, e->id, process, tty, in, err) < 0) {
 		json_decref(process);
 		berth_exec_set(d->execs, e, true, false, true, 0, 126);

@@ -333,10 +333,12 @@ static void run_probe(struct mon *m, struct berth_container *ct, struct berth_he
 	cleanup_json json_t *spec = json_load_file(spec_path, 0, NULL);
 	json_t *process = NULL;
 	int sfd = -1, wfd = -1;
+	char *root = spec ? berth_ctr_root_view(ct, spec) : NULL;
 	if (spec)
-		process = berth_oci_exec_process_build(spec, cfg, jstr(jobj(spec, "root"), "path"), &d->sysinfo, &err);
+		process = berth_oci_exec_process_build(spec, cfg, root, &d->sysinfo, &err);
 	else
 		berth_err(&err, BERTH_E_INTERNAL, "container %s has no runtime spec", ct->id);
+	free(root);
 	if (!process || berth_shim_exec_create(state_dir, id, process, false, false, &err) < 0)
 		goto failed;
 	struct berth_error werr = {0};

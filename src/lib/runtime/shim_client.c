@@ -271,9 +271,17 @@ static json_t *shim_config(const struct berth_shim_opts *o)
 		json_object_set_new(log, "command", json_string(o->command));
 	if (o->created)
 		json_object_set_new(log, "created", json_string(o->created));
-	return json_pack("{s:s, s:s, s:s, s:o, s:b, s:b, s:b, s:b, s:o}", "id", o->id, "bundle", o->bundle, "state_dir",
-			 o->state_dir, "runtime", rt, "tty", o->tty, "open_stdin", o->open_stdin, "stdin_once",
-			 o->stdin_once, "start", o->start, "log", log);
+	json_t *cfg = json_pack("{s:s, s:s, s:s, s:o, s:b, s:b, s:b, s:b, s:o}", "id", o->id, "bundle", o->bundle,
+				"state_dir", o->state_dir, "runtime", rt, "tty", o->tty, "open_stdin", o->open_stdin,
+				"stdin_once", o->stdin_once, "start", o->start, "log", log);
+	if (cfg && o->rootfs_mount.target &&
+	    json_object_set_new(cfg, "rootfs_mount",
+				json_pack("{s:s, s:s, s:s}", "target", o->rootfs_mount.target, "dir",
+					  o->rootfs_mount.dir, "opts", o->rootfs_mount.opts)) < 0) {
+		json_decref(cfg);
+		return NULL;
+	}
+	return cfg;
 }
 
 /* The shim to run: berth-shim-lean (static musl, a quarter of the RSS)

@@ -50,6 +50,12 @@ struct berth_shim_opts {
 	const char *command;  /* Path + Args joined by ' ' (gelf's _command) */
 	const char *created;  /* Created, RFC 3339 (gelf's _created) */
 	int timeout_ms;       /* for the shim to report; 30000 when 0 */
+	/* the root filesystem, for the shim to mount in a mount namespace of
+	 * its own before the runtime runs (mount(2) of an overlay at target
+	 * with opts, whose relative paths are dir's); target NULL: mounted */
+	struct {
+		const char *target, *dir, *opts;
+	} rootfs_mount;
 };
 
 struct berth_shim_result {

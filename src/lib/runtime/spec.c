@@ -522,10 +522,11 @@ json_t *berth_oci_spec_build(const struct berth_spec_input *in, struct berth_err
 
 	/* user */
 	const char *user = jstr_ne(cfg, "User") ? jstr_ne(cfg, "User") : jstr_ne(img, "User");
+	const char *view = in->rootfs_view ? in->rootfs_view : in->rootfs;
 	struct berth_user u;
 	if (in->validate_only) {
 		memset(&u, 0, sizeof(u));
-	} else if (berth_user_resolve(in->rootfs, user, jarr(hc, "GroupAdd"), &u, err) < 0) {
+	} else if (berth_user_resolve(view, user, jarr(hc, "GroupAdd"), &u, err) < 0) {
 		json_decref(args);
 		return NULL;
 	}
@@ -597,7 +598,7 @@ json_t *berth_oci_spec_build(const struct berth_spec_input *in, struct berth_err
 			  "the working directory '%s' is invalid, it needs to be an absolute path", wd);
 		return NULL;
 	}
-	if (!in->validate_only && wd && strcmp(wd, "/") && mkdir_in_root(in->rootfs, wd, in->idmap, err) < 0)
+	if (!in->validate_only && wd && strcmp(wd, "/") && mkdir_in_root(view, wd, in->idmap, err) < 0)
 		return NULL;
 	json_object_set_new(proc, "cwd", json_string(wd ? wd : "/"));
 

@@ -31,6 +31,10 @@ struct berth_spec_input {
 	const json_t *
 		image_config; /* the image's "config" object (Env, Cmd, Entrypoint, User, WorkingDir...); may be NULL */
 	const char *rootfs;   /* absolute path of the mounted root filesystem */
+	/* where berthd reads the user database and makes the working directory
+	 * (NULL: rootfs): the same file system while rootfs is not mounted here
+	 * (a detached mount's /proc/self/fd/N; the shim mounts rootfs) */
+	const char *rootfs_view;
 	/* Create-time validation: check everything that does not need the root
 	 * filesystem (user lookup and the working directory are skipped). */
 	bool validate_only;

@@ -17,6 +17,16 @@
 
 struct berth_graph_driver;
 
+/* A mount for another process to make: mount(2) of an overlay at target
+ * with opts, whose relative paths are dir's; view_fd the same file system
+ * as a detached mount, in no mount table, for berthd to read and write
+ * meanwhile (berth_mount_args_free closes it). */
+struct berth_mount_args {
+	char *target, *dir, *opts;
+	int view_fd;
+};
+void berth_mount_args_free(struct berth_mount_args *a);
+
 struct berth_graph_driver_ops {
 	const char *name;
 	/* 0 when the driver can work on data_root on this host; otherwise -1 with
@@ -38,6 +48,11 @@ struct berth_graph_driver_ops {
 	/* Mount (if needed) and return the root filesystem path (caller frees).
 	 * Not refcounted here: the layer store counts. */
 	int (*get)(struct berth_graph_driver *d, const char *id, char **path, struct berth_error *err);
+	/* Optional: what get would mount for a container layer, for another
+	 * process to mount (in a mount namespace of its own): 1 with a filled,
+	 * 0 when get mounts nothing (a's fields NULL), -1 on error. */
+	int (*mount_args)(struct berth_graph_driver *d, const char *id, struct berth_mount_args *a,
+			  struct berth_error *err);
 	int (*put)(struct berth_graph_driver *d, const char *id, struct berth_error *err);
 	/* Directory with this layer's own files (caller frees). */
 	char *(*diff_path)(struct berth_graph_driver *d, const char *id);

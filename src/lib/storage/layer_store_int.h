@@ -16,8 +16,9 @@ struct ls_pin {
 
 struct ls_mount {
 	char *id;
-	char *path;
+	char *path; /* in another process's namespace: /proc/<pid>/root<mount point> */
 	int count;
+	bool elsewhere; /* made by another process (berth_rwlayer_mount_elsewhere) */
 	struct ls_mount *next;
 };
 

@@ -14,6 +14,7 @@
 #include "common/cleanup.h"
 #include "storage/fsutil.h"
 #include "storage/layer_store_int.h"
+#include "storage/rwlayer_scan.h"
 
 struct rw_row {
 	char chain_id[BERTH_DIGEST_LEN + 1];
@@ -308,6 +309,81 @@ int berth_rwlayer_mount(struct berth_layer_store *ls, const char *id, char **roo
 	}
 	pthread_mutex_unlock(il);
 	return rc;
+}
+
+/* A new reference entry (count 1) for a mount at path; NULL when out of memory. */
+static struct ls_mount *add_mount(struct berth_layer_store *ls, const char *id, const char *path, bool elsewhere)
+{
+	struct ls_mount *m = calloc(1, sizeof(*m));
+	if (!m || !(m->id = strdup(id)) || !(m->path = strdup(path))) {
+		if (m)
+			free(m->id);
+		free(m);
+		return NULL;
+	}
+	m->count = 1;
+	m->elsewhere = elsewhere;
+	pthread_mutex_lock(&ls->lock);
+	m->next = ls->mounts;
+	ls->mounts = m;
+	pthread_mutex_unlock(&ls->lock);
+	return m;
+}
+
+int berth_rwlayer_mount_elsewhere(struct berth_layer_store *ls, const char *id, char **rootfs,
+				  struct berth_mount_args *a, struct berth_error *err)
+{
+	*a = (struct berth_mount_args){.view_fd = -1};
+	if (!ls->drv->ops->mount_args)
+		return berth_rwlayer_mount(ls, id, rootfs, err);
+	pthread_mutex_t *il = ls_id_lock(ls, id);
+	pthread_mutex_lock(il);
+	pthread_mutex_lock(&ls->lock);
+	struct rw_row r;
+	int rc = rw_get_or_404(ls, id, &r, err);
+	bool mounted = rc == 0 && find_mount(ls, id);
+	pthread_mutex_unlock(&ls->lock);
+	if (rc == 0 && !mounted) {
+		rc = ls->drv->ops->mount_args(ls->drv, id, a, err);
+		if (rc > 0 && (!(*rootfs = strdup(a->target)) || !add_mount(ls, id, a->target, true))) {
+			free(*rootfs);
+			berth_mount_args_free(a);
+			rc = berth_err(err, BERTH_E_INTERNAL, "out of memory");
+		}
+	}
+	pthread_mutex_unlock(il);
+	if (rc != 0)
+		return rc < 0 ? -1 : 1;
+	return berth_rwlayer_mount(ls, id, rootfs, err);
+}
+
+int berth_rwlayer_mount_adopt(struct berth_layer_store *ls, const char *id, pid_t pid, struct berth_error *err)
+{
+	cleanup_free char *mdir = ls->drv->ops->mount_args ? berth_rwlayer_mount_dir(ls, id) : NULL;
+	cleanup_free char *there = mdir ? berth_strdup_printf("/proc/%d/root%s", (int)pid, mdir) : NULL;
+	pthread_mutex_t *il = ls_id_lock(ls, id);
+	pthread_mutex_lock(il);
+	pthread_mutex_lock(&ls->lock);
+	struct ls_mount *m = find_mount(ls, id);
+	if (m && m->elsewhere && there) { /* handed out: made in pid's namespace now */
+		free(m->path);
+		m->path = steal_ptr(there);
+	} else if (m) {
+		m->count++;
+	}
+	pthread_mutex_unlock(&ls->lock);
+	int rc = 0;
+	if (!m) { /* a daemon before this one started it: in pid's namespace, or here */
+		if (there && !berth_is_mountpoint(mdir) && berth_is_mountpoint(there))
+			rc = add_mount(ls, id, there, true) ? 0 : berth_err(err, BERTH_E_INTERNAL, "out of memory");
+		else
+			rc = 1;
+	}
+	pthread_mutex_unlock(il);
+	if (rc <= 0)
+		return rc;
+	cleanup_free char *rootfs = NULL;
+	return berth_rwlayer_mount(ls, id, &rootfs, err);
 }
 
 static void drop_mount(struct berth_layer_store *ls, struct ls_mount *m)

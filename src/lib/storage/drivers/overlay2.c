@@ -481,68 +481,155 @@ static char *up_lower(const char *lower)
 	return out;
 }
 
-static int ov_get(struct berth_graph_driver *d, const char *id, char **path, struct berth_error *err)
+/* What mounting id takes: 1 with the overlay's options (*opts, whose
+ * relative paths are *mdir's), *merged its mount point and *rw; 0 when
+ * nothing is mounted (no lower: *merged is the diff dir, the root
+ * filesystem itself, or a mount point of a daemon before this one), -1 on
+ * error. */
+static int ov_mount_opts(struct berth_graph_driver *d, const char *id, char **merged, char **mdir, char **opts,
+			 bool *rw, struct berth_error *err)
 {
 	struct ov_priv *p = d->priv;
+	*merged = *mdir = *opts = NULL;
 	cleanup_free char *lowerf = layer_path(d, id, "lower");
 	cleanup_free char *work = layer_path(d, id, "work");
-	cleanup_free char *merged = layer_path(d, id, "merged");
-	if (!lowerf || !work || !merged)
+	cleanup_free char *m = layer_path(d, id, "merged");
+	if (!lowerf || !work || !m)
 		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
 	if (!ov_exists(d, id))
 		return berth_err(err, BERTH_E_NOT_FOUND, "overlay2: layer %s does not exist", id);
 	cleanup_free char *lower = read_small(lowerf);
 	if (!lower || !*lower) { /* nothing below: the diff dir is the root filesystem */
-		*path = layer_path(d, id, "diff");
-		return *path ? 0 : berth_err(err, BERTH_E_INTERNAL, "out of memory");
+		*merged = layer_path(d, id, "diff");
+		return *merged ? 0 : berth_err(err, BERTH_E_INTERNAL, "out of memory");
 	}
 	struct stat st;
-	bool rw = stat(work, &st) == 0;
-	if (!rw && mkdir(merged, 0700) < 0 && errno != EEXIST)
-		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "overlay2: mkdir %s", merged);
-	if (berth_is_mountpoint(merged)) { /* mounted before a daemon restart */
-		*path = steal_ptr(merged);
+	*rw = stat(work, &st) == 0;
+	if (!*rw && mkdir(m, 0700) < 0 && errno != EEXIST)
+		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "overlay2: mkdir %s", m);
+	if (berth_is_mountpoint(m)) { /* mounted before a daemon restart */
+		*merged = steal_ptr(m);
 		return 0;
 	}
-	cleanup_free char *opts = NULL;
-	cleanup_free char *mdir = NULL; /* the mount's cwd, its relative paths' base */
 	long page = sysconf(_SC_PAGESIZE);
-	if (rw) {
+	if (*rw) {
 		/* from the layer's own directory: "upperdir=diff,workdir=work"
 		 * instead of two 64-digit ids makes the line of every container's
 		 * rootfs in /proc/self/mountinfo a third shorter, and runc reads
 		 * that file, every container's line, several times per start */
 		cleanup_free char *up = up_lower(lower);
-		opts = up ? berth_strdup_printf("lowerdir=%s,upperdir=diff,workdir=work%s", up, p->extra) : NULL;
-		if (opts && (long)strlen(opts) < page) {
-			mdir = layer_path(d, id, NULL);
+		*opts = up ? berth_strdup_printf("lowerdir=%s,upperdir=diff,workdir=work%s", up, p->extra) : NULL;
+		if (*opts && (long)strlen(*opts) < page) {
+			*mdir = layer_path(d, id, NULL);
 		} else {
-			free(opts);
-			opts = berth_strdup_printf("lowerdir=%s,upperdir=%s/diff,workdir=%s/work%s", lower, id, id,
-						   p->extra);
+			free(*opts);
+			*opts = berth_strdup_printf("lowerdir=%s,upperdir=%s/diff,workdir=%s/work%s", lower, id, id,
+						    p->extra);
 		}
 	} else {
 		cleanup_free char *linkf = layer_path(d, id, "link");
 		cleanup_free char *link = linkf ? read_small(linkf) : NULL;
 		if (!link)
 			return berth_err(err, BERTH_E_INTERNAL, "overlay2: layer %s has no link", id);
-		opts = berth_strdup_printf("lowerdir=l/%s:%s%s", link, lower, p->extra);
+		*opts = berth_strdup_printf("lowerdir=l/%s:%s%s", link, lower, p->extra);
 	}
-	if (!opts)
+	if (!*mdir)
+		*mdir = strdup(d->home);
+	if (!*opts || !*mdir) {
+		free(*opts);
+		free(*mdir);
+		*opts = *mdir = NULL;
 		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
-	if ((long)strlen(opts) >= page)
-		return berth_err(err, BERTH_E_INVALID, "overlay2: mount options for layer %s are too long (%zu bytes)",
-				 id, strlen(opts));
-	const char *base = mdir ? mdir : d->home;
-	int rc = mount_in_child(base, merged, opts, rw ? 0 : MS_RDONLY);
+	}
+	if ((long)strlen(*opts) >= page) {
+		berth_err(err, BERTH_E_INVALID, "overlay2: mount options for layer %s are too long (%zu bytes)", id,
+			  strlen(*opts));
+		free(*opts);
+		free(*mdir);
+		*opts = *mdir = NULL;
+		return -1;
+	}
+	*merged = steal_ptr(m);
+	return 1;
+}
+
+static int ov_get(struct berth_graph_driver *d, const char *id, char **path, struct berth_error *err)
+{
+	cleanup_free char *merged = NULL, *mdir = NULL, *opts = NULL;
+	bool rw = false;
+	int rc = ov_mount_opts(d, id, &merged, &mdir, &opts, &rw, err);
+	if (rc <= 0) {
+		*path = rc == 0 ? steal_ptr(merged) : NULL;
+		return rc;
+	}
+	rc = mount_in_child(mdir, merged, opts, rw ? 0 : MS_RDONLY);
 	if (rc < 0 && errno == ENOENT) { /* a lower's l/ link lost in a crash */
 		repair_links(d);
-		rc = mount_in_child(base, merged, opts, rw ? 0 : MS_RDONLY);
+		rc = mount_in_child(mdir, merged, opts, rw ? 0 : MS_RDONLY);
 	}
 	if (rc < 0)
 		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "overlay2: mount %s", merged);
 	*path = steal_ptr(merged);
 	return 0;
+}
+
+/* The same overlay as a detached mount (fsopen/fsmount: in no mount
+ * namespace, so in no mount table), with absolute paths: an fd, -1 where
+ * the kernel has no "lowerdir+" (before 6.8) or a path is too long. */
+static int detached_view(struct berth_graph_driver *d, const char *id)
+{
+	struct ov_priv *p = d->priv;
+	cleanup_free char *lowerf = layer_path(d, id, "lower");
+	cleanup_free char *lower = lowerf ? read_small(lowerf) : NULL;
+	cleanup_free char *up = layer_path(d, id, "diff");
+	cleanup_free char *work = layer_path(d, id, "work");
+	cleanup_close int fc = lower && up && work ? fsopen("overlay", FSOPEN_CLOEXEC) : -1;
+	bool ok = fc >= 0 && strlen(up) < 256 && strlen(work) < 256;
+	char *save = NULL;
+	for (char *tok = ok ? strtok_r(lower, ":", &save) : NULL; tok && ok; tok = strtok_r(NULL, ":", &save)) {
+		char path[256];
+		ok = snprintf(path, sizeof(path), "%s/%s", d->home, tok) < (int)sizeof(path) &&
+		     fsconfig(fc, FSCONFIG_SET_STRING, "lowerdir+", path, 0) == 0;
+	}
+	ok = ok && fsconfig(fc, FSCONFIG_SET_STRING, "upperdir", up, 0) == 0 &&
+	     fsconfig(fc, FSCONFIG_SET_STRING, "workdir", work, 0) == 0;
+	/* the probed extras: ",index=off,redirect_dir=off,metacopy=off" */
+	char extra[128];
+	snprintf(extra, sizeof(extra), "%s", p->extra);
+	for (char *opt = ok ? strtok_r(extra, ",", &save) : NULL; opt && ok; opt = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(opt, '=');
+		if (eq)
+			*eq = '\0';
+		ok = fsconfig(fc, FSCONFIG_SET_STRING, opt, eq ? eq + 1 : NULL, 0) == 0;
+	}
+	if (!ok || fsconfig(fc, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return -1;
+	return fsmount(fc, FSMOUNT_CLOEXEC, 0);
+}
+
+/* A container layer's mount for another process to make (berth-shim, in a
+ * mount namespace of its own): 1 with its arguments and a detached view
+ * of it for berthd to read and write before (the user database, the
+ * working directory), 0 when there is none to make (ov_get's path is the
+ * root filesystem) or no view (an older kernel). Every lower's l/ link is
+ * there (a repair if a crash lost one): the mount cannot be retried. */
+static int ov_mount_args(struct berth_graph_driver *d, const char *id, struct berth_mount_args *a,
+			 struct berth_error *err)
+{
+	bool rw = false;
+	int rc = ov_mount_opts(d, id, &a->target, &a->dir, &a->opts, &rw, err);
+	if (rc > 0 && rw) {
+		a->view_fd = detached_view(d, id);
+		if (a->view_fd < 0 && errno == ENOENT) { /* a lower's l/ link lost in a crash */
+			repair_links(d);
+			a->view_fd = detached_view(d, id);
+		}
+	}
+	if (rc <= 0 || !rw || a->view_fd < 0) {
+		berth_mount_args_free(a);
+		return rc < 0 ? -1 : 0;
+	}
+	return 1;
 }
 
 static int ov_put(struct berth_graph_driver *d, const char *id, struct berth_error *err)
@@ -725,6 +812,7 @@ const struct berth_graph_driver_ops berth_driver_overlay2 = {
 	.remove = ov_remove,
 	.exists = ov_exists,
 	.get = ov_get,
+	.mount_args = ov_mount_args,
 	.put = ov_put,
 	.diff_path = ov_diff_path,
 	.apply_diff = ov_apply_diff,
