@@ -486,7 +486,7 @@ int main(int argc, char **argv)
 		if (pid > 0)
 			_exit(0);
 	}
-	struct shim s = {.sync_fd = sync_fd, .ep = -1};
+	struct shim s = {.sync_fd = sync_fd, .ep = -1, .host_ns = -1, .host_cwd = -1};
 	s.init.out[0].fd = s.init.out[1].fd = s.init.in.fd = -1;
 	s.init.pend_w = s.init.pend_h = 0;
 	signal(SIGPIPE, SIG_IGN);

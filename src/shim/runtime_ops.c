@@ -346,16 +346,23 @@ static void spec_console_size(struct shim *s, int w, int h)
 }
 
 /* The root filesystem berthd left to us (docs/shim-protocol.md,
- * "rootfs_mount"): mounted in a mount namespace of our own, a slave of the
- * host's, so neither the host's mount table nor the copy of it every later
- * container's runtime makes and reads lists it. The runtime runs in this
- * namespace. The options' relative paths are dir's. */
+ * "rootfs_mount"): mounted in a mount namespace made for the runtime's run,
+ * a slave of the host's, so neither the host's mount table nor the copy of
+ * it every later container's runtime makes and reads lists it. The
+ * options' relative paths are dir's. The mount is held by
+ * BERTH_SHIM_ROOTFS_FD from then on (rootfs_leave_ns). */
 static int rootfs_mount(struct shim *s, char *errbuf, size_t errlen)
 {
 	if (!s->mnt_target || s->mnt_done)
 		return 0;
-	cleanup_close int cwd = -1;
-	const char *what = "unshare the mount namespace";
+	cleanup_close int cwd = -1, root = -1;
+	const char *what = "open the mount namespace";
+	/* setns back sets cwd to the namespace's root: the state dir again from this */
+	s->host_cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	s->host_ns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	if (s->host_ns < 0 || s->host_cwd < 0)
+		goto fail;
+	what = "unshare the mount namespace";
 	if (unshare(CLONE_NEWNS) < 0)
 		goto fail;
 	what = "make the mount namespace a slave";
@@ -373,6 +380,10 @@ static int rootfs_mount(struct shim *s, char *errbuf, size_t errlen)
 	what = "mount the root filesystem";
 	if (rc < 0)
 		goto fail;
+	root = open(s->mnt_target, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	what = "hold the root filesystem";
+	if (root < 0 || dup3(root, BERTH_SHIM_ROOTFS_FD, O_CLOEXEC) < 0)
+		goto fail;
 	s->mnt_done = true;
 	return 0;
 fail:
@@ -380,17 +391,38 @@ fail:
 	return -1;
 }
 
+/* After the runtime's run: back to the host's mount namespace, so that the
+ * one made for the run goes with its copies of the host's mounts (held
+ * there, they would keep other containers' network namespaces and volumes
+ * after the host unmounted them). The container's namespace and our fd
+ * keep the root filesystem. */
+static void rootfs_leave_ns(struct shim *s)
+{
+	if (s->host_ns < 0)
+		return;
+	if (s->mnt_done && umount2(s->mnt_target, MNT_DETACH) < 0)
+		shim_log("detach %s: %s", s->mnt_target, strerror(errno));
+	if (setns(s->host_ns, CLONE_NEWNS) < 0 || fchdir(s->host_cwd) < 0)
+		shim_log("back to the host's mount namespace: %s", strerror(errno));
+	close(s->host_ns);
+	close(s->host_cwd);
+	s->host_ns = s->host_cwd = -1;
+}
+
 void rt_rootfs_unmount(struct shim *s)
 {
-	if (s->mnt_done && umount2(s->mnt_target, MNT_DETACH) < 0)
-		shim_log("unmount %s: %s", s->mnt_target, strerror(errno));
+	if (s->mnt_done)
+		close(BERTH_SHIM_ROOTFS_FD);
 	s->mnt_done = false;
 }
 
 int rt_run(struct shim *s, char *errbuf, size_t errlen)
 {
-	if (rootfs_mount(s, errbuf, errlen) < 0)
+	if (rootfs_mount(s, errbuf, errlen) < 0) {
+		rootfs_leave_ns(s);
+		rt_rootfs_unmount(s);
 		return -1;
+	}
 	if (s->init.tty && s->init.pend_w > 0 && s->init.pend_h > 0)
 		spec_console_size(s, s->init.pend_w, s->init.pend_h);
 	cleanup_free char *pidf = state_path(s, "init.pid");
@@ -409,6 +441,9 @@ int rt_run(struct shim *s, char *errbuf, size_t errlen)
 		rc = spawn_with_stdio(s, &s->init, sub, 6, "console.sock", "create", errbuf, errlen);
 	}
 	s->run_us = (berth_mono_ns() - t0) / 1000;
+	rootfs_leave_ns(s);
+	if (rc < 0)
+		rt_rootfs_unmount(s);
 	if (rc < 0) {
 		/* docker's text names the runtime's create, which `run` did */
 		char *r = strstr(errbuf, " run failed: ");

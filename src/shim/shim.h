@@ -9,6 +9,7 @@
 
 #include "common/util.h"
 #include "logger/logger.h"
+#include "runtime/shim_client.h"
 
 enum wkind { W_SIGNAL, W_CTL_LISTEN, W_ATT_LISTEN, W_CTL, W_ATT, W_OUT, W_IN, W_TIMER };
 
@@ -84,7 +85,8 @@ struct shim {
 	 * the runtime runs (berthd's "rootfs_mount"; NULL target: berthd
 	 * mounted it) */
 	char *mnt_target, *mnt_dir, *mnt_opts;
-	bool mnt_done;
+	bool mnt_done;         /* BERTH_SHIM_ROOTFS_FD holds it */
+	int host_ns, host_cwd; /* while the runtime runs in a namespace of ours */
 	/* state */
 	int ep;
 	struct watch sig, ctl_listen, att_listen, timer;
@@ -117,8 +119,8 @@ struct proc *shim_find_proc(struct shim *s, const char *exec_id);
 /* runtime_ops.c */
 /* `runtime run --detach`: create and start the container in one exec */
 int rt_run(struct shim *s, char *errbuf, size_t errlen);
-/* once the container's init exited: its root filesystem's mount goes (our
- * mount namespace's; the overlay is released with the container's) */
+/* once the container's init exited: the root filesystem's mount goes (our
+ * fd's; the overlay is released with the container's namespace) */
 void rt_rootfs_unmount(struct shim *s);
 int rt_exec(struct shim *s, struct proc *p, char *errbuf, size_t errlen);
 /* `runtime delete --force` once the container's exit is recorded: begun

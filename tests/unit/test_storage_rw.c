@@ -432,9 +432,10 @@ static void test_shared_init(const char *root, const char *driver)
 	free(dr);
 }
 
-/* A process that mounts a (overlay2: in a mount namespace of its own, as
- * berth-shim does) and waits for its stdin to close; its pid (0 on failure). */
-static pid_t mount_elsewhere(const struct berth_mount_args *a, int *hold)
+/* A process that mounts a as berth-shim does (in a mount namespace made
+ * for it, then back in ours, holding the mount by an fd) and waits for its
+ * stdin to close; its pid and the held path (0 on failure). */
+static pid_t mount_elsewhere(const struct berth_mount_args *a, int *hold, char **held)
 {
 	int ready[2], wait_p[2];
 	if (pipe(ready) < 0)
@@ -448,19 +449,22 @@ static pid_t mount_elsewhere(const struct berth_mount_args *a, int *hold)
 	if (pid == 0) {
 		close(ready[0]);
 		close(wait_p[1]);
-		char ok = unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) == 0 &&
-					  chdir(a->dir) == 0 &&
-					  mount("overlay", a->target, "overlay", 0, a->opts) == 0 ?
-				  'y' :
-				  'n';
-		if (write(ready[1], &ok, 1) != 1 || read(wait_p[0], &ok, 1) < 0)
+		int ns = open("/proc/self/ns/mnt", O_RDONLY);
+		int fd = ns >= 0 && unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) == 0 &&
+					 chdir(a->dir) == 0 && mount("overlay", a->target, "overlay", 0, a->opts) == 0 ?
+				 open(a->target, O_PATH | O_DIRECTORY) :
+				 -1;
+		if (fd >= 0 && (umount2(a->target, MNT_DETACH) < 0 || setns(ns, CLONE_NEWNS) < 0))
+			fd = -1;
+		char c;
+		if (write(ready[1], &fd, sizeof(fd)) != sizeof(fd) || read(wait_p[0], &c, 1) < 0)
 			_exit(1);
 		_exit(0);
 	}
 	close(ready[1]);
 	close(wait_p[0]);
-	char ok = 'n';
-	if (pid < 0 || read(ready[0], &ok, 1) != 1 || ok != 'y') {
+	int fd = -1;
+	if (pid < 0 || read(ready[0], &fd, sizeof(fd)) != sizeof(fd) || fd < 0) {
 		close(ready[0]);
 		close(wait_p[1]);
 		if (pid > 0)
@@ -469,12 +473,13 @@ static pid_t mount_elsewhere(const struct berth_mount_args *a, int *hold)
 	}
 	close(ready[0]);
 	*hold = wait_p[1];
+	*held = berth_strdup_printf("/proc/%d/fd/%d", (int)pid, fd);
 	return pid;
 }
 
 /* overlay2 hands a start's mount to another process (berth-shim): the host
- * never has it; cp and export reach it through /proc/<pid>/root, also after a
- * restart; vfs mounts nothing and gives its directory. */
+ * never has it; cp and export reach it through the fd that process holds,
+ * also after a restart; vfs mounts nothing and gives its directory. */
 static void test_mount_elsewhere(const char *root, const char *driver)
 {
 	struct berth_db *db;
@@ -503,36 +508,48 @@ static void test_mount_elsewhere(const char *root, const char *driver)
 		goto out;
 	TAP_OK(&t, !berth_is_mountpoint(rootfs) && strstr(a.opts, "upperdir=diff"),
 	       "[%s] elsewhere: not mounted here, options relative to the layer's directory", driver);
+	char view[32];
+	snprintf(view, sizeof(view), "/proc/self/fd/%d", a.view_fd);
+	TAP_OK(&t, a.view_fd >= 0 && path_exists(view, "bin/busybox") && path_exists(view, ".dockerenv"),
+	       "[%s] elsewhere: a detached view of the same layers to read meanwhile", driver);
+	close(a.view_fd); /* before the same layers are mounted again, as berthd does */
+	a.view_fd = -1;
 	int hold = -1;
-	pid_t pid = mount_elsewhere(&a, &hold);
-	TAP_OK(&t, pid > 0, "[%s] elsewhere: another mount namespace mounted it", driver);
+	char *held = NULL;
+	pid_t pid = mount_elsewhere(&a, &hold, &held);
+	TAP_OK(&t, pid > 0, "[%s] elsewhere: another process mounted it and holds it", driver);
 	if (pid <= 0)
 		goto out;
-	TAP_OK(&t, berth_rwlayer_mount_adopt(ls, "e1", pid, &err) == 0, "[%s] elsewhere: adopted", driver);
+	TAP_OK(&t, !mountinfo_has(rootfs, "overlay"), "[%s] elsewhere: in no mount table here", driver);
+	TAP_OK(&t, berth_rwlayer_mount_adopt(ls, "e1", held, &err) == 0, "[%s] elsewhere: adopted", driver);
 	rc = berth_rwlayer_mount(ls, "e1", &there, &err);
-	char *want = berth_strdup_printf("/proc/%d/root%s", (int)pid, rootfs);
-	TAP_OK(&t, rc == 0 && there && !strcmp(there, want) && path_exists(there, "bin/busybox"),
-	       "[%s] elsewhere: the next user reaches it in that namespace (%s)", driver, there ? there : err.msg);
+	TAP_OK(&t, rc == 0 && there && !strcmp(there, held) && path_exists(there, "bin/busybox"),
+	       "[%s] elsewhere: the next user reaches it where it is held (%s)", driver, there ? there : err.msg);
 	free(there);
 	there = NULL;
 	TAP_OK(&t,
 	       berth_rwlayer_unmount(ls, "e1", &err) == 0 && berth_rwlayer_unmount(ls, "e1", &err) == 0 &&
 		       !berth_is_mountpoint(rootfs),
 	       "[%s] elsewhere: both references dropped, nothing unmounted here", driver);
-	/* a daemon restart: the running container's mount is taken again from its namespace */
+	/* a daemon restart: the running container's mount is taken again where it is held */
 	berth_layer_store_close(ls);
 	ls = berth_layer_store_open(dr, driver, db, &err);
-	rc = ls ? berth_rwlayer_mount_adopt(ls, "e1", pid, &err) : -1;
+	rc = ls ? berth_rwlayer_mount_adopt(ls, "e1", held, &err) : -1;
 	rc = rc == 0 ? berth_rwlayer_mount(ls, "e1", &there, &err) : -1;
-	TAP_OK(&t, rc == 0 && there && !strcmp(there, want) && !berth_is_mountpoint(rootfs),
-	       "[%s] elsewhere: after a restart, adopted from the namespace %s", driver, rc ? err.msg : "");
+	TAP_OK(&t, rc == 0 && there && !strcmp(there, held) && !berth_is_mountpoint(rootfs),
+	       "[%s] elsewhere: after a restart, adopted where it is held %s", driver, rc ? err.msg : "");
 	if (rc == 0) {
 		berth_rwlayer_unmount(ls, "e1", NULL);
 		berth_rwlayer_unmount(ls, "e1", NULL);
 	}
-	free(want);
 	close(hold);
 	waitpid(pid, NULL, 0);
+	rc = ls ? berth_rwlayer_mount_adopt(ls, "e1", held, &err) : -1;
+	TAP_OK(&t, rc == 0 && berth_is_mountpoint(rootfs),
+	       "[%s] elsewhere: nothing held any more: adopting mounts it here %s", driver, rc ? err.msg : "");
+	if (ls)
+		berth_rwlayer_unmount(ls, "e1", NULL);
+	free(held);
 out:
 	if (ls) {
 		TAP_OK(&t, berth_rwlayer_remove(ls, "e1", &err) == 0, "[%s] elsewhere: removed", driver);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/cleanup.h"
 #include "common/util.h"
@@ -43,7 +44,13 @@ char *berth_ctr_root_view(struct berth_container *c, const json_t *spec)
 	pthread_mutex_unlock(&c->mu);
 	if (!root)
 		return NULL;
-	return shim > 0 ? berth_strdup_printf("/proc/%d/root%s", shim, root) : strdup(root);
+	char *held = shim > 0 ? berth_shim_rootfs_path(shim) : NULL;
+	cleanup_free char *dot = held ? berth_strdup_printf("%s/.", held) : NULL;
+	struct stat st;
+	if (dot && stat(dot, &st) == 0 && S_ISDIR(st.st_mode))
+		return held;
+	free(held);
+	return strdup(root);
 }
 
 static bool empty_array(json_t *v) { return !json_is_array(v) || json_array_size(v) == 0; }

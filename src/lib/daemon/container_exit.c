@@ -335,8 +335,9 @@ void berth_ctr_restore(struct berth_daemon *d)
 		pid_t shim_pid = 0;
 		if (found == BERTH_SHIM_RUNNING && berth_shim_alive(state_dir, &shim_pid) == 1) {
 			/* take the mount reference again (the mount itself is still
-			 * there: the host's, or the shim's namespace's) */
-			if (berth_rwlayer_mount_adopt(d->layers, c->id, shim_pid, &err) < 0)
+			 * there: the host's, or the one the shim holds) */
+			cleanup_free char *held = berth_shim_rootfs_path(shim_pid);
+			if (berth_rwlayer_mount_adopt(d->layers, c->id, held, &err) < 0)
 				berth_log(&d->log, BERTH_LOG_WARN, "restore %.12s: %s", c->id, err.msg);
 			pthread_mutex_lock(&c->mu);
 			c->shim_pid = shim_pid;

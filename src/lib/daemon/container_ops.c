@@ -179,7 +179,7 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, int64_t r
 		pidns = NULL;
 		goto out;
 	}
-	/* overlay2: the shim mounts it, in a mount namespace of its own */
+	/* overlay2: the shim mounts it, in a mount namespace of the runtime's run */
 	int elsewhere = berth_rwlayer_mount_elsewhere(d->layers, c->id, &rootfs, &rootfs_args, err);
 	if (elsewhere < 0)
 		goto out;
@@ -308,9 +308,12 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, int64_t r
 		berth_shim_delete(state_dir, NULL);
 		goto out_unmount;
 	}
-	struct berth_error me = {0};
-	if (elsewhere && berth_rwlayer_mount_adopt(d->layers, c->id, res.shim_pid, &me) < 0)
-		berth_log(&d->log, BERTH_LOG_WARN, "container %.12s: root filesystem: %s", c->id, me.msg);
+	if (elsewhere) {
+		struct berth_error me = {0};
+		cleanup_free char *held = berth_shim_rootfs_path(res.shim_pid);
+		if (berth_rwlayer_mount_adopt(d->layers, c->id, held, &me) < 0)
+			berth_log(&d->log, BERTH_LOG_WARN, "container %.12s: root filesystem: %s", c->id, me.msg);
+	}
 	pthread_mutex_lock(&c->mu);
 	c->shim_ready = false;
 	c->stop_requested = false;

@@ -54,9 +54,10 @@ int berth_signal_parse(const char *s);
 /* Paths. Caller frees. */
 char *berth_ctr_dir(struct berth_daemon *d, const char *id);       /* <data-root>/containers/<id> */
 char *berth_ctr_state_dir(struct berth_daemon *d, const char *id); /* <exec-root>/containers/<id> */
-/* A running container's root filesystem as its shim's mount namespace has
- * it (overlay2 mounts it only there): /proc/<shim>/root<spec's root.path>,
- * for reading its user database (exec -u, health checks); caller frees. */
+/* A running container's root filesystem where berthd can read it: the one
+ * its shim holds (overlay2 mounts it only there: berth_shim_rootfs_path),
+ * else the spec's root.path; for its user database (exec -u, health
+ * checks); caller frees. */
 char *berth_ctr_root_view(struct berth_container *c, const json_t *spec);
 
 /* Exit handling (monitor): record the exit, clean up, emit die, apply

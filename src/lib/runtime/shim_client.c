@@ -284,6 +284,11 @@ static json_t *shim_config(const struct berth_shim_opts *o)
 	return cfg;
 }
 
+char *berth_shim_rootfs_path(pid_t shim_pid)
+{
+	return berth_strdup_printf("/proc/%d/fd/%d", (int)shim_pid, BERTH_SHIM_ROOTFS_FD);
+}
+
 /* The shim to run: berth-shim-lean (static musl, a quarter of the RSS)
  * beside berth-shim when the log driver writes a local file or nothing;
  * the full shim for the remote drivers, whose libcurl/OpenSSL a static

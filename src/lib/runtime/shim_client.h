@@ -154,6 +154,13 @@ int berth_shim_read_exit(const char *state_dir, struct berth_exit *out, struct b
 /* Is the shim for this state dir alive? 1 yes (pid set), 0 no. */
 int berth_shim_alive(const char *state_dir, pid_t *shim_pid);
 
+/* The shim's fd that holds a container's root filesystem it mounted
+ * (berth_shim_opts.rootfs_mount): berthd reaches the files through
+ * berth_shim_rootfs_path. */
+#define BERTH_SHIM_ROOTFS_FD 99
+/* "/proc/<shim>/fd/99": the root filesystem the shim holds (caller frees) */
+char *berth_shim_rootfs_path(pid_t shim_pid);
+
 enum berth_shim_found { BERTH_SHIM_LOST = 0, BERTH_SHIM_RUNNING = 1, BERTH_SHIM_EXITED = 2 };
 /* Live restore: what became of this container's shim while berthd was away. */
 int berth_shim_reconnect(const char *state_dir, struct berth_shim_state *st, struct berth_error *err);

@@ -131,20 +131,21 @@ int berth_rwlayer_create_opts(struct berth_layer_store *ls, const char *id, cons
 int berth_rwlayer_mount(struct berth_layer_store *ls, const char *id, char **rootfs, struct berth_error *err);
 int berth_rwlayer_unmount(struct berth_layer_store *ls, const char *id, struct berth_error *err);
 /* A start's root filesystem where the driver lets another process mount it
- * (overlay2: berth-shim, in a mount namespace of its own, so the host's
- * mount table and every later container's copy of it stay short): 1 with
+ * (overlay2: berth-shim, in a mount namespace of the runtime's run, so the
+ * host's mount table and every later container's copy of it stay short): 1 with
  * *a filled (berth_mount_args_free) and the reference taken as by
  * berth_rwlayer_mount, which berth_rwlayer_unmount drops (nothing to
  * unmount here); 0 when it was mounted here instead (already mounted, or a
  * driver without mount_args); *rootfs the mount point either way. */
 int berth_rwlayer_mount_elsewhere(struct berth_layer_store *ls, const char *id, char **rootfs,
 				  struct berth_mount_args *a, struct berth_error *err);
-/* The mount is made, in pid's mount namespace: the next berth_rwlayer_mount
- * (cp, export) gets its path through /proc/<pid>/root. Without a handed-out
- * mount (a daemon restart: a running container's shim), the reference is
- * taken again: from pid's namespace when only it has the mount, else as
- * berth_rwlayer_mount. */
-int berth_rwlayer_mount_adopt(struct berth_layer_store *ls, const char *id, pid_t pid, struct berth_error *err);
+/* The handed-out mount is made and held at held (a path through another
+ * process: berth-shim's /proc/<pid>/fd/N): the next berth_rwlayer_mount
+ * (cp, export) gets that path. Without a handed-out mount (a daemon
+ * restart: a running container's shim) the reference is taken again: at
+ * held when the mount point here has nothing mounted and held has a root
+ * filesystem, else as berth_rwlayer_mount. */
+int berth_rwlayer_mount_adopt(struct berth_layer_store *ls, const char *id, const char *held, struct berth_error *err);
 int berth_rwlayer_remove(struct berth_layer_store *ls, const char *id, struct berth_error *err);
 /* Size of the container's own writable files. */
 int64_t berth_rwlayer_size(struct berth_layer_store *ls, const char *id);

@@ -357,25 +357,34 @@ int berth_rwlayer_mount_elsewhere(struct berth_layer_store *ls, const char *id, 
 	return berth_rwlayer_mount(ls, id, rootfs, err);
 }
 
-int berth_rwlayer_mount_adopt(struct berth_layer_store *ls, const char *id, pid_t pid, struct berth_error *err)
+/* Is held a root filesystem other than the (unmounted) mount point here? */
+static bool held_elsewhere(const char *held, const char *mdir)
+{
+	cleanup_free char *dot = berth_strdup_printf("%s/.", held);
+	struct stat a, b;
+	return dot && stat(dot, &a) == 0 && S_ISDIR(a.st_mode) && stat(mdir, &b) == 0 &&
+	       (a.st_dev != b.st_dev || a.st_ino != b.st_ino) && !berth_is_mountpoint(mdir);
+}
+
+int berth_rwlayer_mount_adopt(struct berth_layer_store *ls, const char *id, const char *held, struct berth_error *err)
 {
 	cleanup_free char *mdir = ls->drv->ops->mount_args ? berth_rwlayer_mount_dir(ls, id) : NULL;
-	cleanup_free char *there = mdir ? berth_strdup_printf("/proc/%d/root%s", (int)pid, mdir) : NULL;
 	pthread_mutex_t *il = ls_id_lock(ls, id);
 	pthread_mutex_lock(il);
 	pthread_mutex_lock(&ls->lock);
 	struct ls_mount *m = find_mount(ls, id);
-	if (m && m->elsewhere && there) { /* handed out: made in pid's namespace now */
+	char *path = m && m->elsewhere && mdir ? strdup(held) : NULL;
+	if (path) { /* handed out: held by that process now */
 		free(m->path);
-		m->path = steal_ptr(there);
+		m->path = path;
 	} else if (m) {
 		m->count++;
 	}
 	pthread_mutex_unlock(&ls->lock);
-	int rc = 0;
-	if (!m) { /* a daemon before this one started it: in pid's namespace, or here */
-		if (there && !berth_is_mountpoint(mdir) && berth_is_mountpoint(there))
-			rc = add_mount(ls, id, there, true) ? 0 : berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	int rc = m && m->elsewhere && !path ? berth_err(err, BERTH_E_INTERNAL, "out of memory") : 0;
+	if (!m) { /* a daemon before this one started it: held elsewhere, or mounted here */
+		if (mdir && held_elsewhere(held, mdir))
+			rc = add_mount(ls, id, held, true) ? 0 : berth_err(err, BERTH_E_INTERNAL, "out of memory");
 		else
 			rc = 1;
 	}
