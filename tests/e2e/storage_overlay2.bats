@@ -44,3 +44,33 @@ teardown() { st_body_teardown; }
 	[ ! -L "$E2E_DATA/overlay2/l/AAAAAAAAAAAAAAAAAAAAAAAAAA" ] || fail "dangling link kept"
 	[ ! -L "$E2E_DATA/overlay2/l/.tmp-BBBBBBBBBBBBBBBBBBBBBBBBBB" ] || fail "half-made link kept"
 }
+
+# The shim mounts a container's root filesystem in a mount namespace made
+# for the runtime's run and holds it by an fd (docs/shim-protocol.md,
+# rootfs_mount): the host's mount table never lists it, and berthd reaches
+# the files through the shim (cp, export, exec -u), also after a restart.
+@test "[overlay2] a running container's root filesystem is held by its shim, in no host mount table" {
+	local major minor
+	IFS=. read -r major minor _ <<<"$(uname -r)"
+	((major > 6 || (major == 6 && minor >= 8))) || skip "needs overlayfs lowerdir+ (Linux 6.8)"
+	run -0 berth run -d busybox sh -c 'echo hello > /f; sleep 3600'
+	local id=$output merged
+	merged=$(cjq "$id" .GraphDriver.Data.MergedDir)
+	[ -d "$merged" ] || fail "no merged dir $merged"
+	! grep -qF " $merged " /proc/self/mountinfo || fail "mounted on the host: $merged"
+	run -0 berth exec -u nobody "$id" id
+	assert_contains "$output" "uid=65534(nobody)"
+	run -0 bash -c "'$BERTH_CLI' cp '$id:/f' - | tar -xO"
+	assert_eq "$output" hello
+	run -0 bash -c "'$BERTH_CLI' export '$id' | tar -t"
+	assert_contains "$output" "bin/busybox"
+	berthd_kill9
+	berthd_respawn
+	run -0 bash -c "'$BERTH_CLI' cp '$id:/f' - | tar -xO"
+	assert_eq "$output" hello
+	run -0 berth restart -t 1 "$id"
+	run -0 berth exec "$id" cat /f
+	assert_eq "$output" hello
+	! grep -qF " $merged " /proc/self/mountinfo || fail "mounted on the host after a restart: $merged"
+	run -0 berth rm -f "$id"
+}
