@@ -144,13 +144,15 @@ static int load_config(struct shim *s, const char *path)
 	s->init.open_stdin = jbool(s->cfg, "open_stdin", false);
 	s->init.stdin_once = jbool(s->cfg, "stdin_once", false);
 	s->want_start = jbool(s->cfg, "start", false);
-	json_t *rm = jobj(s->cfg, "rootfs_mount");
-	s->mnt_target = cfg_str(rm, "target");
-	s->mnt_dir = cfg_str(rm, "dir");
-	s->mnt_opts = cfg_str(rm, "opts");
-	if (s->mnt_target && (!s->mnt_dir || !s->mnt_opts)) {
-		shim_log("config %s: rootfs_mount needs target, dir and opts", path);
-		return -1;
+	s->mnt_target = cfg_str(jobj(s->cfg, "rootfs_mount"), "target");
+	/* the root filesystem berthd gave us as fd 4: held at 99 from now on */
+	if (s->mnt_target) {
+		if (dup3(BERTH_SHIM_ROOTFS_SPAWN_FD, BERTH_SHIM_ROOTFS_FD, O_CLOEXEC) < 0) {
+			shim_log("config %s: rootfs_mount without the root filesystem's fd: %s", path, strerror(errno));
+			return -1;
+		}
+		close(BERTH_SHIM_ROOTFS_SPAWN_FD);
+		s->mnt_held = true;
 	}
 	if (!s->id || !s->bundle || !s->state_dir || !s->rt_path || !s->rt_root) {
 		shim_log("config %s: id, bundle, state_dir, runtime.path and runtime.root are required", path);
@@ -430,8 +432,6 @@ static void shim_free(struct shim *s)
 	free(s->id);
 	free(s->bundle);
 	free(s->mnt_target);
-	free(s->mnt_dir);
-	free(s->mnt_opts);
 	free(s->state_dir);
 	free(s->rt_name);
 	free(s->rt_path);

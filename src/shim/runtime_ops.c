@@ -345,17 +345,22 @@ static void spec_console_size(struct shim *s, int w, int h)
 		shim_log("console size in %s: %s", cfg, err.msg);
 }
 
-/* The root filesystem berthd left to us (docs/shim-protocol.md,
- * "rootfs_mount"): mounted in a mount namespace made for the runtime's run,
- * a slave of the host's, so neither the host's mount table nor the copy of
- * it every later container's runtime makes and reads lists it. The
- * options' relative paths are dir's. The mount is held by
- * BERTH_SHIM_ROOTFS_FD from then on (rootfs_leave_ns). */
-static int rootfs_mount(struct shim *s, char *errbuf, size_t errlen)
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+
+/* The root filesystem berthd gave us (docs/shim-protocol.md,
+ * "rootfs_mount"): a detached mount, held by BERTH_SHIM_ROOTFS_FD,
+ * attached at its target in a mount namespace made for the runtime's run,
+ * a slave of the host's, so neither the host's mount table nor the copy
+ * of it every later container's runtime makes and reads lists it. */
+static int rootfs_attach(struct shim *s, char *errbuf, size_t errlen)
 {
-	if (!s->mnt_target || s->mnt_done)
+	if (!s->mnt_held || s->mnt_done)
 		return 0;
-	cleanup_close int cwd = -1, root = -1;
 	const char *what = "open the mount namespace";
 	/* setns back sets cwd to the namespace's root: the state dir again from this */
 	s->host_cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -368,57 +373,44 @@ static int rootfs_mount(struct shim *s, char *errbuf, size_t errlen)
 	what = "make the mount namespace a slave";
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
 		goto fail;
-	cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	what = "enter the layer's directory";
-	if (cwd < 0 || chdir(s->mnt_dir) < 0)
-		goto fail;
-	int rc = mount("overlay", s->mnt_target, "overlay", 0, s->mnt_opts);
-	int e = errno;
-	if (fchdir(cwd) < 0)
-		shim_log("back to the state dir: %s", strerror(errno));
-	errno = e;
-	what = "mount the root filesystem";
-	if (rc < 0)
-		goto fail;
-	root = open(s->mnt_target, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	what = "hold the root filesystem";
-	if (root < 0 || dup3(root, BERTH_SHIM_ROOTFS_FD, O_CLOEXEC) < 0)
+	what = "attach the root filesystem";
+	if (syscall(SYS_move_mount, BERTH_SHIM_ROOTFS_FD, "", AT_FDCWD, s->mnt_target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		goto fail;
 	s->mnt_done = true;
 	return 0;
 fail:
-	snprintf(errbuf, errlen, "%s %s: %s", what, s->mnt_target, strerror(errno));
+	snprintf(errbuf, errlen, "%s at %s: %s", what, s->mnt_target, strerror(errno));
 	return -1;
 }
 
 /* After the runtime's run: back to the host's mount namespace, so that the
- * one made for the run goes with its copies of the host's mounts (held
- * there, they would keep other containers' network namespaces and volumes
- * after the host unmounted them). The container's namespace and our fd
- * keep the root filesystem. */
+ * one made for the run goes at once with its copies of the host's mounts
+ * (kept, they would hold other containers' network namespaces, volumes and
+ * root filesystems after the host unmounted them). The container's
+ * namespace and our fd keep the root filesystem. */
 static void rootfs_leave_ns(struct shim *s)
 {
-	if (s->host_ns < 0)
+	if (s->host_ns < 0 && s->host_cwd < 0)
 		return;
-	if (s->mnt_done && umount2(s->mnt_target, MNT_DETACH) < 0)
-		shim_log("detach %s: %s", s->mnt_target, strerror(errno));
-	if (setns(s->host_ns, CLONE_NEWNS) < 0 || fchdir(s->host_cwd) < 0)
+	if (s->host_ns >= 0 && (setns(s->host_ns, CLONE_NEWNS) < 0 || fchdir(s->host_cwd) < 0))
 		shim_log("back to the host's mount namespace: %s", strerror(errno));
-	close(s->host_ns);
-	close(s->host_cwd);
+	if (s->host_ns >= 0)
+		close(s->host_ns);
+	if (s->host_cwd >= 0)
+		close(s->host_cwd);
 	s->host_ns = s->host_cwd = -1;
 }
 
 void rt_rootfs_unmount(struct shim *s)
 {
-	if (s->mnt_done)
+	if (s->mnt_held)
 		close(BERTH_SHIM_ROOTFS_FD);
-	s->mnt_done = false;
+	s->mnt_held = false;
 }
 
 int rt_run(struct shim *s, char *errbuf, size_t errlen)
 {
-	if (rootfs_mount(s, errbuf, errlen) < 0) {
+	if (rootfs_attach(s, errbuf, errlen) < 0) {
 		rootfs_leave_ns(s);
 		rt_rootfs_unmount(s);
 		return -1;

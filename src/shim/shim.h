@@ -81,11 +81,11 @@ struct shim {
 	char **rt_args;
 	json_t *cfg;
 	bool want_start;
-	/* the root filesystem to mount in a mount namespace of our own before
-	 * the runtime runs (berthd's "rootfs_mount"; NULL target: berthd
-	 * mounted it) */
-	char *mnt_target, *mnt_dir, *mnt_opts;
-	bool mnt_done;         /* BERTH_SHIM_ROOTFS_FD holds it */
+	/* the root filesystem to attach in a mount namespace made for the
+	 * runtime's run (berthd's "rootfs_mount"; NULL target: berthd mounted
+	 * it), held by BERTH_SHIM_ROOTFS_FD while mnt_held */
+	char *mnt_target;
+	bool mnt_held, mnt_done;
 	int host_ns, host_cwd; /* while the runtime runs in a namespace of ours */
 	/* state */
 	int ep;

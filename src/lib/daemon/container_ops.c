@@ -179,7 +179,7 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, int64_t r
 		pidns = NULL;
 		goto out;
 	}
-	/* overlay2: the shim mounts it, in a mount namespace of the runtime's run */
+	/* overlay2: a detached mount, which the shim attaches in a mount namespace of the runtime's run */
 	int elsewhere = berth_rwlayer_mount_elsewhere(d->layers, c->id, &rootfs, &rootfs_args, err);
 	if (elsewhere < 0)
 		goto out;
@@ -214,10 +214,6 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, int64_t r
 				      .resolve_volume = berth_volumes_resolve,
 				      .resolve_ctx = d};
 	spec = berth_oci_spec_build(&in, err);
-	/* the view goes before the shim mounts the same layers */
-	if (rootfs_args.view_fd >= 0)
-		close(rootfs_args.view_fd);
-	rootfs_args.view_fd = -1;
 	if (!spec)
 		goto out_unmount;
 	if (elsewhere && spec_shares_mounts(spec)) {
@@ -261,7 +257,7 @@ static int do_start(struct berth_daemon *d, struct berth_container *c, int64_t r
 				     .env = jarr(cfg, "Env"),
 				     .command = log_cmd.data ? log_cmd.data : "",
 				     .created = jstr(doc, "Created"),
-				     .rootfs_mount = {rootfs_args.target, rootfs_args.dir, rootfs_args.opts}};
+				     .rootfs_mount = {rootfs_args.target, rootfs_args.view_fd}};
 	struct berth_shim_result res = {0};
 	berth_span_mark(&sp, "bundle/spec write");
 	int spawned = berth_shim_spawn(&so, &res, err);

@@ -275,9 +275,7 @@ static json_t *shim_config(const struct berth_shim_opts *o)
 				"state_dir", o->state_dir, "runtime", rt, "tty", o->tty, "open_stdin", o->open_stdin,
 				"stdin_once", o->stdin_once, "start", o->start, "log", log);
 	if (cfg && o->rootfs_mount.target &&
-	    json_object_set_new(cfg, "rootfs_mount",
-				json_pack("{s:s, s:s, s:s}", "target", o->rootfs_mount.target, "dir",
-					  o->rootfs_mount.dir, "opts", o->rootfs_mount.opts)) < 0) {
+	    json_object_set_new(cfg, "rootfs_mount", json_pack("{s:s}", "target", o->rootfs_mount.target)) < 0) {
 		json_decref(cfg);
 		return NULL;
 	}
@@ -347,12 +345,13 @@ int berth_shim_spawn(const struct berth_shim_opts *o, struct berth_shim_result *
 	 * once, its first process exiting at once; that one is reaped here. */
 	char *const argv[] = {"berth-shim", "--detach", "--config", cfg_path, "--sync-fd", "3", NULL};
 	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int rootfd = o->rootfs_mount.target ? fcntl(o->rootfs_mount.fd, F_DUPFD_CLOEXEC, 100) : -1;
 	int logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawnattr_init(&at);
-	int rc = nul < 0 ? errno : 0;
+	int rc = nul < 0 || (o->rootfs_mount.target && rootfd < 0) ? errno : 0;
 	pid_t mid = -1;
 	if (!rc) {
 		/* the sources are all >= 3 (0-2 are open in berthd): none is
@@ -362,7 +361,9 @@ int berth_shim_spawn(const struct berth_shim_opts *o, struct berth_shim_result *
 		posix_spawn_file_actions_adddup2(&fa, nul, 1);
 		posix_spawn_file_actions_adddup2(&fa, logfd >= 0 ? logfd : nul, 2);
 		posix_spawn_file_actions_adddup2(&fa, sp[1], 3);
-		posix_spawn_file_actions_addclosefrom_np(&fa, 4);
+		if (rootfd >= 0) /* >= 100: not one of the targets above */
+			posix_spawn_file_actions_adddup2(&fa, rootfd, BERTH_SHIM_ROOTFS_SPAWN_FD);
+		posix_spawn_file_actions_addclosefrom_np(&fa, rootfd >= 0 ? BERTH_SHIM_ROOTFS_SPAWN_FD + 1 : 4);
 		sigset_t none, all;
 		sigemptyset(&none);
 		sigemptyset(&all);
@@ -380,6 +381,8 @@ int berth_shim_spawn(const struct berth_shim_opts *o, struct berth_shim_result *
 		close(nul);
 	if (logfd >= 0)
 		close(logfd);
+	if (rootfd >= 0)
+		close(rootfd);
 	if (rc) {
 		close(sp[0]);
 		close(sp[1]);

@@ -50,11 +50,12 @@ struct berth_shim_opts {
 	const char *command;  /* Path + Args joined by ' ' (gelf's _command) */
 	const char *created;  /* Created, RFC 3339 (gelf's _created) */
 	int timeout_ms;       /* for the shim to report; 30000 when 0 */
-	/* the root filesystem, for the shim to mount in a mount namespace of
-	 * its own before the runtime runs (mount(2) of an overlay at target
-	 * with opts, whose relative paths are dir's); target NULL: mounted */
+	/* the root filesystem, a detached mount (fd) for the shim to attach at
+	 * target in a mount namespace made for the runtime's run and to hold
+	 * after it (BERTH_SHIM_ROOTFS_FD); target NULL: mounted here */
 	struct {
-		const char *target, *dir, *opts;
+		const char *target;
+		int fd;
 	} rootfs_mount;
 };
 
@@ -154,10 +155,11 @@ int berth_shim_read_exit(const char *state_dir, struct berth_exit *out, struct b
 /* Is the shim for this state dir alive? 1 yes (pid set), 0 no. */
 int berth_shim_alive(const char *state_dir, pid_t *shim_pid);
 
-/* The shim's fd that holds a container's root filesystem it mounted
- * (berth_shim_opts.rootfs_mount): berthd reaches the files through
- * berth_shim_rootfs_path. */
+/* The shim's fd that holds a container's root filesystem it attached
+ * (berth_shim_opts.rootfs_mount; given to it as fd 4): berthd reaches the
+ * files through berth_shim_rootfs_path. */
 #define BERTH_SHIM_ROOTFS_FD 99
+#define BERTH_SHIM_ROOTFS_SPAWN_FD 4
 /* "/proc/<shim>/fd/99": the root filesystem the shim holds (caller frees) */
 char *berth_shim_rootfs_path(pid_t shim_pid);
 

@@ -89,9 +89,7 @@ struct berth_graph_driver *berth_graph_driver_open(const char *data_root, const 
 void berth_mount_args_free(struct berth_mount_args *a)
 {
 	free(a->target);
-	free(a->dir);
-	free(a->opts);
-	a->target = a->dir = a->opts = NULL;
+	a->target = NULL;
 	if (a->view_fd >= 0)
 		close(a->view_fd);
 	a->view_fd = -1;

@@ -17,12 +17,11 @@
 
 struct berth_graph_driver;
 
-/* A mount for another process to make: mount(2) of an overlay at target
- * with opts, whose relative paths are dir's; view_fd the same file system
- * as a detached mount, in no mount table, for berthd to read and write
+/* A mount for another process to attach at target: view_fd, a detached
+ * mount (fsmount: in no mount table), which berthd reads and writes
  * meanwhile (berth_mount_args_free closes it). */
 struct berth_mount_args {
-	char *target, *dir, *opts;
+	char *target;
 	int view_fd;
 };
 void berth_mount_args_free(struct berth_mount_args *a);
@@ -48,9 +47,10 @@ struct berth_graph_driver_ops {
 	/* Mount (if needed) and return the root filesystem path (caller frees).
 	 * Not refcounted here: the layer store counts. */
 	int (*get)(struct berth_graph_driver *d, const char *id, char **path, struct berth_error *err);
-	/* Optional: what get would mount for a container layer, for another
-	 * process to mount (in a mount namespace of its own): 1 with a filled,
-	 * 0 when get mounts nothing (a's fields NULL), -1 on error. */
+	/* Optional: the mount get would make for a container layer, detached,
+	 * for another process to attach (in a mount namespace of its own): 1
+	 * with a filled, 0 when get mounts nothing or the kernel cannot (a's
+	 * fields unset), -1 on error. */
 	int (*mount_args)(struct berth_graph_driver *d, const char *id, struct berth_mount_args *a,
 			  struct berth_error *err);
 	int (*put)(struct berth_graph_driver *d, const char *id, struct berth_error *err);

@@ -573,9 +573,9 @@ static int ov_get(struct berth_graph_driver *d, const char *id, char **path, str
 	return 0;
 }
 
-/* The same overlay as a detached mount (fsopen/fsmount: in no mount
- * namespace, so in no mount table), with absolute paths: an fd, -1 where
- * the kernel has no "lowerdir+" (before 6.8) or a path is too long. */
+/* A container layer's overlay as a detached mount (fsopen/fsmount: in no
+ * mount namespace, so in no mount table), with absolute paths: an fd, -1
+ * where the kernel has no "lowerdir+" (before 6.8) or a path is too long. */
 static int detached_view(struct berth_graph_driver *d, const char *id)
 {
 	struct ov_priv *p = d->priv;
@@ -607,17 +607,17 @@ static int detached_view(struct berth_graph_driver *d, const char *id)
 	return fsmount(fc, FSMOUNT_CLOEXEC, 0);
 }
 
-/* A container layer's mount for another process to make (berth-shim, in a
- * mount namespace of its own): 1 with its arguments and a detached view
- * of it for berthd to read and write before (the user database, the
- * working directory), 0 when there is none to make (ov_get's path is the
- * root filesystem) or no view (an older kernel). Every lower's l/ link is
- * there (a repair if a crash lost one): the mount cannot be retried. */
+/* A container layer's mount for another process to attach (berth-shim, in
+ * a mount namespace of its own), detached: berthd reads the user database
+ * and makes the working directory in it before. 0 when there is none to
+ * make (ov_get's path is the root filesystem) or the kernel has no
+ * "lowerdir+" (before 6.8). */
 static int ov_mount_args(struct berth_graph_driver *d, const char *id, struct berth_mount_args *a,
 			 struct berth_error *err)
 {
 	bool rw = false;
-	int rc = ov_mount_opts(d, id, &a->target, &a->dir, &a->opts, &rw, err);
+	cleanup_free char *mdir = NULL, *opts = NULL;
+	int rc = ov_mount_opts(d, id, &a->target, &mdir, &opts, &rw, err);
 	if (rc > 0 && rw) {
 		a->view_fd = detached_view(d, id);
 		if (a->view_fd < 0 && errno == ENOENT) { /* a lower's l/ link lost in a crash */
