@@ -368,21 +368,21 @@ static bool held_elsewhere(const char *held, const char *mdir)
 
 int berth_rwlayer_mount_adopt(struct berth_layer_store *ls, const char *id, const char *held, struct berth_error *err)
 {
-	cleanup_free char *mdir = ls->drv->ops->mount_args ? berth_rwlayer_mount_dir(ls, id) : NULL;
 	pthread_mutex_t *il = ls_id_lock(ls, id);
 	pthread_mutex_lock(il);
 	pthread_mutex_lock(&ls->lock);
 	struct ls_mount *m = find_mount(ls, id);
-	char *path = m && m->elsewhere && mdir ? strdup(held) : NULL;
+	char *path = m && m->elsewhere ? strdup(held) : NULL;
 	if (path) { /* handed out: held by that process now */
 		free(m->path);
 		m->path = path;
-	} else if (m) {
+	} else if (m && !m->elsewhere) {
 		m->count++;
 	}
 	pthread_mutex_unlock(&ls->lock);
 	int rc = m && m->elsewhere && !path ? berth_err(err, BERTH_E_INTERNAL, "out of memory") : 0;
 	if (!m) { /* a daemon before this one started it: held elsewhere, or mounted here */
+		cleanup_free char *mdir = ls->drv->ops->mount_args ? berth_rwlayer_mount_dir(ls, id) : NULL;
 		if (mdir && held_elsewhere(held, mdir))
 			rc = add_mount(ls, id, held, true) ? 0 : berth_err(err, BERTH_E_INTERNAL, "out of memory");
 		else
