@@ -217,10 +217,11 @@ update()
 
 @test "update emits an update event" {
 	run -0 berth run -d --name ux busybox sleep 1000
-	local t0
+	local t0 id=$output
 	t0=$(date +%s)
 	run -0 berth update --cpu-shares 256 ux
-	api GET "/events?since=$t0&until=$(($(date +%s) + 1))&filters=%7B%22event%22%3A%5B%22update%22%5D%7D"
+	# this container's only: an earlier test's "ux" may have been updated in the same second
+	api GET "/events?since=$t0&until=$(($(date +%s) + 1))&filters=%7B%22event%22%3A%5B%22update%22%5D%2C%22container%22%3A%5B%22$id%22%5D%7D"
 	assert_eq "$(jq -r '.Action + " " + .Actor.Attributes.name' <<<"$HTTP_BODY")" "update ux"
 }
 
