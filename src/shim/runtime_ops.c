@@ -359,7 +359,7 @@ static void spec_console_size(struct shim *s, int w, int h)
  * of it every later container's runtime makes and reads lists it. */
 static int rootfs_attach(struct shim *s, char *errbuf, size_t errlen)
 {
-	if (!s->mnt_held || s->mnt_done)
+	if (!s->mnt_held) /* berthd mounted it */
 		return 0;
 	const char *what = "open the mount namespace";
 	/* setns back sets cwd to the namespace's root: the state dir again from this */
@@ -376,7 +376,6 @@ static int rootfs_attach(struct shim *s, char *errbuf, size_t errlen)
 	what = "attach the root filesystem";
 	if (syscall(SYS_move_mount, BERTH_SHIM_ROOTFS_FD, "", AT_FDCWD, s->mnt_target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		goto fail;
-	s->mnt_done = true;
 	return 0;
 fail:
 	snprintf(errbuf, errlen, "%s at %s: %s", what, s->mnt_target, strerror(errno));

@@ -85,7 +85,7 @@ struct shim {
 	 * runtime's run (berthd's "rootfs_mount"; NULL target: berthd mounted
 	 * it), held by BERTH_SHIM_ROOTFS_FD while mnt_held */
 	char *mnt_target;
-	bool mnt_held, mnt_done;
+	bool mnt_held;
 	int host_ns, host_cwd; /* while the runtime runs in a namespace of ours */
 	/* state */
 	int ep;

@@ -16,7 +16,7 @@ struct ls_pin {
 
 struct ls_mount {
 	char *id;
-	char *path; /* in another process's namespace: /proc/<pid>/root<mount point> */
+	char *path; /* held by another process: /proc/<pid>/fd/<n> (berth_rwlayer_mount_adopt) */
 	int count;
 	bool elsewhere; /* made by another process (berth_rwlayer_mount_elsewhere) */
 	struct ls_mount *next;

@@ -269,6 +269,25 @@ static struct ls_mount *find_mount(struct berth_layer_store *ls, const char *id)
 	return NULL;
 }
 
+/* A new reference entry (count 1) for a mount at path; NULL when out of memory. */
+static struct ls_mount *add_mount(struct berth_layer_store *ls, const char *id, const char *path, bool elsewhere)
+{
+	struct ls_mount *m = calloc(1, sizeof(*m));
+	if (!m || !(m->id = strdup(id)) || !(m->path = strdup(path))) {
+		if (m)
+			free(m->id);
+		free(m);
+		return NULL;
+	}
+	m->count = 1;
+	m->elsewhere = elsewhere;
+	pthread_mutex_lock(&ls->lock);
+	m->next = ls->mounts;
+	ls->mounts = m;
+	pthread_mutex_unlock(&ls->lock);
+	return m;
+}
+
 int berth_rwlayer_mount(struct berth_layer_store *ls, const char *id, char **rootfs, struct berth_error *err)
 {
 	pthread_mutex_t *il = ls_id_lock(ls, id);
@@ -288,46 +307,17 @@ int berth_rwlayer_mount(struct berth_layer_store *ls, const char *id, char **roo
 	if (rc == 0 && !m) {
 		/* the mount without the store's lock: the id lock keeps this
 		 * layer's unmount and removal out meanwhile */
-		char *path = NULL;
+		cleanup_free char *path = NULL;
 		rc = ls->drv->ops->get(ls->drv, id, &path, err);
-		m = rc == 0 ? calloc(1, sizeof(*m)) : NULL;
-		if (m && (m->id = strdup(id)) && (*rootfs = strdup(path))) {
-			m->path = path;
-			m->count = 1;
-			pthread_mutex_lock(&ls->lock);
-			m->next = ls->mounts;
-			ls->mounts = m;
-			pthread_mutex_unlock(&ls->lock);
-		} else if (rc == 0) {
-			if (m)
-				free(m->id);
-			free(m);
-			free(path);
+		if (rc == 0 && (!(*rootfs = strdup(path)) || !add_mount(ls, id, path, false))) {
+			free(*rootfs);
+			*rootfs = NULL;
 			ls->drv->ops->put(ls->drv, id, NULL);
 			rc = berth_err(err, BERTH_E_INTERNAL, "out of memory");
 		}
 	}
 	pthread_mutex_unlock(il);
 	return rc;
-}
-
-/* A new reference entry (count 1) for a mount at path; NULL when out of memory. */
-static struct ls_mount *add_mount(struct berth_layer_store *ls, const char *id, const char *path, bool elsewhere)
-{
-	struct ls_mount *m = calloc(1, sizeof(*m));
-	if (!m || !(m->id = strdup(id)) || !(m->path = strdup(path))) {
-		if (m)
-			free(m->id);
-		free(m);
-		return NULL;
-	}
-	m->count = 1;
-	m->elsewhere = elsewhere;
-	pthread_mutex_lock(&ls->lock);
-	m->next = ls->mounts;
-	ls->mounts = m;
-	pthread_mutex_unlock(&ls->lock);
-	return m;
 }
 
 int berth_rwlayer_mount_elsewhere(struct berth_layer_store *ls, const char *id, char **rootfs,

@@ -481,16 +481,14 @@ static char *up_lower(const char *lower)
 	return out;
 }
 
-/* What mounting id takes: 1 with the overlay's options (*opts, whose
- * relative paths are *mdir's), *merged its mount point and *rw; 0 when
- * nothing is mounted (no lower: *merged is the diff dir, the root
- * filesystem itself, or a mount point of a daemon before this one), -1 on
- * error. */
-static int ov_mount_opts(struct berth_graph_driver *d, const char *id, char **merged, char **mdir, char **opts,
-			 bool *rw, struct berth_error *err)
+/* Where id is mounted and from what: 1 with *merged its mount point, *lower
+ * its lower file ("l/A:l/B") and *rw (a container layer); 0 when there is
+ * nothing to mount (no lower: *merged is the diff dir, the root filesystem
+ * itself; or a mount point of a daemon before this one), -1 on error. */
+static int ov_mount_point(struct berth_graph_driver *d, const char *id, char **merged, char **lower, bool *rw,
+			  struct berth_error *err)
 {
-	struct ov_priv *p = d->priv;
-	*merged = *mdir = *opts = NULL;
+	*merged = *lower = NULL;
 	cleanup_free char *lowerf = layer_path(d, id, "lower");
 	cleanup_free char *work = layer_path(d, id, "work");
 	cleanup_free char *m = layer_path(d, id, "merged");
@@ -498,8 +496,8 @@ static int ov_mount_opts(struct berth_graph_driver *d, const char *id, char **me
 		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
 	if (!ov_exists(d, id))
 		return berth_err(err, BERTH_E_NOT_FOUND, "overlay2: layer %s does not exist", id);
-	cleanup_free char *lower = read_small(lowerf);
-	if (!lower || !*lower) { /* nothing below: the diff dir is the root filesystem */
+	cleanup_free char *low = read_small(lowerf);
+	if (!low || !*low) { /* nothing below: the diff dir is the root filesystem */
 		*merged = layer_path(d, id, "diff");
 		return *merged ? 0 : berth_err(err, BERTH_E_INTERNAL, "out of memory");
 	}
@@ -507,65 +505,57 @@ static int ov_mount_opts(struct berth_graph_driver *d, const char *id, char **me
 	*rw = stat(work, &st) == 0;
 	if (!*rw && mkdir(m, 0700) < 0 && errno != EEXIST)
 		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "overlay2: mkdir %s", m);
-	if (berth_is_mountpoint(m)) { /* mounted before a daemon restart */
-		*merged = steal_ptr(m);
+	*merged = steal_ptr(m);
+	if (berth_is_mountpoint(*merged)) /* mounted before a daemon restart */
 		return 0;
+	*lower = steal_ptr(low);
+	return 1;
+}
+
+static int ov_get(struct berth_graph_driver *d, const char *id, char **path, struct berth_error *err)
+{
+	struct ov_priv *p = d->priv;
+	cleanup_free char *merged = NULL, *lower = NULL;
+	bool rw = false;
+	int rc = ov_mount_point(d, id, &merged, &lower, &rw, err);
+	if (rc <= 0) {
+		*path = rc == 0 ? steal_ptr(merged) : NULL;
+		return rc;
 	}
+	cleanup_free char *opts = NULL;
+	cleanup_free char *mdir = NULL; /* the mount's cwd, its relative paths' base */
 	long page = sysconf(_SC_PAGESIZE);
-	if (*rw) {
+	if (rw) {
 		/* from the layer's own directory: "upperdir=diff,workdir=work"
 		 * instead of two 64-digit ids makes the line of every container's
 		 * rootfs in /proc/self/mountinfo a third shorter, and runc reads
 		 * that file, every container's line, several times per start */
 		cleanup_free char *up = up_lower(lower);
-		*opts = up ? berth_strdup_printf("lowerdir=%s,upperdir=diff,workdir=work%s", up, p->extra) : NULL;
-		if (*opts && (long)strlen(*opts) < page) {
-			*mdir = layer_path(d, id, NULL);
+		opts = up ? berth_strdup_printf("lowerdir=%s,upperdir=diff,workdir=work%s", up, p->extra) : NULL;
+		if (opts && (long)strlen(opts) < page) {
+			mdir = layer_path(d, id, NULL);
 		} else {
-			free(*opts);
-			*opts = berth_strdup_printf("lowerdir=%s,upperdir=%s/diff,workdir=%s/work%s", lower, id, id,
-						    p->extra);
+			free(opts);
+			opts = berth_strdup_printf("lowerdir=%s,upperdir=%s/diff,workdir=%s/work%s", lower, id, id,
+						   p->extra);
 		}
 	} else {
 		cleanup_free char *linkf = layer_path(d, id, "link");
 		cleanup_free char *link = linkf ? read_small(linkf) : NULL;
 		if (!link)
 			return berth_err(err, BERTH_E_INTERNAL, "overlay2: layer %s has no link", id);
-		*opts = berth_strdup_printf("lowerdir=l/%s:%s%s", link, lower, p->extra);
+		opts = berth_strdup_printf("lowerdir=l/%s:%s%s", link, lower, p->extra);
 	}
-	if (!*mdir)
-		*mdir = strdup(d->home);
-	if (!*opts || !*mdir) {
-		free(*opts);
-		free(*mdir);
-		*opts = *mdir = NULL;
+	if (!opts)
 		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
-	}
-	if ((long)strlen(*opts) >= page) {
-		berth_err(err, BERTH_E_INVALID, "overlay2: mount options for layer %s are too long (%zu bytes)", id,
-			  strlen(*opts));
-		free(*opts);
-		free(*mdir);
-		*opts = *mdir = NULL;
-		return -1;
-	}
-	*merged = steal_ptr(m);
-	return 1;
-}
-
-static int ov_get(struct berth_graph_driver *d, const char *id, char **path, struct berth_error *err)
-{
-	cleanup_free char *merged = NULL, *mdir = NULL, *opts = NULL;
-	bool rw = false;
-	int rc = ov_mount_opts(d, id, &merged, &mdir, &opts, &rw, err);
-	if (rc <= 0) {
-		*path = rc == 0 ? steal_ptr(merged) : NULL;
-		return rc;
-	}
-	rc = mount_in_child(mdir, merged, opts, rw ? 0 : MS_RDONLY);
+	if ((long)strlen(opts) >= page)
+		return berth_err(err, BERTH_E_INVALID, "overlay2: mount options for layer %s are too long (%zu bytes)",
+				 id, strlen(opts));
+	const char *base = mdir ? mdir : d->home;
+	rc = mount_in_child(base, merged, opts, rw ? 0 : MS_RDONLY);
 	if (rc < 0 && errno == ENOENT) { /* a lower's l/ link lost in a crash */
 		repair_links(d);
-		rc = mount_in_child(mdir, merged, opts, rw ? 0 : MS_RDONLY);
+		rc = mount_in_child(base, merged, opts, rw ? 0 : MS_RDONLY);
 	}
 	if (rc < 0)
 		return berth_err_sys(err, BERTH_E_INTERNAL, errno, "overlay2: mount %s", merged);
@@ -573,20 +563,20 @@ static int ov_get(struct berth_graph_driver *d, const char *id, char **path, str
 	return 0;
 }
 
-/* A container layer's overlay as a detached mount (fsopen/fsmount: in no
- * mount namespace, so in no mount table), with absolute paths: an fd, -1
- * where the kernel has no "lowerdir+" (before 6.8) or a path is too long. */
-static int detached_view(struct berth_graph_driver *d, const char *id)
+/* A container layer's overlay (lower: its lower file) as a detached mount
+ * (fsopen/fsmount: in no mount namespace, so in no mount table), with
+ * absolute paths: an fd, -1 where the kernel has no "lowerdir+" (before
+ * 6.8) or a path is too long. */
+static int detached_view(struct berth_graph_driver *d, const char *id, const char *lower)
 {
 	struct ov_priv *p = d->priv;
-	cleanup_free char *lowerf = layer_path(d, id, "lower");
-	cleanup_free char *lower = lowerf ? read_small(lowerf) : NULL;
+	cleanup_free char *lowers = strdup(lower);
 	cleanup_free char *up = layer_path(d, id, "diff");
 	cleanup_free char *work = layer_path(d, id, "work");
-	cleanup_close int fc = lower && up && work ? fsopen("overlay", FSOPEN_CLOEXEC) : -1;
+	cleanup_close int fc = lowers && up && work ? fsopen("overlay", FSOPEN_CLOEXEC) : -1;
 	bool ok = fc >= 0 && strlen(up) < 256 && strlen(work) < 256;
 	char *save = NULL;
-	for (char *tok = ok ? strtok_r(lower, ":", &save) : NULL; tok && ok; tok = strtok_r(NULL, ":", &save)) {
+	for (char *tok = ok ? strtok_r(lowers, ":", &save) : NULL; tok && ok; tok = strtok_r(NULL, ":", &save)) {
 		char path[256];
 		ok = snprintf(path, sizeof(path), "%s/%s", d->home, tok) < (int)sizeof(path) &&
 		     fsconfig(fc, FSCONFIG_SET_STRING, "lowerdir+", path, 0) == 0;
@@ -616,13 +606,13 @@ static int ov_mount_args(struct berth_graph_driver *d, const char *id, struct be
 			 struct berth_error *err)
 {
 	bool rw = false;
-	cleanup_free char *mdir = NULL, *opts = NULL;
-	int rc = ov_mount_opts(d, id, &a->target, &mdir, &opts, &rw, err);
+	cleanup_free char *lower = NULL;
+	int rc = ov_mount_point(d, id, &a->target, &lower, &rw, err);
 	if (rc > 0 && rw) {
-		a->view_fd = detached_view(d, id);
+		a->view_fd = detached_view(d, id, lower);
 		if (a->view_fd < 0 && errno == ENOENT) { /* a lower's l/ link lost in a crash */
 			repair_links(d);
-			a->view_fd = detached_view(d, id);
+			a->view_fd = detached_view(d, id, lower);
 		}
 	}
 	if (rc <= 0 || !rw || a->view_fd < 0) {
