@@ -10,8 +10,8 @@
 #   scale  1,000 containers (100 running): GET /containers/json?all=1
 #          latency, ps/inspect/start/rm of one at 1,000 vs at 1, 100
 #          parallel `run -d` vs 100 parallel `runc run -d` of the same
-#          bundle, docker's three bind mounts included (the floor; median
-#          of BENCH_PAR_ROUNDS bursts each),
+#          bundle, docker's three bind mounts included (the floor; the
+#          bursts alternate, BENCH_PAR_ROUNDS of each, medians),
 #          `rm -f` of 20 running (parallel in both CLIs, median of -n)
 #          vs docker, list throughput
 #          with 20 containers vs dockerd, cold start to the first /_ping
@@ -24,8 +24,10 @@ CORE_RUNNING=${BENCH_CORE_RUNNING:-100}
 # BENCH_CORE_PARTS: which parts to measure ("run weight scale" by default;
 # run and weight share their daemons, so either one measures both)
 CORE_PARTS=${BENCH_CORE_PARTS:-run weight scale}
-# bursts of the parallel run figure, berth's and the runtime's (median)
-PAR_ROUNDS=${BENCH_PAR_ROUNDS:-3}
+# rounds of the parallel run figure (a burst of the runtime's and one of
+# berth's each; medians), and the pause after a burst's removal
+PAR_ROUNDS=${BENCH_PAR_ROUNDS:-5}
+PAR_SETTLE=${BENCH_PAR_SETTLE:-2}
 core_part() { [[ " $CORE_PARTS " == *" $1 "* ]]; }
 core_run_part() { core_part run || core_part weight; }
 
@@ -134,31 +136,33 @@ json.dump(c, open(os.path.join(d, "config.json"), "w"))
 PY
 }
 
-# raw_parallel_series SPEC N: N `runc run -d` of the bundle at once (a
-# sleeping process), seconds; then kills and deletes them
-raw_parallel_series()
+# raw_par_bundle SPEC: the bundle of the runtime's parallel bursts (the
+# busybox rootfs, berthd's SPEC running a sleep); prints its directory
+raw_par_bundle()
 {
-	local spec=$1 n=$2 dir st i t0 t1
+	local dir
 	dir=$(mktemp -d /var/tmp/berth-bench-runcp.XXXXXX)
-	st=$(bench_state_dir)
 	mkdir -p "$dir/rootfs"
 	tar -C "$dir/rootfs" -xf "$E2E_FIXTURES/busybox-rootfs.tar"
-	core_bundle "$dir" "$spec" "sleep 3600" ""
-	local r pars=()
-	for ((r = 0; r < PAR_ROUNDS; r++)); do
-		t0=$(now_ns)
-		for ((i = 0; i < n; i++)); do
-			runc --root "$st" run -d --bundle "$dir" "p$i" </dev/null >/dev/null 2>&1 &
-		done
-		wait
-		t1=$(now_ns)
-		for ((i = 0; i < n; i++)); do
-			runc --root "$st" delete -f "p$i" >/dev/null 2>&1
-		done
-		pars+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }')")
+	core_bundle "$dir" "$1" "sleep 3600" ""
+	echo "$dir"
+}
+
+# raw_par_burst DIR STATE N: N `runc run -d` of the bundle at once; seconds
+# until all returned; then deletes them (one by one, not timed)
+raw_par_burst()
+{
+	local dir=$1 st=$2 n=$3 i t0 t1
+	t0=$(now_ns)
+	for ((i = 0; i < n; i++)); do
+		runc --root "$st" run -d --bundle "$dir" "p$i" </dev/null >/dev/null 2>&1 &
 	done
-	rm -rf "$dir" "$st"
-	printf '%s\n' "${pars[@]}" | median
+	wait
+	t1=$(now_ns)
+	for ((i = 0; i < n; i++)); do
+		runc --root "$st" delete -f "p$i" >/dev/null 2>&1
+	done
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }'
 }
 
 # crun where it works: its own error otherwise (this host: a controller on
@@ -276,20 +280,40 @@ core_scale()
 	for ((i = 0; i < 20; i++)); do "$cli" create --network none busybox true >/dev/null; done
 	echo "list20=$(core_http 3 '/containers/json?all=1')" | tr ' ' '/'
 	[ "$E2E_TARGET" = berthd ] || return 0
-	# 100 parallel run -d: median of PAR_ROUNDS bursts (one burst swings
-	# by 10% here); the last burst's containers stay running
-	local t0 t1 pars=() out
+	# 100 parallel run -d against 100 parallel `runc run -d` of the same
+	# bundle: PAR_ROUNDS rounds, each a burst of the runtime's then one of
+	# berth's, so that a slow minute of the host weighs on both; every
+	# burst starts PAR_SETTLE s after the last one's containers went (the
+	# kernel finishes tearing them down in the background). Medians; the
+	# last berth burst's containers stay running
+	local t0 t1 pars=() raws=() out rdir rst
 	out=$(mktemp /var/tmp/berth-bench-par.XXXXXX)
+	if [ -s "$spec" ]; then
+		rdir=$(raw_par_bundle "$spec")
+		rst=$(bench_state_dir)
+	fi
 	for ((r = 0; r < PAR_ROUNDS; r++)); do
+		if [ -n "$rdir" ]; then
+			raws+=("$(raw_par_burst "$rdir" "$rst" "$CORE_RUNNING")")
+			sleep "$PAR_SETTLE"
+		fi
 		: >"$out"
 		t0=$(now_ns)
 		for ((i = 0; i < CORE_RUNNING; i++)); do "$cli" run -d --network none busybox sleep 3600 >>"$out" & done
 		wait
 		t1=$(now_ns)
 		pars+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }')")
-		((r + 1 < PAR_ROUNDS)) && xargs -r "$cli" rm -f <"$out" >/dev/null
+		if ((r + 1 < PAR_ROUNDS)); then
+			xargs -r "$cli" rm -f <"$out" >/dev/null
+			sleep "$PAR_SETTLE"
+		fi
 	done
 	rm -f "$out"
+	[ -n "$rdir" ] && rm -rf "$rdir" "$rst"
+	if [ -n "$rdir" ]; then
+		echo "par_raw=$(printf '%s\n' "${raws[@]}" | median)"
+		echo "par_rounds=$(paste -d/ <(printf '%s\n' "${raws[@]}") <(printf '%s\n' "${pars[@]}") | tr '\n' ' ')"
+	fi
 	echo "par_run=$(printf '%s\n' "${pars[@]}" | median)"
 	# up to CORE_MANY, created (xargs: 4 at a time)
 	local have
@@ -343,13 +367,9 @@ bench_core()
 		bl=$(core_scale)
 		daemon_down
 	fi
-	local raw_par=-
-	if [ -s "$spec" ]; then
-		if core_run_part; then
-			raw=$(raw_runc_series "$spec")
-			read -r crun crun_note < <(crun_series "$spec")
-		fi
-		core_part scale && raw_par=$(raw_parallel_series "$spec" "$CORE_RUNNING")
+	if [ -s "$spec" ] && core_run_part; then
+		raw=$(raw_runc_series "$spec")
+		read -r crun crun_note < <(crun_series "$spec")
 	fi
 	rm -f "$spec"
 	if core_run_part && have_dockerd && daemon_up dockerd; then
@@ -398,8 +418,10 @@ bench_core()
 	row "containers/json?all=1, 20 ctrs, req/s" "$b20" "docker 20.10 $d20" "$(ratio "$b20" "$d20")"
 	row "rm -f of 20 running (parallel CLI), s" "$(kv "$bl" rm20)" "docker 20.10 $(kv "$dl" rm20)" \
 		"$(ratio "$(kv "$bl" rm20)" "$(kv "$dl" rm20)")"
-	row "$CORE_RUNNING parallel run -d, s" "$(kv "$bl" par_run)" "$CORE_RUNNING parallel runc run -d $raw_par" \
-		"$(ratio "$(kv "$bl" par_run)" "$raw_par")"
+	local raw_par
+	raw_par=$(kv "$bl" par_raw)
+	row "$CORE_RUNNING parallel run -d, s" "$(kv "$bl" par_run)" "$CORE_RUNNING parallel runc run -d ${raw_par:--}" \
+		"$(ratio "$(kv "$bl" par_run)" "${raw_par:--}")"
 	row "containers at scale (created/100 running)" "$(kv "$bl" count)" "" ""
 	row "containers/json?all=1 at $CORE_MANY, ms" "$(kv "$bl" listN)" "the same at 1 $(kv "$bl" list1)" \
 		"$(ratio "$(kv "$bl" listN)" "$(kv "$bl" list1)")"
@@ -410,6 +432,8 @@ bench_core()
 		"$(ratio "$(kv "$bl" startN)" "$(kv "$bl" start1)")"
 	row "rm at $CORE_MANY, s" "$(kv "$bl" rmN)" "the same at 1 $(kv "$bl" rm1)" "$(ratio "$(kv "$bl" rmN)" "$(kv "$bl" rm1)")"
 	row "cold start to /_ping, $CORE_MANY on disk, ms" "$(kv "$bl" cold)" "" ""
+	[ -n "$(kv "$bl" par_rounds)" ] &&
+		NOTES+=("$CORE_RUNNING parallel run -d, each round's bursts (runc run -d/berth run -d), s: $(kv "$bl" par_rounds)")
 	if core_run_part && [ -s "$BENCH_DIR/core-rss.txt" ]; then
 		NOTES+=("berthd RSS by mapping after 50 images + 20 containers:" "$(cat "$BENCH_DIR/core-rss.txt")")
 	fi

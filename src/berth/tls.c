@@ -201,7 +201,11 @@ static SSL_CTX *kept_ctx;
 
 void berth_client_tls_free(struct berth_client *cl)
 {
-	if (cl->ssl_ctx && !kept_ctx)
+	/* a unix-socket client never loaded OpenSSL: freeing NULL through the
+	 * lazy forwarder would look the library up at every CLI exit */
+	if (!cl->ssl_ctx)
+		return;
+	if (!kept_ctx)
 		kept_ctx = cl->ssl_ctx;
 	else
 		SSL_CTX_free(cl->ssl_ctx);
