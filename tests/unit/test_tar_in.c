@@ -349,6 +349,12 @@ static void test_hostile(struct tap *t)
 		end(&p);
 		expect_error(t, &p, "malformed pax record", "pax");
 	}
+	/* a LIBARCHIVE.xattr value that is not base64 */
+	p.len = 0;
+	pax(&p, 'x', "31 LIBARCHIVE.xattr.user.a=a*b\n");
+	add(&p, "f", '0', "x", 1, NULL);
+	end(&p);
+	expect_error(t, &p, "LIBARCHIVE.xattr value not base64", "LIBARCHIVE.xattr");
 	/* a zero block then a header */
 	p.len = 0;
 	static const char zeros[512];

@@ -3,6 +3,9 @@
  * archive/tar, and libarchive where berth relied on it before. */
 #include "archive/tar_in.h"
 
+#include "common/base64.h"
+#include "common/cleanup.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,49 +252,19 @@ static int add_xattr(struct pending *p, const char *key, size_t klen, const void
 	return 0;
 }
 
-static int b64val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
 /* LIBARCHIVE.xattr.<url-encoded key>=<base64 value> */
 static int libarchive_xattr(struct pending *p, const char *k, size_t kl, const char *v, size_t vl,
 			    struct berth_error *err)
 {
-	char *key = malloc(kl + 1), *val = malloc(vl / 4 * 3 + 3);
-	size_t o = 0, vo = 0;
-	int rc = -1;
-	if (!key || !val) {
-		rc = berth_err(err, BERTH_E_INTERNAL, "out of memory");
-		goto out;
-	}
-	o = berth_percent_decode(k, kl, false, key);
-	unsigned acc = 0;
-	int bits = 0;
-	for (size_t i = 0; i < vl && v[i] != '='; i++) {
-		int d = b64val(v[i]);
-		if (d < 0) {
-			rc = bad(err, "invalid pax header: bad LIBARCHIVE.xattr value");
-			goto out;
-		}
-		acc = acc << 6 | (unsigned)d;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			val[vo++] = (char)(acc >> bits & 0xff);
-		}
-	}
-	rc = add_xattr(p, key, o, val, vo, err);
-out:
-	free(key);
-	free(val);
-	return rc;
+	cleanup_free char *key = malloc(kl + 1);
+	if (!key)
+		return berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	size_t o = berth_percent_decode(k, kl, false, key), vo = 0;
+	cleanup_free char *val = berth_base64_decode_n(v, vl, &vo);
+	if (!val)
+		return errno == EINVAL ? bad(err, "invalid pax header: bad LIBARCHIVE.xattr value") :
+					 berth_err(err, BERTH_E_INTERNAL, "out of memory");
+	return add_xattr(p, key, o, val, vo, err);
 }
 
 /* GNU.sparse.map: "off,len,off,len,..." */

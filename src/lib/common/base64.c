@@ -48,12 +48,14 @@ static int b64val(char c)
 	return -1;
 }
 
-char *berth_base64_decode(const char *s, size_t *out_len)
+char *berth_base64_decode(const char *s, size_t *out_len) { return berth_base64_decode_n(s, strlen(s), out_len); }
+
+char *berth_base64_decode_n(const char *s, size_t len, size_t *out_len)
 {
-	size_t n = strlen(s);
+	size_t n = len;
 	while (n > 0 && s[n - 1] == '=')
 		n--;
-	if (strlen(s) - n > 2 || n % 4 == 1) {
+	if (len - n > 2 || n % 4 == 1) {
 		errno = EINVAL;
 		return NULL;
 	}

@@ -12,3 +12,5 @@ char *berth_base64_encode(const void *data, size_t len, bool url);
  * NUL-terminated result (*out_len excludes the NUL; may be NULL), caller
  * frees; NULL when s is not base64 (errno EINVAL) or on allocation failure. */
 char *berth_base64_decode(const char *s, size_t *out_len);
+/* The same for the len bytes at s (no NUL needed). */
+char *berth_base64_decode_n(const char *s, size_t len, size_t *out_len);
