@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/slab.h"
 #include "common/span.h"
 #include "common/util.h"
 #include "daemon/daemon.h"
@@ -18,6 +19,7 @@
  * needs of State is kept from it. Under c->mu. */
 struct berth_container_lazy {
 	struct berth_containers *cs;
+	struct berth_slab *slab; /* the block's pool (NULL: calloc'd) */
 	json_t *tree;
 	bool touched;       /* used since the evictor's last pass */
 	uint64_t snap_hash; /* FNV-1a of the last snapshot's text (the record read at start) */
@@ -34,6 +36,7 @@ struct berth_containers {
 	struct berth_daemon *d;
 	pthread_mutex_t mu;
 	struct berth_container *head;
+	struct berth_slab *blocks; /* the containers' blocks (new_container) */
 	berth_container_delete_hook delete_hook;
 	void *delete_ctx;
 };
@@ -75,16 +78,23 @@ static uint64_t text_hash(const char *s)
 	return h;
 }
 
+struct ctr_block {
+	struct berth_container c; /* first: the block's address is c's */
+	struct berth_container_lazy lazy;
+};
+
 static struct berth_container *new_container(struct berth_containers *cs, const char *id, const char *name, json_t *doc)
 {
-	/* one allocation for both: a container is made in the middle of a
-	 * request, and each long-lived block it leaves pins a heap page */
-	struct ctr_block {
-		struct berth_container c;
-		struct berth_container_lazy lazy;
-	} *b = calloc(1, sizeof(*b));
+	/* one allocation for both, from the table's pool: a container is made
+	 * in the middle of a request, and a long-lived block from malloc would
+	 * pin a heap page of the request's (common/slab.h) */
+	struct berth_slab *slab = cs ? cs->blocks : NULL;
+	struct ctr_block *b = slab ? berth_slab_calloc(slab) : calloc(1, sizeof(*b));
+	if (!b)
+		abort(); /* out of memory: the callers of new_container cannot fail */
 	struct berth_container *c = &b->c;
 	c->lazy = &b->lazy;
+	c->lazy->slab = slab;
 	snprintf(c->id, sizeof(c->id), "%s", id);
 	snprintf(c->name, sizeof(c->name), "%s%s", name[0] == '/' ? "" : "/", name);
 	c->lazy->cs = cs;
@@ -115,7 +125,11 @@ static void free_container(struct berth_container *c)
 	pthread_mutex_destroy(&c->opmu);
 	pthread_mutex_destroy(&c->savemu);
 	pthread_cond_destroy(&c->cond);
-	free(c);
+	struct berth_slab *slab = c->lazy->slab;
+	if (slab)
+		berth_slab_free(slab, c);
+	else
+		free(c);
 }
 
 struct berth_containers *berth_containers_open(struct berth_daemon *d, struct berth_error *err)
@@ -123,6 +137,7 @@ struct berth_containers *berth_containers_open(struct berth_daemon *d, struct be
 	struct berth_containers *cs = calloc(1, sizeof(*cs));
 	cs->d = d;
 	pthread_mutex_init(&cs->mu, NULL);
+	cs->blocks = berth_slab_new(sizeof(struct ctr_block)); /* NULL: calloc'd blocks */
 	if (berth_db_exec(d->db,
 			  "CREATE TABLE IF NOT EXISTS containers (id TEXT PRIMARY KEY, name TEXT UNIQUE NOT NULL, "
 			  "created INTEGER NOT NULL, doc TEXT NOT NULL)",
@@ -162,6 +177,7 @@ void berth_containers_close(struct berth_containers *cs)
 		free_container(c);
 		c = n;
 	}
+	berth_slab_destroy(cs->blocks);
 	pthread_mutex_destroy(&cs->mu);
 	free(cs);
 }
