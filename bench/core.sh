@@ -8,7 +8,8 @@
 #   weight daemon RSS idle, after 50 images + 20 containers; RSS and PSS
 #          each running container adds (shim + daemon growth), vs dockerd
 #   scale  1,000 containers (100 running): GET /containers/json?all=1
-#          latency, ps/inspect/start/rm of one at 1,000 vs at 1, 100
+#          latency, ps (-f id=)/inspect/start/rm of one at 1,000 vs at 1
+#          (and ps -a listing all 1,000, which cannot be flat), 100
 #          parallel `run -d` vs 100 parallel `runc run -d` of the same
 #          bundle, docker's three bind mounts included (the floor; the
 #          bursts alternate, BENCH_PAR_ROUNDS of each, medians),
@@ -259,6 +260,7 @@ core_scale()
 	# at 1 container
 	id=$("$cli" create --network none busybox true)
 	echo "ps1=$(core_median "$cli" ps -a)"
+	echo "psone1=$(core_median "$cli" ps -a --filter "id=$id")"
 	echo "inspect1=$(core_median "$cli" inspect "$id")"
 	echo "list1=$(core_http 2 '/containers/json?all=1' | awk '{ print $2 }')"
 	"$cli" rm -f "$id" >/dev/null
@@ -323,6 +325,7 @@ core_scale()
 	echo "listN=$(core_http 2 '/containers/json?all=1' | awk '{ print $2 }')"
 	id=$("$cli" create --network none busybox true)
 	echo "psN=$(core_median "$cli" ps -a)"
+	echo "psoneN=$(core_median "$cli" ps -a --filter "id=$id")"
 	echo "inspectN=$(core_median "$cli" inspect "$id")"
 	"$cli" rm -f "$id" >/dev/null
 	echo "startN=$(core_starts "$cli")"
@@ -425,7 +428,10 @@ bench_core()
 	row "containers at scale (created/100 running)" "$(kv "$bl" count)" "" ""
 	row "containers/json?all=1 at $CORE_MANY, ms" "$(kv "$bl" listN)" "the same at 1 $(kv "$bl" list1)" \
 		"$(ratio "$(kv "$bl" listN)" "$(kv "$bl" list1)")"
-	row "ps -a at $CORE_MANY, s" "$(kv "$bl" psN)" "the same at 1 $(kv "$bl" ps1)" "$(ratio "$(kv "$bl" psN)" "$(kv "$bl" ps1)")"
+	row "ps -a -f id=<one> at $CORE_MANY, s" "$(kv "$bl" psoneN)" "the same at 1 $(kv "$bl" psone1)" \
+		"$(ratio "$(kv "$bl" psoneN)" "$(kv "$bl" psone1)")"
+	row "ps -a (all $CORE_MANY listed), s" "$(kv "$bl" psN)" "ps -a of 1 $(kv "$bl" ps1)" \
+		"$(ratio "$(kv "$bl" psN)" "$(kv "$bl" ps1)")"
 	row "inspect at $CORE_MANY, s" "$(kv "$bl" inspectN)" "the same at 1 $(kv "$bl" inspect1)" \
 		"$(ratio "$(kv "$bl" inspectN)" "$(kv "$bl" inspect1)")"
 	row "start at $CORE_MANY, s" "$(kv "$bl" startN)" "the same at 1 $(kv "$bl" start1)" \
