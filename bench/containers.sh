@@ -55,7 +55,7 @@ detached_series()
 		ids+=("$("$cli" run -d --network none busybox sleep 3600)")
 	done
 	t1=$(now_ns)
-	run_t=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }')
+	run_t=$(secs_between "$t0" "$t1")
 	sleep 4
 	after=$(daemon_rss)
 	local pat="containerd-shim.*$E2E_EXEC"
@@ -66,7 +66,7 @@ detached_series()
 	t0=$(now_ns)
 	"$cli" rm -f "${ids[@]}" >/dev/null 2>&1
 	t1=$(now_ns)
-	rm_t=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }')
+	rm_t=$(secs_between "$t0" "$t1")
 	# KiB added per container: daemon growth + its monitor processes
 	echo "$run_t $rm_t $idle $(((after - idle + shim_rss) / 20)) $(((after - idle + shim_pss) / 20))"
 }

@@ -163,7 +163,7 @@ raw_par_burst()
 	for ((i = 0; i < n; i++)); do
 		runc --root "$st" delete -f "p$i" >/dev/null 2>&1
 	done
-	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }'
+	secs_between "$t0" "$t1"
 }
 
 # crun where it works: its own error otherwise (this host: a controller on
@@ -251,10 +251,12 @@ core_starts()
 	printf '%s\n' "${t[@]}" | median
 }
 
-# the scale figures of one daemon; prints key=value lines
+# core_scale [SPEC]: the scale figures of the daemon up, as key=value lines;
+# with berthd's SPEC (a config.json) the runtime's parallel bursts alternate
+# with berth's
 core_scale()
 {
-	local cli t id ids=() i
+	local spec=${1:-} cli t id ids=() i
 	cli=$(cli_for)
 	"$cli" load -q -i "$E2E_FIXTURES/busybox-docker-archive.tar" >/dev/null 2>&1
 	# at 1 container
@@ -304,15 +306,15 @@ core_scale()
 		for ((i = 0; i < CORE_RUNNING; i++)); do "$cli" run -d --network none busybox sleep 3600 >>"$out" & done
 		wait
 		t1=$(now_ns)
-		pars+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }')")
+		pars+=("$(secs_between "$t0" "$t1")")
 		if ((r + 1 < PAR_ROUNDS)); then
 			xargs -r "$cli" rm -f <"$out" >/dev/null
 			sleep "$PAR_SETTLE"
 		fi
 	done
 	rm -f "$out"
-	[ -n "$rdir" ] && rm -rf "$rdir" "$rst"
 	if [ -n "$rdir" ]; then
+		rm -rf "$rdir" "$rst"
 		echo "par_raw=$(printf '%s\n' "${raws[@]}" | median)"
 		echo "par_rounds=$(paste -d/ <(printf '%s\n' "${raws[@]}") <(printf '%s\n' "${pars[@]}") | tr '\n' ' ')"
 	fi
@@ -367,7 +369,7 @@ bench_core()
 		daemon_down
 	fi
 	if core_part scale && daemon_up berthd; then
-		bl=$(core_scale)
+		bl=$(core_scale "$spec")
 		daemon_down
 	fi
 	if [ -s "$spec" ] && core_run_part; then

@@ -219,7 +219,7 @@ nb_many_series()
 		id=$("$cli" run -d "$@" busybox sleep 3600) || break
 		t1=$(now_ns)
 		ids+=("$id")
-		times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }')")
+		times+=("$(secs_between "$t0" "$t1")")
 	done
 	local k=$((NET_MANY < 5 ? NET_MANY : 5))
 	if [ ${#ids[@]} -eq "$NET_MANY" ] && [ "$k" -gt 0 ]; then

@@ -106,7 +106,7 @@ reg_floor_once()
 	t1=$(now_ns)
 	rm -rf "$tmp"
 	sync
-	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }'
+	secs_between "$t0" "$t1"
 }
 reg_floor_series()
 {
@@ -241,7 +241,7 @@ reg_push_floor()
 	curl -sf -X PUT -H 'Content-Type: application/vnd.docker.distribution.manifest.v2+json' --data-binary "$m" \
 		"http://$REG/v2/bench/$FLOOR_NAME/manifests/1" -o /dev/null || return 1
 	t1=$(now_ns)
-	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }'
+	secs_between "$t0" "$t1"
 }
 
 # reg_push_floor_series ARCHIVE NAME PRE: median of REG_N floors, a fresh registry each

@@ -74,6 +74,8 @@ have_dockerd() { [ "${BENCH_DOCKERD:-1}" = 1 ] && [ -x "$DOCKERD" ] && [ -x "$DO
 # --- measurement helpers -----------------------------------------------------
 
 now_ns() { date +%s%N; }
+# secs_between T0 T1: seconds from now_ns T0 to T1 ("1.234")
+secs_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }'; }
 # time_cmd CMD...: prints elapsed seconds of one run (fails if CMD fails)
 time_cmd()
 {
@@ -81,7 +83,7 @@ time_cmd()
 	t0=$(now_ns)
 	"$@" >/dev/null 2>&1 || return 1
 	t1=$(now_ns)
-	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }'
+	secs_between "$t0" "$t1"
 }
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a == a + 0) printf "%.2fx", a / b; else print "-" }'; }

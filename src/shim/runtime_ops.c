@@ -433,9 +433,8 @@ int rt_run(struct shim *s, char *errbuf, size_t errlen)
 	}
 	s->run_us = (berth_mono_ns() - t0) / 1000;
 	rootfs_leave_ns(s);
-	if (rc < 0)
-		rt_rootfs_unmount(s);
 	if (rc < 0) {
+		rt_rootfs_unmount(s);
 		/* docker's text names the runtime's create, which `run` did */
 		char *r = strstr(errbuf, " run failed: ");
 		if (r && (size_t)(r - errbuf) < 64) {

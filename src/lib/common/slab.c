@@ -90,15 +90,10 @@ void *berth_slab_calloc(struct berth_slab *s)
 		link_page(s, pg);
 		s->pages++;
 	}
-	void *p;
-	if (pg->free) {
-		p = pg->free;
-		SLOT_UNPOISON(p, s->size);
+	void *p = pg->free ? pg->free : (char *)pg + s->off + pg->fresh++ * s->size;
+	SLOT_UNPOISON(p, s->size);
+	if (p == pg->free) /* off the page's free list: its next is in the slot */
 		memcpy(&pg->free, p, sizeof(void *));
-	} else {
-		p = (char *)pg + s->off + pg->fresh++ * s->size;
-		SLOT_UNPOISON(p, s->size);
-	}
 	if (++pg->used == s->per_page)
 		unlink_page(s, pg);
 	pthread_mutex_unlock(&s->mu);
